@@ -1,0 +1,122 @@
+//! Chat platforms behind one `ChatAdapter` trait. Each platform is a folder with the same file
+//! names (`mod.rs`, `render.rs`, `events.rs`); the rest of hagios sees only `ChatEvent`s in and
+//! platform-neutral `Outbound` messages out.
+
+pub mod terminal;
+
+use async_trait::async_trait;
+use hagios_domain::{NotificationType, ObjectRef, State};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Where a posted message lives: its channel and the platform's id for it (Slack's `ts`,
+/// the terminal's `#N`). Stored so that later notifications can thread under and edit it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MessageRef {
+    pub channel: String,
+    pub id: String,
+}
+
+/// The person behind an event, as the platform identifies them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatUser {
+    /// The platform's stable user id; roles are granted to this.
+    pub id: String,
+    /// A readable name for replies and the audit log.
+    pub name: String,
+}
+
+/// Something a person did in chat that hagios must answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChatEvent {
+    /// Text addressed to the bot: a mention, a DM, a slash command, a terminal line.
+    Command {
+        user: ChatUser,
+        channel: String,
+        /// The thread it was typed in: commands there may leave out the incident's host/service.
+        thread: Option<MessageRef>,
+        text: String,
+    },
+    /// A button pressed on a message hagios posted; `command` is the chat command it stands for.
+    Button { user: ChatUser, message: MessageRef, command: String },
+}
+
+/// An alert as chat shows it: the parent message of an incident, kept current by edits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertCard {
+    pub site: String,
+    pub object: ObjectRef,
+    pub state: State,
+    pub kind: NotificationType,
+    pub output: String,
+    pub long_output: String,
+    /// Who did what since the incident opened ("acknowledged by alice: looking").
+    pub history: Vec<String>,
+    /// False once the incident recovered; platforms drop the action buttons then.
+    pub open: bool,
+    pub time: i64,
+}
+
+/// A message hagios sends, rendered by each platform in its own way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outbound {
+    Alert(AlertCard),
+    /// A notification that joins an open incident, written into its thread.
+    Update {
+        kind: NotificationType,
+        state: State,
+        object: ObjectRef,
+        text: String,
+    },
+    /// A plain reply to a person (command results, help, refusals).
+    Text(String),
+}
+
+/// Why a chat call failed. Delivery retries what is `retryable()` and keeps the record.
+#[derive(Debug, thiserror::Error)]
+pub enum ChatError {
+    #[error("rate limited by the chat platform; retry after {0:?}")]
+    RateLimited(Duration),
+    #[error("chat platform unavailable: {0}")]
+    Unavailable(String),
+    #[error("chat platform refused the message: {0}")]
+    Rejected(String),
+    #[error("chat adapter is shut down")]
+    Closed,
+}
+
+impl ChatError {
+    pub fn retryable(&self) -> bool {
+        matches!(self, ChatError::RateLimited(_) | ChatError::Unavailable(_))
+    }
+
+    /// How long to wait before the next try, when the platform said so.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ChatError::RateLimited(wait) => Some(*wait),
+            _ => None,
+        }
+    }
+}
+
+/// A chat platform hagios can post to and listen on.
+#[async_trait]
+pub trait ChatAdapter: Send + Sync {
+    /// Short platform name for logs and the audit log ("terminal", "slack").
+    fn platform(&self) -> &'static str;
+
+    /// Posts a message into `channel` (the adapter's default channel when `None`), or into the
+    /// thread under `thread` when given.
+    async fn post(
+        &self,
+        channel: Option<&str>,
+        thread: Option<&MessageRef>,
+        message: &Outbound,
+    ) -> Result<MessageRef, ChatError>;
+
+    /// Replaces the content of a message hagios posted earlier.
+    async fn update(&self, message: &MessageRef, content: &Outbound) -> Result<(), ChatError>;
+
+    /// Feeds events from people into `events` until the platform closes or the receiver drops.
+    async fn listen(&self, events: mpsc::Sender<ChatEvent>) -> Result<(), ChatError>;
+}

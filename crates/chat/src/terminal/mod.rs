@@ -1,0 +1,1 @@
+//! Terminal chat: stdin lines in, readable messages with stable ids out.

@@ -1,0 +1,125 @@
+//! Typed actions on the monitoring system. Chat commands become these; backends render them.
+//! No raw command line ever travels between parts of hagios.
+
+use crate::object::ObjectRef;
+use serde::{Deserialize, Serialize};
+
+/// What a downtime covers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DowntimeTarget {
+    Host(String),
+    Service {
+        host: String,
+        service: String,
+    },
+    /// The host and every service on it.
+    HostAndServices(String),
+}
+
+impl DowntimeTarget {
+    pub fn host(&self) -> &str {
+        match self {
+            DowntimeTarget::Host(host) | DowntimeTarget::HostAndServices(host) => host,
+            DowntimeTarget::Service { host, .. } => host,
+        }
+    }
+
+    /// The object whose state shows the downtime once it is in effect.
+    pub fn object(&self) -> ObjectRef {
+        match self {
+            DowntimeTarget::Host(host) | DowntimeTarget::HostAndServices(host) => ObjectRef::host(host.clone()),
+            DowntimeTarget::Service { host, service } => ObjectRef::service(host.clone(), service.clone()),
+        }
+    }
+}
+
+/// When a downtime runs. A fixed downtime covers exactly `start..end`; a flexible one starts
+/// when a problem starts inside `start..end` and then lasts `duration` seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DowntimeSpan {
+    pub start: i64,
+    pub end: i64,
+    pub fixed: bool,
+    pub duration: i64,
+}
+
+/// One action on the monitoring system, already parsed and typed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    Acknowledge {
+        target: ObjectRef,
+        comment: String,
+        sticky: bool,
+        notify: bool,
+        persistent: bool,
+        /// Seconds since the epoch when the acknowledgement lapses (backends that support it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expire: Option<i64>,
+    },
+    RemoveAcknowledgement {
+        target: ObjectRef,
+    },
+    ScheduleDowntime {
+        target: DowntimeTarget,
+        span: DowntimeSpan,
+        comment: String,
+    },
+    /// Cancels a downtime by the id the monitoring system gave it.
+    DeleteDowntime {
+        id: u64,
+    },
+    /// A forced check now, whatever the check period or the next scheduled check.
+    Recheck {
+        target: ObjectRef,
+    },
+    EnableNotifications {
+        target: ObjectRef,
+    },
+    DisableNotifications {
+        target: ObjectRef,
+    },
+    AddComment {
+        target: ObjectRef,
+        comment: String,
+        persistent: bool,
+    },
+}
+
+impl Action {
+    /// The object this action is about, when it names one (a downtime cancel names an id).
+    pub fn object(&self) -> Option<ObjectRef> {
+        match self {
+            Action::Acknowledge { target, .. }
+            | Action::RemoveAcknowledgement { target }
+            | Action::Recheck { target }
+            | Action::EnableNotifications { target }
+            | Action::DisableNotifications { target }
+            | Action::AddComment { target, .. } => Some(target.clone()),
+            Action::ScheduleDowntime { target, .. } => Some(target.object()),
+            Action::DeleteDowntime { .. } => None,
+        }
+    }
+}
+
+/// What the monitoring system's own state says after an action was sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", content = "detail", rename_all = "snake_case")]
+pub enum Outcome {
+    /// The effect is visible in the monitoring system's state.
+    Confirmed(String),
+    /// The command was handed over, but the state did not show it before the timeout.
+    Unconfirmed(String),
+}
+
+impl Outcome {
+    pub fn is_confirmed(&self) -> bool {
+        matches!(self, Outcome::Confirmed(_))
+    }
+
+    pub fn detail(&self) -> &str {
+        match self {
+            Outcome::Confirmed(detail) | Outcome::Unconfirmed(detail) => detail,
+        }
+    }
+}

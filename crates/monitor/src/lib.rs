@@ -1,0 +1,55 @@
+//! Monitoring backends behind one `Monitor` trait. Each backend is a folder with the same file
+//! names (`mod.rs`, `command.rs`, `state.rs`, `confirm.rs`); callers see only typed actions,
+//! snapshots and confirmed outcomes.
+
+pub mod nagios;
+
+use async_trait::async_trait;
+use hagios_domain::{Action, Outcome, Snapshot};
+use std::sync::Arc;
+
+/// Why a backend could not do what was asked. Messages say what to do next.
+#[derive(Debug, thiserror::Error)]
+pub enum MonitorError {
+    #[error("{system} is not running ({detail}); start it, then try again")]
+    NotRunning { system: &'static str, detail: String },
+    #[error("unknown {kind} `{name}`{}", suggestion_suffix(.suggestion))]
+    UnknownObject { kind: &'static str, name: String, suggestion: Option<String> },
+    #[error("refused: {0}")]
+    Refused(String),
+    #[error("{0} is not supported by this backend")]
+    Unsupported(&'static str),
+    #[error("cannot read monitoring state: {0}")]
+    State(String),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn suggestion_suffix(suggestion: &Option<String>) -> String {
+    suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default()
+}
+
+impl MonitorError {
+    /// Worth trying again later without changing the request.
+    pub fn retryable(&self) -> bool {
+        matches!(self, MonitorError::NotRunning { .. } | MonitorError::State(_) | MonitorError::Io { .. })
+    }
+}
+
+/// A monitoring system hagios can read and act on.
+#[async_trait]
+pub trait Monitor: Send + Sync {
+    /// The site name this backend serves (shown in chat, keys incidents).
+    fn site(&self) -> &str;
+
+    /// Current objects and state; cached by the backend and refreshed when the source changes.
+    async fn snapshot(&self) -> Result<Arc<Snapshot>, MonitorError>;
+
+    /// Validates the action against the current objects, sends it, and waits for the
+    /// monitoring system's own state to show the effect (or for the confirmation timeout).
+    async fn execute(&self, action: &Action, author: &str) -> Result<Outcome, MonitorError>;
+}
