@@ -9,4 +9,4 @@ pub mod snapshot;
 pub use action::{Action, DowntimeSpan, DowntimeTarget, Outcome};
 pub use notification::{Notification, NotificationType};
 pub use object::{ObjectRef, State};
-pub use snapshot::{Comment, Downtime, HostView, Inventory, ServiceView, Snapshot};
+pub use snapshot::{Comment, Downtime, HostObject, HostView, Inventory, ServiceView, Snapshot, Status};
