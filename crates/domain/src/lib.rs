@@ -10,3 +10,11 @@ pub use action::{Action, DowntimeSpan, DowntimeTarget, Outcome};
 pub use notification::{Notification, NotificationType};
 pub use object::{ObjectRef, State};
 pub use snapshot::{Comment, Downtime, HostObject, HostView, Inventory, ServiceView, Snapshot, Status};
+
+/// Seconds since the Unix epoch, the unit every monitoring system here counts time in.
+/// A clock set before 1970 reads as 0 rather than failing.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX))
+}
