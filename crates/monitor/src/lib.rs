@@ -3,6 +3,7 @@
 //! snapshots and confirmed outcomes.
 
 pub mod nagios;
+mod validate;
 
 use async_trait::async_trait;
 use hagios_domain::{Action, Outcome, Snapshot};

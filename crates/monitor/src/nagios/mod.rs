@@ -1,2 +1,199 @@
 //! Nagios Core 4 backend: commands through the external command FIFO, state from status.dat
 //! and objects.cache, confirmation by reading status.dat back.
+
+pub mod command;
+mod confirm;
+mod fifo;
+mod state;
+
+use crate::validate::ensure_exists;
+use crate::{Monitor, MonitorError};
+use async_trait::async_trait;
+use command::{AckOptions, DowntimeRequest, ExternalCommand, Note};
+use confirm::Expectation;
+use hagios_domain::{Action, DowntimeTarget, Outcome, Snapshot};
+use state::{object_status, StateCache};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// How long [`NagiosMonitor::execute`] waits for status.dat to show an action's effect.
+pub const DEFAULT_CONFIRM_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Where one Nagios instance keeps its command FIFO and state files.
+#[derive(Debug, Clone)]
+pub struct NagiosConfig {
+    pub site: String,
+    pub command_file: PathBuf,
+    pub status_file: PathBuf,
+    pub object_cache_file: PathBuf,
+    pub confirm_timeout: Duration,
+}
+
+/// A Nagios Core 4 instance on this machine.
+pub struct NagiosMonitor {
+    site: String,
+    command_file: PathBuf,
+    confirm_timeout: Duration,
+    state: Arc<StateCache>,
+}
+
+impl NagiosMonitor {
+    pub fn new(config: NagiosConfig) -> Self {
+        Self {
+            site: config.site,
+            command_file: config.command_file,
+            confirm_timeout: config.confirm_timeout,
+            state: Arc::new(StateCache::new(config.status_file, config.object_cache_file)),
+        }
+    }
+}
+
+#[async_trait]
+impl Monitor for NagiosMonitor {
+    fn site(&self) -> &str {
+        &self.site
+    }
+
+    async fn snapshot(&self) -> Result<Arc<Snapshot>, MonitorError> {
+        let state = Arc::clone(&self.state);
+        tokio::task::spawn_blocking(move || state.load())
+            .await
+            .map_err(|err| MonitorError::State(format!("the state reader task failed: {err}")))?
+    }
+
+    async fn execute(&self, action: &Action, author: &str) -> Result<Outcome, MonitorError> {
+        let snapshot = self.snapshot().await?;
+        if let Some(object) = action.object() {
+            ensure_exists(&snapshot, &object)?;
+        }
+        let (commands, expectation) = plan(action, author, &snapshot)?;
+        let now = hagios_domain::unix_now();
+        let lines = commands
+            .iter()
+            .map(|command| command::render(command, now))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|err| MonitorError::Refused(err.to_string()))?;
+        if let Expectation::CheckedAfter { last_check, .. } = &expectation {
+            wait_past_second(*last_check).await;
+        }
+        for line in lines {
+            fifo::send(&self.command_file, line).await?;
+        }
+        tracing::info!(site = %self.site, action = ?action, author, "sent to Nagios, confirming");
+        Ok(confirm::wait(&self.state, &expectation, self.confirm_timeout).await)
+    }
+}
+
+/// The commands that carry out `action`, and what status.dat shows once they took effect.
+fn plan(
+    action: &Action,
+    author: &str,
+    snapshot: &Snapshot,
+) -> Result<(Vec<ExternalCommand>, Expectation), MonitorError> {
+    let author = author.to_owned();
+    Ok(match action {
+        Action::Acknowledge { target, comment, sticky, notify, persistent, expire } => {
+            if expire.is_some() {
+                return Err(MonitorError::Unsupported("an acknowledgement expiry"));
+            }
+            let ack = AckOptions {
+                sticky: *sticky,
+                notify: *notify,
+                persistent: *persistent,
+                author,
+                comment: comment.clone(),
+            };
+            let command = match target.service.clone() {
+                Some(service) => ExternalCommand::AcknowledgeSvcProblem { host: target.host.clone(), service, ack },
+                None => ExternalCommand::AcknowledgeHostProblem { host: target.host.clone(), ack },
+            };
+            (vec![command], Expectation::Acknowledged { object: target.clone(), acknowledged: true })
+        }
+        Action::RemoveAcknowledgement { target } => {
+            let command = match target.service.clone() {
+                Some(service) => ExternalCommand::RemoveSvcAcknowledgement { host: target.host.clone(), service },
+                None => ExternalCommand::RemoveHostAcknowledgement { host: target.host.clone() },
+            };
+            (vec![command], Expectation::Acknowledged { object: target.clone(), acknowledged: false })
+        }
+        Action::ScheduleDowntime { target, span, comment } => {
+            let downtime = DowntimeRequest { span: *span, author: author.clone(), comment: comment.clone() };
+            let commands = match target {
+                DowntimeTarget::Host(host) => {
+                    vec![ExternalCommand::ScheduleHostDowntime { host: host.clone(), downtime }]
+                }
+                DowntimeTarget::Service { host, service } => {
+                    vec![ExternalCommand::ScheduleSvcDowntime {
+                        host: host.clone(),
+                        service: service.clone(),
+                        downtime,
+                    }]
+                }
+                DowntimeTarget::HostAndServices(host) => vec![
+                    ExternalCommand::ScheduleHostDowntime { host: host.clone(), downtime: downtime.clone() },
+                    ExternalCommand::ScheduleHostSvcDowntime { host: host.clone(), downtime },
+                ],
+            };
+            let known_ids = snapshot.status.downtimes.iter().map(|downtime| downtime.id).collect();
+            let expectation = Expectation::DowntimeScheduled {
+                object: target.object(),
+                start: span.start,
+                end: span.end,
+                author,
+                known_ids,
+            };
+            (commands, expectation)
+        }
+        Action::DeleteDowntime { id } => {
+            let downtime = snapshot.status.downtimes.iter().find(|downtime| downtime.id == *id).ok_or_else(|| {
+                MonitorError::UnknownObject { kind: "downtime", name: format!("#{id}"), suggestion: None }
+            })?;
+            let command = match downtime.object.service {
+                Some(_) => ExternalCommand::DelSvcDowntime { id: *id },
+                None => ExternalCommand::DelHostDowntime { id: *id },
+            };
+            (vec![command], Expectation::DowntimeGone { id: *id })
+        }
+        Action::Recheck { target } => {
+            let command = match target.service.clone() {
+                Some(service) => ExternalCommand::ScheduleForcedSvcCheck { host: target.host.clone(), service },
+                None => ExternalCommand::ScheduleForcedHostCheck { host: target.host.clone() },
+            };
+            let last_check = object_status(snapshot, target).map_or(0, |status| status.last_check);
+            (vec![command], Expectation::CheckedAfter { object: target.clone(), last_check })
+        }
+        Action::EnableNotifications { target } | Action::DisableNotifications { target } => {
+            let enabled = matches!(action, Action::EnableNotifications { .. });
+            let host = target.host.clone();
+            let command = match (target.service.clone(), enabled) {
+                (Some(service), true) => ExternalCommand::EnableSvcNotifications { host, service },
+                (Some(service), false) => ExternalCommand::DisableSvcNotifications { host, service },
+                (None, true) => ExternalCommand::EnableHostNotifications { host },
+                (None, false) => ExternalCommand::DisableHostNotifications { host },
+            };
+            (vec![command], Expectation::Notifications { object: target.clone(), enabled })
+        }
+        Action::AddComment { target, comment, persistent } => {
+            let note = Note { persistent: *persistent, author: author.clone(), comment: comment.clone() };
+            let command = match target.service.clone() {
+                Some(service) => ExternalCommand::AddSvcComment { host: target.host.clone(), service, note },
+                None => ExternalCommand::AddHostComment { host: target.host.clone(), note },
+            };
+            let known_ids = snapshot.status.comments.iter().map(|comment| comment.id).collect();
+            let text = command::clean_text(comment);
+            (vec![command], Expectation::Comment { object: target.clone(), author, text, known_ids })
+        }
+    })
+}
+
+/// status.dat keeps `last_check` in whole seconds: a check forced within the same second as the
+/// previous one would be indistinguishable from it, so wait for the next second first.
+async fn wait_past_second(last_check: i64) {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let Ok(seconds) = i64::try_from(now.as_secs()) else { return };
+    if last_check >= seconds {
+        // A last_check further ahead means a skewed clock; one second is all that is worth waiting.
+        tokio::time::sleep(Duration::from_secs(1) - Duration::from_nanos(u64::from(now.subsec_nanos()))).await;
+    }
+}

@@ -1,0 +1,295 @@
+//! The Nagios backend against a real, private Nagios (hagios-testkit): every action changes
+//! Nagios' own state and comes back confirmed; bad input never reaches the command FIFO.
+
+use hagios_domain::{Action, DowntimeSpan, DowntimeTarget, ObjectRef, Outcome, Snapshot, State};
+use hagios_monitor::nagios::command::MAX_TEXT_BYTES;
+use hagios_monitor::nagios::{NagiosConfig, NagiosMonitor};
+use hagios_monitor::{Monitor, MonitorError};
+use hagios_testkit::NagiosInstance;
+use rustix::fs::{mkfifoat, Mode, OFlags, CWD};
+use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Generous bound for Nagios to show an effect; status.dat is rewritten every second.
+const PATIENCE: Duration = Duration::from_secs(15);
+
+fn monitor(
+    command_file: &Path,
+    status_file: &Path,
+    object_cache_file: &Path,
+    confirm_timeout: Duration,
+) -> NagiosMonitor {
+    NagiosMonitor::new(NagiosConfig {
+        site: "test".into(),
+        command_file: command_file.to_path_buf(),
+        status_file: status_file.to_path_buf(),
+        object_cache_file: object_cache_file.to_path_buf(),
+        confirm_timeout,
+    })
+}
+
+fn monitor_of(nagios: &NagiosInstance) -> NagiosMonitor {
+    monitor(nagios.command_file(), nagios.status_file(), nagios.object_cache_file(), PATIENCE)
+}
+
+fn now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock after 1970").as_secs() as i64
+}
+
+async fn wait_for(monitor: &NagiosMonitor, mut accept: impl FnMut(&Snapshot) -> bool) -> Arc<Snapshot> {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        if let Ok(snapshot) = monitor.snapshot().await {
+            if accept(&snapshot) {
+                return snapshot;
+            }
+        }
+        assert!(tokio::time::Instant::now() < deadline, "Nagios state did not change within {PATIENCE:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn confirmed(outcome: Result<Outcome, MonitorError>) -> String {
+    match outcome {
+        Ok(Outcome::Confirmed(detail)) => detail,
+        other => panic!("expected a confirmed outcome, got {other:?}"),
+    }
+}
+
+async fn make_critical(nagios: &NagiosInstance, monitor: &NagiosMonitor, host: &str, service: &str) {
+    nagios.submit_service_result(host, service, 2, "CRITICAL - test failure");
+    wait_for(monitor, |snapshot| snapshot.service(host, service).is_some_and(|view| view.state == State::Critical))
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn acknowledgement_is_confirmed_and_removed() {
+    let Some(nagios) = NagiosInstance::start(Default::default()) else { return };
+    let monitor = monitor_of(&nagios);
+    let target = ObjectRef::service("web01", "HTTP Load");
+    let ack = Action::Acknowledge {
+        target: target.clone(),
+        comment: "looking".into(),
+        sticky: true,
+        notify: true,
+        persistent: false,
+        expire: None,
+    };
+    make_critical(&nagios, &monitor, "web01", "HTTP Load").await;
+    assert_eq!(confirmed(monitor.execute(&ack, "alice").await), "acknowledged web01!HTTP Load");
+    assert!(nagios.log().contains("EXTERNAL COMMAND: ACKNOWLEDGE_SVC_PROBLEM;web01;HTTP Load;2;1;0;alice;looking"));
+
+    let remove = Action::RemoveAcknowledgement { target };
+    assert_eq!(confirmed(monitor.execute(&remove, "alice").await), "acknowledgement removed from web01!HTTP Load");
+    let snapshot = monitor.snapshot().await.expect("snapshot");
+    assert!(!snapshot.service("web01", "HTTP Load").expect("service").acknowledged);
+
+    let expiring = Action::Acknowledge {
+        target: ObjectRef::service("web01", "HTTP Load"),
+        comment: String::new(),
+        sticky: false,
+        notify: false,
+        persistent: false,
+        expire: Some(now() + 60),
+    };
+    assert!(matches!(monitor.execute(&expiring, "alice").await, Err(MonitorError::Unsupported(_))));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn downtimes_are_scheduled_reported_by_id_and_deleted() {
+    let Some(nagios) = NagiosInstance::start(Default::default()) else { return };
+    let monitor = monitor_of(&nagios);
+    let span = DowntimeSpan { start: now(), end: now() + 3600, fixed: true, duration: 3600 };
+    let schedule = |target| Action::ScheduleDowntime { target, span, comment: "patching".into() };
+
+    let detail = confirmed(monitor.execute(&schedule(DowntimeTarget::Host("db01".into())), "bob").await);
+    let snapshot = monitor.snapshot().await.expect("snapshot");
+    let host_downtime = snapshot.status.downtimes.iter().find(|d| d.object == ObjectRef::host("db01")).expect("listed");
+    assert_eq!(detail, format!("downtime #{} scheduled for db01", host_downtime.id));
+    assert_eq!((host_downtime.author.as_str(), host_downtime.comment.as_str()), ("bob", "patching"));
+
+    let service = DowntimeTarget::Service { host: "web01".into(), service: "HTTP".into() };
+    assert!(confirmed(monitor.execute(&schedule(service), "bob").await).ends_with("scheduled for web01!HTTP"));
+
+    confirmed(monitor.execute(&schedule(DowntimeTarget::HostAndServices("web01".into())), "bob").await);
+    let snapshot = wait_for(&monitor, |snapshot| {
+        ["Disk", "HTTP Load"]
+            .iter()
+            .all(|service| snapshot.status.downtimes.iter().any(|d| d.object == ObjectRef::service("web01", *service)))
+    })
+    .await;
+    assert!(snapshot.status.downtimes.iter().any(|d| d.object == ObjectRef::host("web01")), "host downtime too");
+
+    let id = host_downtime.id;
+    let cancelled = confirmed(monitor.execute(&Action::DeleteDowntime { id }, "bob").await);
+    assert_eq!(cancelled, format!("downtime #{id} cancelled"));
+    let service_downtime = snapshot.status.downtimes.iter().find(|d| d.object.is_service()).expect("service downtime");
+    confirmed(monitor.execute(&Action::DeleteDowntime { id: service_downtime.id }, "bob").await);
+
+    let unknown = monitor.execute(&Action::DeleteDowntime { id: 999_999 }, "bob").await;
+    assert!(matches!(unknown, Err(MonitorError::UnknownObject { kind: "downtime", .. })), "{unknown:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn recheck_runs_the_check_now() {
+    let Some(nagios) = NagiosInstance::start(Default::default()) else { return };
+    let monitor = monitor_of(&nagios);
+    nagios.set_check_state("db01", "MySQL", 1, "WARNING - replication lag");
+    let detail =
+        confirmed(monitor.execute(&Action::Recheck { target: ObjectRef::service("db01", "MySQL") }, "carol").await);
+    assert_eq!(detail, "rechecked db01!MySQL: WARNING WARNING - replication lag");
+    let detail = confirmed(monitor.execute(&Action::Recheck { target: ObjectRef::host("db01") }, "carol").await);
+    assert!(detail.starts_with("rechecked db01: UP"), "{detail}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn notifications_are_disabled_and_enabled() {
+    let Some(nagios) = NagiosInstance::start(Default::default()) else { return };
+    let monitor = monitor_of(&nagios);
+    for target in [ObjectRef::host("web01"), ObjectRef::service("db01", "Load")] {
+        let disabled =
+            confirmed(monitor.execute(&Action::DisableNotifications { target: target.clone() }, "dan").await);
+        assert_eq!(disabled, format!("notifications disabled for {target}"));
+        let enabled = confirmed(monitor.execute(&Action::EnableNotifications { target: target.clone() }, "dan").await);
+        assert_eq!(enabled, format!("notifications enabled for {target}"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn comments_are_added_cleaned_and_cut() {
+    let Some(nagios) = NagiosInstance::start(Default::default()) else { return };
+    let monitor = monitor_of(&nagios);
+    let comment = format!("first;second\n[0] SHUTDOWN_PROGRAM\r\0{}", "z".repeat(5000));
+    let action = Action::AddComment { target: ObjectRef::service("web01", "HTTP Load"), comment, persistent: true };
+    assert!(confirmed(monitor.execute(&action, "erin").await).ends_with("added to web01!HTTP Load"));
+
+    let snapshot = monitor.snapshot().await.expect("snapshot");
+    let stored = snapshot.status.comments.iter().find(|c| c.author == "erin").expect("comment listed");
+    assert!(stored.text.starts_with("first,second [0] SHUTDOWN_PROGRAM  zzz"), "{}", stored.text);
+    assert_eq!(stored.text.len(), MAX_TEXT_BYTES);
+    let logged = nagios.wait_for_log(PATIENCE, "EXTERNAL COMMAND: ADD_SVC_COMMENT;web01;HTTP Load;1;erin;first,second");
+    assert!(logged.is_some(), "the cleaned comment reached Nagios");
+    assert!(!nagios.log().contains("SHUTDOWN_PROGRAM;"), "no injected command");
+
+    let host_note =
+        Action::AddComment { target: ObjectRef::host("db01"), comment: "disk swap".into(), persistent: false };
+    assert!(confirmed(monitor.execute(&host_note, "erin").await).ends_with("added to db01"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_objects_are_refused_with_a_suggestion() {
+    let Some(nagios) = NagiosInstance::start(Default::default()) else { return };
+    let monitor = monitor_of(&nagios);
+    let unknown_host = monitor.execute(&Action::Recheck { target: ObjectRef::host("web1") }, "fred").await;
+    match unknown_host {
+        Err(MonitorError::UnknownObject { kind: "host", suggestion, .. }) => {
+            assert_eq!(suggestion.as_deref(), Some("web01"))
+        }
+        other => panic!("expected an unknown host, got {other:?}"),
+    }
+    let unknown_service =
+        monitor.execute(&Action::Recheck { target: ObjectRef::service("db01", "mysql") }, "fred").await;
+    match unknown_service {
+        Err(MonitorError::UnknownObject { kind: "service", suggestion, .. }) => {
+            assert_eq!(suggestion.as_deref(), Some("db01!MySQL"))
+        }
+        other => panic!("expected an unknown service, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stopped_nagios_is_reported_at_once() {
+    let Some(mut nagios) = NagiosInstance::start(Default::default()) else { return };
+    let monitor = monitor_of(&nagios);
+    monitor.snapshot().await.expect("state readable while running");
+    nagios.stop();
+    let action = Action::Recheck { target: ObjectRef::host("web01") };
+    let answer = tokio::time::timeout(Duration::from_secs(1), monitor.execute(&action, "gina"))
+        .await
+        .expect("answered without waiting");
+    let err = answer.expect_err("Nagios is stopped");
+    assert!(matches!(err, MonitorError::NotRunning { .. }), "{err:?}");
+    assert!(err.retryable());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ack_of_an_object_that_is_fine_is_sent_but_not_claimed() {
+    let Some(nagios) = NagiosInstance::start(Default::default()) else { return };
+    let monitor =
+        monitor(nagios.command_file(), nagios.status_file(), nagios.object_cache_file(), Duration::from_secs(2));
+    let target = ObjectRef::service("web01", "HTTP");
+    let ack = Action::Acknowledge {
+        target,
+        comment: "stale alert".into(),
+        sticky: true,
+        notify: false,
+        persistent: false,
+        expire: None,
+    };
+    match monitor.execute(&ack, "hana").await {
+        Ok(Outcome::Unconfirmed(detail)) => {
+            assert!(detail.contains("shows web01!HTTP OK") && detail.contains("without a problem"), "{detail}")
+        }
+        other => panic!("expected an unconfirmed outcome with the reason, got {other:?}"),
+    }
+}
+
+/// Everything readable from a FIFO opened O_RDWR|O_NONBLOCK right now.
+fn drain(fifo: &mut std::fs::File) -> Vec<u8> {
+    let mut received = Vec::new();
+    let mut buffer = [0u8; 8192];
+    while let Ok(length @ 1..) = fifo.read(&mut buffer) {
+        received.extend_from_slice(&buffer[..length]);
+    }
+    received
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_input_never_reaches_the_fifo() {
+    let Some(nagios) = NagiosInstance::start(Default::default()) else { return };
+    // A copy of the real state in which one host has a name Nagios could never take in a command,
+    // read by this test instead of Nagios.
+    let fake = tempfile::tempdir().expect("temp dir");
+    let hostile_copy = |from: &Path, name: &str| {
+        let text = std::fs::read_to_string(from).expect("readable").replace("db01", "db;01");
+        let to = fake.path().join(name);
+        std::fs::write(&to, text).expect("written");
+        to
+    };
+    let status_file = hostile_copy(nagios.status_file(), "status.dat");
+    let object_cache_file = hostile_copy(nagios.object_cache_file(), "objects.cache");
+    let command_file = fake.path().join("nagios.cmd");
+    mkfifoat(CWD, &command_file, Mode::from_raw_mode(0o600)).expect("mkfifo");
+    let mut reader = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(OFlags::NONBLOCK.bits() as i32)
+        .open(&command_file)
+        .expect("reader end");
+    let monitor = monitor(&command_file, &status_file, &object_cache_file, Duration::from_millis(300));
+
+    let hostile_host =
+        monitor.execute(&Action::DisableNotifications { target: ObjectRef::host("db;01") }, "ivan").await;
+    assert!(matches!(hostile_host, Err(MonitorError::Refused(_))), "{hostile_host:?}");
+    let injected = ObjectRef::host("web01\n[0] SHUTDOWN_PROGRAM");
+    let injected_host = monitor.execute(&Action::Recheck { target: injected }, "ivan").await;
+    assert!(matches!(injected_host, Err(MonitorError::UnknownObject { .. })), "{injected_host:?}");
+    for author in ["ivan;x", "ivan\n[0] SHUTDOWN_PROGRAM", "ivan\0"] {
+        let note = Action::AddComment { target: ObjectRef::host("web01"), comment: "hi".into(), persistent: false };
+        let refused = monitor.execute(&note, author).await;
+        assert!(matches!(refused, Err(MonitorError::Refused(_))), "author {author:?}: {refused:?}");
+    }
+    assert_eq!(drain(&mut reader), b"", "nothing may reach the FIFO");
+
+    let long = Action::AddComment { target: ObjectRef::host("web01"), comment: "y".repeat(10_000), persistent: false };
+    let outcome = monitor.execute(&long, "ivan").await.expect("sent");
+    assert!(!outcome.is_confirmed(), "nobody applies it here: {outcome:?}");
+    let received = String::from_utf8(drain(&mut reader)).expect("UTF-8 line");
+    assert_eq!(received.matches('\n').count(), 1, "exactly one line: {received:?}");
+    let comment = received.trim_end().rsplit(';').next().expect("comment field");
+    assert!(received.contains("] ADD_HOST_COMMENT;web01;0;ivan;yyy"), "{received:?}");
+    assert_eq!(comment.len(), MAX_TEXT_BYTES);
+}

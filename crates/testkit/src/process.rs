@@ -1,0 +1,65 @@
+//! The processes of one Nagios instance, found through /proc by their command line, so that
+//! stopping one instance never touches another test's Nagios.
+
+use rustix::process::{kill_process, Pid, Signal};
+use std::fs;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// True while the process exists and has not exited (a zombie waiting to be reaped counts as
+/// gone: in containers PID 1 may reap late).
+pub(crate) fn is_alive(pid: i32) -> bool {
+    let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+    // "pid (comm) S …": the command may contain ')' itself, so the state follows the last one.
+    let state = stat.rfind(')').and_then(|end| stat[end + 1..].trim_start().chars().next());
+    matches!(state, Some(state) if state != 'Z' && state != 'X')
+}
+
+/// The command line of a process with its arguments joined by spaces.
+pub(crate) fn command_line(pid: i32) -> Option<String> {
+    let raw = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let joined: Vec<u8> = raw.iter().map(|&byte| if byte == 0 { b' ' } else { byte }).collect();
+    Some(String::from_utf8_lossy(&joined).trim_end().to_owned())
+}
+
+/// Live processes whose command line satisfies `belongs`.
+pub(crate) fn find(belongs: impl Fn(&str) -> bool) -> Vec<i32> {
+    let Ok(entries) = fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| pid != std::process::id() as i32 && is_alive(pid))
+        .filter(|&pid| command_line(pid).is_some_and(|line| belongs(&line)))
+        .collect()
+}
+
+/// Ends a process at once.
+pub(crate) fn kill(pid: i32) {
+    send(pid, Signal::KILL);
+}
+
+fn send(pid: i32, signal: Signal) {
+    if let Some(pid) = Pid::from_raw(pid) {
+        // The process may have exited in the meantime; that is what we wanted anyway.
+        let _ = kill_process(pid, signal);
+    }
+}
+
+/// Sends SIGTERM, waits up to `grace` for the process to go, then SIGKILLs it.
+pub(crate) fn terminate(pid: i32, grace: Duration) {
+    send(pid, Signal::TERM);
+    if !wait_gone(pid, grace) {
+        kill(pid);
+        wait_gone(pid, Duration::from_secs(5));
+    }
+}
+
+fn wait_gone(pid: i32, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    while is_alive(pid) {
+        if Instant::now() >= deadline {
+            return false;
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    true
+}
