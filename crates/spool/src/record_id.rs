@@ -1,0 +1,89 @@
+//! Names of spool records: unique, and sorting by name sorts by arrival time.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The name of one spool record, also the notification's idempotency key:
+/// `{unix_nanos:020}-{pid:010}-{counter:06}`.
+///
+/// Unique without a random source: two writers alive at the same time never share a pid, one
+/// process never repeats its counter, and a recycled pid would also need the very same nanosecond
+/// timestamp as the earlier writer. The zero padding makes the string order the arrival order
+/// (as far as the wall clock is monotonic; a clock step back only reorders, never collides).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RecordId(String);
+
+/// Per-process sequence, so one process writing twice within a clock tick gets two names.
+static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+
+impl RecordId {
+    pub(crate) fn next() -> Self {
+        // A clock before 1970 is broken, but still must not stop a notification: the pid and
+        // sequence keep the name unique.
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let sequence = SEQUENCE.fetch_add(1, Ordering::Relaxed);
+        RecordId(format!("{nanos:020}-{:010}-{sequence:06}", std::process::id()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The record's file name inside `new/`, `tmp/` and `bad/`.
+    pub(crate) fn file_name(&self) -> String {
+        format!("{}.{RECORD_EXTENSION}", self.0)
+    }
+}
+
+pub(crate) const RECORD_EXTENSION: &str = "json";
+
+/// The text is not a spool record name (which also keeps path separators out of file names).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a spool record id (expected NANOS-PID-SEQUENCE, all digits)")]
+pub struct InvalidRecordId(pub String);
+
+impl FromStr for RecordId {
+    type Err = InvalidRecordId;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let parts: Vec<&str> = text.split('-').collect();
+        let well_formed =
+            parts.len() == 3 && parts.iter().all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()));
+        if well_formed {
+            Ok(RecordId(text.to_owned()))
+        } else {
+            Err(InvalidRecordId(text.to_owned()))
+        }
+    }
+}
+
+impl fmt::Display for RecordId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_sort_in_creation_order() {
+        let ids: Vec<RecordId> = (0..1000).map(|_| RecordId::next()).collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted, ids);
+    }
+
+    #[test]
+    fn ids_parse_back_and_reject_anything_else() {
+        let id = RecordId::next();
+        assert_eq!(id.as_str().parse::<RecordId>(), Ok(id));
+        for bad in ["", "1-2", "1-2-3-4", "../1-2-3", "1-2-x", "1--3", "1-2-3.json"] {
+            assert!(bad.parse::<RecordId>().is_err(), "{bad:?} accepted");
+        }
+    }
+}

@@ -1,0 +1,218 @@
+//! The store's behaviour through its public API: dedupe, the incident life cycle, atomic commits,
+//! the audit log, and that a reopened file shows the same data.
+
+use hagios_domain::ObjectRef;
+use hagios_store::{AuditRecord, Delivery, IncidentChange, IncidentId, IncidentUpdate, NewIncident, Store, StoreError};
+
+fn delivery(message_id: &str) -> Delivery {
+    Delivery { channel: "C1".into(), message_id: message_id.into(), at: 100 }
+}
+
+fn new_incident(object: ObjectRef, message_id: &str) -> NewIncident {
+    NewIncident {
+        site: "local".into(),
+        object,
+        channel: "C1".into(),
+        message_id: message_id.into(),
+        state: "CRITICAL".into(),
+        card: r#"{"state":"CRITICAL"}"#.into(),
+        opened_at: 100,
+    }
+}
+
+fn update(state: &str, line: &str) -> IncidentUpdate {
+    IncidentUpdate { state: state.into(), card: format!(r#"{{"state":"{state}"}}"#), history_line: Some(line.into()) }
+}
+
+fn http() -> ObjectRef {
+    ObjectRef::service("web01", "HTTP")
+}
+
+/// Opens an incident the way the pipeline does: together with the delivery of its PROBLEM.
+fn open_problem(store: &Store, notification_id: &str, object: ObjectRef, message_id: &str) -> IncidentId {
+    store
+        .commit_notification(
+            notification_id,
+            &delivery(message_id),
+            &IncidentChange::Open(new_incident(object, message_id)),
+        )
+        .unwrap()
+        .expect("an opened incident has an id")
+}
+
+#[test]
+fn deliveries_are_remembered_once() {
+    let store = Store::open_in_memory().unwrap();
+    assert_eq!(store.delivered("n1").unwrap(), None);
+    store.record_delivery("n1", &delivery("7")).unwrap();
+    assert_eq!(store.delivered("n1").unwrap(), Some(delivery("7")));
+
+    let again = store.record_delivery("n1", &delivery("8")).unwrap_err();
+    assert!(matches!(again, StoreError::AlreadyDelivered(ref id) if id == "n1"), "{again:?}");
+    assert!(!again.retryable());
+    assert_eq!(store.delivered("n1").unwrap(), Some(delivery("7")));
+}
+
+#[test]
+fn an_incident_opens_collects_history_and_closes() {
+    let store = Store::open_in_memory().unwrap();
+    let id = open_problem(&store, "n1", http(), "10");
+
+    let open = store.open_incident_for("local", &http()).unwrap().expect("open incident");
+    assert_eq!((open.id, open.state.as_str(), open.is_open()), (id, "CRITICAL", true));
+    assert_eq!((open.channel.as_str(), open.message_id.as_str(), open.opened_at), ("C1", "10", 100));
+    assert_eq!(store.incident_by_message("C1", "10").unwrap(), Some(open));
+
+    let ack = IncidentChange::Update { id, update: update("CRITICAL", "acknowledged by alice") };
+    assert_eq!(store.commit_notification("n2", &delivery("11"), &ack).unwrap(), Some(id));
+    let recovery = IncidentChange::Close { id, update: update("OK", "recovered"), closed_at: 200 };
+    assert_eq!(store.commit_notification("n3", &delivery("12"), &recovery).unwrap(), Some(id));
+
+    assert_eq!(store.open_incident_for("local", &http()).unwrap(), None);
+    let closed = store.incident_by_message("C1", "10").unwrap().expect("closed incidents stay findable");
+    assert_eq!(closed.history, ["acknowledged by alice", "recovered"]);
+    assert_eq!((closed.state.as_str(), closed.card.as_str()), ("OK", r#"{"state":"OK"}"#));
+    assert_eq!(closed.closed_at, Some(200));
+
+    let next = open_problem(&store, "n4", http(), "13");
+    assert_ne!(next, id, "the next PROBLEM opens a new incident");
+}
+
+#[test]
+fn standalone_incident_calls_work_without_a_delivery() {
+    let store = Store::open_in_memory().unwrap();
+    let id = store.open_incident(&new_incident(ObjectRef::host("db01"), "5")).unwrap();
+    store.update_incident(id, &IncidentUpdate { history_line: None, ..update("DOWN", "") }).unwrap();
+    store.close_incident(id, 300).unwrap();
+
+    let incident = store.incident_by_message("C1", "5").unwrap().unwrap();
+    assert_eq!(incident.object, ObjectRef::host("db01"));
+    assert_eq!((incident.state.as_str(), incident.history.len(), incident.closed_at), ("DOWN", 0, Some(300)));
+    assert!(matches!(store.close_incident(IncidentId(999), 1), Err(StoreError::NoSuchIncident(IncidentId(999)))));
+}
+
+#[test]
+fn one_object_has_at_most_one_open_incident_but_hosts_services_and_sites_are_apart() {
+    let store = Store::open_in_memory().unwrap();
+    open_problem(&store, "n1", http(), "1");
+    open_problem(&store, "n2", ObjectRef::host("web01"), "2");
+    let elsewhere = NewIncident { site: "dc2".into(), ..new_incident(http(), "3") };
+    store.open_incident(&elsewhere).unwrap();
+
+    let twice = store.open_incident(&new_incident(http(), "4")).unwrap_err();
+    assert!(matches!(twice, StoreError::IncidentAlreadyOpen { .. }), "{twice:?}");
+    assert_eq!(store.open_incident_for("local", &ObjectRef::host("web01")).unwrap().unwrap().message_id, "2");
+    assert_eq!(store.open_incident_for("dc2", &http()).unwrap().unwrap().message_id, "3");
+}
+
+#[test]
+fn a_failed_incident_change_leaves_the_notification_undelivered() {
+    let store = Store::open_in_memory().unwrap();
+    let missing = IncidentChange::Update { id: IncidentId(42), update: update("OK", "recovered") };
+    assert!(matches!(
+        store.commit_notification("n1", &delivery("1"), &missing),
+        Err(StoreError::NoSuchIncident(IncidentId(42)))
+    ));
+    assert_eq!(store.delivered("n1").unwrap(), None, "the delivery rolled back with the incident change");
+
+    open_problem(&store, "n2", http(), "2");
+    let conflicting = IncidentChange::Open(new_incident(http(), "3"));
+    assert!(store.commit_notification("n3", &delivery("3"), &conflicting).is_err());
+    assert_eq!(store.delivered("n3").unwrap(), None);
+}
+
+#[test]
+fn a_duplicate_delivery_leaves_the_incident_untouched() {
+    let store = Store::open_in_memory().unwrap();
+    let id = open_problem(&store, "n1", http(), "1");
+    let ack = IncidentChange::Update { id, update: update("CRITICAL", "acknowledged") };
+    assert!(matches!(store.commit_notification("n1", &delivery("2"), &ack), Err(StoreError::AlreadyDelivered(_))));
+    assert_eq!(store.open_incident_for("local", &http()).unwrap().unwrap().history, Vec::<String>::new());
+}
+
+#[test]
+fn audit_records_come_back_newest_first() {
+    let store = Store::open_in_memory().unwrap();
+    let record = |time: i64, allowed: bool| AuditRecord {
+        time,
+        platform: "terminal".into(),
+        user_id: "U1".into(),
+        user_name: "alice".into(),
+        raw_text: format!("ack web01 HTTP looking {time}"),
+        command: Some("ack".into()),
+        parsed: allowed.then(|| r#"{"action":"acknowledge"}"#.into()),
+        allowed,
+        result: if allowed { "confirmed: acknowledged".into() } else { "refused: needs ack on web01".into() },
+    };
+    for (time, allowed) in [(1, true), (2, false), (3, true)] {
+        store.audit(&record(time, allowed)).unwrap();
+    }
+    assert_eq!(store.recent_audit(2).unwrap(), [record(3, true), record(2, false)]);
+    assert_eq!(store.recent_audit(usize::MAX).unwrap().len(), 3);
+}
+
+#[test]
+fn message_numbers_continue_after_the_highest_delivered() {
+    let store = Store::open_in_memory().unwrap();
+    assert_eq!(store.next_message_number("C1").unwrap(), 1);
+    store.record_delivery("n1", &delivery("41")).unwrap();
+    store.record_delivery("n2", &delivery("9")).unwrap();
+    store.record_delivery("n3", &Delivery { channel: "other".into(), message_id: "500".into(), at: 1 }).unwrap();
+    assert_eq!(store.next_message_number("C1").unwrap(), 42);
+}
+
+#[test]
+fn a_reopened_file_shows_the_same_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let id = {
+        let store = Store::open(&path).unwrap();
+        let id = open_problem(&store, "n1", http(), "10");
+        store.update_incident(id, &update("WARNING", "now warning")).unwrap();
+        store
+            .audit(&AuditRecord {
+                time: 5,
+                platform: "slack".into(),
+                user_id: "U1".into(),
+                user_name: "bob".into(),
+                raw_text: "status".into(),
+                command: Some("status".into()),
+                parsed: None,
+                allowed: true,
+                result: "answered".into(),
+            })
+            .unwrap();
+        id
+    };
+
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.delivered("n1").unwrap(), Some(delivery("10")));
+    let incident = store.open_incident_for("local", &http()).unwrap().unwrap();
+    assert_eq!((incident.id, incident.state.as_str()), (id, "WARNING"));
+    assert_eq!(incident.history, ["now warning"]);
+    assert_eq!(store.recent_audit(10).unwrap()[0].user_name, "bob");
+
+    let mode: String =
+        rusqlite::Connection::open(&path).unwrap().pragma_query_value(None, "journal_mode", |row| row.get(0)).unwrap();
+    assert_eq!(mode, "wal", "readers such as `hagios audit` must not block delivery");
+}
+
+#[test]
+fn a_database_from_a_newer_hagios_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    drop(Store::open(&path).unwrap());
+    rusqlite::Connection::open(&path).unwrap().pragma_update(None, "user_version", 99).unwrap();
+
+    let Err(error) = Store::open(&path) else { panic!("a newer schema must not be opened") };
+    assert!(matches!(error, StoreError::UnknownSchema { found: 99, supported: 1 }), "{error:?}");
+    assert!(error.to_string().contains("run the (newer) hagios that wrote it"));
+}
+
+#[test]
+fn an_unopenable_path_says_which_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("missing-dir/state.db");
+    let Err(error) = Store::open(&path) else { panic!("no directory, no database") };
+    assert!(error.to_string().starts_with(&format!("cannot open the state database {}", path.display())), "{error}");
+}
