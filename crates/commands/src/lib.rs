@@ -1,1 +1,25 @@
-//! placeholder
+//! Chat command router for hagios: turns what a person typed into a typed action or query,
+//! checked against the monitoring system's real objects and the `[[role]]`/`[[user]]` policy,
+//! runs it through a `Monitor`, and answers honestly — with an audit entry for every input.
+//!
+//! Each command lives in `src/commands/<name>.rs` with its routes, help, permission, parser and
+//! tests; `help` is generated from them. The caller converts chat events into `Request`s and
+//! posts `Dispatch::reply`; this crate knows no chat platform.
+
+mod args;
+mod auth;
+mod clock;
+mod commands;
+mod router;
+mod suggest;
+#[cfg(test)]
+mod testing;
+mod text;
+
+pub use auth::{glob_match, Denial, DenialReason, Policy, Role, User};
+pub use router::{AuditEntry, Dispatch, Request, Router, Settings};
+
+/// Every command word (`ack`, `downtime`, `status`, …): what a `[[role]]` may grant.
+pub fn command_names() -> Vec<&'static str> {
+    commands::command_words()
+}

@@ -1,0 +1,79 @@
+//! `downtime cancel`: cancel a scheduled downtime by the id `downtimes` shows.
+
+use super::{Act, Command, Input, ParseError, Parsed};
+use crate::text::shown;
+use hagios_domain::Action;
+use regex::Captures;
+
+pub(crate) static COMMAND: Command = Command {
+    name: "downtime cancel",
+    usage: "downtime cancel ID",
+    summary: "cancel a scheduled downtime",
+    details: "ID is the number `downtimes` shows (with or without `#`). Cancelling needs the same permission \
+              as scheduling: a role granting `downtime` on the downtime's host or service.\n\
+              Examples:\n\
+              • `downtime cancel 17`\n\
+              • `downtime cancel #17`",
+    permission: Some("downtime"),
+    needs_state: true,
+    routes: &[r"^downtime\s+cancel(?:\s+(?P<id>.*))?$"],
+    parse,
+};
+
+fn parse(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseError> {
+    let text = captures.name("id").map_or("", |m| m.as_str()).trim();
+    if text.is_empty() {
+        return Err(input.usage("which downtime? `downtimes` lists them with their ids".into()));
+    }
+    let id: u64 = text
+        .strip_prefix('#')
+        .unwrap_or(text)
+        .parse()
+        .map_err(|_| input.usage(format!("`{}` is not a downtime id", shown(text))))?;
+    let downtime = input.snapshot.status.downtimes.iter().find(|downtime| downtime.id == id).ok_or_else(|| {
+        ParseError::Invalid(format!("there is no downtime #{id}; `downtimes` lists the scheduled ones"))
+    })?;
+    let object = downtime.object.clone();
+    Ok(Parsed::Act(Act {
+        action: Action::DeleteDowntime { id },
+        intent: format!("cancel downtime #{id} on {object}"),
+        done: format!("cancelled downtime #{id} on {object}"),
+        object,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::Chat;
+    use hagios_domain::Action;
+
+    #[test]
+    fn cancels_by_id() {
+        let sent = Chat::alice().send("downtime cancel #8");
+        assert_eq!(sent.action(), &Action::DeleteDowntime { id: 8 });
+        assert_eq!(sent.reply(), "cancelled downtime #8 on db01!MySQL — confirmed by Nagios (seen in status.dat)");
+        assert_eq!(sent.audit().command.as_deref(), Some("downtime cancel"));
+        assert_eq!(Chat::alice().send("Downtime cancel 7").action(), &Action::DeleteDowntime { id: 7 });
+    }
+
+    #[test]
+    fn unknown_or_malformed_ids() {
+        assert_eq!(
+            Chat::alice().send("downtime cancel 99").reply(),
+            "there is no downtime #99; `downtimes` lists the scheduled ones"
+        );
+        assert!(Chat::alice()
+            .send("downtime cancel 7;8")
+            .reply()
+            .starts_with("`7;8` is not a downtime id; usage: `downtime cancel ID`"));
+        assert!(Chat::alice().send("downtime cancel").reply().starts_with("which downtime?"));
+        assert!(Chat::alice().send("downtime cancel -1").reply().starts_with("`-1` is not a downtime id"));
+    }
+
+    #[test]
+    fn needs_downtime_permission_on_the_downtimes_object() {
+        let sent = Chat::as_user("U3", "carol").send("downtime cancel 8");
+        assert!(sent.reply().starts_with("refused: carol may not `downtime` db01!MySQL"), "{}", sent.reply());
+        assert!(sent.executed.is_empty());
+    }
+}

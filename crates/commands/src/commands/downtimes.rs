@@ -1,0 +1,92 @@
+//! `downtimes`: list scheduled downtimes with the ids `downtime cancel` takes.
+
+use super::{Command, Input, ParseError, Parsed};
+use crate::args::Words;
+use crate::auth::glob_match;
+use crate::clock::{format_length, format_local};
+use crate::text::{first_line, shown};
+use regex::Captures;
+
+pub(crate) static COMMAND: Command = Command {
+    name: "downtimes",
+    usage: "downtimes [HOST-GLOB]",
+    summary: "list scheduled downtimes and their ids",
+    details: "Lists every downtime, or those of hosts matching a glob, in order of start.\n\
+              Examples:\n\
+              • `downtimes`\n\
+              • `downtimes web*`",
+    permission: None,
+    needs_state: true,
+    routes: &[r"^downtimes(?:\s+(?P<filter>.*))?$"],
+    parse,
+};
+
+fn parse(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseError> {
+    let words = Words::new(captures.name("filter").map_or("", |m| m.as_str()));
+    let glob = match words.list.as_slice() {
+        [] => "*",
+        [glob] if glob.text.contains(['*', '?']) || input.snapshot.has_host(&glob.text) => &glob.text,
+        [host] => return Err(input.unknown_host(&host.text)),
+        [_, extra, ..] => return Err(input.usage(format!("unexpected `{}`", shown(&extra.text)))),
+    };
+    let mut downtimes: Vec<_> =
+        input.snapshot.status.downtimes.iter().filter(|downtime| glob_match(glob, &downtime.object.host)).collect();
+    downtimes.sort_by_key(|downtime| (downtime.start, downtime.id));
+    let offset = input.settings.utc_offset_seconds;
+    let mut lines: Vec<String> = downtimes
+        .iter()
+        .take(input.settings.max_list_lines)
+        .map(|downtime| {
+            let kind = if downtime.fixed {
+                "fixed".to_owned()
+            } else {
+                format!("flexible {}", format_length(downtime.duration))
+            };
+            format!(
+                "#{} {} · {} → {} · {kind} · {}: {}",
+                downtime.id,
+                downtime.object,
+                format_local(downtime.start, offset),
+                format_local(downtime.end, offset),
+                downtime.author,
+                first_line(&downtime.comment, 100)
+            )
+        })
+        .collect();
+    let query = format!("downtimes {glob}");
+    if lines.is_empty() {
+        let text = if glob == "*" { "no downtimes scheduled".to_owned() } else { format!("no downtimes on {glob}") };
+        return Ok(Parsed::Answer { query, text });
+    }
+    let more = downtimes.len().saturating_sub(lines.len());
+    if more > 0 {
+        lines.push(format!("… and {more} more; narrow it with `downtimes HOST-GLOB`"));
+    }
+    lines.push("cancel one with `downtime cancel ID`".to_owned());
+    Ok(Parsed::Answer { query, text: lines.join("\n") })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::Chat;
+
+    #[test]
+    fn lists_downtimes_in_order_of_start_then_id() {
+        let sent = Chat::as_user("U9", "anyone").send("downtimes");
+        assert_eq!(
+            sent.reply(),
+            "#7 db01 · 2024-05-01 13:00 → 2024-05-01 15:00 · fixed · bob: rack move\n\
+             #8 db01!MySQL · 2024-05-01 13:00 → 2024-05-01 15:00 · fixed · bob: migration\n\
+             cancel one with `downtime cancel ID`"
+        );
+        assert!(sent.audit().allowed);
+        assert_eq!(sent.audit().parsed.as_deref(), Some("downtimes *"));
+    }
+
+    #[test]
+    fn filters_by_host() {
+        assert_eq!(Chat::alice().send("downtimes web*").reply(), "no downtimes on web*");
+        assert!(Chat::alice().send("downtimes db01").reply().starts_with("#7 db01"));
+        assert_eq!(Chat::alice().send("downtimes db1").reply(), "unknown host `db1` — did you mean `db01`?");
+    }
+}

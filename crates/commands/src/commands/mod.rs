@@ -1,0 +1,152 @@
+//! The chat commands, one file each. A file holds the command's routes (regexes with named
+//! capture groups), its help, the permission it needs and its parser; the router does the rest
+//! (matching, state, authorization, execution, replies, audit).
+
+mod ack;
+mod comment;
+mod downtime;
+mod downtime_cancel;
+mod downtimes;
+mod help;
+mod mute;
+mod problems;
+mod recheck;
+mod status;
+mod unack;
+mod unmute;
+
+use crate::router::Settings;
+use hagios_domain::{Action, ObjectRef, Snapshot, State};
+use regex::Captures;
+
+/// Every command in routing order: the first matching route wins, so `downtime cancel` comes
+/// before `downtime`. `help` lists them in this order too.
+pub(crate) static ALL: [&Command; 12] = [
+    &status::COMMAND,
+    &problems::COMMAND,
+    &ack::COMMAND,
+    &unack::COMMAND,
+    &downtime_cancel::COMMAND,
+    &downtime::COMMAND,
+    &downtimes::COMMAND,
+    &recheck::COMMAND,
+    &mute::COMMAND,
+    &unmute::COMMAND,
+    &comment::COMMAND,
+    &help::COMMAND,
+];
+
+/// One chat command.
+pub(crate) struct Command {
+    /// What `help NAME` looks up; may be two words (`downtime cancel`).
+    pub name: &'static str,
+    pub usage: &'static str,
+    /// One line for `help`.
+    pub summary: &'static str,
+    /// The long help for `help NAME`, with examples.
+    pub details: &'static str,
+    /// The `[[role]]` command a user needs; `None` when everyone may use it.
+    pub permission: Option<&'static str>,
+    /// Whether parsing needs the monitoring state (only `help` does not).
+    pub needs_state: bool,
+    /// Regexes over the whole input, command word lowercased; `.` matches newlines too.
+    pub routes: &'static [&'static str],
+    pub parse: fn(&Captures<'_>, &Input<'_>) -> Result<Parsed, ParseError>,
+}
+
+/// Everything a parser may look at besides its captures.
+pub(crate) struct Input<'a> {
+    pub command: &'static Command,
+    /// The person's display name, for default comments.
+    pub user: &'a str,
+    /// The incident of the alert thread the command was typed in.
+    pub incident: Option<&'a ObjectRef>,
+    pub now: i64,
+    pub snapshot: &'a Snapshot,
+    pub settings: &'a Settings,
+}
+
+impl Input<'_> {
+    /// A `ParseError::Usage` for this command.
+    pub fn usage(&self, problem: String) -> ParseError {
+        ParseError::Usage { problem, usage: self.command.usage, command: self.command.name }
+    }
+
+    /// The current state of `object` and whether it is acknowledged, once the state is known.
+    pub fn state_of(&self, object: &ObjectRef) -> Option<(State, bool)> {
+        match &object.service {
+            Some(service) => self.snapshot.service(&object.host, service).map(|view| (view.state, view.acknowledged)),
+            None => self.snapshot.host(&object.host).map(|view| (view.state, view.acknowledged)),
+        }
+    }
+}
+
+/// What a parser made of the input.
+#[derive(Debug)]
+pub(crate) enum Parsed {
+    /// An action for the monitoring system, subject to authorization.
+    Act(Act),
+    /// A query, already answered from the snapshot. `query` is its canonical form for the audit.
+    Answer { query: String, text: String },
+}
+
+#[derive(Debug)]
+pub(crate) struct Act {
+    pub action: Action,
+    /// The object authorization is checked on.
+    pub object: ObjectRef,
+    /// What was asked, for "could not …" replies: `acknowledge web01!HTTP`.
+    pub intent: String,
+    /// What happened once the monitoring system shows it: `acknowledged web01!HTTP`.
+    pub done: String,
+}
+
+impl Act {
+    /// An act whose replies are `VERB OBJECT` and `PAST OBJECT`.
+    pub fn on(object: ObjectRef, action: Action, verb: &str, past: &str) -> Act {
+        Act { intent: format!("{verb} {object}"), done: format!("{past} {object}"), object, action }
+    }
+}
+
+/// Why input could not become a command. Messages say what to type instead.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum ParseError {
+    #[error("unknown host `{name}`{}", did_you_mean(.suggestion))]
+    UnknownHost { name: String, suggestion: Option<String> },
+    #[error("unknown service `{service}` on {host}{}", did_you_mean(.suggestion))]
+    UnknownService { host: String, service: String, suggestion: Option<String> },
+    #[error("{problem}; usage: `{usage}` (`help {command}` has examples)")]
+    Usage { problem: String, usage: &'static str, command: &'static str },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+fn did_you_mean(suggestion: &Option<String>) -> String {
+    match suggestion {
+        Some(name) => format!(" — did you mean `{name}`?"),
+        None => " (not in the monitoring configuration)".to_owned(),
+    }
+}
+
+/// The command named `name` (`ack`, `downtime cancel`).
+pub(crate) fn find(name: &str) -> Option<&'static Command> {
+    ALL.iter().copied().find(|command| command.name == name)
+}
+
+/// The words that start a command, each once: what `[[role]]` may list and what typos are
+/// compared with.
+pub(crate) fn command_words() -> Vec<&'static str> {
+    let mut words: Vec<&'static str> = Vec::new();
+    for command in ALL {
+        let word = command.name.split(' ').next().unwrap_or(command.name);
+        if !words.contains(&word) {
+            words.push(word);
+        }
+    }
+    words
+}
+
+/// The commands everyone may use, with or without a role.
+pub(crate) fn open_commands() -> Vec<&'static str> {
+    ALL.iter().filter(|command| command.permission.is_none()).map(|command| command.name).collect()
+}

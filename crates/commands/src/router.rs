@@ -1,0 +1,395 @@
+//! The router: cleans chat input, picks the command by its routes, has it parsed against the
+//! monitoring state, authorizes actions, executes them, and answers — with one audit entry for
+//! every input, whatever became of it.
+
+use crate::commands::{self, Act, Command, Input, Parsed};
+use crate::suggest::closest;
+use crate::text::{cut_bytes, shown, typeable};
+use crate::Policy;
+use hagios_domain::{ObjectRef, Outcome, Snapshot};
+use hagios_monitor::Monitor;
+use regex::{Captures, Regex, RegexBuilder};
+use serde::Serialize;
+use std::sync::Arc;
+
+/// How the router talks and what it accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Named in replies: "confirmed by Nagios". Defaults to "the monitoring system".
+    pub backend_name: String,
+    /// Local time minus UTC in seconds (`7200` for UTC+02:00), for `until HH:MM` and shown times.
+    /// Fixed: daylight saving changes are not followed.
+    pub utc_offset_seconds: i64,
+    /// Longer input is refused unparsed.
+    pub max_input_bytes: usize,
+    /// Lists (problems, downtimes, a host's services) stop after this many lines.
+    pub max_list_lines: usize,
+    /// `@NAME` and `/NAME` in front of a command are dropped, as are `<@U…>` mentions.
+    pub bot_name: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            backend_name: "the monitoring system".to_owned(),
+            utc_offset_seconds: 0,
+            max_input_bytes: 4096,
+            max_list_lines: 50,
+            bot_name: "hagios".to_owned(),
+        }
+    }
+}
+
+/// One thing a person typed (or a button stands for).
+#[derive(Debug, Clone)]
+pub struct Request<'a> {
+    /// The chat platform's user id: what `[[user]] chat_id` names.
+    pub user_id: &'a str,
+    /// A readable name for replies, default comments and the command's author.
+    pub user_name: &'a str,
+    pub text: &'a str,
+    /// The incident of the alert thread the text was typed in, if any: commands there may leave
+    /// out the host and service.
+    pub incident: Option<ObjectRef>,
+    /// Seconds since the epoch.
+    pub now: i64,
+}
+
+/// The answer to one request and its audit record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Dispatch {
+    pub reply: String,
+    pub audit: AuditEntry,
+}
+
+/// What the audit log keeps about one request, allowed or not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditEntry {
+    pub time: i64,
+    pub user_id: String,
+    pub user_name: String,
+    /// The text as typed; over-long input is cut and marked.
+    pub raw_text: String,
+    /// The command's name when the text matched one.
+    pub command: Option<String>,
+    /// The typed action as JSON, or a query's canonical form, once parsing succeeded.
+    pub parsed: Option<String>,
+    /// True once authorization passed (queries always pass).
+    pub allowed: bool,
+    /// `confirmed: …`, `unconfirmed: …`, `failed: …`, `answered`, or the refusal or error given.
+    pub result: String,
+}
+
+/// Routes chat text to commands. Built once; `dispatch` may run concurrently.
+pub struct Router {
+    policy: Policy,
+    settings: Settings,
+    routes: Vec<(&'static Command, Regex)>,
+    /// Matches a leading mention of the bot.
+    address: Regex,
+}
+
+impl Router {
+    pub fn new(policy: Policy) -> Self {
+        Self::with_settings(policy, Settings::default())
+    }
+
+    pub fn with_settings(policy: Policy, settings: Settings) -> Self {
+        let compile = |pattern: &str| {
+            RegexBuilder::new(pattern)
+                .dot_matches_new_line(true)
+                .build()
+                .unwrap_or_else(|e| panic!("built-in pattern {pattern:?} does not compile: {e}"))
+        };
+        let routes = commands::ALL
+            .iter()
+            .flat_map(|command| command.routes.iter().map(move |route| (*command, compile(route))))
+            .collect();
+        let address = compile(&format!(
+            r"^(?:<@[^>\s]{{1,80}}>[\s:,]*|(?i:[@/]{})(?:[\s:,]+|$))",
+            regex::escape(&settings.bot_name)
+        ));
+        Router { policy, settings, routes, address }
+    }
+
+    /// Parses, authorizes and runs one request. Never fails: every problem becomes the reply.
+    pub async fn dispatch(&self, request: &Request<'_>, monitor: &dyn Monitor) -> Dispatch {
+        let max = self.settings.max_input_bytes;
+        let raw_text = if request.text.len() > max {
+            format!("{}… ({} bytes in all)", cut_bytes(request.text, max), request.text.len())
+        } else {
+            request.text.to_owned()
+        };
+        let mut audit = AuditEntry {
+            time: request.now,
+            user_id: request.user_id.to_owned(),
+            user_name: request.user_name.to_owned(),
+            raw_text,
+            command: None,
+            parsed: None,
+            allowed: false,
+            result: String::new(),
+        };
+        let reply = self.answer(request, monitor, &mut audit).await;
+        if audit.result.is_empty() {
+            audit.result.clone_from(&reply);
+        }
+        tracing::info!(
+            user = %audit.user_id,
+            command = audit.command.as_deref().unwrap_or("-"),
+            allowed = audit.allowed,
+            "chat command"
+        );
+        Dispatch { reply, audit }
+    }
+
+    async fn answer(&self, request: &Request<'_>, monitor: &dyn Monitor, audit: &mut AuditEntry) -> String {
+        let max = self.settings.max_input_bytes;
+        if request.text.len() > max {
+            return format!(
+                "refused: the message is {} bytes and commands may be {max} at most; shorten it and send it again",
+                request.text.len()
+            );
+        }
+        let line = self.command_line(request.text);
+        let Some((command, captures)) = self.route(&line) else {
+            return unknown_command(&line);
+        };
+        audit.command = Some(command.name.to_owned());
+        let snapshot = if command.needs_state {
+            match monitor.snapshot().await {
+                Ok(snapshot) => snapshot,
+                Err(e) => return format!("could not read the monitoring state: {e}"),
+            }
+        } else {
+            Arc::new(Snapshot::default())
+        };
+        let input = Input {
+            command,
+            user: request.user_name,
+            incident: request.incident.as_ref(),
+            now: request.now,
+            snapshot: &snapshot,
+            settings: &self.settings,
+        };
+        match (command.parse)(&captures, &input) {
+            Err(e) => e.to_string(),
+            Ok(Parsed::Answer { query, text }) => {
+                audit.parsed = Some(query);
+                audit.allowed = true;
+                audit.result = "answered".to_owned();
+                text
+            }
+            Ok(Parsed::Act(act)) => self.act(command, act, request, &snapshot, monitor, audit).await,
+        }
+    }
+
+    async fn act(
+        &self,
+        command: &Command,
+        act: Act,
+        request: &Request<'_>,
+        snapshot: &Snapshot,
+        monitor: &dyn Monitor,
+        audit: &mut AuditEntry,
+    ) -> String {
+        audit.parsed = Some(serde_json::to_string(&act.action).unwrap_or_else(|_| format!("{:?}", act.action)));
+        if let Some(permission) = command.permission {
+            let hostgroups = snapshot.hostgroups_of(&act.object.host);
+            if let Err(denial) = self.policy.authorize(request.user_id, permission, &act.object, hostgroups) {
+                return denial.explain(request.user_name, request.user_id, &commands::open_commands());
+            }
+        }
+        audit.allowed = true;
+        let author = if request.user_name.trim().is_empty() { request.user_id } else { request.user_name };
+        let backend = &self.settings.backend_name;
+        match monitor.execute(&act.action, author).await {
+            Ok(Outcome::Confirmed(detail)) => {
+                audit.result = format!("confirmed: {detail}");
+                let detail = if detail.is_empty() { detail } else { format!(" ({detail})") };
+                format!("{} — confirmed by {backend}{detail}", act.done)
+            }
+            Ok(Outcome::Unconfirmed(detail)) => {
+                audit.result = format!("unconfirmed: {detail}");
+                format!(
+                    "sent to {backend}: {}; not yet confirmed ({detail}). `status {}` shows whether it took effect",
+                    act.intent,
+                    typeable(&act.object)
+                )
+            }
+            Err(e) => {
+                audit.result = format!("failed: {e}");
+                format!("could not {}: {e}", act.intent)
+            }
+        }
+    }
+
+    /// The text without a leading bot mention, trimmed, its command word lowercased.
+    fn command_line(&self, text: &str) -> String {
+        let mut text = text.trim();
+        while let Some(mention) = self.address.find(text) {
+            text = text[mention.end()..].trim_start();
+        }
+        let word_end = text.find(char::is_whitespace).unwrap_or(text.len());
+        format!("{}{}", text[..word_end].to_lowercase(), &text[word_end..])
+    }
+
+    fn route<'l>(&self, line: &'l str) -> Option<(&'static Command, Captures<'l>)> {
+        self.routes.iter().find_map(|(command, route)| route.captures(line).map(|captures| (*command, captures)))
+    }
+}
+
+fn unknown_command(line: &str) -> String {
+    let word = line.split_whitespace().next().unwrap_or("");
+    match closest(word, commands::command_words()) {
+        Some(known) => format!("unknown command `{}` — did you mean `{known}`? `help` lists the commands", shown(word)),
+        None => format!("unknown command `{}`; `help` lists the commands", shown(word)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{Behaviour, Chat};
+    use hagios_domain::Action;
+    use proptest::prelude::*;
+
+    #[test]
+    fn mentions_and_slash_prefixes_are_dropped() {
+        for text in
+            ["<@U0BOT> ack web01 HTTP", "@hagios ack web01 HTTP", "/hagios ack web01 HTTP", "  @Hagios: ACK web01 HTTP"]
+        {
+            let sent = Chat::alice().send(text);
+            assert_eq!(sent.audit().command.as_deref(), Some("ack"), "{text}");
+            assert_eq!(sent.executed.len(), 1, "{text}: {}", sent.reply());
+        }
+    }
+
+    #[test]
+    fn unknown_commands_get_a_suggestion() {
+        let sent = Chat::alice().send("akc web01");
+        assert_eq!(sent.reply(), "unknown command `akc` — did you mean `ack`? `help` lists the commands");
+        assert_eq!(sent.audit().command, None);
+        assert!(!sent.audit().allowed);
+        assert_eq!(Chat::alice().send("reboot").reply(), "unknown command `reboot`; `help` lists the commands");
+    }
+
+    #[test]
+    fn empty_input_gets_the_command_list() {
+        let sent = Chat::alice().send("<@U0BOT>");
+        assert!(sent.reply().contains("`ack HOST [SERVICE] [COMMENT…]`"), "{}", sent.reply());
+    }
+
+    #[test]
+    fn over_long_input_is_refused_and_audited_cut() {
+        let text = format!("ack web01 {}", "x".repeat(10_000));
+        let sent = Chat::alice().send(&text);
+        assert!(sent.reply().starts_with("refused: the message is 10010 bytes"), "{}", sent.reply());
+        assert!(sent.executed.is_empty());
+        assert!(sent.audit().raw_text.ends_with("… (10010 bytes in all)"));
+        assert!(sent.audit().raw_text.len() < 4200);
+    }
+
+    #[test]
+    fn confirmed_actions_say_so_and_are_audited() {
+        let sent = Chat::alice().send("ack web01 HTTP on it");
+        assert_eq!(sent.reply(), "acknowledged web01!HTTP — confirmed by Nagios (seen in status.dat)");
+        let audit = sent.audit();
+        assert_eq!((audit.user_id.as_str(), audit.user_name.as_str()), ("U1", "alice"));
+        assert_eq!(audit.raw_text, "ack web01 HTTP on it");
+        assert!(audit.allowed);
+        assert_eq!(audit.result, "confirmed: seen in status.dat");
+        let parsed = audit.parsed.as_deref().unwrap_or_default();
+        assert!(parsed.contains(r#""action":"acknowledge""#) && parsed.contains(r#""comment":"on it""#), "{parsed}");
+        assert_eq!(sent.executed[0].1, "alice");
+    }
+
+    #[test]
+    fn unconfirmed_actions_do_not_claim_success() {
+        let sent = Chat::alice().failing(Behaviour::Unconfirm).send(r#"ack web01 "HTTP Load""#);
+        assert_eq!(
+            sent.reply(),
+            "sent to Nagios: acknowledge web01!HTTP Load; not yet confirmed (no change after 5s). \
+             `status web01!\"HTTP Load\"` shows whether it took effect"
+        );
+        assert_eq!(sent.audit().result, "unconfirmed: no change after 5s");
+    }
+
+    #[test]
+    fn backend_errors_say_what_failed_and_what_to_do() {
+        let sent = Chat::alice().failing(Behaviour::NotRunning).send("recheck web01");
+        assert_eq!(
+            sent.reply(),
+            "could not recheck web01: Nagios is not running (command FIFO has no reader); start it, then try again"
+        );
+        assert!(sent.audit().allowed);
+        assert!(sent.audit().result.starts_with("failed: Nagios is not running"));
+    }
+
+    #[test]
+    fn unreadable_state_is_reported_but_help_still_works() {
+        let chat = Chat::alice().failing(Behaviour::StateUnreadable);
+        assert_eq!(
+            chat.send("status").reply(),
+            "could not read the monitoring state: cannot read monitoring state: status.dat is missing"
+        );
+        assert!(chat.send("help").reply().contains("`status [HOST [SERVICE]]`"));
+    }
+
+    #[test]
+    fn refusals_are_audited_and_nothing_is_executed() {
+        let sent = Chat::as_user("U9", "mallory").send("ack web01 HTTP");
+        assert!(sent.reply().starts_with("refused: mallory may not `ack` web01!HTTP (chat id `U9` has no role"));
+        assert!(sent.reply().contains("you can use status, problems, downtimes, help only"), "{}", sent.reply());
+        assert!(sent.executed.is_empty());
+        assert!(!sent.audit().allowed);
+        assert!(sent.audit().parsed.is_some());
+    }
+
+    #[test]
+    fn parse_failures_are_audited_too() {
+        let sent = Chat::alice().send("ack web1");
+        assert_eq!(sent.reply(), "unknown host `web1` — did you mean `web01`?");
+        assert_eq!(sent.audit().command.as_deref(), Some("ack"));
+        assert_eq!(sent.audit().parsed, None);
+        assert_eq!(sent.audit().result, sent.reply());
+    }
+
+    #[test]
+    fn hostile_text_in_comments_reaches_the_backend_as_one_line() {
+        let sent = Chat::alice().send("ack web01 HTTP fine\n[0] RESTART_PROGRAM;\0x");
+        let Some((Action::Acknowledge { comment, .. }, _)) = sent.executed.first() else {
+            panic!("not executed: {}", sent.reply());
+        };
+        assert_eq!(comment, "fine [0] RESTART_PROGRAM; x");
+    }
+
+    #[test]
+    fn dispatch_can_run_on_a_multithreaded_runtime() {
+        fn assert_send<T: Send>(_: &T) {}
+        let router = Router::new(Policy::default());
+        let monitor = crate::testing::RecordingMonitor::new(Behaviour::Confirm);
+        let request = Request { user_id: "U1", user_name: "a", text: "status", incident: None, now: 0 };
+        assert_send(&router.dispatch(&request, &monitor));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn arbitrary_text_never_panics(text in "\\PC{0,200}|[\\x00-\\x7f]{0,200}") {
+            let sent = Chat::alice().send(&text);
+            prop_assert!(!sent.reply().is_empty());
+        }
+
+        #[test]
+        fn command_shaped_text_never_panics(
+            command in "(ack|unack|downtime|downtime cancel|downtimes|recheck|mute|unmute|comment|status|problems|help)",
+            args in "[ a-zA-Z0-9!\"“”*:;\\n\\x00-]{0,40}",
+        ) {
+            let sent = Chat::alice().in_thread(ObjectRef::service("web01", "HTTP")).send(&format!("{command} {args}"));
+            prop_assert!(!sent.reply().is_empty());
+            prop_assert!(sent.audit().command.is_some());
+        }
+    }
+}

@@ -1,0 +1,248 @@
+//! Test fixtures for the router and the commands: a small monitored estate built in code, a
+//! `Monitor` double that records actions instead of sending them, and a chat session helper.
+
+use crate::commands::{self, Input};
+use crate::router::Settings;
+use crate::{Dispatch, Policy, Request, Role, Router, User};
+use async_trait::async_trait;
+use hagios_domain::{
+    Action, Downtime, HostObject, HostView, Inventory, ObjectRef, Outcome, ServiceView, Snapshot, State, Status,
+};
+use hagios_monitor::{Monitor, MonitorError};
+use std::sync::{Arc, LazyLock, Mutex};
+
+/// 2024-05-01 14:00:00 UTC.
+pub(crate) const NOW: i64 = 1_714_572_000;
+
+pub(crate) static SETTINGS: LazyLock<Settings> =
+    LazyLock::new(|| Settings { backend_name: "Nagios".to_owned(), ..Settings::default() });
+
+fn host(name: &str, state: State, output: &str) -> HostView {
+    HostView {
+        name: name.into(),
+        state,
+        output: output.into(),
+        long_output: String::new(),
+        has_been_checked: true,
+        acknowledged: false,
+        in_downtime: false,
+        notifications_enabled: true,
+        last_check: NOW - 60,
+        last_state_change: NOW - 3600,
+    }
+}
+
+fn service(host: &str, description: &str, state: State, output: &str) -> ServiceView {
+    ServiceView {
+        host: host.into(),
+        description: description.into(),
+        state,
+        output: output.into(),
+        long_output: String::new(),
+        has_been_checked: true,
+        acknowledged: false,
+        in_downtime: false,
+        notifications_enabled: true,
+        last_check: NOW - 120,
+        last_state_change: NOW - 600,
+    }
+}
+
+/// web01 (UP; HTTP CRITICAL, "HTTP Load" WARNING, SSH OK), web02 (UP; HTTP OK, muted),
+/// db01 (DOWN, in downtime #7; MySQL CRITICAL, acknowledged, in downtime #8).
+/// Host groups: web-servers (web01, web02), db-servers (db01).
+pub(crate) fn fixture() -> Snapshot {
+    let mut status = Status { created: NOW - 5, ..Status::default() };
+    status.hosts.insert("web01".into(), host("web01", State::Up, "PING OK - 0.2 ms"));
+    status.hosts.insert("web02".into(), host("web02", State::Up, "PING OK - 0.3 ms"));
+    let mut db01 = host("db01", State::Down, "CRITICAL - Host Unreachable (10.0.0.3)");
+    db01.in_downtime = true;
+    status.hosts.insert("db01".into(), db01);
+    let mut services = vec![
+        service("web01", "HTTP", State::Critical, "HTTP CRITICAL - 503 Service Unavailable\nbody: <html>"),
+        service("web01", "HTTP Load", State::Warning, "WARNING - load 7.1"),
+        service("web01", "SSH", State::Ok, "SSH OK - OpenSSH_9.2"),
+        service("web02", "HTTP", State::Ok, "HTTP OK - 200"),
+        service("db01", "MySQL", State::Critical, "CRITICAL - cannot connect"),
+    ];
+    services[3].notifications_enabled = false;
+    services[4].acknowledged = true;
+    services[4].in_downtime = true;
+    for view in services {
+        status.services.insert((view.host.clone(), view.description.clone()), view);
+    }
+    status.downtimes = vec![
+        downtime(8, ObjectRef::service("db01", "MySQL"), "bob", "migration"),
+        downtime(7, ObjectRef::host("db01"), "bob", "rack move"),
+    ];
+    let mut inventory = Inventory::default();
+    for (name, groups) in [("web01", "web-servers"), ("web02", "web-servers"), ("db01", "db-servers")] {
+        inventory.hosts.insert(name.into(), HostObject { hostgroups: vec![groups.into()], ..HostObject::default() });
+        inventory.hostgroups.entry(groups.into()).or_default().push(name.into());
+    }
+    for (host, service) in status.services.keys() {
+        inventory.services.entry(host.clone()).or_default().push(service.clone());
+    }
+    Snapshot { status, inventory: Arc::new(inventory) }
+}
+
+fn downtime(id: u64, object: ObjectRef, author: &str, comment: &str) -> Downtime {
+    Downtime {
+        id,
+        object,
+        entry_time: NOW - 7200,
+        start: NOW - 3600,
+        end: NOW + 3600,
+        fixed: true,
+        duration: 7200,
+        author: author.into(),
+        comment: comment.into(),
+    }
+}
+
+/// An `Input` for parser-level tests, as if typed by alice with the `ack` command.
+pub(crate) fn input_for<'a>(snapshot: &'a Snapshot, incident: Option<&'a ObjectRef>) -> Input<'a> {
+    Input {
+        command: commands::find("ack").unwrap_or(commands::ALL[0]),
+        user: "alice",
+        incident,
+        now: NOW,
+        snapshot,
+        settings: &SETTINGS,
+    }
+}
+
+/// What the `RecordingMonitor` answers to actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Behaviour {
+    Confirm,
+    Unconfirm,
+    NotRunning,
+    StateUnreadable,
+}
+
+/// A `Monitor` serving the fixture and recording what it is asked to do.
+pub(crate) struct RecordingMonitor {
+    snapshot: Arc<Snapshot>,
+    behaviour: Behaviour,
+    executed: Mutex<Vec<(Action, String)>>,
+}
+
+impl RecordingMonitor {
+    pub(crate) fn new(behaviour: Behaviour) -> Self {
+        RecordingMonitor { snapshot: Arc::new(fixture()), behaviour, executed: Mutex::new(Vec::new()) }
+    }
+}
+
+#[async_trait]
+impl Monitor for RecordingMonitor {
+    fn site(&self) -> &str {
+        "local"
+    }
+
+    async fn snapshot(&self) -> Result<Arc<Snapshot>, MonitorError> {
+        match self.behaviour {
+            Behaviour::StateUnreadable => Err(MonitorError::State("status.dat is missing".into())),
+            _ => Ok(self.snapshot.clone()),
+        }
+    }
+
+    async fn execute(&self, action: &Action, author: &str) -> Result<Outcome, MonitorError> {
+        self.executed.lock().expect("no test panicked while holding the lock").push((action.clone(), author.into()));
+        match self.behaviour {
+            Behaviour::Confirm => Ok(Outcome::Confirmed("seen in status.dat".into())),
+            Behaviour::Unconfirm => Ok(Outcome::Unconfirmed("no change after 5s".into())),
+            Behaviour::NotRunning => {
+                Err(MonitorError::NotRunning { system: "Nagios", detail: "command FIFO has no reader".into() })
+            }
+            Behaviour::StateUnreadable => Err(MonitorError::State("status.dat is missing".into())),
+        }
+    }
+}
+
+/// Alice (U1, role oncall: every action on everything), bob (U2, role web: ack and recheck on
+/// `web*`), carol (U3, role dba: ack on `hostgroup:db-servers`); anyone else has no role.
+pub(crate) fn policy() -> Policy {
+    let role = |name: &str, commands: &[&str], objects: &[&str]| Role {
+        name: name.into(),
+        commands: commands.iter().map(|c| c.to_string()).collect(),
+        objects: objects.iter().map(|o| o.to_string()).collect(),
+    };
+    let user = |id: &str, role: &str| User { chat_id: id.into(), roles: vec![role.into()] };
+    Policy::new(
+        [
+            role("oncall", &["ack", "unack", "downtime", "recheck", "mute", "unmute", "comment"], &["*"]),
+            role("web", &["ack", "recheck"], &["web*"]),
+            role("dba", &["ack"], &["hostgroup:db-servers"]),
+        ],
+        [user("U1", "oncall"), user("U2", "web"), user("U3", "dba")],
+    )
+}
+
+/// A person typing into chat against the fixture.
+pub(crate) struct Chat {
+    user_id: &'static str,
+    user_name: &'static str,
+    incident: Option<ObjectRef>,
+    behaviour: Behaviour,
+}
+
+/// What one `Chat::send` produced.
+pub(crate) struct Sent {
+    pub dispatch: Dispatch,
+    pub executed: Vec<(Action, String)>,
+}
+
+impl Sent {
+    pub(crate) fn reply(&self) -> &str {
+        &self.dispatch.reply
+    }
+
+    pub(crate) fn audit(&self) -> &crate::AuditEntry {
+        &self.dispatch.audit
+    }
+
+    /// The one action executed; fails the test with the reply otherwise.
+    pub(crate) fn action(&self) -> &Action {
+        match self.executed.as_slice() {
+            [(action, _)] => action,
+            _ => panic!("expected one action, got {:?}; reply: {}", self.executed, self.dispatch.reply),
+        }
+    }
+}
+
+impl Chat {
+    pub(crate) fn alice() -> Self {
+        Chat::as_user("U1", "alice")
+    }
+
+    pub(crate) fn as_user(user_id: &'static str, user_name: &'static str) -> Self {
+        Chat { user_id, user_name, incident: None, behaviour: Behaviour::Confirm }
+    }
+
+    pub(crate) fn in_thread(mut self, incident: ObjectRef) -> Self {
+        self.incident = Some(incident);
+        self
+    }
+
+    pub(crate) fn failing(mut self, behaviour: Behaviour) -> Self {
+        self.behaviour = behaviour;
+        self
+    }
+
+    pub(crate) fn send(&self, text: &str) -> Sent {
+        let router = Router::with_settings(policy(), SETTINGS.clone());
+        let monitor = RecordingMonitor::new(self.behaviour);
+        let request = Request {
+            user_id: self.user_id,
+            user_name: self.user_name,
+            text,
+            incident: self.incident.clone(),
+            now: NOW,
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread().build().expect("a test runtime starts");
+        let dispatch = runtime.block_on(router.dispatch(&request, &monitor));
+        let executed = monitor.executed.into_inner().expect("no test panicked while holding the lock");
+        Sent { dispatch, executed }
+    }
+}
