@@ -6,6 +6,7 @@ pub mod terminal;
 
 use async_trait::async_trait;
 use hagios_domain::{NotificationType, ObjectRef, State};
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -42,7 +43,7 @@ pub enum ChatEvent {
 }
 
 /// An alert as chat shows it: the parent message of an incident, kept current by edits.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AlertCard {
     pub site: String,
     pub object: ObjectRef,

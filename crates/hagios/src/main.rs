@@ -1,1 +1,79 @@
-fn main() {}
+//! The `hagios` binary: a thin command line over the crates. `notify` stays synchronous and
+//! network-free; everything else runs on tokio.
+
+mod audit;
+mod config;
+mod conversation;
+mod notify;
+mod pipeline;
+mod run;
+mod store;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "hagios", version, about = "ChatOps bridge between Nagios and team chat")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Spool one notification (run by Nagios as a notification command).
+    Notify(Box<notify::NotifyArgs>),
+    /// Run the bot and the monitoring side in one process (single host, embedded default).
+    Run {
+        #[arg(long, env = "HAGIOS_CONFIG")]
+        config: PathBuf,
+    },
+    /// Print the newest entries of the audit log (every chat command, allowed or refused).
+    Audit {
+        #[arg(long, env = "HAGIOS_CONFIG")]
+        config: PathBuf,
+        /// How many entries to print
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Work with the configuration file.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Validate a configuration file and print every problem found.
+    Check {
+        #[arg(long, env = "HAGIOS_CONFIG")]
+        config: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Notify(args) => notify::run(*args),
+        Command::Run { config } => run::main(&config),
+        Command::Audit { config, limit } => audit::main(&config, limit),
+        Command::Config(ConfigCommand::Check { config }) => check_config(&config),
+    }
+}
+
+fn check_config(path: &std::path::Path) -> ExitCode {
+    match config::Config::load(path) {
+        Ok(_) => {
+            println!("{}: OK", path.display());
+            ExitCode::SUCCESS
+        }
+        Err(e @ config::ConfigError::Invalid { .. }) => {
+            eprintln!("{e}");
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,320 @@
+//! The TOML configuration file (`--config` or `HAGIOS_CONFIG`): types, loading and the checks
+//! behind `hagios config check`. Every key is documented in docs/configuration.md.
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub store: StoreConfig,
+    #[serde(default)]
+    pub spool: SpoolConfig,
+    pub nagios: Option<NagiosConfig>,
+    #[serde(default)]
+    pub terminal: TerminalConfig,
+    #[serde(default)]
+    pub delivery: DeliveryConfig,
+    #[serde(default)]
+    pub commands: CommandsConfig,
+    #[serde(default, rename = "route")]
+    pub routes: Vec<RouteConfig>,
+    #[serde(default, rename = "role")]
+    pub roles: Vec<RoleConfig>,
+    #[serde(default, rename = "user")]
+    pub users: Vec<UserConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    pub path: PathBuf,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self { path: PathBuf::from("/var/lib/hagios/state.db") }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpoolConfig {
+    pub dir: PathBuf,
+}
+
+impl Default for SpoolConfig {
+    fn default() -> Self {
+        Self { dir: PathBuf::from("/var/spool/hagios") }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NagiosConfig {
+    /// The site name shown in chat and stored with incidents.
+    #[serde(default = "default_site")]
+    pub site: String,
+    pub command_file: PathBuf,
+    pub status_file: PathBuf,
+    pub object_cache_file: PathBuf,
+    /// How long to watch status.dat for the effect of a command before answering "not yet confirmed".
+    #[serde(default = "default_confirm_timeout", with = "humantime_serde_compat")]
+    pub confirm_timeout: Duration,
+}
+
+fn default_site() -> String {
+    "local".to_owned()
+}
+
+fn default_confirm_timeout() -> Duration {
+    Duration::from_secs(5)
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TerminalConfig {
+    /// The chat user id that terminal input is attributed to; grant it roles with `[[user]]`.
+    #[serde(default = "default_terminal_user")]
+    pub user: String,
+}
+
+fn default_terminal_user() -> String {
+    "local".to_owned()
+}
+
+impl Default for TerminalConfig {
+    fn default() -> Self {
+        Self { user: default_terminal_user() }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryConfig {
+    /// How often the spool is scanned for new notifications.
+    #[serde(default = "default_poll_interval", with = "humantime_serde_compat")]
+    pub poll_interval: Duration,
+    /// The longest wait between two tries of a failing chat call.
+    #[serde(default = "default_max_backoff", with = "humantime_serde_compat")]
+    pub max_backoff: Duration,
+}
+
+fn default_poll_interval() -> Duration {
+    Duration::from_millis(200)
+}
+
+fn default_max_backoff() -> Duration {
+    Duration::from_secs(60)
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        Self { poll_interval: default_poll_interval(), max_backoff: default_max_backoff() }
+    }
+}
+
+/// How chat commands read times.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandsConfig {
+    /// Local time minus UTC as `+HH:MM` / `-HH:MM`, for `downtime … until 18:00`; fixed, so
+    /// daylight saving changes need a config change.
+    #[serde(default, rename = "utc_offset", with = "utc_offset")]
+    pub utc_offset_seconds: i64,
+}
+
+/// `+02:00`, `-05:30`, `Z` → seconds east of UTC.
+mod utc_offset {
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        parse(&text).ok_or_else(|| serde::de::Error::custom(format!("`{text}` is not a UTC offset like \"+02:00\"")))
+    }
+
+    pub(super) fn parse(text: &str) -> Option<i64> {
+        if text == "Z" {
+            return Some(0);
+        }
+        let (sign, rest) = match text.split_at_checked(1)? {
+            ("+", rest) => (1, rest),
+            ("-", rest) => (-1, rest),
+            _ => return None,
+        };
+        let (hours, minutes) = rest.split_once(':')?;
+        let (hours, minutes): (i64, i64) = (hours.parse().ok()?, minutes.parse().ok()?);
+        (hours.to_string().len() <= 2 && (0..=14).contains(&hours) && (0..60).contains(&minutes))
+            .then_some(sign * (hours * 3600 + minutes * 60))
+    }
+}
+
+/// Sends matching notifications to `channel`; the first matching route wins.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    #[serde(default)]
+    pub hosts: Vec<String>,
+    #[serde(default)]
+    pub hostgroups: Vec<String>,
+    #[serde(default)]
+    pub services: Vec<String>,
+    pub channel: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleConfig {
+    pub name: String,
+    pub commands: Vec<String>,
+    pub objects: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserConfig {
+    pub chat_id: String,
+    pub roles: Vec<String>,
+}
+
+/// Durations written the way people write them: "5s", "200ms", "1m".
+mod humantime_serde_compat {
+    use serde::{Deserialize, Deserializer};
+    use std::time::Duration;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        humantime::parse_duration(&text)
+            .map_err(|e| serde::de::Error::custom(format!("`{text}` is not a duration like \"5s\" or \"200ms\": {e}")))
+    }
+}
+
+/// Why the configuration cannot be used; the message names the file and what to change.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path}: {}", .problems.join("; "))]
+    Invalid { path: PathBuf, problems: Vec<String> },
+}
+
+impl Config {
+    /// Reads, parses and validates a configuration file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+        let config: Config =
+            toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.into(), message: e.to_string() })?;
+        let problems = config.problems();
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError::Invalid { path: path.into(), problems })
+        }
+    }
+
+    /// Everything wrong with an otherwise well-formed configuration, each with what to do.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.nagios.is_none() {
+            problems.push("no monitoring backend: add a [nagios] section".to_owned());
+        }
+        let known_commands = hagios_commands::command_names();
+        for role in &self.roles {
+            for command in &role.commands {
+                if !known_commands.contains(&command.as_str()) {
+                    problems.push(format!(
+                        "role `{}` grants unknown command `{command}` (known: {})",
+                        role.name,
+                        known_commands.join(", ")
+                    ));
+                }
+            }
+            if role.objects.is_empty() {
+                problems.push(format!("role `{}` grants no objects: add objects = [\"*\"] or patterns", role.name));
+            }
+        }
+        for user in &self.users {
+            for role in &user.roles {
+                if !self.roles.iter().any(|r| &r.name == role) {
+                    problems
+                        .push(format!("user `{}` has undefined role `{role}`: define it with [[role]]", user.chat_id));
+                }
+            }
+        }
+        for (index, route) in self.routes.iter().enumerate() {
+            if route.channel.trim().is_empty() {
+                problems.push(format!("route #{} has an empty channel", index + 1));
+            }
+        }
+        problems
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Config {
+        toml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn utc_offsets_read_as_seconds_east() {
+        assert_eq!(utc_offset::parse("+02:00"), Some(7200));
+        assert_eq!(utc_offset::parse("-05:30"), Some(-19800));
+        assert_eq!(utc_offset::parse("Z"), Some(0));
+        for bad in ["02:00", "+2", "+24:00", "+01:60", "", "+"] {
+            assert_eq!(utc_offset::parse(bad), None, "{bad}");
+        }
+        let config = parse("[commands]\nutc_offset = \"+01:00\"\n");
+        assert_eq!(config.commands.utc_offset_seconds, 3600);
+    }
+
+    #[test]
+    fn minimal_config_gets_defaults() {
+        let config = parse(
+            r#"
+            [nagios]
+            command_file = "/n/nagios.cmd"
+            status_file = "/n/status.dat"
+            object_cache_file = "/n/objects.cache"
+            "#,
+        );
+        assert!(config.problems().is_empty(), "{:?}", config.problems());
+        let nagios = config.nagios.unwrap();
+        assert_eq!((nagios.site.as_str(), nagios.confirm_timeout), ("local", Duration::from_secs(5)));
+        assert_eq!(config.terminal.user, "local");
+        assert_eq!(config.spool.dir, PathBuf::from("/var/spool/hagios"));
+    }
+
+    #[test]
+    fn problems_name_what_to_fix() {
+        let config = parse(
+            r#"
+            [[role]]
+            name = "oncall"
+            commands = ["ack", "reboot"]
+            objects = []
+            [[user]]
+            chat_id = "U1"
+            roles = ["oncall", "admin"]
+            "#,
+        );
+        let problems = config.problems().join("\n");
+        assert!(problems.contains("add a [nagios] section"), "{problems}");
+        assert!(problems.contains("unknown command `reboot`"), "{problems}");
+        assert!(problems.contains("grants no objects"), "{problems}");
+        assert!(problems.contains("undefined role `admin`"), "{problems}");
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_durations_are_refused() {
+        assert!(toml::from_str::<Config>("[store]\npaht = \"x\"").unwrap_err().to_string().contains("paht"));
+        let bad = "[nagios]\ncommand_file=\"a\"\nstatus_file=\"b\"\nobject_cache_file=\"c\"\nconfirm_timeout=\"soon\"";
+        assert!(toml::from_str::<Config>(bad).unwrap_err().to_string().contains("not a duration"));
+    }
+}

@@ -1,0 +1,85 @@
+//! The command side of chat: each event from a person goes through the router (parse, check
+//! against real objects, authorize, execute), is audited, and is answered where it was asked.
+
+use crate::store::StoreHandle;
+use hagios_chat::{ChatAdapter, ChatEvent, ChatUser, MessageRef, Outbound};
+use hagios_commands::{Request, Router};
+use hagios_monitor::Monitor;
+use std::sync::Arc;
+use tokio::sync::{mpsc, watch};
+
+#[derive(Clone)]
+pub struct Conversation {
+    pub chat: Arc<dyn ChatAdapter>,
+    pub router: Arc<Router>,
+    pub monitor: Arc<dyn Monitor>,
+    pub store: StoreHandle,
+}
+
+/// One thing a person asked, whatever the platform or widget they used.
+struct Asked {
+    user: ChatUser,
+    channel: String,
+    thread: Option<MessageRef>,
+    text: String,
+}
+
+impl From<ChatEvent> for Asked {
+    fn from(event: ChatEvent) -> Self {
+        match event {
+            ChatEvent::Command { user, channel, thread, text } => Asked { user, channel, thread, text },
+            // A button stands for the command written on it, typed in the thread of its message.
+            ChatEvent::Button { user, message, command } => {
+                Asked { user, channel: message.channel.clone(), thread: Some(message), text: command }
+            }
+        }
+    }
+}
+
+impl Conversation {
+    /// Answers events until the listener closes or `shutdown` turns true. Each command runs in
+    /// its own task: a confirmation can take seconds and must not hold up other people.
+    pub async fn serve(self, mut events: mpsc::Receiver<ChatEvent>, mut shutdown: watch::Receiver<bool>) {
+        let mut running = tokio::task::JoinSet::new();
+        loop {
+            tokio::select! {
+                event = events.recv() => match event {
+                    Some(event) => {
+                        let conversation = self.clone();
+                        running.spawn(async move { conversation.answer(event.into()).await });
+                    }
+                    None => break,
+                },
+                _ = shutdown.changed() => break,
+                Some(_) = running.join_next(), if !running.is_empty() => {}
+            }
+        }
+        // Commands already sent to the monitoring system still get their answer and audit record.
+        while running.join_next().await.is_some() {}
+    }
+
+    async fn answer(&self, asked: Asked) {
+        let incident = match &asked.thread {
+            Some(thread) => self.store.incident_object(thread).await.unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "cannot look up the thread's incident");
+                None
+            }),
+            None => None,
+        };
+        let request = Request {
+            user_id: &asked.user.id,
+            user_name: &asked.user.name,
+            text: &asked.text,
+            incident,
+            now: hagios_domain::unix_now(),
+        };
+        let dispatch = self.router.dispatch(&request, self.monitor.as_ref()).await;
+        if let Err(e) = self.store.audit(self.chat.platform(), &dispatch.audit).await {
+            tracing::error!(error = %e, user = %asked.user.id, "cannot write the audit record");
+        }
+        let reply = Outbound::Text(dispatch.reply);
+        if let Err(e) = self.chat.post(Some(&asked.channel), asked.thread.as_ref(), &reply).await {
+            tracing::error!(error = %e, user = %asked.user.id, "cannot post the reply");
+        }
+    }
+}

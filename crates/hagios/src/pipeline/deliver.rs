@@ -1,0 +1,56 @@
+//! Delivery stage: carries out a threading plan against the chat platform and reports the
+//! incident change the store must commit with the delivery.
+
+use super::thread::{OpenIncident, Plan};
+use hagios_chat::{AlertCard, ChatAdapter, ChatError, MessageRef, Outbound};
+use hagios_store::IncidentId;
+
+/// What delivery did in chat, for the store to commit in one transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivered {
+    /// The message that carries this notification.
+    pub message: MessageRef,
+    pub incident: IncidentChange,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IncidentChange {
+    /// No incident involved (e.g. a RECOVERY nobody saw the PROBLEM of).
+    None,
+    Open {
+        parent: MessageRef,
+        card: AlertCard,
+    },
+    Update {
+        id: IncidentId,
+        card: AlertCard,
+    },
+    Close {
+        id: IncidentId,
+        card: AlertCard,
+    },
+}
+
+pub async fn execute(chat: &dyn ChatAdapter, channel: Option<&str>, plan: Plan) -> Result<Delivered, ChatError> {
+    match plan {
+        Plan::Post { card, opens_incident } => {
+            let message = chat.post(channel, None, &Outbound::Alert(card.clone())).await?;
+            let incident = if opens_incident {
+                IncidentChange::Open { parent: message.clone(), card }
+            } else {
+                IncidentChange::None
+            };
+            Ok(Delivered { message, incident })
+        }
+        Plan::Thread { incident, reply, card, closes_incident } => {
+            let OpenIncident { id, channel, message_id, .. } = *incident;
+            let parent = MessageRef { channel, id: message_id };
+            // The edit goes first: repeating it after a failed try is harmless, a repeated reply is not.
+            chat.update(&parent, &Outbound::Alert(card.clone())).await?;
+            let message = chat.post(Some(&parent.channel), Some(&parent), &reply).await?;
+            let incident =
+                if closes_incident { IncidentChange::Close { id, card } } else { IncidentChange::Update { id, card } };
+            Ok(Delivered { message, incident })
+        }
+    }
+}

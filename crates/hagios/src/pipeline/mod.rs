@@ -1,0 +1,118 @@
+//! The delivery pipeline, a chain of small stages like Alertmanager's notify pipeline:
+//! intake (spool record → notification, or quarantine) → dedupe (already delivered?) → route
+//! (which channel) → thread (new incident or thread reply + parent edit) → deliver (chat calls,
+//! retried) → commit (store transaction) → acknowledge (remove the spool record).
+
+mod backoff;
+mod deliver;
+mod route;
+mod thread;
+
+use crate::config::{DeliveryConfig, RouteConfig};
+use crate::store::StoreHandle;
+use backoff::Backoff;
+pub use deliver::{Delivered, IncidentChange};
+use hagios_chat::{ChatAdapter, ChatError};
+use hagios_spool::{RecordId, Spool, SpoolError};
+use hagios_store::StoreError;
+use std::sync::Arc;
+pub use thread::OpenIncident;
+use tokio::sync::watch;
+
+/// Why one record could not be delivered now.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    #[error(transparent)]
+    Chat(#[from] ChatError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Spool(#[from] SpoolError),
+}
+
+impl DeliveryError {
+    /// Whether the record should stay in the spool and be tried again later.
+    pub fn retryable(&self) -> bool {
+        match self {
+            DeliveryError::Chat(e) => e.retryable(),
+            DeliveryError::Store(e) => e.retryable(),
+            DeliveryError::Spool(e) => e.retryable(),
+        }
+    }
+}
+
+pub struct Pipeline {
+    pub spool: Arc<Spool>,
+    pub store: StoreHandle,
+    pub chat: Arc<dyn ChatAdapter>,
+    pub routes: Vec<RouteConfig>,
+    pub settings: DeliveryConfig,
+}
+
+impl Pipeline {
+    /// Drains the spool in arrival order until `shutdown` turns true. A record that fails with a
+    /// retryable error stays first in line (order matters within an incident); one that can never
+    /// be delivered is quarantined with its reason, never dropped.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let mut backoff = Backoff::new(self.settings.max_backoff);
+        while !*shutdown.borrow() {
+            let wait = match self.drain().await {
+                Ok(()) => {
+                    backoff.reset();
+                    self.settings.poll_interval
+                }
+                Err(e) => {
+                    let wait = backoff.next_wait(match &e {
+                        DeliveryError::Chat(chat) => chat.retry_after(),
+                        _ => None,
+                    });
+                    tracing::warn!(error = %e, retry_in = ?wait, "delivery paused");
+                    wait
+                }
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+
+    /// Delivers every pending record; stops at the first retryable failure.
+    async fn drain(&self) -> Result<(), DeliveryError> {
+        let spool = self.spool.clone();
+        let pending = tokio::task::spawn_blocking(move || spool.pending()).await.expect("spool scan task")?;
+        for id in pending {
+            match self.deliver_record(&id).await {
+                Ok(()) => {}
+                Err(e) if e.retryable() => return Err(e),
+                Err(e) => {
+                    tracing::error!(record = %id, error = %e, "quarantining undeliverable notification");
+                    self.spool.quarantine(&id, &e.to_string())?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn deliver_record(&self, id: &RecordId) -> Result<(), DeliveryError> {
+        let notification = match self.spool.read(id) {
+            Ok(notification) => notification,
+            Err(e) if !e.retryable() => {
+                tracing::error!(record = %id, error = %e, "quarantining unreadable spool record");
+                self.spool.quarantine(id, &e.to_string())?;
+                return Ok(());
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if !self.store.delivered(&notification.id).await? {
+            let channel = route::channel_for(&self.routes, &notification).map(str::to_owned);
+            let open = self.store.open_incident(&notification).await?;
+            let plan = thread::plan(&notification, open);
+            let change = deliver::execute(self.chat.as_ref(), channel.as_deref(), plan).await?;
+            self.store.commit(&notification, change).await?;
+            tracing::info!(notification = %notification.id, object = %notification.object, kind = %notification.kind, "delivered");
+        }
+        self.spool.remove(id)?;
+        Ok(())
+    }
+}

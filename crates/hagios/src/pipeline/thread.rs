@@ -1,0 +1,166 @@
+//! Threading stage: decides whether a notification opens an incident (a new parent message) or
+//! joins the open one (a thread reply plus an edit of the parent), and what the parent shows.
+
+use hagios_chat::{AlertCard, Outbound};
+use hagios_domain::{Notification, NotificationType};
+use hagios_store::IncidentId;
+
+/// The incident a notification belongs to, as the store remembers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenIncident {
+    pub id: IncidentId,
+    pub channel: String,
+    pub message_id: String,
+    /// The card the parent message shows now.
+    pub card: AlertCard,
+}
+
+/// What to do in chat for one notification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plan {
+    /// Post a new parent message; it becomes the incident when `opens_incident`.
+    Post { card: AlertCard, opens_incident: bool },
+    /// Reply in the incident's thread and show `card` in the parent from now on.
+    Thread { incident: Box<OpenIncident>, reply: Outbound, card: AlertCard, closes_incident: bool },
+}
+
+/// Decides the chat side of `notification` given the incident open for its object, if any.
+pub fn plan(notification: &Notification, open: Option<OpenIncident>) -> Plan {
+    match open {
+        // A later PROBLEM (a state change or a re-notification) stays in the open incident's thread.
+        Some(incident) => thread_into(notification, incident),
+        None => Plan::Post { card: first_card(notification), opens_incident: notification.kind.opens_incident() },
+    }
+}
+
+fn thread_into(notification: &Notification, incident: OpenIncident) -> Plan {
+    let mut card = incident.card.clone();
+    card.state = notification.state;
+    card.kind = notification.kind;
+    card.time = notification.time;
+    if !notification.output.is_empty() {
+        card.output = notification.output.clone();
+        card.long_output = notification.long_output.clone();
+    }
+    let line = history_line(notification);
+    card.history.push(line.clone());
+    let closes_incident = notification.kind.closes_incident();
+    card.open = !closes_incident;
+    let reply = Outbound::Update {
+        kind: notification.kind,
+        state: notification.state,
+        object: notification.object.clone(),
+        text: reply_text(notification, &line),
+    };
+    Plan::Thread { incident: Box::new(incident), reply, card, closes_incident }
+}
+
+fn first_card(notification: &Notification) -> AlertCard {
+    AlertCard {
+        site: notification.site.clone(),
+        object: notification.object.clone(),
+        state: notification.state,
+        kind: notification.kind,
+        output: notification.output.clone(),
+        long_output: notification.long_output.clone(),
+        history: Vec::new(),
+        open: notification.kind.opens_incident(),
+        time: notification.time,
+    }
+}
+
+/// One line for the parent's "who did what" list.
+fn history_line(notification: &Notification) -> String {
+    let by = notification.author.as_deref().filter(|a| !a.is_empty());
+    let comment = notification.comment.as_deref().filter(|c| !c.is_empty());
+    let what = match notification.kind {
+        NotificationType::Acknowledgement => "acknowledged",
+        NotificationType::Recovery => "recovered",
+        NotificationType::Problem => "still a problem",
+        NotificationType::DowntimeStart => "downtime started",
+        NotificationType::DowntimeEnd => "downtime ended",
+        NotificationType::DowntimeCancelled => "downtime cancelled",
+        NotificationType::FlappingStart => "started flapping",
+        NotificationType::FlappingStop => "stopped flapping",
+        NotificationType::FlappingDisabled => "flap detection disabled",
+        NotificationType::Custom => "custom notification",
+    };
+    let mut line = format!("{what} ({})", notification.state);
+    if let Some(by) = by {
+        line.push_str(&format!(" by {by}"));
+    }
+    if let Some(comment) = comment {
+        line.push_str(&format!(": {comment}"));
+    }
+    line
+}
+
+fn reply_text(notification: &Notification, history: &str) -> String {
+    if notification.output.is_empty() {
+        history.to_owned()
+    } else {
+        format!("{history}\n{}", notification.output)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hagios_domain::{ObjectRef, State};
+
+    fn notification(kind: NotificationType, state: State) -> Notification {
+        Notification {
+            id: "n".into(),
+            site: "local".into(),
+            kind,
+            object: ObjectRef::service("web01", "HTTP"),
+            state,
+            output: format!("{state} - output"),
+            long_output: String::new(),
+            author: (kind == NotificationType::Acknowledgement).then(|| "alice".into()),
+            comment: (kind == NotificationType::Acknowledgement).then(|| "looking".into()),
+            time: 10,
+            hostgroups: Vec::new(),
+            contact: None,
+            macros: Default::default(),
+        }
+    }
+
+    fn opened(problem: &Notification) -> OpenIncident {
+        let Plan::Post { card, opens_incident: true } = plan(problem, None) else {
+            panic!("a problem opens an incident")
+        };
+        OpenIncident { id: IncidentId(1), channel: "C".into(), message_id: "1".into(), card }
+    }
+
+    #[test]
+    fn problem_opens_then_ack_and_recovery_thread_and_edit() {
+        let problem = notification(NotificationType::Problem, State::Critical);
+        let incident = opened(&problem);
+
+        let Plan::Thread { card, closes_incident: false, reply, .. } =
+            plan(&notification(NotificationType::Acknowledgement, State::Critical), Some(incident.clone()))
+        else {
+            panic!("an ack joins the thread")
+        };
+        assert_eq!(card.history, ["acknowledged (CRITICAL) by alice: looking"]);
+        assert!(matches!(reply, Outbound::Update { kind: NotificationType::Acknowledgement, .. }));
+
+        let acked = OpenIncident { card, ..incident.clone() };
+        let Plan::Thread { card, closes_incident: true, .. } =
+            plan(&notification(NotificationType::Recovery, State::Ok), Some(acked))
+        else {
+            panic!("a recovery closes the incident")
+        };
+        assert_eq!((card.state, card.open, card.history.len()), (State::Ok, false, 2));
+    }
+
+    #[test]
+    fn notifications_without_an_open_incident_are_posted_standalone() {
+        let Plan::Post { card, opens_incident } = plan(&notification(NotificationType::Recovery, State::Ok), None)
+        else {
+            panic!("posted")
+        };
+        assert!(!opens_incident && !card.open);
+    }
+}

@@ -1,0 +1,259 @@
+//! `hagios run` end to end against a real, private Nagios (hagios-testkit): Nagios runs
+//! `hagios notify`, the bot delivers from the spool to the terminal chat, and commands typed on
+//! the terminal change Nagios, confirmed from status.dat.
+
+use hagios_testkit::{wait_until, NagiosInstance, NagiosOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Generous bound for anything that crosses Nagios (its status.dat is rewritten every second).
+const PATIENCE: Duration = Duration::from_secs(20);
+const HAGIOS: &str = env!("CARGO_BIN_EXE_hagios");
+
+/// A private Nagios whose notifications go through `hagios notify` into a spool, plus the
+/// configuration a bot needs to serve it.
+struct Site {
+    nagios: NagiosInstance,
+    config: PathBuf,
+    spool: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Site {
+    /// `terminal_user` is who terminal input is attributed to; only `oncall` has roles.
+    fn start(terminal_user: &str) -> Option<Site> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let spool = dir.path().join("spool");
+        let notify_command = format!("{HAGIOS} notify --spool {} --site test", spool.display());
+        let nagios =
+            NagiosInstance::start(NagiosOptions { notify_command: Some(notify_command), ..Default::default() })?;
+        let config = dir.path().join("hagios.toml");
+        std::fs::write(
+            &config,
+            format!(
+                r#"
+[store]
+path = "{store}"
+
+[spool]
+dir = "{spool}"
+
+[nagios]
+site = "test"
+command_file = "{command_file}"
+status_file = "{status_file}"
+object_cache_file = "{object_cache_file}"
+confirm_timeout = "15s"
+
+[terminal]
+user = "{terminal_user}"
+
+[delivery]
+poll_interval = "100ms"
+
+[[role]]
+name = "responder"
+commands = ["ack", "unack", "downtime", "recheck", "mute", "unmute", "comment"]
+objects = ["*"]
+
+[[user]]
+chat_id = "oncall"
+roles = ["responder"]
+"#,
+                store = dir.path().join("state.db").display(),
+                spool = spool.display(),
+                command_file = nagios.command_file().display(),
+                status_file = nagios.status_file().display(),
+                object_cache_file = nagios.object_cache_file().display(),
+            ),
+        )
+        .expect("write hagios.toml");
+        Some(Site { nagios, config, spool, _dir: dir })
+    }
+
+    fn bot(&self) -> Bot {
+        Bot::start(&self.config)
+    }
+
+    fn spooled(&self) -> usize {
+        std::fs::read_dir(self.spool.join("new")).map_or(0, |entries| {
+            entries.filter_map(Result::ok).filter(|entry| entry.path().extension().is_some_and(|e| e == "json")).count()
+        })
+    }
+
+    fn audit(&self) -> String {
+        let output = Command::new(HAGIOS).args(["audit", "--config"]).arg(&self.config).output().expect("hagios audit");
+        assert!(output.status.success(), "hagios audit failed: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).expect("utf-8 audit")
+    }
+}
+
+/// A running `hagios run` whose terminal chat we type into and read.
+struct Bot {
+    child: Child,
+    stdin: ChildStdin,
+    screen: Arc<Mutex<String>>,
+}
+
+impl Bot {
+    fn start(config: &Path) -> Bot {
+        let mut child = Command::new(HAGIOS)
+            .args(["run", "--config"])
+            .arg(config)
+            .env("HAGIOS_LOG", "hagios=debug,info")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start hagios run");
+        let stdin = child.stdin.take().expect("piped stdin");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let screen = Arc::new(Mutex::new(String::new()));
+        let sink = Arc::clone(&screen);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                sink.lock().expect("screen lock").push_str(&(line + "\n"));
+            }
+        });
+        Bot { child, stdin, screen }
+    }
+
+    fn type_line(&mut self, line: &str) {
+        writeln!(self.stdin, "{line}").expect("type into the terminal chat");
+    }
+
+    fn screen(&self) -> String {
+        self.screen.lock().expect("screen lock").clone()
+    }
+
+    /// Waits for a message header line containing `needle`, and returns that message's id.
+    fn wait_for_message(&self, needle: &str) -> String {
+        wait_until(PATIENCE, || {
+            self.screen().lines().find(|line| line.starts_with("[#") && line.contains(needle)).map(message_id)
+        })
+        .unwrap_or_else(|| panic!("no message containing {needle:?} within {PATIENCE:?}; screen:\n{}", self.screen()))
+    }
+
+    /// Waits until `needle` appears anywhere on the screen.
+    fn wait_for_text(&self, needle: &str) {
+        wait_until(PATIENCE, || self.screen().contains(needle).then_some(()))
+            .unwrap_or_else(|| panic!("{needle:?} not shown within {PATIENCE:?}; screen:\n{}", self.screen()));
+    }
+
+    /// The crash case: no chance to clean up.
+    fn kill(mut self) -> String {
+        self.child.kill().expect("kill -9 hagios run");
+        self.child.wait().expect("reap hagios run");
+        self.screen()
+    }
+}
+
+impl Drop for Bot {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `[#12] …` or `[#12 in thread #3] …` → `12`.
+fn message_id(header: &str) -> String {
+    header.trim_start_matches("[#").chars().take_while(char::is_ascii_digit).collect()
+}
+
+fn count_alerts(screen: &str, needle: &str) -> usize {
+    screen.lines().filter(|line| line.starts_with("[#") && !line.contains("edited") && line.contains(needle)).count()
+}
+
+#[test]
+fn alerts_reach_the_terminal_exactly_once_even_when_the_bot_is_killed() {
+    let Some(site) = Site::start("oncall") else { return };
+    let bot = site.bot();
+    site.nagios.submit_service_result("web01", "HTTP", 2, "CRITICAL - connection refused");
+    bot.wait_for_message("PROBLEM web01!HTTP is CRITICAL");
+    bot.wait_for_text("CRITICAL - connection refused");
+    let before_crash = bot.kill();
+
+    // Alerts raised while the bot is down wait in the spool.
+    site.nagios.submit_service_result("db01", "MySQL", 2, "CRITICAL - too many connections");
+    site.nagios.submit_host_result("db01", 1, "DOWN - no route");
+    wait_until(PATIENCE, || (site.spooled() >= 2).then_some(())).expect("both notifications spooled while down");
+
+    let bot = site.bot();
+    bot.wait_for_message("PROBLEM db01!MySQL is CRITICAL");
+    bot.wait_for_message("PROBLEM db01 is DOWN");
+    wait_until(PATIENCE, || (site.spooled() == 0).then_some(())).expect("spool drained after delivery");
+    // The restarted bot must not repeat what the first one delivered, nor reuse its message ids.
+    let after_restart = bot.screen();
+    let everything = format!("{before_crash}{after_restart}");
+    assert_eq!(count_alerts(&everything, "PROBLEM web01!HTTP is CRITICAL"), 1, "{everything}");
+    assert_eq!(count_alerts(&everything, "PROBLEM db01!MySQL is CRITICAL"), 1, "{everything}");
+    assert_eq!(count_alerts(&everything, "PROBLEM db01 is DOWN"), 1, "{everything}");
+    let first_id = message_id(before_crash.lines().find(|line| line.starts_with("[#")).expect("a message"));
+    assert!(!after_restart.contains(&format!("[#{first_id}]")), "message id reused after restart:\n{everything}");
+}
+
+#[test]
+fn an_ack_typed_in_the_alert_thread_is_confirmed_by_nagios_and_threads_the_acknowledgement() {
+    let Some(site) = Site::start("oncall") else { return };
+    let mut bot = site.bot();
+    site.nagios.submit_service_result("web01", "HTTP Load", 2, "CRITICAL - load 42");
+    let alert = bot.wait_for_message("PROBLEM web01!HTTP Load is CRITICAL");
+
+    // In the thread the target may be left out.
+    bot.type_line(&format!("#{alert} ack looking into it"));
+    bot.wait_for_text("acknowledged web01!HTTP Load — confirmed by Nagios");
+    let status = site
+        .nagios
+        .wait_for_state(PATIENCE, |status| {
+            status.services.get(&("web01".into(), "HTTP Load".into())).is_some_and(|view| view.acknowledged)
+        })
+        .expect("Nagios shows the acknowledgement");
+    assert!(status.comments.iter().any(|comment| comment.text == "looking into it" && comment.author == "oncall"));
+
+    // Nagios' own ACKNOWLEDGEMENT notification joins the incident: a reply in its thread and an
+    // edit of the parent.
+    bot.wait_for_message(&format!("in thread #{alert}] ACKNOWLEDGEMENT web01!HTTP Load"));
+    bot.wait_for_text(&format!("[#{alert} edited]"));
+
+    bot.type_line(&format!("#{alert} downtime 2h planned restart"));
+    bot.wait_for_text("confirmed by Nagios");
+    site.nagios
+        .wait_for_state(PATIENCE, |status| {
+            status.downtimes.iter().any(|downtime| {
+                downtime.object.service.as_deref() == Some("HTTP Load") && downtime.comment == "planned restart"
+            })
+        })
+        .expect("Nagios shows the downtime");
+
+    let audit = site.audit();
+    assert!(audit.contains(r#"oncall(oncall) allowed ack "ack looking into it""#), "{audit}");
+    assert!(audit.contains("-> confirmed:"), "{audit}");
+}
+
+#[test]
+fn an_unknown_user_is_read_only_and_the_refusal_is_audited() {
+    let Some(site) = Site::start("stranger") else { return };
+    let mut bot = site.bot();
+    bot.type_line("ack web01 HTTP not mine to ack");
+    bot.wait_for_text("refused: stranger may not `ack`");
+    bot.type_line("status web01");
+    bot.wait_for_text("web01 is UP");
+    bot.wait_for_text("HTTP Load: OK");
+
+    let status = std::fs::read_to_string(site.nagios.status_file()).expect("status.dat");
+    assert!(!status.contains("problem_has_been_acknowledged=1"), "a refused ack reached Nagios");
+    let audit = site.audit();
+    assert!(audit.contains(r#"stranger(stranger) refused ack "ack web01 HTTP not mine to ack""#), "{audit}");
+    assert!(audit.contains(r#"stranger(stranger) allowed status "status web01""#), "{audit}");
+}
+
+#[test]
+fn a_command_while_nagios_is_stopped_says_so() {
+    let Some(mut site) = Site::start("oncall") else { return };
+    let mut bot = site.bot();
+    site.nagios.stop();
+    bot.type_line("recheck web01");
+    bot.wait_for_text("Nagios is not running");
+}
