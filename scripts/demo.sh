@@ -30,6 +30,9 @@ object_cache_file=$var/objects.cache
 precached_object_file=$var/objects.precache
 status_file=$var/status.dat
 status_update_interval=1
+query_socket=$var/rw/nagios.qh
+check_result_reaper_frequency=1
+use_retained_scheduling_info=0
 temp_file=$var/nagios.tmp
 temp_path=$var/tmp
 lock_file=$var/nagios.lock
@@ -73,7 +76,7 @@ define command {
 }
 define command {
     command_name notify-by-hagios
-    command_line $hagios notify --spool $dir/spool
+    command_line $hagios notify --spool $dir/spool --site demo
 }
 define contact {
     contact_name                  hagios
@@ -170,6 +173,11 @@ CFG
 /usr/sbin/nagios4 -d "$etc/nagios.cfg"
 trap 'kill "$(cat "$var/nagios.lock" 2>/dev/null)" 2>/dev/null || true' EXIT
 for _ in $(seq 100); do [ -p "$var/rw/nagios.cmd" ] && [ -s "$var/status.dat" ] && break; sleep 0.1; done
+# Nagios spreads the first checks over minutes; check everything now so the alert comes at once.
+for host in web01 db01; do
+    printf '[%s] SCHEDULE_FORCED_HOST_CHECK;%s;%s\n[%s] SCHEDULE_FORCED_HOST_SVC_CHECKS;%s;%s\n' \
+        "$(date +%s)" "$host" "$(date +%s)" "$(date +%s)" "$host" "$(date +%s)" > "$var/rw/nagios.cmd"
+done
 
 cat >&2 <<TXT
 demo: Nagios runs in $dir (log: $var/nagios.log); hagios logs to $dir/hagios.log.
