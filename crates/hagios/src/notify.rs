@@ -49,10 +49,10 @@ pub struct NotifyArgs {
     /// '$LONGSERVICEOUTPUT$' or '$LONGHOSTOUTPUT$' (Nagios' escaped newlines are restored)
     #[arg(long, value_name = "L")]
     pub long_output: Option<String>,
-    /// '$NOTIFICATIONAUTHOR$'
+    /// '$SERVICEACKAUTHOR$' or '$HOSTACKAUTHOR$' (cleaned by Nagios, unlike '$NOTIFICATIONAUTHOR$'; see contrib/nagios)
     #[arg(long, value_name = "A")]
     pub author: Option<String>,
-    /// '$NOTIFICATIONCOMMENT$'
+    /// '$SERVICEACKCOMMENT$' or '$HOSTACKCOMMENT$' (cleaned by Nagios, unlike '$NOTIFICATIONCOMMENT$')
     #[arg(long, value_name = "C")]
     pub comment: Option<String>,
     /// '$TIMET$', seconds since the epoch [default: now]

@@ -9,6 +9,10 @@
 //! - **Free text** (comments) is prose, where an exact copy matters less than getting the action
 //!   through, so it is **repaired**: control characters become spaces, `;` becomes `,`, and the
 //!   text is truncated at a character boundary to [`MAX_TEXT_BYTES`].
+//! - **Quotes and `$`** in free text and in the author become look-alikes (`'` → `’`, `"` → `”`,
+//!   `` ` `` → `ˋ`, `$` → `＄`). Nagios hands comments and authors back, unstripped, in the
+//!   `$NOTIFICATIONCOMMENT$`/`$NOTIFICATIONAUTHOR$` macros of notification command lines that
+//!   `/bin/sh` runs, where a quote typed in chat would break out of a quoted argument.
 //!
 //! With these caps every line stays below `PIPE_BUF`, so one `write(2)` delivers it atomically.
 
@@ -278,15 +282,15 @@ fn checked_name<'a>(field: &'static str, name: &'a str) -> Result<&'a str, Rende
     Ok(name)
 }
 
-/// Free text as Nagios will store it: control characters → space, `;` → `,`, at most
-/// [`MAX_TEXT_BYTES`] bytes. Confirmation compares against this form.
+/// Free text as Nagios will store it: control characters → space, `;` → `,`, quotes and `$` →
+/// look-alikes, at most [`MAX_TEXT_BYTES`] bytes. Confirmation compares against this form.
 pub fn clean_text(text: &str) -> String {
     let mut cleaned = String::with_capacity(text.len().min(MAX_TEXT_BYTES));
     for character in text.chars() {
         let replacement = match character {
             ';' => ',',
             c if c.is_control() => ' ',
-            c => c,
+            c => shell_inert(c),
         };
         if cleaned.len() + replacement.len_utf8() > MAX_TEXT_BYTES {
             break;
@@ -294,6 +298,23 @@ pub fn clean_text(text: &str) -> String {
         cleaned.push(replacement);
     }
     cleaned
+}
+
+/// An author name as Nagios will store it: quotes and `$` → look-alikes. Other characters are
+/// checked (and refused) by the renderer like any name.
+pub fn clean_author(author: &str) -> String {
+    author.chars().map(shell_inert).collect()
+}
+
+/// Swaps the characters that end or expand a quoted shell argument for look-alikes.
+fn shell_inert(character: char) -> char {
+    match character {
+        '\'' => '’',
+        '"' => '”',
+        '`' => 'ˋ',
+        '$' => '＄',
+        c => c,
+    }
 }
 
 #[cfg(test)]
@@ -354,6 +375,18 @@ mod tests {
         assert_eq!(
             render(&comment, 1).as_deref(),
             Ok("[1] ADD_HOST_COMMENT;web01;1;bob;a,b [1] DISABLE_NOTIFICATIONS  \n")
+        );
+    }
+
+    #[test]
+    fn quotes_and_dollars_cannot_break_out_of_a_notification_command_line() {
+        let comment = ExternalCommand::AddHostComment {
+            host: "web01".into(),
+            note: note(&clean_author("O'Brien"), r#"it's fine'; touch /tmp/x; echo "$(id)" `id`"#),
+        };
+        assert_eq!(
+            render(&comment, 1).as_deref(),
+            Ok("[1] ADD_HOST_COMMENT;web01;1;O’Brien;it’s fine’, touch /tmp/x, echo ”＄(id)” ˋidˋ\n")
         );
     }
 

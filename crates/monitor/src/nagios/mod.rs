@@ -91,7 +91,7 @@ fn plan(
     author: &str,
     snapshot: &Snapshot,
 ) -> Result<(Vec<ExternalCommand>, Expectation), MonitorError> {
-    let author = author.to_owned();
+    let author = command::clean_author(author);
     Ok(match action {
         Action::Acknowledge { target, comment, sticky, notify, persistent, expire } => {
             if expire.is_some() {
