@@ -22,6 +22,9 @@ pub enum MonitorError {
     Unsupported(&'static str),
     #[error("cannot read monitoring state: {0}")]
     State(String),
+    /// A site behind an agent answered with an error (split deployment).
+    #[error("site `{site}`: {message}")]
+    Remote { site: String, message: String, retryable: bool },
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -37,7 +40,12 @@ fn suggestion_suffix(suggestion: &Option<String>) -> String {
 impl MonitorError {
     /// Worth trying again later without changing the request.
     pub fn retryable(&self) -> bool {
-        matches!(self, MonitorError::NotRunning { .. } | MonitorError::State(_) | MonitorError::Io { .. })
+        match self {
+            MonitorError::Remote { retryable, .. } => *retryable,
+            other => {
+                matches!(other, MonitorError::NotRunning { .. } | MonitorError::State(_) | MonitorError::Io { .. })
+            }
+        }
     }
 }
 

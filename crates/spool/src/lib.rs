@@ -59,8 +59,16 @@ impl Spool {
     /// replaces `notification.id` and is the idempotency key of delivery from now on.
     ///
     /// When this fails (a full disk, say) nothing is left in `new/`.
-    pub fn write(&self, mut notification: Notification) -> Result<RecordId, SpoolError> {
+    pub fn write(&self, notification: Notification) -> Result<RecordId, SpoolError> {
         let id = RecordId::next();
+        self.write_as(&id, notification)?;
+        Ok(id)
+    }
+
+    /// Makes `notification` durable under an id another spool gave it (the agent's, in a split
+    /// deployment), so that it keeps one idempotency key end to end: writing the same id again
+    /// replaces the pending record, and a delivered one is recognised by the pipeline's dedupe.
+    pub fn write_as(&self, id: &RecordId, mut notification: Notification) -> Result<(), SpoolError> {
         notification.id = id.to_string();
         let bytes = serde_json::to_vec(&notification).map_err(|e| SpoolError::Encode(e.to_string()))?;
         let staged = self.tmp.join(id.file_name());
@@ -74,8 +82,7 @@ impl Spool {
         }
         // Should only this sync fail, the record may still be delivered although the caller hears
         // "failed"; that is the safe side, since Nagios never sends the same notification again.
-        sync_dir(&self.new)?;
-        Ok(id)
+        sync_dir(&self.new)
     }
 
     /// The records waiting for delivery, oldest first. Files whose names are not record ids are

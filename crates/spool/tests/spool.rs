@@ -188,3 +188,15 @@ proptest! {
         prop_assert_eq!(spool.read(&id).unwrap(), Notification { id: id.to_string(), ..original });
     }
 }
+
+#[test]
+fn write_as_keeps_the_given_id_and_writing_it_again_leaves_one_record() {
+    let (from, to) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (agent, bot) = (Spool::open(from.path()).unwrap(), Spool::open(to.path()).unwrap());
+    let id = agent.write(notification("web01")).unwrap();
+    let sent = agent.read(&id).unwrap();
+    bot.write_as(&id, sent.clone()).unwrap();
+    bot.write_as(&id, sent.clone()).unwrap();
+    assert_eq!(bot.pending().unwrap(), std::slice::from_ref(&id));
+    assert_eq!(bot.read(&id).unwrap(), sent);
+}

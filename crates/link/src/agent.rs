@@ -1,0 +1,362 @@
+//! The agent's end of the link: dials the bot, drains the local spool up to it (a record is
+//! deleted only after the bot's `Stored`), and carries out the bot's commands on the local
+//! monitoring system after checking them itself. Reconnects with exponential backoff and jitter.
+
+use crate::bot::{frame_name, write_frames};
+use crate::protocol::{
+    read_frame, write_frame, Frame, FrameError, Refusal, SiteState, MAX_FRAME_BYTES, PROTOCOL_VERSION,
+};
+use hagios_domain::Action;
+use hagios_monitor::Monitor;
+use hagios_spool::{RecordId, Spool};
+use rustls::pki_types::ServerName;
+use rustls::ClientConfig;
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, watch};
+use tokio_rustls::TlsConnector;
+
+/// The command kinds an agent may allow, named like the chat commands that produce them.
+pub const COMMAND_KINDS: [&str; 7] = ["ack", "unack", "downtime", "recheck", "mute", "unmute", "comment"];
+
+/// The kind of an action, as `[agent] allow` lists it.
+pub fn command_kind(action: &Action) -> &'static str {
+    match action {
+        Action::Acknowledge { .. } => "ack",
+        Action::RemoveAcknowledgement { .. } => "unack",
+        Action::ScheduleDowntime { .. } | Action::DeleteDowntime { .. } => "downtime",
+        Action::Recheck { .. } => "recheck",
+        Action::DisableNotifications { .. } => "mute",
+        Action::EnableNotifications { .. } => "unmute",
+        Action::AddComment { .. } => "comment",
+    }
+}
+
+/// Longest host name, service description or author the agent passes on.
+const MAX_NAME_BYTES: usize = 255;
+/// Longest comment the agent passes on.
+const MAX_COMMENT_BYTES: usize = 1024;
+/// Records sent and not yet acknowledged; keeps memory bounded when the bot is slow.
+const MAX_IN_FLIGHT: usize = 64;
+const FIRST_RETRY: Duration = Duration::from_millis(500);
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How an agent runs.
+#[derive(Clone)]
+pub struct AgentLink {
+    pub tls: Arc<ClientConfig>,
+    /// `host:port` of the bot.
+    pub bot: String,
+    /// The site this agent serves; its certificate must be issued for it.
+    pub site: String,
+    /// Command kinds this site accepts (see [`COMMAND_KINDS`]).
+    pub allow: Vec<String>,
+    pub spool: Arc<Spool>,
+    pub monitor: Arc<dyn Monitor>,
+    pub heartbeat: Duration,
+    pub poll_interval: Duration,
+    pub max_backoff: Duration,
+}
+
+/// Why a connection to the bot ended.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    #[error("cannot reach the bot at {bot}: {source}")]
+    Connect { bot: String, source: std::io::Error },
+    #[error("TLS handshake with the bot failed: {0}; check [tls] ca/cert/key and that the bot's certificate names the host dialled")]
+    Tls(std::io::Error),
+    #[error("the bot refused this agent: {0}")]
+    Refused(String),
+    #[error("the bot broke the protocol: {0}")]
+    Protocol(String),
+    #[error(transparent)]
+    Frame(#[from] FrameError),
+    #[error("the bot was silent for {0:?}")]
+    Silent(Duration),
+    #[error("spool: {0}")]
+    Spool(#[from] hagios_spool::SpoolError),
+}
+
+impl AgentLink {
+    /// Keeps a connection to the bot until `shutdown` turns true.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let mut wait = FIRST_RETRY;
+        while !*shutdown.borrow() {
+            let welcomed = tokio::select! {
+                result = self.session() => match result {
+                    Ok(()) => {
+                        tracing::info!(bot = %self.bot, "the bot closed the connection");
+                        true
+                    }
+                    Err((welcomed, e)) => {
+                        tracing::warn!(bot = %self.bot, error = %e, "link to the bot down");
+                        welcomed
+                    }
+                },
+                _ = shutdown.changed() => return,
+            };
+            if welcomed {
+                wait = FIRST_RETRY;
+            }
+            // Full jitter over the upper half, so many agents do not come back in lockstep.
+            let jittered = wait.mul_f64(0.5 + fastrand::f64() * 0.5);
+            tracing::info!(retry_in = ?jittered, "reconnecting to the bot");
+            tokio::select! {
+                _ = tokio::time::sleep(jittered) => {}
+                _ = shutdown.changed() => return,
+            }
+            wait = (wait * 2).min(self.max_backoff);
+        }
+    }
+
+    /// One connection; the error says whether the bot had welcomed us (then backoff restarts).
+    async fn session(&self) -> Result<(), (bool, LinkError)> {
+        let stream = self.connect().await.map_err(|e| (false, e))?;
+        tracing::info!(bot = %self.bot, site = %self.site, "connected to the bot");
+        let (reader, writer) = tokio::io::split(stream);
+        let (outbox, frames) = mpsc::channel(MAX_IN_FLIGHT * 2);
+        let (incoming_tx, incoming) = mpsc::channel(16);
+        tokio::select! {
+            result = write_frames(writer, frames, self.heartbeat) => result.map_err(|e| (true, e.into())),
+            result = forward_frames(reader, incoming_tx) => result.map_err(|e| (true, e.into())),
+            result = self.exchange(incoming, outbox) => result.map_err(|e| (true, e)),
+        }
+    }
+
+    async fn connect(&self) -> Result<tokio_rustls::client::TlsStream<TcpStream>, LinkError> {
+        let host = self.bot.rsplit_once(':').map_or(self.bot.as_str(), |(host, _)| host);
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let server_name = ServerName::try_from(host.to_owned())
+            .map_err(|e| LinkError::Protocol(format!("`{host}` is not a host name: {e}")))?;
+        let handshake = async {
+            let tcp = TcpStream::connect(&self.bot)
+                .await
+                .map_err(|source| LinkError::Connect { bot: self.bot.clone(), source })?;
+            let mut stream =
+                TlsConnector::from(Arc::clone(&self.tls)).connect(server_name, tcp).await.map_err(LinkError::Tls)?;
+            let hello = Frame::Hello { version: PROTOCOL_VERSION, site: self.site.clone() };
+            write_frame(&mut stream, &hello).await?;
+            match read_frame(&mut stream, MAX_FRAME_BYTES).await? {
+                Some(Frame::Welcome { .. }) => Ok(stream),
+                Some(Frame::Refused { reason }) => Err(LinkError::Refused(reason)),
+                Some(other) => Err(LinkError::Protocol(format!("expected Welcome, got {}", frame_name(&other)))),
+                // TLS 1.3 reports a rejected client certificate only at the first read.
+                None => Err(LinkError::Refused("the bot closed the connection during the handshake".into())),
+            }
+        };
+        tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake)
+            .await
+            .map_err(|_| LinkError::Protocol(format!("no handshake within {HANDSHAKE_TIMEOUT:?}")))?
+    }
+
+    /// Sends spooled notifications and answers the bot until the connection ends.
+    async fn exchange(
+        &self,
+        mut incoming: mpsc::Receiver<Frame>,
+        outbox: mpsc::Sender<Frame>,
+    ) -> Result<(), LinkError> {
+        let mut in_flight: HashSet<RecordId> = HashSet::new();
+        let silence = self.heartbeat * 3;
+        let mut last_heard = tokio::time::Instant::now();
+        let mut poll = tokio::time::interval(self.poll_interval);
+        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                frame = incoming.recv() => {
+                    let Some(frame) = frame else { return Ok(()) };
+                    last_heard = tokio::time::Instant::now();
+                    self.handle(frame, &mut in_flight, &outbox)?;
+                }
+                _ = poll.tick() => {
+                    if last_heard.elapsed() > silence {
+                        return Err(LinkError::Silent(silence));
+                    }
+                    self.send_pending(&mut in_flight, &outbox).await?;
+                }
+            }
+        }
+    }
+
+    fn handle(
+        &self,
+        frame: Frame,
+        in_flight: &mut HashSet<RecordId>,
+        outbox: &mpsc::Sender<Frame>,
+    ) -> Result<(), LinkError> {
+        match frame {
+            Frame::Heartbeat => {}
+            Frame::Stored { record } => {
+                let id: RecordId = record.parse().map_err(|e| LinkError::Protocol(format!("{e}")))?;
+                self.spool.remove(&id)?;
+                in_flight.remove(&id);
+                tracing::info!(record = %id, "delivered to the bot");
+            }
+            Frame::Command { id, action, author } => {
+                let (link, outbox) = (self.clone(), outbox.clone());
+                tokio::spawn(async move {
+                    let result = link.carry_out(&action, &author).await;
+                    // The connection may be gone; the bot then times the command out.
+                    let _ = outbox.send(Frame::CommandResult { id, result }).await;
+                });
+            }
+            Frame::StateRequest { id } => {
+                let (monitor, outbox) = (Arc::clone(&self.monitor), outbox.clone());
+                tokio::spawn(async move {
+                    let result = state_answer(monitor.as_ref()).await;
+                    let _ = outbox.send(Frame::State { id, result }).await;
+                });
+            }
+            other => return Err(LinkError::Protocol(format!("a bot may not send {}", frame_name(&other)))),
+        }
+        Ok(())
+    }
+
+    async fn send_pending(
+        &self,
+        in_flight: &mut HashSet<RecordId>,
+        outbox: &mpsc::Sender<Frame>,
+    ) -> Result<(), LinkError> {
+        if in_flight.len() >= MAX_IN_FLIGHT {
+            return Ok(());
+        }
+        let spool = Arc::clone(&self.spool);
+        let pending = tokio::task::spawn_blocking(move || spool.pending()).await.expect("spool scan task")?;
+        let room = MAX_IN_FLIGHT - in_flight.len();
+        let unsent: Vec<RecordId> = pending.into_iter().filter(|id| !in_flight.contains(id)).take(room).collect();
+        for id in unsent {
+            let notification = match self.spool.read(&id) {
+                Ok(notification) => notification,
+                Err(e) if !e.retryable() => {
+                    tracing::error!(record = %id, error = %e, "quarantining unreadable spool record");
+                    self.spool.quarantine(&id, &e.to_string())?;
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            if outbox.send(Frame::Notification { record: id.to_string(), notification }).await.is_err() {
+                return Ok(());
+            }
+            in_flight.insert(id);
+        }
+        Ok(())
+    }
+
+    /// The agent never trusts the bot: its own allowlist, then its own checks, then the backend
+    /// (which validates the objects against this site's state once more).
+    async fn carry_out(&self, action: &Action, author: &str) -> Result<hagios_domain::Outcome, Refusal> {
+        let kind = command_kind(action);
+        let refuse = |message: String| {
+            tracing::warn!(site = %self.site, kind, author, reason = %message, "refused a command from the bot");
+            Refusal { message, retryable: false }
+        };
+        if !self.allow.iter().any(|allowed| allowed == kind) {
+            return Err(refuse(format!(
+                "site `{}` does not allow `{kind}` from chat (its [agent] allow list: {})",
+                self.site,
+                self.allow.join(", ")
+            )));
+        }
+        check_sizes(action, author).map_err(refuse)?;
+        self.monitor.execute(action, author).await.map_err(|e| {
+            tracing::warn!(site = %self.site, kind, author, error = %e, "command failed");
+            Refusal { message: e.to_string(), retryable: e.retryable() }
+        })
+    }
+}
+
+/// Characters and lengths the agent accepts, whatever the bot already checked.
+fn check_sizes(action: &Action, author: &str) -> Result<(), String> {
+    let mut names: Vec<&str> = vec![author];
+    let mut comment = "";
+    match action {
+        Action::Acknowledge { target, comment: text, .. } | Action::AddComment { target, comment: text, .. } => {
+            names.push(&target.host);
+            names.extend(target.service.as_deref());
+            comment = text;
+        }
+        Action::ScheduleDowntime { target, comment: text, .. } => {
+            names.push(target.host());
+            if let hagios_domain::DowntimeTarget::Service { service, .. } = target {
+                names.push(service);
+            }
+            comment = text;
+        }
+        Action::RemoveAcknowledgement { target }
+        | Action::Recheck { target }
+        | Action::EnableNotifications { target }
+        | Action::DisableNotifications { target } => {
+            names.push(&target.host);
+            names.extend(target.service.as_deref());
+        }
+        Action::DeleteDowntime { .. } => {}
+    }
+    if let Some(name) = names.iter().find(|name| name.len() > MAX_NAME_BYTES || name.chars().any(char::is_control)) {
+        let shown: String = name.chars().take(40).filter(|c| !c.is_control()).collect();
+        return Err(format!("the name `{shown}` is too long or holds control characters"));
+    }
+    if comment.len() > MAX_COMMENT_BYTES {
+        return Err(format!("the comment is {} bytes; this site accepts {MAX_COMMENT_BYTES} at most", comment.len()));
+    }
+    Ok(())
+}
+
+/// Reads frames off the connection into `incoming`; runs on its own because a half-read frame
+/// must never be abandoned (reading is not cancel-safe).
+async fn forward_frames<R: tokio::io::AsyncRead + Unpin>(
+    mut reader: R,
+    incoming: mpsc::Sender<Frame>,
+) -> Result<(), FrameError> {
+    while let Some(frame) = read_frame(&mut reader, MAX_FRAME_BYTES).await? {
+        if incoming.send(frame).await.is_err() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// What the agent answers to a state request, from its own monitor.
+async fn state_answer(monitor: &dyn Monitor) -> Result<SiteState, Refusal> {
+    monitor
+        .snapshot()
+        .await
+        .map(|snapshot| SiteState::from(snapshot.as_ref()))
+        .map_err(|e| Refusal { message: e.to_string(), retryable: e.retryable() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hagios_domain::ObjectRef;
+
+    #[test]
+    fn every_action_has_a_listed_kind() {
+        let target = ObjectRef::host("web01");
+        let actions = [
+            Action::RemoveAcknowledgement { target: target.clone() },
+            Action::Recheck { target: target.clone() },
+            Action::EnableNotifications { target: target.clone() },
+            Action::DisableNotifications { target: target.clone() },
+            Action::AddComment { target, comment: String::new(), persistent: true },
+            Action::DeleteDowntime { id: 1 },
+        ];
+        for action in &actions {
+            assert!(COMMAND_KINDS.contains(&command_kind(action)), "{action:?}");
+        }
+    }
+
+    #[test]
+    fn oversized_and_control_character_input_is_refused() {
+        let long = "x".repeat(MAX_NAME_BYTES + 1);
+        assert!(check_sizes(&Action::Recheck { target: ObjectRef::host(long) }, "alice").is_err());
+        assert!(check_sizes(&Action::Recheck { target: ObjectRef::host("web\u{1b}01") }, "alice").is_err());
+        let comment = Action::AddComment {
+            target: ObjectRef::host("web01"),
+            comment: "y".repeat(MAX_COMMENT_BYTES + 1),
+            persistent: false,
+        };
+        assert!(check_sizes(&comment, "alice").unwrap_err().contains("1024 at most"));
+        assert!(check_sizes(&Action::Recheck { target: ObjectRef::service("web01", "HTTP") }, "alice").is_ok());
+    }
+}

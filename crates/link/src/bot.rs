@@ -1,0 +1,195 @@
+//! The bot's end of the link: accepts agents over mutual TLS, checks the handshake, stores
+//! their notifications in the bot's spool (acknowledging each once it is durable) and keeps
+//! the site registered for commands while the connection lives.
+
+use crate::protocol::{read_frame, write_frame, Frame, FrameError, MAX_FRAME_BYTES, PROTOCOL_VERSION};
+use crate::sites::{Registration, Sites};
+use crate::tls::certificate_names_site;
+use hagios_spool::{RecordId, Spool};
+use rustls::ServerConfig;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch};
+use tokio_rustls::TlsAcceptor;
+
+/// How the bot runs its side of the link.
+#[derive(Clone)]
+pub struct BotLink {
+    pub tls: Arc<ServerConfig>,
+    pub spool: Arc<Spool>,
+    pub sites: Arc<Sites>,
+    /// How often the bot sends a heartbeat; a peer silent for three of these is gone.
+    pub heartbeat: Duration,
+}
+
+/// Time allowed for the TLS handshake and the `Hello` together.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why one agent connection ended.
+#[derive(Debug, thiserror::Error)]
+enum SessionError {
+    #[error("TLS handshake failed: {0}")]
+    Tls(std::io::Error),
+    #[error("refused: {0}")]
+    Refused(String),
+    #[error(transparent)]
+    Frame(#[from] FrameError),
+    #[error("no frame for {0:?}; the agent is gone")]
+    Silent(Duration),
+    #[error("cannot store a notification: {0}")]
+    Store(String),
+}
+
+impl BotLink {
+    /// Accepts agents on `listener` until `shutdown` turns true; each runs in its own task.
+    pub async fn serve(self, listener: TcpListener, mut shutdown: watch::Receiver<bool>) {
+        let acceptor = TlsAcceptor::from(Arc::clone(&self.tls));
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, peer)) => {
+                        let link = self.clone();
+                        let acceptor = acceptor.clone();
+                        tokio::spawn(async move {
+                            match link.session(acceptor, stream, peer).await {
+                                Ok(site) => tracing::info!(%peer, %site, "agent disconnected"),
+                                Err(e) => tracing::warn!(%peer, error = %e, "agent connection ended"),
+                            }
+                        });
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot accept a connection");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                },
+                _ = shutdown.changed() => return,
+            }
+        }
+    }
+
+    async fn session(
+        &self,
+        acceptor: TlsAcceptor,
+        stream: TcpStream,
+        peer: SocketAddr,
+    ) -> Result<String, SessionError> {
+        let (mut stream, site) = tokio::time::timeout(HANDSHAKE_TIMEOUT, self.handshake(acceptor, stream))
+            .await
+            .map_err(|_| SessionError::Refused(format!("no handshake within {HANDSHAKE_TIMEOUT:?}")))??;
+        tracing::info!(%peer, %site, "agent connected");
+        let (outbox, frames) = mpsc::channel(64);
+        let registration = self.sites.register(&site, outbox.clone());
+        let (reader, writer) = tokio::io::split(&mut stream);
+        let writing = write_frames(writer, frames, self.heartbeat);
+        let reading = self.read_frames(reader, &site, &registration, outbox);
+        tokio::select! {
+            result = writing => result?,
+            result = reading => result?,
+        }
+        Ok(site)
+    }
+
+    /// TLS (the verifier already checked CA, expiry and the agent role), then `Hello`: the
+    /// version must be ours and the certificate must be issued for the site announced.
+    async fn handshake(
+        &self,
+        acceptor: TlsAcceptor,
+        stream: TcpStream,
+    ) -> Result<(tokio_rustls::server::TlsStream<TcpStream>, String), SessionError> {
+        let mut stream = acceptor.accept(stream).await.map_err(SessionError::Tls)?;
+        let refusal = match read_frame(&mut stream, MAX_FRAME_BYTES).await? {
+            Some(Frame::Hello { version, site }) if version == PROTOCOL_VERSION => {
+                let end_entity = stream.get_ref().1.peer_certificates().and_then(|certs| certs.first());
+                if end_entity.is_some_and(|cert| certificate_names_site(cert, &site)) {
+                    write_frame(&mut stream, &Frame::Welcome { version: PROTOCOL_VERSION }).await?;
+                    return Ok((stream, site));
+                }
+                format!("the agent certificate is not issued for site `{site}`: issue one with `hagios certs issue --role agent --name {site}`")
+            }
+            Some(Frame::Hello { version, .. }) => format!(
+                "protocol version {version} is not supported (this bot speaks version {PROTOCOL_VERSION}); run the same hagios release on agent and bot"
+            ),
+            Some(other) => format!("expected Hello first, got {}", frame_name(&other)),
+            None => "closed before Hello".to_owned(),
+        };
+        // Best effort: the peer may be gone already, and the refusal is logged either way.
+        let _ = write_frame(&mut stream, &Frame::Refused { reason: refusal.clone() }).await;
+        Err(SessionError::Refused(refusal))
+    }
+
+    async fn read_frames<R: AsyncRead + Unpin>(
+        &self,
+        mut reader: R,
+        site: &str,
+        registration: &Registration,
+        outbox: mpsc::Sender<Frame>,
+    ) -> Result<(), SessionError> {
+        let silence = self.heartbeat * 3;
+        loop {
+            let frame = tokio::time::timeout(silence, read_frame(&mut reader, MAX_FRAME_BYTES))
+                .await
+                .map_err(|_| SessionError::Silent(silence))??;
+            match frame {
+                None => return Ok(()),
+                Some(Frame::Heartbeat) => {}
+                Some(Frame::Notification { record, mut notification }) => {
+                    let id: RecordId = record.parse().map_err(|e| SessionError::Refused(format!("{e}")))?;
+                    // The site is whatever the certificate says, never what the agent claims.
+                    notification.site = site.to_owned();
+                    let spool = Arc::clone(&self.spool);
+                    let stored_id = id.clone();
+                    tokio::task::spawn_blocking(move || spool.write_as(&stored_id, notification))
+                        .await
+                        .map_err(|e| SessionError::Store(e.to_string()))?
+                        .map_err(|e| SessionError::Store(e.to_string()))?;
+                    tracing::debug!(site, record = %id, "notification stored");
+                    if outbox.send(Frame::Stored { record }).await.is_err() {
+                        return Ok(());
+                    }
+                }
+                Some(answer @ (Frame::CommandResult { id, .. } | Frame::State { id, .. })) => {
+                    if !registration.answer(id, answer) {
+                        tracing::warn!(site, id, "an answer nobody waits for (timed out?)");
+                    }
+                }
+                Some(other) => {
+                    return Err(SessionError::Refused(format!("an agent may not send {}", frame_name(&other))));
+                }
+            }
+        }
+    }
+}
+
+/// Sends queued frames, and a heartbeat whenever `heartbeat` passed without one.
+pub(crate) async fn write_frames<W: AsyncWrite + Unpin>(
+    mut writer: W,
+    mut frames: mpsc::Receiver<Frame>,
+    heartbeat: Duration,
+) -> Result<(), FrameError> {
+    loop {
+        match tokio::time::timeout(heartbeat, frames.recv()).await {
+            Ok(Some(frame)) => write_frame(&mut writer, &frame).await?,
+            Ok(None) => return Ok(()),
+            Err(_) => write_frame(&mut writer, &Frame::Heartbeat).await?,
+        }
+    }
+}
+
+/// A frame's kind for messages, without its (possibly large or sensitive) content.
+pub(crate) fn frame_name(frame: &Frame) -> &'static str {
+    match frame {
+        Frame::Hello { .. } => "Hello",
+        Frame::Welcome { .. } => "Welcome",
+        Frame::Refused { .. } => "Refused",
+        Frame::Notification { .. } => "Notification",
+        Frame::Stored { .. } => "Stored",
+        Frame::Command { .. } => "Command",
+        Frame::CommandResult { .. } => "CommandResult",
+        Frame::StateRequest { .. } => "StateRequest",
+        Frame::State { .. } => "State",
+        Frame::Heartbeat => "Heartbeat",
+    }
+}

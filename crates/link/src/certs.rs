@@ -1,0 +1,272 @@
+//! The private CA behind `hagios certs`: `init` makes the CA, `issue` makes agent and bot
+//! certificates whose role is written into them, so a peer can tell an agent from a bot.
+//!
+//! The role lives in two places a TLS peer checks: the extended key usage (agents may only act
+//! as TLS clients, bots only as TLS servers; rustls refuses anything else during the handshake)
+//! and a role-scoped DNS name, `NAME.agent.hagios` for an agent, which the bot verifies against
+//! the site the agent announces. A `hagios://ROLE/NAME` URI names the role for people reading
+//! the certificate with openssl.
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, SanType,
+};
+use std::fmt;
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use time::{Duration, OffsetDateTime};
+
+/// The CA's common name; the issuer is rebuilt from it and the key when issuing.
+const CA_COMMON_NAME: &str = "hagios private CA";
+const CA_CERT_FILE: &str = "ca.crt";
+const CA_KEY_FILE: &str = "ca.key";
+const CA_VALIDITY_DAYS: i64 = 3650;
+/// Leaf certificates are renewed by issuing again; two years keeps that a rare chore.
+pub const LEAF_VALIDITY_DAYS: i64 = 730;
+/// The DNS-name suffix that marks an agent certificate; see [`agent_dns_name`].
+const AGENT_NAME_SUFFIX: &str = ".agent.hagios";
+
+/// What a certificate may be used for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Runs on the monitoring server and dials the bot (TLS client).
+    Agent,
+    /// Runs where chat is reachable and accepts agents (TLS server).
+    Bot,
+}
+
+impl FromStr for Role {
+    type Err = CertError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "agent" => Ok(Role::Agent),
+            "bot" => Ok(Role::Bot),
+            other => Err(CertError::Usage(format!("unknown role `{other}`: use --role agent or --role bot"))),
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Role::Agent => "agent",
+            Role::Bot => "bot",
+        })
+    }
+}
+
+/// Why a CA or certificate could not be made. Messages say what to do next.
+#[derive(Debug, thiserror::Error)]
+pub enum CertError {
+    #[error("{0}")]
+    Usage(String),
+    #[error("{} already exists; delete it first if you really mean to replace it", .0.display())]
+    Exists(PathBuf),
+    #[error("cannot read {}: {source}; run `hagios certs init --dir {}` first", .path.display(), .dir.display())]
+    NoCa { path: PathBuf, dir: PathBuf, source: std::io::Error },
+    #[error("cannot write {}: {source}", .path.display())]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("cannot make the certificate: {0}")]
+    Generate(#[from] rcgen::Error),
+}
+
+/// A site or bot name: it becomes a file name, a DNS label and the site shown in chat.
+pub fn validate_name(name: &str) -> Result<(), CertError> {
+    let well_formed = !name.is_empty()
+        && name.len() <= 63
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-');
+    if well_formed {
+        Ok(())
+    } else {
+        Err(CertError::Usage(format!(
+            "`{name}` is not a usable name: use 1 to 63 lowercase letters, digits and inner dashes (like nagios01)"
+        )))
+    }
+}
+
+/// The DNS name every agent certificate for `site` carries, and that the bot checks.
+pub fn agent_dns_name(site: &str) -> String {
+    format!("{site}{AGENT_NAME_SUFFIX}")
+}
+
+/// When a certificate is valid.
+#[derive(Debug, Clone, Copy)]
+pub struct Validity {
+    pub not_before: OffsetDateTime,
+    pub not_after: OffsetDateTime,
+}
+
+impl Validity {
+    /// From a day ago (tolerating clock skew between machines) until `days` from now.
+    pub fn days_from_now(days: i64) -> Self {
+        let now = OffsetDateTime::now_utc();
+        Validity { not_before: now - Duration::days(1), not_after: now + Duration::days(days) }
+    }
+}
+
+/// Files written by one `certs` command, each with where it has to go.
+#[derive(Debug)]
+pub struct Written {
+    pub files: Vec<(PathBuf, String)>,
+}
+
+impl fmt::Display for Written {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (path, purpose) in &self.files {
+            writeln!(f, "  {}\n      {purpose}", path.display())?;
+        }
+        Ok(())
+    }
+}
+
+/// `hagios certs init`: a new CA in `dir` (`ca.crt`, `ca.key`). Never overwrites an existing CA.
+pub fn init_ca(dir: &Path) -> Result<Written, CertError> {
+    let (cert_path, key_path) = (dir.join(CA_CERT_FILE), dir.join(CA_KEY_FILE));
+    for path in [&cert_path, &key_path] {
+        if path.exists() {
+            return Err(CertError::Exists(path.clone()));
+        }
+    }
+    std::fs::create_dir_all(dir).map_err(|source| CertError::Write { path: dir.into(), source })?;
+    let key = KeyPair::generate()?;
+    let mut params = ca_params();
+    let validity = Validity::days_from_now(CA_VALIDITY_DAYS);
+    (params.not_before, params.not_after) = (validity.not_before, validity.not_after);
+    let cert = params.self_signed(&key)?;
+    write_new(&key_path, key.serialize_pem().as_bytes(), 0o600)?;
+    write_new(&cert_path, cert.pem().as_bytes(), 0o644)?;
+    Ok(Written {
+        files: vec![
+            (cert_path, "public: copy to every agent and bot machine, set as [tls] ca".to_owned()),
+            (
+                key_path,
+                "SECRET (mode 0600): signs every certificate; keep it on this machine only, ideally offline".to_owned(),
+            ),
+        ],
+    })
+}
+
+/// The CA's identity; the issuer is rebuilt from these and the saved key, so the DN must match
+/// what `init_ca` wrote.
+fn ca_params() -> CertificateParams {
+    let mut params = CertificateParams::default();
+    params.distinguished_name = distinguished_name(CA_COMMON_NAME);
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    params
+}
+
+fn distinguished_name(common_name: &str) -> DistinguishedName {
+    let mut name = DistinguishedName::new();
+    name.push(DnType::OrganizationName, "hagios");
+    name.push(DnType::CommonName, common_name);
+    name
+}
+
+/// `hagios certs issue`: `NAME.crt` and `NAME.key` in `dir`, signed by the CA there.
+/// `extra_sans` are further DNS names or IP addresses (a bot's host name as agents dial it).
+pub fn issue(dir: &Path, role: Role, name: &str, extra_sans: &[String]) -> Result<Written, CertError> {
+    issue_with_validity(dir, role, name, extra_sans, Validity::days_from_now(LEAF_VALIDITY_DAYS))
+}
+
+/// [`issue`] with an explicit validity (tests use it for certificates that expired already).
+pub fn issue_with_validity(
+    dir: &Path,
+    role: Role,
+    name: &str,
+    extra_sans: &[String],
+    validity: Validity,
+) -> Result<Written, CertError> {
+    validate_name(name)?;
+    let (cert_path, key_path) = (dir.join(format!("{name}.crt")), dir.join(format!("{name}.key")));
+    for path in [&cert_path, &key_path] {
+        if path.exists() {
+            return Err(CertError::Exists(path.clone()));
+        }
+    }
+    let ca_key_path = dir.join(CA_KEY_FILE);
+    let ca_key_pem = std::fs::read_to_string(&ca_key_path).map_err(|source| CertError::NoCa {
+        path: ca_key_path.clone(),
+        dir: dir.into(),
+        source,
+    })?;
+    let issuer = Issuer::new(ca_params(), KeyPair::from_pem(&ca_key_pem)?);
+
+    let mut params = CertificateParams::new(Vec::<String>::new())?;
+    params.distinguished_name = distinguished_name(name);
+    params.not_before = validity.not_before;
+    params.not_after = validity.not_after;
+    params.use_authority_key_identifier_extension = true;
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    params.subject_alt_names = role_names(role, name, extra_sans)?;
+    params.extended_key_usages = vec![match role {
+        Role::Agent => ExtendedKeyUsagePurpose::ClientAuth,
+        Role::Bot => ExtendedKeyUsagePurpose::ServerAuth,
+    }];
+    let key = KeyPair::generate()?;
+    let cert = params.signed_by(&key, &issuer)?;
+    write_new(&key_path, key.serialize_pem().as_bytes(), 0o600)?;
+    write_new(&cert_path, cert.pem().as_bytes(), 0o644)?;
+    let machine = match role {
+        Role::Agent => format!("the monitoring server of site `{name}`"),
+        Role::Bot => "the bot's machine".to_owned(),
+    };
+    Ok(Written {
+        files: vec![
+            (cert_path, format!("public: copy to {machine}, set as [tls] cert")),
+            (key_path, format!("SECRET (mode 0600): copy to {machine}, set as [tls] key, readable only by hagios")),
+            (dir.join(CA_CERT_FILE), format!("also needed on {machine}, set as [tls] ca")),
+        ],
+    })
+}
+
+/// The subject alternative names that carry the role: an agent gets only its role-scoped names
+/// (it is never a server, so host names are of no use to it); a bot gets its name plus the
+/// host names and addresses agents dial.
+fn role_names(role: Role, name: &str, extra_sans: &[String]) -> Result<Vec<SanType>, CertError> {
+    let uri = format!("hagios://{role}/{name}");
+    let mut names = vec![SanType::URI(uri.as_str().try_into()?)];
+    match role {
+        Role::Agent => {
+            if !extra_sans.is_empty() {
+                return Err(CertError::Usage(
+                    "--san is for bot certificates (the names agents dial); an agent is named by --name only".into(),
+                ));
+            }
+            names.push(SanType::DnsName(agent_dns_name(name).as_str().try_into()?));
+        }
+        Role::Bot => {
+            for san in std::iter::once(name).chain(extra_sans.iter().map(String::as_str)) {
+                names.push(match san.parse::<std::net::IpAddr>() {
+                    Ok(ip) => SanType::IpAddress(ip),
+                    Err(_) if san.ends_with(AGENT_NAME_SUFFIX) => {
+                        return Err(CertError::Usage(format!("`{san}` is reserved for agent certificates")));
+                    }
+                    Err(_) => SanType::DnsName(san.try_into()?),
+                });
+            }
+        }
+    }
+    Ok(names)
+}
+
+/// Creates `path` with `mode` from the first byte on (a key is never readable by others, not
+/// even for a moment), refusing to replace an existing file.
+fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), CertError> {
+    let mut file = OpenOptions::new().write(true).create_new(true).mode(mode).open(path).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::AlreadyExists {
+            CertError::Exists(path.into())
+        } else {
+            CertError::Write { path: path.into(), source }
+        }
+    })?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|source| CertError::Write { path: path.into(), source })
+}

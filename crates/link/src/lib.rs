@@ -1,0 +1,10 @@
+//! The split deployment: `hagios certs` (a private CA and role-bearing certificates), the typed
+//! wire protocol, mutual TLS, and both ends of the link — the agent on the monitoring server and
+//! the bot that many agents (sites) connect to.
+
+pub mod agent;
+pub mod bot;
+pub mod certs;
+pub mod protocol;
+pub mod sites;
+pub mod tls;

@@ -1,0 +1,93 @@
+//! Mutual TLS for the link (rustls with the ring provider, TLS 1.3 preferred): the bot accepts
+//! only agent certificates from its CA, the agent accepts only a bot certificate from its CA.
+
+use crate::certs::agent_dns_name;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::server::{ParsedCertificate, WebPkiClientVerifier};
+use rustls::{ClientConfig, RootCertStore, ServerConfig};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The `[tls]` files: this side's certificate and key, and the CA that signed the peer.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub ca: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// Why TLS could not be set up. Messages name the file and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("cannot read {} ({detail}); check [tls] {key} and the file's permissions", .path.display())]
+    Read { key: &'static str, path: PathBuf, detail: String },
+    #[error("TLS setup failed: {0}")]
+    Setup(String),
+}
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn read_certs(key: &'static str, path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let read_error = |detail: String| TlsError::Read { key, path: path.into(), detail };
+    let certs = CertificateDer::pem_file_iter(path)
+        .map_err(|e| read_error(e.to_string()))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| read_error(e.to_string()))?;
+    if certs.is_empty() {
+        return Err(read_error("no PEM certificate in it".into()));
+    }
+    Ok(certs)
+}
+
+fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
+    PrivateKeyDer::from_pem_file(path).map_err(|e| TlsError::Read {
+        key: "key",
+        path: path.into(),
+        detail: e.to_string(),
+    })
+}
+
+fn roots(files: &TlsFiles) -> Result<Arc<RootCertStore>, TlsError> {
+    let mut roots = RootCertStore::empty();
+    for cert in read_certs("ca", &files.ca)? {
+        roots.add(cert).map_err(|e| TlsError::Setup(format!("{} is not a usable CA: {e}", files.ca.display())))?;
+    }
+    Ok(Arc::new(roots))
+}
+
+/// The bot's side: a client certificate from the CA is required, and webpki requires it to be
+/// an agent certificate (extended key usage clientAuth).
+pub fn server_config(files: &TlsFiles) -> Result<Arc<ServerConfig>, TlsError> {
+    let verifier = WebPkiClientVerifier::builder_with_provider(roots(files)?, provider())
+        .build()
+        .map_err(|e| TlsError::Setup(e.to_string()))?;
+    let config = ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TlsError::Setup(e.to_string()))?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(read_certs("cert", &files.cert)?, read_key(&files.key)?)
+        .map_err(|e| TlsError::Setup(format!("[tls] cert and key do not go together: {e}")))?;
+    Ok(Arc::new(config))
+}
+
+/// The agent's side: the bot must show a server certificate (serverAuth) from the CA, valid for
+/// the name the agent dials.
+pub fn client_config(files: &TlsFiles) -> Result<Arc<ClientConfig>, TlsError> {
+    let config = ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TlsError::Setup(e.to_string()))?
+        .with_root_certificates(roots(files)?)
+        .with_client_auth_cert(read_certs("cert", &files.cert)?, read_key(&files.key)?)
+        .map_err(|e| TlsError::Setup(format!("[tls] cert and key do not go together: {e}")))?;
+    Ok(Arc::new(config))
+}
+
+/// Whether the verified agent certificate was issued for `site`: it must carry the site's
+/// role-scoped name. The chain, expiry and agent role were already checked in the handshake.
+pub fn certificate_names_site(end_entity: &CertificateDer<'_>, site: &str) -> bool {
+    let Ok(name) = ServerName::try_from(agent_dns_name(site)) else { return false };
+    ParsedCertificate::try_from(end_entity).is_ok_and(|cert| rustls::client::verify_server_name(&cert, &name).is_ok())
+}

@@ -1,0 +1,339 @@
+//! The link in one process: certificates from `certs`, a bot accepting over mutual TLS, agents
+//! with a recording monitor double — and every way a peer must be refused.
+
+use hagios_domain::{Action, HostObject, Notification, NotificationType, ObjectRef, Outcome, Snapshot, State};
+use hagios_link::agent::{AgentLink, COMMAND_KINDS};
+use hagios_link::bot::BotLink;
+use hagios_link::certs::{self, Role, Validity};
+use hagios_link::protocol::{encode, read_frame, write_frame, Frame, MAX_FRAME_BYTES, PROTOCOL_VERSION};
+use hagios_link::sites::{Sites, SitesMonitor};
+use hagios_link::tls::{client_config, server_config, TlsFiles};
+use hagios_monitor::{Monitor, MonitorError};
+use hagios_spool::Spool;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio_rustls::TlsConnector;
+
+const PATIENCE: Duration = Duration::from_secs(10);
+
+/// A site with the given hosts that records what it was asked to do.
+struct RecordingMonitor {
+    site: String,
+    hosts: Vec<&'static str>,
+    executed: Mutex<Vec<(Action, String)>>,
+}
+
+#[async_trait::async_trait]
+impl Monitor for RecordingMonitor {
+    fn site(&self) -> &str {
+        &self.site
+    }
+
+    async fn snapshot(&self) -> Result<Arc<Snapshot>, MonitorError> {
+        let mut inventory = hagios_domain::Inventory::default();
+        for host in &self.hosts {
+            inventory.hosts.insert((*host).to_owned(), HostObject::default());
+        }
+        Ok(Arc::new(Snapshot { inventory: Arc::new(inventory), ..Snapshot::default() }))
+    }
+
+    async fn execute(&self, action: &Action, author: &str) -> Result<Outcome, MonitorError> {
+        self.executed.lock().unwrap().push((action.clone(), author.to_owned()));
+        Ok(Outcome::Confirmed(format!("done on {}", self.site)))
+    }
+}
+
+fn files(dir: &Path, name: &str) -> TlsFiles {
+    TlsFiles { ca: dir.join("ca.crt"), cert: dir.join(format!("{name}.crt")), key: dir.join(format!("{name}.key")) }
+}
+
+/// A CA with a bot certificate for `localhost`.
+fn pki() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    certs::init_ca(dir.path()).unwrap();
+    certs::issue(dir.path(), Role::Bot, "localhost", &[]).unwrap();
+    dir
+}
+
+struct RunningBot {
+    address: String,
+    sites: Arc<Sites>,
+    spool: Arc<Spool>,
+    _spool_dir: tempfile::TempDir,
+    _stop: watch::Sender<bool>,
+}
+
+async fn start_bot(pki: &Path) -> RunningBot {
+    let spool_dir = tempfile::tempdir().unwrap();
+    let spool = Arc::new(Spool::open(spool_dir.path()).unwrap());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("localhost:{}", listener.local_addr().unwrap().port());
+    let sites = Arc::new(Sites::default());
+    let link = BotLink {
+        tls: server_config(&files(pki, "localhost")).unwrap(),
+        spool: Arc::clone(&spool),
+        sites: Arc::clone(&sites),
+        heartbeat: Duration::from_secs(1),
+    };
+    let (stop, shutdown) = watch::channel(false);
+    tokio::spawn(link.serve(listener, shutdown));
+    RunningBot { address, sites, spool, _spool_dir: spool_dir, _stop: stop }
+}
+
+struct RunningAgent {
+    spool: Arc<Spool>,
+    monitor: Arc<RecordingMonitor>,
+    _spool_dir: tempfile::TempDir,
+    _stop: watch::Sender<bool>,
+}
+
+fn start_agent(pki: &Path, bot: &str, site: &str, hosts: Vec<&'static str>, allow: &[&str]) -> RunningAgent {
+    if !pki.join(format!("{site}.crt")).exists() {
+        certs::issue(pki, Role::Agent, site, &[]).unwrap();
+    }
+    let spool_dir = tempfile::tempdir().unwrap();
+    let spool = Arc::new(Spool::open(spool_dir.path()).unwrap());
+    let monitor = Arc::new(RecordingMonitor { site: site.into(), hosts, executed: Mutex::default() });
+    let link = AgentLink {
+        tls: client_config(&files(pki, site)).unwrap(),
+        bot: bot.to_owned(),
+        site: site.to_owned(),
+        allow: allow.iter().map(|kind| (*kind).to_owned()).collect(),
+        spool: Arc::clone(&spool),
+        monitor: monitor.clone(),
+        heartbeat: Duration::from_secs(1),
+        poll_interval: Duration::from_millis(50),
+        max_backoff: Duration::from_secs(1),
+    };
+    let (stop, shutdown) = watch::channel(false);
+    tokio::spawn(link.run(shutdown));
+    RunningAgent { spool, monitor, _spool_dir: spool_dir, _stop: stop }
+}
+
+fn notification(host: &str) -> Notification {
+    Notification {
+        id: String::new(),
+        site: "claimed-by-agent".into(),
+        kind: NotificationType::Problem,
+        object: ObjectRef::service(host, "HTTP"),
+        state: State::Critical,
+        output: "CRITICAL - refused".into(),
+        long_output: String::new(),
+        author: None,
+        comment: None,
+        time: 1_700_000_000,
+        hostgroups: Vec::new(),
+        contact: None,
+        macros: Default::default(),
+    }
+}
+
+async fn eventually<T>(mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        if let Some(value) = probe() {
+            return value;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "condition not met within {PATIENCE:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[test]
+fn certs_are_written_with_private_keys_and_refuse_to_overwrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let written = certs::init_ca(dir.path()).unwrap().to_string();
+    assert!(written.contains("ca.crt") && written.contains("SECRET"), "{written}");
+    let issued = certs::issue(dir.path(), Role::Agent, "nagios01", &[]).unwrap().to_string();
+    assert!(issued.contains("nagios01.key") && issued.contains("[tls] key"), "{issued}");
+    for key in ["ca.key", "nagios01.key"] {
+        let mode = std::fs::metadata(dir.path().join(key)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{key}");
+    }
+    assert!(certs::init_ca(dir.path()).unwrap_err().to_string().contains("already exists"));
+    assert!(certs::issue(dir.path(), Role::Agent, "nagios01", &[]).unwrap_err().to_string().contains("already exists"));
+    assert!(certs::issue(dir.path(), Role::Agent, "../x", &[]).unwrap_err().to_string().contains("not a usable name"));
+    let san = certs::issue(dir.path(), Role::Agent, "nagios02", &["x.example".into()]).unwrap_err();
+    assert!(san.to_string().contains("--san is for bot certificates"), "{san}");
+    let empty = tempfile::tempdir().unwrap();
+    let no_ca = certs::issue(empty.path(), Role::Bot, "bot", &[]).unwrap_err().to_string();
+    assert!(no_ca.contains("hagios certs init"), "{no_ca}");
+}
+
+#[tokio::test]
+async fn notifications_go_up_once_stored_and_commands_come_down_to_the_owning_site() {
+    let pki = pki();
+    let bot = start_bot(pki.path()).await;
+    let east = start_agent(pki.path(), &bot.address, "east", vec!["web01"], &COMMAND_KINDS);
+    let west = start_agent(pki.path(), &bot.address, "west", vec!["db01"], &["recheck"]);
+    east.spool.write(notification("web01")).unwrap();
+    west.spool.write(notification("db01")).unwrap();
+
+    // Each agent's record leaves its spool only after the bot stored it, under the same id.
+    eventually(|| (east.spool.pending().unwrap().is_empty() && west.spool.pending().unwrap().is_empty()).then_some(()))
+        .await;
+    let stored: Vec<Notification> = bot.spool.pending().unwrap().iter().map(|id| bot.spool.read(id).unwrap()).collect();
+    let mut sites: Vec<(&str, &str)> = stored.iter().map(|n| (n.site.as_str(), n.object.host.as_str())).collect();
+    sites.sort();
+    assert_eq!(sites, [("east", "web01"), ("west", "db01")], "site comes from the certificate");
+
+    let monitor = SitesMonitor { sites: Arc::clone(&bot.sites), timeout: PATIENCE };
+    eventually(|| (bot.sites.connected() == ["east", "west"]).then_some(())).await;
+    let snapshot = monitor.snapshot().await.unwrap();
+    assert!(snapshot.has_host("web01") && snapshot.has_host("db01"), "status spans every site");
+
+    let ack = Action::Acknowledge {
+        target: ObjectRef::host("web01"),
+        comment: "on it".into(),
+        sticky: true,
+        notify: true,
+        persistent: false,
+        expire: None,
+    };
+    assert_eq!(monitor.execute(&ack, "alice").await.unwrap(), Outcome::Confirmed("done on east".into()));
+    assert_eq!(east.monitor.executed.lock().unwrap().as_slice(), [(ack.clone(), "alice".to_owned())]);
+
+    // west allows only rechecks: it answers with the reason and does nothing.
+    let refused = monitor.execute(&Action::Recheck { target: ObjectRef::host("db01") }, "bob").await;
+    assert!(refused.is_ok(), "recheck is allowed on west: {refused:?}");
+    let mute = Action::DisableNotifications { target: ObjectRef::host("db01") };
+    let err = monitor.execute(&mute, "bob").await.unwrap_err().to_string();
+    assert!(err.contains("site `west` does not allow `mute`"), "{err}");
+    assert_eq!(west.monitor.executed.lock().unwrap().len(), 1);
+
+    let unknown = monitor.execute(&Action::Recheck { target: ObjectRef::host("mail01") }, "bob").await;
+    assert!(unknown.unwrap_err().to_string().contains("no connected site has host `mail01`"));
+}
+
+#[tokio::test]
+async fn the_agent_reconnects_and_delivers_what_waited_while_the_bot_was_down() {
+    let pki = pki();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let agent = start_agent(pki.path(), &format!("localhost:{port}"), "east", vec!["web01"], &COMMAND_KINDS);
+    agent.spool.write(notification("web01")).unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(agent.spool.pending().unwrap().len(), 1, "nothing may be lost while the bot is down");
+
+    let spool_dir = tempfile::tempdir().unwrap();
+    let spool = Arc::new(Spool::open(spool_dir.path()).unwrap());
+    let link = BotLink {
+        tls: server_config(&files(pki.path(), "localhost")).unwrap(),
+        spool: Arc::clone(&spool),
+        sites: Arc::new(Sites::default()),
+        heartbeat: Duration::from_secs(1),
+    };
+    let (_stop, shutdown) = watch::channel(false);
+    let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+    tokio::spawn(link.serve(listener, shutdown));
+    eventually(|| agent.spool.pending().unwrap().is_empty().then_some(())).await;
+    assert_eq!(spool.pending().unwrap().len(), 1);
+}
+
+/// Opens a TLS connection to the bot with `client`'s certificate (or none) and sends `hello`;
+/// returns what the bot answered, `None` when it just closed.
+async fn try_hello(bot: &str, pki: &Path, client: Option<&TlsFiles>, hello: Frame) -> Option<Frame> {
+    let roots = {
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in
+            <rustls::pki_types::CertificateDer as rustls::pki_types::pem::PemObject>::pem_file_iter(pki.join("ca.crt"))
+                .unwrap()
+        {
+            roots.add(cert.unwrap()).unwrap();
+        }
+        roots
+    };
+    let config = match client {
+        Some(files) => (*client_config(files).unwrap()).clone(),
+        None => rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    };
+    let tcp = TcpStream::connect(bot).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut stream = TlsConnector::from(Arc::new(config)).connect(name, tcp).await.ok()?;
+    write_frame(&mut stream, &hello).await.ok()?;
+    read_frame(&mut stream, MAX_FRAME_BYTES).await.ok().flatten()
+}
+
+fn hello(site: &str) -> Frame {
+    Frame::Hello { version: PROTOCOL_VERSION, site: site.into() }
+}
+
+#[tokio::test]
+async fn the_bot_refuses_every_peer_that_is_not_a_current_agent_of_its_ca() {
+    let pki = pki();
+    let bot = start_bot(pki.path()).await;
+    certs::issue(pki.path(), Role::Agent, "east", &[]).unwrap();
+    let east = files(pki.path(), "east");
+    assert!(matches!(
+        try_hello(&bot.address, pki.path(), Some(&east), hello("east")).await,
+        Some(Frame::Welcome { .. })
+    ));
+
+    // No client certificate.
+    assert_eq!(try_hello(&bot.address, pki.path(), None, hello("east")).await, None);
+    // A certificate from another CA (the client trusts our CA so that only the bot judges).
+    let other = tempfile::tempdir().unwrap();
+    certs::init_ca(other.path()).unwrap();
+    certs::issue(other.path(), Role::Agent, "east", &[]).unwrap();
+    let mut foreign = files(other.path(), "east");
+    foreign.ca = pki.path().join("ca.crt");
+    assert_eq!(try_hello(&bot.address, pki.path(), Some(&foreign), hello("east")).await, None);
+    // An expired agent certificate.
+    let past = Validity {
+        not_before: time::OffsetDateTime::now_utc() - time::Duration::days(30),
+        not_after: time::OffsetDateTime::now_utc() - time::Duration::days(1),
+    };
+    certs::issue_with_validity(pki.path(), Role::Agent, "stale", &[], past).unwrap();
+    assert_eq!(try_hello(&bot.address, pki.path(), Some(&files(pki.path(), "stale")), hello("stale")).await, None);
+    // A bot certificate used as an agent (wrong role).
+    certs::issue(pki.path(), Role::Bot, "impostor", &[]).unwrap();
+    let impostor = files(pki.path(), "impostor");
+    assert_eq!(try_hello(&bot.address, pki.path(), Some(&impostor), hello("impostor")).await, None);
+
+    // A valid agent claiming another site, and an unknown protocol version, get the reason.
+    let Some(Frame::Refused { reason }) = try_hello(&bot.address, pki.path(), Some(&east), hello("west")).await else {
+        panic!("a site claim the certificate does not back must be refused");
+    };
+    assert!(reason.contains("not issued for site `west`"), "{reason}");
+    let future = Frame::Hello { version: PROTOCOL_VERSION + 1, site: "east".into() };
+    let Some(Frame::Refused { reason }) = try_hello(&bot.address, pki.path(), Some(&east), future).await else {
+        panic!("an unknown version must be refused");
+    };
+    assert!(reason.contains("protocol version 2 is not supported"), "{reason}");
+    assert!(bot.sites.connected().is_empty(), "no refused peer may register a site");
+}
+
+#[tokio::test]
+async fn plaintext_garbage_and_oversized_frames_are_dropped() {
+    let pki = pki();
+    let bot = start_bot(pki.path()).await;
+    // Plaintext TCP speaking the protocol: the TLS layer drops it.
+    let mut plain = TcpStream::connect(&bot.address).await.unwrap();
+    plain.write_all(&encode(&hello("east")).unwrap()).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(PATIENCE, plain.read_to_end(&mut answer)).await.expect("the bot hangs up");
+    assert!(!answer.starts_with(&encode(&Frame::Welcome { version: PROTOCOL_VERSION }).unwrap()));
+
+    certs::issue(pki.path(), Role::Agent, "east", &[]).unwrap();
+    let east = files(pki.path(), "east");
+    for bytes in [b"\x00\x00\x00\x05hello".to_vec(), u32::MAX.to_be_bytes().to_vec()] {
+        let tcp = TcpStream::connect(&bot.address).await.unwrap();
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let mut stream = TlsConnector::from(client_config(&east).unwrap()).connect(name, tcp).await.unwrap();
+        stream.write_all(&bytes).await.unwrap();
+        stream.flush().await.unwrap();
+        let answer = tokio::time::timeout(PATIENCE, read_frame(&mut stream, MAX_FRAME_BYTES)).await.unwrap();
+        assert!(matches!(answer, Ok(None) | Err(_)), "the bot answered garbage with {answer:?}");
+    }
+    assert!(bot.sites.connected().is_empty());
+}
