@@ -25,6 +25,63 @@ pub struct Config {
     pub roles: Vec<RoleConfig>,
     #[serde(default, rename = "user")]
     pub users: Vec<UserConfig>,
+    /// Split deployment: this side's certificate and key, and the CA that signed the peer.
+    pub tls: Option<TlsConfig>,
+    /// Split deployment, monitoring server: the bot to dial and what this site allows.
+    pub agent: Option<AgentConfig>,
+    /// Split deployment, chat side: where agents connect.
+    pub bot: Option<BotConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    pub ca: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+impl TlsConfig {
+    pub fn files(&self) -> hagios_link::tls::TlsFiles {
+        hagios_link::tls::TlsFiles { ca: self.ca.clone(), cert: self.cert.clone(), key: self.key.clone() }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    /// `host:port` of the bot; the bot's certificate must name that host.
+    pub bot: String,
+    /// The command kinds this site carries out when the bot asks; everything else is refused.
+    #[serde(default = "default_allow")]
+    pub allow: Vec<String>,
+    /// How often to send a heartbeat; a bot silent for three of these is redialled.
+    #[serde(default = "default_heartbeat", with = "humantime_serde_compat")]
+    pub heartbeat: Duration,
+}
+
+fn default_allow() -> Vec<String> {
+    hagios_link::agent::COMMAND_KINDS.iter().map(|kind| (*kind).to_owned()).collect()
+}
+
+fn default_heartbeat() -> Duration {
+    Duration::from_secs(10)
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BotConfig {
+    /// Address and port agents connect to.
+    pub listen: String,
+    #[serde(default = "default_heartbeat", with = "humantime_serde_compat")]
+    pub heartbeat: Duration,
+    /// How long to wait for an agent's answer to a command; longer than its confirm_timeout.
+    #[serde(default = "default_command_timeout", with = "humantime_serde_compat")]
+    pub command_timeout: Duration,
+}
+
+fn default_command_timeout() -> Duration {
+    Duration::from_secs(30)
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -219,9 +276,12 @@ impl Config {
     /// Everything wrong with an otherwise well-formed configuration, each with what to do.
     pub fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
-        if self.nagios.is_none() {
-            problems.push("no monitoring backend: add a [nagios] section".to_owned());
+        if self.nagios.is_none() && self.bot.is_none() {
+            problems.push(
+                "no monitoring backend: add a [nagios] section (a bot serving agents has [bot] instead)".to_owned(),
+            );
         }
+        problems.extend(self.split_problems());
         let known_commands = hagios_commands::command_names();
         for role in &self.roles {
             for command in &role.commands {
@@ -248,6 +308,30 @@ impl Config {
         for (index, route) in self.routes.iter().enumerate() {
             if route.channel.trim().is_empty() {
                 problems.push(format!("route #{} has an empty channel", index + 1));
+            }
+        }
+        problems
+    }
+}
+
+impl Config {
+    /// What the `[agent]`, `[bot]` and `[tls]` sections lack.
+    fn split_problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if (self.agent.is_some() || self.bot.is_some()) && self.tls.is_none() {
+            problems.push(
+                "[agent] and [bot] need a [tls] section with ca, cert and key (made by `hagios certs`)".to_owned(),
+            );
+        }
+        if let Some(agent) = &self.agent {
+            let kinds = hagios_link::agent::COMMAND_KINDS;
+            for kind in agent.allow.iter().filter(|kind| !kinds.contains(&kind.as_str())) {
+                problems.push(format!("[agent] allow lists unknown command `{kind}` (known: {})", kinds.join(", ")));
+            }
+        }
+        if let Some(bot) = &self.bot {
+            if bot.listen.parse::<std::net::SocketAddr>().is_err() {
+                problems.push(format!("[bot] listen = \"{}\" is not an address like \"0.0.0.0:7443\"", bot.listen));
             }
         }
         problems
@@ -309,6 +393,21 @@ mod tests {
         assert!(problems.contains("unknown command `reboot`"), "{problems}");
         assert!(problems.contains("grants no objects"), "{problems}");
         assert!(problems.contains("undefined role `admin`"), "{problems}");
+    }
+
+    #[test]
+    fn split_sections_are_checked() {
+        let bot = parse("[bot]\nlisten = \"0.0.0.0:7443\"\n[tls]\nca = \"c\"\ncert = \"b.crt\"\nkey = \"b.key\"\n");
+        assert!(bot.problems().is_empty(), "a bot needs no [nagios]: {:?}", bot.problems());
+        let agent = parse(
+            "[nagios]\ncommand_file=\"a\"\nstatus_file=\"b\"\nobject_cache_file=\"c\"\n[agent]\nbot = \"bot:7443\"\nallow = [\"ack\", \"reboot\"]\n",
+        );
+        let problems = agent.problems().join("\n");
+        assert!(problems.contains("need a [tls] section"), "{problems}");
+        assert!(problems.contains("unknown command `reboot`"), "{problems}");
+        let defaults = parse("[agent]\nbot = \"bot:7443\"\n").agent.unwrap();
+        assert_eq!(defaults.allow.len(), hagios_link::agent::COMMAND_KINDS.len());
+        assert_eq!(defaults.heartbeat, Duration::from_secs(10));
     }
 
     #[test]

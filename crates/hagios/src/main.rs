@@ -1,7 +1,10 @@
 //! The `hagios` binary: a thin command line over the crates. `notify` stays synchronous and
 //! network-free; everything else runs on tokio.
 
+mod agent;
 mod audit;
+mod bot;
+mod certs;
 mod config;
 mod conversation;
 mod notify;
@@ -40,6 +43,19 @@ enum Command {
     /// Work with the configuration file.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Make the private CA and the agent and bot certificates of a split deployment.
+    #[command(subcommand)]
+    Certs(certs::CertsCommand),
+    /// Run on the monitoring server: send notifications to the bot, carry out its commands.
+    Agent {
+        #[arg(long, env = "HAGIOS_CONFIG")]
+        config: PathBuf,
+    },
+    /// Run where chat is reachable: accept agents over mutual TLS, serve chat for every site.
+    Bot {
+        #[arg(long, env = "HAGIOS_CONFIG")]
+        config: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -58,6 +74,9 @@ fn main() -> ExitCode {
         Command::Run { config } => run::main(&config),
         Command::Audit { config, limit } => audit::main(&config, limit),
         Command::Config(ConfigCommand::Check { config }) => check_config(&config),
+        Command::Certs(command) => certs::main(command),
+        Command::Agent { config } => agent::main(&config),
+        Command::Bot { config } => bot::main(&config),
     }
 }
 

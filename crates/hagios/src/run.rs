@@ -18,6 +18,15 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 
 pub fn main(config_path: &Path) -> ExitCode {
+    main_with("run", config_path, serve)
+}
+
+/// Loads the configuration and runs `serve` on a fresh runtime; shared by `run`, `agent` and
+/// `bot`, which differ only in what they serve.
+pub(crate) fn main_with<F>(command: &str, config_path: &Path, serve: impl FnOnce(Config) -> F) -> ExitCode
+where
+    F: std::future::Future<Output = anyhow::Result<()>>,
+{
     init_logging();
     let result = Config::load(config_path).map_err(anyhow::Error::from).and_then(|config| {
         tokio::runtime::Builder::new_multi_thread()
@@ -29,7 +38,7 @@ pub fn main(config_path: &Path) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("hagios run: {e:#}");
+            eprintln!("hagios {command}: {e:#}");
             ExitCode::FAILURE
         }
     }
@@ -44,18 +53,29 @@ fn init_logging() {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let nagios = config.nagios.clone().context("no [nagios] section")?;
-    let store = StoreHandle::open(&config.store.path)?;
-    let spool = Arc::new(
-        Spool::open(&config.spool.dir)
-            .with_context(|| format!("cannot open the spool {}", config.spool.dir.display()))?,
-    );
-    let monitor: Arc<dyn Monitor> = Arc::new(NagiosMonitor::new(NagiosConfig {
+    let spool = open_spool(&config)?;
+    serve_chat(config, spool, Arc::new(nagios_monitor(&nagios))).await
+}
+
+pub(crate) fn open_spool(config: &Config) -> anyhow::Result<Arc<Spool>> {
+    let spool = Spool::open(&config.spool.dir)
+        .with_context(|| format!("cannot open the spool {}", config.spool.dir.display()))?;
+    Ok(Arc::new(spool))
+}
+
+pub(crate) fn nagios_monitor(nagios: &crate::config::NagiosConfig) -> NagiosMonitor {
+    NagiosMonitor::new(NagiosConfig {
         site: nagios.site.clone(),
         command_file: nagios.command_file.clone(),
         status_file: nagios.status_file.clone(),
         object_cache_file: nagios.object_cache_file.clone(),
         confirm_timeout: nagios.confirm_timeout,
-    }));
+    })
+}
+
+/// The bot's half: delivery from `spool` to chat, and chat commands to `monitor`, until a signal.
+pub(crate) async fn serve_chat(config: Config, spool: Arc<Spool>, monitor: Arc<dyn Monitor>) -> anyhow::Result<()> {
+    let store = StoreHandle::open(&config.store.path)?;
     let first_terminal_id = store.next_message_number(hagios_chat::terminal::CHANNEL).await?;
     let chat: Arc<dyn ChatAdapter> = Arc::new(TerminalChat::stdio(config.terminal.user.clone(), first_terminal_id));
     let settings = Settings {
@@ -84,9 +104,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             }
         })
     };
+    let monitor_site = monitor.site().to_owned();
     let conversation = Conversation { chat, router, monitor, store };
     let commands = tokio::spawn(conversation.serve(events, shutdown));
-    tracing::info!(site = %nagios.site, "hagios running");
+    tracing::info!(site = %monitor_site, "hagios running");
 
     wait_for_signal().await?;
     tracing::info!("shutting down");
@@ -108,7 +129,7 @@ fn policy(config: &Config) -> Policy {
     )
 }
 
-async fn wait_for_signal() -> anyhow::Result<()> {
+pub(crate) async fn wait_for_signal() -> anyhow::Result<()> {
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("cannot listen for SIGTERM")?;
     tokio::select! {

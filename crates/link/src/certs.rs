@@ -74,19 +74,27 @@ pub enum CertError {
     Generate(#[from] rcgen::Error),
 }
 
-/// A site or bot name: it becomes a file name, a DNS label and the site shown in chat.
-pub fn validate_name(name: &str) -> Result<(), CertError> {
-    let well_formed = !name.is_empty()
-        && name.len() <= 63
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !name.starts_with('-')
-        && !name.ends_with('-');
+/// An agent's name is a site name: one DNS label (it becomes a file name, part of a DNS name
+/// and the site shown in chat). A bot's name is the host name agents dial: dotted labels.
+pub fn validate_name(role: Role, name: &str) -> Result<(), CertError> {
+    let label = |part: &str| {
+        !part.is_empty()
+            && part.len() <= 63
+            && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !part.starts_with('-')
+            && !part.ends_with('-')
+    };
+    let (well_formed, expected) = match role {
+        Role::Agent => (label(name), "1 to 63 lowercase letters, digits and inner dashes (like nagios01)"),
+        Role::Bot => (
+            name.len() <= 253 && name.split('.').all(label),
+            "a lowercase host name (like bot.example.org) as agents dial it",
+        ),
+    };
     if well_formed {
         Ok(())
     } else {
-        Err(CertError::Usage(format!(
-            "`{name}` is not a usable name: use 1 to 63 lowercase letters, digits and inner dashes (like nagios01)"
-        )))
+        Err(CertError::Usage(format!("`{name}` is not a usable {role} name: use {expected}")))
     }
 }
 
@@ -183,7 +191,7 @@ pub fn issue_with_validity(
     extra_sans: &[String],
     validity: Validity,
 ) -> Result<Written, CertError> {
-    validate_name(name)?;
+    validate_name(role, name)?;
     let (cert_path, key_path) = (dir.join(format!("{name}.crt")), dir.join(format!("{name}.key")));
     for path in [&cert_path, &key_path] {
         if path.exists() {
@@ -219,7 +227,15 @@ pub fn issue_with_validity(
     };
     Ok(Written {
         files: vec![
-            (cert_path, format!("public: copy to {machine}, set as [tls] cert")),
+            (
+                cert_path,
+                match role {
+                    Role::Agent => {
+                        format!("public: copy to {machine}, set as [tls] cert, with [nagios] site = \"{name}\"")
+                    }
+                    Role::Bot => format!("public: copy to {machine}, set as [tls] cert"),
+                },
+            ),
             (key_path, format!("SECRET (mode 0600): copy to {machine}, set as [tls] key, readable only by hagios")),
             (dir.join(CA_CERT_FILE), format!("also needed on {machine}, set as [tls] ca")),
         ],

@@ -157,7 +157,10 @@ fn certs_are_written_with_private_keys_and_refuse_to_overwrite() {
     }
     assert!(certs::init_ca(dir.path()).unwrap_err().to_string().contains("already exists"));
     assert!(certs::issue(dir.path(), Role::Agent, "nagios01", &[]).unwrap_err().to_string().contains("already exists"));
-    assert!(certs::issue(dir.path(), Role::Agent, "../x", &[]).unwrap_err().to_string().contains("not a usable name"));
+    assert!(certs::issue(dir.path(), Role::Agent, "../x", &[])
+        .unwrap_err()
+        .to_string()
+        .contains("not a usable agent name"));
     let san = certs::issue(dir.path(), Role::Agent, "nagios02", &["x.example".into()]).unwrap_err();
     assert!(san.to_string().contains("--san is for bot certificates"), "{san}");
     let empty = tempfile::tempdir().unwrap();

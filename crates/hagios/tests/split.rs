@@ -1,0 +1,279 @@
+//! The split deployment end to end with real, private Nagios instances: certificates from
+//! `hagios certs`, `hagios agent` next to each Nagios (its notify_command spools into the
+//! agent's spool), one `hagios bot` whose terminal chat we read and type into.
+
+use hagios_testkit::{wait_until, NagiosInstance, NagiosOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const PATIENCE: Duration = Duration::from_secs(30);
+const HAGIOS: &str = env!("CARGO_BIN_EXE_hagios");
+
+fn hagios(args: &[&str]) -> String {
+    let output = Command::new(HAGIOS).args(args).output().expect("run hagios");
+    assert!(output.status.success(), "hagios {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).expect("utf-8 output")
+}
+
+/// A CA, the bot's certificate for `localhost`, and a port for the bot.
+struct Deployment {
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl Deployment {
+    fn new() -> Deployment {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let pki = dir.path().join("pki");
+        let pki = pki.to_str().expect("utf-8 path");
+        assert!(hagios(&["certs", "init", "--dir", pki]).contains("ca.key"));
+        hagios(&["certs", "issue", "--dir", pki, "--role", "bot", "--name", "localhost"]);
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
+        Deployment { dir, port }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn tls(&self, name: &str) -> String {
+        let pki = self.path("pki");
+        format!(
+            "[tls]\nca = \"{}\"\ncert = \"{}\"\nkey = \"{}\"\n",
+            pki.join("ca.crt").display(),
+            pki.join(format!("{name}.crt")).display(),
+            pki.join(format!("{name}.key")).display()
+        )
+    }
+
+    /// The bot's configuration: terminal user `oncall` may do everything.
+    fn bot_config(&self) -> PathBuf {
+        let config = self.path("bot.toml");
+        let text = format!(
+            r#"
+[store]
+path = "{store}"
+[spool]
+dir = "{spool}"
+[bot]
+listen = "127.0.0.1:{port}"
+heartbeat = "1s"
+command_timeout = "25s"
+[terminal]
+user = "oncall"
+[delivery]
+poll_interval = "100ms"
+[[role]]
+name = "responder"
+commands = ["ack", "unack", "downtime", "recheck", "mute", "unmute", "comment"]
+objects = ["*"]
+[[user]]
+chat_id = "oncall"
+roles = ["responder"]
+{tls}"#,
+            store = self.path("bot-state.db").display(),
+            spool = self.path("bot-spool").display(),
+            port = self.port,
+            tls = self.tls("localhost"),
+        );
+        std::fs::write(&config, text).expect("write bot.toml");
+        config
+    }
+
+    /// A Nagios for `site` (with `extra_objects`) and its agent's configuration.
+    fn site(&self, site: &str, extra_objects: &str, allow: &str) -> Option<Site> {
+        let pki = self.path("pki");
+        hagios(&["certs", "issue", "--dir", pki.to_str().expect("utf-8"), "--role", "agent", "--name", site]);
+        let spool = self.path(&format!("{site}-spool"));
+        let notify_command = format!("{HAGIOS} notify --spool {} --site {site}", spool.display());
+        let nagios = NagiosInstance::start(NagiosOptions {
+            notify_command: Some(notify_command),
+            extra_objects: extra_objects.to_owned(),
+        })?;
+        let config = self.path(&format!("{site}.toml"));
+        let text = format!(
+            r#"
+[spool]
+dir = "{spool}"
+[nagios]
+site = "{site}"
+command_file = "{command_file}"
+status_file = "{status_file}"
+object_cache_file = "{object_cache_file}"
+confirm_timeout = "15s"
+[delivery]
+poll_interval = "100ms"
+max_backoff = "1s"
+[agent]
+bot = "localhost:{port}"
+heartbeat = "1s"
+allow = {allow}
+{tls}"#,
+            spool = spool.display(),
+            command_file = nagios.command_file().display(),
+            status_file = nagios.status_file().display(),
+            object_cache_file = nagios.object_cache_file().display(),
+            port = self.port,
+            tls = self.tls(site),
+        );
+        std::fs::write(&config, text).expect("write agent config");
+        let agent = Daemon::start("agent", &config);
+        Some(Site { nagios, spool, _agent: agent })
+    }
+}
+
+struct Site {
+    nagios: NagiosInstance,
+    spool: PathBuf,
+    _agent: Daemon,
+}
+
+impl Site {
+    fn spooled(&self) -> usize {
+        std::fs::read_dir(self.spool.join("new")).map_or(0, |entries| entries.filter_map(Result::ok).count())
+    }
+}
+
+/// A running `hagios agent` or `hagios bot`; for the bot, its terminal chat.
+struct Daemon {
+    child: Child,
+    stdin: ChildStdin,
+    screen: Arc<Mutex<String>>,
+}
+
+impl Daemon {
+    fn start(command: &str, config: &Path) -> Daemon {
+        let mut child = Command::new(HAGIOS)
+            .args([command, "--config"])
+            .arg(config)
+            .env("HAGIOS_LOG", "hagios=debug,hagios_link=debug,info")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start hagios");
+        let stdin = child.stdin.take().expect("piped stdin");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let screen = Arc::new(Mutex::new(String::new()));
+        let sink = Arc::clone(&screen);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                sink.lock().expect("screen lock").push_str(&(line + "\n"));
+            }
+        });
+        Daemon { child, stdin, screen }
+    }
+
+    fn type_line(&mut self, line: &str) {
+        writeln!(self.stdin, "{line}").expect("type into the terminal chat");
+    }
+
+    fn screen(&self) -> String {
+        self.screen.lock().expect("screen lock").clone()
+    }
+
+    /// Waits for a message header containing `needle` and returns the message's id.
+    fn wait_for_message(&self, needle: &str) -> String {
+        wait_until(PATIENCE, || {
+            self.screen().lines().find(|line| line.starts_with("[#") && line.contains(needle)).map(|header| {
+                header.trim_start_matches("[#").chars().take_while(char::is_ascii_digit).collect::<String>()
+            })
+        })
+        .unwrap_or_else(|| panic!("no message containing {needle:?} within {PATIENCE:?}; screen:\n{}", self.screen()))
+    }
+
+    fn wait_for_text(&self, needle: &str) {
+        wait_until(PATIENCE, || self.screen().contains(needle).then_some(()))
+            .unwrap_or_else(|| panic!("{needle:?} not shown within {PATIENCE:?}; screen:\n{}", self.screen()));
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const EVERYTHING: &str = r#"["ack", "unack", "downtime", "recheck", "mute", "unmute", "comment"]"#;
+
+#[test]
+fn an_alert_at_the_agent_reaches_the_bot_and_an_ack_typed_there_is_confirmed_by_nagios() {
+    let deployment = Deployment::new();
+    let mut bot = Daemon::start("bot", &deployment.bot_config());
+    let Some(east) = deployment.site("east", "", EVERYTHING) else { return };
+
+    east.nagios.submit_service_result("web01", "HTTP Load", 2, "CRITICAL - load 42");
+    let alert = bot.wait_for_message("PROBLEM web01!HTTP Load is CRITICAL");
+    bot.wait_for_text("site east");
+    wait_until(PATIENCE, || (east.spooled() == 0).then_some(())).expect("the agent's spool drains once stored");
+
+    bot.type_line(&format!("#{alert} ack looking into it"));
+    bot.wait_for_text("acknowledged web01!HTTP Load — confirmed by Nagios");
+    let status = east
+        .nagios
+        .wait_for_state(PATIENCE, |status| {
+            status.services.get(&("web01".into(), "HTTP Load".into())).is_some_and(|view| view.acknowledged)
+        })
+        .expect("Nagios shows the acknowledgement");
+    assert!(status.comments.iter().any(|comment| comment.text == "looking into it" && comment.author == "oncall"));
+    // Nagios' own ACKNOWLEDGEMENT notification travels the same way into the alert's thread.
+    bot.wait_for_message(&format!("in thread #{alert}] ACKNOWLEDGEMENT web01!HTTP Load"));
+}
+
+#[test]
+fn two_sites_each_get_their_own_commands_and_a_kind_a_site_forbids_is_refused_with_the_reason() {
+    let deployment = Deployment::new();
+    let mut bot = Daemon::start("bot", &deployment.bot_config());
+    let host = |name: &str| format!("define host {{\n use hagios-host\n host_name {name}\n address 127.0.0.9\n}}\n");
+    let Some(east) = deployment.site("east", &host("mail01"), EVERYTHING) else { return };
+    let Some(west) = deployment.site("west", &host("app01"), r#"["recheck", "ack"]"#) else { return };
+
+    east.nagios.submit_host_result("mail01", 1, "DOWN - mail gone");
+    west.nagios.submit_host_result("app01", 1, "DOWN - app gone");
+    bot.wait_for_message("PROBLEM mail01 is DOWN");
+    bot.wait_for_message("PROBLEM app01 is DOWN");
+    bot.type_line("problems");
+    bot.wait_for_text("DOWN - mail gone");
+    bot.wait_for_text("DOWN - app gone");
+
+    bot.type_line("ack app01 west is on it");
+    bot.wait_for_text("acknowledged app01 — confirmed by Nagios");
+    west.nagios
+        .wait_for_state(PATIENCE, |status| status.hosts.get("app01").is_some_and(|view| view.acknowledged))
+        .expect("west's Nagios shows the acknowledgement");
+    assert!(!east.nagios.log().contains("ACKNOWLEDGE_HOST_PROBLEM"), "the command went to the wrong site");
+
+    bot.type_line("mute app01");
+    bot.wait_for_text("site `west` does not allow `mute` from chat");
+    bot.type_line("mute mail01");
+    bot.wait_for_text("confirmed by Nagios");
+    bot.type_line("recheck web01");
+    bot.wait_for_text("exists on several sites (east, west)");
+}
+
+#[test]
+fn notifications_wait_in_the_agent_spool_while_the_bot_is_down_and_all_arrive_once_it_is_back() {
+    let deployment = Deployment::new();
+    let bot_config = deployment.bot_config();
+    let Some(east) = deployment.site("east", "", EVERYTHING) else { return };
+    east.nagios.submit_service_result("db01", "MySQL", 2, "CRITICAL - too many connections");
+    east.nagios.submit_host_result("db01", 1, "DOWN - no route");
+    wait_until(PATIENCE, || (east.spooled() >= 2).then_some(())).expect("both notifications spooled while down");
+
+    let bot = Daemon::start("bot", &bot_config);
+    bot.wait_for_message("PROBLEM db01!MySQL is CRITICAL");
+    bot.wait_for_message("PROBLEM db01 is DOWN");
+    wait_until(PATIENCE, || (east.spooled() == 0).then_some(())).expect("spool drained after delivery");
+    drop(bot);
+
+    // The bot goes away again; the agent reconnects to the restarted bot.
+    east.nagios.submit_service_result("web01", "HTTP", 2, "CRITICAL - refused");
+    wait_until(PATIENCE, || (east.spooled() >= 1).then_some(())).expect("spooled while the bot is down");
+    let bot = Daemon::start("bot", &bot_config);
+    bot.wait_for_message("PROBLEM web01!HTTP is CRITICAL");
+    let screen = bot.screen();
+    assert!(!screen.contains("PROBLEM db01!MySQL"), "delivered twice after the restart:\n{screen}");
+}
