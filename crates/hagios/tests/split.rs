@@ -2,15 +2,12 @@
 //! `hagios certs`, `hagios agent` next to each Nagios (its notify_command spools into the
 //! agent's spool), one `hagios bot` whose terminal chat we read and type into.
 
-use hagios_testkit::{wait_until, NagiosInstance, NagiosOptions};
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+mod common;
 
-const PATIENCE: Duration = Duration::from_secs(30);
-const HAGIOS: &str = env!("CARGO_BIN_EXE_hagios");
+use common::{Daemon, HAGIOS, PATIENCE};
+use hagios_testkit::{wait_until, NagiosInstance, NagiosOptions};
+use std::path::PathBuf;
+use std::process::Command;
 
 fn hagios(args: &[&str]) -> String {
     let output = Command::new(HAGIOS).args(args).output().expect("run hagios");
@@ -137,66 +134,6 @@ impl Site {
     }
 }
 
-/// A running `hagios agent` or `hagios bot`; for the bot, its terminal chat.
-struct Daemon {
-    child: Child,
-    stdin: ChildStdin,
-    screen: Arc<Mutex<String>>,
-}
-
-impl Daemon {
-    fn start(command: &str, config: &Path) -> Daemon {
-        let mut child = Command::new(HAGIOS)
-            .args([command, "--config"])
-            .arg(config)
-            .env("HAGIOS_LOG", "hagios=debug,hagios_link=debug,info")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start hagios");
-        let stdin = child.stdin.take().expect("piped stdin");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let screen = Arc::new(Mutex::new(String::new()));
-        let sink = Arc::clone(&screen);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                sink.lock().expect("screen lock").push_str(&(line + "\n"));
-            }
-        });
-        Daemon { child, stdin, screen }
-    }
-
-    fn type_line(&mut self, line: &str) {
-        writeln!(self.stdin, "{line}").expect("type into the terminal chat");
-    }
-
-    fn screen(&self) -> String {
-        self.screen.lock().expect("screen lock").clone()
-    }
-
-    /// Waits for a message header containing `needle` and returns the message's id.
-    fn wait_for_message(&self, needle: &str) -> String {
-        wait_until(PATIENCE, || {
-            self.screen().lines().find(|line| line.starts_with("[#") && line.contains(needle)).map(|header| {
-                header.trim_start_matches("[#").chars().take_while(char::is_ascii_digit).collect::<String>()
-            })
-        })
-        .unwrap_or_else(|| panic!("no message containing {needle:?} within {PATIENCE:?}; screen:\n{}", self.screen()))
-    }
-
-    fn wait_for_text(&self, needle: &str) {
-        wait_until(PATIENCE, || self.screen().contains(needle).then_some(()))
-            .unwrap_or_else(|| panic!("{needle:?} not shown within {PATIENCE:?}; screen:\n{}", self.screen()));
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 const EVERYTHING: &str = r#"["ack", "unack", "downtime", "recheck", "mute", "unmute", "comment"]"#;
 
 #[test]
@@ -267,7 +204,7 @@ fn notifications_wait_in_the_agent_spool_while_the_bot_is_down_and_all_arrive_on
     bot.wait_for_message("PROBLEM db01!MySQL is CRITICAL");
     bot.wait_for_message("PROBLEM db01 is DOWN");
     wait_until(PATIENCE, || (east.spooled() == 0).then_some(())).expect("spool drained after delivery");
-    drop(bot);
+    let before_crash = bot.kill();
 
     // The bot goes away again; the agent reconnects to the restarted bot.
     east.nagios.submit_service_result("web01", "HTTP", 2, "CRITICAL - refused");
@@ -275,5 +212,5 @@ fn notifications_wait_in_the_agent_spool_while_the_bot_is_down_and_all_arrive_on
     let bot = Daemon::start("bot", &bot_config);
     bot.wait_for_message("PROBLEM web01!HTTP is CRITICAL");
     let screen = bot.screen();
-    assert!(!screen.contains("PROBLEM db01!MySQL"), "delivered twice after the restart:\n{screen}");
+    assert!(!screen.contains("PROBLEM db01!MySQL"), "delivered twice after the restart:\n{before_crash}{screen}");
 }

@@ -1,0 +1,84 @@
+//! Shared by the binary's integration tests: a running `hagios` daemon (`run`, `bot`, `agent`)
+//! whose terminal chat on stdin/stdout we type into and read.
+
+use hagios_testkit::wait_until;
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Generous bound for anything that crosses Nagios (its status.dat is rewritten every second).
+pub const PATIENCE: Duration = Duration::from_secs(20);
+pub const HAGIOS: &str = env!("CARGO_BIN_EXE_hagios");
+
+/// A running `hagios COMMAND --config FILE`; killed when dropped.
+pub struct Daemon {
+    child: Child,
+    stdin: ChildStdin,
+    screen: Arc<Mutex<String>>,
+}
+
+impl Daemon {
+    pub fn start(command: &str, config: &Path) -> Daemon {
+        let mut child = Command::new(HAGIOS)
+            .args([command, "--config"])
+            .arg(config)
+            .env("HAGIOS_LOG", "hagios=debug,hagios_link=debug,info")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start hagios {command}: {e}"));
+        let stdin = child.stdin.take().expect("piped stdin");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let screen = Arc::new(Mutex::new(String::new()));
+        let sink = Arc::clone(&screen);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                sink.lock().expect("screen lock").push_str(&(line + "\n"));
+            }
+        });
+        Daemon { child, stdin, screen }
+    }
+
+    pub fn type_line(&mut self, line: &str) {
+        writeln!(self.stdin, "{line}").expect("type into the terminal chat");
+    }
+
+    pub fn screen(&self) -> String {
+        self.screen.lock().expect("screen lock").clone()
+    }
+
+    /// Waits for a message header line containing `needle`, and returns that message's id.
+    pub fn wait_for_message(&self, needle: &str) -> String {
+        wait_until(PATIENCE, || {
+            self.screen().lines().find(|line| line.starts_with("[#") && line.contains(needle)).map(message_id)
+        })
+        .unwrap_or_else(|| panic!("no message containing {needle:?} within {PATIENCE:?}; screen:\n{}", self.screen()))
+    }
+
+    /// Waits until `needle` appears anywhere on the screen.
+    pub fn wait_for_text(&self, needle: &str) {
+        wait_until(PATIENCE, || self.screen().contains(needle).then_some(()))
+            .unwrap_or_else(|| panic!("{needle:?} not shown within {PATIENCE:?}; screen:\n{}", self.screen()));
+    }
+
+    /// The crash case: no chance to clean up. Returns what was on the screen.
+    pub fn kill(mut self) -> String {
+        self.child.kill().expect("kill -9 hagios");
+        self.child.wait().expect("reap hagios");
+        self.screen()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `[#12] …` or `[#12 in thread #3] …` → `12`.
+pub fn message_id(header: &str) -> String {
+    header.trim_start_matches("[#").chars().take_while(char::is_ascii_digit).collect()
+}
