@@ -137,27 +137,29 @@ impl Site {
 const EVERYTHING: &str = r#"["ack", "unack", "downtime", "recheck", "mute", "unmute", "comment"]"#;
 
 #[test]
-fn an_alert_at_the_agent_reaches_the_bot_and_an_ack_typed_there_is_confirmed_by_nagios() {
+fn an_alert_at_the_agent_reaches_the_bot_and_a_downtime_typed_there_is_confirmed_by_nagios() {
     let deployment = Deployment::new();
     let mut bot = Daemon::start("bot", &deployment.bot_config());
     let Some(east) = deployment.site("east", "", EVERYTHING) else { return };
 
-    east.nagios.submit_service_result("web01", "HTTP Load", 2, "CRITICAL - load 42");
-    let alert = bot.wait_for_message("PROBLEM web01!HTTP Load is CRITICAL");
+    east.nagios.submit_service_result("db01", "MySQL", 2, "CRITICAL - replication stopped");
+    let alert = bot.wait_for_message("PROBLEM db01!MySQL is CRITICAL");
     bot.wait_for_text("site east");
     wait_until(PATIENCE, || (east.spooled() == 0).then_some(())).expect("the agent's spool drains once stored");
 
-    bot.type_line(&format!("#{alert} ack looking into it"));
-    bot.wait_for_text("acknowledged web01!HTTP Load — confirmed by Nagios");
-    let status = east
-        .nagios
+    bot.type_line(&format!("#{alert} downtime 1h rebuilding the replica"));
+    bot.wait_for_text("confirmed by Nagios");
+    east.nagios
         .wait_for_state(PATIENCE, |status| {
-            status.services.get(&("web01".into(), "HTTP Load".into())).is_some_and(|view| view.acknowledged)
+            status.downtimes.iter().any(|downtime| {
+                downtime.object.service.as_deref() == Some("MySQL")
+                    && downtime.comment == "rebuilding the replica"
+                    && downtime.author == "oncall"
+            })
         })
-        .expect("Nagios shows the acknowledgement");
-    assert!(status.comments.iter().any(|comment| comment.text == "looking into it" && comment.author == "oncall"));
-    // Nagios' own ACKNOWLEDGEMENT notification travels the same way into the alert's thread.
-    bot.wait_for_message(&format!("in thread #{alert}] ACKNOWLEDGEMENT web01!HTTP Load"));
+        .expect("east's Nagios shows the downtime");
+    // Nagios' own DOWNTIMESTART notification travels the same way into the alert's thread.
+    bot.wait_for_message(&format!("in thread #{alert}] DOWNTIMESTART db01!MySQL"));
 }
 
 #[test]
