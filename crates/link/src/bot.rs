@@ -107,7 +107,9 @@ impl BotLink {
                     write_frame(&mut stream, &Frame::Welcome { version: PROTOCOL_VERSION }).await?;
                     return Ok((stream, site));
                 }
-                format!("the agent certificate is not issued for site `{site}`: issue one with `hagios certs issue --role agent --name {site}`")
+                format!(
+                    "the agent certificate is not issued for site `{site}`: set [nagios] site to the certificate's name, or issue one with `hagios certs issue --role agent --name {site}`"
+                )
             }
             Some(Frame::Hello { version, .. }) => format!(
                 "protocol version {version} is not supported (this bot speaks version {PROTOCOL_VERSION}); run the same hagios release on agent and bot"

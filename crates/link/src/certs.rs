@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use time::{Duration, OffsetDateTime};
 
-/// The CA's common name; the issuer is rebuilt from it and the key when issuing.
+/// The start of the CA's common name; see [`ca_params`].
 const CA_COMMON_NAME: &str = "hagios private CA";
 const CA_CERT_FILE: &str = "ca.crt";
 const CA_KEY_FILE: &str = "ca.key";
@@ -143,7 +143,7 @@ pub fn init_ca(dir: &Path) -> Result<Written, CertError> {
     }
     std::fs::create_dir_all(dir).map_err(|source| CertError::Write { path: dir.into(), source })?;
     let key = KeyPair::generate()?;
-    let mut params = ca_params();
+    let mut params = ca_params(&key);
     let validity = Validity::days_from_now(CA_VALIDITY_DAYS);
     (params.not_before, params.not_after) = (validity.not_before, validity.not_after);
     let cert = params.self_signed(&key)?;
@@ -160,11 +160,13 @@ pub fn init_ca(dir: &Path) -> Result<Written, CertError> {
     })
 }
 
-/// The CA's identity; the issuer is rebuilt from these and the saved key, so the DN must match
-/// what `init_ca` wrote.
-fn ca_params() -> CertificateParams {
+/// The CA's identity. Its name carries a fingerprint of the CA key, so two hagios CAs never
+/// share a name (a peer then reports "unknown issuer", not a bad signature), and the issuer
+/// can be rebuilt from the key alone when issuing.
+fn ca_params(key: &KeyPair) -> CertificateParams {
     let mut params = CertificateParams::default();
-    params.distinguished_name = distinguished_name(CA_COMMON_NAME);
+    let fingerprint: String = params.key_identifier(key).iter().take(6).map(|byte| format!("{byte:02x}")).collect();
+    params.distinguished_name = distinguished_name(&format!("{CA_COMMON_NAME} {fingerprint}"));
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
     params
@@ -204,7 +206,8 @@ pub fn issue_with_validity(
         dir: dir.into(),
         source,
     })?;
-    let issuer = Issuer::new(ca_params(), KeyPair::from_pem(&ca_key_pem)?);
+    let ca_key = KeyPair::from_pem(&ca_key_pem)?;
+    let issuer = Issuer::new(ca_params(&ca_key), ca_key);
 
     let mut params = CertificateParams::new(Vec::<String>::new())?;
     params.distinguished_name = distinguished_name(name);
