@@ -340,3 +340,26 @@ async fn plaintext_garbage_and_oversized_frames_are_dropped() {
     }
     assert!(bot.sites.connected().is_empty());
 }
+
+#[tokio::test]
+async fn an_agent_that_does_not_answer_times_out_and_a_silent_one_is_dropped() {
+    let pki = pki();
+    let bot = start_bot(pki.path()).await;
+    certs::issue(pki.path(), Role::Agent, "mute", &[]).unwrap();
+    let tcp = TcpStream::connect(&bot.address).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let config = client_config(&files(pki.path(), "mute")).unwrap();
+    let mut stream = TlsConnector::from(config).connect(name, tcp).await.unwrap();
+    write_frame(&mut stream, &hello("mute")).await.unwrap();
+    assert!(matches!(read_frame(&mut stream, MAX_FRAME_BYTES).await.unwrap(), Some(Frame::Welcome { .. })));
+    eventually(|| (bot.sites.connected() == ["mute"]).then_some(())).await;
+
+    // It reads what the bot sends but never answers and never sends a heartbeat.
+    let reading =
+        tokio::spawn(async move { while let Ok(Some(_)) = read_frame(&mut stream, MAX_FRAME_BYTES).await {} });
+    let monitor = SitesMonitor { sites: Arc::clone(&bot.sites), timeout: Duration::from_millis(300) };
+    let err = monitor.snapshot().await.unwrap_err().to_string();
+    assert!(err.contains("site `mute`: the agent did not answer within"), "{err}");
+    eventually(|| bot.sites.connected().is_empty().then_some(())).await;
+    reading.await.unwrap();
+}
