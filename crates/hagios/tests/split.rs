@@ -186,7 +186,7 @@ fn two_sites_each_get_their_own_commands_and_a_kind_a_site_forbids_is_refused_wi
     assert!(!east.nagios.log().contains("ACKNOWLEDGE_HOST_PROBLEM"), "the command went to the wrong site");
 
     bot.type_line("mute app01");
-    bot.wait_for_text("site `west` does not allow `mute` from chat");
+    bot.wait_for_text("site `west`: this site does not allow `mute` from chat");
     bot.type_line("mute mail01");
     bot.wait_for_text("confirmed by Nagios");
     bot.type_line("recheck web01");

@@ -2,9 +2,9 @@
 //! deleted only after the bot's `Stored`), and carries out the bot's commands on the local
 //! monitoring system after checking them itself. Reconnects with exponential backoff and jitter.
 
-use crate::bot::{frame_name, write_frames};
 use crate::protocol::{
-    read_frame, write_frame, Frame, FrameError, Refusal, SiteState, MAX_FRAME_BYTES, PROTOCOL_VERSION,
+    read_frame, write_frame, write_frames, Frame, FrameError, Refusal, SiteState, MAX_FRAME_FROM_BOT_BYTES,
+    PROTOCOL_VERSION,
 };
 use hagios_domain::Action;
 use hagios_monitor::Monitor;
@@ -138,10 +138,10 @@ impl AgentLink {
                 TlsConnector::from(Arc::clone(&self.tls)).connect(server_name, tcp).await.map_err(LinkError::Tls)?;
             let hello = Frame::Hello { version: PROTOCOL_VERSION, site: self.site.clone() };
             write_frame(&mut stream, &hello).await?;
-            match read_frame(&mut stream, MAX_FRAME_BYTES).await? {
+            match read_frame(&mut stream, MAX_FRAME_FROM_BOT_BYTES).await? {
                 Some(Frame::Welcome { .. }) => Ok(stream),
                 Some(Frame::Refused { reason }) => Err(LinkError::Refused(reason)),
-                Some(other) => Err(LinkError::Protocol(format!("expected Welcome, got {}", frame_name(&other)))),
+                Some(other) => Err(LinkError::Protocol(format!("expected Welcome, got {}", other.kind()))),
                 // TLS 1.3 reports a rejected client certificate only at the first read.
                 None => Err(LinkError::Refused("the bot closed the connection during the handshake".into())),
             }
@@ -208,7 +208,7 @@ impl AgentLink {
                     let _ = outbox.send(Frame::State { id, result }).await;
                 });
             }
-            other => return Err(LinkError::Protocol(format!("a bot may not send {}", frame_name(&other)))),
+            other => return Err(LinkError::Protocol(format!("a bot may not send {}", other.kind()))),
         }
         Ok(())
     }
@@ -253,8 +253,7 @@ impl AgentLink {
         };
         if !self.allow.iter().any(|allowed| allowed == kind) {
             return Err(refuse(format!(
-                "site `{}` does not allow `{kind}` from chat (its [agent] allow list: {})",
-                self.site,
+                "this site does not allow `{kind}` from chat (its [agent] allow list: {})",
                 self.allow.join(", ")
             )));
         }
@@ -308,7 +307,7 @@ async fn forward_frames<R: tokio::io::AsyncRead + Unpin>(
     mut reader: R,
     incoming: mpsc::Sender<Frame>,
 ) -> Result<(), FrameError> {
-    while let Some(frame) = read_frame(&mut reader, MAX_FRAME_BYTES).await? {
+    while let Some(frame) = read_frame(&mut reader, MAX_FRAME_FROM_BOT_BYTES).await? {
         if incoming.send(frame).await.is_err() {
             break;
         }

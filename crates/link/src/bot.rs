@@ -2,7 +2,7 @@
 //! their notifications in the bot's spool (acknowledging each once it is durable) and keeps
 //! the site registered for commands while the connection lives.
 
-use crate::protocol::{read_frame, write_frame, Frame, FrameError, MAX_FRAME_BYTES, PROTOCOL_VERSION};
+use crate::protocol::{read_frame, write_frame, write_frames, Frame, FrameError, MAX_FRAME_BYTES, PROTOCOL_VERSION};
 use crate::sites::{Registration, Sites};
 use crate::tls::certificate_names_site;
 use hagios_spool::{RecordId, Spool};
@@ -10,7 +10,7 @@ use rustls::ServerConfig;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::AsyncRead;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio_rustls::TlsAcceptor;
@@ -114,7 +114,7 @@ impl BotLink {
             Some(Frame::Hello { version, .. }) => format!(
                 "protocol version {version} is not supported (this bot speaks version {PROTOCOL_VERSION}); run the same hagios release on agent and bot"
             ),
-            Some(other) => format!("expected Hello first, got {}", frame_name(&other)),
+            Some(other) => format!("expected Hello first, got {}", other.kind()),
             None => "closed before Hello".to_owned(),
         };
         // Best effort: the peer may be gone already, and the refusal is logged either way.
@@ -158,40 +158,9 @@ impl BotLink {
                     }
                 }
                 Some(other) => {
-                    return Err(SessionError::Refused(format!("an agent may not send {}", frame_name(&other))));
+                    return Err(SessionError::Refused(format!("an agent may not send {}", other.kind())));
                 }
             }
         }
-    }
-}
-
-/// Sends queued frames, and a heartbeat whenever `heartbeat` passed without one.
-pub(crate) async fn write_frames<W: AsyncWrite + Unpin>(
-    mut writer: W,
-    mut frames: mpsc::Receiver<Frame>,
-    heartbeat: Duration,
-) -> Result<(), FrameError> {
-    loop {
-        match tokio::time::timeout(heartbeat, frames.recv()).await {
-            Ok(Some(frame)) => write_frame(&mut writer, &frame).await?,
-            Ok(None) => return Ok(()),
-            Err(_) => write_frame(&mut writer, &Frame::Heartbeat).await?,
-        }
-    }
-}
-
-/// A frame's kind for messages, without its (possibly large or sensitive) content.
-pub(crate) fn frame_name(frame: &Frame) -> &'static str {
-    match frame {
-        Frame::Hello { .. } => "Hello",
-        Frame::Welcome { .. } => "Welcome",
-        Frame::Refused { .. } => "Refused",
-        Frame::Notification { .. } => "Notification",
-        Frame::Stored { .. } => "Stored",
-        Frame::Command { .. } => "Command",
-        Frame::CommandResult { .. } => "CommandResult",
-        Frame::StateRequest { .. } => "StateRequest",
-        Frame::State { .. } => "State",
-        Frame::Heartbeat => "Heartbeat",
     }
 }

@@ -10,7 +10,9 @@ use hagios_domain::{
 };
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
 
 /// The protocol version this build speaks. Bump it when a frame changes incompatibly.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -18,6 +20,9 @@ pub const PROTOCOL_VERSION: u32 = 1;
 /// The largest frame either side accepts. A site's whole state travels in one frame, and
 /// 100k services take about 40 MB of JSON; anything bigger is a broken or hostile peer.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024 * 1024;
+
+/// What the agent accepts from the bot: commands, acknowledgements and heartbeats are small.
+pub const MAX_FRAME_FROM_BOT_BYTES: usize = 1024 * 1024;
 
 const LENGTH_BYTES: usize = 4;
 
@@ -169,6 +174,39 @@ pub async fn write_frame<W: AsyncWrite + Unpin>(writer: &mut W, frame: &Frame) -
     writer.write_all(&encode(frame)?).await?;
     writer.flush().await?;
     Ok(())
+}
+
+/// Sends queued frames, and a heartbeat whenever `heartbeat` passed without one.
+pub async fn write_frames<W: AsyncWrite + Unpin>(
+    mut writer: W,
+    mut frames: mpsc::Receiver<Frame>,
+    heartbeat: Duration,
+) -> Result<(), FrameError> {
+    loop {
+        match tokio::time::timeout(heartbeat, frames.recv()).await {
+            Ok(Some(frame)) => write_frame(&mut writer, &frame).await?,
+            Ok(None) => return Ok(()),
+            Err(_) => write_frame(&mut writer, &Frame::Heartbeat).await?,
+        }
+    }
+}
+
+impl Frame {
+    /// The frame's kind for messages, without its (possibly large or sensitive) content.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Frame::Hello { .. } => "Hello",
+            Frame::Welcome { .. } => "Welcome",
+            Frame::Refused { .. } => "Refused",
+            Frame::Notification { .. } => "Notification",
+            Frame::Stored { .. } => "Stored",
+            Frame::Command { .. } => "Command",
+            Frame::CommandResult { .. } => "CommandResult",
+            Frame::StateRequest { .. } => "StateRequest",
+            Frame::State { .. } => "State",
+            Frame::Heartbeat => "Heartbeat",
+        }
+    }
 }
 
 #[cfg(test)]

@@ -252,7 +252,7 @@ fn remote(site: &str, refusal: Refusal) -> MonitorError {
 fn unexpected(site: &str, frame: &Frame) -> MonitorError {
     MonitorError::Remote {
         site: site.to_owned(),
-        message: format!("the agent answered with an unexpected {}", crate::bot::frame_name(frame)),
+        message: format!("the agent answered with an unexpected {}", frame.kind()),
         retryable: false,
     }
 }

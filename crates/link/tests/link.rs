@@ -206,7 +206,7 @@ async fn notifications_go_up_once_stored_and_commands_come_down_to_the_owning_si
     assert!(refused.is_ok(), "recheck is allowed on west: {refused:?}");
     let mute = Action::DisableNotifications { target: ObjectRef::host("db01") };
     let err = monitor.execute(&mute, "bob").await.unwrap_err().to_string();
-    assert!(err.contains("site `west` does not allow `mute`"), "{err}");
+    assert!(err.contains("site `west`: this site does not allow `mute`"), "{err}");
     assert_eq!(west.monitor.executed.lock().unwrap().len(), 1);
 
     let unknown = monitor.execute(&Action::Recheck { target: ObjectRef::host("mail01") }, "bob").await;
