@@ -82,7 +82,7 @@ pub enum LinkError {
 impl AgentLink {
     /// Keeps a connection to the bot until `shutdown` turns true.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        let mut wait = FIRST_RETRY;
+        let mut backoff = Backoff::new(self.max_backoff);
         while !*shutdown.borrow() {
             let welcomed = tokio::select! {
                 result = self.session() => match result {
@@ -98,16 +98,14 @@ impl AgentLink {
                 _ = shutdown.changed() => return,
             };
             if welcomed {
-                wait = FIRST_RETRY;
+                backoff = Backoff::new(self.max_backoff);
             }
-            // Full jitter over the upper half, so many agents do not come back in lockstep.
-            let jittered = wait.mul_f64(0.5 + fastrand::f64() * 0.5);
-            tracing::info!(retry_in = ?jittered, "reconnecting to the bot");
+            let wait = backoff.next_wait();
+            tracing::info!(retry_in = ?wait, "reconnecting to the bot");
             tokio::select! {
-                _ = tokio::time::sleep(jittered) => {}
+                _ = tokio::time::sleep(wait) => {}
                 _ = shutdown.changed() => return,
             }
-            wait = (wait * 2).min(self.max_backoff);
         }
     }
 
@@ -265,6 +263,25 @@ impl AgentLink {
     }
 }
 
+/// Waits between dial attempts: doubling from [`FIRST_RETRY`] up to a cap, each drawn from the
+/// upper half of the current step, so agents that lost the bot together do not return in lockstep.
+struct Backoff {
+    step: Duration,
+    cap: Duration,
+}
+
+impl Backoff {
+    fn new(cap: Duration) -> Self {
+        Backoff { step: FIRST_RETRY.min(cap), cap }
+    }
+
+    fn next_wait(&mut self) -> Duration {
+        let wait = self.step.mul_f64(0.5 + fastrand::f64() * 0.5);
+        self.step = (self.step * 2).min(self.cap);
+        wait
+    }
+}
+
 /// Characters and lengths the agent accepts, whatever the bot already checked.
 fn check_sizes(action: &Action, author: &str) -> Result<(), String> {
     let mut names: Vec<&str> = vec![author];
@@ -328,6 +345,16 @@ async fn state_answer(monitor: &dyn Monitor) -> Result<SiteState, Refusal> {
 mod tests {
     use super::*;
     use hagios_domain::ObjectRef;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_with_jitter_in_the_upper_half() {
+        let mut backoff = Backoff::new(Duration::from_secs(4));
+        for step_ms in [500u64, 1000, 2000, 4000, 4000, 4000] {
+            let wait = backoff.next_wait();
+            let step = Duration::from_millis(step_ms);
+            assert!(wait >= step / 2 && wait <= step, "{wait:?} outside [{:?}, {step:?}]", step / 2);
+        }
+    }
 
     #[test]
     fn every_action_has_a_listed_kind() {
