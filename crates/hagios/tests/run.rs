@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{message_id, Daemon as Bot, HAGIOS, PATIENCE};
+use common::{message_id, Daemon as Bot, HAGIOS, ONCALL_CHAT, PATIENCE};
 use hagios_testkit::{wait_until, NagiosInstance, NagiosOptions};
 use std::path::PathBuf;
 use std::process::Command;
@@ -46,19 +46,7 @@ confirm_timeout = "15s"
 
 [terminal]
 user = "{terminal_user}"
-
-[delivery]
-poll_interval = "100ms"
-
-[[role]]
-name = "responder"
-commands = ["ack", "unack", "downtime", "recheck", "mute", "unmute", "comment"]
-objects = ["*"]
-
-[[user]]
-chat_id = "oncall"
-roles = ["responder"]
-"#,
+{ONCALL_CHAT}"#,
                 store = dir.path().join("state.db").display(),
                 spool = spool.display(),
                 command_file = nagios.command_file().display(),

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Daemon, HAGIOS, PATIENCE};
+use common::{Daemon, HAGIOS, ONCALL_CHAT, PATIENCE};
 use hagios_testkit::{wait_until, NagiosInstance, NagiosOptions};
 use std::path::PathBuf;
 use std::process::Command;
@@ -61,16 +61,7 @@ heartbeat = "1s"
 command_timeout = "25s"
 [terminal]
 user = "oncall"
-[delivery]
-poll_interval = "100ms"
-[[role]]
-name = "responder"
-commands = ["ack", "unack", "downtime", "recheck", "mute", "unmute", "comment"]
-objects = ["*"]
-[[user]]
-chat_id = "oncall"
-roles = ["responder"]
-{tls}"#,
+{tls}{ONCALL_CHAT}"#,
             store = self.path("bot-state.db").display(),
             spool = self.path("bot-spool").display(),
             port = self.port,

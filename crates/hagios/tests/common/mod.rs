@@ -12,6 +12,22 @@ use std::time::Duration;
 pub const PATIENCE: Duration = Duration::from_secs(20);
 pub const HAGIOS: &str = env!("CARGO_BIN_EXE_hagios");
 
+/// Chat configuration shared by the tests: the terminal user `oncall` may run every command;
+/// anyone else is read-only. Append it to a configuration file.
+pub const ONCALL_CHAT: &str = r#"
+[delivery]
+poll_interval = "100ms"
+
+[[role]]
+name = "responder"
+commands = ["ack", "unack", "downtime", "recheck", "mute", "unmute", "comment"]
+objects = ["*"]
+
+[[user]]
+chat_id = "oncall"
+roles = ["responder"]
+"#;
+
 /// A running `hagios COMMAND --config FILE`; killed when dropped.
 pub struct Daemon {
     child: Child,
