@@ -363,3 +363,31 @@ async fn an_agent_that_does_not_answer_times_out_and_a_silent_one_is_dropped() {
     eventually(|| bot.sites.connected().is_empty().then_some(())).await;
     reading.await.unwrap();
 }
+
+#[tokio::test]
+async fn an_agent_certificate_cannot_act_as_the_bot() {
+    let pki = pki();
+    certs::issue(pki.path(), Role::Agent, "evil", &[]).unwrap();
+    certs::issue(pki.path(), Role::Agent, "east", &[]).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let spool_dir = tempfile::tempdir().unwrap();
+    let impostor = BotLink {
+        tls: server_config(&files(pki.path(), "evil")).unwrap(),
+        spool: Arc::new(Spool::open(spool_dir.path()).unwrap()),
+        sites: Arc::new(Sites::default()),
+        heartbeat: Duration::from_secs(1),
+    };
+    let (_stop, shutdown) = watch::channel(false);
+    tokio::spawn(impostor.serve(listener, shutdown));
+
+    // Even dialled by the very name its certificate carries, the agent refuses it: no serverAuth.
+    let tcp = TcpStream::connect(address).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("evil.agent.hagios").unwrap();
+    let connector = TlsConnector::from(client_config(&files(pki.path(), "east")).unwrap());
+    let err = connector.connect(name, tcp).await.expect_err("an agent certificate served as the bot");
+    assert!(err.to_string().contains("extended key usage"), "{err}");
+
+    let reserved = certs::issue(pki.path(), Role::Bot, "bot", &["x.agent.hagios".into()]).unwrap_err();
+    assert!(reserved.to_string().contains("reserved for agent certificates"), "{reserved}");
+}
