@@ -391,3 +391,28 @@ async fn an_agent_certificate_cannot_act_as_the_bot() {
     let reserved = certs::issue(pki.path(), Role::Bot, "bot", &["x.agent.hagios".into()]).unwrap_err();
     assert!(reserved.to_string().contains("reserved for agent certificates"), "{reserved}");
 }
+
+#[tokio::test]
+async fn the_agent_redials_a_bot_that_welcomed_it_and_then_fell_silent() {
+    let pki = pki();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let acceptor = tokio_rustls::TlsAcceptor::from(server_config(&files(pki.path(), "localhost")).unwrap());
+    let welcomed = Arc::new(Mutex::new(0usize));
+    let counter = Arc::clone(&welcomed);
+    // A bot that says Welcome and then never sends another byte (no heartbeats, no acks).
+    tokio::spawn(async move {
+        loop {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let mut stream = acceptor.accept(tcp).await.unwrap();
+            assert!(matches!(read_frame(&mut stream, MAX_FRAME_BYTES).await.unwrap(), Some(Frame::Hello { .. })));
+            write_frame(&mut stream, &Frame::Welcome { version: PROTOCOL_VERSION }).await.unwrap();
+            *counter.lock().unwrap() += 1;
+            tokio::spawn(async move { while let Ok(Some(_)) = read_frame(&mut stream, MAX_FRAME_BYTES).await {} });
+        }
+    });
+    let agent = start_agent(pki.path(), &format!("localhost:{port}"), "east", vec!["web01"], &COMMAND_KINDS);
+    agent.spool.write(notification("web01")).unwrap();
+    eventually(|| (*welcomed.lock().unwrap() >= 2).then_some(())).await;
+    assert_eq!(agent.spool.pending().unwrap().len(), 1, "a record the bot never acknowledged stays");
+}
