@@ -1,0 +1,266 @@
+//! Slack over Socket Mode and the Web API (slack-morphism): alerts are Block Kit messages whose
+//! threads carry the incident's story, people's mentions, DMs, `/hagios` and button presses come
+//! in as chat events. Events are acked at once; the work behind them runs in other tasks.
+
+mod events;
+mod render;
+
+use crate::{ChatAdapter, ChatError, ChatEvent, MessageRef, Outbound};
+use async_trait::async_trait;
+use render::Rendered;
+use slack_morphism::errors::SlackClientError;
+use slack_morphism::prelude::*;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, OnceCell};
+
+pub use render::escape;
+
+/// What the Slack adapter needs; tokens are secrets and never printed.
+#[derive(Clone)]
+pub struct SlackSettings {
+    /// The Web API base, `https://slack.com/api` in production.
+    pub api_url: String,
+    /// The bot token (`xoxb-…`) for Web API calls.
+    pub bot_token: String,
+    /// The app-level token (`xapp-…`) that opens Socket Mode connections.
+    pub app_token: String,
+    /// Where notifications go that no route sends elsewhere (a channel id or name).
+    pub default_channel: String,
+    /// Socket Mode connections kept open; Slack spreads events over them.
+    pub socket_connections: u32,
+    /// Space `chat.postMessage` calls to one per second per channel, as Slack asks.
+    pub pace_posts: bool,
+}
+
+impl std::fmt::Debug for SlackSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SlackSettings")
+            .field("api_url", &self.api_url)
+            .field("default_channel", &self.default_channel)
+            .finish_non_exhaustive()
+    }
+}
+
+pub struct SlackChat {
+    client: Arc<SlackHyperClient>,
+    bot_token: SlackApiToken,
+    app_token: SlackApiToken,
+    default_channel: String,
+    socket_connections: u32,
+    /// The bot's user id from `auth.test`, to strip its mention and ignore its own messages.
+    bot_user: OnceCell<String>,
+}
+
+/// What the Socket Mode callbacks reach through slack-morphism's user state.
+struct EventSink {
+    events: mpsc::Sender<ChatEvent>,
+    bot_user: String,
+}
+
+impl SlackChat {
+    pub fn new(settings: SlackSettings) -> Result<Self, ChatError> {
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_native_roots()
+            .map_err(|e| ChatError::Unavailable(format!("cannot load the system's TLS roots: {e}")))?
+            .https_or_http()
+            .enable_http1()
+            .build();
+        // slack-morphism joins `/method` on; a trailing slash would make `//method`.
+        let api_url = settings.api_url.trim_end_matches('/');
+        let mut connector = SlackClientHyperConnector::with_connector(connector).with_slack_api_url(api_url);
+        if settings.pace_posts {
+            connector = connector.with_rate_control(SlackApiRateControlConfig::new());
+        }
+        Ok(Self {
+            client: Arc::new(SlackClient::new(connector)),
+            bot_token: SlackApiToken::new(SlackApiTokenValue(settings.bot_token)),
+            app_token: SlackApiToken::new(SlackApiTokenValue(settings.app_token)),
+            default_channel: settings.default_channel,
+            socket_connections: settings.socket_connections.max(1),
+            bot_user: OnceCell::new(),
+        })
+    }
+
+    /// Checks the bot token with `auth.test` and returns the bot's user id.
+    pub async fn bot_user(&self) -> Result<&str, ChatError> {
+        let id = self
+            .bot_user
+            .get_or_try_init(|| async {
+                let me = self.client.open_session(&self.bot_token).auth_test().await.map_err(chat_error)?;
+                Ok::<_, ChatError>(me.user_id.0)
+            })
+            .await?;
+        Ok(id)
+    }
+
+    async fn post_rendered(
+        &self,
+        channel: &str,
+        thread: Option<&SlackTs>,
+        rendered: &Rendered,
+        metadata: Option<SlackMessageMetadata>,
+    ) -> Result<MessageRef, ChatError> {
+        let mut content = content(rendered)?;
+        content.metadata = metadata;
+        let mut request = SlackApiChatPostMessageRequest::new(channel.into(), content);
+        request.thread_ts = thread.cloned();
+        let session = self.client.open_session(&self.bot_token);
+        let posted = session.chat_post_message(&request).await.map_err(chat_error)?;
+        Ok(MessageRef { channel: posted.channel.0, id: posted.ts.0 })
+    }
+
+    /// Text that did not fit the message goes into its thread; a failure here must not fail
+    /// the message itself, or a retry would post it twice.
+    async fn post_overflow(&self, parent: &MessageRef, thread_ts: &SlackTs, overflow: &[String]) {
+        for chunk in overflow {
+            let rendered = render::render(&Outbound::Text(chunk.clone()));
+            if let Err(e) = self.post_rendered(&parent.channel, Some(thread_ts), &rendered, None).await {
+                tracing::warn!(error = %e, channel = %parent.channel, "cannot post the rest of a long message");
+                return;
+            }
+        }
+    }
+}
+
+fn content(rendered: &Rendered) -> Result<SlackMessageContent, ChatError> {
+    let blocks: Vec<SlackBlock> = serde_json::from_value(serde_json::Value::Array(rendered.blocks.clone()))
+        .map_err(|e| ChatError::Rejected(format!("hagios built blocks Slack would refuse: {e}")))?;
+    Ok(SlackMessageContent::new().with_text(rendered.text.clone()).with_blocks(blocks))
+}
+
+/// Sorts Slack's failures into what delivery retries and what it gives up on. Messages carry
+/// error codes and statuses only: Slack's bodies and the tokens never reach logs or chat.
+fn chat_error(error: SlackClientError) -> ChatError {
+    match error {
+        SlackClientError::RateLimitError(e) => ChatError::RateLimited(e.retry_after.unwrap_or(Duration::from_secs(1))),
+        SlackClientError::ApiError(e) => match e.code.as_str() {
+            "ratelimited" => ChatError::RateLimited(Duration::from_secs(1)),
+            "fatal_error" | "internal_error" | "service_unavailable" | "request_timeout" => {
+                ChatError::Unavailable(format!("Slack answered `{}`", e.code))
+            }
+            code => ChatError::Rejected(explain(code)),
+        },
+        SlackClientError::HttpError(e) if e.status_code.is_server_error() || e.status_code.as_u16() == 408 => {
+            ChatError::Unavailable(format!("Slack answered HTTP {}", e.status_code))
+        }
+        SlackClientError::HttpError(e) => ChatError::Rejected(format!("Slack answered HTTP {}", e.status_code)),
+        SlackClientError::HttpProtocolError(_)
+        | SlackClientError::EndOfStream(_)
+        | SlackClientError::SystemError(_)
+        | SlackClientError::SocketModeProtocolError(_) => {
+            ChatError::Unavailable("cannot reach Slack (network or TLS failure)".to_owned())
+        }
+        SlackClientError::ProtocolError(_) => ChatError::Rejected("Slack's answer could not be read".to_owned()),
+    }
+}
+
+/// Slack's error code with what to do about it.
+fn explain(code: &str) -> String {
+    let hint = match code {
+        "channel_not_found" => "check the channel id in [slack] default_channel or [[route]] channel",
+        "not_in_channel" => "invite the bot to the channel (/invite @hagios)",
+        "invalid_auth" | "not_authed" | "token_revoked" | "account_inactive" => {
+            "check the bot token in the variable named by [slack] bot_token_env"
+        }
+        "missing_scope" => "add the missing scope to the Slack app (see contrib/slack/manifest.yml) and reinstall it",
+        "not_allowed_token_type" => "the bot token must start with xoxb- and the app token with xapp-",
+        _ => "see Slack's documentation of this error code",
+    };
+    format!("Slack refused with `{code}`: {hint}")
+}
+
+#[async_trait]
+impl ChatAdapter for SlackChat {
+    fn platform(&self) -> &'static str {
+        "slack"
+    }
+
+    async fn post(
+        &self,
+        channel: Option<&str>,
+        thread: Option<&MessageRef>,
+        message: &Outbound,
+    ) -> Result<MessageRef, ChatError> {
+        let channel = thread.map(|t| t.channel.as_str()).or(channel).unwrap_or(&self.default_channel);
+        let thread_ts = thread.map(|t| SlackTs(t.id.clone()));
+        let rendered = render::render(message);
+        let posted = self.post_rendered(channel, thread_ts.as_ref(), &rendered, None).await?;
+        let thread_ts = thread_ts.unwrap_or_else(|| SlackTs(posted.id.clone()));
+        self.post_overflow(&posted, &thread_ts, &rendered.overflow).await;
+        Ok(posted)
+    }
+
+    async fn update(&self, message: &MessageRef, content_now: &Outbound) -> Result<(), ChatError> {
+        let rendered = render::render(content_now);
+        let request = SlackApiChatUpdateRequest::new(
+            message.channel.clone().into(),
+            content(&rendered)?,
+            SlackTs(message.id.clone()),
+        );
+        self.client.open_session(&self.bot_token).chat_update(&request).await.map_err(chat_error)?;
+        Ok(())
+    }
+
+    async fn listen(&self, events: mpsc::Sender<ChatEvent>) -> Result<(), ChatError> {
+        let bot_user = self.bot_user().await?.to_owned();
+        let sink = EventSink { events: events.clone(), bot_user };
+        let environment =
+            Arc::new(SlackClientEventsListenerEnvironment::new(self.client.clone()).with_user_state(sink));
+        let callbacks = SlackSocketModeListenerCallbacks::new()
+            .with_push_events(on_push)
+            .with_command_events(on_command)
+            .with_interaction_events(on_interaction);
+        let config = SlackClientSocketModeConfig::new().with_max_connections_count(self.socket_connections);
+        let listener = SlackClientSocketModeListener::new(&config, environment, callbacks);
+        listener.listen_for(&self.app_token).await.map_err(chat_error)?;
+        listener.start().await;
+        events.closed().await;
+        listener.shutdown().await;
+        Ok(())
+    }
+}
+
+/// Hands an event to the conversation without holding up the ack: slack-morphism acks when the
+/// callback returns, and Slack wants that within 3 seconds.
+async fn forward(state: &SlackClientEventsUserState, event: impl FnOnce(&str) -> Option<ChatEvent>) {
+    let storage = state.read().await;
+    let Some(sink) = storage.get_user_state::<EventSink>() else { return };
+    if let Some(event) = event(&sink.bot_user) {
+        let events = sink.events.clone();
+        tokio::spawn(async move {
+            if events.send(event).await.is_err() {
+                tracing::debug!("chat event arrived after shutdown");
+            }
+        });
+    }
+}
+
+async fn on_push(
+    event: SlackPushEventCallback,
+    _client: Arc<SlackHyperClient>,
+    state: SlackClientEventsUserState,
+) -> UserCallbackResult<()> {
+    forward(&state, |bot_user| events::from_push(&event.event, bot_user)).await;
+    Ok(())
+}
+
+async fn on_command(
+    command: SlackCommandEvent,
+    _client: Arc<SlackHyperClient>,
+    state: SlackClientEventsUserState,
+) -> UserCallbackResult<SlackCommandEventResponse> {
+    let echo = format!("`/hagios {}`: working on it…", render::escape(command.text.as_deref().unwrap_or_default()));
+    forward(&state, |_| Some(events::from_slash_command(&command))).await;
+    Ok(SlackCommandEventResponse::new(SlackMessageContent::new().with_text(echo))
+        .with_response_type(SlackMessageResponseType::Ephemeral))
+}
+
+async fn on_interaction(
+    interaction: SlackInteractionEvent,
+    _client: Arc<SlackHyperClient>,
+    state: SlackClientEventsUserState,
+) -> UserCallbackResult<()> {
+    forward(&state, |_| events::from_interaction(&interaction)).await;
+    Ok(())
+}
