@@ -15,6 +15,8 @@ pub struct Config {
     pub nagios: Option<NagiosConfig>,
     #[serde(default)]
     pub terminal: TerminalConfig,
+    /// Slack instead of the terminal when present.
+    pub slack: Option<SlackConfig>,
     #[serde(default)]
     pub delivery: DeliveryConfig,
     #[serde(default)]
@@ -89,6 +91,42 @@ impl Default for TerminalConfig {
     fn default() -> Self {
         Self { user: default_terminal_user() }
     }
+}
+
+/// Slack over Socket Mode; the tokens themselves stay in the environment, never in this file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlackConfig {
+    /// The environment variable holding the bot token (`xoxb-…`).
+    #[serde(default = "default_bot_token_env")]
+    pub bot_token_env: String,
+    /// The environment variable holding the app-level token (`xapp-…`, scope `connections:write`).
+    #[serde(default = "default_app_token_env")]
+    pub app_token_env: String,
+    /// The Web API base; only tests point it elsewhere.
+    #[serde(default = "default_slack_api_url")]
+    pub api_url: String,
+    /// The channel (id or name) for notifications no `[[route]]` matches.
+    pub default_channel: String,
+    /// Socket Mode connections kept open.
+    #[serde(default = "default_socket_connections")]
+    pub socket_connections: u32,
+}
+
+fn default_bot_token_env() -> String {
+    "SLACK_BOT_TOKEN".to_owned()
+}
+
+fn default_app_token_env() -> String {
+    "SLACK_APP_TOKEN".to_owned()
+}
+
+fn default_slack_api_url() -> String {
+    "https://slack.com/api".to_owned()
+}
+
+fn default_socket_connections() -> u32 {
+    2
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -179,6 +217,27 @@ pub struct UserConfig {
     pub roles: Vec<String>,
 }
 
+impl SlackConfig {
+    fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.default_channel.trim().is_empty() {
+            problems.push("[slack] default_channel is empty: name the channel for alerts no route matches".to_owned());
+        }
+        if !(self.api_url.starts_with("https://") || self.api_url.starts_with("http://")) {
+            problems.push(format!("[slack] api_url `{}` is not an http(s) URL", self.api_url));
+        }
+        if !(1..=10).contains(&self.socket_connections) {
+            problems.push("[slack] socket_connections must be between 1 and 10".to_owned());
+        }
+        for (key, name) in [("bot_token_env", &self.bot_token_env), ("app_token_env", &self.app_token_env)] {
+            if name.trim().is_empty() {
+                problems.push(format!("[slack] {key} is empty: name the environment variable holding the token"));
+            }
+        }
+        problems
+    }
+}
+
 /// Durations written the way people write them: "5s", "200ms", "1m".
 mod humantime_serde_compat {
     use serde::{Deserialize, Deserializer};
@@ -245,6 +304,9 @@ impl Config {
                 }
             }
         }
+        if let Some(slack) = &self.slack {
+            problems.extend(slack.problems());
+        }
         for (index, route) in self.routes.iter().enumerate() {
             if route.channel.trim().is_empty() {
                 problems.push(format!("route #{} has an empty channel", index + 1));
@@ -309,6 +371,26 @@ mod tests {
         assert!(problems.contains("unknown command `reboot`"), "{problems}");
         assert!(problems.contains("grants no objects"), "{problems}");
         assert!(problems.contains("undefined role `admin`"), "{problems}");
+    }
+
+    #[test]
+    fn slack_section_gets_defaults_and_checks() {
+        let config = parse("[slack]\ndefault_channel = \"C0ALERTS\"\n");
+        let slack = config.slack.as_ref().unwrap();
+        assert_eq!(
+            (
+                slack.bot_token_env.as_str(),
+                slack.app_token_env.as_str(),
+                slack.api_url.as_str(),
+                slack.socket_connections
+            ),
+            ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "https://slack.com/api", 2)
+        );
+        let bad = parse("[slack]\ndefault_channel = \"\"\napi_url = \"slack.com\"\nsocket_connections = 0\n");
+        let problems = bad.problems().join("\n");
+        for expected in ["default_channel is empty", "not an http(s) URL", "between 1 and 10"] {
+            assert!(problems.contains(expected), "{problems}");
+        }
     }
 
     #[test]
