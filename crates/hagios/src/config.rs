@@ -1,6 +1,7 @@
 //! The TOML configuration file (`--config` or `HAGIOS_CONFIG`): types, loading and the checks
 //! behind `hagios config check`. Every key is documented in docs/configuration.md.
 
+use hagios_domain::{NotificationType, State};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -199,7 +200,43 @@ pub struct RouteConfig {
     pub hostgroups: Vec<String>,
     #[serde(default)]
     pub services: Vec<String>,
+    /// States (`CRITICAL`, `DOWN`, …) the notification must be in.
+    #[serde(default, deserialize_with = "names::states")]
+    pub states: Vec<State>,
+    /// Notification types (`PROBLEM`, `ACKNOWLEDGEMENT`, `FLAPPINGSTART`, …) it must be of.
+    #[serde(default, deserialize_with = "names::types")]
+    pub types: Vec<NotificationType>,
     pub channel: String,
+}
+
+/// Lists of state and notification type names, read case-insensitively as Nagios writes them.
+mod names {
+    use hagios_domain::{NotificationType, State};
+    use serde::{Deserialize, Deserializer};
+
+    fn list<'de, D: Deserializer<'de>, T>(
+        deserializer: D,
+        parse: fn(&str) -> Option<T>,
+        what: &str,
+        known: &str,
+    ) -> Result<Vec<T>, D::Error> {
+        Vec::<String>::deserialize(deserializer)?
+            .iter()
+            .map(|name| {
+                parse(name)
+                    .ok_or_else(|| serde::de::Error::custom(format!("`{name}` is not a {what} (known: {known})")))
+            })
+            .collect()
+    }
+
+    pub fn states<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<State>, D::Error> {
+        list(deserializer, State::parse, "state", "OK, WARNING, CRITICAL, UNKNOWN, UP, DOWN, UNREACHABLE")
+    }
+
+    pub fn types<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<NotificationType>, D::Error> {
+        let known: Vec<&str> = NotificationType::ALL.iter().map(|kind| kind.as_nagios()).collect();
+        list(deserializer, NotificationType::parse, "notification type", &known.join(", "))
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -371,6 +408,15 @@ mod tests {
         assert!(problems.contains("unknown command `reboot`"), "{problems}");
         assert!(problems.contains("grants no objects"), "{problems}");
         assert!(problems.contains("undefined role `admin`"), "{problems}");
+    }
+
+    #[test]
+    fn route_states_and_types_read_nagios_words() {
+        let config = parse("[[route]]\nstates = [\"critical\", \"DOWN\"]\ntypes = [\"PROBLEM\", \"flapping_start\"]\nchannel = \"C\"\n");
+        assert_eq!(config.routes[0].states, [State::Critical, State::Down]);
+        assert_eq!(config.routes[0].types, [NotificationType::Problem, NotificationType::FlappingStart]);
+        let error = toml::from_str::<Config>("[[route]]\nstates = [\"ON_FIRE\"]\nchannel = \"C\"\n").unwrap_err();
+        assert!(error.to_string().contains("`ON_FIRE` is not a state (known: OK, WARNING"), "{error}");
     }
 
     #[test]
