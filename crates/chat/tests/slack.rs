@@ -140,3 +140,19 @@ async fn mentions_commands_and_buttons_arrive_as_chat_events_and_are_acked() {
     drop(events);
     tokio::time::timeout(WAIT, listener).await.expect("listener stops").expect("task").expect("clean stop");
 }
+
+#[tokio::test]
+async fn keyed_messages_are_found_again_by_their_notification_id() {
+    let (fake, chat) = slack().await;
+    assert_eq!(chat.find_keyed(None, None, "n-1").await.expect("lookup"), None);
+    let parent = chat.post_keyed(None, None, &card("CRITICAL", true), "n-1").await.expect("post");
+    let reply = chat.post_keyed(None, Some(&parent), &Outbound::Text("acked".into()), "n-2").await.expect("reply");
+    chat.post(None, None, &Outbound::Text("unrelated".into())).await.expect("post");
+
+    assert_eq!(chat.find_keyed(Some("C0ALERTS"), None, "n-1").await.expect("lookup"), Some(parent.clone()));
+    assert_eq!(chat.find_keyed(None, Some(&parent), "n-2").await.expect("lookup"), Some(reply));
+    assert_eq!(chat.find_keyed(None, Some(&parent), "n-3").await.expect("lookup"), None);
+    let metadata = fake.bot_messages()[0].metadata.clone().expect("metadata");
+    assert_eq!(metadata["event_type"], "hagios_notification");
+    assert_eq!(metadata["event_payload"]["notification_id"], "n-1");
+}

@@ -94,6 +94,26 @@ impl SlackChat {
         Ok(id)
     }
 
+    fn channel_or_default<'a>(&'a self, channel: Option<&'a str>) -> &'a str {
+        channel.unwrap_or(&self.default_channel)
+    }
+
+    async fn post_with_metadata(
+        &self,
+        channel: Option<&str>,
+        thread: Option<&MessageRef>,
+        message: &Outbound,
+        metadata: Option<SlackMessageMetadata>,
+    ) -> Result<MessageRef, ChatError> {
+        let channel = thread.map(|t| t.channel.as_str()).unwrap_or_else(|| self.channel_or_default(channel));
+        let thread_ts = thread.map(|t| SlackTs(t.id.clone()));
+        let rendered = render::render(message);
+        let posted = self.post_rendered(channel, thread_ts.as_ref(), &rendered, metadata).await?;
+        let thread_ts = thread_ts.unwrap_or_else(|| SlackTs(posted.id.clone()));
+        self.post_overflow(&posted, &thread_ts, &rendered.overflow).await;
+        Ok(posted)
+    }
+
     async fn post_rendered(
         &self,
         channel: &str,
@@ -120,6 +140,18 @@ impl SlackChat {
                 return;
             }
         }
+    }
+}
+
+/// The Slack message metadata type hagios tags its notification messages with.
+const METADATA_EVENT_TYPE: &str = "hagios_notification";
+/// How far back a lookup after a crash searches; the lost message is among the newest.
+const LOOKUP_LIMIT: u16 = 200;
+
+fn key_metadata(key: &str) -> SlackMessageMetadata {
+    SlackMessageMetadata {
+        event_type: METADATA_EVENT_TYPE.to_owned(),
+        event_payload: Some([("notification_id".to_owned(), key.to_owned())].into()),
     }
 }
 
@@ -182,13 +214,67 @@ impl ChatAdapter for SlackChat {
         thread: Option<&MessageRef>,
         message: &Outbound,
     ) -> Result<MessageRef, ChatError> {
-        let channel = thread.map(|t| t.channel.as_str()).or(channel).unwrap_or(&self.default_channel);
-        let thread_ts = thread.map(|t| SlackTs(t.id.clone()));
-        let rendered = render::render(message);
-        let posted = self.post_rendered(channel, thread_ts.as_ref(), &rendered, None).await?;
-        let thread_ts = thread_ts.unwrap_or_else(|| SlackTs(posted.id.clone()));
-        self.post_overflow(&posted, &thread_ts, &rendered.overflow).await;
-        Ok(posted)
+        self.post_with_metadata(channel, thread, message, None).await
+    }
+
+    async fn post_keyed(
+        &self,
+        channel: Option<&str>,
+        thread: Option<&MessageRef>,
+        message: &Outbound,
+        key: &str,
+    ) -> Result<MessageRef, ChatError> {
+        self.post_with_metadata(channel, thread, message, Some(key_metadata(key))).await
+    }
+
+    async fn find_keyed(
+        &self,
+        channel: Option<&str>,
+        thread: Option<&MessageRef>,
+        key: &str,
+    ) -> Result<Option<MessageRef>, ChatError> {
+        let session = self.client.open_session(&self.bot_token);
+        let (channel, messages) = match thread {
+            Some(parent) => {
+                // slack-morphism's request type lacks `include_all_metadata`, which Slack needs
+                // to return the metadata; the method is called with it directly.
+                let limit = LOOKUP_LIMIT.to_string();
+                let params = vec![
+                    ("channel", Some(parent.channel.as_str())),
+                    ("ts", Some(parent.id.as_str())),
+                    ("include_all_metadata", Some("true")),
+                    ("limit", Some(limit.as_str())),
+                ];
+                let replies = session
+                    .http_session_api
+                    .http_get::<SlackApiConversationsRepliesResponse, _, _>("conversations.replies", &params, None)
+                    .await;
+                (parent.channel.clone(), replies.map(|r| r.messages))
+            }
+            None => {
+                let channel = self.channel_or_default(channel).to_owned();
+                let request = SlackApiConversationsHistoryRequest::new()
+                    .with_channel(channel.clone().into())
+                    .with_include_all_metadata(true)
+                    .with_limit(LOOKUP_LIMIT);
+                (channel, session.conversations_history(&request).await.map(|r| r.messages))
+            }
+        };
+        let messages = match messages.map_err(chat_error) {
+            Ok(messages) => messages,
+            // Unable to look (a channel given by name, a missing scope): posting again risks a
+            // duplicate, giving up would lose the alert; the duplicate is the lesser harm.
+            Err(ChatError::Rejected(reason)) => {
+                tracing::warn!(%reason, %channel, "cannot look for an earlier post; posting again");
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
+        let wanted = key_metadata(key);
+        Ok(messages
+            .into_iter()
+            .find(|message| message.content.metadata.as_ref() == Some(&wanted))
+            .map(|message| MessageRef { channel, id: message.origin.ts.0 }))
     }
 
     async fn update(&self, message: &MessageRef, content_now: &Outbound) -> Result<(), ChatError> {
