@@ -1,0 +1,236 @@
+//! `hagios run` with `[slack]` pointed at the fake Slack, against a real, private Nagios: alerts
+//! become threads, a mention or a button in the thread acts on Nagios (confirmed from
+//! status.dat), Nagios' follow-up notifications reply in the thread and edit the parent, and a
+//! storm of 429s delays delivery without losing or repeating anything.
+
+use hagios_fakeslack::{Failure, FakeSlack, Message, APP_TOKEN, BOT_TOKEN};
+use hagios_testkit::{wait_until, NagiosInstance, NagiosOptions};
+use std::path::PathBuf;
+use std::process::{Child, Command};
+use std::time::Duration;
+
+/// Generous bound for anything that crosses Nagios (its status.dat is rewritten every second).
+const PATIENCE: Duration = Duration::from_secs(30);
+const HAGIOS: &str = env!("CARGO_BIN_EXE_hagios");
+const ONCALL: &str = "U0ONCALL";
+
+struct Site {
+    nagios: NagiosInstance,
+    slack: FakeSlack,
+    runtime: tokio::runtime::Runtime,
+    bot: Child,
+    spool: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Site {
+    fn start() -> Option<Site> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let spool = dir.path().join("spool");
+        let notify_command = format!("{HAGIOS} notify --spool {} --site test", spool.display());
+        let nagios =
+            NagiosInstance::start(NagiosOptions { notify_command: Some(notify_command), ..Default::default() })?;
+        let runtime = tokio::runtime::Runtime::new().expect("runtime for the fake Slack");
+        let slack = runtime.block_on(FakeSlack::start(&[("C0ALERTS", "alerts"), ("C0DB", "db")]));
+        let config = dir.path().join("hagios.toml");
+        std::fs::write(
+            &config,
+            format!(
+                r#"
+[store]
+path = "{store}"
+
+[spool]
+dir = "{spool}"
+
+[nagios]
+site = "test"
+command_file = "{command_file}"
+status_file = "{status_file}"
+object_cache_file = "{object_cache_file}"
+confirm_timeout = "15s"
+
+[slack]
+api_url = "{api_url}"
+default_channel = "C0ALERTS"
+socket_connections = 1
+
+[delivery]
+poll_interval = "100ms"
+max_backoff = "2s"
+
+[[route]]
+hosts = ["db*"]
+types = ["PROBLEM"]
+channel = "C0DB"
+
+[[role]]
+name = "responder"
+commands = ["ack", "unack", "downtime", "recheck", "mute", "unmute", "comment"]
+objects = ["*"]
+
+[[user]]
+chat_id = "{ONCALL}"
+roles = ["responder"]
+"#,
+                store = dir.path().join("state.db").display(),
+                spool = spool.display(),
+                command_file = nagios.command_file().display(),
+                status_file = nagios.status_file().display(),
+                object_cache_file = nagios.object_cache_file().display(),
+                api_url = slack.api_url(),
+            ),
+        )
+        .expect("write hagios.toml");
+        let bot = start_bot(config);
+        runtime.block_on(slack.wait_connected(PATIENCE));
+        Some(Site { nagios, slack, runtime, bot, spool, _dir: dir })
+    }
+
+    /// Waits until the bot's messages satisfy `done`, and returns them.
+    fn wait_for(&self, what: &str, done: impl Fn(&[Message]) -> bool) -> Vec<Message> {
+        self.runtime.block_on(self.slack.wait_until(what, PATIENCE, |fake| done(&fake.bot_messages())));
+        self.slack.bot_messages()
+    }
+
+    /// The parent message of the alert whose text contains `needle`, once its delivery is
+    /// committed (a person cannot answer faster than that).
+    fn wait_for_alert(&self, needle: &str) -> Message {
+        let find = |messages: &[Message]| messages.iter().find(|m| !m.is_reply() && m.text.contains(needle)).cloned();
+        let messages = self.wait_for(&format!("an alert with {needle:?}"), |messages| find(messages).is_some());
+        wait_until(PATIENCE, || (self.spooled() == 0).then_some(())).expect("delivery committed");
+        find(&messages).expect("found")
+    }
+
+    fn spooled(&self) -> usize {
+        std::fs::read_dir(self.spool.join("new")).map_or(0, |entries| entries.filter_map(Result::ok).count())
+    }
+
+    fn wait_for_reply(&self, parent: &Message, needle: &str) -> Message {
+        let find = |messages: &[Message]| {
+            messages
+                .iter()
+                .find(|m| {
+                    m.thread_ts.as_deref() == Some(parent.ts.as_str()) && m.is_reply() && text_of(m).contains(needle)
+                })
+                .cloned()
+        };
+        let messages = self.wait_for(&format!("a reply with {needle:?}"), |messages| find(messages).is_some());
+        find(&messages).expect("found")
+    }
+
+    fn parent_now(&self, parent: &Message) -> Message {
+        self.slack.bot_messages().into_iter().find(|m| m.ts == parent.ts).expect("parent still there")
+    }
+
+    fn wait_for_parent(&self, parent: &Message, what: &str, done: impl Fn(&Message) -> bool) -> Message {
+        self.wait_for(what, |messages| messages.iter().any(|m| m.ts == parent.ts && done(m)));
+        self.parent_now(parent)
+    }
+}
+
+impl Drop for Site {
+    fn drop(&mut self) {
+        let _ = self.bot.kill();
+        let _ = self.bot.wait();
+    }
+}
+
+fn start_bot(config: PathBuf) -> Child {
+    Command::new(HAGIOS)
+        .args(["run", "--config"])
+        .arg(config)
+        .env("HAGIOS_LOG", "hagios=debug,info")
+        .env("SLACK_BOT_TOKEN", BOT_TOKEN)
+        .env("SLACK_APP_TOKEN", APP_TOKEN)
+        .spawn()
+        .expect("start hagios run")
+}
+
+/// Everything a message shows: its blocks' texts, or its text.
+fn text_of(message: &Message) -> String {
+    message.blocks.as_ref().map_or_else(|| message.text.clone(), |blocks| blocks.to_string())
+}
+
+#[test]
+fn a_mention_in_the_alert_thread_acks_in_nagios_and_the_thread_tells_the_story() {
+    let Some(site) = Site::start() else { return };
+    site.nagios.submit_service_result("web01", "HTTP Load", 2, "CRITICAL - load 42 <!channel> & more");
+    let alert = site.wait_for_alert("PROBLEM web01!HTTP Load is CRITICAL");
+    assert_eq!(alert.channel, "C0ALERTS");
+    let blocks = text_of(&alert);
+    assert!(blocks.contains(":red_circle:") && blocks.contains("hagios_ack"), "{blocks}");
+    assert!(blocks.contains("&lt;!channel&gt; &amp; more") && !blocks.contains("<!channel>"), "{blocks}");
+
+    let envelope = site.slack.mention(ONCALL, "C0ALERTS", Some(&alert.ts), "ack looking into it");
+    assert!(site.runtime.block_on(site.slack.wait_ack(&envelope, PATIENCE)).in_time);
+    site.wait_for_reply(&alert, "confirmed by Nagios");
+    let status = site
+        .nagios
+        .wait_for_state(PATIENCE, |status| {
+            status.services.get(&("web01".into(), "HTTP Load".into())).is_some_and(|view| view.acknowledged)
+        })
+        .expect("Nagios shows the acknowledgement");
+    assert!(status.comments.iter().any(|c| c.text == "looking into it" && c.author == ONCALL));
+
+    // Nagios' ACKNOWLEDGEMENT notification: a reply in the thread and an edit of the parent.
+    site.wait_for_reply(&alert, "ACKNOWLEDGEMENT");
+    let edited = site.wait_for_parent(&alert, "the parent edited for the ack", |m| text_of(m).contains("acknowledged"));
+    assert!(edited.edits >= 1);
+
+    site.nagios.submit_service_result("web01", "HTTP Load", 0, "OK - load 0.1");
+    site.wait_for_reply(&alert, "RECOVERY");
+    let closed =
+        site.wait_for_parent(&alert, "the parent edited to OK", |m| text_of(m).contains(":large_green_circle:"));
+    assert!(!text_of(&closed).contains("hagios_ack"), "no buttons on a closed incident");
+
+    // After the recovery, a new problem opens a new thread.
+    site.nagios.submit_service_result("web01", "HTTP Load", 2, "CRITICAL - again");
+    let again = site.wait_for_alert("CRITICAL - again");
+    assert_ne!(again.ts, alert.ts);
+}
+
+#[test]
+fn a_button_press_does_what_the_typed_command_does() {
+    let Some(site) = Site::start() else { return };
+    site.nagios.submit_service_result("db01", "MySQL", 2, "CRITICAL - too many connections");
+    let alert = site.wait_for_alert("PROBLEM db01!MySQL is CRITICAL");
+    assert_eq!(alert.channel, "C0DB", "routed by host and type");
+
+    let envelope = site.slack.press_button(ONCALL, "C0DB", &alert.ts, "hagios_ack");
+    assert!(site.runtime.block_on(site.slack.wait_ack(&envelope, PATIENCE)).in_time);
+    site.wait_for_reply(&alert, "confirmed by Nagios");
+    site.nagios
+        .wait_for_state(PATIENCE, |status| {
+            status.services.get(&("db01".into(), "MySQL".into())).is_some_and(|view| view.acknowledged)
+        })
+        .expect("Nagios shows the acknowledgement");
+    // The ACKNOWLEDGEMENT notification follows the incident into its thread, not the route.
+    let reply = site.wait_for_reply(&alert, "ACKNOWLEDGEMENT");
+    assert_eq!(reply.channel, "C0DB");
+
+    // Someone without a role is refused, and told which permission is missing.
+    site.slack.press_button("U0STRANGER", "C0DB", &alert.ts, "hagios_downtime_1h");
+    site.wait_for_reply(&alert, "may not `downtime`");
+}
+
+#[test]
+fn a_storm_of_429s_delays_delivery_without_losing_or_repeating_anything() {
+    let Some(site) = Site::start() else { return };
+    site.slack.fail_next("chat.postMessage", 6, Failure::RateLimited { retry_after_secs: 1 });
+    site.slack.fail_next("chat.postMessage", 2, Failure::Status(503));
+    site.nagios.submit_service_result("web01", "HTTP Load", 2, "CRITICAL - storm 1");
+    site.nagios.submit_service_result("db01", "MySQL", 2, "CRITICAL - storm 2");
+    site.nagios.submit_host_result("web01", 1, "DOWN - storm 3");
+
+    site.wait_for("three alerts", |messages| messages.iter().filter(|m| !m.is_reply()).count() >= 3);
+    wait_until(PATIENCE, || (site.spooled() == 0).then_some(())).expect("everything delivered");
+    assert!(site.slack.rate_limited() >= 6, "the storm happened");
+    // Each alert's parent names its object once; a repeated post would be a second parent.
+    let parents: Vec<Message> = site.slack.bot_messages().into_iter().filter(|m| !m.is_reply()).collect();
+    for object in ["`web01!HTTP Load`", "`db01!MySQL`", "`web01`"] {
+        let count = parents.iter().filter(|m| text_of(m).contains(object)).count();
+        assert_eq!(count, 1, "{object}: {parents:#?}");
+    }
+    assert_eq!(parents.len(), 3, "{parents:#?}");
+}
