@@ -11,6 +11,10 @@ use tokio::sync::mpsc;
 const WAIT: Duration = Duration::from_secs(10);
 
 async fn slack() -> (FakeSlack, SlackChat) {
+    slack_paced(false).await
+}
+
+async fn slack_paced(pace_posts: bool) -> (FakeSlack, SlackChat) {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let fake = FakeSlack::start(&[("C0ALERTS", "alerts")]).await;
     let chat = SlackChat::new(SlackSettings {
@@ -19,7 +23,7 @@ async fn slack() -> (FakeSlack, SlackChat) {
         app_token: APP_TOKEN.into(),
         default_channel: "alerts".into(),
         socket_connections: 1,
-        pace_posts: false,
+        pace_posts,
     })
     .expect("adapter");
     (fake, chat)
@@ -155,4 +159,29 @@ async fn keyed_messages_are_found_again_by_their_notification_id() {
     let metadata = fake.bot_messages()[0].metadata.clone().expect("metadata");
     assert_eq!(metadata["event_type"], "hagios_notification");
     assert_eq!(metadata["event_payload"]["notification_id"], "n-1");
+}
+
+#[tokio::test]
+async fn paced_posts_queue_a_burst_instead_of_hitting_slacks_limit() {
+    let burst = 4;
+    let (fake, chat) = slack_paced(false).await;
+    fake.limit_posts_per_channel(Duration::from_secs(1));
+    let unpaced: Vec<_> = post_in_a_row(&chat, burst).await;
+    assert!(unpaced.iter().any(|r| matches!(r, Err(ChatError::RateLimited(_)))), "without pacing a burst is refused");
+
+    let (fake, chat) = slack_paced(true).await;
+    fake.limit_posts_per_channel(Duration::from_secs(1));
+    for result in post_in_a_row(&chat, burst).await {
+        result.expect("every post of the burst goes through");
+    }
+    assert_eq!((fake.rate_limited(), fake.bot_messages().len()), (0, burst));
+}
+
+/// Posts `count` alerts one after the other, as the pipeline does, collecting the results.
+async fn post_in_a_row(chat: &SlackChat, count: usize) -> Vec<Result<MessageRef, ChatError>> {
+    let mut results = Vec::new();
+    for n in 0..count {
+        results.push(chat.post(None, None, &card(&format!("alert {n}"), true)).await);
+    }
+    results
 }

@@ -112,6 +112,9 @@ struct State {
     rate_limited: usize,
     tickets: Vec<String>,
     connections: Vec<mpsc::UnboundedSender<String>>,
+    /// Slack's "about one message per second per channel" for `chat.postMessage`, when enforced.
+    post_interval: Option<Duration>,
+    last_post: HashMap<String, std::time::Instant>,
     acks: Vec<Ack>,
     next_envelope: u64,
 }
@@ -181,6 +184,12 @@ impl FakeSlack {
         for _ in 0..count {
             state.failures.push_back((method.to_owned(), failure.clone()));
         }
+    }
+
+    /// Answers `chat.postMessage` with 429 when a channel gets posts closer together than
+    /// `interval`, as Slack does for bursts above about one message per second per channel.
+    pub fn limit_posts_per_channel(&self, interval: Duration) {
+        self.state().post_interval = Some(interval);
     }
 
     /// Every message in every channel, in posting order.

@@ -46,6 +46,12 @@ async fn call(
         fake.changed();
         return failure_response(&failure);
     }
+    if method == "chat.postMessage" && too_soon(&mut state, &args) {
+        state.rate_limited += 1;
+        drop(state);
+        fake.changed();
+        return failure_response(&Failure::RateLimited { retry_after_secs: 1 });
+    }
     let token = bearer(&headers).or_else(|| args.get("token").and_then(Value::as_str).map(str::to_owned));
     let answer = match check_token(&method, token.as_deref()) {
         Err(code) => Err(code),
@@ -59,6 +65,21 @@ async fn call(
             Json(body).into_response()
         }
         Err(code) => Json(json!({ "ok": false, "error": code })).into_response(),
+    }
+}
+
+/// Whether a post to this channel comes sooner than the enforced per-channel interval allows;
+/// the post that is let through starts the next interval.
+fn too_soon(state: &mut State, args: &Map<String, Value>) -> bool {
+    let Some(interval) = state.post_interval else { return false };
+    let Ok(channel) = channel_arg(state, args) else { return false };
+    let now = std::time::Instant::now();
+    match state.last_post.get(&channel) {
+        Some(last) if now.duration_since(*last) < interval => true,
+        _ => {
+            state.last_post.insert(channel, now);
+            false
+        }
     }
 }
 

@@ -29,7 +29,8 @@ pub struct SlackSettings {
     pub default_channel: String,
     /// Socket Mode connections kept open; Slack spreads events over them.
     pub socket_connections: u32,
-    /// Space `chat.postMessage` calls to one per second per channel, as Slack asks.
+    /// Space `chat.postMessage` calls to one per second (slack-morphism counts per workspace,
+    /// stricter than Slack's per channel), so that bursts queue instead of drawing 429s.
     pub pace_posts: bool,
 }
 
