@@ -19,6 +19,7 @@ struct Site {
     slack: FakeSlack,
     runtime: tokio::runtime::Runtime,
     bot: Child,
+    config: PathBuf,
     spool: PathBuf,
     _dir: tempfile::TempDir,
 }
@@ -82,9 +83,9 @@ roles = ["responder"]
             ),
         )
         .expect("write hagios.toml");
-        let bot = start_bot(config);
+        let bot = start_bot(&config);
         runtime.block_on(slack.wait_connected(PATIENCE));
-        Some(Site { nagios, slack, runtime, bot, spool, _dir: dir })
+        Some(Site { nagios, slack, runtime, bot, config, spool, _dir: dir })
     }
 
     /// Waits until the bot's messages satisfy `done`, and returns them.
@@ -100,6 +101,13 @@ roles = ["responder"]
         let messages = self.wait_for(&format!("an alert with {needle:?}"), |messages| find(messages).is_some());
         wait_until(PATIENCE, || (self.spooled() == 0).then_some(())).expect("delivery committed");
         find(&messages).expect("found")
+    }
+
+    /// kill -9 and start again: no chance to clean up or finish a delivery.
+    fn crash_and_restart_bot(&mut self) {
+        self.bot.kill().expect("kill -9 hagios run");
+        self.bot.wait().expect("reap hagios run");
+        self.bot = start_bot(&self.config);
     }
 
     fn spooled(&self) -> usize {
@@ -136,7 +144,7 @@ impl Drop for Site {
     }
 }
 
-fn start_bot(config: PathBuf) -> Child {
+fn start_bot(config: &std::path::Path) -> Child {
     Command::new(HAGIOS)
         .args(["run", "--config"])
         .arg(config)
@@ -233,4 +241,51 @@ fn a_storm_of_429s_delays_delivery_without_losing_or_repeating_anything() {
         assert_eq!(count, 1, "{object}: {parents:#?}");
     }
     assert_eq!(parents.len(), 3, "{parents:#?}");
+}
+
+#[test]
+fn killing_the_bot_mid_burst_loses_and_repeats_nothing() {
+    let Some(mut site) = Site::start() else { return };
+    // Slow Slack down so that the kill lands while deliveries are in flight.
+    site.slack.fail_next("chat.postMessage", 2, Failure::Status(503));
+    site.nagios.submit_service_result("web01", "HTTP Load", 2, "CRITICAL - burst 1");
+    site.nagios.submit_service_result("db01", "MySQL", 2, "CRITICAL - burst 2");
+    site.nagios.submit_service_result("web01", "HTTP Load", 1, "WARNING - burst 3");
+    site.wait_for("the first delivery", |messages| !messages.is_empty());
+    site.crash_and_restart_bot();
+    site.nagios.submit_service_result("db01", "MySQL", 1, "WARNING - burst 4");
+
+    site.wait_for("both incidents", |messages| messages.iter().filter(|m| !m.is_reply()).count() >= 2);
+    site.wait_for("the later notifications in their threads", |messages| {
+        messages.iter().filter(|m| m.is_reply()).count() >= 2
+    });
+    wait_until(PATIENCE, || (site.spooled() == 0).then_some(())).expect("everything delivered");
+    let messages = site.slack.bot_messages();
+    let parents: Vec<_> = messages.iter().filter(|m| !m.is_reply()).collect();
+    assert_eq!(parents.len(), 2, "one parent per incident: {messages:#?}");
+    for needle in ["burst 3", "burst 4"] {
+        let replies = messages.iter().filter(|m| m.is_reply() && text_of(m).contains(needle)).count();
+        assert_eq!(replies, 1, "{needle} once in its thread: {messages:#?}");
+    }
+}
+
+#[test]
+fn hostile_text_in_a_mention_reaches_nagios_harmless() {
+    let Some(site) = Site::start() else { return };
+    let nagios_pid = site.nagios.pid().expect("Nagios running");
+    site.nagios.submit_service_result("web01", "HTTP Load", 2, "CRITICAL - load 42");
+    let alert = site.wait_for_alert("PROBLEM web01!HTTP Load is CRITICAL");
+    let huge = format!("comment {}", "z".repeat(10_000));
+    site.slack.mention(ONCALL, "C0ALERTS", Some(&alert.ts), &huge);
+    site.wait_for_reply(&alert, "4096 at most");
+    site.slack.mention(ONCALL, "C0ALERTS", Some(&alert.ts), "comment looking\n[0] RESTART_PROGRAM; <!channel>");
+    let reply = site.wait_for_reply(&alert, "confirmed by Nagios");
+    assert!(!text_of(&reply).contains("<!channel>"), "{reply:?}");
+    let status = site
+        .nagios
+        .wait_for_state(PATIENCE, |status| status.comments.iter().any(|c| c.text.starts_with("looking")))
+        .expect("the comment reached Nagios");
+    let comment = status.comments.iter().find(|c| c.text.starts_with("looking")).expect("comment");
+    assert!(!comment.text.contains('\n') && !comment.text.contains(';'), "{:?}", comment.text);
+    assert_eq!(site.nagios.pid(), Some(nagios_pid), "Nagios was not restarted");
 }
