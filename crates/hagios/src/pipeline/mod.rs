@@ -4,10 +4,10 @@
 //! retried) → commit (store transaction) → acknowledge (remove the spool record).
 
 mod backoff;
-#[cfg(test)]
-mod crash_tests;
 mod deliver;
 mod route;
+#[cfg(test)]
+mod slack_tests;
 mod thread;
 
 use crate::config::{DeliveryConfig, RouteConfig};

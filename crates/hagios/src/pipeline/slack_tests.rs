@@ -1,5 +1,5 @@
-//! Exactly once across a crash: a process killed after its message reached Slack but before the
-//! store committed it must not post that message again when it restarts.
+//! Delivery through Slack (the fake): exactly once across a crash between posting and committing,
+//! and a burst for one channel paced so that Slack never has to refuse it.
 
 use super::*;
 use crate::config::DeliveryConfig;
@@ -45,6 +45,10 @@ impl ChatAdapter for DiesAfterPosting {
 }
 
 fn slack(fake: &FakeSlack) -> SlackChat {
+    slack_paced(fake, false)
+}
+
+fn slack_paced(fake: &FakeSlack, pace_posts: bool) -> SlackChat {
     let _ = rustls::crypto::ring::default_provider().install_default();
     SlackChat::new(SlackSettings {
         api_url: fake.api_url(),
@@ -52,17 +56,21 @@ fn slack(fake: &FakeSlack) -> SlackChat {
         app_token: APP_TOKEN.into(),
         default_channel: "C0ALERTS".into(),
         socket_connections: 1,
-        pace_posts: false,
+        pace_posts,
     })
     .expect("adapter")
 }
 
 fn notification(kind: NotificationType, state: State) -> Notification {
+    notification_for("web01", kind, state)
+}
+
+fn notification_for(host: &str, kind: NotificationType, state: State) -> Notification {
     Notification {
         id: String::new(),
         site: "local".into(),
         kind,
-        object: ObjectRef::service("web01", "HTTP"),
+        object: ObjectRef::service(host, "HTTP"),
         state,
         output: format!("{state} - output"),
         long_output: String::new(),
@@ -116,4 +124,26 @@ async fn a_crash_between_post_and_commit_neither_loses_nor_duplicates() {
         .expect("the incident was committed with the first post's message");
     assert_eq!(incident.message_id, messages[0].ts);
     assert_eq!(incident.card.history.len(), 1, "the ack was committed once");
+}
+
+#[tokio::test]
+async fn a_burst_of_50_alerts_for_one_channel_is_delivered_whole_without_a_429() {
+    let fake = FakeSlack::start(&[("C0ALERTS", "alerts")]).await;
+    fake.limit_posts_per_channel(std::time::Duration::from_secs(1));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spool = Spool::open(dir.path().join("spool")).expect("spool");
+    for n in 0..50 {
+        spool
+            .write(notification_for(&format!("host{n:02}"), NotificationType::Problem, State::Critical))
+            .expect("spooled");
+    }
+    pipeline(dir.path(), Arc::new(slack_paced(&fake, true))).drain().await.expect("all delivered");
+
+    let messages = fake.bot_messages();
+    let mut hosts: Vec<_> =
+        messages.iter().map(|m| m.text.split_whitespace().nth(1).unwrap_or_default().to_owned()).collect();
+    hosts.sort();
+    hosts.dedup();
+    assert_eq!((messages.len(), hosts.len(), fake.rate_limited()), (50, 50, 0));
+    assert!(spool.pending().expect("pending").is_empty());
 }
