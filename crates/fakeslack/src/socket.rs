@@ -4,6 +4,7 @@
 use crate::{Ack, FakeSlack, APP_ID};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -11,7 +12,8 @@ use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, 
 use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::tungstenite::Message as Frame;
 
-/// Slack redelivers an envelope that is not acked within this time.
+/// Slack redelivers an envelope that is not acked within this time; the fake records whether
+/// each ack beat it.
 const ACK_DEADLINE: Duration = Duration::from_secs(3);
 
 pub async fn serve(listener: TcpListener, fake: FakeSlack) {
@@ -37,7 +39,8 @@ async fn connection(stream: TcpStream, fake: FakeSlack) {
     let Ok(socket) = tokio_tungstenite::accept_hdr_async(stream, admit).await else { return };
     let (mut sink, mut frames) = socket.split();
     let (outgoing, mut queue) = mpsc::unbounded_channel::<String>();
-    let sent_at = std::sync::Mutex::new(std::collections::HashMap::<String, Instant>::new());
+    // When each envelope went out, to judge whether its ack came in time.
+    let mut sent_at = HashMap::<String, Instant>::new();
     let connections = {
         let mut state = fake.state();
         state.connections.push(outgoing);
@@ -58,14 +61,14 @@ async fn connection(stream: TcpStream, fake: FakeSlack) {
             envelope = queue.recv() => {
                 let Some(envelope) = envelope else { break };
                 if let Some(id) = serde_json::from_str::<Value>(&envelope).ok().and_then(|v| v["envelope_id"].as_str().map(str::to_owned)) {
-                    sent_at.lock().expect("sent_at").insert(id, Instant::now());
+                    sent_at.insert(id, Instant::now());
                 }
                 if sink.send(Frame::text(envelope)).await.is_err() {
                     break;
                 }
             }
             frame = frames.next() => match frame {
-                Some(Ok(Frame::Text(text))) => record_ack(&fake, &text, &sent_at),
+                Some(Ok(Frame::Text(text))) => record_ack(&fake, &text, &mut sent_at),
                 Some(Ok(Frame::Ping(data))) => {
                     if sink.send(Frame::Pong(data)).await.is_err() {
                         break;
@@ -78,11 +81,10 @@ async fn connection(stream: TcpStream, fake: FakeSlack) {
     }
 }
 
-fn record_ack(fake: &FakeSlack, text: &str, sent_at: &std::sync::Mutex<std::collections::HashMap<String, Instant>>) {
+fn record_ack(fake: &FakeSlack, text: &str, sent_at: &mut HashMap<String, Instant>) {
     let Ok(frame) = serde_json::from_str::<Value>(text) else { return };
     let Some(envelope_id) = frame["envelope_id"].as_str() else { return };
-    let in_time =
-        sent_at.lock().expect("sent_at").remove(envelope_id).is_some_and(|sent| sent.elapsed() <= ACK_DEADLINE);
+    let in_time = sent_at.remove(envelope_id).is_some_and(|sent| sent.elapsed() <= ACK_DEADLINE);
     let payload = frame.get("payload").filter(|p| !p.is_null()).cloned();
     fake.state().acks.push(Ack { envelope_id: envelope_id.to_owned(), payload, in_time });
     fake.changed();
