@@ -85,13 +85,16 @@ async fn hostile_and_huge_output_is_posted_safely_with_the_rest_in_the_thread() 
     let (fake, chat) = slack().await;
     let evil = format!("x\n[0] RESTART_PROGRAM; <!channel> {}", "y".repeat(10_000));
     let parent = chat.post(None, None, &card(&evil, true)).await.expect("the fake enforces Slack's block limits");
+    let ys = |fake: &FakeSlack| -> usize {
+        let blocks = fake.bot_messages().iter().map(|m| m.blocks.as_ref().unwrap().to_string()).collect::<String>();
+        blocks.matches("yyyy").count() * 4
+    };
+    fake.wait_until("the rest of the output in the thread", WAIT, |fake| ys(fake) > 9_900).await;
     let messages = fake.bot_messages();
     assert!(messages.len() > 1, "the rest of the output is in the thread");
     assert!(messages[1..].iter().all(|m| m.thread_ts.as_deref() == Some(parent.id.as_str())));
     let everything: String = messages.iter().map(|m| m.blocks.as_ref().unwrap().to_string()).collect();
     assert!(!everything.contains("<!channel>") && everything.contains("&lt;!channel&gt;"));
-    let ys: usize = messages.iter().map(|m| m.blocks.as_ref().unwrap().to_string().matches("yyyy").count() * 4).sum();
-    assert!(ys > 9_900, "nothing lost: {ys}");
 }
 
 #[tokio::test]

@@ -109,37 +109,49 @@ impl SlackChat {
         let channel = thread.map(|t| t.channel.as_str()).unwrap_or_else(|| self.channel_or_default(channel));
         let thread_ts = thread.map(|t| SlackTs(t.id.clone()));
         let rendered = render::render(message);
-        let posted = self.post_rendered(channel, thread_ts.as_ref(), &rendered, metadata).await?;
-        let thread_ts = thread_ts.unwrap_or_else(|| SlackTs(posted.id.clone()));
-        self.post_overflow(&posted, &thread_ts, &rendered.overflow).await;
+        let posted =
+            post_rendered(&self.client, &self.bot_token, channel, thread_ts.as_ref(), &rendered, metadata).await?;
+        if !rendered.overflow.is_empty() {
+            // In the background: the caller commits the message right away, so that a person
+            // answering in its thread at once finds the incident.
+            let (client, token, parent) = (self.client.clone(), self.bot_token.clone(), posted.clone());
+            let thread_ts = thread_ts.unwrap_or_else(|| SlackTs(posted.id.clone()));
+            tokio::spawn(async move { post_overflow(&client, &token, &parent, &thread_ts, &rendered.overflow).await });
+        }
         Ok(posted)
     }
+}
 
-    async fn post_rendered(
-        &self,
-        channel: &str,
-        thread: Option<&SlackTs>,
-        rendered: &Rendered,
-        metadata: Option<SlackMessageMetadata>,
-    ) -> Result<MessageRef, ChatError> {
-        let mut content = content(rendered)?;
-        content.metadata = metadata;
-        let mut request = SlackApiChatPostMessageRequest::new(channel.into(), content);
-        request.thread_ts = thread.cloned();
-        let session = self.client.open_session(&self.bot_token);
-        let posted = session.chat_post_message(&request).await.map_err(chat_error)?;
-        Ok(MessageRef { channel: posted.channel.0, id: posted.ts.0 })
-    }
+async fn post_rendered(
+    client: &SlackHyperClient,
+    token: &SlackApiToken,
+    channel: &str,
+    thread: Option<&SlackTs>,
+    rendered: &Rendered,
+    metadata: Option<SlackMessageMetadata>,
+) -> Result<MessageRef, ChatError> {
+    let mut content = content(rendered)?;
+    content.metadata = metadata;
+    let mut request = SlackApiChatPostMessageRequest::new(channel.into(), content);
+    request.thread_ts = thread.cloned();
+    let posted = client.open_session(token).chat_post_message(&request).await.map_err(chat_error)?;
+    Ok(MessageRef { channel: posted.channel.0, id: posted.ts.0 })
+}
 
-    /// Text that did not fit the message goes into its thread; a failure here must not fail
-    /// the message itself, or a retry would post it twice.
-    async fn post_overflow(&self, parent: &MessageRef, thread_ts: &SlackTs, overflow: &[String]) {
-        for chunk in overflow {
-            let rendered = render::render(&Outbound::Text(chunk.clone()));
-            if let Err(e) = self.post_rendered(&parent.channel, Some(thread_ts), &rendered, None).await {
-                tracing::warn!(error = %e, channel = %parent.channel, "cannot post the rest of a long message");
-                return;
-            }
+/// Text that did not fit the message goes into its thread; a failure here must not fail the
+/// message itself, or a retry would post it twice.
+async fn post_overflow(
+    client: &SlackHyperClient,
+    token: &SlackApiToken,
+    parent: &MessageRef,
+    thread_ts: &SlackTs,
+    overflow: &[String],
+) {
+    for chunk in overflow {
+        let rendered = render::render(&Outbound::Text(chunk.clone()));
+        if let Err(e) = post_rendered(client, token, &parent.channel, Some(thread_ts), &rendered, None).await {
+            tracing::warn!(error = %e, channel = %parent.channel, "cannot post the rest of a long message");
+            return;
         }
     }
 }
