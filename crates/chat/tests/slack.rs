@@ -108,11 +108,12 @@ async fn mentions_commands_and_buttons_arrive_as_chat_events_and_are_acked() {
         async move { chat.listen(tx).await }
     });
     fake.wait_connected(WAIT).await;
+    fake.add_user("U0ALICE", "Alice");
 
     let mention = fake.mention("U0ALICE", "C0ALERTS", Some(&parent.id), "ack looking &amp; <!channel>");
     match tokio::time::timeout(WAIT, events.recv()).await.expect("event").expect("open") {
         ChatEvent::Command { user, thread, text, .. } => {
-            assert_eq!(user.id, "U0ALICE");
+            assert_eq!((user.id.as_str(), user.name.as_str()), ("U0ALICE", "Alice"), "named by users.info");
             assert_eq!(thread, Some(parent.clone()));
             assert_eq!(text, "ack looking & <!channel>");
         }
@@ -123,7 +124,7 @@ async fn mentions_commands_and_buttons_arrive_as_chat_events_and_are_acked() {
     assert_eq!(
         event,
         ChatEvent::Button {
-            user: hagios_chat::ChatUser { id: "U0ALICE".into(), name: "U0ALICE".into() },
+            user: hagios_chat::ChatUser { id: "U0ALICE".into(), name: "Alice".into() },
             message: MessageRef { channel: "C0ALERTS".into(), id: parent.id.clone() },
             command: "downtime 1h".into(),
         }
@@ -133,11 +134,14 @@ async fn mentions_commands_and_buttons_arrive_as_chat_events_and_are_acked() {
         tokio::time::timeout(WAIT, events.recv()).await.expect("event").expect("open"),
         ChatEvent::Command { thread: None, ref text, .. } if text == "problems"
     ));
-    let dm = fake.direct_message("U0ALICE", "D0ALICE", "status web01");
-    assert!(matches!(
-        tokio::time::timeout(WAIT, events.recv()).await.expect("event").expect("open"),
-        ChatEvent::Command { ref channel, ref text, .. } if channel == "D0ALICE" && text == "status web01"
-    ));
+    let dm = fake.direct_message("U0BOB", "D0BOB", "status web01");
+    match tokio::time::timeout(WAIT, events.recv()).await.expect("event").expect("open") {
+        ChatEvent::Command { channel, text, user, .. } => {
+            assert_eq!((channel.as_str(), text.as_str()), ("D0BOB", "status web01"));
+            assert_eq!(user.name, "U0BOB", "someone Slack cannot name keeps the id");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
     for id in [&mention, &press, &slash, &dm] {
         assert!(fake.wait_ack(id, WAIT).await.in_time, "acked within Slack's 3 seconds");
     }

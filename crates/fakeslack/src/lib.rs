@@ -105,6 +105,8 @@ pub struct Ack {
 struct State {
     /// Channel id → name; `chat.postMessage` accepts either.
     channels: Vec<(String, String)>,
+    /// User id → display name, for `users.info`.
+    users: HashMap<String, String>,
     messages: Vec<Message>,
     next_ts: u64,
     failures: VecDeque<(String, Failure)>,
@@ -184,6 +186,11 @@ impl FakeSlack {
         for _ in 0..count {
             state.failures.push_back((method.to_owned(), failure.clone()));
         }
+    }
+
+    /// Makes `users.info` know the person `id` by `display_name`.
+    pub fn add_user(&self, id: &str, display_name: &str) {
+        self.state().users.insert(id.to_owned(), display_name.to_owned());
     }
 
     /// Answers `chat.postMessage` with 429 when a channel gets posts closer together than

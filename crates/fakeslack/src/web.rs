@@ -161,6 +161,7 @@ fn dispatch(fake: &FakeSlack, state: &mut State, method: &str, args: &Map<String
         "chat.update" => update(state, args),
         "conversations.history" => history(state, args),
         "conversations.replies" => replies(state, args),
+        "users.info" => user_info(state, args),
         _ => Err("unknown_method"),
     }
 }
@@ -272,6 +273,20 @@ fn update(state: &mut State, args: &Map<String, Value>) -> Answer {
     message.blocks = blocks;
     message.edits += 1;
     Ok(json!({ "channel": channel, "ts": ts, "text": text, "message": message.to_json(false) }))
+}
+
+fn user_info(state: &State, args: &Map<String, Value>) -> Answer {
+    let id = text_arg(args, "user").ok_or("user_not_found")?;
+    let display_name = state.users.get(id).ok_or("user_not_found")?;
+    Ok(json!({ "user": {
+        "id": id,
+        "team_id": TEAM_ID,
+        "name": display_name.to_lowercase(),
+        "deleted": false,
+        "real_name": display_name,
+        "is_bot": false,
+        "profile": { "display_name": display_name, "real_name": display_name },
+    }}))
 }
 
 /// Top-level messages, newest first; thread parents carry their reply count.

@@ -83,6 +83,7 @@ roles = ["responder"]
             ),
         )
         .expect("write hagios.toml");
+        slack.add_user(ONCALL, "Olive Oncall");
         let bot = start_bot(&config);
         runtime.block_on(slack.wait_connected(PATIENCE));
         Some(Site { nagios, slack, runtime, bot, config, spool, _dir: dir })
@@ -179,7 +180,7 @@ fn a_mention_in_the_alert_thread_acks_in_nagios_and_the_thread_tells_the_story()
             status.services.get(&("web01".into(), "HTTP Load".into())).is_some_and(|view| view.acknowledged)
         })
         .expect("Nagios shows the acknowledgement");
-    assert!(status.comments.iter().any(|c| c.text == "looking into it" && c.author == ONCALL));
+    assert!(status.comments.iter().any(|c| c.text == "looking into it" && c.author == "Olive Oncall"));
 
     // Nagios' ACKNOWLEDGEMENT notification: a reply in the thread and an edit of the parent.
     site.wait_for_reply(&alert, "ACKNOWLEDGEMENT");

@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use render::Rendered;
 use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, OnceCell};
@@ -57,6 +58,9 @@ pub struct SlackChat {
 struct EventSink {
     events: mpsc::Sender<ChatEvent>,
     bot_user: String,
+    bot_token: SlackApiToken,
+    /// Display names by user id, so that replies, Nagios comments and the audit log name people.
+    names: Arc<std::sync::Mutex<HashMap<String, String>>>,
 }
 
 impl SlackChat {
@@ -303,7 +307,8 @@ impl ChatAdapter for SlackChat {
 
     async fn listen(&self, events: mpsc::Sender<ChatEvent>) -> Result<(), ChatError> {
         let bot_user = self.bot_user().await?.to_owned();
-        let sink = EventSink { events: events.clone(), bot_user };
+        let sink =
+            EventSink { events: events.clone(), bot_user, bot_token: self.bot_token.clone(), names: Arc::default() };
         let environment =
             Arc::new(SlackClientEventsListenerEnvironment::new(self.client.clone()).with_user_state(sink));
         let callbacks = SlackSocketModeListenerCallbacks::new()
@@ -321,45 +326,83 @@ impl ChatAdapter for SlackChat {
 }
 
 /// Hands an event to the conversation without holding up the ack: slack-morphism acks when the
-/// callback returns, and Slack wants that within 3 seconds.
-async fn forward(state: &SlackClientEventsUserState, event: impl FnOnce(&str) -> Option<ChatEvent>) {
+/// callback returns, and Slack wants that within 3 seconds. Naming the person happens after.
+async fn forward(
+    client: Arc<SlackHyperClient>,
+    state: &SlackClientEventsUserState,
+    event: impl FnOnce(&str) -> Option<ChatEvent>,
+) {
     let storage = state.read().await;
     let Some(sink) = storage.get_user_state::<EventSink>() else { return };
-    if let Some(event) = event(&sink.bot_user) {
-        let events = sink.events.clone();
-        tokio::spawn(async move {
-            if events.send(event).await.is_err() {
-                tracing::debug!("chat event arrived after shutdown");
-            }
-        });
+    let Some(mut event) = event(&sink.bot_user) else { return };
+    let (events, token, names) = (sink.events.clone(), sink.bot_token.clone(), sink.names.clone());
+    tokio::spawn(async move {
+        let user = match &mut event {
+            ChatEvent::Command { user, .. } | ChatEvent::Button { user, .. } => user,
+        };
+        user.name = display_name(&client, &token, &names, &user.id).await;
+        if events.send(event).await.is_err() {
+            tracing::debug!("chat event arrived after shutdown");
+        }
+    });
+}
+
+/// The name people see for `user_id` (`users.info`, remembered); the id itself when Slack
+/// cannot tell (no `users:read` scope, say), since authorization goes by id anyway.
+async fn display_name(
+    client: &SlackHyperClient,
+    token: &SlackApiToken,
+    names: &std::sync::Mutex<HashMap<String, String>>,
+    user_id: &str,
+) -> String {
+    if let Some(name) = names.lock().expect("names").get(user_id) {
+        return name.clone();
     }
+    let request = SlackApiUsersInfoRequest::new(SlackUserId(user_id.to_owned()));
+    let name = match client.open_session(token).users_info(&request).await {
+        Ok(info) => {
+            let user = info.user;
+            let (display, real) = user.profile.map_or((None, None), |p| (p.display_name, p.real_name));
+            [display, real, user.real_name, user.name]
+                .into_iter()
+                .flatten()
+                .find(|name| !name.trim().is_empty())
+                .unwrap_or_else(|| user_id.to_owned())
+        }
+        Err(e) => {
+            tracing::debug!(error = %chat_error(e), user = user_id, "cannot look up the user's name");
+            return user_id.to_owned();
+        }
+    };
+    names.lock().expect("names").insert(user_id.to_owned(), name.clone());
+    name
 }
 
 async fn on_push(
     event: SlackPushEventCallback,
-    _client: Arc<SlackHyperClient>,
+    client: Arc<SlackHyperClient>,
     state: SlackClientEventsUserState,
 ) -> UserCallbackResult<()> {
-    forward(&state, |bot_user| events::from_push(&event.event, bot_user)).await;
+    forward(client, &state, |bot_user| events::from_push(&event.event, bot_user)).await;
     Ok(())
 }
 
 async fn on_command(
     command: SlackCommandEvent,
-    _client: Arc<SlackHyperClient>,
+    client: Arc<SlackHyperClient>,
     state: SlackClientEventsUserState,
 ) -> UserCallbackResult<SlackCommandEventResponse> {
     let echo = format!("`/hagios {}`: working on it…", render::escape(command.text.as_deref().unwrap_or_default()));
-    forward(&state, |_| Some(events::from_slash_command(&command))).await;
+    forward(client, &state, |_| Some(events::from_slash_command(&command))).await;
     Ok(SlackCommandEventResponse::new(SlackMessageContent::new().with_text(echo))
         .with_response_type(SlackMessageResponseType::Ephemeral))
 }
 
 async fn on_interaction(
     interaction: SlackInteractionEvent,
-    _client: Arc<SlackHyperClient>,
+    client: Arc<SlackHyperClient>,
     state: SlackClientEventsUserState,
 ) -> UserCallbackResult<()> {
-    forward(&state, |_| events::from_interaction(&interaction)).await;
+    forward(client, &state, |_| events::from_interaction(&interaction)).await;
     Ok(())
 }
