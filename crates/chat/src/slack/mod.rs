@@ -15,8 +15,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, OnceCell};
 
-pub use render::escape;
-
 /// What the Slack adapter needs; tokens are secrets and never printed.
 #[derive(Clone)]
 pub struct SlackSettings {
