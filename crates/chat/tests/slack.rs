@@ -192,3 +192,23 @@ async fn post_in_a_row(chat: &SlackChat, count: usize) -> Vec<Result<MessageRef,
     }
     results
 }
+
+#[tokio::test]
+async fn a_wrong_app_token_stops_listening_with_what_to_fix() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let fake = FakeSlack::start(&[("C0ALERTS", "alerts")]).await;
+    let chat = SlackChat::new(SlackSettings {
+        api_url: fake.api_url(),
+        bot_token: BOT_TOKEN.into(),
+        app_token: "xapp-wrong".into(),
+        default_channel: "C0ALERTS".into(),
+        socket_connections: 1,
+        pace_posts: false,
+    })
+    .expect("adapter");
+    let (tx, _events) = mpsc::channel(1);
+    let error = tokio::time::timeout(WAIT, chat.listen(tx)).await.expect("gives up at once").unwrap_err();
+    assert!(!error.retryable());
+    assert!(error.to_string().contains("invalid_auth") && error.to_string().contains("app_token_env"), "{error}");
+    assert!(!error.to_string().contains("xapp-wrong"));
+}

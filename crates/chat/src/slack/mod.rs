@@ -208,7 +208,7 @@ fn explain(code: &str) -> String {
         "channel_not_found" => "check the channel id in [slack] default_channel or [[route]] channel",
         "not_in_channel" => "invite the bot to the channel (/invite @hagios)",
         "invalid_auth" | "not_authed" | "token_revoked" | "account_inactive" => {
-            "check the bot token in the variable named by [slack] bot_token_env"
+            "check the tokens in the variables named by [slack] bot_token_env (xoxb-…) and app_token_env (xapp-…)"
         }
         "missing_scope" => "add the missing scope to the Slack app (see contrib/slack/manifest.yml) and reinstall it",
         "not_allowed_token_type" => "the bot token must start with xoxb- and the app token with xapp-",
@@ -305,6 +305,16 @@ impl ChatAdapter for SlackChat {
 
     async fn listen(&self, events: mpsc::Sender<ChatEvent>) -> Result<(), ChatError> {
         let bot_user = self.bot_user().await?.to_owned();
+        // slack-morphism retries a refused app token forever and quietly; asking once first
+        // turns a wrong token into an error that says what to fix.
+        self.client
+            .open_session(&self.app_token)
+            .apps_connections_open(&SlackApiAppsConnectionOpenRequest::new())
+            .await
+            .map_err(|e| match chat_error(e) {
+                ChatError::Rejected(reason) => ChatError::Rejected(format!("Socket Mode (app_token_env): {reason}")),
+                other => other,
+            })?;
         let sink =
             EventSink { events: events.clone(), bot_user, bot_token: self.bot_token.clone(), names: Arc::default() };
         let environment =
