@@ -28,8 +28,8 @@ pub struct SlackSettings {
     pub default_channel: String,
     /// Socket Mode connections kept open; Slack spreads events over them.
     pub socket_connections: u32,
-    /// Space `chat.postMessage` calls to one per second (slack-morphism counts per workspace,
-    /// stricter than Slack's per channel), so that bursts queue instead of drawing 429s.
+    /// Space `chat.postMessage` calls to one per second per channel, so that bursts queue
+    /// instead of drawing 429s.
     pub pace_posts: bool,
 }
 
@@ -44,6 +44,8 @@ impl std::fmt::Debug for SlackSettings {
 
 pub struct SlackChat {
     client: Arc<SlackHyperClient>,
+    /// Spaces posts per channel; shared with the background posts of long outputs.
+    pacer: Arc<Pacer>,
     bot_token: SlackApiToken,
     app_token: SlackApiToken,
     default_channel: String,
@@ -71,12 +73,11 @@ impl SlackChat {
             .build();
         // slack-morphism joins `/method` on; a trailing slash would make `//method`.
         let api_url = settings.api_url.trim_end_matches('/');
-        let mut connector = SlackClientHyperConnector::with_connector(connector).with_slack_api_url(api_url);
-        if settings.pace_posts {
-            connector = connector.with_rate_control(SlackApiRateControlConfig::new());
-        }
+        let connector = SlackClientHyperConnector::with_connector(connector).with_slack_api_url(api_url);
+        let interval = if settings.pace_posts { POST_INTERVAL } else { Duration::ZERO };
         Ok(Self {
             client: Arc::new(SlackClient::new(connector)),
+            pacer: Arc::new(Pacer::new(interval)),
             bot_token: SlackApiToken::new(SlackApiTokenValue(settings.bot_token)),
             app_token: SlackApiToken::new(SlackApiTokenValue(settings.app_token)),
             default_channel: settings.default_channel,
@@ -112,13 +113,16 @@ impl SlackChat {
         let thread_ts = thread.map(|t| SlackTs(t.id.clone()));
         let rendered = render::render(message);
         let posted =
-            post_rendered(&self.client, &self.bot_token, channel, thread_ts.as_ref(), &rendered, metadata).await?;
+            post_rendered(&self.client, &self.bot_token, &self.pacer, channel, thread_ts.as_ref(), &rendered, metadata)
+                .await?;
         if !rendered.overflow.is_empty() {
             // In the background: the caller commits the message right away, so that a person
             // answering in its thread at once finds the incident.
-            let (client, token, parent) = (self.client.clone(), self.bot_token.clone(), posted.clone());
-            let thread_ts = thread_ts.unwrap_or_else(|| SlackTs(posted.id.clone()));
-            tokio::spawn(async move { post_overflow(&client, &token, &parent, &thread_ts, &rendered.overflow).await });
+            let (client, token, pacer) = (self.client.clone(), self.bot_token.clone(), self.pacer.clone());
+            let (parent, thread_ts) = (posted.clone(), thread_ts.unwrap_or_else(|| SlackTs(posted.id.clone())));
+            tokio::spawn(async move {
+                post_overflow(&client, &token, &pacer, &parent, &thread_ts, &rendered.overflow).await
+            });
         }
         Ok(posted)
     }
@@ -127,6 +131,7 @@ impl SlackChat {
 async fn post_rendered(
     client: &SlackHyperClient,
     token: &SlackApiToken,
+    pacer: &Pacer,
     channel: &str,
     thread: Option<&SlackTs>,
     rendered: &Rendered,
@@ -136,7 +141,9 @@ async fn post_rendered(
     content.metadata = metadata;
     let mut request = SlackApiChatPostMessageRequest::new(channel.into(), content);
     request.thread_ts = thread.cloned();
+    pacer.wait_turn(channel).await;
     let posted = client.open_session(token).chat_post_message(&request).await.map_err(chat_error)?;
+    pacer.posted(channel, &posted.channel.0);
     Ok(MessageRef { channel: posted.channel.0, id: posted.ts.0 })
 }
 
@@ -145,16 +152,74 @@ async fn post_rendered(
 async fn post_overflow(
     client: &SlackHyperClient,
     token: &SlackApiToken,
+    pacer: &Pacer,
     parent: &MessageRef,
     thread_ts: &SlackTs,
     overflow: &[String],
 ) {
     for chunk in overflow {
         let rendered = render::render(&Outbound::Text(chunk.clone()));
-        if let Err(e) = post_rendered(client, token, &parent.channel, Some(thread_ts), &rendered, None).await {
+        if let Err(e) = post_rendered(client, token, pacer, &parent.channel, Some(thread_ts), &rendered, None).await {
             tracing::warn!(error = %e, channel = %parent.channel, "cannot post the rest of a long message");
             return;
         }
+    }
+}
+
+/// Slack allows about one `chat.postMessage` per second per channel.
+const POST_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Gives each channel's posts their turn, one per interval, so that a burst queues here instead
+/// of drawing 429s; channels do not wait for each other.
+struct Pacer {
+    /// Zero turns pacing off.
+    interval: Duration,
+    turns: std::sync::Mutex<Turns>,
+}
+
+#[derive(Default)]
+struct Turns {
+    /// The earliest moment the next post to a channel (by id) may go.
+    next_free: HashMap<String, tokio::time::Instant>,
+    /// Channel names seen in configuration → the ids Slack answered with.
+    ids: HashMap<String, String>,
+}
+
+impl Pacer {
+    fn new(interval: Duration) -> Self {
+        Self { interval, turns: std::sync::Mutex::default() }
+    }
+
+    async fn wait_turn(&self, channel: &str) {
+        if self.interval.is_zero() {
+            return;
+        }
+        let turn = {
+            let mut turns = self.turns.lock().expect("pacer");
+            let key = turns.ids.get(channel).cloned().unwrap_or_else(|| channel.to_owned());
+            let now = tokio::time::Instant::now();
+            let turn = turns.next_free.get(&key).map_or(now, |free| (*free).max(now));
+            turns.next_free.insert(key, turn + self.interval);
+            turn
+        };
+        tokio::time::sleep_until(turn).await;
+    }
+
+    /// Records that a post to `given` (an id, or a name) reached channel `id`: the channel's next
+    /// turn is a full interval after now, since Slack counted the post when it arrived, and a
+    /// name shares its id's turns from now on.
+    fn posted(&self, given: &str, id: &str) {
+        if self.interval.is_zero() {
+            return;
+        }
+        let mut turns = self.turns.lock().expect("pacer");
+        let mut free = tokio::time::Instant::now() + self.interval;
+        if given != id {
+            free = turns.next_free.remove(given).map_or(free, |reserved| reserved.max(free));
+            turns.ids.insert(given.to_owned(), id.to_owned());
+        }
+        let next = turns.next_free.entry(id.to_owned()).or_insert(free);
+        *next = (*next).max(free);
     }
 }
 
@@ -413,4 +478,31 @@ async fn on_interaction(
 ) -> UserCallbackResult<()> {
     forward(client, &state, |_| events::from_interaction(&interaction)).await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn each_channel_gets_one_post_per_interval_and_names_share_their_ids_turns() {
+        let pacer = Pacer::new(Duration::from_secs(1));
+        let start = tokio::time::Instant::now();
+        pacer.wait_turn("alerts").await;
+        pacer.posted("alerts", "C1");
+        pacer.wait_turn("C2").await;
+        pacer.posted("C2", "C2");
+        assert_eq!(start.elapsed(), Duration::ZERO, "first posts to two channels go at once");
+        pacer.wait_turn("C1").await;
+        pacer.posted("C1", "C1");
+        assert_eq!(start.elapsed(), Duration::from_secs(1), "the id waits for the name's turn");
+        pacer.wait_turn("C2").await;
+        assert_eq!(start.elapsed(), Duration::from_secs(1), "C2's turn came meanwhile");
+        pacer.wait_turn("alerts").await;
+        assert_eq!(start.elapsed(), Duration::from_secs(2));
+        tokio::time::advance(Duration::from_millis(300)).await;
+        pacer.posted("alerts", "C1");
+        pacer.wait_turn("C1").await;
+        assert_eq!(start.elapsed(), Duration::from_millis(3300), "a slow post pushes the next turn");
+    }
 }
