@@ -2,7 +2,10 @@
 //! `hagios notify`, the bot delivers from the spool to the terminal chat, and commands typed on
 //! the terminal change Nagios, confirmed from status.dat.
 
-use hagios_testkit::{wait_until, NagiosInstance, NagiosOptions};
+mod common;
+
+use common::HAGIOS;
+use hagios_testkit::{wait_until, NagiosInstance};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -11,7 +14,6 @@ use std::time::Duration;
 
 /// Generous bound for anything that crosses Nagios (its status.dat is rewritten every second).
 const PATIENCE: Duration = Duration::from_secs(20);
-const HAGIOS: &str = env!("CARGO_BIN_EXE_hagios");
 
 /// A private Nagios whose notifications go through `hagios notify` into a spool, plus the
 /// configuration a bot needs to serve it.
@@ -25,53 +27,8 @@ struct Site {
 impl Site {
     /// `terminal_user` is who terminal input is attributed to; only `oncall` has roles.
     fn start(terminal_user: &str) -> Option<Site> {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let spool = dir.path().join("spool");
-        let notify_command = format!("{HAGIOS} notify --spool {} --site test", spool.display());
-        let nagios =
-            NagiosInstance::start(NagiosOptions { notify_command: Some(notify_command), ..Default::default() })?;
-        let config = dir.path().join("hagios.toml");
-        std::fs::write(
-            &config,
-            format!(
-                r#"
-[store]
-path = "{store}"
-
-[spool]
-dir = "{spool}"
-
-[nagios]
-site = "test"
-command_file = "{command_file}"
-status_file = "{status_file}"
-object_cache_file = "{object_cache_file}"
-confirm_timeout = "15s"
-
-[terminal]
-user = "{terminal_user}"
-
-[delivery]
-poll_interval = "100ms"
-
-[[role]]
-name = "responder"
-commands = ["ack", "unack", "downtime", "recheck", "mute", "unmute", "comment"]
-objects = ["*"]
-
-[[user]]
-chat_id = "oncall"
-roles = ["responder"]
-"#,
-                store = dir.path().join("state.db").display(),
-                spool = spool.display(),
-                command_file = nagios.command_file().display(),
-                status_file = nagios.status_file().display(),
-                object_cache_file = nagios.object_cache_file().display(),
-            ),
-        )
-        .expect("write hagios.toml");
-        Some(Site { nagios, config, spool, _dir: dir })
+        let site = common::start_site(&format!("[terminal]\nuser = \"{terminal_user}\""), "oncall")?;
+        Some(Site { nagios: site.nagios, config: site.config, spool: site.spool, _dir: site.dir })
     }
 
     fn bot(&self) -> Bot {
@@ -79,9 +36,7 @@ roles = ["responder"]
     }
 
     fn spooled(&self) -> usize {
-        std::fs::read_dir(self.spool.join("new")).map_or(0, |entries| {
-            entries.filter_map(Result::ok).filter(|entry| entry.path().extension().is_some_and(|e| e == "json")).count()
-        })
+        common::spooled(&self.spool)
     }
 
     fn audit(&self) -> String {
