@@ -2,6 +2,7 @@
 //! names (`mod.rs`, `render.rs`, `events.rs`); the rest of hagios sees only `ChatEvent`s in and
 //! platform-neutral `Outbound` messages out.
 
+pub mod slack;
 pub mod terminal;
 
 use async_trait::async_trait;
@@ -114,6 +115,30 @@ pub trait ChatAdapter: Send + Sync {
         thread: Option<&MessageRef>,
         message: &Outbound,
     ) -> Result<MessageRef, ChatError>;
+
+    /// Like [`post`](Self::post), and the message carries `key` (a notification id) where the
+    /// platform can keep it, so that [`find_keyed`](Self::find_keyed) can find it later.
+    async fn post_keyed(
+        &self,
+        channel: Option<&str>,
+        thread: Option<&MessageRef>,
+        message: &Outbound,
+        _key: &str,
+    ) -> Result<MessageRef, ChatError> {
+        self.post(channel, thread, message).await
+    }
+
+    /// The message posted earlier with `key` in `channel` (or in the thread under `thread`), if
+    /// the platform can tell: asked after a crash between posting and committing, so that the
+    /// retry does not post twice. Platforms that cannot look messages up answer `None`.
+    async fn find_keyed(
+        &self,
+        _channel: Option<&str>,
+        _thread: Option<&MessageRef>,
+        _key: &str,
+    ) -> Result<Option<MessageRef>, ChatError> {
+        Ok(None)
+    }
 
     /// Replaces the content of a message hagios posted earlier.
     async fn update(&self, message: &MessageRef, content: &Outbound) -> Result<(), ChatError>;

@@ -1,6 +1,7 @@
 //! The TOML configuration file (`--config` or `HAGIOS_CONFIG`): types, loading and the checks
 //! behind `hagios config check`. Every key is documented in docs/configuration.md.
 
+use hagios_domain::{NotificationType, State};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -15,6 +16,8 @@ pub struct Config {
     pub nagios: Option<NagiosConfig>,
     #[serde(default)]
     pub terminal: TerminalConfig,
+    /// Slack instead of the terminal when present.
+    pub slack: Option<SlackConfig>,
     #[serde(default)]
     pub delivery: DeliveryConfig,
     #[serde(default)]
@@ -148,6 +151,42 @@ impl Default for TerminalConfig {
     }
 }
 
+/// Slack over Socket Mode; the tokens themselves stay in the environment, never in this file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlackConfig {
+    /// The environment variable holding the bot token (`xoxb-…`).
+    #[serde(default = "default_bot_token_env")]
+    pub bot_token_env: String,
+    /// The environment variable holding the app-level token (`xapp-…`, scope `connections:write`).
+    #[serde(default = "default_app_token_env")]
+    pub app_token_env: String,
+    /// The Web API base; only tests point it elsewhere.
+    #[serde(default = "default_slack_api_url")]
+    pub api_url: String,
+    /// The channel (id or name) for notifications no `[[route]]` matches.
+    pub default_channel: String,
+    /// Socket Mode connections kept open.
+    #[serde(default = "default_socket_connections")]
+    pub socket_connections: u32,
+}
+
+fn default_bot_token_env() -> String {
+    "SLACK_BOT_TOKEN".to_owned()
+}
+
+fn default_app_token_env() -> String {
+    "SLACK_APP_TOKEN".to_owned()
+}
+
+fn default_slack_api_url() -> String {
+    "https://slack.com/api".to_owned()
+}
+
+fn default_socket_connections() -> u32 {
+    2
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeliveryConfig {
@@ -218,7 +257,43 @@ pub struct RouteConfig {
     pub hostgroups: Vec<String>,
     #[serde(default)]
     pub services: Vec<String>,
+    /// States (`CRITICAL`, `DOWN`, …) the notification must be in.
+    #[serde(default, deserialize_with = "names::states")]
+    pub states: Vec<State>,
+    /// Notification types (`PROBLEM`, `ACKNOWLEDGEMENT`, `FLAPPINGSTART`, …) it must be of.
+    #[serde(default, deserialize_with = "names::types")]
+    pub types: Vec<NotificationType>,
     pub channel: String,
+}
+
+/// Lists of state and notification type names, read case-insensitively as Nagios writes them.
+mod names {
+    use hagios_domain::{NotificationType, State};
+    use serde::{Deserialize, Deserializer};
+
+    fn list<'de, D: Deserializer<'de>, T>(
+        deserializer: D,
+        parse: fn(&str) -> Option<T>,
+        what: &str,
+        known: &str,
+    ) -> Result<Vec<T>, D::Error> {
+        Vec::<String>::deserialize(deserializer)?
+            .iter()
+            .map(|name| {
+                parse(name)
+                    .ok_or_else(|| serde::de::Error::custom(format!("`{name}` is not a {what} (known: {known})")))
+            })
+            .collect()
+    }
+
+    pub fn states<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<State>, D::Error> {
+        list(deserializer, State::parse, "state", "OK, WARNING, CRITICAL, UNKNOWN, UP, DOWN, UNREACHABLE")
+    }
+
+    pub fn types<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<NotificationType>, D::Error> {
+        let known: Vec<&str> = NotificationType::ALL.iter().map(|kind| kind.as_nagios()).collect();
+        list(deserializer, NotificationType::parse, "notification type", &known.join(", "))
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -234,6 +309,27 @@ pub struct RoleConfig {
 pub struct UserConfig {
     pub chat_id: String,
     pub roles: Vec<String>,
+}
+
+impl SlackConfig {
+    fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.default_channel.trim().is_empty() {
+            problems.push("[slack] default_channel is empty: name the channel for alerts no route matches".to_owned());
+        }
+        if !(self.api_url.starts_with("https://") || self.api_url.starts_with("http://")) {
+            problems.push(format!("[slack] api_url `{}` is not an http(s) URL", self.api_url));
+        }
+        if !(1..=10).contains(&self.socket_connections) {
+            problems.push("[slack] socket_connections must be between 1 and 10".to_owned());
+        }
+        for (key, name) in [("bot_token_env", &self.bot_token_env), ("app_token_env", &self.app_token_env)] {
+            if name.trim().is_empty() {
+                problems.push(format!("[slack] {key} is empty: name the environment variable holding the token"));
+            }
+        }
+        problems
+    }
 }
 
 /// Durations written the way people write them: "5s", "200ms", "1m".
@@ -304,6 +400,9 @@ impl Config {
                         .push(format!("user `{}` has undefined role `{role}`: define it with [[role]]", user.chat_id));
                 }
             }
+        }
+        if let Some(slack) = &self.slack {
+            problems.extend(slack.problems());
         }
         for (index, route) in self.routes.iter().enumerate() {
             if route.channel.trim().is_empty() {
@@ -408,6 +507,35 @@ mod tests {
         let defaults = parse("[agent]\nbot = \"bot:7443\"\n").agent.unwrap();
         assert_eq!(defaults.allow.len(), hagios_link::agent::COMMAND_KINDS.len());
         assert_eq!(defaults.heartbeat, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn route_states_and_types_read_nagios_words() {
+        let config = parse("[[route]]\nstates = [\"critical\", \"DOWN\"]\ntypes = [\"PROBLEM\", \"flapping_start\"]\nchannel = \"C\"\n");
+        assert_eq!(config.routes[0].states, [State::Critical, State::Down]);
+        assert_eq!(config.routes[0].types, [NotificationType::Problem, NotificationType::FlappingStart]);
+        let error = toml::from_str::<Config>("[[route]]\nstates = [\"ON_FIRE\"]\nchannel = \"C\"\n").unwrap_err();
+        assert!(error.to_string().contains("`ON_FIRE` is not a state (known: OK, WARNING"), "{error}");
+    }
+
+    #[test]
+    fn slack_section_gets_defaults_and_checks() {
+        let config = parse("[slack]\ndefault_channel = \"C0ALERTS\"\n");
+        let slack = config.slack.as_ref().unwrap();
+        assert_eq!(
+            (
+                slack.bot_token_env.as_str(),
+                slack.app_token_env.as_str(),
+                slack.api_url.as_str(),
+                slack.socket_connections
+            ),
+            ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "https://slack.com/api", 2)
+        );
+        let bad = parse("[slack]\ndefault_channel = \"\"\napi_url = \"slack.com\"\nsocket_connections = 0\n");
+        let problems = bad.problems().join("\n");
+        for expected in ["default_channel is empty", "not an http(s) URL", "between 1 and 10"] {
+            assert!(problems.contains(expected), "{problems}");
+        }
     }
 
     #[test]

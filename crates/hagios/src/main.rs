@@ -68,6 +68,9 @@ enum ConfigCommand {
 }
 
 fn main() -> ExitCode {
+    // slack-morphism's TLS is rustls with ring; naming the provider up front keeps rustls from
+    // having to guess should another crate ever bring a second one.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
     match cli.command {
         Command::Notify(args) => notify::run(*args),

@@ -6,6 +6,7 @@ use crate::conversation::Conversation;
 use crate::pipeline::Pipeline;
 use crate::store::StoreHandle;
 use anyhow::Context;
+use hagios_chat::slack::{SlackChat, SlackSettings};
 use hagios_chat::terminal::TerminalChat;
 use hagios_chat::ChatAdapter;
 use hagios_commands::{Policy, Router, Settings};
@@ -76,8 +77,7 @@ pub(crate) fn nagios_monitor(nagios: &crate::config::NagiosConfig) -> NagiosMoni
 /// The bot's half: delivery from `spool` to chat, and chat commands to `monitor`, until a signal.
 pub(crate) async fn serve_chat(config: Config, spool: Arc<Spool>, monitor: Arc<dyn Monitor>) -> anyhow::Result<()> {
     let store = StoreHandle::open(&config.store.path)?;
-    let first_terminal_id = store.next_message_number(hagios_chat::terminal::CHANNEL).await?;
-    let chat: Arc<dyn ChatAdapter> = Arc::new(TerminalChat::stdio(config.terminal.user.clone(), first_terminal_id));
+    let chat = chat_adapter(&config, &store).await?;
     let settings = Settings {
         backend_name: "Nagios".to_owned(),
         utc_offset_seconds: config.commands.utc_offset_seconds,
@@ -99,8 +99,19 @@ pub(crate) async fn serve_chat(config: Config, spool: Arc<Spool>, monitor: Arc<d
     let listener = {
         let chat = chat.clone();
         tokio::spawn(async move {
-            if let Err(e) = chat.listen(events_tx).await {
-                tracing::error!(error = %e, "chat listener stopped");
+            // A platform that is down now may be back later; a refusal (bad token) is final.
+            loop {
+                match chat.listen(events_tx.clone()).await {
+                    Ok(()) => break,
+                    Err(e) if e.retryable() => {
+                        tracing::warn!(error = %e, "chat listener lost its connection; reconnecting in 5s");
+                        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "chat listener stopped");
+                        break;
+                    }
+                }
             }
         })
     };
@@ -116,6 +127,31 @@ pub(crate) async fn serve_chat(config: Config, spool: Arc<Spool>, monitor: Arc<d
     delivery.await.context("delivery task")?;
     commands.await.context("command task")?;
     Ok(())
+}
+
+/// Slack when `[slack]` is configured, else the terminal on stdin/stdout.
+async fn chat_adapter(config: &Config, store: &StoreHandle) -> anyhow::Result<Arc<dyn ChatAdapter>> {
+    let Some(slack) = &config.slack else {
+        let first_terminal_id = store.next_message_number(hagios_chat::terminal::CHANNEL).await?;
+        return Ok(Arc::new(TerminalChat::stdio(config.terminal.user.clone(), first_terminal_id)));
+    };
+    let token = |variable: &str, what: &str| {
+        std::env::var(variable).with_context(|| format!("set the environment variable {variable} to the Slack {what}"))
+    };
+    let chat = SlackChat::new(SlackSettings {
+        api_url: slack.api_url.clone(),
+        bot_token: token(&slack.bot_token_env, "bot token (xoxb-…)")?,
+        app_token: token(&slack.app_token_env, "app-level token (xapp-…)")?,
+        default_channel: slack.default_channel.clone(),
+        socket_connections: slack.socket_connections,
+        pace_posts: true,
+    })?;
+    match chat.bot_user().await {
+        Ok(user) => tracing::info!(bot_user = user, "connected to Slack"),
+        Err(e) if e.retryable() => tracing::warn!(error = %e, "Slack is not reachable yet; delivery will retry"),
+        Err(e) => return Err(e).context("Slack refused the bot token"),
+    }
+    Ok(Arc::new(chat))
 }
 
 fn policy(config: &Config) -> Policy {

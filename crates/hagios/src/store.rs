@@ -33,6 +33,12 @@ impl StoreHandle {
         self.call(move |store| store.delivered(&id).map(|delivery| delivery.is_some())).await
     }
 
+    /// Marks the start of a delivery attempt; true when an earlier one never committed.
+    pub async fn begin_attempt(&self, notification_id: &str) -> Result<bool, StoreError> {
+        let id = notification_id.to_owned();
+        self.call(move |store| store.begin_attempt(&id, hagios_domain::unix_now())).await
+    }
+
     /// The open incident of the notification's object, with the card its parent shows.
     pub async fn open_incident(&self, notification: &Notification) -> Result<Option<OpenIncident>, StoreError> {
         let (site, object) = (notification.site.clone(), notification.object.clone());

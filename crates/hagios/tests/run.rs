@@ -4,8 +4,8 @@
 
 mod common;
 
-use common::{message_id, Daemon as Bot, HAGIOS, ONCALL_CHAT, PATIENCE};
-use hagios_testkit::{wait_until, NagiosInstance, NagiosOptions};
+use common::{message_id, Daemon as Bot, HAGIOS, PATIENCE};
+use hagios_testkit::{wait_until, NagiosInstance};
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -21,41 +21,8 @@ struct Site {
 impl Site {
     /// `terminal_user` is who terminal input is attributed to; only `oncall` has roles.
     fn start(terminal_user: &str) -> Option<Site> {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let spool = dir.path().join("spool");
-        let notify_command = format!("{HAGIOS} notify --spool {} --site test", spool.display());
-        let nagios =
-            NagiosInstance::start(NagiosOptions { notify_command: Some(notify_command), ..Default::default() })?;
-        let config = dir.path().join("hagios.toml");
-        std::fs::write(
-            &config,
-            format!(
-                r#"
-[store]
-path = "{store}"
-
-[spool]
-dir = "{spool}"
-
-[nagios]
-site = "test"
-command_file = "{command_file}"
-status_file = "{status_file}"
-object_cache_file = "{object_cache_file}"
-confirm_timeout = "15s"
-
-[terminal]
-user = "{terminal_user}"
-{ONCALL_CHAT}"#,
-                store = dir.path().join("state.db").display(),
-                spool = spool.display(),
-                command_file = nagios.command_file().display(),
-                status_file = nagios.status_file().display(),
-                object_cache_file = nagios.object_cache_file().display(),
-            ),
-        )
-        .expect("write hagios.toml");
-        Some(Site { nagios, config, spool, _dir: dir })
+        let site = common::start_site(&format!("[terminal]\nuser = \"{terminal_user}\""), "oncall")?;
+        Some(Site { nagios: site.nagios, config: site.config, spool: site.spool, _dir: site.dir })
     }
 
     fn bot(&self) -> Bot {
@@ -63,9 +30,7 @@ user = "{terminal_user}"
     }
 
     fn spooled(&self) -> usize {
-        std::fs::read_dir(self.spool.join("new")).map_or(0, |entries| {
-            entries.filter_map(Result::ok).filter(|entry| entry.path().extension().is_some_and(|e| e == "json")).count()
-        })
+        common::spooled(&self.spool)
     }
 
     fn audit(&self) -> String {

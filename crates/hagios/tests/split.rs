@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Daemon, HAGIOS, ONCALL_CHAT, PATIENCE};
+use common::{oncall_chat, Daemon, HAGIOS, PATIENCE};
 use hagios_testkit::{wait_until, NagiosInstance, NagiosOptions};
 use std::path::PathBuf;
 use std::process::Command;
@@ -61,7 +61,8 @@ heartbeat = "1s"
 command_timeout = "25s"
 [terminal]
 user = "oncall"
-{tls}{ONCALL_CHAT}"#,
+{tls}{chat}"#,
+            chat = oncall_chat(),
             store = self.path("bot-state.db").display(),
             spool = self.path("bot-spool").display(),
             port = self.port,

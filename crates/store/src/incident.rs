@@ -129,6 +129,7 @@ impl Store {
                     Some(ErrorCode::ConstraintViolation) => StoreError::AlreadyDelivered(notification_id.to_owned()),
                     _ => e.into(),
                 })?;
+            crate::attempt::finish(transaction, notification_id)?;
             apply(transaction, change)
         })
     }

@@ -5,6 +5,7 @@
 //! change it caused are committed in one transaction ([`Store::commit_notification`]), so a crash
 //! never leaves one without the other.
 
+mod attempt;
 mod audit;
 mod error;
 mod incident;

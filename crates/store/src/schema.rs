@@ -50,6 +50,14 @@ const MIGRATIONS: &[&str] = &[
         result    TEXT NOT NULL
     );
     ",
+    // 2: delivery attempts begun and not yet committed, to look a message up after a crash
+    // instead of posting it twice.
+    "
+    CREATE TABLE delivery_attempts (
+        notification_id TEXT PRIMARY KEY,
+        started_at      INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    ",
 ];
 
 /// Brings the database up to the newest schema; refuses one written by a newer hagios.

@@ -205,7 +205,7 @@ fn a_database_from_a_newer_hagios_is_refused() {
     rusqlite::Connection::open(&path).unwrap().pragma_update(None, "user_version", 99).unwrap();
 
     let Err(error) = Store::open(&path) else { panic!("a newer schema must not be opened") };
-    assert!(matches!(error, StoreError::UnknownSchema { found: 99, supported: 1 }), "{error:?}");
+    assert!(matches!(error, StoreError::UnknownSchema { found: 99, .. }), "{error:?}");
     assert!(error.to_string().contains("run the (newer) hagios that wrote it"));
 }
 

@@ -31,10 +31,40 @@ pub enum IncidentChange {
     },
 }
 
-pub async fn execute(chat: &dyn ChatAdapter, channel: Option<&str>, plan: Plan) -> Result<Delivered, ChatError> {
+/// The notification being delivered: `key` (its id) tags the message; `retrying` says an earlier
+/// attempt may have posted it already, so it is looked up before being posted again.
+pub struct Attempt<'a> {
+    pub key: &'a str,
+    pub retrying: bool,
+}
+
+impl Attempt<'_> {
+    async fn post(
+        &self,
+        chat: &dyn ChatAdapter,
+        channel: Option<&str>,
+        thread: Option<&MessageRef>,
+        message: &Outbound,
+    ) -> Result<MessageRef, ChatError> {
+        if self.retrying {
+            if let Some(posted) = chat.find_keyed(channel, thread, self.key).await? {
+                tracing::info!(notification = self.key, message = %posted.id, "found the message of an earlier attempt");
+                return Ok(posted);
+            }
+        }
+        chat.post_keyed(channel, thread, message, self.key).await
+    }
+}
+
+pub async fn execute(
+    chat: &dyn ChatAdapter,
+    channel: Option<&str>,
+    plan: Plan,
+    attempt: Attempt<'_>,
+) -> Result<Delivered, ChatError> {
     match plan {
         Plan::Post { card, opens_incident } => {
-            let message = chat.post(channel, None, &Outbound::Alert(card.clone())).await?;
+            let message = attempt.post(chat, channel, None, &Outbound::Alert(card.clone())).await?;
             let incident = if opens_incident {
                 IncidentChange::Open { parent: message.clone(), card }
             } else {
@@ -47,7 +77,7 @@ pub async fn execute(chat: &dyn ChatAdapter, channel: Option<&str>, plan: Plan) 
             let parent = MessageRef { channel, id: message_id };
             // The edit goes first: repeating it after a failed try is harmless, a repeated reply is not.
             chat.update(&parent, &Outbound::Alert(card.clone())).await?;
-            let message = chat.post(Some(&parent.channel), Some(&parent), &reply).await?;
+            let message = attempt.post(chat, Some(&parent.channel), Some(&parent), &reply).await?;
             let incident =
                 if closes_incident { IncidentChange::Close { id, card } } else { IncidentChange::Update { id, card } };
             Ok(Delivered { message, incident })

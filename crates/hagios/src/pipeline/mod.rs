@@ -6,6 +6,8 @@
 mod backoff;
 mod deliver;
 mod route;
+#[cfg(test)]
+mod slack_tests;
 mod thread;
 
 use crate::config::{DeliveryConfig, RouteConfig};
@@ -108,7 +110,11 @@ impl Pipeline {
             let channel = route::channel_for(&self.routes, &notification).map(str::to_owned);
             let open = self.store.open_incident(&notification).await?;
             let plan = thread::plan(&notification, open);
-            let change = deliver::execute(self.chat.as_ref(), channel.as_deref(), plan).await?;
+            // Marked before posting: after a crash between posting and committing, the next
+            // try looks the message up by the notification id instead of posting it again.
+            let retrying = self.store.begin_attempt(&notification.id).await?;
+            let attempt = deliver::Attempt { key: &notification.id, retrying };
+            let change = deliver::execute(self.chat.as_ref(), channel.as_deref(), plan, attempt).await?;
             self.store.commit(&notification, change).await?;
             tracing::info!(notification = %notification.id, object = %notification.object, kind = %notification.kind, "delivered");
         }

@@ -16,6 +16,8 @@ fn matches(route: &RouteConfig, notification: &Notification) -> bool {
     (route.hosts.is_empty() || any(&route.hosts, &notification.object.host))
         && (route.services.is_empty() || any(&route.services, service))
         && (route.hostgroups.is_empty() || notification.hostgroups.iter().any(|group| any(&route.hostgroups, group)))
+        && (route.states.is_empty() || route.states.contains(&notification.state))
+        && (route.types.is_empty() || route.types.contains(&notification.kind))
 }
 
 #[cfg(test)]
@@ -28,17 +30,23 @@ mod tests {
             hosts: hosts.iter().map(|s| s.to_string()).collect(),
             hostgroups: hostgroups.iter().map(|s| s.to_string()).collect(),
             services: Vec::new(),
+            states: Vec::new(),
+            types: Vec::new(),
             channel: channel.into(),
         }
     }
 
     fn notification(host: &str, groups: &[&str]) -> Notification {
+        notification_of(host, groups, NotificationType::Problem, State::Critical)
+    }
+
+    fn notification_of(host: &str, groups: &[&str], kind: NotificationType, state: State) -> Notification {
         Notification {
             id: "1".into(),
             site: "local".into(),
-            kind: NotificationType::Problem,
+            kind,
             object: ObjectRef::service(host, "HTTP"),
-            state: State::Critical,
+            state,
             output: String::new(),
             long_output: String::new(),
             author: None,
@@ -58,5 +66,21 @@ mod tests {
         assert_eq!(channel_for(&routes, &notification("web01", &["web"])), Some("C_WEB"));
         assert_eq!(channel_for(&routes, &notification("app01", &["web"])), Some("C_X"));
         assert_eq!(channel_for(&routes, &notification("app01", &[])), None);
+    }
+
+    #[test]
+    fn states_and_types_narrow_a_route() {
+        let pager = RouteConfig {
+            states: vec![State::Critical, State::Down],
+            types: vec![NotificationType::Problem],
+            ..route(&[], &[], "C_PAGER")
+        };
+        let flapping = RouteConfig { types: vec![NotificationType::FlappingStart], ..route(&[], &[], "C_NOISE") };
+        let routes = [pager, flapping];
+        let of = |kind, state| channel_for(&routes, &notification_of("web01", &[], kind, state));
+        assert_eq!(of(NotificationType::Problem, State::Critical), Some("C_PAGER"));
+        assert_eq!(of(NotificationType::Problem, State::Warning), None);
+        assert_eq!(of(NotificationType::Recovery, State::Ok), None);
+        assert_eq!(of(NotificationType::FlappingStart, State::Critical), Some("C_NOISE"));
     }
 }

@@ -1,9 +1,13 @@
 //! Shared by the binary's integration tests: a running `hagios` daemon (`run`, `bot`, `agent`)
-//! whose terminal chat on stdin/stdout we type into and read.
+//! whose terminal chat on stdin/stdout we type into and read, and a private Nagios whose
+//! notifications go through `hagios notify` into a spool, with the configuration to serve it.
 
-use hagios_testkit::wait_until;
+// Each test binary compiles this module and uses only part of it.
+#![allow(dead_code)]
+
+use hagios_testkit::{wait_until, NagiosInstance, NagiosOptions};
 use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -14,19 +18,25 @@ pub const HAGIOS: &str = env!("CARGO_BIN_EXE_hagios");
 
 /// Chat configuration shared by the tests: the terminal user `oncall` may run every command;
 /// anyone else is read-only. Append it to a configuration file.
-pub const ONCALL_CHAT: &str = r#"
-[delivery]
-poll_interval = "100ms"
+pub fn oncall_chat() -> String {
+    format!("\n[delivery]\npoll_interval = \"100ms\"\n{}", responder_chat("oncall"))
+}
 
+/// The `[[role]]` granting every acting command and the `[[user]]` holding it.
+pub fn responder_chat(responder: &str) -> String {
+    format!(
+        r#"
 [[role]]
 name = "responder"
 commands = ["ack", "unack", "downtime", "recheck", "mute", "unmute", "comment"]
 objects = ["*"]
 
 [[user]]
-chat_id = "oncall"
+chat_id = "{responder}"
 roles = ["responder"]
-"#;
+"#
+    )
+}
 
 /// A running `hagios COMMAND --config FILE`; killed when dropped.
 pub struct Daemon {
@@ -97,4 +107,61 @@ impl Drop for Daemon {
 /// `[#12] …` or `[#12 in thread #3] …` → `12`.
 pub fn message_id(header: &str) -> String {
     header.trim_start_matches("[#").chars().take_while(char::is_ascii_digit).collect()
+}
+
+pub struct NagiosSite {
+    pub nagios: NagiosInstance,
+    pub config: PathBuf,
+    pub spool: PathBuf,
+    pub dir: tempfile::TempDir,
+}
+
+/// Starts Nagios and writes `hagios.toml` for it: `chat` holds the chat platform's sections
+/// (and any routes), `responder` is the chat user id granted every acting command.
+pub fn start_site(chat: &str, responder: &str) -> Option<NagiosSite> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let spool = dir.path().join("spool");
+    let notify_command = format!("{HAGIOS} notify --spool {} --site test", spool.display());
+    let nagios = NagiosInstance::start(NagiosOptions { notify_command: Some(notify_command), ..Default::default() })?;
+    let config = dir.path().join("hagios.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[store]
+path = "{store}"
+
+[spool]
+dir = "{spool}"
+
+[nagios]
+site = "test"
+command_file = "{command_file}"
+status_file = "{status_file}"
+object_cache_file = "{object_cache_file}"
+confirm_timeout = "15s"
+
+[delivery]
+poll_interval = "100ms"
+max_backoff = "2s"
+
+{chat}
+{roles}"#,
+            roles = responder_chat(responder),
+            store = dir.path().join("state.db").display(),
+            spool = spool.display(),
+            command_file = nagios.command_file().display(),
+            status_file = nagios.status_file().display(),
+            object_cache_file = nagios.object_cache_file().display(),
+        ),
+    )
+    .expect("write hagios.toml");
+    Some(NagiosSite { nagios, config, spool, dir })
+}
+
+/// Notifications waiting in the spool.
+pub fn spooled(spool: &Path) -> usize {
+    std::fs::read_dir(spool.join("new")).map_or(0, |entries| {
+        entries.filter_map(Result::ok).filter(|entry| entry.path().extension().is_some_and(|e| e == "json")).count()
+    })
 }

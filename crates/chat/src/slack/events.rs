@@ -1,0 +1,144 @@
+//! Turns Slack's Socket Mode payloads into chat events: mentions and direct messages (threads
+//! kept, the bot's own mention stripped, Slack's `&<>` entities decoded), `/hagios` commands, and
+//! presses of the buttons hagios put on its alerts. Anything else is ignored.
+
+use super::render::button_command;
+use crate::{ChatEvent, ChatUser, MessageRef};
+use slack_morphism::prelude::*;
+
+fn user(id: &SlackUserId) -> ChatUser {
+    ChatUser { id: id.0.clone(), name: id.0.clone() }
+}
+
+fn thread(channel: &SlackChannelId, thread_ts: Option<&SlackTs>) -> Option<MessageRef> {
+    thread_ts.map(|ts| MessageRef { channel: channel.0.clone(), id: ts.0.clone() })
+}
+
+/// A command from an `app_mention` or a direct message; `None` for other events, for the bot's
+/// own messages and for edits, deletions and other message subtypes.
+pub fn from_push(event: &SlackEventCallbackBody, bot_user: &str) -> Option<ChatEvent> {
+    match event {
+        SlackEventCallbackBody::AppMention(mention) => Some(ChatEvent::Command {
+            user: user(&mention.user),
+            channel: mention.channel.0.clone(),
+            thread: thread(&mention.channel, mention.origin.thread_ts.as_ref()),
+            text: command_text(mention.content.text.as_deref()?, bot_user),
+        }),
+        SlackEventCallbackBody::Message(message) => {
+            let is_im = message.origin.channel_type.as_ref().is_some_and(|t| t.0 == "im");
+            let sender = message.sender.user.as_ref()?;
+            if !is_im || message.subtype.is_some() || message.sender.bot_id.is_some() || sender.0 == bot_user {
+                return None;
+            }
+            let channel = message.origin.channel.as_ref()?;
+            Some(ChatEvent::Command {
+                user: user(sender),
+                channel: channel.0.clone(),
+                thread: thread(channel, message.origin.thread_ts.as_ref()),
+                text: command_text(message.content.as_ref()?.text.as_deref()?, bot_user),
+            })
+        }
+        _ => None,
+    }
+}
+
+/// `/hagios TEXT` typed in a channel or DM.
+pub fn from_slash_command(command: &SlackCommandEvent) -> ChatEvent {
+    ChatEvent::Command {
+        user: user(&command.user_id),
+        channel: command.channel_id.0.clone(),
+        thread: None,
+        text: decode(command.text.as_deref().unwrap_or_default()).trim().to_owned(),
+    }
+}
+
+/// A press of one of hagios' buttons; the command comes from hagios' own table, never from the
+/// payload, so a forged `value` cannot run anything else.
+pub fn from_interaction(interaction: &SlackInteractionEvent) -> Option<ChatEvent> {
+    let SlackInteractionEvent::BlockActions(actions) = interaction else { return None };
+    let SlackInteractionActionContainer::Message(container) = &actions.container else { return None };
+    let channel = container.channel_id.as_ref()?;
+    let pressed = actions.actions.as_ref()?.first()?;
+    Some(ChatEvent::Button {
+        user: user(&actions.user.as_ref()?.id),
+        message: MessageRef { channel: channel.0.clone(), id: container.message_ts.0.clone() },
+        command: button_command(&pressed.action_id.0)?.to_owned(),
+    })
+}
+
+/// The text without the leading `<@BOT>` mention and with Slack's entities decoded.
+fn command_text(text: &str, bot_user: &str) -> String {
+    let mention = format!("<@{bot_user}>");
+    let text = text.trim_start();
+    decode(text.strip_prefix(&mention).unwrap_or(text)).trim().to_owned()
+}
+
+/// Slack sends `&`, `<`, `>` typed by people as entities.
+fn decode(text: &str) -> String {
+    text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn push(event: serde_json::Value) -> Option<ChatEvent> {
+        from_push(&serde_json::from_value(event).unwrap(), "U0BOT")
+    }
+
+    #[test]
+    fn mentions_in_threads_become_thread_commands() {
+        let event = push(serde_json::json!({
+            "type": "app_mention", "user": "U1", "channel": "C1", "ts": "2.0", "thread_ts": "1.0",
+            "text": "<@U0BOT>  ack looking &lt;3 &amp; more"
+        }));
+        assert_eq!(
+            event,
+            Some(ChatEvent::Command {
+                user: ChatUser { id: "U1".into(), name: "U1".into() },
+                channel: "C1".into(),
+                thread: Some(MessageRef { channel: "C1".into(), id: "1.0".into() }),
+                text: "ack looking <3 & more".into(),
+            })
+        );
+    }
+
+    #[test]
+    fn only_peoples_direct_messages_count() {
+        let dm = |extra: serde_json::Value| {
+            let mut event = serde_json::json!({
+                "type": "message", "user": "U1", "channel": "D1", "ts": "2.0", "text": "status", "channel_type": "im"
+            });
+            event.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            push(event)
+        };
+        assert!(matches!(dm(serde_json::json!({})), Some(ChatEvent::Command { ref text, .. }) if text == "status"));
+        assert_eq!(dm(serde_json::json!({ "channel_type": "channel" })), None);
+        assert_eq!(dm(serde_json::json!({ "user": "U0BOT" })), None);
+        assert_eq!(dm(serde_json::json!({ "bot_id": "B1" })), None);
+        assert_eq!(dm(serde_json::json!({ "subtype": "message_changed" })), None);
+    }
+
+    #[test]
+    fn buttons_map_through_hagios_table_only() {
+        let press = |action_id: &str| {
+            let interaction: SlackInteractionEvent = serde_json::from_value(serde_json::json!({
+                "type": "block_actions",
+                "user": { "id": "U1" }, "team": { "id": "T1" }, "api_app_id": "A1", "trigger_id": "t",
+                "container": { "type": "message", "message_ts": "1.0", "channel_id": "C1" },
+                "actions": [{ "type": "button", "action_id": action_id, "value": "RESTART_PROGRAM" }]
+            }))
+            .unwrap();
+            from_interaction(&interaction)
+        };
+        assert_eq!(
+            press("hagios_ack"),
+            Some(ChatEvent::Button {
+                user: ChatUser { id: "U1".into(), name: "U1".into() },
+                message: MessageRef { channel: "C1".into(), id: "1.0".into() },
+                command: "ack".into(),
+            })
+        );
+        assert_eq!(press("other_app_button"), None);
+    }
+}

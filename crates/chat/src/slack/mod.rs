@@ -1,0 +1,508 @@
+//! Slack over Socket Mode and the Web API (slack-morphism): alerts are Block Kit messages whose
+//! threads carry the incident's story, people's mentions, DMs, `/hagios` and button presses come
+//! in as chat events. Events are acked at once; the work behind them runs in other tasks.
+
+mod events;
+mod render;
+
+use crate::{ChatAdapter, ChatError, ChatEvent, MessageRef, Outbound};
+use async_trait::async_trait;
+use render::Rendered;
+use slack_morphism::errors::SlackClientError;
+use slack_morphism::prelude::*;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, OnceCell};
+
+/// What the Slack adapter needs; tokens are secrets and never printed.
+#[derive(Clone)]
+pub struct SlackSettings {
+    /// The Web API base, `https://slack.com/api` in production.
+    pub api_url: String,
+    /// The bot token (`xoxb-…`) for Web API calls.
+    pub bot_token: String,
+    /// The app-level token (`xapp-…`) that opens Socket Mode connections.
+    pub app_token: String,
+    /// Where notifications go that no route sends elsewhere (a channel id or name).
+    pub default_channel: String,
+    /// Socket Mode connections kept open; Slack spreads events over them.
+    pub socket_connections: u32,
+    /// Space `chat.postMessage` calls to one per second per channel, so that bursts queue
+    /// instead of drawing 429s.
+    pub pace_posts: bool,
+}
+
+impl std::fmt::Debug for SlackSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SlackSettings")
+            .field("api_url", &self.api_url)
+            .field("default_channel", &self.default_channel)
+            .finish_non_exhaustive()
+    }
+}
+
+pub struct SlackChat {
+    client: Arc<SlackHyperClient>,
+    /// Spaces posts per channel; shared with the background posts of long outputs.
+    pacer: Arc<Pacer>,
+    bot_token: SlackApiToken,
+    app_token: SlackApiToken,
+    default_channel: String,
+    socket_connections: u32,
+    /// The bot's user id from `auth.test`, to strip its mention and ignore its own messages.
+    bot_user: OnceCell<String>,
+}
+
+/// What the Socket Mode callbacks reach through slack-morphism's user state.
+struct EventSink {
+    events: mpsc::Sender<ChatEvent>,
+    bot_user: String,
+    bot_token: SlackApiToken,
+    /// Display names by user id, so that replies, Nagios comments and the audit log name people.
+    names: Arc<std::sync::Mutex<HashMap<String, String>>>,
+}
+
+impl SlackChat {
+    pub fn new(settings: SlackSettings) -> Result<Self, ChatError> {
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_native_roots()
+            .map_err(|e| ChatError::Unavailable(format!("cannot load the system's TLS roots: {e}")))?
+            .https_or_http()
+            .enable_http1()
+            .build();
+        // slack-morphism joins `/method` on; a trailing slash would make `//method`.
+        let api_url = settings.api_url.trim_end_matches('/');
+        let connector = SlackClientHyperConnector::with_connector(connector).with_slack_api_url(api_url);
+        let interval = if settings.pace_posts { POST_INTERVAL } else { Duration::ZERO };
+        Ok(Self {
+            client: Arc::new(SlackClient::new(connector)),
+            pacer: Arc::new(Pacer::new(interval)),
+            bot_token: SlackApiToken::new(SlackApiTokenValue(settings.bot_token)),
+            app_token: SlackApiToken::new(SlackApiTokenValue(settings.app_token)),
+            default_channel: settings.default_channel,
+            socket_connections: settings.socket_connections.max(1),
+            bot_user: OnceCell::new(),
+        })
+    }
+
+    /// Checks the bot token with `auth.test` and returns the bot's user id.
+    pub async fn bot_user(&self) -> Result<&str, ChatError> {
+        let id = self
+            .bot_user
+            .get_or_try_init(|| async {
+                let me = self.client.open_session(&self.bot_token).auth_test().await.map_err(chat_error)?;
+                Ok::<_, ChatError>(me.user_id.0)
+            })
+            .await?;
+        Ok(id)
+    }
+
+    fn channel_or_default<'a>(&'a self, channel: Option<&'a str>) -> &'a str {
+        channel.unwrap_or(&self.default_channel)
+    }
+
+    async fn post_with_metadata(
+        &self,
+        channel: Option<&str>,
+        thread: Option<&MessageRef>,
+        message: &Outbound,
+        metadata: Option<SlackMessageMetadata>,
+    ) -> Result<MessageRef, ChatError> {
+        let channel = thread.map(|t| t.channel.as_str()).unwrap_or_else(|| self.channel_or_default(channel));
+        let thread_ts = thread.map(|t| SlackTs(t.id.clone()));
+        let rendered = render::render(message);
+        let posted =
+            post_rendered(&self.client, &self.bot_token, &self.pacer, channel, thread_ts.as_ref(), &rendered, metadata)
+                .await?;
+        if !rendered.overflow.is_empty() {
+            // In the background: the caller commits the message right away, so that a person
+            // answering in its thread at once finds the incident.
+            let (client, token, pacer) = (self.client.clone(), self.bot_token.clone(), self.pacer.clone());
+            let (parent, thread_ts) = (posted.clone(), thread_ts.unwrap_or_else(|| SlackTs(posted.id.clone())));
+            tokio::spawn(async move {
+                post_overflow(&client, &token, &pacer, &parent, &thread_ts, &rendered.overflow).await
+            });
+        }
+        Ok(posted)
+    }
+}
+
+async fn post_rendered(
+    client: &SlackHyperClient,
+    token: &SlackApiToken,
+    pacer: &Pacer,
+    channel: &str,
+    thread: Option<&SlackTs>,
+    rendered: &Rendered,
+    metadata: Option<SlackMessageMetadata>,
+) -> Result<MessageRef, ChatError> {
+    let mut content = content(rendered)?;
+    content.metadata = metadata;
+    let mut request = SlackApiChatPostMessageRequest::new(channel.into(), content);
+    request.thread_ts = thread.cloned();
+    pacer.wait_turn(channel).await;
+    let posted = client.open_session(token).chat_post_message(&request).await.map_err(chat_error)?;
+    pacer.posted(channel, &posted.channel.0);
+    Ok(MessageRef { channel: posted.channel.0, id: posted.ts.0 })
+}
+
+/// Text that did not fit the message goes into its thread; a failure here must not fail the
+/// message itself, or a retry would post it twice.
+async fn post_overflow(
+    client: &SlackHyperClient,
+    token: &SlackApiToken,
+    pacer: &Pacer,
+    parent: &MessageRef,
+    thread_ts: &SlackTs,
+    overflow: &[String],
+) {
+    for chunk in overflow {
+        let rendered = render::render(&Outbound::Text(chunk.clone()));
+        if let Err(e) = post_rendered(client, token, pacer, &parent.channel, Some(thread_ts), &rendered, None).await {
+            tracing::warn!(error = %e, channel = %parent.channel, "cannot post the rest of a long message");
+            return;
+        }
+    }
+}
+
+/// Slack allows about one `chat.postMessage` per second per channel.
+const POST_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Gives each channel's posts their turn, one per interval, so that a burst queues here instead
+/// of drawing 429s; channels do not wait for each other.
+struct Pacer {
+    /// Zero turns pacing off.
+    interval: Duration,
+    turns: std::sync::Mutex<Turns>,
+}
+
+#[derive(Default)]
+struct Turns {
+    /// The earliest moment the next post to a channel (by id) may go.
+    next_free: HashMap<String, tokio::time::Instant>,
+    /// Channel names seen in configuration → the ids Slack answered with.
+    ids: HashMap<String, String>,
+}
+
+impl Pacer {
+    fn new(interval: Duration) -> Self {
+        Self { interval, turns: std::sync::Mutex::default() }
+    }
+
+    async fn wait_turn(&self, channel: &str) {
+        if self.interval.is_zero() {
+            return;
+        }
+        let turn = {
+            let mut turns = self.turns.lock().expect("pacer");
+            let key = turns.ids.get(channel).cloned().unwrap_or_else(|| channel.to_owned());
+            let now = tokio::time::Instant::now();
+            let turn = turns.next_free.get(&key).map_or(now, |free| (*free).max(now));
+            turns.next_free.insert(key, turn + self.interval);
+            turn
+        };
+        tokio::time::sleep_until(turn).await;
+    }
+
+    /// Records that a post to `given` (an id, or a name) reached channel `id`: the channel's next
+    /// turn is a full interval after now, since Slack counted the post when it arrived, and a
+    /// name shares its id's turns from now on.
+    fn posted(&self, given: &str, id: &str) {
+        if self.interval.is_zero() {
+            return;
+        }
+        let mut turns = self.turns.lock().expect("pacer");
+        let mut free = tokio::time::Instant::now() + self.interval;
+        if given != id {
+            free = turns.next_free.remove(given).map_or(free, |reserved| reserved.max(free));
+            turns.ids.insert(given.to_owned(), id.to_owned());
+        }
+        let next = turns.next_free.entry(id.to_owned()).or_insert(free);
+        *next = (*next).max(free);
+    }
+}
+
+/// The Slack message metadata type hagios tags its notification messages with.
+const METADATA_EVENT_TYPE: &str = "hagios_notification";
+/// How far back a lookup after a crash searches; the lost message is among the newest.
+const LOOKUP_LIMIT: u16 = 200;
+
+fn key_metadata(key: &str) -> SlackMessageMetadata {
+    SlackMessageMetadata {
+        event_type: METADATA_EVENT_TYPE.to_owned(),
+        event_payload: Some([("notification_id".to_owned(), key.to_owned())].into()),
+    }
+}
+
+fn content(rendered: &Rendered) -> Result<SlackMessageContent, ChatError> {
+    let blocks: Vec<SlackBlock> = serde_json::from_value(serde_json::Value::Array(rendered.blocks.clone()))
+        .map_err(|e| ChatError::Rejected(format!("hagios built blocks Slack would refuse: {e}")))?;
+    Ok(SlackMessageContent::new().with_text(rendered.text.clone()).with_blocks(blocks))
+}
+
+/// Sorts Slack's failures into what delivery retries and what it gives up on. Messages carry
+/// error codes and statuses only: Slack's bodies and the tokens never reach logs or chat.
+fn chat_error(error: SlackClientError) -> ChatError {
+    match error {
+        SlackClientError::RateLimitError(e) => ChatError::RateLimited(e.retry_after.unwrap_or(Duration::from_secs(1))),
+        SlackClientError::ApiError(e) => match e.code.as_str() {
+            "ratelimited" => ChatError::RateLimited(Duration::from_secs(1)),
+            "fatal_error" | "internal_error" | "service_unavailable" | "request_timeout" => {
+                ChatError::Unavailable(format!("Slack answered `{}`", e.code))
+            }
+            code => ChatError::Rejected(explain(code)),
+        },
+        SlackClientError::HttpError(e) if e.status_code.is_server_error() || e.status_code.as_u16() == 408 => {
+            ChatError::Unavailable(format!("Slack answered HTTP {}", e.status_code))
+        }
+        SlackClientError::HttpError(e) => ChatError::Rejected(format!("Slack answered HTTP {}", e.status_code)),
+        SlackClientError::HttpProtocolError(_)
+        | SlackClientError::EndOfStream(_)
+        | SlackClientError::SystemError(_)
+        | SlackClientError::SocketModeProtocolError(_) => {
+            ChatError::Unavailable("cannot reach Slack (network or TLS failure)".to_owned())
+        }
+        SlackClientError::ProtocolError(_) => ChatError::Rejected("Slack's answer could not be read".to_owned()),
+    }
+}
+
+/// Slack's error code with what to do about it.
+fn explain(code: &str) -> String {
+    let hint = match code {
+        "channel_not_found" => "check the channel id in [slack] default_channel or [[route]] channel",
+        "not_in_channel" => "invite the bot to the channel (/invite @hagios)",
+        "invalid_auth" | "not_authed" | "token_revoked" | "account_inactive" => {
+            "check the tokens in the variables named by [slack] bot_token_env (xoxb-…) and app_token_env (xapp-…)"
+        }
+        "missing_scope" => "add the missing scope to the Slack app (see contrib/slack/manifest.yml) and reinstall it",
+        "not_allowed_token_type" => "the bot token must start with xoxb- and the app token with xapp-",
+        _ => "see Slack's documentation of this error code",
+    };
+    format!("Slack refused with `{code}`: {hint}")
+}
+
+#[async_trait]
+impl ChatAdapter for SlackChat {
+    fn platform(&self) -> &'static str {
+        "slack"
+    }
+
+    async fn post(
+        &self,
+        channel: Option<&str>,
+        thread: Option<&MessageRef>,
+        message: &Outbound,
+    ) -> Result<MessageRef, ChatError> {
+        self.post_with_metadata(channel, thread, message, None).await
+    }
+
+    async fn post_keyed(
+        &self,
+        channel: Option<&str>,
+        thread: Option<&MessageRef>,
+        message: &Outbound,
+        key: &str,
+    ) -> Result<MessageRef, ChatError> {
+        self.post_with_metadata(channel, thread, message, Some(key_metadata(key))).await
+    }
+
+    async fn find_keyed(
+        &self,
+        channel: Option<&str>,
+        thread: Option<&MessageRef>,
+        key: &str,
+    ) -> Result<Option<MessageRef>, ChatError> {
+        let session = self.client.open_session(&self.bot_token);
+        let (channel, messages) = match thread {
+            Some(parent) => {
+                // slack-morphism's request type lacks `include_all_metadata`, which Slack needs
+                // to return the metadata; the method is called with it directly.
+                let limit = LOOKUP_LIMIT.to_string();
+                let params = vec![
+                    ("channel", Some(parent.channel.as_str())),
+                    ("ts", Some(parent.id.as_str())),
+                    ("include_all_metadata", Some("true")),
+                    ("limit", Some(limit.as_str())),
+                ];
+                let replies = session
+                    .http_session_api
+                    .http_get::<SlackApiConversationsRepliesResponse, _, _>("conversations.replies", &params, None)
+                    .await;
+                (parent.channel.clone(), replies.map(|r| r.messages))
+            }
+            None => {
+                let channel = self.channel_or_default(channel).to_owned();
+                let request = SlackApiConversationsHistoryRequest::new()
+                    .with_channel(channel.clone().into())
+                    .with_include_all_metadata(true)
+                    .with_limit(LOOKUP_LIMIT);
+                (channel, session.conversations_history(&request).await.map(|r| r.messages))
+            }
+        };
+        let messages = match messages.map_err(chat_error) {
+            Ok(messages) => messages,
+            // Unable to look (a channel given by name, a missing scope): posting again risks a
+            // duplicate, giving up would lose the alert; the duplicate is the lesser harm.
+            Err(ChatError::Rejected(reason)) => {
+                tracing::warn!(%reason, %channel, "cannot look for an earlier post; posting again");
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
+        let wanted = key_metadata(key);
+        Ok(messages
+            .into_iter()
+            .find(|message| message.content.metadata.as_ref() == Some(&wanted))
+            .map(|message| MessageRef { channel, id: message.origin.ts.0 }))
+    }
+
+    async fn update(&self, message: &MessageRef, content_now: &Outbound) -> Result<(), ChatError> {
+        let rendered = render::render(content_now);
+        let request = SlackApiChatUpdateRequest::new(
+            message.channel.clone().into(),
+            content(&rendered)?,
+            SlackTs(message.id.clone()),
+        );
+        self.client.open_session(&self.bot_token).chat_update(&request).await.map_err(chat_error)?;
+        Ok(())
+    }
+
+    async fn listen(&self, events: mpsc::Sender<ChatEvent>) -> Result<(), ChatError> {
+        let bot_user = self.bot_user().await?.to_owned();
+        // slack-morphism retries a refused app token forever and quietly; asking once first
+        // turns a wrong token into an error that says what to fix.
+        self.client
+            .open_session(&self.app_token)
+            .apps_connections_open(&SlackApiAppsConnectionOpenRequest::new())
+            .await
+            .map_err(|e| match chat_error(e) {
+                ChatError::Rejected(reason) => ChatError::Rejected(format!("Socket Mode (app_token_env): {reason}")),
+                other => other,
+            })?;
+        let sink =
+            EventSink { events: events.clone(), bot_user, bot_token: self.bot_token.clone(), names: Arc::default() };
+        let environment =
+            Arc::new(SlackClientEventsListenerEnvironment::new(self.client.clone()).with_user_state(sink));
+        let callbacks = SlackSocketModeListenerCallbacks::new()
+            .with_push_events(on_push)
+            .with_command_events(on_command)
+            .with_interaction_events(on_interaction);
+        let config = SlackClientSocketModeConfig::new().with_max_connections_count(self.socket_connections);
+        let listener = SlackClientSocketModeListener::new(&config, environment, callbacks);
+        listener.listen_for(&self.app_token).await.map_err(chat_error)?;
+        listener.start().await;
+        events.closed().await;
+        listener.shutdown().await;
+        Ok(())
+    }
+}
+
+/// Hands an event to the conversation without holding up the ack: slack-morphism acks when the
+/// callback returns, and Slack wants that within 3 seconds. Naming the person happens after.
+async fn forward(
+    client: Arc<SlackHyperClient>,
+    state: &SlackClientEventsUserState,
+    event: impl FnOnce(&str) -> Option<ChatEvent>,
+) {
+    let storage = state.read().await;
+    let Some(sink) = storage.get_user_state::<EventSink>() else { return };
+    let Some(mut event) = event(&sink.bot_user) else { return };
+    let (events, token, names) = (sink.events.clone(), sink.bot_token.clone(), sink.names.clone());
+    tokio::spawn(async move {
+        let user = match &mut event {
+            ChatEvent::Command { user, .. } | ChatEvent::Button { user, .. } => user,
+        };
+        user.name = display_name(&client, &token, &names, &user.id).await;
+        if events.send(event).await.is_err() {
+            tracing::debug!("chat event arrived after shutdown");
+        }
+    });
+}
+
+/// The name people see for `user_id` (`users.info`, remembered); the id itself when Slack
+/// cannot tell (no `users:read` scope, say), since authorization goes by id anyway.
+async fn display_name(
+    client: &SlackHyperClient,
+    token: &SlackApiToken,
+    names: &std::sync::Mutex<HashMap<String, String>>,
+    user_id: &str,
+) -> String {
+    if let Some(name) = names.lock().expect("names").get(user_id) {
+        return name.clone();
+    }
+    let request = SlackApiUsersInfoRequest::new(SlackUserId(user_id.to_owned()));
+    let name = match client.open_session(token).users_info(&request).await {
+        Ok(info) => {
+            let user = info.user;
+            let (display, real) = user.profile.map_or((None, None), |p| (p.display_name, p.real_name));
+            [display, real, user.real_name, user.name]
+                .into_iter()
+                .flatten()
+                .find(|name| !name.trim().is_empty())
+                .unwrap_or_else(|| user_id.to_owned())
+        }
+        Err(e) => {
+            tracing::debug!(error = %chat_error(e), user = user_id, "cannot look up the user's name");
+            return user_id.to_owned();
+        }
+    };
+    names.lock().expect("names").insert(user_id.to_owned(), name.clone());
+    name
+}
+
+async fn on_push(
+    event: SlackPushEventCallback,
+    client: Arc<SlackHyperClient>,
+    state: SlackClientEventsUserState,
+) -> UserCallbackResult<()> {
+    forward(client, &state, |bot_user| events::from_push(&event.event, bot_user)).await;
+    Ok(())
+}
+
+async fn on_command(
+    command: SlackCommandEvent,
+    client: Arc<SlackHyperClient>,
+    state: SlackClientEventsUserState,
+) -> UserCallbackResult<SlackCommandEventResponse> {
+    let echo = format!("`/hagios {}`: working on it…", render::escape(command.text.as_deref().unwrap_or_default()));
+    forward(client, &state, |_| Some(events::from_slash_command(&command))).await;
+    Ok(SlackCommandEventResponse::new(SlackMessageContent::new().with_text(echo))
+        .with_response_type(SlackMessageResponseType::Ephemeral))
+}
+
+async fn on_interaction(
+    interaction: SlackInteractionEvent,
+    client: Arc<SlackHyperClient>,
+    state: SlackClientEventsUserState,
+) -> UserCallbackResult<()> {
+    forward(client, &state, |_| events::from_interaction(&interaction)).await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn each_channel_gets_one_post_per_interval_and_names_share_their_ids_turns() {
+        let pacer = Pacer::new(Duration::from_secs(1));
+        let start = tokio::time::Instant::now();
+        pacer.wait_turn("alerts").await;
+        pacer.posted("alerts", "C1");
+        pacer.wait_turn("C2").await;
+        pacer.posted("C2", "C2");
+        assert_eq!(start.elapsed(), Duration::ZERO, "first posts to two channels go at once");
+        pacer.wait_turn("C1").await;
+        pacer.posted("C1", "C1");
+        assert_eq!(start.elapsed(), Duration::from_secs(1), "the id waits for the name's turn");
+        pacer.wait_turn("C2").await;
+        assert_eq!(start.elapsed(), Duration::from_secs(1), "C2's turn came meanwhile");
+        pacer.wait_turn("alerts").await;
+        assert_eq!(start.elapsed(), Duration::from_secs(2));
+        tokio::time::advance(Duration::from_millis(300)).await;
+        pacer.posted("alerts", "C1");
+        pacer.wait_turn("C1").await;
+        assert_eq!(start.elapsed(), Duration::from_millis(3300), "a slow post pushes the next turn");
+    }
+}

@@ -1,0 +1,329 @@
+//! A fake Slack for tests, written from Slack's API documentation: the Web API methods hagios
+//! uses over HTTP (`ok:false` error codes, 429 with `Retry-After`, outages) and the Socket Mode
+//! WebSocket that `apps.connections.open` hands out (`hello`, envelopes that must be acked).
+//! Tests inject what people do (mentions, DMs, `/hagios`, button presses) and inspect what the
+//! bot posted and edited.
+
+mod envelopes;
+mod socket;
+mod web;
+
+use serde_json::Value;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::{mpsc, Notify};
+
+/// The bot token (`xoxb-…`) the fake accepts for Web API calls.
+pub const BOT_TOKEN: &str = "xoxb-fake-bot-token";
+/// The app-level token (`xapp-…`) the fake accepts for `apps.connections.open`.
+pub const APP_TOKEN: &str = "xapp-fake-app-token";
+/// The bot's own user id, as `auth.test` reports it and mentions address it.
+pub const BOT_USER: &str = "U0BOT";
+pub const BOT_ID: &str = "B0BOT";
+pub const TEAM_ID: &str = "T0FAKE";
+pub const APP_ID: &str = "A0FAKE";
+
+/// How the fake answers the next matching Web API calls instead of serving them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// HTTP 429 with `Retry-After: seconds` and `{"ok":false,"error":"ratelimited"}`.
+    RateLimited { retry_after_secs: u64 },
+    /// An HTTP 5xx status, as during a Slack outage.
+    Status(u16),
+    /// HTTP 200 with `{"ok":false,"error":code}`.
+    Error(&'static str),
+}
+
+/// A message in a channel: posted by the bot or injected as typed by a person.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub channel: String,
+    pub ts: String,
+    /// The parent's ts for a thread reply.
+    pub thread_ts: Option<String>,
+    /// The author: [`BOT_USER`] for the bot's messages.
+    pub user: String,
+    pub text: String,
+    pub blocks: Option<Value>,
+    pub metadata: Option<Value>,
+    /// How often `chat.update` replaced the content.
+    pub edits: u32,
+}
+
+impl Message {
+    pub fn is_reply(&self) -> bool {
+        self.thread_ts.as_ref().is_some_and(|parent| parent != &self.ts)
+    }
+
+    pub fn by_bot(&self) -> bool {
+        self.user == BOT_USER
+    }
+
+    /// The message as Slack's API shows it (`conversations.history`, `chat.postMessage`).
+    fn to_json(&self, with_metadata: bool) -> Value {
+        let mut json = serde_json::json!({
+            "type": "message",
+            "user": self.user,
+            "text": self.text,
+            "ts": self.ts,
+            "team": TEAM_ID,
+        });
+        if self.by_bot() {
+            json["bot_id"] = BOT_ID.into();
+            json["app_id"] = APP_ID.into();
+        }
+        if let Some(thread_ts) = &self.thread_ts {
+            json["thread_ts"] = thread_ts.clone().into();
+        }
+        if let Some(blocks) = &self.blocks {
+            json["blocks"] = blocks.clone();
+        }
+        if self.edits > 0 {
+            json["edited"] = serde_json::json!({ "user": BOT_USER, "ts": self.ts });
+        }
+        if with_metadata {
+            if let Some(metadata) = &self.metadata {
+                json["metadata"] = metadata.clone();
+            }
+        }
+        json
+    }
+}
+
+/// One acknowledgement the client sent over Socket Mode.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ack {
+    pub envelope_id: String,
+    /// The `payload` the client answered with (slash commands and some interactions may).
+    pub payload: Option<Value>,
+    /// Whether it arrived within Slack's 3 seconds.
+    pub in_time: bool,
+}
+
+#[derive(Default)]
+struct State {
+    /// Channel id → name; `chat.postMessage` accepts either.
+    channels: Vec<(String, String)>,
+    /// User id → display name, for `users.info`.
+    users: HashMap<String, String>,
+    messages: Vec<Message>,
+    next_ts: u64,
+    failures: VecDeque<(String, Failure)>,
+    calls: HashMap<String, usize>,
+    rate_limited: usize,
+    tickets: Vec<String>,
+    connections: Vec<mpsc::UnboundedSender<String>>,
+    /// Slack's "about one message per second per channel" for `chat.postMessage`, when enforced.
+    post_interval: Option<Duration>,
+    last_post: HashMap<String, std::time::Instant>,
+    acks: Vec<Ack>,
+    next_envelope: u64,
+}
+
+impl State {
+    fn channel_id(&self, id_or_name: &str) -> Option<String> {
+        let name = id_or_name.trim_start_matches('#');
+        self.channels.iter().find(|(id, n)| id == id_or_name || n == name).map(|(id, _)| id.clone())
+    }
+
+    fn new_ts(&mut self) -> String {
+        self.next_ts += 1;
+        format!("1700000000.{:06}", self.next_ts)
+    }
+}
+
+/// A running fake Slack on loopback; dropped with the test's runtime.
+#[derive(Clone)]
+pub struct FakeSlack {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    changed: Notify,
+    http_base: String,
+    ws_base: String,
+}
+
+impl FakeSlack {
+    /// Starts a fake workspace with the given channels (`(id, name)`, e.g. `("C0ALERTS", "alerts")`).
+    pub async fn start(channels: &[(&str, &str)]) -> FakeSlack {
+        let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the fake Web API");
+        let ws = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the fake Socket Mode");
+        let state = State {
+            channels: channels.iter().map(|(id, name)| (id.to_string(), name.to_string())).collect(),
+            ..State::default()
+        };
+        let shared = Arc::new(Shared {
+            state: Mutex::new(state),
+            changed: Notify::new(),
+            http_base: format!("http://{}", http.local_addr().expect("address")),
+            ws_base: format!("ws://{}", ws.local_addr().expect("address")),
+        });
+        let fake = FakeSlack { shared };
+        tokio::spawn(web::serve(http, fake.clone()));
+        tokio::spawn(socket::serve(ws, fake.clone()));
+        fake
+    }
+
+    /// The Web API base URL, what `[slack] api_url` points at (`http://127.0.0.1:N/api`).
+    pub fn api_url(&self) -> String {
+        format!("{}/api", self.shared.http_base)
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.shared.state.lock().expect("fake slack state")
+    }
+
+    fn changed(&self) {
+        self.shared.changed.notify_waiters();
+    }
+
+    /// Makes the next `count` calls of `method` (`"*"` for any method) fail with `failure`.
+    pub fn fail_next(&self, method: &str, count: usize, failure: Failure) {
+        let mut state = self.state();
+        for _ in 0..count {
+            state.failures.push_back((method.to_owned(), failure.clone()));
+        }
+    }
+
+    /// Makes `users.info` know the person `id` by `display_name`.
+    pub fn add_user(&self, id: &str, display_name: &str) {
+        self.state().users.insert(id.to_owned(), display_name.to_owned());
+    }
+
+    /// Answers `chat.postMessage` with 429 when a channel gets posts closer together than
+    /// `interval`, as Slack does for bursts above about one message per second per channel.
+    pub fn limit_posts_per_channel(&self, interval: Duration) {
+        self.state().post_interval = Some(interval);
+    }
+
+    /// Every message in every channel, in posting order.
+    pub fn messages(&self) -> Vec<Message> {
+        self.state().messages.clone()
+    }
+
+    /// The messages the bot posted.
+    pub fn bot_messages(&self) -> Vec<Message> {
+        self.messages().into_iter().filter(Message::by_bot).collect()
+    }
+
+    /// How often `method` was called, failed calls included.
+    pub fn calls(&self, method: &str) -> usize {
+        self.state().calls.get(method).copied().unwrap_or(0)
+    }
+
+    /// How many calls were answered with 429.
+    pub fn rate_limited(&self) -> usize {
+        self.state().rate_limited
+    }
+
+    pub fn acks(&self) -> Vec<Ack> {
+        self.state().acks.clone()
+    }
+
+    /// Waits until `done` holds for the fake's state, or panics after `timeout` with `what`.
+    pub async fn wait_until(&self, what: &str, timeout: Duration, done: impl Fn(&FakeSlack) -> bool) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let changed = self.shared.changed.notified();
+            if done(self) {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, changed).await.is_err() && !done(self) {
+                panic!("fake slack: timed out waiting for {what}; messages: {:#?}", self.messages());
+            }
+        }
+    }
+
+    /// Waits for a Socket Mode client to connect.
+    pub async fn wait_connected(&self, timeout: Duration) {
+        self.wait_until("a Socket Mode connection", timeout, |fake| !fake.state().connections.is_empty()).await;
+    }
+
+    /// Waits for the client to ack `envelope_id` and returns the ack.
+    pub async fn wait_ack(&self, envelope_id: &str, timeout: Duration) -> Ack {
+        let find = |fake: &FakeSlack| fake.acks().into_iter().find(|ack| ack.envelope_id == envelope_id);
+        self.wait_until(&format!("the ack of {envelope_id}"), timeout, |fake| find(fake).is_some()).await;
+        find(self).expect("ack present")
+    }
+
+    /// A person mentions the bot (`<@U0BOT> text`) in `channel`, in the thread of `thread_ts` if
+    /// given. Returns the envelope id.
+    pub fn mention(&self, user: &str, channel: &str, thread_ts: Option<&str>, text: &str) -> String {
+        let text = format!("<@{BOT_USER}> {text}");
+        let ts = self.add_person_message(user, channel, thread_ts, &text);
+        self.deliver("events_api", false, |envelope| {
+            envelopes::app_mention(user, channel, &ts, thread_ts, &text, envelope)
+        })
+    }
+
+    /// A person writes `text` to the bot in the direct message channel `channel` (`D…`).
+    pub fn direct_message(&self, user: &str, channel: &str, text: &str) -> String {
+        let ts = self.add_person_message(user, channel, None, text);
+        self.deliver("events_api", false, |envelope| envelopes::direct_message(user, channel, &ts, text, envelope))
+    }
+
+    /// A person types `/hagios text` in `channel`.
+    pub fn slash_command(&self, user: &str, channel: &str, text: &str) -> String {
+        let response_url = format!("{}/commands/response", self.shared.http_base);
+        self.deliver("slash_commands", true, |envelope| {
+            envelopes::slash_command(user, channel, text, &response_url, envelope)
+        })
+    }
+
+    /// A person presses the button with `action_id` on the bot's message `ts`. Panics when the
+    /// message has no such button: a test asking for it is wrong.
+    pub fn press_button(&self, user: &str, channel: &str, ts: &str, action_id: &str) -> String {
+        let message = self
+            .messages()
+            .into_iter()
+            .find(|m| m.channel == channel && m.ts == ts)
+            .unwrap_or_else(|| panic!("no message {ts} in {channel}"));
+        let (block_id, button) = envelopes::find_button(message.blocks.as_ref(), action_id)
+            .unwrap_or_else(|| panic!("message {ts} has no button {action_id}: {:?}", message.blocks));
+        let response_url = format!("{}/actions/response", self.shared.http_base);
+        let message_json = message.to_json(false);
+        self.deliver("interactive", false, |envelope| {
+            envelopes::block_actions(user, channel, &message_json, &block_id, &button, &response_url, envelope)
+        })
+    }
+
+    fn add_person_message(&self, user: &str, channel: &str, thread_ts: Option<&str>, text: &str) -> String {
+        let mut state = self.state();
+        let ts = state.new_ts();
+        state.messages.push(Message {
+            channel: channel.to_owned(),
+            ts: ts.clone(),
+            thread_ts: thread_ts.map(str::to_owned),
+            user: user.to_owned(),
+            text: text.to_owned(),
+            blocks: None,
+            metadata: None,
+            edits: 0,
+        });
+        drop(state);
+        self.changed();
+        ts
+    }
+
+    /// Sends an envelope of `kind` over the first open connection and returns its id.
+    fn deliver(&self, kind: &str, accepts_response_payload: bool, payload: impl FnOnce(&str) -> Value) -> String {
+        let mut state = self.state();
+        state.next_envelope += 1;
+        let envelope_id = format!("{:08x}-fake-envelope", state.next_envelope);
+        let envelope = serde_json::json!({
+            "envelope_id": envelope_id,
+            "type": kind,
+            "accepts_response_payload": accepts_response_payload,
+            "retry_attempt": 0,
+            "retry_reason": "",
+            "payload": payload(&envelope_id),
+        });
+        state.connections.retain(|connection| !connection.is_closed());
+        let connection = state.connections.first().expect("no Socket Mode client connected to the fake slack");
+        connection.send(envelope.to_string()).expect("socket mode connection open");
+        envelope_id
+    }
+}

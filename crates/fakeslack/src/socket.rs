@@ -1,0 +1,91 @@
+//! The Socket Mode half of the fake: a WebSocket that only admits tickets `apps.connections.open`
+//! issued, greets with `hello`, pushes envelopes and records the client's acks.
+
+use crate::{Ack, FakeSlack, APP_ID};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tokio_tungstenite::tungstenite::http::StatusCode;
+use tokio_tungstenite::tungstenite::Message as Frame;
+
+/// Slack redelivers an envelope that is not acked within this time; the fake records whether
+/// each ack beat it.
+const ACK_DEADLINE: Duration = Duration::from_secs(3);
+
+pub async fn serve(listener: TcpListener, fake: FakeSlack) {
+    while let Ok((stream, _)) = listener.accept().await {
+        tokio::spawn(connection(stream, fake.clone()));
+    }
+}
+
+// The handshake callback's error type is tungstenite's, not ours to shrink.
+#[allow(clippy::result_large_err)]
+async fn connection(stream: TcpStream, fake: FakeSlack) {
+    let admit = |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
+        let query = request.uri().query().unwrap_or("");
+        let ticket = query.split('&').find_map(|pair| pair.strip_prefix("ticket="));
+        if ticket.is_some_and(|t| fake.state().tickets.iter().any(|issued| issued == t)) {
+            Ok(response)
+        } else {
+            let mut refused = ErrorResponse::new(Some("unknown ticket: call apps.connections.open".into()));
+            *refused.status_mut() = StatusCode::UNAUTHORIZED;
+            Err(refused)
+        }
+    };
+    let Ok(socket) = tokio_tungstenite::accept_hdr_async(stream, admit).await else { return };
+    let (mut sink, mut frames) = socket.split();
+    let (outgoing, mut queue) = mpsc::unbounded_channel::<String>();
+    // When each envelope went out, to judge whether its ack came in time.
+    let mut sent_at = HashMap::<String, Instant>::new();
+    let connections = {
+        let mut state = fake.state();
+        state.connections.push(outgoing);
+        state.connections.len()
+    };
+    let hello = json!({
+        "type": "hello",
+        "num_connections": connections,
+        "debug_info": { "host": "fakeslack", "build_number": 1, "approximate_connection_time": 18060 },
+        "connection_info": { "app_id": APP_ID },
+    });
+    if sink.send(Frame::text(hello.to_string())).await.is_err() {
+        return;
+    }
+    fake.changed();
+    loop {
+        tokio::select! {
+            envelope = queue.recv() => {
+                let Some(envelope) = envelope else { break };
+                if let Some(id) = serde_json::from_str::<Value>(&envelope).ok().and_then(|v| v["envelope_id"].as_str().map(str::to_owned)) {
+                    sent_at.insert(id, Instant::now());
+                }
+                if sink.send(Frame::text(envelope)).await.is_err() {
+                    break;
+                }
+            }
+            frame = frames.next() => match frame {
+                Some(Ok(Frame::Text(text))) => record_ack(&fake, &text, &mut sent_at),
+                Some(Ok(Frame::Ping(data))) => {
+                    if sink.send(Frame::Pong(data)).await.is_err() {
+                        break;
+                    }
+                }
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => break,
+            },
+        }
+    }
+}
+
+fn record_ack(fake: &FakeSlack, text: &str, sent_at: &mut HashMap<String, Instant>) {
+    let Ok(frame) = serde_json::from_str::<Value>(text) else { return };
+    let Some(envelope_id) = frame["envelope_id"].as_str() else { return };
+    let in_time = sent_at.remove(envelope_id).is_some_and(|sent| sent.elapsed() <= ACK_DEADLINE);
+    let payload = frame.get("payload").filter(|p| !p.is_null()).cloned();
+    fake.state().acks.push(Ack { envelope_id: envelope_id.to_owned(), payload, in_time });
+    fake.changed();
+}

@@ -1,0 +1,149 @@
+//! Delivery through Slack (the fake): exactly once across a crash between posting and committing,
+//! and a burst for one channel paced so that Slack never has to refuse it.
+
+use super::*;
+use crate::config::DeliveryConfig;
+use async_trait::async_trait;
+use hagios_chat::slack::{SlackChat, SlackSettings};
+use hagios_chat::{ChatEvent, MessageRef, Outbound};
+use hagios_domain::{Notification, NotificationType, ObjectRef, State};
+use hagios_fakeslack::{FakeSlack, APP_TOKEN, BOT_TOKEN};
+use tokio::sync::mpsc;
+
+/// Slack as seen by a process that dies right after a post went through: the message is in
+/// Slack, the answer never reaches the store.
+struct DiesAfterPosting(SlackChat);
+
+#[async_trait]
+impl ChatAdapter for DiesAfterPosting {
+    fn platform(&self) -> &'static str {
+        "slack"
+    }
+
+    async fn post(&self, _: Option<&str>, _: Option<&MessageRef>, _: &Outbound) -> Result<MessageRef, ChatError> {
+        unreachable!("the pipeline posts keyed messages")
+    }
+
+    async fn post_keyed(
+        &self,
+        channel: Option<&str>,
+        thread: Option<&MessageRef>,
+        message: &Outbound,
+        key: &str,
+    ) -> Result<MessageRef, ChatError> {
+        self.0.post_keyed(channel, thread, message, key).await?;
+        Err(ChatError::Unavailable("killed between posting and committing".into()))
+    }
+
+    async fn update(&self, message: &MessageRef, content: &Outbound) -> Result<(), ChatError> {
+        self.0.update(message, content).await
+    }
+
+    async fn listen(&self, _: mpsc::Sender<ChatEvent>) -> Result<(), ChatError> {
+        Ok(())
+    }
+}
+
+fn slack(fake: &FakeSlack) -> SlackChat {
+    slack_paced(fake, false)
+}
+
+fn slack_paced(fake: &FakeSlack, pace_posts: bool) -> SlackChat {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    SlackChat::new(SlackSettings {
+        api_url: fake.api_url(),
+        bot_token: BOT_TOKEN.into(),
+        app_token: APP_TOKEN.into(),
+        default_channel: "C0ALERTS".into(),
+        socket_connections: 1,
+        pace_posts,
+    })
+    .expect("adapter")
+}
+
+fn notification(kind: NotificationType, state: State) -> Notification {
+    notification_for("web01", kind, state)
+}
+
+fn notification_for(host: &str, kind: NotificationType, state: State) -> Notification {
+    Notification {
+        id: String::new(),
+        site: "local".into(),
+        kind,
+        object: ObjectRef::service(host, "HTTP"),
+        state,
+        output: format!("{state} - output"),
+        long_output: String::new(),
+        author: None,
+        comment: None,
+        time: 1_700_000_000,
+        hostgroups: Vec::new(),
+        contact: None,
+        macros: Default::default(),
+    }
+}
+
+/// A pipeline as a fresh process would build it: the store reopened from its file.
+fn pipeline(dir: &std::path::Path, chat: Arc<dyn ChatAdapter>) -> Pipeline {
+    Pipeline {
+        spool: Arc::new(Spool::open(dir.join("spool")).expect("spool")),
+        store: StoreHandle::open(&dir.join("state.db")).expect("store"),
+        chat,
+        routes: Vec::new(),
+        settings: DeliveryConfig::default(),
+    }
+}
+
+#[tokio::test]
+async fn a_crash_between_post_and_commit_neither_loses_nor_duplicates() {
+    let fake = FakeSlack::start(&[("C0ALERTS", "alerts")]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spool = Spool::open(dir.path().join("spool")).expect("spool");
+
+    for (kind, state) in
+        [(NotificationType::Problem, State::Critical), (NotificationType::Acknowledgement, State::Critical)]
+    {
+        spool.write(notification(kind, state)).expect("spooled");
+        let dying = pipeline(dir.path(), Arc::new(DiesAfterPosting(slack(&fake))));
+        assert!(dying.drain().await.is_err(), "the first process dies before committing");
+        assert_eq!(spool.pending().expect("pending").len(), 1, "the record stays in the spool");
+
+        let restarted = pipeline(dir.path(), Arc::new(slack(&fake)));
+        restarted.drain().await.expect("the restarted process finishes the delivery");
+        assert!(spool.pending().expect("pending").is_empty());
+    }
+
+    let messages = fake.bot_messages();
+    assert_eq!(messages.len(), 2, "one parent and one thread reply: {messages:#?}");
+    assert!(messages[1].thread_ts.as_deref() == Some(messages[0].ts.as_str()));
+    let store = StoreHandle::open(&dir.path().join("state.db")).expect("store");
+    let incident = store
+        .open_incident(&notification(NotificationType::Problem, State::Critical))
+        .await
+        .expect("lookup")
+        .expect("the incident was committed with the first post's message");
+    assert_eq!(incident.message_id, messages[0].ts);
+    assert_eq!(incident.card.history.len(), 1, "the ack was committed once");
+}
+
+#[tokio::test]
+async fn a_burst_of_50_alerts_for_one_channel_is_delivered_whole_without_a_429() {
+    let fake = FakeSlack::start(&[("C0ALERTS", "alerts")]).await;
+    fake.limit_posts_per_channel(std::time::Duration::from_secs(1));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spool = Spool::open(dir.path().join("spool")).expect("spool");
+    for n in 0..50 {
+        spool
+            .write(notification_for(&format!("host{n:02}"), NotificationType::Problem, State::Critical))
+            .expect("spooled");
+    }
+    pipeline(dir.path(), Arc::new(slack_paced(&fake, true))).drain().await.expect("all delivered");
+
+    let messages = fake.bot_messages();
+    let mut hosts: Vec<_> =
+        messages.iter().map(|m| m.text.split_whitespace().nth(1).unwrap_or_default().to_owned()).collect();
+    hosts.sort();
+    hosts.dedup();
+    assert_eq!((messages.len(), hosts.len(), fake.rate_limited()), (50, 50, 0));
+    assert!(spool.pending().expect("pending").is_empty());
+}
