@@ -3,6 +3,7 @@
 //! snapshots and confirmed outcomes.
 
 pub mod nagios;
+mod readback;
 mod validate;
 
 use async_trait::async_trait;

@@ -6,16 +6,16 @@ mod confirm;
 mod fifo;
 mod state;
 
+use crate::readback::{object_status, wait_past_second, Expectation};
 use crate::validate::ensure_exists;
 use crate::{Monitor, MonitorError};
 use async_trait::async_trait;
 use command::{AckOptions, DowntimeRequest, ExternalCommand, Note};
-use confirm::Expectation;
 use hagios_domain::{Action, DowntimeTarget, Outcome, Snapshot};
-use state::{object_status, StateCache};
+use state::StateCache;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// How long [`NagiosMonitor::execute`] waits for status.dat to show an action's effect.
 pub const DEFAULT_CONFIRM_TIMEOUT: Duration = Duration::from_secs(5);
@@ -56,10 +56,7 @@ impl Monitor for NagiosMonitor {
     }
 
     async fn snapshot(&self) -> Result<Arc<Snapshot>, MonitorError> {
-        let state = Arc::clone(&self.state);
-        tokio::task::spawn_blocking(move || state.load())
-            .await
-            .map_err(|err| MonitorError::State(format!("the state reader task failed: {err}")))?
+        StateCache::load_async(Arc::clone(&self.state)).await
     }
 
     async fn execute(&self, action: &Action, author: &str) -> Result<Outcome, MonitorError> {
@@ -185,15 +182,4 @@ fn plan(
             (vec![command], Expectation::Comment { object: target.clone(), author, text, known_ids })
         }
     })
-}
-
-/// status.dat keeps `last_check` in whole seconds: a check forced within the same second as the
-/// previous one would be indistinguishable from it, so wait for the next second first.
-async fn wait_past_second(last_check: i64) {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    let Ok(seconds) = i64::try_from(now.as_secs()) else { return };
-    if last_check >= seconds {
-        // A last_check further ahead means a skewed clock; one second is all that is worth waiting.
-        tokio::time::sleep(Duration::from_secs(1) - Duration::from_nanos(u64::from(now.subsec_nanos()))).await;
-    }
 }
