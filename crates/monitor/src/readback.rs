@@ -2,7 +2,7 @@
 //! action took effect (worded the same for every backend), and the polling loop around it.
 
 use crate::MonitorError;
-use hagios_domain::{ObjectRef, Snapshot, State};
+use hagios_domain::{Action, ObjectRef, Snapshot, State};
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::Arc;
@@ -48,6 +48,50 @@ pub(crate) enum Expectation {
 }
 
 impl Expectation {
+    /// What `snapshot`'s successor shows once `action` took effect. `author` and `text` are the
+    /// author and comment text as the backend will store them (Nagios cleans both).
+    pub(crate) fn of(action: &Action, author: &str, text: &str, snapshot: &Snapshot) -> Result<Self, MonitorError> {
+        Ok(match action {
+            Action::Acknowledge { target, .. } => {
+                Expectation::Acknowledged { object: target.clone(), acknowledged: true }
+            }
+            Action::RemoveAcknowledgement { target } => {
+                Expectation::Acknowledged { object: target.clone(), acknowledged: false }
+            }
+            Action::ScheduleDowntime { target, span, .. } => Expectation::DowntimeScheduled {
+                object: target.object(),
+                start: span.start,
+                end: span.end,
+                author: author.to_owned(),
+                known_ids: snapshot.status.downtimes.iter().map(|downtime| downtime.id).collect(),
+            },
+            Action::DeleteDowntime { id } => {
+                if !snapshot.status.downtimes.iter().any(|downtime| downtime.id == *id) {
+                    return Err(MonitorError::UnknownObject {
+                        kind: "downtime",
+                        name: format!("#{id}"),
+                        suggestion: None,
+                    });
+                }
+                Expectation::DowntimeGone { id: *id }
+            }
+            Action::Recheck { target } => Expectation::CheckedAfter {
+                object: target.clone(),
+                last_check: object_status(snapshot, target).map_or(0, |status| status.last_check),
+            },
+            Action::EnableNotifications { target } | Action::DisableNotifications { target } => {
+                let enabled = matches!(action, Action::EnableNotifications { .. });
+                Expectation::Notifications { object: target.clone(), enabled }
+            }
+            Action::AddComment { target, .. } => Expectation::Comment {
+                object: target.clone(),
+                author: author.to_owned(),
+                text: text.to_owned(),
+                known_ids: snapshot.status.comments.iter().map(|comment| comment.id).collect(),
+            },
+        })
+    }
+
     /// The confirmation text when `snapshot` shows the effect.
     pub(crate) fn confirmed_by(&self, snapshot: &Snapshot) -> Option<String> {
         match self {

@@ -6,7 +6,7 @@ mod confirm;
 mod fifo;
 mod state;
 
-use crate::readback::{object_status, wait_past_second, Expectation};
+use crate::readback::{wait_past_second, Expectation};
 use crate::validate::ensure_exists;
 use crate::{Monitor, MonitorError};
 use async_trait::async_trait;
@@ -64,7 +64,12 @@ impl Monitor for NagiosMonitor {
         if let Some(object) = action.object() {
             ensure_exists(&snapshot, &object)?;
         }
-        let (commands, expectation) = plan(action, author, &snapshot)?;
+        let commands = plan(action, author, &snapshot)?;
+        let comment = match action {
+            Action::AddComment { comment, .. } => command::clean_text(comment),
+            _ => String::new(),
+        };
+        let expectation = Expectation::of(action, &command::clean_author(author), &comment, &snapshot)?;
         let now = hagios_domain::unix_now();
         let lines = commands
             .iter()
@@ -83,11 +88,7 @@ impl Monitor for NagiosMonitor {
 }
 
 /// The commands that carry out `action`, and what status.dat shows once they took effect.
-fn plan(
-    action: &Action,
-    author: &str,
-    snapshot: &Snapshot,
-) -> Result<(Vec<ExternalCommand>, Expectation), MonitorError> {
+fn plan(action: &Action, author: &str, snapshot: &Snapshot) -> Result<Vec<ExternalCommand>, MonitorError> {
     let author = command::clean_author(author);
     Ok(match action {
         Action::Acknowledge { target, comment, sticky, notify, persistent, expire } => {
@@ -105,18 +106,18 @@ fn plan(
                 Some(service) => ExternalCommand::AcknowledgeSvcProblem { host: target.host.clone(), service, ack },
                 None => ExternalCommand::AcknowledgeHostProblem { host: target.host.clone(), ack },
             };
-            (vec![command], Expectation::Acknowledged { object: target.clone(), acknowledged: true })
+            vec![command]
         }
         Action::RemoveAcknowledgement { target } => {
             let command = match target.service.clone() {
                 Some(service) => ExternalCommand::RemoveSvcAcknowledgement { host: target.host.clone(), service },
                 None => ExternalCommand::RemoveHostAcknowledgement { host: target.host.clone() },
             };
-            (vec![command], Expectation::Acknowledged { object: target.clone(), acknowledged: false })
+            vec![command]
         }
         Action::ScheduleDowntime { target, span, comment } => {
-            let downtime = DowntimeRequest { span: *span, author: author.clone(), comment: comment.clone() };
-            let commands = match target {
+            let downtime = DowntimeRequest { span: *span, author, comment: comment.clone() };
+            match target {
                 DowntimeTarget::Host(host) => {
                     vec![ExternalCommand::ScheduleHostDowntime { host: host.clone(), downtime }]
                 }
@@ -131,16 +132,7 @@ fn plan(
                     ExternalCommand::ScheduleHostDowntime { host: host.clone(), downtime: downtime.clone() },
                     ExternalCommand::ScheduleHostSvcDowntime { host: host.clone(), downtime },
                 ],
-            };
-            let known_ids = snapshot.status.downtimes.iter().map(|downtime| downtime.id).collect();
-            let expectation = Expectation::DowntimeScheduled {
-                object: target.object(),
-                start: span.start,
-                end: span.end,
-                author,
-                known_ids,
-            };
-            (commands, expectation)
+            }
         }
         Action::DeleteDowntime { id } => {
             let downtime = snapshot.status.downtimes.iter().find(|downtime| downtime.id == *id).ok_or_else(|| {
@@ -150,15 +142,14 @@ fn plan(
                 Some(_) => ExternalCommand::DelSvcDowntime { id: *id },
                 None => ExternalCommand::DelHostDowntime { id: *id },
             };
-            (vec![command], Expectation::DowntimeGone { id: *id })
+            vec![command]
         }
         Action::Recheck { target } => {
             let command = match target.service.clone() {
                 Some(service) => ExternalCommand::ScheduleForcedSvcCheck { host: target.host.clone(), service },
                 None => ExternalCommand::ScheduleForcedHostCheck { host: target.host.clone() },
             };
-            let last_check = object_status(snapshot, target).map_or(0, |status| status.last_check);
-            (vec![command], Expectation::CheckedAfter { object: target.clone(), last_check })
+            vec![command]
         }
         Action::EnableNotifications { target } | Action::DisableNotifications { target } => {
             let enabled = matches!(action, Action::EnableNotifications { .. });
@@ -169,17 +160,15 @@ fn plan(
                 (None, true) => ExternalCommand::EnableHostNotifications { host },
                 (None, false) => ExternalCommand::DisableHostNotifications { host },
             };
-            (vec![command], Expectation::Notifications { object: target.clone(), enabled })
+            vec![command]
         }
         Action::AddComment { target, comment, persistent } => {
-            let note = Note { persistent: *persistent, author: author.clone(), comment: comment.clone() };
+            let note = Note { persistent: *persistent, author, comment: comment.clone() };
             let command = match target.service.clone() {
                 Some(service) => ExternalCommand::AddSvcComment { host: target.host.clone(), service, note },
                 None => ExternalCommand::AddHostComment { host: target.host.clone(), note },
             };
-            let known_ids = snapshot.status.comments.iter().map(|comment| comment.id).collect();
-            let text = command::clean_text(comment);
-            (vec![command], Expectation::Comment { object: target.clone(), author, text, known_ids })
+            vec![command]
         }
     })
 }

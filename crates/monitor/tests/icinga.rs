@@ -1,0 +1,206 @@
+//! The Icinga 2 backend against a real, private Icinga 2 (hagios-testkit): every action changes
+//! Icinga's own state (checked through the API as the test's admin user) and comes back
+//! confirmed with the same wording as on Nagios; logins and refusals say what to do.
+
+use hagios_domain::{Action, DowntimeSpan, DowntimeTarget, ObjectRef, Outcome, State};
+use hagios_monitor::icinga::client::{ClientConfig, Credentials};
+use hagios_monitor::icinga::{IcingaConfig, IcingaMonitor};
+use hagios_monitor::{Monitor, MonitorError};
+use hagios_testkit::{IcingaInstance, IcingaOptions};
+use std::time::Duration;
+
+const PATIENCE: Duration = Duration::from_secs(15);
+
+fn config(icinga: &IcingaInstance, credentials: Credentials) -> IcingaConfig {
+    IcingaConfig {
+        site: "test".into(),
+        client: ClientConfig {
+            url: icinga.url(),
+            credentials,
+            ca_file: Some(icinga.ca_file()),
+            timeout: Duration::from_secs(10),
+        },
+        confirm_timeout: PATIENCE,
+    }
+}
+
+fn password(icinga: &IcingaInstance) -> Credentials {
+    Credentials::Password { user: icinga.api_user().into(), password: icinga.api_password().into() }
+}
+
+fn monitor_of(icinga: &IcingaInstance) -> IcingaMonitor {
+    IcingaMonitor::new(config(icinga, password(icinga))).expect("client set up")
+}
+
+fn confirmed(outcome: Result<Outcome, MonitorError>) -> String {
+    match outcome {
+        Ok(Outcome::Confirmed(detail)) => detail,
+        other => panic!("expected a confirmed outcome, got {other:?}"),
+    }
+}
+
+fn start() -> Option<(IcingaInstance, IcingaMonitor)> {
+    let icinga = IcingaInstance::start(IcingaOptions::default())?;
+    let monitor = monitor_of(&icinga);
+    Some((icinga, monitor))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn snapshot_lists_the_fixture_with_states_and_groups() {
+    let Some((icinga, monitor)) = start() else { return };
+    icinga.process_check_result("db01", Some("MySQL"), 2, "CRITICAL - gone\nsecond line");
+    let snapshot = monitor.snapshot().await.expect("snapshot");
+    let mysql = snapshot.service("db01", "MySQL").expect("db01!MySQL");
+    assert_eq!(
+        (mysql.state, mysql.output.as_str(), mysql.long_output.as_str()),
+        (State::Critical, "CRITICAL - gone", "second line")
+    );
+    assert_eq!(snapshot.host("web01").map(|host| host.state), Some(State::Up));
+    assert!(snapshot.has_service("web01", "HTTP Load"));
+    assert_eq!(snapshot.hostgroups_of("web01"), ["web"]);
+    assert_eq!(snapshot.inventory.hosts["db01"].address, "127.0.0.2");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn acknowledgement_with_expiry_is_confirmed_and_removed() {
+    let Some((icinga, monitor)) = start() else { return };
+    icinga.process_check_result("web01", Some("HTTP Load"), 2, "CRITICAL - slow");
+    let target = ObjectRef::service("web01", "HTTP Load");
+    let expire = hagios_domain::unix_now() + 3600;
+    let ack = Action::Acknowledge {
+        target: target.clone(),
+        comment: "looking; \"quotes\" && $macros$".into(),
+        sticky: true,
+        notify: false,
+        persistent: false,
+        expire: Some(expire),
+    };
+    assert_eq!(confirmed(monitor.execute(&ack, "alice").await), "acknowledged web01!HTTP Load");
+    let attrs = icinga.object_attrs("web01", Some("HTTP Load"));
+    assert_eq!(attrs["acknowledgement"], 2.0, "sticky");
+    assert_eq!(attrs["acknowledgement_expiry"], expire as f64);
+    let comments = icinga.query("comments", &serde_json::json!({"attrs": ["author", "text", "entry_type"]}));
+    assert!(comments
+        .iter()
+        .any(|c| c["attrs"]["text"] == "looking; \"quotes\" && $macros$" && c["attrs"]["author"] == "alice"));
+
+    let unack = Action::RemoveAcknowledgement { target };
+    assert_eq!(confirmed(monitor.execute(&unack, "alice").await), "acknowledgement removed from web01!HTTP Load");
+    assert_eq!(icinga.object_attrs("web01", Some("HTTP Load"))["acknowledgement"], 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn acknowledging_an_ok_object_is_refused_with_icingas_reason() {
+    let Some((_icinga, monitor)) = start() else { return };
+    let ack = Action::Acknowledge {
+        target: ObjectRef::host("db01"),
+        comment: "x".into(),
+        sticky: false,
+        notify: false,
+        persistent: false,
+        expire: None,
+    };
+    let err = monitor.execute(&ack, "alice").await.expect_err("db01 is UP");
+    assert!(matches!(&err, MonitorError::Refused(reason) if reason.contains("UP")), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn downtimes_for_host_service_and_host_with_services_are_scheduled_and_cancelled() {
+    let Some((icinga, monitor)) = start() else { return };
+    let now = hagios_domain::unix_now();
+    let span = DowntimeSpan { start: now, end: now + 3600, fixed: true, duration: 3600 };
+    let targets = [
+        (DowntimeTarget::Host("web01".into()), "web01", 1),
+        (DowntimeTarget::Service { host: "web01".into(), service: "HTTP".into() }, "web01!HTTP", 1),
+        (DowntimeTarget::HostAndServices("db01".into()), "db01", 3),
+    ];
+    for (target, shown, created) in targets {
+        let before = icinga.query("downtimes", &serde_json::json!({"attrs": ["legacy_id"]})).len();
+        let schedule = Action::ScheduleDowntime { target, span, comment: "maintenance".into() };
+        let detail = confirmed(monitor.execute(&schedule, "bob").await);
+        let id: u64 = detail
+            .strip_prefix("downtime #")
+            .and_then(|rest| rest.strip_suffix(&format!(" scheduled for {shown}")))
+            .and_then(|id| id.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected confirmation {detail:?}"));
+        let after = icinga.query("downtimes", &serde_json::json!({"attrs": ["legacy_id"]})).len();
+        assert_eq!(after - before, created, "downtimes created for {shown}");
+
+        let cancel = Action::DeleteDowntime { id };
+        assert_eq!(confirmed(monitor.execute(&cancel, "bob").await), format!("downtime #{id} cancelled"));
+    }
+    assert!(icinga.wait_for_attrs("web01", None, PATIENCE, |attrs| attrs["downtime_depth"] == 0.0).is_some());
+    let unknown = monitor.execute(&Action::DeleteDowntime { id: 999_999 }, "bob").await;
+    assert!(matches!(unknown, Err(MonitorError::UnknownObject { kind: "downtime", .. })), "{unknown:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn recheck_is_forced_and_shows_the_new_result() {
+    let Some((icinga, monitor)) = start() else { return };
+    icinga.set_check_state("db01", Some("Load"), 1, "WARNING - load 9");
+    let recheck = Action::Recheck { target: ObjectRef::service("db01", "Load") };
+    assert_eq!(confirmed(monitor.execute(&recheck, "carol").await), "rechecked db01!Load: WARNING WARNING - load 9");
+    assert_eq!(icinga.object_attrs("db01", Some("Load"))["state"], 1.0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn notifications_are_disabled_and_enabled() {
+    let Some((icinga, monitor)) = start() else { return };
+    for target in [ObjectRef::host("web01"), ObjectRef::service("web01", "Disk")] {
+        let mute = Action::DisableNotifications { target: target.clone() };
+        assert_eq!(confirmed(monitor.execute(&mute, "dave").await), format!("notifications disabled for {target}"));
+        assert_eq!(icinga.object_attrs(&target.host, target.service.as_deref())["enable_notifications"], false);
+        let unmute = Action::EnableNotifications { target: target.clone() };
+        assert_eq!(confirmed(monitor.execute(&unmute, "dave").await), format!("notifications enabled for {target}"));
+        assert_eq!(icinga.object_attrs(&target.host, target.service.as_deref())["enable_notifications"], true);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn comments_keep_their_text_exactly() {
+    let Some((icinga, monitor)) = start() else { return };
+    let text = "it's \"fine\"; host.name == x || true $(id)";
+    let comment = Action::AddComment { target: ObjectRef::host("db01"), comment: text.into(), persistent: true };
+    let detail = confirmed(monitor.execute(&comment, "erin").await);
+    assert!(detail.starts_with("comment #") && detail.ends_with(" added to db01"), "{detail}");
+    let comments = icinga.query("comments", &serde_json::json!({"attrs": ["author", "text", "host_name"]}));
+    assert!(comments.iter().any(|c| c["attrs"]["text"] == text && c["attrs"]["host_name"] == "db01"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_objects_get_a_suggestion_and_reach_nothing() {
+    let Some((_icinga, monitor)) = start() else { return };
+    let recheck = Action::Recheck { target: ObjectRef::service("web01", "HTTP Lod") };
+    let err = monitor.execute(&recheck, "x").await.expect_err("no such service");
+    assert_eq!(err.to_string(), "unknown service `web01!HTTP Lod` (did you mean `web01!HTTP Load`?)");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_password_an_unknown_ca_and_a_stopped_icinga_give_clear_errors() {
+    let Some((mut icinga, monitor)) = start() else { return };
+    let wrong = Credentials::Password { user: "hagios".into(), password: "wrong".into() };
+    let bad = IcingaMonitor::new(config(&icinga, wrong)).expect("client set up");
+    let err = bad.snapshot().await.expect_err("401");
+    assert!(err.to_string().contains("rejected hagios' login (401)"), "{err}");
+    assert!(!err.retryable());
+
+    let mut untrusted = config(&icinga, password(&icinga));
+    untrusted.client.ca_file = None;
+    let err = IcingaMonitor::new(untrusted).expect("client set up").snapshot().await.expect_err("unknown CA");
+    assert!(err.to_string().contains("set [icinga] ca_file"), "{err}");
+
+    icinga.stop();
+    let err = monitor.snapshot().await.expect_err("stopped");
+    assert!(matches!(err, MonitorError::NotRunning { system: "Icinga 2", .. }), "{err}");
+    assert!(err.retryable());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn client_certificate_login_works_without_a_password() {
+    let Some((icinga, _)) = start() else { return };
+    let (cert_file, key_file) = icinga.client_certificate();
+    let monitor =
+        IcingaMonitor::new(config(&icinga, Credentials::ClientCertificate { cert_file, key_file })).expect("client");
+    let snapshot = monitor.snapshot().await.expect("logged in by certificate");
+    assert!(snapshot.has_host("web01"));
+}
