@@ -204,3 +204,94 @@ async fn client_certificate_login_works_without_a_password() {
     let snapshot = monitor.snapshot().await.expect("logged in by certificate");
     assert!(snapshot.has_host("web01"));
 }
+
+mod events {
+    use super::*;
+    use hagios_domain::{Notification, NotificationType, Snapshot};
+    use hagios_monitor::icinga::events::{EventStream, Reconnect, StreamItem};
+    use std::sync::Arc;
+    use tokio::sync::{mpsc, watch};
+
+    /// Icinga delivers about a quarter of events 4–5 s late (an inbox timer), so waits are long.
+    const EVENT_PATIENCE: Duration = Duration::from_secs(20);
+
+    fn stream(icinga: &IcingaInstance, monitor: &IcingaMonitor) -> (mpsc::Receiver<StreamItem>, watch::Sender<bool>) {
+        let (sink, items) = mpsc::channel(64);
+        let (stop, shutdown) = watch::channel(false);
+        let stream = EventStream {
+            client: monitor.client().clone(),
+            site: "test".into(),
+            queue: format!("hagios-test-{}", icinga.url()),
+            reconnect: Reconnect { first: Duration::from_millis(200), max: Duration::from_secs(1) },
+        };
+        tokio::spawn(stream.run(sink, shutdown));
+        (items, stop)
+    }
+
+    async fn next_connected(items: &mut mpsc::Receiver<StreamItem>) -> Arc<Snapshot> {
+        loop {
+            match tokio::time::timeout(EVENT_PATIENCE, items.recv()).await.expect("stream connects").expect("open") {
+                StreamItem::Connected(snapshot) => return snapshot,
+                StreamItem::Notification(_) => {}
+            }
+        }
+    }
+
+    async fn next_notification(items: &mut mpsc::Receiver<StreamItem>, kind: NotificationType) -> Notification {
+        loop {
+            let item = tokio::time::timeout(EVENT_PATIENCE, items.recv())
+                .await
+                .unwrap_or_else(|_| panic!("no {kind} event within {EVENT_PATIENCE:?}"))
+                .expect("open");
+            if let StreamItem::Notification(notification) = item {
+                if notification.kind == kind {
+                    return *notification;
+                }
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn problems_acks_and_downtimes_arrive_and_a_restart_reconnects_with_a_fresh_snapshot() {
+        let Some((mut icinga, monitor)) = start() else { return };
+        let (mut items, _stop) = stream(&icinga, &monitor);
+        next_connected(&mut items).await;
+
+        icinga.process_check_result("web01", Some("HTTP"), 2, "CRITICAL - refused");
+        let problem = next_notification(&mut items, NotificationType::Problem).await;
+        assert_eq!((problem.object, problem.state), (ObjectRef::service("web01", "HTTP"), State::Critical));
+        assert_eq!(problem.output, "CRITICAL - refused");
+
+        let ack = Action::Acknowledge {
+            target: ObjectRef::service("web01", "HTTP"),
+            comment: "on it".into(),
+            sticky: false,
+            notify: true,
+            persistent: false,
+            expire: None,
+        };
+        confirmed(monitor.execute(&ack, "alice").await);
+        let acked = next_notification(&mut items, NotificationType::Acknowledgement).await;
+        assert_eq!((acked.author.as_deref(), acked.comment.as_deref()), (Some("alice"), Some("on it")));
+
+        let now = hagios_domain::unix_now();
+        let span = DowntimeSpan { start: now, end: now + 600, fixed: true, duration: 600 };
+        let downtime =
+            Action::ScheduleDowntime { target: DowntimeTarget::Host("db01".into()), span, comment: "patching".into() };
+        let id = confirmed(monitor.execute(&downtime, "bob").await);
+        assert_eq!(
+            next_notification(&mut items, NotificationType::DowntimeStart).await.object,
+            ObjectRef::host("db01")
+        );
+        let id: u64 = id.trim_start_matches("downtime #").split(' ').next().and_then(|id| id.parse().ok()).expect("id");
+        confirmed(monitor.execute(&Action::DeleteDowntime { id }, "bob").await);
+        next_notification(&mut items, NotificationType::DowntimeCancelled).await;
+
+        // Icinga restarts: the stream reconnects and announces itself with the current state.
+        icinga.process_check_result("db01", Some("MySQL"), 2, "CRITICAL - before restart");
+        icinga.restart();
+        let snapshot = next_connected(&mut items).await;
+        assert_eq!(snapshot.service("db01", "MySQL").map(|view| view.state), Some(State::Critical));
+        assert!(snapshot.service("web01", "HTTP").is_some_and(|view| view.acknowledged));
+    }
+}

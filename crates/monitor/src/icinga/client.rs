@@ -158,6 +158,19 @@ impl IcingaClient {
         self.results(request, &format!("modify {kind}")).await
     }
 
+    /// Opens `POST /v1/events` for these event types on the named queue. The answer streams one
+    /// JSON document per line until the connection closes.
+    pub(crate) async fn events(&self, types: &[&str], queue: &str) -> Result<Response, MonitorError> {
+        let mut url = self.url(&["events"])?;
+        url.query_pairs_mut().append_pair("queue", queue);
+        for kind in types {
+            url.query_pairs_mut().append_pair("types", kind);
+        }
+        let request = self.authorized(self.http.request(Method::POST, url)).header("Accept", "application/json");
+        let response = request.send().await.map_err(unreachable)?;
+        ensure_success(response, "the event stream").await
+    }
+
     fn url(&self, segments: &[&str]) -> Result<Url, MonitorError> {
         let mut url = self.base.clone();
         url.path_segments_mut()

@@ -5,6 +5,7 @@
 pub mod client;
 mod command;
 mod confirm;
+pub mod events;
 mod state;
 
 use crate::readback::{wait_past_second, Expectation};
