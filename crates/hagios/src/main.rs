@@ -2,8 +2,10 @@
 //! network-free; everything else runs on tokio.
 
 mod audit;
+mod backend;
 mod config;
 mod conversation;
+mod icinga_feed;
 mod notify;
 mod pipeline;
 mod run;

@@ -1,6 +1,7 @@
 //! `hagios run`: the bot and the monitoring side in one process — spool delivery, the chat
 //! adapter and the command conversation — until SIGINT or SIGTERM.
 
+use crate::backend::Backend;
 use crate::config::Config;
 use crate::conversation::Conversation;
 use crate::pipeline::Pipeline;
@@ -9,8 +10,6 @@ use anyhow::Context;
 use hagios_chat::terminal::TerminalChat;
 use hagios_chat::ChatAdapter;
 use hagios_commands::{Policy, Router, Settings};
-use hagios_monitor::nagios::{NagiosConfig, NagiosMonitor};
-use hagios_monitor::Monitor;
 use hagios_spool::Spool;
 use std::path::Path;
 use std::process::ExitCode;
@@ -43,29 +42,24 @@ fn init_logging() {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    let nagios = config.nagios.clone().context("no [nagios] section")?;
+    let mut backend = Backend::from_config(&config)?;
     let store = StoreHandle::open(&config.store.path)?;
     let spool = Arc::new(
         Spool::open(&config.spool.dir)
             .with_context(|| format!("cannot open the spool {}", config.spool.dir.display()))?,
     );
-    let monitor: Arc<dyn Monitor> = Arc::new(NagiosMonitor::new(NagiosConfig {
-        site: nagios.site.clone(),
-        command_file: nagios.command_file.clone(),
-        status_file: nagios.status_file.clone(),
-        object_cache_file: nagios.object_cache_file.clone(),
-        confirm_timeout: nagios.confirm_timeout,
-    }));
+    let monitor = backend.monitor.clone();
     let first_terminal_id = store.next_message_number(hagios_chat::terminal::CHANNEL).await?;
     let chat: Arc<dyn ChatAdapter> = Arc::new(TerminalChat::stdio(config.terminal.user.clone(), first_terminal_id));
     let settings = Settings {
-        backend_name: "Nagios".to_owned(),
+        backend_name: backend.name.to_owned(),
         utc_offset_seconds: config.commands.utc_offset_seconds,
         ..Settings::default()
     };
     let router = Arc::new(Router::with_settings(policy(&config), settings));
 
     let (shutdown_tx, shutdown) = watch::channel(false);
+    let feed = backend.spawn_feed(spool.clone(), store.clone(), shutdown.clone());
     let pipeline = Pipeline {
         spool,
         store: store.clone(),
@@ -86,7 +80,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     };
     let conversation = Conversation { chat, router, monitor, store };
     let commands = tokio::spawn(conversation.serve(events, shutdown));
-    tracing::info!(site = %nagios.site, "hagios running");
+    tracing::info!(site = %backend.site, backend = backend.name, "hagios running");
 
     wait_for_signal().await?;
     tracing::info!("shutting down");
@@ -94,6 +88,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     listener.abort();
     delivery.await.context("delivery task")?;
     commands.await.context("command task")?;
+    if let Some(feed) = feed {
+        feed.await.context("monitoring event feed")?;
+    }
     Ok(())
 }
 

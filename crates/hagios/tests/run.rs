@@ -2,16 +2,12 @@
 //! `hagios notify`, the bot delivers from the spool to the terminal chat, and commands typed on
 //! the terminal change Nagios, confirmed from status.dat.
 
-use hagios_testkit::{wait_until, NagiosInstance, NagiosOptions};
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+mod support;
 
-/// Generous bound for anything that crosses Nagios (its status.dat is rewritten every second).
-const PATIENCE: Duration = Duration::from_secs(20);
-const HAGIOS: &str = env!("CARGO_BIN_EXE_hagios");
+use hagios_testkit::{wait_until, NagiosInstance, NagiosOptions};
+use std::path::PathBuf;
+use std::process::Command;
+use support::{count_alerts, message_id, Bot, HAGIOS, PATIENCE};
 
 /// A private Nagios whose notifications go through `hagios notify` into a spool, plus the
 /// configuration a bot needs to serve it.
@@ -89,81 +85,6 @@ roles = ["responder"]
         assert!(output.status.success(), "hagios audit failed: {}", String::from_utf8_lossy(&output.stderr));
         String::from_utf8(output.stdout).expect("utf-8 audit")
     }
-}
-
-/// A running `hagios run` whose terminal chat we type into and read.
-struct Bot {
-    child: Child,
-    stdin: ChildStdin,
-    screen: Arc<Mutex<String>>,
-}
-
-impl Bot {
-    fn start(config: &Path) -> Bot {
-        let mut child = Command::new(HAGIOS)
-            .args(["run", "--config"])
-            .arg(config)
-            .env("HAGIOS_LOG", "hagios=debug,info")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start hagios run");
-        let stdin = child.stdin.take().expect("piped stdin");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let screen = Arc::new(Mutex::new(String::new()));
-        let sink = Arc::clone(&screen);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                sink.lock().expect("screen lock").push_str(&(line + "\n"));
-            }
-        });
-        Bot { child, stdin, screen }
-    }
-
-    fn type_line(&mut self, line: &str) {
-        writeln!(self.stdin, "{line}").expect("type into the terminal chat");
-    }
-
-    fn screen(&self) -> String {
-        self.screen.lock().expect("screen lock").clone()
-    }
-
-    /// Waits for a message header line containing `needle`, and returns that message's id.
-    fn wait_for_message(&self, needle: &str) -> String {
-        wait_until(PATIENCE, || {
-            self.screen().lines().find(|line| line.starts_with("[#") && line.contains(needle)).map(message_id)
-        })
-        .unwrap_or_else(|| panic!("no message containing {needle:?} within {PATIENCE:?}; screen:\n{}", self.screen()))
-    }
-
-    /// Waits until `needle` appears anywhere on the screen.
-    fn wait_for_text(&self, needle: &str) {
-        wait_until(PATIENCE, || self.screen().contains(needle).then_some(()))
-            .unwrap_or_else(|| panic!("{needle:?} not shown within {PATIENCE:?}; screen:\n{}", self.screen()));
-    }
-
-    /// The crash case: no chance to clean up.
-    fn kill(mut self) -> String {
-        self.child.kill().expect("kill -9 hagios run");
-        self.child.wait().expect("reap hagios run");
-        self.screen()
-    }
-}
-
-impl Drop for Bot {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// `[#12] …` or `[#12 in thread #3] …` → `12`.
-fn message_id(header: &str) -> String {
-    header.trim_start_matches("[#").chars().take_while(char::is_ascii_digit).collect()
-}
-
-fn count_alerts(screen: &str, needle: &str) -> usize {
-    screen.lines().filter(|line| line.starts_with("[#") && !line.contains("edited") && line.contains(needle)).count()
 }
 
 #[test]

@@ -1,0 +1,136 @@
+//! `hagios run` end to end against a real, private Icinga 2 (hagios-testkit): alerts come from
+//! the API's event stream without any notification script, commands typed on the terminal change
+//! Icinga (checked through its API), and a stream that was down is reconciled without losing or
+//! repeating alerts.
+
+mod support;
+
+use hagios_testkit::{IcingaInstance, IcingaOptions};
+use std::path::PathBuf;
+use std::time::Duration;
+use support::{count_alerts, Bot};
+
+/// Icinga delivers about a quarter of its events 4–5 s late: waiting this long before counting
+/// shows that late events neither duplicate nor reorder anything.
+const LATE_EVENTS: Duration = Duration::from_secs(7);
+
+struct Site {
+    icinga: IcingaInstance,
+    config: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Site {
+    fn start() -> Option<Site> {
+        let icinga = IcingaInstance::start(IcingaOptions::default())?;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = dir.path().join("hagios.toml");
+        std::fs::write(
+            &config,
+            format!(
+                r#"
+[store]
+path = "{store}"
+
+[spool]
+dir = "{spool}"
+
+[icinga]
+site = "test"
+url = "{url}"
+user = "{user}"
+password_env = "TEST_ICINGA_PASSWORD"
+ca_file = "{ca}"
+confirm_timeout = "15s"
+
+[terminal]
+user = "oncall"
+
+[delivery]
+poll_interval = "100ms"
+
+[[role]]
+name = "responder"
+commands = ["ack", "unack", "downtime", "recheck", "mute", "unmute", "comment"]
+objects = ["*"]
+
+[[user]]
+chat_id = "oncall"
+roles = ["responder"]
+"#,
+                store = dir.path().join("state.db").display(),
+                spool = dir.path().join("spool").display(),
+                url = icinga.url(),
+                user = icinga.api_user(),
+                ca = icinga.ca_file().display(),
+            ),
+        )
+        .expect("write hagios.toml");
+        Some(Site { icinga, config, _dir: dir })
+    }
+
+    fn bot(&self) -> Bot {
+        Bot::start_with_env(&self.config, &[("TEST_ICINGA_PASSWORD", self.icinga.api_password())])
+    }
+
+    /// A bot whose event stream is open: a problem raised before it started shows up through
+    /// the reconciliation that follows opening the stream.
+    fn started_bot(&self) -> Bot {
+        self.icinga.process_check_result("db01", None, 1, "DOWN - before hagios started");
+        let bot = self.bot();
+        bot.wait_for_message("PROBLEM db01 is DOWN");
+        bot
+    }
+}
+
+#[test]
+fn a_forced_critical_alerts_from_the_event_stream_and_an_ack_in_its_thread_reaches_icinga() {
+    let Some(site) = Site::start() else { return };
+    let mut bot = site.started_bot();
+
+    site.icinga.process_check_result("web01", Some("HTTP"), 2, "CRITICAL - connection refused");
+    let alert = bot.wait_for_message("PROBLEM web01!HTTP is CRITICAL");
+    bot.wait_for_text("CRITICAL - connection refused");
+
+    bot.type_line(&format!("#{alert} ack looking into it"));
+    bot.wait_for_text("acknowledged web01!HTTP — confirmed by Icinga 2");
+    let attrs = site.icinga.object_attrs("web01", Some("HTTP"));
+    assert_ne!(attrs["acknowledgement"], 0.0, "{attrs}");
+    bot.wait_for_message(&format!("in thread #{alert}] ACKNOWLEDGEMENT web01!HTTP"));
+    bot.wait_for_text(&format!("[#{alert} edited]"));
+
+    bot.type_line(&format!("#{alert} recheck"));
+    bot.wait_for_text("rechecked web01!HTTP");
+
+    std::thread::sleep(LATE_EVENTS);
+    let screen = bot.screen();
+    assert_eq!(count_alerts(&screen, "PROBLEM web01!HTTP is CRITICAL"), 1, "{screen}");
+    assert_eq!(count_alerts(&screen, "ACKNOWLEDGEMENT web01!HTTP"), 1, "{screen}");
+}
+
+#[test]
+fn what_happened_while_the_stream_was_down_is_reconciled_once() {
+    let Some(mut site) = Site::start() else { return };
+    let bot = site.started_bot();
+    site.icinga.process_check_result("web01", Some("Disk"), 2, "CRITICAL - disk full");
+    bot.wait_for_message("PROBLEM web01!Disk is CRITICAL");
+    let before = bot.kill();
+
+    // While hagios is down: a new problem, and the first one recovers. Icinga keeps no events.
+    site.icinga.process_check_result("db01", Some("MySQL"), 2, "CRITICAL - too many connections");
+    site.icinga.process_check_result("web01", Some("Disk"), 0, "OK - cleaned up");
+
+    let bot = site.bot();
+    bot.wait_for_message("PROBLEM db01!MySQL is CRITICAL");
+    bot.wait_for_message("RECOVERY web01!Disk is OK");
+
+    // Icinga restarts: the stream drops and reconnects; nothing is announced again.
+    site.icinga.restart();
+    site.icinga.process_check_result("db01", Some("Load"), 1, "WARNING - load 7");
+    bot.wait_for_message("PROBLEM db01!Load is WARNING");
+    std::thread::sleep(LATE_EVENTS);
+    let everything = format!("{before}{}", bot.screen());
+    for alert in ["PROBLEM web01!Disk is CRITICAL", "PROBLEM db01!MySQL is CRITICAL", "RECOVERY web01!Disk is OK"] {
+        assert_eq!(count_alerts(&everything, alert), 1, "{alert}:\n{everything}");
+    }
+}
