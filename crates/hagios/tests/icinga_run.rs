@@ -8,7 +8,7 @@ mod support;
 use hagios_testkit::{IcingaInstance, IcingaOptions};
 use std::path::PathBuf;
 use std::time::Duration;
-use support::{count_alerts, Bot};
+use support::{count_alerts, write_config, Bot};
 
 /// Icinga delivers about a quarter of its events 4–5 s late: waiting this long before counting
 /// shows that late events neither duplicate nor reorder anything.
@@ -24,17 +24,8 @@ impl Site {
     fn start() -> Option<Site> {
         let icinga = IcingaInstance::start(IcingaOptions::default())?;
         let dir = tempfile::tempdir().expect("temp dir");
-        let config = dir.path().join("hagios.toml");
-        std::fs::write(
-            &config,
-            format!(
-                r#"
-[store]
-path = "{store}"
-
-[spool]
-dir = "{spool}"
-
+        let backend = format!(
+            r#"
 [icinga]
 site = "test"
 url = "{url}"
@@ -42,30 +33,12 @@ user = "{user}"
 password_env = "TEST_ICINGA_PASSWORD"
 ca_file = "{ca}"
 confirm_timeout = "15s"
-
-[terminal]
-user = "oncall"
-
-[delivery]
-poll_interval = "100ms"
-
-[[role]]
-name = "responder"
-commands = ["ack", "unack", "downtime", "recheck", "mute", "unmute", "comment"]
-objects = ["*"]
-
-[[user]]
-chat_id = "oncall"
-roles = ["responder"]
 "#,
-                store = dir.path().join("state.db").display(),
-                spool = dir.path().join("spool").display(),
-                url = icinga.url(),
-                user = icinga.api_user(),
-                ca = icinga.ca_file().display(),
-            ),
-        )
-        .expect("write hagios.toml");
+            url = icinga.url(),
+            user = icinga.api_user(),
+            ca = icinga.ca_file().display(),
+        );
+        let config = write_config(dir.path(), &backend, "oncall");
         Some(Site { icinga, config, _dir: dir })
     }
 

@@ -7,7 +7,7 @@ mod support;
 use hagios_testkit::{wait_until, NagiosInstance, NagiosOptions};
 use std::path::PathBuf;
 use std::process::Command;
-use support::{count_alerts, message_id, Bot, HAGIOS, PATIENCE};
+use support::{count_alerts, message_id, write_config, Bot, HAGIOS, PATIENCE};
 
 /// A private Nagios whose notifications go through `hagios notify` into a spool, plus the
 /// configuration a bot needs to serve it.
@@ -26,47 +26,20 @@ impl Site {
         let notify_command = format!("{HAGIOS} notify --spool {} --site test", spool.display());
         let nagios =
             NagiosInstance::start(NagiosOptions { notify_command: Some(notify_command), ..Default::default() })?;
-        let config = dir.path().join("hagios.toml");
-        std::fs::write(
-            &config,
-            format!(
-                r#"
-[store]
-path = "{store}"
-
-[spool]
-dir = "{spool}"
-
+        let backend = format!(
+            r#"
 [nagios]
 site = "test"
 command_file = "{command_file}"
 status_file = "{status_file}"
 object_cache_file = "{object_cache_file}"
 confirm_timeout = "15s"
-
-[terminal]
-user = "{terminal_user}"
-
-[delivery]
-poll_interval = "100ms"
-
-[[role]]
-name = "responder"
-commands = ["ack", "unack", "downtime", "recheck", "mute", "unmute", "comment"]
-objects = ["*"]
-
-[[user]]
-chat_id = "oncall"
-roles = ["responder"]
 "#,
-                store = dir.path().join("state.db").display(),
-                spool = spool.display(),
-                command_file = nagios.command_file().display(),
-                status_file = nagios.status_file().display(),
-                object_cache_file = nagios.object_cache_file().display(),
-            ),
-        )
-        .expect("write hagios.toml");
+            command_file = nagios.command_file().display(),
+            status_file = nagios.status_file().display(),
+            object_cache_file = nagios.object_cache_file().display(),
+        );
+        let config = write_config(dir.path(), &backend, terminal_user);
         Some(Site { nagios, config, spool, _dir: dir })
     }
 

@@ -50,17 +50,7 @@ impl IcingaInstance {
     /// `/usr/sbin/icinga2`) is missing, unless `HAGIOS_REQUIRE_REAL=1`, in which case it panics.
     /// Panics when the instance cannot be set up or does not come up.
     pub fn start(options: IcingaOptions) -> Option<Self> {
-        let binary = std::env::var_os("ICINGA_BIN").map_or_else(|| PathBuf::from(DEFAULT_BINARY), PathBuf::from);
-        if !binary.is_file() {
-            if std::env::var("HAGIOS_REQUIRE_REAL").is_ok_and(|value| value == "1") {
-                panic!(
-                    "HAGIOS_REQUIRE_REAL=1 but {} does not exist: install icinga2-bin or point ICINGA_BIN at icinga2",
-                    binary.display()
-                );
-            }
-            eprintln!("skipping: icinga2 not installed ({} missing)", binary.display());
-            return None;
-        }
+        let binary = process::real_binary("ICINGA_BIN", DEFAULT_BINARY, "icinga2-bin")?;
         let dir = tempfile::Builder::new()
             .prefix("hagios-icinga-")
             .tempdir()

@@ -5,7 +5,7 @@
 
 use hagios_testkit::wait_until;
 use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -14,6 +14,41 @@ use std::time::Duration;
 /// rewritten every second; Icinga delivers some events 4–5 s late).
 pub const PATIENCE: Duration = Duration::from_secs(20);
 pub const HAGIOS: &str = env!("CARGO_BIN_EXE_hagios");
+
+/// Writes `hagios.toml` into `dir`: store and spool inside `dir` (the spool at `dir/spool`), the
+/// `backend` section as given, terminal input attributed to `terminal_user`, fast spool polling,
+/// and the user `oncall` allowed every action command on every object.
+pub fn write_config(dir: &Path, backend: &str, terminal_user: &str) -> PathBuf {
+    let config = dir.join("hagios.toml");
+    let text = format!(
+        r#"
+[store]
+path = "{store}"
+
+[spool]
+dir = "{spool}"
+{backend}
+[terminal]
+user = "{terminal_user}"
+
+[delivery]
+poll_interval = "100ms"
+
+[[role]]
+name = "responder"
+commands = ["ack", "unack", "downtime", "recheck", "mute", "unmute", "comment"]
+objects = ["*"]
+
+[[user]]
+chat_id = "oncall"
+roles = ["responder"]
+"#,
+        store = dir.join("state.db").display(),
+        spool = dir.join("spool").display(),
+    );
+    std::fs::write(&config, text).expect("write hagios.toml");
+    config
+}
 
 /// A running `hagios run` whose terminal chat we type into and read.
 pub struct Bot {
