@@ -27,6 +27,11 @@ pub(crate) enum Expectation {
         author: String,
         known_ids: BTreeSet<u64>,
     },
+    /// The host exists (after adding it) or is gone (after removing it).
+    Host {
+        name: String,
+        exists: bool,
+    },
     DowntimeGone {
         id: u64,
     },
@@ -83,6 +88,8 @@ impl Expectation {
                 let enabled = matches!(action, Action::EnableNotifications { .. });
                 Expectation::Notifications { object: target.clone(), enabled }
             }
+            Action::AddHost { name, .. } => Expectation::Host { name: name.clone(), exists: true },
+            Action::RemoveHost { name } => Expectation::Host { name: name.clone(), exists: false },
             Action::AddComment { target, .. } => Expectation::Comment {
                 object: target.clone(),
                 author: author.to_owned(),
@@ -113,6 +120,10 @@ impl Expectation {
                         && !known_ids.contains(&downtime.id)
                 })
                 .map(|downtime| format!("downtime #{} scheduled for {object}", downtime.id)),
+            Expectation::Host { name, exists } => (snapshot.has_host(name) == *exists).then(|| match exists {
+                true => format!("host {name} added"),
+                false => format!("host {name} removed"),
+            }),
             Expectation::DowntimeGone { id } => snapshot
                 .status
                 .downtimes

@@ -205,6 +205,40 @@ async fn client_certificate_login_works_without_a_password() {
     assert!(snapshot.has_host("web01"));
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn hosts_are_added_from_a_template_and_removed_with_their_services() {
+    let Some((icinga, monitor)) = start() else { return };
+    let add = Action::AddHost { name: "web02".into(), address: "192.0.2.7".into(), template: "hagios-host".into() };
+    assert_eq!(confirmed(monitor.execute(&add, "alice").await), "host web02 added");
+    let attrs = icinga.object_attrs("web02", None);
+    assert_eq!((attrs["address"].as_str(), attrs["templates"][1].as_str()), (Some("192.0.2.7"), Some("hagios-host")));
+
+    let again = monitor.execute(&add, "alice").await.expect_err("exists");
+    assert_eq!(again.to_string(), "refused: host `web02` already exists; `status web02` shows it");
+    let bad_template = Action::AddHost { name: "web03".into(), address: "x".into(), template: "no-such".into() };
+    let err = monitor.execute(&bad_template, "alice").await.expect_err("unknown template");
+    assert!(err.to_string().contains("use a host template defined in Icinga 2"), "{err}");
+
+    // A service on the new host: the removal cascades to it.
+    let service = serde_json::json!({"templates": ["hagios-service"], "attrs": {"check_command": "dummy"}});
+    icinga.api_ok("PUT", "/v1/objects/services/web02!Ping", Some(&service));
+    let remove = Action::RemoveHost { name: "web02".into() };
+    assert_eq!(confirmed(monitor.execute(&remove, "alice").await), "host web02 removed");
+    assert!(icinga.object_attrs("web02", None).is_null());
+    assert!(icinga.object_attrs("web02", Some("Ping")).is_null());
+
+    let from_files = monitor.execute(&Action::RemoveHost { name: "db01".into() }, "alice").await.expect_err("static");
+    assert!(from_files.to_string().contains("only hosts added through the API"), "{from_files}");
+
+    let readonly = Credentials::Password { user: "readonly".into(), password: icinga.api_password().into() };
+    let readonly = IcingaMonitor::new(config(&icinga, readonly)).expect("client");
+    let err = readonly.execute(&Action::RemoveHost { name: "web01".into() }, "alice").await.expect_err("no permission");
+    assert!(err.to_string().contains("the Icinga 2 API user may not delete hosts (404)"), "{err}");
+    let add = Action::AddHost { name: "web09".into(), address: "192.0.2.9".into(), template: "hagios-host".into() };
+    let err = readonly.execute(&add, "alice").await.expect_err("no permission");
+    assert!(err.to_string().contains("hagios-permissions.conf"), "{err}");
+}
+
 mod events {
     use super::*;
     use hagios_domain::{Notification, NotificationType, Snapshot};

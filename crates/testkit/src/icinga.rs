@@ -32,7 +32,8 @@ pub struct IcingaOptions {
 /// `db01!MySQL`, `db01!Load`, all `dummy` checks (see [`Self::set_check_state`]), checked once at
 /// start-up. Every object notifies user `tester` through a no-op command, so Notification events
 /// fire. API users: `root` (all permissions, for the test itself), `hagios` (exactly
-/// contrib/icinga2/hagios-permissions.conf) and `hagios-cert` (same, by client certificate).
+/// contrib/icinga2/hagios-permissions.conf), `hagios-cert` (same, by client certificate) and
+/// `readonly` (queries only, same password as `hagios`).
 /// State (acknowledgements, downtimes, runtime-created hosts) survives [`Self::restart`].
 pub struct IcingaInstance {
     root: PathBuf,

@@ -77,6 +77,10 @@ object ApiUser "hagios" {{
   password = "{hagios}"
   permissions = HagiosApiPermissions
 }}
+object ApiUser "readonly" {{
+  password = "{hagios}"
+  permissions = [ "objects/query/*" ]
+}}
 object ApiUser "hagios-cert" {{
   client_cn = "{client_cn}"
   permissions = HagiosApiPermissions

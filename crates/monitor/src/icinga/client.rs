@@ -158,6 +158,20 @@ impl IcingaClient {
         self.results(request, &format!("modify {kind}")).await
     }
 
+    /// `PUT /v1/objects/KIND/NAME`: creates one object.
+    pub(crate) async fn create(&self, kind: &str, name: &str, body: &Value) -> Result<Vec<ApiResult>, MonitorError> {
+        let request = self.request(Method::PUT, self.url(&["objects", kind, name])?).json(body);
+        self.results(request, &format!("create {kind}")).await
+    }
+
+    /// `DELETE /v1/objects/KIND/NAME?cascade=1`: deletes one object and what depends on it.
+    pub(crate) async fn delete(&self, kind: &str, name: &str) -> Result<Vec<ApiResult>, MonitorError> {
+        let mut url = self.url(&["objects", kind, name])?;
+        url.query_pairs_mut().append_pair("cascade", "1");
+        let request = self.request(Method::DELETE, url);
+        self.results(request, &format!("delete {kind}")).await
+    }
+
     /// Opens `POST /v1/events` for these event types on the named queue. The answer streams one
     /// JSON document per line until the connection closes.
     pub(crate) async fn events(&self, types: &[&str], queue: &str) -> Result<Response, MonitorError> {
@@ -236,6 +250,14 @@ fn http_error(status: StatusCode, detail: String, what: &str) -> MonitorError {
         StatusCode::FORBIDDEN => MonitorError::Refused(format!(
             "the Icinga 2 API user may not {what} (403): grant the permissions in contrib/icinga2/hagios-permissions.conf"
         )),
+        // Icinga hides what a user may not touch: creating or deleting objects without
+        // `objects/create|delete/…` answers 404, not 403.
+        StatusCode::NOT_FOUND if what.starts_with("create") || what.starts_with("delete") => {
+            MonitorError::Refused(format!(
+                "the Icinga 2 API user may not {what} (404): grant the permissions in \
+                 contrib/icinga2/hagios-permissions.conf"
+            ))
+        }
         status if status.is_server_error() && detail.is_empty() => {
             MonitorError::State(format!("Icinga 2 failed to {what} ({status})"))
         }

@@ -12,6 +12,10 @@ pub(crate) enum ApiRequest {
     Action { name: &'static str, body: Value },
     /// `POST /v1/objects/KIND` with `attrs`: an attribute change.
     Modify { kind: &'static str, body: Value },
+    /// `PUT /v1/objects/KIND/NAME`: a new object.
+    Create { kind: &'static str, name: String, body: Value },
+    /// `DELETE /v1/objects/KIND/NAME?cascade=1`.
+    Delete { kind: &'static str, name: String },
 }
 
 /// The selection of exactly one host or service: (object type, filter, filter variables).
@@ -89,6 +93,12 @@ pub(crate) fn requests(action_to_do: &Action, author: &str) -> Vec<ApiRequest> {
             body.insert("attrs".into(), json!({"enable_notifications": enabled}));
             vec![ApiRequest::Modify { kind, body: Value::Object(body) }]
         }
+        Action::AddHost { name, address, template } => vec![ApiRequest::Create {
+            kind: "hosts",
+            name: name.clone(),
+            body: json!({"templates": [template], "attrs": {"address": address}}),
+        }],
+        Action::RemoveHost { name } => vec![ApiRequest::Delete { kind: "hosts", name: name.clone() }],
         Action::AddComment { target, comment, .. } => {
             vec![action("add-comment", body(target, json!({"author": author, "comment": comment})))]
         }

@@ -71,6 +71,11 @@ impl Monitor for IcingaMonitor {
             Action::AddComment { comment, .. } => comment.as_str(),
             _ => "",
         };
+        if let Action::AddHost { name, .. } = action {
+            if snapshot.has_host(name) {
+                return Err(MonitorError::Refused(format!("host `{name}` already exists; `status {name}` shows it")));
+            }
+        }
         let expectation = Expectation::of(action, author, text, &snapshot)?;
         if let Expectation::CheckedAfter { last_check, .. } = &expectation {
             wait_past_second(*last_check).await;
@@ -79,6 +84,8 @@ impl Monitor for IcingaMonitor {
             let results = match &request {
                 ApiRequest::Action { name, body } => self.client.action(name, body).await?,
                 ApiRequest::Modify { kind, body } => self.client.modify(kind, body).await?,
+                ApiRequest::Create { kind, name, body } => self.client.create(kind, name, body).await?,
+                ApiRequest::Delete { kind, name } => self.client.delete(kind, name).await?,
             };
             confirm::accepted(&results)?;
         }

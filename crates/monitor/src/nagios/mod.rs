@@ -91,6 +91,9 @@ impl Monitor for NagiosMonitor {
 fn plan(action: &Action, author: &str, snapshot: &Snapshot) -> Result<Vec<ExternalCommand>, MonitorError> {
     let author = command::clean_author(author);
     Ok(match action {
+        Action::AddHost { .. } | Action::RemoveHost { .. } => {
+            return Err(MonitorError::Unsupported("adding or removing hosts from chat"))
+        }
         Action::Acknowledge { target, comment, sticky, notify, persistent, expire } => {
             if expire.is_some() {
                 return Err(MonitorError::Unsupported("an acknowledgement expiry"));
