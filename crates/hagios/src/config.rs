@@ -179,6 +179,10 @@ pub struct CommandsConfig {
     /// daylight saving changes need a config change.
     #[serde(default, rename = "utc_offset", with = "utc_offset")]
     pub utc_offset_seconds: i64,
+    /// `host add` / `host remove` wait for a `yes` from a second authorized person instead of
+    /// the requester.
+    #[serde(default)]
+    pub second_person_confirms: bool,
 }
 
 /// `+02:00`, `-05:30`, `Z` → seconds east of UTC.

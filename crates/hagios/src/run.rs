@@ -54,6 +54,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let settings = Settings {
         backend_name: backend.name.to_owned(),
         utc_offset_seconds: config.commands.utc_offset_seconds,
+        second_person_confirms: config.commands.second_person_confirms,
         ..Settings::default()
     };
     let router = Arc::new(Router::with_settings(policy(&config), settings));

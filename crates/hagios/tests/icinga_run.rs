@@ -107,3 +107,35 @@ fn what_happened_while_the_stream_was_down_is_reconciled_once() {
         assert_eq!(count_alerts(&everything, alert), 1, "{alert}:\n{everything}");
     }
 }
+
+#[test]
+fn hosts_are_added_and_removed_from_chat_after_a_yes_and_audited() {
+    let Some(site) = Site::start() else { return };
+    let mut bot = site.bot();
+    bot.type_line("host add web05 192.0.2.5 hagios-host");
+    bot.wait_for_text("nothing happens until you reply `yes`");
+    assert!(site.icinga.object_attrs("web05", None).is_null(), "nothing before yes");
+    bot.type_line("yes");
+    bot.wait_for_text("added host web05 — confirmed by Icinga 2");
+    assert_eq!(site.icinga.object_attrs("web05", None)["address"], "192.0.2.5");
+
+    bot.type_line("host add web06 192.0.2.6 no-such-template");
+    bot.wait_for_text("template no-such-template) in Icinga 2");
+    bot.type_line("yes");
+    bot.wait_for_text("use a host template defined in Icinga 2");
+
+    bot.type_line("host remove web05");
+    bot.wait_for_text("this will remove host web05");
+    bot.type_line("yes");
+    bot.wait_for_text("removed host web05 — confirmed by Icinga 2");
+    assert!(site.icinga.object_attrs("web05", None).is_null());
+
+    let audit = std::process::Command::new(support::HAGIOS)
+        .args(["audit", "--config"])
+        .arg(&site.config)
+        .output()
+        .expect("hagios audit");
+    let audit = String::from_utf8_lossy(&audit.stdout);
+    assert!(audit.contains(r#"allowed host add "host add web05 192.0.2.5 hagios-host" -> awaiting yes"#), "{audit}");
+    assert!(audit.contains(r#"allowed yes "yes" -> confirmed: host web05 added"#), "{audit}");
+}

@@ -36,7 +36,7 @@ poll_interval = "100ms"
 
 [[role]]
 name = "responder"
-commands = ["ack", "unack", "downtime", "recheck", "mute", "unmute", "comment"]
+commands = ["ack", "unack", "downtime", "recheck", "mute", "unmute", "comment", "host"]
 objects = ["*"]
 
 [[user]]
