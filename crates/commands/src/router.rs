@@ -218,11 +218,9 @@ impl Router {
         snapshot: &Snapshot,
         audit: &mut AuditEntry,
     ) -> String {
-        audit.parsed = Some(serde_json::to_string(&act.action).unwrap_or_else(|_| format!("{:?}", act.action)));
-        if let Err(denial) = self.authorize(command, &act, request, snapshot) {
+        if let Err(denial) = self.admit(command, &act, request, snapshot, audit) {
             return denial;
         }
-        audit.allowed = true;
         audit.result = "awaiting yes".to_owned();
         let who = if self.settings.second_person_confirms { "another authorized person replies" } else { "you reply" };
         let reply = format!(
@@ -253,19 +251,25 @@ impl Router {
         Some(queue.remove(index))
     }
 
-    /// Ok when the requester may run `command` on the act's object; else the refusal to show.
-    fn authorize(
+    /// Records the parsed action, then Ok (recorded as allowed) when the person may run `command`
+    /// on the act's object; else the refusal to show.
+    fn admit(
         &self,
         command: &Command,
         act: &Act,
         request: &Request<'_>,
         snapshot: &Snapshot,
+        audit: &mut AuditEntry,
     ) -> Result<(), String> {
-        let Some(permission) = command.permission else { return Ok(()) };
-        let hostgroups = snapshot.hostgroups_of(&act.object.host);
-        self.policy
-            .authorize(request.user_id, permission, &act.object, hostgroups)
-            .map_err(|denial| denial.explain(request.user_name, request.user_id, &commands::open_commands()))
+        audit.parsed = Some(serde_json::to_string(&act.action).unwrap_or_else(|_| format!("{:?}", act.action)));
+        if let Some(permission) = command.permission {
+            let hostgroups = snapshot.hostgroups_of(&act.object.host);
+            self.policy
+                .authorize(request.user_id, permission, &act.object, hostgroups)
+                .map_err(|denial| denial.explain(request.user_name, request.user_id, &commands::open_commands()))?;
+        }
+        audit.allowed = true;
+        Ok(())
     }
 
     async fn act(
@@ -277,11 +281,9 @@ impl Router {
         monitor: &dyn Monitor,
         audit: &mut AuditEntry,
     ) -> String {
-        audit.parsed = Some(serde_json::to_string(&act.action).unwrap_or_else(|_| format!("{:?}", act.action)));
-        if let Err(denial) = self.authorize(command, &act, request, snapshot) {
+        if let Err(denial) = self.admit(command, &act, request, snapshot, audit) {
             return denial;
         }
-        audit.allowed = true;
         let author = if request.user_name.trim().is_empty() { request.user_id } else { request.user_name };
         let backend = &self.settings.backend_name;
         match monitor.execute(&act.action, author).await {
