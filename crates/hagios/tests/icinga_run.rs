@@ -75,6 +75,12 @@ fn a_forced_critical_alerts_from_the_event_stream_and_an_ack_in_its_thread_reach
     bot.type_line(&format!("#{alert} recheck"));
     bot.wait_for_text("rechecked web01!HTTP");
 
+    // Queries read the objects API.
+    bot.type_line("status web01 HTTP");
+    bot.wait_for_text("CRITICAL - connection refused");
+    bot.type_line("problems DOWN");
+    bot.wait_for_text("DOWN - before hagios started");
+
     std::thread::sleep(LATE_EVENTS);
     let screen = bot.screen();
     assert_eq!(count_alerts(&screen, "PROBLEM web01!HTTP is CRITICAL"), 1, "{screen}");
