@@ -65,10 +65,12 @@ fn a_forced_critical_alerts_from_the_event_stream_and_an_ack_in_its_thread_reach
     let alert = bot.wait_for_message("PROBLEM web01!HTTP is CRITICAL");
     bot.wait_for_text("CRITICAL - connection refused");
 
-    bot.type_line(&format!("#{alert} ack looking into it"));
-    bot.wait_for_text("acknowledged web01!HTTP — confirmed by Icinga 2");
+    bot.type_line(&format!("#{alert} ack for 1h looking into it"));
+    bot.wait_for_text("acknowledged web01!HTTP until ");
+    bot.wait_for_text("— confirmed by Icinga 2 (acknowledged web01!HTTP)");
     let attrs = site.icinga.object_attrs("web01", Some("HTTP"));
     assert_ne!(attrs["acknowledgement"], 0.0, "{attrs}");
+    assert!(attrs["acknowledgement_expiry"].as_f64().is_some_and(|expiry| expiry > 0.0), "{attrs}");
     bot.wait_for_message(&format!("in thread #{alert}] ACKNOWLEDGEMENT web01!HTTP"));
     bot.wait_for_text(&format!("[#{alert} edited]"));
 
