@@ -106,7 +106,9 @@ impl IcingaClient {
                     config.url
                 ))
             })?;
-        let mut builder = reqwest::Client::builder().connect_timeout(config.timeout);
+        // Keepalive probes notice a peer that vanished without closing the idle event stream.
+        let mut builder =
+            reqwest::Client::builder().connect_timeout(config.timeout).tcp_keepalive(Duration::from_secs(30));
         if let Some(ca_file) = &config.ca_file {
             let pem = read(ca_file, "ca_file")?;
             let ca = Certificate::from_pem(&pem).map_err(|err| bad_file(ca_file, "ca_file", &err))?;
