@@ -85,17 +85,22 @@ impl Announced {
 /// The PROBLEMs and RECOVERYs that bring chat in line with `snapshot`.
 async fn reconcile(site: &str, snapshot: &Snapshot, memory: &mut Announced, store: &StoreHandle) -> Vec<Notification> {
     let mut found = Vec::new();
+    // (object, state, checked, silenced, output, time); silenced objects Icinga would not notify
+    // about (downtime, notifications off, acknowledged) get no PROBLEM from reconciliation either.
     let hosts = snapshot.status.hosts.values().map(|view| {
-        (ObjectRef::host(&view.name), view.state, view.has_been_checked, view.output.clone(), view.last_state_change)
+        let silenced = view.in_downtime || !view.notifications_enabled || view.acknowledged;
+        let object = ObjectRef::host(&view.name);
+        (object, view.state, view.has_been_checked, silenced, view.output.clone(), view.last_state_change)
     });
     let services = snapshot.status.services.values().map(|view| {
+        let silenced = view.in_downtime || !view.notifications_enabled || view.acknowledged;
         let object = ObjectRef::service(&view.host, &view.description);
-        (object, view.state, view.has_been_checked, view.output.clone(), view.last_state_change)
+        (object, view.state, view.has_been_checked, silenced, view.output.clone(), view.last_state_change)
     });
     let mut seen = HashSet::new();
-    for (object, state, checked, output, time) in hosts.chain(services) {
+    for (object, state, checked, silenced, output, time) in hosts.chain(services) {
         seen.insert(object.clone());
-        if !checked {
+        if !checked || (silenced && state.is_problem() && !memory.states.contains_key(&object)) {
             continue;
         }
         let kind = if state.is_problem() { NotificationType::Problem } else { NotificationType::Recovery };
