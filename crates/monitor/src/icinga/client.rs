@@ -7,7 +7,7 @@ use crate::MonitorError;
 use reqwest::{Certificate, Identity, Method, RequestBuilder, Response, StatusCode, Url};
 use serde::Deserialize;
 use serde_json::Value;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 const SYSTEM: &str = "Icinga 2";
@@ -287,11 +287,11 @@ fn unreachable(err: reqwest::Error) -> MonitorError {
     }
 }
 
-fn read(path: &PathBuf, key: &str) -> Result<Vec<u8>, MonitorError> {
+fn read(path: &Path, key: &str) -> Result<Vec<u8>, MonitorError> {
     std::fs::read(path)
         .map_err(|source| MonitorError::Io { context: format!("cannot read {key} {}", path.display()), source })
 }
 
-fn bad_file(path: &std::path::Path, key: &str, err: &reqwest::Error) -> MonitorError {
+fn bad_file(path: &Path, key: &str, err: &reqwest::Error) -> MonitorError {
     MonitorError::Refused(format!("{key} {} is not usable PEM ({err}); point it at PEM files", path.display()))
 }

@@ -10,7 +10,7 @@
 //! DOWNTIME* notifications are skipped, since the dedicated events already carry them.
 
 use super::client::IcingaClient;
-use super::state;
+use super::state::{self, owner};
 use crate::MonitorError;
 use hagios_domain::{Notification, NotificationType, ObjectRef, Snapshot, State};
 use serde::Deserialize;
@@ -157,15 +157,6 @@ struct Event {
     downtime: Option<DowntimeEvent>,
 }
 
-/// `host` or `host!service`; Icinga sends an empty or missing service for hosts.
-fn object(host: String, service: String) -> ObjectRef {
-    if service.is_empty() {
-        ObjectRef::host(host)
-    } else {
-        ObjectRef::service(host, service)
-    }
-}
-
 /// A check result state code as a host or service state (for hosts Icinga keeps the plugin's
 /// code: 0 and 1 are UP, 2 and 3 DOWN).
 fn state_of(object: &ObjectRef, code: f64) -> State {
@@ -201,13 +192,13 @@ pub fn parse_event(line: &[u8], site: &str) -> Option<Notification> {
             ) {
                 return None;
             }
-            let object = object(event.host, event.service);
+            let object = owner(event.host, event.service);
             let result = event.check_result.unwrap_or(CheckResult { state: 0.0, output: String::new() });
             let state = state_of(&object, result.state);
             (kind, object, state, result.output, event.author, event.text)
         }
         "AcknowledgementSet" => {
-            let object = object(event.host, event.service);
+            let object = owner(event.host, event.service);
             let state = state_of(&object, event.state.unwrap_or(0.0));
             (NotificationType::Acknowledgement, object, state, String::new(), event.author, event.comment)
         }
@@ -218,7 +209,7 @@ pub fn parse_event(line: &[u8], site: &str) -> Option<Notification> {
                 _ if downtime.end_time > event.timestamp => NotificationType::DowntimeCancelled,
                 _ => NotificationType::DowntimeEnd,
             };
-            let object = object(downtime.host_name, downtime.service_name);
+            let object = owner(downtime.host_name, downtime.service_name);
             let state = if object.is_service() { State::Ok } else { State::Up };
             (kind, object, state, String::new(), downtime.author, downtime.comment)
         }

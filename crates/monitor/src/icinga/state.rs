@@ -113,8 +113,8 @@ struct CommentAttrs {
     persistent: bool,
 }
 
-/// The object a downtime or comment belongs to (`service_name` is empty for host ones).
-fn owner(host: String, service: String) -> ObjectRef {
+/// The object a downtime, comment or event belongs to (Icinga leaves the service empty for hosts).
+pub(crate) fn owner(host: String, service: String) -> ObjectRef {
     if service.is_empty() {
         ObjectRef::host(host)
     } else {
