@@ -307,6 +307,14 @@ mod events {
         confirmed(monitor.execute(&ack, "alice").await);
         let acked = next_notification(&mut items, NotificationType::Acknowledgement).await;
         assert_eq!((acked.author.as_deref(), acked.comment.as_deref()), (Some("alice"), Some("on it")));
+        confirmed(
+            monitor
+                .execute(&Action::RemoveAcknowledgement { target: ObjectRef::service("web01", "HTTP") }, "alice")
+                .await,
+        );
+        let cleared = next_notification(&mut items, NotificationType::Custom).await;
+        assert_eq!(cleared.comment.as_deref(), Some("acknowledgement removed"));
+        confirmed(monitor.execute(&ack, "alice").await);
 
         let now = hagios_domain::unix_now();
         let span = DowntimeSpan { start: now, end: now + 600, fixed: true, duration: 600 };

@@ -5,7 +5,8 @@
 //!
 //! What becomes a notification: `Notification` events of kind PROBLEM, RECOVERY, CUSTOM and
 //! flapping (what Icinga itself notifies, so downtimes and disabled notifications are honoured);
-//! `AcknowledgementSet` → ACKNOWLEDGEMENT; `DowntimeStarted` → DOWNTIMESTART; `DowntimeRemoved` →
+//! `AcknowledgementSet` → ACKNOWLEDGEMENT; `AcknowledgementCleared` → CUSTOM "acknowledgement
+//! removed" (Nagios has no type for it); `DowntimeStarted` → DOWNTIMESTART; `DowntimeRemoved` →
 //! DOWNTIMEEND, or DOWNTIMECANCELLED before its end time. Icinga's own ACKNOWLEDGEMENT and
 //! DOWNTIME* notifications are skipped, since the dedicated events already carry them.
 
@@ -19,7 +20,8 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 /// The event types hagios subscribes to.
-pub const EVENT_TYPES: [&str; 4] = ["Notification", "AcknowledgementSet", "DowntimeStarted", "DowntimeRemoved"];
+pub const EVENT_TYPES: [&str; 5] =
+    ["Notification", "AcknowledgementSet", "AcknowledgementCleared", "DowntimeStarted", "DowntimeRemoved"];
 
 /// What the stream hands its consumer.
 #[derive(Debug, Clone)]
@@ -202,6 +204,12 @@ pub fn parse_event(line: &[u8], site: &str) -> Option<Notification> {
             let state = state_of(&object, event.state.unwrap_or(0.0));
             (NotificationType::Acknowledgement, object, state, String::new(), event.author, event.comment)
         }
+        "AcknowledgementCleared" => {
+            let object = owner(event.host, event.service);
+            let state = state_of(&object, event.state.unwrap_or(0.0));
+            let comment = "acknowledgement removed".to_owned();
+            (NotificationType::Custom, object, state, String::new(), event.author, comment)
+        }
         "DowntimeStarted" | "DowntimeRemoved" => {
             let downtime = event.downtime?;
             let kind = match event.kind.as_str() {
@@ -267,6 +275,9 @@ mod tests {
             (n.kind, n.author.as_deref(), n.comment.as_deref()),
             (NotificationType::Acknowledgement, Some("al"), Some("on it"))
         );
+        let cleared = br#"{"type":"AcknowledgementCleared","timestamp":2,"host":"h","service":"s","state":2}"#;
+        let n = parse_event(cleared, "s").expect("cleared");
+        assert_eq!((n.kind, n.comment.as_deref()), (NotificationType::Custom, Some("acknowledgement removed")));
         let removed = br#"{"type":"DowntimeRemoved","timestamp":100,"downtime":{"host_name":"h","service_name":"","author":"b","comment":"c","end_time":500}}"#;
         assert_eq!(parse_event(removed, "s").expect("removed").kind, NotificationType::DowntimeCancelled);
     }
