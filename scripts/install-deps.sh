@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Installs the Debian packages hagios' demo and tests run against (a real Nagios Core 4),
+# Installs the Debian packages hagios' demo and tests run against (a real Nagios Core 4 and Icinga 2),
 # when they are missing. Needs root or sudo; does nothing when everything is there.
 set -euo pipefail
 
-packages=(nagios4-core monitoring-plugins-basic)
+packages=(nagios4-core monitoring-plugins-basic icinga2-bin icinga2-common curl)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

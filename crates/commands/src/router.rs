@@ -10,7 +10,7 @@ use hagios_domain::{ObjectRef, Outcome, Snapshot};
 use hagios_monitor::Monitor;
 use regex::{Captures, Regex, RegexBuilder};
 use serde::Serialize;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// How the router talks and what it accepts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +26,9 @@ pub struct Settings {
     pub max_list_lines: usize,
     /// `@NAME` and `/NAME` in front of a command are dropped, as are `<@U…>` mentions.
     pub bot_name: String,
+    /// Requests that wait for a `yes` (`host add`, `host remove`) need it from a second
+    /// authorized person; otherwise from the requester.
+    pub second_person_confirms: bool,
 }
 
 impl Default for Settings {
@@ -36,6 +39,7 @@ impl Default for Settings {
             max_input_bytes: 4096,
             max_list_lines: 50,
             bot_name: "hagios".to_owned(),
+            second_person_confirms: false,
         }
     }
 }
@@ -80,10 +84,23 @@ pub struct AuditEntry {
     pub result: String,
 }
 
+/// How long a request waits for its `yes`.
+const YES_WINDOW_SECONDS: i64 = 120;
+
+/// An authorized request waiting for a `yes`.
+struct AwaitingYes {
+    command: &'static Command,
+    act: Act,
+    requester_id: String,
+    expires: i64,
+}
+
 /// Routes chat text to commands. Built once; `dispatch` may run concurrently.
 pub struct Router {
     policy: Policy,
     settings: Settings,
+    /// Oldest first.
+    awaiting_yes: Mutex<Vec<AwaitingYes>>,
     routes: Vec<(&'static Command, Regex)>,
     /// Matches a leading mention of the bot.
     address: Regex,
@@ -109,7 +126,7 @@ impl Router {
             r"^(?:<@[^>\s]{{1,80}}>[\s:,]*|(?i:[@/]{})(?:[\s:,]+|$))",
             regex::escape(&settings.bot_name)
         ));
-        Router { policy, settings, routes, address }
+        Router { policy, settings, routes, address, awaiting_yes: Mutex::new(Vec::new()) }
     }
 
     /// Parses, authorizes and runs one request. Never fails: every problem becomes the reply.
@@ -181,7 +198,78 @@ impl Router {
                 text
             }
             Ok(Parsed::Act(act)) => self.act(command, act, request, &snapshot, monitor, audit).await,
+            Ok(Parsed::AfterYes(act)) => self.await_yes(command, act, request, &snapshot, audit),
+            Ok(Parsed::Yes) => match self.take_awaiting(request) {
+                Some(awaiting) => self.act(awaiting.command, awaiting.act, request, &snapshot, monitor, audit).await,
+                None => {
+                    let whose = if self.settings.second_person_confirms { " from someone else" } else { "" };
+                    format!("nothing is waiting for a `yes`{whose} (requests wait {YES_WINDOW_SECONDS} s)")
+                }
+            },
         }
+    }
+
+    /// Authorizes `act` for the requester and parks it until a `yes`.
+    fn await_yes(
+        &self,
+        command: &'static Command,
+        act: Act,
+        request: &Request<'_>,
+        snapshot: &Snapshot,
+        audit: &mut AuditEntry,
+    ) -> String {
+        if let Err(denial) = self.admit(command, &act, request, snapshot, audit) {
+            return denial;
+        }
+        audit.result = "awaiting yes".to_owned();
+        let who = if self.settings.second_person_confirms { "another authorized person replies" } else { "you reply" };
+        let reply = format!(
+            "this will {} in {}; nothing happens until {who} `yes` within {} minutes",
+            act.intent,
+            self.settings.backend_name,
+            YES_WINDOW_SECONDS / 60
+        );
+        let awaiting = AwaitingYes {
+            command,
+            act,
+            requester_id: request.user_id.to_owned(),
+            expires: request.now + YES_WINDOW_SECONDS,
+        };
+        let mut queue = self.awaiting_yes.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        queue.retain(|waiting| waiting.expires > request.now);
+        queue.push(awaiting);
+        reply
+    }
+
+    /// The newest unexpired request this person may say `yes` to: their own, or with
+    /// `second_person_confirms` only someone else's (authorization follows).
+    fn take_awaiting(&self, request: &Request<'_>) -> Option<AwaitingYes> {
+        let mut queue = self.awaiting_yes.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        queue.retain(|waiting| waiting.expires > request.now);
+        let second_person = self.settings.second_person_confirms;
+        let index = queue.iter().rposition(|waiting| (waiting.requester_id != request.user_id) == second_person)?;
+        Some(queue.remove(index))
+    }
+
+    /// Records the parsed action, then Ok (recorded as allowed) when the person may run `command`
+    /// on the act's object; else the refusal to show.
+    fn admit(
+        &self,
+        command: &Command,
+        act: &Act,
+        request: &Request<'_>,
+        snapshot: &Snapshot,
+        audit: &mut AuditEntry,
+    ) -> Result<(), String> {
+        audit.parsed = Some(serde_json::to_string(&act.action).unwrap_or_else(|_| format!("{:?}", act.action)));
+        if let Some(permission) = command.permission {
+            let hostgroups = snapshot.hostgroups_of(&act.object.host);
+            self.policy
+                .authorize(request.user_id, permission, &act.object, hostgroups)
+                .map_err(|denial| denial.explain(request.user_name, request.user_id, &commands::open_commands()))?;
+        }
+        audit.allowed = true;
+        Ok(())
     }
 
     async fn act(
@@ -193,14 +281,9 @@ impl Router {
         monitor: &dyn Monitor,
         audit: &mut AuditEntry,
     ) -> String {
-        audit.parsed = Some(serde_json::to_string(&act.action).unwrap_or_else(|_| format!("{:?}", act.action)));
-        if let Some(permission) = command.permission {
-            let hostgroups = snapshot.hostgroups_of(&act.object.host);
-            if let Err(denial) = self.policy.authorize(request.user_id, permission, &act.object, hostgroups) {
-                return denial.explain(request.user_name, request.user_id, &commands::open_commands());
-            }
+        if let Err(denial) = self.admit(command, &act, request, snapshot, audit) {
+            return denial;
         }
-        audit.allowed = true;
         let author = if request.user_name.trim().is_empty() { request.user_id } else { request.user_name };
         let backend = &self.settings.backend_name;
         match monitor.execute(&act.action, author).await {

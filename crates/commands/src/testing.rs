@@ -160,7 +160,7 @@ impl Monitor for RecordingMonitor {
     }
 }
 
-/// Alice (U1, role oncall: every action on everything), bob (U2, role web: ack and recheck on
+/// Alice and dave (U1, U4, role oncall: every action on everything), bob (U2, role web: ack and recheck on
 /// `web*`), carol (U3, role dba: ack on `hostgroup:db-servers`); anyone else has no role.
 pub(crate) fn policy() -> Policy {
     let role = |name: &str, commands: &[&str], objects: &[&str]| Role {
@@ -171,11 +171,11 @@ pub(crate) fn policy() -> Policy {
     let user = |id: &str, role: &str| User { chat_id: id.into(), roles: vec![role.into()] };
     Policy::new(
         [
-            role("oncall", &["ack", "unack", "downtime", "recheck", "mute", "unmute", "comment"], &["*"]),
+            role("oncall", &["ack", "unack", "downtime", "recheck", "mute", "unmute", "comment", "host"], &["*"]),
             role("web", &["ack", "recheck"], &["web*"]),
             role("dba", &["ack"], &["hostgroup:db-servers"]),
         ],
-        [user("U1", "oncall"), user("U2", "web"), user("U3", "dba")],
+        [user("U1", "oncall"), user("U2", "web"), user("U3", "dba"), user("U4", "oncall")],
     )
 }
 
@@ -231,7 +231,17 @@ impl Chat {
     }
 
     pub(crate) fn send(&self, text: &str) -> Sent {
+        self.send_to(&Router::with_settings(policy(), SETTINGS.clone()), text)
+    }
+
+    /// Two messages to the same router (the second may answer the first), one after the other.
+    pub(crate) fn send_two(&self, first: &str, second: &str) -> (Sent, Sent) {
         let router = Router::with_settings(policy(), SETTINGS.clone());
+        (self.send_to(&router, first), self.send_to(&router, second))
+    }
+
+    /// One message to `router`.
+    pub(crate) fn send_to(&self, router: &Router, text: &str) -> Sent {
         let monitor = RecordingMonitor::new(self.behaviour);
         let request = Request {
             user_id: self.user_id,

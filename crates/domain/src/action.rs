@@ -84,10 +84,21 @@ pub enum Action {
         comment: String,
         persistent: bool,
     },
+    /// Creates a host from a host template (backends that create objects at runtime).
+    AddHost {
+        name: String,
+        address: String,
+        template: String,
+    },
+    /// Deletes a host with everything that depends on it (services, downtimes, comments).
+    RemoveHost {
+        name: String,
+    },
 }
 
 impl Action {
-    /// The object this action is about, when it names one (a downtime cancel names an id).
+    /// The existing object this action is about, when it names one (a downtime cancel names an
+    /// id, a host to add does not exist yet).
     pub fn object(&self) -> Option<ObjectRef> {
         match self {
             Action::Acknowledge { target, .. }
@@ -97,7 +108,8 @@ impl Action {
             | Action::DisableNotifications { target }
             | Action::AddComment { target, .. } => Some(target.clone()),
             Action::ScheduleDowntime { target, .. } => Some(target.object()),
-            Action::DeleteDowntime { .. } => None,
+            Action::RemoveHost { name } => Some(ObjectRef::host(name.clone())),
+            Action::DeleteDowntime { .. } | Action::AddHost { .. } => None,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! `hagios agent`: runs on the monitoring server. Dials the bot over mutual TLS, drains the
 //! local spool up to it and carries out the bot's commands on the local Nagios.
 
+use crate::backend;
 use crate::config::Config;
 use crate::run;
 use anyhow::Context;
@@ -24,7 +25,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         site: nagios.site.clone(),
         allow: agent.allow.clone(),
         spool: run::open_spool(&config)?,
-        monitor: Arc::new(run::nagios_monitor(&nagios)),
+        monitor: Arc::new(backend::nagios_monitor(&nagios)),
         heartbeat: agent.heartbeat,
         poll_interval: config.delivery.poll_interval,
         max_backoff: config.delivery.max_backoff,

@@ -2,6 +2,7 @@
 //! notifications exactly like `hagios run`, and routes chat commands to the site that owns the
 //! object.
 
+use crate::backend::Backend;
 use crate::config::Config;
 use crate::run;
 use anyhow::Context;
@@ -35,7 +36,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let (stop, shutdown) = watch::channel(false);
     let accepting = tokio::spawn(link.serve(listener, shutdown));
     let monitor = Arc::new(SitesMonitor { sites, timeout: bot.command_timeout });
-    let served = run::serve_chat(config, spool, monitor).await;
+    let served = run::serve_chat(config, spool, Backend::without_feed(monitor, "Nagios")).await;
     stop.send_replace(true);
     accepting.await.context("listener task")?;
     served

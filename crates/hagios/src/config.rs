@@ -14,6 +14,7 @@ pub struct Config {
     #[serde(default)]
     pub spool: SpoolConfig,
     pub nagios: Option<NagiosConfig>,
+    pub icinga: Option<IcingaConfig>,
     #[serde(default)]
     pub terminal: TerminalConfig,
     /// Slack instead of the terminal when present.
@@ -64,7 +65,7 @@ pub struct AgentConfig {
 }
 
 fn default_allow() -> Vec<String> {
-    hagios_link::agent::COMMAND_KINDS.iter().map(|kind| (*kind).to_owned()).collect()
+    hagios_link::agent::DEFAULT_ALLOWED_KINDS.iter().map(|kind| (*kind).to_owned()).collect()
 }
 
 fn default_heartbeat() -> Duration {
@@ -123,6 +124,60 @@ pub struct NagiosConfig {
     /// How long to watch status.dat for the effect of a command before answering "not yet confirmed".
     #[serde(default = "default_confirm_timeout", with = "humantime_serde_compat")]
     pub confirm_timeout: Duration,
+}
+
+/// An Icinga 2 site reached through its REST API (instead of [nagios]).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IcingaConfig {
+    #[serde(default = "default_site")]
+    pub site: String,
+    /// `https://icinga.example.com:5665`
+    pub url: String,
+    /// API user for password login; leave out with client_cert/client_key.
+    pub user: Option<String>,
+    /// The environment variable holding the API user's password.
+    #[serde(default = "default_icinga_password_env")]
+    pub password_env: String,
+    /// The CA that signed the API certificate; the system roots when left out.
+    pub ca_file: Option<PathBuf>,
+    pub client_cert: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
+    /// Name of the event-stream queue; distinct per hagios process talking to one Icinga.
+    #[serde(default = "default_icinga_queue")]
+    pub event_queue: String,
+    #[serde(default = "default_confirm_timeout", with = "humantime_serde_compat")]
+    pub confirm_timeout: Duration,
+}
+
+fn default_icinga_password_env() -> String {
+    "HAGIOS_ICINGA_PASSWORD".to_owned()
+}
+
+fn default_icinga_queue() -> String {
+    "hagios".to_owned()
+}
+
+impl IcingaConfig {
+    fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if !(self.url.starts_with("https://") || self.url.starts_with("http://")) {
+            problems.push(format!("[icinga] url `{}` must be like https://icinga.example.com:5665", self.url));
+        }
+        match (&self.user, &self.client_cert, &self.client_key) {
+            (Some(_), None, None) | (None, Some(_), Some(_)) => {}
+            (None, None, None) => problems.push(
+                "[icinga] needs a login: user (password in password_env) or client_cert and client_key".to_owned(),
+            ),
+            (_, Some(_), None) | (_, None, Some(_)) => {
+                problems.push("[icinga] client_cert and client_key go together: set both".to_owned())
+            }
+            (Some(_), Some(_), Some(_)) => {
+                problems.push("[icinga] set either user or client_cert/client_key, not both".to_owned())
+            }
+        }
+        problems
+    }
 }
 
 fn default_site() -> String {
@@ -220,6 +275,10 @@ pub struct CommandsConfig {
     /// daylight saving changes need a config change.
     #[serde(default, rename = "utc_offset", with = "utc_offset")]
     pub utc_offset_seconds: i64,
+    /// `host add` / `host remove` wait for a `yes` from a second authorized person instead of
+    /// the requester.
+    #[serde(default)]
+    pub second_person_confirms: bool,
 }
 
 /// `+02:00`, `-05:30`, `Z` → seconds east of UTC.
@@ -372,10 +431,16 @@ impl Config {
     /// Everything wrong with an otherwise well-formed configuration, each with what to do.
     pub fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
-        if self.nagios.is_none() && self.bot.is_none() {
-            problems.push(
-                "no monitoring backend: add a [nagios] section (a bot serving agents has [bot] instead)".to_owned(),
-            );
+        match (&self.nagios, &self.icinga) {
+            (None, None) if self.bot.is_none() => problems.push(
+                "no monitoring backend: add a [nagios] or [icinga] section (a bot serving agents has [bot] instead)"
+                    .to_owned(),
+            ),
+            (Some(_), Some(_)) => {
+                problems.push("one backend per process: keep [nagios] or [icinga], not both".to_owned())
+            }
+            (None, Some(icinga)) => problems.extend(icinga.problems()),
+            _ => {}
         }
         problems.extend(self.split_problems());
         let known_commands = hagios_commands::command_names();
@@ -488,7 +553,7 @@ mod tests {
             "#,
         );
         let problems = config.problems().join("\n");
-        assert!(problems.contains("add a [nagios] section"), "{problems}");
+        assert!(problems.contains("add a [nagios] or [icinga] section"), "{problems}");
         assert!(problems.contains("unknown command `reboot`"), "{problems}");
         assert!(problems.contains("grants no objects"), "{problems}");
         assert!(problems.contains("undefined role `admin`"), "{problems}");
@@ -505,7 +570,7 @@ mod tests {
         assert!(problems.contains("need a [tls] section"), "{problems}");
         assert!(problems.contains("unknown command `reboot`"), "{problems}");
         let defaults = parse("[agent]\nbot = \"bot:7443\"\n").agent.unwrap();
-        assert_eq!(defaults.allow.len(), hagios_link::agent::COMMAND_KINDS.len());
+        assert_eq!(defaults.allow, hagios_link::agent::DEFAULT_ALLOWED_KINDS);
         assert_eq!(defaults.heartbeat, Duration::from_secs(10));
     }
 
@@ -536,6 +601,24 @@ mod tests {
         for expected in ["default_channel is empty", "not an http(s) URL", "between 1 and 10"] {
             assert!(problems.contains(expected), "{problems}");
         }
+    }
+
+    #[test]
+    fn icinga_section_gets_defaults_and_its_login_is_checked() {
+        let config = parse("[icinga]\nurl = \"https://icinga:5665\"\nuser = \"hagios\"\nca_file = \"/ca.crt\"\n");
+        assert!(config.problems().is_empty(), "{:?}", config.problems());
+        let icinga = config.icinga.unwrap();
+        assert_eq!((icinga.password_env.as_str(), icinga.event_queue.as_str()), ("HAGIOS_ICINGA_PASSWORD", "hagios"));
+        for (login, problem) in [
+            ("", "needs a login"),
+            ("client_cert = \"/c.pem\"", "go together"),
+            ("user = \"u\"\nclient_cert = \"/c\"\nclient_key = \"/k\"", "not both"),
+        ] {
+            let problems = parse(&format!("[icinga]\nurl = \"https://i:5665\"\n{login}\n")).problems().join("\n");
+            assert!(problems.contains(problem), "{login}: {problems}");
+        }
+        let both = parse("[icinga]\nurl = \"https://i\"\nuser = \"u\"\n[nagios]\ncommand_file = \"a\"\nstatus_file = \"b\"\nobject_cache_file = \"c\"\n");
+        assert!(both.problems().join("\n").contains("not both"));
     }
 
     #[test]

@@ -3,10 +3,12 @@
 
 mod agent;
 mod audit;
+mod backend;
 mod bot;
 mod certs;
 mod config;
 mod conversation;
+mod icinga_feed;
 mod notify;
 mod pipeline;
 mod run;

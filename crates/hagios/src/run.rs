@@ -1,6 +1,7 @@
 //! `hagios run`: the bot and the monitoring side in one process — spool delivery, the chat
 //! adapter and the command conversation — until SIGINT or SIGTERM.
 
+use crate::backend::Backend;
 use crate::config::Config;
 use crate::conversation::Conversation;
 use crate::pipeline::Pipeline;
@@ -10,8 +11,6 @@ use hagios_chat::slack::{SlackChat, SlackSettings};
 use hagios_chat::terminal::TerminalChat;
 use hagios_chat::ChatAdapter;
 use hagios_commands::{Policy, Router, Settings};
-use hagios_monitor::nagios::{NagiosConfig, NagiosMonitor};
-use hagios_monitor::Monitor;
 use hagios_spool::Spool;
 use std::path::Path;
 use std::process::ExitCode;
@@ -53,9 +52,9 @@ fn init_logging() {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    let nagios = config.nagios.clone().context("no [nagios] section")?;
+    let backend = Backend::from_config(&config)?;
     let spool = open_spool(&config)?;
-    serve_chat(config, spool, Arc::new(nagios_monitor(&nagios))).await
+    serve_chat(config, spool, backend).await
 }
 
 pub(crate) fn open_spool(config: &Config) -> anyhow::Result<Arc<Spool>> {
@@ -64,28 +63,21 @@ pub(crate) fn open_spool(config: &Config) -> anyhow::Result<Arc<Spool>> {
     Ok(Arc::new(spool))
 }
 
-pub(crate) fn nagios_monitor(nagios: &crate::config::NagiosConfig) -> NagiosMonitor {
-    NagiosMonitor::new(NagiosConfig {
-        site: nagios.site.clone(),
-        command_file: nagios.command_file.clone(),
-        status_file: nagios.status_file.clone(),
-        object_cache_file: nagios.object_cache_file.clone(),
-        confirm_timeout: nagios.confirm_timeout,
-    })
-}
-
-/// The bot's half: delivery from `spool` to chat, and chat commands to `monitor`, until a signal.
-pub(crate) async fn serve_chat(config: Config, spool: Arc<Spool>, monitor: Arc<dyn Monitor>) -> anyhow::Result<()> {
+/// The bot's half: delivery from `spool` to chat, and chat commands to the backend, until a signal.
+pub(crate) async fn serve_chat(config: Config, spool: Arc<Spool>, mut backend: Backend) -> anyhow::Result<()> {
     let store = StoreHandle::open(&config.store.path)?;
     let chat = chat_adapter(&config, &store).await?;
+    let monitor = backend.monitor.clone();
     let settings = Settings {
-        backend_name: "Nagios".to_owned(),
+        backend_name: backend.name.to_owned(),
         utc_offset_seconds: config.commands.utc_offset_seconds,
+        second_person_confirms: config.commands.second_person_confirms,
         ..Settings::default()
     };
     let router = Arc::new(Router::with_settings(policy(&config), settings));
 
     let (shutdown_tx, shutdown) = watch::channel(false);
+    let feed = backend.spawn_feed(spool.clone(), store.clone(), shutdown.clone());
     let pipeline = Pipeline {
         spool,
         store: store.clone(),
@@ -115,10 +107,9 @@ pub(crate) async fn serve_chat(config: Config, spool: Arc<Spool>, monitor: Arc<d
             }
         })
     };
-    let monitor_site = monitor.site().to_owned();
     let conversation = Conversation { chat, router, monitor, store };
     let commands = tokio::spawn(conversation.serve(events, shutdown));
-    tracing::info!(site = %monitor_site, "hagios running");
+    tracing::info!(site = %backend.site, backend = backend.name, "hagios running");
 
     wait_for_signal().await?;
     tracing::info!("shutting down");
@@ -126,6 +117,9 @@ pub(crate) async fn serve_chat(config: Config, spool: Arc<Spool>, monitor: Arc<d
     listener.abort();
     delivery.await.context("delivery task")?;
     commands.await.context("command task")?;
+    if let Some(feed) = feed {
+        feed.await.context("monitoring event feed")?;
+    }
     Ok(())
 }
 

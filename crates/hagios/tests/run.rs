@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{message_id, Daemon as Bot, HAGIOS, PATIENCE};
+use common::{count_alerts, message_id, Daemon as Bot, HAGIOS, PATIENCE};
 use hagios_testkit::{wait_until, NagiosInstance};
 use std::path::PathBuf;
 use std::process::Command;
@@ -38,10 +38,6 @@ impl Site {
         assert!(output.status.success(), "hagios audit failed: {}", String::from_utf8_lossy(&output.stderr));
         String::from_utf8(output.stdout).expect("utf-8 audit")
     }
-}
-
-fn count_alerts(screen: &str, needle: &str) -> usize {
-    screen.lines().filter(|line| line.starts_with("[#") && !line.contains("edited") && line.contains(needle)).count()
 }
 
 #[test]

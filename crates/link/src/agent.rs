@@ -19,7 +19,11 @@ use tokio::sync::{mpsc, watch};
 use tokio_rustls::TlsConnector;
 
 /// The command kinds an agent may allow, named like the chat commands that produce them.
-pub const COMMAND_KINDS: [&str; 7] = ["ack", "unack", "downtime", "recheck", "mute", "unmute", "comment"];
+pub const COMMAND_KINDS: [&str; 8] = ["ack", "unack", "downtime", "recheck", "mute", "unmute", "comment", "host"];
+
+/// What `[agent] allow` grants when left out: everything but changing the set of hosts, which a
+/// site has to opt into.
+pub const DEFAULT_ALLOWED_KINDS: [&str; 7] = ["ack", "unack", "downtime", "recheck", "mute", "unmute", "comment"];
 
 /// The kind of an action, as `[agent] allow` lists it.
 pub fn command_kind(action: &Action) -> &'static str {
@@ -31,6 +35,7 @@ pub fn command_kind(action: &Action) -> &'static str {
         Action::DisableNotifications { .. } => "mute",
         Action::EnableNotifications { .. } => "unmute",
         Action::AddComment { .. } => "comment",
+        Action::AddHost { .. } | Action::RemoveHost { .. } => "host",
     }
 }
 
@@ -306,6 +311,8 @@ fn check_sizes(action: &Action, author: &str) -> Result<(), String> {
             names.push(&target.host);
             names.extend(target.service.as_deref());
         }
+        Action::AddHost { name, address, template } => names.extend([name.as_str(), address, template]),
+        Action::RemoveHost { name } => names.push(name),
         Action::DeleteDowntime { .. } => {}
     }
     if let Some(name) = names.iter().find(|name| name.len() > MAX_NAME_BYTES || name.chars().any(char::is_control)) {

@@ -1,8 +1,10 @@
-//! Monitoring backends behind one `Monitor` trait. Each backend is a folder with the same file
-//! names (`mod.rs`, `command.rs`, `state.rs`, `confirm.rs`); callers see only typed actions,
-//! snapshots and confirmed outcomes.
+//! Monitoring backends behind one `Monitor` trait (Nagios, Icinga 2). Each backend is a folder
+//! with the same file names (`mod.rs`, `command.rs`, `state.rs`, `confirm.rs`); callers see only
+//! typed actions, snapshots and confirmed outcomes.
 
+pub mod icinga;
 pub mod nagios;
+mod readback;
 mod validate;
 
 use async_trait::async_trait;

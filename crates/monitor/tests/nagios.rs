@@ -293,3 +293,24 @@ async fn hostile_input_never_reaches_the_fifo() {
     assert!(received.contains("] ADD_HOST_COMMENT;web01;0;ivan;yyy"), "{received:?}");
     assert_eq!(comment.len(), MAX_TEXT_BYTES);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn host_changes_and_ack_expiry_are_unsupported_on_nagios() {
+    let Some(nagios) = NagiosInstance::start(Default::default()) else { return };
+    let monitor = monitor_of(&nagios);
+    let add = Action::AddHost { name: "web09".into(), address: "192.0.2.9".into(), template: "x".into() };
+    let err = monitor.execute(&add, "alice").await.expect_err("no runtime objects on Nagios");
+    assert_eq!(err.to_string(), "adding or removing hosts from chat is not supported by this backend");
+    let remove = Action::RemoveHost { name: "web01".into() };
+    assert!(matches!(monitor.execute(&remove, "alice").await, Err(MonitorError::Unsupported(_))));
+    let target = ObjectRef::host("web01");
+    let ack = Action::Acknowledge {
+        target,
+        comment: "x".into(),
+        sticky: true,
+        notify: true,
+        persistent: false,
+        expire: Some(now() + 60),
+    };
+    assert!(matches!(monitor.execute(&ack, "alice").await, Err(MonitorError::Unsupported(_))));
+}

@@ -1,5 +1,5 @@
-//! Test harness for hagios integration tests: private, throw-away Nagios Core 4 instances with a
-//! fixed fixture of hosts and services, controllable check states and notification capture.
+//! Test harness for hagios integration tests: private, throw-away Nagios Core 4 and Icinga 2
+//! instances with a fixed fixture of hosts and services, controllable check states and notification capture.
 //!
 //! ```no_run
 //! use hagios_testkit::NagiosInstance;
@@ -8,10 +8,13 @@
 //! ```
 
 mod config;
+mod icinga;
+mod icinga_config;
 mod layout;
 mod nagios;
 mod process;
 
+pub use icinga::{IcingaInstance, IcingaOptions, CLIENT_CN};
 pub use nagios::{wait_until, NagiosInstance, NagiosOptions};
 
 #[cfg(test)]

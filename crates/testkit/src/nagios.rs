@@ -48,22 +48,12 @@ pub struct NagiosInstance {
 impl NagiosInstance {
     /// Starts an instance and waits until it accepts commands and wrote its first full status.
     ///
-    /// Returns `None` after printing "skipping: nagios4 not installed" when the binary
+    /// Returns `None` after printing "skipping: nagios4-core not installed" when the binary
     /// (`NAGIOS_BIN`, default `/usr/sbin/nagios4`) is missing, unless `HAGIOS_REQUIRE_REAL=1`,
     /// in which case it panics. Panics when the instance cannot be set up or does not come up:
     /// a test environment that is present but broken must not pass silently.
     pub fn start(options: NagiosOptions) -> Option<Self> {
-        let binary = std::env::var_os("NAGIOS_BIN").map_or_else(|| PathBuf::from(DEFAULT_BINARY), PathBuf::from);
-        if !binary.is_file() {
-            if std::env::var("HAGIOS_REQUIRE_REAL").is_ok_and(|value| value == "1") {
-                panic!(
-                    "HAGIOS_REQUIRE_REAL=1 but {} does not exist: install nagios4-core or point NAGIOS_BIN at nagios4",
-                    binary.display()
-                );
-            }
-            eprintln!("skipping: nagios4 not installed ({} missing)", binary.display());
-            return None;
-        }
+        let binary = process::real_binary("NAGIOS_BIN", DEFAULT_BINARY, "nagios4-core")?;
         let dir = tempfile::Builder::new()
             .prefix("hagios-nagios-")
             .tempdir()

@@ -3,6 +3,7 @@
 
 use rustix::process::{kill_process, Pid, Signal};
 use std::fs;
+use std::path::PathBuf;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -62,4 +63,19 @@ fn wait_gone(pid: i32, timeout: Duration) -> bool {
         thread::sleep(Duration::from_millis(50));
     }
     true
+}
+
+/// The monitoring daemon's binary (`env_var`, else `default`), or `None` after printing a skip
+/// note when it is missing. With `HAGIOS_REQUIRE_REAL=1` a missing binary panics instead, naming
+/// the Debian `package` to install.
+pub(crate) fn real_binary(env_var: &str, default: &str, package: &str) -> Option<PathBuf> {
+    let binary = std::env::var_os(env_var).map_or_else(|| PathBuf::from(default), PathBuf::from);
+    if binary.is_file() {
+        return Some(binary);
+    }
+    if std::env::var("HAGIOS_REQUIRE_REAL").is_ok_and(|value| value == "1") {
+        panic!("HAGIOS_REQUIRE_REAL=1 but {} does not exist: install {package} or set {env_var}", binary.display());
+    }
+    eprintln!("skipping: {package} not installed ({} missing)", binary.display());
+    None
 }

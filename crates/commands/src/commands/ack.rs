@@ -2,8 +2,13 @@
 
 use super::{Act, Command, Input, ParseError, Parsed};
 use crate::args::{Shape, Words};
+use crate::clock::format_local;
+use crate::text::shown;
 use hagios_domain::Action;
 use regex::Captures;
+
+/// The longest acknowledgement expiry accepted, a year.
+const LONGEST_EXPIRY_SECONDS: i64 = 366 * 86_400;
 
 pub(crate) static COMMAND: Command = Command {
     name: "ack",
@@ -11,11 +16,13 @@ pub(crate) static COMMAND: Command = Command {
     summary: "acknowledge a problem: no more notifications until it recovers",
     details: "The acknowledgement is sticky (it lasts until the object recovers) and notifies the contacts. \
               Without a comment it says who acknowledged from chat. In an alert's thread HOST and SERVICE may \
-              be left out: a first word that is not a host starts the comment.\n\
+              be left out: a first word that is not a host starts the comment. `for DURATION` (`for 4h`) makes \
+              the acknowledgement lapse then even without a recovery (Icinga 2; Nagios has no expiry).\n\
               Examples:\n\
               • `ack web01 HTTP deploying a fix`\n\
               • `ack web01 \"HTTP Load\" batch job, ends 15:00`\n\
               • `ack web01!SSH`\n\
+              • `ack db01 MySQL for 2h replica catching up`\n\
               • `ack looking into it` (in an alert's thread)",
     permission: Some("ack"),
     needs_state: true,
@@ -30,16 +37,37 @@ fn parse(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseErro
     // No refusal when the state looks fine: status.dat lags the alert by up to Nagios'
     // status_update_interval, so "OK" here may be stale. Nagios ignores acknowledgements of objects
     // without a problem, and the confirmation says so then.
-    let comment = words.text_from(resolved.next).unwrap_or_else(|| format!("acknowledged from chat by {}", input.user));
-    let action = Action::Acknowledge {
-        target: target.clone(),
-        comment,
-        sticky: true,
-        notify: true,
-        persistent: false,
-        expire: None,
+    let (expire, next) = match expiry_at(&words, resolved.next, input)? {
+        Some(expire) => (Some(expire), resolved.next + 2),
+        None => (None, resolved.next),
     };
-    Ok(Parsed::Act(Act::on(target, action, "acknowledge", "acknowledged")))
+    let comment = words.text_from(next).unwrap_or_else(|| format!("acknowledged from chat by {}", input.user));
+    let action =
+        Action::Acknowledge { target: target.clone(), comment, sticky: true, notify: true, persistent: false, expire };
+    let mut act = Act::on(target, action, "acknowledge", "acknowledged");
+    if let Some(expire) = expire {
+        let until = format!(" until {}", format_local(expire, input.settings.utc_offset_seconds));
+        act.intent.push_str(&until);
+        act.done.push_str(&until);
+    }
+    Ok(Parsed::Act(act))
+}
+
+/// `for DURATION` at word `index`: when the acknowledgement lapses. Anything else after `for`
+/// is left to the comment ("ack web01 for the deploy").
+fn expiry_at(words: &Words<'_>, index: usize, input: &Input<'_>) -> Result<Option<i64>, ParseError> {
+    let (Some(keyword), Some(length)) = (words.list.get(index), words.list.get(index + 1)) else { return Ok(None) };
+    if keyword.quoted
+        || !keyword.text.eq_ignore_ascii_case("for")
+        || !length.text.starts_with(|c: char| c.is_ascii_digit())
+    {
+        return Ok(None);
+    }
+    let Ok(duration) = humantime::parse_duration(&length.text) else { return Ok(None) };
+    match i64::try_from(duration.as_secs()) {
+        Ok(seconds) if (60..=LONGEST_EXPIRY_SECONDS).contains(&seconds) => Ok(Some(input.now + seconds)),
+        _ => Err(input.usage(format!("`for {}`: an acknowledgement lasts between 1m and 366d", shown(&length.text)))),
+    }
 }
 
 #[cfg(test)]
@@ -65,6 +93,22 @@ mod tests {
         let load = ObjectRef::service("web01", "HTTP Load");
         assert_eq!(acknowledged(&chat, r#"ack web01 "HTTP Load" batch job"#), (load.clone(), "batch job".into()));
         assert_eq!(acknowledged(&chat, "ack web01!“HTTP Load”"), (load, "acknowledged from chat by alice".into()));
+    }
+
+    #[test]
+    fn for_duration_sets_an_expiry_and_other_words_after_for_are_comment() {
+        let sent = Chat::alice().send("ack db01 MySQL for 2h replica catching up");
+        match sent.action() {
+            Action::Acknowledge { target, comment, expire, .. } => {
+                assert_eq!(target, &ObjectRef::service("db01", "MySQL"));
+                assert_eq!((comment.as_str(), *expire), ("replica catching up", Some(crate::testing::NOW + 7200)));
+            }
+            other => panic!("unexpected action {other:?}"),
+        }
+        assert!(sent.reply().starts_with("acknowledged db01!MySQL until "), "{}", sent.reply());
+        let (_, comment) = acknowledged(&Chat::alice(), "ack web01 HTTP for the deploy");
+        assert_eq!(comment, "for the deploy");
+        assert!(Chat::alice().send("ack web01 HTTP for 5s").reply().contains("between 1m and 366d"));
     }
 
     #[test]

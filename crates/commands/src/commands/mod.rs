@@ -8,12 +8,16 @@ mod downtime;
 mod downtime_cancel;
 mod downtimes;
 mod help;
+mod host_add;
+mod host_name;
+mod host_remove;
 mod mute;
 mod problems;
 mod recheck;
 mod status;
 mod unack;
 mod unmute;
+mod yes;
 
 use crate::router::Settings;
 use hagios_domain::{Action, ObjectRef, Snapshot, State};
@@ -21,7 +25,7 @@ use regex::Captures;
 
 /// Every command in routing order: the first matching route wins, so `downtime cancel` comes
 /// before `downtime`. `help` lists them in this order too.
-pub(crate) static ALL: [&Command; 12] = [
+pub(crate) static ALL: [&Command; 15] = [
     &status::COMMAND,
     &problems::COMMAND,
     &ack::COMMAND,
@@ -33,6 +37,9 @@ pub(crate) static ALL: [&Command; 12] = [
     &mute::COMMAND,
     &unmute::COMMAND,
     &comment::COMMAND,
+    &host_add::COMMAND,
+    &host_remove::COMMAND,
+    &yes::COMMAND,
     &help::COMMAND,
 ];
 
@@ -88,6 +95,10 @@ pub(crate) enum Parsed {
     Act(Act),
     /// A query, already answered from the snapshot. `query` is its canonical form for the audit.
     Answer { query: String, text: String },
+    /// An action that changes what is monitored: authorized now, run only after a `yes`.
+    AfterYes(Act),
+    /// A `yes` for the newest action waiting for one.
+    Yes,
 }
 
 #[derive(Debug)]

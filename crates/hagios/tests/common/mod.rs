@@ -12,7 +12,8 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Generous bound for anything that crosses Nagios (its status.dat is rewritten every second).
+/// Generous bound for anything that crosses the monitoring system (Nagios' status.dat is
+/// rewritten every second; Icinga delivers some events 4–5 s late).
 pub const PATIENCE: Duration = Duration::from_secs(20);
 pub const HAGIOS: &str = env!("CARGO_BIN_EXE_hagios");
 
@@ -28,7 +29,7 @@ pub fn responder_chat(responder: &str) -> String {
         r#"
 [[role]]
 name = "responder"
-commands = ["ack", "unack", "downtime", "recheck", "mute", "unmute", "comment"]
+commands = ["ack", "unack", "downtime", "recheck", "mute", "unmute", "comment", "host"]
 objects = ["*"]
 
 [[user]]
@@ -47,9 +48,15 @@ pub struct Daemon {
 
 impl Daemon {
     pub fn start(command: &str, config: &Path) -> Daemon {
+        Daemon::start_with_env(command, config, &[])
+    }
+
+    /// Like [`Daemon::start`], with extra environment variables (secrets the config names).
+    pub fn start_with_env(command: &str, config: &Path, env: &[(&str, &str)]) -> Daemon {
         let mut child = Command::new(HAGIOS)
             .args([command, "--config"])
             .arg(config)
+            .envs(env.iter().copied())
             .env("HAGIOS_LOG", "hagios=debug,hagios_link=debug,info")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -109,6 +116,11 @@ pub fn message_id(header: &str) -> String {
     header.trim_start_matches("[#").chars().take_while(char::is_ascii_digit).collect()
 }
 
+/// Alert messages (not edits) whose header contains `needle`.
+pub fn count_alerts(screen: &str, needle: &str) -> usize {
+    screen.lines().filter(|line| line.starts_with("[#") && !line.contains("edited") && line.contains(needle)).count()
+}
+
 pub struct NagiosSite {
     pub nagios: NagiosInstance,
     pub config: PathBuf,
@@ -123,40 +135,47 @@ pub fn start_site(chat: &str, responder: &str) -> Option<NagiosSite> {
     let spool = dir.path().join("spool");
     let notify_command = format!("{HAGIOS} notify --spool {} --site test", spool.display());
     let nagios = NagiosInstance::start(NagiosOptions { notify_command: Some(notify_command), ..Default::default() })?;
-    let config = dir.path().join("hagios.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-[store]
-path = "{store}"
-
-[spool]
-dir = "{spool}"
-
+    let backend = format!(
+        r#"
 [nagios]
 site = "test"
 command_file = "{command_file}"
 status_file = "{status_file}"
 object_cache_file = "{object_cache_file}"
 confirm_timeout = "15s"
+"#,
+        command_file = nagios.command_file().display(),
+        status_file = nagios.status_file().display(),
+        object_cache_file = nagios.object_cache_file().display(),
+    );
+    let config = write_config(dir.path(), &backend, chat, responder);
+    Some(NagiosSite { nagios, config, spool, dir })
+}
 
+/// Writes `dir/hagios.toml`: store and spool (`dir/spool`) inside `dir`, the `backend` and `chat`
+/// sections as given, fast spool polling, and `responder` allowed every acting command.
+pub fn write_config(dir: &Path, backend: &str, chat: &str, responder: &str) -> PathBuf {
+    let config = dir.join("hagios.toml");
+    let text = format!(
+        r#"
+[store]
+path = "{store}"
+
+[spool]
+dir = "{spool}"
+{backend}
 [delivery]
 poll_interval = "100ms"
 max_backoff = "2s"
 
 {chat}
 {roles}"#,
-            roles = responder_chat(responder),
-            store = dir.path().join("state.db").display(),
-            spool = spool.display(),
-            command_file = nagios.command_file().display(),
-            status_file = nagios.status_file().display(),
-            object_cache_file = nagios.object_cache_file().display(),
-        ),
-    )
-    .expect("write hagios.toml");
-    Some(NagiosSite { nagios, config, spool, dir })
+        roles = responder_chat(responder),
+        store = dir.join("state.db").display(),
+        spool = dir.join("spool").display(),
+    );
+    std::fs::write(&config, text).expect("write hagios.toml");
+    config
 }
 
 /// Notifications waiting in the spool.

@@ -6,16 +6,16 @@ mod confirm;
 mod fifo;
 mod state;
 
+use crate::readback::{wait_past_second, Expectation};
 use crate::validate::ensure_exists;
 use crate::{Monitor, MonitorError};
 use async_trait::async_trait;
 use command::{AckOptions, DowntimeRequest, ExternalCommand, Note};
-use confirm::Expectation;
 use hagios_domain::{Action, DowntimeTarget, Outcome, Snapshot};
-use state::{object_status, StateCache};
+use state::StateCache;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// How long [`NagiosMonitor::execute`] waits for status.dat to show an action's effect.
 pub const DEFAULT_CONFIRM_TIMEOUT: Duration = Duration::from_secs(5);
@@ -56,10 +56,7 @@ impl Monitor for NagiosMonitor {
     }
 
     async fn snapshot(&self) -> Result<Arc<Snapshot>, MonitorError> {
-        let state = Arc::clone(&self.state);
-        tokio::task::spawn_blocking(move || state.load())
-            .await
-            .map_err(|err| MonitorError::State(format!("the state reader task failed: {err}")))?
+        StateCache::load_async(Arc::clone(&self.state)).await
     }
 
     async fn execute(&self, action: &Action, author: &str) -> Result<Outcome, MonitorError> {
@@ -67,7 +64,12 @@ impl Monitor for NagiosMonitor {
         if let Some(object) = action.object() {
             ensure_exists(&snapshot, &object)?;
         }
-        let (commands, expectation) = plan(action, author, &snapshot)?;
+        let commands = plan(action, author, &snapshot)?;
+        let comment = match action {
+            Action::AddComment { comment, .. } => command::clean_text(comment),
+            _ => String::new(),
+        };
+        let expectation = Expectation::of(action, &command::clean_author(author), &comment, &snapshot)?;
         let now = hagios_domain::unix_now();
         let lines = commands
             .iter()
@@ -86,13 +88,12 @@ impl Monitor for NagiosMonitor {
 }
 
 /// The commands that carry out `action`, and what status.dat shows once they took effect.
-fn plan(
-    action: &Action,
-    author: &str,
-    snapshot: &Snapshot,
-) -> Result<(Vec<ExternalCommand>, Expectation), MonitorError> {
+fn plan(action: &Action, author: &str, snapshot: &Snapshot) -> Result<Vec<ExternalCommand>, MonitorError> {
     let author = command::clean_author(author);
     Ok(match action {
+        Action::AddHost { .. } | Action::RemoveHost { .. } => {
+            return Err(MonitorError::Unsupported("adding or removing hosts from chat"))
+        }
         Action::Acknowledge { target, comment, sticky, notify, persistent, expire } => {
             if expire.is_some() {
                 return Err(MonitorError::Unsupported("an acknowledgement expiry"));
@@ -108,18 +109,18 @@ fn plan(
                 Some(service) => ExternalCommand::AcknowledgeSvcProblem { host: target.host.clone(), service, ack },
                 None => ExternalCommand::AcknowledgeHostProblem { host: target.host.clone(), ack },
             };
-            (vec![command], Expectation::Acknowledged { object: target.clone(), acknowledged: true })
+            vec![command]
         }
         Action::RemoveAcknowledgement { target } => {
             let command = match target.service.clone() {
                 Some(service) => ExternalCommand::RemoveSvcAcknowledgement { host: target.host.clone(), service },
                 None => ExternalCommand::RemoveHostAcknowledgement { host: target.host.clone() },
             };
-            (vec![command], Expectation::Acknowledged { object: target.clone(), acknowledged: false })
+            vec![command]
         }
         Action::ScheduleDowntime { target, span, comment } => {
-            let downtime = DowntimeRequest { span: *span, author: author.clone(), comment: comment.clone() };
-            let commands = match target {
+            let downtime = DowntimeRequest { span: *span, author, comment: comment.clone() };
+            match target {
                 DowntimeTarget::Host(host) => {
                     vec![ExternalCommand::ScheduleHostDowntime { host: host.clone(), downtime }]
                 }
@@ -134,16 +135,7 @@ fn plan(
                     ExternalCommand::ScheduleHostDowntime { host: host.clone(), downtime: downtime.clone() },
                     ExternalCommand::ScheduleHostSvcDowntime { host: host.clone(), downtime },
                 ],
-            };
-            let known_ids = snapshot.status.downtimes.iter().map(|downtime| downtime.id).collect();
-            let expectation = Expectation::DowntimeScheduled {
-                object: target.object(),
-                start: span.start,
-                end: span.end,
-                author,
-                known_ids,
-            };
-            (commands, expectation)
+            }
         }
         Action::DeleteDowntime { id } => {
             let downtime = snapshot.status.downtimes.iter().find(|downtime| downtime.id == *id).ok_or_else(|| {
@@ -153,15 +145,14 @@ fn plan(
                 Some(_) => ExternalCommand::DelSvcDowntime { id: *id },
                 None => ExternalCommand::DelHostDowntime { id: *id },
             };
-            (vec![command], Expectation::DowntimeGone { id: *id })
+            vec![command]
         }
         Action::Recheck { target } => {
             let command = match target.service.clone() {
                 Some(service) => ExternalCommand::ScheduleForcedSvcCheck { host: target.host.clone(), service },
                 None => ExternalCommand::ScheduleForcedHostCheck { host: target.host.clone() },
             };
-            let last_check = object_status(snapshot, target).map_or(0, |status| status.last_check);
-            (vec![command], Expectation::CheckedAfter { object: target.clone(), last_check })
+            vec![command]
         }
         Action::EnableNotifications { target } | Action::DisableNotifications { target } => {
             let enabled = matches!(action, Action::EnableNotifications { .. });
@@ -172,28 +163,15 @@ fn plan(
                 (None, true) => ExternalCommand::EnableHostNotifications { host },
                 (None, false) => ExternalCommand::DisableHostNotifications { host },
             };
-            (vec![command], Expectation::Notifications { object: target.clone(), enabled })
+            vec![command]
         }
         Action::AddComment { target, comment, persistent } => {
-            let note = Note { persistent: *persistent, author: author.clone(), comment: comment.clone() };
+            let note = Note { persistent: *persistent, author, comment: comment.clone() };
             let command = match target.service.clone() {
                 Some(service) => ExternalCommand::AddSvcComment { host: target.host.clone(), service, note },
                 None => ExternalCommand::AddHostComment { host: target.host.clone(), note },
             };
-            let known_ids = snapshot.status.comments.iter().map(|comment| comment.id).collect();
-            let text = command::clean_text(comment);
-            (vec![command], Expectation::Comment { object: target.clone(), author, text, known_ids })
+            vec![command]
         }
     })
-}
-
-/// status.dat keeps `last_check` in whole seconds: a check forced within the same second as the
-/// previous one would be indistinguishable from it, so wait for the next second first.
-async fn wait_past_second(last_check: i64) {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    let Ok(seconds) = i64::try_from(now.as_secs()) else { return };
-    if last_check >= seconds {
-        // A last_check further ahead means a skewed clock; one second is all that is worth waiting.
-        tokio::time::sleep(Duration::from_secs(1) - Duration::from_nanos(u64::from(now.subsec_nanos()))).await;
-    }
 }

@@ -2,7 +2,7 @@
 //! size, mtime) changes, objects.cache only when its own stamp changes, so polling is cheap.
 
 use crate::MonitorError;
-use hagios_domain::{Inventory, ObjectRef, Snapshot, State};
+use hagios_domain::{Inventory, Snapshot};
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -61,6 +61,13 @@ impl StateCache {
         Ok(snapshot)
     }
 
+    /// [`Self::load`] on a blocking thread, for async callers.
+    pub(crate) async fn load_async(cache: Arc<Self>) -> Result<Arc<Snapshot>, MonitorError> {
+        tokio::task::spawn_blocking(move || cache.load())
+            .await
+            .map_err(|err| MonitorError::State(format!("the state reader task failed: {err}")))?
+    }
+
     fn inventory(&self, cached: &mut Cached) -> Result<Arc<Inventory>, MonitorError> {
         let path = &self.object_cache_file;
         let unreadable = |err: std::io::Error| {
@@ -87,35 +94,6 @@ impl StateCache {
         } else {
             MonitorError::State(format!("cannot read {} ({err}); check status_file", self.status_file.display()))
         }
-    }
-}
-
-/// The status fields commands and confirmations look at, for a host or a service alike.
-pub(crate) struct ObjectStatus<'a> {
-    pub acknowledged: bool,
-    pub notifications_enabled: bool,
-    pub last_check: i64,
-    pub state: State,
-    pub output: &'a str,
-}
-
-/// The current status of `object`, when status.dat lists it.
-pub(crate) fn object_status<'a>(snapshot: &'a Snapshot, object: &ObjectRef) -> Option<ObjectStatus<'a>> {
-    match &object.service {
-        Some(service) => snapshot.service(&object.host, service).map(|view| ObjectStatus {
-            acknowledged: view.acknowledged,
-            notifications_enabled: view.notifications_enabled,
-            last_check: view.last_check,
-            state: view.state,
-            output: &view.output,
-        }),
-        None => snapshot.host(&object.host).map(|view| ObjectStatus {
-            acknowledged: view.acknowledged,
-            notifications_enabled: view.notifications_enabled,
-            last_check: view.last_check,
-            state: view.state,
-            output: &view.output,
-        }),
     }
 }
 

@@ -1,0 +1,95 @@
+//! `host add`: create a host in the monitoring system from a template (Icinga 2), after an
+//! explicit `yes`.
+
+use super::host_name::{checked_host_name, checked_word};
+use super::{Act, Command, Input, ParseError, Parsed};
+use crate::args::Words;
+use hagios_domain::{Action, ObjectRef};
+use regex::Captures;
+
+/// The template used when none is named: Icinga 2's stock `generic-host`.
+const DEFAULT_TEMPLATE: &str = "generic-host";
+
+pub(crate) static COMMAND: Command = Command {
+    name: "host add",
+    usage: "host add NAME ADDRESS [TEMPLATE]",
+    summary: "add a host from a template (asks for a yes first)",
+    details: "Creates host NAME with ADDRESS (an IP address or DNS name) from TEMPLATE, `generic-host` when \
+              left out. Nothing happens until you answer `yes` within two \
+              minutes (another authorized person instead, when hagios asks for a second person). Needs a role granting `host`. Icinga 2 only.\n\
+              Examples:\n\
+              • `host add web03 192.0.2.13`\n\
+              • `host add db02 db02.example.com linux-server`",
+    permission: Some("host"),
+    needs_state: true,
+    routes: &[r"^host\s+add(?:\s+(?P<rest>.*))?$"],
+    parse,
+};
+
+fn parse(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseError> {
+    let words = Words::new(captures.name("rest").map_or("", |m| m.as_str()));
+    let [name, address, rest @ ..] = words.list.as_slice() else {
+        return Err(input.usage("name the host and its address".into()));
+    };
+    let name = checked_host_name(input, &name.text)?;
+    if input.snapshot.has_host(&name) {
+        return Err(ParseError::Invalid(format!("host `{name}` already exists; `status {name}` shows it")));
+    }
+    let address = checked_word(input, "address", &address.text, |c| c.is_ascii_alphanumeric() || ".:-".contains(c))?;
+    let template = match rest {
+        [] => DEFAULT_TEMPLATE.to_owned(),
+        [template] => {
+            checked_word(input, "template", &template.text, |c| c.is_ascii_alphanumeric() || "._- ".contains(c))?
+        }
+        _ => return Err(input.usage("too many words: a template name with spaces goes in quotes".into())),
+    };
+    let intent = format!("add host {name} ({address}, template {template})");
+    Ok(Parsed::AfterYes(Act {
+        action: Action::AddHost { name: name.clone(), address, template },
+        done: format!("added host {name}"),
+        intent,
+        object: ObjectRef::host(name),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::Chat;
+    use hagios_domain::Action;
+
+    #[test]
+    fn adds_after_yes_with_the_default_template() {
+        let chat = Chat::alice();
+        let (first, second) = chat.send_two("host add web03 192.0.2.13", "yes");
+        assert!(first.executed.is_empty(), "nothing before yes");
+        assert!(first.reply().contains("reply `yes` within 2 minutes"), "{}", first.reply());
+        assert_eq!(first.audit().result, "awaiting yes");
+        assert_eq!(
+            second.action(),
+            &Action::AddHost { name: "web03".into(), address: "192.0.2.13".into(), template: "generic-host".into() }
+        );
+        assert!(second.reply().starts_with("added host web03 — confirmed by Nagios"), "{}", second.reply());
+        assert_eq!(second.audit().command.as_deref(), Some("yes"));
+    }
+
+    #[test]
+    fn bad_names_addresses_and_existing_hosts_are_refused_before_asking() {
+        for (text, problem) in [
+            ("host add web01 192.0.2.1", "host `web01` already exists"),
+            ("host add we;b 192.0.2.1", "host name"),
+            ("host add web09 \"1 2\"", "address"),
+            ("host add web09", "name the host and its address"),
+        ] {
+            let sent = Chat::alice().send(text);
+            assert!(sent.reply().contains(problem), "{text}: {}", sent.reply());
+            assert!(sent.executed.is_empty());
+        }
+    }
+
+    #[test]
+    fn needs_the_host_permission() {
+        let sent = Chat::as_user("U2", "bob").send("host add web09 192.0.2.9");
+        assert!(sent.reply().contains("may not `host`"), "{}", sent.reply());
+        assert!(!sent.audit().allowed);
+    }
+}

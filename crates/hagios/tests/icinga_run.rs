@@ -1,0 +1,149 @@
+//! `hagios run` end to end against a real, private Icinga 2 (hagios-testkit): alerts come from
+//! the API's event stream without any notification script, commands typed on the terminal change
+//! Icinga (checked through its API), and a stream that was down is reconciled without losing or
+//! repeating alerts.
+
+mod common;
+
+use common::{count_alerts, write_config, Daemon as Bot};
+use hagios_testkit::{IcingaInstance, IcingaOptions};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Icinga delivers about a quarter of its events 4–5 s late: waiting this long before counting
+/// shows that late events neither duplicate nor reorder anything.
+const LATE_EVENTS: Duration = Duration::from_secs(7);
+
+struct Site {
+    icinga: IcingaInstance,
+    config: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Site {
+    fn start() -> Option<Site> {
+        let icinga = IcingaInstance::start(IcingaOptions::default())?;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let backend = format!(
+            r#"
+[icinga]
+site = "test"
+url = "{url}"
+user = "{user}"
+password_env = "TEST_ICINGA_PASSWORD"
+ca_file = "{ca}"
+confirm_timeout = "15s"
+"#,
+            url = icinga.url(),
+            user = icinga.api_user(),
+            ca = icinga.ca_file().display(),
+        );
+        let config = write_config(dir.path(), &backend, "[terminal]\nuser = \"oncall\"", "oncall");
+        Some(Site { icinga, config, _dir: dir })
+    }
+
+    fn bot(&self) -> Bot {
+        Bot::start_with_env("run", &self.config, &[("TEST_ICINGA_PASSWORD", self.icinga.api_password())])
+    }
+
+    /// A bot whose event stream is open: a problem raised before it started shows up through
+    /// the reconciliation that follows opening the stream.
+    fn started_bot(&self) -> Bot {
+        self.icinga.process_check_result("db01", None, 1, "DOWN - before hagios started");
+        let bot = self.bot();
+        bot.wait_for_message("PROBLEM db01 is DOWN");
+        bot
+    }
+}
+
+#[test]
+fn a_forced_critical_alerts_from_the_event_stream_and_an_ack_in_its_thread_reaches_icinga() {
+    let Some(site) = Site::start() else { return };
+    let mut bot = site.started_bot();
+
+    site.icinga.process_check_result("web01", Some("HTTP"), 2, "CRITICAL - connection refused");
+    let alert = bot.wait_for_message("PROBLEM web01!HTTP is CRITICAL");
+    bot.wait_for_text("CRITICAL - connection refused");
+
+    bot.type_line(&format!("#{alert} ack for 1h looking into it"));
+    bot.wait_for_text("acknowledged web01!HTTP until ");
+    bot.wait_for_text("— confirmed by Icinga 2 (acknowledged web01!HTTP)");
+    let attrs = site.icinga.object_attrs("web01", Some("HTTP"));
+    assert_ne!(attrs["acknowledgement"], 0.0, "{attrs}");
+    assert!(attrs["acknowledgement_expiry"].as_f64().is_some_and(|expiry| expiry > 0.0), "{attrs}");
+    bot.wait_for_message(&format!("in thread #{alert}] ACKNOWLEDGEMENT web01!HTTP"));
+    bot.wait_for_text(&format!("[#{alert} edited]"));
+
+    bot.type_line(&format!("#{alert} recheck"));
+    bot.wait_for_text("rechecked web01!HTTP");
+
+    // Queries read the objects API.
+    bot.type_line("status web01 HTTP");
+    bot.wait_for_text("CRITICAL - connection refused");
+    bot.type_line("problems DOWN");
+    bot.wait_for_text("DOWN - before hagios started");
+
+    std::thread::sleep(LATE_EVENTS);
+    let screen = bot.screen();
+    assert_eq!(count_alerts(&screen, "PROBLEM web01!HTTP is CRITICAL"), 1, "{screen}");
+    assert_eq!(count_alerts(&screen, "ACKNOWLEDGEMENT web01!HTTP"), 1, "{screen}");
+}
+
+#[test]
+fn what_happened_while_the_stream_was_down_is_reconciled_once() {
+    let Some(mut site) = Site::start() else { return };
+    let bot = site.started_bot();
+    site.icinga.process_check_result("web01", Some("Disk"), 2, "CRITICAL - disk full");
+    bot.wait_for_message("PROBLEM web01!Disk is CRITICAL");
+    let before = bot.kill();
+
+    // While hagios is down: a new problem, and the first one recovers. Icinga keeps no events.
+    site.icinga.process_check_result("db01", Some("MySQL"), 2, "CRITICAL - too many connections");
+    site.icinga.process_check_result("web01", Some("Disk"), 0, "OK - cleaned up");
+
+    let bot = site.bot();
+    bot.wait_for_message("PROBLEM db01!MySQL is CRITICAL");
+    bot.wait_for_message("RECOVERY web01!Disk is OK");
+
+    // Icinga restarts: the stream drops and reconnects; nothing is announced again.
+    site.icinga.restart();
+    site.icinga.process_check_result("db01", Some("Load"), 1, "WARNING - load 7");
+    bot.wait_for_message("PROBLEM db01!Load is WARNING");
+    std::thread::sleep(LATE_EVENTS);
+    let everything = format!("{before}{}", bot.screen());
+    for alert in ["PROBLEM web01!Disk is CRITICAL", "PROBLEM db01!MySQL is CRITICAL", "RECOVERY web01!Disk is OK"] {
+        assert_eq!(count_alerts(&everything, alert), 1, "{alert}:\n{everything}");
+    }
+}
+
+#[test]
+fn hosts_are_added_and_removed_from_chat_after_a_yes_and_audited() {
+    let Some(site) = Site::start() else { return };
+    let mut bot = site.bot();
+    bot.type_line("host add web05 192.0.2.5 hagios-host");
+    bot.wait_for_text("nothing happens until you reply `yes`");
+    assert!(site.icinga.object_attrs("web05", None).is_null(), "nothing before yes");
+    bot.type_line("yes");
+    bot.wait_for_text("added host web05 — confirmed by Icinga 2");
+    assert_eq!(site.icinga.object_attrs("web05", None)["address"], "192.0.2.5");
+
+    bot.type_line("host add web06 192.0.2.6 no-such-template");
+    bot.wait_for_text("template no-such-template) in Icinga 2");
+    bot.type_line("yes");
+    bot.wait_for_text("use a host template defined in Icinga 2");
+
+    bot.type_line("host remove web05");
+    bot.wait_for_text("this will remove host web05");
+    bot.type_line("yes");
+    bot.wait_for_text("removed host web05 — confirmed by Icinga 2");
+    assert!(site.icinga.object_attrs("web05", None).is_null());
+
+    let audit = std::process::Command::new(common::HAGIOS)
+        .args(["audit", "--config"])
+        .arg(&site.config)
+        .output()
+        .expect("hagios audit");
+    let audit = String::from_utf8_lossy(&audit.stdout);
+    assert!(audit.contains(r#"allowed host add "host add web05 192.0.2.5 hagios-host" -> awaiting yes"#), "{audit}");
+    assert!(audit.contains(r#"allowed yes "yes" -> confirmed: host web05 added"#), "{audit}");
+}

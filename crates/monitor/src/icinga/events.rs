@@ -1,0 +1,290 @@
+//! Icinga 2's live event stream (`/v1/events`) as domain [`Notification`]s: no notification
+//! script on the Icinga side. The stream is reopened with backoff whenever it ends, and every
+//! (re)connect is announced with a fresh snapshot so the consumer can reconcile what it missed
+//! while the stream was down (Icinga does not replay events).
+//!
+//! What becomes a notification: `Notification` events of kind PROBLEM, RECOVERY, CUSTOM and
+//! flapping (what Icinga itself notifies, so downtimes and disabled notifications are honoured);
+//! `AcknowledgementSet` → ACKNOWLEDGEMENT; `AcknowledgementCleared` → CUSTOM "acknowledgement
+//! removed" (Nagios has no type for it); `DowntimeStarted` → DOWNTIMESTART; `DowntimeRemoved` →
+//! DOWNTIMEEND, or DOWNTIMECANCELLED before its end time. Icinga's own ACKNOWLEDGEMENT and
+//! DOWNTIME* notifications are skipped, since the dedicated events already carry them.
+
+use super::client::IcingaClient;
+use super::state::{self, owner};
+use crate::MonitorError;
+use hagios_domain::{Notification, NotificationType, ObjectRef, Snapshot, State};
+use serde::Deserialize;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+
+/// The event types hagios subscribes to.
+pub const EVENT_TYPES: [&str; 5] =
+    ["Notification", "AcknowledgementSet", "AcknowledgementCleared", "DowntimeStarted", "DowntimeRemoved"];
+
+/// What the stream hands its consumer.
+#[derive(Debug, Clone)]
+pub enum StreamItem {
+    /// The stream is (again) open; this is the state right after opening it.
+    Connected(Arc<Snapshot>),
+    Notification(Box<Notification>),
+}
+
+/// Backoff between reconnects: doubles from `first` up to `max`.
+#[derive(Debug, Clone, Copy)]
+pub struct Reconnect {
+    pub first: Duration,
+    pub max: Duration,
+}
+
+impl Default for Reconnect {
+    fn default() -> Self {
+        Self { first: Duration::from_millis(500), max: Duration::from_secs(30) }
+    }
+}
+
+/// One subscription to an Icinga's event stream.
+pub struct EventStream {
+    pub client: IcingaClient,
+    pub site: String,
+    /// The API queue name; two consumers with the same name share (split) the events.
+    pub queue: String,
+    pub reconnect: Reconnect,
+}
+
+impl EventStream {
+    /// Streams into `sink` until `shutdown` turns true or the receiver is gone.
+    pub async fn run(self, sink: mpsc::Sender<StreamItem>, mut shutdown: watch::Receiver<bool>) {
+        let mut wait = self.reconnect.first;
+        while !*shutdown.borrow() {
+            let outcome = tokio::select! {
+                outcome = self.stream_once(&sink) => outcome,
+                _ = shutdown.changed() => return,
+            };
+            match outcome {
+                Ok(()) => wait = self.reconnect.first,
+                Err(StreamEnd::ReceiverGone) => return,
+                Err(StreamEnd::Failed(err)) => {
+                    tracing::warn!(site = %self.site, error = %err, retry_in = ?wait, "Icinga 2 event stream unavailable");
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = shutdown.changed() => return,
+            }
+            wait = (wait * 2).min(self.reconnect.max);
+        }
+    }
+
+    /// Opens the stream, announces it with a snapshot, then forwards events until it ends.
+    /// `Ok` when it was open, so the backoff starts over.
+    async fn stream_once(&self, sink: &mpsc::Sender<StreamItem>) -> Result<(), StreamEnd> {
+        let mut response = self.client.events(&EVENT_TYPES, &self.queue).await?;
+        let snapshot = state::load(&self.client).await?;
+        sink.send(StreamItem::Connected(snapshot)).await.map_err(|_| StreamEnd::ReceiverGone)?;
+        tracing::info!(site = %self.site, queue = %self.queue, "Icinga 2 event stream open");
+        let mut pending = Vec::new();
+        while let Some(chunk) =
+            response.chunk().await.map_err(|err| StreamEnd::Failed(MonitorError::State(err.to_string())))?
+        {
+            pending.extend_from_slice(&chunk);
+            while let Some(end) = pending.iter().position(|&byte| byte == b'\n') {
+                let line: Vec<u8> = pending.drain(..=end).collect();
+                if let Some(notification) = parse_event(&line, &self.site) {
+                    sink.send(StreamItem::Notification(Box::new(notification)))
+                        .await
+                        .map_err(|_| StreamEnd::ReceiverGone)?;
+                }
+            }
+        }
+        tracing::warn!(site = %self.site, "Icinga 2 closed the event stream; reconnecting");
+        Ok(())
+    }
+}
+
+enum StreamEnd {
+    Failed(MonitorError),
+    ReceiverGone,
+}
+
+impl From<MonitorError> for StreamEnd {
+    fn from(err: MonitorError) -> Self {
+        StreamEnd::Failed(err)
+    }
+}
+
+#[derive(Deserialize)]
+struct CheckResult {
+    #[serde(default)]
+    state: f64,
+    #[serde(default)]
+    output: String,
+}
+
+#[derive(Deserialize)]
+struct DowntimeEvent {
+    host_name: String,
+    #[serde(default)]
+    service_name: String,
+    #[serde(default)]
+    author: String,
+    #[serde(default)]
+    comment: String,
+    #[serde(default)]
+    end_time: f64,
+}
+
+#[derive(Deserialize)]
+struct Event {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    timestamp: f64,
+    #[serde(default)]
+    host: String,
+    #[serde(default)]
+    service: String,
+    #[serde(default)]
+    notification_type: String,
+    #[serde(default)]
+    state: Option<f64>,
+    #[serde(default)]
+    author: String,
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    comment: String,
+    check_result: Option<CheckResult>,
+    downtime: Option<DowntimeEvent>,
+}
+
+/// A check result state code as a host or service state (for hosts Icinga keeps the plugin's
+/// code: 0 and 1 are UP, 2 and 3 DOWN).
+fn state_of(object: &ObjectRef, code: f64) -> State {
+    match (object.is_service(), code as u8) {
+        (true, code) => State::from_service_code(code),
+        (false, 0 | 1) => State::Up,
+        (false, _) => State::Down,
+    }
+}
+
+/// One line of the stream as a notification, when it is one hagios announces.
+pub fn parse_event(line: &[u8], site: &str) -> Option<Notification> {
+    let event: Event = match serde_json::from_slice(line) {
+        Ok(event) => event,
+        Err(err) => {
+            tracing::warn!(error = %err, "skipping an unreadable Icinga 2 event");
+            return None;
+        }
+    };
+    let time = event.timestamp as i64;
+    let (kind, object, state, output, author, comment) = match event.kind.as_str() {
+        "Notification" => {
+            let kind = match event.notification_type.as_str() {
+                "FLAPPINGEND" => NotificationType::FlappingStop,
+                other => NotificationType::parse(other)?,
+            };
+            if matches!(
+                kind,
+                NotificationType::Acknowledgement
+                    | NotificationType::DowntimeStart
+                    | NotificationType::DowntimeEnd
+                    | NotificationType::DowntimeCancelled
+            ) {
+                return None;
+            }
+            let object = owner(event.host, event.service);
+            let result = event.check_result.unwrap_or(CheckResult { state: 0.0, output: String::new() });
+            let state = state_of(&object, result.state);
+            (kind, object, state, result.output, event.author, event.text)
+        }
+        "AcknowledgementSet" => {
+            let object = owner(event.host, event.service);
+            let state = state_of(&object, event.state.unwrap_or(0.0));
+            (NotificationType::Acknowledgement, object, state, String::new(), event.author, event.comment)
+        }
+        "AcknowledgementCleared" => {
+            let object = owner(event.host, event.service);
+            let state = state_of(&object, event.state.unwrap_or(0.0));
+            let comment = "acknowledgement removed".to_owned();
+            (NotificationType::Custom, object, state, String::new(), event.author, comment)
+        }
+        "DowntimeStarted" | "DowntimeRemoved" => {
+            let downtime = event.downtime?;
+            let kind = match event.kind.as_str() {
+                "DowntimeStarted" => NotificationType::DowntimeStart,
+                _ if downtime.end_time > event.timestamp => NotificationType::DowntimeCancelled,
+                _ => NotificationType::DowntimeEnd,
+            };
+            let object = owner(downtime.host_name, downtime.service_name);
+            let state = if object.is_service() { State::Ok } else { State::Up };
+            (kind, object, state, String::new(), downtime.author, downtime.comment)
+        }
+        _ => return None,
+    };
+    let (output, long_output) = match output.split_once('\n') {
+        Some((first, rest)) => (first.to_owned(), rest.to_owned()),
+        None => (output, String::new()),
+    };
+    Some(Notification {
+        id: String::new(),
+        site: site.to_owned(),
+        kind,
+        object,
+        state,
+        output,
+        long_output,
+        author: Some(author).filter(|author| !author.is_empty()),
+        comment: Some(comment).filter(|comment| !comment.is_empty()),
+        time,
+        hostgroups: Vec::new(),
+        contact: None,
+        macros: Default::default(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_problem_notification_event_becomes_a_problem() {
+        let line = br#"{"type":"Notification","timestamp":1700000000.5,"host":"web01","service":"HTTP","notification_type":"PROBLEM","users":["a"],"author":"","text":"","check_result":{"state":2.0,"output":"CRITICAL - down\nmore"}}"#;
+        let n = parse_event(line, "s").expect("a notification");
+        assert_eq!(
+            (n.kind, n.state, n.object.to_string()),
+            (NotificationType::Problem, State::Critical, "web01!HTTP".into())
+        );
+        assert_eq!((n.output.as_str(), n.long_output.as_str(), n.time), ("CRITICAL - down", "more", 1_700_000_000));
+    }
+
+    #[test]
+    fn host_states_follow_icingas_plugin_codes() {
+        let line = br#"{"type":"Notification","timestamp":1,"host":"db01","notification_type":"RECOVERY","check_result":{"state":1,"output":"UP"}}"#;
+        assert_eq!(parse_event(line, "s").expect("recovery").state, State::Up);
+    }
+
+    #[test]
+    fn acknowledgements_and_downtimes_come_from_their_own_events_only() {
+        let icinga_ack = br#"{"type":"Notification","timestamp":1,"host":"h","notification_type":"ACKNOWLEDGEMENT"}"#;
+        assert!(parse_event(icinga_ack, "s").is_none());
+        let ack = br#"{"type":"AcknowledgementSet","timestamp":1,"host":"h","service":"s","state":2,"author":"al","comment":"on it"}"#;
+        let n = parse_event(ack, "s").expect("ack");
+        assert_eq!(
+            (n.kind, n.author.as_deref(), n.comment.as_deref()),
+            (NotificationType::Acknowledgement, Some("al"), Some("on it"))
+        );
+        let cleared = br#"{"type":"AcknowledgementCleared","timestamp":2,"host":"h","service":"s","state":2}"#;
+        let n = parse_event(cleared, "s").expect("cleared");
+        assert_eq!((n.kind, n.comment.as_deref()), (NotificationType::Custom, Some("acknowledgement removed")));
+        let removed = br#"{"type":"DowntimeRemoved","timestamp":100,"downtime":{"host_name":"h","service_name":"","author":"b","comment":"c","end_time":500}}"#;
+        assert_eq!(parse_event(removed, "s").expect("removed").kind, NotificationType::DowntimeCancelled);
+    }
+
+    #[test]
+    fn garbage_and_other_events_are_skipped() {
+        assert!(parse_event(b"not json", "s").is_none());
+        assert!(parse_event(br#"{"type":"CheckResult","host":"h"}"#, "s").is_none());
+    }
+}

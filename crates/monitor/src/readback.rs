@@ -1,0 +1,225 @@
+//! Confirmation by reading state back, shared by the backends: what a snapshot shows once an
+//! action took effect (worded the same for every backend), and the polling loop around it.
+
+use crate::MonitorError;
+use hagios_domain::{Action, ObjectRef, Snapshot, State};
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::time::Instant;
+
+/// Polling faster than this only re-reads unchanged state.
+const POLL_INTERVAL: Duration = Duration::from_millis(200);
+
+/// What the monitoring state shows once an action took effect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Expectation {
+    Acknowledged {
+        object: ObjectRef,
+        acknowledged: bool,
+    },
+    /// A downtime with these times and author that did not exist before sending.
+    DowntimeScheduled {
+        object: ObjectRef,
+        start: i64,
+        end: i64,
+        author: String,
+        known_ids: BTreeSet<u64>,
+    },
+    /// The host exists (after adding it) or is gone (after removing it).
+    Host {
+        name: String,
+        exists: bool,
+    },
+    DowntimeGone {
+        id: u64,
+    },
+    CheckedAfter {
+        object: ObjectRef,
+        last_check: i64,
+    },
+    Notifications {
+        object: ObjectRef,
+        enabled: bool,
+    },
+    /// A comment with this author and (cleaned) text that did not exist before sending.
+    Comment {
+        object: ObjectRef,
+        author: String,
+        text: String,
+        known_ids: BTreeSet<u64>,
+    },
+}
+
+impl Expectation {
+    /// What `snapshot`'s successor shows once `action` took effect. `author` and `text` are the
+    /// author and comment text as the backend will store them (Nagios cleans both).
+    pub(crate) fn of(action: &Action, author: &str, text: &str, snapshot: &Snapshot) -> Result<Self, MonitorError> {
+        Ok(match action {
+            Action::Acknowledge { target, .. } => {
+                Expectation::Acknowledged { object: target.clone(), acknowledged: true }
+            }
+            Action::RemoveAcknowledgement { target } => {
+                Expectation::Acknowledged { object: target.clone(), acknowledged: false }
+            }
+            Action::ScheduleDowntime { target, span, .. } => Expectation::DowntimeScheduled {
+                object: target.object(),
+                start: span.start,
+                end: span.end,
+                author: author.to_owned(),
+                known_ids: snapshot.status.downtimes.iter().map(|downtime| downtime.id).collect(),
+            },
+            Action::DeleteDowntime { id } => {
+                if !snapshot.status.downtimes.iter().any(|downtime| downtime.id == *id) {
+                    return Err(MonitorError::UnknownObject {
+                        kind: "downtime",
+                        name: format!("#{id}"),
+                        suggestion: None,
+                    });
+                }
+                Expectation::DowntimeGone { id: *id }
+            }
+            Action::Recheck { target } => Expectation::CheckedAfter {
+                object: target.clone(),
+                last_check: object_status(snapshot, target).map_or(0, |status| status.last_check),
+            },
+            Action::EnableNotifications { target } | Action::DisableNotifications { target } => {
+                let enabled = matches!(action, Action::EnableNotifications { .. });
+                Expectation::Notifications { object: target.clone(), enabled }
+            }
+            Action::AddHost { name, .. } => Expectation::Host { name: name.clone(), exists: true },
+            Action::RemoveHost { name } => Expectation::Host { name: name.clone(), exists: false },
+            Action::AddComment { target, .. } => Expectation::Comment {
+                object: target.clone(),
+                author: author.to_owned(),
+                text: text.to_owned(),
+                known_ids: snapshot.status.comments.iter().map(|comment| comment.id).collect(),
+            },
+        })
+    }
+
+    /// The confirmation text when `snapshot` shows the effect.
+    pub(crate) fn confirmed_by(&self, snapshot: &Snapshot) -> Option<String> {
+        match self {
+            Expectation::Acknowledged { object, acknowledged } => {
+                (object_status(snapshot, object)?.acknowledged == *acknowledged).then(|| match acknowledged {
+                    true => format!("acknowledged {object}"),
+                    false => format!("acknowledgement removed from {object}"),
+                })
+            }
+            Expectation::DowntimeScheduled { object, start, end, author, known_ids } => snapshot
+                .status
+                .downtimes
+                .iter()
+                .find(|downtime| {
+                    downtime.object == *object
+                        && downtime.start == *start
+                        && downtime.end == *end
+                        && downtime.author == *author
+                        && !known_ids.contains(&downtime.id)
+                })
+                .map(|downtime| format!("downtime #{} scheduled for {object}", downtime.id)),
+            Expectation::Host { name, exists } => (snapshot.has_host(name) == *exists).then(|| match exists {
+                true => format!("host {name} added"),
+                false => format!("host {name} removed"),
+            }),
+            Expectation::DowntimeGone { id } => snapshot
+                .status
+                .downtimes
+                .iter()
+                .all(|downtime| downtime.id != *id)
+                .then(|| format!("downtime #{id} cancelled")),
+            Expectation::CheckedAfter { object, last_check } => {
+                let status = object_status(snapshot, object)?;
+                (status.last_check > *last_check)
+                    .then(|| format!("rechecked {object}: {} {}", status.state, status.output))
+            }
+            Expectation::Notifications { object, enabled } => {
+                (object_status(snapshot, object)?.notifications_enabled == *enabled).then(|| match enabled {
+                    true => format!("notifications enabled for {object}"),
+                    false => format!("notifications disabled for {object}"),
+                })
+            }
+            Expectation::Comment { object, author, text, known_ids } => snapshot
+                .status
+                .comments
+                .iter()
+                .find(|comment| {
+                    comment.object == *object
+                        && comment.author == *author
+                        && comment.text == *text
+                        && !known_ids.contains(&comment.id)
+                })
+                .map(|comment| format!("comment #{} added to {object}", comment.id)),
+        }
+    }
+}
+
+/// Polls `load` until `expectation` holds (`Ok(confirmation text)`) or `timeout` passes
+/// (`Err(the last snapshot read, if any)`). Read errors while polling (the monitoring system
+/// restarting, say) only delay the answer: the command was already handed over.
+pub(crate) async fn poll<F, Fut>(
+    mut load: F,
+    expectation: &Expectation,
+    timeout: Duration,
+) -> Result<String, Option<Arc<Snapshot>>>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Arc<Snapshot>, MonitorError>>,
+{
+    let deadline = Instant::now() + timeout;
+    let mut last_seen = None;
+    loop {
+        if let Ok(snapshot) = load().await {
+            if let Some(detail) = expectation.confirmed_by(&snapshot) {
+                return Ok(detail);
+            }
+            last_seen = Some(snapshot);
+        }
+        if Instant::now() >= deadline {
+            return Err(last_seen);
+        }
+        tokio::time::sleep(POLL_INTERVAL.min(deadline.saturating_duration_since(Instant::now()))).await;
+    }
+}
+
+/// The status fields commands and confirmations look at, for a host or a service alike.
+pub(crate) struct ObjectStatus<'a> {
+    pub acknowledged: bool,
+    pub notifications_enabled: bool,
+    pub last_check: i64,
+    pub state: State,
+    pub output: &'a str,
+}
+
+/// The current status of `object`, when status.dat lists it.
+pub(crate) fn object_status<'a>(snapshot: &'a Snapshot, object: &ObjectRef) -> Option<ObjectStatus<'a>> {
+    match &object.service {
+        Some(service) => snapshot.service(&object.host, service).map(|view| ObjectStatus {
+            acknowledged: view.acknowledged,
+            notifications_enabled: view.notifications_enabled,
+            last_check: view.last_check,
+            state: view.state,
+            output: &view.output,
+        }),
+        None => snapshot.host(&object.host).map(|view| ObjectStatus {
+            acknowledged: view.acknowledged,
+            notifications_enabled: view.notifications_enabled,
+            last_check: view.last_check,
+            state: view.state,
+            output: &view.output,
+        }),
+    }
+}
+
+/// Snapshots keep `last_check` in whole seconds: a check forced within the same second as the
+/// previous one would be indistinguishable from it, so wait for the next second first.
+pub(crate) async fn wait_past_second(last_check: i64) {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let Ok(seconds) = i64::try_from(now.as_secs()) else { return };
+    if last_check >= seconds {
+        // A last_check further ahead means a skewed clock; one second is all that is worth waiting.
+        tokio::time::sleep(Duration::from_secs(1) - Duration::from_nanos(u64::from(now.subsec_nanos()))).await;
+    }
+}
