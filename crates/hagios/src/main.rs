@@ -4,6 +4,7 @@
 mod audit;
 mod config;
 mod conversation;
+mod nagios_check;
 mod notify;
 mod pipeline;
 mod run;
@@ -40,6 +41,18 @@ enum Command {
     /// Work with the configuration file.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Work with the Nagios configuration.
+    #[command(subcommand)]
+    Nagios(NagiosCommand),
+}
+
+#[derive(Subcommand)]
+enum NagiosCommand {
+    /// Check a Nagios 4 configuration like `nagios -v`, with file:line for every problem.
+    Check {
+        /// The main configuration file (nagios.cfg)
+        main_cfg: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -58,6 +71,7 @@ fn main() -> ExitCode {
         Command::Run { config } => run::main(&config),
         Command::Audit { config, limit } => audit::main(&config, limit),
         Command::Config(ConfigCommand::Check { config }) => check_config(&config),
+        Command::Nagios(NagiosCommand::Check { main_cfg }) => nagios_check::main(&main_cfg),
     }
 }
 
