@@ -32,33 +32,50 @@ impl CheckReport {
 /// Check everything loaded in `sources`.
 pub fn check(sources: &Sources) -> CheckReport {
     let config = Config::build(sources);
-    let mut checker = Checker::new(&config);
+    let analysis = analyse(&config);
+    CheckReport {
+        hosts: analysis.hosts.len(),
+        services: analysis.services.len(),
+        diagnostics: analysis.diagnostics,
+        object_files: sources.files.len(),
+    }
+}
+
+/// The configuration as Nagios would create it: which objects exist and how groups and
+/// services expand, plus every problem found (sorted by file and line).
+pub struct Analysis<'c> {
+    /// Registered hosts (object indices), in definition order.
+    pub hosts: Vec<u32>,
+    /// Host-group name → member hosts, nested groups and the hosts' own `hostgroups` included.
+    pub hostgroup_hosts: HashMap<&'c str, Vec<u32>>,
+    /// Every service Nagios creates: (service definition, host), duplicates dropped.
+    pub services: Vec<(u32, u32)>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Check a built configuration and expand its groups and services.
+pub fn analyse<'c>(config: &'c Config<'_>) -> Analysis<'c> {
+    let mut checker = Checker::new(config);
     checker.run();
-    let (hosts, services) = (checker.hosts.len(), checker.service_count);
     let mut diagnostics = checker.diagnostics;
     diagnostics.extend(config.diagnostics.iter().cloned());
     diagnostics.sort_by(|a, b| (&a.file, a.line, a.kind, &a.subject).cmp(&(&b.file, b.line, b.kind, &b.subject)));
     diagnostics.dedup();
-    CheckReport { diagnostics, hosts, services, object_files: sources.files.len() }
+    Analysis { hosts: checker.hosts, hostgroup_hosts: checker.hostgroup_hosts, services: checker.services, diagnostics }
 }
 
-/// The value of `key` for a service, with Nagios' implied inheritance: a service without
-/// contacts and contact groups takes its host's, and likewise its notification interval and
-/// period.
+/// The value of `key` for a service, with Nagios' implied inheritance: a service that sets
+/// neither contacts nor contact groups (not even to `null`) takes its host's, and likewise its
+/// notification interval and period.
 pub fn service_value<'c>(config: &'c Config<'_>, service: u32, host: u32, key: &str) -> Option<&'c str> {
-    let own = config.get(service, key);
     let implied = match key {
         "contacts" | "contact_groups" => {
-            config.get(service, "contacts").is_none() && config.get(service, "contact_groups").is_none()
+            !config.is_set(service, "contacts") && !config.is_set(service, "contact_groups")
         }
-        "notification_interval" | "notification_period" => own.is_none(),
+        "notification_interval" | "notification_period" => !config.is_set(service, key),
         _ => false,
     };
-    if implied {
-        config.get(host, key)
-    } else {
-        own
-    }
+    config.get(if implied { host } else { service }, key)
 }
 
 struct Checker<'c, 'a> {
@@ -68,7 +85,7 @@ struct Checker<'c, 'a> {
     hosts: Vec<u32>,
     /// Host-group name → member host indices (after nested groups and the hosts' own `hostgroups`).
     hostgroup_hosts: HashMap<&'c str, Vec<u32>>,
-    service_count: usize,
+    services: Vec<(u32, u32)>,
     diagnostics: Vec<Diagnostic>,
 }
 
@@ -79,7 +96,7 @@ impl<'c, 'a> Checker<'c, 'a> {
             names: HashMap::new(),
             hosts: Vec::new(),
             hostgroup_hosts: HashMap::new(),
-            service_count: 0,
+            services: Vec::new(),
             diagnostics: Vec::new(),
         }
     }
@@ -160,11 +177,13 @@ impl<'c, 'a> Checker<'c, 'a> {
     fn expand_hostgroups(&mut self) {
         let config = self.config;
         let mut direct: HashMap<&'c str, Vec<u32>> = HashMap::new();
+        let mut excluded: HashMap<&'c str, Vec<u32>> = HashMap::new();
         let groups: Vec<(&'c str, u32)> = self.named(ObjectKind::Hostgroup);
         for &(group, index) in &groups {
             let members = config.get(index, "members").unwrap_or("");
-            let hosts = self.select_hosts(index, "members", members);
+            let (hosts, rejected) = self.select_hosts(index, "members", members);
             direct.entry(group).or_default().extend(hosts);
+            excluded.insert(group, rejected);
         }
         for host in self.hosts.clone() {
             for group in list(config.get(host, "hostgroups").unwrap_or("")) {
@@ -174,10 +193,17 @@ impl<'c, 'a> Checker<'c, 'a> {
                 }
             }
         }
+        for (group, rejected) in &excluded {
+            if let Some(members) = direct.get_mut(group) {
+                members.retain(|host| !rejected.contains(host));
+            }
+        }
         for &(group, index) in &groups {
             let mut hosts = Vec::new();
             let mut visited = HashSet::new();
             self.collect_group(group, index, &direct, &mut visited, &mut hosts);
+            // a group's `!host` also removes that host when a nested group brings it in
+            hosts.retain(|host| !excluded[group].contains(host));
             hosts.sort_unstable();
             hosts.dedup();
             self.hostgroup_hosts.insert(group, hosts);
@@ -204,8 +230,10 @@ impl<'c, 'a> Checker<'c, 'a> {
         }
     }
 
-    /// Hosts named by a list with `*` (all) and `!name` exclusions; unknown names reported.
-    fn select_hosts(&mut self, index: u32, key: &str, value: &'c str) -> Vec<u32> {
+    /// Hosts named (first) and excluded with `!name` (second) by a list that may use `*` for
+    /// all; unknown names reported. Exclusions also remove hosts that join by other ways, so the
+    /// caller applies them last.
+    fn select_hosts(&mut self, index: u32, key: &str, value: &'c str) -> (Vec<u32>, Vec<u32>) {
         let mut chosen = Vec::new();
         let mut excluded = Vec::new();
         for item in list(value) {
@@ -226,8 +254,7 @@ impl<'c, 'a> Checker<'c, 'a> {
             };
             if negated { &mut excluded } else { &mut chosen }.extend(found);
         }
-        chosen.retain(|host| !excluded.contains(host));
-        chosen
+        (chosen, excluded)
     }
 
     fn check_host(&mut self, index: u32) {
@@ -250,8 +277,8 @@ impl<'c, 'a> Checker<'c, 'a> {
                 continue;
             }
             let Some(description) = config.get(index, "service_description") else { continue };
-            let mut hosts = self.select_hosts(index, "host_name", config.get(index, "host_name").unwrap_or(""));
-            let mut excluded = Vec::new();
+            let host_list = config.get(index, "host_name").unwrap_or("");
+            let (mut hosts, mut excluded) = self.select_hosts(index, "host_name", host_list);
             for item in list(config.get(index, "hostgroup_name").unwrap_or("")) {
                 let (negated, group) = match item.strip_prefix('!') {
                     Some(group) => (true, group.trim()),
@@ -265,7 +292,7 @@ impl<'c, 'a> Checker<'c, 'a> {
             hosts.retain(|host| !excluded.contains(host));
             for host in hosts {
                 if seen.insert((host, description)) {
-                    self.service_count += 1;
+                    self.services.push((index, host));
                 } else {
                     let host_name = config.display_name(host);
                     let message =

@@ -10,7 +10,7 @@ pub mod parse;
 pub mod resolve;
 mod suggest;
 
-pub use check::{check, CheckReport};
+pub use check::{analyse, check, service_value, Analysis, CheckReport};
 pub use diag::{Diagnostic, Kind, Phase, Severity};
 pub use load::{load, LoadError, Sources};
 pub use parse::{ObjectKind, RawObject};

@@ -83,6 +83,11 @@ impl<'a> Config<'a> {
         (value != "null").then_some(value)
     }
 
+    /// Whether the object or a template sets `key`, `null` included (which stops inheritance).
+    pub fn is_set(&self, index: u32, key: &str) -> bool {
+        self.attr(index, key).is_some()
+    }
+
     /// Whether the object or one of its templates uses a template that does not exist.
     pub fn has_unknown_template(&self, index: u32) -> bool {
         self.broken_chain[index as usize]

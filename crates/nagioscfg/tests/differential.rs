@@ -4,6 +4,9 @@
 //! while registering objects, after the first bad object), so each planted-error case plants
 //! errors Nagios reports together, and we compare with our errors of that same phase.
 
+mod common;
+
+use common::nagios_binary;
 use hagios_nagioscfg::{check, load, Kind, Phase, Severity};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -238,18 +241,6 @@ fn corpus() -> Vec<Case> {
     ]
 }
 
-fn nagios_binary() -> Option<PathBuf> {
-    let binary = std::env::var_os("NAGIOS_BIN").map_or_else(|| PathBuf::from("/usr/sbin/nagios4"), PathBuf::from);
-    if binary.is_file() {
-        return Some(binary);
-    }
-    if std::env::var("HAGIOS_REQUIRE_REAL").is_ok_and(|value| value == "1") {
-        panic!("HAGIOS_REQUIRE_REAL=1 but {} does not exist: install nagios4-core or set NAGIOS_BIN", binary.display());
-    }
-    eprintln!("skipping: nagios4 not installed ({} missing)", binary.display());
-    None
-}
-
 /// Write one case's configuration; returns the main configuration file.
 fn write_case(dir: &Path, case: &Case) -> PathBuf {
     let objects = dir.join("objects");
@@ -262,17 +253,7 @@ fn write_case(dir: &Path, case: &Case) -> PathBuf {
     std::fs::write(objects.join("base.cfg"), base).unwrap();
     std::fs::write(objects.join("extra/extra.cfg"), case.extra).unwrap();
     std::fs::write(objects.join("extra/ignored.txt"), "not a cfg file").unwrap();
-    std::fs::write(dir.join("resource.cfg"), "$USER1$=/usr/lib/nagios/plugins\n").unwrap();
-    let d = dir.display();
-    let main = format!(
-        "log_file={d}/nagios.log\ncfg_dir={d}/objects\nresource_file={d}/resource.cfg\nstatus_file={d}/status.dat\n\
-         lock_file={d}/nagios.lock\ntemp_file={d}/nagios.tmp\ncheck_result_path={d}\nnagios_user=root\nnagios_group=root\n\
-         illegal_macro_output_chars=`~$&|'\"<>\n{}",
-        case.main_extra.replace("MISSING", &d.to_string())
-    );
-    let path = dir.join("nagios.cfg");
-    std::fs::write(&path, main).unwrap();
-    path
+    common::write_main_config(dir, &case.main_extra.replace("MISSING", &dir.display().to_string()))
 }
 
 type ErrorSet = BTreeSet<(String, String)>;
