@@ -150,19 +150,30 @@ pub fn is_known(kind: ObjectKind, directive: &str) -> bool {
     if COMMON.contains(&directive) {
         return true;
     }
-    let list = match kind {
-        ObjectKind::Host => HOST,
-        ObjectKind::Service => SERVICE,
-        ObjectKind::Hostgroup => HOSTGROUP,
-        ObjectKind::Servicegroup => SERVICEGROUP,
-        ObjectKind::Contactgroup => CONTACTGROUP,
-        ObjectKind::Command => COMMAND,
-        ObjectKind::Contact => CONTACT,
-        _ => return true,
-    };
     let custom =
         directive.starts_with('_') && matches!(kind, ObjectKind::Host | ObjectKind::Service | ObjectKind::Contact);
-    custom || list.contains(&directive)
+    let list = known(kind);
+    if custom || list.is_empty() {
+        return true;
+    }
+    sorted(kind).binary_search(&directive).is_ok()
+}
+
+/// The directives of `kind` sorted once, for binary search: this runs for every line of a
+/// configuration that may have a million lines.
+fn sorted(kind: ObjectKind) -> &'static [&'static str] {
+    static SORTED: std::sync::OnceLock<Vec<Vec<&'static str>>> = std::sync::OnceLock::new();
+    let all = SORTED.get_or_init(|| {
+        ObjectKind::ALL
+            .iter()
+            .map(|&kind| {
+                let mut list = known(kind).to_vec();
+                list.sort_unstable();
+                list
+            })
+            .collect()
+    });
+    &all[ObjectKind::ALL.iter().position(|&candidate| candidate == kind).unwrap_or(0)]
 }
 
 /// Every directive of `kind`, for "did you mean".
