@@ -3,10 +3,10 @@
 //! exclusions, parent cycles. Reports every problem at once, unlike Nagios which stops early.
 
 use crate::diag::{Diagnostic, Kind, Phase, Severity};
+use crate::fast_hash::{FastMap, FastSet};
 use crate::load::Sources;
 use crate::parse::{add_suggestion, ObjectKind};
 use crate::resolve::{list, Config};
-use std::collections::{HashMap, HashSet};
 
 /// The outcome of checking one configuration.
 #[derive(Debug)]
@@ -47,7 +47,7 @@ pub struct Analysis<'c> {
     /// Registered hosts (object indices), in definition order.
     pub hosts: Vec<u32>,
     /// Host-group name → member hosts, nested groups and the hosts' own `hostgroups` included.
-    pub hostgroup_hosts: HashMap<&'c str, Vec<u32>>,
+    pub hostgroup_hosts: FastMap<&'c str, Vec<u32>>,
     /// Every service Nagios creates: (service definition, host), duplicates dropped.
     pub services: Vec<(u32, u32)>,
     pub diagnostics: Vec<Diagnostic>,
@@ -81,10 +81,10 @@ pub fn service_value<'c>(config: &'c Config<'_>, service: u32, host: u32, key: &
 struct Checker<'c, 'a> {
     config: &'c Config<'a>,
     /// Registered (non-template) objects by kind and name; first definition wins.
-    names: HashMap<ObjectKind, HashMap<&'c str, u32>>,
+    names: FastMap<ObjectKind, FastMap<&'c str, u32>>,
     hosts: Vec<u32>,
     /// Host-group name → member host indices (after nested groups and the hosts' own `hostgroups`).
-    hostgroup_hosts: HashMap<&'c str, Vec<u32>>,
+    hostgroup_hosts: FastMap<&'c str, Vec<u32>>,
     services: Vec<(u32, u32)>,
     diagnostics: Vec<Diagnostic>,
 }
@@ -93,9 +93,9 @@ impl<'c, 'a> Checker<'c, 'a> {
     fn new(config: &'c Config<'a>) -> Self {
         Checker {
             config,
-            names: HashMap::new(),
+            names: FastMap::default(),
             hosts: Vec::new(),
-            hostgroup_hosts: HashMap::new(),
+            hostgroup_hosts: FastMap::default(),
             services: Vec::new(),
             diagnostics: Vec::new(),
         }
@@ -176,8 +176,8 @@ impl<'c, 'a> Checker<'c, 'a> {
     /// their `hostgroups`, and the hosts of `hostgroup_members`, recursively.
     fn expand_hostgroups(&mut self) {
         let config = self.config;
-        let mut direct: HashMap<&'c str, Vec<u32>> = HashMap::new();
-        let mut excluded: HashMap<&'c str, Vec<u32>> = HashMap::new();
+        let mut direct: FastMap<&'c str, Vec<u32>> = FastMap::default();
+        let mut excluded: FastMap<&'c str, Vec<u32>> = FastMap::default();
         let groups: Vec<(&'c str, u32)> = self.named(ObjectKind::Hostgroup);
         for &(group, index) in &groups {
             let members = config.get(index, "members").unwrap_or("");
@@ -200,7 +200,7 @@ impl<'c, 'a> Checker<'c, 'a> {
         }
         for &(group, index) in &groups {
             let mut hosts = Vec::new();
-            let mut visited = HashSet::new();
+            let mut visited = FastSet::default();
             self.collect_group(group, index, &direct, &mut visited, &mut hosts);
             // a group's `!host` also removes that host when a nested group brings it in
             hosts.retain(|host| !excluded[group].contains(host));
@@ -214,8 +214,8 @@ impl<'c, 'a> Checker<'c, 'a> {
         &self,
         group: &'c str,
         index: u32,
-        direct: &HashMap<&'c str, Vec<u32>>,
-        visited: &mut HashSet<&'c str>,
+        direct: &FastMap<&'c str, Vec<u32>>,
+        visited: &mut FastSet<&'c str>,
         hosts: &mut Vec<u32>,
     ) {
         if !visited.insert(group) {
@@ -270,7 +270,7 @@ impl<'c, 'a> Checker<'c, 'a> {
 
     fn check_services(&mut self) {
         let config = self.config;
-        let mut seen: HashSet<(u32, &'c str)> = HashSet::new();
+        let mut seen: FastSet<(u32, &'c str)> = FastSet::default();
         for index in 0..config.objects.len() as u32 {
             let object = &config.objects[index as usize];
             if object.kind != ObjectKind::Service || object.is_template_only() {
@@ -468,7 +468,7 @@ impl<'c, 'a> Checker<'c, 'a> {
     /// Hosts that are (indirectly) their own parent; one diagnostic per cycle.
     fn check_parent_cycles(&mut self) {
         let config = self.config;
-        let parents: HashMap<u32, Vec<u32>> = self
+        let parents: FastMap<u32, Vec<u32>> = self
             .hosts
             .iter()
             .map(|&host| {
@@ -482,7 +482,7 @@ impl<'c, 'a> Checker<'c, 'a> {
             OnPath,
             Finished,
         }
-        let mut marks: HashMap<u32, Mark> = self.hosts.iter().map(|&host| (host, Mark::New)).collect();
+        let mut marks: FastMap<u32, Mark> = self.hosts.iter().map(|&host| (host, Mark::New)).collect();
         for &start in &self.hosts {
             if marks[&start] != Mark::New {
                 continue;

@@ -143,37 +143,97 @@ const CONTACT: &[&str] = &[
     "retain_nonstatus_information",
 ];
 
-/// Whether `directive` is valid in an object of `kind`. Custom variables (`_NAME`) are valid in
-/// hosts, services and contacts; time periods take any day or date range; dependencies,
-/// escalations and extended info are not validated.
-pub fn is_known(kind: ObjectKind, directive: &str) -> bool {
-    if COMMON.contains(&directive) {
+/// Whether `directive` (whose id is `id`) is valid in an object of `kind`. Custom variables
+/// (`_NAME`) are valid in hosts, services and contacts; time periods take any day or date range;
+/// dependencies, escalations and extended info are not validated.
+pub fn is_known(kind: ObjectKind, directive: &str, id: KeyId) -> bool {
+    static TABLE: std::sync::OnceLock<Vec<Vec<bool>>> = std::sync::OnceLock::new();
+    if known(kind).is_empty() {
         return true;
     }
-    let custom =
-        directive.starts_with('_') && matches!(kind, ObjectKind::Host | ObjectKind::Service | ObjectKind::Contact);
-    let list = known(kind);
-    if custom || list.is_empty() {
-        return true;
+    if id == OTHER_KEY {
+        return directive.starts_with('_')
+            && matches!(kind, ObjectKind::Host | ObjectKind::Service | ObjectKind::Contact);
     }
-    sorted(kind).binary_search(&directive).is_ok()
-}
-
-/// The directives of `kind` sorted once, for binary search: this runs for every line of a
-/// configuration that may have a million lines.
-fn sorted(kind: ObjectKind) -> &'static [&'static str] {
-    static SORTED: std::sync::OnceLock<Vec<Vec<&'static str>>> = std::sync::OnceLock::new();
-    let all = SORTED.get_or_init(|| {
+    let table = TABLE.get_or_init(|| {
         ObjectKind::ALL
             .iter()
             .map(|&kind| {
-                let mut list = known(kind).to_vec();
-                list.sort_unstable();
-                list
+                let mut valid = vec![false; usize::from(key_id_count())];
+                for name in COMMON.iter().chain(known(kind)) {
+                    valid[usize::from(key_id(name))] = true;
+                }
+                valid
             })
             .collect()
     });
-    &all[ObjectKind::ALL.iter().position(|&candidate| candidate == kind).unwrap_or(0)]
+    table[kind as usize][usize::from(id)]
+}
+
+/// A directive name as a small number, so resolving and looking up compare integers instead of
+/// strings. Names Nagios does not know by heart (custom variables, time ranges) are
+/// [`OTHER_KEY`] and compared as strings.
+pub type KeyId = u16;
+
+/// The id of every directive that is not in the lists above.
+pub const OTHER_KEY: KeyId = KeyId::MAX;
+
+/// The id of a directive name. This runs for every directive read and every value looked up,
+/// so it is an open-addressing table probed by a cheap hash of length and three bytes, confirmed
+/// by one comparison.
+pub fn key_id(key: &str) -> KeyId {
+    const MASK: usize = 1023;
+    fn slot(key: &[u8]) -> usize {
+        let length = key.len();
+        let (first, middle, last) = match key {
+            [] => (0, 0, 0),
+            _ => (usize::from(key[0]), usize::from(key[length / 2]), usize::from(key[length - 1])),
+        };
+        (length.wrapping_mul(97) ^ (first << 2) ^ (last << 5) ^ middle.wrapping_mul(7)) & MASK
+    }
+    static TABLE: std::sync::OnceLock<Vec<KeyId>> = std::sync::OnceLock::new();
+    let keys = all_keys();
+    let table = TABLE.get_or_init(|| {
+        let mut table = vec![OTHER_KEY; MASK + 1];
+        for (id, key) in keys.iter().enumerate() {
+            let mut at = slot(key.as_bytes());
+            while table[at] != OTHER_KEY {
+                at = (at + 1) & MASK;
+            }
+            table[at] = id as KeyId;
+        }
+        table
+    });
+    let mut at = slot(key.as_bytes());
+    loop {
+        let id = table[at];
+        if id == OTHER_KEY || keys[usize::from(id)] == key {
+            return id;
+        }
+        at = (at + 1) & MASK;
+    }
+}
+
+/// Whether the directive with this id takes `+` (see [`is_additive`]).
+pub fn is_additive_id(id: KeyId) -> bool {
+    static ADDITIVE: std::sync::OnceLock<Vec<bool>> = std::sync::OnceLock::new();
+    let table = ADDITIVE.get_or_init(|| all_keys().iter().map(|key| is_additive(key)).collect());
+    table.get(usize::from(id)).copied().unwrap_or(false)
+}
+
+fn key_id_count() -> KeyId {
+    all_keys().len() as KeyId
+}
+
+fn all_keys() -> &'static [&'static str] {
+    static ALL: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    ALL.get_or_init(|| {
+        let lists = [COMMON, HOST, SERVICE, HOSTGROUP, SERVICEGROUP, CONTACTGROUP, COMMAND, CONTACT];
+        let mut all: Vec<&'static str> = lists.concat();
+        all.sort_unstable();
+        all.dedup();
+        all
+    })
 }
 
 /// Every directive of `kind`, for "did you mean".

@@ -5,6 +5,7 @@
 pub mod check;
 pub mod diag;
 pub mod directives;
+mod fast_hash;
 pub mod load;
 pub mod parse;
 pub mod resolve;

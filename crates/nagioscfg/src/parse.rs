@@ -88,6 +88,8 @@ impl ObjectKind {
 #[derive(Debug, Clone)]
 pub struct Directive<'a> {
     pub key: Cow<'a, str>,
+    /// `directives::key_id(key)`, computed once while parsing.
+    pub id: directives::KeyId,
     pub value: Cow<'a, str>,
     pub line: u32,
 }
@@ -177,7 +179,8 @@ pub fn parse_objects<'a>(
         let Some(object) = current.as_mut() else { continue };
         let (key, value) = split_directive(line);
         let key = directives::synonym_of(object.kind, &key).map_or(key, Cow::Borrowed);
-        if !directives::is_known(object.kind, &key) {
+        let id = directives::key_id(&key);
+        if !directives::is_known(object.kind, &key, id) {
             let mut diagnostic = read_error(
                 path,
                 number,
@@ -189,7 +192,7 @@ pub fn parse_objects<'a>(
             diagnostics.push(diagnostic);
             continue;
         }
-        object.directives.push(Directive { key, value, line: number });
+        object.directives.push(Directive { key, id, value, line: number });
     }
     if let Some(object) = current {
         diagnostics.push(read_error(
@@ -210,7 +213,7 @@ pub fn parse_objects<'a>(
 fn split_directive(line: Cow<'_, str>) -> (Cow<'_, str>, Cow<'_, str>) {
     fn split(text: &str) -> (&str, &str) {
         let text = trim(text);
-        match text.find([' ', '\t']) {
+        match text.bytes().position(|byte| byte == b' ' || byte == b'\t') {
             Some(at) => (&text[..at], trim(&text[at..])),
             None => (text, ""),
         }
@@ -231,12 +234,12 @@ fn split_directive(line: Cow<'_, str>) -> (Cow<'_, str>, Cow<'_, str>) {
 
 /// Cut a `;` comment (not `\;`); whole-line `#` comments too.
 fn strip_comment(line: Cow<'_, str>) -> Cow<'_, str> {
-    let first = line.trim_start();
+    let first = trim(&line);
     if first.starts_with('#') || first.starts_with(';') {
         return Cow::Borrowed("");
     }
     let bytes = line.as_bytes();
-    let cut = (0..bytes.len()).find(|&at| bytes[at] == b';' && (at == 0 || bytes[at - 1] != b'\\'));
+    let cut = memchr::memchr_iter(b';', bytes).find(|&at| at == 0 || bytes[at - 1] != b'\\');
     match (cut, line) {
         (None, line) => line,
         (Some(at), Cow::Borrowed(text)) => Cow::Borrowed(&text[..at]),
@@ -248,7 +251,12 @@ fn strip_comment(line: Cow<'_, str>) -> Cow<'_, str> {
 }
 
 fn trim(text: &str) -> &str {
-    text.trim_matches([' ', '\t', '\r', '\n'])
+    let is_space = |byte: &u8| matches!(byte, b' ' | b'\t' | b'\r' | b'\n');
+    let bytes = text.as_bytes();
+    let Some(start) = bytes.iter().position(|byte| !is_space(byte)) else { return "" };
+    let end = bytes.iter().rposition(|byte| !is_space(byte)).map_or(start, |end| end + 1);
+    // both ends are at ASCII bytes, so at character boundaries
+    &text[start..end]
 }
 
 /// Lines of a file with `\`-continued lines joined, each with the number of its first line.
@@ -284,7 +292,7 @@ impl<'a> LogicalLines<'a> {
 
     fn take_physical(&mut self) -> &'a str {
         self.number += 1;
-        match self.rest.find('\n') {
+        match memchr::memchr(b'\n', self.rest.as_bytes()) {
             Some(at) => {
                 let line = &self.rest[..at];
                 self.rest = &self.rest[at + 1..];

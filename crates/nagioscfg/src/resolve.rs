@@ -5,29 +5,58 @@
 
 use crate::diag::{Diagnostic, Kind, Phase, Severity};
 use crate::directives;
+use crate::fast_hash::FastMap;
 use crate::load::Sources;
 use crate::parse::{add_suggestion, parse_objects, ObjectKind, RawObject};
-use std::collections::HashMap;
 
 /// One directive of a resolved object: where it was written and, for `+` lists, the combined value.
 #[derive(Debug, Clone)]
 struct Attr {
+    id: directives::KeyId,
     object: u32,
     directive: u32,
     combined: Option<Box<str>>,
 }
 
-/// An object with its templates applied.
+/// A template with its own templates applied (only templates are stored this way).
 #[derive(Debug, Clone, Default)]
 pub struct Resolved {
     attrs: Vec<Attr>,
+}
+
+/// What an object inherits from its `use` list. Objects with the same `use` list share one
+/// profile, so 100k services on three templates cost three profiles, not 100k attribute lists.
+#[derive(Debug, Default)]
+struct Profile {
+    attrs: Vec<Attr>,
+    unknown_templates: Vec<String>,
+    /// A template in the chain uses an unknown template.
+    broken: bool,
+}
+
+const NO_PROFILE: u32 = u32::MAX;
+
+/// One resolved directive as found by a lookup.
+#[derive(Clone, Copy)]
+struct Found<'s> {
+    id: directives::KeyId,
+    object: u32,
+    directive: u32,
+    combined: Option<&'s str>,
 }
 
 /// The whole configuration: every definition as written and as resolved.
 pub struct Config<'a> {
     pub sources: &'a Sources,
     pub objects: Vec<RawObject<'a>>,
+    /// Templates (objects with `name`) fully resolved; empty for other objects.
     resolved: Vec<Resolved>,
+    profiles: Vec<Profile>,
+    /// Profile of each object that is not a template (`NO_PROFILE` for templates and objects
+    /// without `use`).
+    profile_of: Vec<u32>,
+    /// `+` values of non-template objects joined with the inherited list: (object, directive).
+    combined: FastMap<(u32, u32), Box<str>>,
     /// Objects whose `use` chain names a template that does not exist.
     broken_chain: Vec<bool>,
     /// Problems found while parsing and resolving (read phase).
@@ -45,13 +74,22 @@ impl<'a> Config<'a> {
             let index = u32::try_from(index).expect("fewer than 4 billion files");
             parse_objects(index, &file.path, &file.text, &mut objects, &mut diagnostics);
         }
-        let mut config = Config { sources, objects, resolved: Vec::new(), broken_chain: Vec::new(), diagnostics };
+        let mut config = Config {
+            sources,
+            objects,
+            resolved: Vec::new(),
+            profiles: Vec::new(),
+            profile_of: Vec::new(),
+            combined: FastMap::default(),
+            broken_chain: Vec::new(),
+            diagnostics,
+        };
         config.resolve_all();
         config
     }
 
     fn resolve_all(&mut self) {
-        let mut templates: HashMap<(ObjectKind, &str), u32> = HashMap::new();
+        let mut templates: FastMap<(ObjectKind, &str), u32> = FastMap::default();
         for (index, object) in self.objects.iter().enumerate() {
             if let Some(name) = object.own("name") {
                 templates.entry((object.kind, name.value.trim())).or_insert(index as u32);
@@ -66,26 +104,61 @@ impl<'a> Config<'a> {
             broken_chain: vec![false; self.objects.len()],
             diagnostics: Vec::new(),
         };
-        for index in 0..self.objects.len() {
-            resolver.resolve(index as u32);
+        let mut profile_ids: FastMap<(ObjectKind, &str), u32> = FastMap::default();
+        let mut profiles: Vec<Profile> = Vec::new();
+        let mut profile_of = vec![NO_PROFILE; self.objects.len()];
+        let mut combined = FastMap::default();
+        for (index, object) in self.objects.iter().enumerate() {
+            let index = index as u32;
+            if object.own("name").is_some() {
+                resolver.resolve(index);
+                continue;
+            }
+            let Some(uses) = object.own("use") else { continue };
+            let profile = *profile_ids.entry((object.kind, &uses.value)).or_insert_with(|| {
+                profiles.push(resolver.profile(object.kind, &uses.value));
+                (profiles.len() - 1) as u32
+            });
+            profile_of[index as usize] = profile;
+            let profile = &profiles[profile as usize];
+            for name in &profile.unknown_templates {
+                resolver.unknown_template(index, name);
+                resolver.broken_chain[index as usize] = true;
+            }
+            for (position, directive) in object.directives.iter().enumerate() {
+                let Some(appended) = directive.value.strip_prefix('+') else { continue };
+                if !directives::is_additive_id(directive.id) {
+                    continue;
+                }
+                let inherited =
+                    profile.attrs.iter().find(|attr| attr.id == directive.id && resolver.key(attr) == directive.key);
+                if let Some(inherited) = inherited {
+                    let joined = format!("{},{appended}", resolver.value(inherited));
+                    combined.insert((index, position as u32), joined.into_boxed_str());
+                }
+            }
+            resolver.broken_chain[index as usize] |= profile.broken;
         }
         self.resolved = resolver.resolved;
         self.broken_chain = resolver.broken_chain;
+        self.profiles = profiles;
+        self.profile_of = profile_of;
+        self.combined = combined;
         self.diagnostics.append(&mut resolver.diagnostics);
     }
 
     /// The value of `key` for object `index` after inheritance (`None` if unset or `null`);
     /// a leading `+` left over from an additive list is removed.
     pub fn get(&self, index: u32, key: &str) -> Option<&str> {
-        let attr = self.attr(index, key)?;
-        let value = self.value_of(attr);
-        let value = if directives::is_additive(key) { value.trim_start_matches('+') } else { value };
+        let found = self.find(index, key)?;
+        let value = self.value_of(found);
+        let value = if directives::is_additive_id(found.id) { value.trim_start_matches('+') } else { value };
         (value != "null").then_some(value)
     }
 
     /// Whether the object or a template sets `key`, `null` included (which stops inheritance).
     pub fn is_set(&self, index: u32, key: &str) -> bool {
-        self.attr(index, key).is_some()
+        self.find(index, key).is_some()
     }
 
     /// Whether the object or one of its templates uses a template that does not exist.
@@ -95,34 +168,45 @@ impl<'a> Config<'a> {
 
     /// File index and line where the resolved value of `key` was written.
     pub fn origin(&self, index: u32, key: &str) -> Option<(u32, u32)> {
-        self.attr(index, key).map(|attr| {
-            let object = &self.objects[attr.object as usize];
-            (object.file, object.directives[attr.directive as usize].line)
+        self.find(index, key).map(|found| {
+            let object = &self.objects[found.object as usize];
+            (object.file, object.directives[found.directive as usize].line)
         })
     }
 
-    /// Every resolved `(directive, value)` of an object, `null`s excluded.
-    pub fn attributes(&self, index: u32) -> impl Iterator<Item = (&str, &str)> + '_ {
-        self.resolved[index as usize].attrs.iter().filter_map(move |attr| {
-            let key: &str = &self.objects[attr.object as usize].directives[attr.directive as usize].key;
-            let value = self.value_of(attr);
-            let value = if directives::is_additive(key) { value.trim_start_matches('+') } else { value };
-            (value != "null").then_some((key, value))
-        })
-    }
-
-    fn attr(&self, index: u32, key: &str) -> Option<&Attr> {
+    fn find(&self, index: u32, key: &str) -> Option<Found<'_>> {
+        if NOT_INHERITED.contains(&key) {
+            return None;
+        }
+        let id = directives::key_id(key);
         let objects = &self.objects;
-        self.resolved[index as usize]
-            .attrs
+        let key_matches = |object: u32, directive: u32| {
+            id != directives::OTHER_KEY || objects[object as usize].directives[directive as usize].key == key
+        };
+        let from_attr =
+            |attr: &'_ Attr| Found { id: attr.id, object: attr.object, directive: attr.directive, combined: None };
+        let template = &self.resolved[index as usize].attrs;
+        if !template.is_empty() {
+            let attr = template.iter().find(|attr| attr.id == id && key_matches(attr.object, attr.directive))?;
+            return Some(Found { combined: attr.combined.as_deref(), ..from_attr(attr) });
+        }
+        let own = objects[index as usize]
+            .directives
             .iter()
-            .find(|attr| objects[attr.object as usize].directives[attr.directive as usize].key == key)
+            .position(|directive| directive.id == id && (id != directives::OTHER_KEY || directive.key == key));
+        if let Some(position) = own {
+            let combined = self.combined.get(&(index, position as u32)).map(|joined| &**joined);
+            return Some(Found { id, object: index, directive: position as u32, combined });
+        }
+        let profile = self.profiles.get(self.profile_of[index as usize] as usize)?;
+        let attr = profile.attrs.iter().find(|attr| attr.id == id && key_matches(attr.object, attr.directive))?;
+        Some(Found { combined: attr.combined.as_deref(), ..from_attr(attr) })
     }
 
-    fn value_of<'s>(&'s self, attr: &'s Attr) -> &'s str {
-        match &attr.combined {
+    fn value_of<'s>(&'s self, found: Found<'s>) -> &'s str {
+        match found.combined {
             Some(combined) => combined,
-            None => self.objects[attr.object as usize].directives[attr.directive as usize].value.trim(),
+            None => &self.objects[found.object as usize].directives[found.directive as usize].value,
         }
     }
 
@@ -192,7 +276,7 @@ enum State {
 struct Resolver<'r, 'a> {
     objects: &'r [RawObject<'a>],
     sources: &'r Sources,
-    templates: HashMap<(ObjectKind, &'r str), u32>,
+    templates: FastMap<(ObjectKind, &'r str), u32>,
     state: Vec<State>,
     resolved: Vec<Resolved>,
     broken_chain: Vec<bool>,
@@ -211,7 +295,12 @@ impl Resolver<'_, '_> {
             .iter()
             .enumerate()
             .filter(|(_, directive)| !NOT_INHERITED.contains(&&*directive.key))
-            .map(|(position, _)| Attr { object: index, directive: position as u32, combined: None })
+            .map(|(position, directive)| Attr {
+                id: directive.id,
+                object: index,
+                directive: position as u32,
+                combined: None,
+            })
             .collect();
         for template_name in uses(object) {
             let Some(&template) = self.templates.get(&(object.kind, template_name)) else {
@@ -234,6 +323,21 @@ impl Resolver<'_, '_> {
         self.state[index as usize] = State::Done;
     }
 
+    /// What an object with this `use` list inherits.
+    fn profile(&mut self, kind: ObjectKind, uses: &str) -> Profile {
+        let mut profile = Profile::default();
+        for template_name in list(uses) {
+            let Some(&template) = self.templates.get(&(kind, template_name)) else {
+                profile.unknown_templates.push(template_name.to_string());
+                continue;
+            };
+            self.resolve(template);
+            profile.broken |= self.broken_chain[template as usize];
+            self.inherit(&mut profile.attrs, template);
+        }
+        profile
+    }
+
     fn key(&self, attr: &Attr) -> &str {
         &self.objects[attr.object as usize].directives[attr.directive as usize].key
     }
@@ -241,14 +345,17 @@ impl Resolver<'_, '_> {
     fn value<'s>(&'s self, attr: &'s Attr) -> &'s str {
         match &attr.combined {
             Some(combined) => combined,
-            None => self.objects[attr.object as usize].directives[attr.directive as usize].value.trim(),
+            None => &self.objects[attr.object as usize].directives[attr.directive as usize].value,
         }
     }
 
     fn inherit(&self, attrs: &mut Vec<Attr>, template: u32) {
         for inherited in &self.resolved[template as usize].attrs {
             let key = self.key(inherited);
-            match attrs.iter().position(|attr| self.key(attr) == key) {
+            let same = |attr: &Attr| {
+                attr.id == inherited.id && (inherited.id != directives::OTHER_KEY || self.key(attr) == key)
+            };
+            match attrs.iter().position(same) {
                 None => attrs.push(inherited.clone()),
                 Some(position) => {
                     let own = self.value(&attrs[position]);
