@@ -119,7 +119,9 @@ impl<'c, 'a> Checker<'c, 'a> {
                 ObjectKind::Contactgroup => self.check_contactgroup(index),
                 ObjectKind::Servicegroup => self.check_servicegroup(index),
                 ObjectKind::Command => self.require(index, "command_line", Phase::Read),
-                ObjectKind::Timeperiod => self.check_references(index, "exclude", ObjectKind::Timeperiod, Phase::Read),
+                ObjectKind::Timeperiod => {
+                    self.check_references(index, "exclude", ObjectKind::Timeperiod, Phase::Preflight)
+                }
                 _ => {}
             }
         }
@@ -271,6 +273,7 @@ impl<'c, 'a> Checker<'c, 'a> {
     fn check_services(&mut self) {
         let config = self.config;
         let mut seen: FastSet<(u32, &'c str)> = FastSet::default();
+        seen.reserve(config.objects.len());
         for index in 0..config.objects.len() as u32 {
             let object = &config.objects[index as usize];
             if object.kind != ObjectKind::Service || object.is_template_only() {

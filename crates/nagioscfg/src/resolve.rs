@@ -175,10 +175,10 @@ impl<'a> Config<'a> {
     }
 
     fn find(&self, index: u32, key: &str) -> Option<Found<'_>> {
-        if NOT_INHERITED.contains(&key) {
+        let id = directives::key_id(key);
+        if id != directives::OTHER_KEY && NOT_INHERITED.contains(&key) {
             return None;
         }
-        let id = directives::key_id(key);
         let objects = &self.objects;
         let key_matches = |object: u32, directive: u32| {
             id != directives::OTHER_KEY || objects[object as usize].directives[directive as usize].key == key

@@ -221,6 +221,15 @@ fn corpus() -> Vec<Case> {
         case("unknown object type", "define hots {\n host_name h12\n}\n", false),
         case("unclosed definition", "define host {\n use generic-host\n host_name h12\n", false),
         case("unnamed host", "define host {\n use generic-host\n address 10.9.9.9\n}\n", false),
+        case("duplicate contact", "define contact {\n contact_name admin\n}\n", false),
+        case("duplicate time period", "define timeperiod {\n timeperiod_name workhours\n alias x\n}\n", false),
+        case("duplicate service group", "define servicegroup {\n servicegroup_name checks\n}\n", false),
+        case("duplicate contact group", "define contactgroup {\n contactgroup_name admins\n}\n", false),
+        case("service without host", "define service {\n use generic-service\n service_description Q\n}\n", false),
+        case("command without command_line", "define command {\n command_name empty\n}\n", false),
+        case("service in unknown service group", "define service {\n use generic-service\n host_name web1\n service_description Q\n servicegroups chekcs\n}\n", false),
+        edit("time period excluding an unknown one", "exclude         24x7", "exclude         24x6"),
+        edit("max_check_attempts 0", "max_check_attempts   3", "max_check_attempts   0"),
         Case { name: "missing cfg_file", extra: "", edit: None, main_extra: "cfg_file=MISSING/none.cfg\n", valid: false },
         edit("contact with unknown notification command", "service_notification_commands notify", "service_notification_commands notify-by-mail"),
         case(
@@ -306,6 +315,14 @@ fn nagios_errors(output: &str) -> (ErrorSet, bool) {
             key(Kind::MissingDirective, "max_check_attempts")
         } else if message.starts_with("Service description, host name, or check command is NULL") {
             key(Kind::MissingDirective, "check_command")
+        } else if message.starts_with("Service has no hosts and/or service_description") {
+            key(Kind::MissingName, "")
+        } else if message.starts_with("Command name of command line is NULL") {
+            key(Kind::MissingDirective, "command_line")
+        } else if message.starts_with("Could not find any servicegroup matching") {
+            key(Kind::UnknownServicegroup, &quoted(message, "matching"))
+        } else if message.starts_with("Excluded time period") {
+            key(Kind::UnknownTimeperiod, &quoted(message, "period"))
         } else if message.starts_with("Could not find any host matching") {
             key(Kind::UnknownHost, &quoted(message, "matching"))
         } else if message.starts_with("Could not find any hostgroup matching")
