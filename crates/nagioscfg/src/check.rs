@@ -3,6 +3,7 @@
 //! exclusions, parent cycles. Reports every problem at once, unlike Nagios which stops early.
 
 use crate::diag::{Diagnostic, Kind, Phase, Severity};
+use crate::directives::{key, Key};
 use crate::fast_hash::{FastMap, FastSet};
 use crate::load::Sources;
 use crate::parse::{add_suggestion, ObjectKind};
@@ -70,7 +71,7 @@ pub fn analyse<'c>(config: &'c Config<'_>) -> Analysis<'c> {
 pub fn service_value<'c>(config: &'c Config<'_>, service: u32, host: u32, key: &str) -> Option<&'c str> {
     let implied = match key {
         "contacts" | "contact_groups" => {
-            !config.is_set(service, "contacts") && !config.is_set(service, "contact_groups")
+            !config.is_set(service, key!("contacts")) && !config.is_set(service, key!("contact_groups"))
         }
         "notification_interval" | "notification_period" => !config.is_set(service, key),
         _ => false,
@@ -86,6 +87,8 @@ struct Checker<'c, 'a> {
     /// Host-group name → member host indices (after nested groups and the hosts' own `hostgroups`).
     hostgroup_hosts: FastMap<&'c str, Vec<u32>>,
     services: Vec<(u32, u32)>,
+    /// Values already found to name existing objects, see `verified_key`.
+    verified: FastSet<(ObjectKind, usize, usize)>,
     diagnostics: Vec<Diagnostic>,
 }
 
@@ -97,6 +100,7 @@ impl<'c, 'a> Checker<'c, 'a> {
             hosts: Vec::new(),
             hostgroup_hosts: FastMap::default(),
             services: Vec::new(),
+            verified: FastSet::default(),
             diagnostics: Vec::new(),
         }
     }
@@ -113,14 +117,14 @@ impl<'c, 'a> Checker<'c, 'a> {
                 ObjectKind::Host => self.check_host(index),
                 ObjectKind::Service => {} // checked together below, for duplicates
                 ObjectKind::Hostgroup => {
-                    self.check_references(index, "hostgroup_members", ObjectKind::Hostgroup, Phase::Read)
+                    self.check_references(index, key!("hostgroup_members"), ObjectKind::Hostgroup, Phase::Read)
                 }
                 ObjectKind::Contact => self.check_contact(index),
                 ObjectKind::Contactgroup => self.check_contactgroup(index),
                 ObjectKind::Servicegroup => self.check_servicegroup(index),
-                ObjectKind::Command => self.require(index, "command_line", Phase::Read),
+                ObjectKind::Command => self.require(index, key!("command_line"), Phase::Read),
                 ObjectKind::Timeperiod => {
-                    self.check_references(index, "exclude", ObjectKind::Timeperiod, Phase::Preflight)
+                    self.check_references(index, key!("exclude"), ObjectKind::Timeperiod, Phase::Preflight)
                 }
                 _ => {}
             }
@@ -143,8 +147,8 @@ impl<'c, 'a> Checker<'c, 'a> {
             }
             let name = config.get(index, name_key);
             let hostless = object.kind == ObjectKind::Service
-                && config.get(index, "host_name").is_none()
-                && config.get(index, "hostgroup_name").is_none();
+                && config.get(index, key!("host_name")).is_none()
+                && config.get(index, key!("hostgroup_name")).is_none();
             let Some(name) = name.filter(|_| !hostless) else {
                 let missing = if hostless && name.is_some() { "host_name or hostgroup_name" } else { name_key };
                 let keyword = object.kind.keyword();
@@ -182,16 +186,16 @@ impl<'c, 'a> Checker<'c, 'a> {
         let mut excluded: FastMap<&'c str, Vec<u32>> = FastMap::default();
         let groups: Vec<(&'c str, u32)> = self.named(ObjectKind::Hostgroup);
         for &(group, index) in &groups {
-            let members = config.get(index, "members").unwrap_or("");
-            let (hosts, rejected) = self.select_hosts(index, "members", members);
+            let members = config.get(index, key!("members")).unwrap_or("");
+            let (hosts, rejected) = self.select_hosts(index, key!("members"), members);
             direct.entry(group).or_default().extend(hosts);
             excluded.insert(group, rejected);
         }
         for host in self.hosts.clone() {
-            for group in list(config.get(host, "hostgroups").unwrap_or("")) {
+            for group in list(config.get(host, key!("hostgroups")).unwrap_or("")) {
                 match direct.get_mut(group) {
                     Some(members) => members.push(host),
-                    None => self.unknown(host, "hostgroups", ObjectKind::Hostgroup, group, Phase::Read),
+                    None => self.unknown(host, key!("hostgroups"), ObjectKind::Hostgroup, group, Phase::Read),
                 }
             }
         }
@@ -224,7 +228,7 @@ impl<'c, 'a> Checker<'c, 'a> {
             return;
         }
         hosts.extend(direct.get(group).into_iter().flatten());
-        for nested in list(self.config.get(index, "hostgroup_members").unwrap_or("")) {
+        for nested in list(self.config.get(index, key!("hostgroup_members")).unwrap_or("")) {
             // unknown nested groups are reported once per group by check_references
             if let Some(nested_index) = self.lookup(ObjectKind::Hostgroup, nested) {
                 self.collect_group(nested, nested_index, direct, visited, hosts);
@@ -235,7 +239,7 @@ impl<'c, 'a> Checker<'c, 'a> {
     /// Hosts named (first) and excluded with `!name` (second) by a list that may use `*` for
     /// all; unknown names reported. Exclusions also remove hosts that join by other ways, so the
     /// caller applies them last.
-    fn select_hosts(&mut self, index: u32, key: &str, value: &'c str) -> (Vec<u32>, Vec<u32>) {
+    fn select_hosts(&mut self, index: u32, key: Key<'static>, value: &'c str) -> (Vec<u32>, Vec<u32>) {
         let mut chosen = Vec::new();
         let mut excluded = Vec::new();
         for item in list(value) {
@@ -261,13 +265,13 @@ impl<'c, 'a> Checker<'c, 'a> {
 
     fn check_host(&mut self, index: u32) {
         self.require_attempts(index);
-        self.check_references(index, "contacts", ObjectKind::Contact, Phase::Read);
-        self.check_references(index, "contact_groups", ObjectKind::Contactgroup, Phase::Read);
-        self.check_reference(index, "check_period", ObjectKind::Timeperiod, Phase::Read);
-        self.check_reference(index, "notification_period", ObjectKind::Timeperiod, Phase::Read);
-        self.check_command(index, "check_command");
-        self.check_command(index, "event_handler");
-        self.check_references(index, "parents", ObjectKind::Host, Phase::Preflight);
+        self.check_references(index, key!("contacts"), ObjectKind::Contact, Phase::Read);
+        self.check_references(index, key!("contact_groups"), ObjectKind::Contactgroup, Phase::Read);
+        self.check_reference(index, key!("check_period"), ObjectKind::Timeperiod, Phase::Read);
+        self.check_reference(index, key!("notification_period"), ObjectKind::Timeperiod, Phase::Read);
+        self.check_command(index, key!("check_command"));
+        self.check_command(index, key!("event_handler"));
+        self.check_references(index, key!("parents"), ObjectKind::Host, Phase::Preflight);
     }
 
     fn check_services(&mut self) {
@@ -279,17 +283,17 @@ impl<'c, 'a> Checker<'c, 'a> {
             if object.kind != ObjectKind::Service || object.is_template_only() {
                 continue;
             }
-            let Some(description) = config.get(index, "service_description") else { continue };
-            let host_list = config.get(index, "host_name").unwrap_or("");
-            let (mut hosts, mut excluded) = self.select_hosts(index, "host_name", host_list);
-            for item in list(config.get(index, "hostgroup_name").unwrap_or("")) {
+            let Some(description) = config.get(index, key!("service_description")) else { continue };
+            let host_list = config.get(index, key!("host_name")).unwrap_or("");
+            let (mut hosts, mut excluded) = self.select_hosts(index, key!("host_name"), host_list);
+            for item in list(config.get(index, key!("hostgroup_name")).unwrap_or("")) {
                 let (negated, group) = match item.strip_prefix('!') {
                     Some(group) => (true, group.trim()),
                     None => (false, item),
                 };
                 match self.hostgroup_hosts.get(group) {
                     Some(members) => if negated { &mut excluded } else { &mut hosts }.extend(members),
-                    None => self.unknown(index, "hostgroup_name", ObjectKind::Hostgroup, group, Phase::Read),
+                    None => self.unknown(index, key!("hostgroup_name"), ObjectKind::Hostgroup, group, Phase::Read),
                 }
             }
             hosts.retain(|host| !excluded.contains(host));
@@ -306,23 +310,23 @@ impl<'c, 'a> Checker<'c, 'a> {
                     self.diagnostics.push(diagnostic);
                 }
             }
-            self.require(index, "check_command", Phase::Read);
+            self.require(index, key!("check_command"), Phase::Read);
             self.require_attempts(index);
-            self.check_references(index, "contacts", ObjectKind::Contact, Phase::Read);
-            self.check_references(index, "contact_groups", ObjectKind::Contactgroup, Phase::Read);
-            self.check_references(index, "servicegroups", ObjectKind::Servicegroup, Phase::Read);
-            self.check_reference(index, "notification_period", ObjectKind::Timeperiod, Phase::Read);
-            self.check_reference(index, "check_period", ObjectKind::Timeperiod, Phase::Read);
-            self.check_command(index, "check_command");
-            self.check_command(index, "event_handler");
+            self.check_references(index, key!("contacts"), ObjectKind::Contact, Phase::Read);
+            self.check_references(index, key!("contact_groups"), ObjectKind::Contactgroup, Phase::Read);
+            self.check_references(index, key!("servicegroups"), ObjectKind::Servicegroup, Phase::Read);
+            self.check_reference(index, key!("notification_period"), ObjectKind::Timeperiod, Phase::Read);
+            self.check_reference(index, key!("check_period"), ObjectKind::Timeperiod, Phase::Read);
+            self.check_command(index, key!("check_command"));
+            self.check_command(index, key!("event_handler"));
         }
     }
 
     fn check_contact(&mut self, index: u32) {
-        self.check_references(index, "contactgroups", ObjectKind::Contactgroup, Phase::Read);
-        self.check_reference(index, "host_notification_period", ObjectKind::Timeperiod, Phase::Read);
-        self.check_reference(index, "service_notification_period", ObjectKind::Timeperiod, Phase::Read);
-        for key in ["host_notification_commands", "service_notification_commands"] {
+        self.check_references(index, key!("contactgroups"), ObjectKind::Contactgroup, Phase::Read);
+        self.check_reference(index, key!("host_notification_period"), ObjectKind::Timeperiod, Phase::Read);
+        self.check_reference(index, key!("service_notification_period"), ObjectKind::Timeperiod, Phase::Read);
+        for key in [key!("host_notification_commands"), key!("service_notification_commands")] {
             for command in list(self.config.get(index, key).unwrap_or("")) {
                 self.check_command_name(index, key, command);
             }
@@ -330,60 +334,84 @@ impl<'c, 'a> Checker<'c, 'a> {
     }
 
     fn check_contactgroup(&mut self, index: u32) {
-        self.check_references(index, "members", ObjectKind::Contact, Phase::Read);
-        self.check_references(index, "contactgroup_members", ObjectKind::Contactgroup, Phase::Read);
+        self.check_references(index, key!("members"), ObjectKind::Contact, Phase::Read);
+        self.check_references(index, key!("contactgroup_members"), ObjectKind::Contactgroup, Phase::Read);
     }
 
     fn check_servicegroup(&mut self, index: u32) {
-        self.check_references(index, "servicegroup_members", ObjectKind::Servicegroup, Phase::Read);
+        self.check_references(index, key!("servicegroup_members"), ObjectKind::Servicegroup, Phase::Read);
     }
 
-    fn check_references(&mut self, index: u32, key: &str, kind: ObjectKind, phase: Phase) {
-        for name in list(self.config.get(index, key).unwrap_or("")) {
+    fn check_references(&mut self, index: u32, key: Key<'static>, kind: ObjectKind, phase: Phase) {
+        let Some(value) = self.config.get(index, key) else { return };
+        if self.already_verified(kind, value) {
+            return;
+        }
+        let mut all_known = true;
+        for name in list(value) {
             let name = name.trim_start_matches('!');
             if name != "*" && self.lookup(kind, name).is_none() {
                 self.unknown(index, key, kind, name, phase);
+                all_known = false;
             }
+        }
+        if all_known {
+            self.verified.insert(verified_key(kind, value));
         }
     }
 
-    fn check_reference(&mut self, index: u32, key: &str, kind: ObjectKind, phase: Phase) {
-        if let Some(name) = self.config.get(index, key) {
-            if self.lookup(kind, name).is_none() {
-                self.unknown(index, key, kind, name, phase);
-            }
+    fn check_reference(&mut self, index: u32, key: Key<'static>, kind: ObjectKind, phase: Phase) {
+        let Some(name) = self.config.get(index, key) else { return };
+        if self.already_verified(kind, name) {
+            return;
+        }
+        if self.lookup(kind, name).is_none() {
+            self.unknown(index, key, kind, name, phase);
+        } else {
+            self.verified.insert(verified_key(kind, name));
         }
     }
 
     /// `check_command` / `event_handler`: the command name is the part before the first `!`.
-    fn check_command(&mut self, index: u32, key: &str) {
+    fn check_command(&mut self, index: u32, key: Key<'static>) {
         if let Some(value) = self.config.get(index, key) {
             self.check_command_name(index, key, value);
         }
     }
 
-    fn check_command_name(&mut self, index: u32, key: &str, value: &str) {
+    fn check_command_name(&mut self, index: u32, key: Key<'static>, value: &'c str) {
+        if self.already_verified(ObjectKind::Command, value) {
+            return;
+        }
         let name = value.split('!').next().unwrap_or("").trim();
         if self.lookup(ObjectKind::Command, name).is_none() {
             self.unknown(index, key, ObjectKind::Command, name, Phase::Preflight);
+        } else {
+            self.verified.insert(verified_key(ObjectKind::Command, value));
         }
     }
 
-    fn require(&mut self, index: u32, key: &str, phase: Phase) {
+    /// Whether this very value (same place in the configuration, e.g. inherited from one
+    /// template by 100k services) was already found to name existing objects.
+    fn already_verified(&self, kind: ObjectKind, value: &str) -> bool {
+        self.verified.contains(&verified_key(kind, value))
+    }
+
+    fn require(&mut self, index: u32, key: Key<'static>, phase: Phase) {
         if self.config.get(index, key).is_none() {
             self.missing(index, key, phase, "");
         }
     }
 
     fn require_attempts(&mut self, index: u32) {
-        let value = self.config.get(index, "max_check_attempts");
+        let value = self.config.get(index, key!("max_check_attempts"));
         if value.and_then(|value| value.parse::<i64>().ok()).is_none_or(|attempts| attempts < 1) {
             let why = if value.is_some() { " (it must be a whole number of at least 1)" } else { "" };
-            self.missing(index, "max_check_attempts", Phase::Read, why);
+            self.missing(index, key!("max_check_attempts"), Phase::Read, why);
         }
     }
 
-    fn missing(&mut self, index: u32, key: &str, phase: Phase, why: &str) {
+    fn missing(&mut self, index: u32, key: Key<'static>, phase: Phase, why: &str) {
         let config = self.config;
         if config.has_unknown_template(index) {
             return; // the unknown template is the error to fix; what it would have set is unknown
@@ -391,12 +419,13 @@ impl<'c, 'a> Checker<'c, 'a> {
         let object = &config.objects[index as usize];
         let label = self.label(index);
         let message = format!("{label} has no valid {key}{why}: set it in the object or in a template it uses");
-        let mut diagnostic = self.at(index, object.line, Severity::Error, phase, Kind::MissingDirective, key, message);
+        let mut diagnostic =
+            self.at(index, object.line, Severity::Error, phase, Kind::MissingDirective, key.name, message);
         diagnostic.notes.push(format!("inherits: {}", config.inheritance_chain(index)));
         self.diagnostics.push(diagnostic);
     }
 
-    fn unknown(&mut self, index: u32, key: &str, kind: ObjectKind, name: &str, phase: Phase) {
+    fn unknown(&mut self, index: u32, key: Key<'static>, kind: ObjectKind, name: &str, phase: Phase) {
         let config = self.config;
         let (file, line) = config
             .origin(index, key)
@@ -446,8 +475,11 @@ impl<'c, 'a> Checker<'c, 'a> {
         let name = self.config.display_name(index);
         match object.kind {
             ObjectKind::Service => {
-                let on =
-                    self.config.get(index, "host_name").or(self.config.get(index, "hostgroup_name")).unwrap_or("?");
+                let on = self
+                    .config
+                    .get(index, key!("host_name"))
+                    .or(self.config.get(index, key!("hostgroup_name")))
+                    .unwrap_or("?");
                 format!("service '{name}' on '{on}'")
             }
             kind => format!("{} '{name}'", kind.keyword()),
@@ -475,7 +507,7 @@ impl<'c, 'a> Checker<'c, 'a> {
             .hosts
             .iter()
             .map(|&host| {
-                let list = list(config.get(host, "parents").unwrap_or(""));
+                let list = list(config.get(host, key!("parents")).unwrap_or(""));
                 (host, list.filter_map(|name| self.lookup(ObjectKind::Host, name)).collect())
             })
             .collect();
@@ -510,7 +542,7 @@ impl<'c, 'a> Checker<'c, 'a> {
                             path[from..].iter().map(|&(member, _)| config.display_name(member)).collect();
                         members.sort();
                         let subject = members.join(",");
-                        let line = config.origin(host, "parents").map_or(0, |(_, line)| line);
+                        let line = config.origin(host, key!("parents")).map_or(0, |(_, line)| line);
                         let message = format!("hosts {} are each other's parents (a circular parent/child chain): remove one 'parents' entry", members.iter().map(|m| format!("'{m}'")).collect::<Vec<_>>().join(" → "));
                         let diagnostic = self.at(
                             host,
@@ -528,6 +560,12 @@ impl<'c, 'a> Checker<'c, 'a> {
             }
         }
     }
+}
+
+/// A value identified by where it lives in memory: values borrowed from the same directive
+/// (inherited from the same template) share it, so checking them once is enough.
+fn verified_key(kind: ObjectKind, value: &str) -> (ObjectKind, usize, usize) {
+    (kind, value.as_ptr() as usize, value.len())
 }
 
 fn unknown_kind(kind: ObjectKind) -> Kind {

@@ -175,6 +175,35 @@ pub fn is_known(kind: ObjectKind, directive: &str, id: KeyId) -> bool {
 /// [`OTHER_KEY`] and compared as strings.
 pub type KeyId = u16;
 
+/// A directive name with its id computed once. Checks use `key!("name")`, which computes the
+/// id on first use only; any `&str` converts (computing the id each time).
+#[derive(Debug, Clone, Copy)]
+pub struct Key<'k> {
+    pub name: &'k str,
+    pub id: KeyId,
+}
+
+impl std::fmt::Display for Key<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+impl<'k> From<&'k str> for Key<'k> {
+    fn from(name: &'k str) -> Self {
+        Key { name, id: key_id(name) }
+    }
+}
+
+/// `key!("check_period")`: a [`Key`] whose id is looked up once per call site.
+macro_rules! key {
+    ($name:literal) => {{
+        static ID: std::sync::OnceLock<$crate::directives::KeyId> = std::sync::OnceLock::new();
+        $crate::directives::Key { name: $name, id: *ID.get_or_init(|| $crate::directives::key_id($name)) }
+    }};
+}
+pub(crate) use key;
+
 /// The id of every directive that is not in the lists above.
 pub const OTHER_KEY: KeyId = KeyId::MAX;
 

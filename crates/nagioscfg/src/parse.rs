@@ -125,9 +125,53 @@ pub fn parse_objects<'a>(
     out: &mut Vec<RawObject<'a>>,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
+    // Large files are parsed in two halves at once, split before a `define` line near the
+    // middle. If the first half ends inside a definition (a file with an unclosed definition),
+    // the split was wrong: parse the whole file in one go, as Nagios reads it.
+    let split = (text.len() >= PARALLEL_FROM_BYTES)
+        .then(|| memchr::memmem::find(&text.as_bytes()[text.len() / 2..], b"\ndefine"))
+        .flatten()
+        .map(|offset| text.len() / 2 + offset + 1);
+    let Some(split) = split else {
+        parse_chunk(file, path, text, 0, out, diagnostics);
+        return;
+    };
+    let (first, second) = text.split_at(split);
+    let second_first_line = memchr::memchr_iter(b'\n', first.as_bytes()).count() as u32;
+    let mut second_objects = Vec::new();
+    let mut second_diagnostics = Vec::new();
+    let (before_objects, before_diagnostics) = (out.len(), diagnostics.len());
+    let first_ended_open = std::thread::scope(|scope| {
+        scope
+            .spawn(|| parse_chunk(file, path, second, second_first_line, &mut second_objects, &mut second_diagnostics));
+        parse_chunk(file, path, first, 0, out, diagnostics)
+    });
+    if first_ended_open {
+        out.truncate(before_objects);
+        diagnostics.truncate(before_diagnostics);
+        parse_chunk(file, path, text, 0, out, diagnostics);
+    } else {
+        out.append(&mut second_objects);
+        diagnostics.append(&mut second_diagnostics);
+    }
+}
+
+/// Files at least this large are parsed on two threads.
+const PARALLEL_FROM_BYTES: usize = 4 << 20;
+
+/// Parse `text`, whose first line is line `first_line + 1` of its file; returns whether it
+/// ended inside a definition.
+fn parse_chunk<'a>(
+    file: u32,
+    path: &Path,
+    text: &'a str,
+    first_line: u32,
+    out: &mut Vec<RawObject<'a>>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> bool {
     let mut current: Option<RawObject<'a>> = None;
     let mut skipping_unknown_type = false;
-    let mut lines = LogicalLines { rest: text, number: 0 };
+    let mut lines = LogicalLines { rest: text, number: first_line };
     let mut last_line = 0;
     while let Some((line, number)) = lines.next_line() {
         last_line = number;
@@ -194,6 +238,7 @@ pub fn parse_objects<'a>(
         }
         object.directives.push(Directive { key, id, value, line: number });
     }
+    let ended_open = current.is_some();
     if let Some(object) = current {
         diagnostics.push(read_error(
             path,
@@ -207,6 +252,7 @@ pub fn parse_objects<'a>(
             ),
         ));
     }
+    ended_open
 }
 
 /// Split `key value`; both borrow from the file unless the line was joined or unescaped.

@@ -4,7 +4,7 @@
 //! keeps it from being created. Pure: works on texts already loaded.
 
 use crate::diag::{Diagnostic, Kind, Phase, Severity};
-use crate::directives;
+use crate::directives::{self, Key};
 use crate::fast_hash::FastMap;
 use crate::load::Sources;
 use crate::parse::{add_suggestion, parse_objects, ObjectKind, RawObject};
@@ -149,16 +149,16 @@ impl<'a> Config<'a> {
 
     /// The value of `key` for object `index` after inheritance (`None` if unset or `null`);
     /// a leading `+` left over from an additive list is removed.
-    pub fn get(&self, index: u32, key: &str) -> Option<&str> {
-        let found = self.find(index, key)?;
+    pub fn get<'k>(&self, index: u32, key: impl Into<Key<'k>>) -> Option<&str> {
+        let found = self.find(index, key.into())?;
         let value = self.value_of(found);
         let value = if directives::is_additive_id(found.id) { value.trim_start_matches('+') } else { value };
         (value != "null").then_some(value)
     }
 
     /// Whether the object or a template sets `key`, `null` included (which stops inheritance).
-    pub fn is_set(&self, index: u32, key: &str) -> bool {
-        self.find(index, key).is_some()
+    pub fn is_set<'k>(&self, index: u32, key: impl Into<Key<'k>>) -> bool {
+        self.find(index, key.into()).is_some()
     }
 
     /// Whether the object or one of its templates uses a template that does not exist.
@@ -167,15 +167,15 @@ impl<'a> Config<'a> {
     }
 
     /// File index and line where the resolved value of `key` was written.
-    pub fn origin(&self, index: u32, key: &str) -> Option<(u32, u32)> {
-        self.find(index, key).map(|found| {
+    pub fn origin<'k>(&self, index: u32, key: impl Into<Key<'k>>) -> Option<(u32, u32)> {
+        self.find(index, key.into()).map(|found| {
             let object = &self.objects[found.object as usize];
             (object.file, object.directives[found.directive as usize].line)
         })
     }
 
-    fn find(&self, index: u32, key: &str) -> Option<Found<'_>> {
-        let id = directives::key_id(key);
+    fn find(&self, index: u32, key: Key<'_>) -> Option<Found<'_>> {
+        let Key { name: key, id } = key;
         if id != directives::OTHER_KEY && NOT_INHERITED.contains(&key) {
             return None;
         }

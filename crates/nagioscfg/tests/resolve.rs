@@ -116,3 +116,45 @@ fn loader_follows_cfg_dir_recursively_reads_resource_macros_and_reports_missing_
     assert_eq!((sources.diagnostics[0].file.clone(), sources.diagnostics[0].line), (main.clone(), 3));
     assert!(load(&root.join("nope.cfg")).is_err());
 }
+
+/// Hosts enough for a file over 4 MB, which is parsed on two threads.
+fn many_hosts(count: usize) -> String {
+    (0..count)
+        .map(|n| {
+            format!(
+                "define host {{\n    host_name   host-{n:06}\n    address     10.0.0.1\n    notes       {}\n}}\n",
+                "x".repeat(40)
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn large_files_parse_in_halves_with_the_same_objects_and_lines() {
+    let text = many_hosts(50_000);
+    assert!(text.len() > 4 << 20);
+    let sources = sources(&text);
+    let config = Config::build(&sources);
+    assert_eq!(config.objects.len(), 50_000);
+    let last = index_of(&config, "host_name", "host-049999");
+    assert_eq!((config.objects[last as usize].line, config.objects[last as usize].end_line), (249_996, 250_000));
+    assert_eq!(config.origin(last, "address"), Some((0, 249_998)));
+}
+
+#[test]
+fn an_unclosed_definition_at_the_middle_is_read_as_nagios_reads_it() {
+    // turn the closing brace of the host just before where the parser splits the file into a
+    // comment of the same length, so the split point stays where it was
+    let mut text = many_hosts(50_000);
+    let split = text.len() / 2 + text[text.len() / 2..].find("\ndefine").unwrap() + 1;
+    let brace = text[..split].rfind("}\n").unwrap();
+    text.replace_range(brace..brace + 1, "#");
+    let sources = sources(&text);
+    let config = Config::build(&sources);
+    let report = analyse(&config);
+    // (the generated hosts have no max_check_attempts: those errors are not the point here)
+    let kinds: Vec<Kind> =
+        report.diagnostics.iter().map(|d| d.kind).filter(|kind| *kind != Kind::MissingDirective).collect();
+    assert_eq!(kinds, vec![Kind::UnknownDirective], "only the 'define' line inside the unclosed host is wrong");
+    assert_eq!(config.objects.len(), 49_999);
+}
