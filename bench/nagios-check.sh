@@ -29,9 +29,20 @@ CFG
 echo "configuration: $mode, $(du -sh "$dir/objects" | cut -f1) of object files"
 "$hagios" nagios check "$dir/nagios.cfg" | tail -1
 "$nagios" -v "$dir/nagios.cfg" | grep -E 'Total (Warnings|Errors)'
-hyperfine --warmup 2 --runs "$runs" -N --style basic \
+hyperfine --warmup 2 --runs "$runs" -N --style none --export-json "$dir/times.json" \
     --command-name "hagios nagios check" "$hagios nagios check $dir/nagios.cfg" \
-    --command-name "nagios4 -v" "$nagios -v $dir/nagios.cfg"
+    --command-name "nagios4 -v" "$nagios -v $dir/nagios.cfg" >/dev/null
+python3 - "$dir/times.json" <<'PY'
+import json, statistics, sys
+results = json.load(open(sys.argv[1]))["results"]
+ms = lambda seconds: f"{seconds * 1000:.0f} ms"
+for r in results:
+    print(f"{r['command']}: median {ms(r['median'])}, mean {ms(r['mean'])} ± {ms(r['stddev'])}, min {ms(r['min'])}, "
+          f"CPU (user+sys) {ms(r['user'] + r['system'])}, {len(r['times'])} runs")
+ours, theirs = results
+print(f"nagios4 -v / hagios: median {theirs['median'] / ours['median']:.1f}x, min {theirs['min'] / ours['min']:.1f}x, "
+      f"CPU {(theirs['user'] + theirs['system']) / (ours['user'] + ours['system']):.1f}x")
+PY
 for command in "$hagios nagios check" "$nagios -v"; do
     rss=$(/usr/bin/time -v $command "$dir/nagios.cfg" 2>&1 >/dev/null | awk -F': ' '/Maximum resident/ {print $2}')
     echo "$command: peak RSS $((rss / 1024)) MB"
