@@ -9,6 +9,7 @@ mod certs;
 mod config;
 mod conversation;
 mod icinga_feed;
+mod nagios_check;
 mod notify;
 mod pipeline;
 mod run;
@@ -58,6 +59,18 @@ enum Command {
         #[arg(long, env = "HAGIOS_CONFIG")]
         config: PathBuf,
     },
+    /// Work with the Nagios configuration.
+    #[command(subcommand)]
+    Nagios(NagiosCommand),
+}
+
+#[derive(Subcommand)]
+enum NagiosCommand {
+    /// Check a Nagios 4 configuration like `nagios -v`, with file:line for every problem.
+    Check {
+        /// The main configuration file (nagios.cfg)
+        main_cfg: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -82,6 +95,7 @@ fn main() -> ExitCode {
         Command::Certs(command) => certs::main(command),
         Command::Agent { config } => agent::main(&config),
         Command::Bot { config } => bot::main(&config),
+        Command::Nagios(NagiosCommand::Check { main_cfg }) => nagios_check::main(&main_cfg),
     }
 }
 
