@@ -9,8 +9,8 @@
 //! thread's incident is the target.
 
 use crate::commands::{Input, ParseError};
-use crate::suggest::closest;
 use crate::text::{free_text, shown};
+use hagios_domain::suggest::closest;
 use hagios_domain::ObjectRef;
 
 /// One word of input. Quotes group words and are removed: `"HTTP Load"` is one word.

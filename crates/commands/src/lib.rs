@@ -11,7 +11,6 @@ mod auth;
 mod clock;
 mod commands;
 mod router;
-mod suggest;
 #[cfg(test)]
 mod testing;
 mod text;

@@ -3,9 +3,9 @@
 //! every input, whatever became of it.
 
 use crate::commands::{self, Act, Command, Input, Parsed};
-use crate::suggest::closest;
 use crate::text::{cut_bytes, shown, typeable};
 use crate::Policy;
+use hagios_domain::suggest::closest;
 use hagios_domain::{ObjectRef, Outcome, Snapshot};
 use hagios_monitor::Monitor;
 use regex::{Captures, Regex, RegexBuilder};

@@ -5,6 +5,7 @@ pub mod action;
 pub mod notification;
 pub mod object;
 pub mod snapshot;
+pub mod suggest;
 
 pub use action::{Action, DowntimeSpan, DowntimeTarget, Outcome};
 pub use notification::{Notification, NotificationType};

@@ -2,6 +2,7 @@
 //! backend re-validates here even when the router already did: the agent never trusts the bot.
 
 use crate::MonitorError;
+use hagios_domain::suggest::closest;
 use hagios_domain::{ObjectRef, Snapshot};
 
 /// Ok when the host exists and, for a service reference, the service exists on that host.
@@ -11,7 +12,7 @@ pub(crate) fn ensure_exists(snapshot: &Snapshot, object: &ObjectRef) -> Result<(
         return Err(MonitorError::UnknownObject {
             kind: "host",
             name: object.host.clone(),
-            suggestion: nearest(&object.host, hosts).map(str::to_owned),
+            suggestion: closest(&object.host, hosts).map(str::to_owned),
         });
     }
     match &object.service {
@@ -21,38 +22,11 @@ pub(crate) fn ensure_exists(snapshot: &Snapshot, object: &ObjectRef) -> Result<(
             Err(MonitorError::UnknownObject {
                 kind: "service",
                 name: object.to_string(),
-                suggestion: nearest(service, services).map(|near| ObjectRef::service(&object.host, near).to_string()),
+                suggestion: closest(service, services).map(|near| ObjectRef::service(&object.host, near).to_string()),
             })
         }
         _ => Ok(()),
     }
-}
-
-/// The candidate closest to `wanted` (case-insensitive edit distance), if it is close enough to
-/// be a plausible typo: at most a third of the name, and never more than a few edits off.
-fn nearest<'a>(wanted: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    let wanted = wanted.to_lowercase();
-    let tolerance = (wanted.chars().count() / 3).clamp(1, 4);
-    candidates
-        .map(|candidate| (edit_distance(&wanted, &candidate.to_lowercase()), candidate))
-        .filter(|(distance, _)| *distance <= tolerance)
-        .min()
-        .map(|(_, candidate)| candidate)
-}
-
-/// Levenshtein distance over characters.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, a_char) in a.chars().enumerate() {
-        let mut current = vec![i + 1; b.len() + 1];
-        for (j, b_char) in b.iter().enumerate() {
-            let substitution = previous[j] + usize::from(a_char != *b_char);
-            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
-        }
-        previous = current;
-    }
-    previous[b.len()]
 }
 
 #[cfg(test)]
@@ -90,12 +64,5 @@ mod tests {
         assert!(matches!(err, MonitorError::UnknownObject { suggestion: None, .. }));
         let err = ensure_exists(&snapshot(), &ObjectRef::service("db01", "HTTP")).expect_err("no services on db01");
         assert!(matches!(err, MonitorError::UnknownObject { kind: "service", suggestion: None, .. }));
-    }
-
-    #[test]
-    fn edit_distance_counts_edits() {
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
-        assert_eq!(edit_distance("", "abc"), 3);
-        assert_eq!(edit_distance("same", "same"), 0);
     }
 }

@@ -9,7 +9,6 @@ mod fast_hash;
 pub mod load;
 pub mod parse;
 pub mod resolve;
-mod suggest;
 
 pub use check::{analyse, check, service_value, Analysis, CheckReport};
 pub use diag::{Diagnostic, Kind, Phase, Severity};

@@ -367,7 +367,7 @@ pub(crate) fn add_suggestion<'c>(
     wanted: &str,
     candidates: impl IntoIterator<Item = &'c str>,
 ) {
-    if let Some(best) = crate::suggest::closest(wanted, candidates) {
+    if let Some(best) = hagios_domain::suggest::closest(wanted, candidates) {
         diagnostic.notes.push(format!("did you mean '{best}'?"));
     }
 }

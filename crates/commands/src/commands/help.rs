@@ -1,8 +1,8 @@
 //! `help`: the command list, or one command's long help; generated from the command files.
 
 use super::{Command, Input, ParseError, Parsed, ALL};
-use crate::suggest::closest;
 use crate::text::{free_text, shown};
+use hagios_domain::suggest::closest;
 use regex::Captures;
 
 pub(crate) static COMMAND: Command = Command {

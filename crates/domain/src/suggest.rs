@@ -1,4 +1,5 @@
-//! "Did you mean" suggestions for mistyped commands, hosts, services and host groups.
+//! "Did you mean" suggestions for mistyped names: commands, hosts, services, host groups, Nagios
+//! templates. One rule everywhere, so chat, backends and the config checker suggest alike.
 
 /// Longer words are not worth comparing: nobody mistypes a 65-character name into another one,
 /// and the cost of edit distance grows with the product of both lengths.
@@ -6,7 +7,7 @@ const MAX_WORD_CHARS: usize = 64;
 
 /// The candidate closest to `word` when it is close enough to be a plausible typo.
 /// Comparison ignores case, so `WEB01` suggests `web01`; ties go to the first candidate.
-pub(crate) fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let word: Vec<char> = word.to_lowercase().chars().collect();
     if word.is_empty() || word.len() > MAX_WORD_CHARS {
         return None;
@@ -57,6 +58,7 @@ mod tests {
         assert_eq!(closest("web1", ["db01", "web01", "web02"]), Some("web01"));
         assert_eq!(closest("WEB01", ["web01"]), Some("web01"));
         assert_eq!(closest("downtiem", ["downtime", "downtimes"]), Some("downtime"));
+        assert_eq!(closest("generic-hst", ["generic-host", "linux"]), Some("generic-host"));
     }
 
     #[test]
