@@ -72,7 +72,10 @@ pub(crate) fn fixture() -> Snapshot {
         status.services.insert((view.host.clone(), view.description.clone()), view);
     }
     status.downtimes = vec![
-        downtime(8, ObjectRef::service("db01", "MySQL"), "bob", "migration"),
+        Downtime {
+            name: Some("db01!MySQL!5d2e0c1a-9f3b-4e7a-8c61-2b7d4f0e9a13".into()),
+            ..downtime(8, ObjectRef::service("db01", "MySQL"), "bob", "migration")
+        },
         downtime(7, ObjectRef::host("db01"), "bob", "rack move"),
     ];
     let mut inventory = Inventory::default();
@@ -97,6 +100,7 @@ fn downtime(id: u64, object: ObjectRef, author: &str, comment: &str) -> Downtime
         duration: 7200,
         author: author.into(),
         comment: comment.into(),
+        name: None,
     }
 }
 

@@ -50,6 +50,10 @@ pub struct Downtime {
     pub duration: i64,
     pub author: String,
     pub comment: String,
+    /// The backend's own name for it where it has one (Icinga: `host!service!uuid`), so chat can name
+    /// a downtime the way Icinga Web does; Nagios downtimes have only the id.
+    #[serde(default)]
+    pub name: Option<String>,
 }
 
 /// A comment (`hostcomment` / `servicecomment` in status.dat); acknowledgements leave one too.

@@ -147,3 +147,21 @@ fn hosts_are_added_and_removed_from_chat_after_a_yes_and_audited() {
     assert!(audit.contains(r#"allowed host add "host add web05 192.0.2.5 hagios-host" -> awaiting yes"#), "{audit}");
     assert!(audit.contains(r#"allowed yes "yes" -> confirmed: host web05 added"#), "{audit}");
 }
+
+#[test]
+fn a_downtime_is_listed_with_its_icinga_name_and_cancelled_by_that_name() {
+    let Some(site) = Site::start() else { return };
+    let mut bot = site.bot();
+    bot.type_line("downtime web01 HTTP 1h deploy");
+    bot.wait_for_text("scheduled for web01!HTTP");
+    let downtimes = site.icinga.query("downtimes", &serde_json::json!({"attrs": ["name"]}));
+    let [downtime] = downtimes.as_slice() else { panic!("one downtime: {downtimes:?}") };
+    let name = downtime["name"].as_str().expect("downtime name").to_owned();
+    assert!(name.starts_with("web01!HTTP!"), "{name}");
+
+    bot.type_line("downtimes");
+    bot.wait_for_text(&format!("{name} · "));
+    bot.type_line(&format!("downtime cancel {name}"));
+    bot.wait_for_text("cancelled downtime #");
+    assert!(site.icinga.query("downtimes", &serde_json::json!({})).is_empty(), "cancelled in Icinga");
+}

@@ -125,6 +125,10 @@ async fn downtimes_for_host_service_and_host_with_services_are_scheduled_and_can
             .unwrap_or_else(|| panic!("unexpected confirmation {detail:?}"));
         let after = icinga.query("downtimes", &serde_json::json!({"attrs": ["legacy_id"]})).len();
         assert_eq!(after - before, created, "downtimes created for {shown}");
+        let snapshot = monitor.snapshot().await.expect("snapshot");
+        let listed = snapshot.status.downtimes.iter().find(|downtime| downtime.id == id).expect("listed by id");
+        let name = listed.name.as_deref().unwrap_or_default();
+        assert!(name.starts_with(&format!("{shown}!")), "Icinga's name {name:?} for {shown}");
 
         let cancel = Action::DeleteDowntime { id };
         assert_eq!(confirmed(monitor.execute(&cancel, "bob").await), format!("downtime #{id} cancelled"));

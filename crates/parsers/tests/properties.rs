@@ -131,7 +131,7 @@ prop_compose! {
         id in any::<u64>(), object in object(), entry_time in any::<i64>(), start in any::<i64>(),
         end in any::<i64>(), fixed in any::<bool>(), duration in any::<i64>(), author in text(), comment in text(),
     ) -> Downtime {
-        Downtime { id, object, entry_time, start, end, fixed, duration, author, comment }
+        Downtime { id, object, entry_time, start, end, fixed, duration, author, comment, name: None }
     }
 }
 

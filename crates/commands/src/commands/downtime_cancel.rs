@@ -1,4 +1,4 @@
-//! `downtime cancel`: cancel a scheduled downtime by the id `downtimes` shows.
+//! `downtime cancel`: cancel a scheduled downtime by the id (or Icinga name) `downtimes` shows.
 
 use super::{Act, Command, Input, ParseError, Parsed};
 use crate::text::shown;
@@ -7,13 +7,15 @@ use regex::Captures;
 
 pub(crate) static COMMAND: Command = Command {
     name: "downtime cancel",
-    usage: "downtime cancel ID",
+    usage: "downtime cancel ID|NAME",
     summary: "cancel a scheduled downtime",
-    details: "ID is the number `downtimes` shows (with or without `#`). Cancelling needs the same permission \
-              as scheduling: a role granting `downtime` on the downtime's host or service.\n\
+    details: "ID is the number `downtimes` shows (with or without `#`); on Icinga the downtime's name \
+              (`host!service!uuid`, as `downtimes` and Icinga Web show it) works too. Cancelling needs the same \
+              permission as scheduling: a role granting `downtime` on the downtime's host or service.\n\
               Examples:\n\
               • `downtime cancel 17`\n\
-              • `downtime cancel #17`",
+              • `downtime cancel #17`\n\
+              • `downtime cancel web01!HTTP!5d2e0c1a-9f3b-4e7a-8c61-2b7d4f0e9a13`",
     permission: Some("downtime"),
     needs_state: true,
     routes: &[r"^downtime\s+cancel(?:\s+(?P<id>.*))?$"],
@@ -25,14 +27,25 @@ fn parse(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseErro
     if text.is_empty() {
         return Err(input.usage("which downtime? `downtimes` lists them with their ids".into()));
     }
-    let id: u64 = text
-        .strip_prefix('#')
-        .unwrap_or(text)
-        .parse()
-        .map_err(|_| input.usage(format!("`{}` is not a downtime id", shown(text))))?;
-    let downtime = input.snapshot.status.downtimes.iter().find(|downtime| downtime.id == id).ok_or_else(|| {
-        ParseError::Invalid(format!("there is no downtime #{id}; `downtimes` lists the scheduled ones"))
-    })?;
+    // A name is only ever compared with the names the monitor listed; what reaches the monitor is the
+    // id of that listed downtime, so chat text never ends up inside an API filter.
+    let downtimes = &input.snapshot.status.downtimes;
+    let downtime = match text.strip_prefix('#').unwrap_or(text).parse::<u64>() {
+        Ok(id) => downtimes.iter().find(|downtime| downtime.id == id).ok_or_else(|| {
+            ParseError::Invalid(format!("there is no downtime #{id}; `downtimes` lists the scheduled ones"))
+        })?,
+        Err(_) => match downtimes.iter().find(|downtime| downtime.name.as_deref() == Some(text)) {
+            Some(downtime) => downtime,
+            None if text.contains('!') => {
+                return Err(ParseError::Invalid(format!(
+                    "there is no downtime named `{}`; `downtimes` lists the scheduled ones",
+                    shown(text)
+                )))
+            }
+            None => return Err(input.usage(format!("`{}` is not a downtime id or name", shown(text)))),
+        },
+    };
+    let id = downtime.id;
     let object = downtime.object.clone();
     Ok(Parsed::Act(Act {
         action: Action::DeleteDowntime { id },
@@ -57,6 +70,20 @@ mod tests {
     }
 
     #[test]
+    fn cancels_by_icinga_name_as_the_id_of_the_listed_downtime() {
+        let sent = Chat::alice().send("downtime cancel db01!MySQL!5d2e0c1a-9f3b-4e7a-8c61-2b7d4f0e9a13");
+        assert_eq!(sent.action(), &Action::DeleteDowntime { id: 8 });
+        assert!(sent.reply().starts_with("cancelled downtime #8 on db01!MySQL"), "{}", sent.reply());
+        let unknown = Chat::alice().send("downtime cancel db01!MySQL!0000");
+        assert_eq!(
+            unknown.reply(),
+            "there is no downtime named `db01!MySQL!0000`; `downtimes` lists the scheduled ones"
+        );
+        assert!(unknown.executed.is_empty());
+        assert!(Chat::alice().send("downtime cancel db01").reply().starts_with("`db01` is not a downtime id or name"));
+    }
+
+    #[test]
     fn unknown_or_malformed_ids() {
         assert_eq!(
             Chat::alice().send("downtime cancel 99").reply(),
@@ -65,7 +92,7 @@ mod tests {
         assert!(Chat::alice()
             .send("downtime cancel 7;8")
             .reply()
-            .starts_with("`7;8` is not a downtime id; usage: `downtime cancel ID`"));
+            .starts_with("`7;8` is not a downtime id or name; usage: `downtime cancel ID|NAME`"));
         assert!(Chat::alice().send("downtime cancel").reply().starts_with("which downtime?"));
         assert!(Chat::alice().send("downtime cancel -1").reply().starts_with("`-1` is not a downtime id"));
     }

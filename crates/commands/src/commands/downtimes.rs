@@ -1,4 +1,4 @@
-//! `downtimes`: list scheduled downtimes with the ids `downtime cancel` takes.
+//! `downtimes`: list scheduled downtimes with the ids (and Icinga names) `downtime cancel` takes.
 
 use super::{Command, Input, ParseError, Parsed};
 use crate::args::Words;
@@ -42,10 +42,11 @@ fn parse(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseErro
             } else {
                 format!("flexible {}", format_length(downtime.duration))
             };
+            // Icinga's name (`host!service!uuid`) already starts with the object, so it replaces it.
+            let named = downtime.name.as_ref().map_or_else(|| downtime.object.to_string(), Clone::clone);
             format!(
-                "#{} {} · {} → {} · {kind} · {}: {}",
+                "#{} {named} · {} → {} · {kind} · {}: {}",
                 downtime.id,
-                downtime.object,
                 format_local(downtime.start, offset),
                 format_local(downtime.end, offset),
                 downtime.author,
@@ -62,7 +63,9 @@ fn parse(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseErro
     if more > 0 {
         lines.push(format!("… and {more} more; narrow it with `downtimes HOST-GLOB`"));
     }
-    lines.push("cancel one with `downtime cancel ID`".to_owned());
+    let by =
+        if downtimes.iter().any(|downtime| downtime.name.is_some()) { "ID` or `downtime cancel NAME" } else { "ID" };
+    lines.push(format!("cancel one with `downtime cancel {by}`"));
     Ok(Parsed::Answer { query, text: lines.join("\n") })
 }
 
@@ -76,8 +79,9 @@ mod tests {
         assert_eq!(
             sent.reply(),
             "#7 db01 · 2024-05-01 13:00 → 2024-05-01 15:00 · fixed · bob: rack move\n\
-             #8 db01!MySQL · 2024-05-01 13:00 → 2024-05-01 15:00 · fixed · bob: migration\n\
-             cancel one with `downtime cancel ID`"
+             #8 db01!MySQL!5d2e0c1a-9f3b-4e7a-8c61-2b7d4f0e9a13 · 2024-05-01 13:00 → 2024-05-01 15:00 · fixed · \
+             bob: migration\n\
+             cancel one with `downtime cancel ID` or `downtime cancel NAME`"
         );
         assert!(sent.audit().allowed);
         assert_eq!(sent.audit().parsed.as_deref(), Some("downtimes *"));

@@ -74,7 +74,7 @@ mod tests {
         assert!(reply.contains("`ack web01 HTTP deploying a fix`"));
         assert!(reply.ends_with("Needs a [[role]] that grants `ack` on the object."));
         let reply = Chat::alice().send("help  Downtime   cancel").dispatch.reply;
-        assert!(reply.starts_with("`downtime cancel ID`"), "{reply}");
+        assert!(reply.starts_with("`downtime cancel ID|NAME`"), "{reply}");
         assert!(Chat::alice().send("? status").reply().ends_with("Everyone may use it."));
     }
 

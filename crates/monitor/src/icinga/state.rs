@@ -190,7 +190,7 @@ pub(crate) async fn load(client: &IcingaClient) -> Result<Arc<Snapshot>, Monitor
     }
     status.downtimes = downtimes
         .into_iter()
-        .map(|Object { attrs, .. }| Downtime {
+        .map(|Object { name, attrs }| Downtime {
             id: attrs.legacy_id as u64,
             object: owner(attrs.host_name, attrs.service_name),
             entry_time: attrs.entry_time as i64,
@@ -200,6 +200,7 @@ pub(crate) async fn load(client: &IcingaClient) -> Result<Arc<Snapshot>, Monitor
             duration: attrs.duration as i64,
             author: attrs.author,
             comment: attrs.comment,
+            name: Some(name),
         })
         .collect();
     status.downtimes.sort_by_key(|downtime| downtime.id);

@@ -350,6 +350,7 @@ impl Collected {
                 duration: f.duration,
                 author: f.author.to_owned(),
                 comment: f.text.to_owned(),
+                name: None,
             }),
         }
         Ok(())
