@@ -457,8 +457,6 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(300))]
-
         #[test]
         fn arbitrary_text_never_panics(text in "\\PC{0,200}|[\\x00-\\x7f]{0,200}") {
             let sent = Chat::alice().send(&text);

@@ -81,6 +81,7 @@ fn decode(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn push(event: serde_json::Value) -> Option<ChatEvent> {
         from_push(&serde_json::from_value(event).unwrap(), "U0BOT")
@@ -140,5 +141,33 @@ mod tests {
             })
         );
         assert_eq!(press("other_app_button"), None);
+    }
+
+    proptest! {
+        /// Whatever text a person types or Slack sends in an event, decoding answers without
+        /// panicking and the command text has no surrounding whitespace.
+        #[test]
+        fn arbitrary_event_text_never_panics(
+            text in "\\PC{0,200}|(<@U0BOT>|&lt;|&gt;|&amp;|&|<|>| |\\n|\\u{2028}|\\u{202e}){0,20}",
+            kind in prop::sample::select(vec!["app_mention", "message"]),
+            thread in proptest::option::of("[0-9.]{0,12}"),
+        ) {
+            let event = push(serde_json::json!({
+                "type": kind, "user": "U1", "channel": "D1", "ts": "2.0", "thread_ts": thread,
+                "text": text, "channel_type": "im"
+            }));
+            if let Some(ChatEvent::Command { text, .. }) = event {
+                prop_assert_eq!(text.trim(), text.as_str());
+            }
+        }
+
+        /// Arbitrary bytes offered as an event callback body are refused by the typed decoder or
+        /// decode to something from_push handles; they never panic.
+        #[test]
+        fn arbitrary_payloads_never_panic(payload in "\\PC{0,300}|\\{\"type\":\"(app_mention|message)\",[ -~]{0,200}") {
+            if let Ok(event) = serde_json::from_str::<SlackEventCallbackBody>(&payload) {
+                from_push(&event, "U0BOT");
+            }
+        }
     }
 }
