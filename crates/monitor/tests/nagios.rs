@@ -1,7 +1,7 @@
 //! The Nagios backend against a real, private Nagios (hagios-testkit): every action changes
 //! Nagios' own state and comes back confirmed; bad input never reaches the command FIFO.
 
-use hagios_domain::{Action, DowntimeSpan, DowntimeTarget, ObjectRef, Outcome, Snapshot, State};
+use hagios_domain::{unix_now, Action, DowntimeSpan, DowntimeTarget, ObjectRef, Outcome, Snapshot, State};
 use hagios_monitor::nagios::command::MAX_TEXT_BYTES;
 use hagios_monitor::nagios::{NagiosConfig, NagiosMonitor};
 use hagios_monitor::{Monitor, MonitorError};
@@ -11,7 +11,7 @@ use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// Generous bound for Nagios to show an effect; status.dat is rewritten every second.
 const PATIENCE: Duration = Duration::from_secs(15);
@@ -33,10 +33,6 @@ fn monitor(
 
 fn monitor_of(nagios: &NagiosInstance) -> NagiosMonitor {
     monitor(nagios.command_file(), nagios.status_file(), nagios.object_cache_file(), PATIENCE)
-}
-
-fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock after 1970").as_secs() as i64
 }
 
 async fn wait_for(monitor: &NagiosMonitor, mut accept: impl FnMut(&Snapshot) -> bool) -> Arc<Snapshot> {
@@ -93,7 +89,7 @@ async fn acknowledgement_is_confirmed_and_removed() {
         sticky: false,
         notify: false,
         persistent: false,
-        expire: Some(now() + 60),
+        expire: Some(unix_now() + 60),
     };
     assert!(matches!(monitor.execute(&expiring, "alice").await, Err(MonitorError::Unsupported(_))));
 }
@@ -102,7 +98,7 @@ async fn acknowledgement_is_confirmed_and_removed() {
 async fn downtimes_are_scheduled_reported_by_id_and_deleted() {
     let Some(nagios) = NagiosInstance::start(Default::default()) else { return };
     let monitor = monitor_of(&nagios);
-    let span = DowntimeSpan { start: now(), end: now() + 3600, fixed: true, duration: 3600 };
+    let span = DowntimeSpan { start: unix_now(), end: unix_now() + 3600, fixed: true, duration: 3600 };
     let schedule = |target| Action::ScheduleDowntime { target, span, comment: "patching".into() };
 
     let detail = confirmed(monitor.execute(&schedule(DowntimeTarget::Host("db01".into())), "bob").await);
@@ -310,7 +306,7 @@ async fn host_changes_and_ack_expiry_are_unsupported_on_nagios() {
         sticky: true,
         notify: true,
         persistent: false,
-        expire: Some(now() + 60),
+        expire: Some(unix_now() + 60),
     };
     assert!(matches!(monitor.execute(&ack, "alice").await, Err(MonitorError::Unsupported(_))));
 }

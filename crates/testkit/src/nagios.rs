@@ -3,7 +3,7 @@
 use crate::config;
 use crate::layout::Layout;
 use crate::process;
-use hagios_domain::Status;
+use hagios_domain::{unix_now, Status};
 use rustix::fs::OFlags;
 use std::collections::BTreeMap;
 use std::fs::{self, OpenOptions};
@@ -11,7 +11,7 @@ use std::io::Write;
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 const DEFAULT_BINARY: &str = "/usr/sbin/nagios4";
@@ -313,10 +313,6 @@ fn status_blocks<'a>(status: &'a str, kind: &'a str) -> impl Iterator<Item = &'a
 /// The value of `key=value` in a status.dat block.
 fn block_value<'a>(block: &'a str, key: &str) -> Option<&'a str> {
     block.lines().find_map(|line| line.trim_start().strip_prefix(key)?.strip_prefix('='))
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs())
 }
 
 /// Polls `probe` every 100 ms until it yields a value or `timeout` passes (one last try then).
