@@ -5,10 +5,15 @@
 //! the stream was down is lost: a problem nobody announced yet becomes a PROBLEM, an announced
 //! problem that is gone becomes a RECOVERY. "Announced" means seen by this feed since it started,
 //! or an open incident in the store (which survives restarts), so nothing is announced twice.
+//!
+//! Hard state changes reach chat whether or not Icinga notifies about them (notifications off, no
+//! notification rule), once each: Icinga's `StateChange` and `Notification` events about one
+//! change carry the same check result, and the second report finds its state already shown.
+//! In downtime or acknowledged, a change is news only for an incident already open in chat.
 
 use crate::store::StoreHandle;
 use hagios_domain::{Notification, NotificationType, ObjectRef, Snapshot, State};
-use hagios_monitor::icinga::events::{EventStream, StreamItem};
+use hagios_monitor::icinga::events::{EventStream, StateChange, StreamItem};
 use hagios_spool::Spool;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -35,6 +40,9 @@ impl IcingaFeed {
             let notifications = match item {
                 StreamItem::Connected(snapshot) => reconcile(&site, &snapshot, &mut memory, &self.store).await,
                 StreamItem::Notification(notification) => memory.admit(*notification).into_iter().collect(),
+                StreamItem::StateChange(change) => {
+                    memory.admit_change(*change, &self.store).await.into_iter().collect()
+                }
             };
             for notification in notifications {
                 let spool = Arc::clone(&self.spool);
@@ -50,55 +58,104 @@ impl IcingaFeed {
     }
 }
 
-/// What this feed has announced: the last state per object, and recent other notifications.
+/// What this feed has announced: per object the state chat shows, and recent other notifications.
 #[derive(Default)]
 struct Announced {
-    states: HashMap<ObjectRef, State>,
+    states: HashMap<ObjectRef, Shown>,
     recent: VecDeque<(ObjectRef, NotificationType, i64)>,
 }
 
+/// The state chat shows for an object (a problem: its incident is open) and when the check that
+/// reported it ended.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Shown {
+    state: State,
+    checked_at: f64,
+}
+
 impl Announced {
-    /// The notification if it tells something new: a PROBLEM in a state not announced yet, a
-    /// RECOVERY of an announced problem (or one we cannot know about), anything else once.
+    /// The notification unless it was seen already (Icinga sends one Notification event per
+    /// notification object, and an object may have several).
     fn admit(&mut self, notification: Notification) -> Option<Notification> {
-        let object = notification.object.clone();
-        match notification.kind {
-            NotificationType::Problem | NotificationType::Recovery => {
-                let previous = self.states.insert(object, notification.state);
-                (previous != Some(notification.state)).then_some(notification)
-            }
-            kind => {
-                let key = (object, kind, notification.time);
-                if self.recent.contains(&key) {
-                    return None;
-                }
-                if self.recent.len() == RECENT {
-                    self.recent.pop_front();
-                }
-                self.recent.push_back(key);
-                Some(notification)
-            }
+        let key = (notification.object.clone(), notification.kind, notification.time);
+        if self.recent.contains(&key) {
+            return None;
         }
+        if self.recent.len() == RECENT {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(key);
+        Some(notification)
+    }
+
+    /// The PROBLEM or RECOVERY to announce for `change`, if it is news. What chat shows comes from
+    /// this feed's memory, else from an open incident in the store (hagios restarted).
+    async fn admit_change(&mut self, change: StateChange, store: &StoreHandle) -> Option<Notification> {
+        let shown = match self.states.get(&change.notification.object) {
+            Some(shown) => Some(*shown),
+            None => match store.open_incident(&change.notification).await {
+                Ok(open) => open.map(|incident| Shown { state: incident.card.state, checked_at: f64::MIN }),
+                Err(err) => {
+                    tracing::warn!(error = %err, object = %change.notification.object, "cannot check for an open incident");
+                    None
+                }
+            },
+        };
+        self.judge(change, shown)
+    }
+
+    /// News are: a problem state chat does not show yet (when quiet, only into an open
+    /// incident), and a recovery of a problem chat shows. A report older than the check behind
+    /// what chat shows is late and changes nothing.
+    fn judge(&mut self, change: StateChange, shown: Option<Shown>) -> Option<Notification> {
+        let StateChange { notification, checked_at, quiet } = change;
+        let state = notification.state;
+        if shown.is_some_and(|shown| checked_at < shown.checked_at) {
+            return None;
+        }
+        let open = shown.is_some_and(|shown| shown.state.is_problem());
+        let news =
+            shown.map(|shown| shown.state) != Some(state) && if state.is_problem() { open || !quiet } else { open };
+        if news || !state.is_problem() || shown.is_some_and(|shown| shown.state == state) {
+            self.states.insert(notification.object.clone(), Shown { state, checked_at });
+        }
+        news.then_some(notification)
     }
 }
 
 /// The PROBLEMs and RECOVERYs that bring chat in line with `snapshot`.
 async fn reconcile(site: &str, snapshot: &Snapshot, memory: &mut Announced, store: &StoreHandle) -> Vec<Notification> {
     let mut found = Vec::new();
-    // (object, state, checked, silenced, output, time); silenced objects Icinga would not notify
-    // about (downtime, notifications off, acknowledged) get no PROBLEM from reconciliation either.
+    // (object, state, checked, silenced, output, time, last check); silenced objects (downtime,
+    // acknowledged) get no PROBLEM from reconciliation, as from the event stream.
     let hosts = snapshot.status.hosts.values().map(|view| {
-        let silenced = view.in_downtime || !view.notifications_enabled || view.acknowledged;
+        let silenced = view.in_downtime || view.acknowledged;
         let object = ObjectRef::host(&view.name);
-        (object, view.state, view.has_been_checked, silenced, view.output.clone(), view.last_state_change)
+        (
+            object,
+            view.state,
+            view.has_been_checked,
+            silenced,
+            view.output.clone(),
+            view.last_state_change,
+            view.last_check,
+        )
     });
     let services = snapshot.status.services.values().map(|view| {
-        let silenced = view.in_downtime || !view.notifications_enabled || view.acknowledged;
+        let silenced = view.in_downtime || view.acknowledged;
         let object = ObjectRef::service(&view.host, &view.description);
-        (object, view.state, view.has_been_checked, silenced, view.output.clone(), view.last_state_change)
+        (
+            object,
+            view.state,
+            view.has_been_checked,
+            silenced,
+            view.output.clone(),
+            view.last_state_change,
+            view.last_check,
+        )
     });
     let mut seen = HashSet::new();
-    for (object, state, checked, silenced, output, time) in hosts.chain(services) {
+    for (object, state, checked, silenced, output, time, last_check) in hosts.chain(services) {
         seen.insert(object.clone());
         if !checked || (silenced && state.is_problem() && !memory.states.contains_key(&object)) {
             continue;
@@ -120,7 +177,7 @@ async fn reconcile(site: &str, snapshot: &Snapshot, memory: &mut Announced, stor
             macros: Default::default(),
         };
         let known = match memory.states.get(&object) {
-            Some(announced) => Some(*announced),
+            Some(announced) => Some(announced.state),
             None => match store.open_incident(&notification).await {
                 // An open incident means its PROBLEM reached chat before (maybe before a restart).
                 Ok(Some(_)) => Some(if state.is_problem() { state } else { State::Critical }),
@@ -137,7 +194,7 @@ async fn reconcile(site: &str, snapshot: &Snapshot, memory: &mut Announced, stor
             (Some(announced), false) => announced.is_problem(),
             (None, false) => false,
         };
-        memory.states.insert(object, state);
+        memory.states.insert(object, Shown { state, checked_at: last_check as f64 });
         if announce {
             found.push(notification);
         }
@@ -169,18 +226,71 @@ mod tests {
         }
     }
 
+    fn change(state: State, checked_at: f64, quiet: bool) -> StateChange {
+        let kind = if state.is_problem() { NotificationType::Problem } else { NotificationType::Recovery };
+        StateChange { notification: notification(kind, state, checked_at as i64), checked_at, quiet }
+    }
+
+    /// Feeds changes in order with nothing open in the store; the states announced.
+    fn announced(memory: &mut Announced, changes: &[StateChange]) -> Vec<State> {
+        changes
+            .iter()
+            .filter_map(|change| {
+                let shown = memory.states.get(&change.notification.object).copied();
+                memory.judge(change.clone(), shown).map(|n| n.state)
+            })
+            .collect()
+    }
+
     #[test]
-    fn repeats_are_dropped_and_changes_pass() {
+    fn repeated_notifications_are_dropped() {
         let mut memory = Announced::default();
-        assert!(memory.admit(notification(NotificationType::Problem, State::Critical, 1)).is_some());
-        assert!(
-            memory.admit(notification(NotificationType::Problem, State::Critical, 1)).is_none(),
-            "same problem twice"
-        );
-        assert!(memory.admit(notification(NotificationType::Problem, State::Warning, 2)).is_some(), "state changed");
-        assert!(memory.admit(notification(NotificationType::Recovery, State::Ok, 3)).is_some());
-        assert!(memory.admit(notification(NotificationType::Recovery, State::Ok, 3)).is_none());
         assert!(memory.admit(notification(NotificationType::Custom, State::Ok, 4)).is_some());
         assert!(memory.admit(notification(NotificationType::Custom, State::Ok, 4)).is_none());
+    }
+
+    #[test]
+    fn each_state_change_is_announced_once_whoever_reports_it() {
+        let mut memory = Announced::default();
+        // StateChange and Notification about the same checks, as Icinga sends them.
+        let reports = [
+            change(State::Critical, 1.0, false),
+            change(State::Critical, 1.0, false),
+            change(State::Warning, 2.0, false),
+            change(State::Warning, 2.0, false),
+            change(State::Ok, 3.0, false),
+            change(State::Ok, 3.0, false),
+        ];
+        assert_eq!(announced(&mut memory, &reports), [State::Critical, State::Warning, State::Ok]);
+    }
+
+    #[test]
+    fn a_report_arriving_after_a_newer_change_is_ignored() {
+        let mut memory = Announced::default();
+        let reports =
+            [change(State::Critical, 1.0, false), change(State::Ok, 2.0, false), change(State::Critical, 1.0, false)];
+        assert_eq!(announced(&mut memory, &reports), [State::Critical, State::Ok]);
+    }
+
+    #[test]
+    fn quiet_changes_only_reach_an_open_incident_and_unannounced_recoveries_stay_out() {
+        let mut memory = Announced::default();
+        let reports = [
+            change(State::Critical, 1.0, true),
+            change(State::Ok, 2.0, false),
+            change(State::Critical, 3.0, false),
+            change(State::Warning, 4.0, true),
+            change(State::Ok, 5.0, true),
+        ];
+        assert_eq!(announced(&mut memory, &reports), [State::Critical, State::Warning, State::Ok]);
+    }
+
+    #[test]
+    fn an_incident_open_in_the_store_counts_as_shown() {
+        let mut memory = Announced::default();
+        let open = Some(Shown { state: State::Critical, checked_at: f64::MIN });
+        assert!(memory.judge(change(State::Critical, 9.0, false), open).is_none(), "already in chat");
+        let open = Some(Shown { state: State::Critical, checked_at: f64::MIN });
+        assert_eq!(memory.judge(change(State::Ok, 10.0, true), open).map(|n| n.state), Some(State::Ok));
     }
 }

@@ -5,8 +5,9 @@
 
 mod common;
 
-use common::{count_alerts, write_config, Daemon as Bot};
+use common::{count_alerts, write_config, Daemon as Bot, PATIENCE};
 use hagios_testkit::{IcingaInstance, IcingaOptions};
+use serde_json::json;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -87,6 +88,58 @@ fn a_forced_critical_alerts_from_the_event_stream_and_an_ack_in_its_thread_reach
     let screen = bot.screen();
     assert_eq!(count_alerts(&screen, "PROBLEM web01!HTTP is CRITICAL"), 1, "{screen}");
     assert_eq!(count_alerts(&screen, "ACKNOWLEDGEMENT web01!HTTP"), 1, "{screen}");
+}
+
+#[test]
+fn hard_state_changes_reach_chat_once_whether_or_not_icinga_notifies() {
+    let Some(site) = Site::start() else { return };
+    let bot = site.started_bot();
+    let icinga = &site.icinga;
+
+    // Notifications off: Icinga sends no Notification event; its StateChange alone alerts.
+    let muted = json!({"attrs": {"enable_notifications": false}});
+    icinga.api_ok("POST", "/v1/objects/services/web01!Disk", Some(&muted));
+    icinga.process_check_result("web01", Some("Disk"), 2, "CRITICAL - disk full");
+    bot.wait_for_message("PROBLEM web01!Disk is CRITICAL");
+
+    // Notifications on: a StateChange and a Notification report the same change.
+    icinga.process_check_result("web01", Some("HTTP"), 2, "CRITICAL - connection refused");
+    let alert = bot.wait_for_message("PROBLEM web01!HTTP is CRITICAL");
+    icinga.process_check_result("web01", Some("HTTP"), 1, "WARNING - slow answers");
+    bot.wait_for_message(&format!("in thread #{alert}] PROBLEM web01!HTTP is WARNING"));
+    bot.wait_for_text(&format!("[#{alert} edited] PROBLEM web01!HTTP is WARNING"));
+
+    // Soft states stay out of chat: a service retrying before Icinga is sure.
+    let retrying = json!({"attrs": {"max_check_attempts": 3}});
+    icinga.api_ok("POST", "/v1/objects/services/db01!Load", Some(&retrying));
+    icinga.process_check_result("db01", Some("Load"), 2, "CRITICAL - soft");
+    icinga.process_check_result("db01", Some("Load"), 0, "OK - fine again");
+
+    // In downtime: no new incident.
+    let now = hagios_domain::unix_now();
+    let downtime = json!({
+        "type": "Service", "filter": "host.name == \"db01\" && service.name == \"MySQL\"",
+        "start_time": now - 10, "end_time": now + 3600, "fixed": true, "author": "test", "comment": "planned",
+    });
+    icinga.api_ok("POST", "/v1/actions/schedule-downtime", Some(&downtime));
+    icinga.wait_for_attrs("db01", Some("MySQL"), PATIENCE, |attrs| attrs["downtime_depth"].as_f64() > Some(0.0));
+    icinga.process_check_result("db01", Some("MySQL"), 2, "CRITICAL - planned maintenance");
+
+    // Something after all that, to know the events before it were handled.
+    icinga.process_check_result("web01", Some("HTTP"), 0, "OK - back");
+    bot.wait_for_message(&format!("in thread #{alert}] RECOVERY web01!HTTP is OK"));
+    std::thread::sleep(LATE_EVENTS);
+    let screen = bot.screen();
+    for (alert, count) in [
+        ("PROBLEM web01!Disk is CRITICAL", 1),
+        ("PROBLEM web01!HTTP is CRITICAL", 1),
+        ("PROBLEM web01!HTTP is WARNING", 1),
+        ("RECOVERY web01!HTTP is OK", 1),
+        ("db01!Load", 0),
+        ("db01!MySQL is CRITICAL", 0),
+    ] {
+        assert_eq!(count_alerts(&screen, alert), count, "{alert}:\n{screen}");
+    }
 }
 
 #[test]

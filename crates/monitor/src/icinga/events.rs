@@ -9,6 +9,10 @@
 //! removed" (Nagios has no type for it); `DowntimeStarted` → DOWNTIMESTART; `DowntimeRemoved` →
 //! DOWNTIMEEND, or DOWNTIMECANCELLED before its end time. Icinga's own ACKNOWLEDGEMENT and
 //! DOWNTIME* notifications are skipped, since the dedicated events already carry them.
+//!
+//! Hard state changes are [`StateChange`]s, whichever event reported them: a `StateChange` event
+//! of state type hard, or a PROBLEM / RECOVERY `Notification`. Both carry the check result that
+//! caused the change, so the consumer can announce each change once. Soft states are dropped.
 
 use super::client::IcingaClient;
 use super::state::{self, owner};
@@ -20,8 +24,14 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 /// The event types hagios subscribes to.
-pub const EVENT_TYPES: [&str; 5] =
-    ["Notification", "AcknowledgementSet", "AcknowledgementCleared", "DowntimeStarted", "DowntimeRemoved"];
+pub const EVENT_TYPES: [&str; 6] = [
+    "Notification",
+    "AcknowledgementSet",
+    "AcknowledgementCleared",
+    "DowntimeStarted",
+    "DowntimeRemoved",
+    "StateChange",
+];
 
 /// What the stream hands its consumer.
 #[derive(Debug, Clone)]
@@ -29,6 +39,22 @@ pub enum StreamItem {
     /// The stream is (again) open; this is the state right after opening it.
     Connected(Arc<Snapshot>),
     Notification(Box<Notification>),
+    StateChange(Box<StateChange>),
+}
+
+/// A host or service entered a hard state: a PROBLEM (or a change between problem states) or a
+/// RECOVERY. Icinga reports one change up to twice — as a `StateChange` event and, when it
+/// notifies, as a `Notification` — with the same check result.
+#[derive(Debug, Clone)]
+pub struct StateChange {
+    /// PROBLEM or RECOVERY with the new state and the check's output.
+    pub notification: Notification,
+    /// When the check that caused the change ended (`execution_end`): equal in both reports of
+    /// one change, later for every later change, so it orders reports that arrive late.
+    pub checked_at: f64,
+    /// In downtime or acknowledged when it changed: someone planned or claimed it, so it is news
+    /// only for an incident already open in chat.
+    pub quiet: bool,
 }
 
 /// Backoff between reconnects: doubles from `first` up to `max`.
@@ -91,10 +117,8 @@ impl EventStream {
             pending.extend_from_slice(&chunk);
             while let Some(end) = pending.iter().position(|&byte| byte == b'\n') {
                 let line: Vec<u8> = pending.drain(..=end).collect();
-                if let Some(notification) = parse_event(&line, &self.site) {
-                    sink.send(StreamItem::Notification(Box::new(notification)))
-                        .await
-                        .map_err(|_| StreamEnd::ReceiverGone)?;
+                if let Some(item) = parse_event(&line, &self.site) {
+                    sink.send(item).await.map_err(|_| StreamEnd::ReceiverGone)?;
                 }
             }
         }
@@ -114,12 +138,14 @@ impl From<MonitorError> for StreamEnd {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct CheckResult {
     #[serde(default)]
     state: f64,
     #[serde(default)]
     output: String,
+    #[serde(default)]
+    execution_end: f64,
 }
 
 #[derive(Deserialize)]
@@ -157,6 +183,13 @@ struct Event {
     comment: String,
     check_result: Option<CheckResult>,
     downtime: Option<DowntimeEvent>,
+    /// `StateChange`: 0 soft, 1 hard.
+    #[serde(default)]
+    state_type: f64,
+    #[serde(default)]
+    downtime_depth: f64,
+    #[serde(default)]
+    acknowledgement: bool,
 }
 
 /// A check result state code as a host or service state (for hosts Icinga keeps the plugin's
@@ -169,8 +202,18 @@ fn state_of(object: &ObjectRef, code: f64) -> State {
     }
 }
 
-/// One line of the stream as a notification, when it is one hagios announces.
-pub fn parse_event(line: &[u8], site: &str) -> Option<Notification> {
+/// A host's or service's state as the `state` field of acknowledgement events gives it: Icinga's
+/// host state there is 0 UP, 1 DOWN.
+fn checkable_state(object: &ObjectRef, code: f64) -> State {
+    match (object.is_service(), code as u8) {
+        (true, code) => State::from_service_code(code),
+        (false, 0) => State::Up,
+        (false, _) => State::Down,
+    }
+}
+
+/// One line of the stream as what hagios announces, if anything.
+pub fn parse_event(line: &[u8], site: &str) -> Option<StreamItem> {
     let event: Event = match serde_json::from_slice(line) {
         Ok(event) => event,
         Err(err) => {
@@ -178,8 +221,34 @@ pub fn parse_event(line: &[u8], site: &str) -> Option<Notification> {
             return None;
         }
     };
+    let hard_change = match (event.kind.as_str(), event.notification_type.as_str()) {
+        ("StateChange", _) => event.state_type == 1.0,
+        ("Notification", "PROBLEM" | "RECOVERY") => true,
+        _ => false,
+    };
+    if event.kind == "StateChange" && !hard_change {
+        return None;
+    }
+    let checked_at = event.check_result.as_ref().map_or(event.timestamp, |result| result.execution_end);
+    let quiet = event.downtime_depth > 0.0 || event.acknowledgement;
+    let notification = notification(event, site)?;
+    Some(if hard_change {
+        StreamItem::StateChange(Box::new(StateChange { notification, checked_at, quiet }))
+    } else {
+        StreamItem::Notification(Box::new(notification))
+    })
+}
+
+fn notification(event: Event, site: &str) -> Option<Notification> {
     let time = event.timestamp as i64;
     let (kind, object, state, output, author, comment) = match event.kind.as_str() {
+        "StateChange" => {
+            let object = owner(event.host, event.service);
+            let result = event.check_result?;
+            let state = state_of(&object, result.state);
+            let kind = if state.is_problem() { NotificationType::Problem } else { NotificationType::Recovery };
+            (kind, object, state, result.output, String::new(), String::new())
+        }
         "Notification" => {
             let kind = match event.notification_type.as_str() {
                 "FLAPPINGEND" => NotificationType::FlappingStop,
@@ -195,18 +264,18 @@ pub fn parse_event(line: &[u8], site: &str) -> Option<Notification> {
                 return None;
             }
             let object = owner(event.host, event.service);
-            let result = event.check_result.unwrap_or(CheckResult { state: 0.0, output: String::new() });
+            let result = event.check_result.unwrap_or_default();
             let state = state_of(&object, result.state);
             (kind, object, state, result.output, event.author, event.text)
         }
         "AcknowledgementSet" => {
             let object = owner(event.host, event.service);
-            let state = state_of(&object, event.state.unwrap_or(0.0));
+            let state = checkable_state(&object, event.state.unwrap_or(0.0));
             (NotificationType::Acknowledgement, object, state, String::new(), event.author, event.comment)
         }
         "AcknowledgementCleared" => {
             let object = owner(event.host, event.service);
-            let state = state_of(&object, event.state.unwrap_or(0.0));
+            let state = checkable_state(&object, event.state.unwrap_or(0.0));
             let comment = "acknowledgement removed".to_owned();
             (NotificationType::Custom, object, state, String::new(), event.author, comment)
         }
@@ -248,21 +317,57 @@ pub fn parse_event(line: &[u8], site: &str) -> Option<Notification> {
 mod tests {
     use super::*;
 
+    /// The notification a line becomes, whichever kind of item carries it.
+    fn parsed(line: &[u8]) -> Option<Notification> {
+        match parse_event(line, "s")? {
+            StreamItem::Notification(notification) => Some(*notification),
+            StreamItem::StateChange(change) => Some(change.notification),
+            StreamItem::Connected(_) => None,
+        }
+    }
+
+    fn state_change(line: &[u8]) -> StateChange {
+        match parse_event(line, "s") {
+            Some(StreamItem::StateChange(change)) => *change,
+            other => panic!("not a state change: {other:?}"),
+        }
+    }
+
     #[test]
     fn a_problem_notification_event_becomes_a_problem() {
-        let line = br#"{"type":"Notification","timestamp":1700000000.5,"host":"web01","service":"HTTP","notification_type":"PROBLEM","users":["a"],"author":"","text":"","check_result":{"state":2.0,"output":"CRITICAL - down\nmore"}}"#;
-        let n = parse_event(line, "s").expect("a notification");
+        let line = br#"{"type":"Notification","timestamp":1700000000.5,"host":"web01","service":"HTTP","notification_type":"PROBLEM","users":["a"],"author":"","text":"","check_result":{"state":2.0,"output":"CRITICAL - down\nmore","execution_end":1700000000.25}}"#;
+        let change = state_change(line);
+        let n = &change.notification;
         assert_eq!(
             (n.kind, n.state, n.object.to_string()),
             (NotificationType::Problem, State::Critical, "web01!HTTP".into())
         );
         assert_eq!((n.output.as_str(), n.long_output.as_str(), n.time), ("CRITICAL - down", "more", 1_700_000_000));
+        assert_eq!((change.checked_at, change.quiet), (1_700_000_000.25, false));
+    }
+
+    #[test]
+    fn hard_state_changes_count_and_soft_ones_do_not() {
+        let hard = br#"{"type":"StateChange","timestamp":5.5,"host":"web01","service":"Disk","state":2,"state_type":1,"downtime_depth":0,"acknowledgement":false,"check_result":{"state":2,"output":"CRITICAL - full","execution_end":5.25}}"#;
+        let change = state_change(hard);
+        assert_eq!((change.notification.kind, change.notification.state), (NotificationType::Problem, State::Critical));
+        assert_eq!((change.checked_at, change.quiet), (5.25, false));
+        let soft = br#"{"type":"StateChange","timestamp":5.5,"host":"web01","service":"Disk","state":2,"state_type":0,"check_result":{"state":2,"output":"x"}}"#;
+        assert!(parse_event(soft, "s").is_none());
+        let recovered = br#"{"type":"StateChange","timestamp":6,"host":"db01","state":0,"state_type":1,"acknowledgement":true,"check_result":{"state":1,"output":"UP","execution_end":6}}"#;
+        let change = state_change(recovered);
+        assert_eq!((change.notification.kind, change.notification.state), (NotificationType::Recovery, State::Up));
+        assert!(change.quiet, "acknowledged");
+        let in_downtime = br#"{"type":"StateChange","timestamp":7,"host":"db01","state":1,"state_type":1,"downtime_depth":1,"check_result":{"state":2,"execution_end":7}}"#;
+        assert!(state_change(in_downtime).quiet);
     }
 
     #[test]
     fn host_states_follow_icingas_plugin_codes() {
         let line = br#"{"type":"Notification","timestamp":1,"host":"db01","notification_type":"RECOVERY","check_result":{"state":1,"output":"UP"}}"#;
-        assert_eq!(parse_event(line, "s").expect("recovery").state, State::Up);
+        assert_eq!(parsed(line).expect("recovery").state, State::Up);
+        let ack = br#"{"type":"AcknowledgementSet","timestamp":1,"host":"db01","state":1}"#;
+        assert_eq!(parsed(ack).expect("ack").state, State::Down, "a host's own state 1 is DOWN");
     }
 
     #[test]
@@ -270,21 +375,22 @@ mod tests {
         let icinga_ack = br#"{"type":"Notification","timestamp":1,"host":"h","notification_type":"ACKNOWLEDGEMENT"}"#;
         assert!(parse_event(icinga_ack, "s").is_none());
         let ack = br#"{"type":"AcknowledgementSet","timestamp":1,"host":"h","service":"s","state":2,"author":"al","comment":"on it"}"#;
-        let n = parse_event(ack, "s").expect("ack");
+        let n = parsed(ack).expect("ack");
         assert_eq!(
             (n.kind, n.author.as_deref(), n.comment.as_deref()),
             (NotificationType::Acknowledgement, Some("al"), Some("on it"))
         );
         let cleared = br#"{"type":"AcknowledgementCleared","timestamp":2,"host":"h","service":"s","state":2}"#;
-        let n = parse_event(cleared, "s").expect("cleared");
+        let n = parsed(cleared).expect("cleared");
         assert_eq!((n.kind, n.comment.as_deref()), (NotificationType::Custom, Some("acknowledgement removed")));
         let removed = br#"{"type":"DowntimeRemoved","timestamp":100,"downtime":{"host_name":"h","service_name":"","author":"b","comment":"c","end_time":500}}"#;
-        assert_eq!(parse_event(removed, "s").expect("removed").kind, NotificationType::DowntimeCancelled);
+        assert_eq!(parsed(removed).expect("removed").kind, NotificationType::DowntimeCancelled);
     }
 
     #[test]
     fn garbage_and_other_events_are_skipped() {
         assert!(parse_event(b"not json", "s").is_none());
         assert!(parse_event(br#"{"type":"CheckResult","host":"h"}"#, "s").is_none());
+        assert!(parse_event(br#"{"type":"StateChange","host":"h","state_type":1}"#, "s").is_none(), "no result");
     }
 }
