@@ -40,6 +40,7 @@ pub enum ChatEvent {
         text: String,
     },
     /// A button pressed on a message hagios posted; `command` is the chat command it stands for.
+    /// `message` is where the answer goes: the pressed message, or the parent of its thread.
     Button { user: ChatUser, message: MessageRef, command: String },
 }
 
@@ -138,6 +139,19 @@ pub trait ChatAdapter: Send + Sync {
         _key: &str,
     ) -> Result<Option<MessageRef>, ChatError> {
         Ok(None)
+    }
+
+    /// Posts a question that waits for `yes` or `cancel` (the confirmation of `host add`, …) like
+    /// [`post`](Self::post). Platforms with buttons add Yes and Cancel, standing for
+    /// `yes REQUEST` and `cancel REQUEST`; elsewhere the text says what to type.
+    async fn post_question(
+        &self,
+        channel: Option<&str>,
+        thread: Option<&MessageRef>,
+        text: &str,
+        _request: u32,
+    ) -> Result<MessageRef, ChatError> {
+        self.post(channel, thread, &Outbound::Text(text.to_owned())).await
     }
 
     /// Replaces the content of a message hagios posted earlier.

@@ -10,6 +10,7 @@ use hagios_domain::{ObjectRef, Outcome, Snapshot};
 use hagios_monitor::Monitor;
 use regex::{Captures, Regex, RegexBuilder};
 use serde::Serialize;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// How the router talks and what it accepts.
@@ -64,6 +65,9 @@ pub struct Request<'a> {
 pub struct Dispatch {
     pub reply: String,
     pub audit: AuditEntry,
+    /// When the reply asks for a `yes`: the number of the waiting request, which `yes N` and
+    /// `cancel N` (and the buttons standing for them) name.
+    pub awaiting_yes: Option<u32>,
 }
 
 /// What the audit log keeps about one request, allowed or not.
@@ -89,6 +93,8 @@ const YES_WINDOW_SECONDS: i64 = 120;
 
 /// An authorized request waiting for a `yes`.
 struct AwaitingYes {
+    /// Counts up from 1 per router, so a button or `yes N` names this request and no other.
+    number: u32,
     command: &'static Command,
     act: Act,
     requester_id: String,
@@ -101,6 +107,8 @@ pub struct Router {
     settings: Settings,
     /// Oldest first.
     awaiting_yes: Mutex<Vec<AwaitingYes>>,
+    /// The number of the latest request that waited for a `yes`.
+    requests_numbered: AtomicU32,
     routes: Vec<(&'static Command, Regex)>,
     /// Matches a leading mention of the bot.
     address: Regex,
@@ -126,7 +134,14 @@ impl Router {
             r"^(?:<@[^>\s]{{1,80}}>[\s:,]*|(?i:[@/]{})(?:[\s:,]+|$))",
             regex::escape(&settings.bot_name)
         ));
-        Router { policy, settings, routes, address, awaiting_yes: Mutex::new(Vec::new()) }
+        Router {
+            policy,
+            settings,
+            routes,
+            address,
+            awaiting_yes: Mutex::new(Vec::new()),
+            requests_numbered: AtomicU32::new(0),
+        }
     }
 
     /// Parses, authorizes and runs one request. Never fails: every problem becomes the reply.
@@ -147,7 +162,8 @@ impl Router {
             allowed: false,
             result: String::new(),
         };
-        let reply = self.answer(request, monitor, &mut audit).await;
+        let mut awaiting_yes = None;
+        let reply = self.answer(request, monitor, &mut audit, &mut awaiting_yes).await;
         if audit.result.is_empty() {
             audit.result.clone_from(&reply);
         }
@@ -157,10 +173,16 @@ impl Router {
             allowed = audit.allowed,
             "chat command"
         );
-        Dispatch { reply, audit }
+        Dispatch { reply, audit, awaiting_yes }
     }
 
-    async fn answer(&self, request: &Request<'_>, monitor: &dyn Monitor, audit: &mut AuditEntry) -> String {
+    async fn answer(
+        &self,
+        request: &Request<'_>,
+        monitor: &dyn Monitor,
+        audit: &mut AuditEntry,
+        awaiting_yes: &mut Option<u32>,
+    ) -> String {
         let max = self.settings.max_input_bytes;
         if request.text.len() > max {
             return format!(
@@ -198,14 +220,12 @@ impl Router {
                 text
             }
             Ok(Parsed::Act(act)) => self.act(command, act, request, &snapshot, monitor, audit).await,
-            Ok(Parsed::AfterYes(act)) => self.await_yes(command, act, request, &snapshot, audit),
-            Ok(Parsed::Yes) => match self.take_awaiting(request) {
-                Some(awaiting) => self.act(awaiting.command, awaiting.act, request, &snapshot, monitor, audit).await,
-                None => {
-                    let whose = if self.settings.second_person_confirms { " from someone else" } else { "" };
-                    format!("nothing is waiting for a `yes`{whose} (requests wait {YES_WINDOW_SECONDS} s)")
-                }
+            Ok(Parsed::AfterYes(act)) => self.await_yes(command, act, request, &snapshot, audit, awaiting_yes),
+            Ok(Parsed::Yes(number)) => match self.take_awaiting(number, request, &snapshot, audit) {
+                Ok(awaiting) => self.execute(&awaiting.act, request, monitor, audit).await,
+                Err(reply) => reply,
             },
+            Ok(Parsed::Cancel(number)) => self.cancel(number, request, &snapshot, audit),
         }
     }
 
@@ -217,19 +237,24 @@ impl Router {
         request: &Request<'_>,
         snapshot: &Snapshot,
         audit: &mut AuditEntry,
+        awaiting_yes: &mut Option<u32>,
     ) -> String {
         if let Err(denial) = self.admit(command, &act, request, snapshot, audit) {
             return denial;
         }
-        audit.result = "awaiting yes".to_owned();
+        let number = self.requests_numbered.fetch_add(1, Ordering::Relaxed) + 1;
+        audit.result = format!("awaiting yes (request {number})");
+        *awaiting_yes = Some(number);
         let who = if self.settings.second_person_confirms { "another authorized person replies" } else { "you reply" };
         let reply = format!(
-            "this will {} in {}; nothing happens until {who} `yes` within {} minutes",
+            "this will {} in {}; nothing happens until {who} `yes` within {} minutes \
+             (request {number}; `cancel` drops it)",
             act.intent,
             self.settings.backend_name,
             YES_WINDOW_SECONDS / 60
         );
         let awaiting = AwaitingYes {
+            number,
             command,
             act,
             requester_id: request.user_id.to_owned(),
@@ -241,14 +266,73 @@ impl Router {
         reply
     }
 
-    /// The newest unexpired request this person may say `yes` to: their own, or with
-    /// `second_person_confirms` only someone else's (authorization follows).
-    fn take_awaiting(&self, request: &Request<'_>) -> Option<AwaitingYes> {
+    /// The request this person may say `yes` to — their own, or with `second_person_confirms`
+    /// only someone else's; request `number`, else the newest — once they are authorized for
+    /// it. A refused `yes` leaves the request waiting.
+    fn take_awaiting(
+        &self,
+        number: Option<u32>,
+        request: &Request<'_>,
+        snapshot: &Snapshot,
+        audit: &mut AuditEntry,
+    ) -> Result<AwaitingYes, String> {
         let mut queue = self.awaiting_yes.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         queue.retain(|waiting| waiting.expires > request.now);
         let second_person = self.settings.second_person_confirms;
-        let index = queue.iter().rposition(|waiting| (waiting.requester_id != request.user_id) == second_person)?;
-        Some(queue.remove(index))
+        let may_confirm = |waiting: &AwaitingYes| (waiting.requester_id != request.user_id) == second_person;
+        let named = |waiting: &AwaitingYes| number.is_none_or(|number| waiting.number == number);
+        let Some(index) = queue.iter().rposition(|waiting| named(waiting) && may_confirm(waiting)) else {
+            return Err(match number {
+                Some(number) if queue.iter().any(|waiting| waiting.number == number) && second_person => {
+                    format!("request {number} needs a `yes` from another authorized person than the one who asked")
+                }
+                Some(number) if queue.iter().any(|waiting| waiting.number == number) => {
+                    format!("only the person who asked may confirm request {number}")
+                }
+                Some(number) => not_waiting(number),
+                None => {
+                    let whose = if second_person { " from someone else" } else { "" };
+                    format!("nothing is waiting for a `yes`{whose} (requests wait {YES_WINDOW_SECONDS} s)")
+                }
+            });
+        };
+        let waiting = &queue[index];
+        self.admit(waiting.command, &waiting.act, request, snapshot, audit)?;
+        Ok(queue.remove(index))
+    }
+
+    /// Drops a waiting request: number `number`, else the person's own newest, else the newest.
+    /// Whoever may run the request's command on its object may cancel it (the requester could,
+    /// and a second person must be able to say no).
+    fn cancel(
+        &self,
+        number: Option<u32>,
+        request: &Request<'_>,
+        snapshot: &Snapshot,
+        audit: &mut AuditEntry,
+    ) -> String {
+        let mut queue = self.awaiting_yes.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        queue.retain(|waiting| waiting.expires > request.now);
+        let index = match number {
+            Some(number) => queue.iter().position(|waiting| waiting.number == number),
+            None => queue
+                .iter()
+                .rposition(|waiting| waiting.requester_id == request.user_id)
+                .or_else(|| queue.len().checked_sub(1)),
+        };
+        let Some(index) = index else {
+            return number.map_or_else(
+                || "nothing is waiting for a `yes`, so there is nothing to cancel".to_owned(),
+                not_waiting,
+            );
+        };
+        let waiting = &queue[index];
+        if let Err(denial) = self.admit(waiting.command, &waiting.act, request, snapshot, audit) {
+            return denial;
+        }
+        let waiting = queue.remove(index);
+        audit.result = format!("cancelled request {}", waiting.number);
+        format!("cancelled request {}: nothing will {}", waiting.number, waiting.act.intent)
     }
 
     /// Records the parsed action, then Ok (recorded as allowed) when the person may run `command`
@@ -284,6 +368,11 @@ impl Router {
         if let Err(denial) = self.admit(command, &act, request, snapshot, audit) {
             return denial;
         }
+        self.execute(&act, request, monitor, audit).await
+    }
+
+    /// Runs an authorized action and says what became of it.
+    async fn execute(&self, act: &Act, request: &Request<'_>, monitor: &dyn Monitor, audit: &mut AuditEntry) -> String {
         let author = if request.user_name.trim().is_empty() { request.user_id } else { request.user_name };
         let backend = &self.settings.backend_name;
         match monitor.execute(&act.action, author).await {
@@ -320,6 +409,10 @@ impl Router {
     fn route<'l>(&self, line: &'l str) -> Option<(&'static Command, Captures<'l>)> {
         self.routes.iter().find_map(|(command, route)| route.captures(line).map(|captures| (*command, captures)))
     }
+}
+
+fn not_waiting(number: u32) -> String {
+    format!("request {number} is not waiting any more (confirmed, cancelled or older than {YES_WINDOW_SECONDS} s)")
 }
 
 fn unknown_command(line: &str) -> String {

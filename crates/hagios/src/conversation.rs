@@ -77,8 +77,12 @@ impl Conversation {
         if let Err(e) = self.store.audit(self.chat.platform(), &dispatch.audit).await {
             tracing::error!(error = %e, user = %asked.user.id, "cannot write the audit record");
         }
-        let reply = Outbound::Text(dispatch.reply);
-        if let Err(e) = self.chat.post(Some(&asked.channel), asked.thread.as_ref(), &reply).await {
+        let (channel, thread) = (Some(asked.channel.as_str()), asked.thread.as_ref());
+        let posted = match dispatch.awaiting_yes {
+            Some(request) => self.chat.post_question(channel, thread, &dispatch.reply, request).await,
+            None => self.chat.post(channel, thread, &Outbound::Text(dispatch.reply)).await,
+        };
+        if let Err(e) = posted {
             tracing::error!(error = %e, user = %asked.user.id, "cannot post the reply");
         }
     }

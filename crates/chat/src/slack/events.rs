@@ -2,7 +2,7 @@
 //! kept, the bot's own mention stripped, Slack's `&<>` entities decoded), `/hagios` commands, and
 //! presses of the buttons hagios put on its alerts. Anything else is ignored.
 
-use super::render::button_command;
+use super::render::{button_command, question_command};
 use crate::{ChatEvent, ChatUser, MessageRef};
 use slack_morphism::prelude::*;
 
@@ -52,17 +52,23 @@ pub fn from_slash_command(command: &SlackCommandEvent) -> ChatEvent {
     }
 }
 
-/// A press of one of hagios' buttons; the command comes from hagios' own table, never from the
-/// payload, so a forged `value` cannot run anything else.
+/// A press of one of hagios' buttons; the command comes from hagios' own tables, never from the
+/// payload, so a forged `value` cannot run anything else (a question's value is only checked as
+/// the number of the request it answers). The answer goes to the pressed message's thread.
 pub fn from_interaction(interaction: &SlackInteractionEvent) -> Option<ChatEvent> {
     let SlackInteractionEvent::BlockActions(actions) = interaction else { return None };
     let SlackInteractionActionContainer::Message(container) = &actions.container else { return None };
     let channel = container.channel_id.as_ref()?;
     let pressed = actions.actions.as_ref()?.first()?;
+    let command = match button_command(&pressed.action_id.0) {
+        Some(command) => command.to_owned(),
+        None => question_command(&pressed.action_id.0, pressed.value.as_deref()?)?,
+    };
+    let thread = actions.message.as_ref().and_then(|message| message.origin.thread_ts.as_ref());
     Some(ChatEvent::Button {
         user: user(&actions.user.as_ref()?.id),
-        message: MessageRef { channel: channel.0.clone(), id: container.message_ts.0.clone() },
-        command: button_command(&pressed.action_id.0)?.to_owned(),
+        message: MessageRef { channel: channel.0.clone(), id: thread.unwrap_or(&container.message_ts).0.clone() },
+        command,
     })
 }
 
@@ -141,6 +147,26 @@ mod tests {
             })
         );
         assert_eq!(press("other_app_button"), None);
+    }
+
+    #[test]
+    fn a_question_button_in_a_thread_answers_its_request_in_that_thread() {
+        let interaction: SlackInteractionEvent = serde_json::from_value(serde_json::json!({
+            "type": "block_actions",
+            "user": { "id": "U2" }, "team": { "id": "T1" }, "api_app_id": "A1", "trigger_id": "t",
+            "container": { "type": "message", "message_ts": "5.0", "channel_id": "C1" },
+            "message": { "type": "message", "ts": "5.0", "thread_ts": "1.0", "text": "this will …" },
+            "actions": [{ "type": "button", "action_id": "hagios_cancel", "value": "7" }]
+        }))
+        .unwrap();
+        assert_eq!(
+            from_interaction(&interaction),
+            Some(ChatEvent::Button {
+                user: ChatUser { id: "U2".into(), name: "U2".into() },
+                message: MessageRef { channel: "C1".into(), id: "1.0".into() },
+                command: "cancel 7".into(),
+            })
+        );
     }
 
     proptest! {

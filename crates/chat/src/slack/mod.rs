@@ -106,12 +106,11 @@ impl SlackChat {
         &self,
         channel: Option<&str>,
         thread: Option<&MessageRef>,
-        message: &Outbound,
+        rendered: Rendered,
         metadata: Option<SlackMessageMetadata>,
     ) -> Result<MessageRef, ChatError> {
         let channel = thread.map(|t| t.channel.as_str()).unwrap_or_else(|| self.channel_or_default(channel));
         let thread_ts = thread.map(|t| SlackTs(t.id.clone()));
-        let rendered = render::render(message);
         let posted =
             post_rendered(&self.client, &self.bot_token, &self.pacer, channel, thread_ts.as_ref(), &rendered, metadata)
                 .await?;
@@ -294,7 +293,17 @@ impl ChatAdapter for SlackChat {
         thread: Option<&MessageRef>,
         message: &Outbound,
     ) -> Result<MessageRef, ChatError> {
-        self.post_with_metadata(channel, thread, message, None).await
+        self.post_with_metadata(channel, thread, render::render(message), None).await
+    }
+
+    async fn post_question(
+        &self,
+        channel: Option<&str>,
+        thread: Option<&MessageRef>,
+        text: &str,
+        request: u32,
+    ) -> Result<MessageRef, ChatError> {
+        self.post_with_metadata(channel, thread, render::question(text, request), None).await
     }
 
     async fn post_keyed(
@@ -304,7 +313,7 @@ impl ChatAdapter for SlackChat {
         message: &Outbound,
         key: &str,
     ) -> Result<MessageRef, ChatError> {
-        self.post_with_metadata(channel, thread, message, Some(key_metadata(key))).await
+        self.post_with_metadata(channel, thread, render::render(message), Some(key_metadata(key))).await
     }
 
     async fn find_keyed(

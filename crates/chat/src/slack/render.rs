@@ -23,6 +23,11 @@ pub const BUTTONS: [(&str, &str, &str); 3] = [
     ("hagios_downtime_1h", "Downtime 1h", "downtime 1h"),
 ];
 
+/// The buttons on a question waiting for a `yes`: action id → label, style, the chat command it
+/// stands for (followed by the request's number, the button's value).
+const QUESTION_BUTTONS: [(&str, &str, &str, &str); 2] =
+    [("hagios_yes", "Yes", "primary", "yes"), ("hagios_cancel", "Cancel", "danger", "cancel")];
+
 /// A message as `chat.postMessage` / `chat.update` take it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rendered {
@@ -36,6 +41,32 @@ pub struct Rendered {
 /// The chat command a button stands for, or `None` for an action hagios did not create.
 pub fn button_command(action_id: &str) -> Option<&'static str> {
     BUTTONS.iter().find(|(id, _, _)| *id == action_id).map(|(_, _, command)| *command)
+}
+
+/// The chat command a question's button stands for: `yes 4` / `cancel 4`. Only hagios' own action
+/// ids count, and the value must be a request number, so a forged payload names at most another
+/// request — which the router authorizes like a typed `yes 4`.
+pub fn question_command(action_id: &str, value: &str) -> Option<String> {
+    let (_, _, _, command) = QUESTION_BUTTONS.iter().find(|(id, ..)| *id == action_id)?;
+    let number = (1..=12).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_digit());
+    number.then(|| format!("{command} {value}"))
+}
+
+/// A question with its Yes and Cancel buttons.
+pub fn question(text: &str, request: u32) -> Rendered {
+    let mut rendered = render(&Outbound::Text(text.to_owned()));
+    let buttons: Vec<Value> = QUESTION_BUTTONS
+        .iter()
+        .map(|(action_id, label, style, _)| {
+            json!({
+                "type": "button", "action_id": action_id, "value": request.to_string(), "style": style,
+                "text": { "type": "plain_text", "text": label }
+            })
+        })
+        .collect();
+    rendered.blocks.truncate(MAX_BLOCKS - 1);
+    rendered.blocks.push(json!({ "type": "actions", "block_id": "hagios_question", "elements": buttons }));
+    rendered
 }
 
 pub fn render(message: &Outbound) -> Rendered {
@@ -230,6 +261,25 @@ mod tests {
         let rest: usize = rendered.overflow.iter().map(|chunk| chunk.chars().count()).sum();
         assert_eq!(shown + rest, 10_000, "nothing is lost");
         assert!(rendered.text.chars().count() <= SUMMARY * 4 + 1);
+    }
+
+    #[test]
+    fn questions_carry_yes_and_cancel_for_their_request_only() {
+        let rendered = question("this will add host web05; reply `yes`", 4);
+        let actions = rendered.blocks.last().expect("blocks");
+        let buttons: Vec<_> = actions["elements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["action_id"].as_str().unwrap(), e["value"].as_str().unwrap()))
+            .collect();
+        assert_eq!(buttons, [("hagios_yes", "4"), ("hagios_cancel", "4")]);
+        assert_eq!(question_command("hagios_yes", "4").as_deref(), Some("yes 4"));
+        assert_eq!(question_command("hagios_cancel", "4").as_deref(), Some("cancel 4"));
+        for (action_id, value) in [("hagios_yes", "4; host remove web01"), ("hagios_yes", ""), ("hagios_ack", "4")] {
+            assert_eq!(question_command(action_id, value), None, "{action_id} {value}");
+        }
+        assert_eq!(button_command("hagios_yes"), None, "a question's buttons never stand for a bare command");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! (matching, state, authorization, execution, replies, audit).
 
 mod ack;
+mod cancel;
 mod comment;
 mod downtime;
 mod downtime_cancel;
@@ -25,7 +26,7 @@ use regex::Captures;
 
 /// Every command in routing order: the first matching route wins, so `downtime cancel` comes
 /// before `downtime`. `help` lists them in this order too.
-pub(crate) static ALL: [&Command; 15] = [
+pub(crate) static ALL: [&Command; 16] = [
     &status::COMMAND,
     &problems::COMMAND,
     &ack::COMMAND,
@@ -40,6 +41,7 @@ pub(crate) static ALL: [&Command; 15] = [
     &host_add::COMMAND,
     &host_remove::COMMAND,
     &yes::COMMAND,
+    &cancel::COMMAND,
     &help::COMMAND,
 ];
 
@@ -97,8 +99,10 @@ pub(crate) enum Parsed {
     Answer { query: String, text: String },
     /// An action that changes what is monitored: authorized now, run only after a `yes`.
     AfterYes(Act),
-    /// A `yes` for the newest action waiting for one.
-    Yes,
+    /// A `yes` for the action waiting as request N, or for the newest one.
+    Yes(Option<u32>),
+    /// Drop the action waiting as request N, or the newest one.
+    Cancel(Option<u32>),
 }
 
 #[derive(Debug)]

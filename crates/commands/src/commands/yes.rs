@@ -1,23 +1,34 @@
-//! `yes`: go ahead with the newest request waiting for confirmation (`host add`, `host remove`).
+//! `yes`: go ahead with a request waiting for confirmation (`host add`, `host remove`).
 
 use super::{Command, Input, ParseError, Parsed};
 use regex::Captures;
 
+/// The request number `yes N` / `cancel N` name, when given.
+pub(crate) fn request_number(captures: &Captures<'_>, input: &Input<'_>) -> Result<Option<u32>, ParseError> {
+    captures
+        .name("number")
+        .map(|number| {
+            number.as_str().parse().map_err(|_| input.usage(format!("no request is numbered {}", number.as_str())))
+        })
+        .transpose()
+}
+
 pub(crate) static COMMAND: Command = Command {
     name: "yes",
-    usage: "yes",
+    usage: "yes [REQUEST]",
     summary: "go ahead with the request waiting for confirmation",
     details: "`host add` and `host remove` change what is monitored and wait for an explicit yes (two minutes \
               at most). Whoever says yes needs the same permission as the request; when hagios is configured \
-              for a second person, the requester's own yes does not count.",
+              for a second person, the requester's own yes does not count. `yes` answers the newest request you \
+              may confirm, `yes 4` request 4; in Slack the Yes button on the request does the same.",
     permission: Some("host"),
     needs_state: true,
-    routes: &[r"^yes\s*$"],
+    routes: &[r"^yes(?:\s+(?P<number>\d{1,12}))?\s*$"],
     parse,
 };
 
-fn parse(_: &Captures<'_>, _: &Input<'_>) -> Result<Parsed, ParseError> {
-    Ok(Parsed::Yes)
+fn parse(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseError> {
+    Ok(Parsed::Yes(request_number(captures, input)?))
 }
 
 #[cfg(test)]
@@ -32,8 +43,25 @@ mod tests {
         let dave = Chat::as_user("U4", "dave").send_to(&router, "yes");
         assert!(dave.executed.is_empty());
         assert!(dave.reply().starts_with("nothing is waiting for a `yes`"), "{}", dave.reply());
+        let by_number = Chat::as_user("U4", "dave").send_to(&router, "yes 1");
+        assert_eq!(by_number.reply(), "only the person who asked may confirm request 1");
         assert_eq!(Chat::alice().send_to(&router, "yes").executed.len(), 1);
         assert!(Chat::alice().send_to(&router, "yes").executed.is_empty(), "a yes is used up");
+        assert!(Chat::alice().send_to(&router, "yes 1").reply().starts_with("request 1 is not waiting any more"));
+    }
+
+    #[test]
+    fn a_numbered_yes_confirms_that_request_and_no_other() {
+        let router = Router::with_settings(policy(), SETTINGS.clone());
+        let first = Chat::alice().send_to(&router, "host add web09 192.0.2.9");
+        let second = Chat::alice().send_to(&router, "host remove web02");
+        assert_eq!((first.dispatch.awaiting_yes, second.dispatch.awaiting_yes), (Some(1), Some(2)));
+        assert!(first.reply().ends_with("(request 1; `cancel` drops it)"), "{}", first.reply());
+        let yes = Chat::alice().send_to(&router, "yes 1");
+        assert!(matches!(yes.action(), hagios_domain::Action::AddHost { name, .. } if name == "web09"));
+        assert_eq!(yes.dispatch.awaiting_yes, None);
+        let huge = Chat::alice().send_to(&router, "yes 999999999999");
+        assert!(huge.reply().starts_with("no request is numbered 999999999999"), "{}", huge.reply());
     }
 
     #[test]
@@ -48,7 +76,7 @@ mod tests {
         assert!(bob.reply().starts_with("refused: bob may not `host`"), "{}", bob.reply());
         assert!(bob.executed.is_empty());
 
-        Chat::alice().send_to(&router, "host remove web02");
+        // The refused yes left the request waiting.
         let dave = Chat::as_user("U4", "dave").send_to(&router, "yes");
         assert_eq!(dave.executed.len(), 1, "{}", dave.reply());
         assert_eq!(dave.audit().user_id, "U4");
