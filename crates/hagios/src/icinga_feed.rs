@@ -66,7 +66,7 @@ struct Announced {
 }
 
 /// The state chat shows for an object (a problem: its incident is open) and when the check that
-/// reported it ended.
+/// reported it ended (after a reconciliation: when the state began).
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Shown {
     state: State,
@@ -126,36 +126,20 @@ impl Announced {
 /// The PROBLEMs and RECOVERYs that bring chat in line with `snapshot`.
 async fn reconcile(site: &str, snapshot: &Snapshot, memory: &mut Announced, store: &StoreHandle) -> Vec<Notification> {
     let mut found = Vec::new();
-    // (object, state, checked, silenced, output, time, last check); silenced objects (downtime,
-    // acknowledged) get no PROBLEM from reconciliation, as from the event stream.
+    // (object, state, checked, silenced, output, time); silenced objects (downtime, acknowledged)
+    // get no PROBLEM from reconciliation, as from the event stream.
     let hosts = snapshot.status.hosts.values().map(|view| {
         let silenced = view.in_downtime || view.acknowledged;
         let object = ObjectRef::host(&view.name);
-        (
-            object,
-            view.state,
-            view.has_been_checked,
-            silenced,
-            view.output.clone(),
-            view.last_state_change,
-            view.last_check,
-        )
+        (object, view.state, view.has_been_checked, silenced, view.output.clone(), view.last_state_change)
     });
     let services = snapshot.status.services.values().map(|view| {
         let silenced = view.in_downtime || view.acknowledged;
         let object = ObjectRef::service(&view.host, &view.description);
-        (
-            object,
-            view.state,
-            view.has_been_checked,
-            silenced,
-            view.output.clone(),
-            view.last_state_change,
-            view.last_check,
-        )
+        (object, view.state, view.has_been_checked, silenced, view.output.clone(), view.last_state_change)
     });
     let mut seen = HashSet::new();
-    for (object, state, checked, silenced, output, time, last_check) in hosts.chain(services) {
+    for (object, state, checked, silenced, output, time) in hosts.chain(services) {
         seen.insert(object.clone());
         if !checked || (silenced && state.is_problem() && !memory.states.contains_key(&object)) {
             continue;
@@ -194,7 +178,8 @@ async fn reconcile(site: &str, snapshot: &Snapshot, memory: &mut Announced, stor
             (Some(announced), false) => announced.is_problem(),
             (None, false) => false,
         };
-        memory.states.insert(object, Shown { state, checked_at: last_check as f64 });
+        // Reports of checks before the state began are older than what the snapshot shows.
+        memory.states.insert(object, Shown { state, checked_at: time as f64 });
         if announce {
             found.push(notification);
         }
@@ -231,17 +216,6 @@ mod tests {
         StateChange { notification: notification(kind, state, checked_at as i64), checked_at, quiet }
     }
 
-    /// Feeds changes in order with nothing open in the store; the states announced.
-    fn announced(memory: &mut Announced, changes: &[StateChange]) -> Vec<State> {
-        changes
-            .iter()
-            .filter_map(|change| {
-                let shown = memory.states.get(&change.notification.object).copied();
-                memory.judge(change.clone(), shown).map(|n| n.state)
-            })
-            .collect()
-    }
-
     #[test]
     fn repeated_notifications_are_dropped() {
         let mut memory = Announced::default();
@@ -250,39 +224,32 @@ mod tests {
     }
 
     #[test]
-    fn each_state_change_is_announced_once_whoever_reports_it() {
-        let mut memory = Announced::default();
-        // StateChange and Notification about the same checks, as Icinga sends them.
-        let reports = [
-            change(State::Critical, 1.0, false),
-            change(State::Critical, 1.0, false),
-            change(State::Warning, 2.0, false),
-            change(State::Warning, 2.0, false),
-            change(State::Ok, 3.0, false),
-            change(State::Ok, 3.0, false),
+    fn each_change_is_announced_once_in_order_and_quiet_ones_only_into_an_open_incident() {
+        use State::{Critical, Ok, Warning};
+        // (why, reports as (state, check time, quiet), the states announced), nothing in the store.
+        #[rustfmt::skip]
+        let cases: [(&str, &[(State, f64, bool)], &[State]); 3] = [
+            ("StateChange and Notification report the same checks",
+             &[(Critical, 1.0, false), (Critical, 1.0, false), (Warning, 2.0, false), (Warning, 2.0, false), (Ok, 3.0, false), (Ok, 3.0, false)],
+             &[Critical, Warning, Ok]),
+            ("a report arriving after a newer change",
+             &[(Critical, 1.0, false), (Ok, 2.0, false), (Critical, 1.0, false)],
+             &[Critical, Ok]),
+            ("quiet (downtime, acknowledged) and never-announced recoveries",
+             &[(Critical, 1.0, true), (Ok, 2.0, false), (Critical, 3.0, false), (Warning, 4.0, true), (Ok, 5.0, true)],
+             &[Critical, Warning, Ok]),
         ];
-        assert_eq!(announced(&mut memory, &reports), [State::Critical, State::Warning, State::Ok]);
-    }
-
-    #[test]
-    fn a_report_arriving_after_a_newer_change_is_ignored() {
-        let mut memory = Announced::default();
-        let reports =
-            [change(State::Critical, 1.0, false), change(State::Ok, 2.0, false), change(State::Critical, 1.0, false)];
-        assert_eq!(announced(&mut memory, &reports), [State::Critical, State::Ok]);
-    }
-
-    #[test]
-    fn quiet_changes_only_reach_an_open_incident_and_unannounced_recoveries_stay_out() {
-        let mut memory = Announced::default();
-        let reports = [
-            change(State::Critical, 1.0, true),
-            change(State::Ok, 2.0, false),
-            change(State::Critical, 3.0, false),
-            change(State::Warning, 4.0, true),
-            change(State::Ok, 5.0, true),
-        ];
-        assert_eq!(announced(&mut memory, &reports), [State::Critical, State::Warning, State::Ok]);
+        for (why, reports, expected) in cases {
+            let mut memory = Announced::default();
+            let announced: Vec<State> = reports
+                .iter()
+                .filter_map(|&(state, checked_at, quiet)| {
+                    let shown = memory.states.get(&ObjectRef::service("web01", "HTTP")).copied();
+                    memory.judge(change(state, checked_at, quiet), shown).map(|n| n.state)
+                })
+                .collect();
+            assert_eq!(announced, expected, "{why}");
+        }
     }
 
     #[test]

@@ -153,6 +153,10 @@ fn what_happened_while_the_stream_was_down_is_reconciled_once() {
     // While hagios is down: a new problem, and the first one recovers. Icinga keeps no events.
     site.icinga.process_check_result("db01", Some("MySQL"), 2, "CRITICAL - too many connections");
     site.icinga.process_check_result("web01", Some("Disk"), 0, "OK - cleaned up");
+    // A soft problem (Icinga still retrying) is no problem for chat yet.
+    let retrying = json!({"attrs": {"max_check_attempts": 3}});
+    site.icinga.api_ok("POST", "/v1/objects/services/web01!HTTP", Some(&retrying));
+    site.icinga.process_check_result("web01", Some("HTTP"), 2, "CRITICAL - first try");
 
     let bot = site.bot();
     bot.wait_for_message("PROBLEM db01!MySQL is CRITICAL");
@@ -167,6 +171,7 @@ fn what_happened_while_the_stream_was_down_is_reconciled_once() {
     for alert in ["PROBLEM web01!Disk is CRITICAL", "PROBLEM db01!MySQL is CRITICAL", "RECOVERY web01!Disk is OK"] {
         assert_eq!(count_alerts(&everything, alert), 1, "{alert}:\n{everything}");
     }
+    assert_eq!(count_alerts(&everything, "web01!HTTP is"), 0, "soft:\n{everything}");
 }
 
 #[test]

@@ -36,7 +36,8 @@ pub const EVENT_TYPES: [&str; 6] = [
 /// What the stream hands its consumer.
 #[derive(Debug, Clone)]
 pub enum StreamItem {
-    /// The stream is (again) open; this is the state right after opening it.
+    /// The stream is (again) open; this is the state right after opening it, with objects in a
+    /// soft state shown in their last hard state.
     Connected(Arc<Snapshot>),
     Notification(Box<Notification>),
     StateChange(Box<StateChange>),
@@ -107,7 +108,7 @@ impl EventStream {
     /// `Ok` when it was open, so the backoff starts over.
     async fn stream_once(&self, sink: &mpsc::Sender<StreamItem>) -> Result<(), StreamEnd> {
         let mut response = self.client.events(&EVENT_TYPES, &self.queue).await?;
-        let snapshot = state::load(&self.client).await?;
+        let snapshot = state::load_hard(&self.client).await?;
         sink.send(StreamItem::Connected(snapshot)).await.map_err(|_| StreamEnd::ReceiverGone)?;
         tracing::info!(site = %self.site, queue = %self.queue, "Icinga 2 event stream open");
         let mut pending = Vec::new();

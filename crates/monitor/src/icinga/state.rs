@@ -122,6 +122,45 @@ pub(crate) fn owner(host: String, service: String) -> ObjectRef {
     }
 }
 
+#[derive(Deserialize)]
+struct HardState {
+    #[serde(default)]
+    host_name: String,
+    #[serde(default)]
+    last_hard_state: f64,
+}
+
+/// The current snapshot, except that objects in a soft state (Icinga still retrying) show their
+/// last hard state: the state chat follows, for reconciling after the event stream (re)opens.
+pub(crate) async fn load_hard(client: &IcingaClient) -> Result<Arc<Snapshot>, MonitorError> {
+    let snapshot = load(client).await?;
+    let (host_query, service_query) = (
+        json!({"attrs": ["last_hard_state"], "filter": "host.state_type == 0"}),
+        json!({"attrs": ["host_name", "last_hard_state"], "filter": "service.state_type == 0"}),
+    );
+    let (hosts, services) = tokio::try_join!(
+        client.query::<Object<HardState>>("hosts", &host_query),
+        client.query::<Object<HardState>>("services", &service_query),
+    )?;
+    if hosts.is_empty() && services.is_empty() {
+        return Ok(snapshot);
+    }
+    let mut snapshot = Arc::unwrap_or_clone(snapshot);
+    for Object { name, attrs } in hosts {
+        if let Some(view) = snapshot.status.hosts.get_mut(&name) {
+            // A host's own state: 0 UP, 1 DOWN.
+            view.state = if attrs.last_hard_state == 0.0 { State::Up } else { State::Down };
+        }
+    }
+    for Object { name, attrs } in services {
+        let description = name.strip_prefix(&format!("{}!", attrs.host_name)).unwrap_or(&name).to_owned();
+        if let Some(view) = snapshot.status.services.get_mut(&(attrs.host_name, description)) {
+            view.state = State::from_service_code(attrs.last_hard_state as u8);
+        }
+    }
+    Ok(Arc::new(snapshot))
+}
+
 /// Reads the current snapshot from the API.
 pub(crate) async fn load(client: &IcingaClient) -> Result<Arc<Snapshot>, MonitorError> {
     let mut host_attrs: Vec<&str> = CHECKABLE_ATTRS.to_vec();
