@@ -226,9 +226,10 @@ mod tests {
     #[test]
     fn each_change_is_announced_once_in_order_and_quiet_ones_only_into_an_open_incident() {
         use State::{Critical, Ok, Warning};
-        // (why, reports as (state, check time, quiet), the states announced), nothing in the store.
+        // Why, the reports as (state, check time, quiet), the states announced; nothing in the store.
+        type Case = (&'static str, &'static [(State, f64, bool)], &'static [State]);
         #[rustfmt::skip]
-        let cases: [(&str, &[(State, f64, bool)], &[State]); 3] = [
+        let cases: [Case; 3] = [
             ("StateChange and Notification report the same checks",
              &[(Critical, 1.0, false), (Critical, 1.0, false), (Warning, 2.0, false), (Warning, 2.0, false), (Ok, 3.0, false), (Ok, 3.0, false)],
              &[Critical, Warning, Ok]),

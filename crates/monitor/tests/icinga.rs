@@ -270,7 +270,7 @@ mod events {
         loop {
             match tokio::time::timeout(EVENT_PATIENCE, items.recv()).await.expect("stream connects").expect("open") {
                 StreamItem::Connected(snapshot) => return snapshot,
-                StreamItem::Notification(_) => {}
+                StreamItem::Notification(_) | StreamItem::StateChange(_) => {}
             }
         }
     }
@@ -281,10 +281,13 @@ mod events {
                 .await
                 .unwrap_or_else(|_| panic!("no {kind} event within {EVENT_PATIENCE:?}"))
                 .expect("open");
-            if let StreamItem::Notification(notification) = item {
-                if notification.kind == kind {
-                    return *notification;
-                }
+            let notification = match item {
+                StreamItem::Notification(notification) => *notification,
+                StreamItem::StateChange(change) => change.notification,
+                StreamItem::Connected(_) => continue,
+            };
+            if notification.kind == kind {
+                return notification;
             }
         }
     }
