@@ -91,9 +91,17 @@ pub struct AuditEntry {
 /// How long a request waits for its `yes`.
 const YES_WINDOW_SECONDS: i64 = 120;
 
+/// Request numbers start from the second the router was built (six digits), so that a Yes button
+/// on a question from before a restart names no request made after it — unless more than one
+/// request per second was made since that start.
+fn first_request_number(now: i64) -> u32 {
+    u32::try_from(now.rem_euclid(1_000_000)).unwrap_or(0)
+}
+
 /// An authorized request waiting for a `yes`.
 struct AwaitingYes {
-    /// Counts up from 1 per router, so a button or `yes N` names this request and no other.
+    /// Counts up per router (see [`first_request_number`]), so a button or `yes N` names this
+    /// request and no other.
     number: u32,
     command: &'static Command,
     act: Act,
@@ -140,7 +148,7 @@ impl Router {
             routes,
             address,
             awaiting_yes: Mutex::new(Vec::new()),
-            requests_numbered: AtomicU32::new(0),
+            requests_numbered: AtomicU32::new(first_request_number(hagios_domain::unix_now())),
         }
     }
 
@@ -538,6 +546,12 @@ mod tests {
             panic!("not executed: {}", sent.reply());
         };
         assert_eq!(comment, "fine [0] RESTART_PROGRAM; x");
+    }
+
+    #[test]
+    fn request_numbers_start_from_the_clock_so_numbers_from_before_a_restart_are_not_reused() {
+        assert_eq!(first_request_number(1_795_645_823), 645_823);
+        assert!(first_request_number(1_795_645_900) > first_request_number(1_795_645_823) + 70);
     }
 
     #[test]

@@ -34,25 +34,24 @@ mod tests {
     fn the_requester_or_another_authorized_person_cancels_and_nothing_runs() {
         let settings = Settings { second_person_confirms: true, ..SETTINGS.clone() };
         let router = Router::with_settings(policy(), settings);
-        Chat::alice().send_to(&router, "host add web09 192.0.2.9");
-        let stranger = Chat::as_user("U9", "mallory").send_to(&router, "cancel 1");
+        let number = Chat::alice().send_to(&router, "host add web09 192.0.2.9").dispatch.awaiting_yes.expect("asked");
+        let stranger = Chat::as_user("U9", "mallory").send_to(&router, &format!("cancel {number}"));
         assert!(stranger.reply().starts_with("refused: mallory may not `host`"), "{}", stranger.reply());
         assert!(!stranger.audit().allowed);
 
         let own = Chat::alice().send_to(&router, "cancel");
-        assert_eq!(own.reply(), "cancelled request 1: nothing will add host web09 (192.0.2.9, template generic-host)");
-        assert_eq!(
-            (own.audit().command.as_deref(), own.audit().result.as_str()),
-            (Some("cancel"), "cancelled request 1")
-        );
+        let cancelled = format!("cancelled request {number}");
+        assert_eq!(own.reply(), format!("{cancelled}: nothing will add host web09 (192.0.2.9, template generic-host)"));
+        assert_eq!((own.audit().command.as_deref(), own.audit().result.as_str()), (Some("cancel"), cancelled.as_str()));
         assert!(own.audit().allowed && own.audit().parsed.is_some());
-        let late = Chat::as_user("U4", "dave").send_to(&router, "yes 1");
-        assert!(late.reply().starts_with("request 1 is not waiting any more"), "{}", late.reply());
+        let late = Chat::as_user("U4", "dave").send_to(&router, &format!("yes {number}"));
+        assert!(late.reply().starts_with(&format!("request {number} is not waiting any more")), "{}", late.reply());
         assert!(late.executed.is_empty());
 
         Chat::alice().send_to(&router, "host remove web02");
         let second_person = Chat::as_user("U4", "dave").send_to(&router, "cancel");
-        assert!(second_person.reply().starts_with("cancelled request 2"), "{}", second_person.reply());
+        let next = format!("cancelled request {}", number + 1);
+        assert!(second_person.reply().starts_with(&next), "{}", second_person.reply());
         assert!(Chat::alice().send_to(&router, "cancel").reply().starts_with("nothing is waiting"));
     }
 }

@@ -63,7 +63,8 @@ mod tests {
         let (first, second) = chat.send_two("host add web03 192.0.2.13", "yes");
         assert!(first.executed.is_empty(), "nothing before yes");
         assert!(first.reply().contains("reply `yes` within 2 minutes"), "{}", first.reply());
-        assert_eq!(first.audit().result, "awaiting yes (request 1)");
+        let number = first.dispatch.awaiting_yes.expect("a question");
+        assert_eq!(first.audit().result, format!("awaiting yes (request {number})"));
         assert_eq!(
             second.action(),
             &Action::AddHost { name: "web03".into(), address: "192.0.2.13".into(), template: "generic-host".into() }

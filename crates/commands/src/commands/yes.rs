@@ -39,15 +39,16 @@ mod tests {
     #[test]
     fn only_the_requester_confirms_by_default() {
         let router = Router::with_settings(policy(), SETTINGS.clone());
-        Chat::alice().send_to(&router, "host add web09 192.0.2.9");
+        let number = Chat::alice().send_to(&router, "host add web09 192.0.2.9").dispatch.awaiting_yes.expect("asked");
         let dave = Chat::as_user("U4", "dave").send_to(&router, "yes");
         assert!(dave.executed.is_empty());
         assert!(dave.reply().starts_with("nothing is waiting for a `yes`"), "{}", dave.reply());
-        let by_number = Chat::as_user("U4", "dave").send_to(&router, "yes 1");
-        assert_eq!(by_number.reply(), "only the person who asked may confirm request 1");
+        let by_number = Chat::as_user("U4", "dave").send_to(&router, &format!("yes {number}"));
+        assert_eq!(by_number.reply(), format!("only the person who asked may confirm request {number}"));
         assert_eq!(Chat::alice().send_to(&router, "yes").executed.len(), 1);
         assert!(Chat::alice().send_to(&router, "yes").executed.is_empty(), "a yes is used up");
-        assert!(Chat::alice().send_to(&router, "yes 1").reply().starts_with("request 1 is not waiting any more"));
+        let late = Chat::alice().send_to(&router, &format!("yes {number}"));
+        assert!(late.reply().starts_with(&format!("request {number} is not waiting any more")), "{}", late.reply());
     }
 
     #[test]
@@ -55,9 +56,10 @@ mod tests {
         let router = Router::with_settings(policy(), SETTINGS.clone());
         let first = Chat::alice().send_to(&router, "host add web09 192.0.2.9");
         let second = Chat::alice().send_to(&router, "host remove web02");
-        assert_eq!((first.dispatch.awaiting_yes, second.dispatch.awaiting_yes), (Some(1), Some(2)));
-        assert!(first.reply().ends_with("(request 1; `cancel` drops it)"), "{}", first.reply());
-        let yes = Chat::alice().send_to(&router, "yes 1");
+        let number = first.dispatch.awaiting_yes.expect("asked");
+        assert_eq!(second.dispatch.awaiting_yes, Some(number + 1));
+        assert!(first.reply().ends_with(&format!("(request {number}; `cancel` drops it)")), "{}", first.reply());
+        let yes = Chat::alice().send_to(&router, &format!("yes {number}"));
         assert!(matches!(yes.action(), hagios_domain::Action::AddHost { name, .. } if name == "web09"));
         assert_eq!(yes.dispatch.awaiting_yes, None);
         let huge = Chat::alice().send_to(&router, "yes 999999999999");
