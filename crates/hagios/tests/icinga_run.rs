@@ -109,6 +109,16 @@ fn hard_state_changes_reach_chat_once_whether_or_not_icinga_notifies() {
     bot.wait_for_message(&format!("in thread #{alert}] PROBLEM web01!HTTP is WARNING"));
     bot.wait_for_text(&format!("[#{alert} edited] PROBLEM web01!HTTP is WARNING"));
 
+    // Acknowledged (sticky): Icinga notifies no more, yet the open incident's thread hears of it.
+    let ack = json!({
+        "type": "Service", "filter": "host.name == \"web01\" && service.name == \"HTTP\"",
+        "author": "test", "comment": "known", "sticky": true,
+    });
+    icinga.api_ok("POST", "/v1/actions/acknowledge-problem", Some(&ack));
+    bot.wait_for_message(&format!("in thread #{alert}] ACKNOWLEDGEMENT web01!HTTP"));
+    icinga.process_check_result("web01", Some("HTTP"), 2, "CRITICAL - worse again");
+    bot.wait_for_message(&format!("in thread #{alert}] PROBLEM web01!HTTP is CRITICAL"));
+
     // Soft states stay out of chat: a service retrying before Icinga is sure.
     let retrying = json!({"attrs": {"max_check_attempts": 3}});
     icinga.api_ok("POST", "/v1/objects/services/db01!Load", Some(&retrying));
@@ -132,7 +142,8 @@ fn hard_state_changes_reach_chat_once_whether_or_not_icinga_notifies() {
     let screen = bot.screen();
     for (alert, count) in [
         ("PROBLEM web01!Disk is CRITICAL", 1),
-        ("PROBLEM web01!HTTP is CRITICAL", 1),
+        ("PROBLEM web01!HTTP is CRITICAL", 2),
+        (&format!("in thread #{alert}] PROBLEM web01!HTTP is CRITICAL"), 1),
         ("PROBLEM web01!HTTP is WARNING", 1),
         ("RECOVERY web01!HTTP is OK", 1),
         ("db01!Load", 0),
