@@ -124,6 +124,33 @@ pub struct NagiosConfig {
     /// How long to watch status.dat for the effect of a command before answering "not yet confirmed".
     #[serde(default = "default_confirm_timeout", with = "humantime_serde_compat")]
     pub confirm_timeout: Duration,
+    /// The folder `host add` writes into (included by `cfg_dir` in nagios.cfg); without it hosts
+    /// cannot be added or removed from chat.
+    pub managed_dir: Option<PathBuf>,
+    /// nagios.cfg, checked as a whole before every reload.
+    #[serde(default = "default_nagios_main_config")]
+    pub main_config: PathBuf,
+    /// Run as `nagios_binary -v main_config` before every reload.
+    #[serde(default = "default_nagios_binary")]
+    pub nagios_binary: PathBuf,
+    /// Program and arguments that reload Nagios, e.g. `["systemctl", "reload", "nagios4"]`;
+    /// left out, hagios sends RESTART_PROGRAM through command_file.
+    pub reload_command: Option<Vec<String>>,
+    /// How long to wait for objects.cache and status.dat to show a host change after a reload.
+    #[serde(default = "default_reload_timeout", with = "humantime_serde_compat")]
+    pub reload_timeout: Duration,
+}
+
+fn default_nagios_main_config() -> PathBuf {
+    PathBuf::from(hagios_monitor::nagios::managed::DEFAULT_MAIN_CONFIG)
+}
+
+fn default_nagios_binary() -> PathBuf {
+    PathBuf::from(hagios_monitor::nagios::managed::DEFAULT_NAGIOS_BINARY)
+}
+
+fn default_reload_timeout() -> Duration {
+    Duration::from_secs(30)
 }
 
 /// An Icinga 2 site reached through its REST API (instead of [nagios]).

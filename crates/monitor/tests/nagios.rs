@@ -28,6 +28,7 @@ fn monitor(
         status_file: status_file.to_path_buf(),
         object_cache_file: object_cache_file.to_path_buf(),
         confirm_timeout,
+        managed_hosts: None,
     })
 }
 
@@ -291,14 +292,14 @@ async fn hostile_input_never_reaches_the_fifo() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn host_changes_and_ack_expiry_are_unsupported_on_nagios() {
+async fn host_changes_need_a_managed_dir_and_ack_expiry_is_unsupported_on_nagios() {
     let Some(nagios) = NagiosInstance::start(Default::default()) else { return };
     let monitor = monitor_of(&nagios);
     let add = Action::AddHost { name: "web09".into(), address: "192.0.2.9".into(), template: "x".into() };
-    let err = monitor.execute(&add, "alice").await.expect_err("no runtime objects on Nagios");
-    assert_eq!(err.to_string(), "adding or removing hosts from chat is not supported by this backend");
+    let err = monitor.execute(&add, "alice").await.expect_err("no managed_dir configured");
+    assert!(err.to_string().starts_with("refused: hosts from chat need [nagios] managed_dir"), "{err}");
     let remove = Action::RemoveHost { name: "web01".into() };
-    assert!(matches!(monitor.execute(&remove, "alice").await, Err(MonitorError::Unsupported(_))));
+    assert!(matches!(monitor.execute(&remove, "alice").await, Err(MonitorError::Refused(_))));
     let target = ObjectRef::host("web01");
     let ack = Action::Acknowledge {
         target,
