@@ -311,3 +311,21 @@ async fn host_changes_need_a_managed_dir_and_ack_expiry_is_unsupported_on_nagios
     };
     assert!(matches!(monitor.execute(&ack, "alice").await, Err(MonitorError::Unsupported(_))));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn host_details_come_from_objects_cache_with_templates_applied() {
+    let app01 = "define host {\n    use  hagios-host\n    host_name  app01\n    address  127.0.0.3\n    \
+                 parents  web01,db01\n    hostgroups  web\n    contacts  tester\n}\n\
+                 define service {\n    use  hagios-service\n    host_name  app01\n    service_description  App\n}\n";
+    let options = hagios_testkit::NagiosOptions { extra_objects: app01.into(), ..Default::default() };
+    let Some(nagios) = NagiosInstance::start(options) else { return };
+    let snapshot = monitor_of(&nagios).snapshot().await.expect("snapshot");
+    let app01 = &snapshot.inventory.hosts["app01"];
+    assert_eq!(app01.address, "127.0.0.3");
+    assert_eq!(app01.parents, ["db01", "web01"], "as Nagios writes them to objects.cache");
+    assert_eq!(app01.hostgroups, ["web"]);
+    assert_eq!(app01.contacts, ["tester"]);
+    assert_eq!(app01.contact_groups, ["testers"], "inherited from the hagios-host template");
+    assert_eq!(snapshot.inventory.hosts["db01"].contact_groups, ["testers"]);
+    assert!(snapshot.inventory.hosts["db01"].parents.is_empty());
+}

@@ -1,5 +1,5 @@
-//! `host add`: create a host in the monitoring system from a template (Icinga 2), after an
-//! explicit `yes`.
+//! `host add`: create a host in the monitoring system from a template (Icinga 2 through its API,
+//! Nagios through the managed configuration folder), after an explicit `yes`.
 
 use super::host_name::{checked_host_name, checked_word};
 use super::{Act, Command, Input, ParseError, Parsed};
@@ -7,7 +7,8 @@ use crate::args::Words;
 use hagios_domain::{Action, ObjectRef};
 use regex::Captures;
 
-/// The template used when none is named: Icinga 2's stock `generic-host`.
+/// The template used when none is named: the stock `generic-host` of both Icinga 2 and Nagios'
+/// sample configuration.
 const DEFAULT_TEMPLATE: &str = "generic-host";
 
 pub(crate) static COMMAND: Command = Command {
@@ -15,8 +16,10 @@ pub(crate) static COMMAND: Command = Command {
     usage: "host add NAME ADDRESS [TEMPLATE]",
     summary: "add a host from a template (asks for a yes first)",
     details: "Creates host NAME with ADDRESS (an IP address or DNS name) from TEMPLATE, `generic-host` when \
-              left out. Nothing happens until you answer `yes` within two \
-              minutes (another authorized person instead, when hagios asks for a second person). Needs a role granting `host`. Icinga 2 only.\n\
+              left out. Nothing happens until you answer `yes` within two minutes (another authorized person \
+              instead, when hagios asks for a second person). Needs a role granting `host`. On Nagios the whole \
+              configuration is checked (hagios and `nagios -v`) before Nagios reloads; errors come back here and \
+              nothing changes.\n\
               Examples:\n\
               • `host add web03 192.0.2.13`\n\
               • `host add db02 db02.example.com linux-server`",
