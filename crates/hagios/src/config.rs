@@ -567,6 +567,27 @@ mod tests {
     }
 
     #[test]
+    fn nagios_host_changes_are_off_until_managed_dir_is_set() {
+        let base = "[nagios]\ncommand_file = \"a\"\nstatus_file = \"b\"\nobject_cache_file = \"c\"\n";
+        let nagios = parse(base).nagios.unwrap();
+        assert_eq!(nagios.managed_dir, None);
+        assert_eq!(nagios.main_config, PathBuf::from("/etc/nagios4/nagios.cfg"));
+        assert_eq!(nagios.nagios_binary, PathBuf::from("/usr/sbin/nagios4"));
+        assert_eq!((nagios.reload_command, nagios.reload_timeout), (None, Duration::from_secs(30)));
+        let managed = format!(
+            "{base}managed_dir = \"/etc/nagios4/hagios\"\nreload_command = [\"systemctl\", \"reload\", \"nagios4\"]\n\
+             reload_timeout = \"1m\"\n"
+        );
+        let nagios = parse(&managed).nagios.unwrap();
+        assert_eq!(nagios.managed_dir, Some(PathBuf::from("/etc/nagios4/hagios")));
+        assert_eq!(
+            nagios.reload_command.as_deref(),
+            Some(&["systemctl".to_owned(), "reload".into(), "nagios4".into()][..])
+        );
+        assert_eq!(nagios.reload_timeout, Duration::from_secs(60));
+    }
+
+    #[test]
     fn problems_name_what_to_fix() {
         let config = parse(
             r#"

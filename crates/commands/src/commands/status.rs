@@ -98,11 +98,13 @@ fn overview(input: &Input<'_>) -> String {
 }
 
 fn host_with_services(host: &HostView, input: &Input<'_>) -> String {
+    // A host not checked yet (just added, say) has no output to show.
+    let output = Some(first_line(&host.output, 200)).filter(|line| !line.is_empty());
     let mut lines = vec![format!(
-        "{} is {} — {} (checked {}){}",
+        "{} is {}{} (checked {}){}",
         host.name,
         shown_state(host.state, host.has_been_checked),
-        first_line(&host.output, 200),
+        output.map(|line| format!(" — {line}")).unwrap_or_default(),
         format_ago(input.now, host.last_check),
         flags(host.acknowledged, host.in_downtime, host.notifications_enabled)
     )];
