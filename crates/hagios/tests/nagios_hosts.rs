@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{write_config, Daemon as Bot, HAGIOS};
+use common::{nagios_section, write_config, Daemon as Bot, HAGIOS};
 use hagios_testkit::{NagiosInstance, NagiosOptions};
 use std::process::Command;
 
@@ -14,26 +14,13 @@ fn hosts_are_added_shown_and_removed_from_chat() {
     let Some(nagios) = NagiosInstance::start(NagiosOptions { managed_dir: true, ..Default::default() }) else {
         return;
     };
-    let backend = format!(
-        r#"
-[nagios]
-site = "test"
-command_file = "{command_file}"
-status_file = "{status_file}"
-object_cache_file = "{object_cache_file}"
-confirm_timeout = "15s"
-managed_dir = "{managed_dir}"
-main_config = "{main_config}"
-nagios_binary = "{binary}"
-reload_timeout = "30s"
-"#,
-        command_file = nagios.command_file().display(),
-        status_file = nagios.status_file().display(),
-        object_cache_file = nagios.object_cache_file().display(),
-        managed_dir = nagios.managed_dir().display(),
-        main_config = nagios.config_file().display(),
-        binary = nagios.binary().display(),
+    let managed = format!(
+        "managed_dir = \"{}\"\nmain_config = \"{}\"\nnagios_binary = \"{}\"\nreload_timeout = \"30s\"\n",
+        nagios.managed_dir().display(),
+        nagios.config_file().display(),
+        nagios.binary().display(),
     );
+    let backend = nagios_section(&nagios) + &managed;
     let config = write_config(dir.path(), &backend, "[terminal]\nuser = \"oncall\"", "oncall");
     let mut bot = Bot::start("run", &config);
     // The terminal handles lines concurrently: each `yes` waits until its request was answered.
