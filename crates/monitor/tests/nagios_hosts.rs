@@ -149,3 +149,32 @@ async fn a_reload_that_does_not_take_effect_is_rolled_back() {
     assert!(leftovers(&nagios).is_empty(), "{:?}", leftovers(&nagios));
     assert!(nagios.is_running());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_changes_run_one_at_a_time() {
+    let Some(nagios) = start() else { return };
+    // Two monitors stand for two hagios processes: they share nothing but the lock file.
+    let (first, second) = (monitor_with(&nagios, None, PATIENCE), monitor_with(&nagios, None, PATIENCE));
+    let (web05, web06) = (add("web05", "hagios-host"), add("web06", "hagios-host"));
+    let (web05, web06) = tokio::join!(first.execute(&web05, "alice"), second.execute(&web06, "bob"));
+    confirmed(web05);
+    confirmed(web06);
+    assert_eq!((shown_by_nagios(&nagios, "web05"), shown_by_nagios(&nagios, "web06")), ((true, true), (true, true)));
+
+    let web04 = add("web04", "hagios-host");
+    let (one, other) = tokio::join!(first.execute(&web04, "alice"), second.execute(&web04, "bob"));
+    let mut outcomes = [one, other].map(|outcome| match outcome {
+        Ok(Outcome::Confirmed(detail)) => detail,
+        Err(err) => err.to_string(),
+        other => panic!("unexpected {other:?}"),
+    });
+    outcomes.sort();
+    assert_eq!(
+        outcomes,
+        [
+            "host web04 added; objects.cache and status.dat show it",
+            "refused: host `web04` already exists; `status web04` shows it"
+        ]
+    );
+    assert_eq!(leftovers(&nagios), ["web04.cfg", "web05.cfg", "web06.cfg"]);
+}

@@ -8,7 +8,7 @@ use super::fifo;
 use super::state::StateCache;
 use crate::readback::{self, Expectation};
 use crate::MonitorError;
-use hagios_domain::{Outcome, Snapshot};
+use hagios_domain::Outcome;
 use rustix::fs::{flock, FlockOperation};
 use rustix::io::Errno;
 use std::fs::{self, File, OpenOptions};
@@ -73,7 +73,9 @@ enum Swap {
 impl Swap {
     fn apply(&self) -> io::Result<()> {
         match self {
-            Swap::Create { temp, file } => rename_synced(temp, file),
+            Swap::Create { temp, file } => rename_synced(temp, file).inspect_err(|_| {
+                let _ = fs::remove_file(temp);
+            }),
             Swap::Remove { file, aside } => rename_synced(file, aside),
         }
     }
@@ -113,17 +115,13 @@ impl Swap {
 
 impl HostChange<'_> {
     /// Writes `NAME.cfg`, checks, reloads and confirms that Nagios shows the host.
-    pub(crate) async fn add(
-        &self,
-        name: &str,
-        address: &str,
-        template: &str,
-        snapshot: &Snapshot,
-    ) -> Result<Outcome, MonitorError> {
+    pub(crate) async fn add(&self, name: &str, address: &str, template: &str) -> Result<Outcome, MonitorError> {
         for (field, value) in [("host name", name), ("address", address), ("template", template)] {
             check_word(field, value)?;
         }
         let _lock = self.lock().await?;
+        // Read after taking the lock: a change that held it may have added this very host.
+        let snapshot = StateCache::load_async(Arc::clone(self.state)).await?;
         if snapshot.has_host(name) {
             return Err(MonitorError::Refused(format!("host `{name}` already exists; `status {name}` shows it")));
         }

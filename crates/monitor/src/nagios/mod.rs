@@ -84,7 +84,7 @@ impl Monitor for NagiosMonitor {
         }
         match action {
             Action::AddHost { name, address, template } => {
-                return self.host_change()?.add(name, address, template, &snapshot).await
+                return self.host_change()?.add(name, address, template).await
             }
             Action::RemoveHost { name } => return self.host_change()?.remove(name).await,
             _ => {}
