@@ -306,6 +306,8 @@ pub struct CommandsConfig {
     /// the requester.
     #[serde(default)]
     pub second_person_confirms: bool,
+    /// The template `host add` uses when none is named (`generic-host` when left out).
+    pub default_host_template: Option<String>,
 }
 
 /// `+02:00`, `-05:30`, `Z` → seconds east of UTC.
@@ -585,6 +587,8 @@ mod tests {
             Some(&["systemctl".to_owned(), "reload".into(), "nagios4".into()][..])
         );
         assert_eq!(nagios.reload_timeout, Duration::from_secs(60));
+        let commands = parse("[commands]\ndefault_host_template = \"linux-server\"\n").commands;
+        assert_eq!(commands.default_host_template.as_deref(), Some("linux-server"));
     }
 
     #[test]
