@@ -178,3 +178,22 @@ async fn concurrent_changes_run_one_at_a_time() {
     );
     assert_eq!(leftovers(&nagios), ["web04.cfg", "web05.cfg", "web06.cfg"]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn services_applied_through_a_host_group_come_and_go_with_the_host() {
+    let objects = "define hostgroup {\n    hostgroup_name  from-chat\n    alias  Added from chat\n}\n\
+                   define host {\n    name  chat-host\n    use  hagios-host\n    hostgroups  from-chat\n    register  0\n}\n\
+                   define service {\n    use  hagios-service\n    hostgroup_name  from-chat\n    service_description  Ping\n}\n";
+    let options = NagiosOptions { managed_dir: true, extra_objects: objects.into(), ..Default::default() };
+    let Some(nagios) = NagiosInstance::start(options) else { return };
+    let monitor = monitor_with(&nagios, None, PATIENCE);
+
+    confirmed(monitor.execute(&add("web07", "chat-host"), "alice").await);
+    let snapshot = monitor.snapshot().await.expect("snapshot");
+    assert!(snapshot.service("web07", "Ping").is_some(), "status.dat has the group's service on the new host");
+    assert_eq!(snapshot.inventory.hosts["web07"].hostgroups, ["from-chat"]);
+
+    confirmed(monitor.execute(&remove("web07"), "alice").await);
+    let snapshot = monitor.snapshot().await.expect("snapshot");
+    assert!(!snapshot.has_service("web07", "Ping"), "the service left with the host");
+}
