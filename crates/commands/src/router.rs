@@ -30,6 +30,8 @@ pub struct Settings {
     /// Requests that wait for a `yes` (`host add`, `host remove`) need it from a second
     /// authorized person; otherwise from the requester.
     pub second_person_confirms: bool,
+    /// The template `host add` uses when none is named.
+    pub default_host_template: String,
 }
 
 impl Default for Settings {
@@ -41,6 +43,8 @@ impl Default for Settings {
             max_list_lines: 50,
             bot_name: "hagios".to_owned(),
             second_person_confirms: false,
+            // The stock host template of both Icinga 2 and Nagios' sample configuration.
+            default_host_template: "generic-host".to_owned(),
         }
     }
 }

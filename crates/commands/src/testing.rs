@@ -49,8 +49,9 @@ fn service(host: &str, description: &str, state: State, output: &str) -> Service
 }
 
 /// web01 (UP; HTTP CRITICAL, "HTTP Load" WARNING, SSH OK), web02 (UP; HTTP OK, muted),
-/// db01 (DOWN, in downtime #7; MySQL CRITICAL, acknowledged, in downtime #8).
-/// Host groups: web-servers (web01, web02), db-servers (db01).
+/// db01 (DOWN, in downtime #7; MySQL CRITICAL, acknowledged, in downtime #8); db02 configured but
+/// not checked yet (no state). Host groups: web-servers (web01, web02), db-servers (db01).
+/// web01's configuration has an address, a parent, contacts and contact groups.
 pub(crate) fn fixture() -> Snapshot {
     let mut status = Status { created: NOW - 5, ..Status::default() };
     status.hosts.insert("web01".into(), host("web01", State::Up, "PING OK - 0.2 ms"));
@@ -83,6 +84,12 @@ pub(crate) fn fixture() -> Snapshot {
         inventory.hosts.insert(name.into(), HostObject { hostgroups: vec![groups.into()], ..HostObject::default() });
         inventory.hostgroups.entry(groups.into()).or_default().push(name.into());
     }
+    let web01 = inventory.hosts.get_mut("web01").expect("web01 was just added");
+    web01.address = "10.0.0.1".into();
+    web01.parents = vec!["core-switch".into()];
+    web01.contacts = vec!["alice".into()];
+    web01.contact_groups = vec!["admins".into(), "oncall".into()];
+    inventory.hosts.insert("db02".into(), HostObject { address: "10.0.0.4".into(), ..HostObject::default() });
     for (host, service) in status.services.keys() {
         inventory.services.entry(host.clone()).or_default().push(service.clone());
     }

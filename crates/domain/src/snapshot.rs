@@ -74,6 +74,12 @@ pub struct HostObject {
     pub address: String,
     pub parents: Vec<String>,
     pub hostgroups: Vec<String>,
+    /// Who Nagios notifies about the host, templates applied (objects.cache); empty where the
+    /// backend has no such notion (Icinga 2 keeps it in notification objects).
+    #[serde(default)]
+    pub contacts: Vec<String>,
+    #[serde(default)]
+    pub contact_groups: Vec<String>,
 }
 
 /// The object configuration: hosts, services and host groups as the monitoring system loaded them.

@@ -8,6 +8,7 @@ use anyhow::Context;
 use hagios_monitor::icinga::client::{ClientConfig, Credentials};
 use hagios_monitor::icinga::events::{EventStream, Reconnect};
 use hagios_monitor::icinga::{self, IcingaMonitor};
+use hagios_monitor::nagios::managed::ManagedHosts;
 use hagios_monitor::nagios::{NagiosConfig, NagiosMonitor};
 use hagios_monitor::Monitor;
 use hagios_spool::Spool;
@@ -61,6 +62,13 @@ pub fn nagios_monitor(nagios: &crate::config::NagiosConfig) -> NagiosMonitor {
         status_file: nagios.status_file.clone(),
         object_cache_file: nagios.object_cache_file.clone(),
         confirm_timeout: nagios.confirm_timeout,
+        managed_hosts: nagios.managed_dir.as_ref().map(|dir| ManagedHosts {
+            dir: dir.clone(),
+            main_config: nagios.main_config.clone(),
+            nagios_binary: nagios.nagios_binary.clone(),
+            reload_command: nagios.reload_command.clone(),
+            reload_timeout: nagios.reload_timeout,
+        }),
     })
 }
 

@@ -124,6 +124,33 @@ pub struct NagiosConfig {
     /// How long to watch status.dat for the effect of a command before answering "not yet confirmed".
     #[serde(default = "default_confirm_timeout", with = "humantime_serde_compat")]
     pub confirm_timeout: Duration,
+    /// The folder `host add` writes into (included by `cfg_dir` in nagios.cfg); without it hosts
+    /// cannot be added or removed from chat.
+    pub managed_dir: Option<PathBuf>,
+    /// nagios.cfg, checked as a whole before every reload.
+    #[serde(default = "default_nagios_main_config")]
+    pub main_config: PathBuf,
+    /// Run as `nagios_binary -v main_config` before every reload.
+    #[serde(default = "default_nagios_binary")]
+    pub nagios_binary: PathBuf,
+    /// Program and arguments that reload Nagios, e.g. `["systemctl", "reload", "nagios4"]`;
+    /// left out, hagios sends RESTART_PROGRAM through command_file.
+    pub reload_command: Option<Vec<String>>,
+    /// How long to wait for objects.cache and status.dat to show a host change after a reload.
+    #[serde(default = "default_reload_timeout", with = "humantime_serde_compat")]
+    pub reload_timeout: Duration,
+}
+
+fn default_nagios_main_config() -> PathBuf {
+    PathBuf::from(hagios_monitor::nagios::managed::DEFAULT_MAIN_CONFIG)
+}
+
+fn default_nagios_binary() -> PathBuf {
+    PathBuf::from(hagios_monitor::nagios::managed::DEFAULT_NAGIOS_BINARY)
+}
+
+fn default_reload_timeout() -> Duration {
+    Duration::from_secs(30)
 }
 
 /// An Icinga 2 site reached through its REST API (instead of [nagios]).
@@ -279,6 +306,8 @@ pub struct CommandsConfig {
     /// the requester.
     #[serde(default)]
     pub second_person_confirms: bool,
+    /// The template `host add` uses when none is named (`generic-host` when left out).
+    pub default_host_template: Option<String>,
 }
 
 /// `+02:00`, `-05:30`, `Z` → seconds east of UTC.
@@ -537,6 +566,29 @@ mod tests {
         assert_eq!((nagios.site.as_str(), nagios.confirm_timeout), ("local", Duration::from_secs(5)));
         assert_eq!(config.terminal.user, "local");
         assert_eq!(config.spool.dir, PathBuf::from("/var/spool/hagios"));
+    }
+
+    #[test]
+    fn nagios_host_changes_are_off_until_managed_dir_is_set() {
+        let base = "[nagios]\ncommand_file = \"a\"\nstatus_file = \"b\"\nobject_cache_file = \"c\"\n";
+        let nagios = parse(base).nagios.unwrap();
+        assert_eq!(nagios.managed_dir, None);
+        assert_eq!(nagios.main_config, PathBuf::from("/etc/nagios4/nagios.cfg"));
+        assert_eq!(nagios.nagios_binary, PathBuf::from("/usr/sbin/nagios4"));
+        assert_eq!((nagios.reload_command, nagios.reload_timeout), (None, Duration::from_secs(30)));
+        let managed = format!(
+            "{base}managed_dir = \"/etc/nagios4/hagios\"\nreload_command = [\"systemctl\", \"reload\", \"nagios4\"]\n\
+             reload_timeout = \"1m\"\n"
+        );
+        let nagios = parse(&managed).nagios.unwrap();
+        assert_eq!(nagios.managed_dir, Some(PathBuf::from("/etc/nagios4/hagios")));
+        assert_eq!(
+            nagios.reload_command.as_deref(),
+            Some(&["systemctl".to_owned(), "reload".into(), "nagios4".into()][..])
+        );
+        assert_eq!(nagios.reload_timeout, Duration::from_secs(60));
+        let commands = parse("[commands]\ndefault_host_template = \"linux-server\"\n").commands;
+        assert_eq!(commands.default_host_template.as_deref(), Some("linux-server"));
     }
 
     #[test]

@@ -68,12 +68,15 @@ pub(crate) async fn serve_chat(config: Config, spool: Arc<Spool>, mut backend: B
     let store = StoreHandle::open(&config.store.path)?;
     let chat = chat_adapter(&config, &store).await?;
     let monitor = backend.monitor.clone();
-    let settings = Settings {
+    let mut settings = Settings {
         backend_name: backend.name.to_owned(),
         utc_offset_seconds: config.commands.utc_offset_seconds,
         second_person_confirms: config.commands.second_person_confirms,
         ..Settings::default()
     };
+    if let Some(template) = &config.commands.default_host_template {
+        settings.default_host_template = template.clone();
+    }
     let router = Arc::new(Router::with_settings(policy(&config), settings));
 
     let (shutdown_tx, shutdown) = watch::channel(false);

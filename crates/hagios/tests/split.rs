@@ -81,6 +81,7 @@ user = "oncall"
         let nagios = NagiosInstance::start(NagiosOptions {
             notify_command: Some(notify_command),
             extra_objects: extra_objects.to_owned(),
+            ..Default::default()
         })?;
         let config = self.path(&format!("{site}.toml"));
         let text = format!(

@@ -20,6 +20,9 @@ pub enum MonitorError {
     UnknownObject { kind: &'static str, name: String, suggestion: Option<String> },
     #[error("refused: {0}")]
     Refused(String),
+    /// A change was made, not confirmed, and taken back; the message says where things stand.
+    #[error("{0}")]
+    RolledBack(String),
     #[error("{0} is not supported by this backend")]
     Unsupported(&'static str),
     #[error("cannot read monitoring state: {0}")]

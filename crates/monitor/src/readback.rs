@@ -120,10 +120,15 @@ impl Expectation {
                         && !known_ids.contains(&downtime.id)
                 })
                 .map(|downtime| format!("downtime #{} scheduled for {object}", downtime.id)),
-            Expectation::Host { name, exists } => (snapshot.has_host(name) == *exists).then(|| match exists {
-                true => format!("host {name} added"),
-                false => format!("host {name} removed"),
-            }),
+            Expectation::Host { name, exists } => {
+                // The state and the object configuration must agree (status.dat and objects.cache
+                // on Nagios, which rewrites them one after the other on a reload).
+                let shown = (snapshot.status.hosts.contains_key(name), snapshot.inventory.hosts.contains_key(name));
+                (shown == (*exists, *exists)).then(|| match exists {
+                    true => format!("host {name} added"),
+                    false => format!("host {name} removed"),
+                })
+            }
             Expectation::DowntimeGone { id } => snapshot
                 .status
                 .downtimes

@@ -28,6 +28,7 @@ fn monitor(
         status_file: status_file.to_path_buf(),
         object_cache_file: object_cache_file.to_path_buf(),
         confirm_timeout,
+        managed_hosts: None,
     })
 }
 
@@ -291,14 +292,14 @@ async fn hostile_input_never_reaches_the_fifo() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn host_changes_and_ack_expiry_are_unsupported_on_nagios() {
+async fn host_changes_need_a_managed_dir_and_ack_expiry_is_unsupported_on_nagios() {
     let Some(nagios) = NagiosInstance::start(Default::default()) else { return };
     let monitor = monitor_of(&nagios);
     let add = Action::AddHost { name: "web09".into(), address: "192.0.2.9".into(), template: "x".into() };
-    let err = monitor.execute(&add, "alice").await.expect_err("no runtime objects on Nagios");
-    assert_eq!(err.to_string(), "adding or removing hosts from chat is not supported by this backend");
+    let err = monitor.execute(&add, "alice").await.expect_err("no managed_dir configured");
+    assert!(err.to_string().starts_with("refused: hosts from chat need [nagios] managed_dir"), "{err}");
     let remove = Action::RemoveHost { name: "web01".into() };
-    assert!(matches!(monitor.execute(&remove, "alice").await, Err(MonitorError::Unsupported(_))));
+    assert!(matches!(monitor.execute(&remove, "alice").await, Err(MonitorError::Refused(_))));
     let target = ObjectRef::host("web01");
     let ack = Action::Acknowledge {
         target,
@@ -309,4 +310,22 @@ async fn host_changes_and_ack_expiry_are_unsupported_on_nagios() {
         expire: Some(unix_now() + 60),
     };
     assert!(matches!(monitor.execute(&ack, "alice").await, Err(MonitorError::Unsupported(_))));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn host_details_come_from_objects_cache_with_templates_applied() {
+    let app01 = "define host {\n    use  hagios-host\n    host_name  app01\n    address  127.0.0.3\n    \
+                 parents  web01,db01\n    hostgroups  web\n    contacts  tester\n}\n\
+                 define service {\n    use  hagios-service\n    host_name  app01\n    service_description  App\n}\n";
+    let options = hagios_testkit::NagiosOptions { extra_objects: app01.into(), ..Default::default() };
+    let Some(nagios) = NagiosInstance::start(options) else { return };
+    let snapshot = monitor_of(&nagios).snapshot().await.expect("snapshot");
+    let app01 = &snapshot.inventory.hosts["app01"];
+    assert_eq!(app01.address, "127.0.0.3");
+    assert_eq!(app01.parents, ["db01", "web01"], "as Nagios writes them to objects.cache");
+    assert_eq!(app01.hostgroups, ["web"]);
+    assert_eq!(app01.contacts, ["tester"]);
+    assert_eq!(app01.contact_groups, ["testers"], "inherited from the hagios-host template");
+    assert_eq!(snapshot.inventory.hosts["db01"].contact_groups, ["testers"]);
+    assert!(snapshot.inventory.hosts["db01"].parents.is_empty());
 }

@@ -3,6 +3,7 @@
 //! objects every test relies on.
 
 use crate::layout::Layout;
+use crate::NagiosOptions;
 use std::fs;
 use std::io;
 use std::os::unix::fs::PermissionsExt;
@@ -62,9 +63,9 @@ define service {
 }
 ";
 
-/// Writes every file the instance needs. `notify_command` is a Nagios command line (so a literal
-/// `$` is written `$$`); `None` uses the bundled environment-dumping script.
-pub(crate) fn write(layout: &Layout, notify_command: Option<&str>, extra_objects: &str) -> io::Result<()> {
+/// Writes every file the instance needs. `options.notify_command` is a Nagios command line (so a
+/// literal `$` is written `$$`); `None` uses the bundled environment-dumping script.
+pub(crate) fn write(layout: &Layout, options: &NagiosOptions) -> io::Result<()> {
     for dir in [
         layout.etc.join("objects"),
         layout.var.join("rw"),
@@ -80,11 +81,16 @@ pub(crate) fn write(layout: &Layout, notify_command: Option<&str>, extra_objects
     write_script(&layout.libexec.join("check_state.sh"), &check_state_script(layout))?;
     write_script(&layout.libexec.join("notify.sh"), &notify_script(layout))?;
     fs::write(layout.etc.join("resource.cfg"), format!("$USER1$={}\n", layout.libexec.display()))?;
-    fs::write(&layout.config_file, main_config(layout))?;
-    let notify_command = notify_command.map_or_else(|| "$USER1$/notify.sh".to_owned(), str::to_owned);
-    fs::write(layout.etc.join("objects/base.cfg"), base_objects(&notify_command))?;
+    let mut main = main_config(layout);
+    if options.managed_dir {
+        fs::create_dir_all(&layout.managed_dir)?;
+        main.push_str(&format!("cfg_dir={}\n", layout.managed_dir.display()));
+    }
+    fs::write(&layout.config_file, main)?;
+    let notify_command = options.notify_command.as_deref().unwrap_or("$USER1$/notify.sh");
+    fs::write(layout.etc.join("objects/base.cfg"), base_objects(notify_command))?;
     fs::write(layout.etc.join("objects/fixture.cfg"), FIXTURE_OBJECTS)?;
-    fs::write(layout.etc.join("objects/extra.cfg"), extra_objects)
+    fs::write(layout.extra_objects_file(), &options.extra_objects)
 }
 
 fn write_script(path: &Path, body: &str) -> io::Result<()> {

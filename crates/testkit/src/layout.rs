@@ -18,6 +18,8 @@ pub(crate) struct Layout {
     pub lock_file: PathBuf,
     pub check_state_dir: PathBuf,
     pub notifications_dir: PathBuf,
+    /// Included by a second `cfg_dir` when [`crate::NagiosOptions::managed_dir`] is set.
+    pub managed_dir: PathBuf,
 }
 
 impl Layout {
@@ -36,9 +38,15 @@ impl Layout {
             check_state_dir: root.join("check-state"),
             notifications_dir: root.join("notifications"),
             libexec: root.join("libexec"),
+            managed_dir: etc.join("managed"),
             etc,
             var,
         }
+    }
+
+    /// Where the test's own object definitions go.
+    pub fn extra_objects_file(&self) -> PathBuf {
+        self.etc.join("objects/extra.cfg")
     }
 
     /// The file the check script reads a service's state from ("<code> <text>").

@@ -31,6 +31,9 @@ pub struct NagiosOptions {
     pub notify_command: Option<String>,
     /// Object definitions appended to the fixture (hosts, services, …).
     pub extra_objects: String,
+    /// Adds an empty folder, included by its own `cfg_dir`, for hosts hagios manages
+    /// ([`NagiosInstance::managed_dir`]).
+    pub managed_dir: bool,
 }
 
 /// A running private Nagios. Fixture: hosts `web01` (hostgroup `web`, 127.0.0.1) and `db01`
@@ -59,7 +62,7 @@ impl NagiosInstance {
             .tempdir()
             .unwrap_or_else(|err| panic!("cannot create a temp dir for Nagios: {err}"));
         let layout = Layout::new(dir.path());
-        config::write(&layout, options.notify_command.as_deref(), &options.extra_objects)
+        config::write(&layout, &options)
             .unwrap_or_else(|err| panic!("cannot write the Nagios config into {}: {err}", dir.path().display()));
         let instance = Self { layout, binary, _dir: dir };
         instance.launch();
@@ -70,8 +73,25 @@ impl NagiosInstance {
         &self.layout.root
     }
 
+    /// The Nagios binary this instance runs (for `-v` checks of its configuration).
+    pub fn binary(&self) -> &Path {
+        &self.binary
+    }
+
     pub fn config_file(&self) -> &Path {
         &self.layout.config_file
+    }
+
+    /// The folder for hosts hagios manages; included by nagios.cfg only with
+    /// [`NagiosOptions::managed_dir`].
+    pub fn managed_dir(&self) -> &Path {
+        &self.layout.managed_dir
+    }
+
+    /// Where [`NagiosOptions::extra_objects`] went; tests may rewrite it (Nagios reads it again
+    /// on its next reload).
+    pub fn extra_objects_file(&self) -> PathBuf {
+        self.layout.extra_objects_file()
     }
 
     pub fn command_file(&self) -> &Path {

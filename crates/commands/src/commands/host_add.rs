@@ -1,5 +1,5 @@
-//! `host add`: create a host in the monitoring system from a template (Icinga 2), after an
-//! explicit `yes`.
+//! `host add`: create a host in the monitoring system from a template (Icinga 2 through its API,
+//! Nagios through the managed configuration folder), after an explicit `yes`.
 
 use super::host_name::{checked_host_name, checked_word};
 use super::{Act, Command, Input, ParseError, Parsed};
@@ -7,16 +7,15 @@ use crate::args::Words;
 use hagios_domain::{Action, ObjectRef};
 use regex::Captures;
 
-/// The template used when none is named: Icinga 2's stock `generic-host`.
-const DEFAULT_TEMPLATE: &str = "generic-host";
-
 pub(crate) static COMMAND: Command = Command {
     name: "host add",
     usage: "host add NAME ADDRESS [TEMPLATE]",
     summary: "add a host from a template (asks for a yes first)",
-    details: "Creates host NAME with ADDRESS (an IP address or DNS name) from TEMPLATE, `generic-host` when \
-              left out. Nothing happens until you answer `yes` within two \
-              minutes (another authorized person instead, when hagios asks for a second person). Needs a role granting `host`. Icinga 2 only.\n\
+    details: "Creates host NAME with ADDRESS (an IP address or DNS name) from TEMPLATE, the configured \
+              default (`generic-host` unless set otherwise) when left out. Nothing happens until you answer `yes` within two minutes (another authorized person \
+              instead, when hagios asks for a second person). Needs a role granting `host`. On Nagios the whole \
+              configuration is checked (hagios and `nagios -v`) before Nagios reloads; errors come back here and \
+              nothing changes.\n\
               Examples:\n\
               • `host add web03 192.0.2.13`\n\
               • `host add db02 db02.example.com linux-server`",
@@ -37,7 +36,7 @@ fn parse(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseErro
     }
     let address = checked_word(input, "address", &address.text, |c| c.is_ascii_alphanumeric() || ".:-".contains(c))?;
     let template = match rest {
-        [] => DEFAULT_TEMPLATE.to_owned(),
+        [] => input.settings.default_host_template.clone(),
         [template] => {
             checked_word(input, "template", &template.text, |c| c.is_ascii_alphanumeric() || "._- ".contains(c))?
         }
@@ -54,7 +53,8 @@ fn parse(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseErro
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::Chat;
+    use crate::testing::{policy, Chat, SETTINGS};
+    use crate::{Router, Settings};
     use hagios_domain::Action;
 
     #[test]
@@ -71,6 +71,18 @@ mod tests {
         );
         assert!(second.reply().starts_with("added host web03 — confirmed by Nagios"), "{}", second.reply());
         assert_eq!(second.audit().command.as_deref(), Some("yes"));
+    }
+
+    #[test]
+    fn the_default_template_is_configurable() {
+        let settings = Settings { default_host_template: "linux-server".into(), ..SETTINGS.clone() };
+        let router = Router::with_settings(policy(), settings);
+        Chat::alice().send_to(&router, "host add web03 192.0.2.13");
+        let yes = Chat::alice().send_to(&router, "yes");
+        assert_eq!(
+            yes.action(),
+            &Action::AddHost { name: "web03".into(), address: "192.0.2.13".into(), template: "linux-server".into() }
+        );
     }
 
     #[test]

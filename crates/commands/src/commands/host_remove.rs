@@ -1,5 +1,5 @@
-//! `host remove`: delete a host with its services from the monitoring system (Icinga 2), after
-//! an explicit `yes`.
+//! `host remove`: delete a host with its services from the monitoring system (Icinga 2, or Nagios
+//! for hosts `host add` wrote), after an explicit `yes`.
 
 use super::host_name::checked_host_name;
 use super::{Act, Command, Input, ParseError, Parsed};
@@ -13,7 +13,7 @@ pub(crate) static COMMAND: Command = Command {
     summary: "remove a host and its services (asks for a yes first)",
     details: "Deletes host NAME together with its services, downtimes and comments. Nothing happens until you \
               answer `yes` within two minutes (another authorized person instead, when hagios asks for a second \
-              person). Only hosts added through the API (`host add`) can be removed; needs a role granting `host`. Icinga 2 only.\n\
+              person). Only hosts added with `host add` can be removed; needs a role granting `host`.\n\
               Example:\n\
               • `host remove web03`",
     permission: Some("host"),

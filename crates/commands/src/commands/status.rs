@@ -12,8 +12,9 @@ pub(crate) static COMMAND: Command = Command {
     name: "status",
     usage: "status [HOST [SERVICE]]",
     summary: "show state: all hosts and services, one host, or one service",
-    details: "Without arguments: how many hosts and services are in each state. With HOST: the host and one \
-              line per service. With HOST SERVICE: state, output, acknowledgement, downtime, notifications and \
+    details: "Without arguments: how many hosts and services are in each state. With HOST: the host, what \
+              the configuration says about it (address, host groups, parents, contacts and contact groups, \
+              templates applied) and one line per service. With HOST SERVICE: state, output, acknowledgement, downtime, notifications and \
               the last check.\n\
               Examples:\n\
               • `status`\n\
@@ -38,7 +39,10 @@ fn parse(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseErro
         },
         None => match input.snapshot.host(&object.host) {
             Some(view) => host_with_services(view, input),
-            None => format!("{object} has no state yet (PENDING)"),
+            None => {
+                let configured = host_configuration(&object.host, input).map(|line| format!("\n{line}"));
+                format!("{object} has no state yet (PENDING){}", configured.unwrap_or_default())
+            }
         },
     };
     Ok(Parsed::Answer { query: format!("status {object}"), text })
@@ -94,14 +98,17 @@ fn overview(input: &Input<'_>) -> String {
 }
 
 fn host_with_services(host: &HostView, input: &Input<'_>) -> String {
+    // A host not checked yet (just added, say) has no output to show.
+    let output = Some(first_line(&host.output, 200)).filter(|line| !line.is_empty());
     let mut lines = vec![format!(
-        "{} is {} — {} (checked {}){}",
+        "{} is {}{} (checked {}){}",
         host.name,
         shown_state(host.state, host.has_been_checked),
-        first_line(&host.output, 200),
+        output.map(|line| format!(" — {line}")).unwrap_or_default(),
         format_ago(input.now, host.last_check),
         flags(host.acknowledged, host.in_downtime, host.notifications_enabled)
     )];
+    lines.extend(host_configuration(&host.name, input));
     let services: Vec<&ServiceView> = input.snapshot.services_of(&host.name).collect();
     let limit = input.settings.max_list_lines;
     lines.extend(services.iter().take(limit).map(|service| {
@@ -117,6 +124,26 @@ fn host_with_services(host: &HostView, input: &Input<'_>) -> String {
         lines.push(format!("  … and {} more", services.len() - limit));
     }
     lines.join("\n")
+}
+
+/// What the object configuration says about a host (objects.cache on Nagios, so templates
+/// are applied): `address: … · host groups: … · parents: … · contacts: … · contact groups: …`,
+/// for whichever are set.
+fn host_configuration(host: &str, input: &Input<'_>) -> Option<String> {
+    let object = input.snapshot.inventory.hosts.get(host)?;
+    let fields = [
+        ("address", std::slice::from_ref(&object.address)),
+        ("host groups", object.hostgroups.as_slice()),
+        ("parents", object.parents.as_slice()),
+        ("contacts", object.contacts.as_slice()),
+        ("contact groups", object.contact_groups.as_slice()),
+    ];
+    let shown: Vec<String> = fields
+        .iter()
+        .filter(|(_, values)| values.iter().any(|value| !value.is_empty()))
+        .map(|(label, values)| format!("{label}: {}", values.join(", ")))
+        .collect();
+    (!shown.is_empty()).then(|| shown.join(" · "))
 }
 
 fn service_detail(service: &ServiceView, input: &Input<'_>) -> String {
@@ -155,12 +182,19 @@ mod tests {
     fn a_host_and_its_services() {
         assert_eq!(
             Chat::alice().send("status web01").reply(),
-            "web01 is UP — PING OK - 0.2 ms (checked 1m ago)\n  \
+            "web01 is UP — PING OK - 0.2 ms (checked 1m ago)\n\
+             address: 10.0.0.1 · host groups: web-servers · parents: core-switch · contacts: alice · contact \
+             groups: admins, oncall\n  \
              HTTP: CRITICAL — HTTP CRITICAL - 503 Service Unavailable\n  \
              HTTP Load: WARNING — WARNING - load 7.1\n  \
              SSH: OK — SSH OK - OpenSSH_9.2"
         );
-        assert!(Chat::alice().send("status db01").reply().starts_with("db01 is DOWN — CRITICAL - Host Unreachable (10.0.0.3) (checked 1m ago) · in downtime\n  MySQL: CRITICAL — CRITICAL - cannot connect · acknowledged · in downtime"));
+        assert!(Chat::alice().send("status db01").reply().starts_with("db01 is DOWN — CRITICAL - Host Unreachable (10.0.0.3) (checked 1m ago) · in downtime\nhost groups: db-servers\n  MySQL: CRITICAL — CRITICAL - cannot connect · acknowledged · in downtime"));
+    }
+
+    #[test]
+    fn a_host_without_state_yet_shows_its_configuration() {
+        assert_eq!(Chat::alice().send("status db02").reply(), "db02 has no state yet (PENDING)\naddress: 10.0.0.4");
     }
 
     #[test]

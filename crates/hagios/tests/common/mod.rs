@@ -135,7 +135,13 @@ pub fn start_site(chat: &str, responder: &str) -> Option<NagiosSite> {
     let spool = dir.path().join("spool");
     let notify_command = format!("{HAGIOS} notify --spool {} --site test", spool.display());
     let nagios = NagiosInstance::start(NagiosOptions { notify_command: Some(notify_command), ..Default::default() })?;
-    let backend = format!(
+    let config = write_config(dir.path(), &nagios_section(&nagios), chat, responder);
+    Some(NagiosSite { nagios, config, spool, dir })
+}
+
+/// The `[nagios]` section for `nagios`, site `test`; further `[nagios]` keys may follow it.
+pub fn nagios_section(nagios: &NagiosInstance) -> String {
+    format!(
         r#"
 [nagios]
 site = "test"
@@ -147,9 +153,7 @@ confirm_timeout = "15s"
         command_file = nagios.command_file().display(),
         status_file = nagios.status_file().display(),
         object_cache_file = nagios.object_cache_file().display(),
-    );
-    let config = write_config(dir.path(), &backend, chat, responder);
-    Some(NagiosSite { nagios, config, spool, dir })
+    )
 }
 
 /// Writes `dir/hagios.toml`: store and spool (`dir/spool`) inside `dir`, the `backend` and `chat`

@@ -200,8 +200,8 @@ pub(crate) async fn load(client: &IcingaClient) -> Result<Arc<Snapshot>, Monitor
         let host = HostObject {
             alias: attrs.display_name,
             address: attrs.address,
-            parents: Vec::new(),
             hostgroups: attrs.groups,
+            ..HostObject::default()
         };
         inventory.hosts.insert(name, host);
     }

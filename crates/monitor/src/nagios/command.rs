@@ -106,6 +106,9 @@ pub enum ExternalCommand {
         service: String,
         note: Note,
     },
+    /// Nagios re-reads its configuration in place (same pid); a configuration it cannot load
+    /// makes it exit, so the configuration is checked before this is sent.
+    RestartProgram,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,6 +176,7 @@ impl ExternalCommand {
             ExternalCommand::DisableSvcNotifications { .. } => "DISABLE_SVC_NOTIFICATIONS",
             ExternalCommand::AddHostComment { .. } => "ADD_HOST_COMMENT",
             ExternalCommand::AddSvcComment { .. } => "ADD_SVC_COMMENT",
+            ExternalCommand::RestartProgram => "RESTART_PROGRAM",
         }
     }
 
@@ -223,6 +227,7 @@ impl ExternalCommand {
                     Field::Text(&note.comment),
                 ]
             }
+            ExternalCommand::RestartProgram => Vec::new(),
         }
     }
 }
@@ -358,6 +363,7 @@ mod tests {
                 ExternalCommand::AddHostComment { host: "db01".into(), note: note("bob", "hello") },
                 "[42] ADD_HOST_COMMENT;db01;1;bob;hello\n",
             ),
+            (ExternalCommand::RestartProgram, "[42] RESTART_PROGRAM\n"),
         ];
         for (command, expected) in cases {
             assert_eq!(render(&command, 42).as_deref(), Ok(expected));

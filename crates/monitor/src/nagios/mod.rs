@@ -1,9 +1,11 @@
 //! Nagios Core 4 backend: commands through the external command FIFO, state from status.dat
-//! and objects.cache, confirmation by reading status.dat back.
+//! and objects.cache, confirmation by reading status.dat back; hosts from chat through the
+//! managed configuration folder (`managed.rs`).
 
 pub mod command;
 mod confirm;
 mod fifo;
+pub mod managed;
 mod state;
 
 use crate::readback::{wait_past_second, Expectation};
@@ -12,6 +14,7 @@ use crate::{Monitor, MonitorError};
 use async_trait::async_trait;
 use command::{AckOptions, DowntimeRequest, ExternalCommand, Note};
 use hagios_domain::{Action, DowntimeTarget, Outcome, Snapshot};
+use managed::{HostChange, ManagedHosts};
 use state::StateCache;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -28,6 +31,8 @@ pub struct NagiosConfig {
     pub status_file: PathBuf,
     pub object_cache_file: PathBuf,
     pub confirm_timeout: Duration,
+    /// Where `host add` / `host remove` write; `None` refuses them.
+    pub managed_hosts: Option<ManagedHosts>,
 }
 
 /// A Nagios Core 4 instance on this machine.
@@ -36,6 +41,7 @@ pub struct NagiosMonitor {
     command_file: PathBuf,
     confirm_timeout: Duration,
     state: Arc<StateCache>,
+    managed_hosts: Option<ManagedHosts>,
 }
 
 impl NagiosMonitor {
@@ -45,7 +51,19 @@ impl NagiosMonitor {
             command_file: config.command_file,
             confirm_timeout: config.confirm_timeout,
             state: Arc::new(StateCache::new(config.status_file, config.object_cache_file)),
+            managed_hosts: config.managed_hosts,
         }
+    }
+
+    fn host_change(&self) -> Result<HostChange<'_>, MonitorError> {
+        let managed = self.managed_hosts.as_ref().ok_or_else(|| {
+            MonitorError::Refused(
+                "hosts from chat need [nagios] managed_dir, a folder nagios.cfg includes with cfg_dir \
+                 (see docs/nagios-hosts.md)"
+                    .into(),
+            )
+        })?;
+        Ok(HostChange { managed, command_file: &self.command_file, state: &self.state })
     }
 }
 
@@ -63,6 +81,13 @@ impl Monitor for NagiosMonitor {
         let snapshot = self.snapshot().await?;
         if let Some(object) = action.object() {
             ensure_exists(&snapshot, &object)?;
+        }
+        match action {
+            Action::AddHost { name, address, template } => {
+                return self.host_change()?.add(name, address, template).await
+            }
+            Action::RemoveHost { name } => return self.host_change()?.remove(name).await,
+            _ => {}
         }
         let commands = plan(action, author, &snapshot)?;
         let comment = match action {
@@ -91,8 +116,9 @@ impl Monitor for NagiosMonitor {
 fn plan(action: &Action, author: &str, snapshot: &Snapshot) -> Result<Vec<ExternalCommand>, MonitorError> {
     let author = command::clean_author(author);
     Ok(match action {
+        // Configuration changes, not external commands: `managed.rs` carries them out.
         Action::AddHost { .. } | Action::RemoveHost { .. } => {
-            return Err(MonitorError::Unsupported("adding or removing hosts from chat"))
+            return Err(MonitorError::Unsupported("adding or removing hosts by external command"))
         }
         Action::Acknowledge { target, comment, sticky, notify, persistent, expire } => {
             if expire.is_some() {

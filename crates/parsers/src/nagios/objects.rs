@@ -99,14 +99,18 @@ enum Field {
     Address,
     Parents,
     Related,
+    Contacts,
+    ContactGroups,
 }
 
-const HOST_KEYS: [(&str, Field); 5] = [
+const HOST_KEYS: [(&str, Field); 7] = [
     ("host_name", Field::Name),
     ("alias", Field::Alias),
     ("address", Field::Address),
     ("parents", Field::Parents),
     ("hostgroups", Field::Related),
+    ("contacts", Field::Contacts),
+    ("contact_groups", Field::ContactGroups),
 ];
 
 const SERVICE_KEYS: [(&str, Field); 2] = [("host_name", Field::Name), ("service_description", Field::Service)];
@@ -124,6 +128,8 @@ struct Fields<'a> {
     parents: &'a str,
     /// `hostgroups` of a host, `members` of a host group.
     related: &'a str,
+    contacts: &'a str,
+    contact_groups: &'a str,
 }
 
 impl<'a> Fields<'a> {
@@ -135,6 +141,8 @@ impl<'a> Fields<'a> {
             Field::Address => &mut self.address,
             Field::Parents => &mut self.parents,
             Field::Related => &mut self.related,
+            Field::Contacts => &mut self.contacts,
+            Field::ContactGroups => &mut self.contact_groups,
         } = value;
     }
 
@@ -158,6 +166,8 @@ impl<'a> Fields<'a> {
                     address: self.address.to_owned(),
                     parents: list(self.parents),
                     hostgroups: list(self.related),
+                    contacts: list(self.contacts),
+                    contact_groups: list(self.contact_groups),
                 };
                 inventory.hosts.insert(self.name.to_owned(), object);
             }
@@ -230,6 +240,8 @@ define host {
 \taddress\t10.0.0.1
 \tparents\tsw1, sw2
 \thostgroups\tdmz
+\tcontacts\talice,bob
+\tcontact_groups\tadmins
 \tnotes\t
 \t}
 
@@ -257,6 +269,9 @@ define service {
         assert_eq!(web01.address, "10.0.0.1");
         assert_eq!(web01.parents, ["sw1", "sw2"]);
         assert_eq!(web01.hostgroups, ["dmz", "web"]);
+        assert_eq!(web01.contacts, ["alice", "bob"]);
+        assert_eq!(web01.contact_groups, ["admins"]);
+        assert!(inventory.hosts["web02"].contacts.is_empty());
         assert_eq!(inventory.hosts["web02"].hostgroups, ["web"]);
         assert_eq!(inventory.hosts["web02"].alias, "");
         assert_eq!(inventory.services["web01"], ["HTTP Load", "Disk"]);
