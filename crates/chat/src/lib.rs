@@ -2,6 +2,7 @@
 //! names (`mod.rs`, `render.rs`, `events.rs`); the rest of hagios sees only `ChatEvent`s in and
 //! platform-neutral `Outbound` messages out.
 
+pub mod matrix;
 pub mod slack;
 pub mod terminal;
 
