@@ -147,10 +147,18 @@ impl MatrixUser {
         answer
     }
 
-    /// Like [`call`](Self::call), returning the HTTP status with the answer.
+    /// Like [`call`](Self::call), returning the HTTP status with the answer. A rate limit (tests
+    /// about it tighten it for everyone) is waited out, as a client does.
     pub fn try_call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        http(self.port, method, &format!("/_matrix/client/v3{path}"), Some(&self.token), body.as_ref())
-            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+        let path = format!("/_matrix/client/v3{path}");
+        loop {
+            let (status, answer) = http(self.port, method, &path, Some(&self.token), body.as_ref())
+                .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+            match answer["retry_after_ms"].as_u64() {
+                Some(wait) if status == 429 => std::thread::sleep(Duration::from_millis(wait)),
+                _ => return (status, answer),
+            }
+        }
     }
 
     /// Creates a room (`extra` adds to the request, e.g. an encryption state event) with

@@ -17,6 +17,7 @@ use events::{Heard, Me};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -62,6 +63,10 @@ pub const DEVICE_ID: &str = "HAGIOS";
 const SYNC_WAIT: Duration = Duration::from_secs(30);
 /// Only what hagios reads; presence, typing, receipts and account data stay away.
 const SYNC_FILTER: &str = r#"{"presence":{"types":[]},"account_data":{"types":[]},"room":{"ephemeral":{"types":[]},"account_data":{"types":[]},"timeline":{"types":["m.room.message","m.reaction","m.room.encrypted","m.room.member"]},"state":{"types":["m.room.member"],"lazy_load_members":true}}}"#;
+/// Messages whose last edit is remembered; forgetting only costs one repeated edit.
+const EDITS_REMEMBERED: usize = 10_000;
+/// Tries to answer one invitation when the homeserver asks to slow down.
+const INVITE_TRIES: u32 = 5;
 const ENCRYPTED_REFUSAL: &str =
     "hagios does not support end-to-end encrypted rooms: invite it to a room without encryption";
 
@@ -77,6 +82,10 @@ pub struct MatrixChat {
     names: Mutex<HashMap<String, String>>,
     /// Encrypted rooms already told that hagios cannot read them.
     told_encrypted: Mutex<HashSet<String>>,
+    /// The last edit made to each message (a hash of its content): delivery repeats the edit of
+    /// an incident's root when the thread reply after it failed, and under a rate limit the
+    /// repeated edit would take the reply's turn every time.
+    last_edits: Mutex<HashMap<String, u64>>,
     next_txn: AtomicU64,
 }
 
@@ -95,6 +104,7 @@ impl MatrixChat {
             direct: Mutex::default(),
             names: Mutex::default(),
             told_encrypted: Mutex::default(),
+            last_edits: Mutex::default(),
             next_txn: AtomicU64::new(0),
         })
     }
@@ -189,23 +199,26 @@ impl MatrixChat {
         self.client.call(Method::GET, Some(token), &["sync"], &query, None, CALL_TIMEOUT + wait).await
     }
 
-    /// Joins rooms the bot is invited to, and declines encrypted ones with a reason the inviter sees.
+    /// Joins rooms the bot is invited to, and declines encrypted ones with a reason the inviter
+    /// sees. An invitation shows in one sync only, so a rate limit is waited out here.
     async fn answer_invites(&self, sync: &Value) {
         for invite in events::invites(sync) {
-            let answer = if invite.encrypted {
+            if invite.encrypted {
                 tracing::warn!(room = %invite.room, "declining an invitation to an encrypted room: not supported");
-                self.call(
-                    Method::POST,
-                    &["rooms", &invite.room, "leave"],
-                    Some(&json!({ "reason": ENCRYPTED_REFUSAL })),
-                )
-                .await
             } else {
                 tracing::info!(room = %invite.room, "joining a room the bot was invited to");
-                self.call(Method::POST, &["join", &invite.room], Some(&json!({}))).await
-            };
-            if let Err(e) = answer {
+            }
+            for _ in 0..INVITE_TRIES {
+                let answer = if invite.encrypted {
+                    let reason = json!({ "reason": ENCRYPTED_REFUSAL });
+                    self.call(Method::POST, &["rooms", &invite.room, "leave"], Some(&reason)).await
+                } else {
+                    self.call(Method::POST, &["join", &invite.room], Some(&json!({}))).await
+                };
+                let Err(e) = answer else { break };
                 tracing::warn!(error = %e, room = %invite.room, "cannot answer an invitation");
+                let Some(wait) = e.retry_after() else { break };
+                tokio::time::sleep(wait).await;
             }
         }
     }
@@ -324,8 +337,21 @@ impl ChatAdapter for MatrixChat {
 
     async fn update(&self, message: &MessageRef, content: &Outbound) -> Result<(), ChatError> {
         let edit = render::edit(&message.id, content);
+        let fingerprint = {
+            let mut hasher = std::hash::DefaultHasher::new();
+            edit.to_string().hash(&mut hasher);
+            hasher.finish()
+        };
+        if self.last_edits.lock().expect("edits").get(&message.id) == Some(&fingerprint) {
+            return Ok(());
+        }
         let txn = self.fresh_txn();
         self.call(Method::PUT, &["rooms", &message.channel, "send", "m.room.message", &txn], Some(&edit)).await?;
+        let mut last_edits = self.last_edits.lock().expect("edits");
+        if last_edits.len() >= EDITS_REMEMBERED {
+            last_edits.clear();
+        }
+        last_edits.insert(message.id.clone(), fingerprint);
         Ok(())
     }
 

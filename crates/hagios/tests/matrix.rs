@@ -1,0 +1,275 @@
+//! `hagios run` with `[matrix]` against a real, private Synapse and a real, private Nagios:
+//! alerts become Matrix threads, a second person's mention or ✅ reaction in the thread acks in
+//! Nagios (confirmed from status.dat), Nagios' follow-ups reply in the thread and edit the root,
+//! strangers are refused, hostile output is escaped, and a rate-limited burst survives a kill -9
+//! of hagios without losing or repeating a message.
+
+mod common;
+
+use common::HAGIOS;
+use hagios_testkit::{wait_until, MatrixUser, NagiosInstance, SynapseInstance, SynapseOptions, SERVER_NAME};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::process::{Child, Command};
+use std::time::Duration;
+
+/// Generous bound for anything that crosses Nagios (its status.dat is rewritten every second).
+const PATIENCE: Duration = Duration::from_secs(40);
+const BOT_PASSWORD: &str = "hagios-bot-password";
+
+struct Site {
+    nagios: NagiosInstance,
+    synapse: SynapseInstance,
+    bot: MatrixUser,
+    /// Created the rooms; holds no role in hagios.
+    alice: MatrixUser,
+    /// On call: may run every acting command.
+    oncall: MatrixUser,
+    /// The default room, and the room `#db:…` that db* problems are routed to.
+    alerts: String,
+    db: String,
+    hagios: Child,
+    config: PathBuf,
+    spool: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Site {
+    fn start(options: SynapseOptions) -> Option<Site> {
+        let synapse = SynapseInstance::start(options)?;
+        let bot = synapse.register("hagios", BOT_PASSWORD);
+        let alice = synapse.register("alice", "alice-password");
+        let oncall = synapse.register("oncall", "oncall-password");
+        oncall.call(
+            "PUT",
+            &format!("/profile/{}/displayname", url(&oncall.user_id)),
+            Some(json!({ "displayname": "Olive Oncall" })),
+        );
+        let members = [bot.user_id.as_str(), oncall.user_id.as_str()];
+        let alerts = alice.create_room(&members, json!({ "name": "alerts" }));
+        let db = alice.create_room(&members, json!({ "name": "db", "room_alias_name": "db" }));
+        oncall.join(&alerts);
+        oncall.join(&db);
+        let chat = format!(
+            r##"
+[matrix]
+homeserver = "{homeserver}"
+user = "{user}"
+default_room = "{alerts}"
+
+[[route]]
+hosts = ["db*"]
+types = ["PROBLEM"]
+channel = "C0DB"
+matrix_room = "#db:{SERVER_NAME}"
+"##,
+            homeserver = synapse.url(),
+            user = bot.user_id,
+        );
+        let site = common::start_site(&chat, &oncall.user_id)?;
+        let hagios = start_hagios(&site.config);
+        Some(Site {
+            nagios: site.nagios,
+            synapse,
+            bot,
+            alice,
+            oncall,
+            alerts,
+            db,
+            hagios,
+            config: site.config,
+            spool: site.spool,
+            _dir: site.dir,
+        })
+    }
+
+    /// The bot's messages in `room`, oldest first, edits included.
+    fn bot_messages(&self, room: &str) -> Vec<Value> {
+        self.alice.messages(room).into_iter().filter(|m| m["sender"] == self.bot.user_id.as_str()).collect()
+    }
+
+    fn wait_for(&self, room: &str, what: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        wait_until(PATIENCE, || Some(self.bot_messages(room)).filter(|messages| done(messages)))
+            .unwrap_or_else(|| panic!("no {what} within {PATIENCE:?}; the bot said:\n{:#?}", self.bot_messages(room)))
+    }
+
+    /// The root message of the alert whose body contains `needle`, once its delivery is
+    /// committed (a person cannot answer faster than that).
+    fn wait_for_alert(&self, room: &str, needle: &str) -> Value {
+        let find =
+            |messages: &[Value]| messages.iter().find(|m| relation(m).is_null() && body(m).contains(needle)).cloned();
+        let messages = self.wait_for(room, &format!("alert with {needle:?}"), |messages| find(messages).is_some());
+        wait_until(PATIENCE, || (common::spooled(&self.spool) == 0).then_some(())).expect("delivery committed");
+        find(&messages).expect("found")
+    }
+
+    fn wait_for_reply(&self, room: &str, root: &Value, needle: &str) -> Value {
+        let find = |messages: &[Value]| {
+            messages
+                .iter()
+                .find(|m| {
+                    relation(m)["rel_type"] == "m.thread"
+                        && relation(m)["event_id"] == root["event_id"]
+                        && body(m).contains(needle)
+                })
+                .cloned()
+        };
+        let messages = self.wait_for(room, &format!("reply with {needle:?}"), |messages| find(messages).is_some());
+        find(&messages).expect("found")
+    }
+
+    /// Waits for an edit of `root` whose new content satisfies `done`.
+    fn wait_for_edit(&self, room: &str, root: &Value, what: &str, done: impl Fn(&str) -> bool) -> Value {
+        let find = |messages: &[Value]| {
+            messages
+                .iter()
+                .find(|m| {
+                    relation(m)["rel_type"] == "m.replace"
+                        && relation(m)["event_id"] == root["event_id"]
+                        && done(m["content"]["m.new_content"]["body"].as_str().unwrap_or_default())
+                })
+                .cloned()
+        };
+        let messages = self.wait_for(room, what, |messages| find(messages).is_some());
+        find(&messages).expect("found")
+    }
+
+    /// kill -9 and start again: no chance to clean up or finish a delivery.
+    fn crash_and_restart(&mut self) {
+        self.hagios.kill().expect("kill -9 hagios run");
+        self.hagios.wait().expect("reap hagios run");
+        self.hagios = start_hagios(&self.config);
+    }
+
+    fn notifications_sent(&self) -> usize {
+        self.nagios.log().lines().filter(|line| line.contains(" NOTIFICATION: ")).count()
+    }
+}
+
+impl Drop for Site {
+    fn drop(&mut self) {
+        let _ = self.hagios.kill();
+        let _ = self.hagios.wait();
+    }
+}
+
+/// Logs in with the password: each start is a new login on the same device.
+fn start_hagios(config: &std::path::Path) -> Child {
+    Command::new(HAGIOS)
+        .args(["run", "--config"])
+        .arg(config)
+        .env("HAGIOS_LOG", "hagios=debug,info")
+        .env("MATRIX_PASSWORD", BOT_PASSWORD)
+        .spawn()
+        .expect("start hagios run")
+}
+
+fn relation(message: &Value) -> &Value {
+    &message["content"]["m.relates_to"]
+}
+
+fn body(message: &Value) -> &str {
+    message["content"]["body"].as_str().unwrap_or_default()
+}
+
+fn url(segment: &str) -> String {
+    hagios_testkit::url_encode(segment)
+}
+
+#[test]
+fn a_mention_in_the_alert_thread_acks_in_nagios_and_the_thread_tells_the_story() {
+    let Some(site) = Site::start(SynapseOptions::default()) else { return };
+    site.nagios.submit_service_result("web01", "HTTP Load", 2, "CRITICAL - <script>alert(1)</script> & more");
+    let alert = site.wait_for_alert(&site.alerts, "PROBLEM web01!HTTP Load is CRITICAL");
+    let html = alert["content"]["formatted_body"].as_str().expect("HTML");
+    assert!(html.starts_with("🔴 <b>PROBLEM</b>"), "{html}");
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; more") && !html.contains("<script"), "{html}");
+    assert!(body(&alert).contains("<script>alert(1)</script> & more"), "the plain fallback is the text itself");
+
+    let root = alert["event_id"].as_str().expect("event id");
+    site.oncall.send_text(&site.alerts, Some(root), "hagios: ack looking into it");
+    site.wait_for_reply(&site.alerts, &alert, "confirmed by Nagios");
+    let status = site
+        .nagios
+        .wait_for_state(PATIENCE, |status| {
+            status.services.get(&("web01".into(), "HTTP Load".into())).is_some_and(|view| view.acknowledged)
+        })
+        .expect("Nagios shows the acknowledgement");
+    assert!(status.comments.iter().any(|c| c.text == "looking into it" && c.author == "Olive Oncall"));
+
+    // Nagios' ACKNOWLEDGEMENT notification: a reply in the thread and an edit of the root.
+    site.wait_for_reply(&site.alerts, &alert, "ACKNOWLEDGEMENT");
+    site.wait_for_edit(&site.alerts, &alert, "the root edited for the ack", |text| text.contains("acknowledged"));
+
+    site.nagios.submit_service_result("web01", "HTTP Load", 0, "OK - load 0.1");
+    site.wait_for_reply(&site.alerts, &alert, "RECOVERY");
+    site.wait_for_edit(&site.alerts, &alert, "the root edited to OK", |text| {
+        text.starts_with("🟢") && text.contains("closed")
+    });
+}
+
+#[test]
+fn a_reaction_acks_and_a_person_without_a_role_is_refused() {
+    let Some(site) = Site::start(SynapseOptions::default()) else { return };
+    site.nagios.submit_service_result("db01", "MySQL", 2, "CRITICAL - too many connections");
+    let alert = site.wait_for_alert(&site.db, "PROBLEM db01!MySQL is CRITICAL");
+    assert!(site.bot_messages(&site.alerts).is_empty(), "routed by host and type to #db");
+
+    let root = alert["event_id"].as_str().expect("event id");
+    site.oncall.react(&site.db, root, "✅");
+    site.wait_for_reply(&site.db, &alert, "confirmed by Nagios");
+    site.nagios
+        .wait_for_state(PATIENCE, |status| {
+            status.services.get(&("db01".into(), "MySQL".into())).is_some_and(|view| view.acknowledged)
+        })
+        .expect("Nagios shows the acknowledgement");
+    // The ACKNOWLEDGEMENT notification follows the incident into its thread.
+    site.wait_for_reply(&site.db, &alert, "ACKNOWLEDGEMENT");
+
+    // Someone without a role is refused, and told which permission is missing; the audit log
+    // has both.
+    site.alice.react(&site.db, root, "🔁");
+    site.wait_for_reply(&site.db, &alert, "may not `recheck`");
+    site.alice.send_text(&site.db, Some(root), &format!("{}: ack me too", site.bot.user_id));
+    site.wait_for_reply(&site.db, &alert, "may not `ack`");
+    let audit = Command::new(HAGIOS).args(["audit", "--config"]).arg(&site.config).output().expect("hagios audit");
+    let audit = String::from_utf8_lossy(&audit.stdout);
+    assert!(audit.contains(&site.alice.user_id) && audit.contains(&site.oncall.user_id), "{audit}");
+}
+
+#[test]
+fn a_rate_limited_burst_survives_a_kill_without_losing_or_repeating_a_message() {
+    // One message a second: every notification waits its turn behind M_LIMIT_EXCEEDED.
+    let Some(mut site) = Site::start(SynapseOptions { message_rate: Some((1.0, 2)) }) else { return };
+    site.nagios.submit_service_result("web01", "HTTP Load", 2, "CRITICAL - burst 1");
+    site.nagios.submit_service_result("db01", "MySQL", 2, "CRITICAL - burst 2");
+    site.nagios.submit_host_result("web01", 1, "DOWN - burst 3");
+    site.nagios.submit_service_result("web01", "HTTP Load", 1, "WARNING - burst 4");
+    site.wait_for(&site.alerts, "the first delivery", |messages| !messages.is_empty());
+    site.crash_and_restart();
+    site.nagios.submit_service_result("db01", "MySQL", 1, "WARNING - burst 5");
+
+    let posts = |site: &Site| -> Vec<Value> {
+        [&site.alerts, &site.db]
+            .into_iter()
+            .flat_map(|room| site.bot_messages(room))
+            .filter(|m| relation(m)["rel_type"] != "m.replace")
+            .collect()
+    };
+    wait_until(Duration::from_secs(90), || {
+        (posts(&site).len() >= site.notifications_sent() && common::spooled(&site.spool) == 0).then_some(())
+    })
+    .unwrap_or_else(|| panic!("not everything delivered: {:#?}\n{}", posts(&site), site.nagios.log()));
+    let posts = posts(&site);
+    assert_eq!(
+        posts.len(),
+        site.notifications_sent(),
+        "one message per notification: {posts:#?}\n{}",
+        site.nagios.log()
+    );
+    let roots: Vec<&Value> = posts.iter().filter(|m| relation(m).is_null()).collect();
+    for object in ["web01!HTTP Load is", "db01!MySQL is", "PROBLEM web01 is"] {
+        assert_eq!(roots.iter().filter(|m| body(m).contains(object)).count(), 1, "{object}: {roots:#?}");
+    }
+    assert!(site.synapse.log().contains(" 429 "), "Synapse limited the bot (M_LIMIT_EXCEEDED)");
+}
