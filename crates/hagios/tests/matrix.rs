@@ -7,10 +7,15 @@
 mod common;
 
 use common::HAGIOS;
+use hagios_chat::matrix::KEYED_TXN_PREFIX;
 use hagios_testkit::{wait_until, MatrixUser, NagiosInstance, SynapseInstance, SynapseOptions, SERVER_NAME};
 use serde_json::{json, Value};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command};
+use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Generous bound for anything that crosses Nagios (its status.dat is rewritten every second).
@@ -36,6 +41,11 @@ struct Site {
 
 impl Site {
     fn start(options: SynapseOptions) -> Option<Site> {
+        Site::start_with(options, None)
+    }
+
+    /// With `proxy`, hagios reaches the homeserver through it.
+    fn start_with(options: SynapseOptions, proxy: Option<&AnswerSwallower>) -> Option<Site> {
         let synapse = SynapseInstance::start(options)?;
         let bot = synapse.register("hagios", BOT_PASSWORD);
         let alice = synapse.register("alice", "alice-password");
@@ -63,7 +73,7 @@ types = ["PROBLEM"]
 channel = "C0DB"
 matrix_room = "#db:{SERVER_NAME}"
 "##,
-            homeserver = synapse.url(),
+            homeserver = proxy.map_or_else(|| synapse.url(), |proxy| proxy.url(&synapse)),
             user = bot.user_id,
         );
         let site = common::start_site(&chat, &oncall.user_id)?;
@@ -272,4 +282,80 @@ fn a_rate_limited_burst_survives_a_kill_without_losing_or_repeating_a_message() 
         assert_eq!(roots.iter().filter(|m| body(m).contains(object)).count(), 1, "{object}: {roots:#?}");
     }
     assert!(site.synapse.log().contains(" 429 "), "Synapse limited the bot (M_LIMIT_EXCEEDED)");
+}
+
+#[test]
+fn a_restart_while_a_post_is_unanswered_does_not_post_it_twice() {
+    let proxy = AnswerSwallower::start();
+    let Some(mut site) = Site::start_with(SynapseOptions::default(), Some(&proxy)) else { return };
+    site.nagios.submit_service_result("web01", "HTTP Load", 2, "CRITICAL - answer lost");
+    // The homeserver took the post, hagios never hears back: it is killed waiting.
+    wait_until(PATIENCE, || proxy.swallowed.load(Ordering::SeqCst).then_some(())).expect("a keyed post went out");
+    site.wait_for(&site.alerts, "the post on the homeserver", |messages| messages.len() == 1);
+    site.crash_and_restart();
+    site.nagios.submit_service_result("web01", "HTTP Load", 1, "WARNING - after the restart");
+    site.wait_for_alert(&site.alerts, "CRITICAL - answer lost");
+    let messages = site.wait_for(&site.alerts, "the WARNING in the thread", |messages| {
+        messages.iter().any(|m| relation(m)["rel_type"] == "m.thread" && body(m).contains("WARNING"))
+    });
+    let roots: Vec<&Value> = messages.iter().filter(|m| relation(m).is_null()).collect();
+    assert_eq!(roots.len(), 1, "the repeated post was recognised by its transaction id: {messages:#?}");
+}
+
+/// A loopback TCP proxy to Synapse that forwards everything, except that it never passes on the
+/// answer to the first post carrying a notification (its transaction id gives it away).
+struct AnswerSwallower {
+    listener: TcpListener,
+    upstream: Arc<AtomicU16>,
+    swallowed: Arc<AtomicBool>,
+}
+
+impl AnswerSwallower {
+    fn start() -> AnswerSwallower {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
+        AnswerSwallower { listener, upstream: Arc::default(), swallowed: Arc::default() }
+    }
+
+    /// Starts forwarding to `synapse` and returns the URL to give hagios.
+    fn url(&self, synapse: &SynapseInstance) -> String {
+        let port = synapse.url().rsplit(':').next().and_then(|port| port.parse().ok()).expect("Synapse port");
+        self.upstream.store(port, Ordering::SeqCst);
+        let listener = self.listener.try_clone().expect("proxy listener");
+        let (upstream, swallowed) = (self.upstream.clone(), self.swallowed.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming().map_while(Result::ok) {
+                let server = TcpStream::connect(("127.0.0.1", upstream.load(Ordering::SeqCst))).expect("reach Synapse");
+                let mute = Arc::new(AtomicBool::new(false));
+                let (mute_in, swallowed) = (mute.clone(), swallowed.clone());
+                let (mut from_client, mut to_server) =
+                    (client.try_clone().expect("client"), server.try_clone().expect("server"));
+                std::thread::spawn(move || {
+                    let needle = format!("/send/m.room.message/{KEYED_TXN_PREFIX}");
+                    let mut buffer = [0; 65536];
+                    while let Ok(read @ 1..) = from_client.read(&mut buffer) {
+                        let chunk = String::from_utf8_lossy(&buffer[..read]);
+                        if chunk.starts_with("PUT ")
+                            && chunk.contains(&needle)
+                            && !swallowed.swap(true, Ordering::SeqCst)
+                        {
+                            mute_in.store(true, Ordering::SeqCst);
+                        }
+                        if to_server.write_all(&buffer[..read]).is_err() {
+                            break;
+                        }
+                    }
+                });
+                let (mut from_server, mut to_client) = (server, client);
+                std::thread::spawn(move || {
+                    let mut buffer = [0; 65536];
+                    while let Ok(read @ 1..) = from_server.read(&mut buffer) {
+                        if !mute.load(Ordering::SeqCst) && to_client.write_all(&buffer[..read]).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        format!("http://{}", self.listener.local_addr().expect("proxy address"))
+    }
 }

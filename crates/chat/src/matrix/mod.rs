@@ -63,6 +63,8 @@ pub const DEVICE_ID: &str = "HAGIOS";
 const SYNC_WAIT: Duration = Duration::from_secs(30);
 /// Only what hagios reads; presence, typing, receipts and account data stay away.
 const SYNC_FILTER: &str = r#"{"presence":{"types":[]},"account_data":{"types":[]},"room":{"ephemeral":{"types":[]},"account_data":{"types":[]},"timeline":{"types":["m.room.message","m.reaction","m.room.encrypted","m.room.member"]},"state":{"types":["m.room.member"],"lazy_load_members":true}}}"#;
+/// Transaction ids of posts that carry a notification: this prefix and the notification id.
+pub const KEYED_TXN_PREFIX: &str = "hagios-notification-";
 /// Messages whose last edit is remembered; forgetting only costs one repeated edit.
 const EDITS_REMEMBERED: usize = 10_000;
 /// Tries to answer one invitation when the homeserver asks to slow down.
@@ -332,7 +334,7 @@ impl ChatAdapter for MatrixChat {
         message: &Outbound,
         key: &str,
     ) -> Result<MessageRef, ChatError> {
-        self.send(channel, thread, render::content(message), &format!("hagios-{key}")).await
+        self.send(channel, thread, render::content(message), &format!("{KEYED_TXN_PREFIX}{key}")).await
     }
 
     async fn update(&self, message: &MessageRef, content: &Outbound) -> Result<(), ChatError> {
@@ -363,6 +365,9 @@ impl ChatAdapter for MatrixChat {
             let first = self.sync(None, Duration::ZERO).await?;
             self.answer_invites(&first).await;
             since = first["next_batch"].as_str().map(str::to_owned);
+            if let Some(since) = &since {
+                self.save_since(since).await;
+            }
             tracing::info!("first Matrix sync: earlier history skipped");
         }
         loop {
