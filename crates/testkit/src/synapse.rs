@@ -19,6 +19,8 @@ pub const SYNAPSE_REQUIREMENT: &str = "matrix-synapse==1.163.2";
 /// The server name in every user and room id the fixture makes (`@bot:hagios.test`).
 pub const SERVER_NAME: &str = "hagios.test";
 const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// The file in the venv naming the release installed there.
+const MARKER: &str = "hagios-synapse-release";
 const REGISTRATION_SECRET: &str = "hagios-test-registration-secret";
 /// Registers a user with the shared-secret admin API (HMAC-SHA1 over nonce, name, password and
 /// admin flag) and prints the answer, which carries the new user's access token.
@@ -222,9 +224,10 @@ impl MatrixUser {
     }
 }
 
-/// The venv's python with Synapse importable, installing it on first use. The venv lives in
-/// `HAGIOS_SYNAPSE_VENV`, else `~/.cache/hagios-synapse/venv`; concurrent installs each build
-/// their own and the first to finish is renamed into place.
+/// The venv's python with Synapse installed, installing it on first use. The venv lives in
+/// `HAGIOS_SYNAPSE_VENV`, else `~/.cache/hagios-synapse/venv`, and holds a marker naming the
+/// release it has (cheaper to read than importing Synapse); concurrent installs each build their
+/// own and the first to finish is renamed into place.
 fn installed_python() -> Result<PathBuf, String> {
     let venv = match std::env::var_os("HAGIOS_SYNAPSE_VENV") {
         Some(venv) => PathBuf::from(venv),
@@ -234,7 +237,8 @@ fn installed_python() -> Result<PathBuf, String> {
         }
     };
     let python = venv.join("bin/python");
-    if imports_synapse(&python) {
+    let has_release = |venv: &Path| fs::read_to_string(venv.join(MARKER)).is_ok_and(|text| text == SYNAPSE_REQUIREMENT);
+    if has_release(&venv) {
         return Ok(python);
     }
     let parent = venv.parent().ok_or("the venv path has no parent directory")?;
@@ -252,21 +256,17 @@ fn installed_python() -> Result<PathBuf, String> {
         ]),
         "pip install matrix-synapse",
     )?;
-    // A venv's python works from its new place when started as `python -m …`.
+    run(Command::new(building.join("bin/python")).args(["-c", "import synapse.app.homeserver"]), "import synapse")?;
+    fs::write(building.join(MARKER), SYNAPSE_REQUIREMENT).map_err(|e| format!("cannot mark the venv: {e}"))?;
+    // Another release (or a broken venv) makes way; a venv's python works from its new place
+    // when started as `python -m …`.
+    if !has_release(&venv) {
+        let _ = fs::remove_dir_all(&venv);
+    }
     if fs::rename(&building, &venv).is_err() {
         let _ = fs::remove_dir_all(&building);
     }
-    imports_synapse(&python).then_some(python).ok_or_else(|| format!("{} cannot import synapse", venv.display()))
-}
-
-fn imports_synapse(python: &Path) -> bool {
-    python.is_file()
-        && Command::new(python)
-            .args(["-c", "import synapse.app.homeserver"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|status| status.success())
+    has_release(&venv).then_some(python).ok_or_else(|| format!("{} holds no {SYNAPSE_REQUIREMENT}", venv.display()))
 }
 
 fn run(command: &mut Command, what: &str) -> Result<(), String> {
