@@ -6,7 +6,6 @@
 
 mod common;
 
-use common::HAGIOS;
 use hagios_chat::matrix::KEYED_TXN_PREFIX;
 use hagios_testkit::{wait_until, MatrixUser, NagiosInstance, SynapseInstance, SynapseOptions, SERVER_NAME};
 use serde_json::{json, Value};
@@ -77,7 +76,7 @@ matrix_room = "#db:{SERVER_NAME}"
             user = bot.user_id,
         );
         let site = common::start_site(&chat, &oncall.user_id)?;
-        let hagios = start_hagios(&site.config);
+        let hagios = common::start_run(&site.config, SECRETS);
         Some(Site {
             nagios: site.nagios,
             synapse,
@@ -113,46 +112,40 @@ matrix_room = "#db:{SERVER_NAME}"
         find(&messages).expect("found")
     }
 
-    fn wait_for_reply(&self, room: &str, root: &Value, needle: &str) -> Value {
+    /// Waits for a message related to `root` by `rel_type` (`m.thread` reply, `m.replace` edit)
+    /// that satisfies `done`.
+    fn wait_for_related(
+        &self,
+        room: &str,
+        root: &Value,
+        rel_type: &str,
+        what: &str,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
         let find = |messages: &[Value]| {
             messages
                 .iter()
-                .find(|m| {
-                    relation(m)["rel_type"] == "m.thread"
-                        && relation(m)["event_id"] == root["event_id"]
-                        && body(m).contains(needle)
-                })
-                .cloned()
-        };
-        let messages = self.wait_for(room, &format!("reply with {needle:?}"), |messages| find(messages).is_some());
-        find(&messages).expect("found")
-    }
-
-    /// Waits for an edit of `root` whose new content satisfies `done`.
-    fn wait_for_edit(&self, room: &str, root: &Value, what: &str, done: impl Fn(&str) -> bool) -> Value {
-        let find = |messages: &[Value]| {
-            messages
-                .iter()
-                .find(|m| {
-                    relation(m)["rel_type"] == "m.replace"
-                        && relation(m)["event_id"] == root["event_id"]
-                        && done(m["content"]["m.new_content"]["body"].as_str().unwrap_or_default())
-                })
+                .find(|m| relation(m)["rel_type"] == rel_type && relation(m)["event_id"] == root["event_id"] && done(m))
                 .cloned()
         };
         let messages = self.wait_for(room, what, |messages| find(messages).is_some());
         find(&messages).expect("found")
     }
 
-    /// kill -9 and start again: no chance to clean up or finish a delivery.
-    fn crash_and_restart(&mut self) {
-        self.hagios.kill().expect("kill -9 hagios run");
-        self.hagios.wait().expect("reap hagios run");
-        self.hagios = start_hagios(&self.config);
+    fn wait_for_reply(&self, room: &str, root: &Value, needle: &str) -> Value {
+        self.wait_for_related(room, root, "m.thread", &format!("reply with {needle:?}"), |m| body(m).contains(needle))
     }
 
-    fn notifications_sent(&self) -> usize {
-        self.nagios.log().lines().filter(|line| line.contains(" NOTIFICATION: ")).count()
+    /// Waits for an edit of `root` whose new content satisfies `done`.
+    fn wait_for_edit(&self, room: &str, root: &Value, what: &str, done: impl Fn(&str) -> bool) -> Value {
+        self.wait_for_related(room, root, "m.replace", what, |m| {
+            done(m["content"]["m.new_content"]["body"].as_str().unwrap_or_default())
+        })
+    }
+
+    /// Logs in with the password again: a new login on the same device.
+    fn crash_and_restart(&mut self) {
+        common::crash_and_restart(&mut self.hagios, &self.config, SECRETS);
     }
 }
 
@@ -163,16 +156,8 @@ impl Drop for Site {
     }
 }
 
-/// Logs in with the password: each start is a new login on the same device.
-fn start_hagios(config: &std::path::Path) -> Child {
-    Command::new(HAGIOS)
-        .args(["run", "--config"])
-        .arg(config)
-        .env("HAGIOS_LOG", "hagios=debug,info")
-        .env("MATRIX_PASSWORD", BOT_PASSWORD)
-        .spawn()
-        .expect("start hagios run")
-}
+/// hagios logs in with the password, so each start is a new login (on the same device).
+const SECRETS: &[(&str, &str)] = &[("MATRIX_PASSWORD", BOT_PASSWORD)];
 
 fn relation(message: &Value) -> &Value {
     &message["content"]["m.relates_to"]
@@ -199,12 +184,7 @@ fn a_mention_in_the_alert_thread_acks_in_nagios_and_the_thread_tells_the_story()
     let root = alert["event_id"].as_str().expect("event id");
     site.oncall.send_text(&site.alerts, Some(root), "hagios: ack looking into it");
     site.wait_for_reply(&site.alerts, &alert, "confirmed by Nagios");
-    let status = site
-        .nagios
-        .wait_for_state(PATIENCE, |status| {
-            status.services.get(&("web01".into(), "HTTP Load".into())).is_some_and(|view| view.acknowledged)
-        })
-        .expect("Nagios shows the acknowledgement");
+    let status = common::wait_for_service_ack(&site.nagios, "web01", "HTTP Load");
     assert!(status.comments.iter().any(|c| c.text == "looking into it" && c.author == "Olive Oncall"));
 
     // Nagios' ACKNOWLEDGEMENT notification: a reply in the thread and an edit of the root.
@@ -228,11 +208,7 @@ fn a_reaction_acks_and_a_person_without_a_role_is_refused() {
     let root = alert["event_id"].as_str().expect("event id");
     site.oncall.react(&site.db, root, "✅");
     site.wait_for_reply(&site.db, &alert, "confirmed by Nagios");
-    site.nagios
-        .wait_for_state(PATIENCE, |status| {
-            status.services.get(&("db01".into(), "MySQL".into())).is_some_and(|view| view.acknowledged)
-        })
-        .expect("Nagios shows the acknowledgement");
+    common::wait_for_service_ack(&site.nagios, "db01", "MySQL");
     // The ACKNOWLEDGEMENT notification follows the incident into its thread.
     site.wait_for_reply(&site.db, &alert, "ACKNOWLEDGEMENT");
 
@@ -242,7 +218,8 @@ fn a_reaction_acks_and_a_person_without_a_role_is_refused() {
     site.wait_for_reply(&site.db, &alert, "may not `recheck`");
     site.alice.send_text(&site.db, Some(root), &format!("{}: ack me too", site.bot.user_id));
     site.wait_for_reply(&site.db, &alert, "may not `ack`");
-    let audit = Command::new(HAGIOS).args(["audit", "--config"]).arg(&site.config).output().expect("hagios audit");
+    let audit =
+        Command::new(common::HAGIOS).args(["audit", "--config"]).arg(&site.config).output().expect("hagios audit");
     let audit = String::from_utf8_lossy(&audit.stdout);
     assert!(audit.contains(&site.alice.user_id) && audit.contains(&site.oncall.user_id), "{audit}");
 }
@@ -267,13 +244,14 @@ fn a_rate_limited_burst_survives_a_kill_without_losing_or_repeating_a_message() 
             .collect()
     };
     wait_until(Duration::from_secs(90), || {
-        (posts(&site).len() >= site.notifications_sent() && common::spooled(&site.spool) == 0).then_some(())
+        (posts(&site).len() >= common::notifications_sent(&site.nagios) && common::spooled(&site.spool) == 0)
+            .then_some(())
     })
     .unwrap_or_else(|| panic!("not everything delivered: {:#?}\n{}", posts(&site), site.nagios.log()));
     let posts = posts(&site);
     assert_eq!(
         posts.len(),
-        site.notifications_sent(),
+        common::notifications_sent(&site.nagios),
         "one message per notification: {posts:#?}\n{}",
         site.nagios.log()
     );

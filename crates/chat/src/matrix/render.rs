@@ -172,21 +172,7 @@ pub fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hagios_domain::{NotificationType, ObjectRef};
-
-    fn card(output: &str) -> AlertCard {
-        AlertCard {
-            site: "local".into(),
-            object: ObjectRef::service("web01", "HTTP"),
-            state: State::Critical,
-            kind: NotificationType::Problem,
-            output: output.into(),
-            long_output: String::new(),
-            history: vec!["acknowledged (CRITICAL) by alice: on it".into()],
-            open: true,
-            time: 1_700_000_000,
-        }
-    }
+    use crate::tests::card;
 
     #[test]
     fn alert_has_html_and_a_plain_fallback_and_mentions_nobody() {
