@@ -8,9 +8,12 @@ use hagios_domain::State;
 use serde_json::{json, Value};
 use std::time::{Duration, UNIX_EPOCH};
 
-/// Characters of plugin output or reply text shown in one message. Escaped (up to 6× longer)
-/// and present twice in an edit, this stays below the 64 KiB event limit.
-const TEXT_LIMIT: usize = 4000;
+/// Characters of plugin output or reply text shown in one message, and of each history line.
+/// A character takes at most 12 bytes in the event (6 in the JSON-escaped `body`, 6 escaped in
+/// `formatted_body`), so (3000 + 10 × 150) × 12 stays below Matrix's 64 KiB event limit; an edit
+/// carries the content once, with only the heading as its fallback.
+const TEXT_LIMIT: usize = 3000;
+const HISTORY_LINE_LIMIT: usize = 150;
 /// Lines of "who did what" shown on the alert; older ones stay in the thread.
 const HISTORY_SHOWN: usize = 10;
 
@@ -55,12 +58,15 @@ pub fn content(message: &Outbound) -> Value {
 }
 
 /// The content of an edit of `event_id` to show `message` (`m.replace` with `m.new_content`;
-/// the outer body is the fallback for clients without edits).
+/// the outer body, for clients without edits, is the first line only, so that the event does
+/// not carry the text twice).
 pub fn edit(event_id: &str, message: &Outbound) -> Value {
     let new_content = content(message);
     let mut outer = new_content.clone();
     for field in ["body", "formatted_body"] {
-        outer[field] = Value::String(format!("* {}", new_content[field].as_str().unwrap_or_default()));
+        let first_line = new_content[field].as_str().unwrap_or_default().lines().next().unwrap_or_default();
+        let first_line = first_line.split("<pre>").next().unwrap_or_default();
+        outer[field] = Value::String(format!("* {first_line}"));
     }
     outer["m.new_content"] = new_content;
     outer["m.relates_to"] = json!({ "rel_type": "m.replace", "event_id": event_id });
@@ -117,8 +123,9 @@ fn full_output(card: &AlertCard) -> String {
     }
 }
 
-fn history(card: &AlertCard) -> &[String] {
-    &card.history[card.history.len().saturating_sub(HISTORY_SHOWN)..]
+fn history(card: &AlertCard) -> Vec<String> {
+    let shown = &card.history[card.history.len().saturating_sub(HISTORY_SHOWN)..];
+    shown.iter().map(|line| line.chars().take(HISTORY_LINE_LIMIT).collect()).collect()
 }
 
 /// Site, time, status and, while open, how to act on it.
@@ -228,6 +235,29 @@ mod tests {
         in_thread(&mut reply, "$root");
         assert_eq!(reply["m.relates_to"]["rel_type"], "m.thread");
         assert_eq!(reply["m.relates_to"]["m.in_reply_to"]["event_id"], "$root");
+    }
+
+    proptest::proptest! {
+        /// Whatever plugin output or reply text holds, the HTML has no tag but hagios' own and
+        /// an edit of the alert stays below Matrix's 64 KiB event limit.
+        #[test]
+        fn arbitrary_text_never_makes_tags_or_oversized_events(
+            text in "\\PC{0,300}|(<|>|&|\"|'|<script>|</pre>|@room|\\n|\u{1}|\u{202e}|\u{1F534}){0,40}",
+            repeat in 1usize..300,
+        ) {
+            let text = text.repeat(repeat);
+            let hostile = AlertCard { history: vec![text.clone(); 20], ..card(&text) };
+            for message in [Outbound::Alert(hostile), Outbound::Text(text.clone())] {
+                let edit = edit("$root", &message);
+                proptest::prop_assert!(edit.to_string().len() < 65_536 - 1024);
+                let mut html = edit["m.new_content"]["formatted_body"].as_str().unwrap().to_owned();
+                for tag in ["b", "code", "pre", "ul", "li", "p", "i"] {
+                    html = html.replace(&format!("<{tag}>"), "").replace(&format!("</{tag}>"), "");
+                }
+                html = html.replace("<br>", "");
+                proptest::prop_assert!(!html.contains('<') && !html.contains('>'), "{}", html);
+            }
+        }
     }
 
     #[test]
