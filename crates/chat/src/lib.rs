@@ -2,6 +2,7 @@
 //! names (`mod.rs`, `render.rs`, `events.rs`); the rest of hagios sees only `ChatEvent`s in and
 //! platform-neutral `Outbound` messages out.
 
+pub mod matrix;
 pub mod slack;
 pub mod terminal;
 
@@ -159,4 +160,24 @@ pub trait ChatAdapter: Send + Sync {
 
     /// Feeds events from people into `events` until the platform closes or the receiver drops.
     async fn listen(&self, events: mpsc::Sender<ChatEvent>) -> Result<(), ChatError>;
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// An open CRITICAL alert on `web01!HTTP` with one line of history, for the renderers' tests.
+    pub fn card(output: &str) -> AlertCard {
+        AlertCard {
+            site: "local".into(),
+            object: ObjectRef::service("web01", "HTTP"),
+            state: State::Critical,
+            kind: NotificationType::Problem,
+            output: output.into(),
+            long_output: String::new(),
+            history: vec!["acknowledged (CRITICAL) by alice: on it".into()],
+            open: true,
+            time: 1_700_000_000,
+        }
+    }
 }

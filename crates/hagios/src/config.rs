@@ -19,6 +19,8 @@ pub struct Config {
     pub terminal: TerminalConfig,
     /// Slack instead of the terminal when present.
     pub slack: Option<SlackConfig>,
+    /// Matrix instead of the terminal when present (one chat platform per process).
+    pub matrix: Option<MatrixConfig>,
     #[serde(default)]
     pub delivery: DeliveryConfig,
     #[serde(default)]
@@ -269,6 +271,56 @@ fn default_socket_connections() -> u32 {
     2
 }
 
+/// Matrix through the client-server API; the access token or password stays in the environment.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatrixConfig {
+    /// The client-server API base, `https://matrix.example.org`.
+    pub homeserver: String,
+    /// The bot's full user id, `@hagios:example.org`.
+    pub user: String,
+    /// The environment variable holding the bot's access token.
+    #[serde(default = "default_matrix_token_env")]
+    pub access_token_env: String,
+    /// The environment variable holding the bot's password, used when there is no token.
+    #[serde(default = "default_matrix_password_env")]
+    pub password_env: String,
+    /// The room (id `!…:server` or alias `#…:server`) for notifications no `[[route]]` matches.
+    pub default_room: String,
+}
+
+fn default_matrix_token_env() -> String {
+    "MATRIX_ACCESS_TOKEN".to_owned()
+}
+
+fn default_matrix_password_env() -> String {
+    "MATRIX_PASSWORD".to_owned()
+}
+
+impl MatrixConfig {
+    fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if !(self.homeserver.starts_with("https://") || self.homeserver.starts_with("http://")) {
+            problems.push(format!("[matrix] homeserver `{}` must be like https://matrix.example.org", self.homeserver));
+        }
+        if !(self.user.starts_with('@') && self.user.contains(':')) {
+            problems.push(format!("[matrix] user `{}` must be a full user id like @hagios:example.org", self.user));
+        }
+        if !is_matrix_room(&self.default_room) {
+            problems.push(format!(
+                "[matrix] default_room `{}` must be a room id (!…) or alias (#…:server)",
+                self.default_room
+            ));
+        }
+        problems
+    }
+}
+
+/// A room id (`!…`; since room version 12 without `:server`) or an alias (`#…:server`).
+fn is_matrix_room(room: &str) -> bool {
+    room.len() > 1 && (room.starts_with('!') || (room.starts_with('#') && room.contains(':')))
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeliveryConfig {
@@ -335,7 +387,8 @@ mod utc_offset {
     }
 }
 
-/// Sends matching notifications to `channel`; the first matching route wins.
+/// Sends matching notifications to `channel` (Slack) or `matrix_room` (Matrix), whichever the
+/// running platform uses; the first matching route with a target there wins.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RouteConfig {
@@ -351,7 +404,11 @@ pub struct RouteConfig {
     /// Notification types (`PROBLEM`, `ACKNOWLEDGEMENT`, `FLAPPINGSTART`, …) it must be of.
     #[serde(default, deserialize_with = "names::types")]
     pub types: Vec<NotificationType>,
+    #[serde(default)]
     pub channel: String,
+    /// A Matrix room id or alias.
+    #[serde(default)]
+    pub matrix_room: String,
 }
 
 /// Lists of state and notification type names, read case-insensitively as Nagios writes them.
@@ -498,9 +555,11 @@ impl Config {
         if let Some(slack) = &self.slack {
             problems.extend(slack.problems());
         }
+        problems.extend(self.matrix_problems());
         for (index, route) in self.routes.iter().enumerate() {
-            if route.channel.trim().is_empty() {
-                problems.push(format!("route #{} has an empty channel", index + 1));
+            if route.channel.trim().is_empty() && route.matrix_room.trim().is_empty() {
+                problems
+                    .push(format!("route #{} names no target: set channel (Slack) or matrix_room (Matrix)", index + 1));
             }
         }
         problems
@@ -508,6 +567,30 @@ impl Config {
 }
 
 impl Config {
+    /// What `[matrix]` and the routes' `matrix_room`s get wrong.
+    fn matrix_problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if let Some(matrix) = &self.matrix {
+            problems.extend(matrix.problems());
+            if self.slack.is_some() {
+                problems.push(
+                    "one chat platform per process: keep [slack] or [matrix] (routes may name both a channel and a matrix_room)"
+                        .to_owned(),
+                );
+            }
+        }
+        for (index, route) in self.routes.iter().enumerate() {
+            if !route.matrix_room.is_empty() && !is_matrix_room(&route.matrix_room) {
+                problems.push(format!(
+                    "route #{} matrix_room `{}` must be a room id (!…) or alias (#…:server)",
+                    index + 1,
+                    route.matrix_room
+                ));
+            }
+        }
+        problems
+    }
+
     /// What the `[agent]`, `[bot]` and `[tls]` sections lack.
     fn split_problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
@@ -652,6 +735,31 @@ mod tests {
         let problems = bad.problems().join("\n");
         for expected in ["default_channel is empty", "not an http(s) URL", "between 1 and 10"] {
             assert!(problems.contains(expected), "{problems}");
+        }
+    }
+
+    #[test]
+    fn matrix_section_gets_defaults_and_checks() {
+        let config = parse(
+            "[nagios]\ncommand_file=\"a\"\nstatus_file=\"b\"\nobject_cache_file=\"c\"\n[matrix]\nhomeserver = \"https://m.example.org\"\nuser = \"@hagios:example.org\"\ndefault_room = \"#alerts:example.org\"\n[[route]]\nhosts = [\"db*\"]\nmatrix_room = \"!db:example.org\"\n",
+        );
+        assert!(config.problems().is_empty(), "{:?}", config.problems());
+        let matrix = config.matrix.unwrap();
+        assert_eq!(
+            (matrix.access_token_env.as_str(), matrix.password_env.as_str()),
+            ("MATRIX_ACCESS_TOKEN", "MATRIX_PASSWORD")
+        );
+        let bad = parse("[matrix]\nhomeserver = \"m.example.org\"\nuser = \"hagios\"\ndefault_room = \"alerts\"\n[slack]\ndefault_channel = \"C\"\n[[route]]\nmatrix_room = \"db\"\n[[route]]\nhosts = [\"x\"]\n");
+        let problems = bad.problems().join("\n");
+        for expected in [
+            "like https://matrix",
+            "full user id",
+            "default_room `alerts`",
+            "one chat platform",
+            "route #1 matrix_room",
+            "route #2 names no target",
+        ] {
+            assert!(problems.contains(expected), "{expected}: {problems}");
         }
     }
 

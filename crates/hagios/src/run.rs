@@ -2,11 +2,12 @@
 //! adapter and the command conversation — until SIGINT or SIGTERM.
 
 use crate::backend::Backend;
-use crate::config::Config;
+use crate::config::{Config, MatrixConfig};
 use crate::conversation::Conversation;
 use crate::pipeline::Pipeline;
 use crate::store::StoreHandle;
 use anyhow::Context;
+use hagios_chat::matrix::{MatrixChat, MatrixLogin, MatrixSettings};
 use hagios_chat::slack::{SlackChat, SlackSettings};
 use hagios_chat::terminal::TerminalChat;
 use hagios_chat::ChatAdapter;
@@ -126,8 +127,11 @@ pub(crate) async fn serve_chat(config: Config, spool: Arc<Spool>, mut backend: B
     Ok(())
 }
 
-/// Slack when `[slack]` is configured, else the terminal on stdin/stdout.
+/// Slack or Matrix when `[slack]` or `[matrix]` is configured, else the terminal on stdin/stdout.
 async fn chat_adapter(config: &Config, store: &StoreHandle) -> anyhow::Result<Arc<dyn ChatAdapter>> {
+    if let Some(matrix) = &config.matrix {
+        return matrix_adapter(config, matrix).await;
+    }
     let Some(slack) = &config.slack else {
         let first_terminal_id = store.next_message_number(hagios_chat::terminal::CHANNEL).await?;
         return Ok(Arc::new(TerminalChat::stdio(config.terminal.user.clone(), first_terminal_id)));
@@ -147,6 +151,36 @@ async fn chat_adapter(config: &Config, store: &StoreHandle) -> anyhow::Result<Ar
         Ok(user) => tracing::info!(bot_user = user, "connected to Slack"),
         Err(e) if e.retryable() => tracing::warn!(error = %e, "Slack is not reachable yet; delivery will retry"),
         Err(e) => return Err(e).context("Slack refused the bot token"),
+    }
+    Ok(Arc::new(chat))
+}
+
+/// Matrix logged in with the access token, else the password, from the environment; the sync
+/// position is kept next to the store.
+async fn matrix_adapter(config: &Config, matrix: &MatrixConfig) -> anyhow::Result<Arc<dyn ChatAdapter>> {
+    let secret = |variable: &str| std::env::var(variable).ok().filter(|value| !value.is_empty());
+    let login = match (secret(&matrix.access_token_env), secret(&matrix.password_env)) {
+        (Some(token), _) => MatrixLogin::AccessToken(token),
+        (None, Some(password)) => MatrixLogin::Password(password),
+        (None, None) => anyhow::bail!(
+            "set the environment variable {} to the Matrix bot's access token (or {} to its password)",
+            matrix.access_token_env,
+            matrix.password_env
+        ),
+    };
+    let chat = MatrixChat::new(MatrixSettings {
+        homeserver: matrix.homeserver.clone(),
+        user: matrix.user.clone(),
+        login,
+        default_room: matrix.default_room.clone(),
+        sync_state: config.store.path.with_extension("matrix-sync"),
+    })?;
+    match chat.bot_user().await {
+        Ok(user) => tracing::info!(bot_user = user, "connected to Matrix"),
+        Err(e) if e.retryable() => {
+            tracing::warn!(error = %e, "the Matrix homeserver is not reachable yet; delivery will retry")
+        }
+        Err(e) => return Err(e).context("the Matrix homeserver refused the bot's login"),
     }
     Ok(Arc::new(chat))
 }

@@ -6,10 +6,9 @@
 use hagios_fakeslack::{Failure, FakeSlack, Message, APP_TOKEN, BOT_TOKEN};
 mod common;
 
-use common::HAGIOS;
 use hagios_testkit::{wait_until, NagiosInstance};
 use std::path::PathBuf;
-use std::process::{Child, Command};
+use std::process::Child;
 use std::time::Duration;
 
 /// Generous bound for anything that crosses Nagios (its status.dat is rewritten every second).
@@ -66,16 +65,12 @@ channel = "C0DB"
         find(&messages).expect("found")
     }
 
-    /// kill -9 and start again: no chance to clean up or finish a delivery.
     fn crash_and_restart_bot(&mut self) {
-        self.bot.kill().expect("kill -9 hagios run");
-        self.bot.wait().expect("reap hagios run");
-        self.bot = start_bot(&self.config);
+        common::crash_and_restart(&mut self.bot, &self.config, SECRETS);
     }
 
-    /// How many notifications Nagios has sent so far (each runs `hagios notify` once).
     fn notifications_sent(&self) -> usize {
-        self.nagios.log().lines().filter(|line| line.contains(" NOTIFICATION: ")).count()
+        common::notifications_sent(&self.nagios)
     }
 
     /// Waits until Slack shows one message per notification Nagios sent and the spool is empty,
@@ -122,15 +117,10 @@ impl Drop for Site {
     }
 }
 
+const SECRETS: &[(&str, &str)] = &[("SLACK_BOT_TOKEN", BOT_TOKEN), ("SLACK_APP_TOKEN", APP_TOKEN)];
+
 fn start_bot(config: &std::path::Path) -> Child {
-    Command::new(HAGIOS)
-        .args(["run", "--config"])
-        .arg(config)
-        .env("HAGIOS_LOG", "hagios=debug,info")
-        .env("SLACK_BOT_TOKEN", BOT_TOKEN)
-        .env("SLACK_APP_TOKEN", APP_TOKEN)
-        .spawn()
-        .expect("start hagios run")
+    common::start_run(config, SECRETS)
 }
 
 /// Everything a message shows: its blocks' texts, or its text.
@@ -151,12 +141,7 @@ fn a_mention_in_the_alert_thread_acks_in_nagios_and_the_thread_tells_the_story()
     let envelope = site.slack.mention(ONCALL, "C0ALERTS", Some(&alert.ts), "ack looking into it");
     assert!(site.runtime.block_on(site.slack.wait_ack(&envelope, PATIENCE)).in_time);
     site.wait_for_reply(&alert, "confirmed by Nagios");
-    let status = site
-        .nagios
-        .wait_for_state(PATIENCE, |status| {
-            status.services.get(&("web01".into(), "HTTP Load".into())).is_some_and(|view| view.acknowledged)
-        })
-        .expect("Nagios shows the acknowledgement");
+    let status = common::wait_for_service_ack(&site.nagios, "web01", "HTTP Load");
     assert!(status.comments.iter().any(|c| c.text == "looking into it" && c.author == "Olive Oncall"));
 
     // Nagios' ACKNOWLEDGEMENT notification: a reply in the thread and an edit of the parent.
@@ -186,11 +171,7 @@ fn a_button_press_does_what_the_typed_command_does() {
     let envelope = site.slack.press_button(ONCALL, "C0DB", &alert.ts, "hagios_ack");
     assert!(site.runtime.block_on(site.slack.wait_ack(&envelope, PATIENCE)).in_time);
     site.wait_for_reply(&alert, "confirmed by Nagios");
-    site.nagios
-        .wait_for_state(PATIENCE, |status| {
-            status.services.get(&("db01".into(), "MySQL".into())).is_some_and(|view| view.acknowledged)
-        })
-        .expect("Nagios shows the acknowledgement");
+    common::wait_for_service_ack(&site.nagios, "db01", "MySQL");
     // The ACKNOWLEDGEMENT notification follows the incident into its thread, not the route.
     let reply = site.wait_for_reply(&alert, "ACKNOWLEDGEMENT");
     assert_eq!(reply.channel, "C0DB");

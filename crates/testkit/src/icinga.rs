@@ -395,7 +395,7 @@ fn path(path: &Path) -> &str {
 }
 
 /// A port nobody listens on right now (the kernel's pick for an ephemeral bind).
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral loopback port");
     listener.local_addr().expect("bound address").port()
 }

@@ -1,5 +1,6 @@
 //! Test harness for hagios integration tests: private, throw-away Nagios Core 4 and Icinga 2
-//! instances with a fixed fixture of hosts and services, controllable check states and notification capture.
+//! instances with a fixed fixture of hosts and services, controllable check states and notification capture,
+//! and a private Synapse homeserver for the Matrix tests.
 //!
 //! ```no_run
 //! use hagios_testkit::NagiosInstance;
@@ -13,9 +14,13 @@ mod icinga_config;
 mod layout;
 mod nagios;
 mod process;
+mod synapse;
 
 pub use icinga::{IcingaInstance, IcingaOptions, CLIENT_CN};
 pub use nagios::{wait_until, NagiosInstance, NagiosOptions};
+pub use synapse::{
+    encode as url_encode, MatrixUser, SynapseInstance, SynapseOptions, SERVER_NAME, SYNAPSE_REQUIREMENT,
+};
 
 #[cfg(test)]
 mod tests {
@@ -39,6 +44,20 @@ mod tests {
         assert!(!process::is_alive(pid));
         assert!(nagios.own_processes().is_empty(), "leftover processes after stop");
         assert!(!nagios.command_file().exists(), "FIFO must be removed so writers see ENOENT");
+    }
+
+    #[test]
+    fn synapse_starts_registers_users_and_carries_messages() {
+        let Some(synapse) = SynapseInstance::start(SynapseOptions::default()) else { return };
+        let alice = synapse.register("alice", "alice-password");
+        let bob = synapse.register("bob", "bob-password");
+        assert_eq!(alice.user_id, format!("@alice:{SERVER_NAME}"));
+        let room = alice.create_room(&[&bob.user_id], serde_json::json!({}));
+        bob.join(&room);
+        let root = alice.send_text(&room, None, "hello");
+        bob.send_text(&room, Some(&root), "hi in the thread");
+        let messages = alice.wait_for_messages(&room, "both messages", Duration::from_secs(10), |m| m.len() == 2);
+        assert_eq!(messages[1]["content"]["m.relates_to"]["event_id"], root.as_str());
     }
 
     #[test]

@@ -73,9 +73,14 @@ pub(crate) fn real_binary(env_var: &str, default: &str, package: &str) -> Option
     if binary.is_file() {
         return Some(binary);
     }
-    if std::env::var("HAGIOS_REQUIRE_REAL").is_ok_and(|value| value == "1") {
+    if real_required() {
         panic!("HAGIOS_REQUIRE_REAL=1 but {} does not exist: install {package} or set {env_var}", binary.display());
     }
     eprintln!("skipping: {package} not installed ({} missing)", binary.display());
     None
+}
+
+/// `HAGIOS_REQUIRE_REAL=1`: a missing real system is a failure, not a skip.
+pub(crate) fn real_required() -> bool {
+    std::env::var("HAGIOS_REQUIRE_REAL").is_ok_and(|value| value == "1")
 }

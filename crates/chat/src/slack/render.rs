@@ -199,21 +199,7 @@ fn summary(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hagios_domain::{NotificationType, ObjectRef};
-
-    fn card(output: &str) -> AlertCard {
-        AlertCard {
-            site: "local".into(),
-            object: ObjectRef::service("web01", "HTTP"),
-            state: State::Critical,
-            kind: NotificationType::Problem,
-            output: output.into(),
-            long_output: String::new(),
-            history: vec!["acknowledged (CRITICAL) by alice: on it".into()],
-            open: true,
-            time: 1_700_000_000,
-        }
-    }
+    use crate::tests::card;
 
     fn all_text(blocks: &[Value]) -> String {
         blocks.iter().map(|b| b["text"]["text"].as_str().unwrap_or_default()).collect::<Vec<_>>().join("\n")

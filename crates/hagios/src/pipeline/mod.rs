@@ -107,7 +107,7 @@ impl Pipeline {
             Err(e) => return Err(e.into()),
         };
         if !self.store.delivered(&notification.id).await? {
-            let channel = route::channel_for(&self.routes, &notification).map(str::to_owned);
+            let channel = route::channel_for(&self.routes, self.chat.platform(), &notification).map(str::to_owned);
             let open = self.store.open_incident(&notification).await?;
             let plan = thread::plan(&notification, open);
             // Marked before posting: after a crash between posting and committing, the next

@@ -1,12 +1,24 @@
-//! Routing stage: picks the channel for a notification from `[[route]]` rules, first match wins.
+//! Routing stage: picks the channel for a notification from `[[route]]` rules, first match with a
+//! target on the running chat platform wins.
 
 use crate::config::RouteConfig;
 use hagios_commands::glob_match;
 use hagios_domain::Notification;
 
-/// The channel for `notification`, or `None` for the chat platform's default channel.
-pub fn channel_for<'a>(routes: &'a [RouteConfig], notification: &Notification) -> Option<&'a str> {
-    routes.iter().find(|route| matches(route, notification)).map(|route| route.channel.as_str())
+/// The channel for `notification` on `platform` (the adapter's name), or `None` for the
+/// platform's default channel.
+pub fn channel_for<'a>(routes: &'a [RouteConfig], platform: &str, notification: &Notification) -> Option<&'a str> {
+    routes
+        .iter()
+        .filter_map(|route| Some((target(route, platform)?, route)))
+        .find(|(_, route)| matches(route, notification))
+        .map(|(target, _)| target)
+}
+
+/// Where a route sends on `platform`: its `matrix_room` on Matrix, its `channel` elsewhere.
+fn target<'a>(route: &'a RouteConfig, platform: &str) -> Option<&'a str> {
+    let target = if platform == "matrix" { &route.matrix_room } else { &route.channel };
+    Some(target.as_str()).filter(|target| !target.is_empty())
 }
 
 /// A route matches when every list it sets matches; an empty list matches everything.
@@ -33,6 +45,7 @@ mod tests {
             states: Vec::new(),
             types: Vec::new(),
             channel: channel.into(),
+            matrix_room: String::new(),
         }
     }
 
@@ -62,10 +75,10 @@ mod tests {
     fn first_matching_route_wins_and_unmatched_go_to_default() {
         let routes =
             [route(&[], &["db-servers"], "C_DB"), route(&["web*"], &[], "C_WEB"), route(&["*"], &["web"], "C_X")];
-        assert_eq!(channel_for(&routes, &notification("db01", &["db-servers", "web"])), Some("C_DB"));
-        assert_eq!(channel_for(&routes, &notification("web01", &["web"])), Some("C_WEB"));
-        assert_eq!(channel_for(&routes, &notification("app01", &["web"])), Some("C_X"));
-        assert_eq!(channel_for(&routes, &notification("app01", &[])), None);
+        assert_eq!(channel_for(&routes, "slack", &notification("db01", &["db-servers", "web"])), Some("C_DB"));
+        assert_eq!(channel_for(&routes, "slack", &notification("web01", &["web"])), Some("C_WEB"));
+        assert_eq!(channel_for(&routes, "slack", &notification("app01", &["web"])), Some("C_X"));
+        assert_eq!(channel_for(&routes, "slack", &notification("app01", &[])), None);
     }
 
     #[test]
@@ -77,10 +90,21 @@ mod tests {
         };
         let flapping = RouteConfig { types: vec![NotificationType::FlappingStart], ..route(&[], &[], "C_NOISE") };
         let routes = [pager, flapping];
-        let of = |kind, state| channel_for(&routes, &notification_of("web01", &[], kind, state));
+        let of = |kind, state| channel_for(&routes, "slack", &notification_of("web01", &[], kind, state));
         assert_eq!(of(NotificationType::Problem, State::Critical), Some("C_PAGER"));
         assert_eq!(of(NotificationType::Problem, State::Warning), None);
         assert_eq!(of(NotificationType::Recovery, State::Ok), None);
         assert_eq!(of(NotificationType::FlappingStart, State::Critical), Some("C_NOISE"));
+    }
+
+    #[test]
+    fn each_platform_takes_the_first_matching_route_with_a_target_there() {
+        let slack_only = route(&["db*"], &[], "C_DB");
+        let both = RouteConfig { matrix_room: "#web:m.org".into(), ..route(&["*"], &[], "C_ALL") };
+        let routes = [slack_only, both];
+        assert_eq!(channel_for(&routes, "slack", &notification("db01", &[])), Some("C_DB"));
+        assert_eq!(channel_for(&routes, "matrix", &notification("db01", &[])), Some("#web:m.org"));
+        let matrix_only = [RouteConfig { channel: String::new(), ..routes[1].clone() }];
+        assert_eq!(channel_for(&matrix_only, "slack", &notification("db01", &[])), None);
     }
 }

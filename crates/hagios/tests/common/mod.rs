@@ -188,3 +188,34 @@ pub fn spooled(spool: &Path) -> usize {
         entries.filter_map(Result::ok).filter(|entry| entry.path().extension().is_some_and(|e| e == "json")).count()
     })
 }
+
+/// `hagios run --config FILE` with `env` (the chat platform's secrets), logging to stderr.
+pub fn start_run(config: &Path, env: &[(&str, &str)]) -> Child {
+    Command::new(HAGIOS)
+        .args(["run", "--config"])
+        .arg(config)
+        .env("HAGIOS_LOG", "hagios=debug,info")
+        .envs(env.iter().copied())
+        .spawn()
+        .expect("start hagios run")
+}
+
+/// kill -9 and start again: no chance to clean up or finish a delivery.
+pub fn crash_and_restart(run: &mut Child, config: &Path, env: &[(&str, &str)]) {
+    run.kill().expect("kill -9 hagios run");
+    run.wait().expect("reap hagios run");
+    *run = start_run(config, env);
+}
+
+/// How many notifications Nagios has sent so far (each runs `hagios notify` once).
+pub fn notifications_sent(nagios: &NagiosInstance) -> usize {
+    nagios.log().lines().filter(|line| line.contains(" NOTIFICATION: ")).count()
+}
+
+/// Waits until Nagios' status shows `host!service` acknowledged, and returns that status.
+pub fn wait_for_service_ack(nagios: &NagiosInstance, host: &str, service: &str) -> hagios_domain::Status {
+    let key = (host.to_owned(), service.to_owned());
+    nagios
+        .wait_for_state(PATIENCE * 2, |status| status.services.get(&key).is_some_and(|view| view.acknowledged))
+        .unwrap_or_else(|| panic!("Nagios does not show {host}!{service} acknowledged"))
+}

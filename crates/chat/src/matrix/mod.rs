@@ -1,0 +1,394 @@
+//! Matrix over the client-server API (a small reqwest client, see ARCHITECTURE.md for why not
+//! matrix-sdk): alerts are `m.room.message`s whose `m.thread` threads carry the incident's story
+//! and whose root is kept current by `m.replace` edits; mentions of the bot, messages in direct
+//! chats and ✅/🔁 reactions on alerts come in through a `/sync` long-poll whose `next_batch` is
+//! kept in a file. Exactly once: a notification's transaction id is derived from its id, and the
+//! homeserver answers a repeated `PUT …/send/m.room.message/{txnId}` with the first event.
+//! End-to-end encrypted rooms are not supported: invitations to them are declined with a reason.
+
+mod client;
+mod events;
+mod render;
+
+use crate::{ChatAdapter, ChatError, ChatEvent, ChatUser, MessageRef, Outbound};
+use async_trait::async_trait;
+use client::{Client, CALL_TIMEOUT};
+use events::{Heard, Me};
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::sync::{mpsc, OnceCell};
+
+/// How the bot proves who it is; both are secrets and never printed.
+#[derive(Clone)]
+pub enum MatrixLogin {
+    AccessToken(String),
+    /// Logs in as [`MatrixSettings::user`] on the fixed device [`DEVICE_ID`].
+    Password(String),
+}
+
+/// What the Matrix adapter needs.
+#[derive(Clone)]
+pub struct MatrixSettings {
+    /// The client-server API base, `https://matrix.example.org`.
+    pub homeserver: String,
+    /// The bot's user id, `@hagios:example.org`.
+    pub user: String,
+    pub login: MatrixLogin,
+    /// Where notifications go that no route sends elsewhere: a room id or alias.
+    pub default_room: String,
+    /// The file keeping `/sync`'s `next_batch`, so a restart neither misses nor repeats commands.
+    pub sync_state: PathBuf,
+}
+
+impl std::fmt::Debug for MatrixSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MatrixSettings")
+            .field("homeserver", &self.homeserver)
+            .field("user", &self.user)
+            .field("default_room", &self.default_room)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The device a password login uses, the same on every start: transaction ids are remembered
+/// per device, so a post repeated after a restart is still recognised.
+pub const DEVICE_ID: &str = "HAGIOS";
+/// How long one `/sync` waits on the homeserver for something to happen.
+const SYNC_WAIT: Duration = Duration::from_secs(30);
+/// Only what hagios reads; presence, typing, receipts and account data stay away.
+const SYNC_FILTER: &str = r#"{"presence":{"types":[]},"account_data":{"types":[]},"room":{"ephemeral":{"types":[]},"account_data":{"types":[]},"timeline":{"types":["m.room.message","m.reaction","m.room.encrypted","m.room.member"]},"state":{"types":["m.room.member"],"lazy_load_members":true}}}"#;
+/// Transaction ids of posts that carry a notification: this prefix and the notification id.
+pub const KEYED_TXN_PREFIX: &str = "hagios-notification-";
+/// Messages whose last edit is remembered; forgetting only costs one repeated edit.
+const EDITS_REMEMBERED: usize = 10_000;
+/// Tries to answer one invitation when the homeserver asks to slow down.
+const INVITE_TRIES: u32 = 5;
+const ENCRYPTED_REFUSAL: &str =
+    "hagios does not support end-to-end encrypted rooms: invite it to a room without encryption";
+
+pub struct MatrixChat {
+    client: Client,
+    settings: MatrixSettings,
+    session: OnceCell<Session>,
+    /// Room ids or aliases as configured → the room id, once joined.
+    rooms: Mutex<HashMap<String, String>>,
+    /// Whether a room is a direct chat (two members), until its members change.
+    direct: Mutex<HashMap<String, bool>>,
+    /// Display names by user id, for replies, Nagios comments and the audit log.
+    names: Mutex<HashMap<String, String>>,
+    /// Encrypted rooms already told that hagios cannot read them.
+    told_encrypted: Mutex<HashSet<String>>,
+    /// The last edit made to each message (a hash of its content): delivery repeats the edit of
+    /// an incident's root when the thread reply after it failed, and under a rate limit the
+    /// repeated edit would take the reply's turn every time.
+    last_edits: Mutex<HashMap<String, u64>>,
+    next_txn: AtomicU64,
+}
+
+struct Session {
+    token: String,
+    me: Me,
+}
+
+impl MatrixChat {
+    pub fn new(settings: MatrixSettings) -> Result<Self, ChatError> {
+        Ok(Self {
+            client: Client::new(&settings.homeserver)?,
+            settings,
+            session: OnceCell::new(),
+            rooms: Mutex::default(),
+            direct: Mutex::default(),
+            names: Mutex::default(),
+            told_encrypted: Mutex::default(),
+            last_edits: Mutex::default(),
+            next_txn: AtomicU64::new(0),
+        })
+    }
+
+    /// Logs in (or checks the access token) and returns the bot's user id.
+    pub async fn bot_user(&self) -> Result<&str, ChatError> {
+        Ok(&self.session().await?.me.user_id)
+    }
+
+    async fn session(&self) -> Result<&Session, ChatError> {
+        self.session.get_or_try_init(|| self.log_in()).await
+    }
+
+    async fn log_in(&self) -> Result<Session, ChatError> {
+        let token = match &self.settings.login {
+            MatrixLogin::AccessToken(token) => token.clone(),
+            MatrixLogin::Password(password) => {
+                let body = json!({
+                    "type": "m.login.password",
+                    "identifier": { "type": "m.id.user", "user": self.settings.user },
+                    "password": password,
+                    "device_id": DEVICE_ID,
+                    "initial_device_display_name": "hagios",
+                });
+                let answer = self.client.call(Method::POST, None, &["login"], &[], Some(&body), CALL_TIMEOUT).await?;
+                answer["access_token"].as_str().unwrap_or_default().to_owned()
+            }
+        };
+        let whoami =
+            self.client.call(Method::GET, Some(&token), &["account", "whoami"], &[], None, CALL_TIMEOUT).await?;
+        let user_id = whoami["user_id"].as_str().unwrap_or_default().to_owned();
+        if user_id != self.settings.user {
+            return Err(ChatError::Rejected(format!(
+                "the Matrix login is for `{user_id}`, not [matrix] user `{}`: fix one of them",
+                self.settings.user
+            )));
+        }
+        let profile = ["profile", user_id.as_str(), "displayname"];
+        let profile = self.client.call(Method::GET, Some(&token), &profile, &[], None, CALL_TIMEOUT).await;
+        let display_name = profile.ok().and_then(|answer| answer["displayname"].as_str().map(str::to_owned));
+        Ok(Session { token, me: Me { user_id, display_name } })
+    }
+
+    async fn call(&self, method: Method, segments: &[&str], body: Option<&Value>) -> Result<Value, ChatError> {
+        let token = &self.session().await?.token;
+        self.client.call(method, Some(token), segments, &[], body, CALL_TIMEOUT).await
+    }
+
+    /// The id of `room` (an id or alias), joining it the first time: joining a room the bot is
+    /// in already changes nothing, and an invited bot accepts the invitation this way.
+    async fn room_id(&self, room: &str) -> Result<String, ChatError> {
+        if let Some(id) = self.rooms.lock().expect("rooms").get(room) {
+            return Ok(id.clone());
+        }
+        let joined = self.call(Method::POST, &["join", room], Some(&json!({}))).await?;
+        let id = joined["room_id"].as_str().unwrap_or(room).to_owned();
+        self.rooms.lock().expect("rooms").insert(room.to_owned(), id.clone());
+        Ok(id)
+    }
+
+    async fn send(
+        &self,
+        channel: Option<&str>,
+        thread: Option<&MessageRef>,
+        mut content: Value,
+        txn: &str,
+    ) -> Result<MessageRef, ChatError> {
+        let room = match thread {
+            Some(root) => {
+                render::in_thread(&mut content, &root.id);
+                root.channel.clone()
+            }
+            None => self.room_id(channel.unwrap_or(&self.settings.default_room)).await?,
+        };
+        let sent = self.call(Method::PUT, &["rooms", &room, "send", "m.room.message", txn], Some(&content)).await?;
+        let id =
+            sent["event_id"].as_str().ok_or_else(|| ChatError::Rejected("the homeserver sent no event id".into()))?;
+        Ok(MessageRef { channel: room, id: id.to_owned() })
+    }
+
+    /// A transaction id used once: a retry of the same call is a new message (edits, replies).
+    fn fresh_txn(&self) -> String {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+        format!("hagios-{nanos}-{}", self.next_txn.fetch_add(1, Ordering::Relaxed))
+    }
+
+    async fn sync(&self, since: Option<&str>, wait: Duration) -> Result<Value, ChatError> {
+        let token = &self.session().await?.token;
+        let wait_ms = wait.as_millis().to_string();
+        let mut query = vec![("timeout", wait_ms.as_str()), ("filter", SYNC_FILTER)];
+        query.extend(since.map(|since| ("since", since)));
+        self.client.call(Method::GET, Some(token), &["sync"], &query, None, CALL_TIMEOUT + wait).await
+    }
+
+    /// Joins rooms the bot is invited to, and declines encrypted ones with a reason the inviter
+    /// sees. An invitation shows in one sync only, so a rate limit is waited out here.
+    async fn answer_invites(&self, sync: &Value) {
+        for invite in events::invites(sync) {
+            if invite.encrypted {
+                tracing::warn!(room = %invite.room, "declining an invitation to an encrypted room: not supported");
+            } else {
+                tracing::info!(room = %invite.room, "joining a room the bot was invited to");
+            }
+            for _ in 0..INVITE_TRIES {
+                let answer = if invite.encrypted {
+                    let reason = json!({ "reason": ENCRYPTED_REFUSAL });
+                    self.call(Method::POST, &["rooms", &invite.room, "leave"], Some(&reason)).await
+                } else {
+                    self.call(Method::POST, &["join", &invite.room], Some(&json!({}))).await
+                };
+                let Err(e) = answer else { break };
+                tracing::warn!(error = %e, room = %invite.room, "cannot answer an invitation");
+                let Some(wait) = e.retry_after() else { break };
+                tokio::time::sleep(wait).await;
+            }
+        }
+    }
+
+    /// The chat event behind what a person did, if it is meant for hagios.
+    async fn event(&self, heard: Heard, me: &Me) -> Option<ChatEvent> {
+        match heard {
+            Heard::Text { room, sender, thread, text, addressed } => {
+                if !addressed && !self.is_direct(&room).await {
+                    return None;
+                }
+                let thread = thread.map(|id| MessageRef { channel: room.clone(), id });
+                Some(ChatEvent::Command { user: self.user(&sender).await, channel: room, thread, text })
+            }
+            Heard::Reaction { room, sender, target, command } => {
+                // Only reactions on the bot's own alerts (thread roots) count as buttons.
+                let event = self.call(Method::GET, &["rooms", &room, "event", &target], None).await.ok()?;
+                let is_alert = event["sender"] == me.user_id.as_str() && event["content"].get("m.relates_to").is_none();
+                is_alert.then_some(())?;
+                let message = MessageRef { channel: room, id: target };
+                Some(ChatEvent::Button { user: self.user(&sender).await, message, command: command.to_owned() })
+            }
+            Heard::Encrypted { room } => {
+                if self.told_encrypted.lock().expect("told").insert(room.clone()) {
+                    let notice = render::content(&Outbound::Text(ENCRYPTED_REFUSAL.to_owned()));
+                    if let Err(e) = self.send(Some(&room), None, notice, &self.fresh_txn()).await {
+                        tracing::warn!(error = %e, %room, "cannot say that encrypted rooms are not supported");
+                    }
+                }
+                None
+            }
+        }
+    }
+
+    async fn is_direct(&self, room: &str) -> bool {
+        if let Some(direct) = self.direct.lock().expect("direct").get(room) {
+            return *direct;
+        }
+        match self.call(Method::GET, &["rooms", room, "joined_members"], None).await {
+            Ok(members) => {
+                let direct = members["joined"].as_object().is_some_and(|joined| joined.len() == 2);
+                self.direct.lock().expect("direct").insert(room.to_owned(), direct);
+                direct
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, room, "cannot tell whether a room is a direct chat");
+                false
+            }
+        }
+    }
+
+    /// The person behind `user_id`, named by their display name where they set one.
+    async fn user(&self, user_id: &str) -> ChatUser {
+        let known = self.names.lock().expect("names").get(user_id).cloned();
+        let name = match known {
+            Some(name) => name,
+            None => {
+                let profile = self.call(Method::GET, &["profile", user_id, "displayname"], None).await;
+                let name = profile
+                    .ok()
+                    .and_then(|answer| answer["displayname"].as_str().map(str::to_owned))
+                    .filter(|name| !name.trim().is_empty())
+                    .unwrap_or_else(|| user_id.to_owned());
+                self.names.lock().expect("names").insert(user_id.to_owned(), name.clone());
+                name
+            }
+        };
+        ChatUser { id: user_id.to_owned(), name }
+    }
+
+    async fn load_since(&self) -> Option<String> {
+        let text = tokio::fs::read_to_string(&self.settings.sync_state).await.ok()?;
+        Some(text.trim().to_owned()).filter(|since| !since.is_empty())
+    }
+
+    /// Written to a temporary file and renamed, so a crash leaves the old or the new position.
+    async fn save_since(&self, since: &str) {
+        let path = &self.settings.sync_state;
+        let temporary = path.with_extension("tmp");
+        let saved = match tokio::fs::write(&temporary, since).await {
+            Ok(()) => tokio::fs::rename(&temporary, path).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = saved {
+            tracing::warn!(error = %e, file = %path.display(), "cannot keep the Matrix sync position");
+        }
+    }
+}
+
+#[async_trait]
+impl ChatAdapter for MatrixChat {
+    fn platform(&self) -> &'static str {
+        "matrix"
+    }
+
+    async fn post(
+        &self,
+        channel: Option<&str>,
+        thread: Option<&MessageRef>,
+        message: &Outbound,
+    ) -> Result<MessageRef, ChatError> {
+        self.send(channel, thread, render::content(message), &self.fresh_txn()).await
+    }
+
+    /// The transaction id is derived from `key`: a repeated post (after a crash, or a retry whose
+    /// answer was lost) is recognised by the homeserver, which answers with the first event.
+    async fn post_keyed(
+        &self,
+        channel: Option<&str>,
+        thread: Option<&MessageRef>,
+        message: &Outbound,
+        key: &str,
+    ) -> Result<MessageRef, ChatError> {
+        self.send(channel, thread, render::content(message), &format!("{KEYED_TXN_PREFIX}{key}")).await
+    }
+
+    async fn update(&self, message: &MessageRef, content: &Outbound) -> Result<(), ChatError> {
+        let edit = render::edit(&message.id, content);
+        let fingerprint = {
+            let mut hasher = std::hash::DefaultHasher::new();
+            edit.to_string().hash(&mut hasher);
+            hasher.finish()
+        };
+        if self.last_edits.lock().expect("edits").get(&message.id) == Some(&fingerprint) {
+            return Ok(());
+        }
+        let txn = self.fresh_txn();
+        self.call(Method::PUT, &["rooms", &message.channel, "send", "m.room.message", &txn], Some(&edit)).await?;
+        let mut last_edits = self.last_edits.lock().expect("edits");
+        if last_edits.len() >= EDITS_REMEMBERED {
+            last_edits.clear();
+        }
+        last_edits.insert(message.id.clone(), fingerprint);
+        Ok(())
+    }
+
+    async fn listen(&self, events: mpsc::Sender<ChatEvent>) -> Result<(), ChatError> {
+        let me = self.session().await?.me.clone();
+        let mut since = self.load_since().await;
+        if since.is_none() {
+            // First start: what was said before hagios was there is not for it.
+            let first = self.sync(None, Duration::ZERO).await?;
+            self.answer_invites(&first).await;
+            since = first["next_batch"].as_str().map(str::to_owned);
+            if let Some(since) = &since {
+                self.save_since(since).await;
+            }
+            tracing::info!("first Matrix sync: earlier history skipped");
+        }
+        loop {
+            let sync = tokio::select! {
+                sync = self.sync(since.as_deref(), SYNC_WAIT) => sync?,
+                () = events.closed() => return Ok(()),
+            };
+            self.answer_invites(&sync).await;
+            for room in events::membership_changed(&sync) {
+                self.direct.lock().expect("direct").remove(&room);
+            }
+            for heard in events::heard(&sync, &me) {
+                let Some(event) = self.event(heard, &me).await else { continue };
+                if events.send(event).await.is_err() {
+                    return Ok(());
+                }
+            }
+            if let Some(next) = sync["next_batch"].as_str() {
+                self.save_since(next).await;
+                since = Some(next.to_owned());
+            }
+        }
+    }
+}

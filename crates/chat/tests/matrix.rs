@@ -1,0 +1,179 @@
+//! The Matrix adapter against a real, private Synapse: what it posts, threads and edits is what
+//! another user sees; a repeated keyed post (also from a restarted adapter) is one message; the
+//! homeserver's rate limit comes back as a retryable error carrying its delay; mentions, direct
+//! messages and reactions come in as chat events; invitations to encrypted rooms are declined.
+
+use hagios_chat::matrix::{MatrixChat, MatrixLogin, MatrixSettings};
+use hagios_chat::{ChatAdapter, ChatError, ChatEvent, MessageRef, Outbound};
+use hagios_testkit::{MatrixUser, SynapseInstance, SynapseOptions};
+use serde_json::{json, Value};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+const PATIENCE: Duration = Duration::from_secs(20);
+
+struct Homeserver {
+    synapse: SynapseInstance,
+    bot: MatrixUser,
+    alice: MatrixUser,
+    room: String,
+    dir: tempfile::TempDir,
+}
+
+impl Homeserver {
+    fn start(options: SynapseOptions) -> Option<Homeserver> {
+        let synapse = SynapseInstance::start(options)?;
+        let bot = synapse.register("hagios", "bot-password");
+        let alice = synapse.register("alice", "alice-password");
+        // Three members: a room of two is a direct chat, where every message is a command.
+        let bob = synapse.register("bob", "bob-password");
+        let room = alice.create_room(&[&bot.user_id, &bob.user_id], json!({ "name": "alerts" }));
+        bob.join(&room);
+        Some(Homeserver { synapse, bot, alice, room, dir: tempfile::tempdir().expect("temp dir") })
+    }
+
+    /// An adapter as `hagios run` makes it; `password` logs in instead of using the token.
+    fn adapter(&self, password: bool) -> MatrixChat {
+        let login = if password {
+            MatrixLogin::Password("bot-password".into())
+        } else {
+            MatrixLogin::AccessToken(self.bot.token.clone())
+        };
+        MatrixChat::new(MatrixSettings {
+            homeserver: self.synapse.url(),
+            user: self.bot.user_id.clone(),
+            login,
+            default_room: self.room.clone(),
+            sync_state: self.dir.path().join("matrix-sync"),
+        })
+        .expect("adapter")
+    }
+
+    fn messages(&self) -> Vec<Value> {
+        self.alice.messages(&self.room)
+    }
+}
+
+fn text(message: &str) -> Outbound {
+    Outbound::Text(message.into())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn posts_threads_and_edits_show_for_people_and_keyed_posts_happen_once() {
+    let Some(home) = Homeserver::start(SynapseOptions::default()) else { return };
+    let chat = home.adapter(true);
+    assert_eq!(chat.bot_user().await.expect("password login"), home.bot.user_id);
+
+    let root = chat.post_keyed(None, None, &text("<script>alert(1)</script> & co"), "n-1").await.expect("post");
+    assert_eq!(root.channel, home.room, "the invitation was accepted by posting");
+    let again = chat.post_keyed(None, None, &text("<script>alert(1)</script> & co"), "n-1").await.expect("repeat");
+    assert_eq!(again, root, "same transaction id, same event");
+    // A restarted hagios logs in again on the same device and repeats the post: still one.
+    let restarted = home.adapter(true);
+    let after_restart = restarted.post_keyed(None, None, &text("<script>alert(1)</script> & co"), "n-1").await;
+    assert_eq!(after_restart.expect("repeat after restart"), root);
+
+    let reply = chat.post_keyed(None, Some(&root), &text("in the thread"), "n-2").await.expect("reply");
+    chat.update(&root, &text("edited")).await.expect("edit");
+
+    let messages = home.messages();
+    assert_eq!(messages.len(), 3, "root, reply, edit: {messages:#?}");
+    let shown = &messages[0]["content"];
+    assert_eq!(shown["body"], "<script>alert(1)</script> & co");
+    assert_eq!(shown["formatted_body"], "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co");
+    assert_eq!(messages[1]["event_id"], reply.id.as_str());
+    assert_eq!(messages[1]["content"]["m.relates_to"]["rel_type"], "m.thread");
+    assert_eq!(messages[1]["content"]["m.relates_to"]["event_id"], root.id.as_str());
+    assert_eq!(messages[2]["content"]["m.relates_to"], json!({ "rel_type": "m.replace", "event_id": root.id }));
+    assert_eq!(messages[2]["content"]["m.new_content"]["body"], "edited");
+    // What Synapse serves as the message now carries the edit.
+    let now = home.alice.call("GET", &format!("/rooms/{}/event/{}", url(&home.room), url(&root.id)), None);
+    assert_eq!(now["unsigned"]["m.relations"]["m.replace"]["event_id"], messages[2]["event_id"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_rate_limit_is_a_retryable_error_with_the_homeservers_delay() {
+    let Some(home) = Homeserver::start(SynapseOptions { message_rate: Some((0.2, 2)) }) else { return };
+    let chat = home.adapter(false);
+    let mut limited = None;
+    for n in 0..10 {
+        match chat.post(None, None, &text(&format!("burst {n}"))).await {
+            Ok(_) => {}
+            Err(e) => {
+                limited = Some(e);
+                break;
+            }
+        }
+    }
+    let error = limited.expect("Synapse limited the burst");
+    assert!(matches!(error, ChatError::RateLimited(_)) && error.retryable(), "{error}");
+    let wait = error.retry_after().expect("the homeserver said how long");
+    assert!(wait > Duration::ZERO && wait <= Duration::from_secs(10), "{wait:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mentions_direct_messages_and_reactions_become_events_and_encrypted_rooms_are_declined() {
+    let Some(home) = Homeserver::start(SynapseOptions::default()) else { return };
+    let chat = std::sync::Arc::new(home.adapter(false));
+    let alert = chat.post(None, None, &text("an alert")).await.expect("post");
+    // Said before hagios listened for the first time: not for it.
+    home.alice.send_text(&home.room, None, &format!("{}: status from the past", home.bot.user_id));
+
+    let (events_tx, mut events) = mpsc::channel(16);
+    let listener = tokio::spawn({
+        let chat = chat.clone();
+        async move { chat.listen(events_tx).await }
+    });
+    // The first sync happened once an encrypted room's invitation is declined.
+    let secret = home.alice.create_room(
+        &[&home.bot.user_id],
+        json!({ "initial_state": [{ "type": "m.room.encryption", "state_key": "", "content": { "algorithm": "m.megolm.v1.aes-sha2" } }] }),
+    );
+    let membership = format!("/rooms/{}/state/m.room.member/{}", url(&secret), url(&home.bot.user_id));
+    let declined = hagios_testkit::wait_until(PATIENCE, || {
+        let (status, member) = home.alice.try_call("GET", &membership, None);
+        (status == 200 && member["membership"] == "leave").then_some(member)
+    })
+    .expect("the invitation to the encrypted room was declined");
+    assert!(declined["reason"].as_str().unwrap_or_default().contains("does not support end-to-end encrypted rooms"));
+
+    home.alice.send_text(&home.room, Some(&alert.id), "Hagios: ack looking");
+    home.alice.send_text(&home.room, None, "just chatting");
+    home.alice.react(&home.room, &alert.id, "✅");
+    let dm = home.alice.create_room(&[&home.bot.user_id], json!({ "is_direct": true }));
+    hagios_testkit::wait_until(PATIENCE, || {
+        let members = home.alice.call("GET", &format!("/rooms/{}/joined_members", url(&dm)), None);
+        (members["joined"].as_object().map_or(0, |joined| joined.len()) == 2).then_some(())
+    })
+    .expect("the bot joined the direct chat");
+    home.alice.send_text(&dm, None, "status");
+
+    let thread = MessageRef { channel: home.room.clone(), id: alert.id.clone() };
+    match next(&mut events).await {
+        ChatEvent::Command { user, channel, thread: Some(in_thread), text } => {
+            assert_eq!((user.id.as_str(), user.name.as_str()), (home.alice.user_id.as_str(), "alice"));
+            assert_eq!((channel, in_thread, text.as_str()), (home.room.clone(), thread.clone(), "ack looking"));
+        }
+        other => panic!("expected the mention first: {other:?}"),
+    }
+    match next(&mut events).await {
+        ChatEvent::Button { user, message, command } => {
+            assert_eq!((user.id, message, command.as_str()), (home.alice.user_id.clone(), thread, "ack"));
+        }
+        other => panic!("expected the reaction: {other:?}"),
+    }
+    match next(&mut events).await {
+        ChatEvent::Command { channel, thread: None, text, .. } => assert_eq!((channel, text.as_str()), (dm, "status")),
+        other => panic!("expected the direct message: {other:?}"),
+    }
+    listener.abort();
+    assert!(home.dir.path().join("matrix-sync").exists(), "the sync position is kept");
+}
+
+async fn next(events: &mut mpsc::Receiver<ChatEvent>) -> ChatEvent {
+    tokio::time::timeout(PATIENCE, events.recv()).await.expect("an event in time").expect("listener running")
+}
+
+fn url(segment: &str) -> String {
+    hagios_testkit::url_encode(segment)
+}

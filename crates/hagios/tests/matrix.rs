@@ -1,0 +1,339 @@
+//! `hagios run` with `[matrix]` against a real, private Synapse and a real, private Nagios:
+//! alerts become Matrix threads, a second person's mention or ✅ reaction in the thread acks in
+//! Nagios (confirmed from status.dat), Nagios' follow-ups reply in the thread and edit the root,
+//! strangers are refused, hostile output is escaped, and a rate-limited burst survives a kill -9
+//! of hagios without losing or repeating a message.
+
+mod common;
+
+use hagios_chat::matrix::KEYED_TXN_PREFIX;
+use hagios_testkit::{wait_until, MatrixUser, NagiosInstance, SynapseInstance, SynapseOptions, SERVER_NAME};
+use serde_json::{json, Value};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command};
+use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Generous bound for anything that crosses Nagios (its status.dat is rewritten every second).
+const PATIENCE: Duration = Duration::from_secs(40);
+const BOT_PASSWORD: &str = "hagios-bot-password";
+
+struct Site {
+    nagios: NagiosInstance,
+    synapse: SynapseInstance,
+    bot: MatrixUser,
+    /// Created the rooms; holds no role in hagios.
+    alice: MatrixUser,
+    /// On call: may run every acting command.
+    oncall: MatrixUser,
+    /// The default room, and the room `#db:…` that db* problems are routed to.
+    alerts: String,
+    db: String,
+    hagios: Child,
+    config: PathBuf,
+    spool: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Site {
+    fn start(options: SynapseOptions) -> Option<Site> {
+        Site::start_with(options, None)
+    }
+
+    /// With `proxy`, hagios reaches the homeserver through it.
+    fn start_with(options: SynapseOptions, proxy: Option<&AnswerSwallower>) -> Option<Site> {
+        let synapse = SynapseInstance::start(options)?;
+        let bot = synapse.register("hagios", BOT_PASSWORD);
+        let alice = synapse.register("alice", "alice-password");
+        let oncall = synapse.register("oncall", "oncall-password");
+        oncall.call(
+            "PUT",
+            &format!("/profile/{}/displayname", url(&oncall.user_id)),
+            Some(json!({ "displayname": "Olive Oncall" })),
+        );
+        let members = [bot.user_id.as_str(), oncall.user_id.as_str()];
+        let alerts = alice.create_room(&members, json!({ "name": "alerts" }));
+        let db = alice.create_room(&members, json!({ "name": "db", "room_alias_name": "db" }));
+        oncall.join(&alerts);
+        oncall.join(&db);
+        let chat = format!(
+            r##"
+[matrix]
+homeserver = "{homeserver}"
+user = "{user}"
+default_room = "{alerts}"
+
+[[route]]
+hosts = ["db*"]
+types = ["PROBLEM"]
+channel = "C0DB"
+matrix_room = "#db:{SERVER_NAME}"
+"##,
+            homeserver = proxy.map_or_else(|| synapse.url(), |proxy| proxy.url(&synapse)),
+            user = bot.user_id,
+        );
+        let site = common::start_site(&chat, &oncall.user_id)?;
+        let hagios = common::start_run(&site.config, SECRETS);
+        Some(Site {
+            nagios: site.nagios,
+            synapse,
+            bot,
+            alice,
+            oncall,
+            alerts,
+            db,
+            hagios,
+            config: site.config,
+            spool: site.spool,
+            _dir: site.dir,
+        })
+    }
+
+    /// The bot's messages in `room`, oldest first, edits included.
+    fn bot_messages(&self, room: &str) -> Vec<Value> {
+        self.alice.messages(room).into_iter().filter(|m| m["sender"] == self.bot.user_id.as_str()).collect()
+    }
+
+    fn wait_for(&self, room: &str, what: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        wait_until(PATIENCE, || Some(self.bot_messages(room)).filter(|messages| done(messages)))
+            .unwrap_or_else(|| panic!("no {what} within {PATIENCE:?}; the bot said:\n{:#?}", self.bot_messages(room)))
+    }
+
+    /// The root message of the alert whose body contains `needle`, once its delivery is
+    /// committed (a person cannot answer faster than that).
+    fn wait_for_alert(&self, room: &str, needle: &str) -> Value {
+        let find =
+            |messages: &[Value]| messages.iter().find(|m| relation(m).is_null() && body(m).contains(needle)).cloned();
+        let messages = self.wait_for(room, &format!("alert with {needle:?}"), |messages| find(messages).is_some());
+        wait_until(PATIENCE, || (common::spooled(&self.spool) == 0).then_some(())).expect("delivery committed");
+        find(&messages).expect("found")
+    }
+
+    /// Waits for a message related to `root` by `rel_type` (`m.thread` reply, `m.replace` edit)
+    /// that satisfies `done`.
+    fn wait_for_related(
+        &self,
+        room: &str,
+        root: &Value,
+        rel_type: &str,
+        what: &str,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let find = |messages: &[Value]| {
+            messages
+                .iter()
+                .find(|m| relation(m)["rel_type"] == rel_type && relation(m)["event_id"] == root["event_id"] && done(m))
+                .cloned()
+        };
+        let messages = self.wait_for(room, what, |messages| find(messages).is_some());
+        find(&messages).expect("found")
+    }
+
+    fn wait_for_reply(&self, room: &str, root: &Value, needle: &str) -> Value {
+        self.wait_for_related(room, root, "m.thread", &format!("reply with {needle:?}"), |m| body(m).contains(needle))
+    }
+
+    /// Waits for an edit of `root` whose new content satisfies `done`.
+    fn wait_for_edit(&self, room: &str, root: &Value, what: &str, done: impl Fn(&str) -> bool) -> Value {
+        self.wait_for_related(room, root, "m.replace", what, |m| {
+            done(m["content"]["m.new_content"]["body"].as_str().unwrap_or_default())
+        })
+    }
+
+    /// Logs in with the password again: a new login on the same device.
+    fn crash_and_restart(&mut self) {
+        common::crash_and_restart(&mut self.hagios, &self.config, SECRETS);
+    }
+}
+
+impl Drop for Site {
+    fn drop(&mut self) {
+        let _ = self.hagios.kill();
+        let _ = self.hagios.wait();
+    }
+}
+
+/// hagios logs in with the password, so each start is a new login (on the same device).
+const SECRETS: &[(&str, &str)] = &[("MATRIX_PASSWORD", BOT_PASSWORD)];
+
+fn relation(message: &Value) -> &Value {
+    &message["content"]["m.relates_to"]
+}
+
+fn body(message: &Value) -> &str {
+    message["content"]["body"].as_str().unwrap_or_default()
+}
+
+fn url(segment: &str) -> String {
+    hagios_testkit::url_encode(segment)
+}
+
+#[test]
+fn a_mention_in_the_alert_thread_acks_in_nagios_and_the_thread_tells_the_story() {
+    let Some(site) = Site::start(SynapseOptions::default()) else { return };
+    site.nagios.submit_service_result("web01", "HTTP Load", 2, "CRITICAL - <script>alert(1)</script> & more");
+    let alert = site.wait_for_alert(&site.alerts, "PROBLEM web01!HTTP Load is CRITICAL");
+    let html = alert["content"]["formatted_body"].as_str().expect("HTML");
+    assert!(html.starts_with("🔴 <b>PROBLEM</b>"), "{html}");
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; more") && !html.contains("<script"), "{html}");
+    assert!(body(&alert).contains("<script>alert(1)</script> & more"), "the plain fallback is the text itself");
+
+    let root = alert["event_id"].as_str().expect("event id");
+    site.oncall.send_text(&site.alerts, Some(root), "hagios: ack looking into it");
+    site.wait_for_reply(&site.alerts, &alert, "confirmed by Nagios");
+    let status = common::wait_for_service_ack(&site.nagios, "web01", "HTTP Load");
+    assert!(status.comments.iter().any(|c| c.text == "looking into it" && c.author == "Olive Oncall"));
+
+    // Nagios' ACKNOWLEDGEMENT notification: a reply in the thread and an edit of the root.
+    site.wait_for_reply(&site.alerts, &alert, "ACKNOWLEDGEMENT");
+    site.wait_for_edit(&site.alerts, &alert, "the root edited for the ack", |text| text.contains("acknowledged"));
+
+    site.nagios.submit_service_result("web01", "HTTP Load", 0, "OK - load 0.1");
+    site.wait_for_reply(&site.alerts, &alert, "RECOVERY");
+    site.wait_for_edit(&site.alerts, &alert, "the root edited to OK", |text| {
+        text.starts_with("🟢") && text.contains("closed")
+    });
+}
+
+#[test]
+fn a_reaction_acks_and_a_person_without_a_role_is_refused() {
+    let Some(site) = Site::start(SynapseOptions::default()) else { return };
+    site.nagios.submit_service_result("db01", "MySQL", 2, "CRITICAL - too many connections");
+    let alert = site.wait_for_alert(&site.db, "PROBLEM db01!MySQL is CRITICAL");
+    assert!(site.bot_messages(&site.alerts).is_empty(), "routed by host and type to #db");
+
+    let root = alert["event_id"].as_str().expect("event id");
+    site.oncall.react(&site.db, root, "✅");
+    site.wait_for_reply(&site.db, &alert, "confirmed by Nagios");
+    common::wait_for_service_ack(&site.nagios, "db01", "MySQL");
+    // The ACKNOWLEDGEMENT notification follows the incident into its thread.
+    site.wait_for_reply(&site.db, &alert, "ACKNOWLEDGEMENT");
+
+    // Someone without a role is refused, and told which permission is missing; the audit log
+    // has both.
+    site.alice.react(&site.db, root, "🔁");
+    site.wait_for_reply(&site.db, &alert, "may not `recheck`");
+    site.alice.send_text(&site.db, Some(root), &format!("{}: ack me too", site.bot.user_id));
+    site.wait_for_reply(&site.db, &alert, "may not `ack`");
+    let audit =
+        Command::new(common::HAGIOS).args(["audit", "--config"]).arg(&site.config).output().expect("hagios audit");
+    let audit = String::from_utf8_lossy(&audit.stdout);
+    assert!(audit.contains(&site.alice.user_id) && audit.contains(&site.oncall.user_id), "{audit}");
+}
+
+#[test]
+fn a_rate_limited_burst_survives_a_kill_without_losing_or_repeating_a_message() {
+    // One message a second: every notification waits its turn behind M_LIMIT_EXCEEDED.
+    let Some(mut site) = Site::start(SynapseOptions { message_rate: Some((1.0, 2)) }) else { return };
+    site.nagios.submit_service_result("web01", "HTTP Load", 2, "CRITICAL - burst 1");
+    site.nagios.submit_service_result("db01", "MySQL", 2, "CRITICAL - burst 2");
+    site.nagios.submit_host_result("web01", 1, "DOWN - burst 3");
+    site.nagios.submit_service_result("web01", "HTTP Load", 1, "WARNING - burst 4");
+    site.wait_for(&site.alerts, "the first delivery", |messages| !messages.is_empty());
+    site.crash_and_restart();
+    site.nagios.submit_service_result("db01", "MySQL", 1, "WARNING - burst 5");
+
+    let posts = |site: &Site| -> Vec<Value> {
+        [&site.alerts, &site.db]
+            .into_iter()
+            .flat_map(|room| site.bot_messages(room))
+            .filter(|m| relation(m)["rel_type"] != "m.replace")
+            .collect()
+    };
+    wait_until(Duration::from_secs(90), || {
+        (posts(&site).len() >= common::notifications_sent(&site.nagios) && common::spooled(&site.spool) == 0)
+            .then_some(())
+    })
+    .unwrap_or_else(|| panic!("not everything delivered: {:#?}\n{}", posts(&site), site.nagios.log()));
+    let posts = posts(&site);
+    assert_eq!(
+        posts.len(),
+        common::notifications_sent(&site.nagios),
+        "one message per notification: {posts:#?}\n{}",
+        site.nagios.log()
+    );
+    let roots: Vec<&Value> = posts.iter().filter(|m| relation(m).is_null()).collect();
+    for object in ["web01!HTTP Load is", "db01!MySQL is", "PROBLEM web01 is"] {
+        assert_eq!(roots.iter().filter(|m| body(m).contains(object)).count(), 1, "{object}: {roots:#?}");
+    }
+    assert!(site.synapse.log().contains(" 429 "), "Synapse limited the bot (M_LIMIT_EXCEEDED)");
+}
+
+#[test]
+fn a_restart_while_a_post_is_unanswered_does_not_post_it_twice() {
+    let proxy = AnswerSwallower::start();
+    let Some(mut site) = Site::start_with(SynapseOptions::default(), Some(&proxy)) else { return };
+    site.nagios.submit_service_result("web01", "HTTP Load", 2, "CRITICAL - answer lost");
+    // The homeserver took the post, hagios never hears back: it is killed waiting.
+    wait_until(PATIENCE, || proxy.swallowed.load(Ordering::SeqCst).then_some(())).expect("a keyed post went out");
+    site.wait_for(&site.alerts, "the post on the homeserver", |messages| messages.len() == 1);
+    site.crash_and_restart();
+    site.nagios.submit_service_result("web01", "HTTP Load", 1, "WARNING - after the restart");
+    site.wait_for_alert(&site.alerts, "CRITICAL - answer lost");
+    let messages = site.wait_for(&site.alerts, "the WARNING in the thread", |messages| {
+        messages.iter().any(|m| relation(m)["rel_type"] == "m.thread" && body(m).contains("WARNING"))
+    });
+    let roots: Vec<&Value> = messages.iter().filter(|m| relation(m).is_null()).collect();
+    assert_eq!(roots.len(), 1, "the repeated post was recognised by its transaction id: {messages:#?}");
+}
+
+/// A loopback TCP proxy to Synapse that forwards everything, except that it never passes on the
+/// answer to the first post carrying a notification (its transaction id gives it away).
+struct AnswerSwallower {
+    listener: TcpListener,
+    upstream: Arc<AtomicU16>,
+    swallowed: Arc<AtomicBool>,
+}
+
+impl AnswerSwallower {
+    fn start() -> AnswerSwallower {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
+        AnswerSwallower { listener, upstream: Arc::default(), swallowed: Arc::default() }
+    }
+
+    /// Starts forwarding to `synapse` and returns the URL to give hagios.
+    fn url(&self, synapse: &SynapseInstance) -> String {
+        let port = synapse.url().rsplit(':').next().and_then(|port| port.parse().ok()).expect("Synapse port");
+        self.upstream.store(port, Ordering::SeqCst);
+        let listener = self.listener.try_clone().expect("proxy listener");
+        let (upstream, swallowed) = (self.upstream.clone(), self.swallowed.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming().map_while(Result::ok) {
+                let server = TcpStream::connect(("127.0.0.1", upstream.load(Ordering::SeqCst))).expect("reach Synapse");
+                let mute = Arc::new(AtomicBool::new(false));
+                let (mute_in, swallowed) = (mute.clone(), swallowed.clone());
+                let (mut from_client, mut to_server) =
+                    (client.try_clone().expect("client"), server.try_clone().expect("server"));
+                std::thread::spawn(move || {
+                    let needle = format!("/send/m.room.message/{KEYED_TXN_PREFIX}");
+                    let mut buffer = [0; 65536];
+                    while let Ok(read @ 1..) = from_client.read(&mut buffer) {
+                        let chunk = String::from_utf8_lossy(&buffer[..read]);
+                        if chunk.starts_with("PUT ")
+                            && chunk.contains(&needle)
+                            && !swallowed.swap(true, Ordering::SeqCst)
+                        {
+                            mute_in.store(true, Ordering::SeqCst);
+                        }
+                        if to_server.write_all(&buffer[..read]).is_err() {
+                            break;
+                        }
+                    }
+                });
+                let (mut from_server, mut to_client) = (server, client);
+                std::thread::spawn(move || {
+                    let mut buffer = [0; 65536];
+                    while let Ok(read @ 1..) = from_server.read(&mut buffer) {
+                        if !mute.load(Ordering::SeqCst) && to_client.write_all(&buffer[..read]).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        format!("http://{}", self.listener.local_addr().expect("proxy address"))
+    }
+}
