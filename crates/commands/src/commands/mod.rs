@@ -14,6 +14,7 @@ mod host_remove;
 mod mute;
 mod problems;
 mod recheck;
+pub(crate) mod snooze;
 mod status;
 mod unack;
 mod unmute;
@@ -25,7 +26,7 @@ use regex::Captures;
 
 /// Every command in routing order: the first matching route wins, so `downtime cancel` comes
 /// before `downtime`. `help` lists them in this order too.
-pub(crate) static ALL: [&Command; 15] = [
+pub(crate) static ALL: [&Command; 18] = [
     &status::COMMAND,
     &problems::COMMAND,
     &ack::COMMAND,
@@ -36,6 +37,9 @@ pub(crate) static ALL: [&Command; 15] = [
     &recheck::COMMAND,
     &mute::COMMAND,
     &unmute::COMMAND,
+    &snooze::COMMAND,
+    &snooze::UNSNOOZE,
+    &snooze::SNOOZES,
     &comment::COMMAND,
     &host_add::COMMAND,
     &host_remove::COMMAND,
@@ -99,6 +103,8 @@ pub(crate) enum Parsed {
     AfterYes(Act),
     /// A `yes` for the newest action waiting for one.
     Yes,
+    /// A change to (or a look at) the snoozes hagios keeps; the monitoring system is not involved.
+    Snooze(snooze::SnoozeRequest),
 }
 
 #[derive(Debug)]
