@@ -19,8 +19,8 @@ pub struct Snooze {
 impl Snooze {
     /// Whether a notification about `object` sent at `time` falls under this snooze.
     pub fn covers(&self, object: &ObjectRef, time: i64) -> bool {
-        let object_matches = self.object.host == object.host
-            && (self.object.service.is_none() || self.object.service == object.service);
+        let object_matches =
+            self.object.host == object.host && (self.object.service.is_none() || self.object.service == object.service);
         object_matches && (self.since..self.until).contains(&time)
     }
 

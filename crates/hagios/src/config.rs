@@ -25,6 +25,9 @@ pub struct Config {
     pub commands: CommandsConfig,
     #[serde(default, rename = "route")]
     pub routes: Vec<RouteConfig>,
+    /// Recurring windows during which matching notifications are held (docs/mute.md).
+    #[serde(default, rename = "mute")]
+    pub mutes: Vec<crate::mute::MuteConfig>,
     #[serde(default, rename = "role")]
     pub roles: Vec<RoleConfig>,
     #[serde(default, rename = "user")]

@@ -9,6 +9,7 @@ mod certs;
 mod config;
 mod conversation;
 mod icinga_feed;
+mod mute;
 mod nagios_check;
 mod notify;
 mod pipeline;

@@ -4,7 +4,7 @@
 use crate::backend::Backend;
 use crate::config::Config;
 use crate::conversation::Conversation;
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Holds, Pipeline};
 use crate::store::StoreHandle;
 use anyhow::Context;
 use hagios_chat::slack::{SlackChat, SlackSettings};
@@ -74,7 +74,7 @@ pub(crate) async fn serve_chat(config: Config, spool: Arc<Spool>, mut backend: B
         second_person_confirms: config.commands.second_person_confirms,
         ..Settings::default()
     };
-    let router = Arc::new(Router::with_settings(policy(&config), settings));
+    let router = Arc::new(Router::with_settings(policy(&config), settings).with_snooze_book(Arc::new(store.clone())));
 
     let (shutdown_tx, shutdown) = watch::channel(false);
     let feed = backend.spawn_feed(spool.clone(), store.clone(), shutdown.clone());
@@ -84,6 +84,7 @@ pub(crate) async fn serve_chat(config: Config, spool: Arc<Spool>, mut backend: B
         chat: chat.clone(),
         routes: config.routes.clone(),
         settings: config.delivery.clone(),
+        holds: Holds::new(config.mutes.clone()),
     };
     let delivery = tokio::spawn(pipeline.run(shutdown.clone()));
 

@@ -45,8 +45,8 @@ impl Store {
     /// Every snooze kept, running or recently ended, soonest end first.
     pub fn snoozes(&self) -> Result<Vec<Snooze>, StoreError> {
         let connection = self.connection();
-        let mut statement =
-            connection.prepare_cached("SELECT host, service, since, until, author FROM snoozes ORDER BY until, host")?;
+        let mut statement = connection
+            .prepare_cached("SELECT host, service, since, until, author FROM snoozes ORDER BY until, host")?;
         let snoozes = statement
             .query_map([], |row| {
                 let service: String = row.get(1)?;

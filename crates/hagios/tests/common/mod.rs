@@ -29,7 +29,7 @@ pub fn responder_chat(responder: &str) -> String {
         r#"
 [[role]]
 name = "responder"
-commands = ["ack", "unack", "downtime", "recheck", "mute", "unmute", "comment", "host"]
+commands = ["ack", "unack", "downtime", "recheck", "mute", "unmute", "comment", "host", "snooze"]
 objects = ["*"]
 
 [[user]]
