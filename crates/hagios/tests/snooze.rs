@@ -55,12 +55,7 @@ fn a_snoozed_problem_waits_through_a_crash_and_is_posted_once_when_unsnoozed() {
     assert_eq!(count_alerts(&everything, "PROBLEM web01!HTTP is CRITICAL"), 1, "{everything}");
     let disk = count_alerts(&everything, "PROBLEM web01!Disk") + count_alerts(&everything, "RECOVERY web01!Disk");
     assert_eq!(disk, 0, "recovered while held: {everything}");
-    let audit = std::process::Command::new(common::HAGIOS)
-        .args(["audit", "--config"])
-        .arg(&site.config)
-        .output()
-        .expect("hagios audit");
-    let audit = String::from_utf8_lossy(&audit.stdout);
+    let audit = common::audit(&site.config);
     assert!(audit.contains(r#"allowed unsnooze "unsnooze web01 HTTP" -> unsnoozed web01!HTTP"#), "audited: {audit}");
 }
 

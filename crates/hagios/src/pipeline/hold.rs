@@ -124,27 +124,15 @@ fn key(notification: &Notification) -> (String, hagios_domain::ObjectRef) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pipeline::slack_tests::notification_for;
     use hagios_domain::{NotificationType, ObjectRef, State};
 
     /// 2023-11-14 22:13:20 UTC, a Tuesday.
     const T: i64 = 1_700_000_000;
 
     fn notification(kind: NotificationType, host: &str, time: i64) -> Notification {
-        Notification {
-            id: format!("{kind}-{host}-{time}"),
-            site: "local".into(),
-            kind,
-            object: ObjectRef::service(host, "HTTP"),
-            state: if kind == NotificationType::Recovery { State::Ok } else { State::Critical },
-            output: String::new(),
-            long_output: String::new(),
-            author: None,
-            comment: None,
-            time,
-            hostgroups: Vec::new(),
-            contact: None,
-            macros: Default::default(),
-        }
+        let state = if kind == NotificationType::Recovery { State::Ok } else { State::Critical };
+        Notification { time, ..notification_for(host, kind, state) }
     }
 
     fn holds_at(now: i64, mutes: &str) -> Holds {

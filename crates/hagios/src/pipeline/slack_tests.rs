@@ -65,7 +65,7 @@ fn notification(kind: NotificationType, state: State) -> Notification {
     notification_for("web01", kind, state)
 }
 
-fn notification_for(host: &str, kind: NotificationType, state: State) -> Notification {
+pub(super) fn notification_for(host: &str, kind: NotificationType, state: State) -> Notification {
     Notification {
         id: String::new(),
         site: "local".into(),

@@ -184,3 +184,10 @@ pub fn spooled(spool: &Path) -> usize {
         entries.filter_map(Result::ok).filter(|entry| entry.path().extension().is_some_and(|e| e == "json")).count()
     })
 }
+
+/// What `hagios audit` prints for the store of `config`.
+pub fn audit(config: &Path) -> String {
+    let output = Command::new(HAGIOS).args(["audit", "--config"]).arg(config).output().expect("hagios audit");
+    assert!(output.status.success(), "hagios audit failed: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).expect("utf-8 audit")
+}
