@@ -17,11 +17,13 @@ pub struct Snooze {
 }
 
 impl Snooze {
-    /// Whether a notification about `object` sent at `time` falls under this snooze.
+    /// Whether a notification about `object` sent at `time` falls under this snooze. Its last
+    /// second counts: times are whole seconds, and an `unsnooze` typed in the same second as a
+    /// notification must still treat it as held (and so apply the recovered-while-held rule).
     pub fn covers(&self, object: &ObjectRef, time: i64) -> bool {
         let object_matches =
             self.object.host == object.host && (self.object.service.is_none() || self.object.service == object.service);
-        object_matches && (self.since..self.until).contains(&time)
+        object_matches && (self.since..=self.until).contains(&time)
     }
 
     pub fn active(&self, now: i64) -> bool {
@@ -38,7 +40,8 @@ mod tests {
         let host = Snooze { object: ObjectRef::host("web01"), since: 100, until: 200, author: "alice".into() };
         assert!(host.covers(&ObjectRef::host("web01"), 100));
         assert!(host.covers(&ObjectRef::service("web01", "HTTP"), 199));
-        assert!(!host.covers(&ObjectRef::service("web01", "HTTP"), 200));
+        assert!(host.covers(&ObjectRef::service("web01", "HTTP"), 200), "its last second counts");
+        assert!(!host.covers(&ObjectRef::service("web01", "HTTP"), 201));
         assert!(!host.covers(&ObjectRef::host("web02"), 150));
         let service = Snooze { object: ObjectRef::service("web01", "HTTP"), ..host };
         assert!(service.covers(&ObjectRef::service("web01", "HTTP"), 150));
