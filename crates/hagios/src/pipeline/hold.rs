@@ -32,14 +32,15 @@ impl Holds {
     }
 }
 
-/// What happens to one notification now.
+/// Where one notification stands against the holds now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Gate {
+    /// No hold covers it.
     Deliver,
     /// Stays in the spool; looked at again on the next pass.
     Hold,
-    /// Its hold ended and it no longer matters: removed from the spool unposted.
-    Drop,
+    /// Its hold ended: delivered, unless it recovered while held.
+    Released,
 }
 
 /// One pass over the spool: the clock reading, the snoozes, and the records in line.
@@ -74,31 +75,33 @@ impl<'a> HoldPass<'a> {
         windows.chain(snoozes).max_by_key(|(end, _)| *end)
     }
 
-    /// The decision for the record at `index` of the pass.
-    pub fn gate(
-        &self,
-        index: usize,
-        notification: &Notification,
-        channel: Option<&str>,
-        has_open_incident: bool,
-        spool: &Spool,
-    ) -> Gate {
-        let Some((until, hold)) = self.held_until(notification, channel) else {
-            return Gate::Deliver;
-        };
-        if until > self.now {
-            tracing::debug!(notification = %notification.id, object = %notification.object, until, %hold, "held");
-            return Gate::Hold;
+    /// Whether `notification` (routed to `channel`) is held now, was held and is due, or was
+    /// never held. Needs no store lookup: held records cost one spool read per pass.
+    pub fn gate(&self, notification: &Notification, channel: Option<&str>) -> Gate {
+        match self.held_until(notification, channel) {
+            None => Gate::Deliver,
+            Some((until, hold)) if until > self.now => {
+                tracing::debug!(notification = %notification.id, object = %notification.object, until, %hold, "held");
+                Gate::Hold
+            }
+            Some((_, hold)) => {
+                tracing::info!(notification = %notification.id, object = %notification.object, %hold, "hold ended");
+                Gate::Released
+            }
         }
-        let recovered_while_held = notification.kind.closes_incident()
+    }
+
+    /// For a released notification whose object has no incident open in chat: whether the
+    /// object recovered while held (it is a RECOVERY, or a RECOVERY of the same object waits
+    /// after it, at a position past `index`), so that it no longer matters.
+    pub fn recovered_while_held(&self, index: usize, notification: &Notification, spool: &Spool) -> bool {
+        let recovered = notification.kind.closes_incident()
             || self.last_close(spool).get(&key(notification)).is_some_and(|&last| last > index);
-        if !has_open_incident && recovered_while_held {
+        if recovered {
             tracing::info!(notification = %notification.id, object = %notification.object, kind = %notification.kind,
-                %hold, "dropped after its hold: it recovered while held");
-            return Gate::Drop;
+                "dropped after its hold: it recovered while held");
         }
-        tracing::info!(notification = %notification.id, object = %notification.object, %hold, "released after its hold");
-        Gate::Deliver
+        recovered
     }
 
     fn last_close(&self, spool: &Spool) -> &HashMap<(String, hagios_domain::ObjectRef), usize> {
@@ -157,10 +160,11 @@ mod tests {
         let problem = notification(NotificationType::Problem, "web01", T);
         let pending = spooled(&spool, std::slice::from_ref(&problem));
         let (inside, after) = (holds_at(T + 60, window), holds_at(T + 2800, window));
-        assert_eq!(HoldPass::new(&inside, Vec::new(), &pending).gate(0, &problem, None, false, &spool), Gate::Hold);
-        assert_eq!(HoldPass::new(&after, Vec::new(), &pending).gate(0, &problem, None, false, &spool), Gate::Deliver);
+        assert_eq!(HoldPass::new(&inside, Vec::new(), &pending).gate(&problem, None), Gate::Hold);
+        assert_eq!(HoldPass::new(&after, Vec::new(), &pending).gate(&problem, None), Gate::Released);
+        assert!(!HoldPass::new(&after, Vec::new(), &pending).recovered_while_held(0, &problem, &spool));
         let earlier = notification(NotificationType::Problem, "web01", T - 1000);
-        assert_eq!(HoldPass::new(&inside, Vec::new(), &pending).gate(0, &earlier, None, false, &spool), Gate::Deliver);
+        assert_eq!(HoldPass::new(&inside, Vec::new(), &pending).gate(&earlier, None), Gate::Deliver);
     }
 
     #[test]
@@ -177,18 +181,15 @@ mod tests {
         let pending = spooled(&spool, &flap);
         let holds = holds_at(T + 300, "");
         let pass = HoldPass::new(&holds, vec![snooze.clone()], &pending);
-        assert!((0..4).all(|i| pass.gate(i, &flap[i], None, false, &spool) == Gate::Hold));
+        assert!(flap.iter().all(|n| pass.gate(n, None) == Gate::Hold));
 
         let holds = holds_at(T + 600, "");
         let pass = HoldPass::new(&holds, vec![snooze.clone()], &pending);
-        let gates: Vec<Gate> = (0..4).map(|i| pass.gate(i, &flap[i], None, false, &spool)).collect();
-        assert_eq!(gates, [Gate::Drop, Gate::Drop, Gate::Drop, Gate::Deliver], "only the problem still open is posted");
-
-        // With the incident already in chat, everything held belongs in its thread.
-        let gates: Vec<Gate> = (0..4).map(|i| pass.gate(i, &flap[i], None, true, &spool)).collect();
-        assert_eq!(gates, [Gate::Deliver; 4]);
+        assert!(flap.iter().all(|n| pass.gate(n, None) == Gate::Released));
+        let recovered: Vec<bool> = (0..4).map(|i| pass.recovered_while_held(i, &flap[i], &spool)).collect();
+        assert_eq!(recovered, [true, true, true, false], "only the problem still open is posted");
 
         let other = notification(NotificationType::Problem, "web02", T + 10);
-        assert_eq!(pass.gate(0, &other, None, false, &spool), Gate::Deliver, "not snoozed");
+        assert_eq!(pass.gate(&other, None), Gate::Deliver, "not snoozed");
     }
 }

@@ -112,13 +112,17 @@ impl Pipeline {
             }
             Err(e) => return Err(e.into()),
         };
+        let channel = route::channel_for(&self.routes, &notification).map(str::to_owned);
+        let gate = holds.gate(&notification, channel.as_deref());
+        if gate == Gate::Hold {
+            return Ok(());
+        }
         if !self.store.delivered(&notification.id).await? {
-            let channel = route::channel_for(&self.routes, &notification).map(str::to_owned);
             let open = self.store.open_incident(&notification).await?;
-            match holds.gate(index, &notification, channel.as_deref(), open.is_some(), &self.spool) {
-                Gate::Hold => return Ok(()),
-                Gate::Drop => return Ok(self.spool.remove(id)?),
-                Gate::Deliver => {}
+            // With an incident in chat, everything held belongs in its thread.
+            if gate == Gate::Released && open.is_none() && holds.recovered_while_held(index, &notification, &self.spool)
+            {
+                return Ok(self.spool.remove(id)?);
             }
             let plan = thread::plan(&notification, open);
             // Marked before posting: after a crash between posting and committing, the next

@@ -168,18 +168,28 @@ async fn a_mute_window_holds_in_the_spool_then_posts_exactly_once_when_it_ends()
             ..pipeline(dir, Arc::new(slack(&fake)))
         }
     };
-    spool.write(notification(NotificationType::Problem, State::Critical)).expect("spooled");
+    // db01's problem came before the window and is in chat; its recovery comes inside.
+    let before = Notification {
+        time: 1_700_000_000 - 3600,
+        ..notification_for("db01", NotificationType::Problem, State::Critical)
+    };
+    spool.write(before).expect("spooled");
     muted(dir.path()).drain().await.expect("drained");
-    muted(dir.path()).drain().await.expect("a restarted process holds it too");
-    assert!(fake.bot_messages().is_empty(), "held: {:#?}", fake.bot_messages());
-    assert_eq!(spool.pending().expect("pending").len(), 1, "kept in the spool while held");
+    assert_eq!(fake.bot_messages().len(), 1, "not held: sent before the window");
+    spool.write(notification(NotificationType::Problem, State::Critical)).expect("spooled");
+    spool.write(notification_for("db01", NotificationType::Recovery, State::Ok)).expect("spooled");
+    muted(dir.path()).drain().await.expect("drained");
+    muted(dir.path()).drain().await.expect("a restarted process holds them too");
+    assert_eq!(fake.bot_messages().len(), 1, "held: {:#?}", fake.bot_messages());
+    assert_eq!(spool.pending().expect("pending").len(), 2, "kept in the spool while held");
 
     now.store(1_700_000_000 + 2800, Ordering::SeqCst);
     let released = muted(dir.path());
     released.drain().await.expect("released");
     released.drain().await.expect("nothing left");
     let messages = fake.bot_messages();
-    assert_eq!(messages.len(), 1, "{messages:#?}");
-    assert!(messages[0].text.contains("PROBLEM web01!HTTP"), "{}", messages[0].text);
+    assert_eq!(messages.len(), 3, "{messages:#?}");
+    assert!(messages[1].text.contains("PROBLEM web01!HTTP"), "{}", messages[1].text);
+    assert_eq!(messages[2].thread_ts.as_deref(), Some(messages[0].ts.as_str()), "db01's recovery joins its thread");
     assert!(spool.pending().expect("pending").is_empty());
 }
