@@ -477,6 +477,7 @@ impl Config {
                 problems.push(format!("route #{} has an empty channel", index + 1));
             }
         }
+        problems.extend(crate::mute::problems(self));
         problems
     }
 }

@@ -2,6 +2,7 @@
 //! which hagios holds matching notifications. The pipeline's hold stage asks when the window
 //! occurrence covering a notification's time ends; nothing here touches the monitoring system.
 
+use crate::config::Config;
 use crate::pipeline::objects_match;
 use hagios_domain::Notification;
 use jiff::civil::{Date, Weekday};
@@ -80,6 +81,29 @@ impl MuteConfig {
         let minute = i8::try_from(minutes % 60).ok()?;
         Some(day.at(hour, minute, 0, 0).to_zoned_datetime(self.timezone.clone()).ok()?.timestamp().as_second())
     }
+}
+
+/// What `hagios config check` says about the `[[mute]]` windows of `config`.
+pub fn problems(config: &Config) -> Vec<String> {
+    let mut problems = Vec::new();
+    if config.agent.is_some() && !config.mutes.is_empty() {
+        problems.push(
+            "[[mute]] has no effect in an agent's configuration: notifications are held by the bot; move it there"
+                .to_owned(),
+        );
+    }
+    for mute in &config.mutes {
+        for channel in &mute.channels {
+            if channel != DEFAULT_CHANNEL && !config.routes.iter().any(|route| &route.channel == channel) {
+                problems.push(format!(
+                    "[[mute]] `{}` names channel `{channel}`, which no [[route]] uses (and `default` means no route), \
+                     so it can never match",
+                    mute.name
+                ));
+            }
+        }
+    }
+    problems
 }
 
 fn week_days<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Weekday>, D::Error> {
@@ -198,6 +222,22 @@ mod tests {
         assert!(error("name = \"x\"\ntimes = []\n").contains("`times` is empty"));
         assert!(error("name = \"x\"\ntimes = [\"1:00-2:00\"]\ndays = [\"someday\"]\n").contains("not a day"));
         assert!(error("name = \"x\"\ntimes = [\"1:00-2:00\"]\ntimezone = \"Mars/Olympus\"\n").contains("IANA name"));
+    }
+
+    #[test]
+    fn config_check_names_windows_that_cannot_work() {
+        let config: Config = toml::from_str(
+            "[nagios]\ncommand_file = \"c\"\nstatus_file = \"s\"\nobject_cache_file = \"o\"\n\
+             [[route]]\nchannel = \"C_OPS\"\n\
+             [[mute]]\nname = \"ok\"\ntimes = [\"22:00-02:00\"]\nchannels = [\"C_OPS\", \"default\"]\n\
+             [[mute]]\nname = \"typo\"\ntimes = [\"22:00-02:00\"]\nchannels = [\"C_OSP\"]\n",
+        )
+        .expect("config");
+        assert_eq!(
+            problems(&config),
+            ["[[mute]] `typo` names channel `C_OSP`, which no [[route]] uses (and `default` means no route), so it \
+              can never match"]
+        );
     }
 
     #[test]
