@@ -1,7 +1,8 @@
 //! The delivery pipeline, a chain of small stages like Alertmanager's notify pipeline:
-//! intake (spool record → notification, or quarantine) → dedupe (already delivered?) → route
-//! (which channel) → hold (`[[mute]]` window or snooze: wait in the spool) → thread (new incident or thread reply + parent edit) → deliver (chat calls,
-//! retried) → commit (store transaction) → acknowledge (remove the spool record).
+//! intake (spool record → notification, or quarantine) → route (which channel) → hold (`[[mute]]`
+//! window or snooze: wait in the spool) → dedupe (already delivered?) → thread (new incident or
+//! thread reply + parent edit) → deliver (chat calls, retried) → commit (store transaction) →
+//! acknowledge (remove the spool record).
 
 mod backoff;
 mod deliver;
