@@ -19,10 +19,12 @@ pub enum NotificationType {
     DowntimeEnd,
     DowntimeCancelled,
     Custom,
+    /// A comment someone added outside chat; hagios' own type (Nagios sends no notification for it).
+    Comment,
 }
 
 impl NotificationType {
-    pub const ALL: [NotificationType; 10] = [
+    pub const ALL: [NotificationType; 11] = [
         NotificationType::Problem,
         NotificationType::Recovery,
         NotificationType::Acknowledgement,
@@ -33,6 +35,7 @@ impl NotificationType {
         NotificationType::DowntimeEnd,
         NotificationType::DowntimeCancelled,
         NotificationType::Custom,
+        NotificationType::Comment,
     ];
 
     /// Parses `$NOTIFICATIONTYPE$` as Nagios spells it (`PROBLEM`, `FLAPPINGSTART`, …).
@@ -54,6 +57,7 @@ impl NotificationType {
             NotificationType::DowntimeEnd => "DOWNTIMEEND",
             NotificationType::DowntimeCancelled => "DOWNTIMECANCELLED",
             NotificationType::Custom => "CUSTOM",
+            NotificationType::Comment => "COMMENT",
         }
     }
 

@@ -4,6 +4,7 @@
 use crate::backend::Backend;
 use crate::config::Config;
 use crate::conversation::Conversation;
+use crate::mirror::StatusMirror;
 use crate::pipeline::{Holds, Pipeline};
 use crate::store::StoreHandle;
 use anyhow::Context;
@@ -54,6 +55,9 @@ fn init_logging() {
 async fn serve(config: Config) -> anyhow::Result<()> {
     let backend = Backend::from_config(&config)?;
     let spool = open_spool(&config)?;
+    if config.nagios.is_some() {
+        tokio::spawn(StatusMirror { monitor: backend.monitor.clone(), spool: spool.clone() }.run());
+    }
     serve_chat(config, spool, backend).await
 }
 

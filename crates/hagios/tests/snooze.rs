@@ -4,12 +4,10 @@
 
 mod common;
 
-use common::{count_alerts, Daemon as Bot, PATIENCE};
-use hagios_testkit::wait_until;
+use common::{count_alerts, Daemon as Bot};
 
 fn wait_spooled(site: &common::NagiosSite, count: usize) {
-    wait_until(PATIENCE, || (common::spooled(&site.spool) == count).then_some(()))
-        .unwrap_or_else(|| panic!("expected {count} spooled, found {}", common::spooled(&site.spool)));
+    common::wait_spooled(&site.spool, count);
 }
 
 #[test]

@@ -1,12 +1,14 @@
 //! The delivery pipeline, a chain of small stages like Alertmanager's notify pipeline:
 //! intake (spool record → notification, or quarantine) → route (which channel) → hold (`[[mute]]`
-//! window or snooze: wait in the spool) → dedupe (already delivered?) → thread (new incident or
+//! window or snooze: wait in the spool) → dedupe (already delivered?) → mirror (changes made
+//! outside chat join a thread only, an acknowledgement once) → thread (new incident or
 //! thread reply + parent edit) → deliver (chat calls, retried) → commit (store transaction) →
 //! acknowledge (remove the spool record).
 
 mod backoff;
 mod deliver;
 mod hold;
+mod mirror;
 mod route;
 #[cfg(test)]
 mod slack_tests;
@@ -125,6 +127,9 @@ impl Pipeline {
             {
                 return Ok(self.spool.remove(id)?);
             }
+            let Some(notification) = mirror::admit(&self.store, notification, open.as_ref()).await? else {
+                return Ok(self.spool.remove(id)?);
+            };
             let plan = thread::plan(&notification, open);
             // Marked before posting: after a crash between posting and committing, the next
             // try looks the message up by the notification id instead of posting it again.

@@ -191,3 +191,9 @@ pub fn audit(config: &Path) -> String {
     assert!(output.status.success(), "hagios audit failed: {}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8(output.stdout).expect("utf-8 audit")
 }
+
+/// Waits until exactly `count` notifications wait in the spool.
+pub fn wait_spooled(spool: &Path, count: usize) {
+    wait_until(PATIENCE, || (spooled(spool) == count).then_some(()))
+        .unwrap_or_else(|| panic!("expected {count} spooled, found {}", spooled(spool)));
+}
