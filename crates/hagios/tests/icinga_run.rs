@@ -165,3 +165,21 @@ fn a_downtime_is_listed_with_its_icinga_name_and_cancelled_by_that_name() {
     bot.wait_for_text("cancelled downtime #");
     assert!(site.icinga.query("downtimes", &serde_json::json!({})).is_empty(), "cancelled in Icinga");
 }
+
+#[test]
+fn a_comment_added_through_the_api_joins_the_incidents_thread() {
+    let Some(site) = Site::start() else { return };
+    let bot = site.started_bot();
+    site.icinga.process_check_result("web01", Some("HTTP"), 2, "CRITICAL - connection refused");
+    let alert = bot.wait_for_message("PROBLEM web01!HTTP is CRITICAL");
+
+    // As Icinga Web adds it: a person's comment through the API.
+    let body = serde_json::json!({
+        "type": "Service", "filter": "host.name==\"web01\" && service.name==\"HTTP\"",
+        "author": "web-user", "comment": "replaced the cable",
+    });
+    site.icinga.api_ok("POST", "/v1/actions/add-comment", Some(&body));
+    bot.wait_for_message(&format!("in thread #{alert}] COMMENT web01!HTTP is CRITICAL"));
+    bot.wait_for_text("comment (CRITICAL) by web-user: replaced the cable");
+    bot.wait_for_text(&format!("[#{alert} edited]"));
+}

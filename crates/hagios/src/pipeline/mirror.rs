@@ -1,5 +1,5 @@
-//! Mirror stage: changes made outside chat (`crate::mirror`, Icinga's acknowledgement events)
-//! only ever join an incident's thread, and an acknowledgement reaches the thread once however
+//! Mirror stage: changes made outside chat (`crate::mirror`, Icinga's comment events) only ever
+//! join an incident's thread, and an acknowledgement reaches the thread once however
 //! many ways it arrives — mirrored from status.dat, Nagios' own ACKNOWLEDGEMENT notification,
 //! or both, as when someone acknowledges from chat.
 
@@ -18,8 +18,13 @@ pub async fn admit(
     open: Option<&OpenIncident>,
 ) -> Result<Option<Notification>, StoreError> {
     let Some(incident) = open else {
-        return Ok((!notification.macros.contains_key(MIRROR_MACRO)).then_some(notification));
+        let mirrored = notification.macros.contains_key(MIRROR_MACRO) || notification.kind == NotificationType::Comment;
+        return Ok((!mirrored).then_some(notification));
     };
+    if notification.kind == NotificationType::Comment {
+        // A comment changes nothing about the object: the parent keeps its state.
+        notification.state = incident.card.state;
+    }
     if notification.kind == NotificationType::Acknowledgement {
         let key = format!(
             "ack:{}:{}:{}",

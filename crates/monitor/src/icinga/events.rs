@@ -7,8 +7,9 @@
 //! flapping (what Icinga itself notifies, so downtimes and disabled notifications are honoured);
 //! `AcknowledgementSet` → ACKNOWLEDGEMENT; `AcknowledgementCleared` → CUSTOM "acknowledgement
 //! removed" (Nagios has no type for it); `DowntimeStarted` → DOWNTIMESTART; `DowntimeRemoved` →
-//! DOWNTIMEEND, or DOWNTIMECANCELLED before its end time. Icinga's own ACKNOWLEDGEMENT and
-//! DOWNTIME* notifications are skipped, since the dedicated events already carry them.
+//! DOWNTIMEEND, or DOWNTIMECANCELLED before its end time; `CommentAdded` by a person → COMMENT.
+//! Icinga's own ACKNOWLEDGEMENT and DOWNTIME* notifications are skipped, since the dedicated
+//! events already carry them.
 
 use super::client::IcingaClient;
 use super::state::{self, owner};
@@ -20,8 +21,14 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 /// The event types hagios subscribes to.
-pub const EVENT_TYPES: [&str; 5] =
-    ["Notification", "AcknowledgementSet", "AcknowledgementCleared", "DowntimeStarted", "DowntimeRemoved"];
+pub const EVENT_TYPES: [&str; 6] = [
+    "Notification",
+    "AcknowledgementSet",
+    "AcknowledgementCleared",
+    "DowntimeStarted",
+    "DowntimeRemoved",
+    "CommentAdded",
+];
 
 /// What the stream hands its consumer.
 #[derive(Debug, Clone)]
@@ -153,10 +160,47 @@ struct Event {
     author: String,
     #[serde(default)]
     text: String,
+    /// The acknowledgement's comment text, or the comment object of `CommentAdded`.
     #[serde(default)]
-    comment: String,
+    comment: CommentField,
     check_result: Option<CheckResult>,
     downtime: Option<DowntimeEvent>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum CommentField {
+    Text(String),
+    Object(CommentEvent),
+}
+
+impl Default for CommentField {
+    fn default() -> Self {
+        CommentField::Text(String::new())
+    }
+}
+
+#[derive(Deserialize)]
+struct CommentEvent {
+    host_name: String,
+    #[serde(default)]
+    service_name: String,
+    #[serde(default)]
+    author: String,
+    #[serde(default)]
+    text: String,
+    /// 1 user; 2 downtime, 3 flapping and 4 acknowledgement comments are Icinga's own notes.
+    #[serde(default)]
+    entry_type: f64,
+}
+
+impl CommentField {
+    fn into_text(self) -> String {
+        match self {
+            CommentField::Text(text) => text,
+            CommentField::Object(comment) => comment.text,
+        }
+    }
 }
 
 /// A check result state code as a host or service state (for hosts Icinga keeps the plugin's
@@ -202,7 +246,7 @@ pub fn parse_event(line: &[u8], site: &str) -> Option<Notification> {
         "AcknowledgementSet" => {
             let object = owner(event.host, event.service);
             let state = state_of(&object, event.state.unwrap_or(0.0));
-            (NotificationType::Acknowledgement, object, state, String::new(), event.author, event.comment)
+            (NotificationType::Acknowledgement, object, state, String::new(), event.author, event.comment.into_text())
         }
         "AcknowledgementCleared" => {
             let object = owner(event.host, event.service);
@@ -220,6 +264,15 @@ pub fn parse_event(line: &[u8], site: &str) -> Option<Notification> {
             let object = owner(downtime.host_name, downtime.service_name);
             let state = if object.is_service() { State::Ok } else { State::Up };
             (kind, object, state, String::new(), downtime.author, downtime.comment)
+        }
+        "CommentAdded" => {
+            let CommentField::Object(comment) = event.comment else { return None };
+            if comment.entry_type as u8 != 1 {
+                return None;
+            }
+            // The event carries no state; the thread keeps the incident's.
+            let object = owner(comment.host_name, comment.service_name);
+            (NotificationType::Comment, object, State::Unknown, String::new(), comment.author, comment.text)
         }
         _ => return None,
     };
@@ -280,6 +333,16 @@ mod tests {
         assert_eq!((n.kind, n.comment.as_deref()), (NotificationType::Custom, Some("acknowledgement removed")));
         let removed = br#"{"type":"DowntimeRemoved","timestamp":100,"downtime":{"host_name":"h","service_name":"","author":"b","comment":"c","end_time":500}}"#;
         assert_eq!(parse_event(removed, "s").expect("removed").kind, NotificationType::DowntimeCancelled);
+    }
+
+    #[test]
+    fn comments_added_by_people_become_comments_icingas_own_notes_do_not() {
+        let added = br#"{"type":"CommentAdded","timestamp":5,"comment":{"host_name":"h","service_name":"s","author":"bob","text":"replaced the disk","entry_type":1.0,"entry_time":4.5}}"#;
+        let n = parse_event(added, "s").expect("comment");
+        assert_eq!((n.kind, n.object.to_string()), (NotificationType::Comment, "h!s".to_owned()));
+        assert_eq!((n.author.as_deref(), n.comment.as_deref(), n.time), (Some("bob"), Some("replaced the disk"), 5));
+        let ack_note = br#"{"type":"CommentAdded","timestamp":5,"comment":{"host_name":"h","author":"al","text":"on it","entry_type":4}}"#;
+        assert!(parse_event(ack_note, "s").is_none(), "the acknowledgement event carries it");
     }
 
     #[test]
