@@ -21,10 +21,12 @@ pub enum NotificationType {
     Custom,
     /// A comment someone added outside chat; hagios' own type (Nagios sends no notification for it).
     Comment,
+    /// A downtime scheduled to start later; hagios' own type (Nagios notifies only when it starts).
+    DowntimeScheduled,
 }
 
 impl NotificationType {
-    pub const ALL: [NotificationType; 11] = [
+    pub const ALL: [NotificationType; 12] = [
         NotificationType::Problem,
         NotificationType::Recovery,
         NotificationType::Acknowledgement,
@@ -36,6 +38,7 @@ impl NotificationType {
         NotificationType::DowntimeCancelled,
         NotificationType::Custom,
         NotificationType::Comment,
+        NotificationType::DowntimeScheduled,
     ];
 
     /// Parses `$NOTIFICATIONTYPE$` as Nagios spells it (`PROBLEM`, `FLAPPINGSTART`, …).
@@ -58,6 +61,7 @@ impl NotificationType {
             NotificationType::DowntimeCancelled => "DOWNTIMECANCELLED",
             NotificationType::Custom => "CUSTOM",
             NotificationType::Comment => "COMMENT",
+            NotificationType::DowntimeScheduled => "DOWNTIMESCHEDULED",
         }
     }
 

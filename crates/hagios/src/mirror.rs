@@ -1,12 +1,12 @@
-//! Mirroring for Nagios: acknowledgements and comments made outside chat (the CGI, another tool)
-//! that Nagios sends no notification for are found by comparing successive status.dat snapshots
+//! Mirroring for Nagios: acknowledgements, comments and downtimes made outside chat (the CGI,
+//! another tool) that Nagios sends no notification for are found by comparing successive status.dat snapshots
 //! and spooled as notifications, so that they reach the incident's thread like any other. Runs
 //! next to Nagios: in `hagios run`, or in `hagios agent` in a split deployment.
 //!
 //! The first snapshot is the baseline: changes made while hagios was not running are not
 //! mirrored, and a restart never mirrors anything twice.
 
-use hagios_domain::{CommentKind, Notification, NotificationType, ObjectRef, State, Status};
+use hagios_domain::{CommentKind, Downtime, Notification, NotificationType, ObjectRef, State, Status};
 use hagios_monitor::Monitor;
 use hagios_spool::Spool;
 use std::sync::Arc;
@@ -102,7 +102,44 @@ pub fn changes(site: &str, before: &Status, now: &Status) -> Vec<Notification> {
         let kind = NotificationType::Comment;
         changes.push(mirrored(site, comment.object.clone(), kind, state, author, text, comment.entry_time));
     }
+    changes.extend(downtime_changes(site, before, now));
     changes
+}
+
+/// Downtimes scheduled to start later, and downtimes deleted before they took effect: Nagios
+/// notifies neither (it sends DOWNTIMESTART, DOWNTIMEEND and DOWNTIMECANCELLED for downtimes in
+/// effect, and those are not repeated here).
+fn downtime_changes(site: &str, before: &Status, now: &Status) -> Vec<Notification> {
+    // A fixed downtime takes effect at its start; a flexible one only once a problem triggers it,
+    // which shows as the object being in downtime.
+    let waiting = |status: &Status, downtime: &Downtime| {
+        status.created < downtime.start
+            || (!downtime.fixed && !in_downtime(status, &downtime.object) && status.created < downtime.end)
+    };
+    let scheduled = now
+        .downtimes
+        .iter()
+        .filter(|d| waiting(now, d) && !before.downtimes.iter().any(|old| old.id == d.id))
+        .map(|d| (NotificationType::DowntimeScheduled, d, d.entry_time));
+    let deleted = before
+        .downtimes
+        .iter()
+        .filter(|d| waiting(before, d) && now.created < d.end && !now.downtimes.iter().any(|new| new.id == d.id))
+        .map(|d| (NotificationType::DowntimeCancelled, d, now.created));
+    scheduled
+        .chain(deleted)
+        .map(|(kind, d, time)| {
+            let (author, comment) = (Some(d.author.clone()), Some(d.comment.clone()));
+            mirrored(site, d.object.clone(), kind, state_of(now, &d.object), author, comment, time)
+        })
+        .collect()
+}
+
+fn in_downtime(status: &Status, object: &ObjectRef) -> bool {
+    match &object.service {
+        Some(service) => status.services.get(&(object.host.clone(), service.clone())).is_some_and(|v| v.in_downtime),
+        None => status.hosts.get(&object.host).is_some_and(|view| view.in_downtime),
+    }
 }
 
 fn state_of(status: &Status, object: &ObjectRef) -> State {
@@ -206,6 +243,42 @@ mod tests {
             (NotificationType::Comment, Some("bob"), Some("replaced the disk"))
         );
         assert!(changes("s", &status(false, notes.clone()), &status(false, notes)).is_empty(), "nothing new");
+    }
+
+    fn downtime(id: u64, start: i64, fixed: bool) -> Downtime {
+        Downtime {
+            id,
+            object: ObjectRef::service("web01", "HTTP"),
+            entry_time: 950,
+            start,
+            end: start + 3600,
+            fixed,
+            duration: 600,
+            author: "cgi-user".into(),
+            comment: "kernel update".into(),
+            name: None,
+        }
+    }
+
+    #[test]
+    fn downtimes_for_later_and_deleted_before_they_start_are_changes_running_ones_are_not() {
+        let with = |downtimes: Vec<Downtime>| Status { downtimes, ..status(false, Vec::new()) };
+        let later = downtime(1, 5000, true);
+        let running = downtime(2, 500, true);
+        let found = changes("s", &with(Vec::new()), &with(vec![later.clone(), running.clone()]));
+        let [n] = found.as_slice() else { panic!("one change: {found:?}") };
+        assert_eq!(
+            (n.kind, n.comment.as_deref(), n.time),
+            (NotificationType::DowntimeScheduled, Some("kernel update"), 950)
+        );
+
+        let flexible = downtime(3, 500, false);
+        let found = changes("s", &with(Vec::new()), &with(vec![flexible.clone()]));
+        assert_eq!(found.len(), 1, "a flexible downtime waits for a problem to trigger it");
+
+        let found = changes("s", &with(vec![later.clone(), running.clone(), flexible]), &with(Vec::new()));
+        let kinds: Vec<_> = found.iter().map(|n| n.kind).collect();
+        assert_eq!(kinds, [NotificationType::DowntimeCancelled; 2], "Nagios itself tells of the running one");
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Mirroring end to end against a real, private Nagios: acknowledgements and comments written to
-//! the command FIFO directly, as the CGI does, reach the incident's thread and its parent once —
+//! Mirroring end to end against a real, private Nagios: acknowledgements, comments and downtimes
+//! written to the command FIFO directly, as the CGI does, reach the incident's thread and its parent once —
 //! also when Nagios sends its own ACKNOWLEDGEMENT notification for the same acknowledgement, and
 //! when the acknowledgement was typed in chat.
 
@@ -29,6 +29,15 @@ fn acknowledgements_and_comments_made_in_the_cgi_join_the_thread_once() {
     site.nagios.submit_raw("REMOVE_SVC_ACKNOWLEDGEMENT;web01;HTTP");
     bot.wait_for_text("custom notification (CRITICAL): acknowledgement removed");
 
+    // A downtime for later (Nagios notifies only once it starts), then deleted before it starts.
+    let start = hagios_domain::unix_now() + 3600;
+    let end = start + 3600;
+    site.nagios.submit_raw(&format!("SCHEDULE_SVC_DOWNTIME;web01;HTTP;{start};{end};1;0;3600;cgi-user;kernel update"));
+    bot.wait_for_text("downtime scheduled (CRITICAL) by cgi-user: kernel update");
+    let status = site.nagios.wait_for_state(PATIENCE, |status| !status.downtimes.is_empty()).expect("downtime");
+    site.nagios.submit_raw(&format!("DEL_SVC_DOWNTIME;{}", status.downtimes[0].id));
+    bot.wait_for_text("downtime cancelled (CRITICAL) by cgi-user: kernel update");
+
     // Acknowledged with a notification: status.dat and Nagios' notification both tell it.
     site.nagios.submit_raw("ACKNOWLEDGE_SVC_PROBLEM;web01;HTTP;2;1;1;cgi-user;second look");
     bot.wait_for_text("acknowledged (CRITICAL) by cgi-user: second look");
@@ -49,6 +58,8 @@ fn acknowledgements_and_comments_made_in_the_cgi_join_the_thread_once() {
     assert_eq!(replies(&screen, &alert, "ACKNOWLEDGEMENT web01!HTTP"), 2, "{screen}");
     assert_eq!(replies(&screen, &alert, "COMMENT web01!HTTP"), 1, "{screen}");
     assert_eq!(replies(&screen, &alert, "CUSTOM web01!HTTP"), 1, "{screen}");
+    assert_eq!(replies(&screen, &alert, "DOWNTIMESCHEDULED web01!HTTP"), 1, "{screen}");
+    assert_eq!(replies(&screen, &alert, "DOWNTIMECANCELLED web01!HTTP"), 1, "{screen}");
     assert_eq!(replies(&screen, &db, "ACKNOWLEDGEMENT db01!MySQL"), 1, "{screen}");
     // A comment on an object without an incident is not posted on its own.
     site.nagios.submit_raw("ADD_SVC_COMMENT;web01;Disk;1;cgi-user;no incident here");

@@ -85,6 +85,7 @@ fn history_line(notification: &Notification) -> String {
         NotificationType::FlappingDisabled => "flap detection disabled",
         NotificationType::Custom => "custom notification",
         NotificationType::Comment => "comment",
+        NotificationType::DowntimeScheduled => "downtime scheduled",
     };
     let mut line = format!("{what} ({})", notification.state);
     if let Some(by) = by {
