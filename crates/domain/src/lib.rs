@@ -9,7 +9,7 @@ pub mod snooze;
 pub mod suggest;
 
 pub use action::{Action, DowntimeSpan, DowntimeTarget, Outcome};
-pub use notification::{Notification, NotificationType};
+pub use notification::{Notification, NotificationType, MIRROR_MACRO};
 pub use object::{ObjectRef, State};
 pub use snapshot::{Comment, CommentKind, Downtime, HostObject, HostView, Inventory, ServiceView, Snapshot, Status};
 pub use snooze::Snooze;

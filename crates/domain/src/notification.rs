@@ -5,6 +5,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
+/// The macro that marks a notification as a change mirrored from outside chat (the value names
+/// the source): the pipeline only threads it into an open incident, never posts it on its own.
+pub const MIRROR_MACRO: &str = "HAGIOS_MIRROR";
+
 /// Nagios' `$NOTIFICATIONTYPE$` values (Icinga's map onto them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]

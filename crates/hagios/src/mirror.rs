@@ -6,15 +6,11 @@
 //! The first snapshot is the baseline: changes made while hagios was not running are not
 //! mirrored, and a restart never mirrors anything twice.
 
-use hagios_domain::{CommentKind, Downtime, Notification, NotificationType, ObjectRef, State, Status};
+use hagios_domain::{CommentKind, Downtime, Notification, NotificationType, ObjectRef, State, Status, MIRROR_MACRO};
 use hagios_monitor::Monitor;
 use hagios_spool::Spool;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// Marks a notification as mirrored from a state change (the value names the source): the
-/// pipeline threads it into an open incident and never posts it on its own.
-pub const MIRROR_MACRO: &str = "HAGIOS_MIRROR";
 
 /// Nagios rewrites status.dat every `status_update_interval` (at least a second).
 const POLL: Duration = Duration::from_secs(1);
@@ -101,6 +97,16 @@ pub fn changes(site: &str, before: &Status, now: &Status) -> Vec<Notification> {
         let (author, text) = (Some(comment.author.clone()), Some(comment.text.clone()));
         let kind = NotificationType::Comment;
         changes.push(mirrored(site, comment.object.clone(), kind, state, author, text, comment.entry_time));
+    }
+    let removed = before
+        .comments
+        .iter()
+        .filter(|c| c.kind == CommentKind::User && !now.comments.iter().any(|new| new.id == c.id));
+    for comment in removed {
+        let state = state_of(now, &comment.object);
+        let text = Some(format!("comment by {} removed: {}", comment.author, comment.text));
+        let kind = NotificationType::Custom;
+        changes.push(mirrored(site, comment.object.clone(), kind, state, None, text, now.created));
     }
     changes.extend(downtime_changes(site, before, now));
     changes
@@ -242,7 +248,13 @@ mod tests {
             (n.kind, n.author.as_deref(), n.comment.as_deref()),
             (NotificationType::Comment, Some("bob"), Some("replaced the disk"))
         );
-        assert!(changes("s", &status(false, notes.clone()), &status(false, notes)).is_empty(), "nothing new");
+        assert!(changes("s", &status(false, notes.clone()), &status(false, notes.clone())).is_empty(), "nothing new");
+        let gone = changes("s", &status(false, notes), &status(false, Vec::new()));
+        let [n] = gone.as_slice() else { panic!("one change: {gone:?}") };
+        assert_eq!(
+            (n.kind, n.comment.as_deref()),
+            (NotificationType::Custom, Some("comment by bob removed: replaced the disk"))
+        );
     }
 
     fn downtime(id: u64, start: i64, fixed: bool) -> Downtime {

@@ -4,9 +4,8 @@
 //! or both, as when someone acknowledges from chat.
 
 use super::OpenIncident;
-use crate::mirror::MIRROR_MACRO;
 use crate::store::StoreHandle;
-use hagios_domain::{Notification, NotificationType};
+use hagios_domain::{Notification, NotificationType, MIRROR_MACRO};
 use hagios_store::StoreError;
 
 /// The notification to deliver, or `None` when it has nothing to join or is shown already.
@@ -17,12 +16,12 @@ pub async fn admit(
     mut notification: Notification,
     open: Option<&OpenIncident>,
 ) -> Result<Option<Notification>, StoreError> {
+    let mirrored = notification.macros.contains_key(MIRROR_MACRO) || notification.kind == NotificationType::Comment;
     let Some(incident) = open else {
-        let mirrored = notification.macros.contains_key(MIRROR_MACRO) || notification.kind == NotificationType::Comment;
         return Ok((!mirrored).then_some(notification));
     };
-    if notification.kind == NotificationType::Comment {
-        // A comment changes nothing about the object: the parent keeps its state.
+    if mirrored {
+        // A comment or downtime changes nothing about the check: the parent keeps its state.
         notification.state = incident.card.state;
     }
     if notification.kind == NotificationType::Acknowledgement {

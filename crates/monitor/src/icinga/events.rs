@@ -7,27 +7,31 @@
 //! flapping (what Icinga itself notifies, so downtimes and disabled notifications are honoured);
 //! `AcknowledgementSet` → ACKNOWLEDGEMENT; `AcknowledgementCleared` → CUSTOM "acknowledgement
 //! removed" (Nagios has no type for it); `DowntimeStarted` → DOWNTIMESTART; `DowntimeRemoved` →
-//! DOWNTIMEEND, or DOWNTIMECANCELLED before its end time; `CommentAdded` by a person → COMMENT.
+//! DOWNTIMEEND, or DOWNTIMECANCELLED before its end time; `DowntimeAdded` for later →
+//! DOWNTIMESCHEDULED; `CommentAdded` by a person → COMMENT, `CommentRemoved` → CUSTOM "comment …
+//! removed". The last three are marked as mirrored ([`MIRROR_MACRO`]): they only join threads.
 //! Icinga's own ACKNOWLEDGEMENT and DOWNTIME* notifications are skipped, since the dedicated
 //! events already carry them.
 
 use super::client::IcingaClient;
 use super::state::{self, owner};
 use crate::MonitorError;
-use hagios_domain::{Notification, NotificationType, ObjectRef, Snapshot, State};
+use hagios_domain::{Notification, NotificationType, ObjectRef, Snapshot, State, MIRROR_MACRO};
 use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 /// The event types hagios subscribes to.
-pub const EVENT_TYPES: [&str; 6] = [
+pub const EVENT_TYPES: [&str; 8] = [
     "Notification",
     "AcknowledgementSet",
     "AcknowledgementCleared",
     "DowntimeStarted",
     "DowntimeRemoved",
     "CommentAdded",
+    "CommentRemoved",
+    "DowntimeAdded",
 ];
 
 /// What the stream hands its consumer.
@@ -139,7 +143,15 @@ struct DowntimeEvent {
     #[serde(default)]
     comment: String,
     #[serde(default)]
+    start_time: f64,
+    #[serde(default)]
     end_time: f64,
+    #[serde(default = "fixed_by_default")]
+    fixed: bool,
+}
+
+fn fixed_by_default() -> bool {
+    true
 }
 
 #[derive(Deserialize)]
@@ -223,6 +235,7 @@ pub fn parse_event(line: &[u8], site: &str) -> Option<Notification> {
         }
     };
     let time = event.timestamp as i64;
+    let mut mirrored = false;
     let (kind, object, state, output, author, comment) = match event.kind.as_str() {
         "Notification" => {
             let kind = match event.notification_type.as_str() {
@@ -265,14 +278,37 @@ pub fn parse_event(line: &[u8], site: &str) -> Option<Notification> {
             let state = if object.is_service() { State::Ok } else { State::Up };
             (kind, object, state, String::new(), downtime.author, downtime.comment)
         }
-        "CommentAdded" => {
+        "CommentAdded" | "CommentRemoved" => {
             let CommentField::Object(comment) = event.comment else { return None };
             if comment.entry_type as u8 != 1 {
                 return None;
             }
-            // The event carries no state; the thread keeps the incident's.
             let object = owner(comment.host_name, comment.service_name);
-            (NotificationType::Comment, object, State::Unknown, String::new(), comment.author, comment.text)
+            mirrored = true;
+            // The event carries no state: a comment keeps the incident's; a removal says unknown.
+            if event.kind == "CommentAdded" {
+                (NotificationType::Comment, object, State::Unknown, String::new(), comment.author, comment.text)
+            } else {
+                let text = format!("comment by {} removed: {}", comment.author, comment.text);
+                (NotificationType::Custom, object, State::Unknown, String::new(), String::new(), text)
+            }
+        }
+        "DowntimeAdded" => {
+            let downtime = event.downtime?;
+            // One that starts now is told by DowntimeStarted.
+            if downtime.fixed && downtime.start_time <= event.timestamp {
+                return None;
+            }
+            let object = owner(downtime.host_name, downtime.service_name);
+            mirrored = true;
+            (
+                NotificationType::DowntimeScheduled,
+                object,
+                State::Unknown,
+                String::new(),
+                downtime.author,
+                downtime.comment,
+            )
         }
         _ => return None,
     };
@@ -293,7 +329,7 @@ pub fn parse_event(line: &[u8], site: &str) -> Option<Notification> {
         time,
         hostgroups: Vec::new(),
         contact: None,
-        macros: Default::default(),
+        macros: mirrored.then(|| (MIRROR_MACRO.to_owned(), "icinga events".to_owned())).into_iter().collect(),
     })
 }
 
@@ -343,6 +379,19 @@ mod tests {
         assert_eq!((n.author.as_deref(), n.comment.as_deref(), n.time), (Some("bob"), Some("replaced the disk"), 5));
         let ack_note = br#"{"type":"CommentAdded","timestamp":5,"comment":{"host_name":"h","author":"al","text":"on it","entry_type":4}}"#;
         assert!(parse_event(ack_note, "s").is_none(), "the acknowledgement event carries it");
+        let removed = br#"{"type":"CommentRemoved","timestamp":6,"comment":{"host_name":"h","author":"bob","text":"old","entry_type":1}}"#;
+        let n = parse_event(removed, "s").expect("removal");
+        assert_eq!((n.kind, n.comment.as_deref()), (NotificationType::Custom, Some("comment by bob removed: old")));
+        assert!(n.macros.contains_key(MIRROR_MACRO));
+    }
+
+    #[test]
+    fn downtimes_added_for_later_are_scheduled_ones_starting_now_wait_for_their_start() {
+        let later = br#"{"type":"DowntimeAdded","timestamp":100,"downtime":{"host_name":"h","author":"b","comment":"patch","start_time":500,"end_time":900,"fixed":true}}"#;
+        let n = parse_event(later, "s").expect("scheduled");
+        assert_eq!((n.kind, n.comment.as_deref()), (NotificationType::DowntimeScheduled, Some("patch")));
+        let now = br#"{"type":"DowntimeAdded","timestamp":100,"downtime":{"host_name":"h","start_time":90,"end_time":900,"fixed":true}}"#;
+        assert!(parse_event(now, "s").is_none());
     }
 
     #[test]
