@@ -66,4 +66,15 @@ fn acknowledgements_and_comments_made_in_the_cgi_join_the_thread_once() {
     site.nagios.submit_service_result("web01", "HTTP Load", 2, "CRITICAL - load 42");
     bot.wait_for_message("PROBLEM web01!HTTP Load is CRITICAL");
     assert!(!bot.screen().contains("no incident here"), "{}", bot.screen());
+
+    // After a restart the first snapshot is the baseline: nothing earlier is mirrored again.
+    bot.kill();
+    let bot = Bot::start("run", &site.config);
+    site.nagios.submit_raw("ADD_SVC_COMMENT;web01;HTTP;1;cgi-user;after the restart");
+    bot.wait_for_text("comment (CRITICAL) by cgi-user: after the restart");
+    site.nagios.submit_service_result("db01", "Load", 0, "OK - load 1");
+    bot.wait_for_message("RECOVERY db01!Load is OK");
+    let screen = bot.screen();
+    assert_eq!(replies(&screen, &alert, "COMMENT web01!HTTP"), 1, "{screen}");
+    assert_eq!(replies(&screen, &alert, "ACKNOWLEDGEMENT web01!HTTP"), 0, "{screen}");
 }

@@ -56,7 +56,7 @@ pub(crate) static SNOOZES: Command = Command {
               Example: `snoozes`",
     permission: None,
     needs_state: false,
-    routes: &[r"^snoozes\s*$"],
+    routes: &[r"^snoozes(?:\s+(?P<rest>.*))?$"],
     parse: parse_list,
 };
 
@@ -135,8 +135,11 @@ fn parse_unsnooze(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, 
     Ok(Parsed::Snooze(SnoozeRequest::End { object }))
 }
 
-fn parse_list(_: &Captures<'_>, _: &Input<'_>) -> Result<Parsed, ParseError> {
-    Ok(Parsed::Snooze(SnoozeRequest::List))
+fn parse_list(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseError> {
+    match rest(captures).list.first() {
+        None => Ok(Parsed::Snooze(SnoozeRequest::List)),
+        Some(extra) => Err(input.usage(format!("`snoozes` takes nothing, not `{}`", shown(&extra.text)))),
+    }
 }
 
 /// Carries out an authorized request; the reply and the audit result.
@@ -252,6 +255,7 @@ mod tests {
         );
         assert_eq!(chat.send_to(&router, "unsnooze db01").reply(), "db01 is not snoozed; `snoozes` lists what is");
         assert!(chat.send_to(&router, "snoozes").reply().starts_with("1 snoozed:\n• web01!HTTP"));
+        assert!(chat.send_to(&router, "snoozes web01").reply().starts_with("`snoozes` takes nothing, not `web01`"));
     }
 
     #[test]
