@@ -16,6 +16,7 @@ mod testing;
 mod text;
 
 pub use auth::{glob_match, Denial, DenialReason, Policy, Role, User};
+pub use commands::snooze::{SnoozeBook, SnoozeBookError};
 pub use router::{AuditEntry, Dispatch, Request, Router, Settings};
 
 /// Every command word (`ack`, `downtime`, `status`, …): what a `[[role]]` may grant.

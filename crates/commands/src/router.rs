@@ -2,9 +2,10 @@
 //! monitoring state, authorizes actions, executes them, and answers — with one audit entry for
 //! every input, whatever became of it.
 
+use crate::commands::snooze::{self, SnoozeRequest};
 use crate::commands::{self, Act, Command, Input, Parsed};
 use crate::text::{cut_bytes, shown, typeable};
-use crate::Policy;
+use crate::{Policy, SnoozeBook};
 use hagios_domain::suggest::closest;
 use hagios_domain::{ObjectRef, Outcome, Snapshot};
 use hagios_monitor::Monitor;
@@ -124,6 +125,8 @@ pub struct Router {
     routes: Vec<(&'static Command, Regex)>,
     /// Matches a leading mention of the bot.
     address: Regex,
+    /// Where `snooze` keeps its holds; without one snoozing is refused.
+    snooze_book: Option<Arc<dyn SnoozeBook>>,
 }
 
 impl Router {
@@ -153,7 +156,14 @@ impl Router {
             address,
             awaiting_yes: Mutex::new(Vec::new()),
             requests_numbered: AtomicU32::new(first_request_number(hagios_domain::unix_now())),
+            snooze_book: None,
         }
+    }
+
+    /// Keeps the snoozes typed in chat in `book`.
+    pub fn with_snooze_book(mut self, book: Arc<dyn SnoozeBook>) -> Self {
+        self.snooze_book = Some(book);
+        self
     }
 
     /// Parses, authorizes and runs one request. Never fails: every problem becomes the reply.
@@ -232,6 +242,7 @@ impl Router {
                 text
             }
             Ok(Parsed::Act(act)) => self.act(command, act, request, &snapshot, monitor, audit).await,
+            Ok(Parsed::Snooze(wanted)) => self.snooze(command, wanted, request, &snapshot, audit).await,
             Ok(Parsed::AfterYes(act)) => self.await_yes(command, act, request, &snapshot, audit, awaiting_yes),
             Ok(Parsed::Yes(number)) => match self.take_awaiting(number, request, &snapshot, audit) {
                 Ok(awaiting) => self.execute(&awaiting.act, request, monitor, audit).await,
@@ -358,14 +369,59 @@ impl Router {
         audit: &mut AuditEntry,
     ) -> Result<(), String> {
         audit.parsed = Some(serde_json::to_string(&act.action).unwrap_or_else(|_| format!("{:?}", act.action)));
-        if let Some(permission) = command.permission {
-            let hostgroups = snapshot.hostgroups_of(&act.object.host);
-            self.policy
-                .authorize(request.user_id, permission, &act.object, hostgroups)
-                .map_err(|denial| denial.explain(request.user_name, request.user_id, &commands::open_commands()))?;
-        }
+        self.authorize(command, &act.object, request, snapshot)?;
         audit.allowed = true;
         Ok(())
+    }
+
+    /// Ok when the person may run `command` on `object`; else the refusal to show.
+    fn authorize(
+        &self,
+        command: &Command,
+        object: &ObjectRef,
+        request: &Request<'_>,
+        snapshot: &Snapshot,
+    ) -> Result<(), String> {
+        if let Some(permission) = command.permission {
+            let hostgroups = snapshot.hostgroups_of(&object.host);
+            self.policy
+                .authorize(request.user_id, permission, object, hostgroups)
+                .map_err(|denial| denial.explain(request.user_name, request.user_id, &commands::open_commands()))?;
+        }
+        Ok(())
+    }
+
+    /// Authorizes and records a snooze change in the snooze book; the monitoring system is not involved.
+    async fn snooze(
+        &self,
+        command: &Command,
+        wanted: SnoozeRequest,
+        request: &Request<'_>,
+        snapshot: &Snapshot,
+        audit: &mut AuditEntry,
+    ) -> String {
+        audit.parsed = Some(wanted.canonical());
+        if let Some(object) = wanted.object() {
+            if let Err(denial) = self.authorize(command, object, request, snapshot) {
+                return denial;
+            }
+        }
+        audit.allowed = true;
+        let intent = match wanted.object() {
+            Some(object) => format!("{} {object}", command.name),
+            None => "list the snoozes".to_owned(),
+        };
+        let Some(book) = &self.snooze_book else {
+            return format!("could not {intent}: this hagios keeps no snoozes (no store); ask an admin");
+        };
+        let author = if request.user_name.trim().is_empty() { request.user_id } else { request.user_name };
+        match snooze::run(book.as_ref(), wanted, author, request.now, &self.settings).await {
+            Ok(reply) => reply,
+            Err(e) => {
+                audit.result = format!("failed: {e}");
+                format!("could not {intent}: {e}; try again, and tell an admin if it keeps failing")
+            }
+        }
     }
 
     async fn act(
@@ -528,7 +584,11 @@ mod tests {
     fn refusals_are_audited_and_nothing_is_executed() {
         let sent = Chat::as_user("U9", "mallory").send("ack web01 HTTP");
         assert!(sent.reply().starts_with("refused: mallory may not `ack` web01!HTTP (chat id `U9` has no role"));
-        assert!(sent.reply().contains("you can use status, problems, downtimes, help only"), "{}", sent.reply());
+        assert!(
+            sent.reply().contains("you can use status, problems, downtimes, snoozes, help only"),
+            "{}",
+            sent.reply()
+        );
         assert!(sent.executed.is_empty());
         assert!(!sent.audit().allowed);
         assert!(sent.audit().parsed.is_some());
@@ -576,7 +636,7 @@ mod tests {
 
         #[test]
         fn command_shaped_text_never_panics(
-            command in "(ack|unack|downtime|downtime cancel|downtimes|recheck|mute|unmute|comment|status|problems|help)",
+            command in "(ack|unack|downtime|downtime cancel|downtimes|recheck|mute|unmute|snooze|unsnooze|snoozes|comment|status|problems|help)",
             args in "[ a-zA-Z0-9!\"“”*:;\\n\\x00-]{0,40}",
         ) {
             let sent = Chat::alice().in_thread(ObjectRef::service("web01", "HTTP")).send(&format!("{command} {args}"));

@@ -182,7 +182,11 @@ pub(crate) fn policy() -> Policy {
     let user = |id: &str, role: &str| User { chat_id: id.into(), roles: vec![role.into()] };
     Policy::new(
         [
-            role("oncall", &["ack", "unack", "downtime", "recheck", "mute", "unmute", "comment", "host"], &["*"]),
+            role(
+                "oncall",
+                &["ack", "unack", "downtime", "recheck", "mute", "unmute", "comment", "host", "snooze"],
+                &["*"],
+            ),
             role("web", &["ack", "recheck"], &["web*"]),
             role("dba", &["ack"], &["hostgroup:db-servers"]),
         ],
@@ -249,6 +253,11 @@ impl Chat {
     pub(crate) fn send_two(&self, first: &str, second: &str) -> (Sent, Sent) {
         let router = Router::with_settings(policy(), SETTINGS.clone());
         (self.send_to(&router, first), self.send_to(&router, second))
+    }
+
+    /// A router that keeps snoozes in `book`.
+    pub(crate) fn router_with_book(&self, book: impl crate::SnoozeBook + 'static) -> Router {
+        Router::with_settings(policy(), SETTINGS.clone()).with_snooze_book(Arc::new(book))
     }
 
     /// One message to `router`.

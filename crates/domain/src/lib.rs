@@ -5,12 +5,14 @@ pub mod action;
 pub mod notification;
 pub mod object;
 pub mod snapshot;
+pub mod snooze;
 pub mod suggest;
 
 pub use action::{Action, DowntimeSpan, DowntimeTarget, Outcome};
-pub use notification::{Notification, NotificationType};
+pub use notification::{Notification, NotificationType, MIRROR_MACRO};
 pub use object::{ObjectRef, State};
-pub use snapshot::{Comment, Downtime, HostObject, HostView, Inventory, ServiceView, Snapshot, Status};
+pub use snapshot::{Comment, CommentKind, Downtime, HostObject, HostView, Inventory, ServiceView, Snapshot, Status};
+pub use snooze::Snooze;
 
 /// Seconds since the Unix epoch, the unit every monitoring system here counts time in.
 /// A clock set before 1970 reads as 0 rather than failing.

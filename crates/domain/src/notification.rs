@@ -5,6 +5,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
+/// The macro that marks a notification as a change mirrored from outside chat (the value names
+/// the source): the pipeline only threads it into an open incident, never posts it on its own.
+pub const MIRROR_MACRO: &str = "HAGIOS_MIRROR";
+
 /// Nagios' `$NOTIFICATIONTYPE$` values (Icinga's map onto them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -19,10 +23,14 @@ pub enum NotificationType {
     DowntimeEnd,
     DowntimeCancelled,
     Custom,
+    /// A comment someone added outside chat; hagios' own type (Nagios sends no notification for it).
+    Comment,
+    /// A downtime scheduled to start later; hagios' own type (Nagios notifies only when it starts).
+    DowntimeScheduled,
 }
 
 impl NotificationType {
-    pub const ALL: [NotificationType; 10] = [
+    pub const ALL: [NotificationType; 12] = [
         NotificationType::Problem,
         NotificationType::Recovery,
         NotificationType::Acknowledgement,
@@ -33,6 +41,8 @@ impl NotificationType {
         NotificationType::DowntimeEnd,
         NotificationType::DowntimeCancelled,
         NotificationType::Custom,
+        NotificationType::Comment,
+        NotificationType::DowntimeScheduled,
     ];
 
     /// Parses `$NOTIFICATIONTYPE$` as Nagios spells it (`PROBLEM`, `FLAPPINGSTART`, …).
@@ -54,6 +64,8 @@ impl NotificationType {
             NotificationType::DowntimeEnd => "DOWNTIMEEND",
             NotificationType::DowntimeCancelled => "DOWNTIMECANCELLED",
             NotificationType::Custom => "CUSTOM",
+            NotificationType::Comment => "COMMENT",
+            NotificationType::DowntimeScheduled => "DOWNTIMESCHEDULED",
         }
     }
 

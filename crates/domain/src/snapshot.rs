@@ -65,6 +65,36 @@ pub struct Comment {
     pub author: String,
     pub text: String,
     pub persistent: bool,
+    /// What left it: a person, or Nagios itself for an acknowledgement, downtime or flapping.
+    #[serde(default)]
+    pub kind: CommentKind,
+}
+
+/// Nagios' `entry_type` of a comment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommentKind {
+    /// Added by a person (`ADD_*_COMMENT`, the CGI's "add comment").
+    #[default]
+    User,
+    /// Nagios' note of a scheduled downtime.
+    Downtime,
+    /// Nagios' note that the object is flapping.
+    Flapping,
+    /// The comment an acknowledgement leaves, with the acknowledging author.
+    Acknowledgement,
+}
+
+impl CommentKind {
+    /// `entry_type` as status.dat writes it (1 user, 2 downtime, 3 flapping, 4 acknowledgement).
+    pub fn from_nagios(entry_type: u8) -> Self {
+        match entry_type {
+            2 => CommentKind::Downtime,
+            3 => CommentKind::Flapping,
+            4 => CommentKind::Acknowledgement,
+            _ => CommentKind::User,
+        }
+    }
 }
 
 /// Per-host facts that only the object configuration knows (objects.cache on Nagios).

@@ -27,6 +27,9 @@ pub struct Config {
     pub commands: CommandsConfig,
     #[serde(default, rename = "route")]
     pub routes: Vec<RouteConfig>,
+    /// Recurring windows during which matching notifications are held (docs/mute.md).
+    #[serde(default, rename = "mute")]
+    pub mutes: Vec<crate::mute::MuteConfig>,
     #[serde(default, rename = "role")]
     pub roles: Vec<RoleConfig>,
     #[serde(default, rename = "user")]
@@ -562,6 +565,7 @@ impl Config {
                     .push(format!("route #{} names no target: set channel (Slack) or matrix_room (Matrix)", index + 1));
             }
         }
+        problems.extend(crate::mute::problems(self));
         problems
     }
 }

@@ -9,6 +9,8 @@ mod certs;
 mod config;
 mod conversation;
 mod icinga_feed;
+mod mirror;
+mod mute;
 mod nagios_check;
 mod notify;
 mod pipeline;

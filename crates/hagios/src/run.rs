@@ -4,7 +4,8 @@
 use crate::backend::Backend;
 use crate::config::{Config, MatrixConfig};
 use crate::conversation::Conversation;
-use crate::pipeline::Pipeline;
+use crate::mirror::StatusMirror;
+use crate::pipeline::{Holds, Pipeline};
 use crate::store::StoreHandle;
 use anyhow::Context;
 use hagios_chat::matrix::{MatrixChat, MatrixLogin, MatrixSettings};
@@ -55,6 +56,9 @@ fn init_logging() {
 async fn serve(config: Config) -> anyhow::Result<()> {
     let backend = Backend::from_config(&config)?;
     let spool = open_spool(&config)?;
+    if config.nagios.is_some() {
+        tokio::spawn(StatusMirror { monitor: backend.monitor.clone(), spool: spool.clone() }.run());
+    }
     serve_chat(config, spool, backend).await
 }
 
@@ -78,7 +82,7 @@ pub(crate) async fn serve_chat(config: Config, spool: Arc<Spool>, mut backend: B
     if let Some(template) = &config.commands.default_host_template {
         settings.default_host_template = template.clone();
     }
-    let router = Arc::new(Router::with_settings(policy(&config), settings));
+    let router = Arc::new(Router::with_settings(policy(&config), settings).with_snooze_book(Arc::new(store.clone())));
 
     let (shutdown_tx, shutdown) = watch::channel(false);
     let feed = backend.spawn_feed(spool.clone(), store.clone(), shutdown.clone());
@@ -88,6 +92,7 @@ pub(crate) async fn serve_chat(config: Config, spool: Arc<Spool>, mut backend: B
         chat: chat.clone(),
         routes: config.routes.clone(),
         settings: config.delivery.clone(),
+        holds: Holds::new(config.mutes.clone()),
     };
     let delivery = tokio::spawn(pipeline.run(shutdown.clone()));
 

@@ -2,9 +2,10 @@
 //! pipeline and chat types are translated to the store's own records here, in one place.
 
 use crate::pipeline::{Delivered, IncidentChange, OpenIncident};
+use async_trait::async_trait;
 use hagios_chat::{AlertCard, MessageRef};
-use hagios_commands::AuditEntry;
-use hagios_domain::{Notification, ObjectRef};
+use hagios_commands::{AuditEntry, SnoozeBook, SnoozeBookError};
+use hagios_domain::{Notification, ObjectRef, Snooze};
 use hagios_store::{AuditRecord, Delivery, IncidentUpdate, NewIncident, Store, StoreError};
 use std::path::Path;
 use std::sync::Arc;
@@ -108,6 +109,32 @@ impl StoreHandle {
         let channel = channel.to_owned();
         self.call(move |store| store.next_message_number(&channel)).await
     }
+
+    /// Every snooze kept, running or recently ended: what the hold stage decides with.
+    pub async fn snoozes(&self) -> Result<Vec<Snooze>, StoreError> {
+        self.call(|store| store.snoozes()).await
+    }
+}
+
+/// Snoozes typed in chat are kept in the store, so they and what they hold survive restarts.
+#[async_trait]
+impl SnoozeBook for StoreHandle {
+    async fn put(&self, snooze: Snooze, now: i64) -> Result<Snooze, SnoozeBookError> {
+        self.call(move |store| store.put_snooze(&snooze, now)).await.map_err(book_error)
+    }
+
+    async fn end(&self, object: &ObjectRef, now: i64) -> Result<bool, SnoozeBookError> {
+        let object = object.clone();
+        self.call(move |store| store.end_snooze(&object, now)).await.map_err(book_error)
+    }
+
+    async fn all(&self) -> Result<Vec<Snooze>, SnoozeBookError> {
+        self.snoozes().await.map_err(book_error)
+    }
+}
+
+fn book_error(e: StoreError) -> SnoozeBookError {
+    SnoozeBookError(format!("the store refused: {e}"))
 }
 
 fn update(card: &AlertCard) -> IncidentUpdate {

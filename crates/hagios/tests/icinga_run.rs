@@ -234,3 +234,35 @@ fn a_downtime_is_listed_with_its_icinga_name_and_cancelled_by_that_name() {
     bot.wait_for_text("cancelled downtime #");
     assert!(site.icinga.query("downtimes", &serde_json::json!({})).is_empty(), "cancelled in Icinga");
 }
+
+#[test]
+fn comments_and_downtimes_made_through_the_api_join_the_incidents_thread() {
+    let Some(site) = Site::start() else { return };
+    let bot = site.started_bot();
+    site.icinga.process_check_result("web01", Some("HTTP"), 2, "CRITICAL - connection refused");
+    let alert = bot.wait_for_message("PROBLEM web01!HTTP is CRITICAL");
+
+    // As Icinga Web adds it: a person's comment through the API.
+    let body = serde_json::json!({
+        "type": "Service", "filter": "host.name==\"web01\" && service.name==\"HTTP\"",
+        "author": "web-user", "comment": "replaced the cable",
+    });
+    site.icinga.api_ok("POST", "/v1/actions/add-comment", Some(&body));
+    bot.wait_for_message(&format!("in thread #{alert}] COMMENT web01!HTTP is CRITICAL"));
+    bot.wait_for_text("comment (CRITICAL) by web-user: replaced the cable");
+    bot.wait_for_text(&format!("[#{alert} edited]"));
+
+    let of_http = serde_json::json!({
+        "type": "Service", "filter": "host.name==\"web01\" && service.name==\"HTTP\"",
+    });
+    site.icinga.api_ok("POST", "/v1/actions/remove-comment", Some(&of_http));
+    bot.wait_for_text("comment by web-user removed: replaced the cable");
+
+    let start = hagios_domain::unix_now() + 3600;
+    let downtime = serde_json::json!({
+        "type": "Service", "filter": "host.name==\"web01\" && service.name==\"HTTP\"",
+        "author": "web-user", "comment": "kernel update", "start_time": start, "end_time": start + 3600, "fixed": true,
+    });
+    site.icinga.api_ok("POST", "/v1/actions/schedule-downtime", Some(&downtime));
+    bot.wait_for_text("downtime scheduled (CRITICAL) by web-user: kernel update");
+}

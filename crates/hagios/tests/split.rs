@@ -153,6 +153,10 @@ fn an_alert_at_the_agent_reaches_the_bot_and_a_downtime_typed_there_is_confirmed
         .expect("east's Nagios shows the downtime");
     // Nagios' own DOWNTIMESTART notification travels the same way into the alert's thread.
     bot.wait_for_message(&format!("in thread #{alert}] DOWNTIMESTART db01!MySQL"));
+    // An acknowledgement made in east's CGI without a notification: the agent mirrors it.
+    east.nagios.submit_raw("ACKNOWLEDGE_SVC_PROBLEM;db01;MySQL;2;0;1;cgi-user;seen in the CGI");
+    bot.wait_for_message(&format!("in thread #{alert}] ACKNOWLEDGEMENT db01!MySQL"));
+    bot.wait_for_text("acknowledged (CRITICAL) by cgi-user: seen in the CGI");
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Property tests: no input makes either parser panic, and status data survives a trip through
 //! the text format Nagios writes.
 
-use hagios_domain::{Comment, Downtime, HostView, ObjectRef, ServiceView, State, Status};
+use hagios_domain::{Comment, CommentKind, Downtime, HostView, ObjectRef, ServiceView, State, Status};
 use hagios_parsers::nagios::{objects, status, ParseError};
 use proptest::prelude::*;
 use std::fmt::Write;
@@ -122,7 +122,7 @@ prop_compose! {
         id in any::<u64>(), object in object(), entry_time in any::<i64>(), author in text(), text in text(),
         persistent in any::<bool>(),
     ) -> Comment {
-        Comment { id, object, entry_time, author, text, persistent }
+        Comment { id, object, entry_time, author, text, persistent, kind: CommentKind::User }
     }
 }
 

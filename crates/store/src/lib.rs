@@ -10,6 +10,7 @@ mod audit;
 mod error;
 mod incident;
 mod schema;
+mod snooze;
 
 pub use audit::AuditRecord;
 pub use error::StoreError;

@@ -58,6 +58,17 @@ const MIGRATIONS: &[&str] = &[
         started_at      INTEGER NOT NULL
     ) WITHOUT ROWID;
     ",
+    // 3: snoozes typed in chat (`snooze HOST [SERVICE] DURATION`); service '' for a host.
+    "
+    CREATE TABLE snoozes (
+        host    TEXT NOT NULL,
+        service TEXT NOT NULL,
+        since   INTEGER NOT NULL,
+        until   INTEGER NOT NULL,
+        author  TEXT NOT NULL,
+        PRIMARY KEY (host, service)
+    ) WITHOUT ROWID;
+    ",
 ];
 
 /// Brings the database up to the newest schema; refuses one written by a newer hagios.

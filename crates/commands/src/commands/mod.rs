@@ -15,6 +15,7 @@ mod host_remove;
 mod mute;
 mod problems;
 mod recheck;
+pub(crate) mod snooze;
 mod status;
 mod unack;
 mod unmute;
@@ -26,7 +27,7 @@ use regex::Captures;
 
 /// Every command in routing order: the first matching route wins, so `downtime cancel` comes
 /// before `downtime`. `help` lists them in this order too.
-pub(crate) static ALL: [&Command; 16] = [
+pub(crate) static ALL: [&Command; 19] = [
     &status::COMMAND,
     &problems::COMMAND,
     &ack::COMMAND,
@@ -37,6 +38,9 @@ pub(crate) static ALL: [&Command; 16] = [
     &recheck::COMMAND,
     &mute::COMMAND,
     &unmute::COMMAND,
+    &snooze::COMMAND,
+    &snooze::UNSNOOZE,
+    &snooze::SNOOZES,
     &comment::COMMAND,
     &host_add::COMMAND,
     &host_remove::COMMAND,
@@ -103,6 +107,8 @@ pub(crate) enum Parsed {
     Yes(Option<u32>),
     /// Drop the action waiting as request N, or the newest one.
     Cancel(Option<u32>),
+    /// A change to (or a look at) the snoozes hagios keeps; the monitoring system is not involved.
+    Snooze(snooze::SnoozeRequest),
 }
 
 #[derive(Debug)]

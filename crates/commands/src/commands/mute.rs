@@ -11,7 +11,7 @@ pub(crate) static COMMAND: Command = Command {
     summary: "turn notifications off (until `unmute`)",
     details: "Muting a host silences the host's own notifications; its services keep their own setting. \
               In an alert's thread HOST and SERVICE may be left out. For a planned silence with an end, \
-              prefer `downtime`.\n\
+              prefer `downtime`; to quiet only the chat for a while and leave Nagios alone, `snooze`.\n\
               Examples:\n\
               • `mute web01 \"HTTP Load\"`\n\
               • `mute web01`",

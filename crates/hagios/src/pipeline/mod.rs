@@ -1,10 +1,14 @@
 //! The delivery pipeline, a chain of small stages like Alertmanager's notify pipeline:
-//! intake (spool record → notification, or quarantine) → dedupe (already delivered?) → route
-//! (which channel) → thread (new incident or thread reply + parent edit) → deliver (chat calls,
-//! retried) → commit (store transaction) → acknowledge (remove the spool record).
+//! intake (spool record → notification, or quarantine) → route (which channel) → hold (`[[mute]]`
+//! window or snooze: wait in the spool) → dedupe (already delivered?) → mirror (changes made
+//! outside chat join a thread only, an acknowledgement once) → thread (new incident or
+//! thread reply + parent edit) → deliver (chat calls, retried) → commit (store transaction) →
+//! acknowledge (remove the spool record).
 
 mod backoff;
 mod deliver;
+mod hold;
+mod mirror;
 mod route;
 #[cfg(test)]
 mod slack_tests;
@@ -17,6 +21,9 @@ pub use deliver::{Delivered, IncidentChange};
 use hagios_chat::{ChatAdapter, ChatError};
 use hagios_spool::{RecordId, Spool, SpoolError};
 use hagios_store::StoreError;
+pub use hold::Holds;
+use hold::{Gate, HoldPass};
+pub use route::objects_match;
 use std::sync::Arc;
 pub use thread::OpenIncident;
 use tokio::sync::watch;
@@ -49,6 +56,7 @@ pub struct Pipeline {
     pub chat: Arc<dyn ChatAdapter>,
     pub routes: Vec<RouteConfig>,
     pub settings: DeliveryConfig,
+    pub holds: Holds,
 }
 
 impl Pipeline {
@@ -83,20 +91,21 @@ impl Pipeline {
     async fn drain(&self) -> Result<(), DeliveryError> {
         let spool = self.spool.clone();
         let pending = tokio::task::spawn_blocking(move || spool.pending()).await.expect("spool scan task")?;
-        for id in pending {
-            match self.deliver_record(&id).await {
+        let holds = HoldPass::new(&self.holds, self.store.snoozes().await?, &pending);
+        for (index, id) in pending.iter().enumerate() {
+            match self.deliver_record(id, &holds, index).await {
                 Ok(()) => {}
                 Err(e) if e.retryable() => return Err(e),
                 Err(e) => {
                     tracing::error!(record = %id, error = %e, "quarantining undeliverable notification");
-                    self.spool.quarantine(&id, &e.to_string())?;
+                    self.spool.quarantine(id, &e.to_string())?;
                 }
             }
         }
         Ok(())
     }
 
-    async fn deliver_record(&self, id: &RecordId) -> Result<(), DeliveryError> {
+    async fn deliver_record(&self, id: &RecordId, holds: &HoldPass<'_>, index: usize) -> Result<(), DeliveryError> {
         let notification = match self.spool.read(id) {
             Ok(notification) => notification,
             Err(e) if !e.retryable() => {
@@ -106,9 +115,21 @@ impl Pipeline {
             }
             Err(e) => return Err(e.into()),
         };
+        let channel = route::channel_for(&self.routes, self.chat.platform(), &notification).map(str::to_owned);
+        let gate = holds.gate(&notification, channel.as_deref());
+        if gate == Gate::Hold {
+            return Ok(());
+        }
         if !self.store.delivered(&notification.id).await? {
-            let channel = route::channel_for(&self.routes, self.chat.platform(), &notification).map(str::to_owned);
             let open = self.store.open_incident(&notification).await?;
+            // With an incident in chat, everything held belongs in its thread.
+            if gate == Gate::Released && open.is_none() && holds.recovered_while_held(index, &notification, &self.spool)
+            {
+                return Ok(self.spool.remove(id)?);
+            }
+            let Some(notification) = mirror::admit(&self.store, notification, open.as_ref()).await? else {
+                return Ok(self.spool.remove(id)?);
+            };
             let plan = thread::plan(&notification, open);
             // Marked before posting: after a crash between posting and committing, the next
             // try looks the message up by the notification id instead of posting it again.

@@ -23,13 +23,24 @@ fn target<'a>(route: &'a RouteConfig, platform: &str) -> Option<&'a str> {
 
 /// A route matches when every list it sets matches; an empty list matches everything.
 fn matches(route: &RouteConfig, notification: &Notification) -> bool {
-    let any = |patterns: &[String], value: &str| patterns.iter().any(|p| glob_match(p, value));
-    let service = notification.object.service.as_deref().unwrap_or("");
-    (route.hosts.is_empty() || any(&route.hosts, &notification.object.host))
-        && (route.services.is_empty() || any(&route.services, service))
-        && (route.hostgroups.is_empty() || notification.hostgroups.iter().any(|group| any(&route.hostgroups, group)))
+    objects_match(&route.hosts, &route.services, &route.hostgroups, notification)
         && (route.states.is_empty() || route.states.contains(&notification.state))
         && (route.types.is_empty() || route.types.contains(&notification.kind))
+}
+
+/// Whether the notification's object matches host, service and host group globs; an empty
+/// list matches everything. Routes and `[[mute]]` windows select objects the same way.
+pub fn objects_match(
+    hosts: &[String],
+    services: &[String],
+    hostgroups: &[String],
+    notification: &Notification,
+) -> bool {
+    let any = |patterns: &[String], value: &str| patterns.iter().any(|p| glob_match(p, value));
+    let service = notification.object.service.as_deref().unwrap_or("");
+    (hosts.is_empty() || any(hosts, &notification.object.host))
+        && (services.is_empty() || any(services, service))
+        && (hostgroups.is_empty() || notification.hostgroups.iter().any(|group| any(hostgroups, group)))
 }
 
 #[cfg(test)]

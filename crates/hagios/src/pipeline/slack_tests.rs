@@ -65,7 +65,7 @@ fn notification(kind: NotificationType, state: State) -> Notification {
     notification_for("web01", kind, state)
 }
 
-fn notification_for(host: &str, kind: NotificationType, state: State) -> Notification {
+pub(super) fn notification_for(host: &str, kind: NotificationType, state: State) -> Notification {
     Notification {
         id: String::new(),
         site: "local".into(),
@@ -91,6 +91,7 @@ fn pipeline(dir: &std::path::Path, chat: Arc<dyn ChatAdapter>) -> Pipeline {
         chat,
         routes: Vec::new(),
         settings: DeliveryConfig::default(),
+        holds: Holds::new(Vec::new()),
     }
 }
 
@@ -145,5 +146,50 @@ async fn a_burst_of_50_alerts_for_one_channel_is_delivered_whole_without_a_429()
     hosts.sort();
     hosts.dedup();
     assert_eq!((messages.len(), hosts.len(), fake.rate_limited()), (50, 50, 0));
+    assert!(spool.pending().expect("pending").is_empty());
+}
+
+#[tokio::test]
+async fn a_mute_window_holds_in_the_spool_then_posts_exactly_once_when_it_ends() {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    let fake = FakeSlack::start(&[("C0ALERTS", "alerts")]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spool = Spool::open(dir.path().join("spool")).expect("spool");
+    // notification() is sent at 22:13:20 UTC; the window is 22:00-23:00 UTC.
+    let window = "name = \"nightly\"\ntimes = [\"22:00-23:00\"]\ntimezone = \"UTC\"\n";
+    let now = Arc::new(AtomicI64::new(1_700_000_000 + 60));
+    let muted = |dir: &std::path::Path| {
+        let clock = Arc::clone(&now);
+        Pipeline {
+            holds: Holds {
+                mutes: vec![toml::from_str(window).expect("window")],
+                clock: Arc::new(move || clock.load(Ordering::SeqCst)),
+            },
+            ..pipeline(dir, Arc::new(slack(&fake)))
+        }
+    };
+    // db01's problem came before the window and is in chat; its recovery comes inside.
+    let before = Notification {
+        time: 1_700_000_000 - 3600,
+        ..notification_for("db01", NotificationType::Problem, State::Critical)
+    };
+    spool.write(before).expect("spooled");
+    muted(dir.path()).drain().await.expect("drained");
+    assert_eq!(fake.bot_messages().len(), 1, "not held: sent before the window");
+    spool.write(notification(NotificationType::Problem, State::Critical)).expect("spooled");
+    spool.write(notification_for("db01", NotificationType::Recovery, State::Ok)).expect("spooled");
+    muted(dir.path()).drain().await.expect("drained");
+    muted(dir.path()).drain().await.expect("a restarted process holds them too");
+    assert_eq!(fake.bot_messages().len(), 1, "held: {:#?}", fake.bot_messages());
+    assert_eq!(spool.pending().expect("pending").len(), 2, "kept in the spool while held");
+
+    now.store(1_700_000_000 + 2800, Ordering::SeqCst);
+    let released = muted(dir.path());
+    released.drain().await.expect("released");
+    released.drain().await.expect("nothing left");
+    let messages = fake.bot_messages();
+    assert_eq!(messages.len(), 3, "{messages:#?}");
+    assert!(messages[1].text.contains("PROBLEM web01!HTTP"), "{}", messages[1].text);
+    assert_eq!(messages[2].thread_ts.as_deref(), Some(messages[0].ts.as_str()), "db01's recovery joins its thread");
     assert!(spool.pending().expect("pending").is_empty());
 }

@@ -84,6 +84,8 @@ fn history_line(notification: &Notification) -> String {
         NotificationType::FlappingStop => "stopped flapping",
         NotificationType::FlappingDisabled => "flap detection disabled",
         NotificationType::Custom => "custom notification",
+        NotificationType::Comment => "comment",
+        NotificationType::DowntimeScheduled => "downtime scheduled",
     };
     let mut line = format!("{what} ({})", notification.state);
     if let Some(by) = by {

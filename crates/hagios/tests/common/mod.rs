@@ -29,7 +29,7 @@ pub fn responder_chat(responder: &str) -> String {
         r#"
 [[role]]
 name = "responder"
-commands = ["ack", "unack", "downtime", "recheck", "mute", "unmute", "comment", "host"]
+commands = ["ack", "unack", "downtime", "recheck", "mute", "unmute", "comment", "host", "snooze"]
 objects = ["*"]
 
 [[user]]
@@ -218,4 +218,17 @@ pub fn wait_for_service_ack(nagios: &NagiosInstance, host: &str, service: &str) 
     nagios
         .wait_for_state(PATIENCE * 2, |status| status.services.get(&key).is_some_and(|view| view.acknowledged))
         .unwrap_or_else(|| panic!("Nagios does not show {host}!{service} acknowledged"))
+}
+
+/// What `hagios audit` prints for the store of `config`.
+pub fn audit(config: &Path) -> String {
+    let output = Command::new(HAGIOS).args(["audit", "--config"]).arg(config).output().expect("hagios audit");
+    assert!(output.status.success(), "hagios audit failed: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).expect("utf-8 audit")
+}
+
+/// Waits until exactly `count` notifications wait in the spool.
+pub fn wait_spooled(spool: &Path, count: usize) {
+    wait_until(PATIENCE, || (spooled(spool) == count).then_some(()))
+        .unwrap_or_else(|| panic!("expected {count} spooled, found {}", spooled(spool)));
 }

@@ -7,8 +7,11 @@
 //! flapping (what Icinga itself notifies, so downtimes and disabled notifications are honoured);
 //! `AcknowledgementSet` → ACKNOWLEDGEMENT; `AcknowledgementCleared` → CUSTOM "acknowledgement
 //! removed" (Nagios has no type for it); `DowntimeStarted` → DOWNTIMESTART; `DowntimeRemoved` →
-//! DOWNTIMEEND, or DOWNTIMECANCELLED before its end time. Icinga's own ACKNOWLEDGEMENT and
-//! DOWNTIME* notifications are skipped, since the dedicated events already carry them.
+//! DOWNTIMEEND, or DOWNTIMECANCELLED before its end time; `DowntimeAdded` for later →
+//! DOWNTIMESCHEDULED; `CommentAdded` by a person → COMMENT, `CommentRemoved` → CUSTOM "comment …
+//! removed". The last three are marked as mirrored ([`MIRROR_MACRO`]): they only join threads.
+//! Icinga's own ACKNOWLEDGEMENT and DOWNTIME* notifications are skipped, since the dedicated
+//! events already carry them.
 //!
 //! Hard state changes are [`StateChange`]s, whichever event reported them: a `StateChange` event
 //! of state type hard, or a PROBLEM / RECOVERY `Notification`. Both carry the check result that
@@ -17,20 +20,23 @@
 use super::client::IcingaClient;
 use super::state::{self, owner};
 use crate::MonitorError;
-use hagios_domain::{Notification, NotificationType, ObjectRef, Snapshot, State};
+use hagios_domain::{Notification, NotificationType, ObjectRef, Snapshot, State, MIRROR_MACRO};
 use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 /// The event types hagios subscribes to.
-pub const EVENT_TYPES: [&str; 6] = [
+pub const EVENT_TYPES: [&str; 9] = [
     "Notification",
     "AcknowledgementSet",
     "AcknowledgementCleared",
     "DowntimeStarted",
     "DowntimeRemoved",
     "StateChange",
+    "CommentAdded",
+    "CommentRemoved",
+    "DowntimeAdded",
 ];
 
 /// What the stream hands its consumer.
@@ -159,7 +165,15 @@ struct DowntimeEvent {
     #[serde(default)]
     comment: String,
     #[serde(default)]
+    start_time: f64,
+    #[serde(default)]
     end_time: f64,
+    #[serde(default = "fixed_by_default")]
+    fixed: bool,
+}
+
+fn fixed_by_default() -> bool {
+    true
 }
 
 #[derive(Deserialize)]
@@ -180,8 +194,9 @@ struct Event {
     author: String,
     #[serde(default)]
     text: String,
+    /// The acknowledgement's comment text, or the comment object of `CommentAdded`.
     #[serde(default)]
-    comment: String,
+    comment: CommentField,
     check_result: Option<CheckResult>,
     downtime: Option<DowntimeEvent>,
     /// `StateChange`: 0 soft, 1 hard.
@@ -191,6 +206,42 @@ struct Event {
     downtime_depth: f64,
     #[serde(default)]
     acknowledgement: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum CommentField {
+    Text(String),
+    Object(CommentEvent),
+}
+
+impl Default for CommentField {
+    fn default() -> Self {
+        CommentField::Text(String::new())
+    }
+}
+
+#[derive(Deserialize)]
+struct CommentEvent {
+    host_name: String,
+    #[serde(default)]
+    service_name: String,
+    #[serde(default)]
+    author: String,
+    #[serde(default)]
+    text: String,
+    /// 1 user; 2 downtime, 3 flapping and 4 acknowledgement comments are Icinga's own notes.
+    #[serde(default)]
+    entry_type: f64,
+}
+
+impl CommentField {
+    fn into_text(self) -> String {
+        match self {
+            CommentField::Text(text) => text,
+            CommentField::Object(comment) => comment.text,
+        }
+    }
 }
 
 /// A check result state code as a host or service state (for hosts Icinga keeps the plugin's
@@ -242,6 +293,7 @@ pub fn parse_event(line: &[u8], site: &str) -> Option<StreamItem> {
 
 fn notification(event: Event, site: &str) -> Option<Notification> {
     let time = event.timestamp as i64;
+    let mut mirrored = false;
     let (kind, object, state, output, author, comment) = match event.kind.as_str() {
         "StateChange" => {
             let object = owner(event.host, event.service);
@@ -272,7 +324,7 @@ fn notification(event: Event, site: &str) -> Option<Notification> {
         "AcknowledgementSet" => {
             let object = owner(event.host, event.service);
             let state = checkable_state(&object, event.state.unwrap_or(0.0));
-            (NotificationType::Acknowledgement, object, state, String::new(), event.author, event.comment)
+            (NotificationType::Acknowledgement, object, state, String::new(), event.author, event.comment.into_text())
         }
         "AcknowledgementCleared" => {
             let object = owner(event.host, event.service);
@@ -290,6 +342,38 @@ fn notification(event: Event, site: &str) -> Option<Notification> {
             let object = owner(downtime.host_name, downtime.service_name);
             let state = if object.is_service() { State::Ok } else { State::Up };
             (kind, object, state, String::new(), downtime.author, downtime.comment)
+        }
+        "CommentAdded" | "CommentRemoved" => {
+            let CommentField::Object(comment) = event.comment else { return None };
+            if comment.entry_type as u8 != 1 {
+                return None;
+            }
+            let object = owner(comment.host_name, comment.service_name);
+            mirrored = true;
+            // The event carries no state: a comment keeps the incident's; a removal says unknown.
+            if event.kind == "CommentAdded" {
+                (NotificationType::Comment, object, State::Unknown, String::new(), comment.author, comment.text)
+            } else {
+                let text = format!("comment by {} removed: {}", comment.author, comment.text);
+                (NotificationType::Custom, object, State::Unknown, String::new(), String::new(), text)
+            }
+        }
+        "DowntimeAdded" => {
+            let downtime = event.downtime?;
+            // One that starts now is told by DowntimeStarted.
+            if downtime.fixed && downtime.start_time <= event.timestamp {
+                return None;
+            }
+            let object = owner(downtime.host_name, downtime.service_name);
+            mirrored = true;
+            (
+                NotificationType::DowntimeScheduled,
+                object,
+                State::Unknown,
+                String::new(),
+                downtime.author,
+                downtime.comment,
+            )
         }
         _ => return None,
     };
@@ -310,7 +394,7 @@ fn notification(event: Event, site: &str) -> Option<Notification> {
         time,
         hostgroups: Vec::new(),
         contact: None,
-        macros: Default::default(),
+        macros: mirrored.then(|| (MIRROR_MACRO.to_owned(), "icinga events".to_owned())).into_iter().collect(),
     })
 }
 
@@ -386,6 +470,29 @@ mod tests {
         assert_eq!((n.kind, n.comment.as_deref()), (NotificationType::Custom, Some("acknowledgement removed")));
         let removed = br#"{"type":"DowntimeRemoved","timestamp":100,"downtime":{"host_name":"h","service_name":"","author":"b","comment":"c","end_time":500}}"#;
         assert_eq!(parsed(removed).expect("removed").kind, NotificationType::DowntimeCancelled);
+    }
+
+    #[test]
+    fn comments_added_by_people_become_comments_icingas_own_notes_do_not() {
+        let added = br#"{"type":"CommentAdded","timestamp":5,"comment":{"host_name":"h","service_name":"s","author":"bob","text":"replaced the disk","entry_type":1.0,"entry_time":4.5}}"#;
+        let n = parse_event(added, "s").expect("comment");
+        assert_eq!((n.kind, n.object.to_string()), (NotificationType::Comment, "h!s".to_owned()));
+        assert_eq!((n.author.as_deref(), n.comment.as_deref(), n.time), (Some("bob"), Some("replaced the disk"), 5));
+        let ack_note = br#"{"type":"CommentAdded","timestamp":5,"comment":{"host_name":"h","author":"al","text":"on it","entry_type":4}}"#;
+        assert!(parse_event(ack_note, "s").is_none(), "the acknowledgement event carries it");
+        let removed = br#"{"type":"CommentRemoved","timestamp":6,"comment":{"host_name":"h","author":"bob","text":"old","entry_type":1}}"#;
+        let n = parse_event(removed, "s").expect("removal");
+        assert_eq!((n.kind, n.comment.as_deref()), (NotificationType::Custom, Some("comment by bob removed: old")));
+        assert!(n.macros.contains_key(MIRROR_MACRO));
+    }
+
+    #[test]
+    fn downtimes_added_for_later_are_scheduled_ones_starting_now_wait_for_their_start() {
+        let later = br#"{"type":"DowntimeAdded","timestamp":100,"downtime":{"host_name":"h","author":"b","comment":"patch","start_time":500,"end_time":900,"fixed":true}}"#;
+        let n = parse_event(later, "s").expect("scheduled");
+        assert_eq!((n.kind, n.comment.as_deref()), (NotificationType::DowntimeScheduled, Some("patch")));
+        let now = br#"{"type":"DowntimeAdded","timestamp":100,"downtime":{"host_name":"h","start_time":90,"end_time":900,"fixed":true}}"#;
+        assert!(parse_event(now, "s").is_none());
     }
 
     #[test]

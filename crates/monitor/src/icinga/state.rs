@@ -4,7 +4,7 @@
 use super::client::IcingaClient;
 use crate::MonitorError;
 use hagios_domain::{
-    Comment, Downtime, HostObject, HostView, Inventory, ObjectRef, ServiceView, Snapshot, State, Status,
+    Comment, CommentKind, Downtime, HostObject, HostView, Inventory, ObjectRef, ServiceView, Snapshot, State, Status,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -111,6 +111,9 @@ struct CommentAttrs {
     text: String,
     #[serde(default)]
     persistent: bool,
+    /// 1 user, 2 downtime, 3 flapping, 4 acknowledgement, as Nagios numbers them.
+    #[serde(default)]
+    entry_type: f64,
 }
 
 /// The object a downtime, comment or event belongs to (Icinga leaves the service empty for hosts).
@@ -252,6 +255,7 @@ pub(crate) async fn load(client: &IcingaClient) -> Result<Arc<Snapshot>, Monitor
             author: attrs.author,
             text: attrs.text,
             persistent: attrs.persistent,
+            kind: CommentKind::from_nagios(attrs.entry_type as u8),
         })
         .collect();
     status.comments.sort_by_key(|comment| comment.id);

@@ -1,7 +1,7 @@
 //! status.dat: `hoststatus {`, `servicestatus {`, `*comment {`, `*downtime {` blocks of key=value lines.
 
 use super::{known_key, numbered_lines, ParseError};
-use hagios_domain::{Comment, Downtime, HostView, ObjectRef, ServiceView, State, Status};
+use hagios_domain::{Comment, CommentKind, Downtime, HostView, ObjectRef, ServiceView, State, Status};
 use std::str::FromStr;
 
 /// Parses a whole status.dat.
@@ -115,6 +115,7 @@ enum Field {
     Author,
     Text,
     Persistent,
+    EntryType,
 }
 
 const INFO_KEYS: [(&str, Field); 1] = [("created", Field::Time)];
@@ -133,7 +134,7 @@ const OBJECT_KEYS: [(&str, Field); 11] = [
     ("scheduled_downtime_depth", Field::InDowntime),
 ];
 
-const COMMENT_KEYS: [(&str, Field); 7] = [
+const COMMENT_KEYS: [(&str, Field); 8] = [
     ("host_name", Field::Host),
     ("service_description", Field::Service),
     ("comment_id", Field::Id),
@@ -141,6 +142,7 @@ const COMMENT_KEYS: [(&str, Field); 7] = [
     ("entry_time", Field::Time),
     ("author", Field::Author),
     ("comment_data", Field::Text),
+    ("entry_type", Field::EntryType),
 ];
 
 const DOWNTIME_KEYS: [(&str, Field); 10] = [
@@ -181,6 +183,8 @@ struct Fields<'a> {
     duration: i64,
     fixed: bool,
     persistent: bool,
+    /// `entry_type` of a comment.
+    entry_type: u8,
 }
 
 impl Default for Fields<'_> {
@@ -208,6 +212,7 @@ impl Default for Fields<'_> {
             duration: 0,
             fixed: false,
             persistent: false,
+            entry_type: 1,
         }
     }
 }
@@ -235,6 +240,7 @@ impl<'a> Fields<'a> {
             Field::Fixed => self.fixed = flag(key, value, line)?,
             Field::Duration => self.duration = number(key, value, line)?,
             Field::Persistent => self.persistent = flag(key, value, line)?,
+            Field::EntryType => self.entry_type = number(key, value, line)?,
         }
         Ok(())
     }
@@ -339,6 +345,7 @@ impl Collected {
                 author: f.author.to_owned(),
                 text: f.text.to_owned(),
                 persistent: f.persistent,
+                kind: CommentKind::from_nagios(f.entry_type),
             }),
             Kind::HostDowntime | Kind::ServiceDowntime => self.downtimes.push(Downtime {
                 id: f.id,
@@ -409,6 +416,7 @@ servicestatus {
 servicecomment {
 \thost_name=web01
 \tservice_description=HTTP
+\tentry_type=4
 \tcomment_id=7
 \tentry_time=1700000002
 \tpersistent=1
@@ -451,6 +459,7 @@ hostdowntime {
         assert_eq!(comment.object, ObjectRef::service("web01", "HTTP"));
         assert_eq!((comment.id, comment.entry_time, comment.persistent), (7, 1_700_000_002, true));
         assert_eq!((comment.author.as_str(), comment.text.as_str()), ("alice", "a=b; c"));
+        assert_eq!(comment.kind, CommentKind::Acknowledgement);
 
         let downtime = &status.downtimes[0];
         assert_eq!(downtime.object, ObjectRef::host("web01"));

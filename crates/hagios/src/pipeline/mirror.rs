@@ -1,0 +1,41 @@
+//! Mirror stage: changes made outside chat (`crate::mirror`, Icinga's comment events) only ever
+//! join an incident's thread, and an acknowledgement reaches the thread once however
+//! many ways it arrives — mirrored from status.dat, Nagios' own ACKNOWLEDGEMENT notification,
+//! or both, as when someone acknowledges from chat.
+
+use super::OpenIncident;
+use crate::store::StoreHandle;
+use hagios_domain::{Notification, NotificationType, MIRROR_MACRO};
+use hagios_store::StoreError;
+
+/// The notification to deliver, or `None` when it has nothing to join or is shown already.
+/// An acknowledgement in an open incident is delivered under a key made of the incident, the
+/// author and the comment, which both of its ways to arrive share.
+pub async fn admit(
+    store: &StoreHandle,
+    mut notification: Notification,
+    open: Option<&OpenIncident>,
+) -> Result<Option<Notification>, StoreError> {
+    let mirrored = notification.macros.contains_key(MIRROR_MACRO) || notification.kind == NotificationType::Comment;
+    let Some(incident) = open else {
+        return Ok((!mirrored).then_some(notification));
+    };
+    if mirrored {
+        // A comment or downtime changes nothing about the check: the parent keeps its state.
+        notification.state = incident.card.state;
+    }
+    if notification.kind == NotificationType::Acknowledgement {
+        let key = format!(
+            "ack:{}:{}:{}",
+            incident.id,
+            notification.author.as_deref().unwrap_or(""),
+            notification.comment.as_deref().unwrap_or("")
+        );
+        if store.delivered(&key).await? {
+            tracing::info!(notification = %notification.id, object = %notification.object, "acknowledgement already in its thread");
+            return Ok(None);
+        }
+        notification.id = key;
+    }
+    Ok(Some(notification))
+}
