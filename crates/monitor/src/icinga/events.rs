@@ -475,13 +475,13 @@ mod tests {
     #[test]
     fn comments_added_by_people_become_comments_icingas_own_notes_do_not() {
         let added = br#"{"type":"CommentAdded","timestamp":5,"comment":{"host_name":"h","service_name":"s","author":"bob","text":"replaced the disk","entry_type":1.0,"entry_time":4.5}}"#;
-        let n = parse_event(added, "s").expect("comment");
+        let n = parsed(added).expect("comment");
         assert_eq!((n.kind, n.object.to_string()), (NotificationType::Comment, "h!s".to_owned()));
         assert_eq!((n.author.as_deref(), n.comment.as_deref(), n.time), (Some("bob"), Some("replaced the disk"), 5));
         let ack_note = br#"{"type":"CommentAdded","timestamp":5,"comment":{"host_name":"h","author":"al","text":"on it","entry_type":4}}"#;
         assert!(parse_event(ack_note, "s").is_none(), "the acknowledgement event carries it");
         let removed = br#"{"type":"CommentRemoved","timestamp":6,"comment":{"host_name":"h","author":"bob","text":"old","entry_type":1}}"#;
-        let n = parse_event(removed, "s").expect("removal");
+        let n = parsed(removed).expect("removal");
         assert_eq!((n.kind, n.comment.as_deref()), (NotificationType::Custom, Some("comment by bob removed: old")));
         assert!(n.macros.contains_key(MIRROR_MACRO));
     }
@@ -489,7 +489,7 @@ mod tests {
     #[test]
     fn downtimes_added_for_later_are_scheduled_ones_starting_now_wait_for_their_start() {
         let later = br#"{"type":"DowntimeAdded","timestamp":100,"downtime":{"host_name":"h","author":"b","comment":"patch","start_time":500,"end_time":900,"fixed":true}}"#;
-        let n = parse_event(later, "s").expect("scheduled");
+        let n = parsed(later).expect("scheduled");
         assert_eq!((n.kind, n.comment.as_deref()), (NotificationType::DowntimeScheduled, Some("patch")));
         let now = br#"{"type":"DowntimeAdded","timestamp":100,"downtime":{"host_name":"h","start_time":90,"end_time":900,"fixed":true}}"#;
         assert!(parse_event(now, "s").is_none());
