@@ -6,11 +6,11 @@
 
 mod common;
 
-use common::{count_alerts, Daemon, HAGIOS, PATIENCE};
+use common::{count_alerts, Daemon, PATIENCE};
 use hagios_spool::Spool;
 use hagios_testkit::wait_until;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 /// Room for a handful of records: tmpfs charges a 4 KiB page per file.
 const SMALL: &str = "size=64k";
@@ -60,18 +60,6 @@ fn mount(options: &[&str], mount_point: &Path) {
     assert!(output.status.success(), "mount {options:?} failed: {}", String::from_utf8_lossy(&output.stderr));
 }
 
-/// One service problem for a service named `Fill NNN`, the way a notification command passes it.
-fn notify(spool: &Path, number: usize) -> Output {
-    Command::new(HAGIOS)
-        .arg("notify")
-        .arg("--spool")
-        .arg(spool)
-        .args(["--site", "test", "--type", "PROBLEM", "--host", "web01", "--state", "CRITICAL"])
-        .args(["--service", &fill_service(number), "--output", "CRITICAL - filling the disk"])
-        .output()
-        .expect("run hagios notify")
-}
-
 fn fill_service(number: usize) -> String {
     format!("Fill {number:03}")
 }
@@ -88,7 +76,7 @@ fn a_full_spool_refuses_notifications_with_one_logged_line_and_keeps_what_it_had
     let mut spooled = 0;
     let refused = loop {
         assert!(spooled < MORE_THAN_FITS, "{} still has room after {spooled} records", SMALL);
-        let output = notify(&site.spool, spooled);
+        let output = common::notify_problem(&site.spool, "test", &fill_service(spooled));
         if !output.status.success() {
             break output;
         }
