@@ -68,7 +68,7 @@ fn alerts_survive_kill_9_of_bot_and_agent_during_a_storm_exactly_once() {
     let channels: Vec<(&str, &str)> = channels.iter().map(|(id, name)| (id.as_str(), name.as_str())).collect();
     let slack = runtime.block_on(FakeSlack::start(&channels));
     let deployment = Deployment::new();
-    let chat = common::slack_chat(&slack.api_url()) + &routes() + &common::oncall_chat();
+    let chat = common::slack_chat(&slack.api_url()) + &routes();
     let bot_config = deployment.bot_config_with(&chat);
     let mut bot = Some(start_bot(&bot_config));
     let Some(mut east) = deployment.site("east", "", EVERYTHING) else { return };
@@ -115,7 +115,7 @@ fn alerts_survive_kill_9_of_bot_and_agent_during_a_storm_exactly_once() {
     eprintln!("chaos: killed the bot {} times and the agent {} times", killed[0], killed[1]);
 
     runtime.block_on(slack.wait_until("every alert in Slack", patience, |fake| fake.bot_messages().len() >= alerts));
-    let bot_spool = deployment.path("bot-spool");
+    let bot_spool = deployment.bot_spool();
     wait_until(patience, || (east.spooled() == 0 && common::spooled(&bot_spool) == 0).then_some(()))
         .expect("both spools drain");
     let services: Vec<String> = (0..alerts).map(service).collect();

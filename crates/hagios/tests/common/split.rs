@@ -2,7 +2,7 @@
 //! configuration, and sites — a private Nagios each, whose notify_command spools into the spool
 //! of that site's `hagios agent`.
 
-use super::{oncall_chat, Daemon, HAGIOS};
+use super::{write_config, Daemon, HAGIOS};
 use hagios_testkit::{NagiosInstance, NagiosOptions};
 use std::path::PathBuf;
 use std::process::Command;
@@ -46,30 +46,25 @@ impl Deployment {
 
     /// The bot's configuration with the terminal chat: terminal user `oncall` may do everything.
     pub fn bot_config(&self) -> PathBuf {
-        self.bot_config_with(&format!("[terminal]\nuser = \"oncall\"\n{}", oncall_chat()))
+        self.bot_config_with("[terminal]\nuser = \"oncall\"\n")
     }
 
-    /// The bot's configuration with `chat`: the chat platform's sections, roles and users.
+    /// The bot's configuration (`bot/hagios.toml`) with `chat`, the chat platform's sections and
+    /// routes; user `oncall` may do everything.
     pub fn bot_config_with(&self, chat: &str) -> PathBuf {
-        let config = self.path("bot.toml");
-        let text = format!(
-            r#"
-[store]
-path = "{store}"
-[spool]
-dir = "{spool}"
-[bot]
-listen = "127.0.0.1:{port}"
-heartbeat = "1s"
-command_timeout = "25s"
-{tls}{chat}"#,
-            store = self.path("bot-state.db").display(),
-            spool = self.path("bot-spool").display(),
+        let dir = self.path("bot");
+        std::fs::create_dir_all(&dir).expect("create the bot's folder");
+        let listener = format!(
+            "[bot]\nlisten = \"127.0.0.1:{port}\"\nheartbeat = \"1s\"\ncommand_timeout = \"25s\"\n{tls}",
             port = self.port,
             tls = self.tls("localhost"),
         );
-        std::fs::write(&config, text).expect("write bot.toml");
-        config
+        write_config(&dir, &listener, chat, "oncall")
+    }
+
+    /// The bot's own spool, where stored notifications wait for chat.
+    pub fn bot_spool(&self) -> PathBuf {
+        self.path("bot").join("spool")
     }
 
     /// A Nagios for `site` (with `extra_objects`), its agent's configuration and the agent.
