@@ -11,8 +11,8 @@ mod web;
 use serde_json::Value;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
-use tokio::sync::{mpsc, Notify};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, watch, Notify};
 
 /// The bot token (`xoxb-…`) the fake accepts for Web API calls.
 pub const BOT_TOKEN: &str = "xoxb-fake-bot-token";
@@ -110,13 +110,17 @@ struct State {
     messages: Vec<Message>,
     next_ts: u64,
     failures: VecDeque<(String, Failure)>,
+    /// Outages: calls of the method (`"*"` for any) fail this way until the instant.
+    outages: Vec<(String, Failure, Instant)>,
+    /// Socket Mode connections are refused until then.
+    socket_mode_down_until: Option<Instant>,
     calls: HashMap<String, usize>,
     rate_limited: usize,
     tickets: Vec<String>,
     connections: Vec<mpsc::UnboundedSender<String>>,
     /// Slack's "about one message per second per channel" for `chat.postMessage`, when enforced.
     post_interval: Option<Duration>,
-    last_post: HashMap<String, std::time::Instant>,
+    last_post: HashMap<String, Instant>,
     acks: Vec<Ack>,
     next_envelope: u64,
 }
@@ -125,6 +129,19 @@ impl State {
     fn channel_id(&self, id_or_name: &str) -> Option<String> {
         let name = id_or_name.trim_start_matches('#');
         self.channels.iter().find(|(id, n)| id == id_or_name || n == name).map(|(id, _)| id.clone())
+    }
+
+    /// The failure an ongoing outage imposes on a call of `method`, if any.
+    fn outage_for(&self, method: &str) -> Option<Failure> {
+        let now = Instant::now();
+        self.outages
+            .iter()
+            .find(|(affected, _, until)| (affected == method || affected == "*") && now < *until)
+            .map(|(_, failure, _)| failure.clone())
+    }
+
+    fn socket_mode_down(&self) -> bool {
+        self.socket_mode_down_until.is_some_and(|until| Instant::now() < until)
     }
 
     fn new_ts(&mut self) -> String {
@@ -142,6 +159,8 @@ pub struct FakeSlack {
 struct Shared {
     state: Mutex<State>,
     changed: Notify,
+    /// Bumped to make every open Socket Mode connection hang up.
+    hang_up: watch::Sender<u64>,
     http_base: String,
     ws_base: String,
 }
@@ -158,6 +177,7 @@ impl FakeSlack {
         let shared = Arc::new(Shared {
             state: Mutex::new(state),
             changed: Notify::new(),
+            hang_up: watch::Sender::new(0),
             http_base: format!("http://{}", http.local_addr().expect("address")),
             ws_base: format!("ws://{}", ws.local_addr().expect("address")),
         });
@@ -186,6 +206,20 @@ impl FakeSlack {
         for _ in 0..count {
             state.failures.push_back((method.to_owned(), failure.clone()));
         }
+    }
+
+    /// An outage rather than a count of bad answers: for `duration` from now, every call of
+    /// `method` (`"*"` for any) fails with `failure` (429s included in [`FakeSlack::rate_limited`]).
+    pub fn fail_for(&self, method: &str, duration: Duration, failure: Failure) {
+        self.state().outages.push((method.to_owned(), failure, Instant::now() + duration));
+    }
+
+    /// Hangs up every Socket Mode connection now and refuses new ones for `duration`, as when
+    /// Slack's Socket Mode endpoint goes away; `apps.connections.open` keeps handing out tickets.
+    pub fn drop_socket_mode_for(&self, duration: Duration) {
+        self.state().socket_mode_down_until = Some(Instant::now() + duration);
+        self.shared.hang_up.send_modify(|generation| *generation += 1);
+        self.changed();
     }
 
     /// Makes `users.info` know the person `id` by `display_name`.
@@ -239,7 +273,12 @@ impl FakeSlack {
 
     /// Waits for a Socket Mode client to connect.
     pub async fn wait_connected(&self, timeout: Duration) {
-        self.wait_until("a Socket Mode connection", timeout, |fake| !fake.state().connections.is_empty()).await;
+        self.wait_until("a Socket Mode connection", timeout, |fake| {
+            let mut state = fake.state();
+            state.connections.retain(|connection| !connection.is_closed());
+            !state.connections.is_empty()
+        })
+        .await;
     }
 
     /// Waits for the client to ack `envelope_id` and returns the ack.

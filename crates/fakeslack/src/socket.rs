@@ -28,7 +28,11 @@ async fn connection(stream: TcpStream, fake: FakeSlack) {
     let admit = |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
         let query = request.uri().query().unwrap_or("");
         let ticket = query.split('&').find_map(|pair| pair.strip_prefix("ticket="));
-        if ticket.is_some_and(|t| fake.state().tickets.iter().any(|issued| issued == t)) {
+        if fake.state().socket_mode_down() {
+            let mut refused = ErrorResponse::new(Some("socket mode is down".into()));
+            *refused.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+            Err(refused)
+        } else if ticket.is_some_and(|t| fake.state().tickets.iter().any(|issued| issued == t)) {
             Ok(response)
         } else {
             let mut refused = ErrorResponse::new(Some("unknown ticket: call apps.connections.open".into()));
@@ -39,6 +43,7 @@ async fn connection(stream: TcpStream, fake: FakeSlack) {
     let Ok(socket) = tokio_tungstenite::accept_hdr_async(stream, admit).await else { return };
     let (mut sink, mut frames) = socket.split();
     let (outgoing, mut queue) = mpsc::unbounded_channel::<String>();
+    let mut hang_up = fake.shared.hang_up.subscribe();
     // When each envelope went out, to judge whether its ack came in time.
     let mut sent_at = HashMap::<String, Instant>::new();
     let connections = {
@@ -58,6 +63,7 @@ async fn connection(stream: TcpStream, fake: FakeSlack) {
     fake.changed();
     loop {
         tokio::select! {
+            _ = hang_up.changed() => break,
             envelope = queue.recv() => {
                 let Some(envelope) = envelope else { break };
                 if let Some(id) = serde_json::from_str::<Value>(&envelope).ok().and_then(|v| v["envelope_id"].as_str().map(str::to_owned)) {

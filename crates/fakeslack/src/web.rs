@@ -37,8 +37,9 @@ async fn call(
     let args = arguments(&headers, &query, &body);
     let mut state = fake.state();
     *state.calls.entry(method.clone()).or_default() += 1;
-    if let Some(index) = state.failures.iter().position(|(m, _)| m == &method || m == "*") {
-        let (_, failure) = state.failures.remove(index).expect("failure present");
+    let counted = state.failures.iter().position(|(m, _)| m == &method || m == "*");
+    let counted = counted.and_then(|index| state.failures.remove(index)).map(|(_, failure)| failure);
+    if let Some(failure) = counted.or_else(|| state.outage_for(&method)) {
         if matches!(failure, Failure::RateLimited { .. }) {
             state.rate_limited += 1;
         }

@@ -9,9 +9,6 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
 
-/// Polling faster than this only re-reads unchanged state.
-const POLL_INTERVAL: Duration = Duration::from_millis(200);
-
 /// What the monitoring state shows once an action took effect.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Expectation {
@@ -168,6 +165,7 @@ pub(crate) async fn poll<F, Fut>(
     mut load: F,
     expectation: &Expectation,
     timeout: Duration,
+    interval: Duration,
 ) -> Result<String, Option<Arc<Snapshot>>>
 where
     F: FnMut() -> Fut,
@@ -185,7 +183,7 @@ where
         if Instant::now() >= deadline {
             return Err(last_seen);
         }
-        tokio::time::sleep(POLL_INTERVAL.min(deadline.saturating_duration_since(Instant::now()))).await;
+        tokio::time::sleep(interval.min(deadline.saturating_duration_since(Instant::now()))).await;
     }
 }
 

@@ -10,6 +10,10 @@ use crate::MonitorError;
 use hagios_domain::Outcome;
 use std::time::Duration;
 
+/// How often the objects API is asked while confirming; each poll is a request to Icinga, which
+/// shows an accepted action at once, so this is rarely waited for.
+const POLL_INTERVAL: Duration = Duration::from_millis(200);
+
 /// What to do about refusals Icinga words for its own log rather than for chat.
 const ADVICE: [(&str, &str); 2] = [
     ("unknown template", "use a host template defined in Icinga 2 (e.g. generic-host)"),
@@ -37,7 +41,7 @@ pub(crate) fn accepted(results: &[ApiResult]) -> Result<(), MonitorError> {
 
 /// Polls the objects API until `expectation` holds or `timeout` passes.
 pub(crate) async fn wait(monitor: &IcingaMonitor, expectation: &Expectation, timeout: Duration) -> Outcome {
-    match readback::poll(|| state::load(&monitor.client), expectation, timeout).await {
+    match readback::poll(|| state::load(&monitor.client), expectation, timeout, POLL_INTERVAL).await {
         Ok(detail) => Outcome::Confirmed(detail),
         Err(_) => Outcome::Unconfirmed(format!("sent, not yet confirmed by Icinga 2 after {timeout:?}")),
     }

@@ -23,9 +23,13 @@ fn why_not(expectation: &Expectation, snapshot: &Snapshot) -> Option<String> {
     }
 }
 
+/// How often status.dat is looked at while confirming: a `stat` unless Nagios rewrote it, so
+/// polling often is cheap, and it bounds what hagios adds to Nagios' status.dat cadence.
+pub(super) const POLL_INTERVAL: Duration = Duration::from_millis(50);
+
 /// Polls status.dat until `expectation` holds or `timeout` passes.
 pub(crate) async fn wait(state: &Arc<StateCache>, expectation: &Expectation, timeout: Duration) -> Outcome {
-    match readback::poll(|| StateCache::load_async(Arc::clone(state)), expectation, timeout).await {
+    match readback::poll(|| StateCache::load_async(Arc::clone(state)), expectation, timeout, POLL_INTERVAL).await {
         Ok(detail) => Outcome::Confirmed(detail),
         Err(last_seen) => {
             let hint = last_seen.and_then(|snapshot| why_not(expectation, &snapshot)).unwrap_or_default();

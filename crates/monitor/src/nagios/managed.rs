@@ -4,6 +4,7 @@
 //! and taken back on any failure.
 
 use super::command::{self, ExternalCommand, MAX_NAME_BYTES};
+use super::confirm::POLL_INTERVAL;
 use super::fifo;
 use super::state::StateCache;
 use crate::readback::{self, Expectation};
@@ -179,7 +180,7 @@ impl HostChange<'_> {
         }
         let expectation = Expectation::Host { name: name.to_owned(), exists: adding };
         let load = || StateCache::load_async(Arc::clone(self.state));
-        if let Ok(detail) = readback::poll(load, &expectation, self.managed.reload_timeout).await {
+        if let Ok(detail) = readback::poll(load, &expectation, self.managed.reload_timeout, POLL_INTERVAL).await {
             if let Err(err) = swap.finish() {
                 tracing::warn!(error = %err, "cannot delete the set-aside file of a removed host");
             }
@@ -198,7 +199,7 @@ impl HostChange<'_> {
         }
         let previous = Expectation::Host { name: name.to_owned(), exists: !adding };
         let reloaded = match self.reload().await {
-            Ok(()) => readback::poll(load, &previous, timeout).await.is_ok(),
+            Ok(()) => readback::poll(load, &previous, timeout, POLL_INTERVAL).await.is_ok(),
             Err(err) => {
                 summary.push_str(&format!(" but the second reload failed ({err})"));
                 false

@@ -1,0 +1,136 @@
+//! The split deployment for tests: a CA and certificates from `hagios certs`, one `hagios bot`
+//! configuration, and sites — a private Nagios each, whose notify_command spools into the spool
+//! of that site's `hagios agent`.
+
+use super::{write_config, Daemon, HAGIOS};
+use hagios_testkit::{NagiosInstance, NagiosOptions};
+use std::path::PathBuf;
+use std::process::Command;
+
+fn hagios(args: &[&str]) -> String {
+    let output = Command::new(HAGIOS).args(args).output().expect("run hagios");
+    assert!(output.status.success(), "hagios {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).expect("utf-8 output")
+}
+
+/// A CA, the bot's certificate for `localhost`, and a port for the bot.
+pub struct Deployment {
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl Deployment {
+    pub fn new() -> Deployment {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let pki = dir.path().join("pki");
+        let pki = pki.to_str().expect("utf-8 path");
+        assert!(hagios(&["certs", "init", "--dir", pki]).contains("ca.key"));
+        hagios(&["certs", "issue", "--dir", pki, "--role", "bot", "--name", "localhost"]);
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
+        Deployment { dir, port }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn tls(&self, name: &str) -> String {
+        let pki = self.path("pki");
+        format!(
+            "[tls]\nca = \"{}\"\ncert = \"{}\"\nkey = \"{}\"\n",
+            pki.join("ca.crt").display(),
+            pki.join(format!("{name}.crt")).display(),
+            pki.join(format!("{name}.key")).display()
+        )
+    }
+
+    /// The bot's configuration with the terminal chat: terminal user `oncall` may do everything.
+    pub fn bot_config(&self) -> PathBuf {
+        self.bot_config_with("[terminal]\nuser = \"oncall\"\n")
+    }
+
+    /// The bot's configuration (`bot/hagios.toml`) with `chat`, the chat platform's sections and
+    /// routes; user `oncall` may do everything.
+    pub fn bot_config_with(&self, chat: &str) -> PathBuf {
+        let dir = self.path("bot");
+        std::fs::create_dir_all(&dir).expect("create the bot's folder");
+        let listener = format!(
+            "[bot]\nlisten = \"127.0.0.1:{port}\"\nheartbeat = \"1s\"\ncommand_timeout = \"25s\"\n{tls}",
+            port = self.port,
+            tls = self.tls("localhost"),
+        );
+        write_config(&dir, &listener, chat, "oncall")
+    }
+
+    /// The bot's own spool, where stored notifications wait for chat.
+    pub fn bot_spool(&self) -> PathBuf {
+        self.path("bot").join("spool")
+    }
+
+    /// A Nagios for `site` (with `extra_objects`), its agent's configuration and the agent.
+    pub fn site(&self, site: &str, extra_objects: &str, allow: &str) -> Option<Site> {
+        let pki = self.path("pki");
+        hagios(&["certs", "issue", "--dir", pki.to_str().expect("utf-8"), "--role", "agent", "--name", site]);
+        let spool = self.path(&format!("{site}-spool"));
+        let notify_command = format!("{HAGIOS} notify --spool {} --site {site}", spool.display());
+        let nagios = NagiosInstance::start(NagiosOptions {
+            notify_command: Some(notify_command),
+            extra_objects: extra_objects.to_owned(),
+            ..Default::default()
+        })?;
+        let config = self.path(&format!("{site}.toml"));
+        let text = format!(
+            r#"
+[spool]
+dir = "{spool}"
+[nagios]
+site = "{site}"
+command_file = "{command_file}"
+status_file = "{status_file}"
+object_cache_file = "{object_cache_file}"
+confirm_timeout = "15s"
+[delivery]
+poll_interval = "100ms"
+max_backoff = "1s"
+[agent]
+bot = "localhost:{port}"
+heartbeat = "1s"
+allow = {allow}
+{tls}"#,
+            spool = spool.display(),
+            command_file = nagios.command_file().display(),
+            status_file = nagios.status_file().display(),
+            object_cache_file = nagios.object_cache_file().display(),
+            port = self.port,
+            tls = self.tls(site),
+        );
+        std::fs::write(&config, text).expect("write agent config");
+        let agent = Some(Daemon::start("agent", &config));
+        Some(Site { nagios, spool, config, agent })
+    }
+}
+
+pub struct Site {
+    pub nagios: NagiosInstance,
+    /// The agent's spool, where the site's `hagios notify` writes.
+    pub spool: PathBuf,
+    config: PathBuf,
+    agent: Option<Daemon>,
+}
+
+impl Site {
+    pub fn spooled(&self) -> usize {
+        super::spooled(&self.spool)
+    }
+
+    /// kill -9 the agent (no chance to finish anything) and start it again.
+    pub fn crash_and_restart_agent(&mut self) {
+        if let Some(agent) = self.agent.take() {
+            agent.kill();
+        }
+        self.agent = Some(Daemon::start("agent", &self.config));
+    }
+}
+
+/// Every command an agent may allow from chat.
+pub const EVERYTHING: &str = r#"["ack", "unack", "downtime", "recheck", "mute", "unmute", "comment"]"#;
