@@ -84,6 +84,7 @@ pub(crate) async fn serve_chat(config: Config, spool: Arc<Spool>, mut backend: B
         chat: chat.clone(),
         routes: config.routes.clone(),
         settings: config.delivery.clone(),
+        groups: Default::default(),
     };
     let delivery = tokio::spawn(pipeline.run(shutdown.clone()));
 

@@ -261,7 +261,7 @@ mod tests {
         assert_eq!(members.len(), 2);
         assert_eq!(store.group_of_incident(members[0].id).unwrap(), Some(group));
         assert!(store.delivered("n2").unwrap().is_some());
-        assert_eq!(store.begin_group_attempt("n1", &more, 3).unwrap().0, false, "the commit ended the attempt");
+        assert!(!store.begin_group_attempt("n1", &more, 3).unwrap().0, "the commit ended the attempt");
 
         let again =
             GroupBatch { attempt_key: "n9".into(), group: GroupChange::None, members: vec![member("n2", "DISK")] };

@@ -1,10 +1,13 @@
 //! The delivery pipeline, a chain of small stages like Alertmanager's notify pipeline:
 //! intake (spool record → notification, or quarantine) → dedupe (already delivered?) → route
-//! (which channel) → thread (new incident or thread reply + parent edit) → deliver (chat calls,
+//! (which channel) → group (held for a group message, see group.rs) → thread (new incident or thread reply + parent edit) → deliver (chat calls,
 //! retried) → commit (store transaction) → acknowledge (remove the spool record).
 
 mod backoff;
 mod deliver;
+mod group;
+#[cfg(test)]
+mod group_tests;
 mod route;
 #[cfg(test)]
 mod slack_tests;
@@ -14,6 +17,7 @@ use crate::config::{DeliveryConfig, RouteConfig};
 use crate::store::StoreHandle;
 use backoff::Backoff;
 pub use deliver::{Delivered, IncidentChange};
+pub use group::{GroupCard, MemberChange};
 use hagios_chat::{ChatAdapter, ChatError};
 use hagios_spool::{RecordId, Spool, SpoolError};
 use hagios_store::StoreError;
@@ -49,6 +53,8 @@ pub struct Pipeline {
     pub chat: Arc<dyn ChatAdapter>,
     pub routes: Vec<RouteConfig>,
     pub settings: DeliveryConfig,
+    /// Notifications held for their group's message.
+    pub groups: group::Groups,
 }
 
 impl Pipeline {
@@ -84,6 +90,9 @@ impl Pipeline {
         let spool = self.spool.clone();
         let pending = tokio::task::spawn_blocking(move || spool.pending()).await.expect("spool scan task")?;
         for id in pending {
+            if self.groups.holds(&id) {
+                continue;
+            }
             match self.deliver_record(&id).await {
                 Ok(()) => {}
                 Err(e) if e.retryable() => return Err(e),
@@ -93,7 +102,7 @@ impl Pipeline {
                 }
             }
         }
-        Ok(())
+        self.flush_groups().await
     }
 
     async fn deliver_record(&self, id: &RecordId) -> Result<(), DeliveryError> {
@@ -107,6 +116,9 @@ impl Pipeline {
             Err(e) => return Err(e.into()),
         };
         if !self.store.delivered(&notification.id).await? {
+            if self.hold_for_group(id, &notification).await? {
+                return Ok(());
+            }
             let channel = route::channel_for(&self.routes, &notification).map(str::to_owned);
             let open = self.store.open_incident(&notification).await?;
             let plan = thread::plan(&notification, open);

@@ -6,7 +6,12 @@ use hagios_domain::Notification;
 
 /// The channel for `notification`, or `None` for the chat platform's default channel.
 pub fn channel_for<'a>(routes: &'a [RouteConfig], notification: &Notification) -> Option<&'a str> {
-    routes.iter().find(|route| matches(route, notification)).map(|route| route.channel.as_str())
+    route_for(routes, notification).map(|route| route.channel.as_str())
+}
+
+/// The first route `notification` matches, if any.
+pub fn route_for<'a>(routes: &'a [RouteConfig], notification: &Notification) -> Option<&'a RouteConfig> {
+    routes.iter().find(|route| matches(route, notification))
 }
 
 /// A route matches when every list it sets matches; an empty list matches everything.
@@ -33,6 +38,10 @@ mod tests {
             states: Vec::new(),
             types: Vec::new(),
             channel: channel.into(),
+            grouping: false,
+            group_by: Vec::new(),
+            group_wait: std::time::Duration::ZERO,
+            group_interval: std::time::Duration::from_secs(1),
         }
     }
 

@@ -91,6 +91,7 @@ fn pipeline(dir: &std::path::Path, chat: Arc<dyn ChatAdapter>) -> Pipeline {
         chat,
         routes: Vec::new(),
         settings: DeliveryConfig::default(),
+        groups: Default::default(),
     }
 }
 
