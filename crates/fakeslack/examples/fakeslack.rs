@@ -1,0 +1,84 @@
+//! The fake Slack as a standalone process, for benchmarks (bench/storm.sh): serves the given
+//! channels with Slack's one post per second per channel enforced, prints its Web API URL, and
+//! on SIGTERM or SIGINT writes what it saw into REPORT_DIR: `report.txt` (calls per method,
+//! refused posts, the most posts any channel got within one second) and `messages.txt` (the
+//! text of every bot message, for counting what was delivered).
+//!
+//! Usage: cargo run --release -p hagios-fakeslack --example fakeslack -- REPORT_DIR CHANNEL...
+
+use hagios_fakeslack::{FakeSlack, Message};
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+/// How often the message list is sampled to time posts; bounds the timing error.
+const SAMPLE: Duration = Duration::from_millis(20);
+
+#[tokio::main]
+async fn main() {
+    let mut args = std::env::args().skip(1);
+    let Some(report_dir) = args.next() else {
+        eprintln!("usage: fakeslack REPORT_DIR CHANNEL... (channel ids, e.g. C0ALERTS)");
+        std::process::exit(2);
+    };
+    let channels: Vec<String> = args.collect();
+    let named: Vec<(&str, &str)> = channels.iter().map(|id| (id.as_str(), id.as_str())).collect();
+    let fake = FakeSlack::start(&named).await;
+    fake.limit_posts_per_channel(Duration::from_secs(1));
+    println!("{}", fake.api_url());
+
+    let started = Instant::now();
+    let mut first_seen: HashMap<String, (String, Duration)> = HashMap::new();
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM");
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(SAMPLE) => {}
+            _ = terminate.recv() => break,
+            _ = tokio::signal::ctrl_c() => break,
+        }
+        for message in fake.bot_messages() {
+            first_seen.entry(message.ts.clone()).or_insert_with(|| (message.channel.clone(), started.elapsed()));
+        }
+    }
+    let messages = fake.bot_messages();
+    let dump: String = messages.iter().map(|message| format!("{}\n", text_of(message))).collect();
+    std::fs::write(format!("{report_dir}/messages.txt"), dump).expect("write messages.txt");
+    let mut report = String::new();
+    for method in ["chat.postMessage", "chat.update", "conversations.history", "conversations.replies"] {
+        writeln!(report, "calls {method} {}", fake.calls(method)).expect("string");
+    }
+    writeln!(report, "refused_as_too_fast {}", fake.rate_limited()).expect("string");
+    writeln!(report, "bot_messages {}", messages.len()).expect("string");
+    writeln!(report, "max_posts_in_one_second_per_channel {}", busiest_second(&first_seen)).expect("string");
+    std::fs::write(format!("{report_dir}/report.txt"), report).expect("write report.txt");
+}
+
+/// The most posts one channel got within any one-second window.
+fn busiest_second(first_seen: &HashMap<String, (String, Duration)>) -> usize {
+    let mut by_channel: HashMap<&str, Vec<Duration>> = HashMap::new();
+    for (channel, at) in first_seen.values() {
+        by_channel.entry(channel).or_default().push(*at);
+    }
+    let mut busiest = 0;
+    for times in by_channel.values_mut() {
+        times.sort();
+        for (index, start) in times.iter().enumerate() {
+            // Sampling can make two posts 1 s apart look closer by one sample.
+            let window = Duration::from_secs(1) - SAMPLE;
+            let within = times[index..].iter().take_while(|at| **at - *start < window).count();
+            busiest = busiest.max(within);
+        }
+    }
+    busiest
+}
+
+/// The text a message's sections show, in order, or its fallback text.
+fn text_of(message: &Message) -> String {
+    let blocks = message.blocks.as_ref().and_then(|blocks| blocks.as_array().cloned()).unwrap_or_default();
+    let sections: String = blocks.iter().filter_map(|block| block["text"]["text"].as_str()).collect();
+    if sections.is_empty() {
+        message.text.clone()
+    } else {
+        sections
+    }
+}
