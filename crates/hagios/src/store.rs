@@ -154,6 +154,17 @@ impl StoreHandle {
         self.call(move |store| store.begin_group_attempt(&key, &members, hagios_domain::unix_now())).await
     }
 
+    /// The open members of the group whose message is `thread`; `None` when it is no group's.
+    pub async fn open_members_of_group(&self, thread: &MessageRef) -> Result<Option<Vec<ObjectRef>>, StoreError> {
+        let thread = thread.clone();
+        self.call(move |store| {
+            let Some(group) = store.group_by_message(&thread.channel, &thread.id)? else { return Ok(None) };
+            let members = store.open_group_members(group.id)?;
+            Ok(Some(members.into_iter().map(|incident| incident.object).collect()))
+        })
+        .await
+    }
+
     pub async fn commit_group(&self, batch: GroupBatch) -> Result<Option<GroupId>, StoreError> {
         self.call(move |store| store.commit_group_batch(&batch)).await
     }
