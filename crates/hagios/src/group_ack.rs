@@ -65,7 +65,7 @@ impl Conversation {
             });
         }
         let mut results = running.join_all().await;
-        results.sort_by(|a, b| a.0.to_string().cmp(&b.0.to_string()));
+        results.sort_by_key(|(member, _)| member.to_string());
         results
     }
 }

@@ -1,7 +1,7 @@
 //! Acting on an alert group against a real Nagios and the fake Slack: three services of web01
 //! fail, hagios posts one group message, and `ack` typed in its thread acknowledges all three in
 //! Nagios — one audit record, one summarising reply, and Nagios' ACKNOWLEDGEMENT notifications
-//! follow in the group's thread.
+//! follow in the group's thread. The group message's Ack button does the same for db01's group.
 
 use hagios_fakeslack::{FakeSlack, Message, APP_TOKEN, BOT_TOKEN};
 use std::time::Duration;
@@ -10,6 +10,7 @@ mod common;
 const PATIENCE: Duration = Duration::from_secs(40);
 const ONCALL: &str = "U0ONCALL";
 const SERVICES: [&str; 3] = ["Disk", "HTTP", "HTTP Load"];
+const DB_SERVICES: [&str; 2] = ["Load", "MySQL"];
 
 fn text_of(message: &Message) -> String {
     let blocks = message.blocks.as_ref().and_then(|blocks| blocks.as_array().cloned()).unwrap_or_default();
@@ -28,7 +29,7 @@ default_channel = "C0ALERTS"
 socket_connections = 1
 
 [[route]]
-hosts = ["web01"]
+hosts = ["web01", "db01"]
 channel = "C0WEB"
 group_wait = "3s"
 group_interval = "1s"
@@ -46,12 +47,15 @@ group_interval = "1s"
     for service in SERVICES {
         site.nagios.submit_service_result("web01", service, 2, &format!("CRITICAL - {service} down"));
     }
+    for service in DB_SERVICES {
+        site.nagios.submit_service_result("db01", service, 2, &format!("CRITICAL - {service} down"));
+    }
     let group_message = |fake: &FakeSlack| {
         fake.bot_messages().into_iter().find(|m| !m.is_reply() && m.text.starts_with("3 services on web01 CRITICAL"))
     };
     runtime.block_on(slack.wait_until("one group message for web01", PATIENCE, |fake| group_message(fake).is_some()));
     let group = group_message(&slack).expect("found");
-    assert_eq!(slack.bot_messages().iter().filter(|m| !m.is_reply() && m.channel == "C0WEB").count(), 1);
+    assert!(group.blocks.as_ref().is_some_and(|blocks| blocks.to_string().contains("hagios_ack")), "an Ack button");
     hagios_testkit::wait_until(PATIENCE, || (common::spooled(&site.spool) == 0).then_some(())).expect("committed");
 
     slack.mention(ONCALL, "C0WEB", Some(&group.ts), "ack on it");
@@ -91,4 +95,26 @@ group_interval = "1s"
         thread.matches("ACKNOWLEDGEMENT").count()
     };
     runtime.block_on(slack.wait_until("three ACKNOWLEDGEMENT lines", PATIENCE, |fake| confirmations(fake) >= 3));
+
+    // The Ack button on db01's group message acknowledges both of its members.
+    let db_group = |fake: &FakeSlack| {
+        fake.bot_messages().into_iter().find(|m| !m.is_reply() && m.text.starts_with("2 services on db01 CRITICAL"))
+    };
+    runtime.block_on(slack.wait_until("db01's group message", PATIENCE, |fake| db_group(fake).is_some()));
+    let db_group = db_group(&slack).expect("found");
+    slack.press_button(ONCALL, "C0WEB", &db_group.ts, "hagios_ack");
+    let pressed = |fake: &FakeSlack| {
+        fake.bot_messages().into_iter().any(|m| {
+            m.thread_ts.as_deref() == Some(&db_group.ts)
+                && text_of(&m).starts_with("ack for the 2 open members of this group: 2 confirmed")
+        })
+    };
+    runtime.block_on(slack.wait_until("the button's summary", PATIENCE, pressed));
+    site.nagios
+        .wait_for_state(PATIENCE, |status| {
+            DB_SERVICES.iter().all(|service| {
+                status.services.get(&("db01".into(), (*service).into())).is_some_and(|view| view.acknowledged)
+            })
+        })
+        .expect("Nagios shows db01's members acknowledged");
 }

@@ -420,7 +420,7 @@ pub async fn post(
     folded: &Folded,
     attempt: &Attempt<'_>,
 ) -> Result<(MessageRef, Vec<Option<MessageRef>>), ChatError> {
-    let message = Outbound::Text(folded.card.render());
+    let message = Outbound::Group { text: folded.card.render(), open: folded.card.any_open() };
     let parent = match existing {
         Some(parent) => {
             // The edit goes first: repeating it after a failed try is harmless.

@@ -43,7 +43,7 @@ impl Recorder {
 fn text_of(message: &Outbound) -> String {
     match message {
         Outbound::Alert(card) => format!("{} {} is {}", card.kind, card.object, card.state),
-        Outbound::Update { text, .. } | Outbound::Text(text) => text.clone(),
+        Outbound::Update { text, .. } | Outbound::Text(text) | Outbound::Group { text, .. } => text.clone(),
     }
 }
 
