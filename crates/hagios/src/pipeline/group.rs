@@ -536,9 +536,9 @@ impl super::Pipeline {
         };
         let batch = self.batch(key, &attempt_key, &channel, &notifications, folded, posted);
         let group = self.store.commit_group(batch).await?;
-        for (record, _) in &members {
-            self.spool.remove(record)?;
-        }
+        let (spool, records) =
+            (self.spool.clone(), members.iter().map(|(record, _)| record.clone()).collect::<Vec<_>>());
+        tokio::task::spawn_blocking(move || spool.remove_all(&records)).await.expect("spool removal task")?;
         self.groups.release(&members, group);
         let later_count = later.len();
         // Members left out of a retried try join the group that try opened.
