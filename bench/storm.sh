@@ -66,8 +66,10 @@ while [ -n "$(find "$work/spool/new" -name '*.json' -print -quit)" ]; do
 done
 reflected=$(date +%s.%N)
 peak_rss=$(awk '/VmHWM/ {print $2 " " $3}' "/proc/$bot/status")
-kill -TERM "$bot" "$fake"
-wait "$bot" "$fake" || true
+kill -TERM "$bot"
+wait "$bot" || true
+kill -TERM "$fake"
+wait "$fake" || true
 
 delivered=$(grep -oE 'host[0-9]+!svc[0-9]+ PROBLEM' "$work/messages.txt" | sort | uniq -c)
 distinct=$(printf '%s\n' "$delivered" | grep -c PROBLEM || true)

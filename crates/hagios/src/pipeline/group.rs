@@ -73,10 +73,13 @@ impl Groups {
         &self,
         key: BatchKey,
         record: RecordId,
-        notification: Notification,
+        mut notification: Notification,
         wait: Duration,
         interval: Duration,
     ) {
+        // A group shows no macros, and a storm holds thousands of notifications: ~200 Nagios
+        // macros each would cost tens of kilobytes apiece. The spool record keeps them.
+        notification.macros.clear();
         let mut held = self.state();
         let now = Instant::now();
         let due = match &key {
