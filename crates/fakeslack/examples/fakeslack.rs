@@ -6,7 +6,7 @@
 //!
 //! Usage: cargo run --release -p hagios-fakeslack --example fakeslack -- REPORT_DIR CHANNEL...
 
-use hagios_fakeslack::{FakeSlack, Message};
+use hagios_fakeslack::FakeSlack;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -41,7 +41,7 @@ async fn main() {
         }
     }
     let messages = fake.bot_messages();
-    let dump: String = messages.iter().map(|message| format!("{}\n", text_of(message))).collect();
+    let dump: String = messages.iter().map(|message| format!("{}\n", message.shown_text())).collect();
     std::fs::write(format!("{report_dir}/messages.txt"), dump).expect("write messages.txt");
     let mut report = String::new();
     for method in ["chat.postMessage", "chat.update", "conversations.history", "conversations.replies"] {
@@ -70,15 +70,4 @@ fn busiest_second(first_seen: &HashMap<String, (String, Duration)>) -> usize {
         }
     }
     busiest
-}
-
-/// The text a message's sections show, in order, or its fallback text.
-fn text_of(message: &Message) -> String {
-    let blocks = message.blocks.as_ref().and_then(|blocks| blocks.as_array().cloned()).unwrap_or_default();
-    let sections: String = blocks.iter().filter_map(|block| block["text"]["text"].as_str()).collect();
-    if sections.is_empty() {
-        message.text.clone()
-    } else {
-        sections
-    }
 }

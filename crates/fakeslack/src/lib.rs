@@ -60,6 +60,22 @@ impl Message {
         self.user == BOT_USER
     }
 
+    /// The text its sections show, joined in order (a long text is cut into sections anywhere),
+    /// or the plain `text` of a message without blocks.
+    pub fn shown_text(&self) -> String {
+        let sections: Vec<&str> = self
+            .blocks
+            .as_ref()
+            .and_then(Value::as_array)
+            .map(|blocks| blocks.iter().filter_map(|block| block["text"]["text"].as_str()).collect())
+            .unwrap_or_default();
+        if sections.is_empty() {
+            self.text.clone()
+        } else {
+            sections.concat()
+        }
+    }
+
     /// The message as Slack's API shows it (`conversations.history`, `chat.postMessage`).
     fn to_json(&self, with_metadata: bool) -> Value {
         let mut json = serde_json::json!({

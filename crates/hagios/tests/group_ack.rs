@@ -12,11 +12,6 @@ const ONCALL: &str = "U0ONCALL";
 const SERVICES: [&str; 3] = ["Disk", "HTTP", "HTTP Load"];
 const DB_SERVICES: [&str; 2] = ["Load", "MySQL"];
 
-fn text_of(message: &Message) -> String {
-    let blocks = message.blocks.as_ref().and_then(|blocks| blocks.as_array().cloned()).unwrap_or_default();
-    blocks.iter().filter_map(|block| block["text"]["text"].as_str()).collect()
-}
-
 #[test]
 fn ack_in_a_group_thread_acknowledges_every_open_member_in_one_audited_action() {
     let runtime = tokio::runtime::Runtime::new().expect("runtime for the fake Slack");
@@ -62,10 +57,10 @@ group_interval = "1s"
     let reply = |fake: &FakeSlack| {
         fake.bot_messages()
             .into_iter()
-            .find(|m| m.thread_ts.as_deref() == Some(&group.ts) && text_of(m).starts_with("ack for"))
+            .find(|m| m.thread_ts.as_deref() == Some(&group.ts) && m.shown_text().starts_with("ack for"))
     };
     runtime.block_on(slack.wait_until("the group ack's reply", PATIENCE, |fake| reply(fake).is_some()));
-    let summary = text_of(&reply(&slack).expect("found"));
+    let summary = reply(&slack).expect("found").shown_text();
     assert!(summary.starts_with("ack for the 3 open members of this group: 3 confirmed"), "{summary}");
     for service in SERVICES {
         assert!(summary.contains(&format!("• web01!{service}: ")), "{summary}");
@@ -90,8 +85,12 @@ group_interval = "1s"
 
     // Nagios' confirmations arrive as usual, in the group's thread.
     let confirmations = |fake: &FakeSlack| {
-        let thread: String =
-            fake.bot_messages().iter().filter(|m| m.thread_ts.as_deref() == Some(&group.ts)).map(text_of).collect();
+        let thread: String = fake
+            .bot_messages()
+            .iter()
+            .filter(|m| m.thread_ts.as_deref() == Some(&group.ts))
+            .map(Message::shown_text)
+            .collect();
         thread.matches("ACKNOWLEDGEMENT").count()
     };
     runtime.block_on(slack.wait_until("three ACKNOWLEDGEMENT lines", PATIENCE, |fake| confirmations(fake) >= 3));
@@ -106,7 +105,7 @@ group_interval = "1s"
     let pressed = |fake: &FakeSlack| {
         fake.bot_messages().into_iter().any(|m| {
             m.thread_ts.as_deref() == Some(&db_group.ts)
-                && text_of(&m).starts_with("ack for the 2 open members of this group: 2 confirmed")
+                && m.shown_text().starts_with("ack for the 2 open members of this group: 2 confirmed")
         })
     };
     runtime.block_on(slack.wait_until("the button's summary", PATIENCE, pressed));

@@ -32,12 +32,6 @@ fn problem(host: &str, service: &str) -> Notification {
     }
 }
 
-/// The text a message's sections show, in order (a long text is cut into sections anywhere).
-fn text_of(message: &Message) -> String {
-    let blocks = message.blocks.as_ref().and_then(|blocks| blocks.as_array().cloned()).unwrap_or_default();
-    blocks.iter().filter_map(|block| block["text"]["text"].as_str()).collect()
-}
-
 #[test]
 fn a_storm_of_500_alerts_becomes_one_message_per_host_within_slacks_rate_limit() {
     let runtime = tokio::runtime::Runtime::new().expect("runtime for the fake Slack");
@@ -84,7 +78,7 @@ group_wait = "2s"
         let summary = format!("50 services on storm{host:02} CRITICAL");
         assert_eq!(parents.iter().filter(|parent| parent.text.starts_with(&summary)).count(), 1, "{summary}");
     }
-    let threads: String = replies.iter().map(|reply| text_of(reply)).collect();
+    let threads: String = replies.iter().map(|reply| reply.shown_text()).collect();
     for host in 0..HOSTS {
         for service in 0..SERVICES {
             let line = format!("storm{host:02}!svc{service:02} PROBLEM CRITICAL");
