@@ -133,6 +133,8 @@ struct State {
     /// Slack's "about one message per second per channel" for `chat.postMessage`, when enforced.
     post_interval: Option<Duration>,
     last_post: HashMap<String, std::time::Instant>,
+    /// When each post the limit let through arrived, per channel.
+    accepted_posts: Vec<(String, std::time::Instant)>,
     acks: Vec<Ack>,
     next_envelope: u64,
 }
@@ -213,6 +215,12 @@ impl FakeSlack {
     /// `interval`, as Slack does for bursts above about one message per second per channel.
     pub fn limit_posts_per_channel(&self, interval: Duration) {
         self.state().post_interval = Some(interval);
+    }
+
+    /// The channel and arrival time of every `chat.postMessage` let through while the
+    /// per-channel limit is on, for measuring a client's rate.
+    pub fn accepted_posts(&self) -> Vec<(String, std::time::Instant)> {
+        self.state().accepted_posts.clone()
     }
 
     /// Every message in every channel, in posting order.
