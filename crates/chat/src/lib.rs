@@ -74,6 +74,12 @@ pub enum Outbound {
     },
     /// A plain reply to a person (command results, help, refusals).
     Text(String),
+    /// The message of an alert group: its summary and members as text; while `open`, an Ack
+    /// button that acknowledges every open member.
+    Group {
+        text: String,
+        open: bool,
+    },
 }
 
 /// Why a chat call failed. Delivery retries what is `retryable()` and keeps the record.

@@ -60,6 +60,22 @@ impl Message {
         self.user == BOT_USER
     }
 
+    /// The text its sections show, joined in order (a long text is cut into sections anywhere),
+    /// or the plain `text` of a message without blocks.
+    pub fn shown_text(&self) -> String {
+        let sections: Vec<&str> = self
+            .blocks
+            .as_ref()
+            .and_then(Value::as_array)
+            .map(|blocks| blocks.iter().filter_map(|block| block["text"]["text"].as_str()).collect())
+            .unwrap_or_default();
+        if sections.is_empty() {
+            self.text.clone()
+        } else {
+            sections.concat()
+        }
+    }
+
     /// The message as Slack's API shows it (`conversations.history`, `chat.postMessage`).
     fn to_json(&self, with_metadata: bool) -> Value {
         let mut json = serde_json::json!({
@@ -121,6 +137,8 @@ struct State {
     /// Slack's "about one message per second per channel" for `chat.postMessage`, when enforced.
     post_interval: Option<Duration>,
     last_post: HashMap<String, Instant>,
+    /// When each post the limit let through arrived, per channel.
+    accepted_posts: Vec<(String, Instant)>,
     acks: Vec<Ack>,
     next_envelope: u64,
 }
@@ -231,6 +249,12 @@ impl FakeSlack {
     /// `interval`, as Slack does for bursts above about one message per second per channel.
     pub fn limit_posts_per_channel(&self, interval: Duration) {
         self.state().post_interval = Some(interval);
+    }
+
+    /// The channel and arrival time of every `chat.postMessage` let through while the
+    /// per-channel limit is on, for measuring a client's rate.
+    pub fn accepted_posts(&self) -> Vec<(String, std::time::Instant)> {
+        self.state().accepted_posts.clone()
     }
 
     /// Every message in every channel, in posting order.

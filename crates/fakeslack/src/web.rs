@@ -78,7 +78,8 @@ fn too_soon(state: &mut State, args: &Map<String, Value>) -> bool {
     match state.last_post.get(&channel) {
         Some(last) if now.duration_since(*last) < interval => true,
         _ => {
-            state.last_post.insert(channel, now);
+            state.last_post.insert(channel.clone(), now);
+            state.accepted_posts.push((channel, now));
             false
         }
     }

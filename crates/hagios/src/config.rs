@@ -412,6 +412,44 @@ pub struct RouteConfig {
     /// A Matrix room id or alias.
     #[serde(default)]
     pub matrix_room: String,
+    /// Bursts on this route become one message per group (docs/storms.md); `false` posts each
+    /// notification on its own, at once.
+    #[serde(default = "default_grouping")]
+    pub grouping: bool,
+    /// What the members of a group share: `site`, `host`, `service`.
+    #[serde(default = "default_group_by")]
+    pub group_by: Vec<GroupLabel>,
+    /// How long a new group collects members before its message is posted.
+    #[serde(default = "default_group_wait", with = "humantime_serde_compat")]
+    pub group_wait: Duration,
+    /// The shortest time between two updates of a group's message.
+    #[serde(default = "default_group_interval", with = "humantime_serde_compat")]
+    pub group_interval: Duration,
+}
+
+/// A property members of one alert group share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GroupLabel {
+    Site,
+    Host,
+    Service,
+}
+
+fn default_grouping() -> bool {
+    true
+}
+
+fn default_group_by() -> Vec<GroupLabel> {
+    vec![GroupLabel::Site, GroupLabel::Host]
+}
+
+fn default_group_wait() -> Duration {
+    Duration::from_secs(10)
+}
+
+pub(crate) fn default_group_interval() -> Duration {
+    Duration::from_secs(30)
 }
 
 /// Lists of state and notification type names, read case-insensitively as Nagios writes them.
@@ -563,6 +601,9 @@ impl Config {
             if route.channel.trim().is_empty() && route.matrix_room.trim().is_empty() {
                 problems
                     .push(format!("route #{} names no target: set channel (Slack) or matrix_room (Matrix)", index + 1));
+            }
+            if route.grouping && route.group_interval.is_zero() {
+                problems.push(format!("route #{} has group_interval 0: use at least \"1s\"", index + 1));
             }
         }
         problems.extend(crate::mute::problems(self));
@@ -720,6 +761,24 @@ mod tests {
         assert_eq!(config.routes[0].types, [NotificationType::Problem, NotificationType::FlappingStart]);
         let error = toml::from_str::<Config>("[[route]]\nstates = [\"ON_FIRE\"]\nchannel = \"C\"\n").unwrap_err();
         assert!(error.to_string().contains("`ON_FIRE` is not a state (known: OK, WARNING"), "{error}");
+    }
+
+    #[test]
+    fn routes_group_by_site_and_host_after_10s_unless_told_otherwise() {
+        let config = parse("[[route]]\nchannel = \"C\"\n[[route]]\nchannel = \"D\"\ngroup_by = [\"site\"]\ngroup_wait = \"2s\"\ngroup_interval = \"0s\"\n[[route]]\nchannel = \"E\"\ngrouping = false\n");
+        let [default, short, off] = &config.routes[..] else { panic!("three routes") };
+        assert_eq!(
+            (default.grouping, default.group_wait, default.group_interval),
+            (true, Duration::from_secs(10), Duration::from_secs(30))
+        );
+        assert_eq!(default.group_by, [GroupLabel::Site, GroupLabel::Host]);
+        assert_eq!(
+            (short.group_by.as_slice(), short.group_wait),
+            ([GroupLabel::Site].as_slice(), Duration::from_secs(2))
+        );
+        assert!(!off.grouping);
+        assert!(config.problems().join("\n").contains("route #2 has group_interval 0"));
+        assert!(toml::from_str::<Config>("[[route]]\nchannel = \"C\"\ngroup_by = [\"rack\"]\n").is_err());
     }
 
     #[test]

@@ -66,6 +66,11 @@ impl Conversation {
             }),
             None => None,
         };
+        if let (None, Some(thread)) = (&incident, &asked.thread) {
+            if self.ack_group(&asked.user, thread, &asked.text).await {
+                return;
+            }
+        }
         let request = Request {
             user_id: &asked.user.id,
             user_name: &asked.user.name,

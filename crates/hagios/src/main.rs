@@ -8,6 +8,7 @@ mod bot;
 mod certs;
 mod config;
 mod conversation;
+mod group_ack;
 mod icinga_feed;
 mod mirror;
 mod mute;

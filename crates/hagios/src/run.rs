@@ -93,6 +93,7 @@ pub(crate) async fn serve_chat(config: Config, spool: Arc<Spool>, mut backend: B
         routes: config.routes.clone(),
         settings: config.delivery.clone(),
         holds: Holds::new(config.mutes.clone()),
+        groups: Default::default(),
     };
     let delivery = tokio::spawn(pipeline.run(shutdown.clone()));
 

@@ -1,12 +1,14 @@
 //! The store as the async parts of the binary use it: each call runs on a blocking thread, and
 //! pipeline and chat types are translated to the store's own records here, in one place.
 
-use crate::pipeline::{Delivered, IncidentChange, OpenIncident};
+use crate::pipeline::{Delivered, GroupCard, IncidentChange, MemberChange, OpenIncident};
 use async_trait::async_trait;
 use hagios_chat::{AlertCard, MessageRef};
 use hagios_commands::{AuditEntry, SnoozeBook, SnoozeBookError};
 use hagios_domain::{Notification, ObjectRef, Snooze};
-use hagios_store::{AuditRecord, Delivery, IncidentUpdate, NewIncident, Store, StoreError};
+use hagios_store::{
+    AuditRecord, Delivery, GroupBatch, GroupId, IncidentId, IncidentUpdate, NewIncident, Store, StoreError,
+};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -63,15 +65,9 @@ impl StoreHandle {
         };
         let change = match delivered.incident {
             IncidentChange::None => hagios_store::IncidentChange::None,
-            IncidentChange::Open { parent, card } => hagios_store::IncidentChange::Open(NewIncident {
-                site: notification.site.clone(),
-                object: notification.object.clone(),
-                channel: parent.channel,
-                message_id: parent.id,
-                state: card.state.to_string(),
-                card: encode_card(&card),
-                opened_at: notification.time,
-            }),
+            IncidentChange::Open { parent, card } => {
+                hagios_store::IncidentChange::Open(new_incident(notification, parent, &card))
+            }
             IncidentChange::Update { id, card } => hagios_store::IncidentChange::Update { id, update: update(&card) },
             IncidentChange::Close { id, card } => {
                 hagios_store::IncidentChange::Close { id, update: update(&card), closed_at: notification.time }
@@ -135,6 +131,92 @@ impl SnoozeBook for StoreHandle {
 
 fn book_error(e: StoreError) -> SnoozeBookError {
     SnoozeBookError(format!("the store refused: {e}"))
+}
+
+fn new_incident(notification: &Notification, parent: MessageRef, card: &AlertCard) -> NewIncident {
+    NewIncident {
+        site: notification.site.clone(),
+        object: notification.object.clone(),
+        channel: parent.channel,
+        message_id: parent.id,
+        state: card.state.to_string(),
+        card: encode_card(card),
+        opened_at: notification.time,
+    }
+}
+
+/// Alert groups (the grouping stage's side of the store).
+impl StoreHandle {
+    /// The group an open incident belongs to, if it was opened in one.
+    pub async fn group_of_incident(&self, incident: IncidentId) -> Result<Option<GroupId>, StoreError> {
+        self.call(move |store| store.group_of_incident(incident)).await
+    }
+
+    /// The open group with `key` in `channel`, which later members join.
+    pub async fn open_group(&self, channel: &str, key: &str) -> Result<Option<GroupId>, StoreError> {
+        let (channel, key) = (channel.to_owned(), key.to_owned());
+        Ok(self.call(move |store| store.open_group(&channel, &key)).await?.map(|group| group.id))
+    }
+
+    /// A group's message and what it shows now.
+    pub async fn group(&self, id: GroupId) -> Result<Option<(MessageRef, GroupCard)>, StoreError> {
+        let group = self.call(move |store| store.group(id)).await?;
+        Ok(group.map(|group| {
+            let card = serde_json::from_str(&group.card).unwrap_or_else(|e| {
+                tracing::warn!(error = %e, group = %group.id, "cannot read the stored group card; starting a fresh one");
+                GroupCard { site: String::new(), members: Vec::new(), time: group.opened_at }
+            });
+            (MessageRef { channel: group.channel, id: group.message_id }, card)
+        }))
+    }
+
+    /// Fixes the members of a group delivery before anything is posted; see
+    /// [`hagios_store::Store::begin_group_attempt`].
+    pub async fn begin_group_attempt(
+        &self,
+        key: &str,
+        members: Vec<String>,
+    ) -> Result<(bool, Vec<String>), StoreError> {
+        let key = key.to_owned();
+        self.call(move |store| store.begin_group_attempt(&key, &members, hagios_domain::unix_now())).await
+    }
+
+    /// The open members of the group whose message is `thread`; `None` when it is no group's.
+    pub async fn open_members_of_group(&self, thread: &MessageRef) -> Result<Option<Vec<ObjectRef>>, StoreError> {
+        let thread = thread.clone();
+        self.call(move |store| {
+            let Some(group) = store.group_by_message(&thread.channel, &thread.id)? else { return Ok(None) };
+            let members = store.open_group_members(group.id)?;
+            Ok(Some(members.into_iter().map(|incident| incident.object).collect()))
+        })
+        .await
+    }
+
+    pub async fn commit_group(&self, batch: GroupBatch) -> Result<Option<GroupId>, StoreError> {
+        self.call(move |store| store.commit_group_batch(&batch)).await
+    }
+}
+
+/// A grouped member's incident change as the store keeps it; `carrier` is the thread reply
+/// listing the member, which an incident opened here points at.
+pub fn member_change(
+    notification: &Notification,
+    carrier: &MessageRef,
+    change: MemberChange,
+) -> hagios_store::IncidentChange {
+    match change {
+        MemberChange::Open(card) => {
+            hagios_store::IncidentChange::Open(new_incident(notification, carrier.clone(), &card))
+        }
+        MemberChange::Update(id, card) => hagios_store::IncidentChange::Update { id, update: update(&card) },
+        MemberChange::Close(id, card) => {
+            hagios_store::IncidentChange::Close { id, update: update(&card), closed_at: notification.time }
+        }
+    }
+}
+
+pub fn encode_group_card(card: &GroupCard) -> String {
+    serde_json::to_string(card).expect("a group card always serializes")
 }
 
 fn update(card: &AlertCard) -> IncidentUpdate {

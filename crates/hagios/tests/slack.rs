@@ -40,6 +40,8 @@ socket_connections = 1
 hosts = ["db*"]
 types = ["PROBLEM"]
 channel = "C0DB"
+# One message per alert here: these tests follow single incidents (tests/storm.rs groups).
+grouping = false
 "#,
             api_url = slack.api_url()
         );

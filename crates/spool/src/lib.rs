@@ -115,6 +115,20 @@ impl Spool {
         }
     }
 
+    /// Drops many delivered records with one directory sync (a group delivery carries thousands
+    /// in a storm). Records already gone are skipped.
+    pub fn remove_all(&self, ids: &[RecordId]) -> Result<(), SpoolError> {
+        for id in ids {
+            let path = self.new.join(id.file_name());
+            match fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(SpoolError::io("remove", &path, e)),
+            }
+        }
+        sync_dir(&self.new)
+    }
+
     /// Moves a record that can never be delivered to `bad/`, with `reason` in `bad/<id>.reason`
     /// for the operator. A record that is already gone has nothing to quarantine.
     pub fn quarantine(&self, id: &RecordId, reason: &str) -> Result<(), SpoolError> {

@@ -52,6 +52,17 @@ fn write_read_remove_round_trip() {
 }
 
 #[test]
+fn remove_all_drops_every_record_given_and_skips_missing_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = Spool::open(dir.path()).unwrap();
+    let ids: Vec<_> =
+        ["web01", "web02", "web03"].into_iter().map(|host| spool.write(notification(host)).unwrap()).collect();
+    spool.remove(&ids[0]).unwrap();
+    spool.remove_all(&ids[..2]).unwrap();
+    assert_eq!(spool.pending().unwrap(), [ids[2].clone()]);
+}
+
+#[test]
 fn pending_lists_records_in_arrival_order_across_reopens() {
     let dir = tempfile::tempdir().unwrap();
     let hosts = ["a", "b", "c", "d", "e"];

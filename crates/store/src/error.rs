@@ -31,6 +31,8 @@ pub enum StoreError {
     IncidentAlreadyOpen { site: String, object: ObjectRef },
     #[error("incident {0} does not exist")]
     NoSuchIncident(IncidentId),
+    #[error("alert group {0} does not exist")]
+    NoSuchGroup(crate::GroupId),
 }
 
 impl StoreError {

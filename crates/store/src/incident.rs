@@ -87,7 +87,8 @@ pub enum IncidentChange {
     },
 }
 
-const INCIDENT_COLUMNS: &str = "id, site, host, service, channel, message_id, state, card, opened_at, closed_at";
+pub(crate) const INCIDENT_COLUMNS: &str =
+    "id, site, host, service, channel, message_id, state, card, opened_at, closed_at";
 
 impl Store {
     /// Where `notification_id` was delivered, if it was: the pipeline's dedupe check.
@@ -120,15 +121,7 @@ impl Store {
         change: &IncidentChange,
     ) -> Result<Option<IncidentId>, StoreError> {
         self.in_transaction(|transaction| {
-            transaction
-                .execute(
-                    "INSERT INTO deliveries (notification_id, channel, message_id, delivered_at) VALUES (?1, ?2, ?3, ?4)",
-                    params![notification_id, delivery.channel, delivery.message_id, delivery.at],
-                )
-                .map_err(|e| match e.sqlite_error_code() {
-                    Some(ErrorCode::ConstraintViolation) => StoreError::AlreadyDelivered(notification_id.to_owned()),
-                    _ => e.into(),
-                })?;
+            insert_delivery(transaction, notification_id, delivery)?;
             crate::attempt::finish(transaction, notification_id)?;
             apply(transaction, change)
         })
@@ -183,7 +176,25 @@ impl Store {
     }
 }
 
-fn apply(connection: &Connection, change: &IncidentChange) -> Result<Option<IncidentId>, StoreError> {
+/// Records where `notification_id` went; refuses (with `AlreadyDelivered`) a second time.
+pub(crate) fn insert_delivery(
+    connection: &Connection,
+    notification_id: &str,
+    delivery: &Delivery,
+) -> Result<(), StoreError> {
+    connection
+        .execute(
+            "INSERT INTO deliveries (notification_id, channel, message_id, delivered_at) VALUES (?1, ?2, ?3, ?4)",
+            params![notification_id, delivery.channel, delivery.message_id, delivery.at],
+        )
+        .map_err(|e| match e.sqlite_error_code() {
+            Some(ErrorCode::ConstraintViolation) => StoreError::AlreadyDelivered(notification_id.to_owned()),
+            _ => e.into(),
+        })?;
+    Ok(())
+}
+
+pub(crate) fn apply(connection: &Connection, change: &IncidentChange) -> Result<Option<IncidentId>, StoreError> {
     match change {
         IncidentChange::None => Ok(None),
         IncidentChange::Open(incident) => insert_incident(connection, incident).map(Some),
@@ -243,7 +254,7 @@ fn close_incident(connection: &Connection, id: IncidentId, closed_at: i64) -> Re
     Ok(())
 }
 
-fn find_incident(
+pub(crate) fn find_incident(
     connection: &Connection,
     sql: &str,
     params: &[&dyn rusqlite::ToSql],

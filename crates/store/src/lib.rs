@@ -8,12 +8,14 @@
 mod attempt;
 mod audit;
 mod error;
+mod group;
 mod incident;
 mod schema;
 mod snooze;
 
 pub use audit::AuditRecord;
 pub use error::StoreError;
+pub use group::{AlertGroup, GroupBatch, GroupChange, GroupId, MemberDelivery, NewGroup};
 pub use incident::{Delivery, Incident, IncidentChange, IncidentId, IncidentUpdate, NewIncident};
 
 use rusqlite::{Connection, Transaction};

@@ -69,6 +69,33 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (host, service)
     ) WITHOUT ROWID;
     ",
+    // 4: alert groups (one chat message for a burst), their member incidents, and the member
+    // list of a group delivery begun and not yet committed.
+    "
+    CREATE TABLE alert_groups (
+        id          INTEGER PRIMARY KEY,
+        channel     TEXT NOT NULL,
+        group_key   TEXT NOT NULL,
+        message_id  TEXT NOT NULL,
+        card        TEXT NOT NULL,
+        opened_at   INTEGER NOT NULL,
+        closed_at   INTEGER
+    );
+    CREATE UNIQUE INDEX alert_groups_open_per_key ON alert_groups (channel, group_key) WHERE closed_at IS NULL;
+    CREATE INDEX alert_groups_by_message ON alert_groups (channel, message_id);
+
+    CREATE TABLE alert_group_members (
+        group_id    INTEGER NOT NULL REFERENCES alert_groups (id),
+        incident_id INTEGER NOT NULL UNIQUE REFERENCES incidents (id)
+    );
+    CREATE INDEX alert_group_members_by_group ON alert_group_members (group_id);
+
+    CREATE TABLE group_attempts (
+        attempt_key TEXT PRIMARY KEY,
+        members     TEXT NOT NULL,  -- notification ids, one per line
+        started_at  INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    ",
 ];
 
 /// Brings the database up to the newest schema; refuses one written by a newer hagios.

@@ -43,10 +43,9 @@ pub fn content(message: &Outbound) -> Value {
             ("m.text", body, html)
         }
         // Replies are notices: bots do not answer notices, so two bots cannot talk in circles.
-        Outbound::Text(text) => {
-            let (shown, cut) = cut(text);
-            ("m.notice", format!("{shown}{cut}"), format!("{}{cut}", escape(&shown).replace('\n', "<br>")))
-        }
+        Outbound::Text(text) => plain("m.notice", text),
+        // A group's message is an alert people react to (✅ acknowledges every open member).
+        Outbound::Group { text, .. } => plain("m.text", text),
     };
     json!({
         "msgtype": msgtype,
@@ -55,6 +54,12 @@ pub fn content(message: &Outbound) -> Value {
         "formatted_body": html,
         "m.mentions": {},
     })
+}
+
+/// Plain text as `msgtype`, cut to the size limit, with its HTML twin.
+fn plain<'a>(msgtype: &'a str, text: &str) -> (&'a str, String, String) {
+    let (shown, cut) = cut(text);
+    (msgtype, format!("{shown}{cut}"), format!("{}{cut}", escape(&shown).replace('\n', "<br>")))
 }
 
 /// The content of an edit of `event_id` to show `message` (`m.replace` with `m.new_content`;

@@ -81,13 +81,34 @@ pub fn render(message: &Outbound) -> Rendered {
             }
             Rendered { text: summary(&format!("{kind} {object} is {state}: {text}")), blocks, overflow }
         }
-        Outbound::Text(text) => {
-            let chunks = chunks(text, SECTION_ROOM);
-            let shown = chunks.len().min(MAX_BLOCKS);
-            let blocks = chunks[..shown].iter().map(|chunk| section(&escape(chunk))).collect();
-            Rendered { text: summary(text), blocks, overflow: chunks[shown..].to_vec() }
+        Outbound::Text(text) => plain(text, MAX_BLOCKS),
+        Outbound::Group { text, open } => {
+            let mut rendered = plain(text, MAX_BLOCKS - 1);
+            if *open {
+                rendered.blocks.push(actions(&BUTTONS[..1]));
+            }
+            rendered
         }
     }
+}
+
+/// Text in sections of at most `max_blocks`; the rest overflows to the thread.
+fn plain(text: &str, max_blocks: usize) -> Rendered {
+    let chunks = chunks(text, SECTION_ROOM);
+    let shown = chunks.len().min(max_blocks);
+    let blocks = chunks[..shown].iter().map(|chunk| section(&escape(chunk))).collect();
+    Rendered { text: summary(text), blocks, overflow: chunks[shown..].to_vec() }
+}
+
+/// A row of buttons, each standing for the chat command in its value.
+fn actions(buttons: &[(&str, &str, &str)]) -> Value {
+    let elements: Vec<Value> = buttons
+        .iter()
+        .map(|(action_id, label, command)| {
+            json!({ "type": "button", "action_id": action_id, "value": command, "text": { "type": "plain_text", "text": label } })
+        })
+        .collect();
+    json!({ "type": "actions", "block_id": "hagios_incident", "elements": elements })
 }
 
 fn alert(card: &AlertCard) -> Rendered {
@@ -115,13 +136,7 @@ fn alert(card: &AlertCard) -> Rendered {
         "elements": [{ "type": "mrkdwn", "text": format!("site {} · <!date^{}^{{date_short_pretty}} {{time}}|{}> · {status}", escape(&card.site), card.time, card.time) }]
     }));
     if card.open {
-        let buttons: Vec<Value> = BUTTONS
-            .iter()
-            .map(|(action_id, label, command)| {
-                json!({ "type": "button", "action_id": action_id, "value": command, "text": { "type": "plain_text", "text": label } })
-            })
-            .collect();
-        blocks.push(json!({ "type": "actions", "block_id": "hagios_incident", "elements": buttons }));
+        blocks.push(actions(&BUTTONS));
     }
     let text = summary(&format!("{} {} is {}: {}", card.kind, card.object, card.state, card.output));
     Rendered { text, blocks, overflow }
@@ -266,6 +281,20 @@ mod tests {
             assert_eq!(question_command(action_id, value), None, "{action_id} {value}");
         }
         assert_eq!(button_command("hagios_yes"), None, "a question's buttons never stand for a bare command");
+    }
+
+    #[test]
+    fn an_open_group_has_one_ack_button_and_a_closed_one_none() {
+        let open = render(&Outbound::Group {
+            text: "3 services on db01 CRITICAL\n• db01!MySQL CRITICAL".into(),
+            open: true,
+        });
+        assert_eq!(open.text, "3 services on db01 CRITICAL…");
+        let actions = open.blocks.iter().find(|b| b["type"] == "actions").expect("buttons");
+        assert_eq!(actions["elements"][0]["value"], "ack");
+        assert_eq!(actions["elements"].as_array().unwrap().len(), 1);
+        let closed = render(&Outbound::Group { text: "all clear".into(), open: false });
+        assert!(closed.blocks.iter().all(|b| b["type"] != "actions"));
     }
 
     #[test]

@@ -24,6 +24,14 @@ fn body(message: &Outbound) -> String {
             indent(&format!("{kind} {object} is {state}{}", optional_line(text)))
         }
         Outbound::Text(text) => indent(&sanitize(text)),
+        Outbound::Group { text, open } => {
+            let hint = if *open {
+                "\nreply in this thread with `#<id> ack [comment]` to acknowledge every open member"
+            } else {
+                ""
+            };
+            indent(&format!("{}{hint}", sanitize(text)))
+        }
     }
 }
 

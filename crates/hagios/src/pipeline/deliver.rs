@@ -39,7 +39,7 @@ pub struct Attempt<'a> {
 }
 
 impl Attempt<'_> {
-    async fn post(
+    pub(super) async fn post(
         &self,
         chat: &dyn ChatAdapter,
         channel: Option<&str>,

@@ -1,12 +1,15 @@
 //! The delivery pipeline, a chain of small stages like Alertmanager's notify pipeline:
 //! intake (spool record → notification, or quarantine) → route (which channel) → hold (`[[mute]]`
 //! window or snooze: wait in the spool) → dedupe (already delivered?) → mirror (changes made
-//! outside chat join a thread only, an acknowledgement once) → thread (new incident or
-//! thread reply + parent edit) → deliver (chat calls, retried) → commit (store transaction) →
-//! acknowledge (remove the spool record).
+//! outside chat join a thread only, an acknowledgement once) → group (held for a group message,
+//! see group.rs) → thread (new incident or thread reply + parent edit) → deliver (chat calls,
+//! retried) → commit (store transaction) → acknowledge (remove the spool record).
 
 mod backoff;
 mod deliver;
+mod group;
+#[cfg(test)]
+mod group_tests;
 mod hold;
 mod mirror;
 mod route;
@@ -18,6 +21,7 @@ use crate::config::{DeliveryConfig, RouteConfig};
 use crate::store::StoreHandle;
 use backoff::Backoff;
 pub use deliver::{Delivered, IncidentChange};
+pub use group::{GroupCard, MemberChange};
 use hagios_chat::{ChatAdapter, ChatError};
 use hagios_spool::{RecordId, Spool, SpoolError};
 use hagios_store::StoreError;
@@ -57,6 +61,8 @@ pub struct Pipeline {
     pub routes: Vec<RouteConfig>,
     pub settings: DeliveryConfig,
     pub holds: Holds,
+    /// Notifications held for their group's message.
+    pub groups: group::Groups,
 }
 
 impl Pipeline {
@@ -93,6 +99,9 @@ impl Pipeline {
         let pending = tokio::task::spawn_blocking(move || spool.pending()).await.expect("spool scan task")?;
         let holds = HoldPass::new(&self.holds, self.store.snoozes().await?, &pending);
         for (index, id) in pending.iter().enumerate() {
+            if self.groups.holds(id) {
+                continue;
+            }
             match self.deliver_record(id, &holds, index).await {
                 Ok(()) => {}
                 Err(e) if e.retryable() => return Err(e),
@@ -102,7 +111,7 @@ impl Pipeline {
                 }
             }
         }
-        Ok(())
+        self.flush_groups().await
     }
 
     async fn deliver_record(&self, id: &RecordId, holds: &HoldPass<'_>, index: usize) -> Result<(), DeliveryError> {
@@ -130,6 +139,9 @@ impl Pipeline {
             let Some(notification) = mirror::admit(&self.store, notification, open.as_ref()).await? else {
                 return Ok(self.spool.remove(id)?);
             };
+            if self.hold_for_group(id, &notification).await? {
+                return Ok(());
+            }
             let plan = thread::plan(&notification, open);
             // Marked before posting: after a crash between posting and committing, the next
             // try looks the message up by the notification id instead of posting it again.

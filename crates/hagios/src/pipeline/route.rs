@@ -8,11 +8,19 @@ use hagios_domain::Notification;
 /// The channel for `notification` on `platform` (the adapter's name), or `None` for the
 /// platform's default channel.
 pub fn channel_for<'a>(routes: &'a [RouteConfig], platform: &str, notification: &Notification) -> Option<&'a str> {
+    route_for(routes, platform, notification).map(|(_, target)| target)
+}
+
+/// The first route with a target on `platform` that `notification` matches, and that target.
+pub fn route_for<'a>(
+    routes: &'a [RouteConfig],
+    platform: &str,
+    notification: &Notification,
+) -> Option<(&'a RouteConfig, &'a str)> {
     routes
         .iter()
-        .filter_map(|route| Some((target(route, platform)?, route)))
-        .find(|(_, route)| matches(route, notification))
-        .map(|(target, _)| target)
+        .filter_map(|route| Some((route, target(route, platform)?)))
+        .find(|(route, _)| matches(route, notification))
 }
 
 /// Where a route sends on `platform`: its `matrix_room` on Matrix, its `channel` elsewhere.
@@ -57,6 +65,10 @@ mod tests {
             types: Vec::new(),
             channel: channel.into(),
             matrix_room: String::new(),
+            grouping: false,
+            group_by: Vec::new(),
+            group_wait: std::time::Duration::ZERO,
+            group_interval: std::time::Duration::from_secs(1),
         }
     }
 

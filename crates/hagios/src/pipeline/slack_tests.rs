@@ -92,6 +92,7 @@ fn pipeline(dir: &std::path::Path, chat: Arc<dyn ChatAdapter>) -> Pipeline {
         routes: Vec::new(),
         settings: DeliveryConfig::default(),
         holds: Holds::new(Vec::new()),
+        groups: Default::default(),
     }
 }
 

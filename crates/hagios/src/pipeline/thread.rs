@@ -34,18 +34,8 @@ pub fn plan(notification: &Notification, open: Option<OpenIncident>) -> Plan {
 }
 
 fn thread_into(notification: &Notification, incident: OpenIncident) -> Plan {
-    let mut card = incident.card.clone();
-    card.state = notification.state;
-    card.kind = notification.kind;
-    card.time = notification.time;
-    if !notification.output.is_empty() {
-        card.output = notification.output.clone();
-        card.long_output = notification.long_output.clone();
-    }
-    let line = history_line(notification);
-    card.history.push(line.clone());
+    let (card, line) = next_card(&incident.card, notification);
     let closes_incident = notification.kind.closes_incident();
-    card.open = !closes_incident;
     let reply = Outbound::Update {
         kind: notification.kind,
         state: notification.state,
@@ -55,7 +45,23 @@ fn thread_into(notification: &Notification, incident: OpenIncident) -> Plan {
     Plan::Thread { incident: Box::new(incident), reply, card, closes_incident }
 }
 
-fn first_card(notification: &Notification) -> AlertCard {
+/// The incident's card after `notification`, and the history line it added.
+pub(super) fn next_card(card: &AlertCard, notification: &Notification) -> (AlertCard, String) {
+    let mut card = card.clone();
+    card.state = notification.state;
+    card.kind = notification.kind;
+    card.time = notification.time;
+    if !notification.output.is_empty() {
+        card.output = notification.output.clone();
+        card.long_output = notification.long_output.clone();
+    }
+    let line = history_line(notification);
+    card.history.push(line.clone());
+    card.open = !notification.kind.closes_incident();
+    (card, line)
+}
+
+pub(super) fn first_card(notification: &Notification) -> AlertCard {
     AlertCard {
         site: notification.site.clone(),
         object: notification.object.clone(),

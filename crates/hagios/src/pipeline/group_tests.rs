@@ -1,0 +1,271 @@
+//! The grouping stage on a paused clock: when a group's message goes out, what it and its
+//! thread say, how later members update it, and that a crash in the middle of a group delivery
+//! neither loses nor repeats anything.
+
+use super::*;
+use crate::config::{DeliveryConfig, GroupLabel, RouteConfig};
+use async_trait::async_trait;
+use hagios_chat::{ChatEvent, MessageRef, Outbound};
+use hagios_domain::{Notification, NotificationType, ObjectRef, State};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+#[derive(Debug, Clone)]
+struct Posted {
+    id: String,
+    thread: Option<String>,
+    text: String,
+    key: String,
+}
+
+/// A chat that remembers what was posted and edited; it can "die" after a number of posts:
+/// the post goes through, the answer is lost.
+#[derive(Default)]
+struct Recorder {
+    posts: Mutex<Vec<Posted>>,
+    edits: Mutex<Vec<(String, String)>>,
+    posts_before_dying: Mutex<Option<usize>>,
+    next_id: AtomicUsize,
+}
+
+impl Recorder {
+    fn posts(&self) -> Vec<Posted> {
+        self.posts.lock().unwrap().clone()
+    }
+
+    fn die_after(&self, posts: usize) {
+        *self.posts_before_dying.lock().unwrap() = Some(posts);
+    }
+}
+
+fn text_of(message: &Outbound) -> String {
+    match message {
+        Outbound::Alert(card) => format!("{} {} is {}", card.kind, card.object, card.state),
+        Outbound::Update { text, .. } | Outbound::Text(text) | Outbound::Group { text, .. } => text.clone(),
+    }
+}
+
+#[async_trait]
+impl ChatAdapter for Recorder {
+    fn platform(&self) -> &'static str {
+        "recorder"
+    }
+
+    async fn post(&self, _: Option<&str>, _: Option<&MessageRef>, _: &Outbound) -> Result<MessageRef, ChatError> {
+        unreachable!("the pipeline posts keyed messages")
+    }
+
+    async fn post_keyed(
+        &self,
+        channel: Option<&str>,
+        thread: Option<&MessageRef>,
+        message: &Outbound,
+        key: &str,
+    ) -> Result<MessageRef, ChatError> {
+        let id = (self.next_id.fetch_add(1, Ordering::SeqCst) + 1).to_string();
+        let thread = thread.map(|parent| parent.id.clone());
+        self.posts.lock().unwrap().push(Posted { id: id.clone(), thread, text: text_of(message), key: key.into() });
+        let mut dying = self.posts_before_dying.lock().unwrap();
+        match dying.as_mut() {
+            Some(0) => return Err(ChatError::Unavailable("killed between posting and committing".into())),
+            Some(left) => *left -= 1,
+            None => {}
+        }
+        Ok(MessageRef { channel: channel.unwrap_or("C0ALERTS").into(), id })
+    }
+
+    async fn find_keyed(
+        &self,
+        channel: Option<&str>,
+        thread: Option<&MessageRef>,
+        key: &str,
+    ) -> Result<Option<MessageRef>, ChatError> {
+        let thread = thread.map(|parent| parent.id.clone());
+        let found = self.posts().into_iter().find(|posted| posted.key == key && posted.thread == thread);
+        Ok(found.map(|posted| MessageRef { channel: channel.unwrap_or("C0ALERTS").into(), id: posted.id }))
+    }
+
+    async fn update(&self, message: &MessageRef, content: &Outbound) -> Result<(), ChatError> {
+        self.edits.lock().unwrap().push((message.id.clone(), text_of(content)));
+        Ok(())
+    }
+
+    async fn listen(&self, _: mpsc::Sender<ChatEvent>) -> Result<(), ChatError> {
+        Ok(())
+    }
+}
+
+fn route(grouping: bool) -> RouteConfig {
+    RouteConfig {
+        hosts: Vec::new(),
+        hostgroups: Vec::new(),
+        services: Vec::new(),
+        states: Vec::new(),
+        types: Vec::new(),
+        channel: "C0ALERTS".into(),
+        matrix_room: String::new(),
+        grouping,
+        group_by: vec![GroupLabel::Site, GroupLabel::Host],
+        group_wait: Duration::from_secs(10),
+        group_interval: Duration::from_secs(30),
+    }
+}
+
+fn pipeline(dir: &std::path::Path, chat: Arc<Recorder>, grouping: bool) -> Pipeline {
+    Pipeline {
+        spool: Arc::new(Spool::open(dir.join("spool")).expect("spool")),
+        store: StoreHandle::open(&dir.join("state.db")).expect("store"),
+        chat,
+        routes: vec![route(grouping)],
+        settings: DeliveryConfig::default(),
+        holds: Holds::new(Vec::new()),
+        groups: Default::default(),
+    }
+}
+
+fn notification(host: &str, service: &str, kind: NotificationType, state: State) -> Notification {
+    Notification {
+        id: String::new(),
+        site: "local".into(),
+        kind,
+        object: ObjectRef::service(host, service),
+        state,
+        output: format!("{state} - {service} on {host}"),
+        long_output: String::new(),
+        author: None,
+        comment: None,
+        time: 1_700_000_000,
+        hostgroups: Vec::new(),
+        contact: None,
+        macros: Default::default(),
+    }
+}
+
+fn spool_burst(spool: &Spool, host: &str, services: usize) {
+    for n in 0..services {
+        spool.write(notification(host, &format!("svc{n:02}"), NotificationType::Problem, State::Critical)).unwrap();
+    }
+}
+
+fn all_text(chat: &Recorder) -> String {
+    chat.posts().iter().map(|posted| posted.text.clone()).collect::<Vec<_>>().join("\n")
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_burst_becomes_one_message_per_group_after_group_wait_and_quick_recoveries_stay_quiet() {
+    let dir = tempfile::tempdir().unwrap();
+    let chat = Arc::new(Recorder::default());
+    let pipeline = pipeline(dir.path(), chat.clone(), true);
+    spool_burst(&pipeline.spool, "db01", 37);
+    pipeline.spool.write(notification("db01", "flappy", NotificationType::Problem, State::Critical)).unwrap();
+    pipeline.spool.write(notification("web01", "HTTP", NotificationType::Problem, State::Warning)).unwrap();
+    pipeline.spool.write(notification("db01", "flappy", NotificationType::Recovery, State::Ok)).unwrap();
+
+    pipeline.drain().await.unwrap();
+    tokio::time::advance(Duration::from_millis(9_900)).await;
+    pipeline.drain().await.unwrap();
+    assert!(chat.posts().is_empty(), "nothing before group_wait");
+    assert_eq!(pipeline.spool.pending().unwrap().len(), 40, "held records stay in the spool");
+
+    tokio::time::advance(Duration::from_millis(100)).await;
+    pipeline.drain().await.unwrap();
+    let posts = chat.posts();
+    let parents: Vec<&Posted> = posts.iter().filter(|posted| posted.thread.is_none()).collect();
+    assert_eq!(parents.len(), 2, "one message per host: {posts:#?}");
+    assert!(parents[0].text.starts_with("37 services on db01 CRITICAL\n"), "{}", parents[0].text);
+    assert!(parents[1].text.starts_with("1 service on web01 WARNING\n"), "a single alert arrives within group_wait");
+    let db01_thread: Vec<&Posted> = posts.iter().filter(|p| p.thread.as_ref() == Some(&parents[0].id)).collect();
+    assert_eq!(db01_thread.len(), 1, "the members are listed in one reply");
+    assert_eq!(db01_thread[0].text.lines().count(), 37);
+    assert!(!all_text(&chat).contains("flappy"), "opened and recovered inside group_wait: not announced");
+    assert!(pipeline.spool.pending().unwrap().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn later_members_update_the_group_message_at_most_once_per_group_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    let chat = Arc::new(Recorder::default());
+    let pipeline = pipeline(dir.path(), chat.clone(), true);
+    spool_burst(&pipeline.spool, "db01", 3);
+    tokio::time::advance(Duration::from_secs(10)).await;
+    pipeline.drain().await.unwrap();
+    tokio::time::advance(Duration::from_secs(10)).await;
+    pipeline.drain().await.unwrap();
+    assert_eq!(chat.posts().len(), 2, "parent and member list");
+    let parent = chat.posts()[0].id.clone();
+
+    pipeline.spool.write(notification("db01", "svc03", NotificationType::Problem, State::Critical)).unwrap();
+    pipeline.spool.write(notification("db01", "svc00", NotificationType::Recovery, State::Ok)).unwrap();
+    pipeline.drain().await.unwrap();
+    tokio::time::advance(Duration::from_secs(29)).await;
+    pipeline.drain().await.unwrap();
+    assert_eq!(chat.posts().len(), 2, "held until group_interval after the last update");
+
+    tokio::time::advance(Duration::from_secs(1)).await;
+    pipeline.drain().await.unwrap();
+    let posts = chat.posts();
+    assert_eq!(posts.len(), 3, "one more reply for both: {posts:#?}");
+    assert_eq!(posts[2].thread.as_ref(), Some(&parent));
+    assert!(posts[2].text.contains("db01!svc03 PROBLEM CRITICAL") && posts[2].text.contains("db01!svc00 RECOVERY OK"));
+    let edits = chat.edits.lock().unwrap().clone();
+    assert_eq!(edits.len(), 1);
+    assert!(edits[0].0 == parent && edits[0].1.starts_with("3 services on db01 CRITICAL\n"), "{edits:?}");
+
+    // Everything recovers: the group closes, the next problem opens a new one.
+    for service in ["svc01", "svc02", "svc03"] {
+        pipeline.spool.write(notification("db01", service, NotificationType::Recovery, State::Ok)).unwrap();
+    }
+    tokio::time::advance(Duration::from_secs(30)).await;
+    pipeline.drain().await.unwrap();
+    assert!(chat.edits.lock().unwrap().last().unwrap().1.starts_with("all clear: 4 alerts recovered"));
+    spool_burst(&pipeline.spool, "db01", 1);
+    pipeline.drain().await.unwrap();
+    tokio::time::advance(Duration::from_secs(10)).await;
+    pipeline.drain().await.unwrap();
+    let parents = chat.posts().into_iter().filter(|posted| posted.thread.is_none()).count();
+    assert_eq!(parents, 2, "a new group after the old one closed");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_route_without_grouping_posts_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let chat = Arc::new(Recorder::default());
+    let pipeline = pipeline(dir.path(), chat.clone(), false);
+    spool_burst(&pipeline.spool, "db01", 2);
+    pipeline.drain().await.unwrap();
+    assert_eq!(all_text(&chat), "PROBLEM db01!svc00 is CRITICAL\nPROBLEM db01!svc01 is CRITICAL");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_crash_inside_a_group_delivery_neither_loses_nor_repeats() {
+    let dir = tempfile::tempdir().unwrap();
+    let chat = Arc::new(Recorder::default());
+    let first = pipeline(dir.path(), chat.clone(), true);
+    spool_burst(&first.spool, "db01", 450);
+    first.drain().await.unwrap();
+    tokio::time::advance(Duration::from_secs(10)).await;
+    // The process dies after the group message and the first of two member replies went out.
+    chat.die_after(1);
+    assert!(first.drain().await.is_err());
+    assert_eq!(first.spool.pending().unwrap().len(), 450, "nothing left the spool");
+
+    // Meanwhile another alert arrives; the restarted process finishes the first try as it was.
+    first.spool.write(notification("db01", "late", NotificationType::Problem, State::Critical)).unwrap();
+    *chat.posts_before_dying.lock().unwrap() = None;
+    let restarted = pipeline(dir.path(), chat.clone(), true);
+    restarted.drain().await.unwrap();
+    tokio::time::advance(Duration::from_secs(10)).await;
+    restarted.drain().await.unwrap();
+    restarted.drain().await.unwrap();
+    assert!(restarted.spool.pending().unwrap().is_empty());
+
+    let posts = chat.posts();
+    assert_eq!(posts.iter().filter(|posted| posted.thread.is_none()).count(), 1, "{posts:#?}");
+    let text = all_text(&chat);
+    for n in 0..450 {
+        assert_eq!(text.matches(&format!("db01!svc{n:02} PROBLEM")).count(), 1, "svc{n:02} exactly once");
+    }
+    assert_eq!(text.matches("db01!late PROBLEM").count(), 1);
+}

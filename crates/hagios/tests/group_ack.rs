@@ -1,0 +1,119 @@
+//! Acting on an alert group against a real Nagios and the fake Slack: three services of web01
+//! fail, hagios posts one group message, and `ack` typed in its thread acknowledges all three in
+//! Nagios — one audit record, one summarising reply, and Nagios' ACKNOWLEDGEMENT notifications
+//! follow in the group's thread. The group message's Ack button does the same for db01's group.
+
+use hagios_fakeslack::{FakeSlack, Message, APP_TOKEN, BOT_TOKEN};
+use std::time::Duration;
+mod common;
+
+const PATIENCE: Duration = Duration::from_secs(40);
+const ONCALL: &str = "U0ONCALL";
+const SERVICES: [&str; 3] = ["Disk", "HTTP", "HTTP Load"];
+const DB_SERVICES: [&str; 2] = ["Load", "MySQL"];
+
+#[test]
+fn ack_in_a_group_thread_acknowledges_every_open_member_in_one_audited_action() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime for the fake Slack");
+    let slack = runtime.block_on(FakeSlack::start(&[("C0ALERTS", "alerts"), ("C0WEB", "web")]));
+    let chat = format!(
+        r#"
+[slack]
+api_url = "{api_url}"
+default_channel = "C0ALERTS"
+socket_connections = 1
+
+[[route]]
+hosts = ["web01", "db01"]
+channel = "C0WEB"
+group_wait = "3s"
+group_interval = "1s"
+"#,
+        api_url = slack.api_url()
+    );
+    let Some(site) = common::start_site(&chat, ONCALL) else { return };
+    slack.add_user(ONCALL, "Olive Oncall");
+    let _bot = common::Daemon::start_with_env(
+        "run",
+        &site.config,
+        &[("SLACK_BOT_TOKEN", BOT_TOKEN), ("SLACK_APP_TOKEN", APP_TOKEN)],
+    );
+    runtime.block_on(slack.wait_connected(PATIENCE));
+    for service in SERVICES {
+        site.nagios.submit_service_result("web01", service, 2, &format!("CRITICAL - {service} down"));
+    }
+    for service in DB_SERVICES {
+        site.nagios.submit_service_result("db01", service, 2, &format!("CRITICAL - {service} down"));
+    }
+    let group_message = |fake: &FakeSlack| {
+        fake.bot_messages().into_iter().find(|m| !m.is_reply() && m.text.starts_with("3 services on web01 CRITICAL"))
+    };
+    runtime.block_on(slack.wait_until("one group message for web01", PATIENCE, |fake| group_message(fake).is_some()));
+    let group = group_message(&slack).expect("found");
+    assert!(group.blocks.as_ref().is_some_and(|blocks| blocks.to_string().contains("hagios_ack")), "an Ack button");
+    hagios_testkit::wait_until(PATIENCE, || (common::spooled(&site.spool) == 0).then_some(())).expect("committed");
+
+    slack.mention(ONCALL, "C0WEB", Some(&group.ts), "ack on it");
+    let reply = |fake: &FakeSlack| {
+        fake.bot_messages()
+            .into_iter()
+            .find(|m| m.thread_ts.as_deref() == Some(&group.ts) && m.shown_text().starts_with("ack for"))
+    };
+    runtime.block_on(slack.wait_until("the group ack's reply", PATIENCE, |fake| reply(fake).is_some()));
+    let summary = reply(&slack).expect("found").shown_text();
+    assert!(summary.starts_with("ack for the 3 open members of this group: 3 confirmed"), "{summary}");
+    for service in SERVICES {
+        assert!(summary.contains(&format!("• web01!{service}: ")), "{summary}");
+    }
+    site.nagios
+        .wait_for_state(PATIENCE, |status| {
+            SERVICES.iter().all(|service| {
+                status.services.get(&("web01".into(), (*service).into())).is_some_and(|view| view.acknowledged)
+            })
+        })
+        .expect("Nagios shows all three acknowledged");
+
+    let store = hagios_store::Store::open(site.dir.path().join("state.db")).expect("store");
+    let acks: Vec<_> = store
+        .recent_audit(20)
+        .expect("audit")
+        .into_iter()
+        .filter(|record| record.command.as_deref() == Some("ack"))
+        .collect();
+    assert_eq!(acks.len(), 1, "one audited action: {acks:#?}");
+    assert_eq!((acks[0].result.as_str(), acks[0].allowed), ("group: 3 confirmed", true));
+
+    // Nagios' confirmations arrive as usual, in the group's thread.
+    let confirmations = |fake: &FakeSlack| {
+        let thread: String = fake
+            .bot_messages()
+            .iter()
+            .filter(|m| m.thread_ts.as_deref() == Some(&group.ts))
+            .map(Message::shown_text)
+            .collect();
+        thread.matches("ACKNOWLEDGEMENT").count()
+    };
+    runtime.block_on(slack.wait_until("three ACKNOWLEDGEMENT lines", PATIENCE, |fake| confirmations(fake) >= 3));
+
+    // The Ack button on db01's group message acknowledges both of its members.
+    let db_group = |fake: &FakeSlack| {
+        fake.bot_messages().into_iter().find(|m| !m.is_reply() && m.text.starts_with("2 services on db01 CRITICAL"))
+    };
+    runtime.block_on(slack.wait_until("db01's group message", PATIENCE, |fake| db_group(fake).is_some()));
+    let db_group = db_group(&slack).expect("found");
+    slack.press_button(ONCALL, "C0WEB", &db_group.ts, "hagios_ack");
+    let pressed = |fake: &FakeSlack| {
+        fake.bot_messages().into_iter().any(|m| {
+            m.thread_ts.as_deref() == Some(&db_group.ts)
+                && m.shown_text().starts_with("ack for the 2 open members of this group: 2 confirmed")
+        })
+    };
+    runtime.block_on(slack.wait_until("the button's summary", PATIENCE, pressed));
+    site.nagios
+        .wait_for_state(PATIENCE, |status| {
+            DB_SERVICES.iter().all(|service| {
+                status.services.get(&("db01".into(), (*service).into())).is_some_and(|view| view.acknowledged)
+            })
+        })
+        .expect("Nagios shows db01's members acknowledged");
+}
