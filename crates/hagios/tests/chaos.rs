@@ -45,9 +45,15 @@ fn channel(digit: u32) -> (String, String) {
     (format!("C0CHAOS{digit}"), format!("chaos{digit}"))
 }
 
+/// One message per alert (no grouping): the count at the fake is then the count of alerts.
 fn routes() -> String {
     (0..CHANNELS)
-        .map(|digit| format!("[[route]]\nservices = [\"Chaos *{digit}\"]\nchannel = \"{}\"\n", channel(digit).0))
+        .map(|digit| {
+            format!(
+                "[[route]]\nservices = [\"Chaos *{digit}\"]\nchannel = \"{}\"\ngrouping = false\n",
+                channel(digit).0
+            )
+        })
         .collect()
 }
 

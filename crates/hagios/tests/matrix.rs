@@ -71,6 +71,8 @@ hosts = ["db*"]
 types = ["PROBLEM"]
 channel = "C0DB"
 matrix_room = "#db:{SERVER_NAME}"
+# One message per alert here: these tests follow single incidents (tests/storm.rs groups).
+grouping = false
 "##,
             homeserver = proxy.map_or_else(|| synapse.url(), |proxy| proxy.url(&synapse)),
             user = bot.user_id,
