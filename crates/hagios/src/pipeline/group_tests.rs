@@ -400,3 +400,41 @@ async fn a_service_still_critical_after_its_host_recovers_is_shown_on_its_own() 
     let edit = chat.edits.lock().unwrap().last().unwrap().1.clone();
     assert!(edit.starts_with("1 service on db01 CRITICAL\n") && edit.contains("• db01!svc02 CRITICAL"), "{edit}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_crash_inside_a_folded_group_delivery_neither_loses_nor_repeats() {
+    let dir = tempfile::tempdir().unwrap();
+    let chat = Arc::new(Recorder::default());
+    let per_service = vec![GroupLabel::Site, GroupLabel::Host, GroupLabel::Service];
+    let first = folding_pipeline(dir.path(), chat.clone(), per_service.clone());
+    // 200 services fail, then the host is found DOWN, then 250 more services.
+    let service = |n: usize| format!("svc{n:03}");
+    for n in 0..450 {
+        if n == 200 {
+            first.spool.write(host_notification("db01", NotificationType::Problem, State::Down)).unwrap();
+        }
+        first.spool.write(notification("db01", &service(n), NotificationType::Problem, State::Critical)).unwrap();
+    }
+    first.drain().await.unwrap();
+    tokio::time::advance(Duration::from_secs(10)).await;
+    // Dies after the group message and the first of two member replies went out.
+    chat.die_after(1);
+    assert!(first.drain().await.is_err());
+    assert_eq!(first.spool.pending().unwrap().len(), 451, "nothing left the spool");
+
+    *chat.posts_before_dying.lock().unwrap() = None;
+    let restarted = folding_pipeline(dir.path(), chat.clone(), per_service);
+    restarted.drain().await.unwrap();
+    tokio::time::advance(Duration::from_secs(10)).await;
+    restarted.drain().await.unwrap();
+    assert!(restarted.spool.pending().unwrap().is_empty());
+
+    let parents = parents(&chat);
+    assert_eq!(parents.len(), 1, "{parents:#?}");
+    assert!(parents[0].text.starts_with("db01 DOWN; folded behind it: 450 services\n"), "{}", parents[0].text);
+    let text = all_text(&chat);
+    assert_eq!(text.matches("• db01 PROBLEM DOWN").count(), 1);
+    for n in 0..450 {
+        assert_eq!(text.matches(&format!("db01!{} PROBLEM", service(n))).count(), 1, "{} exactly once", service(n));
+    }
+}
