@@ -26,26 +26,10 @@ define host {
 fn a_host_behind_a_down_parent_folds_into_the_parents_group_message() {
     let runtime = tokio::runtime::Runtime::new().expect("runtime for the fake Slack");
     let slack = runtime.block_on(FakeSlack::start(&[("C0ALERTS", "alerts"), ("C0NET", "network")]));
-    let chat = format!(
-        r#"
-[slack]
-api_url = "{api_url}"
-default_channel = "C0ALERTS"
-socket_connections = 1
-
-[[route]]
-hosts = ["core01", "edge01"]
-channel = "C0NET"
-group_wait = "10s"
-"#,
-        api_url = slack.api_url()
-    );
+    let route = "[[route]]\nhosts = [\"core01\", \"edge01\"]\nchannel = \"C0NET\"\ngroup_wait = \"10s\"\n";
+    let chat = format!("{}\n{route}", common::slack_chat(&slack.api_url()));
     let Some(site) = common::start_site_with_objects(&chat, "U0ONCALL", PARENT_AND_CHILD) else { return };
-    let _bot = common::Daemon::start_with_env(
-        "run",
-        &site.config,
-        &[("SLACK_BOT_TOKEN", hagios_fakeslack::BOT_TOKEN), ("SLACK_APP_TOKEN", hagios_fakeslack::APP_TOKEN)],
-    );
+    let _bot = common::Daemon::start_with_env("run", &site.config, &common::SLACK_TOKENS);
     runtime.block_on(slack.wait_connected(PATIENCE));
     site.nagios.set_host_check_state("core01", 2, "CRITICAL - core01 lost power");
     site.nagios.set_host_check_state("edge01", 2, "CRITICAL - edge01 does not answer");

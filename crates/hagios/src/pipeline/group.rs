@@ -6,7 +6,7 @@
 
 use super::deliver::Attempt;
 use super::thread::{first_card, next_card, OpenIncident};
-use super::topology::{fold_root, parents_in, Topology};
+use super::topology::{folded_behind, parents_in, Topology};
 use super::DeliveryError;
 use crate::config::{GroupLabel, RouteConfig};
 use crate::store::{encode_group_card, member_change};
@@ -318,11 +318,14 @@ impl GroupCard {
             open.len()
         );
         let shown: Vec<&Member> = open.iter().copied().filter(|member| member.folded_under.is_none()).collect();
+        let behind = folded_behind(self);
         for member in shown.iter().take(MEMBERS_SHOWN) {
             text.push_str(&format!("\n• {} {}", member.object, member.state));
-            let behind = open.iter().filter(|m| fold_root(self, m) == Some(member.object.host.as_str())).count();
-            if behind > 0 && !member.object.is_service() {
-                text.push_str(&format!(" (+{} folded behind it)", plural(behind, "alert")));
+            match behind.get(member.object.host.as_str()) {
+                Some(count) if !member.object.is_service() => {
+                    text.push_str(&format!(" (+{} folded behind it)", plural(*count, "alert")));
+                }
+                _ => {}
             }
         }
         if shown.len() > MEMBERS_SHOWN {

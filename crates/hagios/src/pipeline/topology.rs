@@ -5,11 +5,11 @@
 //! the notifications the pipeline holds or has delivered; parents from the monitor's snapshot
 //! (Nagios `parents`, objects.cache). Without a snapshot only services fold under their host.
 
-use super::group::{GroupCard, Member, Step};
+use super::group::{GroupCard, Step};
 use super::DeliveryError;
 use hagios_domain::{Notification, ObjectRef, Snapshot, State};
 use hagios_monitor::Monitor;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -142,15 +142,25 @@ pub fn refold(card: &mut GroupCard, snapshot: Option<&Snapshot>) -> Vec<Step> {
     lines
 }
 
-/// The open member a folded member is shown behind: the top of its chain of down hosts.
-pub fn fold_root<'a>(card: &'a GroupCard, member: &'a Member) -> Option<&'a str> {
-    let mut root = member.folded_under.as_deref()?;
-    for _ in 0..MAX_PARENT_DEPTH {
-        let host = card.members.iter().find(|m| !m.object.is_service() && m.object.host == root);
-        match host.and_then(|host| host.folded_under.as_deref()) {
-            Some(parent) => root = parent,
-            None => break,
+/// How many open members are folded behind each shown host, counting along chains of down
+/// hosts (a service behind edge01 behind core01 counts for core01).
+pub fn folded_behind(card: &GroupCard) -> HashMap<&str, usize> {
+    let host_parent: HashMap<&str, &str> = card
+        .members
+        .iter()
+        .filter(|member| !member.object.is_service())
+        .filter_map(|member| Some((member.object.host.as_str(), member.folded_under.as_deref()?)))
+        .collect();
+    let mut counts = HashMap::new();
+    for member in card.members.iter().filter(|member| member.open) {
+        let Some(mut root) = member.folded_under.as_deref() else { continue };
+        for _ in 0..MAX_PARENT_DEPTH {
+            match host_parent.get(root) {
+                Some(parent) => root = parent,
+                None => break,
+            }
         }
+        *counts.entry(root).or_insert(0) += 1;
     }
-    Some(root)
+    counts
 }
