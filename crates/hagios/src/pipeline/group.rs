@@ -6,7 +6,7 @@
 
 use super::deliver::Attempt;
 use super::thread::{first_card, next_card, OpenIncident};
-use super::topology::{folded_behind, parents_in, Topology};
+use super::topology::{folded_behind, is_down, parents_in, Topology};
 use super::DeliveryError;
 use crate::config::{GroupLabel, RouteConfig};
 use crate::store::{encode_group_card, member_change};
@@ -137,7 +137,7 @@ impl Groups {
                 let down_hosts: HashSet<&str> = batch
                     .members
                     .iter()
-                    .filter(|(_, n)| !n.object.is_service() && super::topology::is_down(n.state))
+                    .filter(|(_, n)| !n.object.is_service() && is_down(n.state))
                     .map(|(_, n)| n.object.host.as_str())
                     .collect();
                 batch.members.iter().all(|(_, n)| {
@@ -572,7 +572,7 @@ impl super::Pipeline {
             None => BatchKey::New { channel: channel.to_owned(), key },
         };
         self.groups.hold(batch.clone(), record.clone(), notification.clone(), route.group_wait, route.group_interval);
-        if !notification.object.is_service() && super::topology::is_down(notification.state) {
+        if !notification.object.is_service() && is_down(notification.state) {
             let snapshot = self.topology_snapshot().await;
             let parents = |host: &str| parents_in(snapshot.as_deref(), host).to_vec();
             self.groups.absorb(&batch, channel, &notification.object.host, parents);
@@ -635,7 +635,8 @@ impl super::Pipeline {
         }
         let notifications: Vec<Notification> = members.iter().map(|(_, notification)| notification.clone()).collect();
         let mut folded = fold(&notifications, &open, card);
-        let snapshot = self.topology_snapshot().await;
+        let any_host_down = folded.card.members.iter().any(|m| m.open && !m.object.is_service() && is_down(m.state));
+        let snapshot = if any_host_down { self.topology_snapshot().await } else { None };
         let unfolded = super::topology::refold(&mut folded.card, snapshot.as_deref());
         folded.steps.extend(unfolded);
         let posted = if folded.steps.iter().any(|step| step.line.is_some()) {

@@ -64,15 +64,13 @@ impl super::Pipeline {
     /// The host a new problem folds under, when its host (for a service) or a parent (for a
     /// host) is down: the topmost down host of the chain. `None` groups it as usual.
     pub(super) async fn fold_target(&self, notification: &Notification) -> Result<Option<String>, DeliveryError> {
-        let snapshot = match self.groups.topology() {
-            Some(topology) => Some(topology.snapshot().await),
-            None => None,
-        };
         let site = &notification.site;
         let mut host = notification.object.host.clone();
         if notification.object.is_service() && !self.host_down(site, &host).await? {
             return Ok(None);
         }
+        // Only now, as most problems of a storm are services of hosts that are up.
+        let snapshot = self.topology_snapshot().await;
         let mut folded = notification.object.is_service();
         for _ in 0..MAX_PARENT_DEPTH {
             let mut down_parent = None;
