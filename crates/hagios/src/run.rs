@@ -5,7 +5,7 @@ use crate::backend::Backend;
 use crate::config::{Config, MatrixConfig};
 use crate::conversation::Conversation;
 use crate::mirror::StatusMirror;
-use crate::pipeline::{Holds, Pipeline};
+use crate::pipeline::{Groups, Holds, Pipeline};
 use crate::store::StoreHandle;
 use anyhow::Context;
 use hagios_chat::matrix::{MatrixChat, MatrixLogin, MatrixSettings};
@@ -93,7 +93,7 @@ pub(crate) async fn serve_chat(config: Config, spool: Arc<Spool>, mut backend: B
         routes: config.routes.clone(),
         settings: config.delivery.clone(),
         holds: Holds::new(config.mutes.clone()),
-        groups: Default::default(),
+        groups: Groups::with_topology(monitor.clone()),
     };
     let delivery = tokio::spawn(pipeline.run(shutdown.clone()));
 

@@ -44,10 +44,16 @@ impl StoreHandle {
 
     /// The open incident of the notification's object, with the card its parent shows.
     pub async fn open_incident(&self, notification: &Notification) -> Result<Option<OpenIncident>, StoreError> {
-        let (site, object) = (notification.site.clone(), notification.object.clone());
-        let incident = self.call(move |store| store.open_incident_for(&site, &object)).await?;
+        self.open_incident_of(&notification.site, &notification.object).await
+    }
+
+    /// The open incident of `object` on `site`, with the card its parent shows.
+    pub async fn open_incident_of(&self, site: &str, object: &ObjectRef) -> Result<Option<OpenIncident>, StoreError> {
+        let (site, object) = (site.to_owned(), object.clone());
+        let (key_site, key_object) = (site.clone(), object.clone());
+        let incident = self.call(move |store| store.open_incident_for(&key_site, &key_object)).await?;
         Ok(incident.map(|incident| OpenIncident {
-            card: decode_card(&incident.card, &notification.site, &notification.object),
+            card: decode_card(&incident.card, &site, &object),
             id: incident.id,
             channel: incident.channel,
             message_id: incident.message_id,

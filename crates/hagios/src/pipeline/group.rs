@@ -6,6 +6,7 @@
 
 use super::deliver::Attempt;
 use super::thread::{first_card, next_card, OpenIncident};
+use super::topology::{folded_behind, is_down, parents_in, Topology};
 use super::DeliveryError;
 use crate::config::{GroupLabel, RouteConfig};
 use crate::store::{encode_group_card, member_change};
@@ -46,6 +47,8 @@ struct Batch {
 #[derive(Default)]
 pub struct Groups {
     state: Mutex<Held>,
+    /// Parents of hosts for topology folding; without it only services fold under their host.
+    topology: Option<Topology>,
 }
 
 #[derive(Default)]
@@ -54,10 +57,26 @@ struct Held {
     records: HashSet<RecordId>,
     /// Where an object's notifications go while one of them is held: order within an object.
     objects: HashMap<(String, ObjectRef), BatchKey>,
+    /// The latest held state of each host with a notification held, by site and host.
+    host_states: HashMap<(String, String), State>,
     last_update: HashMap<GroupId, Instant>,
 }
 
 impl Groups {
+    /// Groups that fold alerts along the topology `monitor` reports.
+    pub fn with_topology(monitor: std::sync::Arc<dyn hagios_monitor::Monitor>) -> Self {
+        Groups { state: Mutex::default(), topology: Some(Topology::new(monitor)) }
+    }
+
+    pub fn topology(&self) -> Option<&Topology> {
+        self.topology.as_ref()
+    }
+
+    /// The state of the latest held notification of `host`, if one is held.
+    pub fn held_host_state(&self, site: &str, host: &str) -> Option<State> {
+        self.state().host_states.get(&(site.to_owned(), host.to_owned())).copied()
+    }
+
     pub fn holds(&self, record: &RecordId) -> bool {
         self.state().records.contains(record)
     }
@@ -88,11 +107,59 @@ impl Groups {
         };
         held.records.insert(record.clone());
         held.objects.insert(object_key(&notification), key.clone());
+        if !notification.object.is_service() {
+            held.host_states.insert((notification.site.clone(), notification.object.host.clone()), notification.state);
+        }
         held.batches
             .entry(key)
             .or_insert_with(|| Batch { members: Vec::new(), due })
             .members
             .push((record, notification));
+    }
+
+    /// Moves into `into` every batch not announced yet on `channel` whose members all fold
+    /// behind `host`, which just went down: its services, and child hosts held as down
+    /// (`parents` of a host) with their services. `into` keeps its time, or the earlier one
+    /// when it is not announced yet either.
+    pub fn absorb(&self, into: &BatchKey, channel: &str, host: &str, parents: impl Fn(&str) -> Vec<String>) {
+        let mut held = self.state();
+        if !held.batches.contains_key(into) {
+            return;
+        }
+        let candidates: Vec<BatchKey> = held
+            .batches
+            .iter()
+            .filter(|(key, batch)| {
+                let BatchKey::New { channel: batch_channel, .. } = key else { return false };
+                if *key == into || batch_channel != channel {
+                    return false;
+                }
+                let down_hosts: HashSet<&str> = batch
+                    .members
+                    .iter()
+                    .filter(|(_, n)| !n.object.is_service() && is_down(n.state))
+                    .map(|(_, n)| n.object.host.as_str())
+                    .collect();
+                batch.members.iter().all(|(_, n)| {
+                    n.object.host == host
+                        || (down_hosts.contains(n.object.host.as_str())
+                            && parents(&n.object.host).iter().any(|parent| parent == host))
+                })
+            })
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in candidates {
+            let absorbed = held.batches.remove(&key).expect("listed");
+            for (_, notification) in &absorbed.members {
+                held.objects.insert(object_key(notification), into.clone());
+            }
+            let target = held.batches.get_mut(into).expect("checked above");
+            if matches!(into, BatchKey::New { .. }) {
+                target.due = target.due.min(absorbed.due);
+            }
+            target.members.extend(absorbed.members);
+            target.members.sort_by(|a, b| a.0.cmp(&b.0));
+        }
     }
 
     /// Takes the batches whose time has come, oldest first.
@@ -134,6 +201,7 @@ impl Groups {
             let still_held = held.batches.values().flat_map(|b| &b.members).any(|(_, n)| object_key(n) == object);
             if !still_held {
                 held.objects.remove(&object);
+                held.host_states.remove(&(object.0, object.1.host));
             }
         }
         if let Some(group) = group {
@@ -150,14 +218,15 @@ fn object_key(notification: &Notification) -> (String, ObjectRef) {
     (notification.site.clone(), notification.object.clone())
 }
 
-/// The group key of a notification on `route`: the route's position and its `group_by` values.
-pub fn group_key(route_index: usize, route: &RouteConfig, notification: &Notification) -> String {
+/// The group key of `object` on `site` and `route`: the route's position and its `group_by`
+/// values.
+pub fn group_key(route_index: usize, route: &RouteConfig, site: &str, object: &ObjectRef) -> String {
     let mut key = format!("route{route_index}");
     for label in &route.group_by {
         let value = match label {
-            GroupLabel::Site => notification.site.as_str(),
-            GroupLabel::Host => notification.object.host.as_str(),
-            GroupLabel::Service => notification.object.service.as_deref().unwrap_or(""),
+            GroupLabel::Site => site,
+            GroupLabel::Host => object.host.as_str(),
+            GroupLabel::Service => object.service.as_deref().unwrap_or(""),
         };
         key.push_str(&format!("|{value}"));
     }
@@ -177,6 +246,9 @@ pub struct Member {
     pub object: ObjectRef,
     pub state: State,
     pub open: bool,
+    /// The down host this open member is folded behind (topology.rs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folded_under: Option<String>,
 }
 
 impl GroupCard {
@@ -187,13 +259,15 @@ impl GroupCard {
     fn set(&mut self, object: &ObjectRef, state: State, open: bool) {
         match self.members.iter_mut().find(|member| &member.object == object) {
             Some(member) => (member.state, member.open) = (state, open),
-            None => self.members.push(Member { object: object.clone(), state, open }),
+            None => self.members.push(Member { object: object.clone(), state, open, folded_under: None }),
         }
     }
 
-    /// "37 services on db01 CRITICAL", "db01 DOWN, 3 services on db01 CRITICAL", …
+    /// "37 services on db01 CRITICAL", "db01 DOWN, 3 services on db01 CRITICAL", "db01 DOWN;
+    /// folded behind it: 20 services", …
     pub fn summary(&self) -> String {
-        let open: Vec<&Member> = self.members.iter().filter(|member| member.open).collect();
+        let (open, folded): (Vec<&Member>, Vec<&Member>) =
+            self.members.iter().filter(|member| member.open).partition(|member| member.folded_under.is_none());
         if open.is_empty() {
             return format!("all clear: {} recovered", plural(self.members.len(), "alert"));
         }
@@ -218,7 +292,19 @@ impl GroupCard {
                 }
             })
             .collect();
-        parts.join(", ")
+        let mut summary = parts.join(", ");
+        if !folded.is_empty() {
+            let services = folded.iter().filter(|member| member.object.is_service()).count();
+            let hosts = folded.len() - services;
+            let counts: Vec<String> = [(hosts, "host"), (services, "service")]
+                .into_iter()
+                .filter(|(count, _)| *count > 0)
+                .map(|(count, noun)| plural(count, noun))
+                .collect();
+            let behind = if open.len() == 1 { "it" } else { "them" };
+            summary.push_str(&format!("; folded behind {behind}: {}", counts.join(", ")));
+        }
+        summary
     }
 
     /// The group message: summary, the open members (the first of them), where the rest are.
@@ -231,13 +317,21 @@ impl GroupCard {
             plural(self.members.len(), "alert"),
             open.len()
         );
-        for member in open.iter().take(MEMBERS_SHOWN) {
+        let shown: Vec<&Member> = open.iter().copied().filter(|member| member.folded_under.is_none()).collect();
+        let behind = folded_behind(self);
+        for member in shown.iter().take(MEMBERS_SHOWN) {
             text.push_str(&format!("\n• {} {}", member.object, member.state));
+            match behind.get(member.object.host.as_str()) {
+                Some(count) if !member.object.is_service() => {
+                    text.push_str(&format!(" (+{} folded behind it)", plural(*count, "alert")));
+                }
+                _ => {}
+            }
         }
-        if open.len() > MEMBERS_SHOWN {
+        if shown.len() > MEMBERS_SHOWN {
             text.push_str(&format!(
                 "\n… and {} more: every member is listed in the thread",
-                open.len() - MEMBERS_SHOWN
+                shown.len() - MEMBERS_SHOWN
             ));
         }
         text
@@ -468,12 +562,21 @@ impl super::Pipeline {
             return Ok(false);
         };
         let index = self.routes.iter().position(|candidate| std::ptr::eq(candidate, route)).expect("one of the routes");
-        let key = group_key(index, route, notification);
+        let anchor = match self.fold_target(notification).await? {
+            Some(host) => ObjectRef::host(host),
+            None => notification.object.clone(),
+        };
+        let key = group_key(index, route, &notification.site, &anchor);
         let batch = match self.store.open_group(channel, &key).await? {
             Some(group) => BatchKey::Open(group),
             None => BatchKey::New { channel: channel.to_owned(), key },
         };
-        self.groups.hold(batch, record.clone(), notification.clone(), route.group_wait, route.group_interval);
+        self.groups.hold(batch.clone(), record.clone(), notification.clone(), route.group_wait, route.group_interval);
+        if !notification.object.is_service() && is_down(notification.state) {
+            let snapshot = self.topology_snapshot().await;
+            let parents = |host: &str| parents_in(snapshot.as_deref(), host).to_vec();
+            self.groups.absorb(&batch, channel, &notification.object.host, parents);
+        }
         Ok(true)
     }
 
@@ -531,7 +634,11 @@ impl super::Pipeline {
             }
         }
         let notifications: Vec<Notification> = members.iter().map(|(_, notification)| notification.clone()).collect();
-        let folded = fold(&notifications, &open, card);
+        let mut folded = fold(&notifications, &open, card);
+        let any_host_down = folded.card.members.iter().any(|m| m.open && !m.object.is_service() && is_down(m.state));
+        let snapshot = if any_host_down { self.topology_snapshot().await } else { None };
+        let unfolded = super::topology::refold(&mut folded.card, snapshot.as_deref());
+        folded.steps.extend(unfolded);
         let posted = if folded.steps.iter().any(|step| step.line.is_some()) {
             let attempt = Attempt { key: &attempt_key, retrying };
             Some(post(self.chat.as_ref(), &channel, existing.as_ref(), &folded, &attempt).await?)

@@ -5,6 +5,7 @@
 use super::*;
 use crate::config::{DeliveryConfig, GroupLabel, RouteConfig};
 use async_trait::async_trait;
+use group::Groups;
 use hagios_chat::{ChatEvent, MessageRef, Outbound};
 use hagios_domain::{Notification, NotificationType, ObjectRef, State};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -268,4 +269,172 @@ async fn a_crash_inside_a_group_delivery_neither_loses_nor_repeats() {
         assert_eq!(text.matches(&format!("db01!svc{n:02} PROBLEM")).count(), 1, "svc{n:02} exactly once");
     }
     assert_eq!(text.matches("db01!late PROBLEM").count(), 1);
+}
+
+/// A monitor that only knows the topology core01 ← sw01 ← db01 (parents to the left).
+struct Topology;
+
+#[async_trait]
+impl hagios_monitor::Monitor for Topology {
+    fn site(&self) -> &str {
+        "local"
+    }
+
+    async fn snapshot(&self) -> Result<Arc<hagios_domain::Snapshot>, hagios_monitor::MonitorError> {
+        let mut inventory = hagios_domain::Inventory::default();
+        for (host, parents) in [("core01", vec![]), ("sw01", vec!["core01"]), ("db01", vec!["sw01"])] {
+            let parents = parents.into_iter().map(String::from).collect();
+            inventory.hosts.insert(host.into(), hagios_domain::HostObject { parents, ..Default::default() });
+        }
+        Ok(Arc::new(hagios_domain::Snapshot { inventory: Arc::new(inventory), ..Default::default() }))
+    }
+
+    async fn execute(
+        &self,
+        _: &hagios_domain::Action,
+        _: &str,
+    ) -> Result<hagios_domain::Outcome, hagios_monitor::MonitorError> {
+        unreachable!("the pipeline never acts on the monitor")
+    }
+}
+
+fn folding_pipeline(dir: &std::path::Path, chat: Arc<Recorder>, group_by: Vec<GroupLabel>) -> Pipeline {
+    let mut pipeline = pipeline(dir, chat, true);
+    pipeline.routes[0].group_by = group_by;
+    pipeline.groups = Groups::with_topology(Arc::new(Topology));
+    pipeline
+}
+
+fn host_notification(host: &str, kind: NotificationType, state: State) -> Notification {
+    Notification { object: ObjectRef::host(host), ..notification(host, "", kind, state) }
+}
+
+fn parents(chat: &Recorder) -> Vec<Posted> {
+    chat.posts().into_iter().filter(|posted| posted.thread.is_none()).collect()
+}
+
+/// Lets `group_wait` pass and returns the one group message that went out.
+async fn only_group_message_after_group_wait(pipeline: &Pipeline, chat: &Recorder) -> String {
+    pipeline.drain().await.unwrap();
+    tokio::time::advance(Duration::from_secs(10)).await;
+    pipeline.drain().await.unwrap();
+    let parents = parents(chat);
+    assert_eq!(parents.len(), 1, "{:#?}", chat.posts());
+    parents[0].text.clone()
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_services_of_a_down_host_fold_into_the_host_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let chat = Arc::new(Recorder::default());
+    // Grouped per service, each CRITICAL would be a message of its own; the host's DOWN folds
+    // the ones before it and the ones after it.
+    let pipeline =
+        folding_pipeline(dir.path(), chat.clone(), vec![GroupLabel::Site, GroupLabel::Host, GroupLabel::Service]);
+    spool_burst(&pipeline.spool, "db01", 10);
+    pipeline.drain().await.unwrap();
+    pipeline.spool.write(host_notification("db01", NotificationType::Problem, State::Down)).unwrap();
+    pipeline.drain().await.unwrap();
+    for n in 10..20 {
+        let service = format!("svc{n:02}");
+        pipeline.spool.write(notification("db01", &service, NotificationType::Problem, State::Critical)).unwrap();
+    }
+    let message = &only_group_message_after_group_wait(&pipeline, &chat).await;
+    assert!(message.starts_with("db01 DOWN; folded behind it: 20 services\n"), "{message}");
+    assert!(
+        message.contains("• db01 DOWN (+20 alerts folded behind it)") && !message.contains("db01!svc"),
+        "{message}"
+    );
+    let thread = all_text(&chat);
+    for n in 0..20 {
+        assert_eq!(thread.matches(&format!("db01!svc{n:02} PROBLEM CRITICAL")).count(), 1, "svc{n:02} in the thread");
+    }
+    assert!(pipeline.spool.pending().unwrap().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_host_behind_a_down_parent_folds_under_the_parent() {
+    let dir = tempfile::tempdir().unwrap();
+    let chat = Arc::new(Recorder::default());
+    let pipeline = folding_pipeline(dir.path(), chat.clone(), vec![GroupLabel::Site, GroupLabel::Host]);
+    // sw01's UNREACHABLE arrives before its parent's DOWN, db01's (behind sw01) after it.
+    let spool = &pipeline.spool;
+    spool.write(host_notification("sw01", NotificationType::Problem, State::Unreachable)).unwrap();
+    pipeline.drain().await.unwrap();
+    spool.write(host_notification("core01", NotificationType::Problem, State::Down)).unwrap();
+    pipeline.drain().await.unwrap();
+    spool.write(host_notification("db01", NotificationType::Problem, State::Unreachable)).unwrap();
+    spool.write(notification("db01", "MySQL", NotificationType::Problem, State::Critical)).unwrap();
+    let message = &only_group_message_after_group_wait(&pipeline, &chat).await;
+    assert!(message.starts_with("core01 DOWN; folded behind it: 2 hosts, 1 service\n"), "{message}");
+    assert!(message.contains("• core01 DOWN (+3 alerts folded behind it)"), "{message}");
+    let thread = all_text(&chat);
+    assert!(thread.contains("• sw01 PROBLEM UNREACHABLE") && thread.contains("• db01 PROBLEM UNREACHABLE"), "{thread}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_service_still_critical_after_its_host_recovers_is_shown_on_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let chat = Arc::new(Recorder::default());
+    let pipeline = folding_pipeline(dir.path(), chat.clone(), vec![GroupLabel::Site, GroupLabel::Host]);
+    pipeline.spool.write(host_notification("db01", NotificationType::Problem, State::Down)).unwrap();
+    spool_burst(&pipeline.spool, "db01", 3);
+    pipeline.drain().await.unwrap();
+    tokio::time::advance(Duration::from_secs(10)).await;
+    pipeline.drain().await.unwrap();
+    assert!(parents(&chat)[0].text.starts_with("db01 DOWN; folded behind it: 3 services\n"));
+
+    pipeline.spool.write(host_notification("db01", NotificationType::Recovery, State::Up)).unwrap();
+    for service in ["svc00", "svc01"] {
+        pipeline.spool.write(notification("db01", service, NotificationType::Recovery, State::Ok)).unwrap();
+    }
+    pipeline.drain().await.unwrap();
+    tokio::time::advance(Duration::from_secs(30)).await;
+    pipeline.drain().await.unwrap();
+
+    let posts = chat.posts();
+    let reply = &posts.last().unwrap().text;
+    assert!(reply.contains("• db01 RECOVERY UP"), "{reply}");
+    assert!(reply.contains("• db01!svc02 still CRITICAL, no longer folded: db01 is not down any more"), "{reply}");
+    assert!(!reply.contains("svc00 still") && !reply.contains("svc01 still"), "recovered members stay quiet");
+    let edit = chat.edits.lock().unwrap().last().unwrap().1.clone();
+    assert!(edit.starts_with("1 service on db01 CRITICAL\n") && edit.contains("• db01!svc02 CRITICAL"), "{edit}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_crash_inside_a_folded_group_delivery_neither_loses_nor_repeats() {
+    let dir = tempfile::tempdir().unwrap();
+    let chat = Arc::new(Recorder::default());
+    let per_service = vec![GroupLabel::Site, GroupLabel::Host, GroupLabel::Service];
+    let first = folding_pipeline(dir.path(), chat.clone(), per_service.clone());
+    // 200 services fail, then the host is found DOWN, then 250 more services.
+    let service = |n: usize| format!("svc{n:03}");
+    for n in 0..450 {
+        if n == 200 {
+            first.spool.write(host_notification("db01", NotificationType::Problem, State::Down)).unwrap();
+        }
+        first.spool.write(notification("db01", &service(n), NotificationType::Problem, State::Critical)).unwrap();
+    }
+    first.drain().await.unwrap();
+    tokio::time::advance(Duration::from_secs(10)).await;
+    // Dies after the group message and the first of two member replies went out.
+    chat.die_after(1);
+    assert!(first.drain().await.is_err());
+    assert_eq!(first.spool.pending().unwrap().len(), 451, "nothing left the spool");
+
+    *chat.posts_before_dying.lock().unwrap() = None;
+    let restarted = folding_pipeline(dir.path(), chat.clone(), per_service);
+    restarted.drain().await.unwrap();
+    tokio::time::advance(Duration::from_secs(10)).await;
+    restarted.drain().await.unwrap();
+    assert!(restarted.spool.pending().unwrap().is_empty());
+
+    let parents = parents(&chat);
+    assert_eq!(parents.len(), 1, "{parents:#?}");
+    assert!(parents[0].text.starts_with("db01 DOWN; folded behind it: 450 services\n"), "{}", parents[0].text);
+    let text = all_text(&chat);
+    assert_eq!(text.matches("• db01 PROBLEM DOWN").count(), 1);
+    for n in 0..450 {
+        assert_eq!(text.matches(&format!("db01!{} PROBLEM", service(n))).count(), 1, "{} exactly once", service(n));
+    }
 }

@@ -16,12 +16,13 @@ mod route;
 #[cfg(test)]
 mod slack_tests;
 mod thread;
+mod topology;
 
 use crate::config::{DeliveryConfig, RouteConfig};
 use crate::store::StoreHandle;
 use backoff::Backoff;
 pub use deliver::{Delivered, IncidentChange};
-pub use group::{GroupCard, MemberChange};
+pub use group::{GroupCard, Groups, MemberChange};
 use hagios_chat::{ChatAdapter, ChatError};
 use hagios_spool::{RecordId, Spool, SpoolError};
 use hagios_store::StoreError;

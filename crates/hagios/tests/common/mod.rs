@@ -133,10 +133,20 @@ pub struct NagiosSite {
 /// Starts Nagios and writes `hagios.toml` for it: `chat` holds the chat platform's sections
 /// (and any routes), `responder` is the chat user id granted every acting command.
 pub fn start_site(chat: &str, responder: &str) -> Option<NagiosSite> {
+    start_site_with_objects(chat, responder, "")
+}
+
+/// [`start_site`] with `extra_objects` (Nagios object definitions) added to the fixture.
+pub fn start_site_with_objects(chat: &str, responder: &str, extra_objects: &str) -> Option<NagiosSite> {
     let dir = tempfile::tempdir().expect("temp dir");
     let spool = dir.path().join("spool");
     let notify_command = format!("{HAGIOS} notify --spool {} --site test", spool.display());
-    let nagios = NagiosInstance::start(NagiosOptions { notify_command: Some(notify_command), ..Default::default() })?;
+    let options = NagiosOptions {
+        notify_command: Some(notify_command),
+        extra_objects: extra_objects.into(),
+        ..Default::default()
+    };
+    let nagios = NagiosInstance::start(options)?;
     let config = write_config(dir.path(), &nagios_section(&nagios), chat, responder);
     Some(NagiosSite { nagios, config, spool, dir })
 }
