@@ -5,10 +5,20 @@
 # does. Reports chat API calls, the time from the first notify until every alert is reflected in
 # chat (the spool is empty: a record leaves it only after its message is committed), the most
 # posts any channel got within one second, alerts lost or repeated, and the bot's peak RSS.
+# With --split the storm goes through the split deployment instead: `hagios notify` spools for a
+# `hagios agent`, which sends every record over mutual TLS to a `hagios bot` (certificates made
+# here by `hagios certs`), which delivers to the fake Slack; "reflected" then means both spools
+# are empty, and the peak RSS of the agent and of the bot are reported.
 # No Nagios is needed: the storm exercises delivery only, commands are not used.
-# Usage: bench/storm.sh [HOSTS] [SERVICES] [GROUP_BY]   e.g. bench/storm.sh 200 50 '"site", "host"'
+# Usage: bench/storm.sh [--split] [HOSTS] [SERVICES] [GROUP_BY]
+#   e.g. bench/storm.sh 200 50 '"site", "host"'    bench/storm.sh --split
 set -euo pipefail
 cd "$(dirname "$0")/.."
+split= delivering=run site=local
+if [ "${1:-}" = --split ]; then
+    split=1 delivering=bot site=storm
+    shift
+fi
 hosts=${1:-200}
 services=${2:-50}
 group_by=${3:-'"site"'}
@@ -26,15 +36,40 @@ target/release/examples/fakeslack "$work" C0ALERTS C0STORM >"$work/fakeslack.url
 fake=$!
 pids+=("$fake")
 until [ -s "$work/fakeslack.url" ]; do sleep 0.05; done
+nagios="command_file = \"$work/nagios.cmd\"
+status_file = \"$work/status.dat\"
+object_cache_file = \"$work/objects.cache\""
+if [ -n "$split" ]; then
+    target/release/hagios certs init --dir "$work/pki" >/dev/null
+    target/release/hagios certs issue --dir "$work/pki" --role bot --name localhost >/dev/null
+    target/release/hagios certs issue --dir "$work/pki" --role agent --name "$site" >/dev/null
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    tls() { printf '[tls]\nca = "%s"\ncert = "%s"\nkey = "%s"\n' "$work/pki/ca.crt" "$work/pki/$1.crt" "$work/pki/$1.key"; }
+    cat >"$work/agent.toml" <<EOF
+[spool]
+dir = "$work/agent-spool"
+[nagios]
+site = "$site"
+$nagios
+[agent]
+bot = "localhost:$port"
+$(tls "$site")
+EOF
+    chat_section="[bot]
+listen = \"127.0.0.1:$port\"
+$(tls localhost)"
+    notify_spool="$work/agent-spool"
+else
+    chat_section="[nagios]
+$nagios"
+    notify_spool="$work/spool"
+fi
 cat >"$work/hagios.toml" <<EOF
 [store]
 path = "$work/state.db"
 [spool]
 dir = "$work/spool"
-[nagios]
-command_file = "$work/nagios.cmd"
-status_file = "$work/status.dat"
-object_cache_file = "$work/objects.cache"
+$chat_section
 [slack]
 api_url = "$(cat "$work/fakeslack.url")"
 default_channel = "C0ALERTS"
@@ -44,28 +79,39 @@ group_by = [$group_by]
 group_interval = "10s"
 EOF
 SLACK_BOT_TOKEN=xoxb-fake-bot-token SLACK_APP_TOKEN=xapp-fake-app-token HAGIOS_LOG=warn \
-    target/release/hagios run --config "$work/hagios.toml" 2>"$work/run.log" &
+    target/release/hagios "$delivering" --config "$work/hagios.toml" 2>"$work/run.log" &
 bot=$!
 pids+=("$bot")
-mkdir -p "$work/spool"
+if [ -n "$split" ]; then
+    HAGIOS_LOG=warn target/release/hagios agent --config "$work/agent.toml" 2>"$work/agent.log" &
+    agent=$!
+    pids+=("$agent")
+fi
+mkdir -p "$notify_spool"
 sleep 1
 
 # The environment of a real service notification (Nagios 4.4.6), host and service replaced.
 mapfile -t environment < <(grep '^NAGIOS_' crates/hagios/tests/fixtures/service-problem.env)
-export SPOOL="$work/spool" HAGIOS="$PWD/target/release/hagios"
-echo "storm: $total notifications ($hosts hosts × $services services), group_by = [$group_by]"
+export SPOOL="$notify_spool" HAGIOS="$PWD/target/release/hagios" SITE="$site"
+echo "storm: $total notifications ($hosts hosts × $services services), group_by = [$group_by]${split:+, agent → bot over mutual TLS}"
 start=$(date +%s.%N)
 for host in $(seq -f 'host%03g' 1 "$hosts"); do
     for service in $(seq -f 'svc%02g' 1 "$services"); do echo "$host $service"; done
 done | env "${environment[@]}" xargs -n 2 -P 8 sh -c \
-    'NAGIOS_HOSTNAME=$0 NAGIOS_SERVICEDESC=$1 NAGIOS_SERVICEOUTPUT="CRITICAL - $1 on $0 unreachable" exec "$HAGIOS" notify --spool "$SPOOL" >/dev/null'
+    'NAGIOS_HOSTNAME=$0 NAGIOS_SERVICEDESC=$1 NAGIOS_SERVICEOUTPUT="CRITICAL - $1 on $0 unreachable" exec "$HAGIOS" notify --spool "$SPOOL" --site "$SITE" >/dev/null'
 spooled=$(date +%s.%N)
-while [ -n "$(find "$work/spool/new" -name '*.json' -print -quit)" ]; do
+while [ -n "$(find "$notify_spool/new" "$work/spool/new" -name '*.json' -print -quit 2>/dev/null)" ]; do
     if (($(date +%s) - ${start%.*} > 900)); then echo "gave up after 15 minutes" >&2; break; fi
     sleep 0.1
 done
 reflected=$(date +%s.%N)
-peak_rss=$(awk '/VmHWM/ {print $2 " " $3}' "/proc/$bot/status")
+peak_rss() { awk '/VmHWM/ {print $2 " " $3}' "/proc/$1/status"; }
+bot_rss=$(peak_rss "$bot")
+if [ -n "$split" ]; then
+    agent_rss=$(peak_rss "$agent")
+    kill -TERM "$agent"
+    wait "$agent" || true
+fi
 kill -TERM "$bot"
 wait "$bot" || true
 kill -TERM "$fake"
@@ -78,5 +124,5 @@ awk -v s="$start" -v p="$spooled" -v r="$reflected" 'BEGIN {
     printf "notify processes done after %.1f s; every alert reflected in chat after %.1f s\n", p - s, r - s }'
 sed 's/^/  /' "$work/report.txt"
 echo "  alerts in chat: $distinct of $total, lost $((total - distinct)), shown more than once $repeated"
-echo "  peak RSS of hagios run: $peak_rss"
-grep -iE 'error|quarantin' "$work/run.log" | head -5 || true
+echo "  peak RSS of hagios $delivering: $bot_rss${split:+, of hagios agent: ${agent_rss:-}}"
+grep -iE 'error|quarantin' "$work/run.log" ${split:+"$work/agent.log"} | grep -v 'cannot read the state to mirror' | head -5 || true
