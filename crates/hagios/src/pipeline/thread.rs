@@ -75,14 +75,29 @@ pub(super) fn first_card(notification: &Notification) -> AlertCard {
     }
 }
 
+/// How history lines of acknowledgements and of later problems begin.
+const ACKNOWLEDGED: &str = "acknowledged";
+const STILL_A_PROBLEM: &str = "still a problem";
+
+/// Whether the problem the card shows is acknowledged: an acknowledgement came after the last
+/// problem notification (Nagios drops a non-sticky acknowledgement on a state change, and
+/// notifies that change as a new PROBLEM).
+pub(super) fn acknowledged(card: &AlertCard) -> bool {
+    card.history
+        .iter()
+        .rev()
+        .find(|line| line.starts_with(ACKNOWLEDGED) || line.starts_with(STILL_A_PROBLEM))
+        .is_some_and(|line| line.starts_with(ACKNOWLEDGED))
+}
+
 /// One line for the parent's "who did what" list.
 fn history_line(notification: &Notification) -> String {
     let by = notification.author.as_deref().filter(|a| !a.is_empty());
     let comment = notification.comment.as_deref().filter(|c| !c.is_empty());
     let what = match notification.kind {
-        NotificationType::Acknowledgement => "acknowledged",
+        NotificationType::Acknowledgement => ACKNOWLEDGED,
         NotificationType::Recovery => "recovered",
-        NotificationType::Problem => "still a problem",
+        NotificationType::Problem => STILL_A_PROBLEM,
         NotificationType::DowntimeStart => "downtime started",
         NotificationType::DowntimeEnd => "downtime ended",
         NotificationType::DowntimeCancelled => "downtime cancelled",
@@ -152,15 +167,23 @@ mod tests {
             panic!("an ack joins the thread")
         };
         assert_eq!(card.history, ["acknowledged (CRITICAL) by alice: looking"]);
+        assert!(acknowledged(&card) && !acknowledged(&incident.card));
         assert!(matches!(reply, Outbound::Update { kind: NotificationType::Acknowledgement, .. }));
 
         let acked = OpenIncident { card, ..incident.clone() };
+        let acked_again = acked.clone();
         let Plan::Thread { card, closes_incident: true, .. } =
             plan(&notification(NotificationType::Recovery, State::Ok), Some(acked))
         else {
             panic!("a recovery closes the incident")
         };
         assert_eq!((card.state, card.open, card.history.len()), (State::Ok, false, 2));
+        let Plan::Thread { card, .. } =
+            plan(&notification(NotificationType::Problem, State::Warning), Some(acked_again))
+        else {
+            panic!("a later problem joins the thread")
+        };
+        assert!(!acknowledged(&card), "a state change after the acknowledgement needs a new one");
     }
 
     #[test]
