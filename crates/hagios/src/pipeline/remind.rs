@@ -1,11 +1,12 @@
 //! Reminder stage (`repeat_interval` on a route): an incident still open and not acknowledged
-//! is brought up again in its thread once per interval, until it is acknowledged or recovers.
+//! is brought up again in its thread once per interval, until it is acknowledged or recovers
+//! (none while the object is in a downtime).
 //! The store keeps how many reminders went out and when, so a restart neither repeats nor skips
 //! one; each is a keyed post, so a crash between posting and recording does not double it.
 
 use super::route::target;
-use super::thread::acknowledged;
 use super::thread::OpenIncident;
+use super::thread::{acknowledged, in_downtime};
 use super::{DeliveryError, Pipeline};
 use crate::pipeline::deliver::Attempt;
 use hagios_chat::{MessageRef, Outbound};
@@ -26,8 +27,9 @@ impl Pipeline {
             let every = i64::try_from(route.repeat_interval.as_secs()).unwrap_or(i64::MAX);
             for due in self.store.due_reminders(channel, now.saturating_sub(every)).await? {
                 let incident = &due.incident;
-                if acknowledged(&incident.card) {
-                    // Looked at again one interval later: a state change may have dropped the ack.
+                if acknowledged(&incident.card) || in_downtime(&incident.card) {
+                    // Looked at again one interval later: a state change may have dropped the
+                    // acknowledgement, or the downtime may have ended.
                     self.store.postpone_reminder(incident.id, now).await?;
                     continue;
                 }

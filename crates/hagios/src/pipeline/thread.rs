@@ -75,19 +75,28 @@ pub(super) fn first_card(notification: &Notification) -> AlertCard {
     }
 }
 
-/// How history lines of acknowledgements and of later problems begin.
+/// How history lines of acknowledgements, later problems and downtimes begin.
 const ACKNOWLEDGED: &str = "acknowledged";
 const STILL_A_PROBLEM: &str = "still a problem";
+const DOWNTIME_STARTED: &str = "downtime started";
+const DOWNTIME_ENDED: &str = "downtime ended";
+const DOWNTIME_CANCELLED: &str = "downtime cancelled";
 
 /// Whether the problem the card shows is acknowledged: an acknowledgement came after the last
 /// problem notification (Nagios drops a non-sticky acknowledgement on a state change, and
 /// notifies that change as a new PROBLEM).
 pub(super) fn acknowledged(card: &AlertCard) -> bool {
-    card.history
-        .iter()
-        .rev()
-        .find(|line| line.starts_with(ACKNOWLEDGED) || line.starts_with(STILL_A_PROBLEM))
-        .is_some_and(|line| line.starts_with(ACKNOWLEDGED))
+    last_of(card, &[ACKNOWLEDGED, STILL_A_PROBLEM]) == Some(ACKNOWLEDGED)
+}
+
+/// Whether the object is in a downtime that started after the incident opened and has not ended.
+pub(super) fn in_downtime(card: &AlertCard) -> bool {
+    last_of(card, &[DOWNTIME_STARTED, DOWNTIME_ENDED, DOWNTIME_CANCELLED]) == Some(DOWNTIME_STARTED)
+}
+
+/// Which of `kinds` the newest history line starting with one of them starts with.
+fn last_of(card: &AlertCard, kinds: &[&'static str]) -> Option<&'static str> {
+    card.history.iter().rev().find_map(|line| kinds.iter().copied().find(|kind| line.starts_with(kind)))
 }
 
 /// One line for the parent's "who did what" list.
@@ -98,9 +107,9 @@ fn history_line(notification: &Notification) -> String {
         NotificationType::Acknowledgement => ACKNOWLEDGED,
         NotificationType::Recovery => "recovered",
         NotificationType::Problem => STILL_A_PROBLEM,
-        NotificationType::DowntimeStart => "downtime started",
-        NotificationType::DowntimeEnd => "downtime ended",
-        NotificationType::DowntimeCancelled => "downtime cancelled",
+        NotificationType::DowntimeStart => DOWNTIME_STARTED,
+        NotificationType::DowntimeEnd => DOWNTIME_ENDED,
+        NotificationType::DowntimeCancelled => DOWNTIME_CANCELLED,
         NotificationType::FlappingStart => "started flapping",
         NotificationType::FlappingStop => "stopped flapping",
         NotificationType::FlappingDisabled => "flap detection disabled",
@@ -184,6 +193,19 @@ mod tests {
             panic!("a later problem joins the thread")
         };
         assert!(!acknowledged(&card), "a state change after the acknowledgement needs a new one");
+        let Plan::Thread { card, .. } = plan(
+            &notification(NotificationType::DowntimeStart, State::Warning),
+            Some(OpenIncident { card, ..incident.clone() }),
+        ) else {
+            panic!("a downtime joins the thread")
+        };
+        assert!(in_downtime(&card) && !in_downtime(&incident.card));
+        let Plan::Thread { card, .. } =
+            plan(&notification(NotificationType::DowntimeEnd, State::Warning), Some(OpenIncident { card, ..incident }))
+        else {
+            panic!("a downtime end joins the thread")
+        };
+        assert!(!in_downtime(&card));
     }
 
     #[test]
