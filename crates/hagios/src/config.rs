@@ -425,6 +425,10 @@ pub struct RouteConfig {
     /// The shortest time between two updates of a group's message.
     #[serde(default = "default_group_interval", with = "humantime_serde_compat")]
     pub group_interval: Duration,
+    /// How often an open, unacknowledged incident in this route's channel is brought up again
+    /// in its thread; zero (the default) sends no reminders.
+    #[serde(default, with = "humantime_serde_compat")]
+    pub repeat_interval: Duration,
 }
 
 /// A property members of one alert group share.
@@ -447,6 +451,9 @@ fn default_group_by() -> Vec<GroupLabel> {
 fn default_group_wait() -> Duration {
     Duration::from_secs(10)
 }
+
+/// Reminders more often than this would be noise, not reminders.
+const MIN_REPEAT_INTERVAL: Duration = Duration::from_secs(60);
 
 pub(crate) fn default_group_interval() -> Duration {
     Duration::from_secs(30)
@@ -604,6 +611,12 @@ impl Config {
             }
             if route.grouping && route.group_interval.is_zero() {
                 problems.push(format!("route #{} has group_interval 0: use at least \"1s\"", index + 1));
+            }
+            if !route.repeat_interval.is_zero() && route.repeat_interval < MIN_REPEAT_INTERVAL {
+                problems.push(format!(
+                    "route #{} has repeat_interval below 1m: use at least \"1m\", or leave it out for no reminders",
+                    index + 1
+                ));
             }
         }
         problems.extend(crate::mute::problems(self));
@@ -778,6 +791,10 @@ mod tests {
         );
         assert!(!off.grouping);
         assert!(config.problems().join("\n").contains("route #2 has group_interval 0"));
+        assert!(config.routes.iter().all(|route| route.repeat_interval.is_zero()), "no reminders by default");
+        let reminding = parse("[[route]]\nchannel = \"C\"\nrepeat_interval = \"4h\"\n[[route]]\nchannel = \"D\"\nrepeat_interval = \"30s\"\n");
+        assert_eq!(reminding.routes[0].repeat_interval, Duration::from_secs(4 * 3600));
+        assert!(reminding.problems().join("\n").contains("route #2 has repeat_interval below 1m"));
         assert!(toml::from_str::<Config>("[[route]]\nchannel = \"C\"\ngroup_by = [\"rack\"]\n").is_err());
     }
 

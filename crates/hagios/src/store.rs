@@ -1,7 +1,7 @@
 //! The store as the async parts of the binary use it: each call runs on a blocking thread, and
 //! pipeline and chat types are translated to the store's own records here, in one place.
 
-use crate::pipeline::{Delivered, GroupCard, IncidentChange, MemberChange, OpenIncident};
+use crate::pipeline::{Delivered, GroupCard, IncidentChange, MemberChange, OpenIncident, Reminder};
 use async_trait::async_trait;
 use hagios_chat::{AlertCard, MessageRef};
 use hagios_commands::{AuditEntry, SnoozeBook, SnoozeBookError};
@@ -200,6 +200,49 @@ impl StoreHandle {
 
     pub async fn commit_group(&self, batch: GroupBatch) -> Result<Option<GroupId>, StoreError> {
         self.call(move |store| store.commit_group_batch(&batch)).await
+    }
+}
+
+/// Reminders for unacknowledged incidents (`repeat_interval`).
+impl StoreHandle {
+    /// Open incidents in `channel` whose last reminder (or opening) was at `due_at` or earlier:
+    /// the incident, its card, the thread its reminders go to and how many it had.
+    pub async fn due_reminders(&self, channel: &str, due_at: i64) -> Result<Vec<Reminder>, StoreError> {
+        let channel = channel.to_owned();
+        let due = self.call(move |store| store.due_reminders(&channel, due_at)).await?;
+        Ok(due
+            .into_iter()
+            .map(|due| {
+                let incident = due.incident;
+                let opened_at = incident.opened_at;
+                let thread = match due.group_message {
+                    Some((channel, id)) => MessageRef { channel, id },
+                    None => MessageRef { channel: incident.channel.clone(), id: incident.message_id.clone() },
+                };
+                let open = OpenIncident {
+                    card: decode_card(&incident.card, &incident.site, &incident.object),
+                    id: incident.id,
+                    channel: incident.channel,
+                    message_id: incident.message_id,
+                };
+                Reminder { incident: open, thread, sent: due.reminders, opened_at }
+            })
+            .collect())
+    }
+
+    pub async fn record_reminder(
+        &self,
+        incident: IncidentId,
+        reminders: u32,
+        at: i64,
+        key: &str,
+    ) -> Result<(), StoreError> {
+        let key = key.to_owned();
+        self.call(move |store| store.record_reminder(incident, reminders, at, &key)).await
+    }
+
+    pub async fn postpone_reminder(&self, incident: IncidentId, at: i64) -> Result<(), StoreError> {
+        self.call(move |store| store.postpone_reminder(incident, at)).await
     }
 }
 

@@ -268,7 +268,7 @@ pub(crate) fn find_incident(
     Ok(Some(incident))
 }
 
-fn incident_from_row(row: &Row<'_>) -> rusqlite::Result<Incident> {
+pub(crate) fn incident_from_row(row: &Row<'_>) -> rusqlite::Result<Incident> {
     let service: String = row.get(3)?;
     Ok(Incident {
         id: IncidentId(row.get(0)?),

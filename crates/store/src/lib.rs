@@ -10,6 +10,7 @@ mod audit;
 mod error;
 mod group;
 mod incident;
+mod reminder;
 mod schema;
 mod snooze;
 
@@ -17,6 +18,7 @@ pub use audit::AuditRecord;
 pub use error::StoreError;
 pub use group::{AlertGroup, GroupBatch, GroupChange, GroupId, MemberDelivery, NewGroup};
 pub use incident::{Delivery, Incident, IncidentChange, IncidentId, IncidentUpdate, NewIncident};
+pub use reminder::DueReminder;
 
 use rusqlite::{Connection, Transaction};
 use std::path::Path;

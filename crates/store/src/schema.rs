@@ -96,6 +96,12 @@ const MIGRATIONS: &[&str] = &[
         started_at  INTEGER NOT NULL
     ) WITHOUT ROWID;
     ",
+    // 5: reminders for open, unacknowledged incidents (`repeat_interval`): how many were posted
+    // and when the last one was, so a restart neither repeats nor skips one.
+    "
+    ALTER TABLE incidents ADD COLUMN reminders INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE incidents ADD COLUMN reminded_at INTEGER;
+    ",
 ];
 
 /// Brings the database up to the newest schema; refuses one written by a newer hagios.

@@ -14,29 +14,29 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 #[derive(Debug, Clone)]
-struct Posted {
-    id: String,
-    thread: Option<String>,
-    text: String,
+pub(super) struct Posted {
+    pub(super) id: String,
+    pub(super) thread: Option<String>,
+    pub(super) text: String,
     key: String,
 }
 
 /// A chat that remembers what was posted and edited; it can "die" after a number of posts:
 /// the post goes through, the answer is lost.
 #[derive(Default)]
-struct Recorder {
+pub(super) struct Recorder {
     posts: Mutex<Vec<Posted>>,
     edits: Mutex<Vec<(String, String)>>,
-    posts_before_dying: Mutex<Option<usize>>,
+    pub(super) posts_before_dying: Mutex<Option<usize>>,
     next_id: AtomicUsize,
 }
 
 impl Recorder {
-    fn posts(&self) -> Vec<Posted> {
+    pub(super) fn posts(&self) -> Vec<Posted> {
         self.posts.lock().unwrap().clone()
     }
 
-    fn die_after(&self, posts: usize) {
+    pub(super) fn die_after(&self, posts: usize) {
         *self.posts_before_dying.lock().unwrap() = Some(posts);
     }
 }
@@ -98,7 +98,7 @@ impl ChatAdapter for Recorder {
     }
 }
 
-fn route(grouping: bool) -> RouteConfig {
+pub(super) fn route(grouping: bool) -> RouteConfig {
     RouteConfig {
         hosts: Vec::new(),
         hostgroups: Vec::new(),
@@ -111,10 +111,11 @@ fn route(grouping: bool) -> RouteConfig {
         group_by: vec![GroupLabel::Site, GroupLabel::Host],
         group_wait: Duration::from_secs(10),
         group_interval: Duration::from_secs(30),
+        repeat_interval: Duration::ZERO,
     }
 }
 
-fn pipeline(dir: &std::path::Path, chat: Arc<Recorder>, grouping: bool) -> Pipeline {
+pub(super) fn pipeline(dir: &std::path::Path, chat: Arc<Recorder>, grouping: bool) -> Pipeline {
     Pipeline {
         spool: Arc::new(Spool::open(dir.join("spool")).expect("spool")),
         store: StoreHandle::open(&dir.join("state.db")).expect("store"),
@@ -126,7 +127,7 @@ fn pipeline(dir: &std::path::Path, chat: Arc<Recorder>, grouping: bool) -> Pipel
     }
 }
 
-fn notification(host: &str, service: &str, kind: NotificationType, state: State) -> Notification {
+pub(super) fn notification(host: &str, service: &str, kind: NotificationType, state: State) -> Notification {
     Notification {
         id: String::new(),
         site: "local".into(),

@@ -3,7 +3,8 @@
 //! window or snooze: wait in the spool) → dedupe (already delivered?) → mirror (changes made
 //! outside chat join a thread only, an acknowledgement once) → group (held for a group message,
 //! see group.rs) → thread (new incident or thread reply + parent edit) → deliver (chat calls,
-//! retried) → commit (store transaction) → acknowledge (remove the spool record).
+//! retried) → commit (store transaction) → acknowledge (remove the spool record); after each
+//! pass, reminders for unacknowledged incidents (remind.rs).
 
 mod backoff;
 mod deliver;
@@ -12,6 +13,9 @@ mod group;
 mod group_tests;
 mod hold;
 mod mirror;
+mod remind;
+#[cfg(test)]
+mod remind_tests;
 mod route;
 #[cfg(test)]
 mod slack_tests;
@@ -28,6 +32,7 @@ use hagios_spool::{RecordId, Spool, SpoolError};
 use hagios_store::StoreError;
 pub use hold::Holds;
 use hold::{Gate, HoldPass};
+pub use remind::Reminder;
 pub use route::objects_match;
 use std::sync::Arc;
 pub use thread::OpenIncident;
@@ -112,7 +117,8 @@ impl Pipeline {
                 }
             }
         }
-        self.flush_groups().await
+        self.flush_groups().await?;
+        self.remind().await
     }
 
     async fn deliver_record(&self, id: &RecordId, holds: &HoldPass<'_>, index: usize) -> Result<(), DeliveryError> {

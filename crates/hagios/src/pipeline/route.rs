@@ -24,7 +24,7 @@ pub fn route_for<'a>(
 }
 
 /// Where a route sends on `platform`: its `matrix_room` on Matrix, its `channel` elsewhere.
-fn target<'a>(route: &'a RouteConfig, platform: &str) -> Option<&'a str> {
+pub(super) fn target<'a>(route: &'a RouteConfig, platform: &str) -> Option<&'a str> {
     let target = if platform == "matrix" { &route.matrix_room } else { &route.channel };
     Some(target.as_str()).filter(|target| !target.is_empty())
 }
@@ -69,6 +69,7 @@ mod tests {
             group_by: Vec::new(),
             group_wait: std::time::Duration::ZERO,
             group_interval: std::time::Duration::from_secs(1),
+            repeat_interval: std::time::Duration::ZERO,
         }
     }
 

@@ -75,17 +75,41 @@ pub(super) fn first_card(notification: &Notification) -> AlertCard {
     }
 }
 
+/// How history lines of acknowledgements, later problems and downtimes begin.
+const ACKNOWLEDGED: &str = "acknowledged";
+const STILL_A_PROBLEM: &str = "still a problem";
+const DOWNTIME_STARTED: &str = "downtime started";
+const DOWNTIME_ENDED: &str = "downtime ended";
+const DOWNTIME_CANCELLED: &str = "downtime cancelled";
+
+/// Whether the problem the card shows is acknowledged: an acknowledgement came after the last
+/// problem notification (Nagios drops a non-sticky acknowledgement on a state change, and
+/// notifies that change as a new PROBLEM).
+pub(super) fn acknowledged(card: &AlertCard) -> bool {
+    last_of(card, &[ACKNOWLEDGED, STILL_A_PROBLEM]) == Some(ACKNOWLEDGED)
+}
+
+/// Whether the object is in a downtime that started after the incident opened and has not ended.
+pub(super) fn in_downtime(card: &AlertCard) -> bool {
+    last_of(card, &[DOWNTIME_STARTED, DOWNTIME_ENDED, DOWNTIME_CANCELLED]) == Some(DOWNTIME_STARTED)
+}
+
+/// Which of `kinds` the newest history line starting with one of them starts with.
+fn last_of(card: &AlertCard, kinds: &[&'static str]) -> Option<&'static str> {
+    card.history.iter().rev().find_map(|line| kinds.iter().copied().find(|kind| line.starts_with(kind)))
+}
+
 /// One line for the parent's "who did what" list.
 fn history_line(notification: &Notification) -> String {
     let by = notification.author.as_deref().filter(|a| !a.is_empty());
     let comment = notification.comment.as_deref().filter(|c| !c.is_empty());
     let what = match notification.kind {
-        NotificationType::Acknowledgement => "acknowledged",
+        NotificationType::Acknowledgement => ACKNOWLEDGED,
         NotificationType::Recovery => "recovered",
-        NotificationType::Problem => "still a problem",
-        NotificationType::DowntimeStart => "downtime started",
-        NotificationType::DowntimeEnd => "downtime ended",
-        NotificationType::DowntimeCancelled => "downtime cancelled",
+        NotificationType::Problem => STILL_A_PROBLEM,
+        NotificationType::DowntimeStart => DOWNTIME_STARTED,
+        NotificationType::DowntimeEnd => DOWNTIME_ENDED,
+        NotificationType::DowntimeCancelled => DOWNTIME_CANCELLED,
         NotificationType::FlappingStart => "started flapping",
         NotificationType::FlappingStop => "stopped flapping",
         NotificationType::FlappingDisabled => "flap detection disabled",
@@ -152,15 +176,36 @@ mod tests {
             panic!("an ack joins the thread")
         };
         assert_eq!(card.history, ["acknowledged (CRITICAL) by alice: looking"]);
+        assert!(acknowledged(&card) && !acknowledged(&incident.card));
         assert!(matches!(reply, Outbound::Update { kind: NotificationType::Acknowledgement, .. }));
 
         let acked = OpenIncident { card, ..incident.clone() };
+        let acked_again = acked.clone();
         let Plan::Thread { card, closes_incident: true, .. } =
             plan(&notification(NotificationType::Recovery, State::Ok), Some(acked))
         else {
             panic!("a recovery closes the incident")
         };
         assert_eq!((card.state, card.open, card.history.len()), (State::Ok, false, 2));
+        let Plan::Thread { card, .. } =
+            plan(&notification(NotificationType::Problem, State::Warning), Some(acked_again))
+        else {
+            panic!("a later problem joins the thread")
+        };
+        assert!(!acknowledged(&card), "a state change after the acknowledgement needs a new one");
+        let Plan::Thread { card, .. } = plan(
+            &notification(NotificationType::DowntimeStart, State::Warning),
+            Some(OpenIncident { card, ..incident.clone() }),
+        ) else {
+            panic!("a downtime joins the thread")
+        };
+        assert!(in_downtime(&card) && !in_downtime(&incident.card));
+        let Plan::Thread { card, .. } =
+            plan(&notification(NotificationType::DowntimeEnd, State::Warning), Some(OpenIncident { card, ..incident }))
+        else {
+            panic!("a downtime end joins the thread")
+        };
+        assert!(!in_downtime(&card));
     }
 
     #[test]
