@@ -241,6 +241,23 @@ async fn a_route_without_grouping_posts_at_once() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_recovery_spooled_just_before_its_problem_waits_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let chat = Arc::new(Recorder::default());
+    let pipeline = pipeline(dir.path(), chat.clone(), false);
+    // Nagios ran both notification commands side by side; the RECOVERY's reached the spool first.
+    pipeline.spool.write(notification("web01", "HTTP", NotificationType::Recovery, State::Ok)).unwrap();
+    pipeline.spool.write(notification("web01", "HTTP", NotificationType::Problem, State::Critical)).unwrap();
+    pipeline.drain().await.unwrap();
+    pipeline.drain().await.unwrap();
+    let posts = chat.posts();
+    assert_eq!(posts.len(), 2, "{posts:?}");
+    assert_eq!((posts[0].text.as_str(), posts[0].thread.as_deref()), ("PROBLEM web01!HTTP is CRITICAL", None));
+    assert_eq!(posts[1].thread.as_deref(), Some(posts[0].id.as_str()), "the recovery is in the problem's thread");
+    assert!(pipeline.spool.pending().unwrap().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_crash_inside_a_group_delivery_neither_loses_nor_repeats() {
     let dir = tempfile::tempdir().unwrap();
     let chat = Arc::new(Recorder::default());

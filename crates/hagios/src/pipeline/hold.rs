@@ -49,14 +49,24 @@ pub struct HoldPass<'a> {
     now: i64,
     snoozes: Vec<Snooze>,
     pending: &'a [RecordId],
-    /// Per object, the position in `pending` of its last record that closes an incident; read
-    /// from the spool once, the first time a released hold needs it.
-    last_close: OnceLock<HashMap<(String, hagios_domain::ObjectRef), usize>>,
+    /// What waits in `pending` per object; read from the spool once, the first time a released
+    /// hold or an early recovery needs it.
+    lookahead: OnceLock<Lookahead>,
 }
+
+/// Per object: the position in `pending` of its last record that closes an incident, and the
+/// positions and times of its records that open one.
+#[derive(Default)]
+struct Lookahead {
+    last_close: HashMap<ObjectKey, usize>,
+    opens: HashMap<ObjectKey, Vec<(usize, i64)>>,
+}
+
+type ObjectKey = (String, hagios_domain::ObjectRef);
 
 impl<'a> HoldPass<'a> {
     pub fn new(holds: &'a Holds, snoozes: Vec<Snooze>, pending: &'a [RecordId]) -> Self {
-        HoldPass { now: (holds.clock)(), holds, snoozes, pending, last_close: OnceLock::new() }
+        HoldPass { now: (holds.clock)(), holds, snoozes, pending, lookahead: OnceLock::new() }
     }
 
     /// When the hold covering `notification` (routed to `channel`) ends and what it is, if one
@@ -96,7 +106,7 @@ impl<'a> HoldPass<'a> {
     /// after it, at a position past `index`), so that it no longer matters.
     pub fn recovered_while_held(&self, index: usize, notification: &Notification, spool: &Spool) -> bool {
         let recovered = notification.kind.closes_incident()
-            || self.last_close(spool).get(&key(notification)).is_some_and(|&last| last > index);
+            || self.lookahead(spool).last_close.get(&key(notification)).is_some_and(|&last| last > index);
         if recovered {
             tracing::info!(notification = %notification.id, object = %notification.object, kind = %notification.kind,
                 "dropped after its hold: it recovered while held");
@@ -104,23 +114,36 @@ impl<'a> HoldPass<'a> {
         recovered
     }
 
-    fn last_close(&self, spool: &Spool) -> &HashMap<(String, hagios_domain::ObjectRef), usize> {
-        self.last_close.get_or_init(|| {
-            let mut last = HashMap::new();
+    /// For a notification that closes an incident nobody has seen yet: whether a notification
+    /// opening it, from the same second or earlier, waits after it at a position past `index`.
+    /// Nagios runs notification commands side by side, so a RECOVERY can reach the spool just
+    /// before the PROBLEM it ends; it then waits for that PROBLEM instead of being shown first.
+    pub fn problem_follows(&self, index: usize, notification: &Notification, spool: &Spool) -> bool {
+        self.lookahead(spool)
+            .opens
+            .get(&key(notification))
+            .is_some_and(|opens| opens.iter().any(|&(position, time)| position > index && time <= notification.time))
+    }
+
+    fn lookahead(&self, spool: &Spool) -> &Lookahead {
+        self.lookahead.get_or_init(|| {
+            let mut lookahead = Lookahead::default();
             for (index, id) in self.pending.iter().enumerate() {
-                // An unreadable record is quarantined when its turn comes; it closes nothing.
+                // An unreadable record is quarantined when its turn comes; it opens or closes nothing.
                 if let Ok(notification) = spool.read(id) {
                     if notification.kind.closes_incident() {
-                        last.insert(key(&notification), index);
+                        lookahead.last_close.insert(key(&notification), index);
+                    } else if notification.kind.opens_incident() {
+                        lookahead.opens.entry(key(&notification)).or_default().push((index, notification.time));
                     }
                 }
             }
-            last
+            lookahead
         })
     }
 }
 
-fn key(notification: &Notification) -> (String, hagios_domain::ObjectRef) {
+fn key(notification: &Notification) -> ObjectKey {
     (notification.site.clone(), notification.object.clone())
 }
 

@@ -143,6 +143,13 @@ impl Pipeline {
             {
                 return Ok(self.spool.remove(id)?);
             }
+            if open.is_none()
+                && notification.kind.closes_incident()
+                && holds.problem_follows(index, &notification, &self.spool)
+            {
+                tracing::info!(notification = %notification.id, object = %notification.object, "waits for the problem it ends");
+                return Ok(());
+            }
             let Some(notification) = mirror::admit(&self.store, notification, open.as_ref()).await? else {
                 return Ok(self.spool.remove(id)?);
             };
