@@ -541,18 +541,21 @@ pub async fn post(
 impl super::Pipeline {
     /// The grouping stage for one notification not delivered yet: holds it when it joins a
     /// group (a PROBLEM on a grouping route, or anything for an object a group carries).
+    /// `route` is the notification's route with its target, `open` its incident in chat, both
+    /// as the earlier stages found them.
     pub(super) async fn hold_for_group(
         &self,
         record: &RecordId,
         notification: &Notification,
+        route: Option<(&RouteConfig, &str)>,
+        open: Option<&OpenIncident>,
     ) -> Result<bool, DeliveryError> {
-        let route = super::route::route_for(&self.routes, self.chat.platform(), notification);
         let interval = route.map_or_else(crate::config::default_group_interval, |(route, _)| route.group_interval);
         if let Some(batch) = self.groups.batch_of_object(notification) {
             self.groups.hold(batch, record.clone(), notification.clone(), Duration::ZERO, interval);
             return Ok(true);
         }
-        if let Some(incident) = self.store.open_incident(notification).await? {
+        if let Some(incident) = open {
             let Some(group) = self.store.group_of_incident(incident.id).await? else { return Ok(false) };
             self.groups.hold(BatchKey::Open(group), record.clone(), notification.clone(), Duration::ZERO, interval);
             return Ok(true);

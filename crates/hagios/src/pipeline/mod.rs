@@ -131,8 +131,9 @@ impl Pipeline {
             }
             Err(e) => return Err(e.into()),
         };
-        let channel = route::channel_for(&self.routes, self.chat.platform(), &notification).map(str::to_owned);
-        let gate = holds.gate(&notification, channel.as_deref());
+        let route = route::route_for(&self.routes, self.chat.platform(), &notification);
+        let channel = route.map(|(_, channel)| channel);
+        let gate = holds.gate(&notification, channel);
         if gate == Gate::Hold {
             return Ok(());
         }
@@ -153,7 +154,7 @@ impl Pipeline {
             let Some(notification) = mirror::admit(&self.store, notification, open.as_ref()).await? else {
                 return Ok(self.spool.remove(id)?);
             };
-            if self.hold_for_group(id, &notification).await? {
+            if self.hold_for_group(id, &notification, route, open.as_ref()).await? {
                 return Ok(());
             }
             let plan = thread::plan(&notification, open);
@@ -161,7 +162,7 @@ impl Pipeline {
             // try looks the message up by the notification id instead of posting it again.
             let retrying = self.store.begin_attempt(&notification.id).await?;
             let attempt = deliver::Attempt { key: &notification.id, retrying };
-            let change = deliver::execute(self.chat.as_ref(), channel.as_deref(), plan, attempt).await?;
+            let change = deliver::execute(self.chat.as_ref(), channel, plan, attempt).await?;
             self.store.commit(&notification, change).await?;
             tracing::info!(notification = %notification.id, object = %notification.object, kind = %notification.kind, "delivered");
         }

@@ -5,13 +5,8 @@ use crate::config::RouteConfig;
 use hagios_commands::glob_match;
 use hagios_domain::Notification;
 
-/// The channel for `notification` on `platform` (the adapter's name), or `None` for the
-/// platform's default channel.
-pub fn channel_for<'a>(routes: &'a [RouteConfig], platform: &str, notification: &Notification) -> Option<&'a str> {
-    route_for(routes, platform, notification).map(|(_, target)| target)
-}
-
-/// The first route with a target on `platform` that `notification` matches, and that target.
+/// The first route with a target on `platform` (the adapter's name) that `notification`
+/// matches, and that target; `None` sends to the platform's default channel.
 pub fn route_for<'a>(
     routes: &'a [RouteConfig],
     platform: &str,
@@ -55,6 +50,10 @@ pub fn objects_match(
 mod tests {
     use super::*;
     use hagios_domain::{NotificationType, ObjectRef, State};
+
+    fn channel_for<'a>(routes: &'a [RouteConfig], platform: &str, notification: &Notification) -> Option<&'a str> {
+        route_for(routes, platform, notification).map(|(_, target)| target)
+    }
 
     fn route(hosts: &[&str], hostgroups: &[&str], channel: &str) -> RouteConfig {
         RouteConfig {
