@@ -3,7 +3,7 @@
 //! Nagios — one audit record, one summarising reply, and Nagios' ACKNOWLEDGEMENT notifications
 //! follow in the group's thread. The group message's Ack button does the same for db01's group.
 
-use hagios_fakeslack::{FakeSlack, Message, APP_TOKEN, BOT_TOKEN};
+use hagios_fakeslack::{FakeSlack, Message};
 use std::time::Duration;
 mod common;
 
@@ -16,28 +16,12 @@ const DB_SERVICES: [&str; 2] = ["Load", "MySQL"];
 fn ack_in_a_group_thread_acknowledges_every_open_member_in_one_audited_action() {
     let runtime = tokio::runtime::Runtime::new().expect("runtime for the fake Slack");
     let slack = runtime.block_on(FakeSlack::start(&[("C0ALERTS", "alerts"), ("C0WEB", "web")]));
-    let chat = format!(
-        r#"
-[slack]
-api_url = "{api_url}"
-default_channel = "C0ALERTS"
-socket_connections = 1
-
-[[route]]
-hosts = ["web01", "db01"]
-channel = "C0WEB"
-group_wait = "3s"
-group_interval = "1s"
-"#,
-        api_url = slack.api_url()
-    );
+    let route =
+        "[[route]]\nhosts = [\"web01\", \"db01\"]\nchannel = \"C0WEB\"\ngroup_wait = \"3s\"\ngroup_interval = \"1s\"\n";
+    let chat = format!("{}\n{route}", common::slack_chat(&slack.api_url()));
     let Some(site) = common::start_site(&chat, ONCALL) else { return };
     slack.add_user(ONCALL, "Olive Oncall");
-    let _bot = common::Daemon::start_with_env(
-        "run",
-        &site.config,
-        &[("SLACK_BOT_TOKEN", BOT_TOKEN), ("SLACK_APP_TOKEN", APP_TOKEN)],
-    );
+    let _bot = common::Daemon::start_with_env("run", &site.config, &common::SLACK_TOKENS);
     runtime.block_on(slack.wait_connected(PATIENCE));
     for service in SERVICES {
         site.nagios.submit_service_result("web01", service, 2, &format!("CRITICAL - {service} down"));

@@ -3,7 +3,7 @@
 //! status.dat), Nagios' follow-up notifications reply in the thread and edit the parent, and a
 //! storm of 429s delays delivery without losing or repeating anything.
 
-use hagios_fakeslack::{Failure, FakeSlack, Message, APP_TOKEN, BOT_TOKEN};
+use hagios_fakeslack::{Failure, FakeSlack, Message};
 mod common;
 
 use hagios_testkit::{wait_until, NagiosInstance};
@@ -30,12 +30,7 @@ impl Site {
         let runtime = tokio::runtime::Runtime::new().expect("runtime for the fake Slack");
         let slack = runtime.block_on(FakeSlack::start(&[("C0ALERTS", "alerts"), ("C0DB", "db")]));
         let chat = format!(
-            r#"
-[slack]
-api_url = "{api_url}"
-default_channel = "C0ALERTS"
-socket_connections = 1
-
+            r#"{slack}
 [[route]]
 hosts = ["db*"]
 types = ["PROBLEM"]
@@ -43,7 +38,7 @@ channel = "C0DB"
 # One message per alert here: these tests follow single incidents (tests/storm.rs groups).
 grouping = false
 "#,
-            api_url = slack.api_url()
+            slack = common::slack_chat(&slack.api_url())
         );
         let site = common::start_site(&chat, ONCALL)?;
         slack.add_user(ONCALL, "Olive Oncall");
@@ -68,7 +63,7 @@ grouping = false
     }
 
     fn crash_and_restart_bot(&mut self) {
-        common::crash_and_restart(&mut self.bot, &self.config, SECRETS);
+        common::crash_and_restart(&mut self.bot, &self.config, &common::SLACK_TOKENS);
     }
 
     fn notifications_sent(&self) -> usize {
@@ -119,10 +114,8 @@ impl Drop for Site {
     }
 }
 
-const SECRETS: &[(&str, &str)] = &[("SLACK_BOT_TOKEN", BOT_TOKEN), ("SLACK_APP_TOKEN", APP_TOKEN)];
-
 fn start_bot(config: &std::path::Path) -> Child {
-    common::start_run(config, SECRETS)
+    common::start_run(config, &common::SLACK_TOKENS)
 }
 
 /// Everything a message shows: its blocks' texts, or its text.
