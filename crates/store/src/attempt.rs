@@ -12,16 +12,19 @@ impl Store {
     pub fn begin_attempt(&self, notification_id: &str, now: i64) -> Result<bool, StoreError> {
         let connection = self.connection();
         let inserted = connection.execute(
-            "INSERT OR IGNORE INTO delivery_attempts (notification_id, started_at) VALUES (?1, ?2)",
-            params![notification_id, now],
+            "INSERT OR IGNORE INTO delivery_attempts (platform, notification_id, started_at) VALUES (?1, ?2, ?3)",
+            params![self.platform(), notification_id, now],
         )?;
         Ok(inserted == 0)
     }
 }
 
 /// Clears the mark as part of committing the delivery.
-pub(crate) fn finish(connection: &Connection, notification_id: &str) -> Result<(), StoreError> {
-    connection.execute("DELETE FROM delivery_attempts WHERE notification_id = ?1", [notification_id])?;
+pub(crate) fn finish(connection: &Connection, platform: &str, notification_id: &str) -> Result<(), StoreError> {
+    connection.execute(
+        "DELETE FROM delivery_attempts WHERE platform = ?1 AND notification_id = ?2",
+        params![platform, notification_id],
+    )?;
     Ok(())
 }
 

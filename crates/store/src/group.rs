@@ -86,14 +86,18 @@ impl Store {
     ) -> Result<(bool, Vec<String>), StoreError> {
         let connection = self.connection();
         let earlier: Option<String> = connection
-            .query_row("SELECT members FROM group_attempts WHERE attempt_key = ?1", [key], |row| row.get(0))
+            .query_row(
+                "SELECT members FROM group_attempts WHERE platform = ?1 AND attempt_key = ?2",
+                params![self.platform(), key],
+                |row| row.get(0),
+            )
             .optional()?;
         if let Some(earlier) = earlier {
             return Ok((true, earlier.lines().map(str::to_owned).collect()));
         }
         connection.execute(
-            "INSERT INTO group_attempts (attempt_key, members, started_at) VALUES (?1, ?2, ?3)",
-            params![key, members.join("\n"), now],
+            "INSERT INTO group_attempts (platform, attempt_key, members, started_at) VALUES (?1, ?2, ?3, ?4)",
+            params![self.platform(), key, members.join("\n"), now],
         )?;
         Ok((false, members.to_vec()))
     }
@@ -101,10 +105,11 @@ impl Store {
     /// Commits a group delivery: the group, every member's delivery and incident changes, and
     /// the end of the attempt — all or nothing. Returns the group's id when there is a group.
     pub fn commit_group_batch(&self, batch: &GroupBatch) -> Result<Option<GroupId>, StoreError> {
+        let platform = self.platform();
         self.in_transaction(|transaction| {
             let group = match &batch.group {
                 GroupChange::None => None,
-                GroupChange::Open(group) => Some(insert_group(transaction, group)?),
+                GroupChange::Open(group) => Some(insert_group(transaction, platform, group)?),
                 GroupChange::Update { id, card, closed_at } => {
                     let changed = transaction.execute(
                         "UPDATE alert_groups SET card = ?2, closed_at = ?3 WHERE id = ?1",
@@ -117,9 +122,9 @@ impl Store {
                 }
             };
             for member in &batch.members {
-                insert_delivery(transaction, &member.notification_id, &member.delivery)?;
+                insert_delivery(transaction, platform, &member.notification_id, &member.delivery)?;
                 for change in &member.changes {
-                    let incident = apply(transaction, change)?;
+                    let incident = apply(transaction, platform, change)?;
                     if let (Some(group), IncidentChange::Open(_), Some(incident)) = (group, change, incident) {
                         transaction.execute(
                             "INSERT INTO alert_group_members (group_id, incident_id) VALUES (?1, ?2)",
@@ -128,7 +133,10 @@ impl Store {
                     }
                 }
             }
-            transaction.execute("DELETE FROM group_attempts WHERE attempt_key = ?1", [&batch.attempt_key])?;
+            transaction.execute(
+                "DELETE FROM group_attempts WHERE platform = ?1 AND attempt_key = ?2",
+                params![platform, batch.attempt_key],
+            )?;
             Ok(group)
         })
     }
@@ -136,9 +144,10 @@ impl Store {
     /// The open group for `key` in `channel`: later members join it instead of opening another.
     pub fn open_group(&self, channel: &str, key: &str) -> Result<Option<AlertGroup>, StoreError> {
         let sql = format!(
-            "SELECT {GROUP_COLUMNS} FROM alert_groups WHERE channel = ?1 AND group_key = ?2 AND closed_at IS NULL"
+            "SELECT {GROUP_COLUMNS} FROM alert_groups
+             WHERE platform = ?1 AND channel = ?2 AND group_key = ?3 AND closed_at IS NULL"
         );
-        Ok(self.connection().query_row(&sql, params![channel, key], group_from_row).optional()?)
+        Ok(self.connection().query_row(&sql, params![self.platform(), channel, key], group_from_row).optional()?)
     }
 
     pub fn group(&self, id: GroupId) -> Result<Option<AlertGroup>, StoreError> {
@@ -149,9 +158,13 @@ impl Store {
     /// The group whose message is `message_id` in `channel` (the newest, should ids repeat).
     pub fn group_by_message(&self, channel: &str, message_id: &str) -> Result<Option<AlertGroup>, StoreError> {
         let sql = format!(
-            "SELECT {GROUP_COLUMNS} FROM alert_groups WHERE channel = ?1 AND message_id = ?2 ORDER BY id DESC LIMIT 1"
+            "SELECT {GROUP_COLUMNS} FROM alert_groups
+             WHERE platform = ?1 AND channel = ?2 AND message_id = ?3 ORDER BY id DESC LIMIT 1"
         );
-        Ok(self.connection().query_row(&sql, params![channel, message_id], group_from_row).optional()?)
+        Ok(self
+            .connection()
+            .query_row(&sql, params![self.platform(), channel, message_id], group_from_row)
+            .optional()?)
     }
 
     /// The group an incident joined when it opened, if any.
@@ -184,10 +197,11 @@ impl Store {
     }
 }
 
-fn insert_group(connection: &Connection, group: &NewGroup) -> Result<GroupId, StoreError> {
+fn insert_group(connection: &Connection, platform: &str, group: &NewGroup) -> Result<GroupId, StoreError> {
     connection.execute(
-        "INSERT INTO alert_groups (channel, group_key, message_id, card, opened_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![group.channel, group.key, group.message_id, group.card, group.opened_at],
+        "INSERT INTO alert_groups (platform, channel, group_key, message_id, card, opened_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![platform, group.channel, group.key, group.message_id, group.card, group.opened_at],
     )?;
     Ok(GroupId(connection.last_insert_rowid()))
 }

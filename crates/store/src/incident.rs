@@ -96,8 +96,8 @@ impl Store {
         let connection = self.connection();
         let delivery = connection
             .query_row(
-                "SELECT channel, message_id, delivered_at FROM deliveries WHERE notification_id = ?1",
-                [notification_id],
+                "SELECT channel, message_id, delivered_at FROM deliveries WHERE platform = ?1 AND notification_id = ?2",
+                params![self.platform(), notification_id],
                 |row| Ok(Delivery { channel: row.get(0)?, message_id: row.get(1)?, at: row.get(2)? }),
             )
             .optional()?;
@@ -120,16 +120,17 @@ impl Store {
         delivery: &Delivery,
         change: &IncidentChange,
     ) -> Result<Option<IncidentId>, StoreError> {
+        let platform = self.platform();
         self.in_transaction(|transaction| {
-            insert_delivery(transaction, notification_id, delivery)?;
-            crate::attempt::finish(transaction, notification_id)?;
-            apply(transaction, change)
+            insert_delivery(transaction, platform, notification_id, delivery)?;
+            crate::attempt::finish(transaction, platform, notification_id)?;
+            apply(transaction, platform, change)
         })
     }
 
     /// Opens an incident on its own (without a delivery).
     pub fn open_incident(&self, incident: &NewIncident) -> Result<IncidentId, StoreError> {
-        self.in_transaction(|transaction| insert_incident(transaction, incident))
+        self.in_transaction(|transaction| insert_incident(transaction, self.platform(), incident))
     }
 
     pub fn update_incident(&self, id: IncidentId, update: &IncidentUpdate) -> Result<(), StoreError> {
@@ -145,10 +146,10 @@ impl Store {
         let connection = self.connection();
         let sql = format!(
             "SELECT {INCIDENT_COLUMNS} FROM incidents
-             WHERE site = ?1 AND host = ?2 AND service = ?3 AND closed_at IS NULL"
+             WHERE platform = ?1 AND site = ?2 AND host = ?3 AND service = ?4 AND closed_at IS NULL"
         );
         let service = object.service.as_deref().unwrap_or_default();
-        find_incident(&connection, &sql, params![site, object.host, service])
+        find_incident(&connection, &sql, params![self.platform(), site, object.host, service])
     }
 
     /// The incident whose parent message is `message_id` in `channel` (the newest, should a
@@ -157,9 +158,9 @@ impl Store {
         let connection = self.connection();
         let sql = format!(
             "SELECT {INCIDENT_COLUMNS} FROM incidents
-             WHERE channel = ?1 AND message_id = ?2 ORDER BY id DESC LIMIT 1"
+             WHERE platform = ?1 AND channel = ?2 AND message_id = ?3 ORDER BY id DESC LIMIT 1"
         );
-        find_incident(&connection, &sql, params![channel, message_id])
+        find_incident(&connection, &sql, params![self.platform(), channel, message_id])
     }
 
     /// One more than the highest numeric message id delivered to `channel` (1 when none): lets
@@ -168,24 +169,27 @@ impl Store {
     pub fn next_message_number(&self, channel: &str) -> Result<u64, StoreError> {
         let connection = self.connection();
         let highest: Option<i64> = connection.query_row(
-            "SELECT MAX(CAST(message_id AS INTEGER)) FROM deliveries WHERE channel = ?1",
-            [channel],
+            "SELECT MAX(CAST(message_id AS INTEGER)) FROM deliveries WHERE platform = ?1 AND channel = ?2",
+            params![self.platform(), channel],
             |row| row.get(0),
         )?;
         Ok(highest.and_then(|n| u64::try_from(n).ok()).unwrap_or(0).saturating_add(1))
     }
 }
 
-/// Records where `notification_id` went; refuses (with `AlreadyDelivered`) a second time.
+/// Records where `notification_id` went on `platform`; refuses (with `AlreadyDelivered`) a
+/// second time.
 pub(crate) fn insert_delivery(
     connection: &Connection,
+    platform: &str,
     notification_id: &str,
     delivery: &Delivery,
 ) -> Result<(), StoreError> {
     connection
         .execute(
-            "INSERT INTO deliveries (notification_id, channel, message_id, delivered_at) VALUES (?1, ?2, ?3, ?4)",
-            params![notification_id, delivery.channel, delivery.message_id, delivery.at],
+            "INSERT INTO deliveries (platform, notification_id, channel, message_id, delivered_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![platform, notification_id, delivery.channel, delivery.message_id, delivery.at],
         )
         .map_err(|e| match e.sqlite_error_code() {
             Some(ErrorCode::ConstraintViolation) => StoreError::AlreadyDelivered(notification_id.to_owned()),
@@ -194,10 +198,15 @@ pub(crate) fn insert_delivery(
     Ok(())
 }
 
-pub(crate) fn apply(connection: &Connection, change: &IncidentChange) -> Result<Option<IncidentId>, StoreError> {
+/// Applies `change`; an incident it opens belongs to `platform`.
+pub(crate) fn apply(
+    connection: &Connection,
+    platform: &str,
+    change: &IncidentChange,
+) -> Result<Option<IncidentId>, StoreError> {
     match change {
         IncidentChange::None => Ok(None),
-        IncidentChange::Open(incident) => insert_incident(connection, incident).map(Some),
+        IncidentChange::Open(incident) => insert_incident(connection, platform, incident).map(Some),
         IncidentChange::Update { id, update } => update_incident(connection, *id, update).map(|()| Some(*id)),
         IncidentChange::Close { id, update, closed_at } => {
             update_incident(connection, *id, update)?;
@@ -207,12 +216,13 @@ pub(crate) fn apply(connection: &Connection, change: &IncidentChange) -> Result<
     }
 }
 
-fn insert_incident(connection: &Connection, incident: &NewIncident) -> Result<IncidentId, StoreError> {
+fn insert_incident(connection: &Connection, platform: &str, incident: &NewIncident) -> Result<IncidentId, StoreError> {
     connection
         .execute(
-            "INSERT INTO incidents (site, host, service, channel, message_id, state, card, opened_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO incidents (platform, site, host, service, channel, message_id, state, card, opened_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
+                platform,
                 incident.site,
                 incident.object.host,
                 incident.object.service.as_deref().unwrap_or_default(),

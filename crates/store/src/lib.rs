@@ -4,6 +4,11 @@
 //! The API is synchronous; async callers run it on a blocking thread. A delivery and the incident
 //! change it caused are committed in one transaction ([`Store::commit_notification`]), so a crash
 //! never leaves one without the other.
+//!
+//! One process may post to several chat platforms. Deliveries, incidents, alert groups and
+//! delivery attempts belong to one platform each: a [`Store`] sees those of its platform
+//! ([`Store::for_platform`]), so every platform has its own message per incident. Snoozes and
+//! the audit log are shared.
 
 mod attempt;
 mod audit;
@@ -22,14 +27,16 @@ pub use reminder::DueReminder;
 
 use rusqlite::{Connection, Transaction};
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 /// How long a write waits for another process (an `hagios audit` reader, a backup) to let go.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub struct Store {
-    connection: Mutex<Connection>,
+    connection: Arc<Mutex<Connection>>,
+    /// The chat platform whose deliveries, incidents and groups this handle sees.
+    platform: Arc<str>,
 }
 
 impl Store {
@@ -55,7 +62,18 @@ impl Store {
         connection.busy_timeout(BUSY_TIMEOUT)?;
         connection.pragma_update(None, "foreign_keys", true)?;
         schema::migrate(&mut connection)?;
-        Ok(Store { connection: Mutex::new(connection) })
+        Ok(Store { connection: Arc::new(Mutex::new(connection)), platform: Arc::from("") })
+    }
+
+    /// The same database, seeing the deliveries, incidents and groups of `platform` ("slack",
+    /// "matrix", "terminal"); a store opened fresh sees those of no platform in particular.
+    pub fn for_platform(&self, platform: &str) -> Store {
+        Store { connection: Arc::clone(&self.connection), platform: Arc::from(platform) }
+    }
+
+    /// The platform this handle sees.
+    pub fn platform(&self) -> &str {
+        &self.platform
     }
 
     fn connection(&self) -> MutexGuard<'_, Connection> {

@@ -27,10 +27,11 @@ impl Store {
              FROM incidents i
              LEFT JOIN alert_group_members m ON m.incident_id = i.id
              LEFT JOIN alert_groups g ON g.id = m.group_id
-             WHERE i.closed_at IS NULL AND i.channel = ?1 AND COALESCE(i.reminded_at, i.opened_at) <= ?2
+             WHERE i.closed_at IS NULL AND i.platform = ?1 AND i.channel = ?2
+                   AND COALESCE(i.reminded_at, i.opened_at) <= ?3
              ORDER BY i.id",
         )?;
-        let due = statement.query_map(params![channel, due_at], |row| {
+        let due = statement.query_map(params![self.platform(), channel, due_at], |row| {
             let group_channel: Option<String> = row.get(11)?;
             let group_message: Option<String> = row.get(12)?;
             Ok(DueReminder {
@@ -59,7 +60,7 @@ impl Store {
             if changed == 0 {
                 return Err(StoreError::NoSuchIncident(incident));
             }
-            crate::attempt::finish(transaction, attempt_key)
+            crate::attempt::finish(transaction, self.platform(), attempt_key)
         })
     }
 

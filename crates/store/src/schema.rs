@@ -102,6 +102,68 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE incidents ADD COLUMN reminders INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE incidents ADD COLUMN reminded_at INTEGER;
     ",
+    // 6: one process may post to several chat platforms: deliveries, incidents, alert groups and
+    // attempts belong to a platform. Rows written before are given the platform their channel
+    // shows (Matrix room ids start with `!`, the terminal's channel is `terminal`, the rest are
+    // Slack's); attempts carry no channel and go with the platform delivered to last.
+    "
+    CREATE TABLE deliveries_by_platform (
+        platform        TEXT NOT NULL,
+        notification_id TEXT NOT NULL,
+        channel         TEXT NOT NULL,
+        message_id      TEXT NOT NULL,
+        delivered_at    INTEGER NOT NULL,
+        PRIMARY KEY (platform, notification_id)
+    ) WITHOUT ROWID;
+    INSERT INTO deliveries_by_platform
+        SELECT CASE WHEN channel = 'terminal' THEN 'terminal' WHEN channel LIKE '!%' THEN 'matrix' ELSE 'slack' END,
+               notification_id, channel, message_id, delivered_at
+        FROM deliveries;
+    DROP TABLE deliveries;
+    ALTER TABLE deliveries_by_platform RENAME TO deliveries;
+    CREATE INDEX deliveries_by_channel ON deliveries (channel);
+
+    CREATE TABLE attempts_by_platform (
+        platform        TEXT NOT NULL,
+        notification_id TEXT NOT NULL,
+        started_at      INTEGER NOT NULL,
+        PRIMARY KEY (platform, notification_id)
+    ) WITHOUT ROWID;
+    INSERT INTO attempts_by_platform
+        SELECT COALESCE((SELECT platform FROM deliveries ORDER BY delivered_at DESC LIMIT 1), 'slack'),
+               notification_id, started_at
+        FROM delivery_attempts;
+    DROP TABLE delivery_attempts;
+    ALTER TABLE attempts_by_platform RENAME TO delivery_attempts;
+
+    CREATE TABLE group_attempts_by_platform (
+        platform    TEXT NOT NULL,
+        attempt_key TEXT NOT NULL,
+        members     TEXT NOT NULL,
+        started_at  INTEGER NOT NULL,
+        PRIMARY KEY (platform, attempt_key)
+    ) WITHOUT ROWID;
+    INSERT INTO group_attempts_by_platform
+        SELECT COALESCE((SELECT platform FROM deliveries ORDER BY delivered_at DESC LIMIT 1), 'slack'),
+               attempt_key, members, started_at
+        FROM group_attempts;
+    DROP TABLE group_attempts;
+    ALTER TABLE group_attempts_by_platform RENAME TO group_attempts;
+
+    ALTER TABLE incidents ADD COLUMN platform TEXT NOT NULL DEFAULT '';
+    UPDATE incidents SET platform =
+        CASE WHEN channel = 'terminal' THEN 'terminal' WHEN channel LIKE '!%' THEN 'matrix' ELSE 'slack' END;
+    DROP INDEX incidents_open_per_object;
+    CREATE UNIQUE INDEX incidents_open_per_object
+        ON incidents (platform, site, host, service) WHERE closed_at IS NULL;
+
+    ALTER TABLE alert_groups ADD COLUMN platform TEXT NOT NULL DEFAULT '';
+    UPDATE alert_groups SET platform =
+        CASE WHEN channel = 'terminal' THEN 'terminal' WHEN channel LIKE '!%' THEN 'matrix' ELSE 'slack' END;
+    DROP INDEX alert_groups_open_per_key;
+    CREATE UNIQUE INDEX alert_groups_open_per_key
+        ON alert_groups (platform, channel, group_key) WHERE closed_at IS NULL;
+    ",
 ];
 
 /// Brings the database up to the newest schema; refuses one written by a newer hagios.
@@ -119,4 +181,64 @@ pub(crate) fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
         transaction.commit()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Store;
+    use hagios_domain::ObjectRef;
+
+    /// A database as hagios before migration 6 left it, with one delivery and open incident on
+    /// Slack and one each on Matrix and the terminal.
+    fn database_of_version_5(path: &std::path::Path) {
+        let connection = Connection::open(path).unwrap();
+        for sql in &MIGRATIONS[..5] {
+            connection.execute_batch(sql).unwrap();
+        }
+        connection.pragma_update(None, "user_version", 5).unwrap();
+        for (id, channel, host) in
+            [("n1", "C0ALERTS", "web01"), ("n2", "!room:example.org", "db01"), ("n3", "terminal", "app01")]
+        {
+            connection
+                .execute(
+                    "INSERT INTO deliveries (notification_id, channel, message_id, delivered_at) VALUES (?1, ?2, '1', 1)",
+                    [id, channel],
+                )
+                .unwrap();
+            connection
+                .execute(
+                    "INSERT INTO incidents (site, host, service, channel, message_id, state, card, opened_at)
+                     VALUES ('local', ?1, '', ?2, '1', 'DOWN', '{}', 1)",
+                    [host, channel],
+                )
+                .unwrap();
+        }
+        connection.execute("INSERT INTO delivery_attempts (notification_id, started_at) VALUES ('n9', 2)", []).unwrap();
+    }
+
+    #[test]
+    fn rows_written_before_platforms_belong_to_the_platform_their_channel_shows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        database_of_version_5(&path);
+        let store = Store::open(&path).unwrap();
+        for (platform, id, host) in [("slack", "n1", "web01"), ("matrix", "n2", "db01"), ("terminal", "n3", "app01")] {
+            let scoped = store.for_platform(platform);
+            assert!(scoped.delivered(id).unwrap().is_some(), "{id} on {platform}");
+            assert!(
+                scoped.open_incident_for("local", &ObjectRef::host(host)).unwrap().is_some(),
+                "{host} on {platform}"
+            );
+            let elsewhere = store.for_platform(if platform == "slack" { "matrix" } else { "slack" });
+            assert!(elsewhere.delivered(id).unwrap().is_none(), "{id} not elsewhere");
+        }
+        // The unfinished attempt goes with the platform delivered to last (all at the same second
+        // here, so any of them); it is found on exactly one.
+        let found = ["slack", "matrix", "terminal"]
+            .iter()
+            .filter(|platform| store.for_platform(platform).begin_attempt("n9", 3).unwrap())
+            .count();
+        assert_eq!(found, 1);
+    }
 }

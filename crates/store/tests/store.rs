@@ -106,6 +106,23 @@ fn one_object_has_at_most_one_open_incident_but_hosts_services_and_sites_are_apa
 }
 
 #[test]
+fn each_platform_has_its_own_deliveries_incidents_and_attempts() {
+    let store = Store::open_in_memory().unwrap();
+    let (slack, matrix) = (store.for_platform("slack"), store.for_platform("matrix"));
+    let on_slack = open_problem(&slack, "n1", http(), "1.0");
+    assert!(matrix.delivered("n1").unwrap().is_none(), "not delivered on Matrix yet");
+    assert!(matrix.open_incident_for("local", &http()).unwrap().is_none());
+    let on_matrix = open_problem(&matrix, "n1", http(), "$event");
+    assert_ne!(on_slack, on_matrix, "one incident per platform, each with its own message");
+    assert_eq!(slack.open_incident_for("local", &http()).unwrap().unwrap().message_id, "1.0");
+    assert_eq!(matrix.incident_by_message("C1", "$event").unwrap().map(|i| i.id), Some(on_matrix));
+    assert!(slack.incident_by_message("C1", "$event").unwrap().is_none());
+    assert!(!slack.begin_attempt("n2", 1).unwrap() && !matrix.begin_attempt("n2", 1).unwrap());
+    slack.record_delivery("n2", &delivery("2.0")).unwrap();
+    assert!(matrix.begin_attempt("n2", 2).unwrap(), "Matrix's attempt is still unfinished");
+}
+
+#[test]
 fn a_failed_incident_change_leaves_the_notification_undelivered() {
     let store = Store::open_in_memory().unwrap();
     let missing = IncidentChange::Update { id: IncidentId(42), update: update("OK", "recovered") };
