@@ -232,6 +232,12 @@ impl FakeSlack {
         self.state().outages.push((method.to_owned(), failure, Instant::now() + duration));
     }
 
+    /// Ends every outage begun by [`FakeSlack::fail_for`] now.
+    pub fn end_outages(&self) {
+        self.state().outages.clear();
+        self.changed();
+    }
+
     /// Hangs up every Socket Mode connection now and refuses new ones for `duration`, as when
     /// Slack's Socket Mode endpoint goes away; `apps.connections.open` keeps handing out tickets.
     pub fn drop_socket_mode_for(&self, duration: Duration) {

@@ -19,7 +19,8 @@ pub struct Config {
     pub terminal: TerminalConfig,
     /// Slack instead of the terminal when present.
     pub slack: Option<SlackConfig>,
-    /// Matrix instead of the terminal when present (one chat platform per process).
+    /// Matrix instead of the terminal when present; with `[slack]` too, every notification
+    /// goes to both.
     pub matrix: Option<MatrixConfig>,
     #[serde(default)]
     pub delivery: DeliveryConfig,
@@ -630,12 +631,6 @@ impl Config {
         let mut problems = Vec::new();
         if let Some(matrix) = &self.matrix {
             problems.extend(matrix.problems());
-            if self.slack.is_some() {
-                problems.push(
-                    "one chat platform per process: keep [slack] or [matrix] (routes may name both a channel and a matrix_room)"
-                        .to_owned(),
-                );
-            }
         }
         for (index, route) in self.routes.iter().enumerate() {
             if !route.matrix_room.is_empty() && !is_matrix_room(&route.matrix_room) {
@@ -819,9 +814,9 @@ mod tests {
     }
 
     #[test]
-    fn matrix_section_gets_defaults_and_checks() {
+    fn matrix_section_gets_defaults_and_checks_and_goes_with_slack() {
         let config = parse(
-            "[nagios]\ncommand_file=\"a\"\nstatus_file=\"b\"\nobject_cache_file=\"c\"\n[matrix]\nhomeserver = \"https://m.example.org\"\nuser = \"@hagios:example.org\"\ndefault_room = \"#alerts:example.org\"\n[[route]]\nhosts = [\"db*\"]\nmatrix_room = \"!db:example.org\"\n",
+            "[nagios]\ncommand_file=\"a\"\nstatus_file=\"b\"\nobject_cache_file=\"c\"\n[slack]\ndefault_channel = \"C0ALERTS\"\n[matrix]\nhomeserver = \"https://m.example.org\"\nuser = \"@hagios:example.org\"\ndefault_room = \"#alerts:example.org\"\n[[route]]\nhosts = [\"db*\"]\nmatrix_room = \"!db:example.org\"\n",
         );
         assert!(config.problems().is_empty(), "{:?}", config.problems());
         let matrix = config.matrix.unwrap();
@@ -829,13 +824,12 @@ mod tests {
             (matrix.access_token_env.as_str(), matrix.password_env.as_str()),
             ("MATRIX_ACCESS_TOKEN", "MATRIX_PASSWORD")
         );
-        let bad = parse("[matrix]\nhomeserver = \"m.example.org\"\nuser = \"hagios\"\ndefault_room = \"alerts\"\n[slack]\ndefault_channel = \"C\"\n[[route]]\nmatrix_room = \"db\"\n[[route]]\nhosts = [\"x\"]\n");
+        let bad = parse("[matrix]\nhomeserver = \"m.example.org\"\nuser = \"hagios\"\ndefault_room = \"alerts\"\n[[route]]\nmatrix_room = \"db\"\n[[route]]\nhosts = [\"x\"]\n");
         let problems = bad.problems().join("\n");
         for expected in [
             "like https://matrix",
             "full user id",
             "default_room `alerts`",
-            "one chat platform",
             "route #1 matrix_room",
             "route #2 names no target",
         ] {

@@ -1,17 +1,17 @@
 //! `hagios run`: the bot and the monitoring side in one process — spool delivery, the chat
-//! adapter and the command conversation — until SIGINT or SIGTERM.
+//! adapters and the command conversations — until SIGINT or SIGTERM.
 
 use crate::backend::Backend;
-use crate::config::{Config, MatrixConfig};
+use crate::config::{Config, MatrixConfig, SlackConfig};
 use crate::conversation::Conversation;
 use crate::mirror::StatusMirror;
-use crate::pipeline::{Groups, Holds, Pipeline};
+use crate::pipeline::{return_leftovers, FanOut, Groups, Holds, Pipeline};
 use crate::store::StoreHandle;
 use anyhow::Context;
 use hagios_chat::matrix::{MatrixChat, MatrixLogin, MatrixSettings};
 use hagios_chat::slack::{SlackChat, SlackSettings};
 use hagios_chat::terminal::TerminalChat;
-use hagios_chat::ChatAdapter;
+use hagios_chat::{ChatAdapter, ChatEvent};
 use hagios_commands::{Policy, Router, Settings};
 use hagios_spool::Spool;
 use std::path::Path;
@@ -69,9 +69,12 @@ pub(crate) fn open_spool(config: &Config) -> anyhow::Result<Arc<Spool>> {
 }
 
 /// The bot's half: delivery from `spool` to chat, and chat commands to the backend, until a signal.
+/// With several chat platforms each gets its own pipeline (fed by the fan-out stage), listener
+/// and conversation; the router, and with it the waiting `yes` questions, is shared.
 pub(crate) async fn serve_chat(config: Config, spool: Arc<Spool>, mut backend: Backend) -> anyhow::Result<()> {
     let store = StoreHandle::open(&config.store.path)?;
-    let chat = chat_adapter(&config, &store).await?;
+    let chats = chat_adapters(&config, &store).await?;
+    let platforms: Vec<&str> = chats.iter().map(|chat| chat.platform()).collect();
     let monitor = backend.monitor.clone();
     let mut settings = Settings {
         backend_name: backend.name.to_owned(),
@@ -85,63 +88,88 @@ pub(crate) async fn serve_chat(config: Config, spool: Arc<Spool>, mut backend: B
     let router = Arc::new(Router::with_settings(policy(&config), settings).with_snooze_book(Arc::new(store.clone())));
 
     let (shutdown_tx, shutdown) = watch::channel(false);
-    let feed = backend.spawn_feed(spool.clone(), store.clone(), shutdown.clone());
-    let pipeline = Pipeline {
-        spool,
-        store: store.clone(),
-        chat: chat.clone(),
-        routes: config.routes.clone(),
-        settings: config.delivery.clone(),
-        holds: Holds::new(config.mutes.clone()),
-        groups: Groups::with_topology(monitor.clone()),
+    // Every platform gets the same notifications, so any one of them tells what was shown.
+    let feed = backend.spawn_feed(spool.clone(), store.for_platform(platforms[0]), shutdown.clone());
+    let mut tasks = Vec::new();
+    let spools = if let [_] = platforms[..] {
+        return_leftovers(&spool, &[]).context("cannot take back the notifications of the platforms' spools")?;
+        vec![spool]
+    } else {
+        let (fan_out, spools) =
+            FanOut::open(spool, &platforms).context("cannot open the spools of the chat platforms")?;
+        tasks.push(tokio::spawn(fan_out.run(config.delivery.poll_interval, shutdown.clone())));
+        spools
     };
-    let delivery = tokio::spawn(pipeline.run(shutdown.clone()));
-
-    let (events_tx, events) = mpsc::channel(64);
-    let listener = {
-        let chat = chat.clone();
-        tokio::spawn(async move {
-            // A platform that is down now may be back later; a refusal (bad token) is final.
-            loop {
-                match chat.listen(events_tx.clone()).await {
-                    Ok(()) => break,
-                    Err(e) if e.retryable() => {
-                        tracing::warn!(error = %e, "chat listener lost its connection; reconnecting in 5s");
-                        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, "chat listener stopped");
-                        break;
-                    }
-                }
-            }
-        })
-    };
-    let conversation = Conversation { chat, router, monitor, store };
-    let commands = tokio::spawn(conversation.serve(events, shutdown));
-    tracing::info!(site = %backend.site, backend = backend.name, "hagios running");
+    let mut listeners = Vec::new();
+    for (chat, spool) in chats.into_iter().zip(spools) {
+        let store = store.for_platform(chat.platform());
+        let pipeline = Pipeline {
+            spool,
+            store: store.clone(),
+            chat: chat.clone(),
+            routes: config.routes.clone(),
+            settings: config.delivery.clone(),
+            holds: Holds::new(config.mutes.clone()),
+            groups: Groups::with_topology(monitor.clone()),
+        };
+        tasks.push(tokio::spawn(pipeline.run(shutdown.clone())));
+        let (events_tx, events) = mpsc::channel(64);
+        listeners.push(tokio::spawn(listen(chat.clone(), events_tx)));
+        let conversation = Conversation { chat, router: router.clone(), monitor: monitor.clone(), store };
+        tasks.push(tokio::spawn(conversation.serve(events, shutdown.clone())));
+    }
+    tracing::info!(site = %backend.site, backend = backend.name, chat = %platforms.join("+"), "hagios running");
 
     wait_for_signal().await?;
     tracing::info!("shutting down");
     shutdown_tx.send_replace(true);
-    listener.abort();
-    delivery.await.context("delivery task")?;
-    commands.await.context("command task")?;
+    listeners.iter().for_each(|listener| listener.abort());
+    for task in tasks {
+        task.await.context("delivery or command task")?;
+    }
     if let Some(feed) = feed {
         feed.await.context("monitoring event feed")?;
     }
     Ok(())
 }
 
-/// Slack or Matrix when `[slack]` or `[matrix]` is configured, else the terminal on stdin/stdout.
-async fn chat_adapter(config: &Config, store: &StoreHandle) -> anyhow::Result<Arc<dyn ChatAdapter>> {
-    if let Some(matrix) = &config.matrix {
-        return matrix_adapter(config, matrix).await;
+/// Feeds `chat`'s events to its conversation. A platform that is down now may be back later;
+/// a refusal (bad token) is final.
+async fn listen(chat: Arc<dyn ChatAdapter>, events: mpsc::Sender<ChatEvent>) {
+    loop {
+        match chat.listen(events.clone()).await {
+            Ok(()) => break,
+            Err(e) if e.retryable() => {
+                tracing::warn!(platform = chat.platform(), error = %e, "chat listener lost its connection; reconnecting in 5s");
+                tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            }
+            Err(e) => {
+                tracing::error!(platform = chat.platform(), error = %e, "chat listener stopped");
+                break;
+            }
+        }
     }
-    let Some(slack) = &config.slack else {
-        let first_terminal_id = store.next_message_number(hagios_chat::terminal::CHANNEL).await?;
-        return Ok(Arc::new(TerminalChat::stdio(config.terminal.user.clone(), first_terminal_id)));
-    };
+}
+
+/// Slack and Matrix, each when its section is configured, else the terminal on stdin/stdout.
+async fn chat_adapters(config: &Config, store: &StoreHandle) -> anyhow::Result<Vec<Arc<dyn ChatAdapter>>> {
+    let mut chats = Vec::new();
+    if let Some(slack) = &config.slack {
+        chats.push(slack_adapter(slack).await?);
+    }
+    if let Some(matrix) = &config.matrix {
+        chats.push(matrix_adapter(config, matrix).await?);
+    }
+    if chats.is_empty() {
+        let terminal = hagios_chat::terminal::CHANNEL;
+        let first_terminal_id = store.for_platform("terminal").next_message_number(terminal).await?;
+        chats.push(Arc::new(TerminalChat::stdio(config.terminal.user.clone(), first_terminal_id)));
+    }
+    Ok(chats)
+}
+
+/// Slack with the bot and app tokens from the environment.
+async fn slack_adapter(slack: &SlackConfig) -> anyhow::Result<Arc<dyn ChatAdapter>> {
     let token = |variable: &str, what: &str| {
         std::env::var(variable).with_context(|| format!("set the environment variable {variable} to the Slack {what}"))
     };

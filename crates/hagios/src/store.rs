@@ -22,6 +22,12 @@ impl StoreHandle {
         Ok(Self { store: Arc::new(Store::open(path)?) })
     }
 
+    /// The same store, seeing the deliveries, incidents and groups of `platform`; snoozes and
+    /// the audit log are shared by all platforms.
+    pub fn for_platform(&self, platform: &str) -> Self {
+        Self { store: Arc::new(self.store.for_platform(platform)) }
+    }
+
     async fn call<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,

@@ -2,11 +2,14 @@
 //! alerts become Matrix threads, a second person's mention or ✅ reaction in the thread acks in
 //! Nagios (confirmed from status.dat), Nagios' follow-ups reply in the thread and edit the root,
 //! strangers are refused, hostile output is escaped, and a rate-limited burst survives a kill -9
-//! of hagios without losing or repeating a message.
+//! of hagios without losing or repeating a message. With `[slack]` too (the fake Slack), one
+//! process serves both: every alert once on each, commands from either, a Slack outage holding
+//! up nothing on Matrix.
 
 mod common;
 
 use hagios_chat::matrix::KEYED_TXN_PREFIX;
+use hagios_fakeslack::{Failure, FakeSlack, Message};
 use hagios_testkit::{wait_until, MatrixUser, NagiosInstance, SynapseInstance, SynapseOptions, SERVER_NAME};
 use serde_json::{json, Value};
 use std::io::{Read, Write};
@@ -33,6 +36,8 @@ struct Site {
     alerts: String,
     db: String,
     hagios: Child,
+    /// The environment hagios gets its chat secrets from.
+    secrets: Vec<(&'static str, &'static str)>,
     config: PathBuf,
     spool: PathBuf,
     _dir: tempfile::TempDir,
@@ -40,11 +45,12 @@ struct Site {
 
 impl Site {
     fn start(options: SynapseOptions) -> Option<Site> {
-        Site::start_with(options, None)
+        Site::start_with(options, None, None)
     }
 
-    /// With `proxy`, hagios reaches the homeserver through it.
-    fn start_with(options: SynapseOptions, proxy: Option<&AnswerSwallower>) -> Option<Site> {
+    /// With `proxy`, hagios reaches the homeserver through it; with `slack`, it serves that
+    /// (fake) Slack too, where [`SLACK_ONCALL`] holds the same role as Olive on Matrix.
+    fn start_with(options: SynapseOptions, proxy: Option<&AnswerSwallower>, slack: Option<&FakeSlack>) -> Option<Site> {
         let synapse = SynapseInstance::start(options)?;
         let bot = synapse.register("hagios", BOT_PASSWORD);
         let alice = synapse.register("alice", "alice-password");
@@ -59,8 +65,14 @@ impl Site {
         let db = alice.create_room(&members, json!({ "name": "db", "room_alias_name": "db" }));
         oncall.join(&alerts);
         oncall.join(&db);
+        let slack_section = slack.map_or_else(String::new, |slack| {
+            format!(
+                "{}\n[[user]]\nchat_id = \"{SLACK_ONCALL}\"\nroles = [\"responder\"]\n",
+                common::slack_chat(&slack.api_url())
+            )
+        });
         let chat = format!(
-            r##"
+            r##"{slack_section}
 [matrix]
 homeserver = "{homeserver}"
 user = "{user}"
@@ -78,7 +90,11 @@ grouping = false
             user = bot.user_id,
         );
         let site = common::start_site(&chat, &oncall.user_id)?;
-        let hagios = common::start_run(&site.config, SECRETS);
+        let mut secrets = SECRETS.to_vec();
+        if slack.is_some() {
+            secrets.extend(common::SLACK_TOKENS);
+        }
+        let hagios = common::start_run(&site.config, &secrets);
         Some(Site {
             nagios: site.nagios,
             synapse,
@@ -88,6 +104,7 @@ grouping = false
             alerts,
             db,
             hagios,
+            secrets,
             config: site.config,
             spool: site.spool,
             _dir: site.dir,
@@ -147,7 +164,7 @@ grouping = false
 
     /// Logs in with the password again: a new login on the same device.
     fn crash_and_restart(&mut self) {
-        common::crash_and_restart(&mut self.hagios, &self.config, SECRETS);
+        common::crash_and_restart(&mut self.hagios, &self.config, &self.secrets);
     }
 }
 
@@ -267,7 +284,7 @@ fn a_rate_limited_burst_survives_a_kill_without_losing_or_repeating_a_message() 
 #[test]
 fn a_restart_while_a_post_is_unanswered_does_not_post_it_twice() {
     let proxy = AnswerSwallower::start();
-    let Some(mut site) = Site::start_with(SynapseOptions::default(), Some(&proxy)) else { return };
+    let Some(mut site) = Site::start_with(SynapseOptions::default(), Some(&proxy), None) else { return };
     site.nagios.submit_service_result("web01", "HTTP Load", 2, "CRITICAL - answer lost");
     // The homeserver took the post, hagios never hears back: it is killed waiting.
     wait_until(PATIENCE, || proxy.swallowed.load(Ordering::SeqCst).then_some(())).expect("a keyed post went out");
@@ -280,6 +297,127 @@ fn a_restart_while_a_post_is_unanswered_does_not_post_it_twice() {
     });
     let roots: Vec<&Value> = messages.iter().filter(|m| relation(m).is_null()).collect();
     assert_eq!(roots.len(), 1, "the repeated post was recognised by its transaction id: {messages:#?}");
+}
+
+const SLACK_ONCALL: &str = "U0ONCALL";
+
+/// The fake Slack beside Synapse, and the runtime it runs on.
+struct SlackSide {
+    slack: FakeSlack,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl SlackSide {
+    fn start() -> SlackSide {
+        let runtime = tokio::runtime::Runtime::new().expect("runtime for the fake Slack");
+        let slack = runtime.block_on(FakeSlack::start(&[("C0ALERTS", "alerts"), ("C0DB", "db")]));
+        slack.add_user(SLACK_ONCALL, "Sam Slack");
+        SlackSide { slack, runtime }
+    }
+
+    fn wait_for<T>(&self, what: &str, find: impl Fn(&[Message]) -> Option<T>) -> T {
+        self.runtime.block_on(self.slack.wait_until(what, PATIENCE, |fake| find(&fake.bot_messages()).is_some()));
+        find(&self.slack.bot_messages()).expect("found")
+    }
+
+    /// The bot's parent messages whose text contains `needle`.
+    fn alerts(&self, needle: &str) -> Vec<Message> {
+        self.slack.bot_messages().into_iter().filter(|m| !m.is_reply() && m.text.contains(needle)).collect()
+    }
+
+    fn wait_for_alert(&self, needle: &str) -> Message {
+        self.wait_for(&format!("a Slack alert with {needle:?}"), |_| self.alerts(needle).into_iter().next())
+    }
+
+    /// The bot's replies under `parent` whose blocks or text contain `needle`.
+    fn replies(&self, parent: &Message, needle: &str) -> Vec<Message> {
+        self.slack
+            .bot_messages()
+            .into_iter()
+            .filter(|m| m.is_reply() && m.thread_ts.as_deref() == Some(parent.ts.as_str()))
+            .filter(|m| m.blocks.as_ref().map_or_else(|| m.text.clone(), Value::to_string).contains(needle))
+            .collect()
+    }
+
+    fn wait_for_reply(&self, parent: &Message, needle: &str) -> Message {
+        self.wait_for(&format!("a Slack reply with {needle:?}"), |_| self.replies(parent, needle).into_iter().next())
+    }
+}
+
+#[test]
+fn slack_and_matrix_from_one_process_each_show_every_alert_once_and_answer_commands() {
+    let side = SlackSide::start();
+    let Some(mut site) = Site::start_with(SynapseOptions::default(), None, Some(&side.slack)) else { return };
+    side.runtime.block_on(side.slack.wait_connected(PATIENCE));
+
+    // A problem reaches both platforms; the Ack button on Slack is confirmed there, and Nagios'
+    // ACKNOWLEDGEMENT joins the incident's thread on both.
+    site.nagios.submit_service_result("web01", "HTTP Load", 2, "CRITICAL - on both");
+    let alert = site.wait_for_alert(&site.alerts, "PROBLEM web01!HTTP Load is CRITICAL");
+    let slack_alert = side.wait_for_alert("PROBLEM web01!HTTP Load is CRITICAL");
+    assert_eq!(slack_alert.channel, "C0ALERTS");
+    side.slack.press_button(SLACK_ONCALL, "C0ALERTS", &slack_alert.ts, "hagios_ack");
+    side.wait_for_reply(&slack_alert, "confirmed by Nagios");
+    common::wait_for_service_ack(&site.nagios, "web01", "HTTP Load");
+    side.wait_for_reply(&slack_alert, "ACKNOWLEDGEMENT");
+    site.wait_for_reply(&site.alerts, &alert, "ACKNOWLEDGEMENT");
+    site.wait_for_edit(&site.alerts, &alert, "the root edited for the ack", |text| text.contains("acknowledged"));
+    assert!(
+        !site.bot_messages(&site.alerts).iter().any(|m| body(m).contains("confirmed by Nagios")),
+        "the answer goes where it was asked"
+    );
+
+    // While Slack is down, Matrix is served; a kill -9 in the middle repeats nothing there, and
+    // Slack gets the alert once it is back.
+    side.slack.fail_for("*", Duration::from_secs(600), Failure::Status(500));
+    site.nagios.submit_service_result("db01", "MySQL", 2, "CRITICAL - during the Slack outage");
+    let db_needle = "PROBLEM db01!MySQL is CRITICAL";
+    let db_root =
+        |messages: &[Value]| messages.iter().find(|m| relation(m).is_null() && body(m).contains(db_needle)).cloned();
+    let db_alert = db_root(&site.wait_for(&site.db, "the alert on Matrix", |messages| db_root(messages).is_some()))
+        .expect("found");
+    let matrix_spool = site.spool.join("platforms/matrix");
+    wait_until(PATIENCE, || (common::spooled(&matrix_spool) == 0).then_some(())).expect("committed for Matrix");
+    assert!(side.alerts("db01!MySQL").is_empty(), "Slack is still down");
+    assert_eq!(common::spooled(&site.spool), 1, "Slack's copy waits");
+    site.crash_and_restart();
+    side.slack.end_outages();
+    let slack_db_alert = side.wait_for_alert("PROBLEM db01!MySQL is CRITICAL");
+    assert_eq!(slack_db_alert.channel, "C0DB", "routed on each platform by the same [[route]]");
+
+    // An ack typed on Matrix acks in Nagios; the ACKNOWLEDGEMENT reaches the Slack thread too.
+    let root = db_alert["event_id"].as_str().expect("event id");
+    site.oncall.send_text(&site.db, Some(root), "hagios: ack on it");
+    site.wait_for_reply(&site.db, &db_alert, "confirmed by Nagios");
+    common::wait_for_service_ack(&site.nagios, "db01", "MySQL");
+    site.wait_for_reply(&site.db, &db_alert, "ACKNOWLEDGEMENT");
+    side.wait_for_reply(&slack_db_alert, "ACKNOWLEDGEMENT");
+    assert!(side.slack.bot_messages().iter().any(|m| m.ts == slack_db_alert.ts && m.edits > 0), "parent edited");
+
+    wait_until(PATIENCE, || (common::spooled(&site.spool) == 0).then_some(())).expect("everything delivered");
+    // Parents are edited (their text now says ACKNOWLEDGEMENT on Slack), so count by object.
+    for needle in ["web01!HTTP Load is CRITICAL", "db01!MySQL is CRITICAL"] {
+        assert_eq!(side.alerts(needle).len(), 1, "{needle} on Slack: {:#?}", side.slack.bot_messages());
+        let on_matrix = [&site.alerts, &site.db]
+            .into_iter()
+            .flat_map(|room| site.bot_messages(room))
+            .filter(|m| relation(m).is_null() && body(m).contains(needle))
+            .count();
+        assert_eq!(on_matrix, 1, "{needle} on Matrix");
+    }
+    for (parent, root) in [(&slack_alert, &alert), (&slack_db_alert, &db_alert)] {
+        assert_eq!(side.replies(parent, "ACKNOWLEDGEMENT").len(), 1, "on Slack, once");
+        let room = if root == &alert { &site.alerts } else { &site.db };
+        let acks = site
+            .bot_messages(room)
+            .into_iter()
+            .filter(|m| relation(m)["event_id"] == root["event_id"] && relation(m)["rel_type"] == "m.thread")
+            .filter(|m| body(m).contains("ACKNOWLEDGEMENT"))
+            .count();
+        assert_eq!(acks, 1, "on Matrix, once");
+    }
+    let audit = common::audit(&site.config);
+    assert!(audit.contains(SLACK_ONCALL) && audit.contains(&site.oncall.user_id), "{audit}");
 }
 
 /// A loopback TCP proxy to Synapse that forwards everything, except that it never passes on the

@@ -1,5 +1,6 @@
 //! The delivery pipeline, a chain of small stages like Alertmanager's notify pipeline:
-//! intake (spool record → notification, or quarantine) → route (which channel) → hold (`[[mute]]`
+//! fan-out (with several chat platforms: one spool and one pipeline each, fanout.rs) → intake
+//! (spool record → notification, or quarantine) → route (which channel) → hold (`[[mute]]`
 //! window or snooze: wait in the spool) → dedupe (already delivered?) → mirror (changes made
 //! outside chat join a thread only, an acknowledgement once) → group (held for a group message,
 //! see group.rs) → thread (new incident or thread reply + parent edit) → deliver (chat calls,
@@ -8,6 +9,7 @@
 
 mod backoff;
 mod deliver;
+mod fanout;
 mod group;
 #[cfg(test)]
 mod group_tests;
@@ -26,6 +28,7 @@ use crate::config::{DeliveryConfig, RouteConfig};
 use crate::store::StoreHandle;
 use backoff::Backoff;
 pub use deliver::{Delivered, IncidentChange};
+pub use fanout::{return_leftovers, FanOut};
 pub use group::{GroupCard, Groups, MemberChange};
 use hagios_chat::{ChatAdapter, ChatError};
 use hagios_spool::{RecordId, Spool, SpoolError};

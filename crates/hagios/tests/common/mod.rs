@@ -194,11 +194,14 @@ max_backoff = "2s"
     config
 }
 
-/// Notifications waiting in the spool.
+/// Notifications waiting in the spool, and with several chat platforms in theirs.
 pub fn spooled(spool: &Path) -> usize {
-    std::fs::read_dir(spool.join("new")).map_or(0, |entries| {
-        entries.filter_map(Result::ok).filter(|entry| entry.path().extension().is_some_and(|e| e == "json")).count()
-    })
+    let platforms = std::fs::read_dir(spool.join("platforms"))
+        .map_or(0, |entries| entries.filter_map(Result::ok).map(|platform| spooled(&platform.path())).sum());
+    platforms
+        + std::fs::read_dir(spool.join("new")).map_or(0, |entries| {
+            entries.filter_map(Result::ok).filter(|entry| entry.path().extension().is_some_and(|e| e == "json")).count()
+        })
 }
 
 /// `hagios run --config FILE` with `env` (the chat platform's secrets), logging to stderr.
