@@ -1,6 +1,7 @@
 //! The Matrix adapter against a real, private Synapse: what it posts, threads and edits is what
 //! another user sees; a repeated keyed post (also from a restarted adapter) is one message; the
-//! homeserver's rate limit comes back as a retryable error carrying its delay; mentions, direct
+//! homeserver's rate limit comes back as a retryable error carrying its delay; text too long for
+//! one message goes on, whole and once, in its thread, even under a rate limit; mentions, direct
 //! messages and reactions come in as chat events; invitations to encrypted rooms are declined.
 
 use hagios_chat::matrix::{MatrixChat, MatrixLogin, MatrixSettings};
@@ -11,6 +12,10 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 const PATIENCE: Duration = Duration::from_secs(20);
+/// The note on a message whose text goes on in its thread, and the most characters of text one
+/// message shows.
+const CONTINUED: &str = "\n… continued in the thread";
+const TEXT_LIMIT: usize = 3000;
 
 struct Homeserver {
     synapse: SynapseInstance,
@@ -92,6 +97,47 @@ async fn posts_threads_and_edits_show_for_people_and_keyed_posts_happen_once() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_long_text_goes_on_in_its_thread_complete_in_order_and_once() {
+    let Some(home) = Homeserver::start(SynapseOptions::default()) else { return };
+    let chat = home.adapter(true);
+    let members: Vec<String> = (0..500).map(|n| format!("• db{n:03}!MySQL is CRITICAL: connection refused")).collect();
+    let group = Outbound::Group { text: members.join("\n"), open: true };
+    let root = chat.post_keyed(None, None, &group, "n-group").await.expect("post");
+
+    let messages = home.messages();
+    assert_eq!(messages[0]["event_id"], root.id.as_str());
+    let first = messages[0]["content"]["body"].as_str().expect("body");
+    let mut arrived: Vec<&str> =
+        first.strip_suffix(CONTINUED).expect("says the rest is in the thread").lines().collect();
+    for reply in &messages[1..] {
+        let relation = &reply["content"]["m.relates_to"];
+        assert_eq!(
+            (relation["rel_type"].as_str(), relation["event_id"].as_str()),
+            (Some("m.thread"), Some(root.id.as_str()))
+        );
+        let body = reply["content"]["body"].as_str().expect("body");
+        assert!(body.chars().count() <= TEXT_LIMIT, "a reply of {} characters", body.chars().count());
+        arrived.extend(body.lines());
+    }
+    assert!(messages.len() > 5, "{} messages", messages.len());
+    assert_eq!(arrived, members, "every member line arrived once, in order");
+
+    // The same post again, also from a restarted hagios: the homeserver knows every part.
+    assert_eq!(chat.post_keyed(None, None, &group, "n-group").await.expect("repeat"), root);
+    assert_eq!(home.adapter(true).post_keyed(None, None, &group, "n-group").await.expect("after restart"), root);
+    assert_eq!(home.messages().len(), messages.len(), "no part was posted twice");
+
+    // A long reply in the thread goes on in the same thread, right after it.
+    let reply = chat.post_keyed(None, Some(&root), &text(&members.join("\n")), "n-reply").await.expect("reply");
+    let after = home.messages();
+    assert_eq!(after[messages.len()]["event_id"], reply.id.as_str());
+    assert!(after.len() > messages.len() + 1, "the reply went on in the thread");
+    for event in &after[messages.len()..] {
+        assert_eq!(event["content"]["m.relates_to"]["event_id"], root.id.as_str(), "under the thread's root");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_rate_limit_is_a_retryable_error_with_the_homeservers_delay() {
     let Some(home) = Homeserver::start(SynapseOptions { message_rate: Some((0.2, 2)) }) else { return };
     let chat = home.adapter(false);
@@ -109,6 +155,20 @@ async fn the_rate_limit_is_a_retryable_error_with_the_homeservers_delay() {
     assert!(matches!(error, ChatError::RateLimited(_)) && error.retryable(), "{error}");
     let wait = error.retry_after().expect("the homeserver said how long");
     assert!(wait > Duration::ZERO && wait <= Duration::from_secs(10), "{wait:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_rest_of_a_long_text_waits_out_the_rate_limit() {
+    let Some(home) = Homeserver::start(SynapseOptions { message_rate: Some((2.0, 2)) }) else { return };
+    let chat = home.adapter(false);
+    let long = (0..300).map(|n| format!("line {n:03} of a long plugin output")).collect::<Vec<_>>().join("\n");
+    let root = chat.post_keyed(None, None, &text(&long), "n-limited").await.expect("posted despite the limit");
+    let messages = home.messages();
+    assert!(messages.len() >= 4, "the burst of two was exceeded: {} messages", messages.len());
+    let bodies: Vec<&str> = messages.iter().map(|message| message["content"]["body"].as_str().unwrap_or("")).collect();
+    let whole = bodies.join("\n").replace(CONTINUED, "");
+    assert_eq!(whole, long, "complete and in order");
+    assert_eq!(messages[0]["event_id"], root.id.as_str());
 }
 
 #[tokio::test(flavor = "multi_thread")]
