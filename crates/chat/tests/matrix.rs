@@ -2,7 +2,8 @@
 //! another user sees; a repeated keyed post (also from a restarted adapter) is one message; the
 //! homeserver's rate limit comes back as a retryable error carrying its delay; text too long for
 //! one message goes on, whole and once, in its thread, even under a rate limit; mentions, direct
-//! messages and reactions come in as chat events; invitations to encrypted rooms are declined.
+//! messages and reactions come in as chat events (a room marked direct but of three needs a
+//! mention); invitations to encrypted rooms are declined.
 
 use hagios_chat::matrix::{MatrixChat, MatrixLogin, MatrixSettings};
 use hagios_chat::{ChatAdapter, ChatError, ChatEvent, MessageRef, Outbound};
@@ -21,6 +22,7 @@ struct Homeserver {
     synapse: SynapseInstance,
     bot: MatrixUser,
     alice: MatrixUser,
+    bob: MatrixUser,
     room: String,
     dir: tempfile::TempDir,
 }
@@ -34,7 +36,7 @@ impl Homeserver {
         let bob = synapse.register("bob", "bob-password");
         let room = alice.create_room(&[&bot.user_id, &bob.user_id], json!({ "name": "alerts" }));
         bob.join(&room);
-        Some(Homeserver { synapse, bot, alice, room, dir: tempfile::tempdir().expect("temp dir") })
+        Some(Homeserver { synapse, bot, alice, bob, room, dir: tempfile::tempdir().expect("temp dir") })
     }
 
     /// An adapter as `hagios run` makes it; `password` logs in instead of using the token.
@@ -135,6 +137,18 @@ async fn a_long_text_goes_on_in_its_thread_complete_in_order_and_once() {
     for event in &after[messages.len()..] {
         assert_eq!(event["content"]["m.relates_to"]["event_id"], root.id.as_str(), "under the thread's root");
     }
+
+    // A first try that stopped after the message and its first reply, as in a crash: the same
+    // two parts posted under a key. The retry of the whole text under it adds only the rest.
+    let body = |message: &Value| message["content"]["body"].as_str().expect("body").to_owned();
+    let parts: Vec<String> = messages[..2].iter().map(|message| body(message).replace(CONTINUED, "")).collect();
+    let cut_short = Outbound::Group { text: parts.join("\n"), open: true };
+    let before = after.len();
+    let first_try = chat.post_keyed(None, None, &cut_short, "n-crashed").await.expect("first try");
+    assert_eq!(home.messages().len(), before + 2, "the message and its first reply");
+    assert_eq!(chat.post_keyed(None, None, &group, "n-crashed").await.expect("retry"), first_try);
+    let completed: Vec<String> = home.messages()[before..].iter().map(body).collect();
+    assert_eq!(completed, messages.iter().map(body).collect::<Vec<_>>(), "the missing replies, in order");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -223,8 +237,19 @@ async fn mentions_direct_messages_and_reactions_become_events_and_encrypted_room
         other => panic!("expected the reaction: {other:?}"),
     }
     match next(&mut events).await {
-        ChatEvent::Command { channel, thread: None, text, .. } => assert_eq!((channel, text.as_str()), (dm, "status")),
+        ChatEvent::Command { channel, thread: None, text, .. } => {
+            assert_eq!((channel, text.as_str()), (dm.clone(), "status"))
+        }
         other => panic!("expected the direct message: {other:?}"),
+    }
+    // Marked as direct or not, a room of three is a conversation: only a mention is a command.
+    home.alice.call("POST", &format!("/rooms/{}/invite", url(&dm)), Some(json!({ "user_id": home.bob.user_id })));
+    home.bob.join(&dm);
+    home.alice.send_text(&dm, None, "ack that one, bob?");
+    home.alice.send_text(&dm, None, "hagios: status");
+    match next(&mut events).await {
+        ChatEvent::Command { channel, text, .. } => assert_eq!((channel, text.as_str()), (dm, "status")),
+        other => panic!("expected the mention in the room of three: {other:?}"),
     }
     listener.abort();
     assert!(home.dir.path().join("matrix-sync").exists(), "the sync position is kept");

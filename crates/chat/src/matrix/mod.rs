@@ -276,6 +276,9 @@ impl MatrixChat {
         }
     }
 
+    /// A direct chat is a room of the bot and one person. `m.direct` and an invitation's
+    /// `is_direct` are not asked: the inviter sets them, also on rooms of many people, where
+    /// taking every message as a command would act on their chatter ("ack that one?").
     async fn is_direct(&self, room: &str) -> bool {
         if let Some(direct) = self.direct.lock().expect("direct").get(room) {
             return *direct;
