@@ -18,6 +18,7 @@ const TEXT_LIMIT: usize = 3000;
 const HISTORY_LINE_LIMIT: usize = 150;
 /// Lines of "who did what" shown on the alert; older ones stay in the thread.
 const HISTORY_SHOWN: usize = 10;
+/// The notes after a text that goes on in the thread, and after one an edit had to cut.
 const CONTINUED: &str = "\n… continued in the thread";
 const SHORTENED: &str = "\n… (shortened: the thread or Nagios has the full text)";
 
