@@ -1,7 +1,9 @@
 //! The Matrix adapter against a real, private Synapse: what it posts, threads and edits is what
 //! another user sees; a repeated keyed post (also from a restarted adapter) is one message; the
-//! homeserver's rate limit comes back as a retryable error carrying its delay; mentions, direct
-//! messages and reactions come in as chat events; invitations to encrypted rooms are declined.
+//! homeserver's rate limit comes back as a retryable error carrying its delay; text too long for
+//! one message goes on, whole and once, in its thread, even under a rate limit; mentions, direct
+//! messages and reactions come in as chat events (a room marked direct but of three needs a
+//! mention); invitations to encrypted rooms are declined.
 
 use hagios_chat::matrix::{MatrixChat, MatrixLogin, MatrixSettings};
 use hagios_chat::{ChatAdapter, ChatError, ChatEvent, MessageRef, Outbound};
@@ -11,11 +13,16 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 const PATIENCE: Duration = Duration::from_secs(20);
+/// The note on a message whose text goes on in its thread, and the most characters of text one
+/// message shows.
+const CONTINUED: &str = "\n… continued in the thread";
+const TEXT_LIMIT: usize = 3000;
 
 struct Homeserver {
     synapse: SynapseInstance,
     bot: MatrixUser,
     alice: MatrixUser,
+    bob: MatrixUser,
     room: String,
     dir: tempfile::TempDir,
 }
@@ -29,7 +36,7 @@ impl Homeserver {
         let bob = synapse.register("bob", "bob-password");
         let room = alice.create_room(&[&bot.user_id, &bob.user_id], json!({ "name": "alerts" }));
         bob.join(&room);
-        Some(Homeserver { synapse, bot, alice, room, dir: tempfile::tempdir().expect("temp dir") })
+        Some(Homeserver { synapse, bot, alice, bob, room, dir: tempfile::tempdir().expect("temp dir") })
     }
 
     /// An adapter as `hagios run` makes it; `password` logs in instead of using the token.
@@ -92,6 +99,59 @@ async fn posts_threads_and_edits_show_for_people_and_keyed_posts_happen_once() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_long_text_goes_on_in_its_thread_complete_in_order_and_once() {
+    let Some(home) = Homeserver::start(SynapseOptions::default()) else { return };
+    let chat = home.adapter(true);
+    let members: Vec<String> = (0..500).map(|n| format!("• db{n:03}!MySQL is CRITICAL: connection refused")).collect();
+    let group = Outbound::Group { text: members.join("\n"), open: true };
+    let root = chat.post_keyed(None, None, &group, "n-group").await.expect("post");
+
+    let messages = home.messages();
+    assert_eq!(messages[0]["event_id"], root.id.as_str());
+    let first = messages[0]["content"]["body"].as_str().expect("body");
+    let mut arrived: Vec<&str> =
+        first.strip_suffix(CONTINUED).expect("says the rest is in the thread").lines().collect();
+    for reply in &messages[1..] {
+        let relation = &reply["content"]["m.relates_to"];
+        assert_eq!(
+            (relation["rel_type"].as_str(), relation["event_id"].as_str()),
+            (Some("m.thread"), Some(root.id.as_str()))
+        );
+        let body = reply["content"]["body"].as_str().expect("body");
+        assert!(body.chars().count() <= TEXT_LIMIT, "a reply of {} characters", body.chars().count());
+        arrived.extend(body.lines());
+    }
+    assert!(messages.len() > 5, "{} messages", messages.len());
+    assert_eq!(arrived, members, "every member line arrived once, in order");
+
+    // The same post again, also from a restarted hagios: the homeserver knows every part.
+    assert_eq!(chat.post_keyed(None, None, &group, "n-group").await.expect("repeat"), root);
+    assert_eq!(home.adapter(true).post_keyed(None, None, &group, "n-group").await.expect("after restart"), root);
+    assert_eq!(home.messages().len(), messages.len(), "no part was posted twice");
+
+    // A long reply in the thread goes on in the same thread, right after it.
+    let reply = chat.post_keyed(None, Some(&root), &text(&members.join("\n")), "n-reply").await.expect("reply");
+    let after = home.messages();
+    assert_eq!(after[messages.len()]["event_id"], reply.id.as_str());
+    assert!(after.len() > messages.len() + 1, "the reply went on in the thread");
+    for event in &after[messages.len()..] {
+        assert_eq!(event["content"]["m.relates_to"]["event_id"], root.id.as_str(), "under the thread's root");
+    }
+
+    // A first try that stopped after the message and its first reply, as in a crash: the same
+    // two parts posted under a key. The retry of the whole text under it adds only the rest.
+    let body = |message: &Value| message["content"]["body"].as_str().expect("body").to_owned();
+    let parts: Vec<String> = messages[..2].iter().map(|message| body(message).replace(CONTINUED, "")).collect();
+    let cut_short = Outbound::Group { text: parts.join("\n"), open: true };
+    let before = after.len();
+    let first_try = chat.post_keyed(None, None, &cut_short, "n-crashed").await.expect("first try");
+    assert_eq!(home.messages().len(), before + 2, "the message and its first reply");
+    assert_eq!(chat.post_keyed(None, None, &group, "n-crashed").await.expect("retry"), first_try);
+    let completed: Vec<String> = home.messages()[before..].iter().map(body).collect();
+    assert_eq!(completed, messages.iter().map(body).collect::<Vec<_>>(), "the missing replies, in order");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_rate_limit_is_a_retryable_error_with_the_homeservers_delay() {
     let Some(home) = Homeserver::start(SynapseOptions { message_rate: Some((0.2, 2)) }) else { return };
     let chat = home.adapter(false);
@@ -109,6 +169,20 @@ async fn the_rate_limit_is_a_retryable_error_with_the_homeservers_delay() {
     assert!(matches!(error, ChatError::RateLimited(_)) && error.retryable(), "{error}");
     let wait = error.retry_after().expect("the homeserver said how long");
     assert!(wait > Duration::ZERO && wait <= Duration::from_secs(10), "{wait:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_rest_of_a_long_text_waits_out_the_rate_limit() {
+    let Some(home) = Homeserver::start(SynapseOptions { message_rate: Some((2.0, 2)) }) else { return };
+    let chat = home.adapter(false);
+    let long = (0..300).map(|n| format!("line {n:03} of a long plugin output")).collect::<Vec<_>>().join("\n");
+    let root = chat.post_keyed(None, None, &text(&long), "n-limited").await.expect("posted despite the limit");
+    let messages = home.messages();
+    assert!(messages.len() >= 4, "the burst of two was exceeded: {} messages", messages.len());
+    let bodies: Vec<&str> = messages.iter().map(|message| message["content"]["body"].as_str().unwrap_or("")).collect();
+    let whole = bodies.join("\n").replace(CONTINUED, "");
+    assert_eq!(whole, long, "complete and in order");
+    assert_eq!(messages[0]["event_id"], root.id.as_str());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -163,8 +237,19 @@ async fn mentions_direct_messages_and_reactions_become_events_and_encrypted_room
         other => panic!("expected the reaction: {other:?}"),
     }
     match next(&mut events).await {
-        ChatEvent::Command { channel, thread: None, text, .. } => assert_eq!((channel, text.as_str()), (dm, "status")),
+        ChatEvent::Command { channel, thread: None, text, .. } => {
+            assert_eq!((channel, text.as_str()), (dm.clone(), "status"))
+        }
         other => panic!("expected the direct message: {other:?}"),
+    }
+    // Marked as direct or not, a room of three is a conversation: only a mention is a command.
+    home.alice.call("POST", &format!("/rooms/{}/invite", url(&dm)), Some(json!({ "user_id": home.bob.user_id })));
+    home.bob.join(&dm);
+    home.alice.send_text(&dm, None, "ack that one, bob?");
+    home.alice.send_text(&dm, None, "hagios: status");
+    match next(&mut events).await {
+        ChatEvent::Command { channel, text, .. } => assert_eq!((channel, text.as_str()), (dm, "status")),
+        other => panic!("expected the mention in the room of three: {other:?}"),
     }
     listener.abort();
     assert!(home.dir.path().join("matrix-sync").exists(), "the sync position is kept");

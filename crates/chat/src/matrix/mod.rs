@@ -2,7 +2,8 @@
 //! matrix-sdk): alerts are `m.room.message`s whose `m.thread` threads carry the incident's story
 //! and whose root is kept current by `m.replace` edits; mentions of the bot, messages in direct
 //! chats and ✅/🔁 reactions on alerts come in through a `/sync` long-poll whose `next_batch` is
-//! kept in a file. Exactly once: a notification's transaction id is derived from its id, and the
+//! kept in a file. Exactly once: a notification's transaction id is derived from its id (and
+//! those of the thread replies carrying what did not fit in the message from that), and the
 //! homeserver answers a repeated `PUT …/send/m.room.message/{txnId}` with the first event.
 //! End-to-end encrypted rooms are not supported: invitations to them are declined with a reason.
 
@@ -67,8 +68,9 @@ const SYNC_FILTER: &str = r#"{"presence":{"types":[]},"account_data":{"types":[]
 pub const KEYED_TXN_PREFIX: &str = "hagios-notification-";
 /// Messages whose last edit is remembered; forgetting only costs one repeated edit.
 const EDITS_REMEMBERED: usize = 10_000;
-/// Tries to answer one invitation when the homeserver asks to slow down.
-const INVITE_TRIES: u32 = 5;
+/// Tries of a call the homeserver asks to slow down, where no caller would retry it: answering
+/// an invitation (it shows in one sync only) and continuing a long message.
+const PATIENT_TRIES: u32 = 5;
 const ENCRYPTED_REFUSAL: &str =
     "hagios does not support end-to-end encrypted rooms: invite it to a room without encryption";
 
@@ -187,6 +189,27 @@ impl MatrixChat {
         Ok(MessageRef { channel: room, id: id.to_owned() })
     }
 
+    /// Posts a message and then, as replies in its thread (the thread it is in, or a new one
+    /// under it), the text that did not fit, in order. Each continuation's transaction id is the
+    /// message's with its number, so a repeated post is recognised part by part and completes
+    /// what an earlier try left out. A rate limit on a continuation is waited out here; any other
+    /// failure fails the post, whose retry repeats nothing.
+    async fn send_all(
+        &self,
+        channel: Option<&str>,
+        thread: Option<&MessageRef>,
+        rendered: render::Rendered,
+        txn: &str,
+    ) -> Result<MessageRef, ChatError> {
+        let posted = self.send(channel, thread, rendered.content, txn).await?;
+        let root = thread.unwrap_or(&posted);
+        for (number, part) in rendered.continuation.into_iter().enumerate() {
+            let txn = format!("{txn}~{}", number + 1);
+            patiently(|| self.send(None, Some(root), part.clone(), &txn)).await?;
+        }
+        Ok(posted)
+    }
+
     /// A transaction id used once: a retry of the same call is a new message (edits, replies).
     fn fresh_txn(&self) -> String {
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
@@ -210,17 +233,15 @@ impl MatrixChat {
             } else {
                 tracing::info!(room = %invite.room, "joining a room the bot was invited to");
             }
-            for _ in 0..INVITE_TRIES {
-                let answer = if invite.encrypted {
-                    let reason = json!({ "reason": ENCRYPTED_REFUSAL });
-                    self.call(Method::POST, &["rooms", &invite.room, "leave"], Some(&reason)).await
-                } else {
-                    self.call(Method::POST, &["join", &invite.room], Some(&json!({}))).await
-                };
-                let Err(e) = answer else { break };
+            let leave = ["rooms", invite.room.as_str(), "leave"];
+            let join = ["join", invite.room.as_str()];
+            let (segments, body) = if invite.encrypted {
+                (&leave[..], json!({ "reason": ENCRYPTED_REFUSAL }))
+            } else {
+                (&join[..], json!({}))
+            };
+            if let Err(e) = patiently(|| self.call(Method::POST, segments, Some(&body))).await {
                 tracing::warn!(error = %e, room = %invite.room, "cannot answer an invitation");
-                let Some(wait) = e.retry_after() else { break };
-                tokio::time::sleep(wait).await;
             }
         }
     }
@@ -245,7 +266,7 @@ impl MatrixChat {
             }
             Heard::Encrypted { room } => {
                 if self.told_encrypted.lock().expect("told").insert(room.clone()) {
-                    let notice = render::content(&Outbound::Text(ENCRYPTED_REFUSAL.to_owned()));
+                    let notice = render::message(&Outbound::Text(ENCRYPTED_REFUSAL.to_owned())).content;
                     if let Err(e) = self.send(Some(&room), None, notice, &self.fresh_txn()).await {
                         tracing::warn!(error = %e, %room, "cannot say that encrypted rooms are not supported");
                     }
@@ -255,6 +276,9 @@ impl MatrixChat {
         }
     }
 
+    /// A direct chat is a room of the bot and one person. `m.direct` and an invitation's
+    /// `is_direct` are not asked: the inviter sets them, also on rooms of many people, where
+    /// taking every message as a command would act on their chatter ("ack that one?").
     async fn is_direct(&self, room: &str) -> bool {
         if let Some(direct) = self.direct.lock().expect("direct").get(room) {
             return *direct;
@@ -310,6 +334,26 @@ impl MatrixChat {
     }
 }
 
+/// `call` again after each rate limit the homeserver sets, waiting as long as it asks, up to
+/// [`PATIENT_TRIES`] tries.
+async fn patiently<T, Call, Answer>(mut call: Call) -> Result<T, ChatError>
+where
+    Call: FnMut() -> Answer,
+    Answer: std::future::Future<Output = Result<T, ChatError>>,
+{
+    let mut tries = 1;
+    loop {
+        match call().await {
+            Err(e) if tries < PATIENT_TRIES => {
+                let Some(wait) = e.retry_after() else { return Err(e) };
+                tokio::time::sleep(wait).await;
+                tries += 1;
+            }
+            answer => return answer,
+        }
+    }
+}
+
 #[async_trait]
 impl ChatAdapter for MatrixChat {
     fn platform(&self) -> &'static str {
@@ -322,11 +366,12 @@ impl ChatAdapter for MatrixChat {
         thread: Option<&MessageRef>,
         message: &Outbound,
     ) -> Result<MessageRef, ChatError> {
-        self.send(channel, thread, render::content(message), &self.fresh_txn()).await
+        self.send_all(channel, thread, render::message(message), &self.fresh_txn()).await
     }
 
-    /// The transaction id is derived from `key`: a repeated post (after a crash, or a retry whose
-    /// answer was lost) is recognised by the homeserver, which answers with the first event.
+    /// The transaction id is derived from `key`, and those of the message's continuation from it:
+    /// a repeated post (after a crash, or a retry whose answer was lost) is recognised by the
+    /// homeserver, which answers with the first events.
     async fn post_keyed(
         &self,
         channel: Option<&str>,
@@ -334,7 +379,7 @@ impl ChatAdapter for MatrixChat {
         message: &Outbound,
         key: &str,
     ) -> Result<MessageRef, ChatError> {
-        self.send(channel, thread, render::content(message), &format!("{KEYED_TXN_PREFIX}{key}")).await
+        self.send_all(channel, thread, render::message(message), &format!("{KEYED_TXN_PREFIX}{key}")).await
     }
 
     async fn update(&self, message: &MessageRef, content: &Outbound) -> Result<(), ChatError> {

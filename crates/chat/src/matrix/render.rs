@@ -1,7 +1,9 @@
 //! How messages look in Matrix: an `m.room.message` with an HTML `formatted_body` and a plain
 //! `body` fallback. Everything from outside (plugin output, names, people's words) is
-//! HTML-escaped and shown as code, texts are cut well below Matrix's 64 KiB event limit, and
-//! every message carries an empty `m.mentions`, so nothing in it can ping a person or `@room`.
+//! HTML-escaped and shown as code, every message carries an empty `m.mentions`, so nothing in it
+//! can ping a person or `@room`, and every event stays well below Matrix's 64 KiB limit: text
+//! longer than one message goes on in thread replies after it (an edit, which cannot add
+//! replies, is cut with a note).
 
 use crate::{AlertCard, Outbound};
 use hagios_domain::State;
@@ -16,6 +18,9 @@ const TEXT_LIMIT: usize = 3000;
 const HISTORY_LINE_LIMIT: usize = 150;
 /// Lines of "who did what" shown on the alert; older ones stay in the thread.
 const HISTORY_SHOWN: usize = 10;
+/// The notes after a text that goes on in the thread, and after one an edit had to cut.
+const CONTINUED: &str = "\n… continued in the thread";
+const SHORTENED: &str = "\n… (shortened: the thread or Nagios has the full text)";
 
 /// Reactions people can put on an alert, and the chat command each stands for.
 pub const REACTIONS: [(&str, &str); 2] = [("✅", "ack"), ("🔁", "recheck")];
@@ -26,27 +31,121 @@ pub fn reaction_command(key: &str) -> Option<&'static str> {
     REACTIONS.iter().find(|(emoji, _)| *emoji == key).map(|(_, command)| *command)
 }
 
-/// A message as its content: `msgtype`, `body`, `format`, `formatted_body`, `m.mentions`.
-pub fn content(message: &Outbound) -> Value {
-    let (msgtype, body, html) = match message {
-        Outbound::Alert(card) => ("m.text", alert_text(card), alert_html(card)),
+/// A message to post: its content, and the text that did not fit as the contents of thread
+/// replies to post after it, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendered {
+    pub content: Value,
+    pub continuation: Vec<Value>,
+}
+
+/// What becomes of text longer than one message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rest {
+    /// It goes on in thread replies after the message.
+    InThread,
+    /// It is left out with a note: an edit cannot add replies.
+    Dropped,
+}
+
+/// How a text is shown: plugin output as code, replies and group lists as lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Look {
+    Code,
+    Lines,
+}
+
+/// Long text: the part shown in the message, the note after it, and the rest in pieces.
+struct Split {
+    shown: String,
+    note: &'static str,
+    rest: Vec<String>,
+}
+
+impl Split {
+    fn new(text: &str, rest: Rest) -> Self {
+        let mut pieces = pieces(text, TEXT_LIMIT).into_iter();
+        let shown = pieces.next().unwrap_or_default();
+        let more: Vec<String> = pieces.collect();
+        match (more.is_empty(), rest) {
+            (true, _) => Split { shown, note: "", rest: more },
+            (false, Rest::InThread) => Split { shown, note: CONTINUED, rest: more },
+            (false, Rest::Dropped) => Split { shown, note: SHORTENED, rest: Vec::new() },
+        }
+    }
+
+    /// The shown part with its note, as plain text and as HTML.
+    fn body_and_html(&self, look: Look) -> (String, String) {
+        let body = format!("{}{}", self.shown, self.note);
+        let html = match look {
+            Look::Code => format!("<pre><code>{}</code></pre>{}", escape(&self.shown), escape(self.note)),
+            Look::Lines => lines_html(&body),
+        };
+        (body, html)
+    }
+
+    /// The rest as thread replies: notices, which bots do not answer and reactions do not count on.
+    fn continuation(&self, look: Look) -> Vec<Value> {
+        self.rest
+            .iter()
+            .map(|piece| {
+                let html = match look {
+                    Look::Code => format!("<pre><code>{}</code></pre>", escape(piece)),
+                    Look::Lines => lines_html(piece),
+                };
+                event("m.notice", piece, &html)
+            })
+            .collect()
+    }
+}
+
+/// A message as it is posted, with what goes on in its thread.
+pub fn message(message: &Outbound) -> Rendered {
+    render(message, Rest::InThread)
+}
+
+fn render(message: &Outbound, rest: Rest) -> Rendered {
+    match message {
+        Outbound::Alert(card) => {
+            let output = Split::new(&full_output(card), rest);
+            let content = event("m.text", &alert_text(card, &output), &alert_html(card, &output));
+            Rendered { content, continuation: output.continuation(Look::Code) }
+        }
         Outbound::Update { kind, state, object, text } => {
-            let (shown, cut) = cut(text);
-            let heading = format!("{} {kind} {object} is {state}", emoji(*state));
-            let html_heading = format!(
+            let split = Split::new(text, rest);
+            let mut body = format!("{} {kind} {object} is {state}", emoji(*state));
+            let mut html = format!(
                 "{} <b>{kind}</b> <code>{}</code> is <b>{state}</b>",
                 emoji(*state),
                 escape(&object.to_string())
             );
-            let body = if shown.is_empty() { heading } else { format!("{heading}\n{shown}{cut}") };
-            let html = if shown.is_empty() { html_heading } else { format!("{html_heading}{}", pre(&shown, cut)) };
-            ("m.text", body, html)
+            if !split.shown.is_empty() {
+                let (text, text_html) = split.body_and_html(Look::Code);
+                body = format!("{body}\n{text}");
+                html.push_str(&text_html);
+            }
+            Rendered { content: event("m.text", &body, &html), continuation: split.continuation(Look::Code) }
         }
         // Replies are notices: bots do not answer notices, so two bots cannot talk in circles.
-        Outbound::Text(text) => plain("m.notice", text),
+        Outbound::Text(text) => lines("m.notice", text, rest),
         // A group's message is an alert people react to (✅ acknowledges every open member).
-        Outbound::Group { text, .. } => plain("m.text", text),
-    };
+        Outbound::Group { text, .. } => lines("m.text", text, rest),
+    }
+}
+
+/// Lines of plain text as `msgtype`.
+fn lines(msgtype: &str, text: &str, rest: Rest) -> Rendered {
+    let split = Split::new(text, rest);
+    let (body, html) = split.body_and_html(Look::Lines);
+    Rendered { content: event(msgtype, &body, &html), continuation: split.continuation(Look::Lines) }
+}
+
+fn lines_html(text: &str) -> String {
+    escape(text).replace('\n', "<br>")
+}
+
+/// The content of an `m.room.message`: `msgtype`, `body`, `format`, `formatted_body`, `m.mentions`.
+fn event(msgtype: &str, body: &str, html: &str) -> Value {
     json!({
         "msgtype": msgtype,
         "body": body,
@@ -56,17 +155,11 @@ pub fn content(message: &Outbound) -> Value {
     })
 }
 
-/// Plain text as `msgtype`, cut to the size limit, with its HTML twin.
-fn plain<'a>(msgtype: &'a str, text: &str) -> (&'a str, String, String) {
-    let (shown, cut) = cut(text);
-    (msgtype, format!("{shown}{cut}"), format!("{}{cut}", escape(&shown).replace('\n', "<br>")))
-}
-
 /// The content of an edit of `event_id` to show `message` (`m.replace` with `m.new_content`;
 /// the outer body, for clients without edits, is the first line only, so that the event does
-/// not carry the text twice).
+/// not carry the text twice). What does not fit is left out with a note.
 pub fn edit(event_id: &str, message: &Outbound) -> Value {
-    let new_content = content(message);
+    let new_content = render(message, Rest::Dropped).content;
     let mut outer = new_content.clone();
     for field in ["body", "formatted_body"] {
         let first_line = new_content[field].as_str().unwrap_or_default().lines().next().unwrap_or_default();
@@ -88,19 +181,17 @@ pub fn in_thread(content: &mut Value, root: &str) {
     });
 }
 
-fn alert_text(card: &AlertCard) -> String {
-    let (output, cut) = cut(&full_output(card));
+fn alert_text(card: &AlertCard, output: &Split) -> String {
     let mut lines = vec![format!("{} {} {} is {}", emoji(card.state), card.kind, card.object, card.state)];
-    if !output.is_empty() {
-        lines.push(format!("{output}{cut}"));
+    if !output.shown.is_empty() {
+        lines.push(output.body_and_html(Look::Code).0);
     }
     lines.extend(history(card).iter().map(|line| format!("• {line}")));
     lines.push(footer(card));
     lines.join("\n")
 }
 
-fn alert_html(card: &AlertCard) -> String {
-    let (output, cut) = cut(&full_output(card));
+fn alert_html(card: &AlertCard, output: &Split) -> String {
     let mut html = format!(
         "{} <b>{}</b> <code>{}</code> is <b>{}</b>",
         emoji(card.state),
@@ -108,8 +199,8 @@ fn alert_html(card: &AlertCard) -> String {
         escape(&card.object.to_string()),
         card.state
     );
-    if !output.is_empty() {
-        html.push_str(&pre(&output, cut));
+    if !output.shown.is_empty() {
+        html.push_str(&output.body_and_html(Look::Code).1);
     }
     let history = history(card);
     if !history.is_empty() {
@@ -144,10 +235,6 @@ fn footer(card: &AlertCard) -> String {
     format!("site {} · {time} · {status}", card.site)
 }
 
-fn pre(text: &str, cut: &str) -> String {
-    format!("<pre><code>{}</code></pre>{}", escape(text), escape(cut))
-}
-
 fn emoji(state: State) -> &'static str {
     match state {
         State::Ok | State::Up => "🟢",
@@ -158,11 +245,35 @@ fn emoji(state: State) -> &'static str {
     }
 }
 
-/// The first `TEXT_LIMIT` characters, and a note when there were more.
-fn cut(text: &str) -> (String, &'static str) {
-    let shown: String = text.chars().take(TEXT_LIMIT).collect();
-    let note = if shown.len() < text.len() { "\n… (shortened: the full text is in Nagios)" } else { "" };
-    (shown, note)
+/// Splits text into pieces of at most `limit` characters, between lines where a line fits (the
+/// line break there is dropped) and inside a line only when it alone is longer.
+fn pieces(text: &str, limit: usize) -> Vec<String> {
+    let mut pieces = Vec::new();
+    let mut piece: Option<(String, usize)> = None;
+    for line in text.split('\n') {
+        let width = line.chars().count();
+        if let Some((text, length)) = &mut piece {
+            if *length + 1 + width <= limit {
+                text.push('\n');
+                text.push_str(line);
+                *length += 1 + width;
+                continue;
+            }
+            pieces.push(std::mem::take(text));
+        }
+        let (mut text, mut length) = (String::new(), 0);
+        for c in line.chars() {
+            if length == limit {
+                pieces.push(std::mem::take(&mut text));
+                length = 0;
+            }
+            text.push(c);
+            length += 1;
+        }
+        piece = Some((text, length));
+    }
+    pieces.extend(piece.map(|(text, _)| text));
+    pieces
 }
 
 /// HTML-escapes text so that it can neither open tags nor end attributes.
@@ -188,7 +299,7 @@ mod tests {
 
     #[test]
     fn alert_has_html_and_a_plain_fallback_and_mentions_nobody() {
-        let content = content(&Outbound::Alert(card("CRITICAL - refused")));
+        let content = message(&Outbound::Alert(card("CRITICAL - refused"))).content;
         let html = content["formatted_body"].as_str().unwrap();
         let body = content["body"].as_str().unwrap();
         assert!(html.starts_with("🔴 <b>PROBLEM</b> <code>web01!HTTP</code> is <b>CRITICAL</b>"), "{html}");
@@ -207,19 +318,19 @@ mod tests {
     }
 
     fn content_of(card: AlertCard) -> String {
-        content(&Outbound::Alert(card))["body"].as_str().unwrap().to_owned()
+        message(&Outbound::Alert(card)).content["body"].as_str().unwrap().to_owned()
     }
 
     #[test]
     fn hostile_text_cannot_open_tags_ping_or_break_out() {
         let evil = "<script>alert(1)</script> & <a href=\"https://matrix.to/#/@room\">x</a> @room '";
-        let content = content(&Outbound::Alert(card(evil)));
+        let content = message(&Outbound::Alert(card(evil))).content;
         let html = content["formatted_body"].as_str().unwrap();
         assert!(!html.contains("<script") && !html.contains("<a "), "{html}");
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;a href=&quot;https"), "{html}");
         assert!(html.contains("&#39;"), "{html}");
         assert_eq!(content["m.mentions"], json!({}), "@room in the text mentions nobody");
-        let reply = super::content(&Outbound::Text("a < b\nc & d".into()));
+        let reply = message(&Outbound::Text("a < b\nc & d".into())).content;
         assert_eq!(reply["formatted_body"], "a &lt; b<br>c &amp; d");
         assert_eq!((reply["body"].as_str(), reply["msgtype"].as_str()), (Some("a < b\nc & d"), Some("m.notice")));
     }
@@ -228,7 +339,40 @@ mod tests {
     fn long_text_is_cut_below_the_event_limit_even_in_an_edit() {
         let edit = edit("$root", &Outbound::Alert(card(&"<".repeat(100_000))));
         assert!(edit.to_string().len() < 65_536 - 1024, "{} bytes", edit.to_string().len());
-        assert!(edit["m.new_content"]["body"].as_str().unwrap().contains("shortened"));
+        assert!(edit["m.new_content"]["body"].as_str().unwrap().contains("shortened: the thread or Nagios"));
+    }
+
+    #[test]
+    fn long_text_goes_on_in_the_thread_in_order_between_lines() {
+        let members: Vec<String> =
+            (0..500).map(|n| format!("• db{n:03}!MySQL CRITICAL - connection refused")).collect();
+        let group = message(&Outbound::Group { text: members.join("\n"), open: true });
+        let first = group.content["body"].as_str().unwrap();
+        assert!(first.ends_with(CONTINUED), "{first}");
+        assert_eq!(group.content["msgtype"], "m.text", "the group message stays an alert to react on");
+        let mut arrived: Vec<&str> = first.strip_suffix(CONTINUED).unwrap().split('\n').collect();
+        for part in &group.continuation {
+            let body = part["body"].as_str().unwrap();
+            assert!(body.chars().count() <= TEXT_LIMIT, "{} characters", body.chars().count());
+            assert_eq!(part["msgtype"], "m.notice");
+            assert_eq!(part["m.mentions"], json!({}));
+            assert_eq!(part["formatted_body"], lines_html(body));
+            arrived.extend(body.split('\n'));
+        }
+        assert!(group.continuation.len() >= 5, "{} replies", group.continuation.len());
+        assert_eq!(arrived, members, "every line whole, once, in order");
+
+        let output = message(&Outbound::Alert(card(&"<".repeat(10_000))));
+        assert!(output.content["body"].as_str().unwrap().contains(CONTINUED), "{}", output.content["body"]);
+        let rest: String = output.continuation.iter().map(|part| part["body"].as_str().unwrap()).collect();
+        assert_eq!(rest.len(), 10_000 - TEXT_LIMIT, "plugin output without lines is cut inside the line");
+        assert!(output
+            .continuation
+            .iter()
+            .all(|part| part["formatted_body"].as_str().unwrap().starts_with("<pre><code>&lt;")));
+        assert!(message(&Outbound::Text("short".into())).continuation.is_empty());
+        let edited = edit("$root", &Outbound::Group { text: members.join("\n"), open: true });
+        assert!(edited["m.new_content"]["body"].as_str().unwrap().ends_with(SHORTENED), "an edit cannot add replies");
     }
 
     #[test]
@@ -236,7 +380,7 @@ mod tests {
         let edit = edit("$root", &Outbound::Text("now".into()));
         assert_eq!(edit["m.relates_to"], json!({ "rel_type": "m.replace", "event_id": "$root" }));
         assert_eq!((edit["body"].as_str(), edit["m.new_content"]["body"].as_str()), (Some("* now"), Some("now")));
-        let mut reply = content(&Outbound::Text("hi".into()));
+        let mut reply = message(&Outbound::Text("hi".into())).content;
         in_thread(&mut reply, "$root");
         assert_eq!(reply["m.relates_to"]["rel_type"], "m.thread");
         assert_eq!(reply["m.relates_to"]["m.in_reply_to"]["event_id"], "$root");
@@ -244,7 +388,7 @@ mod tests {
 
     proptest::proptest! {
         /// Whatever plugin output or reply text holds, the HTML has no tag but hagios' own and
-        /// an edit of the alert stays below Matrix's 64 KiB event limit.
+        /// an edit of the alert, as each continuation, stays below Matrix's 64 KiB event limit.
         #[test]
         fn arbitrary_text_never_makes_tags_or_oversized_events(
             text in "\\PC{0,300}|(<|>|&|\"|'|<script>|</pre>|@room|\\n|\u{1}|\u{202e}|\u{1F534}){0,40}",
@@ -254,13 +398,32 @@ mod tests {
             let hostile = AlertCard { history: vec![text.clone(); 20], ..card(&text) };
             for message in [Outbound::Alert(hostile), Outbound::Text(text.clone())] {
                 let edit = edit("$root", &message);
+                let mut events = super::message(&message).continuation;
+                events.push(edit["m.new_content"].clone());
                 proptest::prop_assert!(edit.to_string().len() < 65_536 - 1024);
-                let mut html = edit["m.new_content"]["formatted_body"].as_str().unwrap().to_owned();
-                for tag in ["b", "code", "pre", "ul", "li", "p", "i"] {
-                    html = html.replace(&format!("<{tag}>"), "").replace(&format!("</{tag}>"), "");
+                for event in events {
+                    proptest::prop_assert!(event.to_string().len() < 65_536 - 1024);
+                    let mut html = event["formatted_body"].as_str().unwrap().to_owned();
+                    for tag in ["b", "code", "pre", "ul", "li", "p", "i"] {
+                        html = html.replace(&format!("<{tag}>"), "").replace(&format!("</{tag}>"), "");
+                    }
+                    html = html.replace("<br>", "");
+                    proptest::prop_assert!(!html.contains('<') && !html.contains('>'), "{}", html);
                 }
-                html = html.replace("<br>", "");
-                proptest::prop_assert!(!html.contains('<') && !html.contains('>'), "{}", html);
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// Pieces stay within the limit and lose nothing but the line breaks they were split at;
+        /// a piece ends inside a line only when the line alone is longer than the limit.
+        #[test]
+        fn pieces_split_between_lines_and_lose_nothing(text in "(a{0,12}\n){0,30}a{0,40}", limit in 1usize..20) {
+            let pieces = pieces(&text, limit);
+            proptest::prop_assert!(pieces.iter().all(|piece| piece.chars().count() <= limit));
+            proptest::prop_assert_eq!(pieces.concat().replace('\n', ""), text.replace('\n', ""));
+            if text.split('\n').all(|line| line.chars().count() <= limit) {
+                proptest::prop_assert_eq!(pieces.join("\n"), text);
             }
         }
     }
