@@ -161,6 +161,13 @@ pub trait ChatAdapter: Send + Sync {
         self.post(channel, thread, &Outbound::Text(text.to_owned())).await
     }
 
+    /// The platform's own id of `target`, a channel as configured: the channel that messages
+    /// posted there carry in their [`MessageRef`]. Matrix resolves a room alias to the room id;
+    /// platforms that keep the id they are given answer `target` itself.
+    async fn channel_id(&self, target: &str) -> Result<String, ChatError> {
+        Ok(target.to_owned())
+    }
+
     /// Replaces the content of a message hagios posted earlier.
     async fn update(&self, message: &MessageRef, content: &Outbound) -> Result<(), ChatError>;
 

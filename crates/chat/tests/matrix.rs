@@ -96,6 +96,12 @@ async fn posts_threads_and_edits_show_for_people_and_keyed_posts_happen_once() {
     // What Synapse serves as the message now carries the edit.
     let now = home.alice.call("GET", &format!("/rooms/{}/event/{}", url(&home.room), url(&root.id)), None);
     assert_eq!(now["unsigned"]["m.relations"]["m.replace"]["event_id"], messages[2]["event_id"]);
+
+    // Routes may name a room by alias; messages carry the room id, which the alias resolves to.
+    let alias = format!("#alerts:{}", hagios_testkit::SERVER_NAME);
+    home.alice.call("PUT", &format!("/directory/room/{}", url(&alias)), Some(json!({ "room_id": home.room })));
+    assert_eq!(restarted.channel_id(&alias).await.expect("alias resolved"), home.room);
+    assert_eq!(chat.channel_id(&home.room).await.expect("room id"), home.room);
 }
 
 #[tokio::test(flavor = "multi_thread")]

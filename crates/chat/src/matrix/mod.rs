@@ -382,6 +382,11 @@ impl ChatAdapter for MatrixChat {
         self.send_all(channel, thread, render::message(message), &format!("{KEYED_TXN_PREFIX}{key}")).await
     }
 
+    /// The room id of a room id or alias, joining the room the first time (as a post would).
+    async fn channel_id(&self, target: &str) -> Result<String, ChatError> {
+        self.room_id(target).await
+    }
+
     async fn update(&self, message: &MessageRef, content: &Outbound) -> Result<(), ChatError> {
         let edit = render::edit(&message.id, content);
         let fingerprint = {

@@ -570,7 +570,10 @@ impl super::Pipeline {
             None => notification.object.clone(),
         };
         let key = group_key(index, route, &notification.site, &anchor);
-        let batch = match self.store.open_group(channel, &key).await? {
+        // Groups are stored under the channel their message landed in (a room id, where the
+        // route may name an alias).
+        let channel_id = self.chat.channel_id(channel).await?;
+        let batch = match self.store.open_group(&channel_id, &key).await? {
             Some(group) => BatchKey::Open(group),
             None => BatchKey::New { channel: channel.to_owned(), key },
         };

@@ -22,7 +22,8 @@ pub(super) struct Posted {
 }
 
 /// A chat that remembers what was posted and edited; it can "die" after a number of posts:
-/// the post goes through, the answer is lost.
+/// the post goes through, the answer is lost. Like Matrix, it knows channels by an alias
+/// (`#name`) and an id (`!name`): messages carry the id.
 #[derive(Default)]
 pub(super) struct Recorder {
     posts: Mutex<Vec<Posted>>,
@@ -39,6 +40,12 @@ impl Recorder {
     pub(super) fn die_after(&self, posts: usize) {
         *self.posts_before_dying.lock().unwrap() = Some(posts);
     }
+}
+
+/// The id of a channel named by alias or id.
+fn channel_id(target: Option<&str>) -> String {
+    let target = target.unwrap_or("C0ALERTS");
+    target.strip_prefix('#').map_or_else(|| target.to_owned(), |alias| format!("!{alias}"))
 }
 
 fn text_of(message: &Outbound) -> String {
@@ -74,7 +81,7 @@ impl ChatAdapter for Recorder {
             Some(left) => *left -= 1,
             None => {}
         }
-        Ok(MessageRef { channel: channel.unwrap_or("C0ALERTS").into(), id })
+        Ok(MessageRef { channel: channel_id(channel), id })
     }
 
     async fn find_keyed(
@@ -85,7 +92,11 @@ impl ChatAdapter for Recorder {
     ) -> Result<Option<MessageRef>, ChatError> {
         let thread = thread.map(|parent| parent.id.clone());
         let found = self.posts().into_iter().find(|posted| posted.key == key && posted.thread == thread);
-        Ok(found.map(|posted| MessageRef { channel: channel.unwrap_or("C0ALERTS").into(), id: posted.id }))
+        Ok(found.map(|posted| MessageRef { channel: channel_id(channel), id: posted.id }))
+    }
+
+    async fn channel_id(&self, target: &str) -> Result<String, ChatError> {
+        Ok(channel_id(Some(target)))
     }
 
     async fn update(&self, message: &MessageRef, content: &Outbound) -> Result<(), ChatError> {
@@ -228,6 +239,36 @@ async fn later_members_update_the_group_message_at_most_once_per_group_interval(
     pipeline.drain().await.unwrap();
     let parents = chat.posts().into_iter().filter(|posted| posted.thread.is_none()).count();
     assert_eq!(parents, 2, "a new group after the old one closed");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_route_naming_its_room_by_alias_keeps_one_group_and_reminds_in_its_thread() {
+    let dir = tempfile::tempdir().unwrap();
+    let chat = Arc::new(Recorder::default());
+    let mut pipeline = pipeline(dir.path(), chat.clone(), true);
+    pipeline.routes[0].channel = "#alerts:example.org".into();
+    pipeline.routes[0].repeat_interval = Duration::from_secs(3600);
+    spool_burst(&pipeline.spool, "db01", 2);
+    pipeline.drain().await.unwrap();
+    tokio::time::advance(Duration::from_secs(10)).await;
+    pipeline.drain().await.unwrap();
+    let parent = chat.posts()[0].id.clone();
+
+    pipeline.spool.write(notification("db01", "svc02", NotificationType::Problem, State::Critical)).unwrap();
+    pipeline.drain().await.unwrap();
+    tokio::time::advance(Duration::from_secs(30)).await;
+    pipeline.drain().await.unwrap();
+    let posts = chat.posts();
+    assert_eq!(posts.iter().filter(|posted| posted.thread.is_none()).count(), 1, "one group: {posts:#?}");
+    assert_eq!(posts.last().unwrap().thread.as_ref(), Some(&parent), "the later member joined it");
+    assert!(pipeline.spool.pending().unwrap().is_empty());
+
+    tokio::time::advance(Duration::from_secs(3600)).await;
+    pipeline.drain().await.unwrap();
+    let reminders: Vec<Posted> =
+        chat.posts().into_iter().filter(|posted| posted.text.starts_with("Reminder:")).collect();
+    assert_eq!(reminders.len(), 3, "one per open member: {reminders:#?}");
+    assert!(reminders.iter().all(|reminder| reminder.thread.as_ref() == Some(&parent)));
 }
 
 #[tokio::test(start_paused = true)]

@@ -24,8 +24,18 @@ impl Pipeline {
                 continue;
             }
             seen.push(channel);
+            // Incidents are stored under the channel their message landed in (a room id, where
+            // the route may name an alias).
+            let channel = match self.chat.channel_id(channel).await {
+                Ok(channel) => channel,
+                Err(e) if e.retryable() => return Err(e.into()),
+                Err(e) => {
+                    tracing::warn!(channel, error = %e, "cannot find the channel of a route; no reminders there");
+                    continue;
+                }
+            };
             let every = i64::try_from(route.repeat_interval.as_secs()).unwrap_or(i64::MAX);
-            for due in self.store.due_reminders(channel, now.saturating_sub(every)).await? {
+            for due in self.store.due_reminders(&channel, now.saturating_sub(every)).await? {
                 let incident = &due.incident;
                 if acknowledged(&incident.card) || in_downtime(&incident.card) {
                     // Looked at again one interval later: a state change may have dropped the
