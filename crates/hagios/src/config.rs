@@ -321,6 +321,11 @@ impl MatrixConfig {
 }
 
 /// A room id (`!…`; since room version 12 without `:server`) or an alias (`#…:server`).
+/// Whether a Slack target is a name (`#ops`, `ops`) rather than an id (`C0123ABCD`).
+fn is_slack_name(channel: &str) -> bool {
+    channel.starts_with('#') || channel.chars().any(|c| c.is_lowercase())
+}
+
 fn is_matrix_room(room: &str) -> bool {
     room.len() > 1 && (room.starts_with('!') || (room.starts_with('#') && room.contains(':')))
 }
@@ -603,6 +608,16 @@ impl Config {
         }
         if let Some(slack) = &self.slack {
             problems.extend(slack.problems());
+            problems.extend(self.routes.iter().enumerate().filter(|(_, route)| is_slack_name(&route.channel)).map(
+                |(index, route)| {
+                    format!(
+                        "route #{} channel `{}` is a channel name: give the channel's id (C…, shown at the bottom of the \
+                         channel's details in Slack), by which hagios finds its alert groups and reminders",
+                        index + 1,
+                        route.channel
+                    )
+                },
+            ));
         }
         problems.extend(self.matrix_problems());
         for (index, route) in self.routes.iter().enumerate() {
@@ -806,11 +821,17 @@ mod tests {
             ),
             ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "https://slack.com/api", 2)
         );
-        let bad = parse("[slack]\ndefault_channel = \"\"\napi_url = \"slack.com\"\nsocket_connections = 0\n");
+        let bad = parse(
+            "[slack]\ndefault_channel = \"\"\napi_url = \"slack.com\"\nsocket_connections = 0\n\
+             [[route]]\nchannel = \"#ops\"\n[[route]]\nchannel = \"C0OPS\"\n",
+        );
         let problems = bad.problems().join("\n");
-        for expected in ["default_channel is empty", "not an http(s) URL", "between 1 and 10"] {
+        for expected in
+            ["default_channel is empty", "not an http(s) URL", "between 1 and 10", "route #1 channel `#ops`"]
+        {
             assert!(problems.contains(expected), "{problems}");
         }
+        assert!(!problems.contains("route #2"), "{problems}");
     }
 
     #[test]
