@@ -74,6 +74,9 @@ pub enum Outbound {
     },
     /// A plain reply to a person (command results, help, refusals).
     Text(String),
+    /// A reminder in an incident's thread that the whole channel should see: Slack shows it in
+    /// the channel too ("also sent to the channel"), Matrix sends it as a message that notifies.
+    Reminder(String),
     /// The message of an alert group: its summary and members as text; while `open`, an Ack
     /// button that acknowledges every open member.
     Group {

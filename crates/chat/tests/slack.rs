@@ -58,6 +58,11 @@ async fn alerts_are_threads_whose_parent_is_edited() {
     assert_eq!(messages[0].edits, 1);
     let blocks = messages[0].blocks.as_ref().expect("blocks").to_string();
     assert!(blocks.contains(":large_green_circle:") && !blocks.contains("hagios_ack"), "{blocks}");
+
+    let reminder = Outbound::Reminder("Reminder: web01!HTTP still CRITICAL".into());
+    chat.post(None, Some(&parent), &reminder).await.expect("reminder");
+    let messages = fake.bot_messages();
+    assert!(!messages[1].broadcast && messages[2].broadcast, "a reminder is also sent to the channel");
 }
 
 #[tokio::test]

@@ -49,6 +49,8 @@ pub struct Message {
     pub metadata: Option<Value>,
     /// How often `chat.update` replaced the content.
     pub edits: u32,
+    /// A thread reply also shown in the channel (`reply_broadcast`).
+    pub broadcast: bool,
 }
 
 impl Message {
@@ -91,6 +93,9 @@ impl Message {
         }
         if let Some(thread_ts) = &self.thread_ts {
             json["thread_ts"] = thread_ts.clone().into();
+        }
+        if self.broadcast {
+            json["subtype"] = "thread_broadcast".into();
         }
         if let Some(blocks) = &self.blocks {
             json["blocks"] = blocks.clone();
@@ -371,6 +376,7 @@ impl FakeSlack {
             blocks: None,
             metadata: None,
             edits: 0,
+            broadcast: false,
         });
         drop(state);
         self.changed();

@@ -247,6 +247,7 @@ fn post_message(state: &mut State, args: &Map<String, Value>) -> Answer {
         }
     }
     let metadata = args.get("metadata").filter(|m| m["event_type"].is_string()).cloned();
+    let broadcast = thread_ts.is_some() && flag(args, "reply_broadcast");
     let ts = state.new_ts();
     let message = Message {
         channel: channel.clone(),
@@ -257,6 +258,7 @@ fn post_message(state: &mut State, args: &Map<String, Value>) -> Answer {
         blocks,
         metadata,
         edits: 0,
+        broadcast,
     };
     let json = message.to_json(true);
     state.messages.push(message);
@@ -291,7 +293,8 @@ fn user_info(state: &State, args: &Map<String, Value>) -> Answer {
     }}))
 }
 
-/// Top-level messages, newest first; thread parents carry their reply count.
+/// Top-level messages and thread replies sent to the channel too, newest first; thread parents
+/// carry their reply count.
 fn history(state: &State, args: &Map<String, Value>) -> Answer {
     let channel = channel_arg(state, args)?;
     let with_metadata = flag(args, "include_all_metadata");
@@ -299,7 +302,7 @@ fn history(state: &State, args: &Map<String, Value>) -> Answer {
         .messages
         .iter()
         .rev()
-        .filter(|m| m.channel == channel && !m.is_reply())
+        .filter(|m| m.channel == channel && (!m.is_reply() || m.broadcast))
         .map(|m| {
             let mut json = m.to_json(with_metadata);
             let replies = state

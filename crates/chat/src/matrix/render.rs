@@ -128,6 +128,8 @@ fn render(message: &Outbound, rest: Rest) -> Rendered {
         }
         // Replies are notices: bots do not answer notices, so two bots cannot talk in circles.
         Outbound::Text(text) => lines("m.notice", text, rest),
+        // Clients' default push rules keep quiet about notices; a reminder is meant to be heard.
+        Outbound::Reminder(text) => lines("m.text", text, rest),
         // A group's message is an alert people react to (✅ acknowledges every open member).
         Outbound::Group { text, .. } => lines("m.text", text, rest),
     }
@@ -296,6 +298,12 @@ pub fn escape(text: &str) -> String {
 mod tests {
     use super::*;
     use crate::tests::card;
+
+    #[test]
+    fn a_reminder_notifies_where_command_replies_are_notices() {
+        assert_eq!(message(&Outbound::Reminder("Reminder: db01!disk".into())).content["msgtype"], "m.text");
+        assert_eq!(message(&Outbound::Text("confirmed".into())).content["msgtype"], "m.notice");
+    }
 
     #[test]
     fn alert_has_html_and_a_plain_fallback_and_mentions_nobody() {

@@ -140,6 +140,7 @@ async fn post_rendered(
     content.metadata = metadata;
     let mut request = SlackApiChatPostMessageRequest::new(channel.into(), content);
     request.thread_ts = thread.cloned();
+    request.reply_broadcast = (rendered.broadcast && thread.is_some()).then_some(true);
     pacer.wait_turn(channel).await;
     let posted = client.open_session(token).chat_post_message(&request).await.map_err(chat_error)?;
     pacer.posted(channel, &posted.channel.0);

@@ -36,6 +36,8 @@ pub struct Rendered {
     pub blocks: Vec<Value>,
     /// Text that did not fit, for thread replies after the message itself.
     pub overflow: Vec<String>,
+    /// A thread reply shown in the channel as well (`reply_broadcast`).
+    pub broadcast: bool,
 }
 
 /// The chat command a button stands for, or `None` for an action hagios did not create.
@@ -79,9 +81,15 @@ pub fn render(message: &Outbound) -> Rendered {
             if !body.is_empty() {
                 blocks.push(section(&code_block(&body, !overflow.is_empty())));
             }
-            Rendered { text: summary(&format!("{kind} {object} is {state}: {text}")), blocks, overflow }
+            Rendered {
+                text: summary(&format!("{kind} {object} is {state}: {text}")),
+                blocks,
+                overflow,
+                broadcast: false,
+            }
         }
         Outbound::Text(text) => plain(text, MAX_BLOCKS),
+        Outbound::Reminder(text) => Rendered { broadcast: true, ..plain(text, MAX_BLOCKS) },
         Outbound::Group { text, open } => {
             let mut rendered = plain(text, MAX_BLOCKS - 1);
             if *open {
@@ -97,7 +105,7 @@ fn plain(text: &str, max_blocks: usize) -> Rendered {
     let chunks = chunks(text, SECTION_ROOM);
     let shown = chunks.len().min(max_blocks);
     let blocks = chunks[..shown].iter().map(|chunk| section(&escape(chunk))).collect();
-    Rendered { text: summary(text), blocks, overflow: chunks[shown..].to_vec() }
+    Rendered { text: summary(text), blocks, overflow: chunks[shown..].to_vec(), broadcast: false }
 }
 
 /// A row of buttons, each standing for the chat command in its value.
@@ -139,7 +147,7 @@ fn alert(card: &AlertCard) -> Rendered {
         blocks.push(actions(&BUTTONS));
     }
     let text = summary(&format!("{} {} is {}: {}", card.kind, card.object, card.state, card.output));
-    Rendered { text, blocks, overflow }
+    Rendered { text, blocks, overflow, broadcast: false }
 }
 
 fn emoji(state: State) -> &'static str {

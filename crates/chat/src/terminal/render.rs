@@ -23,7 +23,7 @@ fn body(message: &Outbound) -> String {
         Outbound::Update { kind, state, object, text } => {
             indent(&format!("{kind} {object} is {state}{}", optional_line(text)))
         }
-        Outbound::Text(text) => indent(&sanitize(text)),
+        Outbound::Text(text) | Outbound::Reminder(text) => indent(&sanitize(text)),
         Outbound::Group { text, open } => {
             let hint = if *open {
                 "\nreply in this thread with `#<id> ack [comment]` to acknowledge every open member"

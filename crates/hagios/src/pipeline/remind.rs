@@ -72,7 +72,7 @@ impl Pipeline {
         );
         let retrying = self.store.begin_attempt(&key).await?;
         let attempt = Attempt { key: &key, retrying };
-        attempt.post(self.chat.as_ref(), Some(&thread.channel), Some(thread), &Outbound::Text(text)).await?;
+        attempt.post(self.chat.as_ref(), Some(&thread.channel), Some(thread), &Outbound::Reminder(text)).await?;
         self.store.record_reminder(incident.id, number, now, &key).await?;
         tracing::info!(incident = %incident.id, object = %incident.card.object, number, "reminded");
         Ok(())
