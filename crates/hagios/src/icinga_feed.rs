@@ -6,14 +6,16 @@
 //! problem that is gone becomes a RECOVERY. "Announced" means seen by this feed since it started,
 //! or an open incident in the store (which survives restarts), so nothing is announced twice.
 //!
-//! Hard state changes reach chat whether or not Icinga notifies about them (notifications off, no
-//! notification rule), once each: Icinga's `StateChange` and `Notification` events about one
-//! change carry the same check result, and the second report finds its state already shown.
-//! In downtime or acknowledged, a change is news only for an incident already open in chat.
+//! Hard state changes reach chat whether or not Icinga has a notification rule for them, once
+//! each: Icinga's `StateChange` and `Notification` events about one change carry the same check
+//! result, and the second report finds its state already shown. In downtime, acknowledged, or
+//! with the object's notifications off (`mute`, as Nagios then notifies nobody), a change is news
+//! only for an incident already open in chat.
 
 use crate::store::StoreHandle;
 use hagios_domain::{Notification, NotificationType, ObjectRef, Snapshot, State};
-use hagios_monitor::icinga::events::{EventStream, StateChange, StreamItem};
+use hagios_monitor::icinga::client::IcingaClient;
+use hagios_monitor::icinga::events::{notifications_enabled, EventStream, StateChange, StreamItem};
 use hagios_spool::Spool;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -34,6 +36,7 @@ impl IcingaFeed {
     pub async fn run(self, shutdown: watch::Receiver<bool>) {
         let (sink, mut items) = mpsc::channel(256);
         let site = self.stream.site.clone();
+        let client = self.stream.client.clone();
         let stream = tokio::spawn(self.stream.run(sink, shutdown));
         let mut memory = Announced::default();
         while let Some(item) = items.recv().await {
@@ -41,7 +44,7 @@ impl IcingaFeed {
                 StreamItem::Connected(snapshot) => reconcile(&site, &snapshot, &mut memory, &self.store).await,
                 StreamItem::Notification(notification) => memory.admit(*notification).into_iter().collect(),
                 StreamItem::StateChange(change) => {
-                    memory.admit_change(*change, &self.store).await.into_iter().collect()
+                    memory.admit_change(*change, &self.store, &client).await.into_iter().collect()
                 }
             };
             for notification in notifications {
@@ -89,8 +92,14 @@ impl Announced {
     }
 
     /// The PROBLEM or RECOVERY to announce for `change`, if it is news. What chat shows comes from
-    /// this feed's memory, else from an open incident in the store (hagios restarted).
-    async fn admit_change(&mut self, change: StateChange, store: &StoreHandle) -> Option<Notification> {
+    /// this feed's memory, else from an open incident in the store (hagios restarted). Whether the
+    /// object is muted is asked from Icinga only when the change would open an incident.
+    async fn admit_change(
+        &mut self,
+        mut change: StateChange,
+        store: &StoreHandle,
+        client: &IcingaClient,
+    ) -> Option<Notification> {
         let shown = match self.states.get(&change.notification.object) {
             Some(shown) => Some(*shown),
             None => match store.open_incident(&change.notification).await {
@@ -101,6 +110,10 @@ impl Announced {
                 }
             },
         };
+        if would_open_incident(&change, shown) && muted(client, &change.notification.object).await {
+            tracing::info!(object = %change.notification.object, "notifications are off (muted): no new incident");
+            change.quiet = true;
+        }
         self.judge(change, shown)
     }
 
@@ -123,25 +136,45 @@ impl Announced {
     }
 }
 
+/// Whether `change` would open a new incident: the one judgement that an object's notifications
+/// being off changes (quiet changes still reach an open incident's thread).
+fn would_open_incident(change: &StateChange, shown: Option<Shown>) -> bool {
+    change.notification.state.is_problem()
+        && !change.quiet
+        && shown.is_none_or(|shown| !shown.state.is_problem() && change.checked_at >= shown.checked_at)
+}
+
+/// Whether `object`'s notifications are off, as Icinga says now. When Icinga cannot say, they
+/// count as on: a problem is rather announced than lost.
+async fn muted(client: &IcingaClient, object: &ObjectRef) -> bool {
+    match notifications_enabled(client, object).await {
+        Ok(enabled) => !enabled,
+        Err(err) => {
+            tracing::warn!(error = %err, %object, "cannot read whether notifications are off; announcing the problem");
+            false
+        }
+    }
+}
+
 /// The PROBLEMs and RECOVERYs that bring chat in line with `snapshot`.
 async fn reconcile(site: &str, snapshot: &Snapshot, memory: &mut Announced, store: &StoreHandle) -> Vec<Notification> {
     let mut found = Vec::new();
-    // (object, state, checked, silenced, output, time); silenced objects (downtime, acknowledged)
-    // get no PROBLEM from reconciliation, as from the event stream.
+    // (object, state, checked, silenced, output, time); silenced objects (downtime, acknowledged,
+    // notifications off) get no PROBLEM from reconciliation, as from the event stream.
     let hosts = snapshot.status.hosts.values().map(|view| {
-        let silenced = view.in_downtime || view.acknowledged;
+        let silenced = view.in_downtime || view.acknowledged || !view.notifications_enabled;
         let object = ObjectRef::host(&view.name);
         (object, view.state, view.has_been_checked, silenced, view.output.clone(), view.last_state_change)
     });
     let services = snapshot.status.services.values().map(|view| {
-        let silenced = view.in_downtime || view.acknowledged;
+        let silenced = view.in_downtime || view.acknowledged || !view.notifications_enabled;
         let object = ObjectRef::service(&view.host, &view.description);
         (object, view.state, view.has_been_checked, silenced, view.output.clone(), view.last_state_change)
     });
     let mut seen = HashSet::new();
     for (object, state, checked, silenced, output, time) in hosts.chain(services) {
         seen.insert(object.clone());
-        if !checked || (silenced && state.is_problem() && !memory.states.contains_key(&object)) {
+        if !checked {
             continue;
         }
         let kind = if state.is_problem() { NotificationType::Problem } else { NotificationType::Recovery };
@@ -172,6 +205,11 @@ async fn reconcile(site: &str, snapshot: &Snapshot, memory: &mut Announced, stor
                 }
             },
         };
+        // Silenced, a problem goes only into an incident open in chat; else chat keeps showing
+        // what it showed (the memory holds every object, not only announced ones).
+        if silenced && state.is_problem() && !known.is_some_and(|shown| shown.is_problem()) {
+            continue;
+        }
         let announce = match (known, state.is_problem()) {
             (Some(announced), true) => announced != state,
             (None, true) => true,
@@ -192,6 +230,7 @@ async fn reconcile(site: &str, snapshot: &Snapshot, memory: &mut Announced, stor
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hagios_domain::{HostView, ServiceView};
 
     fn notification(kind: NotificationType, state: State, time: i64) -> Notification {
         Notification {
@@ -251,6 +290,86 @@ mod tests {
                 .collect();
             assert_eq!(announced, expected, "{why}");
         }
+    }
+
+    #[test]
+    fn icinga_is_asked_whether_an_object_is_muted_only_when_its_change_would_open_an_incident() {
+        let shown = |state, checked_at| Some(Shown { state, checked_at });
+        let critical = change(State::Critical, 5.0, false);
+        assert!(would_open_incident(&critical, None), "nothing shown yet");
+        assert!(would_open_incident(&critical, shown(State::Ok, 4.0)), "recovered before");
+        assert!(!would_open_incident(&critical, shown(State::Warning, 4.0)), "an open incident hears it anyway");
+        assert!(!would_open_incident(&critical, shown(State::Ok, 6.0)), "late");
+        assert!(!would_open_incident(&change(State::Critical, 5.0, true), None), "quiet already");
+        assert!(!would_open_incident(&change(State::Ok, 5.0, false), shown(State::Critical, 4.0)), "a recovery");
+
+        // Muted (the change made quiet): no incident; once an incident is open, muting it
+        // still lets its changes and recovery into the thread.
+        let mut memory = Announced::default();
+        assert!(memory.judge(change(State::Critical, 5.0, true), None).is_none());
+        let open = shown(State::Critical, 6.0);
+        assert_eq!(memory.judge(change(State::Warning, 7.0, true), open).map(|n| n.state), Some(State::Warning));
+        let open = memory.states.get(&ObjectRef::service("web01", "HTTP")).copied();
+        assert_eq!(memory.judge(change(State::Ok, 8.0, true), open).map(|n| n.state), Some(State::Ok));
+    }
+
+    fn service_view(host: &str, description: &str, state: State, notifications_enabled: bool) -> ServiceView {
+        ServiceView {
+            host: host.into(),
+            description: description.into(),
+            state,
+            output: String::new(),
+            long_output: String::new(),
+            has_been_checked: true,
+            acknowledged: false,
+            in_downtime: false,
+            notifications_enabled,
+            last_check: 100,
+            last_state_change: 90,
+        }
+    }
+
+    #[tokio::test]
+    async fn reconciliation_opens_no_incident_for_a_muted_object_and_a_muted_host_leaves_its_services_alone() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = StoreHandle::open(&dir.path().join("state.db")).expect("store");
+        let mut snapshot = Snapshot::default();
+        let host = HostView {
+            name: "web01".into(),
+            state: State::Down,
+            output: String::new(),
+            long_output: String::new(),
+            has_been_checked: true,
+            acknowledged: false,
+            in_downtime: false,
+            notifications_enabled: false,
+            last_check: 100,
+            last_state_change: 90,
+        };
+        snapshot.status.hosts.insert("web01".into(), host);
+        for view in [
+            service_view("web01", "HTTP", State::Critical, false),
+            service_view("web01", "Disk", State::Critical, true),
+            service_view("db01", "MySQL", State::Ok, false),
+        ] {
+            snapshot.status.services.insert((view.host.clone(), view.description.clone()), view);
+        }
+        let mut memory = Announced::default();
+        let announced = Shown { state: State::Critical, checked_at: 50.0 };
+        memory.states.insert(ObjectRef::service("db01", "MySQL"), announced);
+        // As after an earlier reconciliation, which remembers every object.
+        memory.states.insert(ObjectRef::service("web01", "HTTP"), Shown { state: State::Ok, checked_at: 50.0 });
+
+        let found = reconcile("s", &snapshot, &mut memory, &store).await;
+        let found: Vec<(String, NotificationType)> =
+            found.iter().map(|notification| (notification.object.to_string(), notification.kind)).collect();
+        assert_eq!(
+            found,
+            [
+                ("db01!MySQL".to_owned(), NotificationType::Recovery),
+                ("web01!Disk".to_owned(), NotificationType::Problem)
+            ]
+        );
     }
 
     #[test]

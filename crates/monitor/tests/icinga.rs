@@ -4,6 +4,7 @@
 
 use hagios_domain::{Action, DowntimeSpan, DowntimeTarget, ObjectRef, Outcome, State};
 use hagios_monitor::icinga::client::{ClientConfig, Credentials};
+use hagios_monitor::icinga::events::notifications_enabled;
 use hagios_monitor::icinga::{IcingaConfig, IcingaMonitor};
 use hagios_monitor::{Monitor, MonitorError};
 use hagios_testkit::{IcingaInstance, IcingaOptions};
@@ -158,6 +159,24 @@ async fn notifications_are_disabled_and_enabled() {
         assert_eq!(confirmed(monitor.execute(&unmute, "dave").await), format!("notifications enabled for {target}"));
         assert_eq!(icinga.object_attrs(&target.host, target.service.as_deref())["enable_notifications"], true);
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_event_streams_consumer_reads_one_objects_notification_switch_as_on_nagios() {
+    let Some((_icinga, monitor)) = start() else { return };
+    let (host, disk) = (ObjectRef::host("web01"), ObjectRef::service("web01", "Disk"));
+    let enabled = |object: ObjectRef| {
+        let client = monitor.client().clone();
+        async move { notifications_enabled(&client, &object).await.expect("lookup") }
+    };
+    assert!(enabled(host.clone()).await && enabled(disk.clone()).await);
+    confirmed(monitor.execute(&Action::DisableNotifications { target: host.clone() }, "dave").await);
+    assert!(!enabled(host.clone()).await);
+    assert!(enabled(disk.clone()).await, "a muted host leaves its services' notifications on, as Nagios does");
+    confirmed(monitor.execute(&Action::DisableNotifications { target: disk.clone() }, "dave").await);
+    assert!(!enabled(disk).await);
+    let gone = notifications_enabled(monitor.client(), &ObjectRef::service("web01", "No Such")).await;
+    assert!(matches!(gone, Err(MonitorError::UnknownObject { .. })), "{gone:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

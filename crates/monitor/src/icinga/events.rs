@@ -22,6 +22,7 @@ use super::state::{self, owner};
 use crate::MonitorError;
 use hagios_domain::{Notification, NotificationType, ObjectRef, Snapshot, State, MIRROR_MACRO};
 use serde::Deserialize;
+use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
@@ -60,8 +61,37 @@ pub struct StateChange {
     /// one change, later for every later change, so it orders reports that arrive late.
     pub checked_at: f64,
     /// In downtime or acknowledged when it changed: someone planned or claimed it, so it is news
-    /// only for an incident already open in chat.
+    /// only for an incident already open in chat. The event does not say whether notifications
+    /// are off ([`notifications_enabled`] asks); the consumer sets this then.
     pub quiet: bool,
+}
+
+/// Whether Icinga notifies about `object`: its own `enable_notifications`, which `mute` turns off.
+/// A host's setting does not reach its services, as on Nagios. `StateChange` events do not carry
+/// it, so a consumer asks when it matters: one lookup by name (the `host` / `service` parameter,
+/// which Icinga resolves without evaluating a filter over every object).
+pub async fn notifications_enabled(client: &IcingaClient, object: &ObjectRef) -> Result<bool, MonitorError> {
+    #[derive(Deserialize)]
+    struct Attrs {
+        enable_notifications: bool,
+    }
+    #[derive(Deserialize)]
+    struct Found {
+        attrs: Attrs,
+    }
+    let (kind, query) = match &object.service {
+        Some(_) => ("services", json!({"service": object.to_string(), "attrs": ["enable_notifications"]})),
+        None => ("hosts", json!({"host": object.host, "attrs": ["enable_notifications"]})),
+    };
+    let found: Vec<Found> = client.query(kind, &query).await?;
+    match found.as_slice() {
+        [only] => Ok(only.attrs.enable_notifications),
+        _ => Err(MonitorError::UnknownObject {
+            kind: if object.is_service() { "service" } else { "host" },
+            name: object.to_string(),
+            suggestion: None,
+        }),
+    }
 }
 
 /// Backoff between reconnects: doubles from `first` up to `max`.
