@@ -71,18 +71,47 @@ impl Spool {
     pub fn write_as(&self, id: &RecordId, mut notification: Notification) -> Result<(), SpoolError> {
         notification.id = id.to_string();
         let bytes = serde_json::to_vec(&notification).map_err(|e| SpoolError::Encode(e.to_string()))?;
+        self.put(id, &bytes)?;
+        // Should only this sync fail, the record may still be delivered although the caller hears
+        // "failed"; that is the safe side, since Nagios never sends the same notification again.
+        sync_dir(&self.new)
+    }
+
+    /// Puts the records `ids` of `from` into this spool under the same ids, with one sync of
+    /// `new/` at the end; the fan-out stage hands records to each chat platform's spool this way.
+    /// They are hard links where the filesystem allows — nothing is written, the records are
+    /// durable already, and nobody changes a record in place — else copies. A record already here
+    /// stays as it is (the same record, handed on before); one gone from `from` is skipped.
+    pub fn link_from(&self, from: &Spool, ids: &[RecordId]) -> Result<(), SpoolError> {
+        for id in ids {
+            let (source, target) = (from.new.join(id.file_name()), self.new.join(id.file_name()));
+            match fs::hard_link(&source, &target) {
+                Ok(()) => {}
+                Err(e) if matches!(e.kind(), io::ErrorKind::AlreadyExists | io::ErrorKind::NotFound) => {}
+                // Another filesystem, or hard links not allowed (`fs.protected_hardlinks`).
+                Err(_) => match fs::read(&source) {
+                    Ok(bytes) => self.put(id, &bytes)?,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(SpoolError::io("read", &source, e)),
+                },
+            }
+        }
+        sync_dir(&self.new)
+    }
+
+    /// Writes and fsyncs `bytes` in `tmp/`, then moves them into `new/` as record `id`; the
+    /// caller syncs `new/`.
+    fn put(&self, id: &RecordId, bytes: &[u8]) -> Result<(), SpoolError> {
         let staged = self.tmp.join(id.file_name());
         let queued = self.new.join(id.file_name());
-        let moved = write_synced(&staged, &bytes)
+        let moved = write_synced(&staged, bytes)
             .and_then(|()| fs::rename(&staged, &queued).map_err(|e| SpoolError::io("move", &queued, e)));
         if let Err(e) = moved {
             // Best effort: a leftover would only be swept later, and the original error matters more.
             let _ = fs::remove_file(&staged);
             return Err(e);
         }
-        // Should only this sync fail, the record may still be delivered although the caller hears
-        // "failed"; that is the safe side, since Nagios never sends the same notification again.
-        sync_dir(&self.new)
+        Ok(())
     }
 
     /// The records waiting for delivery, oldest first. Files whose names are not record ids are

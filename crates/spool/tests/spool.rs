@@ -63,6 +63,37 @@ fn remove_all_drops_every_record_given_and_skips_missing_ones() {
 }
 
 #[test]
+fn records_handed_to_another_spool_keep_their_ids_and_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let (main, platform) = (Spool::open(dir.path().join("main")).unwrap(), Spool::open(dir.path().join("p")).unwrap());
+    let ids: Vec<_> = ["a", "b"].iter().map(|host| main.write(notification(host)).unwrap()).collect();
+    platform.link_from(&main, &ids).unwrap();
+    main.remove_all(&ids[..1]).unwrap();
+    // Handed on again after a crash: the record already there stays, one gone is skipped.
+    platform.link_from(&main, &ids).unwrap();
+    assert_eq!(platform.pending().unwrap(), ids);
+    assert_eq!(platform.read(&ids[1]).unwrap(), main.read(&ids[1]).unwrap());
+    platform.quarantine(&ids[1], "refused by the platform").unwrap();
+    assert_eq!(main.read(&ids[1]).unwrap().object.host, "b", "the other spool's record is untouched");
+}
+
+#[test]
+fn records_are_copied_where_they_cannot_be_linked() {
+    // /dev/shm is another filesystem than the temp dir: no hard links across.
+    let Ok(other) = tempfile::tempdir_in("/dev/shm") else {
+        eprintln!("skipped: no /dev/shm to copy across filesystems");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (main, platform) = (Spool::open(dir.path()).unwrap(), Spool::open(other.path()).unwrap());
+    let id = main.write(notification("web01")).unwrap();
+    platform.link_from(&main, std::slice::from_ref(&id)).unwrap();
+    main.remove(&id).unwrap();
+    assert_eq!(platform.read(&id).unwrap().object.host, "web01");
+    assert!(files_in(&other.path().join("tmp")).is_empty(), "copied through tmp/");
+}
+
+#[test]
 fn pending_lists_records_in_arrival_order_across_reopens() {
     let dir = tempfile::tempdir().unwrap();
     let hosts = ["a", "b", "c", "d", "e"];

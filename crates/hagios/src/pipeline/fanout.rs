@@ -1,7 +1,7 @@
 //! Fan-out stage, when one process posts to several chat platforms: every record of the spool is
-//! copied under its own id into one spool per platform, then removed. Each platform's pipeline
-//! then holds, groups, retries and quarantines on its own, so an outage of one platform holds up
-//! none of the others.
+//! put under its own id into one spool per platform (a hard link: the record is not written
+//! again), then removed. Each platform's pipeline then holds, groups, retries and quarantines on
+//! its own, so an outage of one platform holds up none of the others.
 
 use hagios_spool::{Spool, SpoolError};
 use std::path::{Path, PathBuf};
@@ -11,6 +11,9 @@ use tokio::sync::watch;
 
 /// Where the platforms' spools live, inside the spool directory beside `new/`.
 const PLATFORMS: &str = "platforms";
+/// Records handed on with one sync of each spool's `new/`: amortizes the syncs in a storm, and
+/// small enough that the platforms start delivering the first records soon.
+const BATCH: usize = 256;
 
 pub struct FanOut {
     spool: Arc<Spool>,
@@ -45,24 +48,18 @@ impl FanOut {
         }
     }
 
-    /// Hands every pending record to every platform, oldest first. A record is removed only
-    /// once every platform has it; a crash before that copies it again under the same id, which
-    /// replaces a pending copy and is recognised by the dedupe where it was delivered already.
+    /// Hands every pending record to every platform, oldest first, in batches. A record is
+    /// removed only once every platform has it; a crash before that copies it again under the
+    /// same id, which replaces a pending copy and is recognised by the dedupe where it was
+    /// delivered already.
+    /// An unreadable record is handed on too: each platform's pipeline quarantines it in its own
+    /// `bad/`, as it would any record it cannot read.
     fn pass(&self) -> Result<(), SpoolError> {
-        for id in self.spool.pending()? {
-            let notification = match self.spool.read(&id) {
-                Ok(notification) => notification,
-                Err(e) if !e.retryable() => {
-                    tracing::error!(record = %id, error = %e, "quarantining unreadable spool record");
-                    self.spool.quarantine(&id, &e.to_string())?;
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
+        for batch in self.spool.pending()?.chunks(BATCH) {
             for platform in &self.platforms {
-                platform.write_as(&id, notification.clone())?;
+                platform.link_from(&self.spool, batch)?;
             }
-            self.spool.remove(&id)?;
+            self.spool.remove_all(batch)?;
         }
         Ok(())
     }
@@ -86,17 +83,8 @@ pub fn return_leftovers(spool: &Spool, platforms: &[&str]) -> Result<(), SpoolEr
         }
         let leftover = Spool::open(entry.path())?;
         let pending = leftover.pending()?;
-        for id in &pending {
-            match leftover.read(id) {
-                Ok(notification) => spool.write_as(id, notification)?,
-                Err(e) if !e.retryable() => {
-                    leftover.quarantine(id, &e.to_string())?;
-                    continue;
-                }
-                Err(e) => return Err(e),
-            }
-            leftover.remove(id)?;
-        }
+        spool.link_from(&leftover, &pending)?;
+        leftover.remove_all(&pending)?;
         if !pending.is_empty() {
             tracing::info!(from = %entry.path().display(), records = pending.len(), "took back notifications of a platform no longer configured");
         }
