@@ -3,17 +3,26 @@
 //! and spooled as notifications, so that they reach the incident's thread like any other. Runs
 //! next to Nagios: in `hagios run`, or in `hagios agent` in a split deployment.
 //!
-//! The first snapshot is the baseline: changes made while hagios was not running are not
-//! mirrored, and a restart never mirrors anything twice.
+//! What was last compared is kept in the spool directory (`mirror-baseline.json`): after a
+//! restart the first snapshot is compared with it, so changes made while hagios was not running
+//! are mirrored too, and nothing is mirrored twice. Without that file (the very first start) the
+//! first snapshot is the baseline.
 
-use hagios_domain::{CommentKind, Downtime, Notification, NotificationType, ObjectRef, State, Status, MIRROR_MACRO};
+use hagios_domain::{
+    Comment, CommentKind, Downtime, Notification, NotificationType, ObjectRef, Snapshot, State, Status, MIRROR_MACRO,
+};
 use hagios_monitor::Monitor;
 use hagios_spool::Spool;
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 /// Nagios rewrites status.dat every `status_update_interval` (at least a second).
 const POLL: Duration = Duration::from_secs(1);
+/// Where the baseline is kept, in the spool directory.
+const BASELINE_FILE: &str = "mirror-baseline.json";
 
 pub struct StatusMirror {
     pub monitor: Arc<dyn Monitor>,
@@ -21,14 +30,29 @@ pub struct StatusMirror {
 }
 
 impl StatusMirror {
-    /// Compares each new snapshot with the one before, for as long as the process runs.
+    /// Compares each new snapshot with the one before (at first, with the baseline kept by the
+    /// previous run), for as long as the process runs.
     pub async fn run(self) {
-        let mut previous = None;
+        let file = self.spool.dir().join(BASELINE_FILE);
+        let mut kept = Baseline::load(&file);
+        let mut previous: Option<Arc<Snapshot>> = None;
         loop {
             match self.monitor.snapshot().await {
+                Ok(current) if previous.as_ref().is_some_and(|before| Arc::ptr_eq(before, &current)) => {}
                 Ok(current) => {
-                    if let Some(before) = previous.filter(|before| !Arc::ptr_eq(before, &current)) {
-                        self.spool_changes(&before.status, &current.status);
+                    match (&previous, &kept) {
+                        (Some(before), _) => self.spool_changes(&before.status, &current.status),
+                        (None, Some(baseline)) => {
+                            self.spool_changes(&baseline.before(&current.status), &current.status)
+                        }
+                        (None, None) => {}
+                    }
+                    let baseline = Baseline::of(&current.status);
+                    if kept.as_ref() != Some(&baseline) {
+                        if let Err(e) = baseline.save(&file) {
+                            tracing::warn!(error = %e, file = %file.display(), "cannot keep what was mirrored; a restart may miss changes made meanwhile");
+                        }
+                        kept = Some(baseline);
                     }
                     previous = Some(current);
                 }
@@ -48,6 +72,88 @@ impl StatusMirror {
                 }
             }
         }
+    }
+}
+
+/// What the mirror compares with, kept across restarts: the part of a snapshot [`changes`] reads
+/// besides the objects themselves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Baseline {
+    created: i64,
+    /// Objects acknowledged, in order.
+    acknowledged: Vec<ObjectRef>,
+    /// People's comments (not Nagios' own).
+    comments: Vec<Comment>,
+    downtimes: Vec<Downtime>,
+}
+
+impl Baseline {
+    fn of(status: &Status) -> Baseline {
+        let hosts = status.hosts.values().filter(|view| view.acknowledged).map(|view| ObjectRef::host(&view.name));
+        let services = status
+            .services
+            .values()
+            .filter(|view| view.acknowledged)
+            .map(|view| ObjectRef::service(&view.host, &view.description));
+        let mut acknowledged: Vec<ObjectRef> = hosts.chain(services).collect();
+        acknowledged.sort();
+        Baseline {
+            created: status.created,
+            acknowledged,
+            comments: status.comments.iter().filter(|c| c.kind == CommentKind::User).cloned().collect(),
+            downtimes: status.downtimes.clone(),
+        }
+    }
+
+    /// The snapshot to compare `now` with: `now`'s objects with the acknowledgements kept, and
+    /// the comments and downtimes kept. An object added meanwhile counts as not acknowledged
+    /// before; a change of one without an incident in chat goes nowhere (the pipeline keeps
+    /// mirrored changes to open incidents' threads).
+    fn before(&self, now: &Status) -> Status {
+        let acknowledged = |object: ObjectRef| self.acknowledged.binary_search(&object).is_ok();
+        let mut before = Status {
+            created: self.created,
+            comments: self.comments.clone(),
+            downtimes: self.downtimes.clone(),
+            ..now.clone()
+        };
+        for view in before.hosts.values_mut() {
+            view.acknowledged = acknowledged(ObjectRef::host(&view.name));
+        }
+        for view in before.services.values_mut() {
+            view.acknowledged = acknowledged(ObjectRef::service(&view.host, &view.description));
+        }
+        before
+    }
+
+    /// The baseline of the previous run, if it left one that can be read.
+    fn load(file: &Path) -> Option<Baseline> {
+        let read = match std::fs::read(file) {
+            Ok(text) => serde_json::from_slice::<Baseline>(&text).map_err(|e| e.to_string()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+            Err(e) => Err(e.to_string()),
+        };
+        match read {
+            Ok(mut baseline) => {
+                // Kept sorted for lookups; a file edited by hand may not be.
+                baseline.acknowledged.sort();
+                Some(baseline)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, file = %file.display(), "cannot read what was mirrored before; starting afresh");
+                None
+            }
+        }
+    }
+
+    /// Replaces the file whole (written beside it, then renamed), so a crash leaves the old
+    /// baseline or the new one.
+    fn save(&self, file: &Path) -> std::io::Result<()> {
+        let staged = PathBuf::from(format!("{}.new", file.display()));
+        let mut out = std::fs::File::create(&staged)?;
+        out.write_all(&serde_json::to_vec(self).map_err(std::io::Error::other)?)?;
+        out.sync_all()?;
+        std::fs::rename(&staged, file)
     }
 }
 
@@ -291,6 +397,34 @@ mod tests {
         let found = changes("s", &with(vec![later.clone(), running.clone(), flexible]), &with(Vec::new()));
         let kinds: Vec<_> = found.iter().map(|n| n.kind).collect();
         assert_eq!(kinds, [NotificationType::DowntimeCancelled; 2], "Nagios itself tells of the running one");
+    }
+
+    #[test]
+    fn changes_made_while_hagios_was_down_are_found_against_the_kept_baseline() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(BASELINE_FILE);
+        let note = comment(1, CommentKind::User, "bob", "before the restart");
+        let at_stop = status(false, vec![note.clone()]);
+        Baseline::of(&at_stop).save(&file).unwrap();
+        let kept = Baseline::load(&file).expect("kept");
+        assert_eq!(kept, Baseline::of(&at_stop));
+
+        let ack = comment(5, CommentKind::Acknowledgement, "cgi-user", "while hagios was down");
+        let later = comment(6, CommentKind::User, "bob", "also meanwhile");
+        let at_start = status(true, vec![note, ack, later]);
+        let found = changes("s", &kept.before(&at_start), &at_start);
+        let kinds: Vec<_> = found.iter().map(|n| (n.kind, n.comment.as_deref())).collect();
+        assert_eq!(
+            kinds,
+            [
+                (NotificationType::Acknowledgement, Some("while hagios was down")),
+                (NotificationType::Comment, Some("also meanwhile"))
+            ]
+        );
+        assert!(changes("s", &Baseline::of(&at_start).before(&at_start), &at_start).is_empty(), "nothing twice");
+
+        std::fs::write(&file, "not json").unwrap();
+        assert!(Baseline::load(&file).is_none(), "an unreadable file means starting afresh");
     }
 
     #[test]

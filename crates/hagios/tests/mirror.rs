@@ -1,7 +1,7 @@
 //! Mirroring end to end against a real, private Nagios: acknowledgements, comments and downtimes
 //! written to the command FIFO directly, as the CGI does, reach the incident's thread and its parent once —
-//! also when Nagios sends its own ACKNOWLEDGEMENT notification for the same acknowledgement, and
-//! when the acknowledgement was typed in chat.
+//! also when Nagios sends its own ACKNOWLEDGEMENT notification for the same acknowledgement, when
+//! the acknowledgement was typed in chat, and when the change was made while hagios was down.
 
 mod common;
 
@@ -67,14 +67,21 @@ fn acknowledgements_and_comments_made_in_the_cgi_join_the_thread_once() {
     bot.wait_for_message("PROBLEM web01!HTTP Load is CRITICAL");
     assert!(!bot.screen().contains("no incident here"), "{}", bot.screen());
 
-    // After a restart the first snapshot is the baseline: nothing earlier is mirrored again.
+    // Changes made while hagios is down are found after its restart against what it last saw;
+    // nothing earlier is mirrored again.
     bot.kill();
+    site.nagios.submit_raw("ADD_SVC_COMMENT;web01;HTTP;1;cgi-user;while hagios was down");
+    site.nagios
+        .wait_for_state(PATIENCE, |status| status.comments.iter().any(|c| c.text == "while hagios was down"))
+        .expect("Nagios took the comment");
     let bot = Bot::start("run", &site.config);
+    bot.wait_for_text("comment (CRITICAL) by cgi-user: while hagios was down");
     site.nagios.submit_raw("ADD_SVC_COMMENT;web01;HTTP;1;cgi-user;after the restart");
     bot.wait_for_text("comment (CRITICAL) by cgi-user: after the restart");
     site.nagios.submit_service_result("db01", "Load", 0, "OK - load 1");
     bot.wait_for_message("RECOVERY db01!Load is OK");
     let screen = bot.screen();
-    assert_eq!(replies(&screen, &alert, "COMMENT web01!HTTP"), 1, "{screen}");
+    assert_eq!(replies(&screen, &alert, "COMMENT web01!HTTP"), 2, "{screen}");
     assert_eq!(replies(&screen, &alert, "ACKNOWLEDGEMENT web01!HTTP"), 0, "{screen}");
+    assert_eq!(replies(&screen, &alert, "CUSTOM web01!HTTP"), 0, "{screen}");
 }
