@@ -22,6 +22,9 @@ pub struct Role {
 pub struct User {
     pub chat_id: String,
     pub roles: Vec<String>,
+    /// The person behind the id, when they have ids on several platforms: rules about "another
+    /// person" count people, not accounts. `None`: the id stands for a person of its own.
+    pub person: Option<String>,
 }
 
 /// Who may do what; built once from the configuration.
@@ -30,6 +33,8 @@ pub struct Policy {
     roles: BTreeMap<String, Grant>,
     /// chat id → role names.
     users: BTreeMap<String, Vec<String>>,
+    /// chat id → the person it belongs to, for ids that name one.
+    people: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone)]
@@ -84,11 +89,20 @@ impl Policy {
                 (role.name, grant)
             })
             .collect();
-        let mut by_user: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let (mut by_user, mut people): (BTreeMap<String, Vec<String>>, BTreeMap<String, String>) = Default::default();
         for user in users {
+            if let Some(person) = user.person {
+                people.insert(user.chat_id.clone(), person);
+            }
             by_user.entry(user.chat_id).or_default().extend(user.roles);
         }
-        Policy { roles, users: by_user }
+        Policy { roles, users: by_user, people }
+    }
+
+    /// Whether two chat ids belong to the same person: the same id, or ids given the same
+    /// `person` (one person on Slack and on Matrix).
+    pub fn same_person(&self, one: &str, other: &str) -> bool {
+        one == other || self.people.get(one).is_some_and(|person| self.people.get(other) == Some(person))
     }
 
     /// Allows `command` on `object` when one of the user's roles grants that command and has an
@@ -221,7 +235,7 @@ mod tests {
     }
 
     fn user(chat_id: &str, roles: &[&str]) -> User {
-        User { chat_id: chat_id.into(), roles: roles.iter().map(|r| r.to_string()).collect() }
+        User { chat_id: chat_id.into(), roles: roles.iter().map(|r| r.to_string()).collect(), person: None }
     }
 
     fn policy() -> Policy {

@@ -302,7 +302,10 @@ impl Router {
         let mut queue = self.awaiting_yes.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         queue.retain(|waiting| waiting.expires > request.now);
         let second_person = self.settings.second_person_confirms;
-        let may_confirm = |waiting: &AwaitingYes| (waiting.requester_id != request.user_id) == second_person;
+        // With the second-person rule, anyone but the asker (on any of their platforms); without
+        // it, the asker only.
+        let may_confirm =
+            |waiting: &AwaitingYes| self.policy.same_person(&waiting.requester_id, request.user_id) != second_person;
         let named = |waiting: &AwaitingYes| number.is_none_or(|number| waiting.number == number);
         let Some(index) = queue.iter().rposition(|waiting| named(waiting) && may_confirm(waiting)) else {
             return Err(match number {
@@ -340,7 +343,7 @@ impl Router {
             Some(number) => queue.iter().position(|waiting| waiting.number == number),
             None => queue
                 .iter()
-                .rposition(|waiting| waiting.requester_id == request.user_id)
+                .rposition(|waiting| self.policy.same_person(&waiting.requester_id, request.user_id))
                 .or_else(|| queue.len().checked_sub(1)),
         };
         let Some(index) = index else {

@@ -172,14 +172,16 @@ impl Monitor for RecordingMonitor {
 }
 
 /// Alice and dave (U1, U4, role oncall: every action on everything), bob (U2, role web: ack and recheck on
-/// `web*`), carol (U3, role dba: ack on `hostgroup:db-servers`); anyone else has no role.
+/// `web*`), carol (U3, role dba: ack on `hostgroup:db-servers`); alice is also `@alice:m.org` (on
+/// Matrix, the same person); anyone else has no role.
 pub(crate) fn policy() -> Policy {
     let role = |name: &str, commands: &[&str], objects: &[&str]| Role {
         name: name.into(),
         commands: commands.iter().map(|c| c.to_string()).collect(),
         objects: objects.iter().map(|o| o.to_string()).collect(),
     };
-    let user = |id: &str, role: &str| User { chat_id: id.into(), roles: vec![role.into()] };
+    let user = |id: &str, role: &str| User { chat_id: id.into(), roles: vec![role.into()], person: None };
+    let alice = |id: &str| User { chat_id: id.into(), roles: vec!["oncall".into()], person: Some("alice".into()) };
     Policy::new(
         [
             role(
@@ -190,7 +192,7 @@ pub(crate) fn policy() -> Policy {
             role("web", &["ack", "recheck"], &["web*"]),
             role("dba", &["ack"], &["hostgroup:db-servers"]),
         ],
-        [user("U1", "oncall"), user("U2", "web"), user("U3", "dba"), user("U4", "oncall")],
+        [alice("U1"), user("U2", "web"), user("U3", "dba"), user("U4", "oncall"), alice("@alice:m.org")],
     )
 }
 

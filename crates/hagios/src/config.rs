@@ -508,6 +508,9 @@ pub struct RoleConfig {
 pub struct UserConfig {
     pub chat_id: String,
     pub roles: Vec<String>,
+    /// The same name on every `[[user]]` of one person with ids on several platforms.
+    #[serde(default)]
+    pub person: Option<String>,
 }
 
 impl SlackConfig {

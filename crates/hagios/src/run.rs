@@ -226,7 +226,11 @@ fn policy(config: &Config) -> Policy {
             commands: r.commands.clone(),
             objects: r.objects.clone(),
         }),
-        config.users.iter().map(|u| hagios_commands::User { chat_id: u.chat_id.clone(), roles: u.roles.clone() }),
+        config.users.iter().map(|u| hagios_commands::User {
+            chat_id: u.chat_id.clone(),
+            roles: u.roles.clone(),
+            person: u.person.clone(),
+        }),
     )
 }
 

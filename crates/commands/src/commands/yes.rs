@@ -74,6 +74,9 @@ mod tests {
         assert!(asked.reply().contains("until another authorized person replies `yes`"), "{}", asked.reply());
         let own = Chat::alice().send_to(&router, "yes");
         assert_eq!(own.reply(), "nothing is waiting for a `yes` from someone else (requests wait 120 s)");
+        // Alice on another platform is still alice.
+        let own_elsewhere = Chat::as_user("@alice:m.org", "alice").send_to(&router, "yes");
+        assert!(own_elsewhere.executed.is_empty(), "{}", own_elsewhere.reply());
         let bob = Chat::as_user("U2", "bob").send_to(&router, "yes");
         assert!(bob.reply().starts_with("refused: bob may not `host`"), "{}", bob.reply());
         assert!(bob.executed.is_empty());
