@@ -65,6 +65,13 @@ pub struct Request<'a> {
     pub now: i64,
 }
 
+/// The questions one command asked or answered.
+#[derive(Default)]
+struct Questions {
+    asked: Option<u32>,
+    answered: Option<u32>,
+}
+
 /// The answer to one request and its audit record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Dispatch {
@@ -73,6 +80,9 @@ pub struct Dispatch {
     /// When the reply asks for a `yes`: the number of the waiting request, which `yes N` and
     /// `cancel N` (and the buttons standing for them) name.
     pub awaiting_yes: Option<u32>,
+    /// The waiting request this command took off the queue (confirmed or cancelled), so that its
+    /// question can show the outcome instead of asking on.
+    pub answered: Option<u32>,
 }
 
 /// What the audit log keeps about one request, allowed or not.
@@ -184,8 +194,8 @@ impl Router {
             allowed: false,
             result: String::new(),
         };
-        let mut awaiting_yes = None;
-        let reply = self.answer(request, monitor, &mut audit, &mut awaiting_yes).await;
+        let mut questions = Questions::default();
+        let reply = self.answer(request, monitor, &mut audit, &mut questions).await;
         if audit.result.is_empty() {
             audit.result.clone_from(&reply);
         }
@@ -195,7 +205,7 @@ impl Router {
             allowed = audit.allowed,
             "chat command"
         );
-        Dispatch { reply, audit, awaiting_yes }
+        Dispatch { reply, audit, awaiting_yes: questions.asked, answered: questions.answered }
     }
 
     async fn answer(
@@ -203,7 +213,7 @@ impl Router {
         request: &Request<'_>,
         monitor: &dyn Monitor,
         audit: &mut AuditEntry,
-        awaiting_yes: &mut Option<u32>,
+        questions: &mut Questions,
     ) -> String {
         let max = self.settings.max_input_bytes;
         if request.text.len() > max {
@@ -243,12 +253,21 @@ impl Router {
             }
             Ok(Parsed::Act(act)) => self.act(command, act, request, &snapshot, monitor, audit).await,
             Ok(Parsed::Snooze(wanted)) => self.snooze(command, wanted, request, &snapshot, audit).await,
-            Ok(Parsed::AfterYes(act)) => self.await_yes(command, act, request, &snapshot, audit, awaiting_yes),
+            Ok(Parsed::AfterYes(act)) => self.await_yes(command, act, request, &snapshot, audit, &mut questions.asked),
             Ok(Parsed::Yes(number)) => match self.take_awaiting(number, request, &snapshot, audit) {
-                Ok(awaiting) => self.execute(&awaiting.act, request, monitor, audit).await,
+                Ok(awaiting) => {
+                    questions.answered = Some(awaiting.number);
+                    self.execute(&awaiting.act, request, monitor, audit).await
+                }
                 Err(reply) => reply,
             },
-            Ok(Parsed::Cancel(number)) => self.cancel(number, request, &snapshot, audit),
+            Ok(Parsed::Cancel(number)) => match self.cancel(number, request, &snapshot, audit) {
+                Ok((cancelled, reply)) => {
+                    questions.answered = Some(cancelled);
+                    reply
+                }
+                Err(reply) => reply,
+            },
         }
     }
 
@@ -330,13 +349,14 @@ impl Router {
     /// Drops a waiting request: number `number`, else the person's own newest, else the newest.
     /// Whoever may run the request's command on its object may cancel it (the requester could,
     /// and a second person must be able to say no).
+    /// The number of the request cancelled and the reply, or the refusal.
     fn cancel(
         &self,
         number: Option<u32>,
         request: &Request<'_>,
         snapshot: &Snapshot,
         audit: &mut AuditEntry,
-    ) -> String {
+    ) -> Result<(u32, String), String> {
         let mut queue = self.awaiting_yes.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         queue.retain(|waiting| waiting.expires > request.now);
         let index = match number {
@@ -347,18 +367,16 @@ impl Router {
                 .or_else(|| queue.len().checked_sub(1)),
         };
         let Some(index) = index else {
-            return number.map_or_else(
+            return Err(number.map_or_else(
                 || "nothing is waiting for a `yes`, so there is nothing to cancel".to_owned(),
                 not_waiting,
-            );
+            ));
         };
         let waiting = &queue[index];
-        if let Err(denial) = self.admit(waiting.command, &waiting.act, request, snapshot, audit) {
-            return denial;
-        }
+        self.admit(waiting.command, &waiting.act, request, snapshot, audit)?;
         let waiting = queue.remove(index);
         audit.result = format!("cancelled request {}", waiting.number);
-        format!("cancelled request {}: nothing will {}", waiting.number, waiting.act.intent)
+        Ok((waiting.number, format!("cancelled request {}: nothing will {}", waiting.number, waiting.act.intent)))
     }
 
     /// Records the parsed action, then Ok (recorded as allowed) when the person may run `command`

@@ -5,7 +5,8 @@ use crate::store::StoreHandle;
 use hagios_chat::{ChatAdapter, ChatEvent, ChatUser, MessageRef, Outbound};
 use hagios_commands::{Request, Router};
 use hagios_monitor::Monitor;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, watch};
 
 #[derive(Clone)]
@@ -14,6 +15,41 @@ pub struct Conversation {
     pub router: Arc<Router>,
     pub monitor: Arc<dyn Monitor>,
     pub store: StoreHandle,
+    pub questions: OpenQuestions,
+}
+
+/// Questions waiting for a `yes`, by request number: where each was asked and what it said, so
+/// that the answer replaces its Yes and Cancel buttons with the outcome. Shared by the
+/// conversations of all platforms: a question asked on one may be answered on another.
+#[derive(Clone, Default)]
+pub struct OpenQuestions(Arc<Mutex<HashMap<u32, OpenQuestion>>>);
+
+struct OpenQuestion {
+    chat: Arc<dyn ChatAdapter>,
+    message: MessageRef,
+    text: String,
+    asked_at: i64,
+}
+
+/// How long a question is remembered: well past the time a request waits for its `yes`.
+const QUESTIONS_KEPT_SECONDS: i64 = 3600;
+
+impl OpenQuestions {
+    fn asked(&self, request: u32, question: OpenQuestion) {
+        let mut open = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        open.retain(|_, earlier| earlier.asked_at > question.asked_at - QUESTIONS_KEPT_SECONDS);
+        open.insert(request, question);
+    }
+
+    /// Shows the outcome in the question instead of its buttons.
+    async fn answered(&self, request: u32, by: &str, outcome: &str) {
+        let question = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&request);
+        let Some(question) = question else { return };
+        let closed = Outbound::Text(format!("{}\n\n{by}: {outcome}", question.text));
+        if let Err(e) = question.chat.update(&question.message, &closed).await {
+            tracing::warn!(error = %e, request, "cannot show the answer in the question");
+        }
+    }
 }
 
 /// One thing a person asked, whatever the platform or widget they used.
@@ -84,11 +120,17 @@ impl Conversation {
         }
         let (channel, thread) = (Some(asked.channel.as_str()), asked.thread.as_ref());
         let posted = match dispatch.awaiting_yes {
-            Some(request) => self.chat.post_question(channel, thread, &dispatch.reply, request).await,
-            None => self.chat.post(channel, thread, &Outbound::Text(dispatch.reply)).await,
+            Some(request) => self.chat.post_question(channel, thread, &dispatch.reply, request).await.map(|message| {
+                let (chat, text, asked_at) = (self.chat.clone(), dispatch.reply.clone(), dispatch.audit.time);
+                self.questions.asked(request, OpenQuestion { chat, message, text, asked_at });
+            }),
+            None => self.chat.post(channel, thread, &Outbound::Text(dispatch.reply.clone())).await.map(drop),
         };
         if let Err(e) = posted {
             tracing::error!(error = %e, user = %asked.user.id, "cannot post the reply");
+        }
+        if let Some(request) = dispatch.answered {
+            self.questions.answered(request, &asked.user.name, &dispatch.reply).await;
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::backend::Backend;
 use crate::config::{Config, MatrixConfig, SlackConfig};
-use crate::conversation::Conversation;
+use crate::conversation::{Conversation, OpenQuestions};
 use crate::mirror::StatusMirror;
 use crate::pipeline::{return_leftovers, FanOut, Groups, Holds, Pipeline};
 use crate::store::StoreHandle;
@@ -101,6 +101,7 @@ pub(crate) async fn serve_chat(config: Config, spool: Arc<Spool>, mut backend: B
         spools
     };
     let mut listeners = Vec::new();
+    let questions = OpenQuestions::default();
     for (chat, spool) in chats.into_iter().zip(spools) {
         let store = store.for_platform(chat.platform());
         let pipeline = Pipeline {
@@ -115,7 +116,13 @@ pub(crate) async fn serve_chat(config: Config, spool: Arc<Spool>, mut backend: B
         tasks.push(tokio::spawn(pipeline.run(shutdown.clone())));
         let (events_tx, events) = mpsc::channel(64);
         listeners.push(tokio::spawn(listen(chat.clone(), events_tx)));
-        let conversation = Conversation { chat, router: router.clone(), monitor: monitor.clone(), store };
+        let conversation = Conversation {
+            chat,
+            router: router.clone(),
+            monitor: monitor.clone(),
+            store,
+            questions: questions.clone(),
+        };
         tasks.push(tokio::spawn(conversation.serve(events, shutdown.clone())));
     }
     tracing::info!(site = %backend.site, backend = backend.name, chat = %platforms.join("+"), "hagios running");

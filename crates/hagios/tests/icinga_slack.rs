@@ -78,6 +78,13 @@ impl Site {
         });
     }
 
+    /// Waits until `question` was edited to show `outcome` and has no buttons any more.
+    fn answered(&self, question: &Message, outcome: &str) {
+        self.find(&format!("the question edited to {outcome:?}"), |m| {
+            m.ts == question.ts && m.edits > 0 && text_of(m).contains(outcome) && !text_of(m).contains("hagios_yes")
+        });
+    }
+
     fn has_host(&self, name: &str) -> bool {
         !self.icinga.object_attrs(name, None).is_null()
     }
@@ -115,14 +122,17 @@ fn yes_and_cancel_buttons_follow_the_second_person_rule_and_are_audited() {
     assert!(!site.has_host("web05"), "nothing happens before the second person's yes");
     site.press(BOB, &add, "hagios_yes", "added host web05 — confirmed by Icinga 2");
     assert_eq!(site.icinga.object_attrs("web05", None)["address"], "192.0.2.5");
-    site.press(BOB, &add, "hagios_yes", &format!("request {first} is not waiting any more"));
+    // The question now shows the outcome instead of its buttons; a late `yes` is told so.
+    site.answered(&add, "Bob: added host web05 — confirmed by Icinga 2");
+    site.slack.mention(BOB, CHANNEL, Some(&add.ts), &format!("yes {first}"));
+    site.find("a late yes answered", |m| text_of(m).contains(&format!("request {first} is not waiting any more")));
 
     site.slack.mention(ALICE, CHANNEL, None, "host remove web05");
     let remove = site.question("this will remove host web05");
     let second = request_number(&remove);
     site.press(STRANGER, &remove, "hagios_cancel", "may not `host`");
     site.press(ALICE, &remove, "hagios_cancel", &format!("cancelled request {second}: nothing will remove host web05"));
-    site.press(BOB, &remove, "hagios_yes", &format!("request {second} is not waiting any more"));
+    site.answered(&remove, &format!("Alice: cancelled request {second}"));
     assert!(site.has_host("web05"), "a cancelled removal removes nothing");
 
     let audit = Command::new(HAGIOS).args(["audit", "--config"]).arg(&site.config).output().expect("hagios audit");

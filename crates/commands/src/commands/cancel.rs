@@ -38,15 +38,18 @@ mod tests {
         let stranger = Chat::as_user("U9", "mallory").send_to(&router, &format!("cancel {number}"));
         assert!(stranger.reply().starts_with("refused: mallory may not `host`"), "{}", stranger.reply());
         assert!(!stranger.audit().allowed);
+        assert_eq!(stranger.dispatch.answered, None, "the question is still open");
 
         let own = Chat::alice().send_to(&router, "cancel");
         let cancelled = format!("cancelled request {number}");
         assert_eq!(own.reply(), format!("{cancelled}: nothing will add host web09 (192.0.2.9, template generic-host)"));
         assert_eq!((own.audit().command.as_deref(), own.audit().result.as_str()), (Some("cancel"), cancelled.as_str()));
         assert!(own.audit().allowed && own.audit().parsed.is_some());
+        assert_eq!(own.dispatch.answered, Some(number), "the question can close");
         let late = Chat::as_user("U4", "dave").send_to(&router, &format!("yes {number}"));
         assert!(late.reply().starts_with(&format!("request {number} is not waiting any more")), "{}", late.reply());
         assert!(late.executed.is_empty());
+        assert_eq!(late.dispatch.answered, None);
 
         Chat::alice().send_to(&router, "host remove web02");
         let second_person = Chat::as_user("U4", "dave").send_to(&router, "cancel");
