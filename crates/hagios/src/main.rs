@@ -15,6 +15,7 @@ mod mute;
 mod nagios_check;
 mod notify;
 mod pipeline;
+mod retention;
 mod run;
 mod store;
 
