@@ -48,7 +48,7 @@ use rusqlite::{params, OptionalExtension, Transaction};
 pub const MIN_KEEP_SECONDS: i64 = 86_400;
 
 /// Rows looked at per transaction.
-const BATCH: i64 = 10_000;
+const BATCH: i64 = 2_000;
 
 /// How long rows are kept, in seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
