@@ -8,8 +8,9 @@
 //! - closed incidents, with their history lines and their alert-group membership, unless their
 //!   group is still open;
 //! - closed alert groups none of whose member incidents are left;
-//! - delivery and group attempts (a delivery commits or is given up within minutes; one older
-//!   than `keep` belongs to a record that is gone);
+//! - delivery and group attempts (a delivery commits or is given up within minutes; only a
+//!   record still retrying after `keep`, its platform down all that time while another
+//!   delivered, would then be posted without the look-up that guards against a second post);
 //! - snoozes that ended (never before the week the pipeline keeps them for its hold decisions).
 //!
 //! The audit log has its own setting and is kept forever unless one is given: audit logs are
