@@ -97,13 +97,29 @@ fn default_command_timeout() -> Duration {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoreConfig {
+    #[serde(default = "default_store_path")]
     pub path: PathBuf,
+    /// How long deliveries, closed incidents and groups, attempts and ended snoozes are kept
+    /// (what goes and what never does: crates/store/src/retention.rs).
+    #[serde(default = "default_keep", with = "humantime_serde_compat")]
+    pub keep: Duration,
+    /// How long the audit log is kept; forever when left out.
+    #[serde(default, deserialize_with = "humantime_serde_compat::optional")]
+    pub keep_audit: Option<Duration>,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        Self { path: PathBuf::from("/var/lib/hagios/state.db") }
+        Self { path: default_store_path(), keep: default_keep(), keep_audit: None }
     }
+}
+
+fn default_store_path() -> PathBuf {
+    PathBuf::from("/var/lib/hagios/state.db")
+}
+
+fn default_keep() -> Duration {
+    Duration::from_secs(90 * 86_400)
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -544,6 +560,11 @@ mod humantime_serde_compat {
         humantime::parse_duration(&text)
             .map_err(|e| serde::de::Error::custom(format!("`{text}` is not a duration like \"5s\" or \"200ms\": {e}")))
     }
+
+    /// The same for a key that may be left out (with `#[serde(default)]`).
+    pub fn optional<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duration>, D::Error> {
+        deserialize(deserializer).map(Some)
+    }
 }
 
 /// Why the configuration cannot be used; the message names the file and what to change.
@@ -639,6 +660,7 @@ impl Config {
             }
         }
         problems.extend(crate::mute::problems(self));
+        problems.extend(crate::retention::problems(&self.store));
         problems
     }
 }

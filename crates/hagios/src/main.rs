@@ -15,6 +15,7 @@ mod mute;
 mod nagios_check;
 mod notify;
 mod pipeline;
+mod retention;
 mod run;
 mod store;
 
@@ -65,6 +66,18 @@ enum Command {
     /// Work with the Nagios configuration.
     #[command(subcommand)]
     Nagios(NagiosCommand),
+    /// Work with the state database.
+    #[command(subcommand)]
+    Store(StoreCommand),
+}
+
+#[derive(Subcommand)]
+enum StoreCommand {
+    /// Delete now what `[store] keep` / `keep_audit` no longer keep (hagios run does it hourly).
+    Prune {
+        #[arg(long, env = "HAGIOS_CONFIG")]
+        config: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -99,6 +112,7 @@ fn main() -> ExitCode {
         Command::Agent { config } => agent::main(&config),
         Command::Bot { config } => bot::main(&config),
         Command::Nagios(NagiosCommand::Check { main_cfg }) => nagios_check::main(&main_cfg),
+        Command::Store(StoreCommand::Prune { config }) => retention::main(&config),
     }
 }
 

@@ -91,6 +91,8 @@ pub(crate) async fn serve_chat(config: Config, spool: Arc<Spool>, mut backend: B
     // Every platform gets the same notifications, so any one of them tells what was shown.
     let feed = backend.spawn_feed(spool.clone(), store.for_platform(platforms[0]), shutdown.clone());
     let mut tasks = Vec::new();
+    let retention = crate::retention::retention(&config.store);
+    tasks.push(tokio::spawn(crate::retention::run(store.clone(), retention, shutdown.clone())));
     let spools = if let [_] = platforms[..] {
         return_leftovers(&spool, &[]).context("cannot take back the notifications of the platforms' spools")?;
         vec![spool]

@@ -122,6 +122,11 @@ impl StoreHandle {
     pub async fn snoozes(&self) -> Result<Vec<Snooze>, StoreError> {
         self.call(|store| store.snoozes()).await
     }
+
+    /// Deletes what `retention` no longer keeps, for every platform (crate::retention).
+    pub async fn prune(&self, retention: hagios_store::Retention) -> Result<hagios_store::PruneReport, StoreError> {
+        self.call(move |store| store.prune(&retention, hagios_domain::unix_now())).await
+    }
 }
 
 /// Snoozes typed in chat are kept in the store, so they and what they hold survive restarts.

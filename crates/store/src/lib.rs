@@ -9,6 +9,9 @@
 //! delivery attempts belong to one platform each: a [`Store`] sees those of its platform
 //! ([`Store::for_platform`]), so every platform has its own message per incident. Snoozes and
 //! the audit log are shared.
+//!
+//! Nothing is kept forever but open incidents and groups, and the audit log unless told:
+//! [`Store::prune`] deletes what is older than the configured retention (`retention.rs`).
 
 mod attempt;
 mod audit;
@@ -16,6 +19,7 @@ mod error;
 mod group;
 mod incident;
 mod reminder;
+mod retention;
 mod schema;
 mod snooze;
 
@@ -24,6 +28,7 @@ pub use error::StoreError;
 pub use group::{AlertGroup, GroupBatch, GroupChange, GroupId, MemberDelivery, NewGroup};
 pub use incident::{Delivery, Incident, IncidentChange, IncidentId, IncidentUpdate, NewIncident};
 pub use reminder::DueReminder;
+pub use retention::{PruneReport, Retention, MIN_KEEP_SECONDS};
 
 use rusqlite::{Connection, Transaction};
 use std::path::Path;

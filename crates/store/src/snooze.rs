@@ -5,8 +5,9 @@ use crate::{Store, StoreError};
 use hagios_domain::{ObjectRef, Snooze};
 use rusqlite::{params, OptionalExtension};
 
-/// How long an ended snooze is kept for the pipeline's release decisions.
-const KEEP_ENDED_SECONDS: i64 = 7 * 86_400;
+/// How long an ended snooze is kept for the pipeline's release decisions (retention keeps it
+/// at least this long too).
+pub(crate) const KEEP_ENDED_SECONDS: i64 = 7 * 86_400;
 
 impl Store {
     /// Starts a snooze, or changes the end of the running one for the same object; a running
