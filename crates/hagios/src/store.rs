@@ -56,14 +56,8 @@ impl StoreHandle {
     /// The open incident of `object` on `site`, with the card its parent shows.
     pub async fn open_incident_of(&self, site: &str, object: &ObjectRef) -> Result<Option<OpenIncident>, StoreError> {
         let (site, object) = (site.to_owned(), object.clone());
-        let (key_site, key_object) = (site.clone(), object.clone());
-        let incident = self.call(move |store| store.open_incident_for(&key_site, &key_object)).await?;
-        Ok(incident.map(|incident| OpenIncident {
-            card: decode_card(&incident.card, &site, &object),
-            id: incident.id,
-            channel: incident.channel,
-            message_id: incident.message_id,
-        }))
+        let incident = self.call(move |store| store.open_incident_for(&site, &object)).await?;
+        Ok(incident.map(open_incident_from))
     }
 
     /// Records the delivery and its incident change in one transaction. A notification that was
@@ -75,16 +69,7 @@ impl StoreHandle {
             message_id: delivered.message.id,
             at: hagios_domain::unix_now(),
         };
-        let change = match delivered.incident {
-            IncidentChange::None => hagios_store::IncidentChange::None,
-            IncidentChange::Open { parent, card } => {
-                hagios_store::IncidentChange::Open(new_incident(notification, parent, &card))
-            }
-            IncidentChange::Update { id, card } => hagios_store::IncidentChange::Update { id, update: update(&card) },
-            IncidentChange::Close { id, card } => {
-                hagios_store::IncidentChange::Close { id, update: update(&card), closed_at: notification.time }
-            }
-        };
+        let change = incident_change(notification, delivered.incident);
         match self.call(move |store| store.commit_notification(&notification_id, &delivery, &change)).await {
             Ok(_) | Err(StoreError::AlreadyDelivered(_)) => Ok(()),
             Err(e) => Err(e),
@@ -224,19 +209,12 @@ impl StoreHandle {
         Ok(due
             .into_iter()
             .map(|due| {
-                let incident = due.incident;
-                let opened_at = incident.opened_at;
+                let opened_at = due.incident.opened_at;
                 let thread = match due.group_message {
                     Some((channel, id)) => MessageRef { channel, id },
-                    None => MessageRef { channel: incident.channel.clone(), id: incident.message_id.clone() },
+                    None => MessageRef { channel: due.incident.channel.clone(), id: due.incident.message_id.clone() },
                 };
-                let open = OpenIncident {
-                    card: decode_card(&incident.card, &incident.site, &incident.object),
-                    id: incident.id,
-                    channel: incident.channel,
-                    message_id: incident.message_id,
-                };
-                Reminder { incident: open, thread, sent: due.reminders, opened_at }
+                Reminder { incident: open_incident_from(due.incident), thread, sent: due.reminders, opened_at }
             })
             .collect())
     }
@@ -264,14 +242,35 @@ pub fn member_change(
     carrier: &MessageRef,
     change: MemberChange,
 ) -> hagios_store::IncidentChange {
+    let change = match change {
+        MemberChange::Open(card) => IncidentChange::Open { parent: carrier.clone(), card },
+        MemberChange::Update(id, card) => IncidentChange::Update { id, card },
+        MemberChange::Close(id, card) => IncidentChange::Close { id, card },
+    };
+    incident_change(notification, change)
+}
+
+/// What `notification` did to its incident, as the store keeps it.
+fn incident_change(notification: &Notification, change: IncidentChange) -> hagios_store::IncidentChange {
     match change {
-        MemberChange::Open(card) => {
-            hagios_store::IncidentChange::Open(new_incident(notification, carrier.clone(), &card))
+        IncidentChange::None => hagios_store::IncidentChange::None,
+        IncidentChange::Open { parent, card } => {
+            hagios_store::IncidentChange::Open(new_incident(notification, parent, &card))
         }
-        MemberChange::Update(id, card) => hagios_store::IncidentChange::Update { id, update: update(&card) },
-        MemberChange::Close(id, card) => {
+        IncidentChange::Update { id, card } => hagios_store::IncidentChange::Update { id, update: update(&card) },
+        IncidentChange::Close { id, card } => {
             hagios_store::IncidentChange::Close { id, update: update(&card), closed_at: notification.time }
         }
+    }
+}
+
+/// A stored open incident as the pipeline works with it.
+fn open_incident_from(incident: hagios_store::Incident) -> OpenIncident {
+    OpenIncident {
+        card: decode_card(&incident.card, &incident.site, &incident.object),
+        id: incident.id,
+        channel: incident.channel,
+        message_id: incident.message_id,
     }
 }
 
