@@ -11,7 +11,9 @@ pub mod suggest;
 pub use action::{Action, DowntimeSpan, DowntimeTarget, Outcome};
 pub use notification::{Notification, NotificationType, MIRROR_MACRO};
 pub use object::{ObjectRef, State};
-pub use snapshot::{Comment, CommentKind, Downtime, HostObject, HostView, Inventory, ServiceView, Snapshot, Status};
+pub use snapshot::{
+    Comment, CommentKind, Downtime, HostObject, HostView, Inventory, ObjectStatus, ServiceView, Snapshot, Status,
+};
 pub use snooze::Snooze;
 
 /// Seconds since the Unix epoch, the unit every monitoring system here counts time in.

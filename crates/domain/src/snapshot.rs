@@ -134,6 +134,41 @@ pub struct Status {
     pub comments: Vec<Comment>,
 }
 
+/// The status fields of a host or a service alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ObjectStatus<'a> {
+    pub state: State,
+    pub output: &'a str,
+    pub acknowledged: bool,
+    pub in_downtime: bool,
+    pub notifications_enabled: bool,
+    pub last_check: i64,
+}
+
+impl Status {
+    /// The status of `object`, host or service, when it is listed.
+    pub fn object(&self, object: &ObjectRef) -> Option<ObjectStatus<'_>> {
+        match &object.service {
+            Some(service) => self.services.get(&(object.host.clone(), service.clone())).map(|view| ObjectStatus {
+                state: view.state,
+                output: &view.output,
+                acknowledged: view.acknowledged,
+                in_downtime: view.in_downtime,
+                notifications_enabled: view.notifications_enabled,
+                last_check: view.last_check,
+            }),
+            None => self.hosts.get(&object.host).map(|view| ObjectStatus {
+                state: view.state,
+                output: &view.output,
+                acknowledged: view.acknowledged,
+                in_downtime: view.in_downtime,
+                notifications_enabled: view.notifications_enabled,
+                last_check: view.last_check,
+            }),
+        }
+    }
+}
+
 /// State plus configuration: what commands are checked against and queries answered from.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {

@@ -248,18 +248,11 @@ fn downtime_changes(site: &str, before: &Status, now: &Status) -> Vec<Notificati
 }
 
 fn in_downtime(status: &Status, object: &ObjectRef) -> bool {
-    match &object.service {
-        Some(service) => status.services.get(&(object.host.clone(), service.clone())).is_some_and(|v| v.in_downtime),
-        None => status.hosts.get(&object.host).is_some_and(|view| view.in_downtime),
-    }
+    status.object(object).is_some_and(|object| object.in_downtime)
 }
 
 fn state_of(status: &Status, object: &ObjectRef) -> State {
-    let state = match &object.service {
-        Some(service) => status.services.get(&(object.host.clone(), service.clone())).map(|view| view.state),
-        None => status.hosts.get(&object.host).map(|view| view.state),
-    };
-    state.unwrap_or(State::Unknown)
+    status.object(object).map_or(State::Unknown, |object| object.state)
 }
 
 fn mirrored(

@@ -2,7 +2,7 @@
 //! action took effect (worded the same for every backend), and the polling loop around it.
 
 use crate::MonitorError;
-use hagios_domain::{Action, ObjectRef, Snapshot, State};
+use hagios_domain::{Action, ObjectRef, Snapshot};
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::Arc;
@@ -79,7 +79,7 @@ impl Expectation {
             }
             Action::Recheck { target } => Expectation::CheckedAfter {
                 object: target.clone(),
-                last_check: object_status(snapshot, target).map_or(0, |status| status.last_check),
+                last_check: snapshot.status.object(target).map_or(0, |status| status.last_check),
             },
             Action::EnableNotifications { target } | Action::DisableNotifications { target } => {
                 let enabled = matches!(action, Action::EnableNotifications { .. });
@@ -100,7 +100,7 @@ impl Expectation {
     pub(crate) fn confirmed_by(&self, snapshot: &Snapshot) -> Option<String> {
         match self {
             Expectation::Acknowledged { object, acknowledged } => {
-                (object_status(snapshot, object)?.acknowledged == *acknowledged).then(|| match acknowledged {
+                (snapshot.status.object(object)?.acknowledged == *acknowledged).then(|| match acknowledged {
                     true => format!("acknowledged {object}"),
                     false => format!("acknowledgement removed from {object}"),
                 })
@@ -133,12 +133,12 @@ impl Expectation {
                 .all(|downtime| downtime.id != *id)
                 .then(|| format!("downtime #{id} cancelled")),
             Expectation::CheckedAfter { object, last_check } => {
-                let status = object_status(snapshot, object)?;
+                let status = snapshot.status.object(object)?;
                 (status.last_check > *last_check)
                     .then(|| format!("rechecked {object}: {} {}", status.state, status.output))
             }
             Expectation::Notifications { object, enabled } => {
-                (object_status(snapshot, object)?.notifications_enabled == *enabled).then(|| match enabled {
+                (snapshot.status.object(object)?.notifications_enabled == *enabled).then(|| match enabled {
                     true => format!("notifications enabled for {object}"),
                     false => format!("notifications disabled for {object}"),
                 })
@@ -184,35 +184,6 @@ where
             return Err(last_seen);
         }
         tokio::time::sleep(interval.min(deadline.saturating_duration_since(Instant::now()))).await;
-    }
-}
-
-/// The status fields commands and confirmations look at, for a host or a service alike.
-pub(crate) struct ObjectStatus<'a> {
-    pub acknowledged: bool,
-    pub notifications_enabled: bool,
-    pub last_check: i64,
-    pub state: State,
-    pub output: &'a str,
-}
-
-/// The current status of `object`, when status.dat lists it.
-pub(crate) fn object_status<'a>(snapshot: &'a Snapshot, object: &ObjectRef) -> Option<ObjectStatus<'a>> {
-    match &object.service {
-        Some(service) => snapshot.service(&object.host, service).map(|view| ObjectStatus {
-            acknowledged: view.acknowledged,
-            notifications_enabled: view.notifications_enabled,
-            last_check: view.last_check,
-            state: view.state,
-            output: &view.output,
-        }),
-        None => snapshot.host(&object.host).map(|view| ObjectStatus {
-            acknowledged: view.acknowledged,
-            notifications_enabled: view.notifications_enabled,
-            last_check: view.last_check,
-            state: view.state,
-            output: &view.output,
-        }),
     }
 }
 

@@ -87,10 +87,7 @@ impl Input<'_> {
 
     /// The current state of `object` and whether it is acknowledged, once the state is known.
     pub fn state_of(&self, object: &ObjectRef) -> Option<(State, bool)> {
-        match &object.service {
-            Some(service) => self.snapshot.service(&object.host, service).map(|view| (view.state, view.acknowledged)),
-            None => self.snapshot.host(&object.host).map(|view| (view.state, view.acknowledged)),
-        }
+        self.snapshot.status.object(object).map(|status| (status.state, status.acknowledged))
     }
 }
 

@@ -2,7 +2,7 @@
 //! polled until it shows the action's effect or the timeout passes.
 
 use super::state::StateCache;
-use crate::readback::{self, object_status, Expectation};
+use crate::readback::{self, Expectation};
 use hagios_domain::{Outcome, Snapshot};
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,7 +11,7 @@ use std::time::Duration;
 fn why_not(expectation: &Expectation, snapshot: &Snapshot) -> Option<String> {
     match expectation {
         Expectation::Acknowledged { object, acknowledged: true } => {
-            let status = object_status(snapshot, object)?;
+            let status = snapshot.status.object(object)?;
             (!status.state.is_problem()).then(|| {
                 format!(
                     "; status.dat shows {object} {}, and Nagios ignores acknowledgements of objects without a problem",
