@@ -95,25 +95,11 @@ pub fn return_leftovers(spool: &Spool, platforms: &[&str]) -> Result<(), SpoolEr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hagios_domain::{Notification, NotificationType, ObjectRef, State};
+    use hagios_domain::{Notification, NotificationType, State};
     use hagios_spool::RecordId;
 
     fn notification(host: &str) -> Notification {
-        Notification {
-            id: String::new(),
-            site: "local".into(),
-            kind: NotificationType::Problem,
-            object: ObjectRef::host(host),
-            state: State::Down,
-            output: "PING CRITICAL".into(),
-            long_output: String::new(),
-            author: None,
-            comment: None,
-            time: 1,
-            hostgroups: Vec::new(),
-            contact: None,
-            macros: Default::default(),
-        }
+        crate::pipeline::group_tests::notification(host, "HTTP", NotificationType::Problem, State::Critical)
     }
 
     fn hosts(spool: &Spool) -> Vec<String> {

@@ -6,7 +6,7 @@ use crate::config::DeliveryConfig;
 use async_trait::async_trait;
 use hagios_chat::slack::{SlackChat, SlackSettings};
 use hagios_chat::{ChatEvent, MessageRef, Outbound};
-use hagios_domain::{Notification, NotificationType, ObjectRef, State};
+use hagios_domain::{Notification, NotificationType, State};
 use hagios_fakeslack::{FakeSlack, APP_TOKEN, BOT_TOKEN};
 use tokio::sync::mpsc;
 
@@ -61,26 +61,13 @@ fn slack_paced(fake: &FakeSlack, pace_posts: bool) -> SlackChat {
     .expect("adapter")
 }
 
-fn notification(kind: NotificationType, state: State) -> Notification {
-    notification_for("web01", kind, state)
+/// A notification about `host!HTTP`.
+pub(super) fn notification_for(host: &str, kind: NotificationType, state: State) -> Notification {
+    super::group_tests::notification(host, "HTTP", kind, state)
 }
 
-pub(super) fn notification_for(host: &str, kind: NotificationType, state: State) -> Notification {
-    Notification {
-        id: String::new(),
-        site: "local".into(),
-        kind,
-        object: ObjectRef::service(host, "HTTP"),
-        state,
-        output: format!("{state} - output"),
-        long_output: String::new(),
-        author: None,
-        comment: None,
-        time: 1_700_000_000,
-        hostgroups: Vec::new(),
-        contact: None,
-        macros: Default::default(),
-    }
+fn notification(kind: NotificationType, state: State) -> Notification {
+    notification_for("web01", kind, state)
 }
 
 /// A pipeline as a fresh process would build it: the store reopened from its file.
