@@ -15,7 +15,7 @@ mod router;
 mod testing;
 mod text;
 
-pub use auth::{glob_match, Denial, DenialReason, Policy, Role, User};
+pub use auth::{Denial, DenialReason, Policy, Role, User};
 pub use commands::snooze::{SnoozeBook, SnoozeBookError};
 pub use router::{AuditEntry, Dispatch, Request, Router, Settings};
 

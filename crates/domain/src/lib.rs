@@ -2,6 +2,7 @@
 //! typed monitoring actions and the read-only snapshot a backend exposes. No I/O lives here.
 
 pub mod action;
+pub mod glob;
 pub mod notification;
 pub mod object;
 pub mod snapshot;
@@ -9,6 +10,7 @@ pub mod snooze;
 pub mod suggest;
 
 pub use action::{Action, DowntimeSpan, DowntimeTarget, Outcome};
+pub use glob::glob_match;
 pub use notification::{Notification, NotificationType, MIRROR_MACRO};
 pub use object::{ObjectRef, State};
 pub use snapshot::{

@@ -2,9 +2,9 @@
 
 use super::{Command, Input, ParseError, Parsed};
 use crate::args::Words;
-use crate::auth::glob_match;
 use crate::clock::{format_length, format_local};
 use crate::text::{first_line, shown};
+use hagios_domain::glob_match;
 use regex::Captures;
 
 pub(crate) static COMMAND: Command = Command {

@@ -2,8 +2,8 @@
 
 use super::{Command, Input, ParseError, Parsed};
 use crate::args::Words;
-use crate::auth::glob_match;
 use crate::text::{first_line, shown};
+use hagios_domain::glob_match;
 use hagios_domain::suggest::closest;
 use hagios_domain::{ObjectRef, State};
 use regex::Captures;

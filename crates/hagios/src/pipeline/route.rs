@@ -2,7 +2,7 @@
 //! target on the running chat platform wins.
 
 use crate::config::RouteConfig;
-use hagios_commands::glob_match;
+use hagios_domain::glob_match;
 use hagios_domain::Notification;
 
 /// The first route with a target on `platform` (the adapter's name) that `notification`
