@@ -2,23 +2,16 @@
 //! names (`mod.rs`, `render.rs`, `events.rs`); the rest of hagios sees only `ChatEvent`s in and
 //! platform-neutral `Outbound` messages out.
 
+pub mod group;
 pub mod matrix;
 pub mod slack;
 pub mod terminal;
 
 use async_trait::async_trait;
+pub use hagios_domain::{AlertCard, GroupCard, MessageRef};
 use hagios_domain::{NotificationType, ObjectRef, State};
-use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use tokio::sync::mpsc;
-
-/// Where a posted message lives: its channel and the platform's id for it (Slack's `ts`,
-/// the terminal's `#N`). Stored so that later notifications can thread under and edit it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct MessageRef {
-    pub channel: String,
-    pub id: String,
-}
 
 /// The person behind an event, as the platform identifies them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,22 +38,6 @@ pub enum ChatEvent {
     Button { user: ChatUser, message: MessageRef, command: String },
 }
 
-/// An alert as chat shows it: the parent message of an incident, kept current by edits.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AlertCard {
-    pub site: String,
-    pub object: ObjectRef,
-    pub state: State,
-    pub kind: NotificationType,
-    pub output: String,
-    pub long_output: String,
-    /// Who did what since the incident opened ("acknowledged by alice: looking").
-    pub history: Vec<String>,
-    /// False once the incident recovered; platforms drop the action buttons then.
-    pub open: bool,
-    pub time: i64,
-}
-
 /// A message hagios sends, rendered by each platform in its own way.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outbound {
@@ -77,12 +54,9 @@ pub enum Outbound {
     /// A reminder in an incident's thread that the whole channel should see: Slack shows it in
     /// the channel too ("also sent to the channel"), Matrix sends it as a message that notifies.
     Reminder(String),
-    /// The message of an alert group: its summary and members as text; while `open`, an Ack
-    /// button that acknowledges every open member.
-    Group {
-        text: String,
-        open: bool,
-    },
+    /// The message of an alert group: its summary and members (`group::text`); while a member
+    /// is open, an Ack button that acknowledges every open member.
+    Group(GroupCard),
 }
 
 /// Why a chat call failed. Delivery retries what is `retryable()` and keeps the record.

@@ -109,7 +109,7 @@ async fn a_long_text_goes_on_in_its_thread_complete_in_order_and_once() {
     let Some(home) = Homeserver::start(SynapseOptions::default()) else { return };
     let chat = home.adapter(true);
     let members: Vec<String> = (0..500).map(|n| format!("• db{n:03}!MySQL is CRITICAL: connection refused")).collect();
-    let group = Outbound::Group { text: members.join("\n"), open: true };
+    let group = Outbound::Reminder(members.join("\n"));
     let root = chat.post_keyed(None, None, &group, "n-group").await.expect("post");
 
     let messages = home.messages();
@@ -148,7 +148,7 @@ async fn a_long_text_goes_on_in_its_thread_complete_in_order_and_once() {
     // two parts posted under a key. The retry of the whole text under it adds only the rest.
     let body = |message: &Value| message["content"]["body"].as_str().expect("body").to_owned();
     let parts: Vec<String> = messages[..2].iter().map(|message| body(message).replace(CONTINUED, "")).collect();
-    let cut_short = Outbound::Group { text: parts.join("\n"), open: true };
+    let cut_short = Outbound::Reminder(parts.join("\n"));
     let before = after.len();
     let first_try = chat.post_keyed(None, None, &cut_short, "n-crashed").await.expect("first try");
     assert_eq!(home.messages().len(), before + 2, "the message and its first reply");

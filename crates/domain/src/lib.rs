@@ -3,20 +3,24 @@
 
 pub mod action;
 pub mod glob;
+pub mod message;
 pub mod notification;
 pub mod object;
 pub mod snapshot;
 pub mod snooze;
 pub mod suggest;
+pub mod words;
 
 pub use action::{Action, DowntimeSpan, DowntimeTarget, Outcome};
 pub use glob::glob_match;
+pub use message::{AlertCard, GroupCard, Member, MessageRef};
 pub use notification::{Notification, NotificationType, MIRROR_MACRO};
 pub use object::{ObjectRef, State};
 pub use snapshot::{
     Comment, CommentKind, Downtime, HostObject, HostView, Inventory, ObjectStatus, ServiceView, Snapshot, Status,
 };
 pub use snooze::Snooze;
+pub use words::plural;
 
 /// Seconds since the Unix epoch, the unit every monitoring system here counts time in.
 /// A clock set before 1970 reads as 0 rather than failing.

@@ -1,11 +1,11 @@
 //! The store as the async parts of the binary use it: each call runs on a blocking thread, and
 //! pipeline and chat types are translated to the store's own records here, in one place.
 
-use crate::pipeline::{Delivered, GroupCard, IncidentChange, MemberChange, OpenIncident, Reminder};
+use crate::pipeline::{Delivered, IncidentChange, MemberChange, OpenIncident, Reminder};
 use async_trait::async_trait;
 use hagios_chat::{AlertCard, MessageRef};
 use hagios_commands::{AuditEntry, SnoozeBook, SnoozeBookError};
-use hagios_domain::{Notification, ObjectRef, Snooze};
+use hagios_domain::{GroupCard, Notification, ObjectRef, Snooze};
 use hagios_store::{
     AuditRecord, Delivery, GroupBatch, GroupId, IncidentId, IncidentUpdate, NewIncident, Store, StoreError,
 };

@@ -131,7 +131,7 @@ fn render(message: &Outbound, rest: Rest) -> Rendered {
         // Clients' default push rules keep quiet about notices; a reminder is meant to be heard.
         Outbound::Reminder(text) => lines("m.text", text, rest),
         // A group's message is an alert people react to (✅ acknowledges every open member).
-        Outbound::Group { text, .. } => lines("m.text", text, rest),
+        Outbound::Group(card) => lines("m.text", &crate::group::text(card), rest),
     }
 }
 
@@ -354,10 +354,12 @@ mod tests {
     fn long_text_goes_on_in_the_thread_in_order_between_lines() {
         let members: Vec<String> =
             (0..500).map(|n| format!("• db{n:03}!MySQL CRITICAL - connection refused")).collect();
-        let group = message(&Outbound::Group { text: members.join("\n"), open: true });
+        let group = message(&Outbound::Reminder(members.join("\n")));
         let first = group.content["body"].as_str().unwrap();
         assert!(first.ends_with(CONTINUED), "{first}");
-        assert_eq!(group.content["msgtype"], "m.text", "the group message stays an alert to react on");
+        assert_eq!(group.content["msgtype"], "m.text", "a reminder stays a message that notifies");
+        let group_card = message(&Outbound::Group(hagios_domain::GroupCard::empty("local", 0)));
+        assert_eq!(group_card.content["msgtype"], "m.text", "a group message is an alert to react on");
         let mut arrived: Vec<&str> = first.strip_suffix(CONTINUED).unwrap().split('\n').collect();
         for part in &group.continuation {
             let body = part["body"].as_str().unwrap();
@@ -379,7 +381,7 @@ mod tests {
             .iter()
             .all(|part| part["formatted_body"].as_str().unwrap().starts_with("<pre><code>&lt;")));
         assert!(message(&Outbound::Text("short".into())).continuation.is_empty());
-        let edited = edit("$root", &Outbound::Group { text: members.join("\n"), open: true });
+        let edited = edit("$root", &Outbound::Reminder(members.join("\n")));
         assert!(edited["m.new_content"]["body"].as_str().unwrap().ends_with(SHORTENED), "an edit cannot add replies");
     }
 

@@ -90,9 +90,9 @@ pub fn render(message: &Outbound) -> Rendered {
         }
         Outbound::Text(text) => plain(text, MAX_BLOCKS),
         Outbound::Reminder(text) => Rendered { broadcast: true, ..plain(text, MAX_BLOCKS) },
-        Outbound::Group { text, open } => {
-            let mut rendered = plain(text, MAX_BLOCKS - 1);
-            if *open {
+        Outbound::Group(card) => {
+            let mut rendered = plain(&crate::group::text(card), MAX_BLOCKS - 1);
+            if card.any_open() {
                 rendered.blocks.push(actions(&BUTTONS[..1]));
             }
             rendered
@@ -223,6 +223,7 @@ fn summary(text: &str) -> String {
 mod tests {
     use super::*;
     use crate::tests::card;
+    use hagios_domain::{GroupCard, ObjectRef};
 
     fn all_text(blocks: &[Value]) -> String {
         blocks.iter().map(|b| b["text"]["text"].as_str().unwrap_or_default()).collect::<Vec<_>>().join("\n")
@@ -293,15 +294,19 @@ mod tests {
 
     #[test]
     fn an_open_group_has_one_ack_button_and_a_closed_one_none() {
-        let open = render(&Outbound::Group {
-            text: "3 services on db01 CRITICAL\n• db01!MySQL CRITICAL".into(),
-            open: true,
-        });
+        let mut card = GroupCard::empty("local", 0);
+        for service in ["MySQL", "Disk", "Load"] {
+            card.set(&ObjectRef::service("db01", service), State::Critical, true);
+        }
+        let open = render(&Outbound::Group(card.clone()));
         assert_eq!(open.text, "3 services on db01 CRITICAL…");
         let actions = open.blocks.iter().find(|b| b["type"] == "actions").expect("buttons");
         assert_eq!(actions["elements"][0]["value"], "ack");
         assert_eq!(actions["elements"].as_array().unwrap().len(), 1);
-        let closed = render(&Outbound::Group { text: "all clear".into(), open: false });
+        for service in ["MySQL", "Disk", "Load"] {
+            card.set(&ObjectRef::service("db01", service), State::Ok, false);
+        }
+        let closed = render(&Outbound::Group(card));
         assert!(closed.blocks.iter().all(|b| b["type"] != "actions"));
     }
 

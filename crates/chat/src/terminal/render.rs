@@ -24,13 +24,13 @@ fn body(message: &Outbound) -> String {
             indent(&format!("{kind} {object} is {state}{}", optional_line(text)))
         }
         Outbound::Text(text) | Outbound::Reminder(text) => indent(&sanitize(text)),
-        Outbound::Group { text, open } => {
-            let hint = if *open {
+        Outbound::Group(card) => {
+            let hint = if card.any_open() {
                 "\nreply in this thread with `#<id> ack [comment]` to acknowledge every open member"
             } else {
                 ""
             };
-            indent(&format!("{}{hint}", sanitize(text)))
+            indent(&format!("{}{hint}", sanitize(&crate::group::text(card))))
         }
     }
 }

@@ -6,22 +6,19 @@
 
 use super::deliver::Attempt;
 use super::thread::{first_card, next_card, OpenIncident};
-use super::topology::{folded_behind, is_down, parents_in, Topology};
+use super::topology::{is_down, parents_in, Topology};
 use super::DeliveryError;
 use crate::config::{GroupLabel, RouteConfig};
 use crate::store::{encode_group_card, member_change};
-use hagios_chat::{AlertCard, ChatAdapter, ChatError, MessageRef, Outbound};
-use hagios_domain::{Notification, ObjectRef, State};
+use hagios_chat::{ChatAdapter, ChatError, Outbound};
+use hagios_domain::{AlertCard, GroupCard, MessageRef, Notification, ObjectRef, State};
 use hagios_spool::RecordId;
 use hagios_store::{Delivery, GroupBatch, GroupChange, GroupId, IncidentId, MemberDelivery, NewGroup};
-use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// Open members listed on the group message itself; all of them are in the thread.
-const MEMBERS_SHOWN: usize = 25;
 /// Lines of one thread reply: large batches, well inside Slack's 50 sections of 3,000 characters.
 const LINES_PER_REPLY: usize = 400;
 const CHARACTERS_PER_REPLY: usize = 24_000;
@@ -233,127 +230,6 @@ pub fn group_key(route_index: usize, route: &RouteConfig, site: &str, object: &O
     key
 }
 
-/// What a group message shows, kept in the store with the group.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GroupCard {
-    pub site: String,
-    pub members: Vec<Member>,
-    pub time: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Member {
-    pub object: ObjectRef,
-    pub state: State,
-    pub open: bool,
-    /// The down host this open member is folded behind (topology.rs).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub folded_under: Option<String>,
-}
-
-impl GroupCard {
-    pub fn any_open(&self) -> bool {
-        self.members.iter().any(|member| member.open)
-    }
-
-    fn set(&mut self, object: &ObjectRef, state: State, open: bool) {
-        match self.members.iter_mut().find(|member| &member.object == object) {
-            Some(member) => (member.state, member.open) = (state, open),
-            None => self.members.push(Member { object: object.clone(), state, open, folded_under: None }),
-        }
-    }
-
-    /// "37 services on db01 CRITICAL", "db01 DOWN, 3 services on db01 CRITICAL", "db01 DOWN;
-    /// folded behind it: 20 services", …
-    pub fn summary(&self) -> String {
-        let (open, folded): (Vec<&Member>, Vec<&Member>) =
-            self.members.iter().filter(|member| member.open).partition(|member| member.folded_under.is_none());
-        if open.is_empty() {
-            return format!("all clear: {} recovered", plural(self.members.len(), "alert"));
-        }
-        let mut by_state: BTreeMap<(bool, u8, State), Vec<&ObjectRef>> = BTreeMap::new();
-        for member in &open {
-            by_state
-                .entry((member.object.is_service(), severity(member.state), member.state))
-                .or_default()
-                .push(&member.object);
-        }
-        let parts: Vec<String> = by_state
-            .into_iter()
-            .map(|((is_service, _, state), objects)| {
-                let mut hosts: Vec<&str> = objects.iter().map(|object| object.host.as_str()).collect();
-                hosts.sort_unstable();
-                hosts.dedup();
-                match (is_service, objects.len(), hosts.as_slice()) {
-                    (false, 1, [host]) => format!("{host} {state}"),
-                    (false, count, _) => format!("{count} hosts {state}"),
-                    (true, count, [host]) => format!("{} on {host} {state}", plural(count, "service")),
-                    (true, count, hosts) => format!("{count} services on {} {state}", plural(hosts.len(), "host")),
-                }
-            })
-            .collect();
-        let mut summary = parts.join(", ");
-        if !folded.is_empty() {
-            let services = folded.iter().filter(|member| member.object.is_service()).count();
-            let hosts = folded.len() - services;
-            let counts: Vec<String> = [(hosts, "host"), (services, "service")]
-                .into_iter()
-                .filter(|(count, _)| *count > 0)
-                .map(|(count, noun)| plural(count, noun))
-                .collect();
-            let behind = if open.len() == 1 { "it" } else { "them" };
-            summary.push_str(&format!("; folded behind {behind}: {}", counts.join(", ")));
-        }
-        summary
-    }
-
-    /// The group message: summary, the open members (the first of them), where the rest are.
-    pub fn render(&self) -> String {
-        let open: Vec<&Member> = self.members.iter().filter(|member| member.open).collect();
-        let mut text = format!(
-            "{}\nsite {} · {} in this group, {} open",
-            self.summary(),
-            self.site,
-            plural(self.members.len(), "alert"),
-            open.len()
-        );
-        let shown: Vec<&Member> = open.iter().copied().filter(|member| member.folded_under.is_none()).collect();
-        let behind = folded_behind(self);
-        for member in shown.iter().take(MEMBERS_SHOWN) {
-            text.push_str(&format!("\n• {} {}", member.object, member.state));
-            match behind.get(member.object.host.as_str()) {
-                Some(count) if !member.object.is_service() => {
-                    text.push_str(&format!(" (+{} folded behind it)", plural(*count, "alert")));
-                }
-                _ => {}
-            }
-        }
-        if shown.len() > MEMBERS_SHOWN {
-            text.push_str(&format!(
-                "\n… and {} more: every member is listed in the thread",
-                shown.len() - MEMBERS_SHOWN
-            ));
-        }
-        text
-    }
-}
-
-fn severity(state: State) -> u8 {
-    match state {
-        State::Down | State::Critical => 0,
-        State::Unreachable | State::Unknown => 1,
-        State::Warning => 2,
-        State::Pending | State::Up | State::Ok => 3,
-    }
-}
-
-fn plural(count: usize, noun: &str) -> String {
-    if count == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{count} {noun}s")
-    }
-}
 
 /// One notification's part in a group delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -517,7 +393,7 @@ pub async fn post(
     folded: &Folded,
     attempt: &Attempt<'_>,
 ) -> Result<(MessageRef, Vec<Option<MessageRef>>), ChatError> {
-    let message = Outbound::Group { text: folded.card.render(), open: folded.card.any_open() };
+    let message = Outbound::Group(folded.card.clone());
     let parent = match existing {
         Some(parent) => {
             // The edit goes first: repeating it after a failed try is harmless.
@@ -758,12 +634,12 @@ mod tests {
         members.push(notification("p37", "flappy", Problem, State::Critical));
         members.push(notification("r37", "flappy", Recovery, State::Ok));
         let folded = fold(&members, &HashMap::new(), empty_card());
-        assert_eq!(folded.card.summary(), "37 services on db01 CRITICAL");
+        assert_eq!(hagios_chat::group::summary(&folded.card), "37 services on db01 CRITICAL");
         assert_eq!(folded.steps.iter().filter(|s| s.line.is_some()).count(), 37);
         assert!(folded.steps[37].line.is_none() && folded.steps[38].line.is_none(), "flappy is not announced");
         assert_eq!(folded.changes.len(), 38);
         assert!(folded.changes[37].1.is_empty(), "no incident for flappy");
-        assert!(folded.card.render().contains("… and 12 more"));
+        assert!(hagios_chat::group::text(&folded.card).contains("… and 12 more"));
     }
 
     #[test]
@@ -781,7 +657,7 @@ mod tests {
         )]);
         let later = fold(&[notification("r1", "HTTP", Recovery, State::Ok)], &open, first.card);
         assert!(matches!(&later.changes[0].1[..], [MemberChange::Close(IncidentId(7), card)] if !card.open));
-        assert_eq!(later.card.summary(), "1 service on db01 WARNING");
+        assert_eq!(hagios_chat::group::summary(&later.card), "1 service on db01 WARNING");
         assert!(later.steps[0].line.as_deref().unwrap().contains("db01!HTTP RECOVERY OK"));
     }
 

@@ -51,10 +51,8 @@ fn channel_id(target: Option<&str>) -> String {
 fn text_of(message: &Outbound) -> String {
     match message {
         Outbound::Alert(card) => format!("{} {} is {}", card.kind, card.object, card.state),
-        Outbound::Update { text, .. }
-        | Outbound::Text(text)
-        | Outbound::Reminder(text)
-        | Outbound::Group { text, .. } => text.clone(),
+        Outbound::Update { text, .. } | Outbound::Text(text) | Outbound::Reminder(text) => text.clone(),
+        Outbound::Group(card) => hagios_chat::group::text(card),
     }
 }
 

@@ -29,7 +29,7 @@ use crate::store::StoreHandle;
 use backoff::Backoff;
 pub use deliver::{Delivered, IncidentChange};
 pub use fanout::{return_leftovers, FanOut};
-pub use group::{GroupCard, Groups, MemberChange};
+pub use group::{Groups, MemberChange};
 use hagios_chat::{ChatAdapter, ChatError};
 use hagios_spool::{RecordId, Spool, SpoolError};
 use hagios_store::StoreError;

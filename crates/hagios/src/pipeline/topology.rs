@@ -5,19 +5,18 @@
 //! the notifications the pipeline holds or has delivered; parents from the monitor's snapshot
 //! (Nagios `parents`, objects.cache). Without a snapshot only services fold under their host.
 
-use super::group::{GroupCard, Step};
+use super::group::Step;
 use super::DeliveryError;
-use hagios_domain::{Notification, ObjectRef, Snapshot, State};
+use hagios_domain::message::MAX_PARENT_DEPTH;
+use hagios_domain::{GroupCard, Notification, ObjectRef, Snapshot, State};
 use hagios_monitor::Monitor;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 
 /// How long a snapshot answers parent questions: parents change only when Nagios reloads.
 const SNAPSHOT_REUSE: Duration = Duration::from_secs(30);
-/// Parent chains are acyclic in Nagios; the bound only guards against a broken snapshot.
-const MAX_PARENT_DEPTH: usize = 16;
 
 /// The monitor's object configuration as the grouping stage sees it, fetched at most once per
 /// [`SNAPSHOT_REUSE`] so a storm does not ask every site for its state per notification.
@@ -138,27 +137,4 @@ pub fn refold(card: &mut GroupCard, snapshot: Option<&Snapshot>) -> Vec<Step> {
         }
     }
     lines
-}
-
-/// How many open members are folded behind each shown host, counting along chains of down
-/// hosts (a service behind edge01 behind core01 counts for core01).
-pub fn folded_behind(card: &GroupCard) -> HashMap<&str, usize> {
-    let host_parent: HashMap<&str, &str> = card
-        .members
-        .iter()
-        .filter(|member| !member.object.is_service())
-        .filter_map(|member| Some((member.object.host.as_str(), member.folded_under.as_deref()?)))
-        .collect();
-    let mut counts = HashMap::new();
-    for member in card.members.iter().filter(|member| member.open) {
-        let Some(mut root) = member.folded_under.as_deref() else { continue };
-        for _ in 0..MAX_PARENT_DEPTH {
-            match host_parent.get(root) {
-                Some(parent) => root = parent,
-                None => break,
-            }
-        }
-        *counts.entry(root).or_insert(0) += 1;
-    }
-    counts
 }
