@@ -3,7 +3,6 @@
 
 use crate::config::{Config, IcingaConfig};
 use crate::icinga_feed::IcingaFeed;
-use crate::store::StoreHandle;
 use anyhow::Context;
 use hagios_monitor::icinga::client::{ClientConfig, Credentials};
 use hagios_monitor::icinga::events::{EventStream, Reconnect};
@@ -12,6 +11,7 @@ use hagios_monitor::nagios::managed::ManagedHosts;
 use hagios_monitor::nagios::{NagiosConfig, NagiosMonitor};
 use hagios_monitor::Monitor;
 use hagios_spool::Spool;
+use hagios_store::StoreHandle;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;

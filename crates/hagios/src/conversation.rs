@@ -1,10 +1,11 @@
 //! The command side of chat: each event from a person goes through the router (parse, check
 //! against real objects, authorize, execute), is audited, and is answered where it was asked.
 
-use crate::store::StoreHandle;
 use hagios_chat::{ChatAdapter, ChatEvent, ChatUser, MessageRef, Outbound};
-use hagios_commands::{Request, Router};
+use hagios_commands::{AuditEntry, Request, Router};
 use hagios_monitor::Monitor;
+use hagios_store::AuditRecord;
+use hagios_store::StoreHandle;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, watch};
@@ -96,10 +97,12 @@ impl Conversation {
 
     async fn answer(&self, asked: Asked) {
         let incident = match &asked.thread {
-            Some(thread) => self.store.incident_object(thread).await.unwrap_or_else(|e| {
-                tracing::warn!(error = %e, "cannot look up the thread's incident");
-                None
-            }),
+            Some(thread) => {
+                self.store.incident_by_message(thread).await.map(|i| i.map(|i| i.object)).unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "cannot look up the thread's incident");
+                    None
+                })
+            }
             None => None,
         };
         if let (None, Some(thread)) = (&incident, &asked.thread) {
@@ -115,9 +118,7 @@ impl Conversation {
             now: hagios_domain::unix_now(),
         };
         let dispatch = self.router.dispatch(&request, self.monitor.as_ref()).await;
-        if let Err(e) = self.store.audit(self.chat.platform(), &dispatch.audit).await {
-            tracing::error!(error = %e, user = %asked.user.id, "cannot write the audit record");
-        }
+        self.audit(&dispatch.audit).await;
         let (channel, thread) = (Some(asked.channel.as_str()), asked.thread.as_ref());
         let posted = match dispatch.awaiting_yes {
             Some(request) => self.chat.post_question(channel, thread, &dispatch.reply, request).await.map(|message| {
@@ -131,6 +132,24 @@ impl Conversation {
         }
         if let Some(request) = dispatch.answered {
             self.questions.answered(request, &asked.user.name, &dispatch.reply).await;
+        }
+    }
+
+    /// Writes `entry` to the audit log under this conversation's platform.
+    pub(crate) async fn audit(&self, entry: &AuditEntry) {
+        let record = AuditRecord {
+            time: entry.time,
+            platform: self.chat.platform().to_owned(),
+            user_id: entry.user_id.clone(),
+            user_name: entry.user_name.clone(),
+            raw_text: entry.raw_text.clone(),
+            command: entry.command.clone(),
+            parsed: entry.parsed.clone(),
+            allowed: entry.allowed,
+            result: entry.result.clone(),
+        };
+        if let Err(e) = self.store.audit(record).await {
+            tracing::error!(error = %e, user = %entry.user_id, "cannot write the audit record");
         }
     }
 }

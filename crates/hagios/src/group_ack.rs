@@ -35,9 +35,7 @@ impl Conversation {
         }
         let results = self.ack_each(user, text, members).await;
         let audit = group_audit(user, text, &results);
-        if let Err(e) = self.store.audit(self.chat.platform(), &audit).await {
-            tracing::error!(error = %e, user = %user.id, "cannot write the audit record");
-        }
+        self.audit(&audit).await;
         let reply = Outbound::Text(summary(&results));
         if let Err(e) = self.chat.post(Some(&thread.channel), Some(thread), &reply).await {
             tracing::error!(error = %e, user = %user.id, "cannot post the reply");

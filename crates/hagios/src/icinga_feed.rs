@@ -12,11 +12,11 @@
 //! with the object's notifications off (`mute`, as Nagios then notifies nobody), a change is news
 //! only for an incident already open in chat.
 
-use crate::store::StoreHandle;
 use hagios_domain::{Notification, NotificationType, ObjectRef, Snapshot, State};
 use hagios_monitor::icinga::client::IcingaClient;
 use hagios_monitor::icinga::events::{notifications_enabled, EventStream, StateChange, StreamItem};
 use hagios_spool::Spool;
+use hagios_store::StoreHandle;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
@@ -102,7 +102,7 @@ impl Announced {
     ) -> Option<Notification> {
         let shown = match self.states.get(&change.notification.object) {
             Some(shown) => Some(*shown),
-            None => match store.open_incident(&change.notification).await {
+            None => match store.open_incident(&change.notification.site, &change.notification.object).await {
                 Ok(open) => open.map(|incident| Shown { state: incident.card.state, checked_at: f64::MIN }),
                 Err(err) => {
                     tracing::warn!(error = %err, object = %change.notification.object, "cannot check for an open incident");
@@ -195,7 +195,7 @@ async fn reconcile(site: &str, snapshot: &Snapshot, memory: &mut Announced, stor
         };
         let known = match memory.states.get(&object) {
             Some(announced) => Some(announced.state),
-            None => match store.open_incident(&notification).await {
+            None => match store.open_incident(&notification.site, &notification.object).await {
                 // An open incident means its PROBLEM reached chat before (maybe before a restart).
                 Ok(Some(_)) => Some(if state.is_problem() { state } else { State::Critical }),
                 Ok(None) => None,

@@ -17,7 +17,7 @@ mod notify;
 mod pipeline;
 mod retention;
 mod run;
-mod store;
+mod snoozes;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;

@@ -4,7 +4,7 @@
 //! it is safe: crates/store/src/retention.rs.
 
 use crate::config::{Config, StoreConfig};
-use crate::store::StoreHandle;
+use hagios_store::StoreHandle;
 use hagios_store::{PruneReport, Retention, Store, MIN_KEEP_SECONDS};
 use std::path::Path;
 use std::process::ExitCode;
@@ -108,7 +108,7 @@ fn log(report: &PruneReport) {
 #[cfg(test)]
 mod tests {
     use crate::config::Config;
-    use crate::store::StoreHandle;
+    use hagios_store::StoreHandle;
     use hagios_store::{Delivery, Retention, Store};
     use std::time::Duration;
 

@@ -6,7 +6,6 @@ use crate::config::{Config, MatrixConfig, SlackConfig};
 use crate::conversation::{Conversation, OpenQuestions};
 use crate::mirror::StatusMirror;
 use crate::pipeline::{return_leftovers, FanOut, Groups, Holds, Pipeline};
-use crate::store::StoreHandle;
 use anyhow::Context;
 use hagios_chat::matrix::{MatrixChat, MatrixLogin, MatrixSettings};
 use hagios_chat::slack::{SlackChat, SlackSettings};
@@ -14,6 +13,7 @@ use hagios_chat::terminal::TerminalChat;
 use hagios_chat::{ChatAdapter, ChatEvent};
 use hagios_commands::{Policy, Router, Settings};
 use hagios_spool::Spool;
+use hagios_store::StoreHandle;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -85,7 +85,10 @@ pub(crate) async fn serve_chat(config: Config, spool: Arc<Spool>, mut backend: B
     if let Some(template) = &config.commands.default_host_template {
         settings.default_host_template = template.clone();
     }
-    let router = Arc::new(Router::with_settings(policy(&config), settings).with_snooze_book(Arc::new(store.clone())));
+    let router = Arc::new(
+        Router::with_settings(policy(&config), settings)
+            .with_snooze_book(Arc::new(crate::snoozes::StoredSnoozes(store.clone()))),
+    );
 
     let (shutdown_tx, shutdown) = watch::channel(false);
     // Every platform gets the same notifications, so any one of them tells what was shown.

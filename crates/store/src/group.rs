@@ -3,8 +3,9 @@
 //! carried, and the member list of a group delivery is fixed before anything is posted, so a
 //! retry after a crash posts exactly what the first try would have.
 
-use crate::incident::{apply, find_incident, insert_delivery, INCIDENT_COLUMNS};
+use crate::incident::{apply, encode, find_incident, insert_delivery, INCIDENT_COLUMNS};
 use crate::{Delivery, Incident, IncidentChange, Store, StoreError};
+use hagios_domain::GroupCard;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::fmt;
 
@@ -25,8 +26,8 @@ pub struct AlertGroup {
     pub key: String,
     /// The group's message in `channel`.
     pub message_id: String,
-    /// What the group message shows, encoded by the caller; kept verbatim.
-    pub card: String,
+    /// What the group message shows now.
+    pub card: GroupCard,
     pub opened_at: i64,
     pub closed_at: Option<i64>,
 }
@@ -37,7 +38,7 @@ pub struct NewGroup {
     pub channel: String,
     pub key: String,
     pub message_id: String,
-    pub card: String,
+    pub card: GroupCard,
     pub opened_at: i64,
 }
 
@@ -49,7 +50,7 @@ pub enum GroupChange {
     /// The group message was edited; `closed_at` when no member is open any more.
     Update {
         id: GroupId,
-        card: String,
+        card: GroupCard,
         closed_at: Option<i64>,
     },
 }
@@ -113,7 +114,7 @@ impl Store {
                 GroupChange::Update { id, card, closed_at } => {
                     let changed = transaction.execute(
                         "UPDATE alert_groups SET card = ?2, closed_at = ?3 WHERE id = ?1",
-                        params![id.0, card, closed_at],
+                        params![id.0, encode(card), closed_at],
                     )?;
                     if changed == 0 {
                         return Err(StoreError::NoSuchGroup(*id));
@@ -124,8 +125,8 @@ impl Store {
             for member in &batch.members {
                 insert_delivery(transaction, platform, &member.notification_id, &member.delivery)?;
                 for change in &member.changes {
-                    let incident = apply(transaction, platform, change)?;
-                    if let (Some(group), IncidentChange::Open(_), Some(incident)) = (group, change, incident) {
+                    let incident = apply(transaction, platform, &member.delivery, change)?;
+                    if let (Some(group), IncidentChange::Open { .. }, Some(incident)) = (group, change, incident) {
                         transaction.execute(
                             "INSERT INTO alert_group_members (group_id, incident_id) VALUES (?1, ?2)",
                             params![group.0, incident.0],
@@ -201,19 +202,25 @@ fn insert_group(connection: &Connection, platform: &str, group: &NewGroup) -> Re
     connection.execute(
         "INSERT INTO alert_groups (platform, channel, group_key, message_id, card, opened_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![platform, group.channel, group.key, group.message_id, group.card, group.opened_at],
+        params![platform, group.channel, group.key, group.message_id, encode(&group.card), group.opened_at],
     )?;
     Ok(GroupId(connection.last_insert_rowid()))
 }
 
 fn group_from_row(row: &Row<'_>) -> rusqlite::Result<AlertGroup> {
+    let id = GroupId(row.get(0)?);
+    let opened_at = row.get(5)?;
+    let card = serde_json::from_str(&row.get::<_, String>(4)?).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, group = %id, "cannot read the stored group card; starting a fresh one");
+        GroupCard::empty("", opened_at)
+    });
     Ok(AlertGroup {
-        id: GroupId(row.get(0)?),
+        id,
         channel: row.get(1)?,
         key: row.get(2)?,
         message_id: row.get(3)?,
-        card: row.get(4)?,
-        opened_at: row.get(5)?,
+        card,
+        opened_at,
         closed_at: row.get(6)?,
     })
 }
@@ -221,22 +228,17 @@ fn group_from_row(row: &Row<'_>) -> rusqlite::Result<AlertGroup> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::NewIncident;
-    use hagios_domain::ObjectRef;
+    use crate::testing::card;
+    use hagios_domain::{ObjectRef, State};
 
     fn member(id: &str, service: &str) -> MemberDelivery {
         MemberDelivery {
             notification_id: id.into(),
             delivery: Delivery { channel: "C".into(), message_id: "2".into(), at: 1 },
-            changes: vec![IncidentChange::Open(NewIncident {
-                site: "local".into(),
-                object: ObjectRef::service("db01", service),
-                channel: "C".into(),
-                message_id: "2".into(),
-                state: "CRITICAL".into(),
-                card: "{}".into(),
+            changes: vec![IncidentChange::Open {
+                card: card(ObjectRef::service("db01", service), State::Critical, None, 1),
                 opened_at: 1,
-            })],
+            }],
         }
     }
 
@@ -260,7 +262,7 @@ mod tests {
             channel: "C".into(),
             key: "db01".into(),
             message_id: "1".into(),
-            card: "{}".into(),
+            card: GroupCard::empty("local", 1),
             opened_at: 1,
         };
         let batch = GroupBatch {
@@ -287,7 +289,7 @@ mod tests {
 
         let close = GroupBatch {
             attempt_key: "n4".into(),
-            group: GroupChange::Update { id: group, card: "{}".into(), closed_at: Some(5) },
+            group: GroupChange::Update { id: group, card: GroupCard::empty("local", 5), closed_at: Some(5) },
             members: Vec::new(),
         };
         store.commit_group_batch(&close).unwrap();

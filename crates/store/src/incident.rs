@@ -2,7 +2,7 @@
 //! (site + host + service) whose parent message later notifications thread under and edit.
 
 use crate::{Store, StoreError};
-use hagios_domain::ObjectRef;
+use hagios_domain::{AlertCard, NotificationType, ObjectRef, State};
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Row};
 use std::fmt;
 
@@ -24,29 +24,6 @@ pub struct Delivery {
     pub at: i64,
 }
 
-/// An incident about to be opened: its parent message has just been posted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewIncident {
-    pub site: String,
-    pub object: ObjectRef,
-    pub channel: String,
-    pub message_id: String,
-    pub state: String,
-    /// What the parent message shows, encoded by the caller (the pipeline keeps its alert card
-    /// here as JSON); the store keeps it verbatim and never looks inside.
-    pub card: String,
-    pub opened_at: i64,
-}
-
-/// A later notification's effect on an incident.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IncidentUpdate {
-    pub state: String,
-    pub card: String,
-    /// One line for the incident's "who did what" history, if the change deserves one.
-    pub history_line: Option<String>,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Incident {
     pub id: IncidentId,
@@ -55,8 +32,8 @@ pub struct Incident {
     /// The channel and id of the parent message.
     pub channel: String,
     pub message_id: String,
-    pub state: String,
-    pub card: String,
+    /// What the parent message shows now.
+    pub card: AlertCard,
     /// Oldest first.
     pub history: Vec<String>,
     pub opened_at: i64,
@@ -69,22 +46,39 @@ impl Incident {
     }
 }
 
-/// What one notification did to its incident, committed together with its delivery.
+/// What one notification did to its incident, committed together with its delivery. An incident
+/// opens on the message that delivered its first notification; the store keeps each card as it
+/// is and its newest history line in the incident's history.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IncidentChange {
     /// No incident involved (a RECOVERY nobody saw the PROBLEM of, say).
     None,
-    Open(NewIncident),
+    Open {
+        card: AlertCard,
+        opened_at: i64,
+    },
     Update {
         id: IncidentId,
-        update: IncidentUpdate,
+        card: AlertCard,
     },
-    /// The last update, then the incident closes; the next PROBLEM opens a new one.
+    /// The last update, then the incident closes (at the card's time); the next PROBLEM opens a
+    /// new one.
     Close {
         id: IncidentId,
-        update: IncidentUpdate,
-        closed_at: i64,
+        card: AlertCard,
     },
+}
+
+impl IncidentChange {
+    /// The card the incident shows after the change, if there is an incident.
+    pub fn card(&self) -> Option<&AlertCard> {
+        match self {
+            IncidentChange::None => None,
+            IncidentChange::Open { card, .. }
+            | IncidentChange::Update { card, .. }
+            | IncidentChange::Close { card, .. } => Some(card),
+        }
+    }
 }
 
 pub(crate) const INCIDENT_COLUMNS: &str =
@@ -124,21 +118,8 @@ impl Store {
         self.in_transaction(|transaction| {
             insert_delivery(transaction, platform, notification_id, delivery)?;
             crate::attempt::finish(transaction, platform, notification_id)?;
-            apply(transaction, platform, change)
+            apply(transaction, platform, delivery, change)
         })
-    }
-
-    /// Opens an incident on its own (without a delivery).
-    pub fn open_incident(&self, incident: &NewIncident) -> Result<IncidentId, StoreError> {
-        self.in_transaction(|transaction| insert_incident(transaction, self.platform(), incident))
-    }
-
-    pub fn update_incident(&self, id: IncidentId, update: &IncidentUpdate) -> Result<(), StoreError> {
-        self.in_transaction(|transaction| update_incident(transaction, id, update))
-    }
-
-    pub fn close_incident(&self, id: IncidentId, closed_at: i64) -> Result<(), StoreError> {
-        self.in_transaction(|transaction| close_incident(transaction, id, closed_at))
     }
 
     /// The open incident of `object` on `site`, if there is one.
@@ -198,70 +179,90 @@ pub(crate) fn insert_delivery(
     Ok(())
 }
 
-/// Applies `change`; an incident it opens belongs to `platform`.
+/// Applies `change`, which came with `delivery`; an incident it opens belongs to `platform` and
+/// hangs on the delivery's message.
 pub(crate) fn apply(
     connection: &Connection,
     platform: &str,
+    delivery: &Delivery,
     change: &IncidentChange,
 ) -> Result<Option<IncidentId>, StoreError> {
     match change {
         IncidentChange::None => Ok(None),
-        IncidentChange::Open(incident) => insert_incident(connection, platform, incident).map(Some),
-        IncidentChange::Update { id, update } => update_incident(connection, *id, update).map(|()| Some(*id)),
-        IncidentChange::Close { id, update, closed_at } => {
-            update_incident(connection, *id, update)?;
-            close_incident(connection, *id, *closed_at)?;
+        IncidentChange::Open { card, opened_at } => {
+            insert_incident(connection, platform, delivery, card, *opened_at).map(Some)
+        }
+        IncidentChange::Update { id, card } => update_incident(connection, *id, card).map(|()| Some(*id)),
+        IncidentChange::Close { id, card } => {
+            update_incident(connection, *id, card)?;
+            let changed =
+                connection.execute("UPDATE incidents SET closed_at = ?2 WHERE id = ?1", params![id.0, card.time])?;
+            if changed == 0 {
+                return Err(StoreError::NoSuchIncident(*id));
+            }
             Ok(Some(*id))
         }
     }
 }
 
-fn insert_incident(connection: &Connection, platform: &str, incident: &NewIncident) -> Result<IncidentId, StoreError> {
+fn insert_incident(
+    connection: &Connection,
+    platform: &str,
+    parent: &Delivery,
+    card: &AlertCard,
+    opened_at: i64,
+) -> Result<IncidentId, StoreError> {
     connection
         .execute(
             "INSERT INTO incidents (platform, site, host, service, channel, message_id, state, card, opened_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
                 platform,
-                incident.site,
-                incident.object.host,
-                incident.object.service.as_deref().unwrap_or_default(),
-                incident.channel,
-                incident.message_id,
-                incident.state,
-                incident.card,
-                incident.opened_at,
+                card.site,
+                card.object.host,
+                card.object.service.as_deref().unwrap_or_default(),
+                parent.channel,
+                parent.message_id,
+                card.state.to_string(),
+                encode(card),
+                opened_at,
             ],
         )
         .map_err(|e| match e.sqlite_error_code() {
             Some(ErrorCode::ConstraintViolation) => {
-                StoreError::IncidentAlreadyOpen { site: incident.site.clone(), object: incident.object.clone() }
+                StoreError::IncidentAlreadyOpen { site: card.site.clone(), object: card.object.clone() }
             }
             _ => e.into(),
         })?;
     Ok(IncidentId(connection.last_insert_rowid()))
 }
 
-fn update_incident(connection: &Connection, id: IncidentId, update: &IncidentUpdate) -> Result<(), StoreError> {
+/// Shows `card` on the incident and keeps its newest history line.
+fn update_incident(connection: &Connection, id: IncidentId, card: &AlertCard) -> Result<(), StoreError> {
     let changed = connection.execute(
         "UPDATE incidents SET state = ?2, card = ?3 WHERE id = ?1",
-        params![id.0, update.state, update.card],
+        params![id.0, card.state.to_string(), encode(card)],
     )?;
     if changed == 0 {
         return Err(StoreError::NoSuchIncident(id));
     }
-    if let Some(line) = &update.history_line {
+    if let Some(line) = card.history.last() {
         connection.execute("INSERT INTO incident_history (incident_id, line) VALUES (?1, ?2)", params![id.0, line])?;
     }
     Ok(())
 }
 
-fn close_incident(connection: &Connection, id: IncidentId, closed_at: i64) -> Result<(), StoreError> {
-    let changed = connection.execute("UPDATE incidents SET closed_at = ?2 WHERE id = ?1", params![id.0, closed_at])?;
-    if changed == 0 {
-        return Err(StoreError::NoSuchIncident(id));
-    }
-    Ok(())
+/// Closes an incident without a delivery or a history line, as if it had happened long ago.
+#[cfg(test)]
+pub(crate) fn close_incident(store: &Store, id: IncidentId, closed_at: i64) {
+    store
+        .connection()
+        .execute("UPDATE incidents SET closed_at = ?2 WHERE id = ?1", params![id.0, closed_at])
+        .expect("closed");
+}
+
+pub(crate) fn encode<T: serde::Serialize>(card: &T) -> String {
+    serde_json::to_string(card).expect("a card always serializes")
 }
 
 pub(crate) fn find_incident(
@@ -280,16 +281,37 @@ pub(crate) fn find_incident(
 
 pub(crate) fn incident_from_row(row: &Row<'_>) -> rusqlite::Result<Incident> {
     let service: String = row.get(3)?;
+    let site: String = row.get(1)?;
+    let object = ObjectRef { host: row.get(2)?, service: (!service.is_empty()).then_some(service) };
+    let card = decode_card(&row.get::<_, String>(7)?, &site, &object);
     Ok(Incident {
         id: IncidentId(row.get(0)?),
-        site: row.get(1)?,
-        object: ObjectRef { host: row.get(2)?, service: (!service.is_empty()).then_some(service) },
+        site,
+        object,
         channel: row.get(4)?,
         message_id: row.get(5)?,
-        state: row.get(6)?,
-        card: row.get(7)?,
+        card,
         history: Vec::new(),
         opened_at: row.get(8)?,
         closed_at: row.get(9)?,
+    })
+}
+
+/// A card that cannot be read back (written by a future version, say) is started afresh rather
+/// than stopping delivery; the thread keeps the full history anyway.
+fn decode_card(json: &str, site: &str, object: &ObjectRef) -> AlertCard {
+    serde_json::from_str(json).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, %object, "cannot read the stored alert card; starting a fresh one");
+        AlertCard {
+            site: site.to_owned(),
+            object: object.clone(),
+            state: State::Unknown,
+            kind: NotificationType::Problem,
+            output: String::new(),
+            long_output: String::new(),
+            history: Vec::new(),
+            open: true,
+            time: 0,
+        }
     })
 }

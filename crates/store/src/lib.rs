@@ -1,9 +1,10 @@
 //! The bot's state in one SQLite file: which notifications were delivered (the dedupe key of the
 //! pipeline), incidents and the chat messages that carry them, and the audit log of commands.
 //!
-//! The API is synchronous; async callers run it on a blocking thread. A delivery and the incident
-//! change it caused are committed in one transaction ([`Store::commit_notification`]), so a crash
-//! never leaves one without the other.
+//! [`Store`] is synchronous; async code uses [`StoreHandle`], which runs each call on a blocking
+//! thread. Cards (what chat messages show) are domain values; the store keeps them as JSON. A
+//! delivery and the incident change it caused are committed in one transaction
+//! ([`Store::commit_notification`]), so a crash never leaves one without the other.
 //!
 //! One process may post to several chat platforms. Deliveries, incidents, alert groups and
 //! delivery attempts belong to one platform each: a [`Store`] sees those of its platform
@@ -17,16 +18,20 @@ mod attempt;
 mod audit;
 mod error;
 mod group;
+mod handle;
 mod incident;
 mod reminder;
 mod retention;
 mod schema;
 mod snooze;
+#[cfg(test)]
+mod testing;
 
 pub use audit::AuditRecord;
 pub use error::StoreError;
 pub use group::{AlertGroup, GroupBatch, GroupChange, GroupId, MemberDelivery, NewGroup};
-pub use incident::{Delivery, Incident, IncidentChange, IncidentId, IncidentUpdate, NewIncident};
+pub use handle::StoreHandle;
+pub use incident::{Delivery, Incident, IncidentChange, IncidentId};
 pub use reminder::DueReminder;
 pub use retention::{PruneReport, Retention, MIN_KEEP_SECONDS};
 

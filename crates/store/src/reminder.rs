@@ -3,6 +3,7 @@
 
 use crate::incident::{incident_from_row, Incident};
 use crate::{Store, StoreError};
+use hagios_domain::MessageRef;
 use rusqlite::params;
 
 /// An open incident whose last reminder (or opening) is old enough for another one.
@@ -11,9 +12,8 @@ pub struct DueReminder {
     pub incident: Incident,
     /// Reminders posted so far.
     pub reminders: u32,
-    /// The channel and id of its group's message when the incident was opened in a group: its
-    /// reminders go into the group's thread.
-    pub group_message: Option<(String, String)>,
+    /// Where its reminders go: its own thread, or its group's when it was opened in a group.
+    pub thread: MessageRef,
 }
 
 impl Store {
@@ -32,13 +32,10 @@ impl Store {
              ORDER BY i.id",
         )?;
         let due = statement.query_map(params![self.platform(), channel, due_at], |row| {
-            let group_channel: Option<String> = row.get(11)?;
-            let group_message: Option<String> = row.get(12)?;
-            Ok(DueReminder {
-                incident: incident_from_row(row)?,
-                reminders: row.get(10)?,
-                group_message: group_channel.zip(group_message),
-            })
+            let incident = incident_from_row(row)?;
+            let group: Option<(String, String)> = row.get::<_, Option<String>>(11)?.zip(row.get(12)?);
+            let (channel, id) = group.unwrap_or_else(|| (incident.channel.clone(), incident.message_id.clone()));
+            Ok(DueReminder { incident, reminders: row.get(10)?, thread: MessageRef { channel, id } })
         })?;
         Ok(due.collect::<Result<_, _>>()?)
     }
@@ -76,29 +73,26 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use crate::{Delivery, IncidentChange, NewIncident, Store};
-    use hagios_domain::ObjectRef;
+    use crate::testing::card;
+    use crate::{Delivery, IncidentChange, Store};
+    use hagios_domain::{MessageRef, ObjectRef, State};
 
     #[test]
     fn an_incident_is_due_again_one_interval_after_its_last_reminder_across_restarts() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.db");
         let store = Store::open(&path).unwrap();
-        let incident = NewIncident {
-            site: "local".into(),
-            object: ObjectRef::service("db01", "disk"),
-            channel: "C".into(),
-            message_id: "1.0".into(),
-            state: "CRITICAL".into(),
-            card: "{}".into(),
+        let incident = IncidentChange::Open {
+            card: card(ObjectRef::service("db01", "disk"), State::Critical, None, 100),
             opened_at: 100,
         };
         let delivery = Delivery { channel: "C".into(), message_id: "1.0".into(), at: 100 };
-        let id = store.commit_notification("n1", &delivery, &IncidentChange::Open(incident)).unwrap().unwrap();
+        let id = store.commit_notification("n1", &delivery, &incident).unwrap().unwrap();
         assert!(store.due_reminders("C", 99).unwrap().is_empty(), "not before it opened");
         assert!(store.due_reminders("D", 200).unwrap().is_empty(), "other channel");
         let due = store.due_reminders("C", 100).unwrap();
-        assert_eq!((due.len(), due[0].incident.id, due[0].reminders, due[0].group_message.clone()), (1, id, 0, None));
+        let own_thread = MessageRef { channel: "C".into(), id: "1.0".into() };
+        assert_eq!((due.len(), due[0].incident.id, due[0].reminders, due[0].thread.clone()), (1, id, 0, own_thread));
 
         assert!(!store.begin_attempt("remind:1:1", 150).unwrap());
         store.record_reminder(id, 1, 150, "remind:1:1").unwrap();

@@ -248,11 +248,10 @@ fn delete_closed_incidents(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{
-        AuditRecord, Delivery, GroupBatch, GroupChange, IncidentChange, IncidentId, IncidentUpdate, MemberDelivery,
-        NewGroup, NewIncident,
-    };
-    use hagios_domain::{ObjectRef, Snooze};
+    use crate::incident::close_incident;
+    use crate::testing::card;
+    use crate::{AuditRecord, Delivery, GroupBatch, GroupChange, IncidentChange, IncidentId, MemberDelivery, NewGroup};
+    use hagios_domain::{GroupCard, ObjectRef, Snooze, State};
 
     const DAY: i64 = 86_400;
     const NOW: i64 = 1_000 * DAY;
@@ -263,33 +262,24 @@ mod tests {
         Delivery { channel: "C".into(), message_id: message_id.into(), at }
     }
 
-    fn problem(service: &str, message_id: &str, at: i64) -> NewIncident {
-        NewIncident {
-            site: "local".into(),
-            object: ObjectRef::service("web01", service),
-            channel: "C".into(),
-            message_id: message_id.into(),
-            state: "CRITICAL".into(),
-            card: "{}".into(),
+    fn problem(service: &str, at: i64) -> IncidentChange {
+        IncidentChange::Open {
+            card: card(ObjectRef::service("web01", service), State::Critical, None, at),
             opened_at: at,
         }
-    }
-
-    fn recovery() -> IncidentUpdate {
-        IncidentUpdate { state: "OK".into(), card: "{}".into(), history_line: Some("recovered".into()) }
     }
 
     /// An incident opened by notification `{key}.1` and closed by `{key}.2`, both at `at`.
     fn closed_incident(store: &Store, key: &str, at: i64) -> IncidentId {
         let id = open_incident(store, key, at);
-        let close = IncidentChange::Close { id, update: recovery(), closed_at: at };
+        let recovered = card(ObjectRef::service("web01", key), State::Ok, Some("recovered"), at);
+        let close = IncidentChange::Close { id, card: recovered };
         store.commit_notification(&format!("{key}.2"), &delivery(&format!("{key}-reply"), at), &close).unwrap();
         id
     }
 
     fn open_incident(store: &Store, key: &str, at: i64) -> IncidentId {
-        let open = IncidentChange::Open(problem(key, key, at));
-        store.commit_notification(&format!("{key}.1"), &delivery(key, at), &open).unwrap().unwrap()
+        store.commit_notification(&format!("{key}.1"), &delivery(key, at), &problem(key, at)).unwrap().unwrap()
     }
 
     /// A group message `group` opened at `at` with one member incident per service.
@@ -299,14 +289,14 @@ mod tests {
             .map(|service| MemberDelivery {
                 notification_id: format!("{group}.{service}"),
                 delivery: delivery(group, at),
-                changes: vec![IncidentChange::Open(problem(service, group, at))],
+                changes: vec![problem(service, at)],
             })
             .collect();
         let new_group = NewGroup {
             channel: "C".into(),
             key: group.into(),
             message_id: group.into(),
-            card: "{}".into(),
+            card: GroupCard::empty("local", at),
             opened_at: at,
         };
         let batch = GroupBatch { attempt_key: group.into(), group: GroupChange::Open(new_group), members };
@@ -316,7 +306,7 @@ mod tests {
     fn close_group(store: &Store, id: crate::GroupId, at: i64) {
         let close = GroupBatch {
             attempt_key: format!("close-{id}"),
-            group: GroupChange::Update { id, card: "{}".into(), closed_at: Some(at) },
+            group: GroupChange::Update { id, card: GroupCard::empty("local", at), closed_at: Some(at) },
             members: Vec::new(),
         };
         store.commit_group_batch(&close).unwrap();
@@ -347,7 +337,7 @@ mod tests {
         let old = closed_incident(&store, "old", OLD);
         let group = group_with_members(&store, "g1", &["HTTP", "SSH"], OLD);
         for member in store.open_group_members(group).unwrap() {
-            store.close_incident(member.id, OLD).unwrap();
+            close_incident(&store, member.id, OLD);
         }
         close_group(&store, group, OLD);
         let recent = closed_incident(&store, "recent", NOW - DAY);
@@ -375,7 +365,7 @@ mod tests {
         let open = open_incident(&store, "open", OLD);
         let group = group_with_members(&store, "g1", &["HTTP", "SSH"], OLD);
         let members = store.open_group_members(group).unwrap();
-        store.close_incident(members[0].id, OLD).unwrap();
+        close_incident(&store, members[0].id, OLD);
 
         let report = store.prune(&KEEP_90_DAYS, NOW).unwrap();
         assert!(report.is_empty(), "{report:?}");
@@ -384,7 +374,7 @@ mod tests {
         assert!(store.delivered("g1.HTTP").unwrap().is_some(), "the deliveries of the open group's message");
         assert_eq!(store.group_of_incident(members[0].id).unwrap(), Some(group), "a closed member of an open group");
 
-        store.close_incident(members[1].id, OLD).unwrap();
+        close_incident(&store, members[1].id, OLD);
         close_group(&store, group, OLD);
         let report = store.prune(&KEEP_90_DAYS, NOW).unwrap();
         assert_eq!((report.incidents, report.groups, report.deliveries), (2, 1, 2), "{report:?}");

@@ -1,27 +1,35 @@
 //! The store's behaviour through its public API: dedupe, the incident life cycle, atomic commits,
 //! the audit log, and that a reopened file shows the same data.
 
-use hagios_domain::ObjectRef;
-use hagios_store::{AuditRecord, Delivery, IncidentChange, IncidentId, IncidentUpdate, NewIncident, Store, StoreError};
+use hagios_domain::{AlertCard, NotificationType, ObjectRef, State};
+use hagios_store::{AuditRecord, Delivery, IncidentChange, IncidentId, Store, StoreError};
 
 fn delivery(message_id: &str) -> Delivery {
     Delivery { channel: "C1".into(), message_id: message_id.into(), at: 100 }
 }
 
-fn new_incident(object: ObjectRef, message_id: &str) -> NewIncident {
-    NewIncident {
-        site: "local".into(),
+/// The card of `object` on `site` in `state`, with `history` as its "who did what" lines.
+fn card(site: &str, object: ObjectRef, state: State, history: &[&str], time: i64) -> AlertCard {
+    AlertCard {
+        site: site.into(),
         object,
-        channel: "C1".into(),
-        message_id: message_id.into(),
-        state: "CRITICAL".into(),
-        card: r#"{"state":"CRITICAL"}"#.into(),
-        opened_at: 100,
+        state,
+        kind: NotificationType::Problem,
+        output: format!("{state} - output"),
+        long_output: String::new(),
+        history: history.iter().map(|line| line.to_string()).collect(),
+        open: !matches!(state, State::Ok | State::Up),
+        time,
     }
 }
 
-fn update(state: &str, line: &str) -> IncidentUpdate {
-    IncidentUpdate { state: state.into(), card: format!(r#"{{"state":"{state}"}}"#), history_line: Some(line.into()) }
+fn open_change(site: &str, object: ObjectRef) -> IncidentChange {
+    IncidentChange::Open { card: card(site, object, State::Critical, &[], 100), opened_at: 100 }
+}
+
+/// `http()` now in `state`, with `line` as its newest history line.
+fn update(state: State, line: &str, time: i64) -> AlertCard {
+    card("local", http(), state, &[line], time)
 }
 
 fn http() -> ObjectRef {
@@ -30,12 +38,18 @@ fn http() -> ObjectRef {
 
 /// Opens an incident the way the pipeline does: together with the delivery of its PROBLEM.
 fn open_problem(store: &Store, notification_id: &str, object: ObjectRef, message_id: &str) -> IncidentId {
+    open_problem_at(store, "local", notification_id, object, message_id)
+}
+
+fn open_problem_at(
+    store: &Store,
+    site: &str,
+    notification_id: &str,
+    object: ObjectRef,
+    message_id: &str,
+) -> IncidentId {
     store
-        .commit_notification(
-            notification_id,
-            &delivery(message_id),
-            &IncidentChange::Open(new_incident(object, message_id)),
-        )
+        .commit_notification(notification_id, &delivery(message_id), &open_change(site, object))
         .unwrap()
         .expect("an opened incident has an id")
 }
@@ -59,19 +73,20 @@ fn an_incident_opens_collects_history_and_closes() {
     let id = open_problem(&store, "n1", http(), "10");
 
     let open = store.open_incident_for("local", &http()).unwrap().expect("open incident");
-    assert_eq!((open.id, open.state.as_str(), open.is_open()), (id, "CRITICAL", true));
+    assert_eq!((open.id, open.card.state, open.is_open()), (id, State::Critical, true));
     assert_eq!((open.channel.as_str(), open.message_id.as_str(), open.opened_at), ("C1", "10", 100));
     assert_eq!(store.incident_by_message("C1", "10").unwrap(), Some(open));
 
-    let ack = IncidentChange::Update { id, update: update("CRITICAL", "acknowledged by alice") };
+    let ack = IncidentChange::Update { id, card: update(State::Critical, "acknowledged by alice", 150) };
     assert_eq!(store.commit_notification("n2", &delivery("11"), &ack).unwrap(), Some(id));
-    let recovery = IncidentChange::Close { id, update: update("OK", "recovered"), closed_at: 200 };
+    let recovered = update(State::Ok, "recovered", 200);
+    let recovery = IncidentChange::Close { id, card: recovered.clone() };
     assert_eq!(store.commit_notification("n3", &delivery("12"), &recovery).unwrap(), Some(id));
 
     assert_eq!(store.open_incident_for("local", &http()).unwrap(), None);
     let closed = store.incident_by_message("C1", "10").unwrap().expect("closed incidents stay findable");
     assert_eq!(closed.history, ["acknowledged by alice", "recovered"]);
-    assert_eq!((closed.state.as_str(), closed.card.as_str()), ("OK", r#"{"state":"OK"}"#));
+    assert_eq!(closed.card, recovered);
     assert_eq!(closed.closed_at, Some(200));
 
     let next = open_problem(&store, "n4", http(), "13");
@@ -79,27 +94,13 @@ fn an_incident_opens_collects_history_and_closes() {
 }
 
 #[test]
-fn standalone_incident_calls_work_without_a_delivery() {
-    let store = Store::open_in_memory().unwrap();
-    let id = store.open_incident(&new_incident(ObjectRef::host("db01"), "5")).unwrap();
-    store.update_incident(id, &IncidentUpdate { history_line: None, ..update("DOWN", "") }).unwrap();
-    store.close_incident(id, 300).unwrap();
-
-    let incident = store.incident_by_message("C1", "5").unwrap().unwrap();
-    assert_eq!(incident.object, ObjectRef::host("db01"));
-    assert_eq!((incident.state.as_str(), incident.history.len(), incident.closed_at), ("DOWN", 0, Some(300)));
-    assert!(matches!(store.close_incident(IncidentId(999), 1), Err(StoreError::NoSuchIncident(IncidentId(999)))));
-}
-
-#[test]
 fn one_object_has_at_most_one_open_incident_but_hosts_services_and_sites_are_apart() {
     let store = Store::open_in_memory().unwrap();
     open_problem(&store, "n1", http(), "1");
     open_problem(&store, "n2", ObjectRef::host("web01"), "2");
-    let elsewhere = NewIncident { site: "dc2".into(), ..new_incident(http(), "3") };
-    store.open_incident(&elsewhere).unwrap();
+    open_problem_at(&store, "dc2", "n3", http(), "3");
 
-    let twice = store.open_incident(&new_incident(http(), "4")).unwrap_err();
+    let twice = store.commit_notification("n4", &delivery("4"), &open_change("local", http())).unwrap_err();
     assert!(matches!(twice, StoreError::IncidentAlreadyOpen { .. }), "{twice:?}");
     assert_eq!(store.open_incident_for("local", &ObjectRef::host("web01")).unwrap().unwrap().message_id, "2");
     assert_eq!(store.open_incident_for("dc2", &http()).unwrap().unwrap().message_id, "3");
@@ -125,7 +126,7 @@ fn each_platform_has_its_own_deliveries_incidents_and_attempts() {
 #[test]
 fn a_failed_incident_change_leaves_the_notification_undelivered() {
     let store = Store::open_in_memory().unwrap();
-    let missing = IncidentChange::Update { id: IncidentId(42), update: update("OK", "recovered") };
+    let missing = IncidentChange::Update { id: IncidentId(42), card: update(State::Ok, "recovered", 200) };
     assert!(matches!(
         store.commit_notification("n1", &delivery("1"), &missing),
         Err(StoreError::NoSuchIncident(IncidentId(42)))
@@ -133,8 +134,7 @@ fn a_failed_incident_change_leaves_the_notification_undelivered() {
     assert_eq!(store.delivered("n1").unwrap(), None, "the delivery rolled back with the incident change");
 
     open_problem(&store, "n2", http(), "2");
-    let conflicting = IncidentChange::Open(new_incident(http(), "3"));
-    assert!(store.commit_notification("n3", &delivery("3"), &conflicting).is_err());
+    assert!(store.commit_notification("n3", &delivery("3"), &open_change("local", http())).is_err());
     assert_eq!(store.delivered("n3").unwrap(), None);
 }
 
@@ -142,7 +142,7 @@ fn a_failed_incident_change_leaves_the_notification_undelivered() {
 fn a_duplicate_delivery_leaves_the_incident_untouched() {
     let store = Store::open_in_memory().unwrap();
     let id = open_problem(&store, "n1", http(), "1");
-    let ack = IncidentChange::Update { id, update: update("CRITICAL", "acknowledged") };
+    let ack = IncidentChange::Update { id, card: update(State::Critical, "acknowledged", 150) };
     assert!(matches!(store.commit_notification("n1", &delivery("2"), &ack), Err(StoreError::AlreadyDelivered(_))));
     assert_eq!(store.open_incident_for("local", &http()).unwrap().unwrap().history, Vec::<String>::new());
 }
@@ -185,7 +185,8 @@ fn a_reopened_file_shows_the_same_data() {
     let id = {
         let store = Store::open(&path).unwrap();
         let id = open_problem(&store, "n1", http(), "10");
-        store.update_incident(id, &update("WARNING", "now warning")).unwrap();
+        let warning = IncidentChange::Update { id, card: update(State::Warning, "now warning", 150) };
+        store.commit_notification("n2", &delivery("11"), &warning).unwrap();
         store
             .audit(&AuditRecord {
                 time: 5,
@@ -205,7 +206,7 @@ fn a_reopened_file_shows_the_same_data() {
     let store = Store::open(&path).unwrap();
     assert_eq!(store.delivered("n1").unwrap(), Some(delivery("10")));
     let incident = store.open_incident_for("local", &http()).unwrap().unwrap();
-    assert_eq!((incident.id, incident.state.as_str()), (id, "WARNING"));
+    assert_eq!((incident.id, incident.card.state), (id, State::Warning));
     assert_eq!(incident.history, ["now warning"]);
     assert_eq!(store.recent_audit(10).unwrap()[0].user_name, "bob");
 

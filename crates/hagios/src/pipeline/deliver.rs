@@ -1,34 +1,16 @@
 //! Delivery stage: carries out a threading plan against the chat platform and reports the
 //! incident change the store must commit with the delivery.
 
-use super::thread::{OpenIncident, Plan};
-use hagios_chat::{AlertCard, ChatAdapter, ChatError, MessageRef, Outbound};
-use hagios_store::IncidentId;
+use super::thread::Plan;
+use hagios_chat::{ChatAdapter, ChatError, MessageRef, Outbound};
+use hagios_store::{Incident, IncidentChange};
 
 /// What delivery did in chat, for the store to commit in one transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivered {
     /// The message that carries this notification.
     pub message: MessageRef,
-    pub incident: IncidentChange,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum IncidentChange {
-    /// No incident involved (e.g. a RECOVERY nobody saw the PROBLEM of).
-    None,
-    Open {
-        parent: MessageRef,
-        card: AlertCard,
-    },
-    Update {
-        id: IncidentId,
-        card: AlertCard,
-    },
-    Close {
-        id: IncidentId,
-        card: AlertCard,
-    },
+    pub change: IncidentChange,
 }
 
 /// The notification being delivered: `key` (its id) tags the message; `retrying` says an earlier
@@ -65,22 +47,19 @@ pub async fn execute(
     match plan {
         Plan::Post { card, opens_incident } => {
             let message = attempt.post(chat, channel, None, &Outbound::Alert(card.clone())).await?;
-            let incident = if opens_incident {
-                IncidentChange::Open { parent: message.clone(), card }
-            } else {
-                IncidentChange::None
-            };
-            Ok(Delivered { message, incident })
+            let change =
+                if opens_incident { IncidentChange::Open { opened_at: card.time, card } } else { IncidentChange::None };
+            Ok(Delivered { message, change })
         }
         Plan::Thread { incident, reply, card, closes_incident } => {
-            let OpenIncident { id, channel, message_id, .. } = *incident;
+            let Incident { id, channel, message_id, .. } = *incident;
             let parent = MessageRef { channel, id: message_id };
             // The edit goes first: repeating it after a failed try is harmless, a repeated reply is not.
             chat.update(&parent, &Outbound::Alert(card.clone())).await?;
             let message = attempt.post(chat, Some(&parent.channel), Some(&parent), &reply).await?;
-            let incident =
+            let change =
                 if closes_incident { IncidentChange::Close { id, card } } else { IncidentChange::Update { id, card } };
-            Ok(Delivered { message, incident })
+            Ok(Delivered { message, change })
         }
     }
 }

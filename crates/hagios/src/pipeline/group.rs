@@ -5,15 +5,16 @@
 //! and recover before they were announced are never shown.
 
 use super::deliver::Attempt;
-use super::thread::{first_card, next_card, OpenIncident};
+use super::thread::{first_card, next_card};
 use super::topology::{is_down, parents_in, Topology};
 use super::DeliveryError;
 use crate::config::{GroupLabel, RouteConfig};
-use crate::store::{encode_group_card, member_change};
 use hagios_chat::{ChatAdapter, ChatError, Outbound};
 use hagios_domain::{AlertCard, GroupCard, MessageRef, Notification, ObjectRef, State};
 use hagios_spool::RecordId;
-use hagios_store::{Delivery, GroupBatch, GroupChange, GroupId, IncidentId, MemberDelivery, NewGroup};
+use hagios_store::{
+    Delivery, GroupBatch, GroupChange, GroupId, Incident, IncidentChange, IncidentId, MemberDelivery, NewGroup,
+};
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -230,20 +231,11 @@ pub fn group_key(route_index: usize, route: &RouteConfig, site: &str, object: &O
     key
 }
 
-
 /// One notification's part in a group delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {
     /// Its line in the thread; `None` when it is not announced.
     pub line: Option<String>,
-}
-
-/// What a batch does to one object's incident.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MemberChange {
-    Open(AlertCard),
-    Update(IncidentId, AlertCard),
-    Close(IncidentId, AlertCard),
 }
 
 /// A batch worked out before anything is posted: a line per announced notification, the
@@ -253,7 +245,7 @@ pub struct Folded {
     pub steps: Vec<Step>,
     /// Per object, in the order of first appearance: the index of the notification whose line
     /// carries it, and its changes.
-    pub changes: Vec<(usize, Vec<MemberChange>)>,
+    pub changes: Vec<(usize, Vec<IncidentChange>)>,
     pub card: GroupCard,
 }
 
@@ -275,10 +267,10 @@ enum Track {
 
 /// Folds `members` (in arrival order) onto the group `card` and the incidents open for their
 /// objects (`open`, by object).
-pub fn fold(members: &[Notification], open: &HashMap<ObjectRef, OpenIncident>, mut card: GroupCard) -> Folded {
+pub fn fold(members: &[Notification], open: &HashMap<ObjectRef, Incident>, mut card: GroupCard) -> Folded {
     let mut steps: Vec<Step> = members.iter().map(|n| Step { line: Some(member_line(n)) }).collect();
     let mut order: Vec<ObjectRef> = Vec::new();
-    let mut tracks: HashMap<ObjectRef, (Track, Vec<MemberChange>, usize)> = HashMap::new();
+    let mut tracks: HashMap<ObjectRef, (Track, Vec<IncidentChange>, usize)> = HashMap::new();
     for (index, notification) in members.iter().enumerate() {
         let object = &notification.object;
         let (track, changes, _) = tracks.entry(object.clone()).or_insert_with(|| {
@@ -298,7 +290,7 @@ pub fn fold(members: &[Notification], open: &HashMap<ObjectRef, OpenIncident>, m
             Track::Existing { id, card: before, .. } => {
                 let (after, _) = next_card(&before, notification);
                 if closes {
-                    changes.push(MemberChange::Close(id, after));
+                    changes.push(IncidentChange::Close { id, card: after });
                     Track::None
                 } else {
                     Track::Existing { id, card: after, touched: true }
@@ -325,19 +317,16 @@ pub fn fold(members: &[Notification], open: &HashMap<ObjectRef, OpenIncident>, m
             Track::None => first_seen,
             Track::Existing { id, card: incident, touched } => {
                 if touched {
-                    changes.push(MemberChange::Update(id, incident));
+                    changes.push(IncidentChange::Update { id, card: incident });
                 }
                 first_seen
             }
             Track::New { card: incident, first, .. } => {
-                changes.push(MemberChange::Open(incident));
+                changes.push(IncidentChange::Open { card: incident, opened_at: members[first].time });
                 first
             }
         };
-        for change in &changes {
-            let incident = match change {
-                MemberChange::Open(card) | MemberChange::Update(_, card) | MemberChange::Close(_, card) => card,
-            };
+        for incident in changes.iter().filter_map(IncidentChange::card) {
             card.set(&object, incident.state, incident.open);
         }
         if let Some(last) = members.iter().rev().find(|n| n.object == object) {
@@ -424,7 +413,7 @@ impl super::Pipeline {
         record: &RecordId,
         notification: &Notification,
         route: Option<(&RouteConfig, &str)>,
-        open: Option<&OpenIncident>,
+        open: Option<&Incident>,
     ) -> Result<bool, DeliveryError> {
         let interval = route.map_or_else(crate::config::default_group_interval, |(route, _)| route.group_interval);
         if let Some(batch) = self.groups.batch_of_object(notification) {
@@ -501,16 +490,17 @@ impl super::Pipeline {
                 (channel.clone(), None, card)
             }
             BatchKey::Open(group) => {
-                let Some((message, card)) = self.store.group(*group).await? else {
+                let Some(group) = self.store.group(*group).await? else {
                     return Err(hagios_store::StoreError::NoSuchGroup(*group).into());
                 };
-                (message.channel.clone(), Some(message), card)
+                let message = MessageRef { channel: group.channel, id: group.message_id };
+                (message.channel.clone(), Some(message), group.card)
             }
         };
         let mut open = HashMap::new();
         for (_, notification) in &members {
             if !open.contains_key(&notification.object) {
-                if let Some(incident) = self.store.open_incident(notification).await? {
+                if let Some(incident) = self.store.open_incident(&notification.site, &notification.object).await? {
                     open.insert(notification.object.clone(), incident);
                 }
             }
@@ -576,12 +566,11 @@ impl super::Pipeline {
                 }
             })
             .collect();
+        let any_open = folded.card.any_open();
         for (index, changes) in folded.changes {
-            let message = carrier(index);
-            members[index].changes =
-                changes.into_iter().map(|change| member_change(&notifications[index], &message, change)).collect();
+            members[index].changes = changes;
         }
-        let card = encode_group_card(&folded.card);
+        let card = folded.card;
         let group = match (key, parent) {
             (_, None) => GroupChange::None,
             (BatchKey::New { key, .. }, Some(parent)) => GroupChange::Open(NewGroup {
@@ -592,7 +581,7 @@ impl super::Pipeline {
                 opened_at: notifications[0].time,
             }),
             (BatchKey::Open(id), Some(_)) => {
-                GroupChange::Update { id: *id, card, closed_at: (!folded.card.any_open()).then_some(now) }
+                GroupChange::Update { id: *id, card, closed_at: (!any_open).then_some(now) }
             }
         };
         GroupBatch { attempt_key: attempt_key.to_owned(), group, members }
@@ -650,13 +639,23 @@ mod tests {
             &HashMap::new(),
             empty_card(),
         );
-        let MemberChange::Open(http_card) = first.changes[0].1[0].clone() else { panic!("opened") };
-        let open = HashMap::from([(
-            ObjectRef::service("db01", "HTTP"),
-            OpenIncident { id: IncidentId(7), channel: "C".into(), message_id: "1".into(), card: http_card },
-        )]);
+        let IncidentChange::Open { card: http_card, opened_at: 100 } = first.changes[0].1[0].clone() else {
+            panic!("opened")
+        };
+        let incident = Incident {
+            id: IncidentId(7),
+            site: "local".into(),
+            object: http_card.object.clone(),
+            channel: "C".into(),
+            message_id: "1".into(),
+            card: http_card,
+            history: Vec::new(),
+            opened_at: 100,
+            closed_at: None,
+        };
+        let open = HashMap::from([(ObjectRef::service("db01", "HTTP"), incident)]);
         let later = fold(&[notification("r1", "HTTP", Recovery, State::Ok)], &open, first.card);
-        assert!(matches!(&later.changes[0].1[..], [MemberChange::Close(IncidentId(7), card)] if !card.open));
+        assert!(matches!(&later.changes[0].1[..], [IncidentChange::Close { id: IncidentId(7), card }] if !card.open));
         assert_eq!(hagios_chat::group::summary(&later.card), "1 service on db01 WARNING");
         assert!(later.steps[0].line.as_deref().unwrap().contains("db01!HTTP RECOVERY OK"));
     }

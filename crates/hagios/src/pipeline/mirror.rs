@@ -3,10 +3,9 @@
 //! many ways it arrives — mirrored from status.dat, Nagios' own ACKNOWLEDGEMENT notification,
 //! or both, as when someone acknowledges from chat.
 
-use super::OpenIncident;
-use crate::store::StoreHandle;
 use hagios_domain::{Notification, NotificationType, MIRROR_MACRO};
 use hagios_store::StoreError;
+use hagios_store::{Incident, StoreHandle};
 
 /// The notification to deliver, or `None` when it has nothing to join or is shown already.
 /// An acknowledgement in an open incident is delivered under a key made of the incident, the
@@ -14,7 +13,7 @@ use hagios_store::StoreError;
 pub async fn admit(
     store: &StoreHandle,
     mut notification: Notification,
-    open: Option<&OpenIncident>,
+    open: Option<&Incident>,
 ) -> Result<Option<Notification>, StoreError> {
     let mirrored = notification.macros.contains_key(MIRROR_MACRO) || notification.kind == NotificationType::Comment;
     let Some(incident) = open else {

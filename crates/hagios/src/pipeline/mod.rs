@@ -25,20 +25,17 @@ mod thread;
 mod topology;
 
 use crate::config::{DeliveryConfig, RouteConfig};
-use crate::store::StoreHandle;
 use backoff::Backoff;
-pub use deliver::{Delivered, IncidentChange};
 pub use fanout::{return_leftovers, FanOut};
-pub use group::{Groups, MemberChange};
+pub use group::Groups;
 use hagios_chat::{ChatAdapter, ChatError};
 use hagios_spool::{RecordId, Spool, SpoolError};
 use hagios_store::StoreError;
+use hagios_store::StoreHandle;
 pub use hold::Holds;
 use hold::{Gate, HoldPass};
-pub use remind::Reminder;
 pub use route::objects_match;
 use std::sync::Arc;
-pub use thread::OpenIncident;
 use tokio::sync::watch;
 
 /// Why one record could not be delivered now.
@@ -141,7 +138,7 @@ impl Pipeline {
             return Ok(());
         }
         if !self.store.delivered(&notification.id).await? {
-            let open = self.store.open_incident(&notification).await?;
+            let open = self.store.open_incident(&notification.site, &notification.object).await?;
             // With an incident in chat, everything held belongs in its thread.
             if gate == Gate::Released && open.is_none() && holds.recovered_while_held(index, &notification, &self.spool)
             {
@@ -166,7 +163,7 @@ impl Pipeline {
             let retrying = self.store.begin_attempt(&notification.id).await?;
             let attempt = deliver::Attempt { key: &notification.id, retrying };
             let change = deliver::execute(self.chat.as_ref(), channel, plan, attempt).await?;
-            self.store.commit(&notification, change).await?;
+            self.store.commit(&notification.id, change.message, change.change).await?;
             tracing::info!(notification = %notification.id, object = %notification.object, kind = %notification.kind, "delivered");
         }
         self.spool.remove(id)?;

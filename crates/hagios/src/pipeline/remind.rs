@@ -5,11 +5,11 @@
 //! one; each is a keyed post, so a crash between posting and recording does not double it.
 
 use super::route::target;
-use super::thread::OpenIncident;
 use super::thread::{acknowledged, in_downtime};
 use super::{DeliveryError, Pipeline};
 use crate::pipeline::deliver::Attempt;
-use hagios_chat::{MessageRef, Outbound};
+use hagios_chat::Outbound;
+use hagios_store::DueReminder;
 use std::time::Duration;
 
 impl Pipeline {
@@ -59,11 +59,11 @@ impl Pipeline {
 }
 
 impl Pipeline {
-    async fn post_reminder(&self, due: &Reminder, now: i64) -> Result<(), DeliveryError> {
+    async fn post_reminder(&self, due: &DueReminder, now: i64) -> Result<(), DeliveryError> {
         let (incident, thread) = (&due.incident, &due.thread);
-        let number = due.sent + 1;
+        let number = due.reminders + 1;
         let key = format!("remind:{}:{number}", incident.id);
-        let open_for = Duration::from_secs(u64::try_from(now - due.opened_at).unwrap_or(0));
+        let open_for = Duration::from_secs(u64::try_from(now - incident.opened_at).unwrap_or(0));
         let text = format!(
             "Reminder: {} still {} after {}, not acknowledged — `ack` in this thread to stop reminders",
             incident.card.object,
@@ -77,17 +77,6 @@ impl Pipeline {
         tracing::info!(incident = %incident.id, object = %incident.card.object, number, "reminded");
         Ok(())
     }
-}
-
-/// An open incident due for a reminder.
-pub struct Reminder {
-    pub incident: OpenIncident,
-    /// Where its reminders go: its own thread, or its group's when it was opened in a group.
-    pub thread: MessageRef,
-    /// Reminders posted so far.
-    pub sent: u32,
-    /// Seconds since the epoch.
-    pub opened_at: i64,
 }
 
 /// "2h 10m", "3d 4h", "45m": what a person reads at a glance.

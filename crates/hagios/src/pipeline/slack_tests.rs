@@ -106,8 +106,9 @@ async fn a_crash_between_post_and_commit_neither_loses_nor_duplicates() {
     assert_eq!(messages.len(), 2, "one parent and one thread reply: {messages:#?}");
     assert!(messages[1].thread_ts.as_deref() == Some(messages[0].ts.as_str()));
     let store = StoreHandle::open(&dir.path().join("state.db")).expect("store");
+    let problem = notification(NotificationType::Problem, State::Critical);
     let incident = store
-        .open_incident(&notification(NotificationType::Problem, State::Critical))
+        .open_incident(&problem.site, &problem.object)
         .await
         .expect("lookup")
         .expect("the incident was committed with the first post's message");

@@ -3,17 +3,7 @@
 
 use hagios_chat::{AlertCard, Outbound};
 use hagios_domain::{Notification, NotificationType};
-use hagios_store::IncidentId;
-
-/// The incident a notification belongs to, as the store remembers it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OpenIncident {
-    pub id: IncidentId,
-    pub channel: String,
-    pub message_id: String,
-    /// The card the parent message shows now.
-    pub card: AlertCard,
-}
+use hagios_store::Incident;
 
 /// What to do in chat for one notification.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,11 +11,11 @@ pub enum Plan {
     /// Post a new parent message; it becomes the incident when `opens_incident`.
     Post { card: AlertCard, opens_incident: bool },
     /// Reply in the incident's thread and show `card` in the parent from now on.
-    Thread { incident: Box<OpenIncident>, reply: Outbound, card: AlertCard, closes_incident: bool },
+    Thread { incident: Box<Incident>, reply: Outbound, card: AlertCard, closes_incident: bool },
 }
 
 /// Decides the chat side of `notification` given the incident open for its object, if any.
-pub fn plan(notification: &Notification, open: Option<OpenIncident>) -> Plan {
+pub fn plan(notification: &Notification, open: Option<Incident>) -> Plan {
     match open {
         // A later PROBLEM (a state change or a re-notification) stays in the open incident's thread.
         Some(incident) => thread_into(notification, incident),
@@ -33,7 +23,7 @@ pub fn plan(notification: &Notification, open: Option<OpenIncident>) -> Plan {
     }
 }
 
-fn thread_into(notification: &Notification, incident: OpenIncident) -> Plan {
+fn thread_into(notification: &Notification, incident: Incident) -> Plan {
     let (card, line) = next_card(&incident.card, notification);
     let closes_incident = notification.kind.closes_incident();
     let reply = Outbound::Update {
@@ -139,6 +129,7 @@ fn reply_text(notification: &Notification, history: &str) -> String {
 mod tests {
     use super::*;
     use hagios_domain::{ObjectRef, State};
+    use hagios_store::IncidentId;
 
     fn notification(kind: NotificationType, state: State) -> Notification {
         Notification {
@@ -158,11 +149,21 @@ mod tests {
         }
     }
 
-    fn opened(problem: &Notification) -> OpenIncident {
+    fn opened(problem: &Notification) -> Incident {
         let Plan::Post { card, opens_incident: true } = plan(problem, None) else {
             panic!("a problem opens an incident")
         };
-        OpenIncident { id: IncidentId(1), channel: "C".into(), message_id: "1".into(), card }
+        Incident {
+            id: IncidentId(1),
+            site: card.site.clone(),
+            object: card.object.clone(),
+            channel: "C".into(),
+            message_id: "1".into(),
+            card,
+            history: Vec::new(),
+            opened_at: 10,
+            closed_at: None,
+        }
     }
 
     #[test]
@@ -179,7 +180,7 @@ mod tests {
         assert!(acknowledged(&card) && !acknowledged(&incident.card));
         assert!(matches!(reply, Outbound::Update { kind: NotificationType::Acknowledgement, .. }));
 
-        let acked = OpenIncident { card, ..incident.clone() };
+        let acked = Incident { card, ..incident.clone() };
         let acked_again = acked.clone();
         let Plan::Thread { card, closes_incident: true, .. } =
             plan(&notification(NotificationType::Recovery, State::Ok), Some(acked))
@@ -195,13 +196,13 @@ mod tests {
         assert!(!acknowledged(&card), "a state change after the acknowledgement needs a new one");
         let Plan::Thread { card, .. } = plan(
             &notification(NotificationType::DowntimeStart, State::Warning),
-            Some(OpenIncident { card, ..incident.clone() }),
+            Some(Incident { card, ..incident.clone() }),
         ) else {
             panic!("a downtime joins the thread")
         };
         assert!(in_downtime(&card) && !in_downtime(&incident.card));
         let Plan::Thread { card, .. } =
-            plan(&notification(NotificationType::DowntimeEnd, State::Warning), Some(OpenIncident { card, ..incident }))
+            plan(&notification(NotificationType::DowntimeEnd, State::Warning), Some(Incident { card, ..incident }))
         else {
             panic!("a downtime end joins the thread")
         };

@@ -92,7 +92,7 @@ impl super::Pipeline {
         if let Some(state) = self.groups.held_host_state(site, host) {
             return Ok(is_down(state));
         }
-        let incident = self.store.open_incident_of(site, &ObjectRef::host(host)).await?;
+        let incident = self.store.open_incident(site, &ObjectRef::host(host)).await?;
         Ok(incident.is_some_and(|incident| incident.card.open && is_down(incident.card.state)))
     }
 
