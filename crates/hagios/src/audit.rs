@@ -1,7 +1,7 @@
 //! `hagios audit`: prints the newest entries of the audit log, one line each, for operators
 //! asking "who did what from chat, and was it allowed?".
 
-use crate::config::Config;
+use hagios_core::config::Config;
 use hagios_store::{AuditRecord, Store};
 use std::path::Path;
 use std::process::ExitCode;

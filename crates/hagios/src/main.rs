@@ -1,25 +1,15 @@
-//! The `hagios` binary: a thin command line over the crates. `notify` stays synchronous and
-//! network-free; everything else runs on tokio.
+//! The `hagios` binary: the command line over the hagios crates (the application is
+//! `hagios-core`). `notify` stays synchronous and network-free; the daemons run on tokio.
 
-mod agent;
 mod audit;
-mod backend;
-mod bot;
 mod certs;
-mod config;
-mod conversation;
-mod group_ack;
-mod icinga_feed;
-mod mirror;
-mod mute;
+mod daemon;
 mod nagios_check;
 mod notify;
-mod pipeline;
-mod retention;
-mod run;
-mod snoozes;
+mod prune;
 
 use clap::{Parser, Subcommand};
+use hagios_core::config::{Config, ConfigError};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -105,24 +95,24 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Notify(args) => notify::run(*args),
-        Command::Run { config } => run::main(&config),
+        Command::Run { config } => daemon::main("run", &config, hagios_core::run::serve),
         Command::Audit { config, limit } => audit::main(&config, limit),
         Command::Config(ConfigCommand::Check { config }) => check_config(&config),
         Command::Certs(command) => certs::main(command),
-        Command::Agent { config } => agent::main(&config),
-        Command::Bot { config } => bot::main(&config),
+        Command::Agent { config } => daemon::main("agent", &config, hagios_core::agent::serve),
+        Command::Bot { config } => daemon::main("bot", &config, hagios_core::bot::serve),
         Command::Nagios(NagiosCommand::Check { main_cfg }) => nagios_check::main(&main_cfg),
-        Command::Store(StoreCommand::Prune { config }) => retention::main(&config),
+        Command::Store(StoreCommand::Prune { config }) => prune::main(&config),
     }
 }
 
 fn check_config(path: &std::path::Path) -> ExitCode {
-    match config::Config::load(path) {
+    match Config::load(path) {
         Ok(_) => {
             println!("{}: OK", path.display());
             ExitCode::SUCCESS
         }
-        Err(e @ config::ConfigError::Invalid { .. }) => {
+        Err(e @ ConfigError::Invalid { .. }) => {
             eprintln!("{e}");
             ExitCode::from(1)
         }

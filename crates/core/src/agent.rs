@@ -3,24 +3,27 @@
 
 use crate::backend;
 use crate::config::Config;
-use crate::mirror::StatusMirror;
-use crate::run;
-use anyhow::Context;
+use crate::run::open_spool;
+use crate::sources::nagios_status::StatusMirror;
+use crate::StartError;
 use hagios_link::agent::AgentLink;
-use std::path::Path;
-use std::process::ExitCode;
+use std::future::Future;
 use std::sync::Arc;
 use tokio::sync::watch;
 
-pub fn main(config_path: &Path) -> ExitCode {
-    run::main_with("agent", config_path, serve)
-}
-
-async fn serve(config: Config) -> anyhow::Result<()> {
-    let nagios = config.nagios.clone().context("no [nagios] section: the agent serves the local Nagios")?;
-    let agent = config.agent.clone().context("no [agent] section: add one with bot = \"bot.example.org:7443\"")?;
-    let tls = config.tls.clone().context("no [tls] section: add ca, cert and key made by `hagios certs`")?;
-    let spool = run::open_spool(&config)?;
+/// Serves the local Nagios to the bot until `stop` completes.
+pub async fn serve(config: Config, stop: impl Future<Output = ()>) -> Result<(), StartError> {
+    let nagios =
+        config.nagios.clone().ok_or(StartError::Missing("no [nagios] section: the agent serves the local Nagios"))?;
+    let agent = config
+        .agent
+        .clone()
+        .ok_or(StartError::Missing("no [agent] section: add one with bot = \"bot.example.org:7443\""))?;
+    let tls = config
+        .tls
+        .clone()
+        .ok_or(StartError::Missing("no [tls] section: add ca, cert and key made by `hagios certs`"))?;
+    let spool = open_spool(&config)?;
     let monitor = Arc::new(backend::nagios_monitor(&nagios));
     // Changes made in the CGI reach the bot like notifications: through this spool.
     tokio::spawn(StatusMirror { monitor: monitor.clone(), spool: spool.clone() }.run());
@@ -36,10 +39,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         max_backoff: config.delivery.max_backoff,
     };
     tracing::info!(site = %nagios.site, bot = %agent.bot, allow = ?agent.allow, "hagios agent running");
-    let (stop, shutdown) = watch::channel(false);
+    let (halt, shutdown) = watch::channel(false);
     let linking = tokio::spawn(link.run(shutdown));
-    run::wait_for_signal().await?;
+    stop.await;
     tracing::info!("shutting down");
-    stop.send_replace(true);
-    linking.await.context("link task")
+    halt.send_replace(true);
+    linking.await.map_err(StartError::task("link"))
 }

@@ -3,11 +3,8 @@
 //! hour, on a blocking thread; `hagios store prune` does one prune at once. What goes and why
 //! it is safe: crates/store/src/retention.rs.
 
-use crate::config::{Config, StoreConfig};
-use hagios_store::StoreHandle;
-use hagios_store::{PruneReport, Retention, Store, MIN_KEEP_SECONDS};
-use std::path::Path;
-use std::process::ExitCode;
+use crate::config::StoreConfig;
+use hagios_store::{PruneReport, Retention, StoreHandle, MIN_KEEP_SECONDS};
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::MissedTickBehavior;
@@ -16,7 +13,7 @@ use tokio::time::MissedTickBehavior;
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 /// The store's retention as configured.
-pub(crate) fn retention(config: &StoreConfig) -> Retention {
+pub fn retention(config: &StoreConfig) -> Retention {
     Retention { keep: seconds(config.keep), keep_audit: config.keep_audit.map(seconds) }
 }
 
@@ -59,34 +56,6 @@ pub(crate) async fn run(store: StoreHandle, retention: Retention, mut shutdown: 
             Ok(report) if report.is_empty() => {}
             Ok(report) => log(&report),
             Err(e) => tracing::warn!(error = %e, "could not prune the state database; trying again in an hour"),
-        }
-    }
-}
-
-/// `hagios store prune`: one prune now, beside a running hagios or without one; prints what went.
-pub fn main(config_path: &Path) -> ExitCode {
-    let pruned = Config::load(config_path).map_err(anyhow::Error::from).and_then(|config| {
-        Ok(Store::open(&config.store.path)?.prune(&retention(&config.store), hagios_domain::unix_now())?)
-    });
-    match pruned {
-        Ok(report) => {
-            println!(
-                "deleted {} deliveries, {} incidents ({} history lines), {} alert groups, {} attempts, {} snoozes, \
-                 {} audit records; {} bytes inside the file are free for later rows",
-                report.deliveries,
-                report.incidents,
-                report.history_lines,
-                report.groups,
-                report.attempts,
-                report.snoozes,
-                report.audit,
-                report.free_bytes
-            );
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("hagios store prune: {e:#}");
-            ExitCode::FAILURE
         }
     }
 }

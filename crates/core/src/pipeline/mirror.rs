@@ -1,4 +1,4 @@
-//! Mirror stage: changes made outside chat (`crate::mirror`, Icinga's comment events) only ever
+//! Mirror stage: changes made outside chat (`crate::sources::nagios_status`, Icinga's comment events) only ever
 //! join an incident's thread, and an acknowledgement reaches the thread once however
 //! many ways it arrives — mirrored from status.dat, Nagios' own ACKNOWLEDGEMENT notification,
 //! or both, as when someone acknowledges from chat.

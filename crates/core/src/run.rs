@@ -1,12 +1,12 @@
 //! `hagios run`: the bot and the monitoring side in one process — spool delivery, the chat
-//! adapters and the command conversations — until SIGINT or SIGTERM.
+//! adapters and the command conversations — until told to stop.
 
 use crate::backend::Backend;
 use crate::config::{Config, MatrixConfig, SlackConfig};
 use crate::conversation::{Conversation, OpenQuestions};
-use crate::mirror::StatusMirror;
 use crate::pipeline::{return_leftovers, FanOut, Groups, Holds, Pipeline};
-use anyhow::Context;
+use crate::sources::nagios_status::StatusMirror;
+use crate::StartError;
 use hagios_chat::matrix::{MatrixChat, MatrixLogin, MatrixSettings};
 use hagios_chat::slack::{SlackChat, SlackSettings};
 use hagios_chat::terminal::TerminalChat;
@@ -14,64 +14,35 @@ use hagios_chat::{ChatAdapter, ChatEvent};
 use hagios_commands::{Policy, Router, Settings};
 use hagios_spool::Spool;
 use hagios_store::StoreHandle;
-use std::path::Path;
-use std::process::ExitCode;
+use std::future::Future;
 use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 
-pub fn main(config_path: &Path) -> ExitCode {
-    main_with("run", config_path, serve)
-}
-
-/// Loads the configuration and runs `serve` on a fresh runtime; shared by `run`, `agent` and
-/// `bot`, which differ only in what they serve.
-pub(crate) fn main_with<F>(command: &str, config_path: &Path, serve: impl FnOnce(Config) -> F) -> ExitCode
-where
-    F: std::future::Future<Output = anyhow::Result<()>>,
-{
-    init_logging();
-    let result = Config::load(config_path).map_err(anyhow::Error::from).and_then(|config| {
-        tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .context("cannot start the async runtime")?
-            .block_on(serve(config))
-    });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("hagios {command}: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-/// Logs go to stderr as key=value lines; stdout belongs to the terminal chat.
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("HAGIOS_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(false).init();
-}
-
-async fn serve(config: Config) -> anyhow::Result<()> {
+/// Runs everything in one process until `stop` completes.
+pub async fn serve(config: Config, stop: impl Future<Output = ()>) -> Result<(), StartError> {
     let backend = Backend::from_config(&config)?;
     let spool = open_spool(&config)?;
     if config.nagios.is_some() {
         tokio::spawn(StatusMirror { monitor: backend.monitor.clone(), spool: spool.clone() }.run());
     }
-    serve_chat(config, spool, backend).await
+    serve_chat(config, spool, backend, stop).await
 }
 
-pub(crate) fn open_spool(config: &Config) -> anyhow::Result<Arc<Spool>> {
+pub(crate) fn open_spool(config: &Config) -> Result<Arc<Spool>, StartError> {
     let spool = Spool::open(&config.spool.dir)
-        .with_context(|| format!("cannot open the spool {}", config.spool.dir.display()))?;
+        .map_err(StartError::spool(format!("open the spool {}", config.spool.dir.display())))?;
     Ok(Arc::new(spool))
 }
 
-/// The bot's half: delivery from `spool` to chat, and chat commands to the backend, until a signal.
+/// The bot's half: delivery from `spool` to chat, and chat commands to the backend, until `stop`.
 /// With several chat platforms each gets its own pipeline (fed by the fan-out stage), listener
 /// and conversation; the router, and with it the waiting `yes` questions, is shared.
-pub(crate) async fn serve_chat(config: Config, spool: Arc<Spool>, mut backend: Backend) -> anyhow::Result<()> {
+pub(crate) async fn serve_chat(
+    config: Config,
+    spool: Arc<Spool>,
+    mut backend: Backend,
+    stop: impl Future<Output = ()>,
+) -> Result<(), StartError> {
     let store = StoreHandle::open(&config.store.path)?;
     let chats = chat_adapters(&config, &store).await?;
     let platforms: Vec<&str> = chats.iter().map(|chat| chat.platform()).collect();
@@ -97,11 +68,12 @@ pub(crate) async fn serve_chat(config: Config, spool: Arc<Spool>, mut backend: B
     let retention = crate::retention::retention(&config.store);
     tasks.push(tokio::spawn(crate::retention::run(store.clone(), retention, shutdown.clone())));
     let spools = if let [_] = platforms[..] {
-        return_leftovers(&spool, &[]).context("cannot take back the notifications of the platforms' spools")?;
+        return_leftovers(&spool, &[])
+            .map_err(StartError::spool("take back the notifications of the platforms' spools"))?;
         vec![spool]
     } else {
         let (fan_out, spools) =
-            FanOut::open(spool, &platforms).context("cannot open the spools of the chat platforms")?;
+            FanOut::open(spool, &platforms).map_err(StartError::spool("open the spools of the chat platforms"))?;
         tasks.push(tokio::spawn(fan_out.run(config.delivery.poll_interval, shutdown.clone())));
         spools
     };
@@ -132,15 +104,15 @@ pub(crate) async fn serve_chat(config: Config, spool: Arc<Spool>, mut backend: B
     }
     tracing::info!(site = %backend.site, backend = backend.name, chat = %platforms.join("+"), "hagios running");
 
-    wait_for_signal().await?;
+    stop.await;
     tracing::info!("shutting down");
     shutdown_tx.send_replace(true);
     listeners.iter().for_each(|listener| listener.abort());
     for task in tasks {
-        task.await.context("delivery or command task")?;
+        task.await.map_err(StartError::task("delivery or command task"))?;
     }
     if let Some(feed) = feed {
-        feed.await.context("monitoring event feed")?;
+        feed.await.map_err(StartError::task("monitoring event feed"))?;
     }
     Ok(())
 }
@@ -164,7 +136,7 @@ async fn listen(chat: Arc<dyn ChatAdapter>, events: mpsc::Sender<ChatEvent>) {
 }
 
 /// Slack and Matrix, each when its section is configured, else the terminal on stdin/stdout.
-async fn chat_adapters(config: &Config, store: &StoreHandle) -> anyhow::Result<Vec<Arc<dyn ChatAdapter>>> {
+async fn chat_adapters(config: &Config, store: &StoreHandle) -> Result<Vec<Arc<dyn ChatAdapter>>, StartError> {
     let mut chats = Vec::new();
     if let Some(slack) = &config.slack {
         chats.push(slack_adapter(slack).await?);
@@ -181,9 +153,10 @@ async fn chat_adapters(config: &Config, store: &StoreHandle) -> anyhow::Result<V
 }
 
 /// Slack with the bot and app tokens from the environment.
-async fn slack_adapter(slack: &SlackConfig) -> anyhow::Result<Arc<dyn ChatAdapter>> {
+async fn slack_adapter(slack: &SlackConfig) -> Result<Arc<dyn ChatAdapter>, StartError> {
     let token = |variable: &str, what: &str| {
-        std::env::var(variable).with_context(|| format!("set the environment variable {variable} to the Slack {what}"))
+        std::env::var(variable)
+            .map_err(|_| StartError::Secret { variable: variable.to_owned(), what: format!("the Slack {what}") })
     };
     let chat = SlackChat::new(SlackSettings {
         api_url: slack.api_url.clone(),
@@ -192,27 +165,29 @@ async fn slack_adapter(slack: &SlackConfig) -> anyhow::Result<Arc<dyn ChatAdapte
         default_channel: slack.default_channel.clone(),
         socket_connections: slack.socket_connections,
         pace_posts: true,
-    })?;
+    })
+    .map_err(|source| StartError::Chat { what: "cannot set up Slack", source })?;
     match chat.bot_user().await {
         Ok(user) => tracing::info!(bot_user = user, "connected to Slack"),
         Err(e) if e.retryable() => tracing::warn!(error = %e, "Slack is not reachable yet; delivery will retry"),
-        Err(e) => return Err(e).context("Slack refused the bot token"),
+        Err(source) => return Err(StartError::Chat { what: "Slack refused the bot token", source }),
     }
     Ok(Arc::new(chat))
 }
 
 /// Matrix logged in with the access token, else the password, from the environment; the sync
 /// position is kept next to the store.
-async fn matrix_adapter(config: &Config, matrix: &MatrixConfig) -> anyhow::Result<Arc<dyn ChatAdapter>> {
+async fn matrix_adapter(config: &Config, matrix: &MatrixConfig) -> Result<Arc<dyn ChatAdapter>, StartError> {
     let secret = |variable: &str| std::env::var(variable).ok().filter(|value| !value.is_empty());
     let login = match (secret(&matrix.access_token_env), secret(&matrix.password_env)) {
         (Some(token), _) => MatrixLogin::AccessToken(token),
         (None, Some(password)) => MatrixLogin::Password(password),
-        (None, None) => anyhow::bail!(
-            "set the environment variable {} to the Matrix bot's access token (or {} to its password)",
-            matrix.access_token_env,
-            matrix.password_env
-        ),
+        (None, None) => {
+            return Err(StartError::Secret {
+                variable: matrix.access_token_env.clone(),
+                what: format!("the Matrix bot's access token (or {} to its password)", matrix.password_env),
+            })
+        }
     };
     let chat = MatrixChat::new(MatrixSettings {
         homeserver: matrix.homeserver.clone(),
@@ -220,13 +195,14 @@ async fn matrix_adapter(config: &Config, matrix: &MatrixConfig) -> anyhow::Resul
         login,
         default_room: matrix.default_room.clone(),
         sync_state: config.store.path.with_extension("matrix-sync"),
-    })?;
+    })
+    .map_err(|source| StartError::Chat { what: "cannot set up Matrix", source })?;
     match chat.bot_user().await {
         Ok(user) => tracing::info!(bot_user = user, "connected to Matrix"),
         Err(e) if e.retryable() => {
             tracing::warn!(error = %e, "the Matrix homeserver is not reachable yet; delivery will retry")
         }
-        Err(e) => return Err(e).context("the Matrix homeserver refused the bot's login"),
+        Err(source) => return Err(StartError::Chat { what: "the Matrix homeserver refused the bot's login", source }),
     }
     Ok(Arc::new(chat))
 }
@@ -244,14 +220,4 @@ fn policy(config: &Config) -> Policy {
             person: u.person.clone(),
         }),
     )
-}
-
-pub(crate) async fn wait_for_signal() -> anyhow::Result<()> {
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .context("cannot listen for SIGTERM")?;
-    tokio::select! {
-        result = tokio::signal::ctrl_c() => result.context("cannot listen for SIGINT")?,
-        _ = terminate.recv() => {}
-    }
-    Ok(())
 }

@@ -2,8 +2,8 @@
 //! and for Icinga the event feed that fills the spool (Nagios fills it through `hagios notify`).
 
 use crate::config::{Config, IcingaConfig};
-use crate::icinga_feed::IcingaFeed;
-use anyhow::Context;
+use crate::sources::icinga_events::IcingaFeed;
+use crate::StartError;
 use hagios_monitor::icinga::client::{ClientConfig, Credentials};
 use hagios_monitor::icinga::events::{EventStream, Reconnect};
 use hagios_monitor::icinga::{self, IcingaMonitor};
@@ -29,11 +29,11 @@ pub struct Backend {
 }
 
 impl Backend {
-    pub fn from_config(config: &Config) -> anyhow::Result<Self> {
+    pub fn from_config(config: &Config) -> Result<Self, StartError> {
         if let Some(icinga) = &config.icinga {
             return icinga_backend(icinga);
         }
-        let nagios = config.nagios.as_ref().context("no [nagios] or [icinga] section")?;
+        let nagios = config.nagios.as_ref().ok_or(StartError::Missing("no [nagios] or [icinga] section"))?;
         Ok(Self::without_feed(Arc::new(nagios_monitor(nagios)), "Nagios"))
     }
 
@@ -72,18 +72,23 @@ pub fn nagios_monitor(nagios: &crate::config::NagiosConfig) -> NagiosMonitor {
     })
 }
 
-fn icinga_backend(icinga: &IcingaConfig) -> anyhow::Result<Backend> {
+fn icinga_backend(icinga: &IcingaConfig) -> Result<Backend, StartError> {
     let credentials = match (&icinga.user, &icinga.client_cert, &icinga.client_key) {
         (_, Some(cert_file), Some(key_file)) => {
             Credentials::ClientCertificate { cert_file: cert_file.clone(), key_file: key_file.clone() }
         }
         (Some(user), ..) => Credentials::Password {
             user: user.clone(),
-            password: std::env::var(&icinga.password_env).with_context(|| {
-                format!("set the Icinga 2 API password in the environment variable {}", icinga.password_env)
+            password: std::env::var(&icinga.password_env).map_err(|_| StartError::Secret {
+                variable: icinga.password_env.clone(),
+                what: "the Icinga 2 API password".to_owned(),
             })?,
         },
-        _ => anyhow::bail!("[icinga] needs user (password in password_env) or client_cert and client_key"),
+        _ => {
+            return Err(StartError::Missing(
+                "[icinga] needs user (password in password_env) or client_cert and client_key",
+            ))
+        }
     };
     let config = icinga::IcingaConfig {
         site: icinga.site.clone(),

@@ -1,0 +1,57 @@
+//! Why a process could not start or stopped: each message names what to change.
+
+use hagios_chat::ChatError;
+use hagios_link::tls::TlsError;
+use hagios_monitor::MonitorError;
+use hagios_spool::SpoolError;
+use hagios_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A section or key the process needs is missing; the message says what to add.
+    #[error("{0}")]
+    Missing(&'static str),
+    #[error("set the environment variable {variable} to {what}")]
+    Secret { variable: String, what: String },
+    #[error("cannot {what}: {source}")]
+    Spool {
+        what: String,
+        #[source]
+        source: SpoolError,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{what}: {source}")]
+    Chat {
+        what: &'static str,
+        #[source]
+        source: ChatError,
+    },
+    #[error(transparent)]
+    Monitor(#[from] MonitorError),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    #[error("cannot listen on {address} ([bot] listen): {source}")]
+    Listen {
+        address: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the {task} stopped unexpectedly: {source}")]
+    Task {
+        task: &'static str,
+        #[source]
+        source: tokio::task::JoinError,
+    },
+}
+
+impl StartError {
+    pub(crate) fn spool(what: impl Into<String>) -> impl FnOnce(SpoolError) -> StartError {
+        let what = what.into();
+        move |source| StartError::Spool { what, source }
+    }
+
+    pub(crate) fn task(task: &'static str) -> impl FnOnce(tokio::task::JoinError) -> StartError {
+        move |source| StartError::Task { task, source }
+    }
+}
