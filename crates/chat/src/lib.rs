@@ -1,15 +1,17 @@
 //! Chat platforms behind one `ChatAdapter` trait. Each platform is a folder with the same file
-//! names (`mod.rs`, `render.rs`, `events.rs`); the rest of hagios sees only `ChatEvent`s in and
-//! platform-neutral `Outbound` messages out.
+//! names (`mod.rs`, `config.rs`, `render.rs`, `events.rs`), registered in `platform.rs`; the rest
+//! of hagios sees only `ChatEvent`s in and platform-neutral `Outbound` messages out.
 
 pub mod group;
 pub mod matrix;
+pub mod platform;
 pub mod slack;
 pub mod terminal;
 
 use async_trait::async_trait;
 pub use hagios_domain::{AlertCard, GroupCard, MessageRef};
 use hagios_domain::{NotificationType, ObjectRef, State};
+pub use platform::{Platform, PlatformConfig};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -89,8 +91,8 @@ impl ChatError {
 /// A chat platform hagios can post to and listen on.
 #[async_trait]
 pub trait ChatAdapter: Send + Sync {
-    /// Short platform name for logs and the audit log ("terminal", "slack").
-    fn platform(&self) -> &'static str;
+    /// Which platform this is (its name goes into logs, the audit log and the store).
+    fn platform(&self) -> Platform;
 
     /// Posts a message into `channel` (the adapter's default channel when `None`), or into the
     /// thread under `thread` when given.

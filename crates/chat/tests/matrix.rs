@@ -5,7 +5,7 @@
 //! messages and reactions come in as chat events (a room marked direct but of three needs a
 //! mention); invitations to encrypted rooms are declined.
 
-use hagios_chat::matrix::{MatrixChat, MatrixLogin, MatrixSettings};
+use hagios_chat::matrix::{MatrixChat, MatrixConfig, MatrixLogin};
 use hagios_chat::{ChatAdapter, ChatError, ChatEvent, MessageRef, Outbound};
 use hagios_testkit::{MatrixUser, SynapseInstance, SynapseOptions};
 use serde_json::{json, Value};
@@ -46,14 +46,14 @@ impl Homeserver {
         } else {
             MatrixLogin::AccessToken(self.bot.token.clone())
         };
-        MatrixChat::new(MatrixSettings {
+        let config = MatrixConfig {
             homeserver: self.synapse.url(),
             user: self.bot.user_id.clone(),
-            login,
+            access_token_env: "UNUSED_MATRIX_ACCESS_TOKEN".into(),
+            password_env: "UNUSED_MATRIX_PASSWORD".into(),
             default_room: self.room.clone(),
-            sync_state: self.dir.path().join("matrix-sync"),
-        })
-        .expect("adapter")
+        };
+        MatrixChat::new(&config, login, self.dir.path().join("matrix-sync")).expect("adapter")
     }
 
     fn messages(&self) -> Vec<Value> {

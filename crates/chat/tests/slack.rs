@@ -1,7 +1,7 @@
 //! The Slack adapter against the fake Slack: what it posts and edits, how Slack's failures map
 //! to retryable errors, and how Socket Mode events become chat events with fast acks.
 
-use hagios_chat::slack::{SlackChat, SlackSettings};
+use hagios_chat::slack::{SlackChat, SlackConfig, SlackTokens};
 use hagios_chat::{AlertCard, ChatAdapter, ChatError, ChatEvent, MessageRef, Outbound};
 use hagios_domain::{NotificationType, ObjectRef, State};
 use hagios_fakeslack::{Failure, FakeSlack, APP_TOKEN, BOT_TOKEN};
@@ -17,16 +17,13 @@ async fn slack() -> (FakeSlack, SlackChat) {
 async fn slack_paced(pace_posts: bool) -> (FakeSlack, SlackChat) {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let fake = FakeSlack::start(&[("C0ALERTS", "alerts")]).await;
-    let chat = SlackChat::new(SlackSettings {
-        api_url: format!("{}/", fake.api_url()),
-        bot_token: BOT_TOKEN.into(),
-        app_token: APP_TOKEN.into(),
-        default_channel: "alerts".into(),
-        socket_connections: 1,
-        pace_posts,
-    })
-    .expect("adapter");
-    (fake, chat)
+    let config = SlackConfig { socket_connections: 1, ..SlackConfig::at(format!("{}/", fake.api_url()), "alerts") };
+    let chat = SlackChat::new(&config, tokens()).expect("adapter");
+    (fake, if pace_posts { chat } else { chat.unpaced() })
+}
+
+fn tokens() -> SlackTokens {
+    SlackTokens { bot: BOT_TOKEN.into(), app: APP_TOKEN.into() }
 }
 
 fn card(output: &str, open: bool) -> Outbound {
@@ -202,15 +199,9 @@ async fn post_in_a_row(chat: &SlackChat, count: usize) -> Vec<Result<MessageRef,
 async fn a_wrong_app_token_stops_listening_with_what_to_fix() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let fake = FakeSlack::start(&[("C0ALERTS", "alerts")]).await;
-    let chat = SlackChat::new(SlackSettings {
-        api_url: fake.api_url(),
-        bot_token: BOT_TOKEN.into(),
-        app_token: "xapp-wrong".into(),
-        default_channel: "C0ALERTS".into(),
-        socket_connections: 1,
-        pace_posts: false,
-    })
-    .expect("adapter");
+    let config = SlackConfig { socket_connections: 1, ..SlackConfig::at(fake.api_url(), "C0ALERTS") };
+    let wrong = SlackTokens { app: "xapp-wrong".into(), ..tokens() };
+    let chat = SlackChat::new(&config, wrong).expect("adapter").unpaced();
     let (tx, _events) = mpsc::channel(1);
     let error = tokio::time::timeout(WAIT, chat.listen(tx)).await.expect("gives up at once").unwrap_err();
     assert!(!error.retryable());

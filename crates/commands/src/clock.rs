@@ -1,28 +1,37 @@
-//! Wall-clock arithmetic for `until HH:MM` and for showing times in replies.
-//!
-//! Local time is UTC plus a fixed offset from `Settings`: no time-zone database and no daylight
-//! saving rules, so an `until 18:00` typed across a DST change is off by that hour. Callers who
-//! need exact local time set the offset when the process starts.
+//! Wall-clock arithmetic for `until HH:MM` and for showing times in replies, in the configured
+//! time zone (an IANA zone follows daylight saving; a fixed offset does not).
 
+use jiff::civil::Time;
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
 use std::time::Duration;
 
 const DAY: i64 = 86_400;
 
-/// The next moment after `now` at which local wall-clock time reads `hour:minute`: today while it
-/// is still ahead, else tomorrow.
-pub(crate) fn next_wall_clock(now: i64, utc_offset: i64, hour: u32, minute: u32) -> i64 {
-    let seconds_into_day = now.saturating_add(utc_offset).rem_euclid(DAY);
-    let wanted = i64::from(hour) * 3600 + i64::from(minute) * 60;
-    let ahead = (wanted - seconds_into_day).rem_euclid(DAY);
-    now.saturating_add(if ahead == 0 { DAY } else { ahead })
+/// The next moment after `now` at which wall-clock time in `zone` reads `hour:minute`: today
+/// while it is still ahead, else tomorrow. A time a daylight saving change skips is taken as the
+/// zone's rules say (the later one for a gap, the earlier one for a fold).
+pub(crate) fn next_wall_clock(now: i64, zone: &TimeZone, hour: u32, minute: u32) -> i64 {
+    let fallback = now.saturating_add(DAY);
+    let (Ok(hour), Ok(minute)) = (i8::try_from(hour), i8::try_from(minute)) else { return fallback };
+    let (Ok(at), Ok(moment)) = (Time::new(hour, minute, 0, 0), Timestamp::from_second(now)) else { return fallback };
+    let today = moment.to_zoned_datetime(zone.clone()).date();
+    [Some(today), today.tomorrow().ok(), today.tomorrow().and_then(|day| day.tomorrow()).ok()]
+        .into_iter()
+        .flatten()
+        .filter_map(|day| day.to_datetime(at).to_zoned_datetime(zone.clone()).ok())
+        .map(|zoned| zoned.timestamp().as_second())
+        .find(|&candidate| candidate > now)
+        .unwrap_or(fallback)
 }
 
-/// `2024-05-01 14:00` in local time.
-pub(crate) fn format_local(epoch: i64, utc_offset: i64) -> String {
-    let local = epoch.saturating_add(utc_offset);
-    let (year, month, day) = civil_from_days(local.div_euclid(DAY));
-    let seconds_into_day = local.rem_euclid(DAY);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}", seconds_into_day / 3600, seconds_into_day % 3600 / 60)
+/// `2024-05-01 14:00` in `zone`.
+pub(crate) fn format_local(epoch: i64, zone: &TimeZone) -> String {
+    match Timestamp::from_second(epoch) {
+        Ok(moment) => moment.to_zoned_datetime(zone.clone()).strftime("%Y-%m-%d %H:%M").to_string(),
+        // Beyond the years jiff represents: said plainly rather than wrongly.
+        Err(_) => format!("{epoch} s after 1970"),
+    }
 }
 
 /// `2h 5m`: a length of time, to the minute once it is an hour or more.
@@ -43,19 +52,6 @@ pub(crate) fn format_ago(now: i64, then: i64) -> String {
     }
 }
 
-/// Proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
-    (year_of_era + era * 400 + i64::from(month <= 2), month, day)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,23 +59,44 @@ mod tests {
     /// 2024-05-01 14:00:00 UTC.
     const NOW: i64 = 1_714_572_000;
 
+    fn plus_two_hours() -> TimeZone {
+        TimeZone::fixed(jiff::tz::offset(2))
+    }
+
+    fn berlin() -> TimeZone {
+        TimeZone::get("Europe/Berlin").expect("the system time zone database has Europe/Berlin")
+    }
+
     #[test]
     fn formats_dates() {
-        assert_eq!(format_local(0, 0), "1970-01-01 00:00");
-        assert_eq!(format_local(NOW, 0), "2024-05-01 14:00");
-        assert_eq!(format_local(NOW, 2 * 3600), "2024-05-01 16:00");
-        assert_eq!(format_local(951_782_400, 0), "2000-02-29 00:00");
-        assert!(!format_local(i64::MAX, i64::MAX).is_empty());
-        assert!(!format_local(i64::MIN, -1).is_empty());
+        assert_eq!(format_local(0, &TimeZone::UTC), "1970-01-01 00:00");
+        assert_eq!(format_local(NOW, &TimeZone::UTC), "2024-05-01 14:00");
+        assert_eq!(format_local(NOW, &plus_two_hours()), "2024-05-01 16:00");
+        assert_eq!(format_local(951_782_400, &TimeZone::UTC), "2000-02-29 00:00");
+        assert!(!format_local(i64::MAX, &plus_two_hours()).is_empty());
+        assert!(!format_local(i64::MIN, &berlin()).is_empty());
     }
 
     #[test]
     fn wall_clock_is_today_while_ahead_else_tomorrow() {
-        assert_eq!(next_wall_clock(NOW, 0, 18, 0), NOW + 4 * 3600);
-        assert_eq!(next_wall_clock(NOW, 0, 9, 30), NOW + 19 * 3600 + 1800);
-        assert_eq!(next_wall_clock(NOW, 0, 14, 0), NOW + DAY);
+        let utc = TimeZone::UTC;
+        assert_eq!(next_wall_clock(NOW, &utc, 18, 0), NOW + 4 * 3600);
+        assert_eq!(next_wall_clock(NOW, &utc, 9, 30), NOW + 19 * 3600 + 1800);
+        assert_eq!(next_wall_clock(NOW, &utc, 14, 0), NOW + DAY);
         // At UTC+02:00 it is 16:00 locally, so 18:00 local is two hours away.
-        assert_eq!(next_wall_clock(NOW, 2 * 3600, 18, 0), NOW + 2 * 3600);
+        assert_eq!(next_wall_clock(NOW, &plus_two_hours(), 18, 0), NOW + 2 * 3600);
+    }
+
+    #[test]
+    fn wall_clock_follows_daylight_saving_in_a_named_zone() {
+        // Berlin on 2024-03-30 23:00 UTC (Sunday 00:00 CET); clocks go forward at 02:00 that night.
+        let before_the_change = 1_711_839_600;
+        let nine = next_wall_clock(before_the_change, &berlin(), 9, 0);
+        assert_eq!(nine - before_the_change, 8 * 3600, "09:00 CEST is 07:00 UTC, eight hours later");
+        assert_eq!(format_local(nine, &berlin()), "2024-03-31 09:00");
+        // 02:30 does not exist that night: the later reading, 03:30 CEST.
+        assert_eq!(format_local(next_wall_clock(before_the_change, &berlin(), 2, 30), &berlin()), "2024-03-31 03:30");
+        assert_eq!(next_wall_clock(NOW, &berlin(), 25, 0), NOW + DAY, "no such time: a day, not a panic");
     }
 
     #[test]

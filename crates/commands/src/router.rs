@@ -19,9 +19,8 @@ use std::sync::{Arc, Mutex};
 pub struct Settings {
     /// Named in replies: "confirmed by Nagios". Defaults to "the monitoring system".
     pub backend_name: String,
-    /// Local time minus UTC in seconds (`7200` for UTC+02:00), for `until HH:MM` and shown times.
-    /// Fixed: daylight saving changes are not followed.
-    pub utc_offset_seconds: i64,
+    /// The zone `until HH:MM` and the times in replies are read in.
+    pub timezone: jiff::tz::TimeZone,
     /// Longer input is refused unparsed.
     pub max_input_bytes: usize,
     /// Lists (problems, downtimes, a host's services) stop after this many lines.
@@ -39,7 +38,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             backend_name: "the monitoring system".to_owned(),
-            utc_offset_seconds: 0,
+            timezone: jiff::tz::TimeZone::UTC,
             max_input_bytes: 4096,
             max_list_lines: 50,
             bot_name: "hagios".to_owned(),

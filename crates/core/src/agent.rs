@@ -1,12 +1,12 @@
 //! `hagios agent`: runs on the monitoring server. Dials the bot over mutual TLS, drains the
 //! local spool up to it and carries out the bot's commands on the local Nagios.
 
-use crate::backend;
 use crate::config::Config;
 use crate::run::open_spool;
 use crate::sources::nagios_status::StatusMirror;
 use crate::StartError;
 use hagios_link::agent::AgentLink;
+use hagios_monitor::nagios::NagiosMonitor;
 use std::future::Future;
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -24,11 +24,11 @@ pub async fn serve(config: Config, stop: impl Future<Output = ()>) -> Result<(),
         .clone()
         .ok_or(StartError::Missing("no [tls] section: add ca, cert and key made by `hagios certs`"))?;
     let spool = open_spool(&config)?;
-    let monitor = Arc::new(backend::nagios_monitor(&nagios));
+    let monitor = Arc::new(NagiosMonitor::new(nagios.clone()));
     // Changes made in the CGI reach the bot like notifications: through this spool.
     tokio::spawn(StatusMirror { monitor: monitor.clone(), spool: spool.clone() }.run());
     let link = AgentLink {
-        tls: hagios_link::tls::client_config(&tls.files())?,
+        tls: hagios_link::tls::client_config(&tls)?,
         bot: agent.bot.clone(),
         site: nagios.site.clone(),
         allow: agent.allow.clone(),

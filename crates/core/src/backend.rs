@@ -1,24 +1,18 @@
 //! The monitoring backend the configuration names: Nagios (`[nagios]`) or Icinga 2 (`[icinga]`),
 //! and for Icinga the event feed that fills the spool (Nagios fills it through `hagios notify`).
 
-use crate::config::{Config, IcingaConfig};
+use crate::config::Config;
 use crate::sources::icinga_events::IcingaFeed;
 use crate::StartError;
-use hagios_monitor::icinga::client::{ClientConfig, Credentials};
-use hagios_monitor::icinga::events::{EventStream, Reconnect};
-use hagios_monitor::icinga::{self, IcingaMonitor};
-use hagios_monitor::nagios::managed::ManagedHosts;
-use hagios_monitor::nagios::{NagiosConfig, NagiosMonitor};
+use hagios_monitor::icinga::events::EventStream;
+use hagios_monitor::icinga::IcingaMonitor;
+use hagios_monitor::nagios::NagiosMonitor;
 use hagios_monitor::Monitor;
 use hagios_spool::Spool;
 use hagios_store::StoreHandle;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-
-/// Longest wait for one Icinga API request.
-const ICINGA_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct Backend {
     pub monitor: Arc<dyn Monitor>,
@@ -31,10 +25,14 @@ pub struct Backend {
 impl Backend {
     pub fn from_config(config: &Config) -> Result<Self, StartError> {
         if let Some(icinga) = &config.icinga {
-            return icinga_backend(icinga);
+            let monitor = IcingaMonitor::from_config(icinga)?;
+            let stream = monitor.event_stream();
+            let mut backend = Self::without_feed(Arc::new(monitor), "Icinga 2");
+            backend.icinga_stream = Some(stream);
+            return Ok(backend);
         }
         let nagios = config.nagios.as_ref().ok_or(StartError::Missing("no [nagios] or [icinga] section"))?;
-        Ok(Self::without_feed(Arc::new(nagios_monitor(nagios)), "Nagios"))
+        Ok(Self::without_feed(Arc::new(NagiosMonitor::new(nagios.clone())), "Nagios"))
     }
 
     /// A backend whose notifications arrive by other ways (`hagios notify`, a bot's agents).
@@ -52,60 +50,4 @@ impl Backend {
         let stream = self.icinga_stream.take()?;
         Some(tokio::spawn(IcingaFeed { stream, spool, store }.run(shutdown)))
     }
-}
-
-/// The local Nagios that `[nagios]` describes.
-pub fn nagios_monitor(nagios: &crate::config::NagiosConfig) -> NagiosMonitor {
-    NagiosMonitor::new(NagiosConfig {
-        site: nagios.site.clone(),
-        command_file: nagios.command_file.clone(),
-        status_file: nagios.status_file.clone(),
-        object_cache_file: nagios.object_cache_file.clone(),
-        confirm_timeout: nagios.confirm_timeout,
-        managed_hosts: nagios.managed_dir.as_ref().map(|dir| ManagedHosts {
-            dir: dir.clone(),
-            main_config: nagios.main_config.clone(),
-            nagios_binary: nagios.nagios_binary.clone(),
-            reload_command: nagios.reload_command.clone(),
-            reload_timeout: nagios.reload_timeout,
-        }),
-    })
-}
-
-fn icinga_backend(icinga: &IcingaConfig) -> Result<Backend, StartError> {
-    let credentials = match (&icinga.user, &icinga.client_cert, &icinga.client_key) {
-        (_, Some(cert_file), Some(key_file)) => {
-            Credentials::ClientCertificate { cert_file: cert_file.clone(), key_file: key_file.clone() }
-        }
-        (Some(user), ..) => Credentials::Password {
-            user: user.clone(),
-            password: std::env::var(&icinga.password_env).map_err(|_| StartError::Secret {
-                variable: icinga.password_env.clone(),
-                what: "the Icinga 2 API password".to_owned(),
-            })?,
-        },
-        _ => {
-            return Err(StartError::Missing(
-                "[icinga] needs user (password in password_env) or client_cert and client_key",
-            ))
-        }
-    };
-    let config = icinga::IcingaConfig {
-        site: icinga.site.clone(),
-        client: ClientConfig {
-            url: icinga.url.clone(),
-            credentials,
-            ca_file: icinga.ca_file.clone(),
-            timeout: ICINGA_REQUEST_TIMEOUT,
-        },
-        confirm_timeout: icinga.confirm_timeout,
-    };
-    let monitor = IcingaMonitor::new(config)?;
-    let stream = EventStream {
-        client: monitor.client().clone(),
-        site: icinga.site.clone(),
-        queue: icinga.event_queue.clone(),
-        reconnect: Reconnect::default(),
-    };
-    Ok(Backend { monitor: Arc::new(monitor), site: icinga.site.clone(), name: "Icinga 2", icinga_stream: Some(stream) })
 }

@@ -24,7 +24,7 @@ pub async fn serve(config: Config, stop: impl Future<Output = ()>) -> Result<(),
     let spool = open_spool(&config)?;
     let sites = Arc::new(Sites::default());
     let link = BotLink {
-        tls: hagios_link::tls::server_config(&tls.files())?,
+        tls: hagios_link::tls::server_config(&tls)?,
         spool: Arc::clone(&spool),
         sites: Arc::clone(&sites),
         heartbeat: bot.heartbeat,

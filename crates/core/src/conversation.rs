@@ -139,7 +139,7 @@ impl Conversation {
     pub(crate) async fn audit(&self, entry: &AuditEntry) {
         let record = AuditRecord {
             time: entry.time,
-            platform: self.chat.platform().to_owned(),
+            platform: self.chat.platform().name().to_owned(),
             user_id: entry.user_id.clone(),
             user_name: entry.user_name.clone(),
             raw_text: entry.raw_text.clone(),

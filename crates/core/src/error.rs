@@ -1,6 +1,6 @@
 //! Why a process could not start or stopped: each message names what to change.
 
-use hagios_chat::ChatError;
+use hagios_chat::platform::ConnectError;
 use hagios_link::tls::TlsError;
 use hagios_monitor::MonitorError;
 use hagios_spool::SpoolError;
@@ -11,8 +11,6 @@ pub enum StartError {
     /// A section or key the process needs is missing; the message says what to add.
     #[error("{0}")]
     Missing(&'static str),
-    #[error("set the environment variable {variable} to {what}")]
-    Secret { variable: String, what: String },
     #[error("cannot {what}: {source}")]
     Spool {
         what: String,
@@ -21,12 +19,8 @@ pub enum StartError {
     },
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("{what}: {source}")]
-    Chat {
-        what: &'static str,
-        #[source]
-        source: ChatError,
-    },
+    #[error(transparent)]
+    Chat(#[from] ConnectError),
     #[error(transparent)]
     Monitor(#[from] MonitorError),
     #[error(transparent)]

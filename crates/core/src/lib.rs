@@ -10,7 +10,7 @@ pub mod config;
 mod conversation;
 mod error;
 mod group_ack;
-mod mute;
+pub mod matching;
 pub mod pipeline;
 pub mod retention;
 pub mod run;

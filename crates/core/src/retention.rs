@@ -4,7 +4,7 @@
 //! it is safe: crates/store/src/retention.rs.
 
 use crate::config::StoreConfig;
-use hagios_store::{PruneReport, Retention, StoreHandle, MIN_KEEP_SECONDS};
+use hagios_store::{PruneReport, Retention, StoreHandle};
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::MissedTickBehavior;
@@ -19,27 +19,6 @@ pub fn retention(config: &StoreConfig) -> Retention {
 
 fn seconds(duration: Duration) -> i64 {
     i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
-}
-
-/// What `[store]`'s retention keys get wrong.
-pub(crate) fn problems(config: &StoreConfig) -> Vec<String> {
-    let shortest = Duration::from_secs(MIN_KEEP_SECONDS.unsigned_abs());
-    let mut problems = Vec::new();
-    if config.keep < shortest {
-        problems.push(format!(
-            "[store] keep = \"{}\" is shorter than 1 day: a notification can arrive again after a crash or a lost \
-             acknowledgement, and only its kept delivery stops a second post; use at least \"1d\" (default \"90d\")",
-            humantime::format_duration(config.keep)
-        ));
-    }
-    if let Some(keep_audit) = config.keep_audit.filter(|keep_audit| *keep_audit < shortest) {
-        problems.push(format!(
-            "[store] keep_audit = \"{}\" is shorter than 1 day: use at least \"1d\", or leave it out to keep the \
-             audit log forever",
-            humantime::format_duration(keep_audit)
-        ));
-    }
-    problems
 }
 
 /// Prunes now and then every [`PRUNE_EVERY`] until `shutdown` turns true. A failed prune is

@@ -2,14 +2,12 @@
 //! adapters and the command conversations — until told to stop.
 
 use crate::backend::Backend;
-use crate::config::{Config, MatrixConfig, SlackConfig};
+use crate::config::Config;
 use crate::conversation::{Conversation, OpenQuestions};
 use crate::pipeline::{return_leftovers, FanOut, Groups, Holds, Pipeline};
 use crate::sources::nagios_status::StatusMirror;
 use crate::StartError;
-use hagios_chat::matrix::{MatrixChat, MatrixLogin, MatrixSettings};
-use hagios_chat::slack::{SlackChat, SlackSettings};
-use hagios_chat::terminal::TerminalChat;
+use hagios_chat::platform::Place;
 use hagios_chat::{ChatAdapter, ChatEvent};
 use hagios_commands::{Policy, Router, Settings};
 use hagios_spool::Spool;
@@ -45,11 +43,11 @@ pub(crate) async fn serve_chat(
 ) -> Result<(), StartError> {
     let store = StoreHandle::open(&config.store.path)?;
     let chats = chat_adapters(&config, &store).await?;
-    let platforms: Vec<&str> = chats.iter().map(|chat| chat.platform()).collect();
+    let platforms: Vec<&str> = chats.iter().map(|chat| chat.platform().name()).collect();
     let monitor = backend.monitor.clone();
     let mut settings = Settings {
         backend_name: backend.name.to_owned(),
-        utc_offset_seconds: config.commands.utc_offset_seconds,
+        timezone: config.commands.timezone.clone(),
         second_person_confirms: config.commands.second_person_confirms,
         ..Settings::default()
     };
@@ -80,14 +78,14 @@ pub(crate) async fn serve_chat(
     let mut listeners = Vec::new();
     let questions = OpenQuestions::default();
     for (chat, spool) in chats.into_iter().zip(spools) {
-        let store = store.for_platform(chat.platform());
+        let store = store.for_platform(chat.platform().name());
         let pipeline = Pipeline {
             spool,
             store: store.clone(),
             chat: chat.clone(),
             routes: config.routes.clone(),
             settings: config.delivery.clone(),
-            holds: Holds::new(config.mutes.clone()),
+            holds: Holds::new(config.quiet_hours.clone()),
             groups: Groups::with_topology(monitor.clone()),
         };
         tasks.push(tokio::spawn(pipeline.run(shutdown.clone())));
@@ -124,87 +122,29 @@ async fn listen(chat: Arc<dyn ChatAdapter>, events: mpsc::Sender<ChatEvent>) {
         match chat.listen(events.clone()).await {
             Ok(()) => break,
             Err(e) if e.retryable() => {
-                tracing::warn!(platform = chat.platform(), error = %e, "chat listener lost its connection; reconnecting in 5s");
+                tracing::warn!(platform = %chat.platform(), error = %e, "chat listener lost its connection; reconnecting in 5s");
                 tokio::time::sleep(std::time::Duration::from_secs(5)).await;
             }
             Err(e) => {
-                tracing::error!(platform = chat.platform(), error = %e, "chat listener stopped");
+                tracing::error!(platform = %chat.platform(), error = %e, "chat listener stopped");
                 break;
             }
         }
     }
 }
 
-/// Slack and Matrix, each when its section is configured, else the terminal on stdin/stdout.
+/// An adapter for every chat platform the configuration talks on.
 async fn chat_adapters(config: &Config, store: &StoreHandle) -> Result<Vec<Arc<dyn ChatAdapter>>, StartError> {
     let mut chats = Vec::new();
-    if let Some(slack) = &config.slack {
-        chats.push(slack_adapter(slack).await?);
-    }
-    if let Some(matrix) = &config.matrix {
-        chats.push(matrix_adapter(config, matrix).await?);
-    }
-    if chats.is_empty() {
-        let terminal = hagios_chat::terminal::CHANNEL;
-        let first_terminal_id = store.for_platform("terminal").next_message_number(terminal).await?;
-        chats.push(Arc::new(TerminalChat::stdio(config.terminal.user.clone(), first_terminal_id)));
+    for section in &config.platforms {
+        let platform = section.platform();
+        let place = Place {
+            state_file: config.store.path.with_extension(format!("{platform}-sync")),
+            first_message_number: store.for_platform(platform.name()).next_message_number().await?,
+        };
+        chats.push(section.section().connect(&place).await?);
     }
     Ok(chats)
-}
-
-/// Slack with the bot and app tokens from the environment.
-async fn slack_adapter(slack: &SlackConfig) -> Result<Arc<dyn ChatAdapter>, StartError> {
-    let token = |variable: &str, what: &str| {
-        std::env::var(variable)
-            .map_err(|_| StartError::Secret { variable: variable.to_owned(), what: format!("the Slack {what}") })
-    };
-    let chat = SlackChat::new(SlackSettings {
-        api_url: slack.api_url.clone(),
-        bot_token: token(&slack.bot_token_env, "bot token (xoxb-…)")?,
-        app_token: token(&slack.app_token_env, "app-level token (xapp-…)")?,
-        default_channel: slack.default_channel.clone(),
-        socket_connections: slack.socket_connections,
-        pace_posts: true,
-    })
-    .map_err(|source| StartError::Chat { what: "cannot set up Slack", source })?;
-    match chat.bot_user().await {
-        Ok(user) => tracing::info!(bot_user = user, "connected to Slack"),
-        Err(e) if e.retryable() => tracing::warn!(error = %e, "Slack is not reachable yet; delivery will retry"),
-        Err(source) => return Err(StartError::Chat { what: "Slack refused the bot token", source }),
-    }
-    Ok(Arc::new(chat))
-}
-
-/// Matrix logged in with the access token, else the password, from the environment; the sync
-/// position is kept next to the store.
-async fn matrix_adapter(config: &Config, matrix: &MatrixConfig) -> Result<Arc<dyn ChatAdapter>, StartError> {
-    let secret = |variable: &str| std::env::var(variable).ok().filter(|value| !value.is_empty());
-    let login = match (secret(&matrix.access_token_env), secret(&matrix.password_env)) {
-        (Some(token), _) => MatrixLogin::AccessToken(token),
-        (None, Some(password)) => MatrixLogin::Password(password),
-        (None, None) => {
-            return Err(StartError::Secret {
-                variable: matrix.access_token_env.clone(),
-                what: format!("the Matrix bot's access token (or {} to its password)", matrix.password_env),
-            })
-        }
-    };
-    let chat = MatrixChat::new(MatrixSettings {
-        homeserver: matrix.homeserver.clone(),
-        user: matrix.user.clone(),
-        login,
-        default_room: matrix.default_room.clone(),
-        sync_state: config.store.path.with_extension("matrix-sync"),
-    })
-    .map_err(|source| StartError::Chat { what: "cannot set up Matrix", source })?;
-    match chat.bot_user().await {
-        Ok(user) => tracing::info!(bot_user = user, "connected to Matrix"),
-        Err(e) if e.retryable() => {
-            tracing::warn!(error = %e, "the Matrix homeserver is not reachable yet; delivery will retry")
-        }
-        Err(source) => return Err(StartError::Chat { what: "the Matrix homeserver refused the bot's login", source }),
-    }
-    Ok(Arc::new(chat))
 }
 
 fn policy(config: &Config) -> Policy {

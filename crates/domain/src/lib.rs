@@ -2,6 +2,7 @@
 //! typed monitoring actions and the read-only snapshot a backend exposes. No I/O lives here.
 
 pub mod action;
+pub mod config_text;
 pub mod glob;
 pub mod message;
 pub mod notification;

@@ -19,6 +19,9 @@ where
 {
     init_logging();
     let result = Config::load(config_path).map_err(anyhow::Error::from).and_then(|config| {
+        for note in &config.notes {
+            tracing::warn!(%note, "the configuration works, but should change");
+        }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()

@@ -108,8 +108,11 @@ fn main() -> ExitCode {
 
 fn check_config(path: &std::path::Path) -> ExitCode {
     match Config::load(path) {
-        Ok(_) => {
+        Ok(config) => {
             println!("{}: OK", path.display());
+            for note in &config.notes {
+                println!("note: {note}");
+            }
             ExitCode::SUCCESS
         }
         Err(e @ ConfigError::Invalid { .. }) => {

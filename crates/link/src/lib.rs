@@ -5,6 +5,7 @@
 pub mod agent;
 pub mod bot;
 pub mod certs;
+pub mod config;
 pub mod protocol;
 pub mod sites;
 pub mod tls;

@@ -2,20 +2,13 @@
 //! only agent certificates from its CA, the agent accepts only a bot certificate from its CA.
 
 use crate::certs::agent_dns_name;
+use crate::config::TlsConfig;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::server::{ParsedCertificate, WebPkiClientVerifier};
 use rustls::{ClientConfig, RootCertStore, ServerConfig};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-/// The `[tls]` files: this side's certificate and key, and the CA that signed the peer.
-#[derive(Debug, Clone)]
-pub struct TlsFiles {
-    pub ca: PathBuf,
-    pub cert: PathBuf,
-    pub key: PathBuf,
-}
 
 /// Why TLS could not be set up. Messages name the file and what to do.
 #[derive(Debug, thiserror::Error)]
@@ -50,7 +43,7 @@ fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
     })
 }
 
-fn roots(files: &TlsFiles) -> Result<Arc<RootCertStore>, TlsError> {
+fn roots(files: &TlsConfig) -> Result<Arc<RootCertStore>, TlsError> {
     let mut roots = RootCertStore::empty();
     for cert in read_certs("ca", &files.ca)? {
         roots.add(cert).map_err(|e| TlsError::Setup(format!("{} is not a usable CA: {e}", files.ca.display())))?;
@@ -60,7 +53,7 @@ fn roots(files: &TlsFiles) -> Result<Arc<RootCertStore>, TlsError> {
 
 /// The bot's side: a client certificate from the CA is required, and webpki requires it to be
 /// an agent certificate (extended key usage clientAuth).
-pub fn server_config(files: &TlsFiles) -> Result<Arc<ServerConfig>, TlsError> {
+pub fn server_config(files: &TlsConfig) -> Result<Arc<ServerConfig>, TlsError> {
     let verifier = WebPkiClientVerifier::builder_with_provider(roots(files)?, provider())
         .build()
         .map_err(|e| TlsError::Setup(e.to_string()))?;
@@ -75,7 +68,7 @@ pub fn server_config(files: &TlsFiles) -> Result<Arc<ServerConfig>, TlsError> {
 
 /// The agent's side: the bot must show a server certificate (serverAuth) from the CA, valid for
 /// the name the agent dials.
-pub fn client_config(files: &TlsFiles) -> Result<Arc<ClientConfig>, TlsError> {
+pub fn client_config(files: &TlsConfig) -> Result<Arc<ClientConfig>, TlsError> {
     let config = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| TlsError::Setup(e.to_string()))?

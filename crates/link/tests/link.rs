@@ -5,9 +5,10 @@ use hagios_domain::{Action, HostObject, Notification, NotificationType, ObjectRe
 use hagios_link::agent::{AgentLink, COMMAND_KINDS};
 use hagios_link::bot::BotLink;
 use hagios_link::certs::{self, Role, Validity};
+use hagios_link::config::TlsConfig;
 use hagios_link::protocol::{encode, read_frame, write_frame, Frame, MAX_FRAME_BYTES, PROTOCOL_VERSION};
 use hagios_link::sites::{Sites, SitesMonitor};
-use hagios_link::tls::{client_config, server_config, TlsFiles};
+use hagios_link::tls::{client_config, server_config};
 use hagios_monitor::{Monitor, MonitorError};
 use hagios_spool::Spool;
 use std::os::unix::fs::PermissionsExt;
@@ -48,8 +49,8 @@ impl Monitor for RecordingMonitor {
     }
 }
 
-fn files(dir: &Path, name: &str) -> TlsFiles {
-    TlsFiles { ca: dir.join("ca.crt"), cert: dir.join(format!("{name}.crt")), key: dir.join(format!("{name}.key")) }
+fn files(dir: &Path, name: &str) -> TlsConfig {
+    TlsConfig { ca: dir.join("ca.crt"), cert: dir.join(format!("{name}.crt")), key: dir.join(format!("{name}.key")) }
 }
 
 /// A CA with a bot certificate for `localhost`.
@@ -241,7 +242,7 @@ async fn the_agent_reconnects_and_delivers_what_waited_while_the_bot_was_down() 
 
 /// Opens a TLS connection to the bot with `client`'s certificate (or none) and sends `hello`;
 /// returns what the bot answered, `None` when it just closed.
-async fn try_hello(bot: &str, pki: &Path, client: Option<&TlsFiles>, hello: Frame) -> Option<Frame> {
+async fn try_hello(bot: &str, pki: &Path, client: Option<&TlsConfig>, hello: Frame) -> Option<Frame> {
     let roots = {
         let mut roots = rustls::RootCertStore::empty();
         for cert in

@@ -3,7 +3,7 @@
 //! confirmed with the same wording as on Nagios; logins and refusals say what to do.
 
 use hagios_domain::{Action, DowntimeSpan, DowntimeTarget, ObjectRef, Outcome, State};
-use hagios_monitor::icinga::client::{ClientConfig, Credentials};
+use hagios_monitor::icinga::client::Credentials;
 use hagios_monitor::icinga::events::notifications_enabled;
 use hagios_monitor::icinga::{IcingaConfig, IcingaMonitor};
 use hagios_monitor::{Monitor, MonitorError};
@@ -12,16 +12,11 @@ use std::time::Duration;
 
 const PATIENCE: Duration = Duration::from_secs(15);
 
-fn config(icinga: &IcingaInstance, credentials: Credentials) -> IcingaConfig {
+fn config(icinga: &IcingaInstance) -> IcingaConfig {
     IcingaConfig {
         site: "test".into(),
-        client: ClientConfig {
-            url: icinga.url(),
-            credentials,
-            ca_file: Some(icinga.ca_file()),
-            timeout: Duration::from_secs(10),
-        },
         confirm_timeout: PATIENCE,
+        ..IcingaConfig::at(icinga.url(), Some(icinga.ca_file()))
     }
 }
 
@@ -30,7 +25,7 @@ fn password(icinga: &IcingaInstance) -> Credentials {
 }
 
 fn monitor_of(icinga: &IcingaInstance) -> IcingaMonitor {
-    IcingaMonitor::new(config(icinga, password(icinga))).expect("client set up")
+    IcingaMonitor::new(config(icinga), password(icinga)).expect("client set up")
 }
 
 fn confirmed(outcome: Result<Outcome, MonitorError>) -> String {
@@ -202,14 +197,17 @@ async fn unknown_objects_get_a_suggestion_and_reach_nothing() {
 async fn a_bad_password_an_unknown_ca_and_a_stopped_icinga_give_clear_errors() {
     let Some((mut icinga, monitor)) = start() else { return };
     let wrong = Credentials::Password { user: "hagios".into(), password: "wrong".into() };
-    let bad = IcingaMonitor::new(config(&icinga, wrong)).expect("client set up");
+    let bad = IcingaMonitor::new(config(&icinga), wrong).expect("client set up");
     let err = bad.snapshot().await.expect_err("401");
     assert!(err.to_string().contains("rejected hagios' login (401)"), "{err}");
     assert!(!err.retryable());
 
-    let mut untrusted = config(&icinga, password(&icinga));
-    untrusted.client.ca_file = None;
-    let err = IcingaMonitor::new(untrusted).expect("client set up").snapshot().await.expect_err("unknown CA");
+    let untrusted = IcingaConfig { ca_file: None, ..config(&icinga) };
+    let err = IcingaMonitor::new(untrusted, password(&icinga))
+        .expect("client set up")
+        .snapshot()
+        .await
+        .expect_err("unknown CA");
     assert!(err.to_string().contains("set [icinga] ca_file"), "{err}");
 
     icinga.stop();
@@ -223,7 +221,7 @@ async fn client_certificate_login_works_without_a_password() {
     let Some((icinga, _)) = start() else { return };
     let (cert_file, key_file) = icinga.client_certificate();
     let monitor =
-        IcingaMonitor::new(config(&icinga, Credentials::ClientCertificate { cert_file, key_file })).expect("client");
+        IcingaMonitor::new(config(&icinga), Credentials::ClientCertificate { cert_file, key_file }).expect("client");
     let snapshot = monitor.snapshot().await.expect("logged in by certificate");
     assert!(snapshot.has_host("web01"));
 }
@@ -254,7 +252,7 @@ async fn hosts_are_added_from_a_template_and_removed_with_their_services() {
     assert!(from_files.to_string().contains("only hosts added through the API"), "{from_files}");
 
     let readonly = Credentials::Password { user: "readonly".into(), password: icinga.api_password().into() };
-    let readonly = IcingaMonitor::new(config(&icinga, readonly)).expect("client");
+    let readonly = IcingaMonitor::new(config(&icinga), readonly).expect("client");
     let err = readonly.execute(&Action::RemoveHost { name: "web01".into() }, "alice").await.expect_err("no permission");
     assert!(err.to_string().contains("the Icinga 2 API user may not delete hosts (404)"), "{err}");
     let add = Action::AddHost { name: "web09".into(), address: "192.0.2.9".into(), template: "hagios-host".into() };

@@ -24,11 +24,8 @@ fn monitor(
 ) -> NagiosMonitor {
     NagiosMonitor::new(NagiosConfig {
         site: "test".into(),
-        command_file: command_file.to_path_buf(),
-        status_file: status_file.to_path_buf(),
-        object_cache_file: object_cache_file.to_path_buf(),
         confirm_timeout,
-        managed_hosts: None,
+        ..NagiosConfig::at(command_file, status_file, object_cache_file)
     })
 }
 

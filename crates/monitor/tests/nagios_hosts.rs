@@ -3,7 +3,6 @@
 //! every failure leaves the previous configuration in place and Nagios running it.
 
 use hagios_domain::{Action, Outcome};
-use hagios_monitor::nagios::managed::ManagedHosts;
 use hagios_monitor::nagios::{NagiosConfig, NagiosMonitor};
 use hagios_monitor::{Monitor, MonitorError};
 use hagios_testkit::{NagiosInstance, NagiosOptions};
@@ -24,17 +23,13 @@ fn monitor_with(
 ) -> NagiosMonitor {
     NagiosMonitor::new(NagiosConfig {
         site: "test".into(),
-        command_file: nagios.command_file().to_path_buf(),
-        status_file: nagios.status_file().to_path_buf(),
-        object_cache_file: nagios.object_cache_file().to_path_buf(),
         confirm_timeout: PATIENCE,
-        managed_hosts: Some(ManagedHosts {
-            dir: nagios.managed_dir().to_path_buf(),
-            main_config: nagios.config_file().to_path_buf(),
-            nagios_binary: nagios.binary().to_path_buf(),
-            reload_command,
-            reload_timeout,
-        }),
+        managed_dir: Some(nagios.managed_dir().to_path_buf()),
+        main_config: nagios.config_file().to_path_buf(),
+        nagios_binary: nagios.binary().to_path_buf(),
+        reload_command,
+        reload_timeout,
+        ..NagiosConfig::at(nagios.command_file(), nagios.status_file(), nagios.object_cache_file())
     })
 }
 

@@ -84,9 +84,8 @@ impl StoreHandle {
         self.call(move |store| store.audit(&record)).await
     }
 
-    pub async fn next_message_number(&self, channel: &str) -> Result<u64, StoreError> {
-        let channel = channel.to_owned();
-        self.call(move |store| store.next_message_number(&channel)).await
+    pub async fn next_message_number(&self) -> Result<u64, StoreError> {
+        self.call(|store| store.next_message_number()).await
     }
 
     /// Every snooze kept, running or recently ended: what the hold stage decides with.

@@ -144,14 +144,14 @@ impl Store {
         find_incident(&connection, &sql, params![self.platform(), channel, message_id])
     }
 
-    /// One more than the highest numeric message id delivered to `channel` (1 when none): lets
-    /// a chat that numbers its own messages (the terminal) carry on after a restart without
+    /// One more than the highest numeric message id delivered on this platform (1 when none):
+    /// lets a chat that numbers its own messages (the terminal) carry on after a restart without
     /// reusing the id of a message an incident still points at.
-    pub fn next_message_number(&self, channel: &str) -> Result<u64, StoreError> {
+    pub fn next_message_number(&self) -> Result<u64, StoreError> {
         let connection = self.connection();
         let highest: Option<i64> = connection.query_row(
-            "SELECT MAX(CAST(message_id AS INTEGER)) FROM deliveries WHERE platform = ?1 AND channel = ?2",
-            params![self.platform(), channel],
+            "SELECT MAX(CAST(message_id AS INTEGER)) FROM deliveries WHERE platform = ?1",
+            params![self.platform()],
             |row| row.get(0),
         )?;
         Ok(highest.and_then(|n| u64::try_from(n).ok()).unwrap_or(0).saturating_add(1))

@@ -171,11 +171,12 @@ fn audit_records_come_back_newest_first() {
 #[test]
 fn message_numbers_continue_after_the_highest_delivered() {
     let store = Store::open_in_memory().unwrap();
-    assert_eq!(store.next_message_number("C1").unwrap(), 1);
-    store.record_delivery("n1", &delivery("41")).unwrap();
-    store.record_delivery("n2", &delivery("9")).unwrap();
-    store.record_delivery("n3", &Delivery { channel: "other".into(), message_id: "500".into(), at: 1 }).unwrap();
-    assert_eq!(store.next_message_number("C1").unwrap(), 42);
+    let terminal = store.for_platform("terminal");
+    assert_eq!(terminal.next_message_number().unwrap(), 1);
+    terminal.record_delivery("n1", &delivery("41")).unwrap();
+    terminal.record_delivery("n2", &delivery("9")).unwrap();
+    store.for_platform("slack").record_delivery("n3", &delivery("500")).unwrap();
+    assert_eq!(terminal.next_message_number().unwrap(), 42, "the highest of this platform's messages");
 }
 
 #[test]

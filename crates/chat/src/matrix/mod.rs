@@ -8,10 +8,18 @@
 //! End-to-end encrypted rooms are not supported: invitations to them are declined with a reason.
 
 mod client;
+mod config;
 mod events;
 mod render;
 
-use crate::{ChatAdapter, ChatError, ChatEvent, ChatUser, MessageRef, Outbound};
+pub use config::MatrixConfig;
+
+/// The `[matrix]` section, and this platform's name in logs, the audit log and the store.
+pub const NAME: &str = "matrix";
+/// A route names its Matrix room with `matrix_room`.
+pub const ROUTE_KEY: Option<&str> = Some("matrix_room");
+
+use crate::{ChatAdapter, ChatError, ChatEvent, ChatUser, MessageRef, Outbound, Platform};
 use async_trait::async_trait;
 use client::{Client, CALL_TIMEOUT};
 use events::{Heard, Me};
@@ -29,32 +37,8 @@ use tokio::sync::{mpsc, OnceCell};
 #[derive(Clone)]
 pub enum MatrixLogin {
     AccessToken(String),
-    /// Logs in as [`MatrixSettings::user`] on the fixed device [`DEVICE_ID`].
+    /// Logs in as [`MatrixConfig::user`] on the fixed device [`DEVICE_ID`].
     Password(String),
-}
-
-/// What the Matrix adapter needs.
-#[derive(Clone)]
-pub struct MatrixSettings {
-    /// The client-server API base, `https://matrix.example.org`.
-    pub homeserver: String,
-    /// The bot's user id, `@hagios:example.org`.
-    pub user: String,
-    pub login: MatrixLogin,
-    /// Where notifications go that no route sends elsewhere: a room id or alias.
-    pub default_room: String,
-    /// The file keeping `/sync`'s `next_batch`, so a restart neither misses nor repeats commands.
-    pub sync_state: PathBuf,
-}
-
-impl std::fmt::Debug for MatrixSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MatrixSettings")
-            .field("homeserver", &self.homeserver)
-            .field("user", &self.user)
-            .field("default_room", &self.default_room)
-            .finish_non_exhaustive()
-    }
 }
 
 /// The device a password login uses, the same on every start: transaction ids are remembered
@@ -76,7 +60,10 @@ const ENCRYPTED_REFUSAL: &str =
 
 pub struct MatrixChat {
     client: Client,
-    settings: MatrixSettings,
+    config: MatrixConfig,
+    login: MatrixLogin,
+    /// The file keeping `/sync`'s `next_batch`, so a restart neither misses nor repeats commands.
+    sync_state: PathBuf,
     session: OnceCell<Session>,
     /// Room ids or aliases as configured → the room id, once joined.
     rooms: Mutex<HashMap<String, String>>,
@@ -99,10 +86,12 @@ struct Session {
 }
 
 impl MatrixChat {
-    pub fn new(settings: MatrixSettings) -> Result<Self, ChatError> {
+    pub fn new(config: &MatrixConfig, login: MatrixLogin, sync_state: PathBuf) -> Result<Self, ChatError> {
         Ok(Self {
-            client: Client::new(&settings.homeserver)?,
-            settings,
+            client: Client::new(&config.homeserver)?,
+            config: config.clone(),
+            login,
+            sync_state,
             session: OnceCell::new(),
             rooms: Mutex::default(),
             direct: Mutex::default(),
@@ -123,12 +112,12 @@ impl MatrixChat {
     }
 
     async fn log_in(&self) -> Result<Session, ChatError> {
-        let token = match &self.settings.login {
+        let token = match &self.login {
             MatrixLogin::AccessToken(token) => token.clone(),
             MatrixLogin::Password(password) => {
                 let body = json!({
                     "type": "m.login.password",
-                    "identifier": { "type": "m.id.user", "user": self.settings.user },
+                    "identifier": { "type": "m.id.user", "user": self.config.user },
                     "password": password,
                     "device_id": DEVICE_ID,
                     "initial_device_display_name": "hagios",
@@ -140,10 +129,10 @@ impl MatrixChat {
         let whoami =
             self.client.call(Method::GET, Some(&token), &["account", "whoami"], &[], None, CALL_TIMEOUT).await?;
         let user_id = whoami["user_id"].as_str().unwrap_or_default().to_owned();
-        if user_id != self.settings.user {
+        if user_id != self.config.user {
             return Err(ChatError::Rejected(format!(
                 "the Matrix login is for `{user_id}`, not [matrix] user `{}`: fix one of them",
-                self.settings.user
+                self.config.user
             )));
         }
         let profile = ["profile", user_id.as_str(), "displayname"];
@@ -181,7 +170,7 @@ impl MatrixChat {
                 render::in_thread(&mut content, &root.id);
                 root.channel.clone()
             }
-            None => self.room_id(channel.unwrap_or(&self.settings.default_room)).await?,
+            None => self.room_id(channel.unwrap_or(&self.config.default_room)).await?,
         };
         let sent = self.call(Method::PUT, &["rooms", &room, "send", "m.room.message", txn], Some(&content)).await?;
         let id =
@@ -316,13 +305,13 @@ impl MatrixChat {
     }
 
     async fn load_since(&self) -> Option<String> {
-        let text = tokio::fs::read_to_string(&self.settings.sync_state).await.ok()?;
+        let text = tokio::fs::read_to_string(&self.sync_state).await.ok()?;
         Some(text.trim().to_owned()).filter(|since| !since.is_empty())
     }
 
     /// Written to a temporary file and renamed, so a crash leaves the old or the new position.
     async fn save_since(&self, since: &str) {
-        let path = &self.settings.sync_state;
+        let path = &self.sync_state;
         let temporary = path.with_extension("tmp");
         let saved = match tokio::fs::write(&temporary, since).await {
             Ok(()) => tokio::fs::rename(&temporary, path).await,
@@ -356,8 +345,8 @@ where
 
 #[async_trait]
 impl ChatAdapter for MatrixChat {
-    fn platform(&self) -> &'static str {
-        "matrix"
+    fn platform(&self) -> Platform {
+        Platform::Matrix
     }
 
     async fn post(

@@ -2,10 +2,18 @@
 //! threads carry the incident's story, people's mentions, DMs, `/hagios` and button presses come
 //! in as chat events. Events are acked at once; the work behind them runs in other tasks.
 
+mod config;
 mod events;
 mod render;
 
-use crate::{ChatAdapter, ChatError, ChatEvent, MessageRef, Outbound};
+pub use config::{SlackConfig, SlackTokens};
+
+/// The `[slack]` section, and this platform's name in logs, the audit log and the store.
+pub const NAME: &str = "slack";
+/// A route names its Slack channel with `channel`.
+pub const ROUTE_KEY: Option<&str> = Some("channel");
+
+use crate::{ChatAdapter, ChatError, ChatEvent, MessageRef, Outbound, Platform};
 use async_trait::async_trait;
 use render::Rendered;
 use slack_morphism::errors::SlackClientError;
@@ -14,33 +22,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, OnceCell};
-
-/// What the Slack adapter needs; tokens are secrets and never printed.
-#[derive(Clone)]
-pub struct SlackSettings {
-    /// The Web API base, `https://slack.com/api` in production.
-    pub api_url: String,
-    /// The bot token (`xoxb-…`) for Web API calls.
-    pub bot_token: String,
-    /// The app-level token (`xapp-…`) that opens Socket Mode connections.
-    pub app_token: String,
-    /// Where notifications go that no route sends elsewhere (a channel id or name).
-    pub default_channel: String,
-    /// Socket Mode connections kept open; Slack spreads events over them.
-    pub socket_connections: u32,
-    /// Space `chat.postMessage` calls to one per second per channel, so that bursts queue
-    /// instead of drawing 429s.
-    pub pace_posts: bool,
-}
-
-impl std::fmt::Debug for SlackSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SlackSettings")
-            .field("api_url", &self.api_url)
-            .field("default_channel", &self.default_channel)
-            .finish_non_exhaustive()
-    }
-}
 
 pub struct SlackChat {
     client: Arc<SlackHyperClient>,
@@ -64,7 +45,8 @@ struct EventSink {
 }
 
 impl SlackChat {
-    pub fn new(settings: SlackSettings) -> Result<Self, ChatError> {
+    /// The adapter `config` describes, posting at most one message per second per channel.
+    pub fn new(config: &SlackConfig, tokens: SlackTokens) -> Result<Self, ChatError> {
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_native_roots()
             .map_err(|e| ChatError::Unavailable(format!("cannot load the system's TLS roots: {e}")))?
@@ -72,18 +54,23 @@ impl SlackChat {
             .enable_http1()
             .build();
         // slack-morphism joins `/method` on; a trailing slash would make `//method`.
-        let api_url = settings.api_url.trim_end_matches('/');
+        let api_url = config.api_url.trim_end_matches('/');
         let connector = SlackClientHyperConnector::with_connector(connector).with_slack_api_url(api_url);
-        let interval = if settings.pace_posts { POST_INTERVAL } else { Duration::ZERO };
         Ok(Self {
             client: Arc::new(SlackClient::new(connector)),
-            pacer: Arc::new(Pacer::new(interval)),
-            bot_token: SlackApiToken::new(SlackApiTokenValue(settings.bot_token)),
-            app_token: SlackApiToken::new(SlackApiTokenValue(settings.app_token)),
-            default_channel: settings.default_channel,
-            socket_connections: settings.socket_connections.max(1),
+            pacer: Arc::new(Pacer::new(POST_INTERVAL)),
+            bot_token: SlackApiToken::new(SlackApiTokenValue(tokens.bot)),
+            app_token: SlackApiToken::new(SlackApiTokenValue(tokens.app)),
+            default_channel: config.default_channel.clone(),
+            socket_connections: config.socket_connections.max(1),
             bot_user: OnceCell::new(),
         })
+    }
+
+    /// Posts as fast as Slack answers, without spacing them per channel (bursts may draw 429s).
+    pub fn unpaced(mut self) -> Self {
+        self.pacer = Arc::new(Pacer::new(Duration::ZERO));
+        self
     }
 
     /// Checks the bot token with `auth.test` and returns the bot's user id.
@@ -284,8 +271,8 @@ fn explain(code: &str) -> String {
 
 #[async_trait]
 impl ChatAdapter for SlackChat {
-    fn platform(&self) -> &'static str {
-        "slack"
+    fn platform(&self) -> Platform {
+        Platform::Slack
     }
 
     async fn post(

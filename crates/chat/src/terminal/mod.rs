@@ -2,10 +2,19 @@
 //! user; alerts and replies are printed as readable lines with stable message ids (`#12`).
 //! Typing `#12 ack looking into it` addresses the thread of message #12.
 
+mod config;
 mod events;
 mod render;
 
-use crate::{ChatAdapter, ChatError, ChatEvent, MessageRef, Outbound};
+pub use config::TerminalConfig;
+
+/// The `[terminal]` section, and this platform's name in logs, the audit log and the store.
+pub const NAME: &str = "terminal";
+/// The terminal shows everything in one place, and follows routes by their Slack `channel`, so
+/// that a route's grouping and reminders can be tried out on the terminal.
+pub const ROUTE_KEY: Option<&str> = Some("channel");
+
+use crate::{ChatAdapter, ChatError, ChatEvent, MessageRef, Outbound, Platform};
 use async_trait::async_trait;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::io::{AsyncBufRead, AsyncWrite, AsyncWriteExt};
@@ -59,8 +68,8 @@ impl TerminalChat {
 
 #[async_trait]
 impl ChatAdapter for TerminalChat {
-    fn platform(&self) -> &'static str {
-        "terminal"
+    fn platform(&self) -> Platform {
+        Platform::Terminal
     }
 
     async fn post(

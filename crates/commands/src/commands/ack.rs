@@ -46,7 +46,7 @@ fn parse(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseErro
         Action::Acknowledge { target: target.clone(), comment, sticky: true, notify: true, persistent: false, expire };
     let mut act = Act::on(target, action, "acknowledge", "acknowledged");
     if let Some(expire) = expire {
-        let until = format!(" until {}", format_local(expire, input.settings.utc_offset_seconds));
+        let until = format!(" until {}", format_local(expire, &input.settings.timezone));
         act.intent.push_str(&until);
         act.done.push_str(&until);
     }

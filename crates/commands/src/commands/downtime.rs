@@ -57,7 +57,7 @@ fn parse(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseErro
         }
         Target::Object(ObjectRef { host, service: None }) => (DowntimeTarget::Host(host.clone()), host),
     };
-    let (end, length) = (format_local(span.end, input.settings.utc_offset_seconds), format_length(span.duration));
+    let (end, length) = (format_local(span.end, &input.settings.timezone), format_length(span.duration));
     let done = if span.fixed {
         format!("scheduled downtime for {covered} from now until {end} ({length})")
     } else {
@@ -87,7 +87,7 @@ fn span_at(words: &Words<'_>, index: usize, input: &Input<'_>) -> Result<(Downti
         let clock = words.list.get(index + 1).map(|w| w.text.as_str()).unwrap_or("");
         let (hour, minute) =
             wall_clock(clock).ok_or_else(|| format!("`until` needs a time like 18:00, not `{}`", shown(clock)))?;
-        (next_wall_clock(input.now, input.settings.utc_offset_seconds, hour, minute), index + 2)
+        (next_wall_clock(input.now, &input.settings.timezone, hour, minute), index + 2)
     } else {
         let seconds = match duration_seconds(&word.text) {
             Some(seconds) if !word.quoted => seconds?,

@@ -32,7 +32,7 @@ fn parse(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseErro
     let mut downtimes: Vec<_> =
         input.snapshot.status.downtimes.iter().filter(|downtime| glob_match(glob, &downtime.object.host)).collect();
     downtimes.sort_by_key(|downtime| (downtime.start, downtime.id));
-    let offset = input.settings.utc_offset_seconds;
+    let zone = &input.settings.timezone;
     let mut lines: Vec<String> = downtimes
         .iter()
         .take(input.settings.max_list_lines)
@@ -47,8 +47,8 @@ fn parse(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseErro
             format!(
                 "#{} {named} · {} → {} · {kind} · {}: {}",
                 downtime.id,
-                format_local(downtime.start, offset),
-                format_local(downtime.end, offset),
+                format_local(downtime.start, zone),
+                format_local(downtime.end, zone),
                 downtime.author,
                 first_line(&downtime.comment, 100)
             )

@@ -150,7 +150,7 @@ pub(crate) async fn run(
     now: i64,
     settings: &Settings,
 ) -> Result<String, SnoozeBookError> {
-    let offset = settings.utc_offset_seconds;
+    let zone = &settings.timezone;
     match request {
         SnoozeRequest::Start { object, until } => {
             let kept = book.put(Snooze { object, since: now, until, author: author.to_owned() }, now).await?;
@@ -159,7 +159,7 @@ pub(crate) async fn run(
                 "snoozed {}{covers} until {} ({}): hagios holds their chat notifications until then and posts \
                  those that still matter; {} is not told and still notifies its other contacts (`mute` stops that)",
                 kept.object,
-                format_local(kept.until, offset),
+                format_local(kept.until, zone),
                 format_length(kept.until - now),
                 settings.backend_name,
             ))
@@ -180,10 +180,10 @@ pub(crate) async fn run(
                 format!(
                     "• {} until {} ({}) · by {} since {}",
                     snooze.object,
-                    format_local(snooze.until, offset),
+                    format_local(snooze.until, zone),
                     format_ago(now, snooze.until),
                     shown(&snooze.author),
-                    format_local(snooze.since, offset),
+                    format_local(snooze.since, zone),
                 )
             }));
             if running.len() > settings.max_list_lines {

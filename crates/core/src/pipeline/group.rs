@@ -220,7 +220,7 @@ fn object_key(notification: &Notification) -> (String, ObjectRef) {
 /// values.
 pub fn group_key(route_index: usize, route: &RouteConfig, site: &str, object: &ObjectRef) -> String {
     let mut key = format!("route{route_index}");
-    for label in &route.group_by {
+    for label in &route.grouping.group_by {
         let value = match label {
             GroupLabel::Site => site,
             GroupLabel::Host => object.host.as_str(),
@@ -415,7 +415,8 @@ impl super::Pipeline {
         route: Option<(&RouteConfig, &str)>,
         open: Option<&Incident>,
     ) -> Result<bool, DeliveryError> {
-        let interval = route.map_or_else(crate::config::default_group_interval, |(route, _)| route.group_interval);
+        let interval =
+            route.map_or_else(crate::config::default_group_interval, |(route, _)| route.grouping.group_interval);
         if let Some(batch) = self.groups.batch_of_object(notification) {
             self.groups.hold(batch, record.clone(), notification.clone(), Duration::ZERO, interval);
             return Ok(true);
@@ -425,7 +426,8 @@ impl super::Pipeline {
             self.groups.hold(BatchKey::Open(group), record.clone(), notification.clone(), Duration::ZERO, interval);
             return Ok(true);
         }
-        let Some((route, channel)) = route.filter(|(route, _)| route.grouping && notification.kind.opens_incident())
+        let Some((route, channel)) =
+            route.filter(|(route, _)| route.grouping.enabled && notification.kind.opens_incident())
         else {
             return Ok(false);
         };
@@ -442,7 +444,13 @@ impl super::Pipeline {
             Some(group) => BatchKey::Open(group),
             None => BatchKey::New { channel: channel.to_owned(), key },
         };
-        self.groups.hold(batch.clone(), record.clone(), notification.clone(), route.group_wait, route.group_interval);
+        self.groups.hold(
+            batch.clone(),
+            record.clone(),
+            notification.clone(),
+            route.grouping.group_wait,
+            route.grouping.group_interval,
+        );
         if !notification.object.is_service() && is_down(notification.state) {
             let snapshot = self.topology_snapshot().await;
             let parents = |host: &str| parents_in(snapshot.as_deref(), host).to_vec();

@@ -6,7 +6,7 @@ use super::*;
 use crate::config::{DeliveryConfig, GroupLabel, RouteConfig};
 use async_trait::async_trait;
 use group::Groups;
-use hagios_chat::{ChatEvent, MessageRef, Outbound};
+use hagios_chat::{ChatEvent, MessageRef, Outbound, Platform};
 use hagios_domain::{Notification, NotificationType, ObjectRef, State};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -58,8 +58,8 @@ fn text_of(message: &Outbound) -> String {
 
 #[async_trait]
 impl ChatAdapter for Recorder {
-    fn platform(&self) -> &'static str {
-        "recorder"
+    fn platform(&self) -> Platform {
+        Platform::Slack
     }
 
     async fn post(&self, _: Option<&str>, _: Option<&MessageRef>, _: &Outbound) -> Result<MessageRef, ChatError> {
@@ -111,20 +111,9 @@ impl ChatAdapter for Recorder {
 }
 
 pub(super) fn route(grouping: bool) -> RouteConfig {
-    RouteConfig {
-        hosts: Vec::new(),
-        hostgroups: Vec::new(),
-        services: Vec::new(),
-        states: Vec::new(),
-        types: Vec::new(),
-        channel: "C0ALERTS".into(),
-        matrix_room: String::new(),
-        grouping,
-        group_by: vec![GroupLabel::Site, GroupLabel::Host],
-        group_wait: Duration::from_secs(10),
-        group_interval: Duration::from_secs(30),
-        repeat_interval: Duration::ZERO,
-    }
+    let mut route = RouteConfig::to([(Platform::Slack, "C0ALERTS".to_owned())]);
+    route.grouping.enabled = grouping;
+    route
 }
 
 pub(super) fn pipeline(dir: &std::path::Path, chat: Arc<Recorder>, grouping: bool) -> Pipeline {
@@ -247,8 +236,8 @@ async fn a_route_naming_its_room_by_alias_keeps_one_group_and_reminds_in_its_thr
     let dir = tempfile::tempdir().unwrap();
     let chat = Arc::new(Recorder::default());
     let mut pipeline = pipeline(dir.path(), chat.clone(), true);
-    pipeline.routes[0].channel = "#alerts:example.org".into();
-    pipeline.routes[0].repeat_interval = Duration::from_secs(3600);
+    pipeline.routes[0].targets.insert(Platform::Slack, "#alerts:example.org".into());
+    pipeline.routes[0].grouping.repeat_interval = Duration::from_secs(3600);
     spool_burst(&pipeline.spool, "db01", 2);
     pipeline.drain().await.unwrap();
     tokio::time::advance(Duration::from_secs(10)).await;
@@ -360,7 +349,7 @@ impl hagios_monitor::Monitor for Topology {
 
 fn folding_pipeline(dir: &std::path::Path, chat: Arc<Recorder>, group_by: Vec<GroupLabel>) -> Pipeline {
     let mut pipeline = pipeline(dir, chat, true);
-    pipeline.routes[0].group_by = group_by;
+    pipeline.routes[0].grouping.group_by = group_by;
     pipeline.groups = Groups::with_topology(Arc::new(Topology));
     pipeline
 }

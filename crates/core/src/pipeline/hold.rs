@@ -1,4 +1,4 @@
-//! Hold stage: keeps notifications covered by a `[[mute]]` window or a chat `snooze` in the
+//! Hold stage: keeps notifications covered by a `[[quiet_hours]]` window or a chat `snooze` in the
 //! spool (durable, like everything not yet delivered) until the hold ends, then lets them through
 //! if they still matter. Whether a notification is held depends on its own time, not on when it
 //! is looked at, so the decision is the same after a restart.
@@ -9,7 +9,7 @@
 //! Everything else (problems still open, anything for an incident already in chat) is delivered
 //! in its original order, exactly once, through the normal stages.
 
-use crate::mute::MuteConfig;
+use crate::config::{QuietHours, RouteConfig};
 use hagios_domain::{Notification, Snooze};
 use hagios_spool::{RecordId, Spool};
 use std::collections::HashMap;
@@ -19,16 +19,16 @@ use std::sync::OnceLock;
 /// Seconds since the epoch; injected so that tests can move time.
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 
-/// The configured mute windows and the clock holds are measured with.
+/// The configured quiet-hours windows and the clock holds are measured with.
 #[derive(Clone)]
 pub struct Holds {
-    pub mutes: Vec<MuteConfig>,
+    pub quiet_hours: Vec<QuietHours>,
     pub clock: Clock,
 }
 
 impl Holds {
-    pub fn new(mutes: Vec<MuteConfig>) -> Self {
-        Holds { mutes, clock: Arc::new(hagios_domain::unix_now) }
+    pub fn new(quiet_hours: Vec<QuietHours>) -> Self {
+        Holds { quiet_hours, clock: Arc::new(hagios_domain::unix_now) }
     }
 }
 
@@ -69,13 +69,13 @@ impl<'a> HoldPass<'a> {
         HoldPass { now: (holds.clock)(), holds, snoozes, pending, lookahead: OnceLock::new() }
     }
 
-    /// When the hold covering `notification` (routed to `channel`) ends and what it is, if one
+    /// When the hold covering `notification` (which took `route`) ends and what it is, if one
     /// covers it; the latest end when several do.
-    fn held_until(&self, notification: &Notification, channel: Option<&str>) -> Option<(i64, String)> {
+    fn held_until(&self, notification: &Notification, route: Option<&RouteConfig>) -> Option<(i64, String)> {
         let time = notification.time;
         let windows =
-            self.holds.mutes.iter().filter(|mute| mute.matches(notification, channel)).filter_map(|mute| {
-                mute.end_of_window_at(time).map(|end| (end, format!("mute window `{}`", mute.name)))
+            self.holds.quiet_hours.iter().filter(|quiet| quiet.matches(notification, route)).filter_map(|quiet| {
+                quiet.end_of_window_at(time).map(|end| (end, format!("quiet hours `{}`", quiet.name)))
             });
         let snoozes = self
             .snoozes
@@ -85,10 +85,10 @@ impl<'a> HoldPass<'a> {
         windows.chain(snoozes).max_by_key(|(end, _)| *end)
     }
 
-    /// Whether `notification` (routed to `channel`) is held now, was held and is due, or was
+    /// Whether `notification` (which took `route`) is held now, was held and is due, or was
     /// never held. Needs no store lookup: held records cost one spool read per pass.
-    pub fn gate(&self, notification: &Notification, channel: Option<&str>) -> Gate {
-        match self.held_until(notification, channel) {
+    pub fn gate(&self, notification: &Notification, route: Option<&RouteConfig>) -> Gate {
+        match self.held_until(notification, route) {
             None => Gate::Deliver,
             Some((until, hold)) if until > self.now => {
                 tracing::debug!(notification = %notification.id, object = %notification.object, until, %hold, "held");
@@ -165,9 +165,9 @@ mod tests {
         let mutes = if mutes.is_empty() {
             Vec::new()
         } else {
-            vec![toml::from_str::<MuteConfig>(mutes).expect("valid window")]
+            vec![toml::from_str::<QuietHours>(mutes).expect("valid window")]
         };
-        Holds { mutes, clock: Arc::new(move || now) }
+        Holds { quiet_hours: mutes, clock: Arc::new(move || now) }
     }
 
     fn spooled(spool: &Spool, notifications: &[Notification]) -> Vec<RecordId> {

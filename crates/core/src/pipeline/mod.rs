@@ -34,7 +34,6 @@ use hagios_store::StoreError;
 use hagios_store::StoreHandle;
 pub use hold::Holds;
 use hold::{Gate, HoldPass};
-pub use route::objects_match;
 use std::sync::Arc;
 use tokio::sync::watch;
 
@@ -133,7 +132,7 @@ impl Pipeline {
         };
         let route = route::route_for(&self.routes, self.chat.platform(), &notification);
         let channel = route.map(|(_, channel)| channel);
-        let gate = holds.gate(&notification, channel);
+        let gate = holds.gate(&notification, route.map(|(route, _)| route));
         if gate == Gate::Hold {
             return Ok(());
         }

@@ -4,7 +4,6 @@
 //! The store keeps how many reminders went out and when, so a restart neither repeats nor skips
 //! one; each is a keyed post, so a crash between posting and recording does not double it.
 
-use super::route::target;
 use super::thread::{acknowledged, in_downtime};
 use super::{DeliveryError, Pipeline};
 use crate::pipeline::deliver::Attempt;
@@ -18,9 +17,9 @@ impl Pipeline {
         let now = (self.holds.clock)();
         let mut seen = Vec::new();
         for route in &self.routes {
-            let Some(channel) = target(route, self.chat.platform()) else { continue };
+            let Some(channel) = route.target(self.chat.platform()) else { continue };
             // The first route naming a channel sets its reminders, as it is the first to match.
-            if route.repeat_interval.is_zero() || seen.contains(&channel) {
+            if route.grouping.repeat_interval.is_zero() || seen.contains(&channel) {
                 continue;
             }
             seen.push(channel);
@@ -34,7 +33,7 @@ impl Pipeline {
                     continue;
                 }
             };
-            let every = i64::try_from(route.repeat_interval.as_secs()).unwrap_or(i64::MAX);
+            let every = i64::try_from(route.grouping.repeat_interval.as_secs()).unwrap_or(i64::MAX);
             for due in self.store.due_reminders(&channel, now.saturating_sub(every)).await? {
                 let incident = &due.incident;
                 if acknowledged(&incident.card) || in_downtime(&incident.card) {

@@ -4,6 +4,7 @@
 
 use super::group_tests::{notification, pipeline, route, Recorder};
 use super::*;
+use crate::config::{Grouping, RouteConfig};
 use hagios_domain::{NotificationType, State};
 use std::time::Duration;
 
@@ -15,8 +16,11 @@ fn reminding(dir: &std::path::Path, chat: Arc<Recorder>, grouping: bool) -> Pipe
     let start = tokio::time::Instant::now();
     let clock: hold::Clock = Arc::new(move || T0 + start.elapsed().as_secs() as i64);
     Pipeline {
-        routes: vec![RouteConfig { repeat_interval: HOUR, ..route(grouping) }],
-        holds: Holds { mutes: Vec::new(), clock },
+        routes: vec![RouteConfig {
+            grouping: Grouping { repeat_interval: HOUR, ..route(grouping).grouping },
+            ..route(grouping)
+        }],
+        holds: Holds { quiet_hours: Vec::new(), clock },
         ..pipeline(dir, chat, grouping)
     }
 }
@@ -96,7 +100,8 @@ async fn a_restart_or_a_crash_after_posting_neither_repeats_nor_skips_a_reminder
     drop(first);
     let start = tokio::time::Instant::now();
     let clock: hold::Clock = Arc::new(move || T0 + 3 * 1800 + start.elapsed().as_secs() as i64);
-    let second = Pipeline { holds: Holds { mutes: Vec::new(), clock }, ..reminding(dir.path(), chat.clone(), false) };
+    let second =
+        Pipeline { holds: Holds { quiet_hours: Vec::new(), clock }, ..reminding(dir.path(), chat.clone(), false) };
     second.drain().await.unwrap();
     assert_eq!(reminders(&chat).len(), 1, "not repeated after the restart");
 

@@ -4,7 +4,8 @@
 use super::*;
 use crate::config::DeliveryConfig;
 use async_trait::async_trait;
-use hagios_chat::slack::{SlackChat, SlackSettings};
+use hagios_chat::slack::{SlackChat, SlackConfig, SlackTokens};
+use hagios_chat::Platform;
 use hagios_chat::{ChatEvent, MessageRef, Outbound};
 use hagios_domain::{Notification, NotificationType, State};
 use hagios_fakeslack::{FakeSlack, APP_TOKEN, BOT_TOKEN};
@@ -16,8 +17,8 @@ struct DiesAfterPosting(SlackChat);
 
 #[async_trait]
 impl ChatAdapter for DiesAfterPosting {
-    fn platform(&self) -> &'static str {
-        "slack"
+    fn platform(&self) -> Platform {
+        Platform::Slack
     }
 
     async fn post(&self, _: Option<&str>, _: Option<&MessageRef>, _: &Outbound) -> Result<MessageRef, ChatError> {
@@ -50,15 +51,13 @@ fn slack(fake: &FakeSlack) -> SlackChat {
 
 fn slack_paced(fake: &FakeSlack, pace_posts: bool) -> SlackChat {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    SlackChat::new(SlackSettings {
-        api_url: fake.api_url(),
-        bot_token: BOT_TOKEN.into(),
-        app_token: APP_TOKEN.into(),
-        default_channel: "C0ALERTS".into(),
-        socket_connections: 1,
-        pace_posts,
-    })
-    .expect("adapter")
+    let config = SlackConfig { socket_connections: 1, ..SlackConfig::at(fake.api_url(), "C0ALERTS") };
+    let chat = SlackChat::new(&config, SlackTokens { bot: BOT_TOKEN.into(), app: APP_TOKEN.into() }).expect("adapter");
+    if pace_posts {
+        chat
+    } else {
+        chat.unpaced()
+    }
 }
 
 /// A notification about `host!HTTP`.
@@ -151,7 +150,7 @@ async fn a_mute_window_holds_in_the_spool_then_posts_exactly_once_when_it_ends()
         let clock = Arc::clone(&now);
         Pipeline {
             holds: Holds {
-                mutes: vec![toml::from_str(window).expect("window")],
+                quiet_hours: vec![toml::from_str(window).expect("window")],
                 clock: Arc::new(move || clock.load(Ordering::SeqCst)),
             },
             ..pipeline(dir, Arc::new(slack(&fake)))

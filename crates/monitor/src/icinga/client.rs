@@ -3,6 +3,7 @@
 //! with the ring provider, verified against the configured CA; login by password or client
 //! certificate. Every failure becomes a [`MonitorError`] that says what to do next.
 
+use super::IcingaConfig;
 use crate::MonitorError;
 use reqwest::{Certificate, Identity, Method, RequestBuilder, Response, StatusCode, Url};
 use serde::Deserialize;
@@ -11,6 +12,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 const SYSTEM: &str = "Icinga 2";
+/// Longest wait for one request (not for the event stream, which stays open).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How hagios logs in to the API.
 #[derive(Clone)]
@@ -29,19 +32,6 @@ impl std::fmt::Debug for Credentials {
             Credentials::ClientCertificate { cert_file, .. } => write!(f, "ClientCertificate({})", cert_file.display()),
         }
     }
-}
-
-/// Where the API is and how to trust and log in to it.
-#[derive(Debug, Clone)]
-pub struct ClientConfig {
-    /// `https://icinga.example.com:5665`
-    pub url: String,
-    pub credentials: Credentials,
-    /// The CA that signed the API's certificate (Icinga's own CA: /var/lib/icinga2/certs/ca.crt);
-    /// `None` trusts the system's roots.
-    pub ca_file: Option<PathBuf>,
-    /// Longest wait for one request (not for the event stream, which stays open).
-    pub timeout: Duration,
 }
 
 /// One entry of the `results` array of an action, modification, creation or deletion.
@@ -86,14 +76,12 @@ struct ErrorBody {
 #[derive(Clone)]
 pub struct IcingaClient {
     http: reqwest::Client,
-    /// Without the event stream's inactivity: requests get [`ClientConfig::timeout`] each.
-    timeout: Duration,
     base: Url,
     credentials: Credentials,
 }
 
 impl IcingaClient {
-    pub fn new(config: &ClientConfig) -> Result<Self, MonitorError> {
+    pub fn new(config: &IcingaConfig, credentials: Credentials) -> Result<Self, MonitorError> {
         // reqwest is built without a TLS provider of its own; ring is the one hagios uses. Another
         // part of the process may have installed it already, which is just as good.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -108,13 +96,13 @@ impl IcingaClient {
             })?;
         // Keepalive probes notice a peer that vanished without closing the idle event stream.
         let mut builder =
-            reqwest::Client::builder().connect_timeout(config.timeout).tcp_keepalive(Duration::from_secs(30));
+            reqwest::Client::builder().connect_timeout(REQUEST_TIMEOUT).tcp_keepalive(Duration::from_secs(30));
         if let Some(ca_file) = &config.ca_file {
             let pem = read(ca_file, "ca_file")?;
             let ca = Certificate::from_pem(&pem).map_err(|err| bad_file(ca_file, "ca_file", &err))?;
             builder = builder.tls_certs_only([ca]);
         }
-        if let Credentials::ClientCertificate { cert_file, key_file } = &config.credentials {
+        if let Credentials::ClientCertificate { cert_file, key_file } = &credentials {
             let mut pem = read(cert_file, "client_cert")?;
             pem.push(b'\n');
             pem.extend(read(key_file, "client_key")?);
@@ -125,7 +113,7 @@ impl IcingaClient {
         let http = builder
             .build()
             .map_err(|err| MonitorError::Refused(format!("cannot set up the Icinga 2 API client: {err}")))?;
-        Ok(Self { http, timeout: config.timeout, base, credentials: config.credentials.clone() })
+        Ok(Self { http, base, credentials })
     }
 
     /// The objects of one type (`hosts`, `services`, `downtimes`, …) a query body selects
@@ -198,7 +186,7 @@ impl IcingaClient {
     }
 
     fn request(&self, method: Method, url: Url) -> RequestBuilder {
-        self.authorized(self.http.request(method, url).timeout(self.timeout)).header("Accept", "application/json")
+        self.authorized(self.http.request(method, url).timeout(REQUEST_TIMEOUT)).header("Accept", "application/json")
     }
 
     fn authorized(&self, request: RequestBuilder) -> RequestBuilder {

@@ -4,6 +4,7 @@
 
 pub mod client;
 mod command;
+mod config;
 mod confirm;
 pub mod events;
 mod state;
@@ -12,49 +13,50 @@ use crate::readback::{wait_past_second, Expectation};
 use crate::validate::ensure_exists;
 use crate::{Monitor, MonitorError};
 use async_trait::async_trait;
-use client::{ClientConfig, IcingaClient};
+use client::{Credentials, IcingaClient};
 use command::ApiRequest;
+pub use config::{IcingaConfig, Login};
+use events::{EventStream, Reconnect};
 use hagios_domain::{Action, Outcome, Snapshot};
 use std::sync::Arc;
-use std::time::Duration;
-
-/// How long [`IcingaMonitor::execute`] waits for the object state to show an action's effect.
-pub const DEFAULT_CONFIRM_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// One Icinga 2 instance reached through its API.
-#[derive(Debug, Clone)]
-pub struct IcingaConfig {
-    pub site: String,
-    pub client: ClientConfig,
-    pub confirm_timeout: Duration,
-}
 
 /// An Icinga 2 instance behind its REST API.
 pub struct IcingaMonitor {
-    site: String,
+    config: IcingaConfig,
     client: IcingaClient,
-    confirm_timeout: Duration,
 }
 
 impl IcingaMonitor {
     /// Sets up the API client (reads the CA and client certificate files); does not connect yet.
-    pub fn new(config: IcingaConfig) -> Result<Self, MonitorError> {
-        Ok(Self {
-            site: config.site,
-            client: IcingaClient::new(&config.client)?,
-            confirm_timeout: config.confirm_timeout,
-        })
+    pub fn new(config: IcingaConfig, credentials: Credentials) -> Result<Self, MonitorError> {
+        let client = IcingaClient::new(&config, credentials)?;
+        Ok(Self { config, client })
+    }
+
+    /// The monitor the section describes, its password read from the environment.
+    pub fn from_config(config: &IcingaConfig) -> Result<Self, MonitorError> {
+        IcingaMonitor::new(config.clone(), config.credentials()?)
     }
 
     pub fn client(&self) -> &IcingaClient {
         &self.client
+    }
+
+    /// The API's event stream on this section's queue.
+    pub fn event_stream(&self) -> EventStream {
+        EventStream {
+            client: self.client.clone(),
+            site: self.config.site.clone(),
+            queue: self.config.event_queue.clone(),
+            reconnect: Reconnect::default(),
+        }
     }
 }
 
 #[async_trait]
 impl Monitor for IcingaMonitor {
     fn site(&self) -> &str {
-        &self.site
+        &self.config.site
     }
 
     /// Read fresh from the API on every call: it is cheap, and a cache would only add staleness.
@@ -89,7 +91,7 @@ impl Monitor for IcingaMonitor {
             };
             confirm::accepted(&results)?;
         }
-        tracing::info!(site = %self.site, action = ?action, author, "accepted by Icinga 2, confirming");
-        Ok(confirm::wait(self, &expectation, self.confirm_timeout).await)
+        tracing::info!(site = %self.config.site, action = ?action, author, "accepted by Icinga 2, confirming");
+        Ok(confirm::wait(self, &expectation, self.config.confirm_timeout).await)
     }
 }

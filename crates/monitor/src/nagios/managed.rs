@@ -4,6 +4,7 @@
 //! and taken back on any failure.
 
 use super::command::{self, ExternalCommand, MAX_NAME_BYTES};
+use super::config::NagiosConfig;
 use super::confirm::POLL_INTERVAL;
 use super::fifo;
 use super::state::StateCache;
@@ -20,11 +21,6 @@ use std::time::Duration;
 use tokio::process::Command;
 use tokio::time::Instant;
 
-/// Where Debian's nagios4 package keeps its main configuration.
-pub const DEFAULT_MAIN_CONFIG: &str = "/etc/nagios4/nagios.cfg";
-/// Debian's nagios4 binary, run as `nagios4 -v MAIN_CONFIG`.
-pub const DEFAULT_NAGIOS_BINARY: &str = "/usr/sbin/nagios4";
-
 /// The first line of every file hagios writes, followed by the host name; `host remove`
 /// touches only files that start with it.
 const MARKER: &str = "# hagios-managed host";
@@ -39,26 +35,11 @@ const RELOAD_TIMEOUT: Duration = Duration::from_secs(60);
 /// Chat gets at most this many lines of check output.
 const MAX_REPORTED_LINES: usize = 20;
 
-/// How hosts from chat reach a Nagios configuration.
-#[derive(Debug, Clone)]
-pub struct ManagedHosts {
-    /// The folder hagios writes `NAME.cfg` files into; nagios.cfg includes it with `cfg_dir`.
-    pub dir: PathBuf,
-    /// nagios.cfg, checked as a whole before every reload.
-    pub main_config: PathBuf,
-    /// The Nagios binary, run as `BINARY -v MAIN_CONFIG`.
-    pub nagios_binary: PathBuf,
-    /// Program and arguments that reload Nagios; `None` sends `RESTART_PROGRAM` through the
-    /// command FIFO.
-    pub reload_command: Option<Vec<String>>,
-    /// How long objects.cache and status.dat get to show the change after a reload.
-    pub reload_timeout: Duration,
-}
-
 /// One host change against one Nagios instance.
 pub(crate) struct HostChange<'a> {
-    pub managed: &'a ManagedHosts,
-    pub command_file: &'a Path,
+    pub config: &'a NagiosConfig,
+    /// The managed folder (`managed_dir`), which nagios.cfg includes with `cfg_dir`.
+    pub dir: &'a Path,
     pub state: &'a Arc<StateCache>,
 }
 
@@ -134,7 +115,7 @@ impl HostChange<'_> {
                 file.display()
             )));
         }
-        let temp = self.managed.dir.join(format!(".{name}.cfg.tmp"));
+        let temp = self.dir.join(format!(".{name}.cfg.tmp"));
         write_synced(&temp, &host_definition(name, address, template))
             .map_err(|err| io_error("cannot write", &temp, err))?;
         self.run(Swap::Create { temp, file }, name, true).await
@@ -154,12 +135,12 @@ impl HostChange<'_> {
                 file.display()
             )));
         }
-        let aside = self.managed.dir.join(format!(".{name}.cfg.removed"));
+        let aside = self.dir.join(format!(".{name}.cfg.removed"));
         self.run(Swap::Remove { file, aside }, name, false).await
     }
 
     fn file_of(&self, name: &str) -> PathBuf {
-        self.managed.dir.join(format!("{name}.cfg"))
+        self.dir.join(format!("{name}.cfg"))
     }
 
     /// Applies `swap`, then check → reload → confirm; the first failure takes the swap back.
@@ -180,13 +161,13 @@ impl HostChange<'_> {
         }
         let expectation = Expectation::Host { name: name.to_owned(), exists: adding };
         let load = || StateCache::load_async(Arc::clone(self.state));
-        if let Ok(detail) = readback::poll(load, &expectation, self.managed.reload_timeout, POLL_INTERVAL).await {
+        if let Ok(detail) = readback::poll(load, &expectation, self.config.reload_timeout, POLL_INTERVAL).await {
             if let Err(err) = swap.finish() {
                 tracing::warn!(error = %err, "cannot delete the set-aside file of a removed host");
             }
             return Ok(Outcome::Confirmed(format!("{detail}; objects.cache and status.dat show it")));
         }
-        let timeout = self.managed.reload_timeout;
+        let timeout = self.config.reload_timeout;
         let mut summary = format!(
             "host `{name}` did not {shown} in objects.cache and status.dat within {timeout:?} after the reload"
         );
@@ -214,7 +195,7 @@ impl HostChange<'_> {
 
     /// Waits (without blocking the runtime) for the folder's lock; released when the file closes.
     async fn lock(&self) -> Result<File, MonitorError> {
-        let path = self.managed.dir.join(LOCK_FILE);
+        let path = self.dir.join(LOCK_FILE);
         let file = OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(|err| {
             io_error("cannot open the lock file (does managed_dir exist and is it writable?)", &path, err)
         })?;
@@ -239,7 +220,7 @@ impl HostChange<'_> {
     /// hagios' checker, then `nagios -v`; `Err` carries what to show in chat. `added` must be
     /// among the files the main configuration includes.
     async fn check_configuration(&self, added: Option<&Path>) -> Result<(), String> {
-        let main = self.managed.main_config.clone();
+        let main = self.config.main_config.clone();
         let added = added.map(Path::to_path_buf);
         tokio::task::spawn_blocking(move || check_with_hagios(&main, added.as_deref()))
             .await
@@ -248,7 +229,7 @@ impl HostChange<'_> {
     }
 
     async fn check_with_nagios(&self) -> Result<(), String> {
-        let ManagedHosts { nagios_binary, main_config, .. } = self.managed;
+        let NagiosConfig { nagios_binary, main_config, .. } = self.config;
         let shown = format!("{} -v {}", nagios_binary.display(), main_config.display());
         let run = Command::new(nagios_binary).arg("-v").arg(main_config).kill_on_drop(true).output();
         let output = match tokio::time::timeout(NAGIOS_CHECK_TIMEOUT, run).await {
@@ -271,10 +252,10 @@ impl HostChange<'_> {
     }
 
     async fn reload(&self) -> Result<(), MonitorError> {
-        let Some(program) = &self.managed.reload_command else {
+        let Some(program) = &self.config.reload_command else {
             let line = command::render(&ExternalCommand::RestartProgram, hagios_domain::unix_now())
                 .map_err(|err| MonitorError::Refused(err.to_string()))?;
-            return fifo::send(self.command_file, line).await;
+            return fifo::send(&self.config.command_file, line).await;
         };
         let [binary, arguments @ ..] = program.as_slice() else {
             return Err(MonitorError::Refused("[nagios] reload_command is empty; name a program".into()));

@@ -3,6 +3,7 @@
 //! managed configuration folder (`managed.rs`).
 
 pub mod command;
+mod config;
 mod confirm;
 mod fifo;
 pub mod managed;
@@ -13,64 +14,40 @@ use crate::validate::ensure_exists;
 use crate::{Monitor, MonitorError};
 use async_trait::async_trait;
 use command::{AckOptions, DowntimeRequest, ExternalCommand, Note};
+pub use config::{default_confirm_timeout, default_site, NagiosConfig};
 use hagios_domain::{Action, DowntimeTarget, Outcome, Snapshot};
-use managed::{HostChange, ManagedHosts};
+use managed::HostChange;
 use state::StateCache;
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
-
-/// How long [`NagiosMonitor::execute`] waits for status.dat to show an action's effect.
-pub const DEFAULT_CONFIRM_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Where one Nagios instance keeps its command FIFO and state files.
-#[derive(Debug, Clone)]
-pub struct NagiosConfig {
-    pub site: String,
-    pub command_file: PathBuf,
-    pub status_file: PathBuf,
-    pub object_cache_file: PathBuf,
-    pub confirm_timeout: Duration,
-    /// Where `host add` / `host remove` write; `None` refuses them.
-    pub managed_hosts: Option<ManagedHosts>,
-}
 
 /// A Nagios Core 4 instance on this machine.
 pub struct NagiosMonitor {
-    site: String,
-    command_file: PathBuf,
-    confirm_timeout: Duration,
+    config: NagiosConfig,
     state: Arc<StateCache>,
-    managed_hosts: Option<ManagedHosts>,
 }
 
 impl NagiosMonitor {
     pub fn new(config: NagiosConfig) -> Self {
-        Self {
-            site: config.site,
-            command_file: config.command_file,
-            confirm_timeout: config.confirm_timeout,
-            state: Arc::new(StateCache::new(config.status_file, config.object_cache_file)),
-            managed_hosts: config.managed_hosts,
-        }
+        let state = Arc::new(StateCache::new(config.status_file.clone(), config.object_cache_file.clone()));
+        Self { config, state }
     }
 
     fn host_change(&self) -> Result<HostChange<'_>, MonitorError> {
-        let managed = self.managed_hosts.as_ref().ok_or_else(|| {
+        let dir = self.config.managed_dir.as_deref().ok_or_else(|| {
             MonitorError::Refused(
                 "hosts from chat need [nagios] managed_dir, a folder nagios.cfg includes with cfg_dir \
                  (see docs/nagios-hosts.md)"
                     .into(),
             )
         })?;
-        Ok(HostChange { managed, command_file: &self.command_file, state: &self.state })
+        Ok(HostChange { config: &self.config, dir, state: &self.state })
     }
 }
 
 #[async_trait]
 impl Monitor for NagiosMonitor {
     fn site(&self) -> &str {
-        &self.site
+        &self.config.site
     }
 
     async fn snapshot(&self) -> Result<Arc<Snapshot>, MonitorError> {
@@ -105,10 +82,10 @@ impl Monitor for NagiosMonitor {
             wait_past_second(*last_check).await;
         }
         for line in lines {
-            fifo::send(&self.command_file, line).await?;
+            fifo::send(&self.config.command_file, line).await?;
         }
-        tracing::info!(site = %self.site, action = ?action, author, "sent to Nagios, confirming");
-        Ok(confirm::wait(&self.state, &expectation, self.confirm_timeout).await)
+        tracing::info!(site = %self.config.site, action = ?action, author, "sent to Nagios, confirming");
+        Ok(confirm::wait(&self.state, &expectation, self.config.confirm_timeout).await)
     }
 }
 

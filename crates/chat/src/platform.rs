@@ -1,0 +1,142 @@
+//! The chat platforms hagios speaks, registered in one list: each is a folder of this crate with
+//! the same files (`mod.rs` the adapter, `config.rs` its configuration section, `events.rs`,
+//! `render.rs`). A folder provides `NAME` (its section in the configuration file and its name in
+//! logs, the audit log and the store), `ROUTE_KEY` (the `[[route]]` key naming its target there;
+//! platforms may share one) and a section type implementing [`Section`].
+//! Adding a platform is its folder plus one line in the list at the bottom.
+
+use crate::{ChatAdapter, ChatError};
+use async_trait::async_trait;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// A platform's configuration section: what is wrong with it, and how it connects.
+#[async_trait]
+pub trait Section: Send + Sync {
+    /// Everything wrong with the section, each with what to do.
+    fn problems(&self) -> Vec<String>;
+
+    /// What is wrong with `target` as a route's target on this platform, if anything.
+    fn target_problem(&self, _target: &str) -> Option<String> {
+        None
+    }
+
+    /// The adapter the section describes, its secrets read from the environment. A platform
+    /// that is unreachable now is no reason not to start (delivery retries); a refusal is.
+    async fn connect(&self, place: &Place) -> Result<Arc<dyn ChatAdapter>, ConnectError>;
+}
+
+/// What a platform may keep beside hagios' own state.
+#[derive(Debug, Clone)]
+pub struct Place {
+    /// A file of its own next to the state database (`state.db` → `state.matrix-sync`).
+    pub state_file: PathBuf,
+    /// Where a platform that numbers its own messages goes on, so that ids kept in the store
+    /// stay unambiguous across restarts.
+    pub first_message_number: u64,
+}
+
+/// Why a platform could not be connected.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("set the environment variable {variable} to {what}")]
+    Secret { variable: String, what: String },
+    #[error("{what}: {source}")]
+    Refused {
+        what: String,
+        #[source]
+        source: ChatError,
+    },
+}
+
+/// Generates [`Platform`] and [`PlatformConfig`] from the registered folders.
+macro_rules! platforms {
+    ($($variant:ident => $module:ident :: $section:ident),+ $(,)?) => {
+        /// A chat platform hagios speaks.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Platform {
+            $($variant),+
+        }
+
+        impl Platform {
+            pub const ALL: &'static [Platform] = &[$(Platform::$variant),+];
+
+            /// Its section in the configuration file, and its name in logs, the audit log and
+            /// the store.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Platform::$variant => crate::$module::NAME),+
+                }
+            }
+
+            /// The `[[route]]` key naming its target there; `None` when routes do not apply.
+            pub fn route_key(self) -> Option<&'static str> {
+                match self {
+                    $(Platform::$variant => crate::$module::ROUTE_KEY),+
+                }
+            }
+
+            /// The platform whose section is called `name`.
+            pub fn named(name: &str) -> Option<Platform> {
+                Platform::ALL.iter().copied().find(|platform| platform.name() == name)
+            }
+
+            /// The platforms whose routes name their target with `key`.
+            pub fn by_route_key(key: &str) -> impl Iterator<Item = Platform> + '_ {
+                Platform::ALL.iter().copied().filter(move |platform| platform.route_key() == Some(key))
+            }
+        }
+
+        /// One platform's configuration section.
+        #[derive(Debug, Clone)]
+        pub enum PlatformConfig {
+            $($variant(crate::$module::$section)),+
+        }
+
+        impl PlatformConfig {
+            /// Reads `platform`'s section from its TOML table.
+            pub fn parse(platform: Platform, section: toml::Value) -> Result<PlatformConfig, String> {
+                match platform {
+                    $(Platform::$variant => section
+                        .try_into()
+                        .map(PlatformConfig::$variant)
+                        .map_err(|e| format!("[{}]: {e}", platform.name()))),+
+                }
+            }
+
+            /// The section with its platform's defaults: what an empty `[name]` gives.
+            pub fn default_of(platform: Platform) -> Result<PlatformConfig, String> {
+                PlatformConfig::parse(platform, toml::Value::Table(toml::Table::new()))
+            }
+
+            pub fn platform(&self) -> Platform {
+                match self {
+                    $(PlatformConfig::$variant(_) => Platform::$variant),+
+                }
+            }
+
+            pub fn section(&self) -> &dyn Section {
+                match self {
+                    $(PlatformConfig::$variant(section) => section),+
+                }
+            }
+        }
+    };
+}
+
+platforms! {
+    Terminal => terminal::TerminalConfig,
+    Slack => slack::SlackConfig,
+    Matrix => matrix::MatrixConfig,
+}
+
+impl std::fmt::Display for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Platform {
+    /// Where hagios talks when no platform is configured: the terminal on stdin and stdout.
+    pub const FALLBACK: Platform = Platform::Terminal;
+}

@@ -1,0 +1,597 @@
+//! The TOML configuration file (`--config` or `HAGIOS_CONFIG`) as plain data, and the checks
+//! behind `hagios config check`. Each integration owns its section's type and checks
+//! (`[nagios]`, `[icinga]` in hagios-monitor; the chat platforms' in hagios-chat; `[tls]`,
+//! `[agent]`, `[bot]` in hagios-link); this module puts them together and checks what spans
+//! sections. Every key is documented in docs/configuration.md.
+
+mod commands;
+mod quiet;
+mod route;
+
+pub use commands::CommandsConfig;
+pub use quiet::{QuietHours, DEFAULT_CHANNEL};
+pub use route::{default_group_interval, GroupLabel, Grouping, RouteConfig};
+
+use hagios_chat::{Platform, PlatformConfig};
+use hagios_domain::config_text::duration;
+use hagios_domain::suggest::closest;
+use hagios_link::config::{AgentConfig, BotConfig, TlsConfig};
+use hagios_monitor::icinga::IcingaConfig;
+use hagios_monitor::nagios::NagiosConfig;
+use hagios_store::MIN_KEEP_SECONDS;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "ConfigFile")]
+pub struct Config {
+    pub store: StoreConfig,
+    pub spool: SpoolConfig,
+    pub nagios: Option<NagiosConfig>,
+    pub icinga: Option<IcingaConfig>,
+    /// The chat platforms to talk on, in the registry's order: those configured, or the
+    /// terminal when none is.
+    pub platforms: Vec<PlatformConfig>,
+    pub delivery: DeliveryConfig,
+    pub commands: CommandsConfig,
+    pub routes: Vec<RouteConfig>,
+    /// Recurring windows during which matching notifications are held (docs/mute.md).
+    pub quiet_hours: Vec<QuietHours>,
+    pub roles: Vec<RoleConfig>,
+    pub users: Vec<UserConfig>,
+    /// Split deployment: this side's certificate and key, and the CA that signed the peer.
+    pub tls: Option<TlsConfig>,
+    /// Split deployment, monitoring server: the bot to dial and what this site allows.
+    pub agent: Option<AgentConfig>,
+    /// Split deployment, chat side: where agents connect.
+    pub bot: Option<BotConfig>,
+    /// What works but should change (a section's former name, say): `config check` shows it.
+    pub notes: Vec<String>,
+}
+
+/// The file as written: the sections hagios itself reads, and the rest, which must be chat
+/// platforms' sections.
+#[derive(Deserialize)]
+struct ConfigFile {
+    #[serde(default)]
+    store: StoreConfig,
+    #[serde(default)]
+    spool: SpoolConfig,
+    nagios: Option<NagiosConfig>,
+    icinga: Option<IcingaConfig>,
+    #[serde(default)]
+    delivery: DeliveryConfig,
+    #[serde(default)]
+    commands: CommandsConfig,
+    #[serde(default, rename = "route")]
+    routes: Vec<RouteConfig>,
+    #[serde(default)]
+    quiet_hours: Vec<QuietHours>,
+    /// `[[quiet_hours]]` under its former name.
+    #[serde(default, rename = "mute")]
+    mutes: Vec<QuietHours>,
+    #[serde(default, rename = "role")]
+    roles: Vec<RoleConfig>,
+    #[serde(default, rename = "user")]
+    users: Vec<UserConfig>,
+    tls: Option<TlsConfig>,
+    agent: Option<AgentConfig>,
+    bot: Option<BotConfig>,
+    #[serde(flatten)]
+    sections: BTreeMap<String, toml::Value>,
+}
+
+impl TryFrom<ConfigFile> for Config {
+    type Error = String;
+
+    fn try_from(file: ConfigFile) -> Result<Self, String> {
+        let mut notes = Vec::new();
+        let mut configured = Vec::new();
+        for (name, section) in file.sections {
+            let Some(platform) = Platform::named(&name) else {
+                return Err(unknown_section(&name));
+            };
+            configured.push(PlatformConfig::parse(platform, section)?);
+        }
+        configured.sort_by_key(PlatformConfig::platform);
+        let fallback = configured.iter().position(|section| section.platform() == Platform::FALLBACK);
+        let platforms = match (configured.len(), fallback) {
+            (0, _) => vec![PlatformConfig::default_of(Platform::FALLBACK)?],
+            (1, _) | (_, None) => configured,
+            (_, Some(index)) => {
+                notes.push(format!(
+                    "[{0}] has no effect beside another chat platform: hagios talks on the {0} only when no other \
+                     is configured",
+                    Platform::FALLBACK
+                ));
+                configured.remove(index);
+                configured
+            }
+        };
+        if !file.mutes.is_empty() {
+            notes.push(
+                "[[mute]] is now called [[quiet_hours]]: rename the sections (the old name still works). The `mute` \
+                 command turns Nagios' notifications off; these windows only hold chat notifications in hagios"
+                    .to_owned(),
+            );
+        }
+        Ok(Config {
+            store: file.store,
+            spool: file.spool,
+            nagios: file.nagios,
+            icinga: file.icinga,
+            platforms,
+            delivery: file.delivery,
+            commands: file.commands,
+            routes: file.routes,
+            quiet_hours: file.quiet_hours.into_iter().chain(file.mutes).collect(),
+            roles: file.roles,
+            users: file.users,
+            tls: file.tls,
+            agent: file.agent,
+            bot: file.bot,
+            notes,
+        })
+    }
+}
+
+/// "unknown section `slak` — did you mean `slack`?"
+fn unknown_section(name: &str) -> String {
+    let mut known = vec![
+        "store",
+        "spool",
+        "nagios",
+        "icinga",
+        "delivery",
+        "commands",
+        "route",
+        "quiet_hours",
+        "role",
+        "user",
+        "tls",
+        "agent",
+        "bot",
+    ];
+    known.extend(Platform::ALL.iter().map(|platform| platform.name()));
+    match closest(name, known.iter().copied()) {
+        Some(near) => format!("unknown section `{name}` — did you mean `{near}`?"),
+        None => format!("unknown section `{name}` (known: {})", known.join(", ")),
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    #[serde(default = "default_store_path")]
+    pub path: PathBuf,
+    /// How long deliveries, closed incidents and groups, attempts and ended snoozes are kept
+    /// (what goes and what never does: crates/store/src/retention.rs).
+    #[serde(default = "default_keep", with = "duration")]
+    pub keep: Duration,
+    /// How long the audit log is kept; forever when left out.
+    #[serde(default, deserialize_with = "duration::optional")]
+    pub keep_audit: Option<Duration>,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self { path: default_store_path(), keep: default_keep(), keep_audit: None }
+    }
+}
+
+impl StoreConfig {
+    /// What the retention keys get wrong.
+    pub fn problems(&self) -> Vec<String> {
+        let shortest = Duration::from_secs(MIN_KEEP_SECONDS.unsigned_abs());
+        let mut problems = Vec::new();
+        if self.keep < shortest {
+            problems.push(format!(
+                "[store] keep = \"{}\" is shorter than 1 day: a notification can arrive again after a crash or a \
+                 lost acknowledgement, and only its kept delivery stops a second post; use at least \"1d\" (default \
+                 \"90d\")",
+                humantime::format_duration(self.keep)
+            ));
+        }
+        if let Some(keep_audit) = self.keep_audit.filter(|keep_audit| *keep_audit < shortest) {
+            problems.push(format!(
+                "[store] keep_audit = \"{}\" is shorter than 1 day: use at least \"1d\", or leave it out to keep the \
+                 audit log forever",
+                humantime::format_duration(keep_audit)
+            ));
+        }
+        problems
+    }
+}
+
+fn default_store_path() -> PathBuf {
+    PathBuf::from("/var/lib/hagios/state.db")
+}
+
+fn default_keep() -> Duration {
+    Duration::from_secs(90 * 86_400)
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpoolConfig {
+    pub dir: PathBuf,
+}
+
+impl Default for SpoolConfig {
+    fn default() -> Self {
+        Self { dir: PathBuf::from("/var/spool/hagios") }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryConfig {
+    /// How often the spool is scanned for new notifications.
+    #[serde(default = "default_poll_interval", with = "duration")]
+    pub poll_interval: Duration,
+    /// The longest wait between two tries of a failing chat call.
+    #[serde(default = "default_max_backoff", with = "duration")]
+    pub max_backoff: Duration,
+}
+
+fn default_poll_interval() -> Duration {
+    Duration::from_millis(200)
+}
+
+fn default_max_backoff() -> Duration {
+    Duration::from_secs(60)
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        Self { poll_interval: default_poll_interval(), max_backoff: default_max_backoff() }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleConfig {
+    pub name: String,
+    pub commands: Vec<String>,
+    pub objects: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserConfig {
+    pub chat_id: String,
+    pub roles: Vec<String>,
+    /// The same name on every `[[user]]` of one person with ids on several platforms.
+    #[serde(default)]
+    pub person: Option<String>,
+}
+
+/// Why the configuration cannot be used; the message names the file and what to change.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path}: {}", .problems.join("; "))]
+    Invalid { path: PathBuf, problems: Vec<String> },
+}
+
+impl Config {
+    /// Reads, parses and validates a configuration file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+        let config: Config =
+            toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.into(), message: e.to_string() })?;
+        let problems = config.problems();
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError::Invalid { path: path.into(), problems })
+        }
+    }
+
+    /// Whether `platform` is one hagios talks on.
+    pub fn talks_on(&self, platform: Platform) -> bool {
+        self.platforms.iter().any(|section| section.platform() == platform)
+    }
+
+    /// Everything wrong with an otherwise well-formed configuration, each with what to do.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        match (&self.nagios, &self.icinga) {
+            (None, None) if self.bot.is_none() => problems.push(
+                "no monitoring backend: add a [nagios] or [icinga] section (a bot serving agents has [bot] instead)"
+                    .to_owned(),
+            ),
+            (Some(_), Some(_)) => {
+                problems.push("one backend per process: keep [nagios] or [icinga], not both".to_owned())
+            }
+            (None, Some(icinga)) => problems.extend(icinga.problems()),
+            _ => {}
+        }
+        problems.extend(self.split_problems());
+        problems.extend(self.authorization_problems());
+        for section in &self.platforms {
+            problems.extend(section.section().problems());
+        }
+        problems.extend(self.route_problems());
+        if self.agent.is_some() && !self.quiet_hours.is_empty() {
+            problems.push(
+                "[[quiet_hours]] has no effect in an agent's configuration: notifications are held by the bot; move \
+                 it there"
+                    .to_owned(),
+            );
+        }
+        for quiet in &self.quiet_hours {
+            problems.extend(quiet.problems(&self.routes));
+        }
+        problems.extend(self.store.problems());
+        problems
+    }
+
+    /// What the `[agent]`, `[bot]` and `[tls]` sections lack.
+    fn split_problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if (self.agent.is_some() || self.bot.is_some()) && self.tls.is_none() {
+            problems.push(
+                "[agent] and [bot] need a [tls] section with ca, cert and key (made by `hagios certs`)".to_owned(),
+            );
+        }
+        problems.extend(self.agent.iter().flat_map(AgentConfig::problems));
+        problems.extend(self.bot.iter().flat_map(BotConfig::problems));
+        problems
+    }
+
+    /// Roles that grant nothing real and users with roles nobody defined.
+    fn authorization_problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let known_commands = hagios_commands::command_names();
+        for role in &self.roles {
+            for command in &role.commands {
+                if !known_commands.contains(&command.as_str()) {
+                    problems.push(format!(
+                        "role `{}` grants unknown command `{command}` (known: {})",
+                        role.name,
+                        known_commands.join(", ")
+                    ));
+                }
+            }
+            if role.objects.is_empty() {
+                problems.push(format!("role `{}` grants no objects: add objects = [\"*\"] or patterns", role.name));
+            }
+        }
+        for user in &self.users {
+            for role in &user.roles {
+                if !self.roles.iter().any(|r| &r.name == role) {
+                    problems
+                        .push(format!("user `{}` has undefined role `{role}`: define it with [[role]]", user.chat_id));
+                }
+            }
+        }
+        problems
+    }
+
+    /// Routes without a target, with a target their platform cannot use, or with timings that
+    /// cannot work.
+    fn route_problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        for (index, route) in self.routes.iter().enumerate() {
+            let number = index + 1;
+            if route.targets.is_empty() {
+                problems.push(format!("route #{number} names no target: set {}", route::target_keys()));
+            }
+            for section in &self.platforms {
+                let target = route.target(section.platform());
+                if let Some(problem) = target.and_then(|target| section.section().target_problem(target)) {
+                    problems.push(format!("route #{number} {problem}"));
+                }
+            }
+            let grouping = &route.grouping;
+            if grouping.enabled && grouping.group_interval.is_zero() {
+                problems.push(format!("route #{number} has group_interval 0: use at least \"1s\""));
+            }
+            if !grouping.repeat_interval.is_zero() && grouping.repeat_interval < route::MIN_REPEAT_INTERVAL {
+                problems.push(format!(
+                    "route #{number} has repeat_interval below 1m: use at least \"1m\", or leave it out for no reminders"
+                ));
+            }
+        }
+        problems
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hagios_domain::{NotificationType, State};
+
+    fn parse(text: &str) -> Config {
+        toml::from_str(text).unwrap_or_else(|e| panic!("{text}: {e}"))
+    }
+
+    const NAGIOS: &str = "[nagios]\ncommand_file = \"/n/nagios.cmd\"\nstatus_file = \"/n/status.dat\"\nobject_cache_file = \"/n/objects.cache\"\n";
+
+    #[test]
+    fn a_minimal_config_talks_on_the_terminal_with_defaults() {
+        let config = parse(NAGIOS);
+        assert!(config.problems().is_empty(), "{:?}", config.problems());
+        let nagios = config.nagios.as_ref().unwrap();
+        assert_eq!((nagios.site.as_str(), nagios.confirm_timeout), ("local", Duration::from_secs(5)));
+        let [PlatformConfig::Terminal(terminal)] = &config.platforms[..] else { panic!("{:?}", config.platforms) };
+        assert_eq!(terminal.user, "local");
+        assert_eq!(config.spool.dir, PathBuf::from("/var/spool/hagios"));
+        assert!(config.notes.is_empty());
+        let commands = parse("[commands]\ndefault_host_template = \"linux-server\"\n").commands;
+        assert_eq!(commands.default_host_template.as_deref(), Some("linux-server"));
+    }
+
+    #[test]
+    fn problems_name_what_to_fix() {
+        let config = parse(
+            r#"
+            [[role]]
+            name = "oncall"
+            commands = ["ack", "reboot"]
+            objects = []
+            [[user]]
+            chat_id = "U1"
+            roles = ["oncall", "admin"]
+            "#,
+        );
+        let problems = config.problems().join("\n");
+        assert!(problems.contains("add a [nagios] or [icinga] section"), "{problems}");
+        assert!(problems.contains("unknown command `reboot`"), "{problems}");
+        assert!(problems.contains("grants no objects"), "{problems}");
+        assert!(problems.contains("undefined role `admin`"), "{problems}");
+    }
+
+    #[test]
+    fn split_sections_are_checked() {
+        let bot = parse("[bot]\nlisten = \"0.0.0.0:7443\"\n[tls]\nca = \"c\"\ncert = \"b.crt\"\nkey = \"b.key\"\n");
+        assert!(bot.problems().is_empty(), "a bot needs no [nagios]: {:?}", bot.problems());
+        let agent = parse(&format!("{NAGIOS}[agent]\nbot = \"bot:7443\"\nallow = [\"ack\", \"reboot\"]\n"));
+        let problems = agent.problems().join("\n");
+        assert!(problems.contains("need a [tls] section"), "{problems}");
+        assert!(problems.contains("unknown command `reboot`"), "{problems}");
+    }
+
+    #[test]
+    fn route_states_and_types_read_nagios_words() {
+        let config = parse("[[route]]\nstates = [\"critical\", \"DOWN\"]\ntypes = [\"PROBLEM\", \"flapping_start\"]\nchannel = \"C\"\n");
+        assert_eq!(config.routes[0].states, [State::Critical, State::Down]);
+        assert_eq!(config.routes[0].types, [NotificationType::Problem, NotificationType::FlappingStart]);
+        let error = toml::from_str::<Config>("[[route]]\nstates = [\"ON_FIRE\"]\nchannel = \"C\"\n").unwrap_err();
+        assert!(error.to_string().contains("`ON_FIRE` is not a state (known: OK, WARNING"), "{error}");
+    }
+
+    #[test]
+    fn routes_group_by_site_and_host_after_10s_unless_told_otherwise() {
+        let config = parse("[[route]]\nchannel = \"C\"\n[[route]]\nchannel = \"D\"\ngroup_by = [\"site\"]\ngroup_wait = \"2s\"\ngroup_interval = \"0s\"\n[[route]]\nchannel = \"E\"\ngrouping = false\n");
+        let [default, short, off] = &config.routes[..] else { panic!("three routes") };
+        let grouping = &default.grouping;
+        assert_eq!(
+            (grouping.enabled, grouping.group_wait, grouping.group_interval),
+            (true, Duration::from_secs(10), Duration::from_secs(30))
+        );
+        assert_eq!(grouping.group_by, [GroupLabel::Site, GroupLabel::Host]);
+        assert_eq!(
+            (short.grouping.group_by.as_slice(), short.grouping.group_wait),
+            ([GroupLabel::Site].as_slice(), Duration::from_secs(2))
+        );
+        assert!(!off.grouping.enabled);
+        assert!(config.problems().join("\n").contains("route #2 has group_interval 0"));
+        assert!(config.routes.iter().all(|route| route.grouping.repeat_interval.is_zero()), "no reminders by default");
+        let reminding = parse("[[route]]\nchannel = \"C\"\nrepeat_interval = \"4h\"\n[[route]]\nchannel = \"D\"\nrepeat_interval = \"30s\"\n");
+        assert_eq!(reminding.routes[0].grouping.repeat_interval, Duration::from_secs(4 * 3600));
+        assert!(reminding.problems().join("\n").contains("route #2 has repeat_interval below 1m"));
+        assert!(toml::from_str::<Config>("[[route]]\nchannel = \"C\"\ngroup_by = [\"rack\"]\n").is_err());
+    }
+
+    #[test]
+    fn routes_map_each_platform_to_its_target_under_the_old_keys() {
+        let config = parse("[[route]]\nhosts = [\"db*\"]\nchannel = \"C0DB\"\nmatrix_room = \"!db:m.org\"\n[[route]]\nmatrix_room = \"#web:m.org\"\n");
+        let [both, matrix_only] = &config.routes[..] else { panic!("two routes") };
+        assert_eq!(both.target(Platform::Slack), Some("C0DB"));
+        assert_eq!(both.target(Platform::Matrix), Some("!db:m.org"));
+        assert_eq!(both.target(Platform::Terminal), Some("C0DB"), "the terminal follows `channel`");
+        assert_eq!((matrix_only.target(Platform::Slack), matrix_only.target(Platform::Terminal)), (None, None));
+        let typo = toml::from_str::<Config>("[[route]]\nchanel = \"C\"\n").unwrap_err().to_string();
+        assert!(typo.contains("unknown route key `chanel`") && typo.contains("matrix_room (matrix)"), "{typo}");
+    }
+
+    #[test]
+    fn each_platform_checks_its_section_and_its_route_targets() {
+        let config = parse(&format!(
+            "{NAGIOS}[slack]\ndefault_channel = \"C0ALERTS\"\n[matrix]\nhomeserver = \"https://m.example.org\"\nuser = \"@hagios:example.org\"\ndefault_room = \"#alerts:example.org\"\n[[route]]\nhosts = [\"db*\"]\nmatrix_room = \"!db:example.org\"\n"
+        ));
+        assert!(config.problems().is_empty(), "{:?}", config.problems());
+        let names: Vec<Platform> = config.platforms.iter().map(PlatformConfig::platform).collect();
+        assert_eq!(names, [Platform::Slack, Platform::Matrix]);
+        assert!(config.talks_on(Platform::Matrix) && !config.talks_on(Platform::Terminal));
+
+        let bad = parse("[slack]\ndefault_channel = \"\"\napi_url = \"slack.com\"\n[matrix]\nhomeserver = \"m.example.org\"\nuser = \"hagios\"\ndefault_room = \"alerts\"\n[[route]]\nchannel = \"#ops\"\nmatrix_room = \"db\"\n[[route]]\nhosts = [\"x\"]\n[[route]]\nchannel = \"C0OPS\"\n");
+        let problems = bad.problems().join("\n");
+        for expected in [
+            "default_channel is empty",
+            "not an http(s) URL",
+            "like https://matrix",
+            "full user id",
+            "default_room `alerts`",
+            "route #1 channel `#ops` is a channel name",
+            "route #1 matrix_room `db`",
+            "route #2 names no target: set channel (terminal, slack) or matrix_room (matrix)",
+        ] {
+            assert!(problems.contains(expected), "{expected}: {problems}");
+        }
+        assert!(!problems.contains("route #3"), "{problems}");
+    }
+
+    #[test]
+    fn the_terminal_section_only_counts_alone() {
+        let alone = parse("[terminal]\nuser = \"olive\"\n");
+        let [PlatformConfig::Terminal(terminal)] = &alone.platforms[..] else { panic!("{:?}", alone.platforms) };
+        assert_eq!(terminal.user, "olive");
+        let beside = parse("[terminal]\nuser = \"olive\"\n[slack]\ndefault_channel = \"C0ALERTS\"\n");
+        assert!(matches!(&beside.platforms[..], [PlatformConfig::Slack(_)]));
+        assert!(
+            beside.notes[0].contains("[terminal] has no effect beside another chat platform"),
+            "{:?}",
+            beside.notes
+        );
+    }
+
+    #[test]
+    fn unknown_sections_keys_and_bad_durations_are_refused() {
+        assert!(toml::from_str::<Config>("[store]\npaht = \"x\"").unwrap_err().to_string().contains("paht"));
+        let section = toml::from_str::<Config>("[slak]\ndefault_channel = \"C\"").unwrap_err().to_string();
+        assert!(section.contains("unknown section `slak` — did you mean `slack`?"), "{section}");
+        let inside = toml::from_str::<Config>("[slack]\ndefault_chanel = \"C\"").unwrap_err().to_string();
+        assert!(inside.contains("[slack]") && inside.contains("default_chanel"), "{inside}");
+        let bad = format!("{NAGIOS}confirm_timeout=\"soon\"");
+        assert!(toml::from_str::<Config>(&bad).unwrap_err().to_string().contains("not a duration"));
+    }
+
+    #[test]
+    fn mute_windows_are_quiet_hours_under_their_former_name() {
+        let config = parse(&format!(
+            "{NAGIOS}[[quiet_hours]]\nname = \"new\"\ntimes = [\"22:00-02:00\"]\n[[mute]]\nname = \"old\"\ntimes = [\"01:00-02:00\"]\n"
+        ));
+        let names: Vec<&str> = config.quiet_hours.iter().map(|quiet| quiet.name.as_str()).collect();
+        assert_eq!(names, ["new", "old"]);
+        assert!(config.notes.iter().any(|note| note.contains("[[mute]] is now called [[quiet_hours]]")));
+        assert!(config.problems().is_empty(), "{:?}", config.problems());
+    }
+
+    #[test]
+    fn a_window_naming_a_matrix_room_is_valid_and_holds_that_routes_notifications_everywhere() {
+        let config = parse(&format!(
+            "{NAGIOS}[[route]]\nhosts = [\"db*\"]\nchannel = \"C0DB\"\nmatrix_room = \"!db:m.org\"\n\
+             [[quiet_hours]]\nname = \"by-room\"\ntimes = [\"00:00-24:00\"]\nchannels = [\"!db:m.org\"]\n\
+             [[quiet_hours]]\nname = \"by-channel\"\ntimes = [\"00:00-24:00\"]\nchannels = [\"C0DB\"]\n"
+        ));
+        assert!(config.problems().is_empty(), "a window may name a Matrix room: {:?}", config.problems());
+        let route = &config.routes[0];
+        let db = hagios_domain::Notification {
+            id: "n".into(),
+            site: "local".into(),
+            kind: NotificationType::Problem,
+            object: hagios_domain::ObjectRef::host("db01"),
+            state: State::Down,
+            output: String::new(),
+            long_output: String::new(),
+            author: None,
+            comment: None,
+            time: 0,
+            hostgroups: Vec::new(),
+            contact: None,
+            macros: Default::default(),
+        };
+        for quiet in &config.quiet_hours {
+            assert!(quiet.matches(&db, Some(route)), "{} holds the route on every platform", quiet.name);
+            assert!(!quiet.matches(&db, None), "{} does not hold unrouted notifications", quiet.name);
+        }
+    }
+}

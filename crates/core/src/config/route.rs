@@ -1,0 +1,215 @@
+//! `[[route]]`: which notifications go where on each chat platform, and how they are grouped
+//! and brought up again. A route names its target per platform with that platform's key
+//! (`channel` on Slack, `matrix_room` on Matrix); on a platform it names no target for, the
+//! route is skipped.
+
+use crate::matching::objects::ObjectPatterns;
+use hagios_chat::Platform;
+use hagios_domain::config_text::duration;
+use hagios_domain::{Notification, NotificationType, State};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "RouteSection")]
+pub struct RouteConfig {
+    pub hosts: Vec<String>,
+    pub hostgroups: Vec<String>,
+    pub services: Vec<String>,
+    /// States (`CRITICAL`, `DOWN`, …) the notification must be in.
+    pub states: Vec<State>,
+    /// Notification types (`PROBLEM`, `ACKNOWLEDGEMENT`, `FLAPPINGSTART`, …) it must be of.
+    pub types: Vec<NotificationType>,
+    /// Where the route sends on each platform it names a target for.
+    pub targets: BTreeMap<Platform, String>,
+    pub grouping: Grouping,
+}
+
+/// How a route groups bursts and brings up open incidents again.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Grouping {
+    /// Bursts become one message per group (docs/storms.md); `false` posts each notification
+    /// on its own, at once.
+    #[serde(default = "default_grouping", rename = "grouping")]
+    pub enabled: bool,
+    /// What the members of a group share: `site`, `host`, `service`.
+    #[serde(default = "default_group_by")]
+    pub group_by: Vec<GroupLabel>,
+    /// How long a new group collects members before its message is posted.
+    #[serde(default = "default_group_wait", with = "duration")]
+    pub group_wait: Duration,
+    /// The shortest time between two updates of a group's message.
+    #[serde(default = "default_group_interval", with = "duration")]
+    pub group_interval: Duration,
+    /// How often an open, unacknowledged incident in this route's channel is brought up again
+    /// in its thread; zero (the default) sends no reminders.
+    #[serde(default, with = "duration")]
+    pub repeat_interval: Duration,
+}
+
+impl Default for Grouping {
+    fn default() -> Self {
+        Grouping {
+            enabled: default_grouping(),
+            group_by: default_group_by(),
+            group_wait: default_group_wait(),
+            group_interval: default_group_interval(),
+            repeat_interval: Duration::ZERO,
+        }
+    }
+}
+
+/// A property members of one alert group share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GroupLabel {
+    Site,
+    Host,
+    Service,
+}
+
+/// The section as written: the matchers and grouping keys, and each platform's target under
+/// that platform's route key.
+#[derive(Deserialize)]
+struct RouteSection {
+    #[serde(default)]
+    hosts: Vec<String>,
+    #[serde(default)]
+    hostgroups: Vec<String>,
+    #[serde(default)]
+    services: Vec<String>,
+    #[serde(default, deserialize_with = "names::states")]
+    states: Vec<State>,
+    #[serde(default, deserialize_with = "names::types")]
+    types: Vec<NotificationType>,
+    #[serde(flatten)]
+    grouping: Grouping,
+    #[serde(flatten)]
+    targets: BTreeMap<String, toml::Value>,
+}
+
+impl TryFrom<RouteSection> for RouteConfig {
+    type Error = String;
+
+    fn try_from(section: RouteSection) -> Result<Self, String> {
+        let mut targets = BTreeMap::new();
+        for (key, value) in section.targets {
+            let platforms: Vec<Platform> = Platform::by_route_key(&key).collect();
+            if platforms.is_empty() {
+                return Err(format!(
+                    "unknown route key `{key}` (targets are named with {}; matchers are hosts, hostgroups, \
+                     services, states, types)",
+                    target_keys()
+                ));
+            }
+            let toml::Value::String(target) = value else {
+                return Err(format!("route key `{key}` must be a string"));
+            };
+            if !target.is_empty() {
+                targets.extend(platforms.into_iter().map(|platform| (platform, target.clone())));
+            }
+        }
+        Ok(RouteConfig {
+            hosts: section.hosts,
+            hostgroups: section.hostgroups,
+            services: section.services,
+            states: section.states,
+            types: section.types,
+            targets,
+            grouping: section.grouping,
+        })
+    }
+}
+
+impl RouteConfig {
+    /// A route to `targets` that takes everything, with the default grouping.
+    pub fn to(targets: impl IntoIterator<Item = (Platform, String)>) -> RouteConfig {
+        RouteConfig {
+            hosts: Vec::new(),
+            hostgroups: Vec::new(),
+            services: Vec::new(),
+            states: Vec::new(),
+            types: Vec::new(),
+            targets: targets.into_iter().collect(),
+            grouping: Grouping::default(),
+        }
+    }
+
+    /// Where the route sends on `platform`, if it names a target there.
+    pub fn target(&self, platform: Platform) -> Option<&str> {
+        self.targets.get(&platform).map(String::as_str)
+    }
+
+    /// Whether every list the route sets matches `notification`; an empty list matches everything.
+    pub fn matches(&self, notification: &Notification) -> bool {
+        let objects = ObjectPatterns { hosts: &self.hosts, services: &self.services, hostgroups: &self.hostgroups };
+        objects.match_notification(notification)
+            && (self.states.is_empty() || self.states.contains(&notification.state))
+            && (self.types.is_empty() || self.types.contains(&notification.kind))
+    }
+}
+
+/// `channel (slack, terminal) or matrix_room (matrix)`: the keys routes name targets with.
+pub fn target_keys() -> String {
+    let mut keys: Vec<(&str, Vec<&str>)> = Vec::new();
+    for platform in Platform::ALL {
+        let Some(key) = platform.route_key() else { continue };
+        match keys.iter_mut().find(|(seen, _)| *seen == key) {
+            Some((_, names)) => names.push(platform.name()),
+            None => keys.push((key, vec![platform.name()])),
+        }
+    }
+    let keys: Vec<String> = keys.iter().map(|(key, names)| format!("{key} ({})", names.join(", "))).collect();
+    keys.join(" or ")
+}
+
+fn default_grouping() -> bool {
+    true
+}
+
+fn default_group_by() -> Vec<GroupLabel> {
+    vec![GroupLabel::Site, GroupLabel::Host]
+}
+
+fn default_group_wait() -> Duration {
+    Duration::from_secs(10)
+}
+
+/// The shortest time between two updates of a group's message, unless a route says otherwise.
+pub fn default_group_interval() -> Duration {
+    Duration::from_secs(30)
+}
+
+/// Reminders more often than this would be noise, not reminders.
+pub const MIN_REPEAT_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Lists of state and notification type names, read case-insensitively as Nagios writes them.
+mod names {
+    use hagios_domain::{NotificationType, State};
+    use serde::{Deserialize, Deserializer};
+
+    fn list<'de, D: Deserializer<'de>, T>(
+        deserializer: D,
+        parse: fn(&str) -> Option<T>,
+        what: &str,
+        known: &str,
+    ) -> Result<Vec<T>, D::Error> {
+        Vec::<String>::deserialize(deserializer)?
+            .iter()
+            .map(|name| {
+                parse(name)
+                    .ok_or_else(|| serde::de::Error::custom(format!("`{name}` is not a {what} (known: {known})")))
+            })
+            .collect()
+    }
+
+    pub fn states<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<State>, D::Error> {
+        list(deserializer, State::parse, "state", "OK, WARNING, CRITICAL, UNKNOWN, UP, DOWN, UNREACHABLE")
+    }
+
+    pub fn types<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<NotificationType>, D::Error> {
+        let known: Vec<&str> = NotificationType::ALL.iter().map(|kind| kind.as_nagios()).collect();
+        list(deserializer, NotificationType::parse, "notification type", &known.join(", "))
+    }
+}

@@ -1,0 +1,96 @@
+//! The link's sections: `[tls]` (this side's certificate and key, and the CA that signed the
+//! peer), `[agent]` (the bot to dial and what this site allows) and `[bot]` (where agents
+//! connect).
+
+use crate::agent::{COMMAND_KINDS, DEFAULT_ALLOWED_KINDS};
+use hagios_domain::config_text::duration;
+use serde::Deserialize;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The `[tls]` files, made by `hagios certs`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    pub ca: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// `[agent]`: on the monitoring server.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    /// `host:port` of the bot; the bot's certificate must name that host.
+    pub bot: String,
+    /// The command kinds this site carries out when the bot asks; everything else is refused.
+    #[serde(default = "default_allow")]
+    pub allow: Vec<String>,
+    /// How often to send a heartbeat; a bot silent for three of these is redialled.
+    #[serde(default = "default_heartbeat", with = "duration")]
+    pub heartbeat: Duration,
+}
+
+/// `[bot]`: where chat is reachable.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BotConfig {
+    /// Address and port agents connect to.
+    pub listen: String,
+    #[serde(default = "default_heartbeat", with = "duration")]
+    pub heartbeat: Duration,
+    /// How long to wait for an agent's answer to a command; longer than its confirm_timeout.
+    #[serde(default = "default_command_timeout", with = "duration")]
+    pub command_timeout: Duration,
+}
+
+impl AgentConfig {
+    pub fn problems(&self) -> Vec<String> {
+        self.allow
+            .iter()
+            .filter(|kind| !COMMAND_KINDS.contains(&kind.as_str()))
+            .map(|kind| format!("[agent] allow lists unknown command `{kind}` (known: {})", COMMAND_KINDS.join(", ")))
+            .collect()
+    }
+}
+
+impl BotConfig {
+    pub fn problems(&self) -> Vec<String> {
+        let listen = &self.listen;
+        match listen.parse::<std::net::SocketAddr>() {
+            Ok(_) => Vec::new(),
+            Err(_) => vec![format!("[bot] listen = \"{listen}\" is not an address like \"0.0.0.0:7443\"")],
+        }
+    }
+}
+
+fn default_allow() -> Vec<String> {
+    DEFAULT_ALLOWED_KINDS.iter().map(|kind| (*kind).to_owned()).collect()
+}
+
+fn default_heartbeat() -> Duration {
+    Duration::from_secs(10)
+}
+
+fn default_command_timeout() -> Duration {
+    Duration::from_secs(30)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_checks() {
+        let agent: AgentConfig = toml::from_str("bot = \"bot:7443\"\n").unwrap();
+        assert_eq!(agent.allow, DEFAULT_ALLOWED_KINDS);
+        assert_eq!(agent.heartbeat, Duration::from_secs(10));
+        let odd: AgentConfig = toml::from_str("bot = \"bot:7443\"\nallow = [\"ack\", \"reboot\"]\n").unwrap();
+        assert!(odd.problems().join("\n").contains("unknown command `reboot`"));
+        let bot: BotConfig = toml::from_str("listen = \"0.0.0.0:7443\"\n").unwrap();
+        assert!(bot.problems().is_empty());
+        assert_eq!(bot.command_timeout, Duration::from_secs(30));
+        let nowhere: BotConfig = toml::from_str("listen = \"everywhere\"\n").unwrap();
+        assert!(nowhere.problems()[0].contains("not an address"));
+    }
+}
