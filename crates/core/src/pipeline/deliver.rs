@@ -1,13 +1,45 @@
-//! Delivery stage: carries out a threading plan against the chat platform and reports the
-//! incident change the store must commit with the delivery.
+//! Deliver stage, the last: carries out the thread stage's plan against the chat platform and
+//! commits the delivery with the incident change it made, in one store transaction. Before the
+//! first chat call the attempt is marked, so that after a crash between posting and committing
+//! the next try looks the message up by the notification id instead of posting it again.
 
+use super::stage::{Record, Stage, Verdict};
 use super::thread::Plan;
+use super::{DeliveryError, Pass, Pipeline};
+use async_trait::async_trait;
 use hagios_chat::{ChatAdapter, ChatError, MessageRef, Outbound};
 use hagios_store::{Incident, IncidentChange};
 
+pub struct Deliver;
+
+#[async_trait]
+impl Stage for Deliver {
+    fn name(&self) -> &'static str {
+        "deliver"
+    }
+
+    async fn run<'p>(
+        &self,
+        pipeline: &'p Pipeline,
+        _pass: &Pass<'_>,
+        record: &mut Record<'p>,
+    ) -> Result<Verdict, DeliveryError> {
+        let Some(plan) = record.plan.take() else {
+            return Ok(Verdict::Quarantine("reached delivery without a plan from the thread stage".to_owned()));
+        };
+        let notification = &record.notification;
+        let retrying = pipeline.store.begin_attempt(&notification.id).await?;
+        let attempt = Attempt { key: &notification.id, retrying };
+        let delivered = execute(pipeline.chat.as_ref(), record.channel(), plan, attempt).await?;
+        pipeline.store.commit(&notification.id, delivered.message, delivered.change).await?;
+        tracing::info!(notification = %notification.id, object = %notification.object, kind = %notification.kind, "delivered");
+        Ok(Verdict::Drop)
+    }
+}
+
 /// What delivery did in chat, for the store to commit in one transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Delivered {
+struct Delivered {
     /// The message that carries this notification.
     pub message: MessageRef,
     pub change: IncidentChange,
@@ -38,7 +70,7 @@ impl Attempt<'_> {
     }
 }
 
-pub async fn execute(
+async fn execute(
     chat: &dyn ChatAdapter,
     channel: Option<&str>,
     plan: Plan,

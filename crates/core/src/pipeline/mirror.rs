@@ -1,16 +1,43 @@
-//! Mirror stage: changes made outside chat (`crate::sources::nagios_status`, Icinga's comment events) only ever
-//! join an incident's thread, and an acknowledgement reaches the thread once however
-//! many ways it arrives — mirrored from status.dat, Nagios' own ACKNOWLEDGEMENT notification,
-//! or both, as when someone acknowledges from chat.
+//! Mirror stage: changes made outside chat (`crate::sources::nagios_status`, Icinga's comment
+//! events) only ever join an incident's thread, and an acknowledgement reaches the thread once
+//! however many ways it arrives — mirrored from status.dat, Nagios' own ACKNOWLEDGEMENT
+//! notification, or both, as when someone acknowledges from chat.
 
+use super::stage::{Record, Stage, Verdict};
+use super::{DeliveryError, Pass, Pipeline};
+use async_trait::async_trait;
 use hagios_domain::{Notification, NotificationType, MIRROR_MACRO};
-use hagios_store::StoreError;
-use hagios_store::{Incident, StoreHandle};
+use hagios_store::{Incident, StoreError, StoreHandle};
+
+pub struct Mirror;
+
+#[async_trait]
+impl Stage for Mirror {
+    fn name(&self) -> &'static str {
+        "mirror"
+    }
+
+    async fn run<'p>(
+        &self,
+        pipeline: &'p Pipeline,
+        _pass: &Pass<'_>,
+        record: &mut Record<'p>,
+    ) -> Result<Verdict, DeliveryError> {
+        let notification = record.notification.clone();
+        match admit(&pipeline.store, notification, record.open.as_ref()).await? {
+            Some(admitted) => {
+                record.notification = admitted;
+                Ok(Verdict::Continue)
+            }
+            None => Ok(Verdict::Drop),
+        }
+    }
+}
 
 /// The notification to deliver, or `None` when it has nothing to join or is shown already.
 /// An acknowledgement in an open incident is delivered under a key made of the incident, the
 /// author and the comment, which both of its ways to arrive share.
-pub async fn admit(
+async fn admit(
     store: &StoreHandle,
     mut notification: Notification,
     open: Option<&Incident>,

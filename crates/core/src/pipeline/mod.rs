@@ -1,26 +1,30 @@
-//! The delivery pipeline, a chain of small stages like Alertmanager's notify pipeline:
-//! fan-out (with several chat platforms: one spool and one pipeline each, fanout.rs) → intake
-//! (spool record → notification, or quarantine) → route (which channel) → hold (`[[mute]]`
-//! window or snooze: wait in the spool) → dedupe (already delivered?) → mirror (changes made
-//! outside chat join a thread only, an acknowledgement once) → group (held for a group message,
-//! see group.rs) → thread (new incident or thread reply + parent edit) → deliver (chat calls,
-//! retried) → commit (store transaction) → acknowledge (remove the spool record); after each
-//! pass, reminders for unacknowledged incidents (remind.rs).
+//! The delivery pipeline, like Alertmanager's notify pipeline a list of small stages, assembled
+//! in [`STAGES`] and run in that order for each spool record, oldest first. Intake turns a
+//! record into a notification (or quarantines it), then each stage answers continue, hold (stay
+//! in the spool for a later pass), drop (leave the spool) or quarantine. After each pass the
+//! groups whose time has come are delivered (`group/`) and reminders go out (`remind.rs`).
+//! With several chat platforms, a fan-out (`fanout.rs`) first gives each platform a spool and a
+//! pipeline of its own.
 
 mod backoff;
+mod dedupe;
 mod deliver;
 mod fanout;
 mod group;
 #[cfg(test)]
 mod group_tests;
 mod hold;
+mod intake;
 mod mirror;
+mod order;
+mod pass;
 mod remind;
 #[cfg(test)]
 mod remind_tests;
 mod route;
 #[cfg(test)]
 mod slack_tests;
+mod stage;
 mod thread;
 mod topology;
 
@@ -33,9 +37,30 @@ use hagios_spool::{RecordId, Spool, SpoolError};
 use hagios_store::StoreError;
 use hagios_store::StoreHandle;
 pub use hold::Holds;
-use hold::{Gate, HoldPass};
+use pass::Pass;
+use stage::{Record, Stage, Verdict};
 use std::sync::Arc;
 use tokio::sync::watch;
+
+/// The stages, in the order every record meets them.
+static STAGES: [&dyn Stage; 8] = [
+    // Which channel: the first matching [[route]] with a target on this platform.
+    &route::Route,
+    // Quiet hours and snoozes keep it in the spool until they end.
+    &hold::Hold,
+    // Delivered already? Else the incident open for its object.
+    &dedupe::Dedupe,
+    // A problem that came and went while held is not shown; a RECOVERY waits for its PROBLEM.
+    &order::Order,
+    // Changes made outside chat only join a thread; an acknowledgement reaches it once.
+    &mirror::Mirror,
+    // Held for its group's message.
+    &group::Group,
+    // A new incident (parent message), or a thread reply plus an edit of the parent.
+    &thread::Thread,
+    // The chat calls, then the store commit; the record leaves the spool.
+    &deliver::Deliver,
+];
 
 /// Why one record could not be delivered now.
 #[derive(Debug, thiserror::Error)]
@@ -102,17 +127,22 @@ impl Pipeline {
     async fn drain(&self) -> Result<(), DeliveryError> {
         let spool = self.spool.clone();
         let pending = tokio::task::spawn_blocking(move || spool.pending()).await.expect("spool scan task")?;
-        let holds = HoldPass::new(&self.holds, self.store.snoozes().await?, &pending);
-        for (index, id) in pending.iter().enumerate() {
+        let pass = Pass::new(&self.holds.clock, self.store.snoozes().await?, &self.spool, &pending);
+        for (position, id) in pending.iter().enumerate() {
             if self.groups.holds(id) {
                 continue;
             }
-            match self.deliver_record(id, &holds, index).await {
-                Ok(()) => {}
+            let verdict = match self.deliver_record(id, &pass, position).await {
+                Ok(verdict) => verdict,
                 Err(e) if e.retryable() => return Err(e),
-                Err(e) => {
-                    tracing::error!(record = %id, error = %e, "quarantining undeliverable notification");
-                    self.spool.quarantine(id, &e.to_string())?;
+                Err(e) => Verdict::Quarantine(e.to_string()),
+            };
+            match verdict {
+                Verdict::Continue | Verdict::Hold => {}
+                Verdict::Drop => self.spool.remove(id)?,
+                Verdict::Quarantine(reason) => {
+                    tracing::error!(record = %id, %reason, "quarantining undeliverable notification");
+                    self.spool.quarantine(id, &reason)?;
                 }
             }
         }
@@ -120,52 +150,22 @@ impl Pipeline {
         self.remind().await
     }
 
-    async fn deliver_record(&self, id: &RecordId, holds: &HoldPass<'_>, index: usize) -> Result<(), DeliveryError> {
-        let notification = match self.spool.read(id) {
+    /// Runs one record through intake and the stages until one of them decides.
+    async fn deliver_record(&self, id: &RecordId, pass: &Pass<'_>, position: usize) -> Result<Verdict, DeliveryError> {
+        let notification = match intake::read(&self.spool, id)? {
             Ok(notification) => notification,
-            Err(e) if !e.retryable() => {
-                tracing::error!(record = %id, error = %e, "quarantining unreadable spool record");
-                self.spool.quarantine(id, &e.to_string())?;
-                return Ok(());
-            }
-            Err(e) => return Err(e.into()),
+            Err(verdict) => return Ok(verdict),
         };
-        let route = route::route_for(&self.routes, self.chat.platform(), &notification);
-        let channel = route.map(|(_, channel)| channel);
-        let gate = holds.gate(&notification, route.map(|(route, _)| route));
-        if gate == Gate::Hold {
-            return Ok(());
+        let mut record = Record::new(id.clone(), position, notification);
+        for stage in STAGES {
+            let verdict = stage.run(self, pass, &mut record).await?;
+            if verdict != Verdict::Continue {
+                tracing::debug!(record = %id, stage = stage.name(), ?verdict, "decided");
+                return Ok(verdict);
+            }
         }
-        if !self.store.delivered(&notification.id).await? {
-            let open = self.store.open_incident(&notification.site, &notification.object).await?;
-            // With an incident in chat, everything held belongs in its thread.
-            if gate == Gate::Released && open.is_none() && holds.recovered_while_held(index, &notification, &self.spool)
-            {
-                return Ok(self.spool.remove(id)?);
-            }
-            if open.is_none()
-                && notification.kind.closes_incident()
-                && holds.problem_follows(index, &notification, &self.spool)
-            {
-                tracing::info!(notification = %notification.id, object = %notification.object, "waits for the problem it ends");
-                return Ok(());
-            }
-            let Some(notification) = mirror::admit(&self.store, notification, open.as_ref()).await? else {
-                return Ok(self.spool.remove(id)?);
-            };
-            if self.hold_for_group(id, &notification, route, open.as_ref()).await? {
-                return Ok(());
-            }
-            let plan = thread::plan(&notification, open);
-            // Marked before posting: after a crash between posting and committing, the next
-            // try looks the message up by the notification id instead of posting it again.
-            let retrying = self.store.begin_attempt(&notification.id).await?;
-            let attempt = deliver::Attempt { key: &notification.id, retrying };
-            let change = deliver::execute(self.chat.as_ref(), channel, plan, attempt).await?;
-            self.store.commit(&notification.id, change.message, change.change).await?;
-            tracing::info!(notification = %notification.id, object = %notification.object, kind = %notification.kind, "delivered");
-        }
-        self.spool.remove(id)?;
-        Ok(())
+        // The deliver stage always decides; were a stage added after it, the record would be
+        // looked at again on the next pass rather than lost.
+        Ok(Verdict::Hold)
     }
 }

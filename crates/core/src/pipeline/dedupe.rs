@@ -1,0 +1,30 @@
+//! Dedupe stage: a notification delivered already (a crash after its commit, before its spool
+//! record was removed; or a record handed over twice) leaves the spool without a second post.
+//! Otherwise the incident open for its object is looked up for the stages after.
+
+use super::stage::{Record, Stage, Verdict};
+use super::{DeliveryError, Pass, Pipeline};
+use async_trait::async_trait;
+
+pub struct Dedupe;
+
+#[async_trait]
+impl Stage for Dedupe {
+    fn name(&self) -> &'static str {
+        "dedupe"
+    }
+
+    async fn run<'p>(
+        &self,
+        pipeline: &'p Pipeline,
+        _pass: &Pass<'_>,
+        record: &mut Record<'p>,
+    ) -> Result<Verdict, DeliveryError> {
+        let notification = &record.notification;
+        if pipeline.store.delivered(&notification.id).await? {
+            return Ok(Verdict::Drop);
+        }
+        record.open = pipeline.store.open_incident(&notification.site, &notification.object).await?;
+        Ok(Verdict::Continue)
+    }
+}
