@@ -10,6 +10,7 @@ mod args;
 mod auth;
 mod clock;
 mod commands;
+mod confirmations;
 mod router;
 #[cfg(test)]
 mod testing;
@@ -17,7 +18,8 @@ mod text;
 
 pub use auth::{Denial, DenialReason, Policy, Role, User};
 pub use commands::snooze::{SnoozeBook, SnoozeBookError};
-pub use router::{AuditEntry, Dispatch, Request, Router, Settings};
+pub use confirmations::{Answered, Confirmations, Question};
+pub use router::{AuditEntry, Dispatch, Request, Router, Settings, Thread};
 
 /// Every command word (`ack`, `downtime`, `status`, …): what a `[[role]]` may grant.
 pub fn command_names() -> Vec<&'static str> {

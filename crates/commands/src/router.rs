@@ -4,15 +4,16 @@
 
 use crate::commands::snooze::{self, SnoozeRequest};
 use crate::commands::{self, Act, Command, Input, Parsed};
+use crate::confirmations::{Answered, Confirmations, Waiting, YES_WINDOW_SECONDS};
 use crate::text::{cut_bytes, shown, typeable};
 use crate::{Policy, SnoozeBook};
+use futures_util::stream::{self, StreamExt};
 use hagios_domain::suggest::closest;
 use hagios_domain::{ObjectRef, Outcome, Snapshot};
 use hagios_monitor::Monitor;
 use regex::{Captures, Regex, RegexBuilder};
 use serde::Serialize;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// How the router talks and what it accepts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,18 +58,46 @@ pub struct Request<'a> {
     /// A readable name for replies, default comments and the command's author.
     pub user_name: &'a str,
     pub text: &'a str,
-    /// The incident of the alert thread the text was typed in, if any: commands there may leave
-    /// out the host and service.
-    pub incident: Option<ObjectRef>,
+    /// The thread the text was typed in: commands in an alert's thread may leave out the host
+    /// and service; `ack` in an alert group's thread acknowledges every open member.
+    pub thread: Thread,
     /// Seconds since the epoch.
     pub now: i64,
+}
+
+/// Where a command was typed, as far as commands care.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Thread {
+    /// Outside any alert's thread.
+    #[default]
+    None,
+    /// In the thread of the incident of this object.
+    Incident(ObjectRef),
+    /// In the thread of an alert group whose open members are these.
+    Group(Vec<ObjectRef>),
+}
+
+impl Thread {
+    fn incident(&self) -> Option<&ObjectRef> {
+        match self {
+            Thread::Incident(object) => Some(object),
+            _ => None,
+        }
+    }
+
+    fn group(&self) -> &[ObjectRef] {
+        match self {
+            Thread::Group(members) => members,
+            _ => &[],
+        }
+    }
 }
 
 /// The questions one command asked or answered.
 #[derive(Default)]
 struct Questions {
     asked: Option<u32>,
-    answered: Option<u32>,
+    answered: Option<Answered>,
 }
 
 /// The answer to one request and its audit record.
@@ -81,7 +110,7 @@ pub struct Dispatch {
     pub awaiting_yes: Option<u32>,
     /// The waiting request this command took off the queue (confirmed or cancelled), so that its
     /// question can show the outcome instead of asking on.
-    pub answered: Option<u32>,
+    pub answered: Option<Answered>,
 }
 
 /// What the audit log keeps about one request, allowed or not.
@@ -102,35 +131,11 @@ pub struct AuditEntry {
     pub result: String,
 }
 
-/// How long a request waits for its `yes`.
-const YES_WINDOW_SECONDS: i64 = 120;
-
-/// Request numbers start from the second the router was built (six digits), so that a Yes button
-/// on a question from before a restart names no request made after it — unless more than one
-/// request per second was made since that start.
-fn first_request_number(now: i64) -> u32 {
-    u32::try_from(now.rem_euclid(1_000_000)).unwrap_or(0)
-}
-
-/// An authorized request waiting for a `yes`.
-struct AwaitingYes {
-    /// Counts up per router (see [`first_request_number`]), so a button or `yes N` names this
-    /// request and no other.
-    number: u32,
-    command: &'static Command,
-    act: Act,
-    requester_id: String,
-    expires: i64,
-}
-
 /// Routes chat text to commands. Built once; `dispatch` may run concurrently.
 pub struct Router {
     policy: Policy,
     settings: Settings,
-    /// Oldest first.
-    awaiting_yes: Mutex<Vec<AwaitingYes>>,
-    /// The number of the latest request that waited for a `yes`.
-    requests_numbered: AtomicU32,
+    confirmations: Confirmations,
     routes: Vec<(&'static Command, Regex)>,
     /// Matches a leading mention of the bot.
     address: Regex,
@@ -163,10 +168,14 @@ impl Router {
             settings,
             routes,
             address,
-            awaiting_yes: Mutex::new(Vec::new()),
-            requests_numbered: AtomicU32::new(first_request_number(hagios_domain::unix_now())),
+            confirmations: Confirmations::starting_at(hagios_domain::unix_now()),
             snooze_book: None,
         }
+    }
+
+    /// The requests waiting for a `yes`, and where each was asked.
+    pub fn confirmations(&self) -> &Confirmations {
+        &self.confirmations
     }
 
     /// Keeps the snoozes typed in chat in `book`.
@@ -237,7 +246,8 @@ impl Router {
         let input = Input {
             command,
             user: request.user_name,
-            incident: request.incident.as_ref(),
+            incident: request.thread.incident(),
+            group: request.thread.group(),
             now: request.now,
             snapshot: &snapshot,
             settings: &self.settings,
@@ -251,12 +261,14 @@ impl Router {
                 text
             }
             Ok(Parsed::Act(act)) => self.act(command, act, request, &snapshot, monitor, audit).await,
+            Ok(Parsed::Each(acts)) => self.act_each(command, acts, request, &snapshot, monitor, audit).await,
             Ok(Parsed::Snooze(wanted)) => self.snooze(command, wanted, request, &snapshot, audit).await,
             Ok(Parsed::AfterYes(act)) => self.await_yes(command, act, request, &snapshot, audit, &mut questions.asked),
             Ok(Parsed::Yes(number)) => match self.take_awaiting(number, request, &snapshot, audit) {
-                Ok(awaiting) => {
-                    questions.answered = Some(awaiting.number);
-                    self.execute(&awaiting.act, request, monitor, audit).await
+                Ok(waiting) => {
+                    let reply = self.execute(&waiting.act, request, monitor, audit).await;
+                    questions.answered = Some(waiting.answered());
+                    reply
                 }
                 Err(reply) => reply,
             },
@@ -283,28 +295,17 @@ impl Router {
         if let Err(denial) = self.admit(command, &act, request, snapshot, audit) {
             return denial;
         }
-        let number = self.requests_numbered.fetch_add(1, Ordering::Relaxed) + 1;
+        let intent = act.intent.clone();
+        let number = self.confirmations.park(command, act, request.user_id, request.now);
         audit.result = format!("awaiting yes (request {number})");
         *awaiting_yes = Some(number);
         let who = if self.settings.second_person_confirms { "another authorized person replies" } else { "you reply" };
-        let reply = format!(
-            "this will {} in {}; nothing happens until {who} `yes` within {} minutes \
+        format!(
+            "this will {intent} in {}; nothing happens until {who} `yes` within {} minutes \
              (request {number}; `cancel` drops it)",
-            act.intent,
             self.settings.backend_name,
             YES_WINDOW_SECONDS / 60
-        );
-        let awaiting = AwaitingYes {
-            number,
-            command,
-            act,
-            requester_id: request.user_id.to_owned(),
-            expires: request.now + YES_WINDOW_SECONDS,
-        };
-        let mut queue = self.awaiting_yes.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        queue.retain(|waiting| waiting.expires > request.now);
-        queue.push(awaiting);
-        reply
+        )
     }
 
     /// The request this person may say `yes` to — their own, or with `second_person_confirms`
@@ -316,33 +317,33 @@ impl Router {
         request: &Request<'_>,
         snapshot: &Snapshot,
         audit: &mut AuditEntry,
-    ) -> Result<AwaitingYes, String> {
-        let mut queue = self.awaiting_yes.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        queue.retain(|waiting| waiting.expires > request.now);
+    ) -> Result<Waiting, String> {
         let second_person = self.settings.second_person_confirms;
         // With the second-person rule, anyone but the asker (on any of their platforms); without
         // it, the asker only.
         let may_confirm =
-            |waiting: &AwaitingYes| self.policy.same_person(&waiting.requester_id, request.user_id) != second_person;
-        let named = |waiting: &AwaitingYes| number.is_none_or(|number| waiting.number == number);
-        let Some(index) = queue.iter().rposition(|waiting| named(waiting) && may_confirm(waiting)) else {
-            return Err(match number {
-                Some(number) if queue.iter().any(|waiting| waiting.number == number) && second_person => {
-                    format!("request {number} needs a `yes` from another authorized person than the one who asked")
-                }
-                Some(number) if queue.iter().any(|waiting| waiting.number == number) => {
-                    format!("only the person who asked may confirm request {number}")
-                }
-                Some(number) => not_waiting(number),
-                None => {
-                    let whose = if second_person { " from someone else" } else { "" };
-                    format!("nothing is waiting for a `yes`{whose} (requests wait {YES_WINDOW_SECONDS} s)")
-                }
-            });
-        };
-        let waiting = &queue[index];
-        self.admit(waiting.command, &waiting.act, request, snapshot, audit)?;
-        Ok(queue.remove(index))
+            |waiting: &Waiting| self.policy.same_person(&waiting.requester_id, request.user_id) != second_person;
+        let named = |waiting: &Waiting| number.is_none_or(|number| waiting.number == number);
+        self.confirmations.with_waiting(request.now, |queue| {
+            let Some(index) = queue.iter().rposition(|waiting| named(waiting) && may_confirm(waiting)) else {
+                return Err(match number {
+                    Some(number) if queue.iter().any(|waiting| waiting.number == number) && second_person => {
+                        format!("request {number} needs a `yes` from another authorized person than the one who asked")
+                    }
+                    Some(number) if queue.iter().any(|waiting| waiting.number == number) => {
+                        format!("only the person who asked may confirm request {number}")
+                    }
+                    Some(number) => not_waiting(number),
+                    None => {
+                        let whose = if second_person { " from someone else" } else { "" };
+                        format!("nothing is waiting for a `yes`{whose} (requests wait {YES_WINDOW_SECONDS} s)")
+                    }
+                });
+            };
+            let waiting = &queue[index];
+            self.admit(waiting.command, &waiting.act, request, snapshot, audit)?;
+            Ok(queue.remove(index))
+        })
     }
 
     /// Drops a waiting request: number `number`, else the person's own newest, else the newest.
@@ -355,27 +356,28 @@ impl Router {
         request: &Request<'_>,
         snapshot: &Snapshot,
         audit: &mut AuditEntry,
-    ) -> Result<(u32, String), String> {
-        let mut queue = self.awaiting_yes.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        queue.retain(|waiting| waiting.expires > request.now);
-        let index = match number {
-            Some(number) => queue.iter().position(|waiting| waiting.number == number),
-            None => queue
-                .iter()
-                .rposition(|waiting| self.policy.same_person(&waiting.requester_id, request.user_id))
-                .or_else(|| queue.len().checked_sub(1)),
-        };
-        let Some(index) = index else {
-            return Err(number.map_or_else(
-                || "nothing is waiting for a `yes`, so there is nothing to cancel".to_owned(),
-                not_waiting,
-            ));
-        };
-        let waiting = &queue[index];
-        self.admit(waiting.command, &waiting.act, request, snapshot, audit)?;
-        let waiting = queue.remove(index);
+    ) -> Result<(Answered, String), String> {
+        let waiting = self.confirmations.with_waiting(request.now, |queue| {
+            let index = match number {
+                Some(number) => queue.iter().position(|waiting| waiting.number == number),
+                None => queue
+                    .iter()
+                    .rposition(|waiting| self.policy.same_person(&waiting.requester_id, request.user_id))
+                    .or_else(|| queue.len().checked_sub(1)),
+            };
+            let Some(index) = index else {
+                return Err(number.map_or_else(
+                    || "nothing is waiting for a `yes`, so there is nothing to cancel".to_owned(),
+                    not_waiting,
+                ));
+            };
+            let waiting = &queue[index];
+            self.admit(waiting.command, &waiting.act, request, snapshot, audit)?;
+            Ok(queue.remove(index))
+        })?;
         audit.result = format!("cancelled request {}", waiting.number);
-        Ok((waiting.number, format!("cancelled request {}: nothing will {}", waiting.number, waiting.act.intent)))
+        let reply = format!("cancelled request {}: nothing will {}", waiting.number, waiting.act.intent);
+        Ok((waiting.answered(), reply))
     }
 
     /// Records the parsed action, then Ok (recorded as allowed) when the person may run `command`
@@ -459,6 +461,50 @@ impl Router {
         self.execute(&act, request, monitor, audit).await
     }
 
+    /// Runs `acts` (one per member of an alert group), each authorized on its own, at most
+    /// [`MEMBERS_AT_ONCE`] at a time; one audit record and one reply sum them up.
+    async fn act_each(
+        &self,
+        command: &Command,
+        acts: Vec<Act>,
+        request: &Request<'_>,
+        snapshot: &Snapshot,
+        monitor: &dyn Monitor,
+        audit: &mut AuditEntry,
+    ) -> String {
+        let runs = acts.into_iter().map(|act| {
+            let mut member_audit = audit.clone();
+            async move {
+                let member = act.object.clone();
+                let reply = self.act(command, act, request, snapshot, monitor, &mut member_audit).await;
+                Member { object: member, reply, audit: member_audit }
+            }
+        });
+        let mut members: Vec<Member> = stream::iter(runs).buffer_unordered(MEMBERS_AT_ONCE).collect().await;
+        members.sort_by_key(|member| member.object.to_string());
+        let parsed: Vec<serde_json::Value> = members
+            .iter()
+            .map(|member| {
+                serde_json::json!({
+                    "member": member.object.to_string(),
+                    "parsed": member.audit.parsed,
+                    "result": member.audit.result,
+                })
+            })
+            .collect();
+        audit.parsed = Some(serde_json::Value::Array(parsed).to_string());
+        audit.allowed = members.iter().all(|member| member.audit.allowed);
+        let counts = outcome_counts(&members);
+        audit.result = format!("group: {counts}");
+        let mut reply = format!("{} for the {} open members of this group: {counts}", command.name, members.len());
+        let listed = members.iter().filter(|member| members.len() <= MEMBERS_LISTED || member.outcome() != "confirmed");
+        for member in listed {
+            let first_line = member.reply.lines().next().unwrap_or_default();
+            reply.push_str(&format!("\n• {}: {first_line}", member.object));
+        }
+        reply
+    }
+
     /// Runs an authorized action and says what became of it.
     async fn execute(&self, act: &Act, request: &Request<'_>, monitor: &dyn Monitor, audit: &mut AuditEntry) -> String {
         let author = if request.user_name.trim().is_empty() { request.user_id } else { request.user_name };
@@ -497,6 +543,40 @@ impl Router {
     fn route<'l>(&self, line: &'l str) -> Option<(&'static Command, Captures<'l>)> {
         self.routes.iter().find_map(|(command, route)| route.captures(line).map(|captures| (*command, captures)))
     }
+}
+
+/// Group members acted on at the same time: enough that a storm's group is acknowledged within
+/// a status.dat rewrite or two, few enough that the monitoring system is not flooded.
+const MEMBERS_AT_ONCE: usize = 32;
+/// Members whose result is listed one per line; beyond that only the ones not confirmed are.
+const MEMBERS_LISTED: usize = 30;
+
+/// One group member's part in a group action.
+struct Member {
+    object: ObjectRef,
+    reply: String,
+    audit: AuditEntry,
+}
+
+impl Member {
+    /// How its request ended, from its audit result (`confirmed: …`, `failed: …`, a refusal).
+    fn outcome(&self) -> &str {
+        let result = self.audit.result.as_str();
+        ["confirmed", "unconfirmed", "failed"].into_iter().find(|word| result.starts_with(word)).unwrap_or("refused")
+    }
+}
+
+/// "3 confirmed, 1 failed"
+fn outcome_counts(members: &[Member]) -> String {
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for member in members {
+        let word = member.outcome();
+        match counts.iter_mut().find(|(seen, _)| *seen == word) {
+            Some((_, count)) => *count += 1,
+            None => counts.push((word, 1)),
+        }
+    }
+    counts.iter().map(|(word, count)| format!("{count} {word}")).collect::<Vec<_>>().join(", ")
 }
 
 fn not_waiting(number: u32) -> String {
@@ -633,17 +713,11 @@ mod tests {
     }
 
     #[test]
-    fn request_numbers_start_from_the_clock_so_numbers_from_before_a_restart_are_not_reused() {
-        assert_eq!(first_request_number(1_795_645_823), 645_823);
-        assert!(first_request_number(1_795_645_900) > first_request_number(1_795_645_823) + 70);
-    }
-
-    #[test]
     fn dispatch_can_run_on_a_multithreaded_runtime() {
         fn assert_send<T: Send>(_: &T) {}
         let router = Router::new(Policy::default());
         let monitor = crate::testing::RecordingMonitor::new(Behaviour::Confirm);
-        let request = Request { user_id: "U1", user_name: "a", text: "status", incident: None, now: 0 };
+        let request = Request { user_id: "U1", user_name: "a", text: "status", thread: Thread::None, now: 0 };
         assert_send(&router.dispatch(&request, &monitor));
     }
 

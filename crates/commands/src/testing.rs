@@ -3,7 +3,7 @@
 
 use crate::commands::{self, Input};
 use crate::router::Settings;
-use crate::{Dispatch, Policy, Request, Role, Router, User};
+use crate::{Dispatch, Policy, Request, Role, Router, Thread, User};
 use async_trait::async_trait;
 use hagios_domain::{
     Action, Downtime, HostObject, HostView, Inventory, ObjectRef, Outcome, ServiceView, Snapshot, State, Status,
@@ -117,6 +117,7 @@ pub(crate) fn input_for<'a>(snapshot: &'a Snapshot, incident: Option<&'a ObjectR
         command: commands::find("ack").unwrap_or(commands::ALL[0]),
         user: "alice",
         incident,
+        group: &[],
         now: NOW,
         snapshot,
         settings: &SETTINGS,
@@ -200,7 +201,7 @@ pub(crate) fn policy() -> Policy {
 pub(crate) struct Chat {
     user_id: &'static str,
     user_name: &'static str,
-    incident: Option<ObjectRef>,
+    thread: Thread,
     behaviour: Behaviour,
 }
 
@@ -234,11 +235,17 @@ impl Chat {
     }
 
     pub(crate) fn as_user(user_id: &'static str, user_name: &'static str) -> Self {
-        Chat { user_id, user_name, incident: None, behaviour: Behaviour::Confirm }
+        Chat { user_id, user_name, thread: Thread::None, behaviour: Behaviour::Confirm }
     }
 
     pub(crate) fn in_thread(mut self, incident: ObjectRef) -> Self {
-        self.incident = Some(incident);
+        self.thread = Thread::Incident(incident);
+        self
+    }
+
+    /// In the thread of an alert group with these open members.
+    pub(crate) fn in_group(mut self, members: Vec<ObjectRef>) -> Self {
+        self.thread = Thread::Group(members);
         self
     }
 
@@ -265,13 +272,8 @@ impl Chat {
     /// One message to `router`.
     pub(crate) fn send_to(&self, router: &Router, text: &str) -> Sent {
         let monitor = RecordingMonitor::new(self.behaviour);
-        let request = Request {
-            user_id: self.user_id,
-            user_name: self.user_name,
-            text,
-            incident: self.incident.clone(),
-            now: NOW,
-        };
+        let request =
+            Request { user_id: self.user_id, user_name: self.user_name, text, thread: self.thread.clone(), now: NOW };
         let runtime = tokio::runtime::Builder::new_current_thread().build().expect("a test runtime starts");
         let dispatch = runtime.block_on(router.dispatch(&request, &monitor));
         let executed = monitor.executed.into_inner().expect("no test panicked while holding the lock");

@@ -9,7 +9,6 @@ pub mod bot;
 pub mod config;
 mod conversation;
 mod error;
-mod group_ack;
 pub mod matching;
 pub mod pipeline;
 pub mod retention;

@@ -3,7 +3,7 @@
 
 use crate::backend::Backend;
 use crate::config::Config;
-use crate::conversation::{Conversation, OpenQuestions};
+use crate::conversation::{Chats, Conversation};
 use crate::pipeline::{return_leftovers, FanOut, Groups, Holds, Pipeline};
 use crate::sources::nagios_status::StatusMirror;
 use crate::StartError;
@@ -76,7 +76,7 @@ pub(crate) async fn serve_chat(
         spools
     };
     let mut listeners = Vec::new();
-    let questions = OpenQuestions::default();
+    let every_chat = Chats::new(&chats);
     for (chat, spool) in chats.into_iter().zip(spools) {
         let store = store.for_platform(chat.platform().name());
         let pipeline = Pipeline {
@@ -91,13 +91,8 @@ pub(crate) async fn serve_chat(
         tasks.push(tokio::spawn(pipeline.run(shutdown.clone())));
         let (events_tx, events) = mpsc::channel(64);
         listeners.push(tokio::spawn(listen(chat.clone(), events_tx)));
-        let conversation = Conversation {
-            chat,
-            router: router.clone(),
-            monitor: monitor.clone(),
-            store,
-            questions: questions.clone(),
-        };
+        let conversation =
+            Conversation { chat, router: router.clone(), monitor: monitor.clone(), store, chats: every_chat.clone() };
         tasks.push(tokio::spawn(conversation.serve(events, shutdown.clone())));
     }
     tracing::info!(site = %backend.site, backend = backend.name, chat = %platforms.join("+"), "hagios running");

@@ -4,7 +4,7 @@ use super::{Act, Command, Input, ParseError, Parsed};
 use crate::args::{Shape, Words};
 use crate::clock::format_local;
 use crate::text::shown;
-use hagios_domain::Action;
+use hagios_domain::{Action, ObjectRef};
 use regex::Captures;
 
 /// The longest acknowledgement expiry accepted, a year.
@@ -23,7 +23,9 @@ pub(crate) static COMMAND: Command = Command {
               • `ack web01 \"HTTP Load\" batch job, ends 15:00`\n\
               • `ack web01!SSH`\n\
               • `ack db01 MySQL for 2h replica catching up`\n\
-              • `ack looking into it` (in an alert's thread)",
+              • `ack looking into it` (in an alert's thread)\n\
+              In an alert group's thread, `ack [COMMENT…]` acknowledges every open member of the group, \
+              each as if typed in its own thread; the reply sums up how each went.",
     permission: Some("ack"),
     needs_state: true,
     routes: &[r"^ack(?:\s+(?P<rest>.*))?$"],
@@ -32,14 +34,24 @@ pub(crate) static COMMAND: Command = Command {
 
 fn parse(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseError> {
     let words = Words::new(captures.name("rest").map_or("", |m| m.as_str()));
+    // In a group's thread, "ack db01 MySQL …" still names its own object.
+    let names_a_host = words.list.first().is_some_and(|word| input.snapshot.has_host(&word.text));
+    if !input.group.is_empty() && !names_a_host {
+        let acts = input.group.iter().map(|member| acknowledge(member.clone(), &words, 0, input));
+        return Ok(Parsed::Each(acts.collect::<Result<_, _>>()?));
+    }
     let resolved = input.resolve(&words, Shape { all_services: false, trailing: true })?;
-    let target = resolved.object();
+    Ok(Parsed::Act(acknowledge(resolved.object(), &words, resolved.next, input)?))
+}
+
+/// The acknowledgement of `target` with what follows word `next` (an expiry, a comment).
+fn acknowledge(target: ObjectRef, words: &Words<'_>, next: usize, input: &Input<'_>) -> Result<Act, ParseError> {
     // No refusal when the state looks fine: status.dat lags the alert by up to Nagios'
     // status_update_interval, so "OK" here may be stale. Nagios ignores acknowledgements of objects
     // without a problem, and the confirmation says so then.
-    let (expire, next) = match expiry_at(&words, resolved.next, input)? {
-        Some(expire) => (Some(expire), resolved.next + 2),
-        None => (None, resolved.next),
+    let (expire, next) = match expiry_at(words, next, input)? {
+        Some(expire) => (Some(expire), next + 2),
+        None => (None, next),
     };
     let comment = words.text_from(next).unwrap_or_else(|| format!("acknowledged from chat by {}", input.user));
     let action =
@@ -50,7 +62,7 @@ fn parse(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseErro
         act.intent.push_str(&until);
         act.done.push_str(&until);
     }
-    Ok(Parsed::Act(act))
+    Ok(act)
 }
 
 /// `for DURATION` at word `index`: when the acknowledgement lapses. Anything else after `for`
@@ -159,5 +171,41 @@ mod tests {
         // carol's role grants ack on hostgroup:db-servers.
         assert_eq!(Chat::as_user("U3", "carol").send("ack db01 MySQL").executed.len(), 1);
         assert!(Chat::as_user("U3", "carol").send("ack web01 HTTP").reply().starts_with("refused: carol"));
+    }
+
+    #[test]
+    fn in_a_group_thread_ack_acknowledges_every_open_member_with_one_audit_record() {
+        let members = vec![ObjectRef::service("web01", "HTTP"), ObjectRef::service("db01", "MySQL")];
+        let sent = Chat::alice().in_group(members.clone()).send("ack on it");
+        assert_eq!(sent.executed.len(), 2, "{}", sent.reply());
+        assert!(sent
+            .executed
+            .iter()
+            .all(|(action, _)| matches!(action, Action::Acknowledge { comment, .. } if comment == "on it")));
+        assert!(sent.reply().starts_with("ack for the 2 open members of this group: 2 confirmed"), "{}", sent.reply());
+        assert!(sent.reply().contains("\n• db01!MySQL: acknowledged db01!MySQL"), "{}", sent.reply());
+        let audit = sent.audit();
+        assert_eq!(
+            (audit.command.as_deref(), audit.result.as_str(), audit.allowed),
+            (Some("ack"), "group: 2 confirmed", true)
+        );
+        assert!(audit.parsed.as_deref().unwrap_or_default().contains(r#""member":"web01!HTTP""#), "{audit:?}");
+
+        // bob may ack web* only: one member goes through, the other is refused on its own.
+        let bob = Chat::as_user("U2", "bob").in_group(members.clone()).send("ack");
+        assert_eq!(bob.executed.len(), 1);
+        assert!(
+            bob.reply().contains("1 confirmed, 1 refused") || bob.reply().contains("1 refused, 1 confirmed"),
+            "{}",
+            bob.reply()
+        );
+        assert!(!bob.audit().allowed);
+
+        // Naming an object of its own is the ordinary command, even in a group's thread.
+        let own = Chat::alice().in_group(members).send("ack web02 HTTP checking");
+        assert_eq!(own.executed.len(), 1);
+        assert!(
+            matches!(own.action(), Action::Acknowledge { target, .. } if *target == ObjectRef::service("web02", "HTTP"))
+        );
     }
 }

@@ -45,7 +45,7 @@ mod tests {
         assert_eq!(own.reply(), format!("{cancelled}: nothing will add host web09 (192.0.2.9, template generic-host)"));
         assert_eq!((own.audit().command.as_deref(), own.audit().result.as_str()), (Some("cancel"), cancelled.as_str()));
         assert!(own.audit().allowed && own.audit().parsed.is_some());
-        assert_eq!(own.dispatch.answered, Some(number), "the question can close");
+        assert_eq!(own.dispatch.answered.map(|answered| answered.number), Some(number), "the question can close");
         let late = Chat::as_user("U4", "dave").send_to(&router, &format!("yes {number}"));
         assert!(late.reply().starts_with(&format!("request {number} is not waiting any more")), "{}", late.reply());
         assert!(late.executed.is_empty());

@@ -74,6 +74,8 @@ pub(crate) struct Input<'a> {
     pub user: &'a str,
     /// The incident of the alert thread the command was typed in.
     pub incident: Option<&'a ObjectRef>,
+    /// The open members of the alert group whose thread the command was typed in.
+    pub group: &'a [ObjectRef],
     pub now: i64,
     pub snapshot: &'a Snapshot,
     pub settings: &'a Settings,
@@ -96,6 +98,8 @@ impl Input<'_> {
 pub(crate) enum Parsed {
     /// An action for the monitoring system, subject to authorization.
     Act(Act),
+    /// The same action for each open member of an alert group, each authorized on its own.
+    Each(Vec<Act>),
     /// A query, already answered from the snapshot. `query` is its canonical form for the audit.
     Answer { query: String, text: String },
     /// An action that changes what is monitored: authorized now, run only after a `yes`.

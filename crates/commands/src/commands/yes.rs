@@ -61,7 +61,10 @@ mod tests {
         assert!(first.reply().ends_with(&format!("(request {number}; `cancel` drops it)")), "{}", first.reply());
         let yes = Chat::alice().send_to(&router, &format!("yes {number}"));
         assert!(matches!(yes.action(), hagios_domain::Action::AddHost { name, .. } if name == "web09"));
-        assert_eq!((yes.dispatch.awaiting_yes, yes.dispatch.answered), (None, Some(number)));
+        assert_eq!(
+            (yes.dispatch.awaiting_yes, yes.dispatch.answered.map(|answered| answered.number)),
+            (None, Some(number))
+        );
         let huge = Chat::alice().send_to(&router, "yes 999999999999");
         assert!(huge.reply().starts_with("no request is numbered 999999999999"), "{}", huge.reply());
     }

@@ -1,13 +1,16 @@
 //! The command side of chat: each event from a person goes through the router (parse, check
 //! against real objects, authorize, execute), is audited, and is answered where it was asked.
+//! A command typed in a thread carries its context: the incident's object, or the open members
+//! of an alert group (where `ack` acknowledges them all).
+
+mod questions;
 
 use hagios_chat::{ChatAdapter, ChatEvent, ChatUser, MessageRef, Outbound};
-use hagios_commands::{AuditEntry, Request, Router};
+use hagios_commands::{AuditEntry, Question, Request, Router, Thread};
 use hagios_monitor::Monitor;
-use hagios_store::AuditRecord;
-use hagios_store::StoreHandle;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use hagios_store::{AuditRecord, StoreHandle};
+pub use questions::Chats;
+use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 
 #[derive(Clone)]
@@ -16,41 +19,8 @@ pub struct Conversation {
     pub router: Arc<Router>,
     pub monitor: Arc<dyn Monitor>,
     pub store: StoreHandle,
-    pub questions: OpenQuestions,
-}
-
-/// Questions waiting for a `yes`, by request number: where each was asked and what it said, so
-/// that the answer replaces its Yes and Cancel buttons with the outcome. Shared by the
-/// conversations of all platforms: a question asked on one may be answered on another.
-#[derive(Clone, Default)]
-pub struct OpenQuestions(Arc<Mutex<HashMap<u32, OpenQuestion>>>);
-
-struct OpenQuestion {
-    chat: Arc<dyn ChatAdapter>,
-    message: MessageRef,
-    text: String,
-    asked_at: i64,
-}
-
-/// How long a question is remembered: well past the time a request waits for its `yes`.
-const QUESTIONS_KEPT_SECONDS: i64 = 3600;
-
-impl OpenQuestions {
-    fn asked(&self, request: u32, question: OpenQuestion) {
-        let mut open = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        open.retain(|_, earlier| earlier.asked_at > question.asked_at - QUESTIONS_KEPT_SECONDS);
-        open.insert(request, question);
-    }
-
-    /// Shows the outcome in the question instead of its buttons.
-    async fn answered(&self, request: u32, by: &str, outcome: &str) {
-        let question = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&request);
-        let Some(question) = question else { return };
-        let closed = Outbound::Text(format!("{}\n\n{by}: {outcome}", question.text));
-        if let Err(e) = question.chat.update(&question.message, &closed).await {
-            tracing::warn!(error = %e, request, "cannot show the answer in the question");
-        }
-    }
+    /// Every platform's adapter: a question asked on one may be answered on another.
+    pub chats: Chats,
 }
 
 /// One thing a person asked, whatever the platform or widget they used.
@@ -96,25 +66,15 @@ impl Conversation {
     }
 
     async fn answer(&self, asked: Asked) {
-        let incident = match &asked.thread {
-            Some(thread) => {
-                self.store.incident_by_message(thread).await.map(|i| i.map(|i| i.object)).unwrap_or_else(|e| {
-                    tracing::warn!(error = %e, "cannot look up the thread's incident");
-                    None
-                })
-            }
-            None => None,
+        let thread = match &asked.thread {
+            Some(thread) => self.thread_context(thread).await,
+            None => Thread::None,
         };
-        if let (None, Some(thread)) = (&incident, &asked.thread) {
-            if self.ack_group(&asked.user, thread, &asked.text).await {
-                return;
-            }
-        }
         let request = Request {
             user_id: &asked.user.id,
             user_name: &asked.user.name,
             text: &asked.text,
-            incident,
+            thread,
             now: hagios_domain::unix_now(),
         };
         let dispatch = self.router.dispatch(&request, self.monitor.as_ref()).await;
@@ -122,21 +82,36 @@ impl Conversation {
         let (channel, thread) = (Some(asked.channel.as_str()), asked.thread.as_ref());
         let posted = match dispatch.awaiting_yes {
             Some(request) => self.chat.post_question(channel, thread, &dispatch.reply, request).await.map(|message| {
-                let (chat, text, asked_at) = (self.chat.clone(), dispatch.reply.clone(), dispatch.audit.time);
-                self.questions.asked(request, OpenQuestion { chat, message, text, asked_at });
+                let platform = self.chat.platform().name().to_owned();
+                let question = Question { platform, message, text: dispatch.reply.clone() };
+                self.router.confirmations().asked(request, question);
             }),
             None => self.chat.post(channel, thread, &Outbound::Text(dispatch.reply.clone())).await.map(drop),
         };
         if let Err(e) = posted {
             tracing::error!(error = %e, user = %asked.user.id, "cannot post the reply");
         }
-        if let Some(request) = dispatch.answered {
-            self.questions.answered(request, &asked.user.name, &dispatch.reply).await;
+        if let Some(question) = dispatch.answered.and_then(|answered| answered.question) {
+            self.chats.close_question(&question, &asked.user.name, &dispatch.reply).await;
         }
     }
 
+    /// What the thread `thread` is about: an incident, an alert group, or neither.
+    async fn thread_context(&self, thread: &MessageRef) -> Thread {
+        let looked_up = async {
+            if let Some(incident) = self.store.incident_by_message(thread).await? {
+                return Ok(Thread::Incident(incident.object));
+            }
+            Ok(self.store.open_members_of_group(thread).await?.map_or(Thread::None, Thread::Group))
+        };
+        looked_up.await.unwrap_or_else(|e: hagios_store::StoreError| {
+            tracing::warn!(error = %e, "cannot look up what the thread is about");
+            Thread::None
+        })
+    }
+
     /// Writes `entry` to the audit log under this conversation's platform.
-    pub(crate) async fn audit(&self, entry: &AuditEntry) {
+    async fn audit(&self, entry: &AuditEntry) {
         let record = AuditRecord {
             time: entry.time,
             platform: self.chat.platform().name().to_owned(),
