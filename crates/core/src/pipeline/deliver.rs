@@ -1,10 +1,11 @@
-//! Deliver stage, the last: carries out the thread stage's plan against the chat platform and
-//! commits the delivery with the incident change it made, in one store transaction. Before the
+//! Deliver stage, the last: plans the thread (a new incident, or a reply in the open one plus an
+//! edit of its parent, `thread.rs`), carries the plan out against the chat platform and commits
+//! the delivery with the incident change it made, in one store transaction. Before the
 //! first chat call the attempt is marked, so that after a crash between posting and committing
 //! the next try looks the message up by the notification id instead of posting it again.
 
 use super::stage::{Record, Stage, Verdict};
-use super::thread::Plan;
+use super::thread::{self, Plan};
 use super::{DeliveryError, Pass, Pipeline};
 use async_trait::async_trait;
 use hagios_chat::{ChatAdapter, ChatError, MessageRef, Outbound};
@@ -24,10 +25,8 @@ impl Stage for Deliver {
         _pass: &Pass<'_>,
         record: &mut Record<'p>,
     ) -> Result<Verdict, DeliveryError> {
-        let Some(plan) = record.plan.take() else {
-            return Ok(Verdict::Quarantine("reached delivery without a plan from the thread stage".to_owned()));
-        };
         let notification = &record.notification;
+        let plan = thread::plan(notification, record.open.take());
         let retrying = pipeline.store.begin_attempt(&notification.id).await?;
         let attempt = Attempt { key: &notification.id, retrying };
         let delivered = execute(pipeline.chat.as_ref(), record.channel(), plan, attempt).await?;

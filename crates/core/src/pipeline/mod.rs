@@ -26,7 +26,6 @@ mod route;
 mod slack_tests;
 mod stage;
 mod thread;
-mod topology;
 
 use crate::config::{DeliveryConfig, RouteConfig};
 use backoff::Backoff;
@@ -43,7 +42,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 /// The stages, in the order every record meets them.
-static STAGES: [&dyn Stage; 8] = [
+static STAGES: [&dyn Stage; 7] = [
     // Which channel: the first matching [[route]] with a target on this platform.
     &route::Route,
     // Quiet hours and snoozes keep it in the spool until they end.
@@ -56,9 +55,8 @@ static STAGES: [&dyn Stage; 8] = [
     &mirror::Mirror,
     // Held for its group's message.
     &group::Group,
-    // A new incident (parent message), or a thread reply plus an edit of the parent.
-    &thread::Thread,
-    // The chat calls, then the store commit; the record leaves the spool.
+    // A new incident (parent message) or a thread reply plus an edit of the parent: the chat
+    // calls, then the store commit; the record leaves the spool.
     &deliver::Deliver,
 ];
 

@@ -2,7 +2,6 @@
 //! stage looks at the record as the stages before it left it and answers what happens next;
 //! the list of stages, in order, is in `mod.rs`.
 
-use super::thread::Plan;
 use super::{DeliveryError, Pass, Pipeline};
 use crate::config::RouteConfig;
 use async_trait::async_trait;
@@ -37,13 +36,11 @@ pub struct Record<'p> {
     pub released: bool,
     /// The incident open in chat for its object.
     pub open: Option<Incident>,
-    /// What to do in chat, once the thread stage decided.
-    pub plan: Option<Plan>,
 }
 
 impl<'p> Record<'p> {
     pub fn new(id: RecordId, position: usize, notification: Notification) -> Self {
-        Record { id, position, notification, route: None, released: false, open: None, plan: None }
+        Record { id, position, notification, route: None, released: false, open: None }
     }
 
     /// The channel its route names on this platform; `None` is the default channel.

@@ -1,31 +1,10 @@
-//! Threading stage: decides whether a notification opens an incident (a new parent message) or
-//! joins the open one (a thread reply plus an edit of the parent), and what the parent shows.
+//! Threading: whether a notification opens an incident (a new parent message) or joins the open
+//! one (a thread reply plus an edit of the parent), and what the parent shows after it. Pure:
+//! the deliver stage carries the plan out, the grouping stage folds cards with it.
 
-use super::stage::{Record, Stage, Verdict};
-use super::{DeliveryError, Pass, Pipeline};
-use async_trait::async_trait;
 use hagios_chat::{AlertCard, Outbound};
 use hagios_domain::{Notification, NotificationType};
 use hagios_store::Incident;
-
-pub struct Thread;
-
-#[async_trait]
-impl Stage for Thread {
-    fn name(&self) -> &'static str {
-        "thread"
-    }
-
-    async fn run<'p>(
-        &self,
-        _pipeline: &'p Pipeline,
-        _pass: &Pass<'_>,
-        record: &mut Record<'p>,
-    ) -> Result<Verdict, DeliveryError> {
-        record.plan = Some(plan(&record.notification, record.open.take()));
-        Ok(Verdict::Continue)
-    }
-}
 
 /// What to do in chat for one notification.
 #[derive(Debug, Clone, PartialEq, Eq)]

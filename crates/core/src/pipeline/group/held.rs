@@ -1,7 +1,7 @@
 //! The notifications held for grouping, in memory only: their records stay in the spool until
 //! the group message reflecting them is committed, so a restart simply collects them again.
 
-use super::super::topology::{is_down, Topology};
+use super::topology::{is_down, Topology};
 use hagios_domain::{Notification, ObjectRef, State};
 use hagios_spool::RecordId;
 use hagios_store::GroupId;

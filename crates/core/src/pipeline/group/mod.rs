@@ -2,22 +2,22 @@
 //! in the spool) and delivered together — a new group after `group_wait` as one message with a
 //! summary and its members listed in the thread, later members at most once per
 //! `group_interval` as one thread reply plus an edit of the group message. By concern:
-//! `held.rs` keeps the held batches, `fold.rs` works a batch out without I/O, `replies.rs`
-//! splits and posts the member lines; this file is the stage and the flush of due batches,
+//! `held.rs` keeps the held batches, `fold.rs` works a batch out without I/O, `topology.rs`
+//! folds problems behind a DOWN host into its group, `replies.rs` splits and posts the member
+//! lines; this file is the stage and the flush of due batches,
 //! with their chat and store I/O. The group card and its English are the domain's and the chat
 //! platforms' (`GroupCard`, `hagios_chat::group`).
 
 mod fold;
 mod held;
 mod replies;
+mod topology;
 
 use super::deliver::Attempt;
 use super::stage::{Record, Stage, Verdict};
-use super::topology::{is_down, parents_in};
 use super::{DeliveryError, Pass, Pipeline};
 use crate::config::{GroupLabel, RouteConfig};
 use async_trait::async_trait;
-pub(super) use fold::Step;
 use fold::{fold, Folded};
 use hagios_domain::{GroupCard, MessageRef, Notification, ObjectRef};
 use hagios_spool::RecordId;
@@ -25,6 +25,7 @@ use hagios_store::{Delivery, GroupBatch, GroupChange, Incident, MemberDelivery, 
 pub use held::{BatchKey, Groups};
 use std::collections::HashMap;
 use std::time::Duration;
+use topology::{is_down, parents_in};
 
 pub struct Group;
 
@@ -175,7 +176,7 @@ impl Pipeline {
         let mut folded = fold(&notifications, &open, card);
         let any_host_down = folded.card.members.iter().any(|m| m.open && !m.object.is_service() && is_down(m.state));
         let snapshot = if any_host_down { self.topology_snapshot().await } else { None };
-        let unfolded = super::topology::refold(&mut folded.card, snapshot.as_deref());
+        let unfolded = topology::refold(&mut folded.card, snapshot.as_deref());
         folded.steps.extend(unfolded);
         let posted = if folded.steps.iter().any(|step| step.line.is_some()) {
             let attempt = Attempt { key: &attempt_key, retrying };

@@ -5,8 +5,8 @@
 //! the notifications the pipeline holds or has delivered; parents from the monitor's snapshot
 //! (Nagios `parents`, objects.cache). Without a snapshot only services fold under their host.
 
-use super::group::Step;
-use super::DeliveryError;
+use super::super::DeliveryError;
+use super::fold::Step;
 use hagios_domain::message::MAX_PARENT_DEPTH;
 use hagios_domain::{GroupCard, Notification, ObjectRef, Snapshot, State};
 use hagios_monitor::Monitor;
