@@ -37,7 +37,7 @@ pub struct Config {
     pub delivery: DeliveryConfig,
     pub commands: CommandsConfig,
     pub routes: Vec<RouteConfig>,
-    /// Recurring windows during which matching notifications are held (docs/mute.md).
+    /// Recurring windows during which matching notifications are held (docs/quiet-hours.md).
     pub quiet_hours: Vec<QuietHours>,
     pub roles: Vec<RoleConfig>,
     pub users: Vec<UserConfig>,
