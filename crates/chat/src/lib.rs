@@ -3,15 +3,19 @@
 //! of hagios sees only `ChatEvent`s in and platform-neutral `Outbound` messages out.
 
 pub mod group;
-pub mod matrix;
+#[macro_use]
 pub mod platform;
-pub mod slack;
-pub mod terminal;
+
+// The chat platforms: each a folder of this crate, registered by one line here.
+platforms! {
+    Terminal => terminal::TerminalConfig,
+    Slack => slack::SlackConfig,
+    Matrix => matrix::MatrixConfig,
+}
 
 use async_trait::async_trait;
 pub use hagios_domain::{AlertCard, GroupCard, MessageRef};
 use hagios_domain::{NotificationType, ObjectRef, State};
-pub use platform::{Platform, PlatformConfig};
 use std::time::Duration;
 use tokio::sync::mpsc;
 

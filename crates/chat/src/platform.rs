@@ -1,9 +1,10 @@
-//! The chat platforms hagios speaks, registered in one list: each is a folder of this crate with
-//! the same files (`mod.rs` the adapter, `config.rs` its configuration section, `events.rs`,
-//! `render.rs`). A folder provides `NAME` (its section in the configuration file and its name in
-//! logs, the audit log and the store), `ROUTE_KEY` (the `[[route]]` key naming its target there;
-//! platforms may share one) and a section type implementing [`Section`].
-//! Adding a platform is its folder plus one line in the list at the bottom.
+//! What a chat platform provides, and the machinery that registers platforms. Each platform is a
+//! folder of this crate with the same files (`mod.rs` the adapter, `config.rs` its configuration
+//! section, `events.rs`, `render.rs`); the folder provides `NAME` (its section in the
+//! configuration file and its name in logs, the audit log and the store), `ROUTE_KEY` (the
+//! `[[route]]` key naming its target there; platforms may share one) and a section type
+//! implementing [`Section`]. The list of platforms is the `platforms!` call in `lib.rs`: adding
+//! a platform is its folder plus one line there.
 
 use crate::{ChatAdapter, ChatError};
 use async_trait::async_trait;
@@ -49,9 +50,11 @@ pub enum ConnectError {
     },
 }
 
-/// Generates [`Platform`] and [`PlatformConfig`] from the registered folders.
+/// Declares the platforms' modules and generates [`Platform`] and [`PlatformConfig`] from them.
 macro_rules! platforms {
     ($($variant:ident => $module:ident :: $section:ident),+ $(,)?) => {
+        $(pub mod $module;)+
+
         /// A chat platform hagios speaks.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum Platform {
@@ -115,7 +118,7 @@ macro_rules! platforms {
                 }
             }
 
-            pub fn section(&self) -> &dyn Section {
+            pub fn section(&self) -> &dyn $crate::platform::Section {
                 match self {
                     $(PlatformConfig::$variant(section) => section),+
                 }
@@ -124,19 +127,13 @@ macro_rules! platforms {
     };
 }
 
-platforms! {
-    Terminal => terminal::TerminalConfig,
-    Slack => slack::SlackConfig,
-    Matrix => matrix::MatrixConfig,
-}
-
-impl std::fmt::Display for Platform {
+impl std::fmt::Display for crate::Platform {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
     }
 }
 
-impl Platform {
+impl crate::Platform {
     /// Where hagios talks when no platform is configured: the terminal on stdin and stdout.
-    pub const FALLBACK: Platform = Platform::Terminal;
+    pub const FALLBACK: crate::Platform = crate::Platform::Terminal;
 }
