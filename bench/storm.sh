@@ -91,7 +91,7 @@ mkdir -p "$notify_spool"
 sleep 1
 
 # The environment of a real service notification (Nagios 4.4.6), host and service replaced.
-mapfile -t environment < <(grep '^NAGIOS_' crates/hagios/tests/fixtures/service-problem.env)
+mapfile -t environment < <(grep '^NAGIOS_' crates/notify/tests/fixtures/service-problem.env)
 export SPOOL="$notify_spool" HAGIOS="$PWD/target/release/hagios" SITE="$site"
 echo "storm: $total notifications ($hosts hosts × $services services), group_by = [$group_by]${split:+, agent → bot over mutual TLS}"
 start=$(date +%s.%N)

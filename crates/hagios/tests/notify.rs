@@ -3,15 +3,11 @@
 
 use hagios_domain::{NotificationType, ObjectRef, State};
 use hagios_spool::Spool;
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-/// `KEY=VALUE` lines captured from Nagios' notification command environment.
-fn nagios_environment(fixture: &str) -> Vec<(String, String)> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(fixture);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    text.lines().filter_map(|line| line.split_once('=')).map(|(k, v)| (k.to_owned(), v.to_owned())).collect()
-}
+#[path = "../../notify/tests/support/mod.rs"]
+mod support;
+use support::{nagios_environment, stderr, HOST_PROBLEM, SERVICE_PROBLEM};
 
 /// The binary with a clean environment, so nothing from the test runner leaks in.
 fn hagios_notify() -> Command {
@@ -20,15 +16,11 @@ fn hagios_notify() -> Command {
     command
 }
 
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
 #[test]
 fn a_service_problem_from_the_environment_is_spooled() {
     let spool_dir = tempfile::tempdir().unwrap();
     let output = hagios_notify()
-        .envs(nagios_environment("service-problem.env"))
+        .envs(nagios_environment(SERVICE_PROBLEM))
         .env("HAGIOS_SPOOL", spool_dir.path())
         .output()
         .unwrap();
@@ -64,6 +56,27 @@ fn a_host_problem_from_flags_is_spooled() {
     assert_eq!((notification.long_output.as_str(), notification.site.as_str()), ("first\nsecond", "dc2"));
 }
 
+/// Everything after `notify` reaches hagios-notify's parser untouched: values that look like
+/// flags, and `--help`.
+#[test]
+fn arguments_pass_through_to_the_notify_command() {
+    let spool_dir = tempfile::tempdir().unwrap();
+    let output = hagios_notify()
+        .env("HAGIOS_SPOOL", spool_dir.path())
+        .args(["--type", "PROBLEM", "--host", "web01", "--service", "Temp", "--state", "CRITICAL"])
+        .args(["--output", "-40 degrees", "--long-output", "--help"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "exit {:?}: {}", output.status.code(), stderr(&output));
+    let spool = Spool::open(spool_dir.path()).unwrap();
+    let notification = spool.read(&spool.pending().unwrap()[0]).unwrap();
+    assert_eq!((notification.output.as_str(), notification.long_output.as_str()), ("-40 degrees", "--help"));
+
+    let help = hagios_notify().arg("--help").output().unwrap();
+    assert!(help.status.success());
+    assert!(String::from_utf8_lossy(&help.stdout).contains("Usage: hagios notify [--spool DIR]"));
+}
+
 #[test]
 fn unusable_input_exits_2_and_spools_nothing() {
     let spool_dir = tempfile::tempdir().unwrap();
@@ -72,7 +85,7 @@ fn unusable_input_exits_2_and_spools_nothing() {
     assert!(stderr(&no_host).contains("no host"), "{}", stderr(&no_host));
 
     let bad_state = hagios_notify()
-        .envs(nagios_environment("host-problem.env"))
+        .envs(nagios_environment(HOST_PROBLEM))
         .env("HAGIOS_SPOOL", spool_dir.path())
         .args(["--state", "SIDEWAYS"])
         .output()
@@ -99,8 +112,7 @@ fn a_spool_the_user_cannot_write_exits_1_naming_the_path() {
     } else {
         hagios_notify()
     };
-    let output =
-        command.envs(nagios_environment("service-problem.env")).env("HAGIOS_SPOOL", &spool_dir).output().unwrap();
+    let output = command.envs(nagios_environment(SERVICE_PROBLEM)).env("HAGIOS_SPOOL", &spool_dir).output().unwrap();
 
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let message = stderr(&output);

@@ -81,7 +81,7 @@ pub(crate) fn write(layout: &Layout, options: &NagiosOptions) -> io::Result<()> 
     write_script(&layout.libexec.join("check_state.sh"), &check_state_script(layout))?;
     write_script(&layout.libexec.join("notify.sh"), &notify_script(layout))?;
     fs::write(layout.etc.join("resource.cfg"), format!("$USER1$={}\n", layout.libexec.display()))?;
-    let mut main = main_config(layout);
+    let mut main = main_config(layout, !options.without_environment_macros);
     if options.managed_dir {
         fs::create_dir_all(&layout.managed_dir)?;
         main.push_str(&format!("cfg_dir={}\n", layout.managed_dir.display()));
@@ -123,7 +123,7 @@ fn notify_script(layout: &Layout) -> String {
     )
 }
 
-fn main_config(layout: &Layout) -> String {
+fn main_config(layout: &Layout, environment_macros: bool) -> String {
     let user = rustix::process::geteuid().as_raw();
     let group = rustix::process::getegid().as_raw();
     format!(
@@ -161,7 +161,7 @@ nagios_user={user}
 nagios_group={group}
 check_external_commands=1
 command_file={command_file}
-enable_environment_macros=1
+enable_environment_macros={environment_macros}
 enable_notifications=1
 enable_event_handlers=0
 execute_service_checks=1
@@ -211,6 +211,7 @@ allow_empty_hostgroup_assignment=1
         query_socket = layout.query_socket.display(),
         command_file = layout.command_file.display(),
         spread = INITIAL_CHECK_SPREAD_SECONDS,
+        environment_macros = u8::from(environment_macros),
     )
 }
 

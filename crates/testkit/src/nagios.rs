@@ -34,6 +34,9 @@ pub struct NagiosOptions {
     /// Adds an empty folder, included by its own `cfg_dir`, for hosts hagios manages
     /// ([`NagiosInstance::managed_dir`]).
     pub managed_dir: bool,
+    /// `enable_environment_macros=0`, as Debian ships nagios.cfg: notification commands get the
+    /// macros only as arguments, and no `NAGIOS_*` environment.
+    pub without_environment_macros: bool,
 }
 
 /// A running private Nagios. Fixture: hosts `web01` (hostgroup `web`, 127.0.0.1) and `db01`
