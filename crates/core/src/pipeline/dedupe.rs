@@ -2,24 +2,15 @@
 //! record was removed; or a record handed over twice) leaves the spool without a second post.
 //! Otherwise the incident open for its object is looked up for the stages after.
 
-use super::stage::{Record, Stage, Verdict};
-use super::{DeliveryError, Pass, Pipeline};
+use super::stage::{Decision, Record, Stage, Verdict};
+use super::{Pass, Pipeline};
 use async_trait::async_trait;
 
 pub struct Dedupe;
 
 #[async_trait]
 impl Stage for Dedupe {
-    fn name(&self) -> &'static str {
-        "dedupe"
-    }
-
-    async fn run<'p>(
-        &self,
-        pipeline: &'p Pipeline,
-        _pass: &Pass<'_>,
-        record: &mut Record<'p>,
-    ) -> Result<Verdict, DeliveryError> {
+    async fn run<'p>(&self, pipeline: &'p Pipeline, _pass: &Pass<'_>, record: &mut Record<'p>) -> Decision {
         let notification = &record.notification;
         if pipeline.store.delivered(&notification.id).await? {
             return Ok(Verdict::Drop);

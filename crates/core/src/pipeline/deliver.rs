@@ -4,9 +4,9 @@
 //! first chat call the attempt is marked, so that after a crash between posting and committing
 //! the next try looks the message up by the notification id instead of posting it again.
 
-use super::stage::{Record, Stage, Verdict};
+use super::stage::{Decision, Record, Stage, Verdict};
 use super::thread::{self, Plan};
-use super::{DeliveryError, Pass, Pipeline};
+use super::{Pass, Pipeline};
 use async_trait::async_trait;
 use hagios_chat::{ChatAdapter, ChatError, MessageRef, Outbound};
 use hagios_store::{Incident, IncidentChange};
@@ -15,16 +15,7 @@ pub struct Deliver;
 
 #[async_trait]
 impl Stage for Deliver {
-    fn name(&self) -> &'static str {
-        "deliver"
-    }
-
-    async fn run<'p>(
-        &self,
-        pipeline: &'p Pipeline,
-        _pass: &Pass<'_>,
-        record: &mut Record<'p>,
-    ) -> Result<Verdict, DeliveryError> {
+    async fn run<'p>(&self, pipeline: &'p Pipeline, _pass: &Pass<'_>, record: &mut Record<'p>) -> Decision {
         let notification = &record.notification;
         let plan = thread::plan(notification, record.open.take());
         let retrying = pipeline.store.begin_attempt(&notification.id).await?;

@@ -4,8 +4,8 @@
 //! looked at, so the decision is the same after a restart. What a released notification still
 //! matters for is the order stage's question (`order.rs`).
 
-use super::stage::{Record, Stage, Verdict};
-use super::{DeliveryError, Pass, Pipeline};
+use super::stage::{Decision, Record, Stage, Verdict};
+use super::{Pass, Pipeline};
 use crate::config::{QuietHours, RouteConfig};
 use async_trait::async_trait;
 use hagios_domain::Notification;
@@ -42,16 +42,7 @@ pub struct Hold;
 
 #[async_trait]
 impl Stage for Hold {
-    fn name(&self) -> &'static str {
-        "hold"
-    }
-
-    async fn run<'p>(
-        &self,
-        pipeline: &'p Pipeline,
-        pass: &Pass<'_>,
-        record: &mut Record<'p>,
-    ) -> Result<Verdict, DeliveryError> {
+    async fn run<'p>(&self, pipeline: &'p Pipeline, pass: &Pass<'_>, record: &mut Record<'p>) -> Decision {
         let route = record.route.map(|(route, _)| route);
         Ok(match gate(&pipeline.holds, pass, &record.notification, route) {
             Gate::Deliver => Verdict::Continue,

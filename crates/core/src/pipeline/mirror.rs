@@ -3,8 +3,8 @@
 //! however many ways it arrives — mirrored from status.dat, Nagios' own ACKNOWLEDGEMENT
 //! notification, or both, as when someone acknowledges from chat.
 
-use super::stage::{Record, Stage, Verdict};
-use super::{DeliveryError, Pass, Pipeline};
+use super::stage::{Decision, Record, Stage, Verdict};
+use super::{Pass, Pipeline};
 use async_trait::async_trait;
 use hagios_domain::{Notification, NotificationType, MIRROR_MACRO};
 use hagios_store::{Incident, StoreError, StoreHandle};
@@ -13,16 +13,7 @@ pub struct Mirror;
 
 #[async_trait]
 impl Stage for Mirror {
-    fn name(&self) -> &'static str {
-        "mirror"
-    }
-
-    async fn run<'p>(
-        &self,
-        pipeline: &'p Pipeline,
-        _pass: &Pass<'_>,
-        record: &mut Record<'p>,
-    ) -> Result<Verdict, DeliveryError> {
+    async fn run<'p>(&self, pipeline: &'p Pipeline, _pass: &Pass<'_>, record: &mut Record<'p>) -> Decision {
         let notification = record.notification.clone();
         match admit(&pipeline.store, notification, record.open.as_ref()).await? {
             Some(admitted) => {

@@ -6,8 +6,8 @@
 //! commands side by side, so a RECOVERY can reach the spool just before its PROBLEM).
 //! Everything else goes on in its original order, exactly once.
 
-use super::stage::{Record, Stage, Verdict};
-use super::{DeliveryError, Pass, Pipeline};
+use super::stage::{Decision, Record, Stage, Verdict};
+use super::{Pass, Pipeline};
 use async_trait::async_trait;
 use hagios_domain::Notification;
 
@@ -15,16 +15,7 @@ pub struct Order;
 
 #[async_trait]
 impl Stage for Order {
-    fn name(&self) -> &'static str {
-        "order"
-    }
-
-    async fn run<'p>(
-        &self,
-        _pipeline: &'p Pipeline,
-        pass: &Pass<'_>,
-        record: &mut Record<'p>,
-    ) -> Result<Verdict, DeliveryError> {
+    async fn run<'p>(&self, _pipeline: &'p Pipeline, pass: &Pass<'_>, record: &mut Record<'p>) -> Decision {
         // With an incident in chat, everything belongs in its thread, in order.
         if record.open.is_some() {
             return Ok(Verdict::Continue);

@@ -1,8 +1,8 @@
 //! Routing stage: picks the channel for a notification from `[[route]]` rules, first match with a
 //! target on the running chat platform wins.
 
-use super::stage::{Record, Stage, Verdict};
-use super::{DeliveryError, Pass, Pipeline};
+use super::stage::{Decision, Record, Stage, Verdict};
+use super::{Pass, Pipeline};
 use crate::config::RouteConfig;
 use async_trait::async_trait;
 use hagios_chat::Platform;
@@ -12,16 +12,7 @@ pub struct Route;
 
 #[async_trait]
 impl Stage for Route {
-    fn name(&self) -> &'static str {
-        "route"
-    }
-
-    async fn run<'p>(
-        &self,
-        pipeline: &'p Pipeline,
-        _pass: &Pass<'_>,
-        record: &mut Record<'p>,
-    ) -> Result<Verdict, DeliveryError> {
+    async fn run<'p>(&self, pipeline: &'p Pipeline, _pass: &Pass<'_>, record: &mut Record<'p>) -> Decision {
         record.route = route_for(&pipeline.routes, pipeline.chat.platform(), &record.notification);
         Ok(Verdict::Continue)
     }

@@ -49,16 +49,17 @@ impl<'p> Record<'p> {
     }
 }
 
+/// What a stage answers, or why it could not decide now.
+pub type Decision = Result<Verdict, DeliveryError>;
+
 /// One step of delivery.
 #[async_trait]
 pub trait Stage: Send + Sync {
-    /// Names the stage in logs.
-    fn name(&self) -> &'static str;
+    /// Names the stage in logs: its type's name.
+    fn name(&self) -> &'static str {
+        let path = std::any::type_name::<Self>();
+        path.rsplit("::").next().unwrap_or(path)
+    }
 
-    async fn run<'p>(
-        &self,
-        pipeline: &'p Pipeline,
-        pass: &Pass<'_>,
-        record: &mut Record<'p>,
-    ) -> Result<Verdict, DeliveryError>;
+    async fn run<'p>(&self, pipeline: &'p Pipeline, pass: &Pass<'_>, record: &mut Record<'p>) -> Decision;
 }

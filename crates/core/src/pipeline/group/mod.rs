@@ -14,7 +14,7 @@ mod replies;
 mod topology;
 
 use super::deliver::Attempt;
-use super::stage::{Record, Stage, Verdict};
+use super::stage::{Decision, Record, Stage, Verdict};
 use super::{DeliveryError, Pass, Pipeline};
 use crate::config::{GroupLabel, RouteConfig};
 use async_trait::async_trait;
@@ -31,16 +31,7 @@ pub struct Group;
 
 #[async_trait]
 impl Stage for Group {
-    fn name(&self) -> &'static str {
-        "group"
-    }
-
-    async fn run<'p>(
-        &self,
-        pipeline: &'p Pipeline,
-        _pass: &Pass<'_>,
-        record: &mut Record<'p>,
-    ) -> Result<Verdict, DeliveryError> {
+    async fn run<'p>(&self, pipeline: &'p Pipeline, _pass: &Pass<'_>, record: &mut Record<'p>) -> Decision {
         let held =
             pipeline.hold_for_group(&record.id, &record.notification, record.route, record.open.as_ref()).await?;
         Ok(if held { Verdict::Hold } else { Verdict::Continue })
