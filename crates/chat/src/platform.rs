@@ -17,6 +17,9 @@ pub trait Section: Send + Sync {
     /// Everything wrong with the section, each with what to do.
     fn problems(&self) -> Vec<String>;
 
+    /// Where notifications no route sends elsewhere go on this platform.
+    fn default_target(&self) -> &str;
+
     /// What is wrong with `target` as a route's target on this platform, if anything.
     fn target_problem(&self, _target: &str) -> Option<String> {
         None

@@ -208,3 +208,14 @@ async fn a_wrong_app_token_stops_listening_with_what_to_fix() {
     assert!(error.to_string().contains("invalid_auth") && error.to_string().contains("app_token_env"), "{error}");
     assert!(!error.to_string().contains("xapp-wrong"));
 }
+
+#[tokio::test]
+async fn a_channel_named_by_name_is_found_by_its_id() {
+    let (fake, chat) = slack().await;
+    assert_eq!(chat.channel_id("alerts").await.expect("by name"), "C0ALERTS");
+    assert_eq!(chat.channel_id("#alerts").await.expect("by #name"), "C0ALERTS");
+    assert_eq!(chat.channel_id("C0ALERTS").await.expect("an id is an id"), "C0ALERTS");
+    assert_eq!(fake.calls("conversations.list"), 1, "looked up once, then known");
+    let unknown = chat.channel_id("#nowhere").await.expect_err("no such channel");
+    assert!(!unknown.retryable() && unknown.to_string().contains("no channel named `nowhere`"), "{unknown}");
+}

@@ -8,6 +8,7 @@ use crate::confirmations::{Answered, Confirmations, Waiting, YES_WINDOW_SECONDS}
 use crate::text::{cut_bytes, shown, typeable};
 use crate::{Policy, SnoozeBook};
 use futures_util::stream::{self, StreamExt};
+use hagios_domain::plural;
 use hagios_domain::suggest::closest;
 use hagios_domain::{ObjectRef, Outcome, Snapshot};
 use hagios_monitor::Monitor;
@@ -496,7 +497,8 @@ impl Router {
         audit.allowed = members.iter().all(|member| member.audit.allowed);
         let counts = outcome_counts(&members);
         audit.result = format!("group: {counts}");
-        let mut reply = format!("{} for the {} open members of this group: {counts}", command.name, members.len());
+        let mut reply =
+            format!("{} for the {} of this group: {counts}", command.name, plural(members.len(), "open member"));
         let listed = members.iter().filter(|member| members.len() <= MEMBERS_LISTED || member.outcome() != "confirmed");
         for member in listed {
             let first_line = member.reply.lines().next().unwrap_or_default();

@@ -84,6 +84,7 @@ pub(crate) async fn serve_chat(
             store: store.clone(),
             chat: chat.clone(),
             routes: config.routes.clone(),
+            default_route: config.fallback_route(),
             settings: config.delivery.clone(),
             holds: Holds::new(config.quiet_hours.clone()),
             groups: Groups::with_topology(monitor.clone()),

@@ -1,7 +1,8 @@
 //! hagios-core driven in-process, without the `hagios` binary: `run::serve` against a real, private
-//! Nagios and the fake Slack. A notification put into the spool (as hagios-notify does) reaches
-//! Slack as an alert; a mention in its thread acknowledges it in Nagios, confirmed from
-//! status.dat; completing the stop future ends the process cleanly.
+//! Nagios and the fake Slack, configured as a new user would (a default channel, no routes). A
+//! notification put into the spool (as hagios-notify does) reaches Slack, grouped on the default
+//! route; a mention in its thread acknowledges it in Nagios, confirmed from status.dat;
+//! completing the stop future ends the process cleanly.
 
 use hagios_core::config::Config;
 use hagios_domain::{Notification, NotificationType, ObjectRef, State};
@@ -98,7 +99,7 @@ roles = ["responder"]
     slack.mention(ONCALL, "C0ALERTS", Some(&alert.ts), "ack on it");
     slack
         .wait_until("the confirmed acknowledgement", PATIENCE, |fake| {
-            fake.bot_messages().iter().any(|m| m.is_reply() && m.text.contains("confirmed by Nagios"))
+            fake.bot_messages().iter().any(|m| m.is_reply() && m.shown_text().contains("confirmed by Nagios"))
         })
         .await;
     let status = nagios.wait_for_state(PATIENCE, |status| status.services[&key].acknowledged);

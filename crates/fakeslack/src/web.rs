@@ -162,6 +162,7 @@ fn dispatch(fake: &FakeSlack, state: &mut State, method: &str, args: &Map<String
         "chat.postMessage" => post_message(state, args),
         "chat.update" => update(state, args),
         "conversations.history" => history(state, args),
+        "conversations.list" => list_conversations(state, args),
         "conversations.replies" => replies(state, args),
         "users.info" => user_info(state, args),
         _ => Err("unknown_method"),
@@ -318,6 +319,33 @@ fn history(state: &State, args: &Map<String, Value>) -> Answer {
         })
         .collect();
     Ok(json!({ "messages": messages, "has_more": false, "pin_count": 0, "response_metadata": { "next_cursor": "" } }))
+}
+
+/// The workspace's channels, `limit` at a time (Slack's default 100, at most 1000), continued
+/// from `cursor` (an opaque string; here the index of the next channel); the last page has an
+/// empty `next_cursor`.
+fn list_conversations(state: &State, args: &Map<String, Value>) -> Answer {
+    let number = |key: &str| args.get(key).and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()));
+    let limit = number("limit").unwrap_or(100).clamp(1, 1000) as usize;
+    let start = match text_arg(args, "cursor") {
+        Some(cursor) => cursor.parse::<usize>().map_err(|_| "invalid_cursor")?,
+        None => 0,
+    };
+    let page: Vec<Value> = state
+        .channels
+        .iter()
+        .skip(start)
+        .take(limit)
+        .map(|(id, name)| {
+            json!({
+                "id": id, "name": name, "name_normalized": name, "created": 1_700_000_000,
+                "is_channel": true, "is_private": false, "is_archived": false, "is_member": true,
+            })
+        })
+        .collect();
+    let next = start + page.len();
+    let next_cursor = if next < state.channels.len() { next.to_string() } else { String::new() };
+    Ok(json!({ "channels": page, "response_metadata": { "next_cursor": next_cursor } }))
 }
 
 /// The parent first, then its replies oldest first.

@@ -1,7 +1,8 @@
 //! A small alert storm end to end: 500 notifications (10 hosts × 50 services) land in the spool
 //! at once, `hagios run` delivers them to the fake Slack, which allows one post per second per
 //! channel. Grouping turns them into one message per host with the members in its thread:
-//! few messages, never a refused (too fast) post, every alert exactly once.
+//! few messages, never a refused (too fast) post, every alert exactly once — on a route, and on
+//! the default route a configuration without routes has.
 
 use hagios_domain::{Notification, NotificationType, ObjectRef, State};
 use hagios_fakeslack::{FakeSlack, Message, APP_TOKEN, BOT_TOKEN};
@@ -34,24 +35,28 @@ fn problem(host: &str, service: &str) -> Notification {
 
 #[test]
 fn a_storm_of_500_alerts_becomes_one_message_per_host_within_slacks_rate_limit() {
+    let route = "[[route]]\nhosts = [\"storm*\"]\nchannel = \"C0STORM\"\ngroup_wait = \"2s\"\n";
+    storm(route, "C0STORM", common::start_site);
+}
+
+/// The configuration a new user writes: a default channel and no routes. What no route takes is
+/// grouped like a route's, with the route defaults.
+#[test]
+fn a_storm_to_the_default_channel_without_routes_is_grouped_the_same_way() {
+    storm("", "C0ALERTS", common::start_stock_site);
+}
+
+/// 500 alerts on `route` (a `[[route]]`, or nothing) reach `channel` as one message and one
+/// member reply per host, at Slack's pace, each alert once.
+fn storm(route: &str, channel: &str, start: fn(&str, &str) -> Option<common::NagiosSite>) {
     let runtime = tokio::runtime::Runtime::new().expect("runtime for the fake Slack");
     let slack = runtime.block_on(FakeSlack::start(&[("C0ALERTS", "alerts"), ("C0STORM", "storm")]));
     slack.limit_posts_per_channel(Duration::from_secs(1));
     let chat = format!(
-        r#"
-[slack]
-api_url = "{api_url}"
-default_channel = "C0ALERTS"
-socket_connections = 1
-
-[[route]]
-hosts = ["storm*"]
-channel = "C0STORM"
-group_wait = "2s"
-"#,
+        "[slack]\napi_url = \"{api_url}\"\ndefault_channel = \"C0ALERTS\"\nsocket_connections = 1\n{route}",
         api_url = slack.api_url()
     );
-    let Some(site) = common::start_site(&chat, "U0ONCALL") else { return };
+    let Some(site) = start(&chat, "U0ONCALL") else { return };
     let spool = Spool::open(&site.spool).expect("spool");
     for host in 0..HOSTS {
         for service in 0..SERVICES {
@@ -64,7 +69,7 @@ group_wait = "2s"
         &[("SLACK_BOT_TOKEN", BOT_TOKEN), ("SLACK_APP_TOKEN", APP_TOKEN)],
     );
     let storm = |fake: &FakeSlack| -> Vec<Message> {
-        fake.bot_messages().into_iter().filter(|message| message.channel == "C0STORM").collect()
+        fake.bot_messages().into_iter().filter(|message| message.channel == channel).collect()
     };
     runtime
         .block_on(slack.wait_until("a message and a reply per host", PATIENCE, |fake| storm(fake).len() >= 2 * HOSTS));

@@ -59,6 +59,10 @@ impl Section for MatrixConfig {
         problems
     }
 
+    fn default_target(&self) -> &str {
+        &self.default_room
+    }
+
     fn target_problem(&self, room: &str) -> Option<String> {
         (!is_room(room)).then(|| format!("matrix_room `{room}` must be a room id (!…) or alias (#…:server)"))
     }

@@ -82,6 +82,10 @@ impl Section for SlackConfig {
         problems
     }
 
+    fn default_target(&self) -> &str {
+        &self.default_channel
+    }
+
     /// Groups and reminders find their messages by the channel id messages carry, so a route
     /// names a channel by id.
     fn target_problem(&self, channel: &str) -> Option<String> {

@@ -33,6 +33,8 @@ pub struct SlackChat {
     socket_connections: u32,
     /// The bot's user id from `auth.test`, to strip its mention and ignore its own messages.
     bot_user: OnceCell<String>,
+    /// Channel ids by name, as `conversations.list` gave them.
+    channel_ids: std::sync::Mutex<HashMap<String, String>>,
 }
 
 /// What the Socket Mode callbacks reach through slack-morphism's user state.
@@ -64,6 +66,7 @@ impl SlackChat {
             default_channel: config.default_channel.clone(),
             socket_connections: config.socket_connections.max(1),
             bot_user: OnceCell::new(),
+            channel_ids: std::sync::Mutex::default(),
         })
     }
 
@@ -83,6 +86,10 @@ impl SlackChat {
             })
             .await?;
         Ok(id)
+    }
+
+    fn known_channel(&self, name: &str) -> Option<String> {
+        self.channel_ids.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(name).cloned()
     }
 
     fn channel_or_default<'a>(&'a self, channel: Option<&'a str>) -> &'a str {
@@ -155,6 +162,8 @@ async fn post_overflow(
 
 /// Slack allows about one `chat.postMessage` per second per channel.
 const POST_INTERVAL: Duration = Duration::from_secs(1);
+/// Channels per `conversations.list` page; Slack recommends no more than 200.
+const CHANNELS_PER_PAGE: u16 = 200;
 
 /// Gives each channel's posts their turn, one per interval, so that a burst queues here instead
 /// of drawing 429s; channels do not wait for each other.
@@ -352,6 +361,45 @@ impl ChatAdapter for SlackChat {
             .into_iter()
             .find(|message| message.content.metadata.as_ref() == Some(&wanted))
             .map(|message| MessageRef { channel, id: message.origin.ts.0 }))
+    }
+
+    /// A channel named by id is that id; one named by name (`alerts`, `#alerts`) is looked up
+    /// with `conversations.list` once: messages carry the id, by which groups and reminders are
+    /// found.
+    async fn channel_id(&self, target: &str) -> Result<String, ChatError> {
+        if !target.starts_with('#') && !target.chars().any(char::is_lowercase) {
+            return Ok(target.to_owned());
+        }
+        let name = target.trim_start_matches('#');
+        if let Some(id) = self.known_channel(name) {
+            return Ok(id);
+        }
+        let session = self.client.open_session(&self.bot_token);
+        let mut cursor = None;
+        loop {
+            let request = SlackApiConversationsListRequest::new()
+                .with_limit(CHANNELS_PER_PAGE)
+                .with_exclude_archived(true)
+                .with_types(vec![SlackConversationType::Public, SlackConversationType::Private])
+                .opt_cursor(cursor);
+            let page = session.conversations_list(&request).await.map_err(chat_error)?;
+            let mut known = self.channel_ids.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            for channel in &page.channels {
+                if let Some(channel_name) = &channel.name {
+                    known.insert(channel_name.clone(), channel.id.0.clone());
+                }
+            }
+            drop(known);
+            if let Some(id) = self.known_channel(name) {
+                return Ok(id);
+            }
+            cursor = page.response_metadata.and_then(|meta| meta.next_cursor).filter(|next| !next.0.is_empty());
+            if cursor.is_none() {
+                return Err(ChatError::Rejected(format!(
+                    "no channel named `{name}` in this workspace: check the name, or give the channel's id (C…)"
+                )));
+            }
+        }
     }
 
     async fn update(&self, message: &MessageRef, content_now: &Outbound) -> Result<(), ChatError> {

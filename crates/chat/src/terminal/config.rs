@@ -28,6 +28,10 @@ impl Section for TerminalConfig {
         Vec::new()
     }
 
+    fn default_target(&self) -> &str {
+        super::CHANNEL
+    }
+
     async fn connect(&self, place: &Place) -> Result<Arc<dyn ChatAdapter>, ConnectError> {
         Ok(Arc::new(TerminalChat::stdio(self.user.clone(), place.first_message_number)))
     }

@@ -83,6 +83,11 @@ impl ChatAdapter for TerminalChat {
         Ok(MessageRef { channel: CHANNEL.to_owned(), id })
     }
 
+    /// Every target is the one channel the terminal has.
+    async fn channel_id(&self, _target: &str) -> Result<String, ChatError> {
+        Ok(CHANNEL.to_owned())
+    }
+
     async fn update(&self, message: &MessageRef, content: &Outbound) -> Result<(), ChatError> {
         self.write_line(&render::edited(&message.id, content)).await
     }

@@ -183,6 +183,8 @@ mod tests {
             .iter()
             .all(|(action, _)| matches!(action, Action::Acknowledge { comment, .. } if comment == "on it")));
         assert!(sent.reply().starts_with("ack for the 2 open members of this group: 2 confirmed"), "{}", sent.reply());
+        let one = Chat::alice().in_group(vec![ObjectRef::service("web01", "HTTP")]).send("ack");
+        assert!(one.reply().starts_with("ack for the 1 open member of this group: 1 confirmed"), "{}", one.reply());
         assert!(sent.reply().contains("\n• db01!MySQL: acknowledged db01!MySQL"), "{}", sent.reply());
         let audit = sent.audit();
         assert_eq!(

@@ -10,7 +10,7 @@ mod route;
 
 pub use commands::CommandsConfig;
 pub use quiet::{QuietHours, DEFAULT_CHANNEL};
-pub use route::{default_group_interval, GroupLabel, Grouping, RouteConfig};
+pub use route::{default_group_interval, GroupLabel, Grouping, GroupingKeys, RouteConfig};
 
 use hagios_chat::{Platform, PlatformConfig};
 use hagios_domain::config_text::duration;
@@ -37,6 +37,9 @@ pub struct Config {
     pub delivery: DeliveryConfig,
     pub commands: CommandsConfig,
     pub routes: Vec<RouteConfig>,
+    /// How notifications no route matches are grouped (`[default_route]`, Alertmanager's root
+    /// route); every `[[route]]` inherits the keys it does not set.
+    pub default_route: Grouping,
     /// Recurring windows during which matching notifications are held (docs/quiet-hours.md).
     pub quiet_hours: Vec<QuietHours>,
     pub roles: Vec<RoleConfig>,
@@ -67,6 +70,8 @@ struct ConfigFile {
     commands: CommandsConfig,
     #[serde(default, rename = "route")]
     routes: Vec<RouteConfig>,
+    #[serde(default)]
+    default_route: GroupingKeys,
     #[serde(default)]
     quiet_hours: Vec<QuietHours>,
     /// `[[quiet_hours]]` under its former name.
@@ -117,6 +122,11 @@ impl TryFrom<ConfigFile> for Config {
                     .to_owned(),
             );
         }
+        let default_route = file.default_route.over(&Grouping::default());
+        let mut routes = file.routes;
+        for route in &mut routes {
+            route.inherit(&default_route);
+        }
         Ok(Config {
             store: file.store,
             spool: file.spool,
@@ -125,7 +135,8 @@ impl TryFrom<ConfigFile> for Config {
             platforms,
             delivery: file.delivery,
             commands: file.commands,
-            routes: file.routes,
+            routes,
+            default_route,
             quiet_hours: file.quiet_hours.into_iter().chain(file.mutes).collect(),
             roles: file.roles,
             users: file.users,
@@ -135,6 +146,20 @@ impl TryFrom<ConfigFile> for Config {
             notes,
         })
     }
+}
+
+/// Timings of `grouping` (of the route called `route`) that cannot work.
+fn grouping_problems(route: &str, grouping: &Grouping) -> Vec<String> {
+    let mut problems = Vec::new();
+    if grouping.enabled && grouping.group_interval.is_zero() {
+        problems.push(format!("{route} has group_interval 0: use at least \"1s\""));
+    }
+    if !grouping.repeat_interval.is_zero() && grouping.repeat_interval < route::MIN_REPEAT_INTERVAL {
+        problems.push(format!(
+            "{route} has repeat_interval below 1m: use at least \"1m\", or leave it out for no reminders"
+        ));
+    }
+    problems
 }
 
 /// "unknown section `slak` — did you mean `slack`?"
@@ -147,6 +172,7 @@ fn unknown_section(name: &str) -> String {
         "delivery",
         "commands",
         "route",
+        "default_route",
         "quiet_hours",
         "role",
         "user",
@@ -389,17 +415,19 @@ impl Config {
                     problems.push(format!("route #{number} {problem}"));
                 }
             }
-            let grouping = &route.grouping;
-            if grouping.enabled && grouping.group_interval.is_zero() {
-                problems.push(format!("route #{number} has group_interval 0: use at least \"1s\""));
-            }
-            if !grouping.repeat_interval.is_zero() && grouping.repeat_interval < route::MIN_REPEAT_INTERVAL {
-                problems.push(format!(
-                    "route #{number} has repeat_interval below 1m: use at least \"1m\", or leave it out for no reminders"
-                ));
-            }
+            problems.extend(grouping_problems(&format!("route #{number}"), &route.grouping));
         }
+        problems.extend(grouping_problems("[default_route]", &self.default_route));
         problems
+    }
+
+    /// The route notifications no `[[route]]` matches take: to each platform's default channel.
+    pub fn fallback_route(&self) -> RouteConfig {
+        let targets = self.platforms.iter().map(|section| (section.platform(), section.section().default_target()));
+        RouteConfig::fallback(
+            self.default_route.clone(),
+            targets.map(|(platform, target)| (platform, target.to_owned())),
+        )
     }
 }
 
@@ -593,5 +621,45 @@ mod tests {
             assert!(quiet.matches(&db, Some(route)), "{} holds the route on every platform", quiet.name);
             assert!(!quiet.matches(&db, None), "{} does not hold unrouted notifications", quiet.name);
         }
+    }
+
+    #[test]
+    fn what_no_route_takes_is_grouped_and_routes_inherit_the_default_routes_keys() {
+        let stock = parse(NAGIOS);
+        assert_eq!(stock.default_route, Grouping::default(), "grouped like a route, with the route defaults");
+        assert!(stock.default_route.enabled && stock.default_route.group_wait == Duration::from_secs(10));
+        let fallback = stock.fallback_route();
+        assert!(
+            fallback.fallback && fallback.hosts.is_empty() && fallback.states.is_empty() && fallback.types.is_empty()
+        );
+        assert_eq!(fallback.target(Platform::Terminal), Some("terminal"), "the platform's default channel");
+
+        let tuned = parse(
+            "[default_route]\ngroup_by = [\"site\"]\ngroup_wait = \"30s\"\n[[route]]\nchannel = \"C\"\n[[route]]\nchannel = \"D\"\ngroup_wait = \"5s\"\ngrouping = false\n",
+        );
+        let [inherits, overrides] = &tuned.routes[..] else { panic!("two routes") };
+        assert_eq!(
+            (inherits.grouping.group_by.as_slice(), inherits.grouping.group_wait),
+            ([GroupLabel::Site].as_slice(), Duration::from_secs(30))
+        );
+        assert_eq!((overrides.grouping.group_wait, overrides.grouping.enabled), (Duration::from_secs(5), false));
+        assert_eq!(
+            overrides.grouping.group_by,
+            [GroupLabel::Site],
+            "the keys it does not set come from [default_route]"
+        );
+        let unrouted_apart = parse("[default_route]\ngrouping = false\n[[route]]\nchannel = \"C\"\n");
+        assert!(!unrouted_apart.default_route.enabled);
+        assert!(unrouted_apart.routes[0].grouping.enabled, "a route groups unless it says otherwise");
+
+        let slack = parse("[slack]\ndefault_channel = \"C0ALERTS\"\n[default_route]\ngroup_interval = \"0s\"\nrepeat_interval = \"10s\"\n");
+        assert_eq!(slack.fallback_route().target(Platform::Slack), Some("C0ALERTS"));
+        let problems = slack.problems().join("\n");
+        assert!(problems.contains("[default_route] has group_interval 0"), "{problems}");
+        assert!(problems.contains("[default_route] has repeat_interval below 1m"), "{problems}");
+        assert!(toml::from_str::<Config>("[default_route]\nchannel = \"C\"\n")
+            .unwrap_err()
+            .to_string()
+            .contains("channel"));
     }
 }

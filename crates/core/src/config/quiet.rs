@@ -64,11 +64,12 @@ impl From<QuietHoursSection> for QuietHours {
 }
 
 impl QuietHours {
-    /// Whether the window applies to `notification`, which took `route` (`None`: no route).
-    /// A channel names the route on every platform: the window holds the route's notifications
-    /// on Slack and on Matrix alike, whichever of its targets the window names.
+    /// Whether the window applies to `notification`, which took `route` (`None`, or the default
+    /// route: no `[[route]]` matched). A channel names the route on every platform: the window
+    /// holds the route's notifications on Slack and on Matrix alike, whichever of its targets
+    /// the window names.
     pub fn matches(&self, notification: &Notification, route: Option<&RouteConfig>) -> bool {
-        let named = |channel: &String| match route {
+        let named = |channel: &String| match route.filter(|route| !route.fallback) {
             Some(route) => route.targets.values().any(|target| target == channel),
             None => channel == DEFAULT_CHANNEL,
         };

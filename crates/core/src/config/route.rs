@@ -23,39 +23,68 @@ pub struct RouteConfig {
     pub types: Vec<NotificationType>,
     /// Where the route sends on each platform it names a target for.
     pub targets: BTreeMap<Platform, String>,
+    /// How it groups: its own keys over `[default_route]`'s.
     pub grouping: Grouping,
+    /// The grouping keys the route sets itself.
+    pub(crate) overrides: GroupingKeys,
+    /// The default route, which takes what no `[[route]]` matches.
+    pub fallback: bool,
 }
 
 /// How a route groups bursts and brings up open incidents again.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grouping {
     /// Bursts become one message per group (docs/storms.md); `false` posts each notification
     /// on its own, at once.
-    #[serde(default = "default_grouping", rename = "grouping")]
     pub enabled: bool,
     /// What the members of a group share: `site`, `host`, `service`.
-    #[serde(default = "default_group_by")]
     pub group_by: Vec<GroupLabel>,
     /// How long a new group collects members before its message is posted.
-    #[serde(default = "default_group_wait", with = "duration")]
     pub group_wait: Duration,
     /// The shortest time between two updates of a group's message.
-    #[serde(default = "default_group_interval", with = "duration")]
     pub group_interval: Duration,
     /// How often an open, unacknowledged incident in this route's channel is brought up again
     /// in its thread; zero (the default) sends no reminders.
-    #[serde(default, with = "duration")]
     pub repeat_interval: Duration,
 }
 
 impl Default for Grouping {
     fn default() -> Self {
         Grouping {
-            enabled: default_grouping(),
-            group_by: default_group_by(),
-            group_wait: default_group_wait(),
+            enabled: true,
+            group_by: vec![GroupLabel::Site, GroupLabel::Host],
+            group_wait: Duration::from_secs(10),
             group_interval: default_group_interval(),
             repeat_interval: Duration::ZERO,
+        }
+    }
+}
+
+/// Grouping keys as a section writes them; those left out are inherited, as in Alertmanager's
+/// routing tree: a `[[route]]` inherits `[default_route]`'s timings and `group_by`, which
+/// inherits the defaults.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupingKeys {
+    grouping: Option<bool>,
+    group_by: Option<Vec<GroupLabel>>,
+    #[serde(default, deserialize_with = "duration::optional")]
+    group_wait: Option<Duration>,
+    #[serde(default, deserialize_with = "duration::optional")]
+    group_interval: Option<Duration>,
+    #[serde(default, deserialize_with = "duration::optional")]
+    repeat_interval: Option<Duration>,
+}
+
+impl GroupingKeys {
+    /// The grouping these keys give on top of `base`.
+    pub fn over(&self, base: &Grouping) -> Grouping {
+        Grouping {
+            enabled: self.grouping.unwrap_or(base.enabled),
+            group_by: self.group_by.clone().unwrap_or_else(|| base.group_by.clone()),
+            group_wait: self.group_wait.unwrap_or(base.group_wait),
+            group_interval: self.group_interval.unwrap_or(base.group_interval),
+            repeat_interval: self.repeat_interval.unwrap_or(base.repeat_interval),
         }
     }
 }
@@ -84,7 +113,7 @@ struct RouteSection {
     #[serde(default, deserialize_with = "names::types")]
     types: Vec<NotificationType>,
     #[serde(flatten)]
-    grouping: Grouping,
+    grouping: GroupingKeys,
     #[serde(flatten)]
     targets: BTreeMap<String, toml::Value>,
 }
@@ -117,7 +146,9 @@ impl TryFrom<RouteSection> for RouteConfig {
             states: section.states,
             types: section.types,
             targets,
-            grouping: section.grouping,
+            grouping: section.grouping.over(&Grouping::default()),
+            overrides: section.grouping,
+            fallback: false,
         })
     }
 }
@@ -133,7 +164,22 @@ impl RouteConfig {
             types: Vec::new(),
             targets: targets.into_iter().collect(),
             grouping: Grouping::default(),
+            overrides: GroupingKeys::default(),
+            fallback: false,
         }
+    }
+
+    /// The default route: what no `[[route]]` matches goes to each platform's default channel
+    /// (`targets`), grouped as `grouping` says.
+    pub fn fallback(grouping: Grouping, targets: impl IntoIterator<Item = (Platform, String)>) -> RouteConfig {
+        RouteConfig { grouping, fallback: true, ..RouteConfig::to(targets) }
+    }
+
+    /// The route's grouping keys over `default_route`'s timings and `group_by`. Whether it
+    /// groups at all is its own choice (grouping unless it says `grouping = false`): turning
+    /// grouping off for unrouted notifications must not turn it off for every route.
+    pub(super) fn inherit(&mut self, default_route: &Grouping) {
+        self.grouping = self.overrides.over(&Grouping { enabled: true, ..default_route.clone() });
     }
 
     /// Where the route sends on `platform`, if it names a target there.
@@ -162,18 +208,6 @@ pub fn target_keys() -> String {
     }
     let keys: Vec<String> = keys.iter().map(|(key, names)| format!("{key} ({})", names.join(", "))).collect();
     keys.join(" or ")
-}
-
-fn default_grouping() -> bool {
-    true
-}
-
-fn default_group_by() -> Vec<GroupLabel> {
-    vec![GroupLabel::Site, GroupLabel::Host]
-}
-
-fn default_group_wait() -> Duration {
-    Duration::from_secs(10)
 }
 
 /// The shortest time between two updates of a group's message, unless a route says otherwise.

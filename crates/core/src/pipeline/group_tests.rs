@@ -116,12 +116,19 @@ pub(super) fn route(grouping: bool) -> RouteConfig {
     route
 }
 
+/// The default route to the default channel, each notification on its own at once.
+pub(super) fn ungrouped_default_route() -> RouteConfig {
+    let grouping = crate::config::Grouping { enabled: false, ..Default::default() };
+    RouteConfig::fallback(grouping, [(Platform::Slack, "C0ALERTS".to_owned())])
+}
+
 pub(super) fn pipeline(dir: &std::path::Path, chat: Arc<Recorder>, grouping: bool) -> Pipeline {
     Pipeline {
         spool: Arc::new(Spool::open(dir.join("spool")).expect("spool")),
         store: StoreHandle::open(&dir.join("state.db")).expect("store"),
         chat,
         routes: vec![route(grouping)],
+        default_route: ungrouped_default_route(),
         settings: DeliveryConfig::default(),
         holds: Holds::new(Vec::new()),
         groups: Default::default(),

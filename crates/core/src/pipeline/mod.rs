@@ -87,6 +87,8 @@ pub struct Pipeline {
     pub store: StoreHandle,
     pub chat: Arc<dyn ChatAdapter>,
     pub routes: Vec<RouteConfig>,
+    /// Where what no route matches goes (`Config::fallback_route`).
+    pub default_route: RouteConfig,
     pub settings: DeliveryConfig,
     pub holds: Holds,
     /// Notifications held for their group's message.

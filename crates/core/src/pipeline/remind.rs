@@ -16,7 +16,7 @@ impl Pipeline {
     pub(super) async fn remind(&self) -> Result<(), DeliveryError> {
         let now = (self.holds.clock)();
         let mut seen = Vec::new();
-        for route in &self.routes {
+        for route in self.routes.iter().chain([&self.default_route]) {
             let Some(channel) = route.target(self.chat.platform()) else { continue };
             // The first route naming a channel sets its reminders, as it is the first to match.
             if route.grouping.repeat_interval.is_zero() || seen.contains(&channel) {

@@ -1,5 +1,6 @@
-//! Routing stage: picks the channel for a notification from `[[route]]` rules, first match with a
-//! target on the running chat platform wins.
+//! Routing stage: picks the route and channel for a notification: the first `[[route]]` that
+//! matches it and has a target on this pipeline's platform, else the default route (the
+//! platform's default channel, grouped as `[default_route]` says).
 
 use super::stage::{Decision, Record, Stage, Verdict};
 use super::{Pass, Pipeline};
@@ -13,7 +14,10 @@ pub struct Route;
 #[async_trait]
 impl Stage for Route {
     async fn run<'p>(&self, pipeline: &'p Pipeline, _pass: &Pass<'_>, record: &mut Record<'p>) -> Decision {
-        record.route = route_for(&pipeline.routes, pipeline.chat.platform(), &record.notification);
+        let platform = pipeline.chat.platform();
+        let fallback = &pipeline.default_route;
+        record.route = route_for(&pipeline.routes, platform, &record.notification)
+            .or_else(|| Some((fallback, fallback.target(platform)?)));
         Ok(Verdict::Continue)
     }
 }

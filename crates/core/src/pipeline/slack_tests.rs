@@ -76,6 +76,7 @@ fn pipeline(dir: &std::path::Path, chat: Arc<dyn ChatAdapter>) -> Pipeline {
         store: StoreHandle::open(&dir.join("state.db")).expect("store"),
         chat,
         routes: Vec::new(),
+        default_route: super::group_tests::ungrouped_default_route(),
         settings: DeliveryConfig::default(),
         holds: Holds::new(Vec::new()),
         groups: Default::default(),

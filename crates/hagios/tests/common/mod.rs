@@ -151,6 +151,15 @@ pub fn start_site_with_objects(chat: &str, responder: &str, extra_objects: &str)
     Some(NagiosSite { nagios, config, spool, dir })
 }
 
+/// [`start_site`] with the default route as a new user has it: no `[default_route]`, so what no
+/// route takes is grouped.
+pub fn start_stock_site(chat: &str, responder: &str) -> Option<NagiosSite> {
+    let site = start_site(&format!("{chat}\n[default_route]\n"), responder)?;
+    let text = std::fs::read_to_string(&site.config).expect("read hagios.toml");
+    std::fs::write(&site.config, text.replace("[default_route]\n", "")).expect("write hagios.toml");
+    Some(site)
+}
+
 /// The `[nagios]` section for `nagios`, site `test`; further `[nagios]` keys may follow it.
 pub fn nagios_section(nagios: &NagiosInstance) -> String {
     format!(
@@ -168,10 +177,16 @@ confirm_timeout = "15s"
     )
 }
 
+/// The default route for tests that follow single incidents: each notification no route takes
+/// is posted on its own, at once (tests/storm.rs groups, on the stock default route too).
+const SINGLE_ALERTS: &str = "[default_route]\ngrouping = false\n";
+
 /// Writes `dir/hagios.toml`: store and spool (`dir/spool`) inside `dir`, the `backend` and `chat`
-/// sections as given, fast spool polling, and `responder` allowed every acting command.
+/// sections as given, fast spool polling, `responder` allowed every acting command, and unless
+/// `chat` has a `[default_route]`, [`SINGLE_ALERTS`].
 pub fn write_config(dir: &Path, backend: &str, chat: &str, responder: &str) -> PathBuf {
     let config = dir.join("hagios.toml");
+    let default_route = if chat.contains("[default_route]") { "" } else { SINGLE_ALERTS };
     let text = format!(
         r#"
 [store]
@@ -185,6 +200,7 @@ poll_interval = "100ms"
 max_backoff = "2s"
 
 {chat}
+{default_route}
 {roles}"#,
         roles = responder_chat(responder),
         store = dir.join("state.db").display(),

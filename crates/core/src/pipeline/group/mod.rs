@@ -38,10 +38,10 @@ impl Stage for Group {
     }
 }
 
-/// The group key of `object` on `site` and `route`: the route's position and its `group_by`
-/// values.
-pub fn group_key(route_index: usize, route: &RouteConfig, site: &str, object: &ObjectRef) -> String {
-    let mut key = format!("route{route_index}");
+/// The group key of `object` on `site` and `route`: the route (its position, or `default`) and
+/// its `group_by` values.
+pub fn group_key(route_name: &str, route: &RouteConfig, site: &str, object: &ObjectRef) -> String {
+    let mut key = route_name.to_owned();
     for label in &route.grouping.group_by {
         let value = match label {
             GroupLabel::Site => site,
@@ -81,12 +81,15 @@ impl Pipeline {
         else {
             return Ok(false);
         };
-        let index = self.routes.iter().position(|candidate| std::ptr::eq(candidate, route)).expect("one of the routes");
+        let route_name = match self.routes.iter().position(|candidate| std::ptr::eq(candidate, route)) {
+            Some(index) => format!("route{index}"),
+            None => "default".to_owned(),
+        };
         let anchor = match self.fold_target(notification).await? {
             Some(host) => ObjectRef::host(host),
             None => notification.object.clone(),
         };
-        let key = group_key(index, route, &notification.site, &anchor);
+        let key = group_key(&route_name, route, &notification.site, &anchor);
         // Groups are stored under the channel their message landed in (a room id, where the
         // route may name an alias).
         let channel_id = self.chat.channel_id(channel).await?;
