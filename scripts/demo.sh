@@ -181,7 +181,7 @@ done
 
 cat >&2 <<TXT
 demo: Nagios runs in $dir (log: $var/nagios.log); hagios logs to $dir/hagios.log.
-demo: an alert for web01!Disk arrives within a few seconds. Try:
+demo: an alert for web01!Disk arrives within about ten seconds (grouped per host). Try:
         problems
         ack web01 Disk on it          (or: #<alert id> ack on it)
         downtime db01 MySQL 2h upgrade
