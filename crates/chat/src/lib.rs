@@ -3,6 +3,7 @@
 //! of hagios sees only `ChatEvent`s in and platform-neutral `Outbound` messages out.
 
 pub mod group;
+pub mod measured;
 #[macro_use]
 pub mod platform;
 

@@ -2,11 +2,14 @@
 //! local spool up to it and carries out the bot's commands on the local Nagios.
 
 use crate::config::Config;
-use crate::run::open_spool;
+use crate::observe::health::Health;
+use crate::observe::probe;
+use crate::run::{observe_process, open_spool};
 use crate::sources::nagios_status::StatusMirror;
 use crate::StartError;
 use hagios_link::agent::AgentLink;
 use hagios_monitor::nagios::NagiosMonitor;
+use hagios_monitor::Monitor;
 use std::future::Future;
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -40,9 +43,20 @@ pub async fn serve(config: Config, stop: impl Future<Output = ()>) -> Result<(),
     };
     tracing::info!(site = %nagios.site, bot = %agent.bot, allow = ?agent.allow, "hagios agent running");
     let (halt, shutdown) = watch::channel(false);
+    let health = Health::default();
+    let monitor: Arc<dyn Monitor> = monitor;
+    let mut observing = observe_process(&config, &health, &monitor, shutdown.clone()).await?;
+    if config.metrics.is_some() {
+        // The agent's own delivery is its spool draining up to the bot.
+        observing.push(probe::spool(spool, "link to the bot", health, shutdown.clone()));
+    }
     let linking = tokio::spawn(link.run(shutdown));
     stop.await;
     tracing::info!("shutting down");
     halt.send_replace(true);
-    linking.await.map_err(StartError::task("link"))
+    linking.await.map_err(StartError::task("link"))?;
+    for task in observing {
+        task.await.map_err(StartError::task("metrics and health"))?;
+    }
+    Ok(())
 }

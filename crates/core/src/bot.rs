@@ -29,9 +29,11 @@ pub async fn serve(config: Config, stop: impl Future<Output = ()>) -> Result<(),
         sites: Arc::clone(&sites),
         heartbeat: bot.heartbeat,
     };
-    let listener = TcpListener::bind(&bot.listen)
-        .await
-        .map_err(|source| StartError::Listen { address: bot.listen.clone(), source })?;
+    let listener = TcpListener::bind(&bot.listen).await.map_err(|source| StartError::Listen {
+        address: bot.listen.clone(),
+        key: "[bot] listen",
+        source,
+    })?;
     tracing::info!(listen = %bot.listen, "accepting agents");
     let (halt, shutdown) = watch::channel(false);
     let accepting = tokio::spawn(link.serve(listener, shutdown));

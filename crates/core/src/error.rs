@@ -25,9 +25,11 @@ pub enum StartError {
     Monitor(#[from] MonitorError),
     #[error(transparent)]
     Tls(#[from] TlsError),
-    #[error("cannot listen on {address} ([bot] listen): {source}")]
+    #[error("cannot listen on {address} ({key}): {source}")]
     Listen {
         address: String,
+        /// The key that names the address.
+        key: &'static str,
         #[source]
         source: std::io::Error,
     },

@@ -10,6 +10,7 @@ pub mod config;
 mod conversation;
 mod error;
 pub mod matching;
+pub mod observe;
 pub mod pipeline;
 pub mod retention;
 pub mod run;

@@ -4,9 +4,12 @@
 use crate::backend::Backend;
 use crate::config::Config;
 use crate::conversation::{Chats, Conversation};
+use crate::observe::health::Health;
+use crate::observe::{self, probe};
 use crate::pipeline::{return_leftovers, FanOut, Groups, Holds, Pipeline};
 use crate::sources::nagios_status::StatusMirror;
 use crate::StartError;
+use hagios_chat::measured::Measured;
 use hagios_chat::platform::Place;
 use hagios_chat::{ChatAdapter, ChatEvent};
 use hagios_commands::{Policy, Router, Settings};
@@ -43,6 +46,7 @@ pub(crate) async fn serve_chat(
 ) -> Result<(), StartError> {
     let store = StoreHandle::open(&config.store.path)?;
     let chats = chat_adapters(&config, &store).await?;
+    let health = Health::default();
     let platforms: Vec<&str> = chats.iter().map(|chat| chat.platform().name()).collect();
     let monitor = backend.monitor.clone();
     let mut settings = Settings {
@@ -60,6 +64,7 @@ pub(crate) async fn serve_chat(
     );
 
     let (shutdown_tx, shutdown) = watch::channel(false);
+    let observing = observe_process(&config, &health, &monitor, shutdown.clone()).await?;
     // Every platform gets the same notifications, so any one of them tells what was shown.
     let feed = backend.spawn_feed(spool.clone(), store.for_platform(platforms[0]), shutdown.clone());
     let mut tasks = Vec::new();
@@ -88,6 +93,8 @@ pub(crate) async fn serve_chat(
             settings: config.delivery.clone(),
             holds: Holds::new(config.quiet_hours.clone()),
             groups: Groups::with_topology(monitor.clone()),
+            intake: Default::default(),
+            health: health.clone(),
         };
         tasks.push(tokio::spawn(pipeline.run(shutdown.clone())));
         let (events_tx, events) = mpsc::channel(64);
@@ -108,7 +115,23 @@ pub(crate) async fn serve_chat(
     if let Some(feed) = feed {
         feed.await.map_err(StartError::task("monitoring event feed"))?;
     }
+    for task in observing {
+        task.await.map_err(StartError::task("metrics and health"))?;
+    }
     Ok(())
+}
+
+/// `/metrics` and `/healthz` when `[metrics]` is configured, and the monitoring probe that tells
+/// health whether `monitor` answers; the tasks end when `shutdown` turns true.
+pub(crate) async fn observe_process(
+    config: &Config,
+    health: &Health,
+    monitor: &Arc<dyn hagios_monitor::Monitor>,
+    shutdown: watch::Receiver<bool>,
+) -> Result<Vec<tokio::task::JoinHandle<()>>, StartError> {
+    let Some(metrics) = &config.metrics else { return Ok(Vec::new()) };
+    let server = observe::serve(metrics, health.clone(), shutdown.clone()).await?;
+    Ok(vec![server, probe::monitoring(monitor.clone(), health.clone(), shutdown)])
 }
 
 /// Feeds `chat`'s events to its conversation. A platform that is down now may be back later;
@@ -131,14 +154,14 @@ async fn listen(chat: Arc<dyn ChatAdapter>, events: mpsc::Sender<ChatEvent>) {
 
 /// An adapter for every chat platform the configuration talks on.
 async fn chat_adapters(config: &Config, store: &StoreHandle) -> Result<Vec<Arc<dyn ChatAdapter>>, StartError> {
-    let mut chats = Vec::new();
+    let mut chats: Vec<Arc<dyn ChatAdapter>> = Vec::new();
     for section in &config.platforms {
         let platform = section.platform();
         let place = Place {
             state_file: config.store.path.with_extension(format!("{platform}-sync")),
             first_message_number: store.for_platform(platform.name()).next_message_number().await?,
         };
-        chats.push(section.section().connect(&place).await?);
+        chats.push(Arc::new(Measured(section.section().connect(&place).await?)));
     }
     Ok(chats)
 }

@@ -107,6 +107,7 @@ impl AgentLink {
             }
             let wait = backoff.next_wait();
             tracing::info!(retry_in = ?wait, "reconnecting to the bot");
+            metrics::counter!(crate::LINK_RECONNECTS).increment(1);
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
                 _ = shutdown.changed() => return,

@@ -9,3 +9,8 @@ pub mod config;
 pub mod protocol;
 pub mod sites;
 pub mod tls;
+
+/// Agents connected to this bot now (a gauge).
+pub const AGENTS_CONNECTED: &str = "hagios_agents_connected";
+/// Times an agent dialed the bot again after losing the link (a counter).
+pub const LINK_RECONNECTS: &str = "hagios_link_reconnects_total";

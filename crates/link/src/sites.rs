@@ -52,6 +52,7 @@ impl Drop for Registration {
         // A newer connection of the same site may have replaced this one already.
         if connections.get(&self.site).is_some_and(|connection| connection.number == self.number) {
             connections.remove(&self.site);
+            metrics::gauge!(crate::AGENTS_CONNECTED).set(connections.len() as f64);
         }
         // Dropping the waiters tells them the connection is gone.
         self.pending.lock().expect("pending lock").clear();
@@ -64,7 +65,10 @@ impl Sites {
         let number = self.next_number.fetch_add(1, Ordering::Relaxed);
         let pending = Pending::default();
         let connection = Connection { number, outbox, pending: Arc::clone(&pending) };
-        self.connections.lock().expect("sites lock").insert(site.to_owned(), connection);
+        let mut connections = self.connections.lock().expect("sites lock");
+        connections.insert(site.to_owned(), connection);
+        metrics::gauge!(crate::AGENTS_CONNECTED).set(connections.len() as f64);
+        drop(connections);
         Registration { sites: Arc::clone(self), site: site.to_owned(), number, pending }
     }
 

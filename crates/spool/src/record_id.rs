@@ -31,6 +31,12 @@ impl RecordId {
         &self.0
     }
 
+    /// When the record was written, from its name; `None` for a name that does not say.
+    pub fn written_at(&self) -> Option<SystemTime> {
+        let nanos: u64 = self.0.split('-').next()?.parse().ok()?;
+        UNIX_EPOCH.checked_add(std::time::Duration::from_nanos(nanos))
+    }
+
     /// The record's file name inside `new/`, `tmp/` and `bad/`.
     pub(crate) fn file_name(&self) -> String {
         format!("{}.{RECORD_EXTENSION}", self.0)
@@ -85,5 +91,14 @@ mod tests {
         for bad in ["", "1-2", "1-2-3-4", "../1-2-3", "1-2-x", "1--3", "1-2-3.json"] {
             assert!(bad.parse::<RecordId>().is_err(), "{bad:?} accepted");
         }
+    }
+
+    #[test]
+    fn an_id_says_when_it_was_written() {
+        let before = SystemTime::now();
+        let written = RecordId::next().written_at().expect("a time");
+        assert!(written >= before - std::time::Duration::from_millis(1) && written <= SystemTime::now());
+        let old: RecordId = "00000000001000000000-0000000001-000000".parse().unwrap();
+        assert_eq!(old.written_at(), Some(UNIX_EPOCH + std::time::Duration::from_secs(1)));
     }
 }

@@ -7,7 +7,6 @@ use crate::process;
 use serde_json::{json, Value};
 use std::fs;
 use std::io::Read;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -59,7 +58,7 @@ impl IcingaInstance {
         let instance = Self {
             root: dir.path().to_path_buf(),
             binary,
-            port: free_port(),
+            port: process::free_port(),
             admin_password: random_secret(),
             hagios_password: random_secret(),
             _dir: dir,
@@ -392,12 +391,6 @@ fn object_filter(host: &str, service: Option<&str>) -> (&'static str, &'static s
 
 fn path(path: &Path) -> &str {
     path.to_str().expect("temp paths are UTF-8")
-}
-
-/// A port nobody listens on right now (the kernel's pick for an ephemeral bind).
-pub(crate) fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral loopback port");
-    listener.local_addr().expect("bound address").port()
 }
 
 fn random_secret() -> String {

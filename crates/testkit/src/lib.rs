@@ -1,6 +1,6 @@
 //! Test harness for hagios integration tests: private, throw-away Nagios Core 4 and Icinga 2
 //! instances with a fixed fixture of hosts and services, controllable check states and notification capture,
-//! and a private Synapse homeserver for the Matrix tests.
+//! a private Synapse homeserver for the Matrix tests, and a private Prometheus for the metrics tests.
 //!
 //! ```no_run
 //! use hagios_testkit::NagiosInstance;
@@ -14,10 +14,13 @@ mod icinga_config;
 mod layout;
 mod nagios;
 mod process;
+mod prometheus;
 mod synapse;
 
 pub use icinga::{IcingaInstance, IcingaOptions, CLIENT_CN};
 pub use nagios::{wait_until, NagiosInstance, NagiosOptions};
+pub use process::free_port;
+pub use prometheus::{PrometheusInstance, Sample};
 pub use synapse::{
     encode as url_encode, MatrixUser, SynapseInstance, SynapseOptions, SERVER_NAME, SYNAPSE_REQUIREMENT,
 };

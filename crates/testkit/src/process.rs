@@ -2,7 +2,10 @@
 //! stopping one instance never touches another test's Nagios.
 
 use rustix::process::{kill_process, Pid, Signal};
+use serde_json::Value;
 use std::fs;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -83,4 +86,36 @@ pub(crate) fn real_binary(env_var: &str, default: &str, package: &str) -> Option
 /// `HAGIOS_REQUIRE_REAL=1`: a missing real system is a failure, not a skip.
 pub(crate) fn real_required() -> bool {
     std::env::var("HAGIOS_REQUIRE_REAL").is_ok_and(|value| value == "1")
+}
+
+/// A port nobody listens on right now (the kernel's pick for an ephemeral bind).
+pub fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral loopback port");
+    listener.local_addr().expect("bound address").port()
+}
+
+/// One HTTP/1.0 exchange (the server closes the connection and sends no chunked bodies): the
+/// status and the JSON answer (`null` when there is none).
+pub(crate) fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&Value>,
+) -> std::io::Result<(u16, Value)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let body = body.map(Value::to_string).unwrap_or_default();
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer)?;
+    let answer = String::from_utf8_lossy(&answer);
+    let (head, payload) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let status = head.split_whitespace().nth(1).and_then(|code| code.parse().ok()).unwrap_or(0);
+    Ok((status, serde_json::from_str(payload).unwrap_or(Value::Null)))
 }

@@ -2,13 +2,11 @@
 //! cached venv on first use, started on a free loopback port with SQLite and no federation, and
 //! users registered through the shared-secret admin API. [`MatrixUser`] plays a person in chat.
 
-use crate::icinga::free_port;
 use crate::nagios::wait_until;
 use crate::process;
+use crate::process::{free_port, http};
 use serde_json::{json, Value};
 use std::fs;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -324,32 +322,6 @@ rc_invites:
   per_user: {{per_second: 1000, burst_count: 1000}}
 "#
     )
-}
-
-/// One HTTP/1.0 exchange (the server closes the connection and sends no chunked bodies): the
-/// status and the JSON answer (`null` when there is none).
-fn http(
-    port: u16,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<&Value>,
-) -> std::io::Result<(u16, Value)> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let body = body.map(Value::to_string).unwrap_or_default();
-    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )?;
-    let mut answer = Vec::new();
-    stream.read_to_end(&mut answer)?;
-    let answer = String::from_utf8_lossy(&answer);
-    let (head, payload) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
-    let status = head.split_whitespace().nth(1).and_then(|code| code.parse().ok()).unwrap_or(0);
-    Ok((status, serde_json::from_str(payload).unwrap_or(Value::Null)))
 }
 
 /// Percent-encodes a path segment or query value (room ids, aliases, JSON filters).

@@ -12,6 +12,7 @@ pub use commands::CommandsConfig;
 pub use quiet::{QuietHours, DEFAULT_CHANNEL};
 pub use route::{default_group_interval, GroupLabel, Grouping, GroupingKeys, RouteConfig};
 
+use crate::observe::MetricsConfig;
 use hagios_chat::{Platform, PlatformConfig};
 use hagios_domain::config_text::duration;
 use hagios_domain::suggest::closest;
@@ -50,6 +51,8 @@ pub struct Config {
     pub agent: Option<AgentConfig>,
     /// Split deployment, chat side: where agents connect.
     pub bot: Option<BotConfig>,
+    /// Where `/metrics` and `/healthz` are served; not at all when left out.
+    pub metrics: Option<MetricsConfig>,
     /// What works but should change (a section's former name, say): `config check` shows it.
     pub notes: Vec<String>,
 }
@@ -84,6 +87,7 @@ struct ConfigFile {
     tls: Option<TlsConfig>,
     agent: Option<AgentConfig>,
     bot: Option<BotConfig>,
+    metrics: Option<MetricsConfig>,
     #[serde(flatten)]
     sections: BTreeMap<String, toml::Value>,
 }
@@ -143,6 +147,7 @@ impl TryFrom<ConfigFile> for Config {
             tls: file.tls,
             agent: file.agent,
             bot: file.bot,
+            metrics: file.metrics,
             notes,
         })
     }
@@ -179,6 +184,7 @@ fn unknown_section(name: &str) -> String {
         "tls",
         "agent",
         "bot",
+        "metrics",
     ];
     known.extend(Platform::ALL.iter().map(|platform| platform.name()));
     match closest(name, known.iter().copied()) {
@@ -355,6 +361,7 @@ impl Config {
             problems.extend(quiet.problems(&self.routes));
         }
         problems.extend(self.store.problems());
+        problems.extend(self.metrics.iter().flat_map(MetricsConfig::problems));
         problems
     }
 

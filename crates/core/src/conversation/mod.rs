@@ -5,6 +5,7 @@
 
 mod questions;
 
+use crate::observe::names;
 use hagios_chat::{ChatAdapter, ChatEvent, ChatUser, MessageRef, Outbound};
 use hagios_commands::{AuditEntry, Question, Request, Router, Thread};
 use hagios_monitor::Monitor;
@@ -66,6 +67,7 @@ impl Conversation {
     }
 
     async fn answer(&self, asked: Asked) {
+        let arrived = std::time::Instant::now();
         let thread = match &asked.thread {
             Some(thread) => self.thread_context(thread).await,
             None => Thread::None,
@@ -78,6 +80,7 @@ impl Conversation {
             now: hagios_domain::unix_now(),
         };
         let dispatch = self.router.dispatch(&request, self.monitor.as_ref()).await;
+        count(&dispatch.audit, arrived.elapsed());
         self.audit(&dispatch.audit).await;
         let (channel, thread) = (Some(asked.channel.as_str()), asked.thread.as_ref());
         let posted = match dispatch.awaiting_yes {
@@ -127,4 +130,27 @@ impl Conversation {
             tracing::error!(error = %e, user = %entry.user_id, "cannot write the audit record");
         }
     }
+}
+
+/// Counts a command by name and outcome, with the time it took to answer.
+fn count(audit: &AuditEntry, took: std::time::Duration) {
+    let command = audit.command.clone().unwrap_or_else(|| "unknown".to_owned());
+    let outcome = if audit.allowed { outcome(&audit.result) } else { "refused" };
+    metrics::counter!(names::COMMANDS, "command" => command.clone(), "outcome" => outcome).increment(1);
+    metrics::histogram!(names::COMMAND_DURATION, "command" => command).record(took.as_secs_f64());
+}
+
+/// The outcome word of an allowed command's audit result (`confirmed: …`, `answered`, …).
+fn outcome(result: &str) -> &'static str {
+    const OUTCOMES: [(&str, &str); 8] = [
+        ("confirmed", "confirmed"),
+        ("unconfirmed", "unconfirmed"),
+        ("not applied", "not_applied"),
+        ("failed", "failed"),
+        ("answered", "answered"),
+        ("awaiting yes", "awaiting_yes"),
+        ("cancelled", "cancelled"),
+        ("group:", "group"),
+    ];
+    OUTCOMES.iter().find(|(prefix, _)| result.starts_with(prefix)).map_or("other", |(_, outcome)| outcome)
 }

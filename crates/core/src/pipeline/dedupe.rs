@@ -13,7 +13,7 @@ impl Stage for Dedupe {
     async fn run<'p>(&self, pipeline: &'p Pipeline, _pass: &Pass<'_>, record: &mut Record<'p>) -> Decision {
         let notification = &record.notification;
         if pipeline.store.delivered(&notification.id).await? {
-            return Ok(Verdict::Drop);
+            return Ok(Verdict::dropped(pipeline, "delivered_already"));
         }
         record.open = pipeline.store.open_incident(&notification.site, &notification.object).await?;
         Ok(Verdict::Continue)

@@ -7,8 +7,10 @@
 use super::stage::{Decision, Record, Stage, Verdict};
 use super::thread::{self, Plan};
 use super::{Pass, Pipeline};
+use crate::observe::names;
 use async_trait::async_trait;
 use hagios_chat::{ChatAdapter, ChatError, MessageRef, Outbound};
+use hagios_spool::RecordId;
 use hagios_store::{Incident, IncidentChange};
 
 pub struct Deliver;
@@ -23,7 +25,19 @@ impl Stage for Deliver {
         let delivered = execute(pipeline.chat.as_ref(), record.channel(), plan, attempt).await?;
         pipeline.store.commit(&notification.id, delivered.message, delivered.change).await?;
         tracing::info!(notification = %notification.id, object = %notification.object, kind = %notification.kind, "delivered");
+        count_delivered(pipeline.chat.platform().name(), [&record.id]);
         Ok(Verdict::Drop)
+    }
+}
+
+/// Counts `records` as delivered on `platform`, each with its time from spool to commit.
+pub(super) fn count_delivered<'a>(platform: &'static str, records: impl IntoIterator<Item = &'a RecordId>) {
+    let now = std::time::SystemTime::now();
+    for record in records {
+        metrics::counter!(names::DELIVERED, "platform" => platform).increment(1);
+        if let Some(latency) = record.written_at().and_then(|at| now.duration_since(at).ok()) {
+            metrics::histogram!(names::DELIVERY_LATENCY, "platform" => platform).record(latency.as_secs_f64());
+        }
     }
 }
 

@@ -132,6 +132,8 @@ pub(super) fn pipeline(dir: &std::path::Path, chat: Arc<Recorder>, grouping: boo
         settings: DeliveryConfig::default(),
         holds: Holds::new(Vec::new()),
         groups: Default::default(),
+        intake: Default::default(),
+        health: Default::default(),
     }
 }
 

@@ -20,7 +20,7 @@ impl Stage for Mirror {
                 record.notification = admitted;
                 Ok(Verdict::Continue)
             }
-            None => Ok(Verdict::Drop),
+            None => Ok(Verdict::dropped(pipeline, "nothing_to_join")),
         }
     }
 }

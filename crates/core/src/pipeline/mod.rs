@@ -28,6 +28,7 @@ mod stage;
 mod thread;
 
 use crate::config::{DeliveryConfig, RouteConfig};
+use crate::observe::{self, health::Health, names};
 use backoff::Backoff;
 pub use fanout::{return_leftovers, FanOut};
 pub use group::Groups;
@@ -93,6 +94,10 @@ pub struct Pipeline {
     pub holds: Holds,
     /// Notifications held for their group's message.
     pub groups: group::Groups,
+    /// Counts what comes in.
+    pub intake: intake::Intake,
+    /// Where delivery says whether it works.
+    pub health: Health,
 }
 
 impl Pipeline {
@@ -102,9 +107,11 @@ impl Pipeline {
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let mut backoff = Backoff::new(self.settings.max_backoff);
         while !*shutdown.borrow() {
+            let part = format!("delivery to {}", self.chat.platform());
             let wait = match self.drain().await {
                 Ok(()) => {
                     backoff.reset();
+                    self.health.ok(&part);
                     self.settings.poll_interval
                 }
                 Err(e) => {
@@ -113,6 +120,7 @@ impl Pipeline {
                         _ => None,
                     });
                     tracing::warn!(error = %e, retry_in = ?wait, "delivery paused");
+                    self.health.failing(&part, format!("paused: {e}"));
                     wait
                 }
             };
@@ -127,9 +135,14 @@ impl Pipeline {
     async fn drain(&self) -> Result<(), DeliveryError> {
         let spool = self.spool.clone();
         let pending = tokio::task::spawn_blocking(move || spool.pending()).await.expect("spool scan task")?;
+        let platform = self.chat.platform().name();
+        self.intake.count(platform, &pending);
+        observe::probe::record_gauges(platform, &pending);
         let pass = Pass::new(&self.holds.clock, self.store.snoozes().await?, &self.spool, &pending);
+        let mut held = 0;
         for (position, id) in pending.iter().enumerate() {
             if self.groups.holds(id) {
+                held += 1;
                 continue;
             }
             let verdict = match self.deliver_record(id, &pass, position).await {
@@ -138,14 +151,16 @@ impl Pipeline {
                 Err(e) => Verdict::Quarantine(e.to_string()),
             };
             match verdict {
-                Verdict::Continue | Verdict::Hold => {}
+                Verdict::Continue | Verdict::Hold => held += 1,
                 Verdict::Drop => self.spool.remove(id)?,
                 Verdict::Quarantine(reason) => {
                     tracing::error!(record = %id, %reason, "quarantining undeliverable notification");
+                    metrics::counter!(names::QUARANTINED, "platform" => platform).increment(1);
                     self.spool.quarantine(id, &reason)?;
                 }
             }
         }
+        metrics::gauge!(names::HELD, "platform" => platform).set(f64::from(held));
         self.flush_groups().await?;
         self.remind().await
     }

@@ -15,12 +15,15 @@ pub struct Order;
 
 #[async_trait]
 impl Stage for Order {
-    async fn run<'p>(&self, _pipeline: &'p Pipeline, pass: &Pass<'_>, record: &mut Record<'p>) -> Decision {
+    async fn run<'p>(&self, pipeline: &'p Pipeline, pass: &Pass<'_>, record: &mut Record<'p>) -> Decision {
         // With an incident in chat, everything belongs in its thread, in order.
         if record.open.is_some() {
             return Ok(Verdict::Continue);
         }
-        Ok(verdict(pass, record.position, &record.notification, record.released))
+        Ok(match verdict(pass, record.position, &record.notification, record.released) {
+            Verdict::Drop => Verdict::dropped(pipeline, "recovered_while_held"),
+            other => other,
+        })
     }
 }
 

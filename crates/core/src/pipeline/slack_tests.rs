@@ -80,6 +80,8 @@ fn pipeline(dir: &std::path::Path, chat: Arc<dyn ChatAdapter>) -> Pipeline {
         settings: DeliveryConfig::default(),
         holds: Holds::new(Vec::new()),
         groups: Default::default(),
+        intake: Default::default(),
+        health: Default::default(),
     }
 }
 

@@ -4,6 +4,7 @@
 
 use super::{DeliveryError, Pass, Pipeline};
 use crate::config::RouteConfig;
+use crate::observe::names;
 use async_trait::async_trait;
 use hagios_domain::Notification;
 use hagios_spool::RecordId;
@@ -46,6 +47,15 @@ impl<'p> Record<'p> {
     /// The channel its route names on this platform; `None` is the default channel.
     pub fn channel(&self) -> Option<&'p str> {
         self.route.map(|(_, channel)| channel)
+    }
+}
+
+impl Verdict {
+    /// Drop, counted on `pipeline`'s platform with why the notification is not shown.
+    pub fn dropped(pipeline: &Pipeline, reason: &'static str) -> Verdict {
+        let platform = pipeline.chat.platform().name();
+        metrics::counter!(names::DROPPED, "platform" => platform, "reason" => reason).increment(1);
+        Verdict::Drop
     }
 }
 

@@ -180,6 +180,7 @@ impl Pipeline {
         };
         let batch = self.batch(key, &attempt_key, &channel, &notifications, folded, posted);
         let group = self.store.commit_group(batch).await?;
+        super::deliver::count_delivered(self.chat.platform().name(), members.iter().map(|(record, _)| record));
         let (spool, records) =
             (self.spool.clone(), members.iter().map(|(record, _)| record.clone()).collect::<Vec<_>>());
         tokio::task::spawn_blocking(move || spool.remove_all(&records)).await.expect("spool removal task")?;
