@@ -126,7 +126,7 @@ async fn mentions_commands_and_buttons_arrive_as_chat_events_and_are_acked() {
     assert_eq!(
         event,
         ChatEvent::Button {
-            user: hagios_chat::ChatUser { id: "U0ALICE".into(), name: "Alice".into() },
+            user: hagios_chat::ChatUser { id: "U0ALICE".into(), name: "Alice".into(), foreign: false },
             message: MessageRef { channel: "C0ALERTS".into(), id: parent.id.clone() },
             command: "downtime 1h".into(),
         }

@@ -7,7 +7,7 @@ use crate::{ChatEvent, ChatUser, MessageRef};
 use slack_morphism::prelude::*;
 
 fn user(id: &SlackUserId) -> ChatUser {
-    ChatUser { id: id.0.clone(), name: id.0.clone() }
+    ChatUser { id: id.0.clone(), name: id.0.clone(), foreign: false }
 }
 
 fn thread(channel: &SlackChannelId, thread_ts: Option<&SlackTs>) -> Option<MessageRef> {
@@ -102,7 +102,7 @@ mod tests {
         assert_eq!(
             event,
             Some(ChatEvent::Command {
-                user: ChatUser { id: "U1".into(), name: "U1".into() },
+                user: ChatUser { id: "U1".into(), name: "U1".into(), foreign: false },
                 channel: "C1".into(),
                 thread: Some(MessageRef { channel: "C1".into(), id: "1.0".into() }),
                 text: "ack looking <3 & more".into(),
@@ -141,7 +141,7 @@ mod tests {
         assert_eq!(
             press("hagios_ack"),
             Some(ChatEvent::Button {
-                user: ChatUser { id: "U1".into(), name: "U1".into() },
+                user: ChatUser { id: "U1".into(), name: "U1".into(), foreign: false },
                 message: MessageRef { channel: "C1".into(), id: "1.0".into() },
                 command: "ack".into(),
             })
@@ -162,7 +162,7 @@ mod tests {
         assert_eq!(
             from_interaction(&interaction),
             Some(ChatEvent::Button {
-                user: ChatUser { id: "U2".into(), name: "U2".into() },
+                user: ChatUser { id: "U2".into(), name: "U2".into(), foreign: false },
                 message: MessageRef { channel: "C1".into(), id: "1.0".into() },
                 command: "cancel 7".into(),
             })
