@@ -4,25 +4,20 @@
 //! route; a mention in its thread acknowledges it in Nagios, confirmed from status.dat;
 //! completing the stop future ends the process cleanly.
 
+mod common;
+
+use common::PATIENCE;
 use hagios_core::config::Config;
-use hagios_domain::{Notification, NotificationType, ObjectRef, State};
 use hagios_fakeslack::{FakeSlack, APP_TOKEN, BOT_TOKEN};
 use hagios_spool::Spool;
-use hagios_testkit::{NagiosInstance, NagiosOptions};
-use std::time::Duration;
 
-const PATIENCE: Duration = Duration::from_secs(30);
 const ONCALL: &str = "U0ONCALL";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn run_serves_a_real_nagios_and_slack_in_process_until_told_to_stop() {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let Some(nagios) = NagiosInstance::start(NagiosOptions::default()) else { return };
-    nagios.submit_service_result("web01", "HTTP", 2, "HTTP CRITICAL - 503");
+    let Some(nagios) = common::nagios_with_a_problem() else { return };
     let key = ("web01".to_owned(), "HTTP".to_owned());
-    nagios
-        .wait_for_state(PATIENCE, |status| status.services.get(&key).is_some_and(|view| view.state == State::Critical))
-        .expect("Nagios shows web01!HTTP CRITICAL");
 
     let slack = FakeSlack::start(&[("C0ALERTS", "alerts")]).await;
     slack.add_user(ONCALL, "Olive Oncall");
@@ -30,21 +25,8 @@ async fn run_serves_a_real_nagios_and_slack_in_process_until_told_to_stop() {
     std::env::set_var("IN_PROCESS_SLACK_BOT_TOKEN", BOT_TOKEN);
     std::env::set_var("IN_PROCESS_SLACK_APP_TOKEN", APP_TOKEN);
     let dir = tempfile::tempdir().expect("temp dir");
-    let spool_dir = dir.path().join("spool");
     let config: Config = toml::from_str(&format!(
-        r#"
-[store]
-path = "{store}"
-[spool]
-dir = "{spool}"
-[delivery]
-poll_interval = "100ms"
-[nagios]
-site = "test"
-command_file = "{command_file}"
-status_file = "{status_file}"
-object_cache_file = "{object_cache_file}"
-confirm_timeout = "15s"
+        r#"{site}
 [slack]
 api_url = "{api_url}"
 default_channel = "C0ALERTS"
@@ -59,11 +41,7 @@ objects = ["*"]
 chat_id = "{ONCALL}"
 roles = ["responder"]
 "#,
-        store = dir.path().join("state.db").display(),
-        spool = spool_dir.display(),
-        command_file = nagios.command_file().display(),
-        status_file = nagios.status_file().display(),
-        object_cache_file = nagios.object_cache_file().display(),
+        site = common::site_sections(dir.path(), &nagios),
         api_url = slack.api_url(),
     ))
     .expect("configuration");
@@ -75,22 +53,8 @@ roles = ["responder"]
     }));
     slack.wait_connected(PATIENCE).await;
 
-    let problem = Notification {
-        id: String::new(),
-        site: "test".into(),
-        kind: NotificationType::Problem,
-        object: ObjectRef::service("web01", "HTTP"),
-        state: State::Critical,
-        output: "HTTP CRITICAL - 503".into(),
-        long_output: String::new(),
-        author: None,
-        comment: None,
-        time: hagios_domain::unix_now(),
-        hostgroups: vec!["web".into()],
-        contact: None,
-        macros: Default::default(),
-    };
-    Spool::open(&spool_dir).expect("spool").write(problem).expect("spooled as hagios-notify does");
+    let problem = common::web01_http_problem();
+    Spool::open(dir.path().join("spool")).expect("spool").write(problem).expect("spooled as hagios-notify does");
     slack
         .wait_until("the alert", PATIENCE, |fake| fake.bot_messages().iter().any(|m| m.text.contains("web01!HTTP")))
         .await;

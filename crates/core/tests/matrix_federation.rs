@@ -5,14 +5,14 @@
 //! reaction, attack strings — is refused in the room and audited, and reaches neither the router
 //! nor Nagios; a stranger whom `[[user]]` names is answered.
 
-use hagios_core::config::Config;
-use hagios_domain::{Notification, NotificationType, ObjectRef, State};
-use hagios_spool::Spool;
-use hagios_testkit::{wait_until, MatrixUser, NagiosInstance, NagiosOptions, SynapseInstance, SynapseOptions};
-use serde_json::{json, Value};
-use std::time::Duration;
+mod common;
 
-const PATIENCE: Duration = Duration::from_secs(40);
+use common::PATIENCE;
+use hagios_core::config::Config;
+use hagios_spool::Spool;
+use hagios_testkit::{wait_until, MatrixUser, SynapseInstance, SynapseOptions};
+use serde_json::{json, Value};
+
 /// What a stranger types, mentioning the bot in the alert's thread: reads, actions, and text
 /// built to break what comes after (a trailing backslash, a second external command).
 const STRANGER_TEXTS: &[&str] = &[
@@ -29,13 +29,9 @@ const REFUSAL: &str = "refused: hagios answers people of the servers it is set u
 #[tokio::test(flavor = "multi_thread")]
 async fn strangers_from_other_homeservers_are_declined_refused_and_audited() {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let Some(nagios) = NagiosInstance::start(NagiosOptions::default()) else { return };
+    let Some(nagios) = common::nagios_with_a_problem() else { return };
     let Some(synapse) = SynapseInstance::start(SynapseOptions::default()) else { return };
-    nagios.submit_service_result("web01", "HTTP", 2, "HTTP CRITICAL - 503");
     let key = ("web01".to_owned(), "HTTP".to_owned());
-    nagios
-        .wait_for_state(PATIENCE, |status| status.services.get(&key).is_some_and(|view| view.state == State::Critical))
-        .expect("Nagios shows web01!HTTP CRITICAL");
 
     let bot = synapse.register("hagios", "bot-password");
     let mallory = synapse.register("mallory", "mallory-password");
@@ -46,22 +42,8 @@ async fn strangers_from_other_homeservers_are_declined_refused_and_audited() {
 
     std::env::set_var("FEDERATION_MATRIX_ACCESS_TOKEN", &bot.token);
     let dir = tempfile::tempdir().expect("temp dir");
-    let spool_dir = dir.path().join("spool");
-    let store = dir.path().join("state.db");
     let config: Config = toml::from_str(&format!(
-        r#"
-[store]
-path = "{store}"
-[spool]
-dir = "{spool}"
-[delivery]
-poll_interval = "100ms"
-[nagios]
-site = "test"
-command_file = "{command_file}"
-status_file = "{status_file}"
-object_cache_file = "{object_cache_file}"
-confirm_timeout = "15s"
+        r#"{site}
 [matrix]
 homeserver = "{homeserver}"
 user = "{bot_user}"
@@ -81,11 +63,7 @@ roles = ["responder"]
 chat_id = "@nobody:elsewhere.example"
 roles = ["responder"]
 "#,
-        store = store.display(),
-        spool = spool_dir.display(),
-        command_file = nagios.command_file().display(),
-        status_file = nagios.status_file().display(),
-        object_cache_file = nagios.object_cache_file().display(),
+        site = common::site_sections(dir.path(), &nagios),
         homeserver = synapse.url(),
         bot_user = bot.user_id,
         partner = partner.user_id,
@@ -112,7 +90,8 @@ roles = ["responder"]
     let reason = declined["reason"].as_str().unwrap_or_default();
     assert!(reason.contains(&mallory.user_id) && reason.contains("allowed_servers"), "{reason}");
 
-    Spool::open(&spool_dir).expect("spool").write(problem()).expect("spooled as hagios-notify does");
+    let problem = common::web01_http_problem();
+    Spool::open(dir.path().join("spool")).expect("spool").write(problem).expect("spooled as hagios-notify does");
     let alert = wait_for(&partner, &room, "the alert", |messages| {
         messages
             .iter()
@@ -140,7 +119,8 @@ roles = ["responder"]
     })
     .await;
 
-    let audit = hagios_store::Store::open(&store).expect("store").recent_audit(100).expect("audit log");
+    let audit =
+        hagios_store::Store::open(dir.path().join("state.db")).expect("store").recent_audit(100).expect("audit log");
     let (strangers, others): (Vec<_>, Vec<_>) = audit.iter().partition(|record| record.user_id == mallory.user_id);
     assert_eq!(strangers.len(), hostile, "every try audited: {audit:#?}");
     for record in &strangers {
@@ -156,24 +136,6 @@ roles = ["responder"]
 
     stop.send(()).expect("the process is still serving");
     tokio::time::timeout(PATIENCE, serving).await.expect("stops when told").expect("serve task").expect("clean stop");
-}
-
-fn problem() -> Notification {
-    Notification {
-        id: String::new(),
-        site: "test".into(),
-        kind: NotificationType::Problem,
-        object: ObjectRef::service("web01", "HTTP"),
-        state: State::Critical,
-        output: "HTTP CRITICAL - 503".into(),
-        long_output: String::new(),
-        author: None,
-        comment: None,
-        time: hagios_domain::unix_now(),
-        hostgroups: vec!["web".into()],
-        contact: None,
-        macros: Default::default(),
-    }
 }
 
 /// Waits until `found` finds something in the room's messages, as `reader` sees them.
