@@ -23,6 +23,18 @@ async fn slack_paced(pace_posts: bool) -> (FakeSlack, SlackChat) {
     (fake, if pace_posts { chat } else { chat.unpaced() })
 }
 
+/// `chat` listening to `fake` (connected), with Alice known to `users.info`.
+async fn listening(
+    fake: &FakeSlack,
+    chat: SlackChat,
+) -> (mpsc::Receiver<ChatEvent>, tokio::task::JoinHandle<Result<(), ChatError>>) {
+    let (tx, events) = mpsc::channel(8);
+    let listener = tokio::spawn(async move { chat.listen(tx).await });
+    fake.wait_connected(WAIT).await;
+    fake.add_user("U0ALICE", "Alice");
+    (events, listener)
+}
+
 fn tokens() -> SlackTokens {
     SlackTokens { bot: BOT_TOKEN.into(), app: APP_TOKEN.into() }
 }
@@ -103,15 +115,8 @@ async fn hostile_and_huge_output_is_posted_safely_with_the_rest_in_the_thread() 
 #[tokio::test]
 async fn mentions_commands_and_buttons_arrive_as_chat_events_and_are_acked() {
     let (fake, chat) = slack().await;
-    let chat = std::sync::Arc::new(chat);
     let parent = chat.post(None, None, &card("CRITICAL", true)).await.expect("post");
-    let (tx, mut events) = mpsc::channel(8);
-    let listener = tokio::spawn({
-        let chat = chat.clone();
-        async move { chat.listen(tx).await }
-    });
-    fake.wait_connected(WAIT).await;
-    fake.add_user("U0ALICE", "Alice");
+    let (mut events, listener) = listening(&fake, chat).await;
 
     let mention = fake.mention("U0ALICE", "C0ALERTS", Some(&parent.id), "ack looking &amp; <!channel>");
     match tokio::time::timeout(WAIT, events.recv()).await.expect("event").expect("open") {
@@ -158,14 +163,7 @@ async fn mentions_commands_and_buttons_arrive_as_chat_events_and_are_acked() {
 #[tokio::test]
 async fn edited_mentions_and_messages_and_bots_posts_are_no_commands() {
     let (fake, chat) = slack().await;
-    let chat = std::sync::Arc::new(chat);
-    let (tx, mut events) = mpsc::channel(8);
-    let listener = tokio::spawn({
-        let chat = chat.clone();
-        async move { chat.listen(tx).await }
-    });
-    fake.wait_connected(WAIT).await;
-    fake.add_user("U0ALICE", "Alice");
+    let (mut events, listener) = listening(&fake, chat).await;
     fake.add_bot("U0RELAY", "B0RELAY", "relay");
     let mut next = async || tokio::time::timeout(WAIT, events.recv()).await.expect("an event").expect("open");
     let text_of = |event: ChatEvent| match event {

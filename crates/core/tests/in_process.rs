@@ -7,8 +7,7 @@
 mod common;
 
 use common::PATIENCE;
-use hagios_core::config::Config;
-use hagios_fakeslack::{FakeSlack, APP_TOKEN, BOT_TOKEN};
+use hagios_fakeslack::FakeSlack;
 use hagios_spool::Spool;
 
 const ONCALL: &str = "U0ONCALL";
@@ -21,36 +20,9 @@ async fn run_serves_a_real_nagios_and_slack_in_process_until_told_to_stop() {
 
     let slack = FakeSlack::start(&[("C0ALERTS", "alerts")]).await;
     slack.add_user(ONCALL, "Olive Oncall");
-    // Names of this test's own: the process environment is shared by every test of the binary.
-    std::env::set_var("IN_PROCESS_SLACK_BOT_TOKEN", BOT_TOKEN);
-    std::env::set_var("IN_PROCESS_SLACK_APP_TOKEN", APP_TOKEN);
     let dir = tempfile::tempdir().expect("temp dir");
-    let config: Config = toml::from_str(&format!(
-        r#"{site}
-[slack]
-api_url = "{api_url}"
-default_channel = "C0ALERTS"
-socket_connections = 1
-bot_token_env = "IN_PROCESS_SLACK_BOT_TOKEN"
-app_token_env = "IN_PROCESS_SLACK_APP_TOKEN"
-[[role]]
-name = "responder"
-commands = ["ack"]
-objects = ["*"]
-[[user]]
-chat_id = "{ONCALL}"
-roles = ["responder"]
-"#,
-        site = common::site_sections(dir.path(), &nagios),
-        api_url = slack.api_url(),
-    ))
-    .expect("configuration");
-    assert!(config.problems().is_empty(), "{:?}", config.problems());
-
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = tokio::spawn(hagios_core::run::serve(config, async {
-        let _ = stopped.await;
-    }));
+    let chat = common::slack_section(&slack, "IN_PROCESS");
+    let running = common::Running::start(common::configuration(dir.path(), &nagios, &chat, &["ack"], &[ONCALL]));
     slack.wait_connected(PATIENCE).await;
 
     let problem = common::web01_http_problem();
@@ -69,7 +41,5 @@ roles = ["responder"]
     let status = nagios.wait_for_state(PATIENCE, |status| status.services[&key].acknowledged);
     assert!(status.is_some(), "Nagios shows the acknowledgement");
 
-    stop.send(()).expect("the process is still serving");
-    let ended = tokio::time::timeout(PATIENCE, serving).await.expect("stops when told");
-    ended.expect("serve task").expect("a clean stop");
+    running.stop().await;
 }

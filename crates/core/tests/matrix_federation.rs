@@ -8,7 +8,6 @@
 mod common;
 
 use common::PATIENCE;
-use hagios_core::config::Config;
 use hagios_spool::Spool;
 use hagios_testkit::{wait_until, MatrixUser, SynapseInstance, SynapseOptions};
 use serde_json::{json, Value};
@@ -42,38 +41,23 @@ async fn strangers_from_other_homeservers_are_declined_refused_and_audited() {
 
     std::env::set_var("FEDERATION_MATRIX_ACCESS_TOKEN", &bot.token);
     let dir = tempfile::tempdir().expect("temp dir");
-    let config: Config = toml::from_str(&format!(
-        r#"{site}
+    let chat = format!(
+        r#"
 [matrix]
 homeserver = "{homeserver}"
 user = "{bot_user}"
 default_room = "{room}"
 access_token_env = "FEDERATION_MATRIX_ACCESS_TOKEN"
 allowed_servers = ["elsewhere.example"]
-[[role]]
-name = "responder"
-commands = ["ack", "downtime", "comment"]
-objects = ["*"]
-# Named here, so answered although the homeserver is not allowed; and acting commands are
-# granted, so that a stranger's command run by mistake would show in Nagios.
-[[user]]
-chat_id = "{partner}"
-roles = ["responder"]
-[[user]]
-chat_id = "@nobody:elsewhere.example"
-roles = ["responder"]
 "#,
-        site = common::site_sections(dir.path(), &nagios),
         homeserver = synapse.url(),
         bot_user = bot.user_id,
-        partner = partner.user_id,
-    ))
-    .expect("configuration");
-    assert!(config.problems().is_empty(), "{:?}", config.problems());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = tokio::spawn(hagios_core::run::serve(config, async {
-        let _ = stopped.await;
-    }));
+    );
+    // The partner is named, so answered although their homeserver is not allowed; and acting
+    // commands are granted, so that a stranger's command run by mistake would show in Nagios.
+    let responders = [partner.user_id.as_str(), "@nobody:elsewhere.example"];
+    let config = common::configuration(dir.path(), &nagios, &chat, &["ack", "downtime", "comment"], &responders);
+    let running = common::Running::start(config);
 
     // Invitations show in the bot's first sync: its answer also says the bot is listening.
     let dm = mallory.create_room(&[&bot.user_id], json!({ "is_direct": true }));
@@ -134,8 +118,7 @@ roles = ["responder"]
     assert_eq!((acks, status.comments.len()), (1, 1), "only the partner's ack: {:#?}", status.comments);
     assert!(status.downtimes.is_empty(), "{:#?}", status.downtimes);
 
-    stop.send(()).expect("the process is still serving");
-    tokio::time::timeout(PATIENCE, serving).await.expect("stops when told").expect("serve task").expect("clean stop");
+    running.stop().await;
 }
 
 /// Waits until `found` finds something in the room's messages, as `reader` sees them.

@@ -8,8 +8,7 @@
 mod common;
 
 use common::PATIENCE;
-use hagios_core::config::Config;
-use hagios_fakeslack::{FakeSlack, APP_TOKEN, BOT_TOKEN, BOT_USER};
+use hagios_fakeslack::{FakeSlack, BOT_USER};
 
 const ONCALL: &str = "U0ONCALL";
 /// Another app's bot user, and its bot id.
@@ -24,37 +23,11 @@ async fn edits_and_bots_mentions_run_nothing_in_nagios() {
     let slack = FakeSlack::start(&[("C0ALERTS", "alerts"), ("D0ONCALL", "oncall")]).await;
     slack.add_user(ONCALL, "Olive Oncall");
     slack.add_bot(RELAY, RELAY_BOT, "relay");
-    std::env::set_var("EDITS_SLACK_BOT_TOKEN", BOT_TOKEN);
-    std::env::set_var("EDITS_SLACK_APP_TOKEN", APP_TOKEN);
     let dir = tempfile::tempdir().expect("temp dir");
-    let config: Config = toml::from_str(&format!(
-        r#"{site}
-[slack]
-api_url = "{api_url}"
-default_channel = "C0ALERTS"
-socket_connections = 1
-bot_token_env = "EDITS_SLACK_BOT_TOKEN"
-app_token_env = "EDITS_SLACK_APP_TOKEN"
-[[role]]
-name = "responder"
-commands = ["ack", "downtime", "comment"]
-objects = ["*"]
-[[user]]
-chat_id = "{ONCALL}"
-roles = ["responder"]
-[[user]]
-chat_id = "{RELAY}"
-roles = ["responder"]
-"#,
-        site = common::site_sections(dir.path(), &nagios),
-        api_url = slack.api_url(),
-    ))
-    .expect("configuration");
-    assert!(config.problems().is_empty(), "{:?}", config.problems());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = tokio::spawn(hagios_core::run::serve(config, async {
-        let _ = stopped.await;
-    }));
+    let chat = common::slack_section(&slack, "EDITS");
+    // The relay holds a role: what it asks would act if it were taken as a command.
+    let config = common::configuration(dir.path(), &nagios, &chat, &["ack", "downtime", "comment"], &[ONCALL, RELAY]);
+    let running = common::Running::start(config);
     slack.wait_connected(PATIENCE).await;
 
     let confirmed = |count: usize| {
@@ -115,6 +88,5 @@ roles = ["responder"]
     let replies = slack.bot_messages().len();
     assert_eq!(replies, 3, "one reply per command, none to the edits or the bots");
 
-    stop.send(()).expect("the process is still serving");
-    tokio::time::timeout(PATIENCE, serving).await.expect("stops when told").expect("serve task").expect("clean stop");
+    running.stop().await;
 }

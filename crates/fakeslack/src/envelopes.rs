@@ -53,33 +53,16 @@ pub fn app_mention(
 
 /// Another app's bot mentions the bot: its bot user as `user`, with `bot_id`, `app_id` and
 /// `bot_profile`; apps post without a `client_msg_id`.
-#[allow(clippy::too_many_arguments)]
-pub fn bot_mention(
-    user: &str,
-    bot_id: &str,
-    app_id: &str,
-    channel: &str,
-    ts: &str,
-    thread_ts: Option<&str>,
-    text: &str,
-    envelope_id: &str,
-) -> Value {
-    let mut event = json!({
-        "type": "app_mention",
-        "user": user,
-        "bot_id": bot_id,
-        "app_id": app_id,
-        "bot_profile": { "id": bot_id, "app_id": app_id, "name": user, "deleted": false, "team_id": TEAM_ID },
-        "text": text,
-        "ts": ts,
-        "team": TEAM_ID,
-        "channel": channel,
-        "event_ts": ts,
-    });
-    if let Some(thread_ts) = thread_ts {
-        event["thread_ts"] = thread_ts.into();
-    }
-    event_callback(event, envelope_id)
+pub fn bot_mention(mention: Value, bot_id: &str, app_id: &str) -> Value {
+    let mut mention = mention;
+    let event = &mut mention["event"];
+    let user = event["user"].clone();
+    event.as_object_mut().expect("event").remove("client_msg_id");
+    event["bot_id"] = bot_id.into();
+    event["app_id"] = app_id.into();
+    event["bot_profile"] =
+        json!({ "id": bot_id, "app_id": app_id, "name": user, "deleted": false, "team_id": TEAM_ID });
+    mention
 }
 
 /// An integration's mention: a `bot_message` of `bot_id` under `username`, with no `user`.

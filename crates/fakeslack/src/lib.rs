@@ -374,7 +374,8 @@ impl FakeSlack {
         let ts = self.add_message(bot, Some(&bot_id), channel, thread_ts, &text);
         let app_id = app_of(&bot_id);
         self.deliver("events_api", false, |envelope| {
-            envelopes::bot_mention(bot, &bot_id, &app_id, channel, &ts, thread_ts, &text, envelope)
+            let mention = envelopes::app_mention(bot, channel, &ts, thread_ts, &text, envelope);
+            envelopes::bot_mention(mention, &bot_id, &app_id)
         })
     }
 

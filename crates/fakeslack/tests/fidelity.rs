@@ -130,13 +130,7 @@ async fn rate_limits_and_outages_look_like_slack() {
 async fn socket_mode_envelopes_parse_as_slack_events_and_acks_are_recorded() {
     let fake = FakeSlack::start(&[("C0ALERTS", "alerts")]).await;
     let client = client(&fake);
-    let app = token(APP_TOKEN);
-    let open = client
-        .open_session(&app)
-        .apps_connections_open(&SlackApiAppsConnectionOpenRequest::new())
-        .await
-        .expect("apps.connections.open");
-    let url = open.url.0.to_string();
+    let url = socket_mode_url(&client).await;
     assert!(url.starts_with("ws://"), "{url}");
 
     let refused = tokio_tungstenite::connect_async(url.replace("ticket-1", "ticket-forged")).await;
@@ -210,13 +204,7 @@ async fn socket_mode_envelopes_parse_as_slack_events_and_acks_are_recorded() {
 async fn edits_and_other_bots_posts_look_like_slack() {
     let fake = FakeSlack::start(&[("C0ALERTS", "alerts")]).await;
     let client = client(&fake);
-    let app = token(APP_TOKEN);
-    let open = client
-        .open_session(&app)
-        .apps_connections_open(&SlackApiAppsConnectionOpenRequest::new())
-        .await
-        .expect("apps.connections.open");
-    let (mut socket, _) = tokio_tungstenite::connect_async(open.url.0.as_str()).await.expect("connect");
+    let (mut socket, _) = tokio_tungstenite::connect_async(socket_mode_url(&client).await).await.expect("connect");
     next_frame(&mut socket).await;
     fake.wait_connected(WAIT).await;
     fake.add_user("U0ALICE", "Alice");
@@ -290,6 +278,17 @@ async fn edits_and_other_bots_posts_look_like_slack() {
         .map(|m| (m.sender.user.as_ref().map(|u| u.0.as_str()), m.sender.bot_id.as_ref().map(|b| b.0.as_str())))
         .collect();
     assert_eq!(senders, [(None, Some("B0HOOK")), (Some("U0RELAY"), Some("B0RELAY")), (Some("U0ALICE"), None)]);
+}
+
+/// The Socket Mode URL `apps.connections.open` hands out for the app token.
+async fn socket_mode_url(client: &Client) -> String {
+    let app = token(APP_TOKEN);
+    let open = client
+        .open_session(&app)
+        .apps_connections_open(&SlackApiAppsConnectionOpenRequest::new())
+        .await
+        .expect("apps.connections.open");
+    open.url.0.to_string()
 }
 
 async fn next_frame(
