@@ -27,6 +27,10 @@ pub struct ChatUser {
     pub id: String,
     /// A readable name for replies and the audit log.
     pub name: String,
+    /// The account lives outside the places the platform's section admits (a Matrix homeserver
+    /// not in `[matrix] allowed_servers`): hagios answers it only when a `[[user]]` entry names
+    /// it, and otherwise refuses whatever it asks.
+    pub foreign: bool,
 }
 
 /// Something a person did in chat that hagios must answer.

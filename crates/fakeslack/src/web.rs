@@ -255,6 +255,7 @@ fn post_message(state: &mut State, args: &Map<String, Value>) -> Answer {
         ts: ts.clone(),
         thread_ts,
         user: BOT_USER.to_owned(),
+        bot_id: None,
         text,
         blocks,
         metadata,
@@ -282,15 +283,24 @@ fn update(state: &mut State, args: &Map<String, Value>) -> Answer {
 
 fn user_info(state: &State, args: &Map<String, Value>) -> Answer {
     let id = text_arg(args, "user").ok_or("user_not_found")?;
-    let display_name = state.users.get(id).ok_or("user_not_found")?;
+    let account = state.users.get(id).ok_or("user_not_found")?;
+    let mut profile = json!({ "display_name": account.name, "real_name": account.name });
+    if let Some(bot_id) = &account.bot_id {
+        // Bot users show no display name of their own; their profile names their bot and app.
+        profile = json!({
+            "display_name": "", "real_name": account.name, "bot_id": bot_id,
+            "api_app_id": crate::app_of(bot_id), "always_active": true,
+        });
+    }
     Ok(json!({ "user": {
         "id": id,
         "team_id": TEAM_ID,
-        "name": display_name.to_lowercase(),
+        "name": account.name.to_lowercase(),
         "deleted": false,
-        "real_name": display_name,
-        "is_bot": false,
-        "profile": { "display_name": display_name, "real_name": display_name },
+        "real_name": account.name,
+        "is_bot": account.bot_id.is_some(),
+        "is_app_user": false,
+        "profile": profile,
     }}))
 }
 

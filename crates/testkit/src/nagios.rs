@@ -113,6 +113,24 @@ impl NagiosInstance {
         &self.layout.log_file
     }
 
+    /// The hagios `[nagios]` section serving this instance as site `test`; further `[nagios]`
+    /// keys may follow it.
+    pub fn hagios_section(&self) -> String {
+        format!(
+            r#"
+[nagios]
+site = "test"
+command_file = "{command_file}"
+status_file = "{status_file}"
+object_cache_file = "{object_cache_file}"
+confirm_timeout = "15s"
+"#,
+            command_file = self.command_file().display(),
+            status_file = self.status_file().display(),
+            object_cache_file = self.object_cache_file().display(),
+        )
+    }
+
     /// Where the default notifier leaves one `*.env` file per notification.
     pub fn notifications_dir(&self) -> &Path {
         &self.layout.notifications_dir
