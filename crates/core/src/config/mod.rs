@@ -5,10 +5,14 @@
 //! sections. Every key is documented in docs/configuration.md.
 
 mod commands;
+mod oncall;
 mod quiet;
 mod route;
 
 pub use commands::CommandsConfig;
+pub use oncall::{
+    is_known_person, CalendarFeed, Escalation, FeedSource, Layer, LayerSource, Notify, Schedule, Step, DEFAULT_POLICY,
+};
 pub use quiet::{QuietHours, DEFAULT_CHANNEL};
 pub use route::{default_group_interval, GroupLabel, Grouping, GroupingKeys, RouteConfig};
 
@@ -43,6 +47,10 @@ pub struct Config {
     pub default_route: Grouping,
     /// Recurring windows during which matching notifications are held (docs/quiet-hours.md).
     pub quiet_hours: Vec<QuietHours>,
+    /// Who is on call (`[[oncall]]`, docs/oncall.md).
+    pub schedules: Vec<Schedule>,
+    /// How paging goes on when nobody acknowledges (`[[escalation]]`).
+    pub escalations: Vec<Escalation>,
     pub roles: Vec<RoleConfig>,
     pub users: Vec<UserConfig>,
     /// Split deployment: this side's certificate and key, and the CA that signed the peer.
@@ -80,6 +88,10 @@ struct ConfigFile {
     /// `[[quiet_hours]]` under its former name.
     #[serde(default, rename = "mute")]
     mutes: Vec<QuietHours>,
+    #[serde(default, rename = "oncall")]
+    schedules: Vec<Schedule>,
+    #[serde(default, rename = "escalation")]
+    escalations: Vec<Escalation>,
     #[serde(default, rename = "role")]
     roles: Vec<RoleConfig>,
     #[serde(default, rename = "user")]
@@ -126,6 +138,8 @@ impl TryFrom<ConfigFile> for Config {
                     .to_owned(),
             );
         }
+        let now = hagios_domain::unix_now();
+        notes.extend(file.schedules.iter().filter_map(|schedule| schedule.gaps_note(now)));
         let default_route = file.default_route.over(&Grouping::default());
         let mut routes = file.routes;
         for route in &mut routes {
@@ -142,6 +156,8 @@ impl TryFrom<ConfigFile> for Config {
             routes,
             default_route,
             quiet_hours: file.quiet_hours.into_iter().chain(file.mutes).collect(),
+            schedules: file.schedules,
+            escalations: file.escalations,
             roles: file.roles,
             users: file.users,
             tls: file.tls,
@@ -179,6 +195,8 @@ fn unknown_section(name: &str) -> String {
         "route",
         "default_route",
         "quiet_hours",
+        "oncall",
+        "escalation",
         "role",
         "user",
         "tls",
@@ -360,6 +378,7 @@ impl Config {
         for quiet in &self.quiet_hours {
             problems.extend(quiet.problems(&self.routes));
         }
+        problems.extend(self.oncall_problems());
         problems.extend(self.store.problems());
         problems.extend(self.metrics.iter().flat_map(MetricsConfig::problems));
         problems
@@ -426,6 +445,103 @@ impl Config {
         }
         problems.extend(grouping_problems("[default_route]", &self.default_route));
         problems
+    }
+
+    /// Schedules and policies that cannot work: unknown people, names used twice or never
+    /// defined, targets their platform cannot use.
+    fn oncall_problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.agent.is_some() && !(self.schedules.is_empty() && self.escalations.is_empty()) {
+            problems.push(
+                "[[oncall]] and [[escalation]] have no effect in an agent's configuration: the bot pages; move them \
+                 there"
+                    .to_owned(),
+            );
+        }
+        let mut seen = Vec::new();
+        for schedule in &self.schedules {
+            if seen.contains(&&schedule.name) {
+                problems
+                    .push(format!("[[oncall]] `{}` is defined twice: give each schedule its own name", schedule.name));
+            }
+            seen.push(&schedule.name);
+            problems.extend(schedule.problems(&self.users));
+            for section in &self.platforms {
+                let target = schedule.targets.get(&section.platform());
+                if let Some(problem) = target.and_then(|target| section.section().target_problem(target)) {
+                    problems.push(format!("[[oncall]] `{}` {problem}", schedule.name));
+                }
+            }
+        }
+        let mut seen = Vec::new();
+        for policy in &self.escalations {
+            if seen.contains(&&policy.name) {
+                problems
+                    .push(format!("[[escalation]] `{}` is defined twice: give each policy its own name", policy.name));
+            }
+            seen.push(&policy.name);
+            problems.extend(policy.problems(&self.schedules, &self.users));
+        }
+        for (index, route) in self.routes.iter().enumerate() {
+            problems.extend(self.route_paging_problems(index + 1, route));
+        }
+        problems
+    }
+
+    /// What is wrong with the schedule and policy route #`number` names.
+    fn route_paging_problems(&self, number: usize, route: &RouteConfig) -> Vec<String> {
+        let mut problems = Vec::new();
+        let schedule = match &route.oncall {
+            Some(name) => match self.schedule(name) {
+                Some(schedule) => Some(schedule),
+                None => {
+                    let known: Vec<&str> = self.schedules.iter().map(|s| s.name.as_str()).collect();
+                    problems.push(format!(
+                        "route #{number} oncall = \"{name}\" names no [[oncall]] schedule (defined: {})",
+                        if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+                    ));
+                    None
+                }
+            },
+            None if route.escalation.is_some() => {
+                problems.push(format!(
+                    "route #{number} names an escalation policy but no schedule: add oncall = \"SCHEDULE\""
+                ));
+                None
+            }
+            None => None,
+        };
+        let Some(policy) = route.escalation.as_deref() else { return problems };
+        let Some(policy) = self.escalations.iter().find(|p| p.name == policy) else {
+            problems.push(format!("route #{number} escalation = \"{policy}\" names no [[escalation]] policy"));
+            return problems;
+        };
+        for step in &policy.steps {
+            if let (Notify::Layer(layer), Some(schedule)) = (&step.notify, schedule) {
+                if schedule.layer(layer).is_none() {
+                    problems.push(format!(
+                        "[[escalation]] `{}` pages layer `{layer}`, which schedule `{}` (route #{number}) does not have",
+                        policy.name, schedule.name
+                    ));
+                }
+            }
+        }
+        problems
+    }
+
+    /// The schedule called `name`.
+    pub fn schedule(&self, name: &str) -> Option<&Schedule> {
+        self.schedules.iter().find(|schedule| schedule.name == name)
+    }
+
+    /// The policy a route names, or the default one (page the person on call, at once).
+    pub fn escalation_of(&self, route: &RouteConfig) -> Escalation {
+        route
+            .escalation
+            .as_deref()
+            .and_then(|name| self.escalations.iter().find(|policy| policy.name == name))
+            .cloned()
+            .unwrap_or_else(Escalation::default_policy)
     }
 
     /// The route notifications no `[[route]]` matches take: to each platform's default channel.
@@ -628,6 +744,38 @@ mod tests {
             assert!(quiet.matches(&db, Some(route)), "{} holds the route on every platform", quiet.name);
             assert!(!quiet.matches(&db, None), "{} does not hold unrouted notifications", quiet.name);
         }
+    }
+
+    #[test]
+    fn routes_page_the_schedules_they_name_and_config_check_says_what_is_missing() {
+        let people =
+            "[[user]]\nchat_id = \"U1\"\nroles = []\nperson = \"alice\"\n[[user]]\nchat_id = \"bob\"\nroles = []\n";
+        let db = "[[oncall]]\nname = \"db\"\ntimezone = \"UTC\"\n[[oncall.layer]]\nname = \"primary\"\npeople = [\"alice\", \"bob\"]\nstart = \"2024-01-01 09:00\"\nlength = \"1w\"\n";
+        let policy = "[[escalation]]\nname = \"db\"\n[[escalation.step]]\nnotify = \"oncall\"\n[[escalation.step]]\nafter = \"5m\"\nnotify = \"layer:secondary\"\n";
+        let good = parse(&format!(
+            "{NAGIOS}{people}{db}[[escalation]]\nname = \"p\"\n[[escalation.step]]\nnotify = \"oncall\"\n[[route]]\nchannel = \"C\"\noncall = \"db\"\nescalation = \"p\"\n[[route]]\nchannel = \"D\"\noncall = \"db\"\n"
+        ));
+        assert!(good.problems().is_empty(), "{:?}", good.problems());
+        assert_eq!(good.routes[0].oncall.as_deref(), Some("db"));
+        assert_eq!(good.escalation_of(&good.routes[0]).name, "p");
+        assert_eq!(good.escalation_of(&good.routes[1]).name, DEFAULT_POLICY, "page the person on call, at once");
+        assert!(good.notes.is_empty(), "no gaps: {:?}", good.notes);
+
+        let bad = parse(&format!(
+            "{NAGIOS}{people}{db}{db}{policy}[[route]]\nchannel = \"C\"\noncall = \"dba\"\n[[route]]\nchannel = \"D\"\nescalation = \"db\"\n[[route]]\nchannel = \"E\"\noncall = \"db\"\nescalation = \"db\"\n[[route]]\nchannel = \"F\"\noncall = \"db\"\nescalation = \"nope\"\n"
+        ));
+        let problems = bad.problems().join("\n");
+        for expected in [
+            "[[oncall]] `db` is defined twice",
+            "route #1 oncall = \"dba\" names no [[oncall]] schedule (defined: db, db)",
+            "route #2 names an escalation policy but no schedule",
+            "[[escalation]] `db` pages layer `secondary`, which schedule `db` (route #3) does not have",
+            "route #4 escalation = \"nope\" names no [[escalation]] policy",
+        ] {
+            assert!(problems.contains(expected), "{expected}: {problems}");
+        }
+        let unknown = parse(&format!("{NAGIOS}{db}"));
+        assert!(unknown.problems().join("\n").contains("names `alice`, whom no [[user]] has"));
     }
 
     #[test]

@@ -29,6 +29,11 @@ pub struct RouteConfig {
     pub(crate) overrides: GroupingKeys,
     /// The default route, which takes what no `[[route]]` matches.
     pub fallback: bool,
+    /// The `[[oncall]]` schedule whose person on call is paged for new incidents on this route.
+    pub oncall: Option<String>,
+    /// The `[[escalation]]` policy paging follows; without one, the person on call is paged
+    /// once, at once.
+    pub escalation: Option<String>,
 }
 
 /// How a route groups bursts and brings up open incidents again.
@@ -112,6 +117,8 @@ struct RouteSection {
     states: Vec<State>,
     #[serde(default, deserialize_with = "names::types")]
     types: Vec<NotificationType>,
+    oncall: Option<String>,
+    escalation: Option<String>,
     #[serde(flatten)]
     grouping: GroupingKeys,
     #[serde(flatten)]
@@ -122,23 +129,7 @@ impl TryFrom<RouteSection> for RouteConfig {
     type Error = String;
 
     fn try_from(section: RouteSection) -> Result<Self, String> {
-        let mut targets = BTreeMap::new();
-        for (key, value) in section.targets {
-            let platforms: Vec<Platform> = Platform::by_route_key(&key).collect();
-            if platforms.is_empty() {
-                return Err(format!(
-                    "unknown route key `{key}` (targets are named with {}; matchers are hosts, hostgroups, \
-                     services, states, types)",
-                    target_keys()
-                ));
-            }
-            let toml::Value::String(target) = value else {
-                return Err(format!("route key `{key}` must be a string"));
-            };
-            if !target.is_empty() {
-                targets.extend(platforms.into_iter().map(|platform| (platform, target.clone())));
-            }
-        }
+        let targets = targets_of("route", section.targets, "matchers are hosts, hostgroups, services, states, types")?;
         Ok(RouteConfig {
             hosts: section.hosts,
             hostgroups: section.hostgroups,
@@ -149,6 +140,8 @@ impl TryFrom<RouteSection> for RouteConfig {
             grouping: section.grouping.over(&Grouping::default()),
             overrides: section.grouping,
             fallback: false,
+            oncall: section.oncall,
+            escalation: section.escalation,
         })
     }
 }
@@ -166,6 +159,8 @@ impl RouteConfig {
             grouping: Grouping::default(),
             overrides: GroupingKeys::default(),
             fallback: false,
+            oncall: None,
+            escalation: None,
         }
     }
 
@@ -194,6 +189,30 @@ impl RouteConfig {
             && (self.states.is_empty() || self.states.contains(&notification.state))
             && (self.types.is_empty() || self.types.contains(&notification.kind))
     }
+}
+
+/// Each platform's target in a section that names them with the platforms' route keys
+/// (`channel`, `matrix_room`), from the section's keys besides its own (`what` names the
+/// section, `others` its own keys, for the error).
+pub(super) fn targets_of(
+    what: &str,
+    keys: BTreeMap<String, toml::Value>,
+    others: &str,
+) -> Result<BTreeMap<Platform, String>, String> {
+    let mut targets = BTreeMap::new();
+    for (key, value) in keys {
+        let platforms: Vec<Platform> = Platform::by_route_key(&key).collect();
+        if platforms.is_empty() {
+            return Err(format!("unknown {what} key `{key}` (targets are named with {}; {others})", target_keys()));
+        }
+        let toml::Value::String(target) = value else {
+            return Err(format!("{what} key `{key}` must be a string"));
+        };
+        if !target.is_empty() {
+            targets.extend(platforms.into_iter().map(|platform| (platform, target.clone())));
+        }
+    }
+    Ok(targets)
 }
 
 /// `channel (slack, terminal) or matrix_room (matrix)`: the keys routes name targets with.

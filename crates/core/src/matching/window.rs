@@ -37,6 +37,24 @@ impl Weekly {
             .max()
     }
 
+    /// The first start or end of an occurrence after `time`, within the next eight days.
+    pub fn next_edge_after(&self, time: i64) -> Option<i64> {
+        let today = Timestamp::from_second(time).ok()?.to_zoned_datetime(self.timezone.clone()).date();
+        let mut day = today.yesterday().ok()?;
+        let mut next: Option<i64> = None;
+        for _ in 0..10 {
+            if self.days.is_empty() || self.days.contains(&day.weekday()) {
+                for (start, end) in self.spans.iter().filter_map(|span| self.occurrence(day, *span)) {
+                    for edge in [start, end].into_iter().filter(|edge| *edge > time) {
+                        next = Some(next.map_or(edge, |next| next.min(edge)));
+                    }
+                }
+            }
+            day = day.tomorrow().ok()?;
+        }
+        next
+    }
+
     /// Start and end (epoch seconds) of `span` starting on `day`.
     fn occurrence(&self, day: Date, span: DailySpan) -> Option<(i64, i64)> {
         let end_day = if span.end <= span.start { day.tomorrow().ok()? } else { day };
@@ -83,7 +101,7 @@ pub fn daily_spans<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Dai
     texts
         .iter()
         .map(|text| {
-            parse_span(text).ok_or_else(|| {
+            DailySpan::parse(text).ok_or_else(|| {
                 serde::de::Error::custom(format!(
                     "`{text}` is not a span like \"22:00-02:00\" (start and end differ; \"00:00-24:00\" is all day)"
                 ))
@@ -92,10 +110,16 @@ pub fn daily_spans<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Dai
         .collect()
 }
 
-fn parse_span(text: &str) -> Option<DailySpan> {
-    let (start, end) = text.split_once('-')?;
-    let (start, end) = (minutes_of(start.trim())?, minutes_of(end.trim())?);
-    (start < 1440 && start != end).then_some(DailySpan { start, end })
+impl DailySpan {
+    /// `00:00-24:00`.
+    pub const ALL_DAY: DailySpan = DailySpan { start: 0, end: 1440 };
+
+    /// `22:00-02:00`; `None` unless it is a span like that (start and end differ).
+    pub fn parse(text: &str) -> Option<DailySpan> {
+        let (start, end) = text.split_once('-')?;
+        let (start, end) = (minutes_of(start.trim())?, minutes_of(end.trim())?);
+        (start < 1440 && start != end).then_some(DailySpan { start, end })
+    }
 }
 
 /// `HH:MM` → minutes since midnight; `24:00` is the end of the day.
