@@ -2,8 +2,8 @@
 //! stalls the runtime. Cloning is cheap; clones share one database.
 
 use crate::{
-    AlertGroup, AuditRecord, Delivery, DueReminder, GroupBatch, GroupId, Incident, IncidentChange, IncidentId,
-    PruneReport, Retention, Store, StoreError,
+    ActivePage, AlertGroup, AuditRecord, Delivery, DueReminder, GroupBatch, GroupId, Incident, IncidentChange,
+    IncidentId, Override, Page, PageId, PageIntent, PageStep, PruneReport, Retention, Store, StoreError,
 };
 use hagios_domain::{MessageRef, ObjectRef, Snooze};
 use std::path::Path;
@@ -174,5 +174,62 @@ impl StoreHandle {
 
     pub async fn postpone_reminder(&self, incident: IncidentId, at: i64) -> Result<(), StoreError> {
         self.call(move |store| store.postpone_reminder(incident, at)).await
+    }
+}
+
+/// On call: overrides, paging, and posts made once (handovers, feed notices).
+impl StoreHandle {
+    pub async fn add_override(&self, entry: Override) -> Result<(), StoreError> {
+        self.call(move |store| store.add_override(&entry)).await
+    }
+
+    /// The overrides that end after `after`, oldest first.
+    pub async fn overrides(&self, after: i64) -> Result<Vec<Override>, StoreError> {
+        self.call(move |store| store.overrides(after)).await
+    }
+
+    pub async fn posted_once(&self, key: &str) -> Result<Option<i64>, StoreError> {
+        let key = key.to_owned();
+        self.call(move |store| store.posted_once(&key)).await
+    }
+
+    pub async fn record_posted_once(&self, key: &str, at: i64) -> Result<(), StoreError> {
+        let key = key.to_owned();
+        self.call(move |store| store.record_posted_once(&key, at)).await
+    }
+
+    pub async fn intend_page(&self, intent: PageIntent) -> Result<(), StoreError> {
+        self.call(move |store| store.intend_page(&intent, hagios_domain::unix_now())).await
+    }
+
+    pub async fn start_pages(&self) -> Result<usize, StoreError> {
+        self.call(|store| store.start_pages()).await
+    }
+
+    pub async fn active_pages(&self) -> Result<Vec<ActivePage>, StoreError> {
+        self.call(|store| store.active_pages()).await
+    }
+
+    pub async fn record_page_step(&self, page: Page, step: PageStep, attempt_key: &str) -> Result<(), StoreError> {
+        let key = attempt_key.to_owned();
+        self.call(move |store| store.record_page_step(&page, &step, &key)).await
+    }
+
+    pub async fn stop_page(&self, page: PageId, at: i64, why: &str) -> Result<(), StoreError> {
+        let why = why.to_owned();
+        self.call(move |store| store.stop_page(page, at, &why)).await
+    }
+
+    pub async fn pause_page(&self, page: Page, since: Option<i64>, now: i64) -> Result<(), StoreError> {
+        self.call(move |store| store.pause_page(&page, since, now)).await
+    }
+
+    pub async fn pages_of_object(&self, object: &ObjectRef) -> Result<Vec<Page>, StoreError> {
+        let object = object.clone();
+        self.call(move |store| store.pages_of_object(&object)).await
+    }
+
+    pub async fn force_page_steps(&self, page: PageId, upto: u32) -> Result<(), StoreError> {
+        self.call(move |store| store.force_page_steps(page, upto)).await
     }
 }

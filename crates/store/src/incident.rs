@@ -247,7 +247,10 @@ fn update_incident(connection: &Connection, id: IncidentId, card: &AlertCard) ->
         return Err(StoreError::NoSuchIncident(id));
     }
     if let Some(line) = card.history.last() {
-        connection.execute("INSERT INTO incident_history (incident_id, line) VALUES (?1, ?2)", params![id.0, line])?;
+        connection.execute(
+            "INSERT INTO incident_history (incident_id, line, at, kind) VALUES (?1, ?2, ?3, ?4)",
+            params![id.0, line, card.time, card.kind.as_nagios()],
+        )?;
     }
     Ok(())
 }

@@ -20,6 +20,8 @@ mod error;
 mod group;
 mod handle;
 mod incident;
+mod oncall;
+mod page;
 mod reminder;
 mod retention;
 mod schema;
@@ -32,6 +34,8 @@ pub use error::StoreError;
 pub use group::{AlertGroup, GroupBatch, GroupChange, GroupId, MemberDelivery, NewGroup};
 pub use handle::StoreHandle;
 pub use incident::{Delivery, Incident, IncidentChange, IncidentId};
+pub use oncall::Override;
+pub use page::{ActivePage, Page, PageId, PageIntent, PageStep};
 pub use reminder::DueReminder;
 pub use retention::{PruneReport, Retention, MIN_KEEP_SECONDS};
 

@@ -164,6 +164,73 @@ const MIGRATIONS: &[&str] = &[
     CREATE UNIQUE INDEX alert_groups_open_per_key
         ON alert_groups (platform, channel, group_key) WHERE closed_at IS NULL;
     ",
+    // 7: on call. Overrides typed in chat (`oncall take`, `oncall give`); paging: a page is
+    // intended when a notification that opens an incident takes a route with a schedule, starts
+    // once that incident is in chat, and pages its steps in the thread (the incident's, or its
+    // group's) until acknowledged; posts made once per platform (handovers, feed notices); and
+    // when each history line of an incident happened, and what it was.
+    "
+    CREATE TABLE oncall_overrides (
+        id          INTEGER PRIMARY KEY,
+        schedule    TEXT NOT NULL,
+        person      TEXT NOT NULL,
+        starts_at   INTEGER NOT NULL,
+        ends_at     INTEGER NOT NULL,
+        replaces    TEXT,
+        author      TEXT NOT NULL,
+        created_at  INTEGER NOT NULL
+    );
+    CREATE INDEX oncall_overrides_by_end ON oncall_overrides (ends_at);
+
+    CREATE TABLE page_intents (
+        platform        TEXT NOT NULL,
+        notification_id TEXT NOT NULL,
+        site            TEXT NOT NULL,
+        host            TEXT NOT NULL,
+        service         TEXT NOT NULL,
+        schedule        TEXT NOT NULL,
+        policy          TEXT NOT NULL,
+        created_at      INTEGER NOT NULL,
+        PRIMARY KEY (platform, notification_id)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE pages (
+        id           INTEGER PRIMARY KEY,
+        platform     TEXT NOT NULL,
+        channel      TEXT NOT NULL,
+        message_id   TEXT NOT NULL,
+        schedule     TEXT NOT NULL,
+        policy       TEXT NOT NULL,
+        started_at   INTEGER NOT NULL,
+        steps        INTEGER NOT NULL DEFAULT 0,
+        forced       INTEGER NOT NULL DEFAULT 0,
+        paused_since INTEGER,
+        paused_for   INTEGER NOT NULL DEFAULT 0,
+        stopped_at   INTEGER,
+        stopped_why  TEXT
+    );
+    CREATE UNIQUE INDEX pages_per_thread ON pages (platform, channel, message_id);
+
+    CREATE TABLE page_steps (
+        page_id    INTEGER NOT NULL REFERENCES pages (id),
+        started_at INTEGER NOT NULL,
+        step       INTEGER NOT NULL,
+        at         INTEGER NOT NULL,
+        people     TEXT NOT NULL,
+        text       TEXT NOT NULL,
+        PRIMARY KEY (page_id, started_at, step)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE posted_once (
+        platform TEXT NOT NULL,
+        post_key TEXT NOT NULL,
+        at       INTEGER NOT NULL,
+        PRIMARY KEY (platform, post_key)
+    ) WITHOUT ROWID;
+
+    ALTER TABLE incident_history ADD COLUMN at INTEGER;
+    ALTER TABLE incident_history ADD COLUMN kind TEXT;
+    ",
 ];
 
 /// Brings the database up to the newest schema; refuses one written by a newer hagios.

@@ -1,0 +1,352 @@
+//! Paging: the person on call is mentioned in the thread of a new incident (or of its alert
+//! group), then the escalation policy's later steps, until someone acknowledges. A page is
+//! intended when a notification that opens an incident takes a route with a schedule (before
+//! it is delivered), and starts once that notification is in chat, in the thread its incident
+//! went to. Each step is recorded with its delivery attempt in one transaction, so a restart
+//! neither repeats nor skips one.
+
+use crate::incident::{incident_from_row, INCIDENT_COLUMNS};
+use crate::{Incident, Store, StoreError};
+use hagios_domain::{MessageRef, ObjectRef};
+use rusqlite::{params, OptionalExtension, Row};
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PageId(pub i64);
+
+impl fmt::Display for PageId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Paging wanted for the incident a notification opens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageIntent {
+    pub notification_id: String,
+    pub site: String,
+    pub object: ObjectRef,
+    pub schedule: String,
+    pub policy: String,
+}
+
+/// The paging of one thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    pub id: PageId,
+    /// The parent message of the thread paged in: the incident's, or its group's.
+    pub thread: MessageRef,
+    pub schedule: String,
+    pub policy: String,
+    /// When the thread's first message reached chat; step delays count from here.
+    pub started_at: i64,
+    /// Steps paged so far.
+    pub steps: u32,
+    /// Steps `escalate` made due now, whatever their delay.
+    pub forced: u32,
+    /// Since when a snooze holds the steps back.
+    pub paused_since: Option<i64>,
+    /// How long snoozes held them back before; step delays grow by this.
+    pub paused_for: i64,
+    pub stopped_at: Option<i64>,
+    /// Why paging stopped: "acknowledged by alice", "recovered", "in downtime".
+    pub stopped_why: Option<String>,
+}
+
+/// A page that may have a step to post, with the incidents of its thread as they are now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivePage {
+    pub page: Page,
+    /// Open and closed; without history lines.
+    pub incidents: Vec<Incident>,
+}
+
+/// One step as it was paged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageStep {
+    pub step: u32,
+    pub at: i64,
+    /// The people mentioned (their `[[user]] person`); empty when the step paged the channel.
+    pub people: Vec<String>,
+    pub text: String,
+}
+
+const PAGE_COLUMNS: &str = "id, channel, message_id, schedule, policy, started_at, steps, forced, paused_since, \
+                            paused_for, stopped_at, stopped_why";
+
+fn page_from_row(row: &Row<'_>) -> rusqlite::Result<Page> {
+    Ok(Page {
+        id: PageId(row.get(0)?),
+        thread: MessageRef { channel: row.get(1)?, id: row.get(2)? },
+        schedule: row.get(3)?,
+        policy: row.get(4)?,
+        started_at: row.get(5)?,
+        steps: row.get(6)?,
+        forced: row.get(7)?,
+        paused_since: row.get(8)?,
+        paused_for: row.get(9)?,
+        stopped_at: row.get(10)?,
+        stopped_why: row.get(11)?,
+    })
+}
+
+impl Store {
+    /// Keeps that the incident `intent`'s notification opens is to be paged; the first intent
+    /// of a notification counts.
+    pub fn intend_page(&self, intent: &PageIntent, now: i64) -> Result<(), StoreError> {
+        self.connection().execute(
+            "INSERT OR IGNORE INTO page_intents
+                 (platform, notification_id, site, host, service, schedule, policy, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                self.platform(),
+                intent.notification_id,
+                intent.site,
+                intent.object.host,
+                intent.object.service.as_deref().unwrap_or_default(),
+                intent.schedule,
+                intent.policy,
+                now
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Starts the pages of the intents whose notifications are delivered: in the thread of
+    /// their incident (or its group), from the moment of delivery. A thread paged before whose
+    /// paging stopped is paged again from the start (a new problem joined an acknowledged
+    /// group). Intents whose incident is not open (it recovered before it was posted) go.
+    pub fn start_pages(&self) -> Result<usize, StoreError> {
+        let platform = self.platform();
+        self.in_transaction(|transaction| {
+            let started = transaction.execute(
+                "INSERT INTO pages (platform, channel, message_id, schedule, policy, started_at)
+                 SELECT p.platform, COALESCE(g.channel, i.channel), COALESCE(g.message_id, i.message_id),
+                        p.schedule, p.policy, d.delivered_at
+                 FROM page_intents p
+                 JOIN deliveries d ON d.platform = p.platform AND d.notification_id = p.notification_id
+                 JOIN incidents i ON i.platform = p.platform AND i.site = p.site AND i.host = p.host
+                                     AND i.service = p.service AND i.closed_at IS NULL
+                 LEFT JOIN alert_group_members m ON m.incident_id = i.id
+                 LEFT JOIN alert_groups g ON g.id = m.group_id
+                 WHERE p.platform = ?1
+                 ORDER BY d.delivered_at
+                 ON CONFLICT (platform, channel, message_id) DO UPDATE SET
+                     started_at = excluded.started_at, steps = 0, forced = 0, paused_since = NULL,
+                     paused_for = 0, stopped_at = NULL, stopped_why = NULL
+                 WHERE pages.stopped_at IS NOT NULL",
+                [platform],
+            )?;
+            transaction.execute(
+                "DELETE FROM page_intents WHERE platform = ?1 AND EXISTS
+                     (SELECT 1 FROM deliveries d
+                      WHERE d.platform = page_intents.platform AND d.notification_id = page_intents.notification_id)",
+                [platform],
+            )?;
+            Ok(started)
+        })
+    }
+
+    /// This platform's pages that are not stopped, each with its thread's incidents.
+    pub fn active_pages(&self) -> Result<Vec<ActivePage>, StoreError> {
+        let connection = self.connection();
+        let sql = format!("SELECT {PAGE_COLUMNS} FROM pages WHERE platform = ?1 AND stopped_at IS NULL ORDER BY id");
+        let pages: Vec<Page> =
+            connection.prepare_cached(&sql)?.query_map([self.platform()], page_from_row)?.collect::<Result<_, _>>()?;
+        let sql = format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents i
+             WHERE i.platform = ?1 AND ((i.channel = ?2 AND i.message_id = ?3) OR i.id IN
+                 (SELECT m.incident_id FROM alert_group_members m JOIN alert_groups g ON g.id = m.group_id
+                  WHERE g.platform = ?1 AND g.channel = ?2 AND g.message_id = ?3))
+             ORDER BY i.id"
+        );
+        let mut statement = connection.prepare_cached(&sql)?;
+        let mut active = Vec::with_capacity(pages.len());
+        for page in pages {
+            let incidents = statement
+                .query_map(params![self.platform(), page.thread.channel, page.thread.id], incident_from_row)?
+                .collect::<Result<_, _>>()?;
+            active.push(ActivePage { page, incidents });
+        }
+        Ok(active)
+    }
+
+    /// Records step number `step` (counted from 0) of `page`'s current round, paged at `at`,
+    /// and clears the delivery attempt `attempt_key` it was posted under, in one transaction.
+    pub fn record_page_step(&self, page: &Page, step: &PageStep, attempt_key: &str) -> Result<(), StoreError> {
+        let platform = self.platform();
+        self.in_transaction(|transaction| {
+            transaction.execute(
+                "INSERT OR IGNORE INTO page_steps (page_id, started_at, step, at, people, text)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![page.id.0, page.started_at, step.step, step.at, step.people.join("\n"), step.text],
+            )?;
+            transaction.execute(
+                "UPDATE pages SET steps = MAX(steps, ?2) WHERE id = ?1 AND started_at = ?3",
+                params![page.id.0, step.step + 1, page.started_at],
+            )?;
+            crate::attempt::finish(transaction, platform, attempt_key)
+        })
+    }
+
+    /// Stops paging `page` at `at`, saying why.
+    pub fn stop_page(&self, page: PageId, at: i64, why: &str) -> Result<(), StoreError> {
+        self.connection().execute(
+            "UPDATE pages SET stopped_at = ?2, stopped_why = ?3 WHERE id = ?1 AND stopped_at IS NULL",
+            params![page.0, at, why],
+        )?;
+        Ok(())
+    }
+
+    /// Holds `page`'s steps back from `since` (a snooze began), or ends the hold, adding its
+    /// length to the steps' delays (`since` is `None`).
+    pub fn pause_page(&self, page: &Page, since: Option<i64>, now: i64) -> Result<(), StoreError> {
+        let held = match (page.paused_since, since) {
+            (Some(paused), None) => (now - paused).max(0),
+            _ => 0,
+        };
+        self.connection().execute(
+            "UPDATE pages SET paused_since = ?2, paused_for = paused_for + ?3 WHERE id = ?1",
+            params![page.id.0, since, held],
+        )?;
+        Ok(())
+    }
+
+    /// The pages, on every platform, of the threads the open incidents of `object` (on any
+    /// site) are in.
+    pub fn pages_of_object(&self, object: &ObjectRef) -> Result<Vec<Page>, StoreError> {
+        let connection = self.connection();
+        let sql = format!(
+            "SELECT DISTINCT {} FROM pages p
+             JOIN incidents i ON i.platform = p.platform AND i.closed_at IS NULL AND i.host = ?1 AND i.service = ?2
+             LEFT JOIN alert_group_members m ON m.incident_id = i.id
+             LEFT JOIN alert_groups g ON g.id = m.group_id
+             WHERE p.channel = COALESCE(g.channel, i.channel) AND p.message_id = COALESCE(g.message_id, i.message_id)
+             ORDER BY p.id",
+            PAGE_COLUMNS.split(", ").map(|column| format!("p.{column}")).collect::<Vec<_>>().join(", ")
+        );
+        let service = object.service.as_deref().unwrap_or_default();
+        let pages = connection
+            .prepare(&sql)?
+            .query_map(params![object.host, service], page_from_row)?
+            .collect::<Result<_, _>>()?;
+        Ok(pages)
+    }
+
+    /// Makes the steps of `page` up to number `upto` (exclusive) due now; a stopped page goes
+    /// on paging.
+    pub fn force_page_steps(&self, page: PageId, upto: u32) -> Result<(), StoreError> {
+        self.connection().execute(
+            "UPDATE pages SET forced = MAX(forced, ?2), stopped_at = NULL, stopped_why = NULL WHERE id = ?1",
+            params![page.0, upto],
+        )?;
+        Ok(())
+    }
+
+    /// A page by its id.
+    pub fn page(&self, page: PageId) -> Result<Option<Page>, StoreError> {
+        let sql = format!("SELECT {PAGE_COLUMNS} FROM pages WHERE id = ?1");
+        Ok(self.connection().query_row(&sql, [page.0], page_from_row).optional()?)
+    }
+
+    /// The steps paged for `page`, in every round, oldest first.
+    pub fn page_steps(&self, page: PageId) -> Result<Vec<PageStep>, StoreError> {
+        let connection = self.connection();
+        let mut statement = connection
+            .prepare_cached("SELECT step, at, people, text FROM page_steps WHERE page_id = ?1 ORDER BY at, step")?;
+        let steps = statement
+            .query_map([page.0], |row| {
+                let people: String = row.get(2)?;
+                Ok(PageStep {
+                    step: row.get(0)?,
+                    at: row.get(1)?,
+                    people: people.lines().map(str::to_owned).collect(),
+                    text: row.get(3)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(steps)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::card;
+    use crate::{Delivery, IncidentChange};
+    use hagios_domain::State;
+
+    fn intent(notification: &str, host: &str) -> PageIntent {
+        PageIntent {
+            notification_id: notification.into(),
+            site: "local".into(),
+            object: ObjectRef::service(host, "disk"),
+            schedule: "db".into(),
+            policy: "default".into(),
+        }
+    }
+
+    fn open(store: &Store, notification: &str, host: &str, at: i64) -> crate::IncidentId {
+        let change = IncidentChange::Open {
+            card: card(ObjectRef::service(host, "disk"), State::Critical, None, at),
+            opened_at: at,
+        };
+        let delivery = Delivery { channel: "C".into(), message_id: format!("{at}.0"), at };
+        store.commit_notification(notification, &delivery, &change).unwrap().unwrap()
+    }
+
+    #[test]
+    fn a_page_starts_once_its_incident_is_in_chat_and_records_its_steps_across_restarts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let store = Store::open(&path).unwrap().for_platform("slack");
+        store.intend_page(&intent("n1", "db01"), 100).unwrap();
+        store.intend_page(&intent("n1", "db01"), 101).unwrap();
+        assert_eq!(store.start_pages().unwrap(), 0, "not delivered yet");
+        let incident = open(&store, "n1", "db01", 110);
+        assert_eq!(store.start_pages().unwrap(), 1);
+        assert_eq!(store.start_pages().unwrap(), 0, "the intent is used up");
+        assert!(store.for_platform("matrix").active_pages().unwrap().is_empty(), "per platform");
+        let [active] = &store.active_pages().unwrap()[..] else { panic!("one page") };
+        assert_eq!((active.page.started_at, active.page.steps), (110, 0));
+        assert_eq!(active.page.thread, MessageRef { channel: "C".into(), id: "110.0".into() });
+        assert_eq!(active.incidents.iter().map(|i| i.id).collect::<Vec<_>>(), [incident]);
+
+        let step = PageStep { step: 0, at: 111, people: vec!["alice".into()], text: "paging alice".into() };
+        assert!(!store.begin_attempt("page:1:110:0", 111).unwrap());
+        store.record_page_step(&active.page, &step, "page:1:110:0").unwrap();
+        drop(store);
+        let store = Store::open(&path).unwrap().for_platform("slack");
+        let page = store.active_pages().unwrap().remove(0).page;
+        assert_eq!(page.steps, 1);
+        assert!(!store.begin_attempt("page:1:110:0", 112).unwrap(), "the attempt was finished");
+        assert_eq!(store.page_steps(page.id).unwrap(), [step]);
+
+        store.pause_page(&page, Some(200), 200).unwrap();
+        let paused = store.page(page.id).unwrap().unwrap();
+        store.pause_page(&paused, None, 260).unwrap();
+        let resumed = store.page(page.id).unwrap().unwrap();
+        assert_eq!((resumed.paused_since, resumed.paused_for), (None, 60));
+
+        let everywhere = Store::open(&path).unwrap();
+        let found = everywhere.pages_of_object(&ObjectRef::service("db01", "disk")).unwrap();
+        assert_eq!(found.iter().map(|p| p.id).collect::<Vec<_>>(), [page.id]);
+        assert!(everywhere.pages_of_object(&ObjectRef::service("db02", "disk")).unwrap().is_empty());
+        store.stop_page(page.id, 300, "acknowledged by alice").unwrap();
+        assert!(store.active_pages().unwrap().is_empty());
+        everywhere.force_page_steps(page.id, 2).unwrap();
+        let forced = store.active_pages().unwrap().remove(0).page;
+        assert_eq!((forced.forced, forced.stopped_at), (2, None), "escalate goes on paging");
+    }
+
+    #[test]
+    fn an_intent_whose_incident_closed_before_it_was_paged_goes() {
+        let store = Store::open_in_memory().unwrap().for_platform("slack");
+        store.intend_page(&intent("n1", "db01"), 100).unwrap();
+        let delivery = Delivery { channel: "C".into(), message_id: "1.0".into(), at: 100 };
+        store.commit_notification("n1", &delivery, &IncidentChange::None).unwrap();
+        assert_eq!(store.start_pages().unwrap(), 0);
+        open(&store, "n2", "db01", 120);
+        assert_eq!(store.start_pages().unwrap(), 0, "the intent went with its delivery");
+    }
+}
