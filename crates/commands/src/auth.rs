@@ -105,6 +105,29 @@ impl Policy {
         one == other || self.people.get(one).is_some_and(|person| self.people.get(other) == Some(person))
     }
 
+    /// Allows a command that acts on no monitored object (`oncall take`, `report`) when one of
+    /// the user's roles grants it, whatever its objects.
+    pub fn grants(&self, user_id: &str, command: &str) -> Result<(), DenialReason> {
+        let held: Vec<(&String, &Grant)> = self.held(user_id);
+        if held.is_empty() {
+            return Err(DenialReason::NoRole);
+        }
+        if held.iter().any(|(_, grant)| grant.commands.iter().any(|c| c == command)) {
+            return Ok(());
+        }
+        Err(DenialReason::CommandNotGranted { roles: held.iter().map(|(name, _)| (*name).clone()).collect() })
+    }
+
+    /// The roles `user_id` holds that exist, with what they grant.
+    fn held(&self, user_id: &str) -> Vec<(&String, &Grant)> {
+        self.users
+            .get(user_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|name| self.roles.get_key_value(name.as_str()))
+            .collect()
+    }
+
     /// Allows `command` on `object` when one of the user's roles grants that command and has an
     /// object pattern matching it. `hostgroups` are the groups of `object.host`.
     pub fn authorize(
@@ -115,13 +138,7 @@ impl Policy {
         hostgroups: &[String],
     ) -> Result<(), Denial> {
         let deny = |reason| Err(Denial { command: command.to_owned(), object: object.clone(), reason });
-        let held: Vec<(&String, &Grant)> = self
-            .users
-            .get(user_id)
-            .into_iter()
-            .flatten()
-            .filter_map(|name| self.roles.get_key_value(name.as_str()))
-            .collect();
+        let held = self.held(user_id);
         if held.is_empty() {
             return deny(DenialReason::NoRole);
         }

@@ -25,6 +25,16 @@ pub(crate) fn next_wall_clock(now: i64, zone: &TimeZone, hour: u32, minute: u32)
         .unwrap_or(fallback)
 }
 
+/// `18:00` or `9:30` → (hour, minute).
+pub(crate) fn wall_clock(text: &str) -> Option<(u32, u32)> {
+    let (hour, minute) = text.split_once(':')?;
+    let digits = |part: &str, len: std::ops::RangeInclusive<usize>| {
+        (len.contains(&part.len()) && part.bytes().all(|b| b.is_ascii_digit())).then(|| part.parse::<u32>().ok())?
+    };
+    let (hour, minute) = (digits(hour, 1..=2)?, digits(minute, 2..=2)?);
+    (hour < 24 && minute < 60).then_some((hour, minute))
+}
+
 /// `2024-05-01 14:00` in `zone`.
 pub(crate) fn format_local(epoch: i64, zone: &TimeZone) -> String {
     match Timestamp::from_second(epoch) {

@@ -5,12 +5,13 @@
 use crate::commands::snooze::{self, SnoozeRequest};
 use crate::commands::{self, Act, Command, Input, Parsed};
 use crate::confirmations::{Answered, Confirmations, Waiting, YES_WINDOW_SECONDS};
+use crate::desk::{self, Desk};
 use crate::text::{cut_bytes, shown, typeable};
 use crate::{Policy, SnoozeBook};
 use futures_util::stream::{self, StreamExt};
 use hagios_domain::plural;
 use hagios_domain::suggest::closest;
-use hagios_domain::{ObjectRef, Outcome, Snapshot};
+use hagios_domain::{Attachment, ObjectRef, Outcome, Snapshot};
 use hagios_monitor::Monitor;
 use regex::{Captures, Regex, RegexBuilder};
 use serde::Serialize;
@@ -94,11 +95,12 @@ impl Thread {
     }
 }
 
-/// The questions one command asked or answered.
+/// The questions one command asked or answered, and the file its answer comes with.
 #[derive(Default)]
 struct Questions {
     asked: Option<u32>,
     answered: Option<Answered>,
+    attachment: Option<Attachment>,
 }
 
 /// The answer to one request and its audit record.
@@ -112,6 +114,8 @@ pub struct Dispatch {
     /// The waiting request this command took off the queue (confirmed or cancelled), so that its
     /// question can show the outcome instead of asking on.
     pub answered: Option<Answered>,
+    /// A file to post with the reply (a timeline, a report's chart).
+    pub attachment: Option<Attachment>,
 }
 
 /// What the audit log keeps about one request, allowed or not.
@@ -142,6 +146,8 @@ pub struct Router {
     address: Regex,
     /// Where `snooze` keeps its holds; without one snoozing is refused.
     snooze_book: Option<Arc<dyn SnoozeBook>>,
+    /// What answers the desk commands (`oncall`, `escalate`, `timeline`, `report`).
+    desk: Option<Arc<dyn Desk>>,
 }
 
 impl Router {
@@ -171,6 +177,7 @@ impl Router {
             address,
             confirmations: Confirmations::starting_at(hagios_domain::unix_now()),
             snooze_book: None,
+            desk: None,
         }
     }
 
@@ -182,6 +189,12 @@ impl Router {
     /// Keeps the snoozes typed in chat in `book`.
     pub fn with_snooze_book(mut self, book: Arc<dyn SnoozeBook>) -> Self {
         self.snooze_book = Some(book);
+        self
+    }
+
+    /// Has `desk` answer the desk commands.
+    pub fn with_desk(mut self, desk: Arc<dyn Desk>) -> Self {
+        self.desk = Some(desk);
         self
     }
 
@@ -214,7 +227,13 @@ impl Router {
             allowed = audit.allowed,
             "chat command"
         );
-        Dispatch { reply, audit, awaiting_yes: questions.asked, answered: questions.answered }
+        Dispatch {
+            reply,
+            audit,
+            awaiting_yes: questions.asked,
+            answered: questions.answered,
+            attachment: questions.attachment,
+        }
     }
 
     async fn answer(
@@ -264,6 +283,12 @@ impl Router {
             Ok(Parsed::Act(act)) => self.act(command, act, request, &snapshot, monitor, audit).await,
             Ok(Parsed::Each(acts)) => self.act_each(command, acts, request, &snapshot, monitor, audit).await,
             Ok(Parsed::Snooze(wanted)) => self.snooze(command, wanted, request, &snapshot, audit).await,
+            Ok(Parsed::Desk(wanted)) => {
+                let desk = self.desk.as_deref();
+                let answer = desk::run(desk, &self.policy, command, wanted, request, &snapshot, audit).await;
+                questions.attachment = answer.attachment;
+                answer.text
+            }
             Ok(Parsed::AfterYes(act)) => self.await_yes(command, act, request, &snapshot, audit, &mut questions.asked),
             Ok(Parsed::Yes(number)) => match self.take_awaiting(number, request, &snapshot, audit) {
                 Ok(waiting) => {
@@ -617,7 +642,7 @@ mod tests {
         assert_eq!(sent.reply(), "unknown command `akc` — did you mean `ack`? `help` lists the commands");
         assert_eq!(sent.audit().command, None);
         assert!(!sent.audit().allowed);
-        assert_eq!(Chat::alice().send("reboot").reply(), "unknown command `reboot`; `help` lists the commands");
+        assert_eq!(Chat::alice().send("shutdown").reply(), "unknown command `shutdown`; `help` lists the commands");
     }
 
     #[test]
@@ -687,7 +712,7 @@ mod tests {
         let sent = Chat::as_user("U9", "mallory").send("ack web01 HTTP");
         assert!(sent.reply().starts_with("refused: mallory may not `ack` web01!HTTP (chat id `U9` has no role"));
         assert!(
-            sent.reply().contains("you can use status, problems, downtimes, snoozes, help only"),
+            sent.reply().contains("you can use status, problems, downtimes, snoozes, oncall, help only"),
             "{}",
             sent.reply()
         );

@@ -187,7 +187,10 @@ pub(crate) fn policy() -> Policy {
         [
             role(
                 "oncall",
-                &["ack", "unack", "downtime", "recheck", "mute", "unmute", "comment", "host", "snooze"],
+                &[
+                    "ack", "unack", "downtime", "recheck", "mute", "unmute", "comment", "host", "snooze", "oncall",
+                    "escalate", "timeline", "report",
+                ],
                 &["*"],
             ),
             role("web", &["ack", "recheck"], &["web*"]),
@@ -269,6 +272,12 @@ impl Chat {
         Router::with_settings(policy(), SETTINGS.clone()).with_snooze_book(Arc::new(book))
     }
 
+    /// A router whose desk answers `desk: CANONICAL REQUEST` and records what it was asked.
+    pub(crate) fn router_with_desk(&self) -> (Arc<RecordingDesk>, Router) {
+        let desk = Arc::new(RecordingDesk::default());
+        (desk.clone(), Router::with_settings(policy(), SETTINGS.clone()).with_desk(desk))
+    }
+
     /// One message to `router`.
     pub(crate) fn send_to(&self, router: &Router, text: &str) -> Sent {
         let monitor = RecordingMonitor::new(self.behaviour);
@@ -278,5 +287,27 @@ impl Chat {
         let dispatch = runtime.block_on(router.dispatch(&request, &monitor));
         let executed = monitor.executed.into_inner().expect("no test panicked while holding the lock");
         Sent { dispatch, executed }
+    }
+}
+
+/// A desk that answers with the request's canonical form and keeps what it was asked.
+#[derive(Default)]
+pub(crate) struct RecordingDesk(Mutex<Vec<crate::DeskRequest>>);
+
+impl RecordingDesk {
+    pub(crate) fn asked(&self) -> Vec<crate::DeskRequest> {
+        self.0.lock().expect("no test panicked while holding the lock").clone()
+    }
+}
+
+#[async_trait]
+impl crate::Desk for RecordingDesk {
+    async fn answer(
+        &self,
+        request: &crate::DeskRequest,
+        _asker: &crate::Asker<'_>,
+    ) -> Result<crate::DeskAnswer, crate::DeskError> {
+        self.0.lock().expect("no test panicked while holding the lock").push(request.clone());
+        Ok(crate::DeskAnswer { text: format!("desk: {}", request.canonical()), attachment: None })
     }
 }

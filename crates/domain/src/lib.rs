@@ -2,6 +2,7 @@
 //! typed monitoring actions and the read-only snapshot a backend exposes. No I/O lives here.
 
 pub mod action;
+pub mod attachment;
 pub mod config_text;
 pub mod glob;
 pub mod message;
@@ -13,6 +14,7 @@ pub mod suggest;
 pub mod words;
 
 pub use action::{Action, DowntimeSpan, DowntimeTarget, Outcome};
+pub use attachment::Attachment;
 pub use glob::glob_match;
 pub use message::{AlertCard, GroupCard, Member, MessageRef};
 pub use notification::{Notification, NotificationType, MIRROR_MACRO};

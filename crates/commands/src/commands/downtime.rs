@@ -2,7 +2,7 @@
 
 use super::{Act, Command, Input, ParseError, Parsed};
 use crate::args::{Shape, Target, Word, Words};
-use crate::clock::{format_length, format_local, next_wall_clock};
+use crate::clock::{format_length, format_local, next_wall_clock, wall_clock};
 use crate::text::shown;
 use hagios_domain::{Action, DowntimeSpan, DowntimeTarget, ObjectRef};
 use regex::Captures;
@@ -123,16 +123,6 @@ fn duration_seconds(text: &str) -> Option<Result<i64, String>> {
         }
         seconds => i64::try_from(seconds).map_err(|_| format!("`{}` is too long", shown(text))),
     })
-}
-
-/// `18:00` or `9:30` → (hour, minute).
-fn wall_clock(text: &str) -> Option<(u32, u32)> {
-    let (hour, minute) = text.split_once(':')?;
-    let digits = |part: &str, len: std::ops::RangeInclusive<usize>| {
-        (len.contains(&part.len()) && part.bytes().all(|b| b.is_ascii_digit())).then(|| part.parse::<u32>().ok())?
-    };
-    let (hour, minute) = (digits(hour, 1..=2)?, digits(minute, 2..=2)?);
-    (hour < 24 && minute < 60).then_some((hour, minute))
 }
 
 #[cfg(test)]

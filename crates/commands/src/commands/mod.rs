@@ -8,15 +8,19 @@ mod comment;
 mod downtime;
 mod downtime_cancel;
 mod downtimes;
+mod escalate;
 mod help;
 mod host_add;
 mod host_name;
 mod host_remove;
 mod mute;
+mod oncall;
 mod problems;
 mod recheck;
+mod report;
 pub(crate) mod snooze;
 mod status;
+mod timeline;
 mod unack;
 mod unmute;
 mod yes;
@@ -27,7 +31,7 @@ use regex::Captures;
 
 /// Every command in routing order: the first matching route wins, so `downtime cancel` comes
 /// before `downtime`. `help` lists them in this order too.
-pub(crate) static ALL: [&Command; 19] = [
+pub(crate) static ALL: [&Command; 25] = [
     &status::COMMAND,
     &problems::COMMAND,
     &ack::COMMAND,
@@ -42,6 +46,12 @@ pub(crate) static ALL: [&Command; 19] = [
     &snooze::UNSNOOZE,
     &snooze::SNOOZES,
     &comment::COMMAND,
+    &oncall::TAKE,
+    &oncall::GIVE,
+    &oncall::COMMAND,
+    &escalate::COMMAND,
+    &timeline::COMMAND,
+    &report::COMMAND,
     &host_add::COMMAND,
     &host_remove::COMMAND,
     &yes::COMMAND,
@@ -110,6 +120,8 @@ pub(crate) enum Parsed {
     Cancel(Option<u32>),
     /// A change to (or a look at) the snoozes hagios keeps; the monitoring system is not involved.
     Snooze(snooze::SnoozeRequest),
+    /// Answered from hagios' own records (on call, paging, incidents): `crate::desk`.
+    Desk(crate::desk::DeskRequest),
 }
 
 #[derive(Debug)]

@@ -196,5 +196,5 @@ fn stranger_refused(asked: &Asked) -> Dispatch {
         allowed: false,
         result: reply.clone(),
     };
-    Dispatch { reply, audit, awaiting_yes: None, answered: None }
+    Dispatch { reply, audit, awaiting_yes: None, answered: None, attachment: None }
 }
