@@ -15,7 +15,7 @@ platforms! {
 }
 
 use async_trait::async_trait;
-pub use hagios_domain::{AlertCard, GroupCard, MessageRef};
+pub use hagios_domain::{AlertCard, Attachment, GroupCard, MessageRef};
 use hagios_domain::{NotificationType, ObjectRef, State};
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -68,6 +68,22 @@ pub enum Outbound {
     /// The message of an alert group: its summary and members (`group::text`); while a member
     /// is open, an Ack button that acknowledges every open member.
     Group(GroupCard),
+    /// Paging in an incident's thread: the only message hagios sends that mentions people, as a
+    /// real mention of each (`<@U…>` on Slack, a pill and `m.mentions` on Matrix), or the whole
+    /// channel when `everyone`; then `text`.
+    Page {
+        mentions: Vec<Mention>,
+        everyone: bool,
+        text: String,
+    },
+}
+
+/// Someone a page calls: by name, and by their user id on the platform the page goes to, where
+/// a `[[user]]` entry gives them one there (else the name is written out, and nobody is pinged).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mention {
+    pub name: String,
+    pub user_id: Option<String>,
 }
 
 /// Why a chat call failed. Delivery retries what is `retryable()` and keeps the record.
@@ -154,6 +170,22 @@ pub trait ChatAdapter: Send + Sync {
     /// platforms that keep the id they are given answer `target` itself.
     async fn channel_id(&self, target: &str) -> Result<String, ChatError> {
         Ok(target.to_owned())
+    }
+
+    /// Posts `file` with `comment` into `channel` (or the thread under `thread`). Platforms
+    /// without files post the comment and, for a text file, the text itself.
+    async fn upload(
+        &self,
+        channel: Option<&str>,
+        thread: Option<&MessageRef>,
+        file: &Attachment,
+        comment: &str,
+    ) -> Result<MessageRef, ChatError> {
+        let text = match file.text() {
+            Some(text) => format!("{comment}\n\n{text}"),
+            None => format!("{comment}\n({}, {} bytes: this chat shows no files)", file.name, file.bytes.len()),
+        };
+        self.post(channel, thread, &Outbound::Text(text)).await
     }
 
     /// Replaces the content of a message hagios posted earlier.

@@ -2,7 +2,7 @@
 //! every failure by kind (`rate_limited` is a 429 or Matrix's M_LIMIT_EXCEEDED). Wraps any
 //! adapter; behaves exactly like it.
 
-use crate::{ChatAdapter, ChatError, ChatEvent, MessageRef, Outbound, Platform};
+use crate::{Attachment, ChatAdapter, ChatError, ChatEvent, MessageRef, Outbound, Platform};
 use async_trait::async_trait;
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -77,6 +77,16 @@ impl ChatAdapter for Measured {
 
     async fn channel_id(&self, target: &str) -> Result<String, ChatError> {
         self.count("channel", self.0.channel_id(target).await)
+    }
+
+    async fn upload(
+        &self,
+        channel: Option<&str>,
+        thread: Option<&MessageRef>,
+        file: &Attachment,
+        comment: &str,
+    ) -> Result<MessageRef, ChatError> {
+        self.count("upload", self.0.upload(channel, thread, file, comment).await)
     }
 
     async fn update(&self, message: &MessageRef, content: &Outbound) -> Result<(), ChatError> {

@@ -2,8 +2,8 @@
 //! folder of this crate with the same files (`mod.rs` the adapter, `config.rs` its configuration
 //! section, `events.rs`, `render.rs`); the folder provides `NAME` (its section in the
 //! configuration file and its name in logs, the audit log and the store), `ROUTE_KEY` (the
-//! `[[route]]` key naming its target there; platforms may share one) and a section type
-//! implementing [`Section`]. The list of platforms is the `platforms!` call in `lib.rs`: adding
+//! `[[route]]` key naming its target there; platforms may share one), `is_user_id` (whether a
+//! `[[user]] chat_id` is one of its user ids) and a section type implementing [`Section`]. The list of platforms is the `platforms!` call in `lib.rs`: adding
 //! a platform is its folder plus one line there.
 
 use crate::{ChatAdapter, ChatError};
@@ -79,6 +79,14 @@ macro_rules! platforms {
             pub fn route_key(self) -> Option<&'static str> {
                 match self {
                     $(Platform::$variant => crate::$module::ROUTE_KEY),+
+                }
+            }
+
+            /// Whether `id` (a `[[user]] chat_id`) is a user id of this platform: the one a page
+            /// mentions there.
+            pub fn is_user_id(self, id: &str) -> bool {
+                match self {
+                    $(Platform::$variant => crate::$module::is_user_id(id)),+
                 }
             }
 

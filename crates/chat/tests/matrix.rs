@@ -349,3 +349,31 @@ async fn next(events: &mut mpsc::Receiver<ChatEvent>) -> ChatEvent {
 fn url(segment: &str) -> String {
     hagios_testkit::url_encode(segment)
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pages_mention_for_real_and_files_reach_the_media_repository() {
+    let Some(home) = Homeserver::start(SynapseOptions::default()) else { return };
+    let chat = home.adapter(false);
+    let root = chat.post(None, None, &text("web01!HTTP is CRITICAL")).await.expect("post");
+    let mention = hagios_chat::Mention { name: "alice".into(), user_id: Some(home.alice.user_id.clone()) };
+    let page = Outbound::Page { mentions: vec![mention], everyone: false, text: "you are on call".into() };
+    chat.post(None, Some(&root), &page).await.expect("page");
+    let file = hagios_chat::Attachment {
+        name: "timeline.md".into(),
+        mime: "text/markdown".into(),
+        bytes: b"# web01!HTTP\n".to_vec(),
+    };
+    chat.upload(None, Some(&root), &file, "the timeline").await.expect("upload");
+    let messages = home.alice.wait_for_messages(&home.room, "the page and the file", PATIENCE, |m| m.len() >= 4);
+    let paged = messages.iter().find(|m| m["content"]["body"].as_str().unwrap_or_default().contains("on call"));
+    let paged = paged.expect("the page");
+    assert_eq!(paged["content"]["m.mentions"]["user_ids"], json!([home.alice.user_id]));
+    assert_eq!(paged["content"]["m.relates_to"]["event_id"], root.id.as_str());
+    let shared = messages.iter().find(|m| m["content"]["msgtype"] == "m.file").expect("the file's message");
+    assert_eq!(shared["content"]["m.relates_to"]["event_id"], root.id.as_str(), "in the thread");
+    let uri = shared["content"]["url"].as_str().expect("an mxc URI");
+    let (server, media) = uri.strip_prefix("mxc://").and_then(|rest| rest.split_once('/')).expect("mxc://server/id");
+    let download = format!("{}/_matrix/client/v1/media/download/{server}/{media}", home.synapse.url());
+    let served = reqwest::Client::new().get(download).bearer_auth(&home.alice.token).send().await.expect("download");
+    assert_eq!(served.bytes().await.expect("the file").as_ref(), file.bytes.as_slice(), "the homeserver serves it");
+}

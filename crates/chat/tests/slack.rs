@@ -260,3 +260,33 @@ async fn a_channel_named_by_name_is_found_by_its_id() {
     let unknown = chat.channel_id("#nowhere").await.expect_err("no such channel");
     assert!(!unknown.retryable() && unknown.to_string().contains("no channel named `nowhere`"), "{unknown}");
 }
+
+#[tokio::test]
+async fn files_go_up_in_two_steps_and_are_shared_in_the_thread_with_their_comment() {
+    let (fake, chat) = slack().await;
+    let parent = chat.post(None, None, &card("CRITICAL - refused", true)).await.expect("post");
+    let file = hagios_chat::Attachment {
+        name: "timeline-web01-HTTP.md".into(),
+        mime: "text/markdown".into(),
+        bytes: b"# web01!HTTP\n\n- 10:00 PROBLEM <!channel>\n".to_vec(),
+    };
+    chat.upload(None, Some(&parent), &file, "timeline of web01!HTTP <!here>").await.expect("upload");
+    let [uploaded] = &fake.files()[..] else { panic!("one file: {:?}", fake.files()) };
+    assert_eq!(uploaded.bytes.as_deref(), Some(file.bytes.as_slice()));
+    assert_eq!((uploaded.name.as_str(), uploaded.mime.as_deref()), ("timeline-web01-HTTP.md", Some("text/markdown")));
+    assert_eq!(uploaded.shared, Some(("C0ALERTS".to_owned(), Some(parent.id.clone()))), "shared in the thread");
+    assert_eq!(
+        uploaded.comment.as_deref(),
+        Some("timeline of web01!HTTP &lt;!here&gt;"),
+        "the comment mentions nobody"
+    );
+    let shared = fake.bot_messages().into_iter().find(|m| !m.files.is_empty()).expect("a message with the file");
+    assert_eq!(shared.thread_ts.as_deref(), Some(parent.id.as_str()));
+    assert_eq!(
+        (fake.calls("files.getUploadURLExternal"), fake.calls("upload"), fake.calls("files.completeUploadExternal")),
+        (1, 1, 1)
+    );
+    fake.fail_next("files.completeUploadExternal", 1, Failure::Error("file_not_found"));
+    let refused = chat.upload(None, None, &file, "again").await.unwrap_err();
+    assert!(!refused.retryable() && refused.to_string().contains("file_not_found"), "{refused}");
+}

@@ -5,8 +5,11 @@
 //! messages) and what other bots post, and inspect what the bot posted and edited.
 
 mod envelopes;
+mod files;
 mod socket;
 mod web;
+
+pub use files::UploadedFile;
 
 use serde_json::Value;
 use std::collections::{HashMap, VecDeque};
@@ -54,6 +57,8 @@ pub struct Message {
     pub edits: u32,
     /// A thread reply also shown in the channel (`reply_broadcast`).
     pub broadcast: bool,
+    /// The files the message shares (`files.completeUploadExternal`), as Slack shows them.
+    pub files: Vec<Value>,
 }
 
 impl Message {
@@ -106,6 +111,10 @@ impl Message {
         }
         if self.broadcast {
             json["subtype"] = "thread_broadcast".into();
+        }
+        if !self.files.is_empty() {
+            json["files"] = self.files.clone().into();
+            json["upload"] = true.into();
         }
         if let Some(blocks) = &self.blocks {
             json["blocks"] = blocks.clone();
@@ -168,6 +177,8 @@ struct State {
     accepted_posts: Vec<(String, Instant)>,
     acks: Vec<Ack>,
     next_envelope: u64,
+    /// Files apps started to upload, in order.
+    uploads: Vec<UploadedFile>,
 }
 
 impl State {
@@ -306,6 +317,11 @@ impl FakeSlack {
     /// The messages the bot posted.
     pub fn bot_messages(&self) -> Vec<Message> {
         self.messages().into_iter().filter(Message::by_bot).collect()
+    }
+
+    /// Every file an app started to upload, with its bytes once posted and where it was shared.
+    pub fn files(&self) -> Vec<UploadedFile> {
+        self.state().uploads.clone()
     }
 
     /// How often `method` was called, failed calls included.
@@ -480,6 +496,7 @@ impl FakeSlack {
             metadata: None,
             edits: 0,
             broadcast: false,
+            files: Vec::new(),
         });
         drop(state);
         self.changed();

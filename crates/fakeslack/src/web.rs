@@ -6,7 +6,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State as AxumState};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::any;
+use axum::routing::{any, post};
 use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -21,7 +21,10 @@ const MAX_CONTEXT_ELEMENTS: usize = 10;
 const MAX_TEXT: usize = 40_000;
 
 pub async fn serve(listener: tokio::net::TcpListener, fake: FakeSlack) {
-    let app = Router::new().route("/api/{method}", any(call)).with_state(fake);
+    let app = Router::new()
+        .route("/api/{method}", any(call))
+        .route("/upload/v1/{id}", post(crate::files::receive))
+        .with_state(fake);
     if let Err(e) = axum::serve(listener, app).await {
         tracing::error!(error = %e, "fake slack web api stopped");
     }
@@ -113,7 +116,7 @@ fn arguments(headers: &HeaderMap, query: &HashMap<String, String>, body: &[u8]) 
     } else if let Ok(form) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(body) {
         args.extend(form.into_iter().map(|(k, v)| (k, Value::String(v))));
     }
-    for key in ["blocks", "metadata"] {
+    for key in ["blocks", "metadata", "files"] {
         if let Some(Value::String(text)) = args.get(key) {
             if let Ok(parsed) = serde_json::from_str::<Value>(text) {
                 args.insert(key.to_owned(), parsed);
@@ -141,7 +144,7 @@ fn check_token(method: &str, token: Option<&str>) -> Result<(), &'static str> {
     }
 }
 
-type Answer = Result<Value, &'static str>;
+pub(crate) type Answer = Result<Value, &'static str>;
 
 fn dispatch(fake: &FakeSlack, state: &mut State, method: &str, args: &Map<String, Value>) -> Answer {
     match method {
@@ -165,11 +168,13 @@ fn dispatch(fake: &FakeSlack, state: &mut State, method: &str, args: &Map<String
         "conversations.list" => list_conversations(state, args),
         "conversations.replies" => replies(state, args),
         "users.info" => user_info(state, args),
+        "files.getUploadURLExternal" => crate::files::upload_url(fake, state, args),
+        "files.completeUploadExternal" => crate::files::complete(state, args),
         _ => Err("unknown_method"),
     }
 }
 
-fn text_arg<'a>(args: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
+pub(crate) fn text_arg<'a>(args: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
     args.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
 }
 
@@ -181,7 +186,7 @@ fn flag(args: &Map<String, Value>, key: &str) -> bool {
     }
 }
 
-fn channel_arg(state: &State, args: &Map<String, Value>) -> Result<String, &'static str> {
+pub(crate) fn channel_arg(state: &State, args: &Map<String, Value>) -> Result<String, &'static str> {
     let channel = text_arg(args, "channel").ok_or("channel_not_found")?;
     state.channel_id(channel).ok_or("channel_not_found")
 }
@@ -261,6 +266,7 @@ fn post_message(state: &mut State, args: &Map<String, Value>) -> Answer {
         metadata,
         edits: 0,
         broadcast,
+        files: Vec::new(),
     };
     let json = message.to_json(true);
     state.messages.push(message);

@@ -35,6 +35,29 @@ impl Client {
         Ok(Self { http, base })
     }
 
+    /// Uploads `bytes` to the homeserver's media repository (`POST /_matrix/media/v3/upload`)
+    /// and returns their `mxc://` URI.
+    pub async fn upload(&self, token: &str, filename: &str, mime: &str, bytes: Vec<u8>) -> Result<String, ChatError> {
+        let mut url = self.base.clone();
+        url.path_segments_mut()
+            .map_err(|()| ChatError::Rejected("[matrix] homeserver must be an http(s) URL".to_owned()))?
+            .pop_if_empty()
+            .extend(["_matrix", "media", "v3", "upload"]);
+        url.query_pairs_mut().append_pair("filename", filename);
+        let request = self
+            .http
+            .post(url)
+            .timeout(CALL_TIMEOUT)
+            .bearer_auth(token)
+            .header(reqwest::header::CONTENT_TYPE, mime)
+            .body(bytes);
+        let answer = self.answer("upload", request).await?;
+        answer["content_uri"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| ChatError::Rejected("the homeserver sent no content_uri for an upload".to_owned()))
+    }
+
     /// `method` on `/_matrix/client/v3/<segments…>` (each segment percent-encoded) with `query`
     /// and a JSON `body`; the answer's JSON on success.
     pub async fn call(
@@ -62,7 +85,11 @@ impl Client {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let what = segments.first().copied().unwrap_or_default();
+        self.answer(segments.first().copied().unwrap_or_default(), request).await
+    }
+
+    /// Sends `request` (a call of `what`) and returns the answer's JSON on success.
+    async fn answer(&self, what: &str, request: reqwest::RequestBuilder) -> Result<Value, ChatError> {
         let response = request.send().await.map_err(|e| unreachable(what, &e))?;
         let status = response.status();
         let retry_header = response

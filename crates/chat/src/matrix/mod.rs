@@ -22,7 +22,7 @@ pub const NAME: &str = "matrix";
 /// A route names its Matrix room with `matrix_room`.
 pub const ROUTE_KEY: Option<&str> = Some("matrix_room");
 
-use crate::{ChatAdapter, ChatError, ChatEvent, ChatUser, MessageRef, Outbound, Platform};
+use crate::{Attachment, ChatAdapter, ChatError, ChatEvent, ChatUser, MessageRef, Outbound, Platform};
 use async_trait::async_trait;
 use client::{Client, CALL_TIMEOUT};
 use events::{Heard, Me};
@@ -35,6 +35,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::sync::{mpsc, OnceCell};
+
+/// Matrix user ids: `@localpart:server`.
+pub fn is_user_id(id: &str) -> bool {
+    id.starts_with('@') && id.len() > 3 && id[1..].contains(':') && !id.contains(char::is_whitespace)
+}
 
 /// How the bot proves who it is; both are secrets and never printed.
 #[derive(Clone)]
@@ -403,6 +408,22 @@ impl ChatAdapter for MatrixChat {
         key: &str,
     ) -> Result<MessageRef, ChatError> {
         self.send_all(channel, thread, render::message(message), &format!("{KEYED_TXN_PREFIX}{key}")).await
+    }
+
+    /// The file goes to the homeserver's media repository, then the comment and an `m.file`
+    /// (or `m.image`) message pointing at it into the room or thread.
+    async fn upload(
+        &self,
+        channel: Option<&str>,
+        thread: Option<&MessageRef>,
+        file: &Attachment,
+        comment: &str,
+    ) -> Result<MessageRef, ChatError> {
+        let token = &self.session().await?.token;
+        let uri = self.client.upload(token, &file.name, &file.mime, file.bytes.clone()).await?;
+        let said = self.post(channel, thread, &Outbound::Text(comment.to_owned())).await?;
+        let root = thread.cloned().unwrap_or(said);
+        self.send(None, Some(&root), render::file(&uri, file), &self.fresh_txn()).await
     }
 
     /// The room id of a room id or alias, joining the room the first time (as a post would).

@@ -132,7 +132,56 @@ fn render(message: &Outbound, rest: Rest) -> Rendered {
         Outbound::Reminder(text) => lines("m.text", text, rest),
         // A group's message is an alert people react to (✅ acknowledges every open member).
         Outbound::Group(card) => lines("m.text", &crate::group::text(card), rest),
+        Outbound::Page { mentions, everyone, text } => page(mentions, *everyone, text),
     }
+}
+
+/// A page: each person with a Matrix id as a pill, listed in `m.mentions` (what makes clients
+/// notify them), `@room` for everyone; the others named in plain text.
+fn page(mentions: &[crate::Mention], everyone: bool, text: &str) -> Rendered {
+    let text: String = text.chars().take(TEXT_LIMIT).collect();
+    let mut body = Vec::new();
+    let mut html = Vec::new();
+    let mut user_ids = Vec::new();
+    if everyone {
+        body.push("@room".to_owned());
+        html.push("@room".to_owned());
+    }
+    for mention in mentions {
+        match &mention.user_id {
+            Some(id) if super::is_user_id(id) => {
+                body.push(id.clone());
+                html.push(format!("<a href=\"https://matrix.to/#/{}\">{}</a>", escape(id), escape(id)));
+                user_ids.push(id.clone());
+            }
+            _ => {
+                body.push(mention.name.clone());
+                html.push(escape(&mention.name));
+            }
+        }
+    }
+    let body = format!("{} {text}", body.join(" "));
+    let html = format!("{} {}", html.join(" "), lines_html(&text));
+    let mut content = event("m.text", &body, &html);
+    content["m.mentions"] = json!({ "user_ids": user_ids });
+    if everyone {
+        content["m.mentions"]["room"] = Value::Bool(true);
+    }
+    Rendered { content, continuation: Vec::new() }
+}
+
+/// A file in the media repository at `uri`, as a message: an image shows inline, anything else
+/// is offered for download.
+pub fn file(uri: &str, file: &crate::Attachment) -> Value {
+    let msgtype = if file.mime.starts_with("image/") { "m.image" } else { "m.file" };
+    json!({
+        "msgtype": msgtype,
+        "body": file.name,
+        "filename": file.name,
+        "url": uri,
+        "info": { "mimetype": file.mime, "size": file.bytes.len() },
+        "m.mentions": {},
+    })
 }
 
 /// Lines of plain text as `msgtype`.
@@ -298,6 +347,29 @@ pub fn escape(text: &str) -> String {
 mod tests {
     use super::*;
     use crate::tests::card;
+
+    #[test]
+    fn a_page_pills_and_lists_the_people_it_mentions_and_nothing_else_can() {
+        let mentions = vec![
+            crate::Mention { name: "olive".into(), user_id: Some("@oncall:example.org".into()) },
+            crate::Mention { name: "bob <b>".into(), user_id: None },
+        ];
+        let rendered = message(&Outbound::Page { mentions, everyone: false, text: "web01 <i>down</i> @room".into() });
+        let content = &rendered.content;
+        assert_eq!(content["m.mentions"], json!({ "user_ids": ["@oncall:example.org"] }));
+        assert_eq!(content["body"], "@oncall:example.org bob <b> web01 <i>down</i> @room");
+        assert_eq!(
+            content["formatted_body"],
+            "<a href=\"https://matrix.to/#/@oncall:example.org\">@oncall:example.org</a> bob &lt;b&gt; web01 \
+             &lt;i&gt;down&lt;/i&gt; @room"
+        );
+        let everyone = message(&Outbound::Page { mentions: Vec::new(), everyone: true, text: "nobody acked".into() });
+        assert_eq!(everyone.content["m.mentions"], json!({ "user_ids": [], "room": true }));
+        assert!(everyone.content["body"].as_str().unwrap().starts_with("@room "));
+        for other in [Outbound::Text("@room <a href=x>".into()), Outbound::Reminder("@room".into())] {
+            assert_eq!(message(&other).content["m.mentions"], json!({}), "only pages mention");
+        }
+    }
 
     #[test]
     fn a_reminder_notifies_where_command_replies_are_notices() {

@@ -13,7 +13,7 @@ pub const NAME: &str = "slack";
 /// A route names its Slack channel with `channel`.
 pub const ROUTE_KEY: Option<&str> = Some("channel");
 
-use crate::{ChatAdapter, ChatError, ChatEvent, MessageRef, Outbound, Platform};
+use crate::{Attachment, ChatAdapter, ChatError, ChatEvent, MessageRef, Outbound, Platform};
 use async_trait::async_trait;
 use render::Rendered;
 use slack_morphism::errors::SlackClientError;
@@ -22,6 +22,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, OnceCell};
+
+/// Slack user ids: `U…`, or `W…` on Enterprise Grid.
+pub fn is_user_id(id: &str) -> bool {
+    id.len() > 1
+        && id.starts_with(['U', 'W'])
+        && id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
 
 pub struct SlackChat {
     client: Arc<SlackHyperClient>,
@@ -286,6 +293,38 @@ fn explain(code: &str) -> String {
     format!("Slack refused with `{code}`: {hint}")
 }
 
+impl SlackChat {
+    /// Slack's two-step upload: `files.getUploadURLExternal` for a URL and a file id, the bytes
+    /// posted to that URL, then `files.completeUploadExternal` shares the file in the channel
+    /// (the thread) with `comment` as its message.
+    async fn upload_file(
+        &self,
+        channel: Option<&str>,
+        thread: Option<&MessageRef>,
+        file: &Attachment,
+        comment: &str,
+    ) -> Result<MessageRef, ChatError> {
+        let channel = match thread {
+            Some(parent) => parent.channel.clone(),
+            None => self.channel_id(self.channel_or_default(channel)).await?,
+        };
+        let session = self.client.open_session(&self.bot_token);
+        let wanted = SlackApiFilesGetUploadUrlExternalRequest::new(file.name.clone(), file.bytes.len());
+        let url = session.get_upload_url_external(&wanted).await.map_err(chat_error)?;
+        let bytes = SlackApiFilesUploadViaUrlRequest::new(url.upload_url, file.bytes.clone(), file.mime.clone());
+        session.files_upload_via_url(&bytes).await.map_err(chat_error)?;
+        let shared = SlackApiFilesComplete::new(url.file_id.clone()).with_title(file.name.clone());
+        let mut complete = SlackApiFilesCompleteUploadExternalRequest::new(vec![shared])
+            .with_channel_id(channel.clone().into())
+            .with_initial_comment(render::escape(comment));
+        complete.thread_ts = thread.map(|parent| SlackTs(parent.id.clone()));
+        self.pacer.wait_turn(&channel).await;
+        session.files_complete_upload_external(&complete).await.map_err(chat_error)?;
+        self.pacer.posted(&channel, &channel);
+        Ok(MessageRef { channel, id: url.file_id.0 })
+    }
+}
+
 #[async_trait]
 impl ChatAdapter for SlackChat {
     fn platform(&self) -> Platform {
@@ -319,6 +358,16 @@ impl ChatAdapter for SlackChat {
         key: &str,
     ) -> Result<MessageRef, ChatError> {
         self.post_with_metadata(channel, thread, render::render(message), Some(key_metadata(key))).await
+    }
+
+    async fn upload(
+        &self,
+        channel: Option<&str>,
+        thread: Option<&MessageRef>,
+        file: &Attachment,
+        comment: &str,
+    ) -> Result<MessageRef, ChatError> {
+        self.upload_file(channel, thread, file, comment).await
     }
 
     async fn find_keyed(

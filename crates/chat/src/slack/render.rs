@@ -90,6 +90,21 @@ pub fn render(message: &Outbound) -> Rendered {
         }
         Outbound::Text(text) => plain(text, MAX_BLOCKS),
         Outbound::Reminder(text) => Rendered { broadcast: true, ..plain(text, MAX_BLOCKS) },
+        Outbound::Page { mentions, everyone, text } => {
+            let mut calls: Vec<String> = mentions
+                .iter()
+                .map(|mention| match &mention.user_id {
+                    Some(id) if super::is_user_id(id) => format!("<@{id}>"),
+                    _ => escape(&mention.name),
+                })
+                .collect();
+            if *everyone {
+                calls.insert(0, "<!here>".to_owned());
+            }
+            let (shown, overflow) = fit(text);
+            let line = format!("{} {}", calls.join(" "), escape(&shown));
+            Rendered { text: line.clone(), blocks: vec![section(&line)], overflow, broadcast: false }
+        }
         Outbound::Group(card) => {
             let mut rendered = plain(&crate::group::text(card), MAX_BLOCKS - 1);
             if card.any_open() {
@@ -308,6 +323,25 @@ mod tests {
         }
         let closed = render(&Outbound::Group(card));
         assert!(closed.blocks.iter().all(|b| b["type"] != "actions"));
+    }
+
+    #[test]
+    fn a_page_mentions_people_by_id_and_escapes_the_rest() {
+        let mentions = vec![
+            crate::Mention { name: "alice".into(), user_id: Some("U0ALICE".into()) },
+            crate::Mention { name: "bob <!channel>".into(), user_id: None },
+            crate::Mention { name: "eve".into(), user_id: Some("U1> <!channel".into()) },
+        ];
+        let page = Outbound::Page { mentions, everyone: false, text: "web01!HTTP <!here> is CRITICAL".into() };
+        let rendered = render(&page);
+        assert_eq!(
+            rendered.text,
+            "<@U0ALICE> bob &lt;!channel&gt; eve web01!HTTP &lt;!here&gt; is CRITICAL",
+            "only ids that are ids mention; nothing else can"
+        );
+        assert_eq!(all_text(&rendered.blocks), rendered.text);
+        let everyone = render(&Outbound::Page { mentions: Vec::new(), everyone: true, text: "nobody acked".into() });
+        assert_eq!(everyone.text, "<!here> nobody acked");
     }
 
     #[test]

@@ -24,6 +24,13 @@ fn body(message: &Outbound) -> String {
             indent(&format!("{kind} {object} is {state}{}", optional_line(text)))
         }
         Outbound::Text(text) | Outbound::Reminder(text) => indent(&sanitize(text)),
+        Outbound::Page { mentions, everyone, text } => {
+            let mut calls: Vec<String> = mentions.iter().map(|mention| format!("@{}", mention.name)).collect();
+            if *everyone {
+                calls.insert(0, "@here".to_owned());
+            }
+            indent(&sanitize(&format!("{} {text}", calls.join(" "))))
+        }
         Outbound::Group(card) => {
             let hint = if card.any_open() {
                 "\nreply in this thread with `#<id> ack [comment]` to acknowledge every open member"
