@@ -11,6 +11,7 @@ mod conversation;
 mod error;
 pub mod matching;
 pub mod observe;
+pub mod oncall;
 pub mod pipeline;
 pub mod retention;
 pub mod run;

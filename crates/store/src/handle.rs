@@ -229,7 +229,8 @@ impl StoreHandle {
         self.call(move |store| store.pages_of_object(&object)).await
     }
 
-    pub async fn force_page_steps(&self, page: PageId, upto: u32) -> Result<(), StoreError> {
-        self.call(move |store| store.force_page_steps(page, upto)).await
+    pub async fn force_page_steps(&self, page: PageId, upto: u32, note: &str) -> Result<(), StoreError> {
+        let note = note.to_owned();
+        self.call(move |store| store.force_page_steps(page, upto, &note)).await
     }
 }

@@ -44,6 +44,8 @@ pub struct Page {
     pub steps: u32,
     /// Steps `escalate` made due now, whatever their delay.
     pub forced: u32,
+    /// Who escalated, and why, for the forced step's message.
+    pub forced_note: Option<String>,
     /// Since when a snooze holds the steps back.
     pub paused_since: Option<i64>,
     /// How long snoozes held them back before; step delays grow by this.
@@ -71,8 +73,8 @@ pub struct PageStep {
     pub text: String,
 }
 
-const PAGE_COLUMNS: &str = "id, channel, message_id, schedule, policy, started_at, steps, forced, paused_since, \
-                            paused_for, stopped_at, stopped_why";
+const PAGE_COLUMNS: &str = "id, channel, message_id, schedule, policy, started_at, steps, forced, forced_note, \
+                            paused_since, paused_for, stopped_at, stopped_why";
 
 fn page_from_row(row: &Row<'_>) -> rusqlite::Result<Page> {
     Ok(Page {
@@ -83,10 +85,11 @@ fn page_from_row(row: &Row<'_>) -> rusqlite::Result<Page> {
         started_at: row.get(5)?,
         steps: row.get(6)?,
         forced: row.get(7)?,
-        paused_since: row.get(8)?,
-        paused_for: row.get(9)?,
-        stopped_at: row.get(10)?,
-        stopped_why: row.get(11)?,
+        forced_note: row.get(8)?,
+        paused_since: row.get(9)?,
+        paused_for: row.get(10)?,
+        stopped_at: row.get(11)?,
+        stopped_why: row.get(12)?,
     })
 }
 
@@ -233,12 +236,13 @@ impl Store {
         Ok(pages)
     }
 
-    /// Makes the steps of `page` up to number `upto` (exclusive) due now; a stopped page goes
-    /// on paging.
-    pub fn force_page_steps(&self, page: PageId, upto: u32) -> Result<(), StoreError> {
+    /// Makes the steps of `page` up to number `upto` (exclusive) due now, with `note` (who
+    /// asked, and why) for their message; a stopped page goes on paging.
+    pub fn force_page_steps(&self, page: PageId, upto: u32, note: &str) -> Result<(), StoreError> {
         self.connection().execute(
-            "UPDATE pages SET forced = MAX(forced, ?2), stopped_at = NULL, stopped_why = NULL WHERE id = ?1",
-            params![page.0, upto],
+            "UPDATE pages SET forced = MAX(forced, ?2), forced_note = ?3, stopped_at = NULL, stopped_why = NULL
+             WHERE id = ?1",
+            params![page.0, upto, note],
         )?;
         Ok(())
     }
@@ -334,9 +338,10 @@ mod tests {
         assert!(everywhere.pages_of_object(&ObjectRef::service("db02", "disk")).unwrap().is_empty());
         store.stop_page(page.id, 300, "acknowledged by alice").unwrap();
         assert!(store.active_pages().unwrap().is_empty());
-        everywhere.force_page_steps(page.id, 2).unwrap();
+        everywhere.force_page_steps(page.id, 2, "alice: need help").unwrap();
         let forced = store.active_pages().unwrap().remove(0).page;
         assert_eq!((forced.forced, forced.stopped_at), (2, None), "escalate goes on paging");
+        assert_eq!(forced.forced_note.as_deref(), Some("alice: need help"));
     }
 
     #[test]

@@ -204,6 +204,7 @@ const MIGRATIONS: &[&str] = &[
         started_at   INTEGER NOT NULL,
         steps        INTEGER NOT NULL DEFAULT 0,
         forced       INTEGER NOT NULL DEFAULT 0,
+        forced_note  TEXT,
         paused_since INTEGER,
         paused_for   INTEGER NOT NULL DEFAULT 0,
         stopped_at   INTEGER,

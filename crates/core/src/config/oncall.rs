@@ -195,9 +195,9 @@ fn layer_of(schedule: &str, index: usize, section: LayerSection, timezone: &Time
 
 impl Layer {
     /// The layer's rotation, restricted to its window; `None` for a calendar layer.
-    pub fn rotation(&self) -> Option<Restricted<&Rotation>> {
+    pub fn rotation(&self) -> Option<Restricted<'_, &Rotation>> {
         match &self.source {
-            LayerSource::Rotation(rotation) => Some(Restricted { inner: rotation, window: self.window.clone() }),
+            LayerSource::Rotation(rotation) => Some(Restricted { inner: rotation, window: self.window.as_ref() }),
             LayerSource::Calendar(_) => None,
         }
     }
@@ -225,7 +225,7 @@ impl Schedule {
     /// When nobody is on call in the weeks after `now`, as `config check` notes it; calendar
     /// layers are left out, their shifts are known only once read.
     pub fn gaps_note(&self, now: i64) -> Option<String> {
-        let rotations: Vec<Restricted<&Rotation>> = self.layers.iter().filter_map(Layer::rotation).collect();
+        let rotations: Vec<Restricted<'_, &Rotation>> = self.layers.iter().filter_map(Layer::rotation).collect();
         if rotations.len() < self.layers.len() {
             return None;
         }

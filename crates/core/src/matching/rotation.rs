@@ -73,14 +73,14 @@ impl Coverage for Rotation {
 /// A layer's coverage limited to a weekly window (weekdays 09:00–17:00, say): outside it the
 /// layer has nobody on call, and its rotation keeps turning meanwhile.
 #[derive(Debug, Clone)]
-pub struct Restricted<C> {
+pub struct Restricted<'w, C> {
     pub inner: C,
-    pub window: Option<Weekly>,
+    pub window: Option<&'w Weekly>,
 }
 
-impl<C: Coverage> Coverage for Restricted<C> {
+impl<C: Coverage> Coverage for Restricted<'_, C> {
     fn on_call_at(&self, time: i64) -> Option<&str> {
-        match &self.window {
+        match self.window {
             Some(window) if window.end_of_window_at(time).is_none() => None,
             _ => self.inner.on_call_at(time),
         }
@@ -88,7 +88,7 @@ impl<C: Coverage> Coverage for Restricted<C> {
 
     fn next_change_after(&self, time: i64) -> Option<i64> {
         let inner = self.inner.next_change_after(time);
-        let edge = self.window.as_ref().and_then(|window| window.next_edge_after(time));
+        let edge = self.window.and_then(|window| window.next_edge_after(time));
         [inner, edge].into_iter().flatten().min()
     }
 }
@@ -178,7 +178,7 @@ mod tests {
             spans: vec![super::super::window::DailySpan::parse("09:00-17:00").unwrap()],
             timezone: zone("Europe/Berlin"),
         };
-        let office = Restricted { inner: weekly("2024-01-01T09:00", "Europe/Berlin"), window: Some(window) };
+        let office = Restricted { inner: weekly("2024-01-01T09:00", "Europe/Berlin"), window: Some(&window) };
         let berlin = |civil| at("Europe/Berlin", civil);
         assert_eq!(office.on_call_at(berlin("2024-01-02T10:00")), Some("alice"));
         assert_eq!(office.on_call_at(berlin("2024-01-02T17:00")), None, "after hours");

@@ -53,6 +53,11 @@ fn text_of(message: &Outbound) -> String {
         Outbound::Alert(card) => format!("{} {} is {}", card.kind, card.object, card.state),
         Outbound::Update { text, .. } | Outbound::Text(text) | Outbound::Reminder(text) => text.clone(),
         Outbound::Group(card) => hagios_chat::group::text(card),
+        Outbound::Page { mentions, everyone, text } => {
+            let calls: Vec<String> =
+                mentions.iter().map(|m| format!("@{}", m.user_id.as_deref().unwrap_or(&m.name))).collect();
+            format!("{}{} {text}", if *everyone { "@here " } else { "" }, calls.join(" "))
+        }
     }
 }
 
