@@ -6,6 +6,7 @@ use crate::config::Config;
 use crate::conversation::{Chats, Conversation};
 use crate::observe::health::Health;
 use crate::observe::{self, probe};
+use crate::oncall::Rota;
 use crate::pipeline::{return_leftovers, FanOut, Groups, Holds, Pipeline};
 use crate::sources::nagios_status::StatusMirror;
 use crate::StartError;
@@ -58,6 +59,8 @@ pub(crate) async fn serve_chat(
     if let Some(template) = &config.commands.default_host_template {
         settings.default_host_template = template.clone();
     }
+    let rota = Arc::new(Rota::new(&config));
+    rota.set_overrides(&store.overrides(hagios_domain::unix_now()).await?);
     let router = Arc::new(
         Router::with_settings(policy(&config), settings)
             .with_snooze_book(Arc::new(crate::snoozes::StoredSnoozes(store.clone()))),
@@ -70,6 +73,7 @@ pub(crate) async fn serve_chat(
     let mut tasks = Vec::new();
     let retention = crate::retention::retention(&config.store);
     tasks.push(tokio::spawn(crate::retention::run(store.clone(), retention, shutdown.clone())));
+    tasks.push(tokio::spawn(crate::oncall::feed::run(rota.clone(), config.store.path.clone(), shutdown.clone())));
     let spools = if let [_] = platforms[..] {
         return_leftovers(&spool, &[])
             .map_err(StartError::spool("take back the notifications of the platforms' spools"))?;
@@ -96,6 +100,7 @@ pub(crate) async fn serve_chat(
             groups: Groups::with_topology(monitor.clone()),
             intake: Default::default(),
             health: health.clone(),
+            oncall: rota.clone(),
         };
         tasks.push(tokio::spawn(pipeline.run(shutdown.clone())));
         let (events_tx, events) = mpsc::channel(64);

@@ -202,8 +202,8 @@ impl StoreHandle {
         self.call(move |store| store.intend_page(&intent, hagios_domain::unix_now())).await
     }
 
-    pub async fn start_pages(&self) -> Result<usize, StoreError> {
-        self.call(|store| store.start_pages()).await
+    pub async fn start_pages(&self, now: i64) -> Result<usize, StoreError> {
+        self.call(move |store| store.start_pages(now)).await
     }
 
     pub async fn active_pages(&self) -> Result<Vec<ActivePage>, StoreError> {

@@ -38,7 +38,8 @@ pub struct Page {
     pub thread: MessageRef,
     pub schedule: String,
     pub policy: String,
-    /// When the thread's first message reached chat; step delays count from here.
+    /// When paging began, right after the thread's first message reached chat; step delays
+    /// count from here.
     pub started_at: i64,
     /// Steps paged so far.
     pub steps: u32,
@@ -116,16 +117,16 @@ impl Store {
     }
 
     /// Starts the pages of the intents whose notifications are delivered: in the thread of
-    /// their incident (or its group), from the moment of delivery. A thread paged before whose
+    /// their incident (or its group), from `now`. A thread paged before whose
     /// paging stopped is paged again from the start (a new problem joined an acknowledged
     /// group). Intents whose incident is not open (it recovered before it was posted) go.
-    pub fn start_pages(&self) -> Result<usize, StoreError> {
+    pub fn start_pages(&self, now: i64) -> Result<usize, StoreError> {
         let platform = self.platform();
         self.in_transaction(|transaction| {
             let started = transaction.execute(
                 "INSERT INTO pages (platform, channel, message_id, schedule, policy, started_at)
                  SELECT p.platform, COALESCE(g.channel, i.channel), COALESCE(g.message_id, i.message_id),
-                        p.schedule, p.policy, d.delivered_at
+                        p.schedule, p.policy, ?2
                  FROM page_intents p
                  JOIN deliveries d ON d.platform = p.platform AND d.notification_id = p.notification_id
                  JOIN incidents i ON i.platform = p.platform AND i.site = p.site AND i.host = p.host
@@ -138,7 +139,7 @@ impl Store {
                      started_at = excluded.started_at, steps = 0, forced = 0, paused_since = NULL,
                      paused_for = 0, stopped_at = NULL, stopped_why = NULL
                  WHERE pages.stopped_at IS NOT NULL",
-                [platform],
+                params![platform, now],
             )?;
             transaction.execute(
                 "DELETE FROM page_intents WHERE platform = ?1 AND EXISTS
@@ -306,10 +307,10 @@ mod tests {
         let store = Store::open(&path).unwrap().for_platform("slack");
         store.intend_page(&intent("n1", "db01"), 100).unwrap();
         store.intend_page(&intent("n1", "db01"), 101).unwrap();
-        assert_eq!(store.start_pages().unwrap(), 0, "not delivered yet");
+        assert_eq!(store.start_pages(110).unwrap(), 0, "not delivered yet");
         let incident = open(&store, "n1", "db01", 110);
-        assert_eq!(store.start_pages().unwrap(), 1);
-        assert_eq!(store.start_pages().unwrap(), 0, "the intent is used up");
+        assert_eq!(store.start_pages(110).unwrap(), 1);
+        assert_eq!(store.start_pages(110).unwrap(), 0, "the intent is used up");
         assert!(store.for_platform("matrix").active_pages().unwrap().is_empty(), "per platform");
         let [active] = &store.active_pages().unwrap()[..] else { panic!("one page") };
         assert_eq!((active.page.started_at, active.page.steps), (110, 0));
@@ -350,8 +351,8 @@ mod tests {
         store.intend_page(&intent("n1", "db01"), 100).unwrap();
         let delivery = Delivery { channel: "C".into(), message_id: "1.0".into(), at: 100 };
         store.commit_notification("n1", &delivery, &IncidentChange::None).unwrap();
-        assert_eq!(store.start_pages().unwrap(), 0);
+        assert_eq!(store.start_pages(110).unwrap(), 0);
         open(&store, "n2", "db01", 120);
-        assert_eq!(store.start_pages().unwrap(), 0, "the intent went with its delivery");
+        assert_eq!(store.start_pages(110).unwrap(), 0, "the intent went with its delivery");
     }
 }

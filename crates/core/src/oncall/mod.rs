@@ -61,6 +61,7 @@ pub struct FeedFailure {
     pub error: String,
 }
 
+#[derive(Default)]
 pub struct Rota {
     schedules: Vec<Schedule>,
     escalations: Vec<Escalation>,

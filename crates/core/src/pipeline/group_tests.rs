@@ -18,7 +18,7 @@ pub(super) struct Posted {
     pub(super) id: String,
     pub(super) thread: Option<String>,
     pub(super) text: String,
-    key: String,
+    pub(super) key: String,
 }
 
 /// A chat that remembers what was posted and edited; it can "die" after a number of posts:
@@ -139,6 +139,7 @@ pub(super) fn pipeline(dir: &std::path::Path, chat: Arc<Recorder>, grouping: boo
         groups: Default::default(),
         intake: Default::default(),
         health: Default::default(),
+        oncall: Default::default(),
     }
 }
 

@@ -2,13 +2,18 @@
 //! in [`STAGES`] and run in that order for each spool record, oldest first. Intake turns a
 //! record into a notification (or quarantines it), then each stage answers continue, hold (stay
 //! in the spool for a later pass), drop (leave the spool) or quarantine. After each pass the
-//! groups whose time has come are delivered (`group/`) and reminders go out (`remind.rs`).
+//! groups whose time has come are delivered (`group/`), the people on call are paged and
+//! escalated to (`escalate.rs`), handovers are posted (`handover.rs`) and reminders go out
+//! (`remind.rs`).
 //! With several chat platforms, a fan-out (`fanout.rs`) first gives each platform a spool and a
 //! pipeline of its own.
 
 mod backoff;
 mod dedupe;
 mod deliver;
+mod escalate;
+#[cfg(test)]
+mod escalate_tests;
 mod fanout;
 mod group;
 #[cfg(test)]
@@ -17,6 +22,7 @@ mod hold;
 mod intake;
 mod mirror;
 mod order;
+mod page;
 mod pass;
 mod remind;
 #[cfg(test)]
@@ -29,6 +35,7 @@ mod thread;
 
 use crate::config::{DeliveryConfig, RouteConfig};
 use crate::observe::{self, health::Health, names};
+use crate::oncall::Rota;
 use backoff::Backoff;
 pub use fanout::{return_leftovers, FanOut};
 pub use group::Groups;
@@ -43,7 +50,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 /// The stages, in the order every record meets them.
-static STAGES: [&dyn Stage; 7] = [
+static STAGES: [&dyn Stage; 8] = [
     // Which channel: the first matching [[route]] with a target on this platform.
     &route::Route,
     // Quiet hours and snoozes keep it in the spool until they end.
@@ -54,6 +61,8 @@ static STAGES: [&dyn Stage; 7] = [
     &order::Order,
     // Changes made outside chat only join a thread; an acknowledgement reaches it once.
     &mirror::Mirror,
+    // A new incident on a route with a schedule: page the person on call once it is in chat.
+    &page::Page,
     // Held for its group's message.
     &group::Group,
     // A new incident (parent message) or a thread reply plus an edit of the parent: the chat
@@ -98,6 +107,8 @@ pub struct Pipeline {
     pub intake: intake::Intake,
     /// Where delivery says whether it works.
     pub health: Health,
+    /// Who is on call, for paging and handovers.
+    pub oncall: Arc<Rota>,
 }
 
 impl Pipeline {
@@ -162,6 +173,7 @@ impl Pipeline {
         }
         metrics::gauge!(names::HELD, "platform" => platform).set(f64::from(held));
         self.flush_groups().await?;
+        self.page(&pass.snoozes).await?;
         self.remind().await
     }
 

@@ -79,7 +79,7 @@ impl Pipeline {
 }
 
 /// "2h 10m", "3d 4h", "45m": what a person reads at a glance.
-fn rough(duration: Duration) -> String {
+pub(super) fn rough(duration: Duration) -> String {
     let minutes = duration.as_secs() / 60;
     let (days, hours, minutes) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
     match (days, hours) {

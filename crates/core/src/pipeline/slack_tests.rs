@@ -82,6 +82,7 @@ fn pipeline(dir: &std::path::Path, chat: Arc<dyn ChatAdapter>) -> Pipeline {
         groups: Default::default(),
         intake: Default::default(),
         health: Default::default(),
+        oncall: Default::default(),
     }
 }
 

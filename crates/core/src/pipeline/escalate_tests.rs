@@ -1,0 +1,213 @@
+//! Paging on a paused clock: a new incident on a route with a schedule pages the person on call
+//! in its thread, the policy's later steps follow after their delays until an acknowledgement
+//! (or a recovery) stops them; a snooze pauses them; an override takes effect at once; a group
+//! is paged once; and neither a restart nor a crash between posting and recording repeats or
+//! skips a step.
+
+use super::group_tests::{notification, pipeline, Recorder};
+use super::*;
+use crate::config::Config;
+use crate::oncall::Rota;
+use hagios_domain::{NotificationType, ObjectRef, Snooze, State};
+use hagios_store::Override;
+use std::time::Duration;
+
+/// The time of the test notifications (a Tuesday, 2023-11-14 22:13 UTC); the pipeline's clock
+/// starts there and follows tokio's.
+const T0: i64 = 1_700_000_000;
+const MINUTE: Duration = Duration::from_secs(60);
+
+const CONFIG: &str = "\
+[[user]]\nchat_id = \"U0ALICE\"\nroles = []\nperson = \"alice\"\n\
+[[user]]\nchat_id = \"U0BOB\"\nroles = []\nperson = \"bob\"\n\
+[[user]]\nchat_id = \"U0CAROL\"\nroles = []\nperson = \"carol\"\n\
+[[oncall]]\nname = \"db\"\ntimezone = \"UTC\"\n\
+[[oncall.layer]]\nname = \"primary\"\npeople = [\"alice\", \"bob\"]\nstart = \"2023-11-13 09:00\"\nlength = \"1w\"\n\
+[[escalation]]\nname = \"db\"\n\
+[[escalation.step]]\nnotify = \"oncall\"\n\
+[[escalation.step]]\nafter = \"5m\"\nnotify = \"person:bob\"\n\
+[[escalation.step]]\nafter = \"15m\"\nnotify = \"channel\"\n";
+
+/// A pipeline whose one route (to C0ALERTS) pages schedule `db` with policy `db`, on a clock
+/// that starts `offset` seconds after [`T0`].
+fn paging(dir: &std::path::Path, chat: Arc<Recorder>, grouping: bool, offset: i64) -> Pipeline {
+    let route = format!(
+        "[[route]]\nchannel = \"C0ALERTS\"\noncall = \"db\"\nescalation = \"db\"\ngrouping = {grouping}\ngroup_wait = \"10s\"\n"
+    );
+    let config: Config = toml::from_str(&format!("{CONFIG}{route}")).unwrap();
+    let start = tokio::time::Instant::now();
+    let clock: hold::Clock = Arc::new(move || T0 + offset + start.elapsed().as_secs() as i64);
+    Pipeline {
+        routes: config.routes.clone(),
+        holds: Holds { quiet_hours: Vec::new(), clock },
+        oncall: Arc::new(Rota::new(&config)),
+        ..pipeline(dir, chat, grouping)
+    }
+}
+
+/// The pages posted so far: (thread, text).
+fn pages(chat: &Recorder) -> Vec<(Option<String>, String)> {
+    chat.posts().into_iter().filter(|posted| posted.key.starts_with("page:")).map(|p| (p.thread, p.text)).collect()
+}
+
+async fn advance_and_drain(pipeline: &Pipeline, by: Duration) {
+    tokio::time::advance(by).await;
+    pipeline.drain().await.unwrap();
+}
+
+/// A paging pipeline that has posted a CRITICAL problem of db01!disk.
+async fn with_a_problem_posted(dir: &std::path::Path) -> (Arc<Recorder>, Pipeline) {
+    let chat = Arc::new(Recorder::default());
+    let pipeline = paging(dir, chat.clone(), false, 0);
+    pipeline.spool.write(notification("db01", "disk", NotificationType::Problem, State::Critical)).unwrap();
+    pipeline.drain().await.unwrap();
+    (chat, pipeline)
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_person_on_call_is_paged_at_once_and_the_next_steps_follow_until_an_acknowledgement() {
+    let dir = tempfile::tempdir().unwrap();
+    let (chat, pipeline) = with_a_problem_posted(dir.path()).await;
+    let parent = chat.posts()[0].id.clone();
+    let posted = pages(&chat);
+    assert_eq!(posted.len(), 1, "{posted:#?}");
+    assert_eq!(posted[0].0.as_deref(), Some(parent.as_str()), "in the incident's thread");
+    assert!(
+        posted[0].1.starts_with("@U0ALICE db01!disk is CRITICAL — paging alice, on call in db (step 1 of 3)"),
+        "{}",
+        posted[0].1
+    );
+
+    advance_and_drain(&pipeline, 5 * MINUTE - Duration::from_secs(1)).await;
+    assert_eq!(pages(&chat).len(), 1, "nothing before the step's delay");
+    advance_and_drain(&pipeline, Duration::from_secs(1)).await;
+    let posted = pages(&chat);
+    assert_eq!(posted.len(), 2);
+    assert!(
+        posted[1].1.starts_with("@U0BOB db01!disk is CRITICAL, not acknowledged after 5m — escalating to bob"),
+        "{}",
+        posted[1].1
+    );
+
+    let ack = hagios_domain::Notification {
+        author: Some("bob".into()),
+        ..notification("db01", "disk", NotificationType::Acknowledgement, State::Critical)
+    };
+    pipeline.spool.write(ack).unwrap();
+    pipeline.drain().await.unwrap();
+    advance_and_drain(&pipeline, 20 * MINUTE).await;
+    assert_eq!(pages(&chat).len(), 2, "acknowledged: the channel is not paged");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_restart_or_a_crash_after_posting_neither_repeats_nor_skips_a_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let (chat, first) = with_a_problem_posted(dir.path()).await;
+    tokio::time::advance(3 * MINUTE).await;
+    drop(first);
+    let second = paging(dir.path(), chat.clone(), false, 3 * 60);
+    second.drain().await.unwrap();
+    assert_eq!(pages(&chat).len(), 1, "step 1 is not repeated after the restart");
+
+    chat.die_after(0);
+    tokio::time::advance(2 * MINUTE).await;
+    assert!(second.drain().await.unwrap_err().retryable(), "posted, then the answer was lost");
+    *chat.posts_before_dying.lock().unwrap() = None;
+    second.drain().await.unwrap();
+    advance_and_drain(&second, Duration::from_secs(30)).await;
+    let posted = pages(&chat);
+    assert_eq!(posted.len(), 2, "step 2 once: {posted:#?}");
+    assert!(posted[1].1.contains("escalating to bob"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_recovery_stops_paging_and_a_snooze_pauses_it_for_as_long_as_it_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let (chat, pipeline) = with_a_problem_posted(dir.path()).await;
+    let now = T0 + 60;
+    tokio::time::advance(MINUTE).await;
+    let snooze = Snooze { object: ObjectRef::host("db01"), since: now, until: now + 10 * 60, author: "alice".into() };
+    pipeline.store.put_snooze(snooze, now).await.unwrap();
+    pipeline.drain().await.unwrap();
+    advance_and_drain(&pipeline, 9 * MINUTE).await;
+    assert_eq!(pages(&chat).len(), 1, "the snooze holds step 2 back");
+    advance_and_drain(&pipeline, MINUTE).await;
+    advance_and_drain(&pipeline, 3 * MINUTE).await;
+    assert_eq!(pages(&chat).len(), 1, "its delay grew by the ten minutes the snooze held");
+    advance_and_drain(&pipeline, MINUTE).await;
+    assert_eq!(pages(&chat).len(), 2, "5m of paging plus 10m of snooze: {:#?}", pages(&chat));
+
+    pipeline.spool.write(notification("db01", "disk", NotificationType::Recovery, State::Ok)).unwrap();
+    pipeline.drain().await.unwrap();
+    advance_and_drain(&pipeline, 30 * MINUTE).await;
+    assert_eq!(pages(&chat).len(), 2, "recovered: no more steps");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_override_from_chat_is_paged_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let chat = Arc::new(Recorder::default());
+    let pipeline = paging(dir.path(), chat.clone(), false, 0);
+    let take = Override {
+        schedule: "db".into(),
+        person: "carol".into(),
+        starts_at: T0 - 60,
+        ends_at: T0 + 3600,
+        replaces: None,
+        author: "carol".into(),
+        created_at: T0 - 60,
+    };
+    pipeline.oncall.set_overrides(&[take]);
+    pipeline.spool.write(notification("db01", "disk", NotificationType::Problem, State::Critical)).unwrap();
+    pipeline.drain().await.unwrap();
+    let posted = pages(&chat);
+    assert!(posted[0].1.starts_with("@U0CAROL db01!disk is CRITICAL — paging carol, on call in db"), "{posted:#?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_new_group_is_paged_once_in_its_thread() {
+    let dir = tempfile::tempdir().unwrap();
+    let chat = Arc::new(Recorder::default());
+    let pipeline = paging(dir.path(), chat.clone(), true, 0);
+    for service in ["disk", "load", "swap", "mysql"] {
+        pipeline.spool.write(notification("db01", service, NotificationType::Problem, State::Critical)).unwrap();
+    }
+    pipeline.drain().await.unwrap();
+    advance_and_drain(&pipeline, Duration::from_secs(10)).await;
+    let group = chat.posts()[0].id.clone();
+    let posted = pages(&chat);
+    assert_eq!(posted.len(), 1, "one page for the group: {posted:#?}");
+    assert_eq!(posted[0].0.as_deref(), Some(group.as_str()));
+    assert!(
+        posted[0].1.contains("4 problems: db01!disk CRITICAL, db01!load CRITICAL, db01!swap CRITICAL, …"),
+        "{}",
+        posted[0].1
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn escalate_pages_the_next_step_now_even_after_an_acknowledgement() {
+    let dir = tempfile::tempdir().unwrap();
+    let (chat, pipeline) = with_a_problem_posted(dir.path()).await;
+    let ack = hagios_domain::Notification {
+        author: Some("alice".into()),
+        ..notification("db01", "disk", NotificationType::Acknowledgement, State::Critical)
+    };
+    pipeline.spool.write(ack).unwrap();
+    advance_and_drain(&pipeline, MINUTE).await;
+    let paged = pipeline.store.pages_of_object(&ObjectRef::service("db01", "disk")).await.unwrap();
+    assert_eq!(paged[0].stopped_why.as_deref(), Some("acknowledged by alice"));
+    pipeline.store.force_page_steps(paged[0].id, 2, "alice: need the DBA").await.unwrap();
+    pipeline.drain().await.unwrap();
+    let posted = pages(&chat);
+    assert_eq!(posted.len(), 2);
+    assert!(
+        posted[1]
+            .1
+            .starts_with("@U0BOB escalated by alice: need the DBA — db01!disk is CRITICAL: paging bob (step 2 of 3)"),
+        "{}",
+        posted[1].1
+    );
+    advance_and_drain(&pipeline, 20 * MINUTE).await;
+    assert_eq!(pages(&chat).len(), 2, "still acknowledged: the forced step only");
+}
