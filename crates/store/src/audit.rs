@@ -50,21 +50,21 @@ impl Store {
              FROM audit ORDER BY id DESC LIMIT ?1",
         )?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let records = statement
-            .query_map([limit], |row| {
-                Ok(AuditRecord {
-                    time: row.get(0)?,
-                    platform: row.get(1)?,
-                    user_id: row.get(2)?,
-                    user_name: row.get(3)?,
-                    raw_text: row.get(4)?,
-                    command: row.get(5)?,
-                    parsed: row.get(6)?,
-                    allowed: row.get(7)?,
-                    result: row.get(8)?,
-                })
-            })?
-            .collect::<Result<_, _>>()?;
+        let records = statement.query_map([limit], record_from_row)?.collect::<Result<_, _>>()?;
         Ok(records)
     }
+}
+
+pub(crate) fn record_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRecord> {
+    Ok(AuditRecord {
+        time: row.get(0)?,
+        platform: row.get(1)?,
+        user_id: row.get(2)?,
+        user_name: row.get(3)?,
+        raw_text: row.get(4)?,
+        command: row.get(5)?,
+        parsed: row.get(6)?,
+        allowed: row.get(7)?,
+        result: row.get(8)?,
+    })
 }

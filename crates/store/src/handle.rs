@@ -3,7 +3,8 @@
 
 use crate::{
     ActivePage, AlertGroup, AuditRecord, Delivery, DueReminder, GroupBatch, GroupId, Incident, IncidentChange,
-    IncidentId, Override, Page, PageId, PageIntent, PageStep, PruneReport, Retention, Store, StoreError,
+    IncidentId, IncidentStory, Override, Page, PageId, PageIntent, PageStep, PagedStep, PruneReport, Retention, Store,
+    StoreError,
 };
 use hagios_domain::{MessageRef, ObjectRef, Snooze};
 use std::path::Path;
@@ -232,5 +233,34 @@ impl StoreHandle {
     pub async fn force_page_steps(&self, page: PageId, upto: u32, note: &str) -> Result<(), StoreError> {
         let note = note.to_owned();
         self.call(move |store| store.force_page_steps(page, upto, &note)).await
+    }
+}
+
+/// What happened, read back: timelines, reports and handovers.
+impl StoreHandle {
+    pub async fn newest_incident_story(&self, object: &ObjectRef) -> Result<Option<IncidentStory>, StoreError> {
+        let object = object.clone();
+        self.call(move |store| store.newest_incident_story(&object)).await
+    }
+
+    pub async fn incident_stories_since(&self, since: i64) -> Result<Vec<IncidentStory>, StoreError> {
+        self.call(move |store| store.incident_stories_since(since)).await
+    }
+
+    pub async fn audit_between(&self, from: i64, to: i64) -> Result<Vec<AuditRecord>, StoreError> {
+        self.call(move |store| store.audit_between(from, to)).await
+    }
+
+    pub async fn page_of_thread(&self, thread: &MessageRef) -> Result<Option<Page>, StoreError> {
+        let thread = thread.clone();
+        self.call(move |store| store.page_of_thread(&thread.channel, &thread.id)).await
+    }
+
+    pub async fn page_steps(&self, page: PageId) -> Result<Vec<PageStep>, StoreError> {
+        self.call(move |store| store.page_steps(page)).await
+    }
+
+    pub async fn paged_steps_since(&self, since: i64) -> Result<Vec<PagedStep>, StoreError> {
+        self.call(move |store| store.paged_steps_since(since)).await
     }
 }

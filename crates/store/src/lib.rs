@@ -26,6 +26,7 @@ mod reminder;
 mod retention;
 mod schema;
 mod snooze;
+mod story;
 #[cfg(test)]
 mod testing;
 
@@ -38,6 +39,7 @@ pub use oncall::Override;
 pub use page::{ActivePage, Page, PageId, PageIntent, PageStep};
 pub use reminder::DueReminder;
 pub use retention::{PruneReport, Retention, MIN_KEEP_SECONDS};
+pub use story::{HistoryLine, IncidentStory, PagedStep};
 
 use rusqlite::{Connection, Transaction};
 use std::path::Path;

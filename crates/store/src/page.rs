@@ -74,10 +74,11 @@ pub struct PageStep {
     pub text: String,
 }
 
-const PAGE_COLUMNS: &str = "id, channel, message_id, schedule, policy, started_at, steps, forced, forced_note, \
+pub(crate) const PAGE_COLUMNS: &str =
+    "id, channel, message_id, schedule, policy, started_at, steps, forced, forced_note, \
                             paused_since, paused_for, stopped_at, stopped_why";
 
-fn page_from_row(row: &Row<'_>) -> rusqlite::Result<Page> {
+pub(crate) fn page_from_row(row: &Row<'_>) -> rusqlite::Result<Page> {
     Ok(Page {
         id: PageId(row.get(0)?),
         thread: MessageRef { channel: row.get(1)?, id: row.get(2)? },

@@ -1,0 +1,175 @@
+//! What happened, read back: an incident's story (its notifications with their times, the
+//! commands typed about it, its paging) for `timeline`, and the incidents and pages of a period
+//! for `report` and the handover summaries.
+
+use crate::incident::{incident_from_row, INCIDENT_COLUMNS};
+use crate::page::{page_from_row, PAGE_COLUMNS};
+use crate::{AuditRecord, Incident, Page, PageStep, Store, StoreError};
+#[cfg(test)]
+use hagios_domain::AlertCard;
+use hagios_domain::ObjectRef;
+use rusqlite::{params, OptionalExtension};
+
+/// One history line of an incident: the notification's type and time (unknown for lines kept
+/// before hagios recorded them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryLine {
+    pub at: Option<i64>,
+    /// `PROBLEM`, `ACKNOWLEDGEMENT`, `RECOVERY`, … as Nagios names notification types.
+    pub kind: Option<String>,
+    pub line: String,
+}
+
+/// An incident with the times and types of its history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncidentStory {
+    pub incident: Incident,
+    pub lines: Vec<HistoryLine>,
+}
+
+impl IncidentStory {
+    /// When it was first acknowledged.
+    pub fn acknowledged_at(&self) -> Option<i64> {
+        self.lines.iter().find(|line| line.kind.as_deref() == Some("ACKNOWLEDGEMENT")).and_then(|line| line.at)
+    }
+
+    /// How many flapping starts it saw.
+    pub fn flaps(&self) -> usize {
+        self.lines.iter().filter(|line| line.kind.as_deref() == Some("FLAPPINGSTART")).count()
+    }
+}
+
+/// One paged step, with its page (the schedule, when paging started and stopped).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PagedStep {
+    pub page: Page,
+    pub step: PageStep,
+}
+
+impl Store {
+    /// The newest incident of `object` on this platform (open or closed), with its history.
+    pub fn newest_incident_story(&self, object: &ObjectRef) -> Result<Option<IncidentStory>, StoreError> {
+        let connection = self.connection();
+        let sql = format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents
+             WHERE platform = ?1 AND host = ?2 AND service = ?3 ORDER BY id DESC LIMIT 1"
+        );
+        let service = object.service.as_deref().unwrap_or_default();
+        let incident =
+            connection.query_row(&sql, params![self.platform(), object.host, service], incident_from_row).optional()?;
+        drop(connection);
+        incident.map(|incident| self.story_of(incident)).transpose()
+    }
+
+    /// This platform's incidents that were open at some time after `since` (opened after it,
+    /// or still open then), oldest first, with their history.
+    pub fn incident_stories_since(&self, since: i64) -> Result<Vec<IncidentStory>, StoreError> {
+        let connection = self.connection();
+        let sql = format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents
+             WHERE platform = ?1 AND (closed_at IS NULL OR closed_at >= ?2) ORDER BY opened_at, id"
+        );
+        let incidents: Vec<Incident> = connection
+            .prepare_cached(&sql)?
+            .query_map(params![self.platform(), since], incident_from_row)?
+            .collect::<Result<_, _>>()?;
+        drop(connection);
+        incidents.into_iter().map(|incident| self.story_of(incident)).collect()
+    }
+
+    fn story_of(&self, mut incident: Incident) -> Result<IncidentStory, StoreError> {
+        let connection = self.connection();
+        let mut statement = connection
+            .prepare_cached("SELECT at, kind, line FROM incident_history WHERE incident_id = ?1 ORDER BY rowid")?;
+        let lines: Vec<HistoryLine> = statement
+            .query_map([incident.id.0], |row| {
+                Ok(HistoryLine { at: row.get(0)?, kind: row.get(1)?, line: row.get(2)? })
+            })?
+            .collect::<Result<_, _>>()?;
+        incident.history = lines.iter().map(|line| line.line.clone()).collect();
+        Ok(IncidentStory { incident, lines })
+    }
+
+    /// The audit records from `from` to `to` (inclusive), oldest first.
+    pub fn audit_between(&self, from: i64, to: i64) -> Result<Vec<AuditRecord>, StoreError> {
+        let connection = self.connection();
+        let mut statement = connection.prepare_cached(
+            "SELECT time, platform, user_id, user_name, raw_text, command, parsed, allowed, result
+             FROM audit WHERE time BETWEEN ?1 AND ?2 ORDER BY id",
+        )?;
+        let records = statement.query_map([from, to], crate::audit::record_from_row)?.collect::<Result<_, _>>()?;
+        Ok(records)
+    }
+
+    /// The page of the thread under `message_id` in `channel` on this platform, if it was paged.
+    pub fn page_of_thread(&self, channel: &str, message_id: &str) -> Result<Option<Page>, StoreError> {
+        let sql = format!("SELECT {PAGE_COLUMNS} FROM pages WHERE platform = ?1 AND channel = ?2 AND message_id = ?3");
+        let connection = self.connection();
+        Ok(connection.query_row(&sql, params![self.platform(), channel, message_id], page_from_row).optional()?)
+    }
+
+    /// The steps paged on this platform at `since` or later, oldest first.
+    pub fn paged_steps_since(&self, since: i64) -> Result<Vec<PagedStep>, StoreError> {
+        let connection = self.connection();
+        let columns: Vec<String> = PAGE_COLUMNS.split(", ").map(|column| format!("p.{column}")).collect();
+        let sql = format!(
+            "SELECT {}, s.step, s.at, s.people, s.text FROM page_steps s JOIN pages p ON p.id = s.page_id
+             WHERE p.platform = ?1 AND s.at >= ?2 ORDER BY s.at, s.step",
+            columns.join(", ")
+        );
+        let mut statement = connection.prepare_cached(&sql)?;
+        let steps = statement
+            .query_map(params![self.platform(), since], |row| {
+                let people: String = row.get(15)?;
+                Ok(PagedStep {
+                    page: page_from_row(row)?,
+                    step: PageStep {
+                        step: row.get(13)?,
+                        at: row.get(14)?,
+                        people: people.lines().map(str::to_owned).collect(),
+                        text: row.get(16)?,
+                    },
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(steps)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::card;
+    use crate::{Delivery, IncidentChange};
+    use hagios_domain::{NotificationType, State};
+
+    fn delivery(message_id: &str, at: i64) -> Delivery {
+        Delivery { channel: "C1".into(), message_id: message_id.into(), at }
+    }
+
+    #[test]
+    fn an_incident_story_keeps_when_each_line_happened_and_what_it_was() {
+        let store = Store::open_in_memory().unwrap().for_platform("slack");
+        let object = ObjectRef { host: "web01".into(), service: Some("HTTP".into()) };
+        let problem = card(object.clone(), State::Critical, Some("CRITICAL"), 1_000);
+        let open = IncidentChange::Open { card: problem, opened_at: 1_000 };
+        let id = store.commit_notification("n1", &delivery("m1", 1_000), &open).unwrap().unwrap();
+        let ack = AlertCard {
+            kind: NotificationType::Acknowledgement,
+            ..card(object.clone(), State::Critical, Some("acknowledged by alice"), 1_300)
+        };
+        store.commit_notification("n2", &delivery("m2", 1_300), &IncidentChange::Update { id, card: ack }).unwrap();
+        let recovery =
+            AlertCard { kind: NotificationType::Recovery, ..card(object.clone(), State::Ok, Some("OK"), 2_000) };
+        store.commit_notification("n3", &delivery("m3", 2_000), &IncidentChange::Close { id, card: recovery }).unwrap();
+
+        let story = store.newest_incident_story(&object).unwrap().unwrap();
+        assert_eq!(story.incident.closed_at, Some(2_000));
+        let kinds: Vec<_> = story.lines.iter().map(|line| (line.at, line.kind.as_deref())).collect();
+        assert_eq!(kinds, [(Some(1_300), Some("ACKNOWLEDGEMENT")), (Some(2_000), Some("RECOVERY"))]);
+        assert_eq!(story.acknowledged_at(), Some(1_300));
+        assert_eq!(store.incident_stories_since(1_500).unwrap().len(), 1, "open after the start counts");
+        assert!(store.incident_stories_since(2_001).unwrap().is_empty());
+        assert!(store.for_platform("matrix").newest_incident_story(&object).unwrap().is_none(), "per platform");
+    }
+}
