@@ -36,7 +36,7 @@ pub(crate) fn wall_clock(text: &str) -> Option<(u32, u32)> {
 }
 
 /// `2024-05-01 14:00` in `zone`.
-pub(crate) fn format_local(epoch: i64, zone: &TimeZone) -> String {
+pub fn format_local(epoch: i64, zone: &TimeZone) -> String {
     match Timestamp::from_second(epoch) {
         Ok(moment) => moment.to_zoned_datetime(zone.clone()).strftime("%Y-%m-%d %H:%M").to_string(),
         // Beyond the years jiff represents: said plainly rather than wrongly.
@@ -45,7 +45,7 @@ pub(crate) fn format_local(epoch: i64, zone: &TimeZone) -> String {
 }
 
 /// `2h 5m`: a length of time, to the minute once it is an hour or more.
-pub(crate) fn format_length(seconds: i64) -> String {
+pub fn format_length(seconds: i64) -> String {
     let seconds = u64::try_from(seconds).unwrap_or(0);
     let rounded = if seconds >= 3600 { seconds - seconds % 60 } else { seconds };
     humantime::format_duration(Duration::from_secs(rounded)).to_string()

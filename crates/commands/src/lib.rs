@@ -18,6 +18,7 @@ mod testing;
 mod text;
 
 pub use auth::{Denial, DenialReason, Policy, Role, User};
+pub use clock::{format_length, format_local};
 pub use commands::snooze::{SnoozeBook, SnoozeBookError};
 pub use confirmations::{Answered, Confirmations, Question};
 pub use desk::{Asker, Desk, DeskAnswer, DeskError, DeskRequest};

@@ -6,7 +6,7 @@ use crate::config::Config;
 use crate::conversation::{Chats, Conversation};
 use crate::observe::health::Health;
 use crate::observe::{self, probe};
-use crate::oncall::Rota;
+use crate::oncall::{OnCallDesk, Rota};
 use crate::pipeline::{return_leftovers, FanOut, Groups, Holds, Pipeline};
 use crate::sources::nagios_status::StatusMirror;
 use crate::StartError;
@@ -61,9 +61,16 @@ pub(crate) async fn serve_chat(
     }
     let rota = Arc::new(Rota::new(&config));
     rota.set_overrides(&store.overrides(hagios_domain::unix_now()).await?);
+    // Timelines and reports tell of the first platform's incidents: every platform gets the same.
+    let desk = OnCallDesk {
+        rota: rota.clone(),
+        store: store.for_platform(platforms[0]),
+        timezone: config.commands.timezone.clone(),
+    };
     let router = Arc::new(
         Router::with_settings(policy(&config), settings)
-            .with_snooze_book(Arc::new(crate::snoozes::StoredSnoozes(store.clone()))),
+            .with_snooze_book(Arc::new(crate::snoozes::StoredSnoozes(store.clone())))
+            .with_desk(Arc::new(desk)),
     );
 
     let (shutdown_tx, shutdown) = watch::channel(false);

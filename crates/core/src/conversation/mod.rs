@@ -85,13 +85,16 @@ impl Conversation {
         count(&dispatch.audit, arrived.elapsed());
         self.audit(&dispatch.audit).await;
         let (channel, thread) = (Some(asked.channel.as_str()), asked.thread.as_ref());
-        let posted = match dispatch.awaiting_yes {
-            Some(request) => self.chat.post_question(channel, thread, &dispatch.reply, request).await.map(|message| {
-                let platform = self.chat.platform().name().to_owned();
-                let question = Question { platform, message, text: dispatch.reply.clone() };
-                self.router.confirmations().asked(request, question);
-            }),
-            None => self.chat.post(channel, thread, &Outbound::Text(dispatch.reply.clone())).await.map(drop),
+        let posted = match (dispatch.awaiting_yes, &dispatch.attachment) {
+            (_, Some(file)) => self.chat.upload(channel, thread, file, &dispatch.reply).await.map(drop),
+            (Some(request), None) => {
+                self.chat.post_question(channel, thread, &dispatch.reply, request).await.map(|message| {
+                    let platform = self.chat.platform().name().to_owned();
+                    let question = Question { platform, message, text: dispatch.reply.clone() };
+                    self.router.confirmations().asked(request, question);
+                })
+            }
+            (None, None) => self.chat.post(channel, thread, &Outbound::Text(dispatch.reply.clone())).await.map(drop),
         };
         if let Err(e) = posted {
             tracing::error!(error = %e, user = %asked.user.id, "cannot post the reply");

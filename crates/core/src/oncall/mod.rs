@@ -5,12 +5,17 @@
 //! and the desk, so an override from chat takes effect at once everywhere.
 
 pub mod calendar;
+pub mod chart;
+mod desk;
 pub mod feed;
 pub mod people;
+pub mod report;
+pub mod timeline;
 
 use crate::config::{Config, Escalation, LayerSource, Schedule};
 use crate::matching::rota::{self, Coverage};
 use crate::matching::rotation::Restricted;
+pub use desk::OnCallDesk;
 use hagios_store::Override;
 pub use people::People;
 use std::collections::HashMap;
