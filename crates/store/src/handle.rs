@@ -247,6 +247,11 @@ impl StoreHandle {
         self.call(move |store| store.incident_stories_since(since)).await
     }
 
+    pub async fn schedule_stories_since(&self, schedule: &str, since: i64) -> Result<Vec<IncidentStory>, StoreError> {
+        let schedule = schedule.to_owned();
+        self.call(move |store| store.schedule_stories_since(&schedule, since)).await
+    }
+
     pub async fn audit_between(&self, from: i64, to: i64) -> Result<Vec<AuditRecord>, StoreError> {
         self.call(move |store| store.audit_between(from, to)).await
     }

@@ -77,6 +77,28 @@ impl Store {
         incidents.into_iter().map(|incident| self.story_of(incident)).collect()
     }
 
+    /// This platform's incidents open at some time after `since` whose thread (theirs, or their
+    /// group's) was paged for `schedule`, oldest first, with their history.
+    pub fn schedule_stories_since(&self, schedule: &str, since: i64) -> Result<Vec<IncidentStory>, StoreError> {
+        let connection = self.connection();
+        let columns: Vec<String> = INCIDENT_COLUMNS.split(", ").map(|column| format!("i.{column}")).collect();
+        let sql = format!(
+            "SELECT DISTINCT {} FROM incidents i
+             LEFT JOIN alert_group_members m ON m.incident_id = i.id
+             LEFT JOIN alert_groups g ON g.id = m.group_id
+             JOIN pages p ON p.platform = i.platform AND p.schedule = ?2
+                 AND p.channel = COALESCE(g.channel, i.channel) AND p.message_id = COALESCE(g.message_id, i.message_id)
+             WHERE i.platform = ?1 AND (i.closed_at IS NULL OR i.closed_at >= ?3) ORDER BY i.opened_at, i.id",
+            columns.join(", ")
+        );
+        let incidents: Vec<Incident> = connection
+            .prepare_cached(&sql)?
+            .query_map(params![self.platform(), schedule, since], incident_from_row)?
+            .collect::<Result<_, _>>()?;
+        drop(connection);
+        incidents.into_iter().map(|incident| self.story_of(incident)).collect()
+    }
+
     fn story_of(&self, mut incident: Incident) -> Result<IncidentStory, StoreError> {
         let connection = self.connection();
         let mut statement = connection

@@ -159,7 +159,7 @@ fn settled(open: &[&Incident]) -> Option<String> {
 
 /// Who made the newest acknowledgement in a card's history (`acknowledged (CRITICAL) by alice:
 /// looking` → `alice`).
-fn acknowledged_by(history: &[String]) -> Option<&str> {
+pub(super) fn acknowledged_by(history: &[String]) -> Option<&str> {
     let line = history.iter().rev().find(|line| line.starts_with("acknowledged"))?;
     let by = line.split_once(" by ")?.1;
     Some(by.split(':').next().unwrap_or(by).trim())

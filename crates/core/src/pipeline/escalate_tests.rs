@@ -21,7 +21,7 @@ const CONFIG: &str = "\
 [[user]]\nchat_id = \"U0ALICE\"\nroles = []\nperson = \"alice\"\n\
 [[user]]\nchat_id = \"U0BOB\"\nroles = []\nperson = \"bob\"\n\
 [[user]]\nchat_id = \"U0CAROL\"\nroles = []\nperson = \"carol\"\n\
-[[oncall]]\nname = \"db\"\ntimezone = \"UTC\"\n\
+[[oncall]]\nname = \"db\"\ntimezone = \"UTC\"\nchannel = \"C0ONCALL\"\n\
 [[oncall.layer]]\nname = \"primary\"\npeople = [\"alice\", \"bob\"]\nstart = \"2023-11-13 09:00\"\nlength = \"1w\"\n\
 [[escalation]]\nname = \"db\"\n\
 [[escalation.step]]\nnotify = \"oncall\"\n\
@@ -30,7 +30,7 @@ const CONFIG: &str = "\
 
 /// A pipeline whose one route (to C0ALERTS) pages schedule `db` with policy `db`, on a clock
 /// that starts `offset` seconds after [`T0`].
-fn paging(dir: &std::path::Path, chat: Arc<Recorder>, grouping: bool, offset: i64) -> Pipeline {
+pub(super) fn paging(dir: &std::path::Path, chat: Arc<Recorder>, grouping: bool, offset: i64) -> Pipeline {
     let route = format!(
         "[[route]]\nchannel = \"C0ALERTS\"\noncall = \"db\"\nescalation = \"db\"\ngrouping = {grouping}\ngroup_wait = \"10s\"\n"
     );

@@ -18,6 +18,9 @@ mod fanout;
 mod group;
 #[cfg(test)]
 mod group_tests;
+mod handover;
+#[cfg(test)]
+mod handover_tests;
 mod hold;
 mod intake;
 mod mirror;
@@ -174,6 +177,7 @@ impl Pipeline {
         metrics::gauge!(names::HELD, "platform" => platform).set(f64::from(held));
         self.flush_groups().await?;
         self.page(&pass.snoozes).await?;
+        self.hand_over().await?;
         self.remind().await
     }
 

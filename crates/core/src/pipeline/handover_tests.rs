@@ -1,0 +1,72 @@
+//! Handovers on a paused clock: at the weekly handoff (Monday 09:00 UTC) the schedule's channel
+//! gets one summary of the shift that ended, not repeated by a later pass or a restart; an
+//! override is a handoff too; a calendar feed that cannot be read is told once.
+
+use super::escalate_tests::paging;
+use super::group_tests::{notification, Recorder};
+use hagios_domain::{NotificationType, State};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Seconds from the test notifications' time (Tuesday 2023-11-14 22:13:20 UTC) to the next
+/// handoff, Monday 2023-11-20 09:00 UTC.
+const TO_HANDOFF: i64 = 470_800;
+
+fn handovers(chat: &Recorder) -> Vec<String> {
+    chat.posts().into_iter().filter(|posted| posted.key.starts_with("handover:")).map(|posted| posted.text).collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_shift_that_ends_is_summed_up_once_at_the_handoff() {
+    let dir = tempfile::tempdir().unwrap();
+    let chat = Arc::new(Recorder::default());
+    let pipeline = paging(dir.path(), chat.clone(), false, TO_HANDOFF - 120);
+    let problem = notification("db01", "disk", NotificationType::Problem, State::Critical);
+    pipeline.spool.write(problem).unwrap();
+    pipeline.drain().await.unwrap();
+    assert!(handovers(&chat).is_empty(), "no handoff yet");
+
+    tokio::time::advance(Duration::from_secs(180)).await;
+    pipeline.drain().await.unwrap();
+    let posted = handovers(&chat);
+    assert_eq!(posted.len(), 1, "{posted:#?}");
+    assert_eq!(
+        posted[0],
+        "handover in db: alice → bob at 2023-11-20 09:00 UTC\n\
+         open now: db01!disk CRITICAL (not acknowledged)\n\
+         alice's shift since 2023-11-13 09:00: 1 new, 0 acknowledged, 0 recovered, 1 still open"
+    );
+    tokio::time::advance(Duration::from_secs(60)).await;
+    pipeline.drain().await.unwrap();
+    drop(pipeline);
+    let restarted = paging(dir.path(), chat.clone(), false, TO_HANDOFF + 300);
+    restarted.drain().await.unwrap();
+    assert_eq!(handovers(&chat).len(), 1, "neither a later pass nor a restart repeats it");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_calendar_that_cannot_be_read_is_told_once_per_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let chat = Arc::new(Recorder::default());
+    let pipeline = paging(dir.path(), chat.clone(), false, 0);
+    let notices = |chat: &Recorder| chat.posts().into_iter().filter(|p| p.key.starts_with("feed:")).count();
+    pipeline.oncall.feed_failed("db", "primary", Some((1_700_000_000, "HTTP 500".into())));
+    pipeline.drain().await.unwrap();
+    let posted = chat.posts();
+    let notice = posted.iter().find(|posted| posted.key.starts_with("feed:")).unwrap();
+    assert!(
+        notice.text.starts_with(
+            "the calendar of layer primary of schedule db cannot be read since 2023-11-14 22:13: HTTP 500. Its last \
+             good shifts stay in force"
+        ),
+        "{}",
+        notice.text
+    );
+    pipeline.oncall.feed_failed("db", "primary", Some((1_700_000_060, "timed out".into())));
+    pipeline.drain().await.unwrap();
+    assert_eq!(notices(&chat), 1, "the same failure goes on: told once");
+    pipeline.oncall.feed_failed("db", "primary", None);
+    pipeline.oncall.feed_failed("db", "primary", Some((1_700_000_600, "HTTP 404".into())));
+    pipeline.drain().await.unwrap();
+    assert_eq!(notices(&chat), 2, "a new failure after a good read is told again");
+}
