@@ -1,0 +1,154 @@
+//! On call end to end: `hagios run` against a real, private Nagios, with the fake Slack and with
+//! a real Synapse. A CRITICAL on a route with a schedule mentions the person on call in its
+//! thread; nobody acknowledges, so the next step follows after its (short) delay — also across
+//! a kill -9 between the steps, neither repeated nor skipped; an acknowledgement made in Nagios
+//! itself (as the CGI makes it) is mirrored and stops the escalation; an override typed in chat
+//! takes effect for the next incident at once; `timeline` and `report` come back as files.
+
+mod common;
+
+use hagios_fakeslack::{FakeSlack, Message};
+use hagios_testkit::wait_until;
+use std::time::Duration;
+
+const PATIENCE: Duration = Duration::from_secs(30);
+
+/// The schedule `web` (alice, all week), its policy (alice at once, bob after 4s, the channel
+/// after 8s), the route of `web*` to `alerts` paging it, and alice and bob with `pager` roles.
+/// `ids` are (alice, bob, the schedule's channel, the alerts channel) on the platform.
+fn oncall_config(alice: &str, bob: &str, oncall_channel: &str, alerts_key: &str, alerts: &str) -> String {
+    format!(
+        r#"
+[[route]]
+hosts = ["web*"]
+{alerts_key} = "{alerts}"
+grouping = false
+oncall = "web"
+escalation = "web"
+
+[[oncall]]
+name = "web"
+timezone = "UTC"
+{alerts_key} = "{oncall_channel}"
+[[oncall.layer]]
+name = "primary"
+people = ["alice"]
+start = "2024-01-01 00:00"
+length = "1w"
+
+[[escalation]]
+name = "web"
+[[escalation.step]]
+notify = "oncall"
+[[escalation.step]]
+after = "4s"
+notify = "person:bob"
+[[escalation.step]]
+after = "8s"
+notify = "channel"
+
+[[role]]
+name = "pager"
+commands = ["oncall", "escalate", "timeline", "report", "ack"]
+objects = ["*"]
+
+[[user]]
+chat_id = "{alice}"
+roles = ["pager"]
+person = "alice"
+
+[[user]]
+chat_id = "{bob}"
+roles = ["pager"]
+person = "bob"
+"#
+    )
+}
+
+fn replies_in<'m>(messages: &'m [Message], parent: &Message, needle: &str) -> Vec<&'m Message> {
+    messages
+        .iter()
+        .filter(|m| m.is_reply() && m.thread_ts.as_deref() == Some(parent.ts.as_str()) && m.text.contains(needle))
+        .collect()
+}
+
+#[test]
+fn slack_pages_escalates_until_an_ack_in_nagios_and_an_override_takes_effect_at_once() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime for the fake Slack");
+    let slack = runtime.block_on(FakeSlack::start(&[("C0ALERTS", "alerts"), ("C0ONCALL", "oncall")]));
+    let chat = format!(
+        "{}{}",
+        common::slack_chat(&slack.api_url()),
+        oncall_config("U0ALICE", "U0BOB", "C0ONCALL", "channel", "C0ALERTS")
+    );
+    let Some(site) = common::start_site(&chat, "U0ONCALL") else { return };
+    slack.add_user("U0ALICE", "Alice");
+    slack.add_user("U0BOB", "Bob");
+    let mut bot = common::start_run(&site.config, &common::SLACK_TOKENS);
+    runtime.block_on(slack.wait_connected(PATIENCE));
+    let wait_for = |what: &str, done: &dyn Fn(&[Message]) -> bool| {
+        runtime.block_on(slack.wait_until(what, PATIENCE, |fake| done(&fake.bot_messages())));
+        slack.bot_messages()
+    };
+    let alert_of = |messages: &[Message], needle: &str| {
+        messages.iter().find(|m| !m.is_reply() && m.text.contains(needle)).cloned()
+    };
+
+    // CRITICAL: the alert, then alice (on call) mentioned in its thread.
+    site.nagios.submit_service_result("web01", "HTTP", 2, "CRITICAL - down");
+    let messages = wait_for("the alert", &|m| alert_of(m, "PROBLEM web01!HTTP is CRITICAL").is_some());
+    let alert = alert_of(&messages, "PROBLEM web01!HTTP is CRITICAL").expect("alert");
+    wait_for("alice paged", &|m| !replies_in(m, &alert, "<@U0ALICE>").is_empty());
+    let first_paged = std::time::Instant::now();
+
+    // kill -9 before the next step is due; after the restart it comes once, step 1 is not repeated.
+    common::crash_and_restart(&mut bot, &site.config, &common::SLACK_TOKENS);
+    let messages = wait_for("bob paged after the delay", &|m| !replies_in(m, &alert, "<@U0BOB>").is_empty());
+    assert_eq!(replies_in(&messages, &alert, "<@U0ALICE>").len(), 1, "{messages:#?}");
+    assert!(replies_in(&messages, &alert, "<@U0BOB>")[0].text.contains("not acknowledged after"), "{messages:#?}");
+
+    // Acknowledged in Nagios itself: mirrored into the thread, and paging stops.
+    site.nagios.submit_raw("ACKNOWLEDGE_SVC_PROBLEM;web01;HTTP;2;0;1;cgi-user;on it via the CGI");
+    wait_for("the ack mirrored", &|m| !replies_in(m, &alert, "acknowledged (CRITICAL) by cgi-user").is_empty());
+
+    // bob takes over from chat; the next incident pages him at once.
+    slack.mention("U0BOB", "C0ONCALL", None, "oncall take web 1h");
+    wait_for("the override confirmed", &|m| m.iter().any(|m| m.text.contains("bob is on call in web until")));
+    site.nagios.submit_service_result("web01", "HTTP Load", 2, "CRITICAL - load 42");
+    let messages = wait_for("the second alert", &|m| alert_of(m, "PROBLEM web01!HTTP Load is CRITICAL").is_some());
+    let second = alert_of(&messages, "PROBLEM web01!HTTP Load is CRITICAL").expect("second alert");
+    let messages = wait_for("bob paged for the second", &|m| !replies_in(m, &second, "<@U0BOB>").is_empty());
+    assert!(replies_in(&messages, &second, "<@U0ALICE>").is_empty(), "the override is in force: {messages:#?}");
+
+    // The second incident's last step (the channel) is due after the first's would have been:
+    // once it is there, the first thread has had its chance and did not get it.
+    wait_until(PATIENCE, || (first_paged.elapsed() > Duration::from_secs(9)).then_some(())).expect("time passes");
+    let messages = wait_for("the channel paged for the second", &|m| !replies_in(m, &second, "<!here>").is_empty());
+    assert!(replies_in(&messages, &alert, "<!here>").is_empty(), "acknowledged: no further step: {messages:#?}");
+    assert_eq!(replies_in(&messages, &alert, "<@U0BOB>").len(), 1, "{messages:#?}");
+
+    // The story of the first incident, as a Markdown file in its thread.
+    slack.mention("U0ALICE", "C0ALERTS", Some(&alert.ts), "timeline");
+    runtime.block_on(slack.wait_until("the timeline uploaded", PATIENCE, |fake| {
+        fake.files().iter().any(|file| file.name == "timeline-web01-HTTP.md" && file.shared.is_some())
+    }));
+    let files = slack.files();
+    let timeline = files.iter().find(|file| file.name == "timeline-web01-HTTP.md").expect("timeline");
+    assert_eq!(timeline.shared, Some(("C0ALERTS".to_owned(), Some(alert.ts.clone()))));
+    let text = String::from_utf8(timeline.bytes.clone().expect("uploaded")).expect("utf-8");
+    assert!(text.contains("paged alice (step 1)") && text.contains("paged bob (step 2)"), "{text}");
+    assert!(text.contains("acknowledged (CRITICAL) by cgi-user: on it via the CGI"), "{text}");
+
+    // The week's numbers, with a chart.
+    slack.mention("U0ALICE", "C0ONCALL", None, "report 1d");
+    runtime.block_on(slack.wait_until("the report uploaded", PATIENCE, |fake| {
+        fake.files().iter().any(|file| file.name == "report.png" && file.shared.is_some())
+    }));
+    let files = slack.files();
+    let report = files.iter().find(|file| file.name == "report.png").expect("report");
+    assert!(report.bytes.as_deref().is_some_and(|bytes| bytes.starts_with(b"\x89PNG")));
+    let comment = report.comment.clone().unwrap_or_default();
+    assert!(comment.contains("2 incidents") && comment.contains("pages per person: alice 1"), "{comment}");
+    let _ = bot.kill();
+    let _ = bot.wait();
+}
