@@ -8,7 +8,8 @@
 mod common;
 
 use hagios_fakeslack::{FakeSlack, Message};
-use hagios_testkit::wait_until;
+use hagios_testkit::{wait_until, SynapseInstance, SynapseOptions};
+use serde_json::Value;
 use std::time::Duration;
 
 const PATIENCE: Duration = Duration::from_secs(30);
@@ -151,4 +152,97 @@ fn slack_pages_escalates_until_an_ack_in_nagios_and_an_override_takes_effect_at_
     assert!(comment.contains("2 incidents") && comment.contains("pages per person: alice 1"), "{comment}");
     let _ = bot.kill();
     let _ = bot.wait();
+}
+
+/// The bot's messages in a Matrix room, oldest first.
+fn matrix_messages(reader: &hagios_testkit::MatrixUser, bot: &str, room: &str) -> Vec<Value> {
+    reader.messages(room).into_iter().filter(|m| m["sender"] == bot).collect()
+}
+
+fn body(message: &Value) -> &str {
+    message["content"]["body"].as_str().unwrap_or_default()
+}
+
+/// The thread replies under `root` that satisfy `matches`.
+fn in_thread<'m>(messages: &'m [Value], root: &Value, matches: impl Fn(&Value) -> bool) -> Vec<&'m Value> {
+    messages
+        .iter()
+        .filter(|m| {
+            let relation = &m["content"]["m.relates_to"];
+            relation["rel_type"] == "m.thread" && relation["event_id"] == root["event_id"] && matches(m)
+        })
+        .collect()
+}
+
+fn mentions(message: &Value, user: &str) -> bool {
+    message["content"]["m.mentions"]["user_ids"].as_array().is_some_and(|ids| ids.iter().any(|id| id == user))
+}
+
+#[test]
+fn matrix_pages_with_pills_escalates_until_an_ack_in_nagios_and_an_override_takes_effect_at_once() {
+    let Some(synapse) = SynapseInstance::start(SynapseOptions::default()) else { return };
+    let bot = synapse.register("hagios", "hagios-bot-password");
+    let alice = synapse.register("alice", "alice-password");
+    let bob = synapse.register("bob", "bob-password");
+    let members = [bot.user_id.as_str(), bob.user_id.as_str()];
+    let alerts = alice.create_room(&members, serde_json::json!({ "name": "alerts" }));
+    let oncall = alice.create_room(&members, serde_json::json!({ "name": "oncall" }));
+    bob.join(&alerts);
+    bob.join(&oncall);
+    let chat = format!(
+        "[matrix]\nhomeserver = \"{}\"\nuser = \"{}\"\ndefault_room = \"{alerts}\"\n{}",
+        synapse.url(),
+        bot.user_id,
+        oncall_config(&alice.user_id, &bob.user_id, &oncall, "matrix_room", &alerts)
+    );
+    let Some(site) = common::start_site(&chat, "@nobody:hagios.test") else { return };
+    let secrets = [("MATRIX_PASSWORD", "hagios-bot-password")];
+    let mut hagios = common::start_run(&site.config, &secrets);
+    let wait_for = |room: &str, what: &str, done: &dyn Fn(&[Value]) -> bool| {
+        wait_until(PATIENCE, || Some(matrix_messages(&alice, &bot.user_id, room)).filter(|m| done(m)))
+            .unwrap_or_else(|| panic!("no {what}: {:#?}", matrix_messages(&alice, &bot.user_id, room)))
+    };
+    let root_of = |messages: &[Value], needle: &str| {
+        messages.iter().find(|m| m["content"]["m.relates_to"].is_null() && body(m).contains(needle)).cloned()
+    };
+
+    site.nagios.submit_service_result("web01", "HTTP", 2, "CRITICAL - down");
+    let messages = wait_for(&alerts, "the alert", &|m| root_of(m, "PROBLEM web01!HTTP is CRITICAL").is_some());
+    let alert = root_of(&messages, "PROBLEM web01!HTTP is CRITICAL").expect("alert");
+    wait_for(&alerts, "alice paged", &|m| !in_thread(m, &alert, |m| mentions(m, &alice.user_id)).is_empty());
+    let first_paged = std::time::Instant::now();
+
+    common::crash_and_restart(&mut hagios, &site.config, &secrets);
+    let messages = wait_for(&alerts, "bob paged", &|m| !in_thread(m, &alert, |m| mentions(m, &bob.user_id)).is_empty());
+    assert_eq!(in_thread(&messages, &alert, |m| mentions(m, &alice.user_id)).len(), 1, "{messages:#?}");
+
+    site.nagios.submit_raw("ACKNOWLEDGE_SVC_PROBLEM;web01;HTTP;2;0;1;cgi-user;on it via the CGI");
+    wait_for(&alerts, "the ack mirrored", &|m| {
+        !in_thread(m, &alert, |m| body(m).contains("acknowledged (CRITICAL) by cgi-user")).is_empty()
+    });
+
+    bob.send_text(&oncall, None, "hagios: oncall take web 1h");
+    wait_for(&oncall, "the override confirmed", &|m| m.iter().any(|m| body(m).contains("bob is on call in web until")));
+    site.nagios.submit_service_result("web01", "HTTP Load", 2, "CRITICAL - load 42");
+    let messages =
+        wait_for(&alerts, "the second alert", &|m| root_of(m, "PROBLEM web01!HTTP Load is CRITICAL").is_some());
+    let second = root_of(&messages, "PROBLEM web01!HTTP Load is CRITICAL").expect("second alert");
+    let messages =
+        wait_for(&alerts, "bob paged for it", &|m| !in_thread(m, &second, |m| mentions(m, &bob.user_id)).is_empty());
+    assert!(in_thread(&messages, &second, |m| mentions(m, &alice.user_id)).is_empty(), "{messages:#?}");
+
+    wait_until(PATIENCE, || (first_paged.elapsed() > Duration::from_secs(9)).then_some(())).expect("time passes");
+    let everyone = |m: &Value| m["content"]["m.mentions"]["room"] == true;
+    let messages = wait_for(&alerts, "the room paged for the second", &|m| !in_thread(m, &second, everyone).is_empty());
+    assert!(in_thread(&messages, &alert, everyone).is_empty(), "acknowledged: no further step: {messages:#?}");
+
+    let root = alert["event_id"].as_str().expect("event id");
+    alice.send_text(&alerts, Some(root), "hagios: timeline");
+    let messages = wait_for(&alerts, "the timeline uploaded", &|m| {
+        !in_thread(m, &alert, |m| m["content"]["msgtype"] == "m.file" && body(m) == "timeline-web01-HTTP.md").is_empty()
+    });
+    let file = in_thread(&messages, &alert, |m| m["content"]["msgtype"] == "m.file")[0];
+    assert!(file["content"]["url"].as_str().is_some_and(|url| url.starts_with("mxc://")), "{file:#?}");
+    let _ = hagios.kill();
+    let _ = hagios.wait();
 }
