@@ -7,6 +7,7 @@ mod daemon;
 mod nagios_check;
 mod notify;
 mod prune;
+mod timeline;
 
 use clap::{Parser, Subcommand};
 use hagios_core::config::{Config, ConfigError};
@@ -36,6 +37,13 @@ enum Command {
         /// How many entries to print
         #[arg(long, default_value_t = 50)]
         limit: usize,
+    },
+    /// Print the story of an object's newest incident as Markdown (what `timeline` posts in chat).
+    Timeline {
+        #[arg(long, env = "HAGIOS_CONFIG")]
+        config: PathBuf,
+        /// HOST or HOST!SERVICE
+        object: String,
     },
     /// Work with the configuration file.
     #[command(subcommand)]
@@ -97,6 +105,7 @@ fn main() -> ExitCode {
         Command::Notify(args) => notify::run(*args),
         Command::Run { config } => daemon::main("run", &config, hagios_core::run::serve),
         Command::Audit { config, limit } => audit::main(&config, limit),
+        Command::Timeline { config, object } => timeline::main(&config, &object),
         Command::Config(ConfigCommand::Check { config }) => check_config(&config),
         Command::Certs(command) => certs::main(command),
         Command::Agent { config } => daemon::main("agent", &config, hagios_core::agent::serve),

@@ -3,7 +3,8 @@
 //! thread; nobody acknowledges, so the next step follows after its (short) delay — also across
 //! a kill -9 between the steps, neither repeated nor skipped; an acknowledgement made in Nagios
 //! itself (as the CGI makes it) is mirrored and stops the escalation; an override typed in chat
-//! takes effect for the next incident at once; `timeline` and `report` come back as files.
+//! takes effect for the next incident at once; `timeline` and `report` come back as files, and
+//! `hagios timeline` prints the same story.
 
 mod common;
 
@@ -13,6 +14,16 @@ use serde_json::Value;
 use std::time::Duration;
 
 const PATIENCE: Duration = Duration::from_secs(30);
+
+/// `hagios run`, killed when the test ends, also when it fails.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
 
 /// The schedule `web` (alice, all week), its policy (alice at once, bob after 4s, the channel
 /// after 8s), the route of `web*` to `alerts` paging it, and alice and bob with `pager` roles.
@@ -85,7 +96,7 @@ fn slack_pages_escalates_until_an_ack_in_nagios_and_an_override_takes_effect_at_
     let Some(site) = common::start_site(&chat, "U0ONCALL") else { return };
     slack.add_user("U0ALICE", "Alice");
     slack.add_user("U0BOB", "Bob");
-    let mut bot = common::start_run(&site.config, &common::SLACK_TOKENS);
+    let mut bot = Running(common::start_run(&site.config, &common::SLACK_TOKENS));
     runtime.block_on(slack.wait_connected(PATIENCE));
     let wait_for = |what: &str, done: &dyn Fn(&[Message]) -> bool| {
         runtime.block_on(slack.wait_until(what, PATIENCE, |fake| done(&fake.bot_messages())));
@@ -103,7 +114,7 @@ fn slack_pages_escalates_until_an_ack_in_nagios_and_an_override_takes_effect_at_
     let first_paged = std::time::Instant::now();
 
     // kill -9 before the next step is due; after the restart it comes once, step 1 is not repeated.
-    common::crash_and_restart(&mut bot, &site.config, &common::SLACK_TOKENS);
+    common::crash_and_restart(&mut bot.0, &site.config, &common::SLACK_TOKENS);
     let messages = wait_for("bob paged after the delay", &|m| !replies_in(m, &alert, "<@U0BOB>").is_empty());
     assert_eq!(replies_in(&messages, &alert, "<@U0ALICE>").len(), 1, "{messages:#?}");
     assert!(replies_in(&messages, &alert, "<@U0BOB>")[0].text.contains("not acknowledged after"), "{messages:#?}");
@@ -150,8 +161,18 @@ fn slack_pages_escalates_until_an_ack_in_nagios_and_an_override_takes_effect_at_
     assert!(report.bytes.as_deref().is_some_and(|bytes| bytes.starts_with(b"\x89PNG")));
     let comment = report.comment.clone().unwrap_or_default();
     assert!(comment.contains("2 incidents") && comment.contains("pages per person: alice 1"), "{comment}");
-    let _ = bot.kill();
-    let _ = bot.wait();
+
+    // The same story from the command line.
+    let printed = std::process::Command::new(common::HAGIOS)
+        .args(["timeline", "--config"])
+        .arg(&site.config)
+        .arg("web01!HTTP")
+        .output()
+        .expect("hagios timeline");
+    assert!(printed.status.success(), "{}", String::from_utf8_lossy(&printed.stderr));
+    let printed = String::from_utf8_lossy(&printed.stdout);
+    assert!(printed.starts_with("# web01!HTTP — timeline\n"), "{printed}");
+    assert!(printed.contains("paged bob (step 2)") && printed.contains("by cgi-user: on it via the CGI"), "{printed}");
 }
 
 /// The bot's messages in a Matrix room, oldest first.
@@ -197,7 +218,7 @@ fn matrix_pages_with_pills_escalates_until_an_ack_in_nagios_and_an_override_take
     );
     let Some(site) = common::start_site(&chat, "@nobody:hagios.test") else { return };
     let secrets = [("MATRIX_PASSWORD", "hagios-bot-password")];
-    let mut hagios = common::start_run(&site.config, &secrets);
+    let mut hagios = Running(common::start_run(&site.config, &secrets));
     let wait_for = |room: &str, what: &str, done: &dyn Fn(&[Value]) -> bool| {
         wait_until(PATIENCE, || Some(matrix_messages(&alice, &bot.user_id, room)).filter(|m| done(m)))
             .unwrap_or_else(|| panic!("no {what}: {:#?}", matrix_messages(&alice, &bot.user_id, room)))
@@ -212,7 +233,7 @@ fn matrix_pages_with_pills_escalates_until_an_ack_in_nagios_and_an_override_take
     wait_for(&alerts, "alice paged", &|m| !in_thread(m, &alert, |m| mentions(m, &alice.user_id)).is_empty());
     let first_paged = std::time::Instant::now();
 
-    common::crash_and_restart(&mut hagios, &site.config, &secrets);
+    common::crash_and_restart(&mut hagios.0, &site.config, &secrets);
     let messages = wait_for(&alerts, "bob paged", &|m| !in_thread(m, &alert, |m| mentions(m, &bob.user_id)).is_empty());
     assert_eq!(in_thread(&messages, &alert, |m| mentions(m, &alice.user_id)).len(), 1, "{messages:#?}");
 
@@ -243,6 +264,4 @@ fn matrix_pages_with_pills_escalates_until_an_ack_in_nagios_and_an_override_take
     });
     let file = in_thread(&messages, &alert, |m| m["content"]["msgtype"] == "m.file")[0];
     assert!(file["content"]["url"].as_str().is_some_and(|url| url.starts_with("mxc://")), "{file:#?}");
-    let _ = hagios.kill();
-    let _ = hagios.wait();
 }

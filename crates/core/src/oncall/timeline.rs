@@ -16,7 +16,8 @@ pub struct Entry {
     pub what: String,
 }
 
-pub(super) async fn answer(
+/// The timeline of `object`'s newest incident: a one-line summary and the Markdown file.
+pub async fn answer(
     store: &StoreHandle,
     object: &ObjectRef,
     zone: &TimeZone,
@@ -77,7 +78,11 @@ pub fn entries(story: &IncidentStory, commands: &[AuditRecord], steps: &[PageSte
 }
 
 /// Whether a command named `object`: a word of its canonical form (or its text) is the object.
+/// Asking for the timeline is not part of the story.
 fn names_object(record: &AuditRecord, object: &str) -> bool {
+    if record.command.as_deref() == Some("timeline") {
+        return false;
+    }
     let text = record.parsed.as_deref().unwrap_or(&record.raw_text);
     text.split(|c: char| c.is_whitespace() || c == ',' || c == ':').any(|word| word == object)
 }
