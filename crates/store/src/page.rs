@@ -260,19 +260,20 @@ impl Store {
         let connection = self.connection();
         let mut statement = connection
             .prepare_cached("SELECT step, at, people, text FROM page_steps WHERE page_id = ?1 ORDER BY at, step")?;
-        let steps = statement
-            .query_map([page.0], |row| {
-                let people: String = row.get(2)?;
-                Ok(PageStep {
-                    step: row.get(0)?,
-                    at: row.get(1)?,
-                    people: people.lines().map(str::to_owned).collect(),
-                    text: row.get(3)?,
-                })
-            })?
-            .collect::<Result<_, _>>()?;
+        let steps = statement.query_map([page.0], |row| page_step_from_row(row, 0))?.collect::<Result<_, _>>()?;
         Ok(steps)
     }
+}
+
+/// A step from the columns `step, at, people, text`, the first of them at index `first`.
+pub(crate) fn page_step_from_row(row: &Row<'_>, first: usize) -> rusqlite::Result<PageStep> {
+    let people: String = row.get(first + 2)?;
+    Ok(PageStep {
+        step: row.get(first)?,
+        at: row.get(first + 1)?,
+        people: people.lines().map(str::to_owned).collect(),
+        text: row.get(first + 3)?,
+    })
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! for `report` and the handover summaries.
 
 use crate::incident::{incident_from_row, INCIDENT_COLUMNS};
-use crate::page::{page_from_row, PAGE_COLUMNS};
+use crate::page::{page_from_row, page_step_from_row, PAGE_COLUMNS};
 use crate::{AuditRecord, Incident, Page, PageStep, Store, StoreError};
 #[cfg(test)]
 use hagios_domain::AlertCard;
@@ -142,16 +142,7 @@ impl Store {
         let mut statement = connection.prepare_cached(&sql)?;
         let steps = statement
             .query_map(params![self.platform(), since], |row| {
-                let people: String = row.get(15)?;
-                Ok(PagedStep {
-                    page: page_from_row(row)?,
-                    step: PageStep {
-                        step: row.get(13)?,
-                        at: row.get(14)?,
-                        people: people.lines().map(str::to_owned).collect(),
-                        text: row.get(16)?,
-                    },
-                })
+                Ok(PagedStep { page: page_from_row(row)?, step: page_step_from_row(row, 13)? })
             })?
             .collect::<Result<_, _>>()?;
         Ok(steps)
