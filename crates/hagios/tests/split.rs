@@ -5,13 +5,15 @@
 mod common;
 
 use common::split::{Deployment, EVERYTHING};
-use common::{Daemon, PATIENCE};
+use common::{notify_problem, Daemon, HAGIOS, PATIENCE};
 use hagios_testkit::wait_until;
+use std::process::Command;
 
 #[test]
 fn an_alert_at_the_agent_reaches_the_bot_and_a_downtime_typed_there_is_confirmed_by_nagios() {
     let deployment = Deployment::new();
     let mut bot = Daemon::start("bot", &deployment.bot_config());
+    // Its configuration names no [nagios] site: the agent serves its certificate's, `east`.
     let Some(east) = deployment.site("east", "", EVERYTHING) else { return };
 
     east.nagios.submit_service_result("db01", "MySQL", 2, "CRITICAL - replication stopped");
@@ -91,4 +93,50 @@ fn notifications_wait_in_the_agent_spool_while_the_bot_is_down_and_all_arrive_on
     bot.wait_for_message("PROBLEM web01!HTTP is CRITICAL");
     let screen = bot.screen();
     assert!(!screen.contains("PROBLEM db01!MySQL"), "delivered twice after the restart:\n{before_crash}{screen}");
+}
+
+#[test]
+fn config_check_refuses_a_site_name_the_agent_certificate_does_not_carry() {
+    let deployment = Deployment::new();
+    deployment.issue_agent("east");
+    let files = "command_file = \"/var/lib/nagios4/rw/nagios.cmd\"\nstatus_file = \"/var/lib/nagios4/status.dat\"\n\
+                 object_cache_file = \"/var/lib/nagios4/objects.cache\"\n";
+    let check = |site: &str| {
+        let config = deployment.agent_config("east", &format!("{site}{files}"), EVERYTHING);
+        Command::new(HAGIOS).args(["config", "check", "--config"]).arg(config).output().expect("run hagios")
+    };
+    // The Nagios files are not there (config check says so too); what matters is the site.
+    for same in ["", "site = \"east\"\n"] {
+        let checked = check(same);
+        let said = format!("{}{}", String::from_utf8_lossy(&checked.stdout), String::from_utf8_lossy(&checked.stderr));
+        assert!(said.contains(": OK") || said.contains("the file is valid"), "{same:?}: {said}");
+        assert!(!said.contains("issued for site"), "{same:?}: {said}");
+    }
+    let checked = check("site = \"EAST\"\n");
+    let said = String::from_utf8_lossy(&checked.stderr);
+    assert_eq!(checked.status.code(), Some(1), "{said}");
+    assert!(said.contains("[nagios] site = \"EAST\" but the agent certificate"), "{said}");
+    assert!(said.contains("is issued for site `east`") && said.contains("leave [nagios] site out"), "{said}");
+}
+
+#[test]
+fn a_site_over_its_quota_at_the_bot_is_held_back_chat_hears_it_once_and_every_alert_arrives() {
+    let deployment = Deployment::new();
+    // Grouping keeps a storm's records at the bot for group_wait: three fill east's quota.
+    let chat = "[terminal]\nuser = \"oncall\"\n[default_route]\ngroup_wait = \"3s\"\ngroup_interval = \"1s\"\n";
+    let bot = Daemon::start("bot", &deployment.bot_config_keys("quota_records = 3\n", chat));
+    let Some(east) = deployment.site("east", "", EVERYTHING) else { return };
+    let services: Vec<String> = (0..9).map(|n| format!("svc{n:02}")).collect();
+    for service in &services {
+        assert!(notify_problem(&east.spool, "east", service).status.success());
+    }
+    bot.wait_for_message("CUSTOM hagios!link quota is WARNING");
+    bot.wait_for_text("site `east` has 3 notifications");
+    wait_until(PATIENCE * 3, || (east.spooled() == 0 && common::spooled(&deployment.bot_spool()) == 0).then_some(()))
+        .expect("everything the agent held back reached chat");
+    let screen = bot.screen();
+    for service in &services {
+        assert!(screen.contains(&format!("web01!{service}")), "{service} never arrived:\n{screen}");
+    }
+    assert_eq!(screen.matches("CUSTOM hagios!link quota").count(), 1, "one notice:\n{screen}");
 }

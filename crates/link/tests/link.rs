@@ -1,149 +1,25 @@
 //! The link in one process: certificates from `certs`, a bot accepting over mutual TLS, agents
 //! with a recording monitor double — and every way a peer must be refused.
 
-use hagios_domain::{Action, HostObject, Notification, NotificationType, ObjectRef, Outcome, Snapshot, State};
-use hagios_link::agent::{AgentLink, COMMAND_KINDS};
-use hagios_link::bot::BotLink;
+mod common;
+
+use common::*;
+use hagios_domain::{Action, Notification, ObjectRef, Outcome};
+use hagios_link::agent::COMMAND_KINDS;
 use hagios_link::certs::{self, Role, Validity};
-use hagios_link::config::TlsConfig;
 use hagios_link::protocol::{encode, read_frame, write_frame, Frame, MAX_FRAME_BYTES, PROTOCOL_VERSION};
-use hagios_link::sites::{Sites, SitesMonitor};
+use hagios_link::quota::{Quota, Quotas};
+use hagios_link::sites::SitesMonitor;
 use hagios_link::tls::{client_config, server_config};
-use hagios_monitor::{Monitor, MonitorError};
+use hagios_monitor::Monitor;
 use hagios_spool::Spool;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio_rustls::TlsConnector;
-
-const PATIENCE: Duration = Duration::from_secs(10);
-
-/// A site with the given hosts that records what it was asked to do.
-struct RecordingMonitor {
-    site: String,
-    hosts: Vec<&'static str>,
-    executed: Mutex<Vec<(Action, String)>>,
-}
-
-#[async_trait::async_trait]
-impl Monitor for RecordingMonitor {
-    fn site(&self) -> &str {
-        &self.site
-    }
-
-    async fn snapshot(&self) -> Result<Arc<Snapshot>, MonitorError> {
-        let mut inventory = hagios_domain::Inventory::default();
-        for host in &self.hosts {
-            inventory.hosts.insert((*host).to_owned(), HostObject::default());
-        }
-        Ok(Arc::new(Snapshot { inventory: Arc::new(inventory), ..Snapshot::default() }))
-    }
-
-    async fn execute(&self, action: &Action, author: &str) -> Result<Outcome, MonitorError> {
-        self.executed.lock().unwrap().push((action.clone(), author.to_owned()));
-        Ok(Outcome::Confirmed(format!("done on {}", self.site)))
-    }
-}
-
-fn files(dir: &Path, name: &str) -> TlsConfig {
-    TlsConfig { ca: dir.join("ca.crt"), cert: dir.join(format!("{name}.crt")), key: dir.join(format!("{name}.key")) }
-}
-
-/// A CA with a bot certificate for `localhost`.
-fn pki() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    certs::init_ca(dir.path()).unwrap();
-    certs::issue(dir.path(), Role::Bot, "localhost", &[]).unwrap();
-    dir
-}
-
-struct RunningBot {
-    address: String,
-    sites: Arc<Sites>,
-    spool: Arc<Spool>,
-    _spool_dir: tempfile::TempDir,
-    _stop: watch::Sender<bool>,
-}
-
-async fn start_bot(pki: &Path) -> RunningBot {
-    let spool_dir = tempfile::tempdir().unwrap();
-    let spool = Arc::new(Spool::open(spool_dir.path()).unwrap());
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = format!("localhost:{}", listener.local_addr().unwrap().port());
-    let sites = Arc::new(Sites::default());
-    let link = BotLink {
-        tls: server_config(&files(pki, "localhost")).unwrap(),
-        spool: Arc::clone(&spool),
-        sites: Arc::clone(&sites),
-        heartbeat: Duration::from_secs(1),
-    };
-    let (stop, shutdown) = watch::channel(false);
-    tokio::spawn(link.serve(listener, shutdown));
-    RunningBot { address, sites, spool, _spool_dir: spool_dir, _stop: stop }
-}
-
-struct RunningAgent {
-    spool: Arc<Spool>,
-    monitor: Arc<RecordingMonitor>,
-    _spool_dir: tempfile::TempDir,
-    _stop: watch::Sender<bool>,
-}
-
-fn start_agent(pki: &Path, bot: &str, site: &str, hosts: Vec<&'static str>, allow: &[&str]) -> RunningAgent {
-    if !pki.join(format!("{site}.crt")).exists() {
-        certs::issue(pki, Role::Agent, site, &[]).unwrap();
-    }
-    let spool_dir = tempfile::tempdir().unwrap();
-    let spool = Arc::new(Spool::open(spool_dir.path()).unwrap());
-    let monitor = Arc::new(RecordingMonitor { site: site.into(), hosts, executed: Mutex::default() });
-    let link = AgentLink {
-        tls: client_config(&files(pki, site)).unwrap(),
-        bot: bot.to_owned(),
-        site: site.to_owned(),
-        allow: allow.iter().map(|kind| (*kind).to_owned()).collect(),
-        spool: Arc::clone(&spool),
-        monitor: monitor.clone(),
-        heartbeat: Duration::from_secs(1),
-        poll_interval: Duration::from_millis(50),
-        max_backoff: Duration::from_secs(1),
-    };
-    let (stop, shutdown) = watch::channel(false);
-    tokio::spawn(link.run(shutdown));
-    RunningAgent { spool, monitor, _spool_dir: spool_dir, _stop: stop }
-}
-
-fn notification(host: &str) -> Notification {
-    Notification {
-        id: String::new(),
-        site: "claimed-by-agent".into(),
-        kind: NotificationType::Problem,
-        object: ObjectRef::service(host, "HTTP"),
-        state: State::Critical,
-        output: "CRITICAL - refused".into(),
-        long_output: String::new(),
-        author: None,
-        comment: None,
-        time: 1_700_000_000,
-        hostgroups: Vec::new(),
-        contact: None,
-        macros: Default::default(),
-    }
-}
-
-async fn eventually<T>(mut probe: impl FnMut() -> Option<T>) -> T {
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    loop {
-        if let Some(value) = probe() {
-            return value;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "condition not met within {PATIENCE:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 #[test]
 fn certs_are_written_with_private_keys_and_refuse_to_overwrite() {
@@ -227,49 +103,12 @@ async fn the_agent_reconnects_and_delivers_what_waited_while_the_bot_was_down() 
 
     let spool_dir = tempfile::tempdir().unwrap();
     let spool = Arc::new(Spool::open(spool_dir.path()).unwrap());
-    let link = BotLink {
-        tls: server_config(&files(pki.path(), "localhost")).unwrap(),
-        spool: Arc::clone(&spool),
-        sites: Arc::new(Sites::default()),
-        heartbeat: Duration::from_secs(1),
-    };
+    let link = bot_link(pki.path(), "localhost", &spool, Quotas::new(Quota::of(10, 1), vec![Arc::clone(&spool)]));
     let (_stop, shutdown) = watch::channel(false);
     let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
     tokio::spawn(link.serve(listener, shutdown));
     eventually(|| agent.spool.pending().unwrap().is_empty().then_some(())).await;
     assert_eq!(spool.pending().unwrap().len(), 1);
-}
-
-/// Opens a TLS connection to the bot with `client`'s certificate (or none) and sends `hello`;
-/// returns what the bot answered, `None` when it just closed.
-async fn try_hello(bot: &str, pki: &Path, client: Option<&TlsConfig>, hello: Frame) -> Option<Frame> {
-    let roots = {
-        let mut roots = rustls::RootCertStore::empty();
-        for cert in
-            <rustls::pki_types::CertificateDer as rustls::pki_types::pem::PemObject>::pem_file_iter(pki.join("ca.crt"))
-                .unwrap()
-        {
-            roots.add(cert.unwrap()).unwrap();
-        }
-        roots
-    };
-    let config = match client {
-        Some(files) => (*client_config(files).unwrap()).clone(),
-        None => rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots)
-            .with_no_client_auth(),
-    };
-    let tcp = TcpStream::connect(bot).await.unwrap();
-    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
-    let mut stream = TlsConnector::from(Arc::new(config)).connect(name, tcp).await.ok()?;
-    write_frame(&mut stream, &hello).await.ok()?;
-    read_frame(&mut stream, MAX_FRAME_BYTES).await.ok().flatten()
-}
-
-fn hello(site: &str) -> Frame {
-    Frame::Hello { version: PROTOCOL_VERSION, site: site.into() }
 }
 
 #[tokio::test]
@@ -308,12 +147,12 @@ async fn the_bot_refuses_every_peer_that_is_not_a_current_agent_of_its_ca() {
     let Some(Frame::Refused { reason }) = try_hello(&bot.address, pki.path(), Some(&east), hello("west")).await else {
         panic!("a site claim the certificate does not back must be refused");
     };
-    assert!(reason.contains("not issued for site `west`"), "{reason}");
+    assert!(reason.contains("issued for site `east`, not \"west\""), "{reason}");
     let future = Frame::Hello { version: PROTOCOL_VERSION + 1, site: "east".into() };
     let Some(Frame::Refused { reason }) = try_hello(&bot.address, pki.path(), Some(&east), future).await else {
         panic!("an unknown version must be refused");
     };
-    assert!(reason.contains("protocol version 2 is not supported"), "{reason}");
+    assert!(reason.contains(&format!("protocol version {} is not supported", PROTOCOL_VERSION + 1)), "{reason}");
     assert!(bot.sites.connected().is_empty(), "no refused peer may register a site");
 }
 
@@ -373,12 +212,8 @@ async fn an_agent_certificate_cannot_act_as_the_bot() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let spool_dir = tempfile::tempdir().unwrap();
-    let impostor = BotLink {
-        tls: server_config(&files(pki.path(), "evil")).unwrap(),
-        spool: Arc::new(Spool::open(spool_dir.path()).unwrap()),
-        sites: Arc::new(Sites::default()),
-        heartbeat: Duration::from_secs(1),
-    };
+    let spool = Arc::new(Spool::open(spool_dir.path()).unwrap());
+    let impostor = bot_link(pki.path(), "evil", &spool, Quotas::new(Quota::of(10, 1), vec![Arc::clone(&spool)]));
     let (_stop, shutdown) = watch::channel(false);
     tokio::spawn(impostor.serve(listener, shutdown));
 
