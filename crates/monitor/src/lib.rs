@@ -5,10 +5,12 @@
 pub mod icinga;
 pub mod nagios;
 mod readback;
+mod single_flight;
 mod validate;
 
 use async_trait::async_trait;
 use hagios_domain::{Action, Outcome, Snapshot};
+pub use single_flight::SingleFlight;
 use std::sync::Arc;
 
 /// Why a backend could not do what was asked. Messages say what to do next.
@@ -40,6 +42,30 @@ pub enum MonitorError {
 
 fn suggestion_suffix(suggestion: &Option<String>) -> String {
     suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default()
+}
+
+/// A copy for everyone waiting on the same failed read ([`SingleFlight`]); an I/O error keeps
+/// its kind and message.
+impl Clone for MonitorError {
+    fn clone(&self) -> Self {
+        match self {
+            MonitorError::NotRunning { system, detail } => MonitorError::NotRunning { system, detail: detail.clone() },
+            MonitorError::UnknownObject { kind, name, suggestion } => {
+                MonitorError::UnknownObject { kind, name: name.clone(), suggestion: suggestion.clone() }
+            }
+            MonitorError::Refused(reason) => MonitorError::Refused(reason.clone()),
+            MonitorError::RolledBack(reason) => MonitorError::RolledBack(reason.clone()),
+            MonitorError::Unsupported(what) => MonitorError::Unsupported(what),
+            MonitorError::State(reason) => MonitorError::State(reason.clone()),
+            MonitorError::Remote { site, message, retryable } => {
+                MonitorError::Remote { site: site.clone(), message: message.clone(), retryable: *retryable }
+            }
+            MonitorError::Io { context, source } => MonitorError::Io {
+                context: context.clone(),
+                source: std::io::Error::new(source.kind(), source.to_string()),
+            },
+        }
+    }
 }
 
 impl MonitorError {
