@@ -5,6 +5,7 @@
 use crate::commands::snooze::{self, SnoozeRequest};
 use crate::commands::{self, Act, Command, Input, Parsed};
 use crate::confirmations::{Answered, Confirmations, Waiting, YES_WINDOW_SECONDS};
+use crate::limits::{Limits, RateLimit};
 use crate::text::{cut_bytes, shown, typeable};
 use crate::{Policy, SnoozeBook};
 use futures_util::stream::{self, StreamExt};
@@ -34,6 +35,10 @@ pub struct Settings {
     pub second_person_confirms: bool,
     /// The template `host add` uses when none is named.
     pub default_host_template: String,
+    /// Commands one person holding a role may send.
+    pub rate_limit: RateLimit,
+    /// Commands one person without a role may send.
+    pub rate_limit_without_role: RateLimit,
 }
 
 impl Default for Settings {
@@ -47,6 +52,8 @@ impl Default for Settings {
             second_person_confirms: false,
             // The stock host template of both Icinga 2 and Nagios' sample configuration.
             default_host_template: "generic-host".to_owned(),
+            rate_limit: RateLimit::WITH_ROLE,
+            rate_limit_without_role: RateLimit::WITHOUT_ROLE,
         }
     }
 }
@@ -142,6 +149,8 @@ pub struct Router {
     address: Regex,
     /// Where `snooze` keeps its holds; without one snoozing is refused.
     snooze_book: Option<Arc<dyn SnoozeBook>>,
+    /// Each person's command budget.
+    limits: Limits,
 }
 
 impl Router {
@@ -165,6 +174,7 @@ impl Router {
             regex::escape(&settings.bot_name)
         ));
         Router {
+            limits: Limits::new(settings.rate_limit, settings.rate_limit_without_role),
             policy,
             settings,
             routes,
@@ -224,6 +234,11 @@ impl Router {
         audit: &mut AuditEntry,
         questions: &mut Questions,
     ) -> String {
+        let holds_a_role = self.policy.holds_a_role(request.user_id);
+        if let Err(slow_down) = self.limits.check(self.policy.person_of(request.user_id), holds_a_role) {
+            audit.result = format!("rate limited: {slow_down}");
+            return slow_down.to_string();
+        }
         let max = self.settings.max_input_bytes;
         if request.text.len() > max {
             return format!(
@@ -236,6 +251,12 @@ impl Router {
             return unknown_command(&line);
         };
         audit.command = Some(command.name.to_owned());
+        // Someone whose roles grant this command on nothing is refused before any state is read.
+        if let Some(permission) = command.permission {
+            if let Err(denial) = self.policy.may_use(request.user_id, permission) {
+                return denial.explain(request.user_name, request.user_id, &commands::open_commands());
+            }
+        }
         let snapshot = if command.needs_state {
             match monitor.snapshot().await {
                 Ok(snapshot) => snapshot,
@@ -685,7 +706,7 @@ mod tests {
     #[test]
     fn refusals_are_audited_and_nothing_is_executed() {
         let sent = Chat::as_user("U9", "mallory").send("ack web01 HTTP");
-        assert!(sent.reply().starts_with("refused: mallory may not `ack` web01!HTTP (chat id `U9` has no role"));
+        assert!(sent.reply().starts_with("refused: mallory may not `ack` (chat id `U9` has no role"));
         assert!(
             sent.reply().contains("you can use status, problems, downtimes, snoozes, help only"),
             "{}",
@@ -693,7 +714,38 @@ mod tests {
         );
         assert!(sent.executed.is_empty());
         assert!(!sent.audit().allowed);
-        assert!(sent.audit().parsed.is_some());
+        // Refused before anything was parsed or read.
+        assert_eq!(sent.audit().parsed, None);
+    }
+
+    #[test]
+    fn a_flood_is_told_to_slow_down_before_anything_is_read_and_every_message_is_audited() {
+        let settings = Settings {
+            rate_limit: "3/1h".parse().unwrap(),
+            rate_limit_without_role: "1/1h".parse().unwrap(),
+            ..crate::testing::SETTINGS.clone()
+        };
+        let router = Router::with_settings(crate::testing::policy(), settings);
+        let alice = Chat::alice();
+        for _ in 0..3 {
+            assert!(alice.send_to(&router, "status").reply().starts_with("hosts: "));
+        }
+        let sent = alice.send_to(&router, "ack web01 HTTP on it");
+        assert!(sent.reply().starts_with("slow down: at most 3 commands per 1h; try again in "), "{}", sent.reply());
+        assert_eq!((sent.state_reads, sent.executed.len()), (0, 0));
+        assert!(!sent.audit().allowed);
+        assert!(sent.audit().result.starts_with("rate limited: slow down"), "{:?}", sent.audit());
+        assert_eq!(sent.audit().raw_text, "ack web01 HTTP on it");
+        // The same person on another platform shares the budget; other people keep theirs.
+        let on_matrix = Chat::as_user("@alice:m.org", "alice").send_to(&router, "status");
+        assert!(on_matrix.reply().starts_with("slow down"), "{}", on_matrix.reply());
+        assert!(Chat::as_user("U2", "bob").send_to(&router, "status").reply().starts_with("hosts: "));
+        // Without a role the limit is stricter.
+        let mallory = Chat::as_user("U9", "mallory");
+        assert!(mallory.send_to(&router, "status").reply().starts_with("hosts: "));
+        let sent = mallory.send_to(&router, "status");
+        assert!(sent.reply().starts_with("slow down: at most 1 command per 1h without a role; try again in "));
+        assert_eq!(sent.state_reads, 0);
     }
 
     #[test]

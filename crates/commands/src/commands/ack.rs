@@ -204,10 +204,46 @@ mod tests {
         assert!(!bob.audit().allowed);
 
         // Naming an object of its own is the ordinary command, even in a group's thread.
-        let own = Chat::alice().in_group(members).send("ack web02 HTTP checking");
+        let own = Chat::alice().in_group(members.clone()).send("ack web02 HTTP checking");
         assert_eq!(own.executed.len(), 1);
         assert!(
             matches!(own.action(), Action::Acknowledge { target, .. } if *target == ObjectRef::service("web02", "HTTP"))
         );
+    }
+
+    /// 2,000 hosts of a storm, as the group's thread would list them.
+    fn storm(hosts: &str) -> Vec<ObjectRef> {
+        (0..2000).map(|n| ObjectRef::service(format!("{hosts}{n:04}"), "PING")).collect()
+    }
+
+    #[test]
+    fn a_stranger_acking_a_storm_groups_thread_costs_no_state_read_and_acts_on_nothing() {
+        let sent = Chat::as_user("U9", "mallory").in_group(storm("web")).send("ack");
+        assert_eq!(sent.state_reads, 0, "refused before any state was read");
+        assert!(sent.executed.is_empty());
+        assert!(
+            sent.reply().starts_with("refused: mallory may not `ack` (chat id `U9` has no role"),
+            "{}",
+            sent.reply()
+        );
+        let audit = sent.audit();
+        assert_eq!((audit.command.as_deref(), audit.allowed, audit.parsed.as_deref()), (Some("ack"), false, None));
+        // A role that grants no `ack` at all: the same.
+        let sent = Chat::as_user("U5", "erin").in_group(storm("web")).send("ack");
+        assert_eq!((sent.state_reads, sent.executed.len()), (0, 0), "{}", sent.reply());
+    }
+
+    #[test]
+    fn a_role_that_covers_none_of_a_storms_members_costs_one_state_read_and_acts_on_nothing() {
+        // bob may ack web* only; none of these hosts is.
+        let sent = Chat::as_user("U2", "bob").in_group(storm("edge")).send("ack");
+        assert_eq!(sent.state_reads, 1, "one snapshot serves every member");
+        assert!(sent.executed.is_empty());
+        assert!(
+            sent.reply().starts_with("ack for the 2000 open members of this group: 2000 refused"),
+            "{}",
+            sent.reply()
+        );
+        assert!(!sent.audit().allowed);
     }
 }

@@ -241,9 +241,10 @@ mod tests {
     #[test]
     fn the_role_must_cover_the_host() {
         let sent = Chat::as_user("U2", "bob").send("downtime web01 * 2h");
-        assert!(sent
-            .reply()
-            .starts_with("refused: bob may not `downtime` web01 (no role grants downtime; yours: web)"));
+        assert!(sent.reply().starts_with("refused: bob may not `downtime` (no role grants downtime; yours: web)"));
+        assert!(sent.executed.is_empty());
+        let sent = Chat::as_user("U5", "erin").send("downtime db01 2h");
+        assert!(sent.reply().starts_with("refused: erin may not `downtime` db01 (no role grants downtime on it"));
         assert!(sent.executed.is_empty());
     }
 

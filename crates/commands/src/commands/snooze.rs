@@ -282,7 +282,11 @@ mod tests {
         let bob = Chat::as_user("U2", "bob");
         let router = bob.router_with_book(MemoryBook::default());
         let sent = bob.send_to(&router, "snooze web01 HTTP 1h");
-        assert!(sent.reply().starts_with("refused: bob may not `snooze` web01!HTTP"), "{}", sent.reply());
+        assert!(
+            sent.reply().starts_with("refused: bob may not `snooze` (no role grants snooze; yours: web)"),
+            "{}",
+            sent.reply()
+        );
         assert!(!sent.audit().allowed);
         assert_eq!(bob.send_to(&router, "snoozes").reply(), "nothing is snoozed");
     }
