@@ -14,6 +14,8 @@ mod confirmations;
 mod limits;
 mod router;
 #[cfg(test)]
+mod site_tests;
+#[cfg(test)]
 mod testing;
 mod text;
 

@@ -6,12 +6,12 @@ use crate::commands::snooze::{self, SnoozeRequest};
 use crate::commands::{self, Act, Command, Input, Parsed};
 use crate::confirmations::{Answered, Confirmations, Waiting, YES_WINDOW_SECONDS};
 use crate::limits::{Limits, RateLimit};
-use crate::text::{cut_bytes, shown, typeable};
+use crate::text::{cut_bytes, shown};
 use crate::{Policy, SnoozeBook};
 use futures_util::stream::{self, StreamExt};
 use hagios_domain::plural;
 use hagios_domain::suggest::closest;
-use hagios_domain::{ObjectRef, Outcome, Snapshot};
+use hagios_domain::{ObjectRef, Outcome, SiteObject, SiteSnapshots, Snapshot};
 use hagios_monitor::Monitor;
 use regex::{Captures, Regex, RegexBuilder};
 use serde::Serialize;
@@ -73,27 +73,29 @@ pub struct Request<'a> {
     pub now: i64,
 }
 
-/// Where a command was typed, as far as commands care.
+/// Where a command was typed, as far as commands care. Objects carry their site: a command
+/// typed in an alert's thread acts at that alert's site, whichever other site has an object of
+/// the same name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Thread {
     /// Outside any alert's thread.
     #[default]
     None,
-    /// In the thread of the incident of this object.
-    Incident(ObjectRef),
+    /// In the thread of the incident of this object at this site.
+    Incident(SiteObject),
     /// In the thread of an alert group whose open members are these.
-    Group(Vec<ObjectRef>),
+    Group(Vec<SiteObject>),
 }
 
 impl Thread {
-    fn incident(&self) -> Option<&ObjectRef> {
+    fn incident(&self) -> Option<&SiteObject> {
         match self {
             Thread::Incident(object) => Some(object),
             _ => None,
         }
     }
 
-    fn group(&self) -> &[ObjectRef] {
+    fn group(&self) -> &[SiteObject] {
         match self {
             Thread::Group(members) => members,
             _ => &[],
@@ -257,13 +259,13 @@ impl Router {
                 return denial.explain(request.user_name, request.user_id, &commands::open_commands());
             }
         }
-        let snapshot = if command.needs_state {
-            match monitor.snapshot().await {
-                Ok(snapshot) => snapshot,
+        let sites = if command.needs_state {
+            match monitor.site_snapshots().await {
+                Ok(sites) => sites,
                 Err(e) => return format!("could not read the monitoring state: {e}"),
             }
         } else {
-            Arc::new(Snapshot::default())
+            Arc::new(SiteSnapshots::default())
         };
         let input = Input {
             command,
@@ -271,9 +273,11 @@ impl Router {
             incident: request.thread.incident(),
             group: request.thread.group(),
             now: request.now,
-            snapshot: &snapshot,
+            snapshot: sites.merged(),
+            sites: &sites,
             settings: &self.settings,
         };
+        let snapshot = &sites;
         match (command.parse)(&captures, &input) {
             Err(e) => e.to_string(),
             Ok(Parsed::Answer { query, text }) => {
@@ -282,11 +286,11 @@ impl Router {
                 audit.result = "answered".to_owned();
                 text
             }
-            Ok(Parsed::Act(act)) => self.act(command, act, request, &snapshot, monitor, audit).await,
-            Ok(Parsed::Each(acts)) => self.act_each(command, acts, request, &snapshot, monitor, audit).await,
-            Ok(Parsed::Snooze(wanted)) => self.snooze(command, wanted, request, &snapshot, audit).await,
-            Ok(Parsed::AfterYes(act)) => self.await_yes(command, act, request, &snapshot, audit, &mut questions.asked),
-            Ok(Parsed::Yes(number)) => match self.take_awaiting(number, request, &snapshot, audit) {
+            Ok(Parsed::Act(act)) => self.act(command, act, request, snapshot, monitor, audit).await,
+            Ok(Parsed::Each(acts)) => self.act_each(command, acts, request, snapshot, monitor, audit).await,
+            Ok(Parsed::Snooze(wanted)) => self.snooze(command, wanted, request, sites.merged(), audit).await,
+            Ok(Parsed::AfterYes(act)) => self.await_yes(command, act, request, snapshot, audit, &mut questions.asked),
+            Ok(Parsed::Yes(number)) => match self.take_awaiting(number, request, snapshot, audit) {
                 Ok(waiting) => {
                     let reply = self.execute(&waiting.act, request, monitor, audit).await;
                     questions.answered = Some(waiting.answered());
@@ -294,7 +298,7 @@ impl Router {
                 }
                 Err(reply) => reply,
             },
-            Ok(Parsed::Cancel(number)) => match self.cancel(number, request, &snapshot, audit) {
+            Ok(Parsed::Cancel(number)) => match self.cancel(number, request, snapshot, audit) {
                 Ok((cancelled, reply)) => {
                     questions.answered = Some(cancelled);
                     reply
@@ -310,11 +314,11 @@ impl Router {
         command: &'static Command,
         act: Act,
         request: &Request<'_>,
-        snapshot: &Snapshot,
+        sites: &SiteSnapshots,
         audit: &mut AuditEntry,
         awaiting_yes: &mut Option<u32>,
     ) -> String {
-        if let Err(denial) = self.admit(command, &act, request, snapshot, audit) {
+        if let Err(denial) = self.admit(command, &act, request, sites, audit) {
             return denial;
         }
         let intent = act.intent.clone();
@@ -337,7 +341,7 @@ impl Router {
         &self,
         number: Option<u32>,
         request: &Request<'_>,
-        snapshot: &Snapshot,
+        sites: &SiteSnapshots,
         audit: &mut AuditEntry,
     ) -> Result<Waiting, String> {
         let second_person = self.settings.second_person_confirms;
@@ -363,7 +367,7 @@ impl Router {
                 });
             };
             let waiting = &queue[index];
-            self.admit(waiting.command, &waiting.act, request, snapshot, audit)?;
+            self.admit(waiting.command, &waiting.act, request, sites, audit)?;
             Ok(queue.remove(index))
         })
     }
@@ -376,7 +380,7 @@ impl Router {
         &self,
         number: Option<u32>,
         request: &Request<'_>,
-        snapshot: &Snapshot,
+        sites: &SiteSnapshots,
         audit: &mut AuditEntry,
     ) -> Result<(Answered, String), String> {
         let waiting = self.confirmations.with_waiting(request.now, |queue| {
@@ -394,7 +398,7 @@ impl Router {
                 ));
             };
             let waiting = &queue[index];
-            self.admit(waiting.command, &waiting.act, request, snapshot, audit)?;
+            self.admit(waiting.command, &waiting.act, request, sites, audit)?;
             Ok(queue.remove(index))
         })?;
         audit.result = format!("cancelled request {}", waiting.number);
@@ -403,16 +407,26 @@ impl Router {
     }
 
     /// Records the parsed action, then Ok (recorded as allowed) when the person may run `command`
-    /// on the act's object; else the refusal to show.
+    /// on the act's object at its site; else the refusal to show. The object's host groups are
+    /// the ones its own site gives it, and a site that did not answer gets nothing.
     fn admit(
         &self,
         command: &Command,
         act: &Act,
         request: &Request<'_>,
-        snapshot: &Snapshot,
+        sites: &SiteSnapshots,
         audit: &mut AuditEntry,
     ) -> Result<(), String> {
-        audit.parsed = Some(serde_json::to_string(&act.action).unwrap_or_else(|_| format!("{:?}", act.action)));
+        let parsed = serde_json::to_string(&act.action).unwrap_or_else(|_| format!("{:?}", act.action));
+        audit.parsed =
+            Some(if sites.spans_sites() { format!(r#"{{"site":{:?},"action":{parsed}}}"#, act.site) } else { parsed });
+        let Some(snapshot) = sites.site(&act.site) else {
+            let why = sites.why_silent(&act.site).unwrap_or("it is not connected to this bot");
+            return Err(format!(
+                "could not {}: site `{}` did not answer ({why}); nothing was sent anywhere — try again once it is back",
+                act.intent, act.site
+            ));
+        };
         self.authorize(command, &act.object, request, snapshot)?;
         audit.allowed = true;
         Ok(())
@@ -473,11 +487,11 @@ impl Router {
         command: &Command,
         act: Act,
         request: &Request<'_>,
-        snapshot: &Snapshot,
+        sites: &SiteSnapshots,
         monitor: &dyn Monitor,
         audit: &mut AuditEntry,
     ) -> String {
-        if let Err(denial) = self.admit(command, &act, request, snapshot, audit) {
+        if let Err(denial) = self.admit(command, &act, request, sites, audit) {
             return denial;
         }
         self.execute(&act, request, monitor, audit).await
@@ -490,20 +504,20 @@ impl Router {
         command: &Command,
         acts: Vec<Act>,
         request: &Request<'_>,
-        snapshot: &Snapshot,
+        sites: &SiteSnapshots,
         monitor: &dyn Monitor,
         audit: &mut AuditEntry,
     ) -> String {
         let runs = acts.into_iter().map(|act| {
             let mut member_audit = audit.clone();
             async move {
-                let member = act.object.clone();
-                let reply = self.act(command, act, request, snapshot, monitor, &mut member_audit).await;
+                let member = act.label.clone();
+                let reply = self.act(command, act, request, sites, monitor, &mut member_audit).await;
                 Member { object: member, reply, audit: member_audit }
             }
         });
         let mut members: Vec<Member> = stream::iter(runs).buffer_unordered(MEMBERS_AT_ONCE).collect().await;
-        members.sort_by_key(|member| member.object.to_string());
+        members.sort_by(|one, other| one.object.cmp(&other.object));
         let parsed: Vec<serde_json::Value> = members
             .iter()
             .map(|member| {
@@ -532,7 +546,7 @@ impl Router {
     async fn execute(&self, act: &Act, request: &Request<'_>, monitor: &dyn Monitor, audit: &mut AuditEntry) -> String {
         let author = if request.user_name.trim().is_empty() { request.user_id } else { request.user_name };
         let backend = &self.settings.backend_name;
-        match monitor.execute(&act.action, author).await {
+        match monitor.execute_at(&act.site, &act.action, author).await {
             Ok(Outcome::Confirmed(detail)) => {
                 audit.result = format!("confirmed: {detail}");
                 let detail = if detail.is_empty() { detail } else { format!(" ({detail})") };
@@ -542,8 +556,7 @@ impl Router {
                 audit.result = format!("unconfirmed: {detail}");
                 format!(
                     "sent to {backend}: {}; not yet confirmed ({detail}). `status {}` shows whether it took effect",
-                    act.intent,
-                    typeable(&act.object)
+                    act.intent, act.typed
                 )
             }
             Err(e) => {
@@ -576,7 +589,8 @@ const MEMBERS_LISTED: usize = 30;
 
 /// One group member's part in a group action.
 struct Member {
-    object: ObjectRef,
+    /// The member as replies name it.
+    object: String,
     reply: String,
     audit: AuditEntry,
 }

@@ -6,7 +6,8 @@ use crate::router::Settings;
 use crate::{Dispatch, Policy, Request, Role, Router, Thread, User};
 use async_trait::async_trait;
 use hagios_domain::{
-    Action, Downtime, HostObject, HostView, Inventory, ObjectRef, Outcome, ServiceView, Snapshot, State, Status,
+    Action, Downtime, HostObject, HostView, Inventory, ObjectRef, Outcome, ServiceView, SiteObject, SiteSnapshots,
+    Snapshot, State, Status,
 };
 use hagios_monitor::{Monitor, MonitorError};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -112,15 +113,24 @@ fn downtime(id: u64, object: ObjectRef, author: &str, comment: &str) -> Downtime
     }
 }
 
+/// The fixture as the one site `local`.
+pub(crate) fn local_site() -> SiteSnapshots {
+    SiteSnapshots::one(SITE, Arc::new(fixture()))
+}
+
+/// The site the fixture is.
+pub(crate) const SITE: &str = "local";
+
 /// An `Input` for parser-level tests, as if typed by alice with the `ack` command.
-pub(crate) fn input_for<'a>(snapshot: &'a Snapshot, incident: Option<&'a ObjectRef>) -> Input<'a> {
+pub(crate) fn input_for<'a>(sites: &'a SiteSnapshots, incident: Option<&'a SiteObject>) -> Input<'a> {
     Input {
         command: commands::find("ack").unwrap_or(commands::ALL[0]),
         user: "alice",
         incident,
         group: &[],
         now: NOW,
-        snapshot,
+        snapshot: sites.merged(),
+        sites,
         settings: &SETTINGS,
     }
 }
@@ -157,7 +167,7 @@ impl RecordingMonitor {
 #[async_trait]
 impl Monitor for RecordingMonitor {
     fn site(&self) -> &str {
-        "local"
+        SITE
     }
 
     async fn snapshot(&self) -> Result<Arc<Snapshot>, MonitorError> {
@@ -258,13 +268,13 @@ impl Chat {
     }
 
     pub(crate) fn in_thread(mut self, incident: ObjectRef) -> Self {
-        self.thread = Thread::Incident(incident);
+        self.thread = Thread::Incident(SiteObject::new(SITE, incident));
         self
     }
 
     /// In the thread of an alert group with these open members.
     pub(crate) fn in_group(mut self, members: Vec<ObjectRef>) -> Self {
-        self.thread = Thread::Group(members);
+        self.thread = Thread::Group(members.into_iter().map(|member| SiteObject::new(SITE, member)).collect());
         self
     }
 

@@ -40,8 +40,15 @@ pub enum Frame {
     Notification { record: String, notification: Notification },
     /// Bot → agent: the notification is durable at the bot; the agent may delete its record.
     Stored { record: String },
-    /// Bot → agent: carry out an action for `author`.
-    Command { id: u64, action: Action, author: String },
+    /// Bot → agent: carry out an action for `author` at `site`, the site the bot checked and
+    /// authorized it against (the agent refuses it unless that is its own).
+    Command {
+        id: u64,
+        #[serde(default)]
+        site: String,
+        action: Action,
+        author: String,
+    },
     /// Agent → bot: what came of command `id`.
     CommandResult { id: u64, result: Result<Outcome, Refusal> },
     /// Bot → agent: send the site's current objects and state.
@@ -218,6 +225,7 @@ mod tests {
     fn command() -> Frame {
         Frame::Command {
             id: 7,
+            site: "nagios01".into(),
             action: Action::Recheck { target: ObjectRef::service("web01", "HTTP") },
             author: "alice".into(),
         }
@@ -319,7 +327,7 @@ mod tests {
         /// Valid frames with arbitrary text survive; cutting them short only ever asks for more.
         #[test]
         fn truncated_frames_ask_for_more(author in ".{0,64}", cut in 0usize..200) {
-            let frame = Frame::Command { id: 1, action: Action::DeleteDowntime { id: 3 }, author };
+            let frame = Frame::Command { id: 1, site: "east".into(), action: Action::DeleteDowntime { id: 3 }, author };
             let wire = encode(&frame).unwrap();
             let cut = cut.min(wire.len() - 1);
             prop_assert!(matches!(decode(&wire[..cut], MAX_FRAME_BYTES), Ok(None)));

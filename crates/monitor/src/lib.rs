@@ -9,7 +9,7 @@ mod single_flight;
 mod validate;
 
 use async_trait::async_trait;
-use hagios_domain::{Action, Outcome, Snapshot};
+use hagios_domain::{Action, Outcome, SiteSnapshots, Snapshot};
 pub use single_flight::SingleFlight;
 use std::sync::Arc;
 
@@ -92,4 +92,19 @@ pub trait Monitor: Send + Sync {
     /// Validates the action against the current objects, sends it, and waits for the
     /// monitoring system's own state to show the effect (or for the confirmation timeout).
     async fn execute(&self, action: &Action, author: &str) -> Result<Outcome, MonitorError>;
+
+    /// Each site's own objects and state, and the sites that did not answer. A backend that is
+    /// one site answers with its snapshot under its own name.
+    async fn site_snapshots(&self) -> Result<Arc<SiteSnapshots>, MonitorError> {
+        Ok(Arc::new(SiteSnapshots::one(self.site(), self.snapshot().await?)))
+    }
+
+    /// [`Monitor::execute`] at site `site` only: a command checked against one site's objects
+    /// must never land at another that has an object of the same name.
+    async fn execute_at(&self, site: &str, action: &Action, author: &str) -> Result<Outcome, MonitorError> {
+        if site != self.site() {
+            return Err(MonitorError::Refused(format!("this hagios serves site `{}` only, not `{site}`", self.site())));
+        }
+        self.execute(action, author).await
+    }
 }

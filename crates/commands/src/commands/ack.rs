@@ -4,7 +4,7 @@ use super::{Act, Command, Input, ParseError, Parsed};
 use crate::args::{Shape, Words};
 use crate::clock::format_local;
 use crate::text::shown;
-use hagios_domain::{Action, ObjectRef};
+use hagios_domain::{Action, SiteObject};
 use regex::Captures;
 
 /// The longest acknowledgement expiry accepted, a year.
@@ -34,18 +34,21 @@ pub(crate) static COMMAND: Command = Command {
 
 fn parse(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseError> {
     let words = Words::new(captures.name("rest").map_or("", |m| m.as_str()));
-    // In a group's thread, "ack db01 MySQL …" still names its own object.
-    let names_a_host = words.list.first().is_some_and(|word| input.snapshot.has_host(&word.text));
+    // In a group's thread, "ack db01 MySQL …" (or "ack east:db01!MySQL") still names its own object.
+    let names_a_host = words.list.first().is_some_and(|word| {
+        let (site, name) = input.site_prefix(&word.text);
+        site.is_some() || input.snapshot.has_host(name.split('!').next().unwrap_or(name))
+    });
     if !input.group.is_empty() && !names_a_host {
-        let acts = input.group.iter().map(|member| acknowledge(member.clone(), &words, 0, input));
+        let acts = input.group.iter().map(|member| acknowledge(input.in_thread(member), &words, 0, input));
         return Ok(Parsed::Each(acts.collect::<Result<_, _>>()?));
     }
     let resolved = input.resolve(&words, Shape { all_services: false, trailing: true })?;
-    Ok(Parsed::Act(acknowledge(resolved.object(), &words, resolved.next, input)?))
+    Ok(Parsed::Act(acknowledge(resolved.at(), &words, resolved.next, input)?))
 }
 
 /// The acknowledgement of `target` with what follows word `next` (an expiry, a comment).
-fn acknowledge(target: ObjectRef, words: &Words<'_>, next: usize, input: &Input<'_>) -> Result<Act, ParseError> {
+fn acknowledge(target: SiteObject, words: &Words<'_>, next: usize, input: &Input<'_>) -> Result<Act, ParseError> {
     // No refusal when the state looks fine: status.dat lags the alert by up to Nagios'
     // status_update_interval, so "OK" here may be stale. Nagios ignores acknowledgements of objects
     // without a problem, and the confirmation says so then.
@@ -54,9 +57,15 @@ fn acknowledge(target: ObjectRef, words: &Words<'_>, next: usize, input: &Input<
         None => (None, next),
     };
     let comment = words.text_from(next).unwrap_or_else(|| format!("acknowledged from chat by {}", input.user));
-    let action =
-        Action::Acknowledge { target: target.clone(), comment, sticky: true, notify: true, persistent: false, expire };
-    let mut act = Act::on(target, action, "acknowledge", "acknowledged");
+    let action = Action::Acknowledge {
+        target: target.object.clone(),
+        comment,
+        sticky: true,
+        notify: true,
+        persistent: false,
+        expire,
+    };
+    let mut act = input.act(target, action, "acknowledge", "acknowledged");
     if let Some(expire) = expire {
         let until = format!(" until {}", format_local(expire, &input.settings.timezone));
         act.intent.push_str(&until);

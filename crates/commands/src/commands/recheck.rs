@@ -1,6 +1,6 @@
 //! `recheck`: run a host or service check now, whatever its schedule.
 
-use super::{Act, Command, Input, ParseError, Parsed};
+use super::{Command, Input, ParseError, Parsed};
 use crate::args::Words;
 use hagios_domain::Action;
 use regex::Captures;
@@ -23,8 +23,8 @@ pub(crate) static COMMAND: Command = Command {
 
 fn parse(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseError> {
     let target = input.sole_object(&Words::new(captures.name("rest").map_or("", |m| m.as_str())))?;
-    let action = Action::Recheck { target: target.clone() };
-    Ok(Parsed::Act(Act::on(target, action, "recheck", "rechecked")))
+    let action = Action::Recheck { target: target.object.clone() };
+    Ok(Parsed::Act(input.act(target, action, "recheck", "rechecked")))
 }
 
 #[cfg(test)]

@@ -132,7 +132,7 @@ fn parse_snooze(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, Pa
 
 fn parse_unsnooze(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseError> {
     let object = input.sole_object(&rest(captures))?;
-    Ok(Parsed::Snooze(SnoozeRequest::End { object }))
+    Ok(Parsed::Snooze(SnoozeRequest::End { object: object.object }))
 }
 
 fn parse_list(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseError> {
