@@ -180,3 +180,14 @@ fn status_shows_the_named_sites_object_and_host_changes_name_their_site() {
     let (reply, _) = send(&[], "U1", Thread::None, "host remove db01");
     assert!(reply.starts_with("`db01` is at 2 sites"), "{reply}");
 }
+
+#[test]
+fn problems_show_each_sites_objects_and_say_which_site_did_not_answer() {
+    let (reply, _) = send(&["north"], "U1", Thread::None, "problems db01");
+    assert!(reply.contains("DOWN east:db01 — ") && reply.contains("DOWN west:db01 — "), "{reply}");
+    assert!(reply.contains("CRITICAL east:db01!MySQL") && reply.contains("CRITICAL west:db01!MySQL"), "{reply}");
+    assert!(reply.ends_with("\n(site north did not answer (its agent is not connected))"), "{reply}");
+    // Host groups are each site's own: only east's db01 is in db-servers.
+    let (reply, _) = send(&[], "U1", Thread::None, "problems hostgroup:db-servers");
+    assert!(reply.contains("east:db01") && !reply.contains("west:"), "{reply}");
+}
