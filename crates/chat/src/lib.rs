@@ -27,6 +27,10 @@ pub struct ChatUser {
     pub id: String,
     /// A readable name for replies and the audit log.
     pub name: String,
+    /// The account lives outside the places the platform's section admits (a Matrix homeserver
+    /// not in `[matrix] allowed_servers`): hagios answers it only when a `[[user]]` entry names
+    /// it, and otherwise refuses whatever it asks.
+    pub foreign: bool,
 }
 
 /// Something a person did in chat that hagios must answer.
@@ -150,6 +154,19 @@ pub trait ChatAdapter: Send + Sync {
     /// platforms that keep the id they are given answer `target` itself.
     async fn channel_id(&self, target: &str) -> Result<String, ChatError> {
         Ok(target.to_owned())
+    }
+
+    /// Whether hagios' bot is in `target` (a channel as configured) and so may post there, where
+    /// the platform has membership; `None` where it has not (the terminal). Asked by the doctor.
+    async fn is_member(&self, _target: &str) -> Result<Option<bool>, ChatError> {
+        Ok(None)
+    }
+
+    /// Ok when the credentials that receive people's messages work, asked without starting to
+    /// receive them. Asked by the doctor; platforms with one credential checked at connect have
+    /// nothing more to ask.
+    async fn can_listen(&self) -> Result<(), ChatError> {
+        Ok(())
     }
 
     /// Replaces the content of a message hagios posted earlier.

@@ -3,7 +3,8 @@
 //! homeserver's rate limit comes back as a retryable error carrying its delay; text too long for
 //! one message goes on, whole and once, in its thread, even under a rate limit; mentions, direct
 //! messages and reactions come in as chat events (a room marked direct but of three needs a
-//! mention); invitations to encrypted rooms are declined.
+//! mention); invitations to encrypted rooms are declined; people of homeservers outside
+//! `allowed_servers` have their invitations declined and what they ask marked foreign.
 
 use hagios_chat::matrix::{MatrixChat, MatrixConfig, MatrixLogin};
 use hagios_chat::{ChatAdapter, ChatError, ChatEvent, MessageRef, Outbound};
@@ -41,6 +42,11 @@ impl Homeserver {
 
     /// An adapter as `hagios run` makes it; `password` logs in instead of using the token.
     fn adapter(&self, password: bool) -> MatrixChat {
+        self.adapter_admitting(password, None)
+    }
+
+    /// An adapter whose `[matrix] allowed_servers` is `allowed_servers`.
+    fn adapter_admitting(&self, password: bool, allowed_servers: Option<&[&str]>) -> MatrixChat {
         let login = if password {
             MatrixLogin::Password("bot-password".into())
         } else {
@@ -52,6 +58,7 @@ impl Homeserver {
             access_token_env: "UNUSED_MATRIX_ACCESS_TOKEN".into(),
             password_env: "UNUSED_MATRIX_PASSWORD".into(),
             default_room: self.room.clone(),
+            allowed_servers: allowed_servers.map(|servers| servers.iter().map(|server| server.to_string()).collect()),
         };
         MatrixChat::new(&config, login, self.dir.path().join("matrix-sync")).expect("adapter")
     }
@@ -102,6 +109,12 @@ async fn posts_threads_and_edits_show_for_people_and_keyed_posts_happen_once() {
     home.alice.call("PUT", &format!("/directory/room/{}", url(&alias)), Some(json!({ "room_id": home.room })));
     assert_eq!(restarted.channel_id(&alias).await.expect("alias resolved"), home.room);
     assert_eq!(chat.channel_id(&home.room).await.expect("room id"), home.room);
+
+    // The doctor's question: the bot is in its room, and cannot get into one nobody invited it to.
+    assert_eq!(chat.is_member(&alias).await.expect("member"), Some(true));
+    let private = home.alice.create_room(&[], json!({ "name": "private" }));
+    let refused = chat.is_member(&private).await.expect_err("not invited").to_string();
+    assert!(refused.contains("M_FORBIDDEN") && refused.contains("invite the bot user to the room"), "{refused}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -209,12 +222,8 @@ async fn mentions_direct_messages_and_reactions_become_events_and_encrypted_room
         &[&home.bot.user_id],
         json!({ "initial_state": [{ "type": "m.room.encryption", "state_key": "", "content": { "algorithm": "m.megolm.v1.aes-sha2" } }] }),
     );
-    let membership = format!("/rooms/{}/state/m.room.member/{}", url(&secret), url(&home.bot.user_id));
-    let declined = hagios_testkit::wait_until(PATIENCE, || {
-        let (status, member) = home.alice.try_call("GET", &membership, None);
-        (status == 200 && member["membership"] == "leave").then_some(member)
-    })
-    .expect("the invitation to the encrypted room was declined");
+    let declined =
+        wait_for_membership(&home, &secret, "leave").expect("the invitation to the encrypted room was declined");
     assert!(declined["reason"].as_str().unwrap_or_default().contains("does not support end-to-end encrypted rooms"));
 
     home.alice.send_text(&home.room, Some(&alert.id), "Hagios: ack looking");
@@ -232,6 +241,7 @@ async fn mentions_direct_messages_and_reactions_become_events_and_encrypted_room
     match next(&mut events).await {
         ChatEvent::Command { user, channel, thread: Some(in_thread), text } => {
             assert_eq!((user.id.as_str(), user.name.as_str()), (home.alice.user_id.as_str(), "alice"));
+            assert!(!user.foreign, "a person of the bot's own homeserver is a member by default");
             assert_eq!((channel, in_thread, text.as_str()), (home.room.clone(), thread.clone(), "ack looking"));
         }
         other => panic!("expected the mention first: {other:?}"),
@@ -259,6 +269,83 @@ async fn mentions_direct_messages_and_reactions_become_events_and_encrypted_room
     }
     listener.abort();
     assert!(home.dir.path().join("matrix-sync").exists(), "the sync position is kept");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn people_of_homeservers_not_allowed_are_declined_and_marked_foreign() {
+    let Some(home) = Homeserver::start(SynapseOptions::default()) else { return };
+    // One Synapse has one server name: allowing only another server makes its people strangers.
+    let guarded = std::sync::Arc::new(home.adapter_admitting(false, Some(&["elsewhere.example"])));
+    // The configured room is joined by posting, whoever invited the bot to it.
+    let alert = guarded.post(None, None, &text("an alert")).await.expect("post");
+    let (events_tx, mut events) = mpsc::channel(16);
+    let listener = tokio::spawn({
+        let chat = guarded.clone();
+        async move { chat.listen(events_tx).await }
+    });
+
+    let dm = home.alice.create_room(&[&home.bot.user_id], json!({ "is_direct": true }));
+    let declined = wait_for_membership(&home, &dm, "leave").expect("the stranger's invitation was declined");
+    let reason = declined["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("only from people on elsewhere.example")
+            && reason.contains(&home.alice.user_id)
+            && reason.contains("[matrix] allowed_servers"),
+        "{reason}"
+    );
+
+    home.alice.send_text(&home.room, Some(&alert.id), "hagios: status web01");
+    home.alice.react(&home.room, &alert.id, "✅");
+    match next(&mut events).await {
+        ChatEvent::Command { user, text, .. } => {
+            assert!(user.foreign, "{user:?}");
+            assert_eq!(
+                (user.name.as_str(), text.as_str()),
+                (home.alice.user_id.as_str(), "status web01"),
+                "named by id"
+            );
+        }
+        other => panic!("expected the stranger's mention: {other:?}"),
+    }
+    match next(&mut events).await {
+        ChatEvent::Button { user, command, .. } => assert!(user.foreign && command == "ack", "{user:?} {command}"),
+        other => panic!("expected the stranger's reaction: {other:?}"),
+    }
+    listener.abort();
+    let _ = listener.await;
+    // Stopped at any moment, the adapter may not have kept the position after the reaction yet,
+    // and would hear it again: the second adapter starts afresh instead, with no kept position
+    // and on the password login's own device (Synapse answers a repeated first sync of one
+    // device from its cache, with the old position).
+    let _ = std::fs::remove_file(home.dir.path().join("matrix-sync"));
+
+    // The default admits the bot's own homeserver: the same person is a member again.
+    let open = std::sync::Arc::new(home.adapter(true));
+    let (events_tx, mut events) = mpsc::channel(16);
+    let listener = tokio::spawn({
+        let chat = open.clone();
+        async move { chat.listen(events_tx).await }
+    });
+    let dm = home.alice.create_room(&[&home.bot.user_id], json!({ "is_direct": true }));
+    wait_for_membership(&home, &dm, "join").expect("the invitation from the bot's own server was accepted");
+    home.alice.send_text(&dm, None, "status");
+    match next(&mut events).await {
+        ChatEvent::Command { user, channel, text, .. } => {
+            assert!(!user.foreign, "{user:?}");
+            assert_eq!((user.name.as_str(), channel, text.as_str()), ("alice", dm, "status"));
+        }
+        other => panic!("expected the member's direct message: {other:?}"),
+    }
+    listener.abort();
+}
+
+/// The bot's membership event in `room` once it is `membership`, as its inviter sees it.
+fn wait_for_membership(home: &Homeserver, room: &str, membership: &str) -> Option<Value> {
+    let path = format!("/rooms/{}/state/m.room.member/{}", url(room), url(&home.bot.user_id));
+    hagios_testkit::wait_until(PATIENCE, || {
+        let (status, member) = home.alice.try_call("GET", &path, None);
+        (status == 200 && member["membership"] == membership).then_some(member)
+    })
 }
 
 async fn next(events: &mut mpsc::Receiver<ChatEvent>) -> ChatEvent {

@@ -1,5 +1,6 @@
 //! The Slack adapter against the fake Slack: what it posts and edits, how Slack's failures map
-//! to retryable errors, and how Socket Mode events become chat events with fast acks.
+//! to retryable errors, and how Socket Mode events become chat events with fast acks — and that
+//! edits of a mention or a DM and what other bots post become none.
 
 use hagios_chat::slack::{SlackChat, SlackConfig, SlackTokens};
 use hagios_chat::{AlertCard, ChatAdapter, ChatError, ChatEvent, MessageRef, Outbound};
@@ -20,6 +21,18 @@ async fn slack_paced(pace_posts: bool) -> (FakeSlack, SlackChat) {
     let config = SlackConfig { socket_connections: 1, ..SlackConfig::at(format!("{}/", fake.api_url()), "alerts") };
     let chat = SlackChat::new(&config, tokens()).expect("adapter");
     (fake, if pace_posts { chat } else { chat.unpaced() })
+}
+
+/// `chat` listening to `fake` (connected), with Alice known to `users.info`.
+async fn listening(
+    fake: &FakeSlack,
+    chat: SlackChat,
+) -> (mpsc::Receiver<ChatEvent>, tokio::task::JoinHandle<Result<(), ChatError>>) {
+    let (tx, events) = mpsc::channel(8);
+    let listener = tokio::spawn(async move { chat.listen(tx).await });
+    fake.wait_connected(WAIT).await;
+    fake.add_user("U0ALICE", "Alice");
+    (events, listener)
 }
 
 fn tokens() -> SlackTokens {
@@ -102,15 +115,8 @@ async fn hostile_and_huge_output_is_posted_safely_with_the_rest_in_the_thread() 
 #[tokio::test]
 async fn mentions_commands_and_buttons_arrive_as_chat_events_and_are_acked() {
     let (fake, chat) = slack().await;
-    let chat = std::sync::Arc::new(chat);
     let parent = chat.post(None, None, &card("CRITICAL", true)).await.expect("post");
-    let (tx, mut events) = mpsc::channel(8);
-    let listener = tokio::spawn({
-        let chat = chat.clone();
-        async move { chat.listen(tx).await }
-    });
-    fake.wait_connected(WAIT).await;
-    fake.add_user("U0ALICE", "Alice");
+    let (mut events, listener) = listening(&fake, chat).await;
 
     let mention = fake.mention("U0ALICE", "C0ALERTS", Some(&parent.id), "ack looking &amp; <!channel>");
     match tokio::time::timeout(WAIT, events.recv()).await.expect("event").expect("open") {
@@ -126,7 +132,7 @@ async fn mentions_commands_and_buttons_arrive_as_chat_events_and_are_acked() {
     assert_eq!(
         event,
         ChatEvent::Button {
-            user: hagios_chat::ChatUser { id: "U0ALICE".into(), name: "Alice".into() },
+            user: hagios_chat::ChatUser { id: "U0ALICE".into(), name: "Alice".into(), foreign: false },
             message: MessageRef { channel: "C0ALERTS".into(), id: parent.id.clone() },
             command: "downtime 1h".into(),
         }
@@ -149,6 +155,41 @@ async fn mentions_commands_and_buttons_arrive_as_chat_events_and_are_acked() {
     }
     let slash_ack = fake.wait_ack(&slash, WAIT).await;
     assert!(slash_ack.payload.expect("slash commands are answered").to_string().contains("working on it"));
+
+    drop(events);
+    tokio::time::timeout(WAIT, listener).await.expect("listener stops").expect("task").expect("clean stop");
+}
+
+#[tokio::test]
+async fn edited_mentions_and_messages_and_bots_posts_are_no_commands() {
+    let (fake, chat) = slack().await;
+    let (mut events, listener) = listening(&fake, chat).await;
+    fake.add_bot("U0RELAY", "B0RELAY", "relay");
+    let mut next = async || tokio::time::timeout(WAIT, events.recv()).await.expect("an event").expect("open");
+    let text_of = |event: ChatEvent| match event {
+        ChatEvent::Command { user, text, .. } => (user.id, text),
+        other => panic!("expected a command: {other:?}"),
+    };
+
+    fake.mention("U0ALICE", "C0ALERTS", None, "downtime web01 2h");
+    assert_eq!(text_of(next().await), ("U0ALICE".to_owned(), "downtime web01 2h".to_owned()));
+    fake.direct_message("U0ALICE", "D0ALICE", "comment web01 first");
+    assert_eq!(text_of(next().await), ("U0ALICE".to_owned(), "comment web01 first".to_owned()));
+    let [mention, dm] = [0, 1].map(|n| fake.messages()[n].ts.clone());
+
+    let hostile = [
+        fake.edit_message("C0ALERTS", &mention, "<@U0BOT> downtime web01 3h").expect("an app_mention again"),
+        fake.edit_message("D0ALICE", &dm, "comment web01 second").expect("a message_changed"),
+        fake.bot_mention("U0RELAY", "C0ALERTS", None, "downtime web01 2h"),
+        fake.bot_mention("U0RELAY", "C0ALERTS", Some(&mention), "ack"),
+        fake.integration_mention("B0HOOK", "deploy-hook", "C0ALERTS", "downtime web01 2h"),
+    ];
+    // Events reach the conversation in the order Slack sent them: the next one is this.
+    fake.mention("U0ALICE", "C0ALERTS", None, "status web01");
+    assert_eq!(text_of(next().await), ("U0ALICE".to_owned(), "status web01".to_owned()), "nothing came in between");
+    for id in &hostile {
+        assert!(fake.wait_ack(id, WAIT).await.in_time, "acked like any event");
+    }
 
     drop(events);
     tokio::time::timeout(WAIT, listener).await.expect("listener stops").expect("task").expect("clean stop");

@@ -84,6 +84,7 @@ pub(crate) async fn serve_chat(
     };
     let mut listeners = Vec::new();
     let every_chat = Chats::new(&chats);
+    let listed_users = Arc::new(config.users.iter().map(|user| user.chat_id.clone()).collect());
     for (chat, spool) in chats.into_iter().zip(spools) {
         let store = store.for_platform(chat.platform().name());
         let pipeline = Pipeline {
@@ -101,8 +102,14 @@ pub(crate) async fn serve_chat(
         tasks.push(tokio::spawn(pipeline.run(shutdown.clone())));
         let (events_tx, events) = mpsc::channel(64);
         listeners.push(tokio::spawn(listen(chat.clone(), events_tx)));
-        let conversation =
-            Conversation { chat, router: router.clone(), monitor: monitor.clone(), store, chats: every_chat.clone() };
+        let conversation = Conversation {
+            chat,
+            router: router.clone(),
+            monitor: monitor.clone(),
+            store,
+            chats: every_chat.clone(),
+            listed_users: Arc::clone(&listed_users),
+        };
         tasks.push(tokio::spawn(conversation.serve(events, shutdown.clone())));
     }
     tracing::info!(site = %backend.site, backend = backend.name, chat = %platforms.join("+"), "hagios running");

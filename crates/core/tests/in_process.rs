@@ -4,93 +4,29 @@
 //! route; a mention in its thread acknowledges it in Nagios, confirmed from status.dat;
 //! completing the stop future ends the process cleanly.
 
-use hagios_core::config::Config;
-use hagios_domain::{Notification, NotificationType, ObjectRef, State};
-use hagios_fakeslack::{FakeSlack, APP_TOKEN, BOT_TOKEN};
-use hagios_spool::Spool;
-use hagios_testkit::{NagiosInstance, NagiosOptions};
-use std::time::Duration;
+mod common;
 
-const PATIENCE: Duration = Duration::from_secs(30);
+use common::PATIENCE;
+use hagios_fakeslack::FakeSlack;
+use hagios_spool::Spool;
+
 const ONCALL: &str = "U0ONCALL";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn run_serves_a_real_nagios_and_slack_in_process_until_told_to_stop() {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let Some(nagios) = NagiosInstance::start(NagiosOptions::default()) else { return };
-    nagios.submit_service_result("web01", "HTTP", 2, "HTTP CRITICAL - 503");
+    let Some(nagios) = common::nagios_with_a_problem() else { return };
     let key = ("web01".to_owned(), "HTTP".to_owned());
-    nagios
-        .wait_for_state(PATIENCE, |status| status.services.get(&key).is_some_and(|view| view.state == State::Critical))
-        .expect("Nagios shows web01!HTTP CRITICAL");
 
     let slack = FakeSlack::start(&[("C0ALERTS", "alerts")]).await;
     slack.add_user(ONCALL, "Olive Oncall");
-    // Names of this test's own: the process environment is shared by every test of the binary.
-    std::env::set_var("IN_PROCESS_SLACK_BOT_TOKEN", BOT_TOKEN);
-    std::env::set_var("IN_PROCESS_SLACK_APP_TOKEN", APP_TOKEN);
     let dir = tempfile::tempdir().expect("temp dir");
-    let spool_dir = dir.path().join("spool");
-    let config: Config = toml::from_str(&format!(
-        r#"
-[store]
-path = "{store}"
-[spool]
-dir = "{spool}"
-[delivery]
-poll_interval = "100ms"
-[nagios]
-site = "test"
-command_file = "{command_file}"
-status_file = "{status_file}"
-object_cache_file = "{object_cache_file}"
-confirm_timeout = "15s"
-[slack]
-api_url = "{api_url}"
-default_channel = "C0ALERTS"
-socket_connections = 1
-bot_token_env = "IN_PROCESS_SLACK_BOT_TOKEN"
-app_token_env = "IN_PROCESS_SLACK_APP_TOKEN"
-[[role]]
-name = "responder"
-commands = ["ack"]
-objects = ["*"]
-[[user]]
-chat_id = "{ONCALL}"
-roles = ["responder"]
-"#,
-        store = dir.path().join("state.db").display(),
-        spool = spool_dir.display(),
-        command_file = nagios.command_file().display(),
-        status_file = nagios.status_file().display(),
-        object_cache_file = nagios.object_cache_file().display(),
-        api_url = slack.api_url(),
-    ))
-    .expect("configuration");
-    assert!(config.problems().is_empty(), "{:?}", config.problems());
-
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = tokio::spawn(hagios_core::run::serve(config, async {
-        let _ = stopped.await;
-    }));
+    let chat = common::slack_section(&slack, "IN_PROCESS");
+    let running = common::Running::start(common::configuration(dir.path(), &nagios, &chat, &["ack"], &[ONCALL]));
     slack.wait_connected(PATIENCE).await;
 
-    let problem = Notification {
-        id: String::new(),
-        site: "test".into(),
-        kind: NotificationType::Problem,
-        object: ObjectRef::service("web01", "HTTP"),
-        state: State::Critical,
-        output: "HTTP CRITICAL - 503".into(),
-        long_output: String::new(),
-        author: None,
-        comment: None,
-        time: hagios_domain::unix_now(),
-        hostgroups: vec!["web".into()],
-        contact: None,
-        macros: Default::default(),
-    };
-    Spool::open(&spool_dir).expect("spool").write(problem).expect("spooled as hagios-notify does");
+    let problem = common::web01_http_problem();
+    Spool::open(dir.path().join("spool")).expect("spool").write(problem).expect("spooled as hagios-notify does");
     slack
         .wait_until("the alert", PATIENCE, |fake| fake.bot_messages().iter().any(|m| m.text.contains("web01!HTTP")))
         .await;
@@ -105,7 +41,5 @@ roles = ["responder"]
     let status = nagios.wait_for_state(PATIENCE, |status| status.services[&key].acknowledged);
     assert!(status.is_some(), "Nagios shows the acknowledgement");
 
-    stop.send(()).expect("the process is still serving");
-    let ended = tokio::time::timeout(PATIENCE, serving).await.expect("stops when told");
-    ended.expect("serve task").expect("a clean stop");
+    running.stop().await;
 }

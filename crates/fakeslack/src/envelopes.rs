@@ -1,5 +1,7 @@
 //! Payloads of Socket Mode envelopes in the shapes Slack's docs show: `event_callback` for
-//! `app_mention` and `message.im`, slash command fields, `block_actions` interactions.
+//! `app_mention` (a person's, an edited one, another app's bot's, an integration's) and
+//! `message.im` (a new message, `message_changed`), slash command fields, `block_actions`
+//! interactions.
 
 use crate::{APP_ID, BOT_USER, TEAM_ID};
 use serde_json::{json, Value};
@@ -46,6 +48,70 @@ pub fn app_mention(
     if let Some(thread_ts) = thread_ts {
         event["thread_ts"] = thread_ts.into();
     }
+    event_callback(event, envelope_id)
+}
+
+/// Another app's bot mentions the bot: its bot user as `user`, with `bot_id`, `app_id` and
+/// `bot_profile`; apps post without a `client_msg_id`.
+pub fn bot_mention(mention: Value, bot_id: &str, app_id: &str) -> Value {
+    let mut mention = mention;
+    let event = &mut mention["event"];
+    let user = event["user"].clone();
+    event.as_object_mut().expect("event").remove("client_msg_id");
+    event["bot_id"] = bot_id.into();
+    event["app_id"] = app_id.into();
+    event["bot_profile"] =
+        json!({ "id": bot_id, "app_id": app_id, "name": user, "deleted": false, "team_id": TEAM_ID });
+    mention
+}
+
+/// An integration's mention: a `bot_message` of `bot_id` under `username`, with no `user`.
+pub fn integration_mention(
+    bot_id: &str,
+    username: &str,
+    channel: &str,
+    ts: &str,
+    text: &str,
+    envelope_id: &str,
+) -> Value {
+    let event = json!({
+        "type": "app_mention",
+        "subtype": "bot_message",
+        "bot_id": bot_id,
+        "username": username,
+        "icons": {},
+        "text": text,
+        "ts": ts,
+        "channel": channel,
+        "event_ts": ts,
+    });
+    event_callback(event, envelope_id)
+}
+
+/// A mention edited by its author: the `app_mention` again, with the message as it is now
+/// (same `ts`, new text, `edited`) and the edit's own `event_ts`.
+pub fn edited_mention(channel: &str, event_ts: &str, message: &Value, envelope_id: &str) -> Value {
+    let mut event = message.clone();
+    event["type"] = "app_mention".into();
+    event["channel"] = channel.into();
+    event["event_ts"] = event_ts.into();
+    event_callback(event, envelope_id)
+}
+
+/// A direct message edited by its author: `message_changed`, hidden, with the message as it is
+/// now and as it was.
+pub fn message_changed(channel: &str, event_ts: &str, message: &Value, previous: &Value, envelope_id: &str) -> Value {
+    let event = json!({
+        "type": "message",
+        "subtype": "message_changed",
+        "hidden": true,
+        "message": message,
+        "previous_message": previous,
+        "channel": channel,
+        "channel_type": "im",
+        "ts": event_ts,
+        "event_ts": event_ts,
+    });
     event_callback(event, envelope_id)
 }
 

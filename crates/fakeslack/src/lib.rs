@@ -1,15 +1,15 @@
 //! A fake Slack for tests, written from Slack's API documentation: the Web API methods hagios
 //! uses over HTTP (`ok:false` error codes, 429 with `Retry-After`, outages) and the Socket Mode
 //! WebSocket that `apps.connections.open` hands out (`hello`, envelopes that must be acked).
-//! Tests inject what people do (mentions, DMs, `/hagios`, button presses) and inspect what the
-//! bot posted and edited.
+//! Tests inject what people do (mentions, DMs, `/hagios`, button presses, edits of their
+//! messages) and what other bots post, and inspect what the bot posted and edited.
 
 mod envelopes;
 mod socket;
 mod web;
 
 use serde_json::Value;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch, Notify};
@@ -42,8 +42,11 @@ pub struct Message {
     pub ts: String,
     /// The parent's ts for a thread reply.
     pub thread_ts: Option<String>,
-    /// The author: [`BOT_USER`] for the bot's messages.
+    /// The author: [`BOT_USER`] for the bot's messages; empty for an integration's post, which
+    /// Slack attributes to its `bot_id` only.
     pub user: String,
+    /// The bot that posted it, when another app or an integration did.
+    pub bot_id: Option<String>,
     pub text: String,
     pub blocks: Option<Value>,
     pub metadata: Option<Value>,
@@ -90,6 +93,13 @@ impl Message {
         if self.by_bot() {
             json["bot_id"] = BOT_ID.into();
             json["app_id"] = APP_ID.into();
+        } else if let Some(bot_id) = &self.bot_id {
+            json["bot_id"] = bot_id.clone().into();
+            json["app_id"] = app_of(bot_id).into();
+        }
+        if self.user.is_empty() {
+            json.as_object_mut().expect("object").remove("user");
+            json["subtype"] = "bot_message".into();
         }
         if let Some(thread_ts) = &self.thread_ts {
             json["thread_ts"] = thread_ts.clone().into();
@@ -101,7 +111,7 @@ impl Message {
             json["blocks"] = blocks.clone();
         }
         if self.edits > 0 {
-            json["edited"] = serde_json::json!({ "user": BOT_USER, "ts": self.ts });
+            json["edited"] = serde_json::json!({ "user": self.user, "ts": self.ts });
         }
         if with_metadata {
             if let Some(metadata) = &self.metadata {
@@ -122,12 +132,26 @@ pub struct Ack {
     pub in_time: bool,
 }
 
+/// An account of the workspace: a person's, or a bot user's (with its bot id).
+#[derive(Debug, Clone)]
+struct Account {
+    name: String,
+    bot_id: Option<String>,
+}
+
+/// The app a bot belongs to: the fake names it after the bot (`B0RELAY` → `A0RELAY`).
+fn app_of(bot_id: &str) -> String {
+    format!("A{}", bot_id.strip_prefix('B').unwrap_or(bot_id))
+}
+
 #[derive(Default)]
 struct State {
     /// Channel id → name; `chat.postMessage` accepts either.
     channels: Vec<(String, String)>,
-    /// User id → display name, for `users.info`.
-    users: HashMap<String, String>,
+    /// Channels the bot was not invited into: posts there fail with `not_in_channel`.
+    outside: HashSet<String>,
+    /// User id → the account, for `users.info`.
+    users: HashMap<String, Account>,
     messages: Vec<Message>,
     next_ts: u64,
     failures: VecDeque<(String, Failure)>,
@@ -193,8 +217,10 @@ impl FakeSlack {
     pub async fn start(channels: &[(&str, &str)]) -> FakeSlack {
         let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the fake Web API");
         let ws = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the fake Socket Mode");
+        let hagios = Account { name: "hagios".to_owned(), bot_id: Some(BOT_ID.to_owned()) };
         let state = State {
             channels: channels.iter().map(|(id, name)| (id.to_string(), name.to_string())).collect(),
+            users: HashMap::from([(BOT_USER.to_owned(), hagios)]),
             ..State::default()
         };
         let shared = Arc::new(Shared {
@@ -251,9 +277,21 @@ impl FakeSlack {
         self.changed();
     }
 
+    /// Takes the bot out of `channel` (an id), as if never invited: `chat.postMessage` there
+    /// answers `not_in_channel` and `conversations.info` says `is_member: false`.
+    pub fn remove_bot_from(&self, channel: &str) {
+        self.state().outside.insert(channel.to_owned());
+    }
+
     /// Makes `users.info` know the person `id` by `display_name`.
     pub fn add_user(&self, id: &str, display_name: &str) {
-        self.state().users.insert(id.to_owned(), display_name.to_owned());
+        self.state().users.insert(id.to_owned(), Account { name: display_name.to_owned(), bot_id: None });
+    }
+
+    /// Installs another app whose bot user is `id` (`U…`) with the bot id `bot_id` (`B…`):
+    /// `users.info` says `is_bot`, and what it posts carries its `bot_id`.
+    pub fn add_bot(&self, id: &str, bot_id: &str, name: &str) {
+        self.state().users.insert(id.to_owned(), Account { name: name.to_owned(), bot_id: Some(bot_id.to_owned()) });
     }
 
     /// Answers `chat.postMessage` with 429 when a channel gets posts closer together than
@@ -327,15 +365,79 @@ impl FakeSlack {
     /// given. Returns the envelope id.
     pub fn mention(&self, user: &str, channel: &str, thread_ts: Option<&str>, text: &str) -> String {
         let text = format!("<@{BOT_USER}> {text}");
-        let ts = self.add_person_message(user, channel, thread_ts, &text);
+        let ts = self.add_message(user, None, channel, thread_ts, &text);
         self.deliver("events_api", false, |envelope| {
             envelopes::app_mention(user, channel, &ts, thread_ts, &text, envelope)
         })
     }
 
+    /// The bot user `bot` of another app (see [`FakeSlack::add_bot`]) posts a message mentioning
+    /// the bot, as an app does with `chat.postMessage`: Slack sends an `app_mention` carrying the
+    /// bot user as `user`, its `bot_id` and `bot_profile`, and no `client_msg_id`. Returns the
+    /// envelope id.
+    pub fn bot_mention(&self, bot: &str, channel: &str, thread_ts: Option<&str>, text: &str) -> String {
+        let bot_id = self.state().users.get(bot).and_then(|account| account.bot_id.clone());
+        let bot_id = bot_id.unwrap_or_else(|| panic!("{bot} is not a bot: add it with add_bot first"));
+        let text = format!("<@{BOT_USER}> {text}");
+        let ts = self.add_message(bot, Some(&bot_id), channel, thread_ts, &text);
+        let app_id = app_of(&bot_id);
+        self.deliver("events_api", false, |envelope| {
+            let mention = envelopes::app_mention(bot, channel, &ts, thread_ts, &text, envelope);
+            envelopes::bot_mention(mention, &bot_id, &app_id)
+        })
+    }
+
+    /// An integration (an incoming webhook, a classic bot) posts as `username` a message
+    /// mentioning the bot: a `bot_message` with `bot_id` and no `user`. Slack documents
+    /// `bot_message` events of that shape; whether it also sends such an `app_mention` it does not
+    /// say, so the fake sends the worst case: an `app_mention` of the same shape. Returns the
+    /// envelope id.
+    pub fn integration_mention(&self, bot_id: &str, username: &str, channel: &str, text: &str) -> String {
+        let text = format!("<@{BOT_USER}> {text}");
+        let ts = self.add_message("", Some(bot_id), channel, None, &text);
+        self.deliver("events_api", false, |envelope| {
+            envelopes::integration_mention(bot_id, username, channel, &ts, &text, envelope)
+        })
+    }
+
+    /// The author of message `ts` in `channel` changes its text to `text` (the whole new text).
+    /// Slack tells the app what its subscriptions cover: in a direct message channel (`D…`) a
+    /// `message` event with `subtype: message_changed`, the new and the previous message; in a
+    /// channel, when the new text mentions the bot, the `app_mention` again — the same `ts`, the
+    /// new text, and `edited`. Returns the envelope id, or `None` when Slack sends nothing.
+    pub fn edit_message(&self, channel: &str, ts: &str, text: &str) -> Option<String> {
+        let (before, after, event_ts) = {
+            let mut state = self.state();
+            let event_ts = state.new_ts();
+            let message = state
+                .messages
+                .iter_mut()
+                .find(|m| m.channel == channel && m.ts == ts)
+                .unwrap_or_else(|| panic!("no message {ts} in {channel}"));
+            let before = message.to_json(false);
+            message.text = text.to_owned();
+            message.edits += 1;
+            let mut after = message.to_json(false);
+            after["edited"]["ts"] = event_ts.clone().into();
+            (before, after, event_ts)
+        };
+        self.changed();
+        if channel.starts_with('D') {
+            Some(self.deliver("events_api", false, |envelope| {
+                envelopes::message_changed(channel, &event_ts, &after, &before, envelope)
+            }))
+        } else if text.contains(&format!("<@{BOT_USER}>")) {
+            Some(self.deliver("events_api", false, |envelope| {
+                envelopes::edited_mention(channel, &event_ts, &after, envelope)
+            }))
+        } else {
+            None
+        }
+    }
+
     /// A person writes `text` to the bot in the direct message channel `channel` (`D…`).
     pub fn direct_message(&self, user: &str, channel: &str, text: &str) -> String {
-        let ts = self.add_person_message(user, channel, None, text);
+        let ts = self.add_message(user, None, channel, None, text);
         self.deliver("events_api", false, |envelope| envelopes::direct_message(user, channel, &ts, text, envelope))
     }
 
@@ -364,7 +466,15 @@ impl FakeSlack {
         })
     }
 
-    fn add_person_message(&self, user: &str, channel: &str, thread_ts: Option<&str>, text: &str) -> String {
+    /// Stores a message someone other than the bot posted and returns its ts.
+    fn add_message(
+        &self,
+        user: &str,
+        bot_id: Option<&str>,
+        channel: &str,
+        thread_ts: Option<&str>,
+        text: &str,
+    ) -> String {
         let mut state = self.state();
         let ts = state.new_ts();
         state.messages.push(Message {
@@ -372,6 +482,7 @@ impl FakeSlack {
             ts: ts.clone(),
             thread_ts: thread_ts.map(str::to_owned),
             user: user.to_owned(),
+            bot_id: bot_id.map(str::to_owned),
             text: text.to_owned(),
             blocks: None,
             metadata: None,

@@ -1,5 +1,5 @@
-//! The `[matrix]` section: the homeserver and the bot's user; its access token or password
-//! stays in the environment, never in the file.
+//! The `[matrix]` section: the homeserver, the bot's user, and the homeservers whose people it
+//! answers; its access token or password stays in the environment, never in the file.
 
 use super::{MatrixChat, MatrixLogin};
 use crate::platform::{ConnectError, Place, Section};
@@ -23,6 +23,11 @@ pub struct MatrixConfig {
     pub password_env: String,
     /// The room (id `!…:server` or alias `#…:server`) for notifications no `[[route]]` matches.
     pub default_room: String,
+    /// The homeservers whose users may invite the bot and use its commands (`"*"`: every
+    /// server of the federation); `None`, the default, is the bot's own server. Users of other
+    /// servers are answered only when a `[[user]]` entry names them.
+    #[serde(default)]
+    pub allowed_servers: Option<Vec<String>>,
 }
 
 impl MatrixConfig {
@@ -38,6 +43,26 @@ impl MatrixConfig {
             }),
         }
     }
+
+    /// The homeservers whose people the bot admits: `allowed_servers`, else its own server.
+    pub(super) fn allowed(&self) -> Vec<&str> {
+        match &self.allowed_servers {
+            Some(allowed) => allowed.iter().map(String::as_str).collect(),
+            None => server_of(&self.user).into_iter().collect(),
+        }
+    }
+
+    /// Whether `user_id` lives on a homeserver whose people the bot admits.
+    pub(super) fn admits(&self, user_id: &str) -> bool {
+        let allowed = self.allowed();
+        allowed.contains(&"*") || server_of(user_id).is_some_and(|server| allowed.contains(&server))
+    }
+}
+
+/// The server name of a user id `@localpart:server` (with its port, when it has one).
+fn server_of(user_id: &str) -> Option<&str> {
+    let (_, server) = user_id.strip_prefix('@')?.split_once(':')?;
+    (!server.is_empty()).then_some(server)
 }
 
 #[async_trait]
@@ -55,6 +80,13 @@ impl Section for MatrixConfig {
                 "[matrix] default_room `{}` must be a room id (!…) or alias (#…:server)",
                 self.default_room
             ));
+        }
+        for server in self.allowed_servers.iter().flatten() {
+            if server != "*" && !is_server_name(server) {
+                problems.push(format!(
+                    "[matrix] allowed_servers entry `{server}` must be a server name like example.org (the part of a user id after the colon), or \"*\" for every server"
+                ));
+            }
         }
         problems
     }
@@ -92,6 +124,12 @@ fn is_room(room: &str) -> bool {
     room.len() > 1 && (room.starts_with('!') || (room.starts_with('#') && room.contains(':')))
 }
 
+/// A homeserver's name: a host name or IP literal with an optional port, as in user ids.
+fn is_server_name(server: &str) -> bool {
+    !server.is_empty()
+        && server.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+}
+
 fn default_token_env() -> String {
     "MATRIX_ACCESS_TOKEN".to_owned()
 }
@@ -117,11 +155,41 @@ mod tests {
         );
         assert_eq!(matrix.target_problem("!db:example.org"), None);
         assert!(matrix.target_problem("db").is_some());
-        let bad: MatrixConfig =
-            toml::from_str("homeserver = \"m.example.org\"\nuser = \"hagios\"\ndefault_room = \"alerts\"\n").unwrap();
+        let bad: MatrixConfig = toml::from_str(
+            "homeserver = \"m.example.org\"\nuser = \"hagios\"\ndefault_room = \"alerts\"\nallowed_servers = [\"@eve:evil.example\", \"\"]\n",
+        )
+        .unwrap();
         let problems = bad.problems().join("\n");
-        for expected in ["like https://matrix", "full user id", "default_room `alerts`"] {
+        for expected in [
+            "like https://matrix",
+            "full user id",
+            "default_room `alerts`",
+            "allowed_servers entry `@eve:evil.example` must be a server name",
+            "allowed_servers entry `` must be",
+        ] {
             assert!(problems.contains(expected), "{expected}: {problems}");
         }
+    }
+
+    #[test]
+    fn by_default_only_the_bots_own_server_is_admitted() {
+        let section = |extra: &str| -> MatrixConfig {
+            toml::from_str(&format!(
+                "homeserver = \"https://m.example.org\"\nuser = \"@hagios:example.org\"\ndefault_room = \"#a:example.org\"\n{extra}"
+            ))
+            .unwrap()
+        };
+        let own = section("");
+        assert!(own.admits("@olive:example.org"));
+        for stranger in ["@eve:evil.example", "@eve:example.org.evil.example", "@eve:example.org:8448", "eve", "@eve:"] {
+            assert!(!own.admits(stranger), "{stranger}");
+        }
+        let partners = section("allowed_servers = [\"example.org\", \"partner.example:8448\"]");
+        assert!(partners.problems().is_empty(), "{:?}", partners.problems());
+        assert!(partners.admits("@olive:example.org") && partners.admits("@pat:partner.example:8448"));
+        assert!(!partners.admits("@pat:partner.example"), "a port is part of the server name");
+        assert!(section("allowed_servers = [\"*\"]").admits("@anyone:anywhere.example"));
+        let nobody = section("allowed_servers = []");
+        assert!(!nobody.admits("@olive:example.org") && nobody.problems().is_empty());
     }
 }

@@ -1,7 +1,7 @@
 //! Reads `/sync` answers: people's text messages (with their thread, and whether they address
 //! the bot by a mention), reactions that stand for a command, encrypted messages hagios cannot
-//! read, invitations (and whether the room is encrypted), and membership changes. Everything
-//! else, the bot's own events and edits included, is ignored.
+//! read, invitations (who sent them, and whether the room is encrypted), and membership
+//! changes. Everything else, the bot's own events and edits included, is ignored.
 
 use super::render::reaction_command;
 use serde_json::Value;
@@ -24,11 +24,15 @@ pub enum Heard {
     Encrypted { room: String },
 }
 
-/// An invitation to a room; encrypted rooms are declined.
+/// An invitation to a room; encrypted rooms, and invitations from homeservers the bot does not
+/// admit, are declined.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invite {
     pub room: String,
     pub encrypted: bool,
+    /// Who invited the bot: the sender of its `invite` membership event; `None` when the
+    /// homeserver did not include that event.
+    pub inviter: Option<String>,
 }
 
 fn rooms<'a>(sync: &'a Value, section: &str) -> impl Iterator<Item = (&'a String, &'a Value)> {
@@ -39,11 +43,19 @@ fn events<'a>(room: &'a Value, list: &str) -> impl Iterator<Item = &'a Value> {
     room[list]["events"].as_array().into_iter().flatten()
 }
 
-pub fn invites(sync: &Value) -> Vec<Invite> {
+pub fn invites(sync: &Value, me: &Me) -> Vec<Invite> {
     rooms(sync, "invite")
         .map(|(room, invite)| Invite {
             room: room.clone(),
             encrypted: events(invite, "invite_state").any(|event| event["type"] == "m.room.encryption"),
+            inviter: events(invite, "invite_state")
+                .find(|event| {
+                    event["type"] == "m.room.member"
+                        && event["state_key"] == me.user_id.as_str()
+                        && event["content"]["membership"] == "invite"
+                })
+                .and_then(|event| event["sender"].as_str())
+                .map(str::to_owned),
         })
         .collect()
 }
@@ -197,21 +209,28 @@ mod tests {
     }
 
     #[test]
-    fn invites_say_whether_the_room_is_encrypted_and_member_changes_are_noticed() {
+    fn invites_say_who_sent_them_whether_the_room_is_encrypted_and_member_changes_are_noticed() {
+        let invited = |sender: &str, state_key: &str| {
+            json!({ "type": "m.room.member", "sender": sender, "state_key": state_key, "content": { "membership": "invite" } })
+        };
         let sync = json!({ "rooms": {
             "invite": {
-                "!plain:x": { "invite_state": { "events": [{ "type": "m.room.name", "content": { "name": "ops" } }] } },
+                "!plain:x": { "invite_state": { "events": [
+                    { "type": "m.room.name", "content": { "name": "ops" } },
+                    invited("@mallory:x", "@someone:x"),
+                    invited("@alice:x", "@hagios:example.org"),
+                ] } },
                 "!secret:x": { "invite_state": { "events": [{ "type": "m.room.encryption", "content": {} }] } },
             },
             "join": { "!r:x": { "timeline": { "events": [{ "type": "m.room.member", "sender": "@bob:x", "content": { "membership": "join" } }] } } },
         } });
-        let mut invites = invites(&sync);
+        let mut invites = invites(&sync, &me());
         invites.sort_by(|a, b| a.room.cmp(&b.room));
         assert_eq!(
             invites,
             [
-                Invite { room: "!plain:x".into(), encrypted: false },
-                Invite { room: "!secret:x".into(), encrypted: true }
+                Invite { room: "!plain:x".into(), encrypted: false, inviter: Some("@alice:x".into()) },
+                Invite { room: "!secret:x".into(), encrypted: true, inviter: None }
             ]
         );
         assert_eq!(membership_changed(&sync), ["!r:x"]);
@@ -238,7 +257,7 @@ mod tests {
         fn arbitrary_sync_answers_never_panic(payload in "\\PC{0,300}|\\{\"rooms\":\\{\"(join|invite)\":[ -~]{0,200}") {
             if let Ok(sync) = serde_json::from_str::<Value>(&payload) {
                 heard(&sync, &me());
-                invites(&sync);
+                invites(&sync, &me());
                 membership_changed(&sync);
             }
         }

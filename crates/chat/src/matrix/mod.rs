@@ -6,6 +6,9 @@
 //! those of the thread replies carrying what did not fit in the message from that), and the
 //! homeserver answers a repeated `PUT …/send/m.room.message/{txnId}` with the first event.
 //! End-to-end encrypted rooms are not supported: invitations to them are declined with a reason.
+//! The federation is not trusted: invitations from homeservers outside `[matrix]
+//! allowed_servers` (by default the bot's own) are declined with a reason, and what people of
+//! other servers ask arrives marked foreign, for the conversation to refuse.
 
 mod client;
 mod config;
@@ -213,25 +216,50 @@ impl MatrixChat {
         self.client.call(Method::GET, Some(token), &["sync"], &query, None, CALL_TIMEOUT + wait).await
     }
 
-    /// Joins rooms the bot is invited to, and declines encrypted ones with a reason the inviter
-    /// sees. An invitation shows in one sync only, so a rate limit is waited out here.
-    async fn answer_invites(&self, sync: &Value) {
-        for invite in events::invites(sync) {
-            if invite.encrypted {
-                tracing::warn!(room = %invite.room, "declining an invitation to an encrypted room: not supported");
-            } else {
-                tracing::info!(room = %invite.room, "joining a room the bot was invited to");
-            }
-            let leave = ["rooms", invite.room.as_str(), "leave"];
-            let join = ["join", invite.room.as_str()];
-            let (segments, body) = if invite.encrypted {
-                (&leave[..], json!({ "reason": ENCRYPTED_REFUSAL }))
-            } else {
-                (&join[..], json!({}))
+    /// Joins rooms the bot is invited to, and declines with a reason the inviter sees those it
+    /// must not join: encrypted rooms, and invitations from homeservers it does not admit (or
+    /// whose sender the homeserver did not say). An invitation shows in one sync only, so a rate
+    /// limit is waited out here.
+    async fn answer_invites(&self, sync: &Value, me: &Me) {
+        for invite in events::invites(sync, me) {
+            let room = invite.room.as_str();
+            let inviter = invite.inviter.as_deref().unwrap_or("?");
+            let refusal = self.invite_refusal(&invite);
+            let leave = ["rooms", room, "leave"];
+            let join = ["join", room];
+            let (segments, body) = match &refusal {
+                Some(reason) => {
+                    tracing::warn!(room, inviter, reason, "declining an invitation");
+                    (&leave[..], json!({ "reason": reason }))
+                }
+                None => {
+                    tracing::info!(room, inviter, "joining a room the bot was invited to");
+                    (&join[..], json!({}))
+                }
             };
-            if let Err(e) = patiently(|| self.call(Method::POST, segments, Some(&body))).await {
-                tracing::warn!(error = %e, room = %invite.room, "cannot answer an invitation");
+            let answered = patiently(|| self.call(Method::POST, segments, Some(&body))).await;
+            if let Err(e) = answered {
+                tracing::warn!(error = %e, room, "cannot answer an invitation");
             }
+        }
+    }
+
+    /// Why the bot declines `invite`, if it does.
+    fn invite_refusal(&self, invite: &events::Invite) -> Option<String> {
+        if invite.encrypted {
+            return Some(ENCRYPTED_REFUSAL.to_owned());
+        }
+        let allowed = self.config.allowed();
+        let servers = if allowed.is_empty() { "no homeserver".to_owned() } else { allowed.join(" or ") };
+        match invite.inviter.as_deref() {
+            Some(inviter) if self.config.admits(inviter) => None,
+            Some(inviter) => Some(format!(
+                "hagios takes invitations only from people on {servers}, and {inviter} is not: \
+                 ask its operators to add your homeserver to [matrix] allowed_servers"
+            )),
+            None => Some(format!(
+                "hagios takes invitations only from people on {servers}, and the homeserver did not say who sent this one"
+            )),
         }
     }
 
@@ -285,8 +313,14 @@ impl MatrixChat {
         }
     }
 
-    /// The person behind `user_id`, named by their display name where they set one.
+    /// The person behind `user_id`, named by their display name where they set one. A user of a
+    /// homeserver the bot does not admit is marked foreign and named by the id: asking their
+    /// homeserver for a profile would be a request on a stranger's behalf, and a name of their
+    /// choosing would only dress up the refusal.
     async fn user(&self, user_id: &str) -> ChatUser {
+        if !self.config.admits(user_id) {
+            return ChatUser { id: user_id.to_owned(), name: user_id.to_owned(), foreign: true };
+        }
         let known = self.names.lock().expect("names").get(user_id).cloned();
         let name = match known {
             Some(name) => name,
@@ -301,7 +335,7 @@ impl MatrixChat {
                 name
             }
         };
-        ChatUser { id: user_id.to_owned(), name }
+        ChatUser { id: user_id.to_owned(), name, foreign: false }
     }
 
     async fn load_since(&self) -> Option<String> {
@@ -376,6 +410,12 @@ impl ChatAdapter for MatrixChat {
         self.room_id(target).await
     }
 
+    /// Joins `target` as the first post there would: a room the bot may not join is an error
+    /// that says so.
+    async fn is_member(&self, target: &str) -> Result<Option<bool>, ChatError> {
+        self.room_id(target).await.map(|_| Some(true))
+    }
+
     async fn update(&self, message: &MessageRef, content: &Outbound) -> Result<(), ChatError> {
         let edit = render::edit(&message.id, content);
         let fingerprint = {
@@ -402,7 +442,7 @@ impl ChatAdapter for MatrixChat {
         if since.is_none() {
             // First start: what was said before hagios was there is not for it.
             let first = self.sync(None, Duration::ZERO).await?;
-            self.answer_invites(&first).await;
+            self.answer_invites(&first, &me).await;
             since = first["next_batch"].as_str().map(str::to_owned);
             if let Some(since) = &since {
                 self.save_since(since).await;
@@ -414,7 +454,7 @@ impl ChatAdapter for MatrixChat {
                 sync = self.sync(since.as_deref(), SYNC_WAIT) => sync?,
                 () = events.closed() => return Ok(()),
             };
-            self.answer_invites(&sync).await;
+            self.answer_invites(&sync, &me).await;
             for room in events::membership_changed(&sync) {
                 self.direct.lock().expect("direct").remove(&room);
             }

@@ -1,13 +1,18 @@
 //! Turns Slack's Socket Mode payloads into chat events: mentions and direct messages (threads
 //! kept, the bot's own mention stripped, Slack's `&<>` entities decoded), `/hagios` commands, and
-//! presses of the buttons hagios put on its alerts. Anything else is ignored.
+//! presses of the buttons hagios put on its alerts. Anything else is ignored — and so is what
+//! only looks like a new command: an edited mention (Slack sends the `app_mention` again, with
+//! `edited`), an edited or deleted direct message (a `message` with a subtype), and what bots
+//! post (`bot_id`, `subtype: bot_message`). A message is a command once, when a person sends it.
+//! Slack's model of `app_mention` here keeps no `bot_id`, so a bot's mention is recognised by
+//! its author's account (`users.info` `is_bot`, asked in `mod.rs`).
 
 use super::render::{button_command, question_command};
 use crate::{ChatEvent, ChatUser, MessageRef};
 use slack_morphism::prelude::*;
 
 fn user(id: &SlackUserId) -> ChatUser {
-    ChatUser { id: id.0.clone(), name: id.0.clone() }
+    ChatUser { id: id.0.clone(), name: id.0.clone(), foreign: false }
 }
 
 fn thread(channel: &SlackChannelId, thread_ts: Option<&SlackTs>) -> Option<MessageRef> {
@@ -15,9 +20,11 @@ fn thread(channel: &SlackChannelId, thread_ts: Option<&SlackTs>) -> Option<Messa
 }
 
 /// A command from an `app_mention` or a direct message; `None` for other events, for the bot's
-/// own messages and for edits, deletions and other message subtypes.
+/// own messages, for edits, deletions and other message subtypes, and for bots' messages. (An
+/// integration's `bot_message` mention has no `user` and does not even read as an `app_mention`.)
 pub fn from_push(event: &SlackEventCallbackBody, bot_user: &str) -> Option<ChatEvent> {
     match event {
+        SlackEventCallbackBody::AppMention(mention) if mention.edited.is_some() || mention.user.0 == bot_user => None,
         SlackEventCallbackBody::AppMention(mention) => Some(ChatEvent::Command {
             user: user(&mention.user),
             channel: mention.channel.0.clone(),
@@ -102,12 +109,32 @@ mod tests {
         assert_eq!(
             event,
             Some(ChatEvent::Command {
-                user: ChatUser { id: "U1".into(), name: "U1".into() },
+                user: ChatUser { id: "U1".into(), name: "U1".into(), foreign: false },
                 channel: "C1".into(),
                 thread: Some(MessageRef { channel: "C1".into(), id: "1.0".into() }),
                 text: "ack looking <3 & more".into(),
             })
         );
+    }
+
+    #[test]
+    fn an_edited_mention_or_the_bots_own_is_not_a_command_again() {
+        let mention = |extra: serde_json::Value| {
+            let mut event = serde_json::json!({
+                "type": "app_mention", "user": "U1", "channel": "C1", "ts": "2.0", "text": "<@U0BOT> downtime web01 2h"
+            });
+            event.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            push(event)
+        };
+        assert!(mention(serde_json::json!({})).is_some());
+        assert_eq!(mention(serde_json::json!({ "edited": { "user": "U1", "ts": "3.0" } })), None);
+        assert_eq!(mention(serde_json::json!({ "user": "U0BOT" })), None);
+        // An integration's post has no user: it does not read as a mention at all.
+        let integration = serde_json::json!({
+            "type": "app_mention", "subtype": "bot_message", "bot_id": "B9", "username": "relay",
+            "channel": "C1", "ts": "2.0", "text": "<@U0BOT> downtime web01 2h"
+        });
+        assert_eq!(push(integration), None);
     }
 
     #[test]
@@ -124,6 +151,7 @@ mod tests {
         assert_eq!(dm(serde_json::json!({ "user": "U0BOT" })), None);
         assert_eq!(dm(serde_json::json!({ "bot_id": "B1" })), None);
         assert_eq!(dm(serde_json::json!({ "subtype": "message_changed" })), None);
+        assert_eq!(dm(serde_json::json!({ "subtype": "bot_message", "bot_id": "B1" })), None);
     }
 
     #[test]
@@ -141,7 +169,7 @@ mod tests {
         assert_eq!(
             press("hagios_ack"),
             Some(ChatEvent::Button {
-                user: ChatUser { id: "U1".into(), name: "U1".into() },
+                user: ChatUser { id: "U1".into(), name: "U1".into(), foreign: false },
                 message: MessageRef { channel: "C1".into(), id: "1.0".into() },
                 command: "ack".into(),
             })
@@ -162,7 +190,7 @@ mod tests {
         assert_eq!(
             from_interaction(&interaction),
             Some(ChatEvent::Button {
-                user: ChatUser { id: "U2".into(), name: "U2".into() },
+                user: ChatUser { id: "U2".into(), name: "U2".into(), foreign: false },
                 message: MessageRef { channel: "C1".into(), id: "1.0".into() },
                 command: "cancel 7".into(),
             })

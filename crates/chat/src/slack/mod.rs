@@ -39,12 +39,20 @@ pub struct SlackChat {
 
 /// What the Socket Mode callbacks reach through slack-morphism's user state.
 struct EventSink {
-    events: mpsc::Sender<ChatEvent>,
+    /// Events in the order Slack delivered them, to the task that looks up their authors.
+    arrived: mpsc::UnboundedSender<ChatEvent>,
     bot_user: String,
-    bot_token: SlackApiToken,
-    /// Display names by user id, so that replies, Nagios comments and the audit log name people.
-    names: Arc<std::sync::Mutex<HashMap<String, String>>>,
 }
+
+/// A Slack account as `users.info` describes it.
+#[derive(Debug, Clone)]
+struct Account {
+    name: String,
+    bot: bool,
+}
+
+/// The longest a look-up of an event's author may hold up the events after it.
+const LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl SlackChat {
     /// The adapter `config` describes, posting at most one message per second per channel.
@@ -413,20 +421,36 @@ impl ChatAdapter for SlackChat {
         Ok(())
     }
 
-    async fn listen(&self, events: mpsc::Sender<ChatEvent>) -> Result<(), ChatError> {
-        let bot_user = self.bot_user().await?.to_owned();
-        // slack-morphism retries a refused app token forever and quietly; asking once first
-        // turns a wrong token into an error that says what to fix.
+    /// Whether the bot is in the channel, as `conversations.info` says.
+    async fn is_member(&self, target: &str) -> Result<Option<bool>, ChatError> {
+        let id = self.channel_id(target).await?;
+        let request = SlackApiConversationsInfoRequest::new(id.into());
+        let info = self.client.open_session(&self.bot_token).conversations_info(&request).await.map_err(chat_error)?;
+        Ok(info.channel.flags.is_member)
+    }
+
+    /// Asks Slack for a Socket Mode address with the app-level token, as `listen` does first.
+    async fn can_listen(&self) -> Result<(), ChatError> {
         self.client
             .open_session(&self.app_token)
             .apps_connections_open(&SlackApiAppsConnectionOpenRequest::new())
             .await
+            .map(drop)
             .map_err(|e| match chat_error(e) {
                 ChatError::Rejected(reason) => ChatError::Rejected(format!("Socket Mode (app_token_env): {reason}")),
                 other => other,
-            })?;
-        let sink =
-            EventSink { events: events.clone(), bot_user, bot_token: self.bot_token.clone(), names: Arc::default() };
+            })
+    }
+
+    async fn listen(&self, events: mpsc::Sender<ChatEvent>) -> Result<(), ChatError> {
+        let bot_user = self.bot_user().await?.to_owned();
+        // slack-morphism retries a refused app token forever and quietly; asking once first
+        // turns a wrong token into an error that says what to fix.
+        self.can_listen().await?;
+        let (arrived, arrivals) = mpsc::unbounded_channel();
+        let introducer =
+            tokio::spawn(introduce(arrivals, events.clone(), self.client.clone(), self.bot_token.clone()));
+        let sink = EventSink { arrived, bot_user };
         let environment =
             Arc::new(SlackClientEventsListenerEnvironment::new(self.client.clone()).with_user_state(sink));
         let callbacks = SlackSocketModeListenerCallbacks::new()
@@ -439,89 +463,109 @@ impl ChatAdapter for SlackChat {
         listener.start().await;
         events.closed().await;
         listener.shutdown().await;
+        introducer.abort();
         Ok(())
     }
 }
 
-/// Hands an event to the conversation without holding up the ack: slack-morphism acks when the
-/// callback returns, and Slack wants that within 3 seconds. Naming the person happens after.
-async fn forward(
-    client: Arc<SlackHyperClient>,
-    state: &SlackClientEventsUserState,
-    event: impl FnOnce(&str) -> Option<ChatEvent>,
-) {
+/// Queues an event for [`introduce`] without holding up the ack: slack-morphism acks when the
+/// callback returns, and Slack wants that within 3 seconds.
+async fn forward(state: &SlackClientEventsUserState, event: impl FnOnce(&str) -> Option<ChatEvent>) {
     let storage = state.read().await;
     let Some(sink) = storage.get_user_state::<EventSink>() else { return };
-    let Some(mut event) = event(&sink.bot_user) else { return };
-    let (events, token, names) = (sink.events.clone(), sink.bot_token.clone(), sink.names.clone());
-    tokio::spawn(async move {
+    let Some(event) = event(&sink.bot_user) else { return };
+    if sink.arrived.send(event).is_err() {
+        tracing::debug!("chat event arrived after shutdown");
+    }
+}
+
+/// Hands people's events to the conversation in the order they arrived, each with its author's
+/// name; events of bot accounts are dropped: what bots post is no command.
+async fn introduce(
+    mut arrivals: mpsc::UnboundedReceiver<ChatEvent>,
+    events: mpsc::Sender<ChatEvent>,
+    client: Arc<SlackHyperClient>,
+    token: SlackApiToken,
+) {
+    let mut accounts = HashMap::new();
+    while let Some(mut event) = arrivals.recv().await {
         let user = match &mut event {
             ChatEvent::Command { user, .. } | ChatEvent::Button { user, .. } => user,
         };
-        user.name = display_name(&client, &token, &names, &user.id).await;
-        if events.send(event).await.is_err() {
-            tracing::debug!("chat event arrived after shutdown");
+        let account = account(&client, &token, &mut accounts, &user.id).await;
+        if account.bot {
+            tracing::info!(user = %user.id, "ignored a bot's message: only people's messages are commands");
+            continue;
         }
-    });
+        user.name = account.name;
+        if events.send(event).await.is_err() {
+            return;
+        }
+    }
 }
 
-/// The name people see for `user_id` (`users.info`, remembered); the id itself when Slack
-/// cannot tell (no `users:read` scope, say), since authorization goes by id anyway.
-async fn display_name(
+/// What `users.info` says of `user_id` (remembered). When Slack cannot tell in time (no
+/// `users:read` scope, an outage), the id stands for the name and the account for a person's,
+/// not remembered: authorization goes by id anyway, and the event itself showed no bot.
+async fn account(
     client: &SlackHyperClient,
     token: &SlackApiToken,
-    names: &std::sync::Mutex<HashMap<String, String>>,
+    accounts: &mut HashMap<String, Account>,
     user_id: &str,
-) -> String {
-    if let Some(name) = names.lock().expect("names").get(user_id) {
-        return name.clone();
+) -> Account {
+    if let Some(account) = accounts.get(user_id) {
+        return account.clone();
     }
     let request = SlackApiUsersInfoRequest::new(SlackUserId(user_id.to_owned()));
-    let name = match client.open_session(token).users_info(&request).await {
-        Ok(info) => {
-            let user = info.user;
-            let (display, real) = user.profile.map_or((None, None), |p| (p.display_name, p.real_name));
-            [display, real, user.real_name, user.name]
-                .into_iter()
-                .flatten()
-                .find(|name| !name.trim().is_empty())
-                .unwrap_or_else(|| user_id.to_owned())
-        }
-        Err(e) => {
-            tracing::debug!(error = %chat_error(e), user = user_id, "cannot look up the user's name");
-            return user_id.to_owned();
-        }
+    let info = tokio::time::timeout(LOOKUP_TIMEOUT, client.open_session(token).users_info(&request)).await;
+    let user = match info {
+        Ok(Ok(info)) => info.user,
+        Ok(Err(e)) => return unknown(user_id, &chat_error(e)),
+        Err(_) => return unknown(user_id, &format!("no answer within {LOOKUP_TIMEOUT:?}")),
     };
-    names.lock().expect("names").insert(user_id.to_owned(), name.clone());
-    name
+    let (display, real) = user.profile.map_or((None, None), |p| (p.display_name, p.real_name));
+    let name = [display, real, user.real_name, user.name]
+        .into_iter()
+        .flatten()
+        .find(|name| !name.trim().is_empty())
+        .unwrap_or_else(|| user_id.to_owned());
+    let account = Account { name, bot: user.flags.is_bot == Some(true) };
+    accounts.insert(user_id.to_owned(), account.clone());
+    account
+}
+
+/// An account Slack could not describe: a person's, named by its id.
+fn unknown(user_id: &str, error: &dyn std::fmt::Display) -> Account {
+    tracing::warn!(%error, user = user_id, "cannot look up the user (needs users:read): taken as a person, named by id");
+    Account { name: user_id.to_owned(), bot: false }
 }
 
 async fn on_push(
     event: SlackPushEventCallback,
-    client: Arc<SlackHyperClient>,
+    _client: Arc<SlackHyperClient>,
     state: SlackClientEventsUserState,
 ) -> UserCallbackResult<()> {
-    forward(client, &state, |bot_user| events::from_push(&event.event, bot_user)).await;
+    forward(&state, |bot_user| events::from_push(&event.event, bot_user)).await;
     Ok(())
 }
 
 async fn on_command(
     command: SlackCommandEvent,
-    client: Arc<SlackHyperClient>,
+    _client: Arc<SlackHyperClient>,
     state: SlackClientEventsUserState,
 ) -> UserCallbackResult<SlackCommandEventResponse> {
     let echo = format!("`/hagios {}`: working on it…", render::escape(command.text.as_deref().unwrap_or_default()));
-    forward(client, &state, |_| Some(events::from_slash_command(&command))).await;
+    forward(&state, |_| Some(events::from_slash_command(&command))).await;
     Ok(SlackCommandEventResponse::new(SlackMessageContent::new().with_text(echo))
         .with_response_type(SlackMessageResponseType::Ephemeral))
 }
 
 async fn on_interaction(
     interaction: SlackInteractionEvent,
-    client: Arc<SlackHyperClient>,
+    _client: Arc<SlackHyperClient>,
     state: SlackClientEventsUserState,
 ) -> UserCallbackResult<()> {
-    forward(client, &state, |_| events::from_interaction(&interaction)).await;
+    forward(&state, |_| events::from_interaction(&interaction)).await;
     Ok(())
 }
 

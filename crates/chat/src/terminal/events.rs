@@ -36,7 +36,7 @@ fn event_from_line(line: &str, user: &str) -> Option<ChatEvent> {
         _ => (None, line),
     };
     Some(ChatEvent::Command {
-        user: ChatUser { id: user.to_owned(), name: user.to_owned() },
+        user: ChatUser { id: user.to_owned(), name: user.to_owned(), foreign: false },
         channel: CHANNEL.to_owned(),
         thread,
         text: text.to_owned(),

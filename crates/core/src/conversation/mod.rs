@@ -1,19 +1,26 @@
 //! The command side of chat: each event from a person goes through the router (parse, check
 //! against real objects, authorize, execute), is audited, and is answered where it was asked.
 //! A command typed in a thread carries its context: the incident's object at its site, or the
-//! open members of an alert group each at its site (where `ack` acknowledges them all).
+//! open members of an alert group each at its site (where `ack` acknowledges them all). Someone
+//! the platform marks foreign (a Matrix user of a homeserver outside `allowed_servers`) whom no
+//! `[[user]]` entry names is refused before the router, read commands included, and the attempt
+//! is audited.
 
 mod questions;
 
 use crate::observe::names;
 use hagios_chat::{ChatAdapter, ChatEvent, ChatUser, MessageRef, Outbound};
-use hagios_commands::{AuditEntry, Question, Request, Router, Thread};
+use hagios_commands::{AuditEntry, Dispatch, Question, Request, Router, Thread};
 use hagios_domain::SiteObject;
 use hagios_monitor::Monitor;
 use hagios_store::{AuditRecord, StoreHandle};
 pub use questions::Chats;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
+
+/// How much of a refused stranger's text the audit log keeps.
+const STRANGER_TEXT_KEPT: usize = 500;
 
 #[derive(Clone)]
 pub struct Conversation {
@@ -23,6 +30,9 @@ pub struct Conversation {
     pub store: StoreHandle,
     /// Every platform's adapter: a question asked on one may be answered on another.
     pub chats: Chats,
+    /// The chat ids `[[user]]` names: people the operators vouch for, answered (by their roles)
+    /// even when the platform marks their account foreign.
+    pub listed_users: Arc<BTreeSet<String>>,
 }
 
 /// One thing a person asked, whatever the platform or widget they used.
@@ -69,18 +79,11 @@ impl Conversation {
 
     async fn answer(&self, asked: Asked) {
         let arrived = std::time::Instant::now();
-        let thread = match &asked.thread {
-            Some(thread) => self.thread_context(thread).await,
-            None => Thread::None,
+        let dispatch = if asked.user.foreign && !self.listed_users.contains(&asked.user.id) {
+            stranger_refused(&asked)
+        } else {
+            self.dispatch(&asked).await
         };
-        let request = Request {
-            user_id: &asked.user.id,
-            user_name: &asked.user.name,
-            text: &asked.text,
-            thread,
-            now: hagios_domain::unix_now(),
-        };
-        let dispatch = self.router.dispatch(&request, self.monitor.as_ref()).await;
         count(&dispatch.audit, arrived.elapsed());
         self.audit(&dispatch.audit).await;
         let (channel, thread) = (Some(asked.channel.as_str()), asked.thread.as_ref());
@@ -98,6 +101,22 @@ impl Conversation {
         if let Some(question) = dispatch.answered.and_then(|answered| answered.question) {
             self.chats.close_question(&question, &asked.user.name, &dispatch.reply).await;
         }
+    }
+
+    /// The router's answer to what a person asked, in the context of the thread it was asked in.
+    async fn dispatch(&self, asked: &Asked) -> Dispatch {
+        let thread = match &asked.thread {
+            Some(thread) => self.thread_context(thread).await,
+            None => Thread::None,
+        };
+        let request = Request {
+            user_id: &asked.user.id,
+            user_name: &asked.user.name,
+            text: &asked.text,
+            thread,
+            now: hagios_domain::unix_now(),
+        };
+        self.router.dispatch(&request, self.monitor.as_ref()).await
     }
 
     /// What the thread `thread` is about: an incident, an alert group, or neither.
@@ -154,4 +173,30 @@ fn outcome(result: &str) -> &'static str {
         ("group:", "group"),
     ];
     OUTCOMES.iter().find(|(prefix, _)| result.starts_with(prefix)).map_or("other", |(_, outcome)| outcome)
+}
+
+/// The refusal of everything a stranger asks (a foreign account no `[[user]]` entry names), with
+/// its audit record: nothing reaches the router, so nothing is parsed, fetched or run.
+fn stranger_refused(asked: &Asked) -> Dispatch {
+    let id = &asked.user.id;
+    let reply = format!(
+        "refused: hagios answers people of the servers it is set up for, and {id} is on another one; \
+         ask its operators to allow your server or to add {id} as a [[user]]"
+    );
+    let mut raw_text: String = asked.text.chars().take(STRANGER_TEXT_KEPT).collect();
+    if raw_text.len() < asked.text.len() {
+        raw_text = format!("{raw_text}… ({} bytes in all)", asked.text.len());
+    }
+    tracing::warn!(user = %id, "refused a command from a foreign account");
+    let audit = AuditEntry {
+        time: hagios_domain::unix_now(),
+        user_id: id.clone(),
+        user_name: asked.user.name.clone(),
+        raw_text,
+        command: None,
+        parsed: None,
+        allowed: false,
+        result: reply.clone(),
+    };
+    Dispatch { reply, audit, awaiting_yes: None, answered: None }
 }

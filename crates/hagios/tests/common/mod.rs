@@ -162,19 +162,7 @@ pub fn start_stock_site(chat: &str, responder: &str) -> Option<NagiosSite> {
 
 /// The `[nagios]` section for `nagios`, site `test`; further `[nagios]` keys may follow it.
 pub fn nagios_section(nagios: &NagiosInstance) -> String {
-    format!(
-        r#"
-[nagios]
-site = "test"
-command_file = "{command_file}"
-status_file = "{status_file}"
-object_cache_file = "{object_cache_file}"
-confirm_timeout = "15s"
-"#,
-        command_file = nagios.command_file().display(),
-        status_file = nagios.status_file().display(),
-        object_cache_file = nagios.object_cache_file().display(),
-    )
+    nagios.hagios_section()
 }
 
 /// The default route for tests that follow single incidents: each notification no route takes
