@@ -43,7 +43,7 @@ pub async fn serve(config: Config, stop: impl Future<Output = ()>) -> Result<(),
     tracing::info!(listen = %bot.listen, "accepting agents");
     let (halt, shutdown) = watch::channel(false);
     let accepting = tokio::spawn(link.serve(listener, shutdown));
-    let monitor = Arc::new(SitesMonitor { sites, timeout: bot.command_timeout });
+    let monitor = Arc::new(SitesMonitor::new(sites, bot.command_timeout));
     let served = serve_chat(config, spool, Backend::without_feed(monitor, "Nagios"), stop).await;
     halt.send_replace(true);
     accepting.await.map_err(StartError::task("agent listener"))?;

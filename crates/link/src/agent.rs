@@ -200,10 +200,10 @@ impl AgentLink {
                     tracing::warn!(retry_in = ?wait, "the bot holds as much of this site as its quota allows; keeping the notifications here and offering them again later");
                 }
             }
-            Frame::Command { id, action, author } => {
+            Frame::Command { id, site, action, author } => {
                 let (link, outbox) = (self.clone(), outbox.clone());
                 tokio::spawn(async move {
-                    let result = link.carry_out(&action, &author).await;
+                    let result = link.carry_out(&site, &action, &author).await;
                     // The connection may be gone; the bot then times the command out.
                     let _ = outbox.send(Frame::CommandResult { id, result }).await;
                 });
@@ -257,12 +257,17 @@ impl AgentLink {
 
     /// The agent never trusts the bot: its own allowlist, then its own checks, then the backend
     /// (which validates the objects against this site's state once more).
-    async fn carry_out(&self, action: &Action, author: &str) -> Result<hagios_domain::Outcome, Refusal> {
+    async fn carry_out(&self, site: &str, action: &Action, author: &str) -> Result<hagios_domain::Outcome, Refusal> {
         let kind = command_kind(action);
         let refuse = |message: String| {
             tracing::warn!(site = %self.site, kind, author, reason = %message, "refused a command from the bot");
             Refusal::new(message, false)
         };
+        // A bot that names another site is confused: the command was authorized for that one.
+        if site != self.site {
+            let shown: String = site.chars().take(64).filter(|c| !c.is_control()).collect();
+            return Err(refuse(format!("this agent serves site `{}`, not `{shown}`", self.site)));
+        }
         if !self.allow.iter().any(|allowed| allowed == kind) {
             return Err(refuse(format!(
                 "this site does not allow `{kind}` from chat (its [agent] allow list: {})",

@@ -301,35 +301,19 @@ async fn oversized_fields_end_the_connection_and_reach_neither_log_nor_spool() {
     // An answer to a real command: the bot drops the link and says so, without the text.
     let mut west = HostileAgent::welcomed(&bot, pki.path(), "west", "west").await;
     eventually(|| (bot.sites.connected() == ["west"]).then_some(())).await;
-    let monitor = SitesMonitor { sites: Arc::clone(&bot.sites), timeout: PATIENCE };
+    let monitor = SitesMonitor::new(Arc::clone(&bot.sites), PATIENCE);
     let recheck = Action::Recheck { target: ObjectRef::host("web01") };
     let answering = tokio::spawn(async move {
-        // The state request that finds the owner, then the command.
-        loop {
-            match west.answer().await {
-                Some(Frame::StateRequest { id }) => {
-                    let state = hagios_link::protocol::SiteState::from(&single_host_snapshot("web01"));
-                    west.send(&Frame::State { id, result: Ok(state) }).await;
-                }
-                Some(Frame::Command { id, .. }) => {
-                    west.send(&Frame::CommandResult { id, result: Err(refusal()) }).await;
-                    return;
-                }
-                other => panic!("{other:?}"),
-            }
+        match west.answer().await {
+            Some(Frame::Command { id, .. }) => west.send(&Frame::CommandResult { id, result: Err(refusal()) }).await,
+            other => panic!("{other:?}"),
         }
     });
-    let err = monitor.execute(&recheck, "alice").await.unwrap_err().to_string();
+    let err = monitor.execute_at("west", &recheck, "alice").await.unwrap_err().to_string();
     assert!(err.contains("disconnected before answering") && !err.contains("QQQQ"), "{err}");
     answering.await.unwrap();
 
     assert!(bot.stored().is_empty(), "nothing hostile was stored");
     log.assert_clean("QQQQ");
     assert_eq!(hostile.len() + 1, 11);
-}
-
-fn single_host_snapshot(host: &str) -> hagios_domain::Snapshot {
-    let mut inventory = hagios_domain::Inventory::default();
-    inventory.hosts.insert(host.to_owned(), hagios_domain::HostObject::default());
-    hagios_domain::Snapshot { inventory: Arc::new(inventory), ..Default::default() }
 }

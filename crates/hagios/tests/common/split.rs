@@ -139,6 +139,13 @@ impl Site {
         super::spooled(&self.spool)
     }
 
+    /// kill -9 the agent: the site stops answering the bot.
+    pub fn stop_agent(&mut self) {
+        if let Some(agent) = self.agent.take() {
+            agent.kill();
+        }
+    }
+
     /// kill -9 the agent (no chance to finish anything) and start it again.
     pub fn crash_and_restart_agent(&mut self) {
         if let Some(agent) = self.agent.take() {

@@ -15,6 +15,7 @@ use hagios_link::tls::{client_config, server_config};
 use hagios_monitor::{Monitor, MonitorError};
 use hagios_spool::Spool;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
@@ -24,11 +25,12 @@ use tokio_rustls::TlsConnector;
 
 pub const PATIENCE: Duration = Duration::from_secs(10);
 
-/// A site with the given hosts that records what it was asked to do.
+/// A site with the given hosts that records what it was asked to do and how often its state was read.
 pub struct RecordingMonitor {
     pub site: String,
     pub hosts: Vec<&'static str>,
     pub executed: Mutex<Vec<(Action, String)>>,
+    pub reads: AtomicUsize,
 }
 
 #[async_trait::async_trait]
@@ -38,6 +40,7 @@ impl Monitor for RecordingMonitor {
     }
 
     async fn snapshot(&self) -> Result<Arc<Snapshot>, MonitorError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
         let mut inventory = hagios_domain::Inventory::default();
         for host in &self.hosts {
             inventory.hosts.insert((*host).to_owned(), HostObject::default());
@@ -128,7 +131,8 @@ pub fn start_agent(pki: &Path, bot: &str, site: &str, hosts: Vec<&'static str>, 
     let tls = agent_cert(pki, site);
     let spool_dir = tempfile::tempdir().unwrap();
     let spool = Arc::new(Spool::open(spool_dir.path()).unwrap());
-    let monitor = Arc::new(RecordingMonitor { site: site.into(), hosts, executed: Mutex::default() });
+    let monitor =
+        Arc::new(RecordingMonitor { site: site.into(), hosts, executed: Mutex::default(), reads: AtomicUsize::new(0) });
     let link = AgentLink {
         tls: client_config(&tls).unwrap(),
         bot: bot.to_owned(),
