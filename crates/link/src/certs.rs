@@ -341,6 +341,11 @@ impl fmt::Display for Written {
 
 /// `hagios certs init`: a new CA in `dir` (`ca.crt`, `ca.key`). Never overwrites an existing CA.
 pub fn init_ca(dir: &Path) -> Result<Written, CertError> {
+    init_ca_with_validity(dir, Validity::days_from_now(CA_VALIDITY_DAYS))
+}
+
+/// [`init_ca`] with an explicit validity (tests use it for a CA about to expire).
+pub fn init_ca_with_validity(dir: &Path, validity: Validity) -> Result<Written, CertError> {
     let (cert_path, key_path) = (dir.join(CA_CERT_FILE), dir.join(CA_KEY_FILE));
     for path in [&cert_path, &key_path] {
         if path.exists() {
@@ -350,7 +355,6 @@ pub fn init_ca(dir: &Path) -> Result<Written, CertError> {
     std::fs::create_dir_all(dir).map_err(|source| CertError::Write { path: dir.into(), source })?;
     let key = KeyPair::generate()?;
     let mut params = ca_params(&key);
-    let validity = Validity::days_from_now(CA_VALIDITY_DAYS);
     (params.not_before, params.not_after) = (validity.not_before, validity.not_after);
     let cert = params.self_signed(&key)?;
     write_new(&key_path, key.serialize_pem().as_bytes(), 0o600)?;
