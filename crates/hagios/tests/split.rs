@@ -195,3 +195,37 @@ fn a_site_over_its_quota_at_the_bot_is_held_back_chat_hears_it_once_and_every_al
     }
     assert_eq!(screen.matches("CUSTOM hagios!link quota").count(), 1, "one notice:\n{screen}");
 }
+
+#[test]
+fn certificates_renewed_by_hagios_certs_work_once_agent_and_bot_restart_and_the_doctor_passes_them() {
+    let deployment = Deployment::new();
+    let bot_config = deployment.bot_config();
+    let bot = Daemon::start("bot", &bot_config);
+    let Some(mut east) = deployment.site("east", "", EVERYTHING) else { return };
+    east.nagios.submit_service_result("db01", "MySQL", 2, "CRITICAL - replication stopped");
+    bot.wait_for_message("PROBLEM db01!MySQL is CRITICAL");
+
+    // Both certificates are due within three years; the old pairs are kept beside the new.
+    let pki = deployment.path("pki");
+    let renewed = Command::new(HAGIOS).args(["certs", "renew", "--due", "1100d", "--dir"]).arg(&pki).output().unwrap();
+    let said = String::from_utf8_lossy(&renewed.stdout);
+    assert!(renewed.status.success(), "{said}{}", String::from_utf8_lossy(&renewed.stderr));
+    assert!(said.contains("renewed `east`") && said.contains("renewed `localhost`"), "{said}");
+    assert!(said.contains("systemctl restart hagios-bot") && said.contains("systemctl restart hagios-agent"), "{said}");
+    let backups = std::fs::read_dir(&pki).unwrap().filter(|entry| {
+        let name = entry.as_ref().unwrap().file_name().into_string().unwrap();
+        name.starts_with("east.key.") || name.starts_with("localhost.key.")
+    });
+    assert_eq!(backups.count(), 2);
+
+    bot.kill();
+    let bot = Daemon::start("bot", &bot_config);
+    east.crash_and_restart_agent();
+    east.nagios.submit_service_result("web01", "HTTP", 2, "CRITICAL - refused");
+    bot.wait_for_message("PROBLEM web01!HTTP is CRITICAL");
+
+    let doctor = Command::new(HAGIOS).args(["doctor", "--config"]).arg(&bot_config).output().unwrap();
+    let report = String::from_utf8_lossy(&doctor.stdout);
+    assert!(report.contains("OK   [tls] cert") && report.contains("(bot `localhost`) chains to [tls] ca"), "{report}");
+    assert!(!report.lines().any(|line| line.starts_with("FAIL [tls]") || line.starts_with("WARN [tls]")), "{report}");
+}
