@@ -111,8 +111,10 @@ mod tests {
     use time::Duration;
 
     /// A CA valid for `ca_days` and a certificate `name` of `role` valid for `days` (negative:
-    /// expired that long ago), and their `[tls]` files.
-    fn pki(dir: &Path, ca_days: i64, role: Role, name: &str, days: i64) -> TlsConfig {
+    /// expired that long ago) in a new folder, and their `[tls]` files.
+    fn pki(ca_days: i64, role: Role, name: &str, days: i64) -> (tempfile::TempDir, TlsConfig) {
+        let folder = tempfile::tempdir().unwrap();
+        let dir = folder.path();
         let now = OffsetDateTime::now_utc();
         let validity = |days: i64| Validity {
             not_before: now - Duration::days(60),
@@ -120,7 +122,8 @@ mod tests {
         };
         certs::init_ca_with_validity(dir, validity(ca_days)).unwrap();
         certs::issue_with_validity(dir, role, name, &[], validity(days)).unwrap();
-        files(dir, name)
+        let files = files(dir, name);
+        (folder, files)
     }
 
     fn files(dir: &Path, name: &str) -> TlsConfig {
@@ -144,8 +147,7 @@ mod tests {
 
     #[test]
     fn current_certificates_of_both_roles_pass() {
-        let dir = tempfile::tempdir().unwrap();
-        let agent = pki(dir.path(), 3650, Role::Agent, "nagios01", 730);
+        let (dir, agent) = pki(3650, Role::Agent, "nagios01", 730);
         certs::issue(dir.path(), Role::Bot, "bot.example.org", &[]).unwrap();
         for (files, role) in [(agent, Role::Agent), (files(dir.path(), "bot.example.org"), Role::Bot)] {
             let findings = check(&files, role, None);
@@ -157,8 +159,7 @@ mod tests {
 
     #[test]
     fn a_certificate_expiring_within_30_days_warns_with_the_renew_command() {
-        let dir = tempfile::tempdir().unwrap();
-        let files = pki(dir.path(), 3650, Role::Agent, "nagios01", 12);
+        let (_dir, files) = pki(3650, Role::Agent, "nagios01", 12);
         only(
             &check(&files, Role::Agent, None),
             Level::Warn,
@@ -168,26 +169,23 @@ mod tests {
 
     #[test]
     fn an_expired_certificate_fails() {
-        let dir = tempfile::tempdir().unwrap();
-        let files = pki(dir.path(), 3650, Role::Bot, "bot.example.org", -3);
+        let (_dir, files) = pki(3650, Role::Bot, "bot.example.org", -3);
         only(&check(&files, Role::Bot, None), Level::Fail, "expired on");
     }
 
     #[test]
     fn a_ca_expiring_within_30_days_warns_and_an_expired_one_fails() {
-        let dir = tempfile::tempdir().unwrap();
-        let files = pki(dir.path(), 20, Role::Agent, "nagios01", 10);
+        let (_dir, files) = pki(20, Role::Agent, "nagios01", 10);
         let findings = check(&files, Role::Agent, None);
         assert!(findings.iter().any(|f| f.level == Level::Warn && f.text.starts_with("[tls] ca")), "{findings:#?}");
-        let expired = tempfile::tempdir().unwrap();
-        let files = pki(expired.path(), -1, Role::Agent, "nagios01", 10);
+        let (_expired, files) = pki(-1, Role::Agent, "nagios01", 10);
         only(&check(&files, Role::Agent, None), Level::Fail, "make a new CA");
     }
 
     #[test]
     fn a_certificate_from_another_ca_fails() {
-        let (ours, theirs) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-        let mut files = pki(theirs.path(), 3650, Role::Agent, "nagios01", 730);
+        let ours = tempfile::tempdir().unwrap();
+        let (_theirs, mut files) = pki(3650, Role::Agent, "nagios01", 730);
         certs::init_ca(ours.path()).unwrap();
         files.ca = ours.path().join("ca.crt");
         only(&check(&files, Role::Agent, None), Level::Fail, "it is not signed by the CA in");
@@ -195,8 +193,7 @@ mod tests {
 
     #[test]
     fn a_bot_certificate_in_an_agent_fails() {
-        let dir = tempfile::tempdir().unwrap();
-        let files = pki(dir.path(), 3650, Role::Bot, "bot.example.org", 730);
+        let (_dir, files) = pki(3650, Role::Bot, "bot.example.org", 730);
         let findings = check(&files, Role::Agent, None);
         let failed: Vec<&str> = findings.iter().filter(|f| f.level == Level::Fail).map(|f| f.text.as_str()).collect();
         assert!(failed[0].contains("it is not issued for the agent role"), "{findings:#?}");
@@ -205,15 +202,13 @@ mod tests {
 
     #[test]
     fn an_agent_certificate_for_another_site_fails() {
-        let dir = tempfile::tempdir().unwrap();
-        let files = pki(dir.path(), 3650, Role::Agent, "nagios01", 730);
+        let (_dir, files) = pki(3650, Role::Agent, "nagios01", 730);
         only(&check(&files, Role::Agent, Some("nagios02")), Level::Fail, "is issued for site `nagios01`");
     }
 
     #[test]
     fn a_key_that_does_not_go_with_the_certificate_fails() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut files = pki(dir.path(), 3650, Role::Agent, "nagios01", 730);
+        let (dir, mut files) = pki(3650, Role::Agent, "nagios01", 730);
         certs::issue(dir.path(), Role::Agent, "nagios02", &[]).unwrap();
         files.key = dir.path().join("nagios02.key");
         only(&check(&files, Role::Agent, None), Level::Fail, "do not go together");
@@ -221,8 +216,7 @@ mod tests {
 
     #[test]
     fn a_key_the_service_user_cannot_read_fails() {
-        let dir = tempfile::tempdir().unwrap();
-        let files = pki(dir.path(), 3650, Role::Agent, "nagios01", 730);
+        let (_dir, files) = pki(3650, Role::Agent, "nagios01", 730);
         let stranger = Account { name: "stranger".into(), uid: 54_321, gids: vec![54_321] };
         only(&examine(&files, Role::Agent, None, &stranger), Level::Fail, "stranger cannot read");
     }
