@@ -2,8 +2,9 @@
 //! tree, checked by lintian, installed with `dpkg -i` on this machine, installed again over an
 //! edited configuration, removed and purged. What it installs — the programs, the units, the
 //! hagios user and its groups, folders with their owners and modes, a sample configuration that
-//! `config check` accepts —, that Nagios' user can spool into the installed spool and hagios
-//! take the record, and what Debian policy says `dpkg -r` keeps and `dpkg -P` removes.
+//! `config check` accepts —, that with Debian's own Nagios running the example snippet
+//! `hagios doctor` finds nothing failed, that Nagios' user can spool into the installed spool and
+//! hagios take the record, and what Debian policy says `dpkg -r` keeps and `dpkg -P` removes.
 //!
 //! It changes the machine, so it needs root and takes turns with other such tests
 //! ([`MachineLock`]), and it leaves the machine as it found it. It packages the `hagios` this
@@ -14,7 +15,7 @@ use hagios_testkit::{tool, MachineLock};
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -25,9 +26,17 @@ const CONFIG: &str = "/etc/hagios/hagios.toml";
 const STATE_DIR: &str = "/var/lib/hagios";
 const SPOOL: &str = "/var/spool/hagios";
 const SPOOL_NEW: &str = "/var/spool/hagios/new";
-/// Debian's nagios4: its state (status.dat, objects.cache) and the folder of its command FIFO.
+/// Debian's nagios4: its main configuration, the folder it reads objects from, its state
+/// (status.dat, objects.cache), the folder of its command FIFO, its log and lock file.
+const NAGIOS_CFG: &str = "/etc/nagios4/nagios.cfg";
+const NAGIOS_SNIPPET: &str = "/etc/nagios4/conf.d/hagios.cfg";
 const NAGIOS_STATE_DIR: &str = "/var/lib/nagios4";
 const NAGIOS_FIFO_DIR: &str = "/var/lib/nagios4/rw";
+const NAGIOS_FIFO: &str = "/var/lib/nagios4/rw/nagios.cmd";
+const NAGIOS_STATUS: &str = "/var/lib/nagios4/status.dat";
+const NAGIOS_LOG_DIR: &str = "/var/log/nagios4";
+const NAGIOS_RUN_DIR: &str = "/run/nagios4";
+const NAGIOS_LOCK: &str = "/run/nagios4/nagios4.pid";
 /// What an operator adds to the sample configuration; upgrades and removal must keep it.
 const OPERATOR_EDIT: &str = "\n# edited by the operator\n";
 
@@ -40,6 +49,7 @@ fn package_installs_upgrades_removes_and_purges_as_debian_policy_says() {
         ("systemd-analyze", "apt-get install systemd"),
         ("runuser", "apt-get install util-linux"),
         ("deluser", "apt-get install adduser"),
+        ("nagios4", "apt-get install nagios4-core"),
     ] {
         if tool(program, install).is_none() {
             return;
@@ -60,6 +70,7 @@ fn package_installs_upgrades_removes_and_purges_as_debian_policy_says() {
 
     check_package_file(&deb);
     dpkg(&["-i", &deb.to_string_lossy()]);
+    let _nagios = DebianNagios::start();
     check_installed(!user_existed);
     check_spool_shared_with_nagios();
     check_units();
@@ -211,6 +222,10 @@ fn check_programs() {
     assert!(!has_interpreter(&fs::read("/usr/bin/hagios-notify").unwrap()), "hagios-notify is not linked statically");
     let check = run("runuser", &["-u", "hagios", "--", "/usr/bin/hagios", "config", "check", "--config", CONFIG]);
     assert!(check.contains(&format!("{CONFIG}: OK")), "{check}");
+    // Against Debian's running Nagios with the example snippet, as root for the hagios user:
+    // the contact and commands, the FIFO, status.dat, objects.cache, the spool both ways.
+    let doctor = run("/usr/bin/hagios", &["doctor", "--config", CONFIG]);
+    assert!(doctor.contains("as user hagios") && doctor.contains("\n0 failed"), "{doctor}");
 }
 
 /// Nagios' user runs `hagios-notify` with the spool's default path, and hagios reads and
@@ -272,6 +287,66 @@ fn check_purged() {
         assert!(link.symlink_metadata().is_err(), "{} after dpkg -P", link.display());
     }
     assert!(user_id("hagios").is_some(), "dpkg -P removed the hagios user");
+}
+
+/// Debian's own Nagios (nagios4-core) run as its systemd unit runs it, with its stock
+/// nagios.cfg and the package's example snippet in conf.d. Stopping it removes what it left
+/// that was not there before: the snippet, its state, log, lock file and FIFO.
+struct DebianNagios {
+    nagios: Child,
+    before: Vec<PathBuf>,
+    made_run_dir: bool,
+}
+
+impl DebianNagios {
+    fn start() -> DebianNagios {
+        if let Ok(pid) = fs::read_to_string(NAGIOS_LOCK) {
+            let running = Path::new("/proc").join(pid.trim()).exists();
+            assert!(
+                !running,
+                "Debian's Nagios runs on this machine (pid {}): `systemctl stop nagios4` first",
+                pid.trim()
+            );
+        }
+        assert!(!Path::new(NAGIOS_SNIPPET).exists(), "{NAGIOS_SNIPPET} exists; this test puts the package's there");
+        let made_run_dir = !Path::new(NAGIOS_RUN_DIR).exists();
+        if made_run_dir {
+            run("install", &["-d", "-o", "nagios", "-g", "nagios", "-m", "0750", NAGIOS_RUN_DIR]);
+        }
+        let before = nagios_files();
+        fs::copy("/usr/share/doc/hagios/examples/nagios/hagios.cfg", NAGIOS_SNIPPET).unwrap();
+        // As nagios4.service: a FIFO left by an earlier run goes first.
+        let _ = fs::remove_file(NAGIOS_FIFO);
+        let nagios = Command::new("nagios4").arg(NAGIOS_CFG).stdout(Stdio::null()).spawn().expect("start nagios4");
+        let started = DebianNagios { nagios, before, made_run_dir };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !(Path::new(NAGIOS_FIFO).exists() && Path::new(NAGIOS_STATUS).exists()) {
+            let log = fs::read_to_string(Path::new(NAGIOS_LOG_DIR).join("nagios.log")).unwrap_or_default();
+            assert!(Instant::now() < deadline, "Debian's Nagios made no {NAGIOS_FIFO} and {NAGIOS_STATUS}:\n{log}");
+            thread::sleep(Duration::from_millis(200));
+        }
+        started
+    }
+}
+
+impl Drop for DebianNagios {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg(self.nagios.id().to_string()).status();
+        let _ = self.nagios.wait();
+        for left in nagios_files().into_iter().filter(|file| !self.before.contains(file)) {
+            let _ = fs::remove_file(left);
+        }
+        if self.made_run_dir {
+            let _ = fs::remove_dir(NAGIOS_RUN_DIR);
+        }
+    }
+}
+
+/// The files in the folders Debian's Nagios writes to, and the snippet.
+fn nagios_files() -> Vec<PathBuf> {
+    let folders = [NAGIOS_STATE_DIR, NAGIOS_FIFO_DIR, NAGIOS_LOG_DIR, NAGIOS_RUN_DIR, "/etc/nagios4/conf.d"];
+    let entries = folders.into_iter().filter_map(|folder| fs::read_dir(folder).ok()).flatten();
+    entries.filter_map(Result::ok).map(|entry| entry.path()).filter(|path| !path.is_dir()).collect()
 }
 
 /// Purges the package and removes the user it created, whatever happened in the test.
