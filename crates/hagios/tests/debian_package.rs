@@ -8,8 +8,9 @@
 //!
 //! It changes the machine, so it needs root and takes turns with other such tests
 //! ([`MachineLock`]), and it leaves the machine as it found it. It packages the `hagios` this
-//! test run built with a static `hagios-notify` of the same profile; `HAGIOS_DEB=FILE` tests a
-//! package built before instead (CI: the release package of scripts/build-deb.sh).
+//! test run built with a static `hagios-notify` of the same profile; `HAGIOS_DEB=FILE` (relative
+//! to the source tree's top) tests a package built before instead (CI: the release package of
+//! scripts/build-deb.sh).
 
 use hagios_testkit::{tool, MachineLock};
 use std::fs;
@@ -20,6 +21,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The source tree: where scripts/build-deb.sh runs, and where a relative `HAGIOS_DEB` starts.
+const WORKSPACE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
 const UNITS: [&str; 3] = ["hagios-run.service", "hagios-bot.service", "hagios-agent.service"];
 const UNIT_DIR: &str = "/usr/lib/systemd/system";
 const CONFIG: &str = "/etc/hagios/hagios.toml";
@@ -94,13 +97,13 @@ fn package_installs_upgrades_removes_and_purges_as_debian_policy_says() {
 /// run built and a static `hagios-notify` of the same profile.
 fn package(out: &Path) -> Option<PathBuf> {
     if let Some(deb) = std::env::var_os("HAGIOS_DEB") {
-        return Some(PathBuf::from(deb));
+        return Some(Path::new(WORKSPACE).join(deb));
     }
     tool("cargo-deb", "cargo install cargo-deb --locked")?;
     let cargo = |args: &[&str], target_dir: &Path| {
         let output = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
             .args(args)
-            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+            .current_dir(WORKSPACE)
             .env("CARGO_TARGET_DIR", target_dir)
             .output()
             .expect("run cargo");
@@ -134,7 +137,7 @@ fn check_package_file(deb: &Path) {
     let (identity, depends) = fields.split_once('\n').unwrap();
     assert_eq!(identity, format!("hagios {VERSION} amd64"));
     assert!(depends.contains("adduser"), "postinst runs adduser: {depends}");
-    let changelog = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../contrib/debian/changelog")).unwrap();
+    let changelog = fs::read_to_string(Path::new(WORKSPACE).join("contrib/debian/changelog")).unwrap();
     assert!(
         changelog.starts_with(&format!("hagios ({VERSION}) ")),
         "contrib/debian/changelog names another version first"
