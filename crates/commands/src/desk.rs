@@ -6,8 +6,7 @@
 
 use crate::commands::{self, Command};
 use crate::router::{AuditEntry, Request};
-use crate::text::shown;
-use crate::{DenialReason, Policy};
+use crate::Policy;
 use async_trait::async_trait;
 use hagios_domain::{Attachment, ObjectRef, Snapshot};
 
@@ -102,7 +101,10 @@ pub(crate) async fn run(
     audit.parsed = Some(wanted.canonical());
     if let Some(permission) = command.permission {
         let refused = match wanted.objects() {
-            [] => policy.grants(request.user_id, permission).err().map(|reason| refusal(request, permission, &reason)),
+            [] => policy
+                .may_use(request.user_id, permission)
+                .err()
+                .map(|denial| denial.explain(request.user_name, request.user_id, &commands::open_commands())),
             objects => objects.iter().find_map(|object| {
                 let hostgroups = snapshot.hostgroups_of(&object.host);
                 policy
@@ -132,22 +134,5 @@ pub(crate) async fn run(
             audit.result = format!("failed: {e}");
             DeskAnswer { text: format!("could not run `{}`: {e}", command.name), attachment: None }
         }
-    }
-}
-
-/// The refusal of a command that acts on no monitored object (a schedule, the whole estate).
-fn refusal(request: &Request<'_>, permission: &str, reason: &DenialReason) -> String {
-    let (user, id) = (shown(request.user_name), shown(request.user_id));
-    match reason {
-        DenialReason::CommandNotGranted { roles } => format!(
-            "refused: {user} may not `{permission}` (no role grants {permission}; yours: {}); ask an admin to add \
-             {permission} to one of your roles in [[role]]",
-            roles.join(", ")
-        ),
-        _ => format!(
-            "refused: {user} may not `{permission}` (chat id `{id}` has no role; without one you can use {} only); \
-             ask an admin to add a [[user]] with chat_id = \"{id}\" and a role that grants {permission}",
-            commands::open_commands().join(", ")
-        ),
     }
 }

@@ -12,7 +12,10 @@ mod clock;
 mod commands;
 mod confirmations;
 mod desk;
+mod limits;
 mod router;
+#[cfg(test)]
+mod site_tests;
 #[cfg(test)]
 mod testing;
 mod text;
@@ -22,6 +25,7 @@ pub use clock::{format_length, format_local};
 pub use commands::snooze::{SnoozeBook, SnoozeBookError};
 pub use confirmations::{Answered, Confirmations, Question};
 pub use desk::{Asker, Desk, DeskAnswer, DeskError, DeskRequest};
+pub use limits::RateLimit;
 pub use router::{AuditEntry, Dispatch, Request, Router, Settings, Thread};
 
 /// Every command word (`ack`, `downtime`, `status`, …): what a `[[role]]` may grant.

@@ -23,9 +23,9 @@ pub(crate) static COMMAND: Command = Command {
 
 fn parse(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseError> {
     let objects = match (input.incident, input.group) {
-        (Some(incident), _) => vec![incident.clone()],
+        (Some(incident), _) => vec![incident.object.clone()],
         (None, []) => return Err(input.usage("type it in the thread of the alert to escalate".to_owned())),
-        (None, members) => members.to_vec(),
+        (None, members) => members.iter().map(|member| member.object.clone()).collect(),
     };
     let comment = free_text(captures.name("comment").map_or("", |m| m.as_str()));
     Ok(Parsed::Desk(DeskRequest::Escalate { objects, comment }))
@@ -48,7 +48,11 @@ mod tests {
         assert!(Chat::alice().send_to(&router, "escalate").reply().starts_with("type it in the thread"));
         let bob = Chat::as_user("U2", "bob").in_thread(ObjectRef::service("web01", "HTTP"));
         let refused = bob.send_to(&router, "escalate");
-        assert!(refused.reply().starts_with("refused: bob may not `escalate` web01!HTTP"), "{}", refused.reply());
+        assert!(
+            refused.reply().starts_with("refused: bob may not `escalate` (no role grants escalate"),
+            "{}",
+            refused.reply()
+        );
         assert_eq!(desk.asked().len(), 2);
     }
 }

@@ -25,7 +25,7 @@ pub(crate) static COMMAND: Command = Command {
 
 fn parse(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseError> {
     let object = input.sole_object(&Words::new(captures.name("rest").map_or("", |m| m.as_str())))?;
-    Ok(Parsed::Desk(DeskRequest::Timeline { object }))
+    Ok(Parsed::Desk(DeskRequest::Timeline { object: object.object }))
 }
 
 #[cfg(test)]
@@ -44,6 +44,10 @@ mod tests {
             "unknown host `web1` — did you mean `web01`?"
         );
         let refused = Chat::as_user("U2", "bob").send_to(&router, "timeline web01");
-        assert!(refused.reply().starts_with("refused: bob may not `timeline` web01"), "{}", refused.reply());
+        assert!(
+            refused.reply().starts_with("refused: bob may not `timeline` (no role grants timeline"),
+            "{}",
+            refused.reply()
+        );
     }
 }

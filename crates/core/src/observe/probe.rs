@@ -18,7 +18,7 @@ const SPOOL_STUCK: Duration = Duration::from_secs(60);
 
 /// Asks `monitor` for its state every [`EVERY`] until `shutdown` turns true.
 pub fn monitoring(monitor: Arc<dyn Monitor>, health: Health, shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
-    every(shutdown, move || {
+    every(EVERY, shutdown, move || {
         let (monitor, health) = (monitor.clone(), health.clone());
         async move {
             match monitor.snapshot().await {
@@ -32,7 +32,7 @@ pub fn monitoring(monitor: Arc<dyn Monitor>, health: Health, shutdown: watch::Re
 /// Looks at what waits in `spool` every [`EVERY`]: the spool gauges, and `part` fails while its
 /// oldest record is older than [`SPOOL_STUCK`].
 pub fn spool(spool: Arc<Spool>, part: &'static str, health: Health, shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
-    every(shutdown, move || {
+    every(EVERY, shutdown, move || {
         let (spool, health) = (spool.clone(), health.clone());
         async move {
             let pending = tokio::task::spawn_blocking(move || spool.pending()).await.expect("spool scan task");
@@ -58,7 +58,12 @@ pub fn record_gauges(name: &str, pending: &[hagios_spool::RecordId]) -> Option<D
     oldest
 }
 
-fn every<F>(mut shutdown: watch::Receiver<bool>, mut probe: impl FnMut() -> F + Send + 'static) -> JoinHandle<()>
+/// Runs `probe` now and then every `interval` until `shutdown` turns true.
+pub(super) fn every<F>(
+    interval: Duration,
+    mut shutdown: watch::Receiver<bool>,
+    mut probe: impl FnMut() -> F + Send + 'static,
+) -> JoinHandle<()>
 where
     F: std::future::Future<Output = ()> + Send,
 {
@@ -66,7 +71,7 @@ where
         while !*shutdown.borrow() {
             probe().await;
             tokio::select! {
-                _ = tokio::time::sleep(EVERY) => {}
+                _ = tokio::time::sleep(interval) => {}
                 _ = shutdown.changed() => {}
             }
         }

@@ -40,7 +40,7 @@ use crate::config::{DeliveryConfig, RouteConfig};
 use crate::observe::{self, health::Health, names};
 use crate::oncall::Rota;
 use backoff::Backoff;
-pub use fanout::{return_leftovers, FanOut};
+pub use fanout::{return_leftovers, waiting_spools, FanOut};
 pub use group::Groups;
 use hagios_chat::{ChatAdapter, ChatError};
 use hagios_spool::{RecordId, Spool, SpoolError};

@@ -291,3 +291,14 @@ pub fn assert_one_alert_each(messages: &[hagios_fakeslack::Message], services: &
     }
     assert_eq!(messages.len(), services.len(), "messages besides the alerts: {messages:#?}");
 }
+
+/// `GET path` on `address`: the status and the body.
+pub fn http_get(address: &str, path: &str) -> (u16, String) {
+    let mut stream = std::net::TcpStream::connect(address).expect("connect to /metrics");
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {address}\r\n\r\n").expect("request");
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut answer).expect("answer");
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let status = head.split_whitespace().nth(1).and_then(|code| code.parse().ok()).unwrap_or(0);
+    (status, body.to_owned())
+}
