@@ -70,3 +70,26 @@ async fn a_calendar_that_cannot_be_read_is_told_once_per_failure() {
     pipeline.drain().await.unwrap();
     assert_eq!(notices(&chat), 2, "a new failure after a good read is told again");
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_acknowledged_incident_is_held_by_whoever_acknowledged_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let chat = Arc::new(Recorder::default());
+    let pipeline = paging(dir.path(), chat.clone(), false, TO_HANDOFF - 120);
+    pipeline.spool.write(notification("db01", "disk", NotificationType::Problem, State::Critical)).unwrap();
+    pipeline.drain().await.unwrap();
+    let ack = hagios_domain::Notification {
+        author: Some("alice".into()),
+        time: 1_700_000_300,
+        ..notification("db01", "disk", NotificationType::Acknowledgement, State::Critical)
+    };
+    pipeline.spool.write(ack).unwrap();
+    pipeline.drain().await.unwrap();
+    tokio::time::advance(Duration::from_secs(180)).await;
+    pipeline.drain().await.unwrap();
+    let posted = handovers(&chat);
+    assert_eq!(posted.len(), 1, "{posted:#?}");
+    assert!(posted[0].contains("open now: db01!disk CRITICAL (acknowledged by alice)"), "{}", posted[0]);
+    assert!(posted[0].contains("1 new, 1 acknowledged, 0 recovered, 1 still open"), "{}", posted[0]);
+    assert!(posted[0].ends_with("time to acknowledge: db01!disk 5m"), "{}", posted[0]);
+}
