@@ -1,0 +1,122 @@
+//! The inbox, where notifications wait that agents handed to any of the bots sharing the
+//! database (or that a bot's own sources spooled): the leader takes them into its delivery
+//! spool, and a record leaves the inbox in the transaction that commits its delivery — or when
+//! the leader's pipeline dropped it. A record taken by a term that ended is taken again by the
+//! next, so nothing a bot acknowledged to an agent is lost with that bot or with the leader.
+
+use crate::sql::{args, Sql};
+use crate::{Store, StoreError};
+use hagios_domain::Notification;
+
+impl Store {
+    /// Keeps `notification` (record `record_id` of a spool) until the leader delivers it; a
+    /// record handed over twice is kept once. Any bot may, leading or not.
+    pub fn put_in_inbox(&self, record_id: &str, notification: &Notification, now: i64) -> Result<(), StoreError> {
+        let json = serde_json::to_string(notification).expect("a notification always serializes");
+        self.with_sql(|sql| {
+            sql.execute(
+                "INSERT INTO inbox (record_id, notification, received_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                args![record_id, json, now],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Up to `limit` records the term `epoch` has not taken yet, oldest first, now marked taken
+    /// by it. A record whose notification cannot be read (written by a newer hagios) is left
+    /// for an operator, marked taken, and logged.
+    pub fn take_from_inbox(&self, epoch: i64, limit: u32) -> Result<Vec<(String, Notification)>, StoreError> {
+        self.in_transaction(|sql| {
+            let rows = sql.query(
+                "SELECT record_id, notification FROM inbox WHERE taken < $1 ORDER BY record_id LIMIT $2",
+                args![epoch, i64::from(limit)],
+            )?;
+            let mut taken = Vec::with_capacity(rows.len());
+            for row in rows {
+                let record_id = row.text(0)?;
+                sql.execute("UPDATE inbox SET taken = $2 WHERE record_id = $1", args![&record_id, epoch])?;
+                match serde_json::from_str(&row.text(1)?) {
+                    Ok(notification) => taken.push((record_id, notification)),
+                    Err(e) => tracing::error!(record = %record_id, error = %e, "cannot read a notification of the inbox; left there"),
+                }
+            }
+            Ok(taken)
+        })
+    }
+
+    /// Removes records the leader's pipeline is done with (dropped, or set aside as undeliverable).
+    pub fn drop_from_inbox(&self, record_ids: &[String]) -> Result<(), StoreError> {
+        self.in_transaction(|sql| {
+            for record_id in record_ids {
+                finish(sql, record_id)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// How many records wait in the inbox.
+    pub fn inbox_len(&self) -> Result<u64, StoreError> {
+        self.with_sql(|sql| {
+            Ok(u64::try_from(sql.query_one("SELECT COUNT(*) FROM inbox", args![])?.int(0)?).unwrap_or(0))
+        })
+    }
+}
+
+/// Takes a record out of the inbox, as part of committing its delivery.
+pub(crate) fn finish(sql: &mut dyn Sql, record_id: &str) -> Result<(), StoreError> {
+    sql.execute("DELETE FROM inbox WHERE record_id = $1", args![record_id])?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::engines;
+    use crate::{Delivery, Fence, IncidentChange, LEADER_LEASE};
+    use hagios_domain::{Notification, NotificationType, ObjectRef, State};
+    use std::time::Duration;
+
+    fn notification(id: &str) -> Notification {
+        Notification {
+            id: id.into(),
+            site: "east".into(),
+            kind: NotificationType::Problem,
+            object: ObjectRef::service("db01", "MySQL"),
+            state: State::Critical,
+            output: "CRITICAL".into(),
+            long_output: String::new(),
+            author: None,
+            comment: None,
+            time: 1,
+            hostgroups: Vec::new(),
+            contact: None,
+            macros: Default::default(),
+        }
+    }
+
+    #[test]
+    fn each_term_takes_what_is_left_and_a_delivery_or_a_drop_ends_it() {
+        for engine in engines() {
+            let store = engine.open();
+            for id in ["r1", "r2", "r3"] {
+                store.put_in_inbox(id, &notification(id), 1).unwrap();
+            }
+            store.put_in_inbox("r1", &notification("r1"), 2).unwrap();
+            let first = store.acquire_lease(LEADER_LEASE, "a", Duration::from_secs(10)).unwrap().unwrap();
+            let term = store.fenced(Fence { lease: LEADER_LEASE.into(), epoch: first });
+            let taken: Vec<String> = term.take_from_inbox(first, 2).unwrap().into_iter().map(|(id, _)| id).collect();
+            assert_eq!(taken, ["r1", "r2"], "{engine}: oldest first, a record handed over twice is there once");
+            assert_eq!(term.take_from_inbox(first, 10).unwrap().len(), 1, "{engine}: r3");
+            assert!(term.take_from_inbox(first, 10).unwrap().is_empty(), "{engine}: all taken by this term");
+
+            let delivery = Delivery { channel: "C".into(), message_id: "1".into(), at: 1 };
+            term.commit_notification("r1", &delivery, &IncidentChange::None).unwrap();
+            term.drop_from_inbox(&["r2".to_owned()]).unwrap();
+            assert_eq!(store.inbox_len().unwrap(), 1, "{engine}");
+
+            let next = store.seize_lease(LEADER_LEASE, "b", Duration::from_secs(10)).unwrap();
+            let again = store.take_from_inbox(next, 10).unwrap();
+            assert_eq!(again.len(), 1, "{engine}: the next term takes what the last left");
+            assert_eq!((again[0].0.as_str(), again[0].1.site.as_str()), ("r3", "east"), "{engine}");
+        }
+    }
+}
