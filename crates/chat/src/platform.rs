@@ -38,6 +38,9 @@ pub struct Place {
     /// Where a platform that numbers its own messages goes on, so that ids kept in the store
     /// stay unambiguous across restarts.
     pub first_message_number: u64,
+    /// Whether this process may post and edit now: asked right before each such request goes
+    /// out, so that a bot that lost the lead (paused past its lease, say) sends nothing more.
+    pub permit: hagios_domain::Permit,
 }
 
 /// Why a platform could not be connected.

@@ -1,13 +1,18 @@
 //! `hagios bot`: runs where chat is reachable. Accepts agents over mutual TLS, delivers their
 //! notifications exactly like `hagios run`, and routes chat commands to the site that owns the
-//! object.
+//! object. Several bots on one PostgreSQL store all accept agents; the one that leads delivers
+//! and answers chat (`leader/`).
 
 use crate::backend::Backend;
 use crate::config::Config;
+use crate::leader::inbox::StoreInbox;
+use crate::leader::Leadership;
 use crate::run::{open_spool, serve_chat};
 use crate::StartError;
-use hagios_link::bot::BotLink;
+use hagios_link::bot::{BotLink, Inbox};
 use hagios_link::sites::{Sites, SitesMonitor};
+use hagios_store::sql::Dialect;
+use hagios_store::StoreHandle;
 use std::future::Future;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -22,10 +27,18 @@ pub async fn serve(config: Config, stop: impl Future<Output = ()>) -> Result<(),
         .clone()
         .ok_or(StartError::Missing("no [tls] section: add ca, cert and key made by `hagios certs`"))?;
     let spool = open_spool(&config)?;
+    let store = StoreHandle::from_config(&config.store).await?;
+    // Bots sharing PostgreSQL keep what agents hand them in its inbox, so that the leader
+    // delivers it whichever bot took it, and nothing is lost with a bot.
+    let inbox: Arc<dyn Inbox> = match store.dialect() {
+        Dialect::Postgres => Arc::new(StoreInbox(store.clone())),
+        Dialect::Sqlite => spool.clone(),
+    };
+    let leadership = Leadership::new(store, &config.store);
     let sites = Arc::new(Sites::default());
     let link = BotLink {
         tls: hagios_link::tls::server_config(&tls)?,
-        spool: Arc::clone(&spool),
+        inbox,
         sites: Arc::clone(&sites),
         heartbeat: bot.heartbeat,
     };
@@ -37,8 +50,8 @@ pub async fn serve(config: Config, stop: impl Future<Output = ()>) -> Result<(),
     tracing::info!(listen = %bot.listen, "accepting agents");
     let (halt, shutdown) = watch::channel(false);
     let accepting = tokio::spawn(link.serve(listener, shutdown));
-    let monitor = Arc::new(SitesMonitor { sites, timeout: bot.command_timeout });
-    let served = serve_chat(config, spool, Backend::without_feed(monitor, "Nagios"), stop).await;
+    let monitor = Arc::new(SitesMonitor { sites, timeout: bot.command_timeout, permit: leadership.permit() });
+    let served = serve_chat(config, leadership, spool, Backend::without_feed(monitor, "Nagios"), stop).await;
     halt.send_replace(true);
     accepting.await.map_err(StartError::task("agent listener"))?;
     served

@@ -9,6 +9,7 @@ pub mod bot;
 pub mod config;
 mod conversation;
 mod error;
+pub mod leader;
 pub mod matching;
 pub mod observe;
 pub mod pipeline;

@@ -1,6 +1,8 @@
-//! The agent's end of the link: dials the bot, drains the local spool up to it (a record is
-//! deleted only after the bot's `Stored`), and carries out the bot's commands on the local
-//! monitoring system after checking them itself. Reconnects with exponential backoff and jitter.
+//! The agent's end of the link: dials the bot — every bot listed, when several share one
+//! database — drains the local spool up to them (a record is deleted only after a bot's
+//! `Stored`; one record is in flight on one connection at a time), and carries out the bots'
+//! commands on the local monitoring system after checking them itself. Each connection
+//! reconnects on its own with exponential backoff and jitter.
 
 use crate::protocol::{
     read_frame, write_frame, write_frames, Frame, FrameError, Refusal, SiteState, MAX_FRAME_FROM_BOT_BYTES,
@@ -12,7 +14,7 @@ use hagios_spool::{RecordId, Spool};
 use rustls::pki_types::ServerName;
 use rustls::ClientConfig;
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
@@ -52,8 +54,8 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Clone)]
 pub struct AgentLink {
     pub tls: Arc<ClientConfig>,
-    /// `host:port` of the bot.
-    pub bot: String,
+    /// `host:port` of each bot.
+    pub bots: Vec<String>,
     /// The site this agent serves; its certificate must be issued for it.
     pub site: String,
     /// Command kinds this site accepts (see [`COMMAND_KINDS`]).
@@ -84,19 +86,76 @@ pub enum LinkError {
     Spool(#[from] hagios_spool::SpoolError),
 }
 
+/// The records sent on some connection and not yet acknowledged: each goes out on one
+/// connection at a time, and comes free again when that connection ends.
+#[derive(Clone, Default)]
+struct InFlight(Arc<Mutex<HashSet<RecordId>>>);
+
+impl InFlight {
+    fn records(&self) -> MutexGuard<'_, HashSet<RecordId>> {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The records one connection sent and not yet saw stored; handed back when it ends.
+struct Sent<'a> {
+    all: &'a InFlight,
+    mine: HashSet<RecordId>,
+}
+
+impl Sent<'_> {
+    fn len(&self) -> usize {
+        self.mine.len()
+    }
+
+    /// Claims `id` for this connection; false when another connection has it.
+    fn claim(&mut self, id: &RecordId) -> bool {
+        let claimed = self.all.records().insert(id.clone());
+        if claimed {
+            self.mine.insert(id.clone());
+        }
+        claimed
+    }
+
+    fn stored(&mut self, id: &RecordId) {
+        if self.mine.remove(id) {
+            self.all.records().remove(id);
+        }
+    }
+}
+
+impl Drop for Sent<'_> {
+    fn drop(&mut self) {
+        let mut all = self.all.records();
+        for id in &self.mine {
+            all.remove(id);
+        }
+    }
+}
+
 impl AgentLink {
-    /// Keeps a connection to the bot until `shutdown` turns true.
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+    /// Keeps a connection to every bot until `shutdown` turns true.
+    pub async fn run(self, shutdown: watch::Receiver<bool>) {
+        let in_flight = InFlight::default();
+        let mut dials = tokio::task::JoinSet::new();
+        for bot in &self.bots {
+            dials.spawn(self.clone().dial(bot.clone(), in_flight.clone(), shutdown.clone()));
+        }
+        while dials.join_next().await.is_some() {}
+    }
+
+    /// Keeps a connection to `bot` until `shutdown` turns true.
+    async fn dial(self, bot: String, in_flight: InFlight, mut shutdown: watch::Receiver<bool>) {
         let mut backoff = Backoff::new(self.max_backoff);
         while !*shutdown.borrow() {
             let welcomed = tokio::select! {
-                result = self.session() => match result {
+                result = self.session(&bot, &in_flight) => match result {
                     Ok(()) => {
-                        tracing::info!(bot = %self.bot, "the bot closed the connection");
+                        tracing::info!(%bot, "the bot closed the connection");
                         true
                     }
                     Err((welcomed, e)) => {
-                        tracing::warn!(bot = %self.bot, error = %e, "link to the bot down");
+                        tracing::warn!(%bot, error = %e, "link to the bot down");
                         welcomed
                     }
                 },
@@ -106,7 +165,7 @@ impl AgentLink {
                 backoff = Backoff::new(self.max_backoff);
             }
             let wait = backoff.next_wait();
-            tracing::info!(retry_in = ?wait, "reconnecting to the bot");
+            tracing::info!(%bot, retry_in = ?wait, "reconnecting to the bot");
             metrics::counter!(crate::LINK_RECONNECTS).increment(1);
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
@@ -116,28 +175,28 @@ impl AgentLink {
     }
 
     /// One connection; the error says whether the bot had welcomed us (then backoff restarts).
-    async fn session(&self) -> Result<(), (bool, LinkError)> {
-        let stream = self.connect().await.map_err(|e| (false, e))?;
-        tracing::info!(bot = %self.bot, site = %self.site, "connected to the bot");
+    async fn session(&self, bot: &str, in_flight: &InFlight) -> Result<(), (bool, LinkError)> {
+        let stream = self.connect(bot).await.map_err(|e| (false, e))?;
+        tracing::info!(%bot, site = %self.site, "connected to the bot");
         let (reader, writer) = tokio::io::split(stream);
         let (outbox, frames) = mpsc::channel(MAX_IN_FLIGHT * 2);
         let (incoming_tx, incoming) = mpsc::channel(16);
+        let sent = Sent { all: in_flight, mine: HashSet::new() };
         tokio::select! {
             result = write_frames(writer, frames, self.heartbeat) => result.map_err(|e| (true, e.into())),
             result = forward_frames(reader, incoming_tx) => result.map_err(|e| (true, e.into())),
-            result = self.exchange(incoming, outbox) => result.map_err(|e| (true, e)),
+            result = self.exchange(incoming, outbox, sent) => result.map_err(|e| (true, e)),
         }
     }
 
-    async fn connect(&self) -> Result<tokio_rustls::client::TlsStream<TcpStream>, LinkError> {
-        let host = self.bot.rsplit_once(':').map_or(self.bot.as_str(), |(host, _)| host);
+    async fn connect(&self, bot: &str) -> Result<tokio_rustls::client::TlsStream<TcpStream>, LinkError> {
+        let host = bot.rsplit_once(':').map_or(bot, |(host, _)| host);
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let server_name = ServerName::try_from(host.to_owned())
             .map_err(|e| LinkError::Protocol(format!("`{host}` is not a host name: {e}")))?;
         let handshake = async {
-            let tcp = TcpStream::connect(&self.bot)
-                .await
-                .map_err(|source| LinkError::Connect { bot: self.bot.clone(), source })?;
+            let tcp =
+                TcpStream::connect(bot).await.map_err(|source| LinkError::Connect { bot: bot.to_owned(), source })?;
             let mut stream =
                 TlsConnector::from(Arc::clone(&self.tls)).connect(server_name, tcp).await.map_err(LinkError::Tls)?;
             let hello = Frame::Hello { version: PROTOCOL_VERSION, site: self.site.clone() };
@@ -160,8 +219,8 @@ impl AgentLink {
         &self,
         mut incoming: mpsc::Receiver<Frame>,
         outbox: mpsc::Sender<Frame>,
+        mut in_flight: Sent<'_>,
     ) -> Result<(), LinkError> {
-        let mut in_flight: HashSet<RecordId> = HashSet::new();
         let silence = self.heartbeat * 3;
         let mut last_heard = tokio::time::Instant::now();
         let mut poll = tokio::time::interval(self.poll_interval);
@@ -183,18 +242,13 @@ impl AgentLink {
         }
     }
 
-    fn handle(
-        &self,
-        frame: Frame,
-        in_flight: &mut HashSet<RecordId>,
-        outbox: &mpsc::Sender<Frame>,
-    ) -> Result<(), LinkError> {
+    fn handle(&self, frame: Frame, in_flight: &mut Sent<'_>, outbox: &mpsc::Sender<Frame>) -> Result<(), LinkError> {
         match frame {
             Frame::Heartbeat => {}
             Frame::Stored { record } => {
                 let id: RecordId = record.parse().map_err(|e| LinkError::Protocol(format!("{e}")))?;
                 self.spool.remove(&id)?;
-                in_flight.remove(&id);
+                in_flight.stored(&id);
                 tracing::info!(record = %id, "delivered to the bot");
             }
             Frame::Command { id, action, author } => {
@@ -217,24 +271,21 @@ impl AgentLink {
         Ok(())
     }
 
-    async fn send_pending(
-        &self,
-        in_flight: &mut HashSet<RecordId>,
-        outbox: &mpsc::Sender<Frame>,
-    ) -> Result<(), LinkError> {
+    async fn send_pending(&self, in_flight: &mut Sent<'_>, outbox: &mpsc::Sender<Frame>) -> Result<(), LinkError> {
         if in_flight.len() >= MAX_IN_FLIGHT {
             return Ok(());
         }
         let spool = Arc::clone(&self.spool);
         let pending = tokio::task::spawn_blocking(move || spool.pending()).await.expect("spool scan task")?;
         let room = MAX_IN_FLIGHT - in_flight.len();
-        let unsent: Vec<RecordId> = pending.into_iter().filter(|id| !in_flight.contains(id)).take(room).collect();
+        let unsent: Vec<RecordId> = pending.into_iter().filter(|id| in_flight.claim(id)).take(room).collect();
         for id in unsent {
             let notification = match self.spool.read(&id) {
                 Ok(notification) => notification,
                 Err(e) if !e.retryable() => {
                     tracing::error!(record = %id, error = %e, "quarantining unreadable spool record");
                     self.spool.quarantine(&id, &e.to_string())?;
+                    in_flight.stored(&id);
                     continue;
                 }
                 Err(e) => return Err(e.into()),
@@ -242,7 +293,6 @@ impl AgentLink {
             if outbox.send(Frame::Notification { record: id.to_string(), notification }).await.is_err() {
                 return Ok(());
             }
-            in_flight.insert(id);
         }
         Ok(())
     }

@@ -1,10 +1,13 @@
-//! The bot's end of the link: accepts agents over mutual TLS, checks the handshake, stores
-//! their notifications in the bot's spool (acknowledging each once it is durable) and keeps
-//! the site registered for commands while the connection lives.
+//! The bot's end of the link: accepts agents over mutual TLS, checks the handshake, keeps
+//! their notifications in its [`Inbox`] — the bot's spool, or the store several bots share —
+//! acknowledging each once it is durable there, and keeps the site registered for commands
+//! while the connection lives.
 
 use crate::protocol::{read_frame, write_frame, write_frames, Frame, FrameError, MAX_FRAME_BYTES, PROTOCOL_VERSION};
 use crate::sites::{Registration, Sites};
 use crate::tls::certificate_names_site;
+use async_trait::async_trait;
+use hagios_domain::Notification;
 use hagios_spool::{RecordId, Spool};
 use rustls::ServerConfig;
 use std::net::SocketAddr;
@@ -15,11 +18,31 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio_rustls::TlsAcceptor;
 
+/// Where the bot keeps what agents hand it until it is delivered.
+#[async_trait]
+pub trait Inbox: Send + Sync {
+    /// Makes `notification` durable under the agent's record id (handing the same record over
+    /// again keeps it once); the agent deletes its copy only after this succeeded.
+    async fn keep(&self, record: RecordId, notification: Notification) -> Result<(), String>;
+}
+
+/// A bot alone keeps notifications in its own spool.
+#[async_trait]
+impl Inbox for Spool {
+    async fn keep(&self, record: RecordId, notification: Notification) -> Result<(), String> {
+        let spool = self.clone();
+        tokio::task::spawn_blocking(move || spool.write_as(&record, notification))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())
+    }
+}
+
 /// How the bot runs its side of the link.
 #[derive(Clone)]
 pub struct BotLink {
     pub tls: Arc<ServerConfig>,
-    pub spool: Arc<Spool>,
+    pub inbox: Arc<dyn Inbox>,
     pub sites: Arc<Sites>,
     /// How often the bot sends a heartbeat; a peer silent for three of these is gone.
     pub heartbeat: Duration,
@@ -141,12 +164,7 @@ impl BotLink {
                     let id: RecordId = record.parse().map_err(|e| SessionError::Refused(format!("{e}")))?;
                     // The site is whatever the certificate says, never what the agent claims.
                     notification.site = site.to_owned();
-                    let spool = Arc::clone(&self.spool);
-                    let stored_id = id.clone();
-                    tokio::task::spawn_blocking(move || spool.write_as(&stored_id, notification))
-                        .await
-                        .map_err(|e| SessionError::Store(e.to_string()))?
-                        .map_err(|e| SessionError::Store(e.to_string()))?;
+                    self.inbox.keep(id.clone(), notification).await.map_err(SessionError::Store)?;
                     tracing::debug!(site, record = %id, "notification stored");
                     if outbox.send(Frame::Stored { record }).await.is_err() {
                         return Ok(());

@@ -3,7 +3,7 @@
 
 use crate::protocol::{Frame, Refusal};
 use async_trait::async_trait;
-use hagios_domain::{Action, Outcome, Snapshot, Status};
+use hagios_domain::{Action, Outcome, Permit, Snapshot, Status};
 use hagios_monitor::{Monitor, MonitorError};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -116,6 +116,9 @@ pub struct SitesMonitor {
     pub sites: Arc<Sites>,
     /// How long to wait for an agent's answer; longer than the agents' confirmation timeout.
     pub timeout: Duration,
+    /// Whether this bot may send commands now (only the leader of several may); asked right
+    /// before a command goes out.
+    pub permit: Permit,
 }
 
 impl SitesMonitor {
@@ -136,7 +139,8 @@ impl SitesMonitor {
         }
         let mut asks = tokio::task::JoinSet::new();
         for site in connected {
-            let monitor = SitesMonitor { sites: Arc::clone(&self.sites), timeout: self.timeout };
+            let monitor =
+                SitesMonitor { sites: Arc::clone(&self.sites), timeout: self.timeout, permit: self.permit.clone() };
             asks.spawn(async move {
                 let state = monitor.site_state(&site).await;
                 (site, state)
@@ -210,6 +214,15 @@ impl Monitor for SitesMonitor {
 
     async fn execute(&self, action: &Action, author: &str) -> Result<Outcome, MonitorError> {
         let site = self.owner(action).await?;
+        // Asking the sites who owns the object takes a while: the lead may have gone meanwhile.
+        if !self.permit.granted() {
+            return Err(MonitorError::Remote {
+                site,
+                message: "this bot stopped leading before it sent the command, which was not sent; try again"
+                    .to_owned(),
+                retryable: true,
+            });
+        }
         tracing::info!(site, ?action, author, "forwarding a command to its site");
         let command = |id| Frame::Command { id, action: action.clone(), author: author.to_owned() };
         match self.sites.request(&site, self.timeout, command).await? {

@@ -1,9 +1,9 @@
 //! The link in one process: certificates from `certs`, a bot accepting over mutual TLS, agents
 //! with a recording monitor double — and every way a peer must be refused.
 
-use hagios_domain::{Action, HostObject, Notification, NotificationType, ObjectRef, Outcome, Snapshot, State};
+use hagios_domain::{Action, HostObject, Notification, NotificationType, ObjectRef, Outcome, Permit, Snapshot, State};
 use hagios_link::agent::{AgentLink, COMMAND_KINDS};
-use hagios_link::bot::BotLink;
+use hagios_link::bot::{BotLink, Inbox};
 use hagios_link::certs::{self, Role, Validity};
 use hagios_link::config::TlsConfig;
 use hagios_link::protocol::{encode, read_frame, write_frame, Frame, MAX_FRAME_BYTES, PROTOCOL_VERSION};
@@ -77,7 +77,7 @@ async fn start_bot(pki: &Path) -> RunningBot {
     let sites = Arc::new(Sites::default());
     let link = BotLink {
         tls: server_config(&files(pki, "localhost")).unwrap(),
-        spool: Arc::clone(&spool),
+        inbox: Arc::clone(&spool) as Arc<dyn Inbox>,
         sites: Arc::clone(&sites),
         heartbeat: Duration::from_secs(1),
     };
@@ -93,7 +93,7 @@ struct RunningAgent {
     _stop: watch::Sender<bool>,
 }
 
-fn start_agent(pki: &Path, bot: &str, site: &str, hosts: Vec<&'static str>, allow: &[&str]) -> RunningAgent {
+fn start_agent(pki: &Path, bots: &[&str], site: &str, hosts: Vec<&'static str>, allow: &[&str]) -> RunningAgent {
     if !pki.join(format!("{site}.crt")).exists() {
         certs::issue(pki, Role::Agent, site, &[]).unwrap();
     }
@@ -102,7 +102,7 @@ fn start_agent(pki: &Path, bot: &str, site: &str, hosts: Vec<&'static str>, allo
     let monitor = Arc::new(RecordingMonitor { site: site.into(), hosts, executed: Mutex::default() });
     let link = AgentLink {
         tls: client_config(&files(pki, site)).unwrap(),
-        bot: bot.to_owned(),
+        bots: bots.iter().map(|bot| (*bot).to_owned()).collect(),
         site: site.to_owned(),
         allow: allow.iter().map(|kind| (*kind).to_owned()).collect(),
         spool: Arc::clone(&spool),
@@ -170,11 +170,28 @@ fn certs_are_written_with_private_keys_and_refuse_to_overwrite() {
 }
 
 #[tokio::test]
+async fn an_agent_listing_two_bots_hands_each_record_to_one_of_them_and_registers_with_both() {
+    let pki = pki();
+    let (first, second) = (start_bot(pki.path()).await, start_bot(pki.path()).await);
+    let east = start_agent(pki.path(), &[&first.address, &second.address], "east", vec!["web01"], &COMMAND_KINDS);
+    for n in 0..40 {
+        east.spool.write(notification(&format!("web{n:02}"))).unwrap();
+    }
+    eventually(|| east.spool.pending().unwrap().is_empty().then_some(())).await;
+    let stored = |bot: &RunningBot| bot.spool.pending().unwrap();
+    let (at_first, at_second) = (stored(&first), stored(&second));
+    assert_eq!(at_first.len() + at_second.len(), 40, "each record went to one bot: {at_first:?} {at_second:?}");
+    assert!(at_first.iter().all(|id| !at_second.contains(id)));
+    // Either bot may lead: both know the site, to send it commands.
+    eventually(|| (first.sites.connected() == ["east"] && second.sites.connected() == ["east"]).then_some(())).await;
+}
+
+#[tokio::test]
 async fn notifications_go_up_once_stored_and_commands_come_down_to_the_owning_site() {
     let pki = pki();
     let bot = start_bot(pki.path()).await;
-    let east = start_agent(pki.path(), &bot.address, "east", vec!["web01"], &COMMAND_KINDS);
-    let west = start_agent(pki.path(), &bot.address, "west", vec!["db01"], &["recheck"]);
+    let east = start_agent(pki.path(), &[&bot.address], "east", vec!["web01"], &COMMAND_KINDS);
+    let west = start_agent(pki.path(), &[&bot.address], "west", vec!["db01"], &["recheck"]);
     east.spool.write(notification("web01")).unwrap();
     west.spool.write(notification("db01")).unwrap();
 
@@ -186,7 +203,7 @@ async fn notifications_go_up_once_stored_and_commands_come_down_to_the_owning_si
     sites.sort();
     assert_eq!(sites, [("east", "web01"), ("west", "db01")], "site comes from the certificate");
 
-    let monitor = SitesMonitor { sites: Arc::clone(&bot.sites), timeout: PATIENCE };
+    let monitor = SitesMonitor { sites: Arc::clone(&bot.sites), timeout: PATIENCE, permit: Permit::always() };
     eventually(|| (bot.sites.connected() == ["east", "west"]).then_some(())).await;
     let snapshot = monitor.snapshot().await.unwrap();
     assert!(snapshot.has_host("web01") && snapshot.has_host("db01"), "status spans every site");
@@ -220,7 +237,7 @@ async fn the_agent_reconnects_and_delivers_what_waited_while_the_bot_was_down() 
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     drop(listener);
-    let agent = start_agent(pki.path(), &format!("localhost:{port}"), "east", vec!["web01"], &COMMAND_KINDS);
+    let agent = start_agent(pki.path(), &[&format!("localhost:{port}")], "east", vec!["web01"], &COMMAND_KINDS);
     agent.spool.write(notification("web01")).unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(agent.spool.pending().unwrap().len(), 1, "nothing may be lost while the bot is down");
@@ -229,7 +246,7 @@ async fn the_agent_reconnects_and_delivers_what_waited_while_the_bot_was_down() 
     let spool = Arc::new(Spool::open(spool_dir.path()).unwrap());
     let link = BotLink {
         tls: server_config(&files(pki.path(), "localhost")).unwrap(),
-        spool: Arc::clone(&spool),
+        inbox: Arc::clone(&spool) as Arc<dyn Inbox>,
         sites: Arc::new(Sites::default()),
         heartbeat: Duration::from_secs(1),
     };
@@ -358,7 +375,8 @@ async fn an_agent_that_does_not_answer_times_out_and_a_silent_one_is_dropped() {
     // It reads what the bot sends but never answers and never sends a heartbeat.
     let reading =
         tokio::spawn(async move { while let Ok(Some(_)) = read_frame(&mut stream, MAX_FRAME_BYTES).await {} });
-    let monitor = SitesMonitor { sites: Arc::clone(&bot.sites), timeout: Duration::from_millis(300) };
+    let monitor =
+        SitesMonitor { sites: Arc::clone(&bot.sites), timeout: Duration::from_millis(300), permit: Permit::always() };
     let err = monitor.snapshot().await.unwrap_err().to_string();
     assert!(err.contains("site `mute`: the agent did not answer within"), "{err}");
     eventually(|| bot.sites.connected().is_empty().then_some(())).await;
@@ -375,7 +393,7 @@ async fn an_agent_certificate_cannot_act_as_the_bot() {
     let spool_dir = tempfile::tempdir().unwrap();
     let impostor = BotLink {
         tls: server_config(&files(pki.path(), "evil")).unwrap(),
-        spool: Arc::new(Spool::open(spool_dir.path()).unwrap()),
+        inbox: Arc::new(Spool::open(spool_dir.path()).unwrap()),
         sites: Arc::new(Sites::default()),
         heartbeat: Duration::from_secs(1),
     };
@@ -412,7 +430,7 @@ async fn the_agent_redials_a_bot_that_welcomed_it_and_then_fell_silent() {
             tokio::spawn(async move { while let Ok(Some(_)) = read_frame(&mut stream, MAX_FRAME_BYTES).await {} });
         }
     });
-    let agent = start_agent(pki.path(), &format!("localhost:{port}"), "east", vec!["web01"], &COMMAND_KINDS);
+    let agent = start_agent(pki.path(), &[&format!("localhost:{port}")], "east", vec!["web01"], &COMMAND_KINDS);
     agent.spool.write(notification("web01")).unwrap();
     eventually(|| (*welcomed.lock().unwrap() >= 2).then_some(())).await;
     assert_eq!(agent.spool.pending().unwrap().len(), 1, "a record the bot never acknowledged stays");

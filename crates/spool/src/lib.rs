@@ -68,12 +68,19 @@ impl Spool {
     /// Makes `notification` durable under an id another spool gave it (the agent's, in a split
     /// deployment), so that it keeps one idempotency key end to end: writing the same id again
     /// replaces the pending record, and a delivered one is recognised by the pipeline's dedupe.
-    pub fn write_as(&self, id: &RecordId, mut notification: Notification) -> Result<(), SpoolError> {
-        notification.id = id.to_string();
-        let bytes = serde_json::to_vec(&notification).map_err(|e| SpoolError::Encode(e.to_string()))?;
-        self.put(id, &bytes)?;
+    pub fn write_as(&self, id: &RecordId, notification: Notification) -> Result<(), SpoolError> {
+        self.put(id, &encode(id, notification)?)?;
         // Should only this sync fail, the record may still be delivered although the caller hears
         // "failed"; that is the safe side, since Nagios never sends the same notification again.
+        sync_dir(&self.new)
+    }
+
+    /// [`Spool::write_as`] for many records with one sync of `new/` at the end: a bot leading
+    /// several takes them from the shared store in batches.
+    pub fn write_all_as(&self, records: Vec<(RecordId, Notification)>) -> Result<(), SpoolError> {
+        for (id, notification) in records {
+            self.put(&id, &encode(&id, notification)?)?;
+        }
         sync_dir(&self.new)
     }
 
@@ -207,6 +214,12 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), SpoolError> {
         .open(path)
         .map_err(|e| SpoolError::io("write", path, e))?;
     file.write_all(bytes).and_then(|()| file.sync_all()).map_err(|e| SpoolError::io("write", path, e))
+}
+
+/// The record `id` holds: `notification` as JSON, under that id.
+fn encode(id: &RecordId, mut notification: Notification) -> Result<Vec<u8>, SpoolError> {
+    notification.id = id.to_string();
+    serde_json::to_vec(&notification).map_err(|e| SpoolError::Encode(e.to_string()))
 }
 
 /// Makes the directory's entries (a rename into it, a removal) durable.
