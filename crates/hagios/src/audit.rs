@@ -9,7 +9,7 @@ use std::process::ExitCode;
 pub fn main(config_path: &Path, limit: usize) -> ExitCode {
     let records = Config::load(config_path)
         .map_err(anyhow::Error::from)
-        .and_then(|config| Ok(Store::open(&config.store.path)?.recent_audit(limit)?));
+        .and_then(|config| Ok(Store::from_config(&config.store)?.recent_audit(limit)?));
     match records {
         Ok(records) => {
             // The store returns newest first; a log reads oldest first.

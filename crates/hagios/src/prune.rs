@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 pub fn main(config_path: &Path) -> ExitCode {
     let pruned = Config::load(config_path).map_err(anyhow::Error::from).and_then(|config| {
-        Ok(Store::open(&config.store.path)?.prune(&retention(&config.store), hagios_domain::unix_now())?)
+        Ok(Store::from_config(&config.store)?.prune(&retention(&config.store), hagios_domain::unix_now())?)
     });
     match pruned {
         Ok(report) => {
