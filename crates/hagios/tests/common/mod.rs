@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod split;
+pub mod storm;
 
 use hagios_testkit::{wait_until, NagiosInstance, NagiosOptions};
 use std::io::{BufRead, BufReader, Write};
@@ -96,6 +97,21 @@ impl Daemon {
     pub fn wait_for_text(&self, needle: &str) {
         wait_until(PATIENCE, || self.screen().contains(needle).then_some(()))
             .unwrap_or_else(|| panic!("{needle:?} not shown within {PATIENCE:?}; screen:\n{}", self.screen()));
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends `signal` (`STOP`, `CONT`, `TERM`) to the daemon.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill").arg(format!("-{signal}")).arg(self.pid().to_string()).status();
+        assert!(status.is_ok_and(|status| status.success()), "kill -{signal} {}", self.pid());
+    }
+
+    /// Whether the daemon is still running (a stopped one counts as running).
+    pub fn running(&mut self) -> bool {
+        self.child.try_wait().is_ok_and(|exited| exited.is_none())
     }
 
     /// The crash case: no chance to clean up. Returns what was on the screen.

@@ -13,21 +13,26 @@ fn hagios(args: &[&str]) -> String {
     String::from_utf8(output.stdout).expect("utf-8 output")
 }
 
-/// A CA, the bot's certificate for `localhost`, and a port for the bot.
+/// A CA, the bots' certificate for `localhost`, and a port for each bot.
 pub struct Deployment {
     dir: tempfile::TempDir,
-    port: u16,
+    ports: Vec<u16>,
 }
 
 impl Deployment {
     pub fn new() -> Deployment {
+        Deployment::with_bots(1)
+    }
+
+    /// A deployment of `count` bots sharing one store; every agent dials them all.
+    pub fn with_bots(count: usize) -> Deployment {
         let dir = tempfile::tempdir().expect("temp dir");
         let pki = dir.path().join("pki");
         let pki = pki.to_str().expect("utf-8 path");
         assert!(hagios(&["certs", "init", "--dir", pki]).contains("ca.key"));
         hagios(&["certs", "issue", "--dir", pki, "--role", "bot", "--name", "localhost"]);
-        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
-        Deployment { dir, port }
+        let ports = (0..count).map(|_| hagios_testkit::free_port()).collect();
+        Deployment { dir, ports }
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -52,14 +57,27 @@ impl Deployment {
     /// The bot's configuration (`bot/hagios.toml`) with `chat`, the chat platform's sections and
     /// routes; user `oncall` may do everything.
     pub fn bot_config_with(&self, chat: &str) -> PathBuf {
-        let dir = self.path("bot");
+        self.bot_config_of(0, chat)
+    }
+
+    /// Bot `index`'s configuration (in `bot/`, `bot1/`, …), like [`Deployment::bot_config_with`].
+    pub fn bot_config_of(&self, index: usize, chat: &str) -> PathBuf {
+        let dir = self.path(&Self::bot_dir(index));
         std::fs::create_dir_all(&dir).expect("create the bot's folder");
         let listener = format!(
             "[bot]\nlisten = \"127.0.0.1:{port}\"\nheartbeat = \"1s\"\ncommand_timeout = \"25s\"\n{tls}",
-            port = self.port,
+            port = self.ports[index],
             tls = self.tls("localhost"),
         );
         write_config(&dir, &listener, chat, "oncall")
+    }
+
+    fn bot_dir(index: usize) -> String {
+        if index == 0 {
+            "bot".to_owned()
+        } else {
+            format!("bot{index}")
+        }
     }
 
     /// The bot's own spool, where stored notifications wait for chat.
@@ -93,7 +111,7 @@ confirm_timeout = "15s"
 poll_interval = "100ms"
 max_backoff = "1s"
 [agent]
-bot = "localhost:{port}"
+bot = [{bots}]
 heartbeat = "1s"
 allow = {allow}
 {tls}"#,
@@ -101,7 +119,7 @@ allow = {allow}
             command_file = nagios.command_file().display(),
             status_file = nagios.status_file().display(),
             object_cache_file = nagios.object_cache_file().display(),
-            port = self.port,
+            bots = self.ports.iter().map(|port| format!("\"localhost:{port}\"")).collect::<Vec<_>>().join(", "),
             tls = self.tls(site),
         );
         std::fs::write(&config, text).expect("write agent config");
