@@ -103,6 +103,21 @@ impl Pool {
     }
 }
 
+impl Drop for Pool {
+    /// A client says goodbye to the server on a runtime of its own, which cannot start on a
+    /// thread that drives tokio — where a bot's last store handle goes at shutdown: the idle
+    /// connections are closed on a thread of their own.
+    fn drop(&mut self) {
+        let idle = std::mem::take(&mut self.state().idle);
+        if !idle.is_empty() {
+            let closed = std::thread::spawn(move || drop(idle)).join();
+            if closed.is_err() {
+                tracing::warn!("closing the PostgreSQL connections failed");
+            }
+        }
+    }
+}
+
 /// A connection taken from the pool; it goes back when dropped, unless it broke.
 pub struct Pooled<'p> {
     pool: &'p Pool,
