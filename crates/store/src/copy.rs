@@ -193,8 +193,8 @@ fn copy_table(from: &mut dyn Sql, to: &mut dyn Sql, table: &Table) -> Result<u64
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{card, engines};
-    use crate::{AuditRecord, Delivery, GroupBatch, GroupChange, IncidentChange, MemberDelivery, NewGroup};
+    use crate::testing::{ack_audit, card, engines};
+    use crate::{Delivery, GroupBatch, GroupChange, IncidentChange, MemberDelivery, NewGroup};
     use hagios_domain::{GroupCard, ObjectRef, Snooze, State};
 
     fn delivery(message_id: &str) -> Delivery {
@@ -245,19 +245,7 @@ mod tests {
             )
             .unwrap();
         slack.begin_attempt("n9", 130).unwrap();
-        store
-            .audit(&AuditRecord {
-                time: 5,
-                platform: "slack".into(),
-                user_id: "U1".into(),
-                user_name: "alice".into(),
-                raw_text: "ack web01".into(),
-                command: Some("ack".into()),
-                parsed: None,
-                allowed: true,
-                result: "confirmed".into(),
-            })
-            .unwrap();
+        store.audit(&ack_audit(5)).unwrap();
         id
     }
 

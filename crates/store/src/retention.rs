@@ -240,8 +240,8 @@ fn delete_closed_incidents(sql: &mut dyn Sql, first: i64, last: i64, cut: i64) -
 mod tests {
     use super::*;
     use crate::incident::close_incident;
-    use crate::testing::{card, engines};
-    use crate::{AuditRecord, Delivery, GroupBatch, GroupChange, IncidentChange, IncidentId, MemberDelivery, NewGroup};
+    use crate::testing::{ack_audit, card, engines};
+    use crate::{Delivery, GroupBatch, GroupChange, IncidentChange, IncidentId, MemberDelivery, NewGroup};
     use hagios_domain::{GroupCard, ObjectRef, Snooze, State};
 
     const DAY: i64 = 86_400;
@@ -308,18 +308,7 @@ mod tests {
     }
 
     fn audit(store: &Store, time: i64) {
-        let record = AuditRecord {
-            time,
-            platform: "slack".into(),
-            user_id: "U1".into(),
-            user_name: "alice".into(),
-            raw_text: "ack web01".into(),
-            command: Some("ack".into()),
-            parsed: None,
-            allowed: true,
-            result: "confirmed".into(),
-        };
-        store.audit(&record).unwrap();
+        store.audit(&ack_audit(time)).unwrap();
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! PostgreSQL from the shared test cluster when it is installed (required under
 //! `HAGIOS_REQUIRE_REAL=1`).
 
-use crate::Store;
+use crate::{AuditRecord, Store};
 use hagios_domain::{AlertCard, NotificationType, ObjectRef, State};
 use hagios_testkit::PostgresInstance;
 use std::fmt;
@@ -19,6 +19,21 @@ pub(crate) fn card(object: ObjectRef, state: State, line: Option<&str>, time: i6
         history: line.map(str::to_owned).into_iter().collect(),
         open: !matches!(state, State::Ok | State::Up),
         time,
+    }
+}
+
+/// alice's confirmed `ack web01` on Slack at `time`, as the audit log keeps it.
+pub(crate) fn ack_audit(time: i64) -> AuditRecord {
+    AuditRecord {
+        time,
+        platform: "slack".into(),
+        user_id: "U1".into(),
+        user_name: "alice".into(),
+        raw_text: "ack web01".into(),
+        command: Some("ack".into()),
+        parsed: None,
+        allowed: true,
+        result: "confirmed".into(),
     }
 }
 
