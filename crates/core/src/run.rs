@@ -230,6 +230,8 @@ fn router(config: &Config, backend: &Backend, store: &StoreHandle) -> Router {
         backend_name: backend.name.to_owned(),
         timezone: config.commands.timezone.clone(),
         second_person_confirms: config.commands.second_person_confirms,
+        rate_limit: config.commands.rate_limit,
+        rate_limit_without_role: config.commands.rate_limit_without_role,
         ..Settings::default()
     };
     if let Some(template) = &config.commands.default_host_template {

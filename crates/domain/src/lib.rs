@@ -8,6 +8,7 @@ pub mod message;
 pub mod notification;
 pub mod object;
 pub mod permit;
+pub mod sites;
 pub mod snapshot;
 pub mod snooze;
 pub mod suggest;
@@ -19,6 +20,7 @@ pub use message::{AlertCard, GroupCard, Member, MessageRef};
 pub use notification::{Notification, NotificationType, MIRROR_MACRO};
 pub use object::{ObjectRef, State};
 pub use permit::Permit;
+pub use sites::{SiteObject, SiteSnapshots};
 pub use snapshot::{
     Comment, CommentKind, Downtime, HostObject, HostView, Inventory, ObjectStatus, ServiceView, Snapshot, Status,
 };

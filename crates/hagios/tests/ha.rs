@@ -51,7 +51,7 @@ impl Ha {
         let chat = common::slack_chat(&slack.api_url()) + &routes();
         let configs: Vec<PathBuf> = (0..2)
             .map(|index| {
-                let config = deployment.bot_config_of(index, &chat);
+                let config = deployment.bot_config_of(index, "", &chat);
                 let text = std::fs::read_to_string(&config).expect("read the bot's configuration");
                 let text = text.replacen("[store]\n", &format!("[store]\nurl = \"{url}\"\n"), 1);
                 std::fs::write(&config, text).expect("write the bot's configuration");

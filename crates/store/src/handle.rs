@@ -6,7 +6,7 @@ use crate::{
     AlertGroup, AuditRecord, CommandId, CommandInFlight, Delivery, DueReminder, Fence, GroupBatch, GroupId, Incident,
     IncidentChange, IncidentId, PruneReport, Retention, Store, StoreConfig, StoreError,
 };
-use hagios_domain::{MessageRef, Notification, ObjectRef, Snooze};
+use hagios_domain::{MessageRef, Notification, ObjectRef, SiteObject, Snooze};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -159,12 +159,13 @@ impl StoreHandle {
     }
 
     /// The open members of the group whose message is `thread`; `None` when it is no group's.
-    pub async fn open_members_of_group(&self, thread: &MessageRef) -> Result<Option<Vec<ObjectRef>>, StoreError> {
+    /// The open members of the alert group whose message is `thread`, each at its site.
+    pub async fn open_members_of_group(&self, thread: &MessageRef) -> Result<Option<Vec<SiteObject>>, StoreError> {
         let thread = thread.clone();
         self.call(move |store| {
             let Some(group) = store.group_by_message(&thread.channel, &thread.id)? else { return Ok(None) };
             let members = store.open_group_members(group.id)?;
-            Ok(Some(members.into_iter().map(|incident| incident.object).collect()))
+            Ok(Some(members.into_iter().map(|incident| SiteObject::new(incident.site, incident.object)).collect()))
         })
         .await
     }
@@ -223,7 +224,8 @@ impl StoreHandle {
 
 /// The inbox of what agents and local sources handed over (`inbox.rs`).
 impl StoreHandle {
-    pub async fn put_in_inbox(&self, record_id: &str, notification: Notification) -> Result<(), StoreError> {
+    /// Keeps `notification` in the inbox under `record_id`; returns its size in bytes.
+    pub async fn put_in_inbox(&self, record_id: &str, notification: Notification) -> Result<u64, StoreError> {
         let record_id = record_id.to_owned();
         self.call(move |store| store.put_in_inbox(&record_id, &notification, hagios_domain::unix_now())).await
     }

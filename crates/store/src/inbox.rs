@@ -11,14 +11,15 @@ use hagios_domain::Notification;
 impl Store {
     /// Keeps `notification` (record `record_id` of a spool) until the leader delivers it; a
     /// record handed over twice is kept once. Any bot may, leading or not.
-    pub fn put_in_inbox(&self, record_id: &str, notification: &Notification, now: i64) -> Result<(), StoreError> {
+    pub fn put_in_inbox(&self, record_id: &str, notification: &Notification, now: i64) -> Result<u64, StoreError> {
         let json = serde_json::to_string(notification).expect("a notification always serializes");
+        let bytes = json.len() as u64;
         self.with_sql(|sql| {
             sql.execute(
                 "INSERT INTO inbox (record_id, notification, received_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
                 args![record_id, json, now],
             )?;
-            Ok(())
+            Ok(bytes)
         })
     }
 

@@ -25,7 +25,7 @@ pub struct StoreInbox(pub StoreHandle);
 
 #[async_trait]
 impl Inbox for StoreInbox {
-    async fn keep(&self, record: RecordId, notification: Notification) -> Result<(), String> {
+    async fn keep(&self, record: RecordId, notification: Notification) -> Result<u64, String> {
         self.0.put_in_inbox(record.as_str(), notification).await.map_err(|e| e.to_string())
     }
 }
@@ -64,7 +64,9 @@ impl Forwarder {
         let pending = tokio::task::spawn_blocking(move || spool.pending()).await.expect("spool scan task")?;
         for id in pending {
             match self.spool.read(&id) {
-                Ok(notification) => self.store.put_in_inbox(id.as_str(), notification).await?,
+                Ok(notification) => {
+                    self.store.put_in_inbox(id.as_str(), notification).await?;
+                }
                 Err(e) if !e.retryable() => {
                     tracing::error!(record = %id, error = %e, "quarantining unreadable spool record");
                     self.spool.quarantine(&id, &e.to_string())?;
