@@ -120,7 +120,10 @@ impl Leadership {
         if !self.shared() {
             loop {
                 match self.store.seize_lease(LEADER_LEASE, &self.holder, self.lease).await {
-                    Ok(epoch) => return self.term(epoch),
+                    Ok(epoch) => {
+                        metrics::gauge!(LEADER).set(1.0);
+                        return self.term(epoch);
+                    }
                     Err(e) => {
                         tracing::error!(error = %e, "cannot start a term in the state database; trying again");
                         tokio::time::sleep(self.try_every()).await;
