@@ -72,7 +72,7 @@ pub(crate) fn finish(sql: &mut dyn Sql, record_id: &str) -> Result<(), StoreErro
 #[cfg(test)]
 mod tests {
     use crate::testing::engines;
-    use crate::{Delivery, Fence, IncidentChange, LEADER_LEASE};
+    use crate::{Delivery, Fence, IncidentChange, Store, LEADER_LEASE};
     use hagios_domain::{Notification, NotificationType, ObjectRef, State};
     use std::time::Duration;
 
@@ -118,6 +118,54 @@ mod tests {
             let again = store.take_from_inbox(next, 10).unwrap();
             assert_eq!(again.len(), 1, "{engine}: the next term takes what the last left");
             assert_eq!((again[0].0.as_str(), again[0].1.site.as_str()), ("r3", "east"), "{engine}");
+        }
+    }
+
+    /// The figure in docs/PERFORMANCE.md ("Two bots on PostgreSQL"): what the store costs per
+    /// notification on each engine, durable (SQLite's WAL with `synchronous = FULL`; a
+    /// PostgreSQL 15 cluster of its own with `fsync = on`, over TCP on loopback). Run with
+    /// `cargo test -p hagios-store --release --lib -- --ignored --nocapture measure_the_store_cost_per_notification`.
+    #[test]
+    #[ignore = "a measurement"]
+    fn measure_the_store_cost_per_notification() {
+        use crate::testing::card;
+        use hagios_testkit::{PostgresInstance, PostgresOptions};
+        use std::time::Instant;
+        const NOTIFICATIONS: usize = 2_000;
+        let durable = PostgresOptions { settings: vec![("fsync".into(), "on".into())] };
+        let postgres = PostgresInstance::start(durable).expect("PostgreSQL installed");
+        let sqlite_dir = tempfile::tempdir().unwrap();
+        let engines = [
+            ("SQLite", Store::open(sqlite_dir.path().join("state.db")).unwrap()),
+            ("PostgreSQL", Store::connect(&postgres.create_database(), Some(PostgresInstance::PASSWORD)).unwrap()),
+        ];
+        for (engine, store) in engines {
+            let epoch = store.seize_lease(LEADER_LEASE, "bench", Duration::from_secs(10)).unwrap();
+            let term = store.fenced(Fence { lease: LEADER_LEASE.into(), epoch });
+            let ids: Vec<String> = (0..NOTIFICATIONS).map(|n| format!("{n:08}")).collect();
+            // What the leader does per notification: an attempt, then the delivery with its
+            // incident opened, in one transaction each (both fenced by the term).
+            let started = Instant::now();
+            for (n, id) in ids.iter().enumerate() {
+                term.begin_attempt(id, 1).unwrap();
+                let card = card(ObjectRef::service(format!("web{n}"), "HTTP"), State::Critical, None, 1);
+                let delivery = Delivery { channel: "C".into(), message_id: id.clone(), at: 1 };
+                term.commit_notification(id, &delivery, &IncidentChange::Open { card, opened_at: 1 }).unwrap();
+            }
+            let delivery = started.elapsed() / NOTIFICATIONS as u32;
+            // What two bots add: the record into the inbox (by whichever bot the agent reached),
+            // taken by the leader in batches, dropped in batches once delivered.
+            let started = Instant::now();
+            for id in &ids {
+                store.put_in_inbox(&format!("i{id}"), &notification(id), 1).unwrap();
+            }
+            while !term.take_from_inbox(epoch, 256).unwrap().is_empty() {}
+            let taken: Vec<String> = ids.iter().map(|id| format!("i{id}")).collect();
+            for batch in taken.chunks(256) {
+                term.drop_from_inbox(batch).unwrap();
+            }
+            let inbox = started.elapsed() / NOTIFICATIONS as u32;
+            eprintln!("store cost per notification, {engine}: delivery {delivery:.2?}, inbox {inbox:.2?}");
         }
     }
 }
