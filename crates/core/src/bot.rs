@@ -31,21 +31,26 @@ pub async fn serve(config: Config, stop: impl Future<Output = ()>) -> Result<(),
     let spool = open_spool(&config)?;
     let store = StoreHandle::from_config(&config.store).await?;
     // Bots sharing PostgreSQL keep what agents hand them in its inbox, so that the leader
-    // delivers it whichever bot took it, and nothing is lost with a bot.
-    let inbox: Arc<dyn Inbox> = match store.dialect() {
-        Dialect::Postgres => Arc::new(StoreInbox(store.clone())),
-        Dialect::Sqlite => spool.clone(),
-    };
-    let leadership = Leadership::new(store, &config.store);
-    let sites = Arc::new(Sites::default());
+    // delivers it whichever bot took it, and nothing is lost with a bot;
+    // and each site's quota counts what of it waits there.
     let platforms: Vec<&str> = config.platforms.iter().map(|section| section.platform().name()).collect();
     let waiting =
         waiting_spools(&spool, &platforms).map_err(StartError::spool("open the spools of the chat platforms"))?;
+    let quotas = Quotas::new(bot.quota(), waiting);
+    let (inbox, quotas): (Arc<dyn Inbox>, Quotas) = match store.dialect() {
+        Dialect::Postgres => {
+            let inbox = Arc::new(StoreInbox(store.clone()));
+            (inbox.clone(), quotas.counting(inbox))
+        }
+        Dialect::Sqlite => (spool.clone(), quotas),
+    };
+    let leadership = Leadership::new(store, &config.store);
+    let sites = Arc::new(Sites::default());
     let link = BotLink {
         tls: hagios_link::tls::server_config(&tls)?,
         inbox,
         sites: Arc::clone(&sites),
-        quotas: Arc::new(Quotas::new(bot.quota(), waiting)),
+        quotas: Arc::new(quotas),
         heartbeat: bot.heartbeat,
     };
     let listener = TcpListener::bind(&bot.listen).await.map_err(|source| StartError::Listen {

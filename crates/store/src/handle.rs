@@ -238,6 +238,11 @@ impl StoreHandle {
         self.call(move |store| store.drop_from_inbox(&record_ids)).await
     }
 
+    /// The store itself, for a caller on a blocking thread already.
+    pub fn blocking(&self) -> &Store {
+        &self.store
+    }
+
     pub async fn inbox_len(&self) -> Result<u64, StoreError> {
         self.call(|store| store.inbox_len()).await
     }

@@ -56,6 +56,16 @@ impl Store {
     }
 
     /// How many records wait in the inbox.
+    /// Every record waiting in the inbox with the size of its notification, for the sites'
+    /// quotas.
+    pub fn inbox_waiting(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        self.with_sql(|sql| {
+            let rows = sql.query("SELECT record_id, LENGTH(notification) FROM inbox", args![])?;
+            let waiting = rows.iter().map(|row| Ok((row.text(0)?, u64::try_from(row.int(1)?).unwrap_or(0))));
+            Ok(waiting.collect::<Result<_, crate::sql::DbError>>()?)
+        })
+    }
+
     pub fn inbox_len(&self) -> Result<u64, StoreError> {
         self.with_sql(|sql| {
             Ok(u64::try_from(sql.query_one("SELECT COUNT(*) FROM inbox", args![])?.int(0)?).unwrap_or(0))
@@ -113,6 +123,10 @@ mod tests {
             term.commit_notification("r1", &delivery, &IncidentChange::None).unwrap();
             term.drop_from_inbox(&["r2".to_owned()]).unwrap();
             assert_eq!(store.inbox_len().unwrap(), 1, "{engine}");
+            let waiting = store.inbox_waiting().unwrap();
+            assert_eq!(waiting.len(), 1, "{engine}");
+            assert_eq!(waiting[0].0, "r3", "{engine}");
+            assert!(waiting[0].1 > 100, "{engine}: the notification's size, {waiting:?}");
 
             let next = store.seize_lease(LEADER_LEASE, "b", Duration::from_secs(10)).unwrap();
             let again = store.take_from_inbox(next, 10).unwrap();

@@ -9,6 +9,7 @@
 use async_trait::async_trait;
 use hagios_domain::Notification;
 use hagios_link::bot::Inbox;
+use hagios_link::quota::Waiting;
 use hagios_spool::{RecordId, Spool, SpoolError};
 use hagios_store::{StoreError, StoreHandle};
 use std::collections::HashSet;
@@ -27,6 +28,13 @@ pub struct StoreInbox(pub StoreHandle);
 impl Inbox for StoreInbox {
     async fn keep(&self, record: RecordId, notification: Notification) -> Result<u64, String> {
         self.0.put_in_inbox(record.as_str(), notification).await.map_err(|e| e.to_string())
+    }
+}
+
+/// What waits in the store's inbox, for the sites' quotas.
+impl Waiting for StoreInbox {
+    fn waiting(&self) -> Result<Vec<(String, u64)>, String> {
+        self.0.blocking().inbox_waiting().map_err(|e| e.to_string())
     }
 }
 
