@@ -2,6 +2,7 @@
 //! action took effect (worded the same for every backend), and the polling loop around it.
 
 use crate::MonitorError;
+use hagios_domain::free_text::{clean_author, clean_text};
 use hagios_domain::{Action, ObjectRef, Snapshot};
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -50,9 +51,11 @@ pub(crate) enum Expectation {
 }
 
 impl Expectation {
-    /// What `snapshot`'s successor shows once `action` took effect. `author` and `text` are the
-    /// author and comment text as the backend will store them (Nagios cleans both).
-    pub(crate) fn of(action: &Action, author: &str, text: &str, snapshot: &Snapshot) -> Result<Self, MonitorError> {
+    /// What `snapshot`'s successor shows once `action` took effect on behalf of `author`. Every
+    /// backend stores the author and the comment cleaned (`hagios_domain::free_text`), so the
+    /// expectation holds the cleaned forms.
+    pub(crate) fn of(action: &Action, author: &str, snapshot: &Snapshot) -> Result<Self, MonitorError> {
+        let author = clean_author(author);
         Ok(match action {
             Action::Acknowledge { target, .. } => {
                 Expectation::Acknowledged { object: target.clone(), acknowledged: true }
@@ -64,7 +67,7 @@ impl Expectation {
                 object: target.object(),
                 start: span.start,
                 end: span.end,
-                author: author.to_owned(),
+                author,
                 known_ids: snapshot.status.downtimes.iter().map(|downtime| downtime.id).collect(),
             },
             Action::DeleteDowntime { id } => {
@@ -87,10 +90,10 @@ impl Expectation {
             }
             Action::AddHost { name, .. } => Expectation::Host { name: name.clone(), exists: true },
             Action::RemoveHost { name } => Expectation::Host { name: name.clone(), exists: false },
-            Action::AddComment { target, .. } => Expectation::Comment {
+            Action::AddComment { target, comment, .. } => Expectation::Comment {
                 object: target.clone(),
-                author: author.to_owned(),
-                text: text.to_owned(),
+                author,
+                text: clean_text(comment),
                 known_ids: snapshot.status.comments.iter().map(|comment| comment.id).collect(),
             },
         })

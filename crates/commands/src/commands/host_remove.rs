@@ -1,10 +1,10 @@
 //! `host remove`: delete a host with its services from the monitoring system (Icinga 2, or Nagios
 //! for hosts `host add` wrote), after an explicit `yes`.
 
-use super::host_name::checked_host_name;
+use super::host_name::checked;
 use super::{Act, Command, Input, ParseError, Parsed};
 use crate::args::Words;
-use hagios_domain::{Action, ObjectRef};
+use hagios_domain::{Action, HostField, ObjectRef};
 use regex::Captures;
 
 pub(crate) static COMMAND: Command = Command {
@@ -27,7 +27,7 @@ fn parse(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseErro
     let [name] = words.list.as_slice() else {
         return Err(input.usage("name exactly one host".into()));
     };
-    let name = checked_host_name(input, &name.text)?;
+    let name = checked(input, HostField::Name, &name.text)?;
     if !input.snapshot.has_host(&name) {
         return Err(input.unknown_host(&name));
     }

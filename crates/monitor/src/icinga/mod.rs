@@ -11,7 +11,7 @@ pub mod permissions;
 mod state;
 
 use crate::readback::{wait_past_second, Expectation};
-use crate::validate::ensure_exists;
+use crate::validate::{ensure_exists, ensure_host_fields};
 use crate::{Monitor, MonitorError};
 use async_trait::async_trait;
 use client::{Credentials, IcingaClient};
@@ -66,20 +66,17 @@ impl Monitor for IcingaMonitor {
     }
 
     async fn execute(&self, action: &Action, author: &str) -> Result<Outcome, MonitorError> {
+        ensure_host_fields(action)?;
         let snapshot = self.snapshot().await?;
         if let Some(object) = action.object() {
             ensure_exists(&snapshot, &object)?;
         }
-        let text = match action {
-            Action::AddComment { comment, .. } => comment.as_str(),
-            _ => "",
-        };
         if let Action::AddHost { name, .. } = action {
             if snapshot.has_host(name) {
                 return Err(MonitorError::Refused(format!("host `{name}` already exists; `status {name}` shows it")));
             }
         }
-        let expectation = Expectation::of(action, author, text, &snapshot)?;
+        let expectation = Expectation::of(action, author, &snapshot)?;
         if let Expectation::CheckedAfter { last_check, .. } = &expectation {
             wait_past_second(*last_check).await;
         }

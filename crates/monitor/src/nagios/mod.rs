@@ -10,7 +10,7 @@ pub mod managed;
 mod state;
 
 use crate::readback::{wait_past_second, Expectation};
-use crate::validate::ensure_exists;
+use crate::validate::{ensure_exists, ensure_host_fields};
 use crate::{Monitor, MonitorError};
 use async_trait::async_trait;
 use command::{AckOptions, DowntimeRequest, ExternalCommand, Note};
@@ -55,6 +55,7 @@ impl Monitor for NagiosMonitor {
     }
 
     async fn execute(&self, action: &Action, author: &str) -> Result<Outcome, MonitorError> {
+        ensure_host_fields(action)?;
         let snapshot = self.snapshot().await?;
         if let Some(object) = action.object() {
             ensure_exists(&snapshot, &object)?;
@@ -67,11 +68,7 @@ impl Monitor for NagiosMonitor {
             _ => {}
         }
         let commands = plan(action, author, &snapshot)?;
-        let comment = match action {
-            Action::AddComment { comment, .. } => command::clean_text(comment),
-            _ => String::new(),
-        };
-        let expectation = Expectation::of(action, &command::clean_author(author), &comment, &snapshot)?;
+        let expectation = Expectation::of(action, author, &snapshot)?;
         let now = hagios_domain::unix_now();
         let lines = commands
             .iter()
