@@ -2,7 +2,7 @@
 //! action took effect (worded the same for every backend), and the polling loop around it.
 
 use crate::MonitorError;
-use hagios_domain::free_text::{clean_author, clean_text};
+use hagios_domain::free_text::clean_text;
 use hagios_domain::{Action, ObjectRef, Snapshot};
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -51,11 +51,10 @@ pub(crate) enum Expectation {
 }
 
 impl Expectation {
-    /// What `snapshot`'s successor shows once `action` took effect on behalf of `author`. Every
-    /// backend stores the author and the comment cleaned (`hagios_domain::free_text`), so the
-    /// expectation holds the cleaned forms.
+    /// What `snapshot`'s successor shows once `action` took effect. `author` is the author as
+    /// stored (`validate::stored_author`); every backend stores the comment cleaned
+    /// (`hagios_domain::free_text`), so the expectation holds the cleaned text.
     pub(crate) fn of(action: &Action, author: &str, snapshot: &Snapshot) -> Result<Self, MonitorError> {
-        let author = clean_author(author);
         Ok(match action {
             Action::Acknowledge { target, .. } => {
                 Expectation::Acknowledged { object: target.clone(), acknowledged: true }
@@ -67,7 +66,7 @@ impl Expectation {
                 object: target.object(),
                 start: span.start,
                 end: span.end,
-                author,
+                author: author.to_owned(),
                 known_ids: snapshot.status.downtimes.iter().map(|downtime| downtime.id).collect(),
             },
             Action::DeleteDowntime { id } => {
@@ -92,7 +91,7 @@ impl Expectation {
             Action::RemoveHost { name } => Expectation::Host { name: name.clone(), exists: false },
             Action::AddComment { target, comment, .. } => Expectation::Comment {
                 object: target.clone(),
-                author,
+                author: author.to_owned(),
                 text: clean_text(comment),
                 known_ids: snapshot.status.comments.iter().map(|comment| comment.id).collect(),
             },

@@ -1,10 +1,17 @@
-//! Checks that the objects an action names exist, with a "did you mean" for typos, and that the
-//! fields of a host to add or remove pass the domain's rule. Every backend re-validates here even
-//! when the router already did: the agent never trusts the bot.
+//! Checks that the objects an action names exist, with a "did you mean" for typos, that the
+//! fields of a host to add or remove pass the domain's rule, and that the author can be stored.
+//! Every backend re-validates here even when the router already did: the agent never trusts
+//! the bot.
 
 use crate::MonitorError;
+use hagios_domain::free_text::clean_author;
 use hagios_domain::suggest::closest;
 use hagios_domain::{check_host_field, check_new_host, Action, HostField, ObjectRef, Snapshot};
+
+/// The author as every backend stores it (`hagios_domain::free_text`), or the refusal.
+pub(crate) fn stored_author(author: &str) -> Result<String, MonitorError> {
+    clean_author(author).map_err(|err| MonitorError::Refused(err.to_string()))
+}
 
 /// Ok unless `action` adds or removes a host with a field the domain's rule refuses.
 pub(crate) fn ensure_host_fields(action: &Action) -> Result<(), MonitorError> {

@@ -2,12 +2,14 @@
 //! Icinga's own state (checked through the API as the test's admin user) and comes back
 //! confirmed with the same wording as on Nagios; logins and refusals say what to do.
 
+use hagios_domain::free_text::{clean_author, clean_text};
 use hagios_domain::{Action, DowntimeSpan, DowntimeTarget, ObjectRef, Outcome, State};
 use hagios_monitor::icinga::client::Credentials;
 use hagios_monitor::icinga::events::notifications_enabled;
 use hagios_monitor::icinga::{IcingaConfig, IcingaMonitor};
 use hagios_monitor::{Monitor, MonitorError};
-use hagios_testkit::{IcingaInstance, IcingaOptions};
+use hagios_testkit::{wait_until, IcingaInstance, IcingaOptions};
+use std::path::Path;
 use std::time::Duration;
 
 const PATIENCE: Duration = Duration::from_secs(15);
@@ -78,7 +80,7 @@ async fn acknowledgement_with_expiry_is_confirmed_and_removed() {
     let comments = icinga.query("comments", &serde_json::json!({"attrs": ["author", "text", "entry_type"]}));
     assert!(comments
         .iter()
-        .any(|c| c["attrs"]["text"] == "looking; \"quotes\" && $macros$" && c["attrs"]["author"] == "alice"));
+        .any(|c| c["attrs"]["text"] == "looking, ”quotes” ＆＆ ＄macros＄" && c["attrs"]["author"] == "alice"));
 
     let unack = Action::RemoveAcknowledgement { target };
     assert_eq!(confirmed(monitor.execute(&unack, "alice").await), "acknowledgement removed from web01!HTTP Load");
@@ -175,14 +177,85 @@ async fn the_event_streams_consumer_reads_one_objects_notification_switch_as_on_
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn comments_keep_their_text_exactly() {
+async fn comments_are_stored_cleaned_as_on_nagios_and_confirmed() {
     let Some((icinga, monitor)) = start() else { return };
-    let text = "it's \"fine\"; host.name == x || true $(id)";
+    let text = "it's \"fine\"; host.name == x || true $(id) \\";
     let comment = Action::AddComment { target: ObjectRef::host("db01"), comment: text.into(), persistent: true };
-    let detail = confirmed(monitor.execute(&comment, "erin").await);
+    let detail = confirmed(monitor.execute(&comment, "erin\\").await);
     assert!(detail.starts_with("comment #") && detail.ends_with(" added to db01"), "{detail}");
     let comments = icinga.query("comments", &serde_json::json!({"attrs": ["author", "text", "host_name"]}));
-    assert!(comments.iter().any(|c| c["attrs"]["text"] == text && c["attrs"]["host_name"] == "db01"));
+    let cleaned = "it’s ”fine”, host.name == x ｜｜ true ＄（id） ＼";
+    assert!(
+        comments.iter().any(|c| c["attrs"]["text"] == cleaned
+            && c["attrs"]["author"] == "erin＼"
+            && c["attrs"]["host_name"] == "db01"),
+        "{comments:?}"
+    );
+}
+
+/// A notification command as sites write it: an Icinga string command runs through `/bin/sh -c`,
+/// here with the macros once in double and once in single quotes.
+fn quoting_notification(double: &Path, single: &Path) -> String {
+    format!(
+        r#"object NotificationCommand "quoting" {{
+  command = "/usr/bin/printf '<%s><%s>' \"$notification.author$\" \"$notification.comment$\" >> {} && /usr/bin/printf '<%s><%s>' '$notification.author$' '$notification.comment$' >> {}"
+}}
+apply Notification "quoting" to Service {{
+  command = "quoting"
+  users = [ "tester" ]
+  interval = 0
+  assign where true
+}}
+"#,
+        double.display(),
+        single.display()
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_acknowledgements_reach_a_shell_notification_command_inert() {
+    let out = tempfile::tempdir().expect("temp dir");
+    let (double, single) = (out.path().join("double-quoted"), out.path().join("single-quoted"));
+    let options = IcingaOptions { extra_objects: quoting_notification(&double, &single) };
+    let Some(icinga) = IcingaInstance::start(options) else { return };
+    let monitor = monitor_of(&icinga);
+    let marker = |n: usize| out.path().join(format!("marker{n}"));
+    let attacks = [
+        ("HTTP", "a\\".to_owned(), format!("| id > {} #", marker(1).display())),
+        ("Disk", "a'".to_owned(), format!("x' | id > {} # \\", marker(2).display())),
+    ];
+    for (service, author, comment) in &attacks {
+        icinga.process_check_result("web01", Some(service), 2, "CRITICAL - test failure");
+        let ack = Action::Acknowledge {
+            target: ObjectRef::service("web01", *service),
+            comment: comment.clone(),
+            sticky: false,
+            notify: true,
+            persistent: false,
+            expire: None,
+        };
+        confirmed(monitor.execute(&ack, author).await);
+    }
+    for (service, author, comment) in &attacks {
+        let (author, comment) = (clean_author(author).expect("a usable author"), clean_text(comment));
+        // Icinga single-quotes each macro value of a string command itself: inside the site's
+        // own double quotes those quotes stay; inside its single quotes they cancel out, and the
+        // values reach printf as bare words, which it prints two at a time.
+        let words: Vec<&str> = std::iter::once(author.as_str()).chain(comment.split_whitespace()).collect();
+        let bare: String =
+            words.chunks(2).map(|pair| format!("<{}><{}>", pair[0], pair.get(1).unwrap_or(&""))).collect();
+        for (file, arrived) in [(&double, format!("<'{author}'><'{comment}'>")), (&single, bare)] {
+            // Icinga sends notifications from a timer, some seconds after the change.
+            let seen = wait_until(Duration::from_secs(30), || {
+                std::fs::read_to_string(file).ok().filter(|text| text.contains(&arrived))
+            });
+            let text = std::fs::read_to_string(file);
+            assert!(seen.is_some(), "{service}: {arrived:?} not in {}: {text:?}", file.display());
+        }
+    }
+    for n in 1..=attacks.len() {
+        assert!(!marker(n).exists(), "an injected command ran: {}", marker(n).display());
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -236,6 +309,13 @@ async fn hosts_are_added_from_a_template_and_removed_with_their_services() {
 
     let again = monitor.execute(&add, "alice").await.expect_err("exists");
     assert_eq!(again.to_string(), "refused: host `web02` already exists; `status web02` shows it");
+    // The backend applies the domain's rule for host fields itself: it never trusts the bot.
+    for address in ["1.2.3.4$(id)", "a'b", "a\\b", "a|b", "a&b", "a<b", "a>b", "a`id`"] {
+        let hostile = Action::AddHost { name: "web04".into(), address: address.into(), template: "hagios-host".into() };
+        let err = monitor.execute(&hostile, "alice").await.expect_err(address);
+        assert!(err.to_string().starts_with("refused: the address contains"), "{address:?}: {err}");
+    }
+    assert!(icinga.object_attrs("web04", None).is_null(), "nothing was created");
     let bad_template = Action::AddHost { name: "web03".into(), address: "x".into(), template: "no-such".into() };
     let err = monitor.execute(&bad_template, "alice").await.expect_err("unknown template");
     assert!(err.to_string().contains("use a host template defined in Icinga 2"), "{err}");

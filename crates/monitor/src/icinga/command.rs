@@ -1,10 +1,11 @@
 //! Typed actions as Icinga 2 API requests. Objects are selected by constant filters whose names
 //! travel in `filter_vars`, and free text (comments, authors) as JSON strings: nothing typed in
-//! chat is ever spliced into a filter expression. Comments and authors are cleaned as on Nagios
-//! (`hagios_domain::free_text`): Icinga hands them to notification commands as
-//! `$notification.comment$`/`$notification.author$`, which sites run through a shell too.
+//! chat is ever spliced into a filter expression. Comments are cleaned as on Nagios (and the
+//! author arrives cleaned, `hagios_domain::free_text`): Icinga hands both to notification
+//! commands as `$notification.comment$`/`$notification.author$`, which sites run through a shell
+//! too.
 
-use hagios_domain::free_text::{clean_author, clean_text};
+use hagios_domain::free_text::clean_text;
 use hagios_domain::{Action, DowntimeTarget, ObjectRef};
 use serde_json::{json, Map, Value};
 
@@ -54,9 +55,8 @@ fn action(name: &'static str, body: Value) -> ApiRequest {
     ApiRequest::Action { name, body }
 }
 
-/// The API calls for `action`, on behalf of `author`.
+/// The API calls for `action`, on behalf of `author` (as stored).
 pub(crate) fn requests(action_to_do: &Action, author: &str) -> Vec<ApiRequest> {
-    let author = clean_author(author);
     match action_to_do {
         Action::Acknowledge { target, comment, sticky, notify, persistent, expire } => {
             let mut fields = json!({
@@ -141,18 +141,18 @@ mod tests {
     }
 
     #[test]
-    fn authors_and_comments_are_cleaned_as_on_nagios() {
+    fn comments_are_cleaned_as_on_nagios() {
         let note = Action::AddComment {
             target: ObjectRef::host("db01"),
             comment: "| id > /tmp/p # breaks quoting\\".into(),
             persistent: true,
         };
         let [ApiRequest::Action { body, .. }]: [ApiRequest; 1] =
-            requests(&note, "a\\").try_into().expect("exactly one request")
+            requests(&note, "a＼").try_into().expect("exactly one request")
         else {
             panic!("an action request")
         };
-        assert_eq!((&body["author"], &body["comment"]), (&json!("a＼"), &json!("| id > /tmp/p # breaks quoting＼")));
+        assert_eq!((&body["author"], &body["comment"]), (&json!("a＼"), &json!("｜ id ＞ /tmp/p ＃ breaks quoting＼")));
     }
 
     #[test]

@@ -11,7 +11,7 @@ pub mod permissions;
 mod state;
 
 use crate::readback::{wait_past_second, Expectation};
-use crate::validate::{ensure_exists, ensure_host_fields};
+use crate::validate::{ensure_exists, ensure_host_fields, stored_author};
 use crate::{Monitor, MonitorError};
 use async_trait::async_trait;
 use client::{Credentials, IcingaClient};
@@ -76,11 +76,12 @@ impl Monitor for IcingaMonitor {
                 return Err(MonitorError::Refused(format!("host `{name}` already exists; `status {name}` shows it")));
             }
         }
-        let expectation = Expectation::of(action, author, &snapshot)?;
+        let author = stored_author(author)?;
+        let expectation = Expectation::of(action, &author, &snapshot)?;
         if let Expectation::CheckedAfter { last_check, .. } = &expectation {
             wait_past_second(*last_check).await;
         }
-        for request in command::requests(action, author) {
+        for request in command::requests(action, &author) {
             let results = match &request {
                 ApiRequest::Action { name, body } => self.client.action(name, body).await?,
                 ApiRequest::Modify { kind, body } => self.client.modify(kind, body).await?,

@@ -9,10 +9,11 @@
 //! - **Free text** (comments) is prose, where an exact copy matters less than getting the action
 //!   through, so it is **repaired** ([`clean_text`]): control characters become spaces, `;`
 //!   becomes `,`, and the text is truncated at a character boundary to [`MAX_TEXT_BYTES`].
-//! - **Quotes, `$` and `\`** in free text and in the author become look-alikes (`'` → `’`,
-//!   `"` → `”`, `` ` `` → `ˋ`, `$` → `＄`, `\` → `＼`; [`clean_author`]). Nagios hands comments
-//!   and authors back, unstripped, in the `$NOTIFICATIONCOMMENT$`/`$NOTIFICATIONAUTHOR$` macros
-//!   of notification command lines that `/bin/sh` runs, where a quote typed in chat would end a
+//! - **Shell syntax** in free text and in the author — quotes, `$`, `` ` ``, `\`, `|`, `&`,
+//!   `<`, `>`, `(`, `)`, `#` — becomes look-alikes (`'` → `’`, `\` → `＼`, `|` → `｜`, …;
+//!   [`clean_text`], [`clean_author`], shared with Icinga). Nagios hands comments and authors
+//!   back, unstripped, in the `$NOTIFICATIONCOMMENT$`/`$NOTIFICATIONAUTHOR$` macros of
+//!   notification command lines that `/bin/sh` runs, where a quote typed in chat would end a
 //!   quoted argument and a trailing backslash would swallow its closing quote.
 //!
 //! With these caps every line stays below `PIPE_BUF`, so one `write(2)` delivers it atomically.
@@ -353,11 +354,14 @@ mod tests {
     fn quotes_dollars_and_backslashes_cannot_break_out_of_a_notification_command_line() {
         let comment = ExternalCommand::AddHostComment {
             host: "web01".into(),
-            note: note(&clean_author("O'Brien\\"), r#"it's fine'; touch /tmp/x; echo "$(id)" `id` \"#),
+            note: note(
+                &clean_author("O'Brien\\").expect("a usable author"),
+                r#"it's fine'; touch /tmp/x; echo "$(id)" `id` \"#,
+            ),
         };
         assert_eq!(
             render(&comment, 1).as_deref(),
-            Ok("[1] ADD_HOST_COMMENT;web01;1;O’Brien＼;it’s fine’, touch /tmp/x, echo ”＄(id)” ˋidˋ ＼\n")
+            Ok("[1] ADD_HOST_COMMENT;web01;1;O’Brien＼;it’s fine’, touch /tmp/x, echo ”＄（id）” ˋidˋ ＼\n")
         );
         let trailing = ExternalCommand::AddSvcComment {
             host: "web01".into(),
