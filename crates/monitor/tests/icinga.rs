@@ -2,17 +2,21 @@
 //! Icinga's own state (checked through the API as the test's admin user) and comes back
 //! confirmed with the same wording as on Nagios; logins and refusals say what to do.
 
+mod common;
+
+use common::{notifying_ack, NotificationOutput};
 use hagios_domain::free_text::{clean_author, clean_text};
 use hagios_domain::{Action, DowntimeSpan, DowntimeTarget, ObjectRef, Outcome, State};
 use hagios_monitor::icinga::client::Credentials;
 use hagios_monitor::icinga::events::notifications_enabled;
 use hagios_monitor::icinga::{IcingaConfig, IcingaMonitor};
 use hagios_monitor::{Monitor, MonitorError};
-use hagios_testkit::{wait_until, IcingaInstance, IcingaOptions};
-use std::path::Path;
+use hagios_testkit::{IcingaInstance, IcingaOptions};
 use std::time::Duration;
 
 const PATIENCE: Duration = Duration::from_secs(15);
+/// Icinga sends notifications from a timer; a quarter of its events arrive seconds late.
+const SLOW_NOTIFICATION: Duration = Duration::from_secs(30);
 
 fn config(icinga: &IcingaInstance) -> IcingaConfig {
     IcingaConfig {
@@ -193,50 +197,24 @@ async fn comments_are_stored_cleaned_as_on_nagios_and_confirmed() {
     );
 }
 
-/// A notification command as sites write it: an Icinga string command runs through `/bin/sh -c`,
-/// here with the macros once in double and once in single quotes.
-fn quoting_notification(double: &Path, single: &Path) -> String {
-    format!(
-        r#"object NotificationCommand "quoting" {{
-  command = "/usr/bin/printf '<%s><%s>' \"$notification.author$\" \"$notification.comment$\" >> {} && /usr/bin/printf '<%s><%s>' '$notification.author$' '$notification.comment$' >> {}"
-}}
-apply Notification "quoting" to Service {{
-  command = "quoting"
-  users = [ "tester" ]
-  interval = 0
-  assign where true
-}}
-"#,
-        double.display(),
-        single.display()
-    )
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn hostile_acknowledgements_reach_a_shell_notification_command_inert() {
-    let out = tempfile::tempdir().expect("temp dir");
-    let (double, single) = (out.path().join("double-quoted"), out.path().join("single-quoted"));
-    let options = IcingaOptions { extra_objects: quoting_notification(&double, &single) };
-    let Some(icinga) = IcingaInstance::start(options) else { return };
+    let out = NotificationOutput::new();
+    // A string command, as sites write it: Icinga runs it through `/bin/sh -c`.
+    let line = out.shell_line("$notification.author$", "$notification.comment$");
+    let notify_command = format!("\"{}\"", line.replace('\\', "\\\\").replace('"', "\\\""));
+    let Some(icinga) =
+        IcingaInstance::start(IcingaOptions { notify_command: Some(notify_command), ..Default::default() })
+    else {
+        return;
+    };
     let monitor = monitor_of(&icinga);
-    let marker = |n: usize| out.path().join(format!("marker{n}"));
-    let attacks = [
-        ("HTTP", "a\\".to_owned(), format!("| id > {} #", marker(1).display())),
-        ("Disk", "a'".to_owned(), format!("x' | id > {} # \\", marker(2).display())),
-    ];
+    let attacks = [("HTTP", "a\\", out.injected(1)), ("Disk", "a'", format!("x' {} \\", out.injected(2)))];
     for (service, author, comment) in &attacks {
         icinga.process_check_result("web01", Some(service), 2, "CRITICAL - test failure");
-        let ack = Action::Acknowledge {
-            target: ObjectRef::service("web01", *service),
-            comment: comment.clone(),
-            sticky: false,
-            notify: true,
-            persistent: false,
-            expire: None,
-        };
-        confirmed(monitor.execute(&ack, author).await);
+        confirmed(monitor.execute(&notifying_ack(ObjectRef::service("web01", *service), comment), author).await);
     }
-    for (service, author, comment) in &attacks {
+    for (_, author, comment) in &attacks {
         let (author, comment) = (clean_author(author).expect("a usable author"), clean_text(comment));
         // Icinga single-quotes each macro value of a string command itself: inside the site's
         // own double quotes those quotes stay; inside its single quotes they cancel out, and the
@@ -244,18 +222,11 @@ async fn hostile_acknowledgements_reach_a_shell_notification_command_inert() {
         let words: Vec<&str> = std::iter::once(author.as_str()).chain(comment.split_whitespace()).collect();
         let bare: String =
             words.chunks(2).map(|pair| format!("<{}><{}>", pair[0], pair.get(1).unwrap_or(&""))).collect();
-        for (file, arrived) in [(&double, format!("<'{author}'><'{comment}'>")), (&single, bare)] {
-            // Icinga sends notifications from a timer, some seconds after the change.
-            let seen = wait_until(Duration::from_secs(30), || {
-                std::fs::read_to_string(file).ok().filter(|text| text.contains(&arrived))
-            });
-            let text = std::fs::read_to_string(file);
-            assert!(seen.is_some(), "{service}: {arrived:?} not in {}: {text:?}", file.display());
-        }
+        // Icinga sends notifications from a timer, some seconds after the change.
+        NotificationOutput::assert_arrives(&out.double, &format!("<'{author}'><'{comment}'>"), SLOW_NOTIFICATION);
+        NotificationOutput::assert_arrives(&out.single, &bare, SLOW_NOTIFICATION);
     }
-    for n in 1..=attacks.len() {
-        assert!(!marker(n).exists(), "an injected command ran: {}", marker(n).display());
-    }
+    out.assert_nothing_ran(attacks.len());
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,11 +1,14 @@
 //! The Nagios backend against a real, private Nagios (hagios-testkit): every action changes
 //! Nagios' own state and comes back confirmed; bad input never reaches the command FIFO.
 
+mod common;
+
+use common::{notifying_ack, NotificationOutput};
 use hagios_domain::{unix_now, Action, DowntimeSpan, DowntimeTarget, ObjectRef, Outcome, Snapshot, State};
 use hagios_monitor::nagios::command::{clean_author, clean_text, MAX_TEXT_BYTES};
 use hagios_monitor::nagios::{NagiosConfig, NagiosMonitor};
 use hagios_monitor::{Monitor, MonitorError};
-use hagios_testkit::{wait_until, NagiosInstance, NagiosOptions};
+use hagios_testkit::{NagiosInstance, NagiosOptions};
 use rustix::fs::{mkfifoat, Mode, OFlags, CWD};
 use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
@@ -327,67 +330,38 @@ async fn host_details_come_from_objects_cache_with_templates_applied() {
     assert!(snapshot.inventory.hosts["db01"].parents.is_empty());
 }
 
-/// A notification command as sites write it, run by Nagios through `/bin/sh -c`: the author and
-/// the comment once in double and once in single quotes, each value between `<` and `>`.
-fn quoting_notify_command(double: &Path, single: &Path) -> String {
-    format!(
-        "/usr/bin/printf '<%s><%s>' \"$NOTIFICATIONAUTHOR$\" \"$NOTIFICATIONCOMMENT$\" >> {} && \
-         /usr/bin/printf '<%s><%s>' '$NOTIFICATIONAUTHOR$' '$NOTIFICATIONCOMMENT$' >> {}",
-        double.display(),
-        single.display()
-    )
-}
-
 /// Acknowledges four problems with authors and comments that would each run `id > markerN`
-/// through [`quoting_notify_command`] were they passed on raw, on a Nagios that strips
-/// `illegal_macro_output_chars` from its macros; each must arrive cleaned (and then stripped)
-/// and run nothing.
+/// through a notification command quoting the macros one way or the other (run by Nagios through
+/// `/bin/sh -c`) were they passed on raw, on a Nagios that strips `illegal_macro_output_chars`
+/// from its macros; each must arrive cleaned (and then stripped) and run nothing.
 async fn hostile_acknowledgements_reach_notification_commands_inert(illegal_macro_output_chars: &str) {
-    let out = tempfile::tempdir().expect("temp dir");
-    let (double, single) = (out.path().join("double-quoted"), out.path().join("single-quoted"));
+    let out = NotificationOutput::new();
     let options = NagiosOptions {
-        notify_command: Some(quoting_notify_command(&double, &single)),
+        notify_command: Some(out.shell_line("$NOTIFICATIONAUTHOR$", "$NOTIFICATIONCOMMENT$")),
         illegal_macro_output_chars: Some(illegal_macro_output_chars.into()),
         ..Default::default()
     };
     let Some(nagios) = NagiosInstance::start(options) else { return };
     let monitor = monitor_of(&nagios);
-    let marker = |n: usize| out.path().join(format!("marker{n}"));
     let attacks = [
-        (("web01", "HTTP"), "a\\".to_owned(), format!("| id > {} #", marker(1).display())),
-        (("web01", "Disk"), "a'".to_owned(), format!("| id > {} #", marker(2).display())),
-        (("web01", "HTTP Load"), "b".to_owned(), format!("x\" | id > {} #", marker(3).display())),
-        (("db01", "MySQL"), "b".to_owned(), format!("x' | id > {} # \\", marker(4).display())),
+        (("web01", "HTTP"), "a\\", out.injected(1)),
+        (("web01", "Disk"), "a'", out.injected(2)),
+        (("web01", "HTTP Load"), "b", format!("x\" {}", out.injected(3))),
+        (("db01", "MySQL"), "b", format!("x' {} \\", out.injected(4))),
     ];
     for ((host, service), author, comment) in &attacks {
         make_critical(&nagios, &monitor, host, service).await;
-        let ack = Action::Acknowledge {
-            target: ObjectRef::service(*host, *service),
-            comment: comment.clone(),
-            sticky: false,
-            notify: true,
-            persistent: false,
-            expire: None,
-        };
-        confirmed(monitor.execute(&ack, author).await);
+        confirmed(monitor.execute(&notifying_ack(ObjectRef::service(*host, *service), comment), author).await);
     }
     let as_handed_over = |value: String| value.replace(|c| illegal_macro_output_chars.contains(c), "");
-    for ((_, service), author, comment) in &attacks {
-        let arrived = format!(
-            "<{}><{}>",
-            as_handed_over(clean_author(author).expect("a usable author")),
-            as_handed_over(clean_text(comment))
-        );
-        for file in [&double, &single] {
-            let seen =
-                wait_until(PATIENCE, || std::fs::read_to_string(file).ok().filter(|text| text.contains(&arrived)));
-            let text = std::fs::read_to_string(file);
-            assert!(seen.is_some(), "{service}: {arrived:?} not in {}: {text:?}", file.display());
+    for (_, author, comment) in &attacks {
+        let author = as_handed_over(clean_author(author).expect("a usable author"));
+        let arrived = format!("<{author}><{}>", as_handed_over(clean_text(comment)));
+        for file in [&out.double, &out.single] {
+            NotificationOutput::assert_arrives(file, &arrived, PATIENCE);
         }
     }
-    for n in 1..=attacks.len() {
-        assert!(!marker(n).exists(), "an injected command ran: {}", marker(n).display());
-    }
+    out.assert_nothing_ran(attacks.len());
 
     // A comment ending in a backslash reaches the FIFO (and Nagios) with a look-alike instead.
     let trailing = Action::AddComment {
