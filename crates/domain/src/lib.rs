@@ -9,6 +9,7 @@ pub mod host_fields;
 pub mod message;
 pub mod notification;
 pub mod object;
+pub mod sites;
 pub mod snapshot;
 pub mod snooze;
 pub mod suggest;
@@ -20,6 +21,7 @@ pub use host_fields::{check_host_field, check_new_host, HostField, HostFieldErro
 pub use message::{AlertCard, GroupCard, Member, MessageRef};
 pub use notification::{Notification, NotificationType, MIRROR_MACRO};
 pub use object::{ObjectRef, State};
+pub use sites::{SiteObject, SiteSnapshots};
 pub use snapshot::{
     Comment, CommentKind, Downtime, HostObject, HostView, Inventory, ObjectStatus, ServiceView, Snapshot, Status,
 };
