@@ -233,5 +233,12 @@ fn hostile_text_in_a_mention_reaches_nagios_harmless() {
         .expect("the comment reached Nagios");
     let comment = status.comments.iter().find(|c| c.text.starts_with("looking")).expect("comment");
     assert!(!comment.text.contains('\n') && !comment.text.contains(';'), "{:?}", comment.text);
+    // Shell syntax, a trailing backslash above all, arrives as look-alikes that a notification
+    // command quoting `$NOTIFICATIONCOMMENT$` cannot act on; the author is the member id.
+    site.slack.mention(ONCALL, "C0ALERTS", Some(&alert.ts), "comment it's \"$(id)\" | tee x # breaks quoting\\");
+    let stored = site.nagios.wait_for_state(PATIENCE, |status| {
+        status.comments.iter().any(|c| c.text == "it’s ”＄（id）” ｜ tee x ＃ breaks quoting＼" && c.author == ONCALL)
+    });
+    assert!(stored.is_some(), "Nagios shows the comment as look-alikes");
     assert_eq!(site.nagios.pid(), Some(nagios_pid), "Nagios was not restarted");
 }
