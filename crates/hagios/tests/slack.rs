@@ -240,5 +240,13 @@ fn hostile_text_in_a_mention_reaches_nagios_harmless() {
         status.comments.iter().any(|c| c.text == "it’s ”＄（id）” ｜ tee x ＃ breaks quoting＼" && c.author == ONCALL)
     });
     assert!(stored.is_some(), "Nagios shows the comment as look-alikes");
+    // The same through a direct message and a slash command.
+    site.slack.direct_message(ONCALL, "D0ONCALL", "comment web01 HTTP dm `id` & x\\");
+    site.slack.slash_command(ONCALL, "C0ALERTS", "comment web01 Disk slash $HOME > x\\");
+    let stored = site.nagios.wait_for_state(PATIENCE, |status| {
+        let stored = |text: &str| status.comments.iter().any(|c| c.text == text && c.author == ONCALL);
+        stored("dm ˋidˋ ＆ x＼") && stored("slash ＄HOME ＞ x＼")
+    });
+    assert!(stored.is_some(), "Nagios shows both comments as look-alikes");
     assert_eq!(site.nagios.pid(), Some(nagios_pid), "Nagios was not restarted");
 }
