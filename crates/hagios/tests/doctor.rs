@@ -36,7 +36,7 @@ fn lines<'a>(report: &'a str, level: &str) -> Vec<&'a str> {
 fn contrib_snippet(spool: &Path) -> String {
     let snippet = include_str!("../../../contrib/nagios/hagios.cfg");
     snippet
-        .replace("/usr/local/bin/hagios-notify", &format!("{HAGIOS} notify"))
+        .replace("/usr/bin/hagios-notify", &format!("{HAGIOS} notify"))
         .replace("/var/spool/hagios", &spool.display().to_string())
 }
 
