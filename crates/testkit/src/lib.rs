@@ -15,12 +15,14 @@ mod layout;
 mod nagios;
 mod process;
 mod prometheus;
+mod shell_capture;
 mod synapse;
 
 pub use icinga::{IcingaInstance, IcingaOptions, CLIENT_CN};
 pub use nagios::{wait_until, NagiosInstance, NagiosOptions};
 pub use process::free_port;
 pub use prometheus::{PrometheusInstance, Sample};
+pub use shell_capture::{Call, ShellCapture};
 pub use synapse::{
     encode as url_encode, MatrixUser, SynapseInstance, SynapseOptions, SERVER_NAME, SYNAPSE_REQUIREMENT,
 };
