@@ -204,7 +204,8 @@ fn a_mention_in_the_alert_thread_acks_in_nagios_and_the_thread_tells_the_story()
     site.oncall.send_text(&site.alerts, Some(root), "hagios: ack looking into it");
     site.wait_for_reply(&site.alerts, &alert, "confirmed by Nagios");
     let status = common::wait_for_service_ack(&site.nagios, "web01", "HTTP Load");
-    assert!(status.comments.iter().any(|c| c.text == "looking into it" && c.author == "Olive Oncall"));
+    // The author is the Matrix id, not the display name anyone can set to anything.
+    assert!(status.comments.iter().any(|c| c.text == "looking into it" && c.author == site.oncall.user_id));
 
     // Nagios' ACKNOWLEDGEMENT notification: a reply in the thread and an edit of the root.
     site.wait_for_reply(&site.alerts, &alert, "ACKNOWLEDGEMENT");

@@ -13,6 +13,9 @@ use std::path::Path;
 /// the generated config sets `interval_length=1`.
 const CHECK_INTERVAL_SECONDS: u32 = 86_400;
 
+/// What Debian's nagios.cfg strips from the output, acknowledgement and notification macros.
+const DEBIAN_ILLEGAL_MACRO_OUTPUT_CHARS: &str = "`~$&|'\"<>";
+
 /// Initial checks are spread over this many seconds; small so the fixture is checked quickly.
 const INITIAL_CHECK_SPREAD_SECONDS: u32 = 2;
 
@@ -82,6 +85,11 @@ pub(crate) fn write(layout: &Layout, options: &NagiosOptions) -> io::Result<()> 
     write_script(&layout.libexec.join("notify.sh"), &notify_script(layout))?;
     fs::write(layout.etc.join("resource.cfg"), format!("$USER1$={}\n", layout.libexec.display()))?;
     let mut main = main_config(layout, options);
+    // Nagios refuses an empty value; left out, it strips nothing.
+    match options.illegal_macro_output_chars.as_deref().unwrap_or(DEBIAN_ILLEGAL_MACRO_OUTPUT_CHARS) {
+        "" => {}
+        chars => main.push_str(&format!("illegal_macro_output_chars={chars}\n")),
+    }
     if options.managed_dir {
         fs::create_dir_all(&layout.managed_dir)?;
         main.push_str(&format!("cfg_dir={}\n", layout.managed_dir.display()));
@@ -197,7 +205,6 @@ check_host_freshness=0
 enable_flap_detection=0
 date_format=iso8601
 illegal_object_name_chars=`~!$%^&*|'\"<>?,()=
-illegal_macro_output_chars=`~$&|'\"<>
 admin_email=root@localhost
 admin_pager=root@localhost
 daemon_dumps_core=0

@@ -40,6 +40,9 @@ pub struct NagiosOptions {
     /// How often Nagios rewrites status.dat, in seconds: Debian ships 10; `None` gives the lab's
     /// 1 so that tests see changes quickly.
     pub status_update_interval: Option<u32>,
+    /// The characters Nagios strips from some macros (`illegal_macro_output_chars`); `None`
+    /// keeps Debian's `` `~$&|'"<> ``, `Some("")` strips nothing, as a site that cleared it.
+    pub illegal_macro_output_chars: Option<String>,
 }
 
 /// A running private Nagios. Fixture: hosts `web01` (hostgroup `web`, 127.0.0.1) and `db01`

@@ -241,7 +241,8 @@ fn installed_python() -> Result<PathBuf, String> {
     }
     let parent = venv.parent().ok_or("the venv path has no parent directory")?;
     fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
-    let building = parent.join(format!("venv.partial-{}", std::process::id()));
+    // Tests of one binary run as threads of one process: the pid alone is not enough.
+    let building = parent.join(format!("venv.partial-{}-{:?}", std::process::id(), std::thread::current().id()));
     let _ = fs::remove_dir_all(&building);
     eprintln!("synapse: installing {SYNAPSE_REQUIREMENT} from PyPI into {} (once)", venv.display());
     run(Command::new("python3").args(["-m", "venv"]).arg(&building), "python3 -m venv (install python3-venv)")?;

@@ -1,10 +1,10 @@
 //! `host remove`: delete a host with its services from the monitoring system (Icinga 2, or Nagios
 //! for hosts `host add` wrote), after an explicit `yes`.
 
-use super::host_name::checked_host_name;
+use super::host_name::checked;
 use super::{Command, Input, ParseError, Parsed};
 use crate::args::Words;
-use hagios_domain::{Action, ObjectRef, SiteObject};
+use hagios_domain::{Action, HostField, ObjectRef, SiteObject};
 use regex::Captures;
 
 pub(crate) static COMMAND: Command = Command {
@@ -28,7 +28,7 @@ fn parse(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseErro
         return Err(input.usage("name exactly one host".into()));
     };
     let (site, name) = input.host_site(&name.text, true)?;
-    let name = checked_host_name(input, name)?;
+    let name = checked(input, HostField::Name, name)?;
     let snapshot = input.snapshot_at(&site);
     if !snapshot.has_host(&name) {
         return Err(ParseError::Invalid(format!("site `{site}` has no host `{name}`")));
