@@ -261,11 +261,8 @@ fn slack_mentions_and_buttons_carry_every_attack_and_none_acts() {
         .find(|c| c.object.service.as_deref() == Some(PRESSED.1));
     let ack = ack.expect("the button's acknowledgement comment");
     assert_eq!(ack.author, ONCALL, "the author is who pressed, by an id no one chooses");
-    site.target.assert_nothing_acted(
-        &common::audit(&site.config),
-        attacks(&site.target.capture).len() + 1,
-        &format!(" slack {ONCALL}("),
-    );
+    let (who, messages) = (format!(" slack {ONCALL}("), attacks(&site.target.capture).len() + 1);
+    site.target.assert_nothing_acted(&wait_audited(&site.config, &who, messages), messages, &who);
 }
 
 #[test]

@@ -28,10 +28,11 @@ impl ShellCapture {
     }
 
     /// The shell line of a notification command passing `author` and `comment` (macros, for
-    /// example `$NOTIFICATIONAUTHOR$`) to the recorder in double quotes, then in single quotes.
+    /// example `$NOTIFICATIONAUTHOR$`) to the recorder in double quotes, then in single quotes
+    /// (joined by `&&`: in Nagios' object files `;` starts a comment).
     pub fn shell_line(&self, author: &str, comment: &str) -> String {
         let recorder = self.recorder.display();
-        format!("{recorder} \"{author}\" \"{comment}\" ; {recorder} '{author}' '{comment}'")
+        format!("{recorder} \"{author}\" \"{comment}\" && {recorder} '{author}' '{comment}'")
     }
 
     /// Every call recorded so far, in order: each the words it received.

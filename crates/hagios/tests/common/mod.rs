@@ -160,11 +160,12 @@ fn start_site_notifying(chat: &str, responder: &str, extra_objects: &str, also: 
     Some(NagiosSite { nagios, config, spool, dir })
 }
 
-/// The notification command `notify`, followed by the shell line `also` when there is one.
+/// The notification command `notify`, followed by the shell line `also` when there is one (after
+/// `&&`: in Nagios' object files `;` starts a comment).
 pub fn notify_then(notify: &str, also: &str) -> String {
     match also {
         "" => notify.to_owned(),
-        also => format!("{notify} ; {also}"),
+        also => format!("{notify} && {also}"),
     }
 }
 
