@@ -17,6 +17,7 @@ mod machine;
 mod nagios;
 mod process;
 mod prometheus;
+mod shell_capture;
 mod synapse;
 
 pub use icinga::{IcingaInstance, IcingaOptions, CLIENT_CN};
@@ -24,6 +25,7 @@ pub use machine::{tool, MachineLock};
 pub use nagios::{wait_until, NagiosInstance, NagiosOptions};
 pub use process::free_port;
 pub use prometheus::{PrometheusInstance, Sample};
+pub use shell_capture::{Call, ShellCapture};
 pub use synapse::{
     encode as url_encode, MatrixUser, SynapseInstance, SynapseOptions, SERVER_NAME, SYNAPSE_REQUIREMENT,
 };

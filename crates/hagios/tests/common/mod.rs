@@ -138,9 +138,18 @@ pub fn start_site(chat: &str, responder: &str) -> Option<NagiosSite> {
 
 /// [`start_site`] with `extra_objects` (Nagios object definitions) added to the fixture.
 pub fn start_site_with_objects(chat: &str, responder: &str, extra_objects: &str) -> Option<NagiosSite> {
+    start_site_notifying(chat, responder, extra_objects, "")
+}
+
+/// [`start_site`] whose notification command runs the shell line `also` after `hagios notify`.
+pub fn start_site_also_running(chat: &str, responder: &str, also: &str) -> Option<NagiosSite> {
+    start_site_notifying(chat, responder, "", also)
+}
+
+fn start_site_notifying(chat: &str, responder: &str, extra_objects: &str, also: &str) -> Option<NagiosSite> {
     let dir = tempfile::tempdir().expect("temp dir");
     let spool = dir.path().join("spool");
-    let notify_command = format!("{HAGIOS} notify --spool {} --site test", spool.display());
+    let notify_command = notify_then(&format!("{HAGIOS} notify --spool {} --site test", spool.display()), also);
     let options = NagiosOptions {
         notify_command: Some(notify_command),
         extra_objects: extra_objects.into(),
@@ -149,6 +158,15 @@ pub fn start_site_with_objects(chat: &str, responder: &str, extra_objects: &str)
     let nagios = NagiosInstance::start(options)?;
     let config = write_config(dir.path(), &nagios_section(&nagios), chat, responder);
     Some(NagiosSite { nagios, config, spool, dir })
+}
+
+/// The notification command `notify`, followed by the shell line `also` when there is one (after
+/// `&&`: in Nagios' object files `;` starts a comment).
+pub fn notify_then(notify: &str, also: &str) -> String {
+    match also {
+        "" => notify.to_owned(),
+        also => format!("{notify} && {also}"),
+    }
 }
 
 /// [`start_site`] with the default route as a new user has it: no `[default_route]`, so what no
