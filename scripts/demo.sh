@@ -189,5 +189,5 @@ demo: an alert for web01!Disk arrives within about ten seconds (grouped per host
         help
       Ctrl-C to stop.
 TXT
-"$hagios" config check --config "$dir/hagios.toml" >&2
+"$hagios" config check --config "$dir/hagios.toml" --user "$(id -un)" >&2
 "$hagios" run --config "$dir/hagios.toml" 2>> "$dir/hagios.log"

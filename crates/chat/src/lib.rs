@@ -156,6 +156,19 @@ pub trait ChatAdapter: Send + Sync {
         Ok(target.to_owned())
     }
 
+    /// Whether hagios' bot is in `target` (a channel as configured) and so may post there, where
+    /// the platform has membership; `None` where it has not (the terminal). Asked by the doctor.
+    async fn is_member(&self, _target: &str) -> Result<Option<bool>, ChatError> {
+        Ok(None)
+    }
+
+    /// Ok when the credentials that receive people's messages work, asked without starting to
+    /// receive them. Asked by the doctor; platforms with one credential checked at connect have
+    /// nothing more to ask.
+    async fn can_listen(&self) -> Result<(), ChatError> {
+        Ok(())
+    }
+
     /// Replaces the content of a message hagios posted earlier.
     async fn update(&self, message: &MessageRef, content: &Outbound) -> Result<(), ChatError>;
 

@@ -79,6 +79,14 @@ impl ChatAdapter for Measured {
         self.count("channel", self.0.channel_id(target).await)
     }
 
+    async fn is_member(&self, target: &str) -> Result<Option<bool>, ChatError> {
+        self.count("channel", self.0.is_member(target).await)
+    }
+
+    async fn can_listen(&self) -> Result<(), ChatError> {
+        self.count("listen", self.0.can_listen().await)
+    }
+
     async fn update(&self, message: &MessageRef, content: &Outbound) -> Result<(), ChatError> {
         self.count("update", self.0.update(message, content).await)
     }

@@ -109,6 +109,12 @@ async fn posts_threads_and_edits_show_for_people_and_keyed_posts_happen_once() {
     home.alice.call("PUT", &format!("/directory/room/{}", url(&alias)), Some(json!({ "room_id": home.room })));
     assert_eq!(restarted.channel_id(&alias).await.expect("alias resolved"), home.room);
     assert_eq!(chat.channel_id(&home.room).await.expect("room id"), home.room);
+
+    // The doctor's question: the bot is in its room, and cannot get into one nobody invited it to.
+    assert_eq!(chat.is_member(&alias).await.expect("member"), Some(true));
+    let private = home.alice.create_room(&[], json!({ "name": "private" }));
+    let refused = chat.is_member(&private).await.expect_err("not invited").to_string();
+    assert!(refused.contains("M_FORBIDDEN") && refused.contains("invite the bot user to the room"), "{refused}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -8,6 +8,7 @@ pub mod backend;
 pub mod bot;
 pub mod config;
 mod conversation;
+pub mod doctor;
 mod error;
 pub mod matching;
 pub mod observe;

@@ -9,7 +9,7 @@ mod socket;
 mod web;
 
 use serde_json::Value;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch, Notify};
@@ -148,6 +148,8 @@ fn app_of(bot_id: &str) -> String {
 struct State {
     /// Channel id → name; `chat.postMessage` accepts either.
     channels: Vec<(String, String)>,
+    /// Channels the bot was not invited into: posts there fail with `not_in_channel`.
+    outside: HashSet<String>,
     /// User id → the account, for `users.info`.
     users: HashMap<String, Account>,
     messages: Vec<Message>,
@@ -273,6 +275,12 @@ impl FakeSlack {
         self.state().socket_mode_down_until = Some(Instant::now() + duration);
         self.shared.hang_up.send_modify(|generation| *generation += 1);
         self.changed();
+    }
+
+    /// Takes the bot out of `channel` (an id), as if never invited: `chat.postMessage` there
+    /// answers `not_in_channel` and `conversations.info` says `is_member: false`.
+    pub fn remove_bot_from(&self, channel: &str) {
+        self.state().outside.insert(channel.to_owned());
     }
 
     /// Makes `users.info` know the person `id` by `display_name`.

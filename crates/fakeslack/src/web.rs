@@ -162,6 +162,7 @@ fn dispatch(fake: &FakeSlack, state: &mut State, method: &str, args: &Map<String
         "chat.postMessage" => post_message(state, args),
         "chat.update" => update(state, args),
         "conversations.history" => history(state, args),
+        "conversations.info" => conversation_info(state, args),
         "conversations.list" => list_conversations(state, args),
         "conversations.replies" => replies(state, args),
         "users.info" => user_info(state, args),
@@ -240,6 +241,9 @@ fn validate_blocks(blocks: &Value) -> Result<(), &'static str> {
 
 fn post_message(state: &mut State, args: &Map<String, Value>) -> Answer {
     let channel = channel_arg(state, args)?;
+    if state.outside.contains(&channel) {
+        return Err("not_in_channel");
+    }
     let (text, blocks) = content(args)?;
     let thread_ts = text_arg(args, "thread_ts").map(str::to_owned);
     if let Some(parent) = &thread_ts {
@@ -331,6 +335,21 @@ fn history(state: &State, args: &Map<String, Value>) -> Answer {
     Ok(json!({ "messages": messages, "has_more": false, "pin_count": 0, "response_metadata": { "next_cursor": "" } }))
 }
 
+/// One channel as `conversations.list` and `conversations.info` show it.
+fn channel_json(state: &State, id: &str, name: &str) -> Value {
+    json!({
+        "id": id, "name": name, "name_normalized": name, "created": 1_700_000_000,
+        "is_channel": true, "is_private": false, "is_archived": false, "is_member": !state.outside.contains(id),
+    })
+}
+
+/// One channel by its id (Slack's `conversations.info` takes no names).
+fn conversation_info(state: &State, args: &Map<String, Value>) -> Answer {
+    let id = text_arg(args, "channel").ok_or("channel_not_found")?;
+    let (id, name) = state.channels.iter().find(|(channel, _)| channel == id).ok_or("channel_not_found")?;
+    Ok(json!({ "channel": channel_json(state, id, name) }))
+}
+
 /// The workspace's channels, `limit` at a time (Slack's default 100, at most 1000), continued
 /// from `cursor` (an opaque string; here the index of the next channel); the last page has an
 /// empty `next_cursor`.
@@ -341,18 +360,8 @@ fn list_conversations(state: &State, args: &Map<String, Value>) -> Answer {
         Some(cursor) => cursor.parse::<usize>().map_err(|_| "invalid_cursor")?,
         None => 0,
     };
-    let page: Vec<Value> = state
-        .channels
-        .iter()
-        .skip(start)
-        .take(limit)
-        .map(|(id, name)| {
-            json!({
-                "id": id, "name": name, "name_normalized": name, "created": 1_700_000_000,
-                "is_channel": true, "is_private": false, "is_archived": false, "is_member": true,
-            })
-        })
-        .collect();
+    let page: Vec<Value> =
+        state.channels.iter().skip(start).take(limit).map(|(id, name)| channel_json(state, id, name)).collect();
     let next = start + page.len();
     let next_cursor = if next < state.channels.len() { next.to_string() } else { String::new() };
     Ok(json!({ "channels": page, "response_metadata": { "next_cursor": next_cursor } }))

@@ -104,6 +104,26 @@ async fn web_api_answers_and_errors_follow_slack() {
 }
 
 #[tokio::test]
+async fn a_channel_the_bot_is_not_in_looks_like_slack() {
+    let fake = FakeSlack::start(&[("C0ALERTS", "alerts"), ("C0QUIET", "quiet")]).await;
+    fake.remove_bot_from("C0QUIET");
+    let client = client(&fake);
+    let bot = token(BOT_TOKEN);
+    let session = client.open_session(&bot);
+    let info = |channel: &str| SlackApiConversationsInfoRequest::new(channel.into());
+    let inside = session.conversations_info(&info("C0ALERTS")).await.expect("conversations.info");
+    assert_eq!((inside.channel.name.as_deref(), inside.channel.flags.is_member), (Some("alerts"), Some(true)));
+    let outside = session.conversations_info(&info("C0QUIET")).await.expect("conversations.info");
+    assert_eq!(outside.channel.flags.is_member, Some(false));
+    assert_eq!(api_code(session.conversations_info(&info("#alerts")).await.unwrap_err()), "channel_not_found");
+    let post = SlackApiChatPostMessageRequest::new("C0QUIET".into(), SlackMessageContent::new().with_text("hi".into()));
+    assert_eq!(api_code(session.chat_post_message(&post).await.unwrap_err()), "not_in_channel");
+    let list = session.conversations_list(&SlackApiConversationsListRequest::new()).await.expect("list");
+    let members: Vec<_> = list.channels.iter().map(|c| (c.id.0.as_str(), c.flags.is_member)).collect();
+    assert_eq!(members, [("C0ALERTS", Some(true)), ("C0QUIET", Some(false))]);
+}
+
+#[tokio::test]
 async fn rate_limits_and_outages_look_like_slack() {
     let fake = FakeSlack::start(&[("C0ALERTS", "alerts")]).await;
     let client = client(&fake);

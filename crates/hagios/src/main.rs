@@ -4,12 +4,12 @@
 mod audit;
 mod certs;
 mod daemon;
+mod doctor;
 mod nagios_check;
 mod notify;
 mod prune;
 
 use clap::{Parser, Subcommand};
-use hagios_core::config::{Config, ConfigError};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -59,6 +59,24 @@ enum Command {
     /// Work with the state database.
     #[command(subcommand)]
     Store(StoreCommand),
+    /// Check what goes wrong on a first day, one line per check with the fix: Nagios' contact
+    /// and commands, the FIFO, status.dat, the spool, the Icinga API permissions, chat tokens and
+    /// channels, certificates. Exit 0 when nothing fails.
+    Doctor {
+        #[arg(long, env = "HAGIOS_CONFIG")]
+        config: PathBuf,
+        #[command(flatten)]
+        user: ServiceUser,
+    },
+}
+
+/// Whom the file checks are for.
+#[derive(clap::Args)]
+struct ServiceUser {
+    /// Check as this local user (default: `hagios` when run as root and that user exists, else
+    /// whoever runs this)
+    #[arg(long = "user")]
+    name: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -81,10 +99,13 @@ enum NagiosCommand {
 
 #[derive(Subcommand)]
 enum ConfigCommand {
-    /// Validate a configuration file and print every problem found.
+    /// Validate a configuration file and print every problem found, then check that the user
+    /// hagios runs as may use every file it names.
     Check {
         #[arg(long, env = "HAGIOS_CONFIG")]
         config: PathBuf,
+        #[command(flatten)]
+        user: ServiceUser,
     },
 }
 
@@ -97,31 +118,12 @@ fn main() -> ExitCode {
         Command::Notify(args) => notify::run(*args),
         Command::Run { config } => daemon::main("run", &config, hagios_core::run::serve),
         Command::Audit { config, limit } => audit::main(&config, limit),
-        Command::Config(ConfigCommand::Check { config }) => check_config(&config),
+        Command::Config(ConfigCommand::Check { config, user }) => doctor::check_config(&config, user.name.as_deref()),
         Command::Certs(command) => certs::main(command),
         Command::Agent { config } => daemon::main("agent", &config, hagios_core::agent::serve),
         Command::Bot { config } => daemon::main("bot", &config, hagios_core::bot::serve),
         Command::Nagios(NagiosCommand::Check { main_cfg }) => nagios_check::main(&main_cfg),
         Command::Store(StoreCommand::Prune { config }) => prune::main(&config),
-    }
-}
-
-fn check_config(path: &std::path::Path) -> ExitCode {
-    match Config::load(path) {
-        Ok(config) => {
-            println!("{}: OK", path.display());
-            for note in &config.notes {
-                println!("note: {note}");
-            }
-            ExitCode::SUCCESS
-        }
-        Err(e @ ConfigError::Invalid { .. }) => {
-            eprintln!("{e}");
-            ExitCode::from(1)
-        }
-        Err(e) => {
-            eprintln!("{e}");
-            ExitCode::from(2)
-        }
+        Command::Doctor { config, user } => doctor::main(&config, user.name.as_deref()),
     }
 }

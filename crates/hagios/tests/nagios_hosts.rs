@@ -15,9 +15,8 @@ fn hosts_are_added_shown_and_removed_from_chat() {
         return;
     };
     let managed = format!(
-        "managed_dir = \"{}\"\nmain_config = \"{}\"\nnagios_binary = \"{}\"\nreload_timeout = \"30s\"\n",
+        "managed_dir = \"{}\"\nnagios_binary = \"{}\"\nreload_timeout = \"30s\"\n",
         nagios.managed_dir().display(),
-        nagios.config_file().display(),
         nagios.binary().display(),
     );
     let backend = nagios_section(&nagios) + &managed;

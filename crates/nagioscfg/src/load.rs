@@ -34,17 +34,33 @@ pub struct Sources {
     pub resource_macros: Vec<(String, String)>,
     /// Files named in the main configuration that could not be read.
     pub diagnostics: Vec<Diagnostic>,
+    /// Every `key=value` of the main configuration, in file order.
+    pub settings: Vec<(String, String)>,
+}
+
+impl Sources {
+    /// The value of a main-configuration setting (`status_update_interval`, …): the last one
+    /// given wins, as in Nagios.
+    pub fn setting(&self, key: &str) -> Option<&str> {
+        self.settings.iter().rev().find(|(name, _)| name == key).map(|(_, value)| value.as_str())
+    }
 }
 
 /// Read the main configuration and every file it includes.
 pub fn load(main: &Path) -> Result<Sources, LoadError> {
     let text = std::fs::read_to_string(main).map_err(|source| LoadError { path: main.to_path_buf(), source })?;
     let base = main.parent().unwrap_or(Path::new("."));
-    let mut sources =
-        Sources { main: main.to_path_buf(), files: Vec::new(), resource_macros: Vec::new(), diagnostics: Vec::new() };
+    let mut sources = Sources {
+        main: main.to_path_buf(),
+        files: Vec::new(),
+        resource_macros: Vec::new(),
+        diagnostics: Vec::new(),
+        settings: Vec::new(),
+    };
     for (index, line) in text.lines().enumerate() {
         let line_number = u32::try_from(index + 1).unwrap_or(u32::MAX);
         let Some((key, value)) = main_config_setting(line) else { continue };
+        sources.settings.push((key.to_owned(), value.to_owned()));
         let path = absolute(base, value);
         match key {
             "cfg_file" => sources.read_object_file(&path, main, line_number),

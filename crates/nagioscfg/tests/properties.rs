@@ -17,6 +17,7 @@ fn sources(files: Vec<String>) -> Sources {
             .collect(),
         resource_macros: vec![("$USER1$".to_owned(), "/usr/lib/nagios/plugins".to_owned())],
         diagnostics: Vec::new(),
+        settings: Vec::new(),
     }
 }
 

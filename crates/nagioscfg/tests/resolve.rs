@@ -10,6 +10,7 @@ fn sources(text: &str) -> Sources {
         files: vec![SourceFile { path: PathBuf::from("/etc/nagios/objects.cfg"), text: text.to_string() }],
         resource_macros: Vec::new(),
         diagnostics: Vec::new(),
+        settings: Vec::new(),
     }
 }
 

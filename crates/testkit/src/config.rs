@@ -81,7 +81,7 @@ pub(crate) fn write(layout: &Layout, options: &NagiosOptions) -> io::Result<()> 
     write_script(&layout.libexec.join("check_state.sh"), &check_state_script(layout))?;
     write_script(&layout.libexec.join("notify.sh"), &notify_script(layout))?;
     fs::write(layout.etc.join("resource.cfg"), format!("$USER1$={}\n", layout.libexec.display()))?;
-    let mut main = main_config(layout, !options.without_environment_macros);
+    let mut main = main_config(layout, options);
     if options.managed_dir {
         fs::create_dir_all(&layout.managed_dir)?;
         main.push_str(&format!("cfg_dir={}\n", layout.managed_dir.display()));
@@ -123,7 +123,9 @@ fn notify_script(layout: &Layout) -> String {
     )
 }
 
-fn main_config(layout: &Layout, environment_macros: bool) -> String {
+fn main_config(layout: &Layout, options: &NagiosOptions) -> String {
+    let environment_macros = u8::from(!options.without_environment_macros);
+    let status_update_interval = options.status_update_interval.unwrap_or(1);
     let user = rustix::process::geteuid().as_raw();
     let group = rustix::process::getegid().as_raw();
     format!(
@@ -145,7 +147,7 @@ log_passive_checks=1
 object_cache_file={objects_cache}
 precached_object_file={var}/objects.precache
 status_file={status}
-status_update_interval=1
+status_update_interval={status_update_interval}
 temp_file={var}/nagios.tmp
 temp_path={var}/tmp
 lock_file={lock}
@@ -211,7 +213,7 @@ allow_empty_hostgroup_assignment=1
         query_socket = layout.query_socket.display(),
         command_file = layout.command_file.display(),
         spread = INITIAL_CHECK_SPREAD_SECONDS,
-        environment_macros = u8::from(environment_macros),
+        environment_macros = environment_macros,
     )
 }
 

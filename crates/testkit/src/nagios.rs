@@ -37,6 +37,9 @@ pub struct NagiosOptions {
     /// `enable_environment_macros=0`, as Debian ships nagios.cfg: notification commands get the
     /// macros only as arguments, and no `NAGIOS_*` environment.
     pub without_environment_macros: bool,
+    /// How often Nagios rewrites status.dat, in seconds: Debian ships 10; `None` gives the lab's
+    /// 1 so that tests see changes quickly.
+    pub status_update_interval: Option<u32>,
 }
 
 /// A running private Nagios. Fixture: hosts `web01` (hostgroup `web`, 127.0.0.1) and `db01`
@@ -120,11 +123,13 @@ impl NagiosInstance {
             r#"
 [nagios]
 site = "test"
+main_config = "{main_config}"
 command_file = "{command_file}"
 status_file = "{status_file}"
 object_cache_file = "{object_cache_file}"
 confirm_timeout = "15s"
 "#,
+            main_config = self.config_file().display(),
             command_file = self.command_file().display(),
             status_file = self.status_file().display(),
             object_cache_file = self.object_cache_file().display(),

@@ -410,6 +410,12 @@ impl ChatAdapter for MatrixChat {
         self.room_id(target).await
     }
 
+    /// Joins `target` as the first post there would: a room the bot may not join is an error
+    /// that says so.
+    async fn is_member(&self, target: &str) -> Result<Option<bool>, ChatError> {
+        self.room_id(target).await.map(|_| Some(true))
+    }
+
     async fn update(&self, message: &MessageRef, content: &Outbound) -> Result<(), ChatError> {
         let edit = render::edit(&message.id, content);
         let fingerprint = {

@@ -421,18 +421,32 @@ impl ChatAdapter for SlackChat {
         Ok(())
     }
 
-    async fn listen(&self, events: mpsc::Sender<ChatEvent>) -> Result<(), ChatError> {
-        let bot_user = self.bot_user().await?.to_owned();
-        // slack-morphism retries a refused app token forever and quietly; asking once first
-        // turns a wrong token into an error that says what to fix.
+    /// Whether the bot is in the channel, as `conversations.info` says.
+    async fn is_member(&self, target: &str) -> Result<Option<bool>, ChatError> {
+        let id = self.channel_id(target).await?;
+        let request = SlackApiConversationsInfoRequest::new(id.into());
+        let info = self.client.open_session(&self.bot_token).conversations_info(&request).await.map_err(chat_error)?;
+        Ok(info.channel.flags.is_member)
+    }
+
+    /// Asks Slack for a Socket Mode address with the app-level token, as `listen` does first.
+    async fn can_listen(&self) -> Result<(), ChatError> {
         self.client
             .open_session(&self.app_token)
             .apps_connections_open(&SlackApiAppsConnectionOpenRequest::new())
             .await
+            .map(drop)
             .map_err(|e| match chat_error(e) {
                 ChatError::Rejected(reason) => ChatError::Rejected(format!("Socket Mode (app_token_env): {reason}")),
                 other => other,
-            })?;
+            })
+    }
+
+    async fn listen(&self, events: mpsc::Sender<ChatEvent>) -> Result<(), ChatError> {
+        let bot_user = self.bot_user().await?.to_owned();
+        // slack-morphism retries a refused app token forever and quietly; asking once first
+        // turns a wrong token into an error that says what to fix.
+        self.can_listen().await?;
         let (arrived, arrivals) = mpsc::unbounded_channel();
         let introducer =
             tokio::spawn(introduce(arrivals, events.clone(), self.client.clone(), self.bot_token.clone()));

@@ -175,6 +175,27 @@ impl IcingaClient {
         ensure_success(response, "the event stream").await
     }
 
+    /// The HTTP status one request gets, its answer unread (an event stream is closed at once).
+    /// GET is sent as POST with Icinga's method override, so that it may carry a body.
+    pub(crate) async fn status_of(
+        &self,
+        method: Method,
+        segments: &[&str],
+        query: &[(&str, &str)],
+        body: &Value,
+    ) -> Result<StatusCode, MonitorError> {
+        let mut url = self.url(segments)?;
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        let request = if method == Method::GET {
+            self.request(Method::POST, url).header("X-HTTP-Method-Override", "GET")
+        } else {
+            self.request(method, url)
+        };
+        Ok(self.send(request.json(body)).await?.status())
+    }
+
     fn url(&self, segments: &[&str]) -> Result<Url, MonitorError> {
         let mut url = self.base.clone();
         url.path_segments_mut()

@@ -7,6 +7,7 @@ mod command;
 mod config;
 mod confirm;
 pub mod events;
+pub mod permissions;
 mod state;
 
 use crate::readback::{wait_past_second, Expectation};
