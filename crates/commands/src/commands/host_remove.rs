@@ -4,7 +4,7 @@
 use super::host_name::checked_host_name;
 use super::{Act, Command, Input, ParseError, Parsed};
 use crate::args::Words;
-use hagios_domain::{Action, ObjectRef};
+use hagios_domain::{plural, Action, ObjectRef};
 use regex::Captures;
 
 pub(crate) static COMMAND: Command = Command {
@@ -34,7 +34,7 @@ fn parse(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseErro
     let services = input.snapshot.services_of(&name).count();
     Ok(Parsed::AfterYes(Act {
         action: Action::RemoveHost { name: name.clone() },
-        intent: format!("remove host {name} and its {services} service(s)"),
+        intent: format!("remove host {name} and its {}", plural(services, "service")),
         done: format!("removed host {name}"),
         object: ObjectRef::host(name),
     }))
@@ -48,7 +48,7 @@ mod tests {
     #[test]
     fn removes_after_yes_and_says_what_goes_with_it() {
         let (first, second) = Chat::alice().send_two("host remove web01", "yes");
-        assert!(first.reply().contains("remove host web01 and its 3 service(s)"), "{}", first.reply());
+        assert!(first.reply().contains("remove host web01 and its 3 services"), "{}", first.reply());
         assert!(first.executed.is_empty());
         assert_eq!(second.action(), &Action::RemoveHost { name: "web01".into() });
     }
