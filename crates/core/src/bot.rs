@@ -29,10 +29,10 @@ pub async fn serve(config: Config, stop: impl Future<Output = ()>) -> Result<(),
         sites: Arc::clone(&sites),
         heartbeat: bot.heartbeat,
     };
-    let listener = TcpListener::bind(&bot.listen).await.map_err(|source| StartError::Listen {
+    let listener = TcpListener::bind(&bot.listen).await.map_err(|cause| StartError::Listen {
         address: bot.listen.clone(),
         key: "[bot] listen",
-        source,
+        cause,
     })?;
     tracing::info!(listen = %bot.listen, "accepting agents");
     let (halt, shutdown) = watch::channel(false);

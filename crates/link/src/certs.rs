@@ -66,12 +66,20 @@ pub enum CertError {
     Usage(String),
     #[error("{} already exists; delete it first if you really mean to replace it", .0.display())]
     Exists(PathBuf),
-    #[error("cannot read {}: {source}; run `hagios certs init --dir {}` first", .path.display(), .dir.display())]
-    NoCa { path: PathBuf, dir: PathBuf, source: std::io::Error },
-    #[error("cannot write {}: {source}", .path.display())]
-    Write { path: PathBuf, source: std::io::Error },
+    #[error("cannot read {}: {cause}; run `hagios certs init --dir {}` first", .path.display(), .dir.display())]
+    NoCa { path: PathBuf, dir: PathBuf, cause: std::io::Error },
+    #[error("cannot write {}: {cause}", .path.display())]
+    Write { path: PathBuf, cause: std::io::Error },
     #[error("cannot make the certificate: {0}")]
-    Generate(#[from] rcgen::Error),
+    Generate(rcgen::Error),
+}
+
+/// By hand rather than `#[from]`, which would also make rcgen's error the `source()` the message
+/// already quotes: a chain printed whole would say it twice.
+impl From<rcgen::Error> for CertError {
+    fn from(cause: rcgen::Error) -> Self {
+        CertError::Generate(cause)
+    }
 }
 
 /// An agent's name is a site name: one DNS label (it becomes a file name, part of a DNS name
@@ -141,7 +149,7 @@ pub fn init_ca(dir: &Path) -> Result<Written, CertError> {
             return Err(CertError::Exists(path.clone()));
         }
     }
-    std::fs::create_dir_all(dir).map_err(|source| CertError::Write { path: dir.into(), source })?;
+    std::fs::create_dir_all(dir).map_err(|cause| CertError::Write { path: dir.into(), cause })?;
     let key = KeyPair::generate()?;
     let mut params = ca_params(&key);
     let validity = Validity::days_from_now(CA_VALIDITY_DAYS);
@@ -201,10 +209,10 @@ pub fn issue_with_validity(
         }
     }
     let ca_key_path = dir.join(CA_KEY_FILE);
-    let ca_key_pem = std::fs::read_to_string(&ca_key_path).map_err(|source| CertError::NoCa {
+    let ca_key_pem = std::fs::read_to_string(&ca_key_path).map_err(|cause| CertError::NoCa {
         path: ca_key_path.clone(),
         dir: dir.into(),
-        source,
+        cause,
     })?;
     let ca_key = KeyPair::from_pem(&ca_key_pem)?;
     let issuer = Issuer::new(ca_params(&ca_key), ca_key);
@@ -278,14 +286,12 @@ fn role_names(role: Role, name: &str, extra_sans: &[String]) -> Result<Vec<SanTy
 /// Creates `path` with `mode` from the first byte on (a key is never readable by others, not
 /// even for a moment), refusing to replace an existing file.
 fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), CertError> {
-    let mut file = OpenOptions::new().write(true).create_new(true).mode(mode).open(path).map_err(|source| {
-        if source.kind() == std::io::ErrorKind::AlreadyExists {
+    let mut file = OpenOptions::new().write(true).create_new(true).mode(mode).open(path).map_err(|cause| {
+        if cause.kind() == std::io::ErrorKind::AlreadyExists {
             CertError::Exists(path.into())
         } else {
-            CertError::Write { path: path.into(), source }
+            CertError::Write { path: path.into(), cause }
         }
     })?;
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .map_err(|source| CertError::Write { path: path.into(), source })
+    file.write_all(bytes).and_then(|()| file.sync_all()).map_err(|cause| CertError::Write { path: path.into(), cause })
 }

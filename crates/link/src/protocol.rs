@@ -111,7 +111,15 @@ pub enum FrameError {
     #[error("malformed frame ({0}); the peer is not speaking this hagios protocol version")]
     Malformed(String),
     #[error("connection failed: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
+}
+
+/// By hand rather than `#[from]`, which would also make the I/O error the `source()` the message
+/// already quotes: a chain printed whole would say it twice.
+impl From<std::io::Error> for FrameError {
+    fn from(cause: std::io::Error) -> Self {
+        FrameError::Io(cause)
+    }
 }
 
 impl FrameError {

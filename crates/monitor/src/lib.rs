@@ -30,12 +30,8 @@ pub enum MonitorError {
     /// A site behind an agent answered with an error (split deployment).
     #[error("site `{site}`: {message}")]
     Remote { site: String, message: String, retryable: bool },
-    #[error("{context}: {source}")]
-    Io {
-        context: String,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("{context}: {cause}")]
+    Io { context: String, cause: std::io::Error },
 }
 
 fn suggestion_suffix(suggestion: &Option<String>) -> String {

@@ -371,8 +371,8 @@ fn sync_parent(path: &Path) -> io::Result<()> {
     File::open(path.parent().unwrap_or(Path::new("."))).and_then(|dir| dir.sync_all())
 }
 
-fn io_error(what: &str, path: &Path, source: io::Error) -> MonitorError {
-    MonitorError::Io { context: format!("{what} {}", path.display()), source }
+fn io_error(what: &str, path: &Path, cause: io::Error) -> MonitorError {
+    MonitorError::Io { context: format!("{what} {}", path.display()), cause }
 }
 
 #[cfg(test)]
