@@ -3,34 +3,18 @@
 //! what the spool creates stays usable by the group it shares with Nagios. A test binary of its
 //! own, because the umask belongs to the whole process.
 
-use hagios_domain::{Notification, NotificationType, ObjectRef, State};
+mod support;
+
 use hagios_spool::Spool;
 use rustix::fs::Mode;
 use std::fs;
 use std::os::unix::fs::{chown, MetadataExt, PermissionsExt};
 use std::path::Path;
+use support::notification;
 
 /// The group a test gives the folder above the spool, unlike any user's own group; only root
 /// can give it, so other users test with their own group.
 const SHARED_GROUP: u32 = 4_242;
-
-fn notification() -> Notification {
-    Notification {
-        id: String::new(),
-        site: "local".into(),
-        kind: NotificationType::Problem,
-        object: ObjectRef::service("web01", "HTTP"),
-        state: State::Critical,
-        output: "CRITICAL - connection refused".into(),
-        long_output: String::new(),
-        author: None,
-        comment: None,
-        time: 1_795_551_281,
-        hostgroups: Vec::new(),
-        contact: None,
-        macros: Default::default(),
-    }
-}
 
 /// The permission bits (with setgid) and the group of `path`.
 fn mode_and_group(path: &Path) -> (u32, u32) {
@@ -53,7 +37,7 @@ fn folders_and_records_are_shared_with_the_group_whatever_the_umask() {
         for folder in ["", "tmp", "new", "bad"] {
             assert_eq!(mode_and_group(&root.join(folder)), (0o2770, group), "{folder}/ under umask {umask:o}");
         }
-        let id = spool.write(notification()).unwrap();
+        let id = spool.write(notification("web01")).unwrap();
         assert_eq!(mode_and_group(&root.join(format!("new/{id}.json"))), (0o660, group), "umask {umask:o}");
         spool.quarantine(&id, "a test").unwrap();
         assert_eq!(mode_and_group(&root.join(format!("bad/{id}.json"))), (0o660, group));
