@@ -8,6 +8,7 @@ use crate::run::{observe_process, open_spool};
 use crate::sources::nagios_status::StatusMirror;
 use crate::StartError;
 use hagios_link::agent::AgentLink;
+use hagios_link::config::agent_site;
 use hagios_monitor::nagios::NagiosMonitor;
 use hagios_monitor::Monitor;
 use std::future::Future;
@@ -16,7 +17,7 @@ use tokio::sync::watch;
 
 /// Serves the local Nagios to the bot until `stop` completes.
 pub async fn serve(config: Config, stop: impl Future<Output = ()>) -> Result<(), StartError> {
-    let nagios =
+    let mut nagios =
         config.nagios.clone().ok_or(StartError::Missing("no [nagios] section: the agent serves the local Nagios"))?;
     let agent = config
         .agent
@@ -26,14 +27,17 @@ pub async fn serve(config: Config, stop: impl Future<Output = ()>) -> Result<(),
         .tls
         .clone()
         .ok_or(StartError::Missing("no [tls] section: add ca, cert and key made by `hagios certs`"))?;
+    // The bot knows the agent by its certificate's name: that is the site, unless set to the same.
+    let site = agent_site(nagios.site.as_deref(), &tls).map_err(StartError::Site)?;
+    nagios.site = Some(site.clone());
     let spool = open_spool(&config)?;
-    let monitor = Arc::new(NagiosMonitor::new(nagios.clone()));
+    let monitor = Arc::new(NagiosMonitor::new(nagios));
     // Changes made in the CGI reach the bot like notifications: through this spool.
     tokio::spawn(StatusMirror { monitor: monitor.clone(), spool: spool.clone() }.run());
     let link = AgentLink {
         tls: hagios_link::tls::client_config(&tls)?,
         bot: agent.bot.clone(),
-        site: nagios.site.clone(),
+        site: site.clone(),
         allow: agent.allow.clone(),
         spool: spool.clone(),
         monitor: monitor.clone(),
@@ -41,7 +45,7 @@ pub async fn serve(config: Config, stop: impl Future<Output = ()>) -> Result<(),
         poll_interval: config.delivery.poll_interval,
         max_backoff: config.delivery.max_backoff,
     };
-    tracing::info!(site = %nagios.site, bot = %agent.bot, allow = ?agent.allow, "hagios agent running");
+    tracing::info!(site = %site, bot = %agent.bot, allow = ?agent.allow, "hagios agent running");
     let (halt, shutdown) = watch::channel(false);
     let health = Health::default();
     let monitor: Arc<dyn Monitor> = monitor;

@@ -4,9 +4,11 @@
 
 use crate::backend::Backend;
 use crate::config::Config;
+use crate::pipeline::waiting_spools;
 use crate::run::{open_spool, serve_chat};
 use crate::StartError;
 use hagios_link::bot::BotLink;
+use hagios_link::quota::Quotas;
 use hagios_link::sites::{Sites, SitesMonitor};
 use std::future::Future;
 use std::sync::Arc;
@@ -23,10 +25,14 @@ pub async fn serve(config: Config, stop: impl Future<Output = ()>) -> Result<(),
         .ok_or(StartError::Missing("no [tls] section: add ca, cert and key made by `hagios certs`"))?;
     let spool = open_spool(&config)?;
     let sites = Arc::new(Sites::default());
+    let platforms: Vec<&str> = config.platforms.iter().map(|section| section.platform().name()).collect();
+    let waiting =
+        waiting_spools(&spool, &platforms).map_err(StartError::spool("open the spools of the chat platforms"))?;
     let link = BotLink {
         tls: hagios_link::tls::server_config(&tls)?,
         spool: Arc::clone(&spool),
         sites: Arc::clone(&sites),
+        quotas: Arc::new(Quotas::new(bot.quota(), waiting)),
         heartbeat: bot.heartbeat,
     };
     let listener = TcpListener::bind(&bot.listen).await.map_err(|cause| StartError::Listen {
@@ -37,7 +43,7 @@ pub async fn serve(config: Config, stop: impl Future<Output = ()>) -> Result<(),
     tracing::info!(listen = %bot.listen, "accepting agents");
     let (halt, shutdown) = watch::channel(false);
     let accepting = tokio::spawn(link.serve(listener, shutdown));
-    let monitor = Arc::new(SitesMonitor { sites, timeout: bot.command_timeout });
+    let monitor = Arc::new(SitesMonitor::new(sites, bot.command_timeout));
     let served = serve_chat(config, spool, Backend::without_feed(monitor, "Nagios"), stop).await;
     halt.send_replace(true);
     accepting.await.map_err(StartError::task("agent listener"))?;

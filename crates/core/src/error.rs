@@ -21,6 +21,9 @@ pub enum StartError {
     Monitor(#[from] MonitorError),
     #[error(transparent)]
     Tls(#[from] TlsError),
+    /// The agent's site and its certificate disagree; the message says what to change.
+    #[error("{0}")]
+    Site(String),
     #[error("cannot listen on {address} ({key}): {cause}")]
     Listen {
         address: String,

@@ -7,6 +7,7 @@ pub mod glob;
 pub mod message;
 pub mod notification;
 pub mod object;
+pub mod sites;
 pub mod snapshot;
 pub mod snooze;
 pub mod suggest;
@@ -17,6 +18,7 @@ pub use glob::glob_match;
 pub use message::{AlertCard, GroupCard, Member, MessageRef};
 pub use notification::{Notification, NotificationType, MIRROR_MACRO};
 pub use object::{ObjectRef, State};
+pub use sites::{SiteObject, SiteSnapshots};
 pub use snapshot::{
     Comment, CommentKind, Downtime, HostObject, HostView, Inventory, ObjectStatus, ServiceView, Snapshot, Status,
 };

@@ -5,13 +5,15 @@
 mod common;
 
 use common::split::{Deployment, EVERYTHING};
-use common::{Daemon, PATIENCE};
+use common::{notify_problem, Daemon, HAGIOS, PATIENCE};
 use hagios_testkit::wait_until;
+use std::process::Command;
 
 #[test]
 fn an_alert_at_the_agent_reaches_the_bot_and_a_downtime_typed_there_is_confirmed_by_nagios() {
     let deployment = Deployment::new();
     let mut bot = Daemon::start("bot", &deployment.bot_config());
+    // Its configuration names no [nagios] site: the agent serves its certificate's, `east`.
     let Some(east) = deployment.site("east", "", EVERYTHING) else { return };
 
     east.nagios.submit_service_result("db01", "MySQL", 2, "CRITICAL - replication stopped");
@@ -55,7 +57,7 @@ fn two_sites_each_get_their_own_commands_and_a_kind_a_site_forbids_is_refused_wi
     bot.wait_for_text("DOWN - app gone");
 
     bot.type_line("ack app01 west is on it");
-    bot.wait_for_text("acknowledged app01 — confirmed by Nagios");
+    bot.wait_for_text("acknowledged west:app01 — confirmed by Nagios");
     west.nagios
         .wait_for_state(PATIENCE, |status| status.hosts.get("app01").is_some_and(|view| view.acknowledged))
         .expect("west's Nagios shows the acknowledgement");
@@ -66,7 +68,62 @@ fn two_sites_each_get_their_own_commands_and_a_kind_a_site_forbids_is_refused_wi
     bot.type_line("mute mail01");
     bot.wait_for_text("confirmed by Nagios");
     bot.type_line("recheck web01");
-    bot.wait_for_text("exists on several sites (east, west)");
+    bot.wait_for_text("`web01` is at 2 sites (east, west); name the one you mean: `east:web01` or `west:web01`");
+}
+
+#[test]
+fn the_same_host_and_downtime_id_at_two_sites_are_acted_on_only_where_named_and_a_silent_site_fails_closed() {
+    let deployment = Deployment::new();
+    let bot_config = deployment.bot_config();
+    let mut bot = Daemon::start("bot", &bot_config);
+    let Some(east) = deployment.site("east", "", EVERYTHING) else { return };
+    let Some(mut west) = deployment.site("west", "", EVERYTHING) else { return };
+    // Both Nagios have db01!MySQL, and each numbers its first downtime #1 (db01!Load here).
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs();
+    for site in [&east, &west] {
+        site.nagios
+            .submit_raw(&format!("SCHEDULE_SVC_DOWNTIME;db01;Load;{now};{};1;0;7200;cgi-user;tuning", now + 7200));
+        site.nagios
+            .wait_for_state(PATIENCE, |status| status.downtimes.iter().any(|downtime| downtime.id == 1))
+            .expect("downtime #1 scheduled");
+    }
+    // Each site's DOWNTIMESTART shows that both agents are connected.
+    bot.wait_for_text("site east");
+    bot.wait_for_text("site west");
+    west.nagios.submit_service_result("db01", "MySQL", 2, "CRITICAL - west's replica is down");
+    let alert = bot.wait_for_message("PROBLEM db01!MySQL is CRITICAL");
+
+    bot.type_line("downtime cancel 1");
+    bot.wait_for_text(
+        "downtime #1 is at 2 sites (east, west); name the one you mean: `downtime cancel east:1` or `downtime cancel west:1`",
+    );
+    bot.type_line("ack db01 MySQL on it");
+    bot.wait_for_text("`db01` is at 2 sites (east, west); name the one you mean: `east:db01` or `west:db01`");
+    // Typed in west's alert thread, the command goes to west, whatever east has of that name.
+    bot.type_line(&format!("#{alert} ack looking"));
+    bot.wait_for_text("acknowledged west:db01!MySQL — confirmed by Nagios");
+    bot.type_line("downtime cancel east:1");
+    bot.wait_for_text("cancelled downtime #1 on east:db01!Load — confirmed by Nagios");
+    let east_status =
+        east.nagios.wait_for_state(PATIENCE, |status| status.downtimes.is_empty()).expect("east's #1 gone");
+    assert!(!east_status.services[&("db01".to_owned(), "MySQL".to_owned())].acknowledged, "west's ack landed at east");
+    let west_status = west.nagios.wait_for_state(PATIENCE, |status| !status.downtimes.is_empty()).expect("west");
+    assert!(west_status.downtimes.iter().any(|downtime| downtime.id == 1), "east's cancel landed at west");
+    assert!(west_status.services[&("db01".to_owned(), "MySQL".to_owned())].acknowledged);
+
+    // West stops answering: its alert's commands, and names west might have too, go nowhere.
+    west.stop_agent();
+    bot.type_line(&format!("#{alert} recheck"));
+    bot.wait_for_text("this alert is at site `west`, which did not answer");
+    bot.type_line("recheck db01 MySQL");
+    bot.wait_for_text("hagios cannot tell whether `db01` is there too; name the site (`east:db01`)");
+    bot.type_line("recheck east:db01 MySQL");
+    bot.wait_for_text("rechecked east:db01!MySQL");
+    assert!(!west.nagios.log().contains("SCHEDULE_FORCED_SVC_CHECK"), "a command reached the silent site");
+    assert_eq!(east.nagios.log().matches("SCHEDULE_FORCED_SVC_CHECK").count(), 1, "only the named recheck");
+    // The refused attempts were audited like every command.
+    let audit = common::audit(&bot_config);
+    assert!(audit.contains("is at 2 sites") && audit.contains("did not answer"), "{audit}");
 }
 
 #[test]
@@ -91,4 +148,50 @@ fn notifications_wait_in_the_agent_spool_while_the_bot_is_down_and_all_arrive_on
     bot.wait_for_message("PROBLEM web01!HTTP is CRITICAL");
     let screen = bot.screen();
     assert!(!screen.contains("PROBLEM db01!MySQL"), "delivered twice after the restart:\n{before_crash}{screen}");
+}
+
+#[test]
+fn config_check_refuses_a_site_name_the_agent_certificate_does_not_carry() {
+    let deployment = Deployment::new();
+    deployment.issue_agent("east");
+    let files = "command_file = \"/var/lib/nagios4/rw/nagios.cmd\"\nstatus_file = \"/var/lib/nagios4/status.dat\"\n\
+                 object_cache_file = \"/var/lib/nagios4/objects.cache\"\n";
+    let check = |site: &str| {
+        let config = deployment.agent_config("east", &format!("{site}{files}"), EVERYTHING);
+        Command::new(HAGIOS).args(["config", "check", "--config"]).arg(config).output().expect("run hagios")
+    };
+    // The Nagios files are not there (config check says so too); what matters is the site.
+    for same in ["", "site = \"east\"\n"] {
+        let checked = check(same);
+        let said = format!("{}{}", String::from_utf8_lossy(&checked.stdout), String::from_utf8_lossy(&checked.stderr));
+        assert!(said.contains(": OK") || said.contains("the file is valid"), "{same:?}: {said}");
+        assert!(!said.contains("issued for site"), "{same:?}: {said}");
+    }
+    let checked = check("site = \"EAST\"\n");
+    let said = String::from_utf8_lossy(&checked.stderr);
+    assert_eq!(checked.status.code(), Some(1), "{said}");
+    assert!(said.contains("[nagios] site = \"EAST\" but the agent certificate"), "{said}");
+    assert!(said.contains("is issued for site `east`") && said.contains("leave [nagios] site out"), "{said}");
+}
+
+#[test]
+fn a_site_over_its_quota_at_the_bot_is_held_back_chat_hears_it_once_and_every_alert_arrives() {
+    let deployment = Deployment::new();
+    // Grouping keeps a storm's records at the bot for group_wait: three fill east's quota.
+    let chat = "[terminal]\nuser = \"oncall\"\n[default_route]\ngroup_wait = \"3s\"\ngroup_interval = \"1s\"\n";
+    let bot = Daemon::start("bot", &deployment.bot_config_keys("quota_records = 3\n", chat));
+    let Some(east) = deployment.site("east", "", EVERYTHING) else { return };
+    let services: Vec<String> = (0..9).map(|n| format!("svc{n:02}")).collect();
+    for service in &services {
+        assert!(notify_problem(&east.spool, "east", service).status.success());
+    }
+    bot.wait_for_message("CUSTOM hagios!link quota is WARNING");
+    bot.wait_for_text("site `east` has 3 notifications");
+    wait_until(PATIENCE * 3, || (east.spooled() == 0 && common::spooled(&deployment.bot_spool()) == 0).then_some(()))
+        .expect("everything the agent held back reached chat");
+    let screen = bot.screen();
+    for service in &services {
+        assert!(screen.contains(&format!("web01!{service}")), "{service} never arrived:\n{screen}");
+    }
+    assert_eq!(screen.matches("CUSTOM hagios!link quota").count(), 1, "one notice:\n{screen}");
 }

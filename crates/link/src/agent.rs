@@ -1,12 +1,13 @@
 //! The agent's end of the link: dials the bot, drains the local spool up to it (a record is
-//! deleted only after the bot's `Stored`), and carries out the bot's commands on the local
-//! monitoring system after checking them itself. Reconnects with exponential backoff and jitter.
+//! deleted only after the bot's `Stored`; after an `OverQuota` it is kept and offered again
+//! after a pause), and carries out the bot's commands on the local monitoring system after
+//! checking them itself. Reconnects with exponential backoff and jitter.
 
 use crate::protocol::{
-    read_frame, write_frame, write_frames, Frame, FrameError, Refusal, SiteState, MAX_FRAME_FROM_BOT_BYTES,
-    PROTOCOL_VERSION,
+    cut, notification_frame, read_frame, write_frame, write_frames, Frame, FrameError, Refusal, SiteState,
+    MAX_FRAME_FROM_BOT_BYTES, MAX_MESSAGE_BYTES, PROTOCOL_VERSION,
 };
-use hagios_domain::Action;
+use hagios_domain::{Action, Outcome};
 use hagios_monitor::Monitor;
 use hagios_spool::{RecordId, Spool};
 use rustls::pki_types::ServerName;
@@ -54,7 +55,8 @@ pub struct AgentLink {
     pub tls: Arc<ClientConfig>,
     /// `host:port` of the bot.
     pub bot: String,
-    /// The site this agent serves; its certificate must be issued for it.
+    /// The site this agent serves: the name its certificate is issued for
+    /// ([`crate::config::agent_site`]).
     pub site: String,
     /// Command kinds this site accepts (see [`COMMAND_KINDS`]).
     pub allow: Vec<String>,
@@ -161,7 +163,7 @@ impl AgentLink {
         mut incoming: mpsc::Receiver<Frame>,
         outbox: mpsc::Sender<Frame>,
     ) -> Result<(), LinkError> {
-        let mut in_flight: HashSet<RecordId> = HashSet::new();
+        let mut offers = Offers::new(self.max_backoff);
         let silence = self.heartbeat * 3;
         let mut last_heard = tokio::time::Instant::now();
         let mut poll = tokio::time::interval(self.poll_interval);
@@ -171,36 +173,37 @@ impl AgentLink {
                 frame = incoming.recv() => {
                     let Some(frame) = frame else { return Ok(()) };
                     last_heard = tokio::time::Instant::now();
-                    self.handle(frame, &mut in_flight, &outbox)?;
+                    self.handle(frame, &mut offers, &outbox)?;
                 }
                 _ = poll.tick() => {
                     if last_heard.elapsed() > silence {
                         return Err(LinkError::Silent(silence));
                     }
-                    self.send_pending(&mut in_flight, &outbox).await?;
+                    self.send_pending(&mut offers, &outbox).await?;
                 }
             }
         }
     }
 
-    fn handle(
-        &self,
-        frame: Frame,
-        in_flight: &mut HashSet<RecordId>,
-        outbox: &mpsc::Sender<Frame>,
-    ) -> Result<(), LinkError> {
+    fn handle(&self, frame: Frame, offers: &mut Offers, outbox: &mpsc::Sender<Frame>) -> Result<(), LinkError> {
         match frame {
             Frame::Heartbeat => {}
             Frame::Stored { record } => {
                 let id: RecordId = record.parse().map_err(|e| LinkError::Protocol(format!("{e}")))?;
                 self.spool.remove(&id)?;
-                in_flight.remove(&id);
+                offers.stored(&id);
                 tracing::info!(record = %id, "delivered to the bot");
             }
-            Frame::Command { id, action, author } => {
+            Frame::OverQuota { record } => {
+                let id: RecordId = record.parse().map_err(|e| LinkError::Protocol(format!("{e}")))?;
+                if let Some(wait) = offers.over_quota(&id) {
+                    tracing::warn!(retry_in = ?wait, "the bot holds as much of this site as its quota allows; keeping the notifications here and offering them again later");
+                }
+            }
+            Frame::Command { id, site, action, author } => {
                 let (link, outbox) = (self.clone(), outbox.clone());
                 tokio::spawn(async move {
-                    let result = link.carry_out(&action, &author).await;
+                    let result = link.carry_out(&site, &action, &author).await;
                     // The connection may be gone; the bot then times the command out.
                     let _ = outbox.send(Frame::CommandResult { id, result }).await;
                 });
@@ -217,18 +220,15 @@ impl AgentLink {
         Ok(())
     }
 
-    async fn send_pending(
-        &self,
-        in_flight: &mut HashSet<RecordId>,
-        outbox: &mpsc::Sender<Frame>,
-    ) -> Result<(), LinkError> {
-        if in_flight.len() >= MAX_IN_FLIGHT {
+    async fn send_pending(&self, offers: &mut Offers, outbox: &mpsc::Sender<Frame>) -> Result<(), LinkError> {
+        if offers.in_flight.len() >= MAX_IN_FLIGHT || offers.paused() {
             return Ok(());
         }
         let spool = Arc::clone(&self.spool);
         let pending = tokio::task::spawn_blocking(move || spool.pending()).await.expect("spool scan task")?;
-        let room = MAX_IN_FLIGHT - in_flight.len();
-        let unsent: Vec<RecordId> = pending.into_iter().filter(|id| !in_flight.contains(id)).take(room).collect();
+        let room = MAX_IN_FLIGHT - offers.in_flight.len();
+        let unsent: Vec<RecordId> =
+            pending.into_iter().filter(|id| !offers.in_flight.contains(id)).take(room).collect();
         for id in unsent {
             let notification = match self.spool.read(&id) {
                 Ok(notification) => notification,
@@ -239,22 +239,35 @@ impl AgentLink {
                 }
                 Err(e) => return Err(e.into()),
             };
-            if outbox.send(Frame::Notification { record: id.to_string(), notification }).await.is_err() {
+            let frame = match notification_frame(id.as_str(), &self.site, notification) {
+                Ok(frame) => frame,
+                Err(e) => {
+                    tracing::error!(record = %id, error = %e, "quarantining a notification that cannot cross the link");
+                    self.spool.quarantine(&id, &e.to_string())?;
+                    continue;
+                }
+            };
+            if outbox.send(frame).await.is_err() {
                 return Ok(());
             }
-            in_flight.insert(id);
+            offers.in_flight.insert(id);
         }
         Ok(())
     }
 
     /// The agent never trusts the bot: its own allowlist, then its own checks, then the backend
     /// (which validates the objects against this site's state once more).
-    async fn carry_out(&self, action: &Action, author: &str) -> Result<hagios_domain::Outcome, Refusal> {
+    async fn carry_out(&self, site: &str, action: &Action, author: &str) -> Result<hagios_domain::Outcome, Refusal> {
         let kind = command_kind(action);
         let refuse = |message: String| {
             tracing::warn!(site = %self.site, kind, author, reason = %message, "refused a command from the bot");
-            Refusal { message, retryable: false }
+            Refusal::new(message, false)
         };
+        // A bot that names another site is confused: the command was authorized for that one.
+        if site != self.site {
+            let shown: String = site.chars().take(64).filter(|c| !c.is_control()).collect();
+            return Err(refuse(format!("this agent serves site `{}`, not `{shown}`", self.site)));
+        }
         if !self.allow.iter().any(|allowed| allowed == kind) {
             return Err(refuse(format!(
                 "this site does not allow `{kind}` from chat (its [agent] allow list: {})",
@@ -262,10 +275,52 @@ impl AgentLink {
             )));
         }
         check_sizes(action, author).map_err(refuse)?;
-        self.monitor.execute(action, author).await.map_err(|e| {
-            tracing::warn!(site = %self.site, kind, author, error = %e, "command failed");
-            Refusal { message: e.to_string(), retryable: e.retryable() }
-        })
+        match self.monitor.execute(action, author).await {
+            Ok(Outcome::Confirmed(detail)) => Ok(Outcome::Confirmed(short(detail))),
+            Ok(Outcome::Unconfirmed(detail)) => Ok(Outcome::Unconfirmed(short(detail))),
+            Err(e) => {
+                tracing::warn!(site = %self.site, kind, author, error = %e, "command failed");
+                Err(Refusal::new(e.to_string(), e.retryable()))
+            }
+        }
+    }
+}
+
+/// What the agent has offered the bot, and whether it must wait before offering more.
+struct Offers {
+    in_flight: HashSet<RecordId>,
+    /// While the bot's quota for this site is full, nothing is offered before this.
+    paused_until: Option<tokio::time::Instant>,
+    backoff: Backoff,
+    max_backoff: Duration,
+}
+
+impl Offers {
+    fn new(max_backoff: Duration) -> Self {
+        Offers { in_flight: HashSet::new(), paused_until: None, backoff: Backoff::new(max_backoff), max_backoff }
+    }
+
+    fn paused(&self) -> bool {
+        self.paused_until.is_some_and(|until| tokio::time::Instant::now() < until)
+    }
+
+    fn stored(&mut self, id: &RecordId) {
+        self.in_flight.remove(id);
+        if !self.paused() {
+            self.backoff = Backoff::new(self.max_backoff);
+        }
+    }
+
+    /// The bot refused `id` for the site's quota: it stays in the spool. Starts a pause (longer
+    /// each time the quota is still full after one) unless one is running; returns its length.
+    fn over_quota(&mut self, id: &RecordId) -> Option<Duration> {
+        self.in_flight.remove(id);
+        if self.paused() {
+            return None;
+        }
+        let wait = self.backoff.next_wait();
+        self.paused_until = Some(tokio::time::Instant::now() + wait);
+        Some(wait)
     }
 }
 
@@ -346,7 +401,13 @@ async fn state_answer(monitor: &dyn Monitor) -> Result<SiteState, Refusal> {
         .snapshot()
         .await
         .map(|snapshot| SiteState::from(snapshot.as_ref()))
-        .map_err(|e| Refusal { message: e.to_string(), retryable: e.retryable() })
+        .map_err(|e| Refusal::new(e.to_string(), e.retryable()))
+}
+
+/// An outcome's text within what the bot accepts.
+fn short(mut detail: String) -> String {
+    cut(&mut detail, MAX_MESSAGE_BYTES);
+    detail
 }
 
 #[cfg(test)]

@@ -1,11 +1,14 @@
 //! The bot's end of the link: accepts agents over mutual TLS, checks the handshake, stores
-//! their notifications in the bot's spool (acknowledging each once it is durable) and keeps
-//! the site registered for commands while the connection lives.
+//! their notifications in the bot's spool (acknowledging each once it is durable; each site's
+//! within its quota and its own namespace of record ids) and keeps the site registered for
+//! commands while the connection lives.
 
 use crate::protocol::{read_frame, write_frame, write_frames, Frame, FrameError, MAX_FRAME_BYTES, PROTOCOL_VERSION};
+use crate::quota::{Admission, Quotas};
 use crate::sites::{Registration, Sites};
-use crate::tls::certificate_names_site;
-use hagios_spool::{RecordId, Spool};
+use crate::tls::certified_site;
+use hagios_domain::Notification;
+use hagios_spool::{RecordId, Spool, SpoolError};
 use rustls::ServerConfig;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,6 +24,8 @@ pub struct BotLink {
     pub tls: Arc<ServerConfig>,
     pub spool: Arc<Spool>,
     pub sites: Arc<Sites>,
+    /// How much of each site may wait in `spool` (and the chat platforms' spools after it).
+    pub quotas: Arc<Quotas>,
     /// How often the bot sends a heartbeat; a peer silent for three of these is gone.
     pub heartbeat: Duration,
 }
@@ -100,22 +105,33 @@ impl BotLink {
         stream: TcpStream,
     ) -> Result<(tokio_rustls::server::TlsStream<TcpStream>, String), SessionError> {
         let mut stream = acceptor.accept(stream).await.map_err(SessionError::Tls)?;
-        let refusal = match read_frame(&mut stream, MAX_FRAME_BYTES).await? {
-            Some(Frame::Hello { version, site }) if version == PROTOCOL_VERSION => {
+        let refusal = match read_frame(&mut stream, MAX_FRAME_BYTES).await {
+            // The reason names the field, never its content.
+            Err(e @ FrameError::Field { .. }) => e.to_string(),
+            Err(e) => return Err(e.into()),
+            Ok(Some(Frame::Hello { version, site })) if version == PROTOCOL_VERSION => {
                 let end_entity = stream.get_ref().1.peer_certificates().and_then(|certs| certs.first());
-                if end_entity.is_some_and(|cert| certificate_names_site(cert, &site)) {
-                    write_frame(&mut stream, &Frame::Welcome { version: PROTOCOL_VERSION }).await?;
-                    return Ok((stream, site));
+                // The site is the certificate's name byte for byte: `NAGIOS01` is not `nagios01`.
+                match end_entity.and_then(certified_site) {
+                    Some(certified) if certified == site => {
+                        write_frame(&mut stream, &Frame::Welcome { version: PROTOCOL_VERSION }).await?;
+                        return Ok((stream, site));
+                    }
+                    Some(certified) => format!(
+                        "this agent's certificate is issued for site `{certified}`, not {site:?}: leave [nagios] site \
+                         out (the agent then takes its certificate's name) or set it to \"{certified}\""
+                    ),
+                    None => format!(
+                        "the agent certificate names no site; issue one with `hagios certs issue --role agent --name \
+                         SITE` (announced: {site:?})"
+                    ),
                 }
-                format!(
-                    "the agent certificate is not issued for site `{site}`: set [nagios] site to the certificate's name, or issue one with `hagios certs issue --role agent --name {site}`"
-                )
             }
-            Some(Frame::Hello { version, .. }) => format!(
+            Ok(Some(Frame::Hello { version, .. })) => format!(
                 "protocol version {version} is not supported (this bot speaks version {PROTOCOL_VERSION}); run the same hagios release on agent and bot"
             ),
-            Some(other) => format!("expected Hello first, got {}", other.kind()),
-            None => "closed before Hello".to_owned(),
+            Ok(Some(other)) => format!("expected Hello first, got {}", other.kind()),
+            Ok(None) => "closed before Hello".to_owned(),
         };
         // Best effort: the peer may be gone already, and the refusal is logged either way.
         let _ = write_frame(&mut stream, &Frame::Refused { reason: refusal.clone() }).await;
@@ -137,18 +153,21 @@ impl BotLink {
             match frame {
                 None => return Ok(()),
                 Some(Frame::Heartbeat) => {}
-                Some(Frame::Notification { record, mut notification }) => {
+                Some(Frame::Notification { record, notification }) => {
                     let id: RecordId = record.parse().map_err(|e| SessionError::Refused(format!("{e}")))?;
-                    // The site is whatever the certificate says, never what the agent claims.
-                    notification.site = site.to_owned();
-                    let spool = Arc::clone(&self.spool);
-                    let stored_id = id.clone();
-                    tokio::task::spawn_blocking(move || spool.write_as(&stored_id, notification))
+                    // The agent chose the id: it names a record in its own site's namespace only.
+                    let stored_id = id.of_site(site).map_err(|e| SessionError::Refused(format!("{e}")))?;
+                    let link = self.clone();
+                    let owner = site.to_owned();
+                    let stored = tokio::task::spawn_blocking(move || link.store(&owner, &stored_id, notification))
                         .await
                         .map_err(|e| SessionError::Store(e.to_string()))?
                         .map_err(|e| SessionError::Store(e.to_string()))?;
-                    tracing::debug!(site, record = %id, "notification stored");
-                    if outbox.send(Frame::Stored { record }).await.is_err() {
+                    let answer = match stored {
+                        true => Frame::Stored { record },
+                        false => Frame::OverQuota { record },
+                    };
+                    if outbox.send(answer).await.is_err() {
                         return Ok(());
                     }
                 }
@@ -160,6 +179,33 @@ impl BotLink {
                 Some(other) => {
                     return Err(SessionError::Refused(format!("an agent may not send {}", other.kind())));
                 }
+            }
+        }
+    }
+
+    /// Stores `site`'s notification as record `id` unless the site's quota is full (`false`);
+    /// writes the quota notices into the spool for chat.
+    fn store(&self, site: &str, id: &RecordId, mut notification: Notification) -> Result<bool, SpoolError> {
+        match self.quotas.admit(site)? {
+            Admission::Refuse { usage, newly_full } => {
+                if newly_full {
+                    tracing::warn!(
+                        site,
+                        records = usage.records,
+                        bytes = usage.bytes,
+                        "a site filled its quota at the bot; refusing its notifications until chat catches up"
+                    );
+                    self.spool.write(self.quotas.notice(site, usage))?;
+                }
+                Ok(false)
+            }
+            Admission::Store => {
+                // The site is whatever the certificate says, never what the agent claims.
+                notification.site = site.to_owned();
+                let bytes = self.spool.write_as(id, notification)?;
+                self.quotas.stored(site, bytes);
+                tracing::debug!(site, record = %id, "notification stored");
+                Ok(true)
             }
         }
     }

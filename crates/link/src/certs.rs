@@ -11,6 +11,7 @@ use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose, SanType,
 };
+use rustls::pki_types::CertificateDer;
 use std::fmt;
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -18,6 +19,8 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use time::{Duration, OffsetDateTime};
+use yasna::models::ObjectIdentifier;
+use yasna::{ASN1Result, Tag};
 
 /// The start of the CA's common name; see [`ca_params`].
 const CA_COMMON_NAME: &str = "hagios private CA";
@@ -109,6 +112,73 @@ pub fn validate_name(role: Role, name: &str) -> Result<(), CertError> {
 /// The DNS name every agent certificate for `site` carries, and that the bot checks.
 pub fn agent_dns_name(site: &str) -> String {
     format!("{site}{AGENT_NAME_SUFFIX}")
+}
+
+/// The site an agent certificate is issued for, exactly as written in it: `NAME` of its one
+/// `NAME.agent.hagios` DNS name. `None` when it has no such name, several, or one that
+/// `hagios certs` would not have issued.
+///
+/// Only the subject alternative names are read (with yasna, the DER reader rcgen builds on);
+/// whether the certificate is genuine is for the TLS handshake to decide.
+pub fn agent_name(cert: &CertificateDer<'_>) -> Option<String> {
+    let names = dns_names(cert.as_ref()).ok()?;
+    let mut sites = names.iter().filter_map(|name| name.strip_suffix(AGENT_NAME_SUFFIX));
+    match (sites.next(), sites.next()) {
+        (Some(site), None) if validate_name(Role::Agent, site).is_ok() => Some(site.to_owned()),
+        _ => None,
+    }
+}
+
+/// The subject alternative name extension (RFC 5280, 4.2.1.6).
+const SUBJECT_ALT_NAME: [u64; 4] = [2, 5, 29, 17];
+/// `extensions [3] EXPLICIT` in a TBSCertificate, and `dNSName [2]` in a GeneralName.
+const EXTENSIONS_TAG: u64 = 3;
+const DNS_NAME_TAG: u64 = 2;
+
+/// Every DNS name among a certificate's subject alternative names.
+fn dns_names(der: &[u8]) -> ASN1Result<Vec<String>> {
+    yasna::parse_der(der, |reader| {
+        reader.read_sequence(|certificate| {
+            let names = certificate.next().read_sequence(|tbs| {
+                // Version, serial, algorithm, issuer, validity, subject and key are skipped whole.
+                let mut names = Vec::new();
+                while let Some(field) = tbs.read_optional(|reader| reader.read_tagged_der())? {
+                    if field.tag() == Tag::context(EXTENSIONS_TAG) {
+                        names = extension_dns_names(field.value())?;
+                    }
+                }
+                Ok(names)
+            })?;
+            certificate.next().read_der()?; // signature algorithm
+            certificate.next().read_der()?; // signature
+            Ok(names)
+        })
+    })
+}
+
+fn extension_dns_names(extensions: &[u8]) -> ASN1Result<Vec<String>> {
+    let extensions = yasna::parse_der(extensions, |reader| {
+        reader.collect_sequence_of(|reader| {
+            reader.read_sequence(|extension| {
+                let id = extension.next().read_oid()?;
+                extension.read_optional(|reader| reader.read_bool())?; // critical
+                Ok((id, extension.next().read_bytes()?))
+            })
+        })
+    })?;
+    let subject_alt_name = ObjectIdentifier::from_slice(&SUBJECT_ALT_NAME);
+    let mut names = Vec::new();
+    for (_, value) in extensions.iter().filter(|(id, _)| *id == subject_alt_name) {
+        let general_names =
+            yasna::parse_der(value, |reader| reader.collect_sequence_of(|reader| reader.read_tagged_der()))?;
+        names.extend(
+            general_names
+                .iter()
+                .filter(|name| name.tag() == Tag::context(DNS_NAME_TAG))
+                .filter_map(|name| String::from_utf8(name.value().to_vec()).ok()),
+        );
+    }
+    Ok(names)
 }
 
 /// When a certificate is valid.
@@ -241,9 +311,9 @@ pub fn issue_with_validity(
             (
                 cert_path,
                 match role {
-                    Role::Agent => {
-                        format!("public: copy to {machine}, set as [tls] cert, with [nagios] site = \"{name}\"")
-                    }
+                    Role::Agent => format!(
+                        "public: copy to {machine}, set as [tls] cert (the agent serves site `{name}`, the name in it)"
+                    ),
                     Role::Bot => format!("public: copy to {machine}, set as [tls] cert"),
                 },
             ),

@@ -3,6 +3,7 @@
 //! connect).
 
 use crate::agent::{COMMAND_KINDS, DEFAULT_ALLOWED_KINDS};
+use crate::quota::Quota;
 use hagios_domain::config_text::duration;
 use serde::Deserialize;
 use std::path::PathBuf;
@@ -42,6 +43,13 @@ pub struct BotConfig {
     /// How long to wait for an agent's answer to a command; longer than its confirm_timeout.
     #[serde(default = "default_command_timeout", with = "duration")]
     pub command_timeout: Duration,
+    /// How many notifications of one site may wait at the bot for chat; beyond it the site's
+    /// agent is told to hold the rest (it keeps them) and chat gets one notice.
+    #[serde(default = "default_quota_records")]
+    pub quota_records: u64,
+    /// How many MiB of one site's notifications may wait at the bot for chat.
+    #[serde(default = "default_quota_mib")]
+    pub quota_mib: u64,
 }
 
 impl AgentConfig {
@@ -57,10 +65,41 @@ impl AgentConfig {
 impl BotConfig {
     pub fn problems(&self) -> Vec<String> {
         let listen = &self.listen;
-        match listen.parse::<std::net::SocketAddr>() {
-            Ok(_) => Vec::new(),
-            Err(_) => vec![format!("[bot] listen = \"{listen}\" is not an address like \"0.0.0.0:7443\"")],
+        let mut problems = Vec::new();
+        if listen.parse::<std::net::SocketAddr>().is_err() {
+            problems.push(format!("[bot] listen = \"{listen}\" is not an address like \"0.0.0.0:7443\""));
         }
+        for (key, value, default) in [
+            ("quota_records", self.quota_records, default_quota_records()),
+            ("quota_mib", self.quota_mib, default_quota_mib()),
+        ] {
+            if value == 0 {
+                problems.push(format!(
+                    "[bot] {key} = 0 lets no site deliver anything: use at least 1, or leave it out (default {default})"
+                ));
+            }
+        }
+        problems
+    }
+
+    /// How much of one site may wait at the bot.
+    pub fn quota(&self) -> Quota {
+        Quota::of(self.quota_records, self.quota_mib)
+    }
+}
+
+/// The site an agent serves: the name its `[tls] cert` is issued for. `configured` (its
+/// `[nagios] site`) may only repeat that name; the error says what to change.
+pub fn agent_site(configured: Option<&str>, tls: &TlsConfig) -> Result<String, String> {
+    let certified = crate::tls::own_site(tls).map_err(|e| e.to_string())?;
+    match configured {
+        Some(site) if site != certified => Err(format!(
+            "[nagios] site = \"{site}\" but the agent certificate {} is issued for site `{certified}`, and the bot \
+             accepts an agent only under its certificate's name: leave [nagios] site out (the agent then takes \
+             `{certified}`), or issue a certificate for it with `hagios certs issue --role agent --name {site}`",
+            tls.cert.display()
+        )),
+        _ => Ok(certified),
     }
 }
 
@@ -74,6 +113,15 @@ fn default_heartbeat() -> Duration {
 
 fn default_command_timeout() -> Duration {
     Duration::from_secs(30)
+}
+
+/// Enough for a storm of 10,000 alerts at one site while chat is slow.
+fn default_quota_records() -> u64 {
+    20_000
+}
+
+fn default_quota_mib() -> u64 {
+    256
 }
 
 #[cfg(test)]
@@ -90,6 +138,9 @@ mod tests {
         let bot: BotConfig = toml::from_str("listen = \"0.0.0.0:7443\"\n").unwrap();
         assert!(bot.problems().is_empty());
         assert_eq!(bot.command_timeout, Duration::from_secs(30));
+        assert_eq!(bot.quota(), Quota::of(20_000, 256));
+        let closed: BotConfig = toml::from_str("listen = \"0.0.0.0:7443\"\nquota_records = 0\n").unwrap();
+        assert!(closed.problems()[0].contains("quota_records = 0 lets no site deliver"), "{:?}", closed.problems());
         let nowhere: BotConfig = toml::from_str("listen = \"everywhere\"\n").unwrap();
         assert!(nowhere.problems()[0].contains("not an address"));
     }

@@ -7,6 +7,7 @@ pub mod bot;
 pub mod certs;
 pub mod config;
 pub mod protocol;
+pub mod quota;
 pub mod sites;
 pub mod tls;
 

@@ -4,6 +4,9 @@
 //! A connection starts with the agent's `Hello { version, site }`; the bot answers `Welcome` or
 //! `Refused { reason }` and closes. After that either side may send any frame; requests carry
 //! ids so answers can come back in any order.
+//!
+//! Every field that is logged or stored has a short cap, checked as the frame is decoded: a peer
+//! cannot push a megabyte "site name" into the other side's log or spool.
 
 use hagios_domain::{
     Action, Comment, Downtime, HostView, Inventory, Notification, Outcome, ServiceView, Snapshot, Status,
@@ -15,7 +18,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 /// The protocol version this build speaks. Bump it when a frame changes incompatibly.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// The largest frame either side accepts. A site's whole state travels in one frame, and
 /// 100k services take about 40 MB of JSON; anything bigger is a broken or hostile peer.
@@ -23,6 +26,20 @@ pub const MAX_FRAME_BYTES: usize = 64 * 1024 * 1024;
 
 /// What the agent accepts from the bot: commands, acknowledgements and heartbeats are small.
 pub const MAX_FRAME_FROM_BOT_BYTES: usize = 1024 * 1024;
+
+/// The largest notification frame: every text of a notification at its cap still fits.
+pub const MAX_NOTIFICATION_FRAME_BYTES: usize = 1024 * 1024;
+
+/// Longest site name: one DNS label, as `hagios certs` issues agent names.
+pub const MAX_SITE_BYTES: usize = 63;
+/// Longest spool record id (a record id takes 38 bytes).
+pub const MAX_RECORD_BYTES: usize = 64;
+/// Longest host name, service description, author or contact.
+pub const MAX_NAME_BYTES: usize = 255;
+/// Longest reason, refusal or outcome text.
+pub const MAX_MESSAGE_BYTES: usize = 4096;
+/// Longest plugin output, long output or comment of a notification.
+pub const MAX_TEXT_BYTES: usize = 64 * 1024;
 
 const LENGTH_BYTES: usize = 4;
 
@@ -40,8 +57,13 @@ pub enum Frame {
     Notification { record: String, notification: Notification },
     /// Bot → agent: the notification is durable at the bot; the agent may delete its record.
     Stored { record: String },
-    /// Bot → agent: carry out an action for `author`.
-    Command { id: u64, action: Action, author: String },
+    /// Bot → agent: the notification is not stored, because as many of this site's records or
+    /// bytes wait at the bot as its quota allows. The agent keeps the record and offers it
+    /// again after a pause.
+    OverQuota { record: String },
+    /// Bot → agent: carry out an action for `author` at `site`, the site the bot checked and
+    /// authorized it against (the agent refuses it unless that is its own).
+    Command { id: u64, site: String, action: Action, author: String },
     /// Agent → bot: what came of command `id`.
     CommandResult { id: u64, result: Result<Outcome, Refusal> },
     /// Bot → agent: send the site's current objects and state.
@@ -58,6 +80,15 @@ pub struct Refusal {
     pub message: String,
     /// Asking again later may work (the monitoring system was down, say).
     pub retryable: bool,
+}
+
+impl Refusal {
+    /// A refusal saying `message`, cut to what the peer accepts.
+    pub fn new(message: impl Into<String>, retryable: bool) -> Self {
+        let mut message = message.into();
+        cut(&mut message, MAX_MESSAGE_BYTES);
+        Refusal { message, retryable }
+    }
 }
 
 /// A [`Snapshot`] in a JSON-friendly shape (status.dat's maps are keyed by tuples).
@@ -110,6 +141,8 @@ pub enum FrameError {
     TooLarge { len: usize, cap: usize },
     #[error("malformed frame ({0}); the peer is not speaking this hagios protocol version")]
     Malformed(String),
+    #[error("{frame} frame whose {field} is {problem}; the peer is broken or hostile")]
+    Field { frame: &'static str, field: &'static str, problem: FieldProblem },
     #[error("connection failed: {0}")]
     Io(std::io::Error),
 }
@@ -119,6 +152,22 @@ pub enum FrameError {
 impl From<std::io::Error> for FrameError {
     fn from(cause: std::io::Error) -> Self {
         FrameError::Io(cause)
+    }
+}
+
+/// What is wrong with a field (never its content, which may be anything).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldProblem {
+    TooLong { len: usize, cap: usize },
+    ControlCharacters,
+}
+
+impl std::fmt::Display for FieldProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FieldProblem::TooLong { len, cap } => write!(f, "{len} bytes long, over the {cap}-byte limit"),
+            FieldProblem::ControlCharacters => f.write_str("holding control characters"),
+        }
     }
 }
 
@@ -159,7 +208,9 @@ fn check_length(len: usize, cap: usize) -> Result<u32, FrameError> {
 }
 
 fn parse_body(body: &[u8]) -> Result<Frame, FrameError> {
-    serde_json::from_slice(body).map_err(|e| FrameError::Malformed(e.to_string()))
+    let frame: Frame = serde_json::from_slice(body).map_err(|e| FrameError::Malformed(e.to_string()))?;
+    frame.check_fields(body.len())?;
+    Ok(frame)
 }
 
 /// Reads one frame; `Ok(None)` when the peer closed the connection between frames.
@@ -208,6 +259,7 @@ impl Frame {
             Frame::Refused { .. } => "Refused",
             Frame::Notification { .. } => "Notification",
             Frame::Stored { .. } => "Stored",
+            Frame::OverQuota { .. } => "OverQuota",
             Frame::Command { .. } => "Command",
             Frame::CommandResult { .. } => "CommandResult",
             Frame::StateRequest { .. } => "StateRequest",
@@ -215,6 +267,115 @@ impl Frame {
             Frame::Heartbeat => "Heartbeat",
         }
     }
+
+    /// Every field that is logged or stored within its cap; `body_len` is the frame's JSON size.
+    fn check_fields(&self, body_len: usize) -> Result<(), FrameError> {
+        let fields = Fields(self.kind());
+        match self {
+            Frame::Hello { site, .. } => fields.name("site", site, MAX_SITE_BYTES),
+            Frame::Refused { reason } => fields.text("reason", reason, MAX_MESSAGE_BYTES),
+            Frame::Notification { record, notification } => {
+                fields.size("notification", body_len, MAX_NOTIFICATION_FRAME_BYTES)?;
+                fields.name("record", record, MAX_RECORD_BYTES)?;
+                fields.notification(notification)
+            }
+            Frame::Stored { record } | Frame::OverQuota { record } => fields.name("record", record, MAX_RECORD_BYTES),
+            Frame::Command { site, author, .. } => {
+                fields.name("site", site, MAX_SITE_BYTES)?;
+                fields.name("author", author, MAX_NAME_BYTES)
+            }
+            Frame::CommandResult { result, .. } => match result {
+                Ok(outcome) => fields.text("outcome", outcome.detail(), MAX_MESSAGE_BYTES),
+                Err(refusal) => fields.text("refusal", &refusal.message, MAX_MESSAGE_BYTES),
+            },
+            Frame::State { result: Err(refusal), .. } => fields.text("refusal", &refusal.message, MAX_MESSAGE_BYTES),
+            Frame::Welcome { .. } | Frame::StateRequest { .. } | Frame::State { .. } | Frame::Heartbeat => Ok(()),
+        }
+    }
+}
+
+/// Checks the fields of one frame.
+struct Fields(&'static str);
+
+impl Fields {
+    fn problem(&self, field: &'static str, problem: FieldProblem) -> FrameError {
+        FrameError::Field { frame: self.0, field, problem }
+    }
+
+    fn size(&self, field: &'static str, len: usize, cap: usize) -> Result<(), FrameError> {
+        match len > cap {
+            true => Err(self.problem(field, FieldProblem::TooLong { len, cap })),
+            false => Ok(()),
+        }
+    }
+
+    /// Free text: only its length is capped.
+    fn text(&self, field: &'static str, value: &str, cap: usize) -> Result<(), FrameError> {
+        self.size(field, value.len(), cap)
+    }
+
+    /// A name: capped, and on one line without terminal escapes.
+    fn name(&self, field: &'static str, value: &str, cap: usize) -> Result<(), FrameError> {
+        self.text(field, value, cap)?;
+        match value.chars().any(char::is_control) {
+            true => Err(self.problem(field, FieldProblem::ControlCharacters)),
+            false => Ok(()),
+        }
+    }
+
+    fn notification(&self, notification: &Notification) -> Result<(), FrameError> {
+        self.name("id", &notification.id, MAX_RECORD_BYTES)?;
+        self.name("site", &notification.site, MAX_SITE_BYTES)?;
+        self.name("host", &notification.object.host, MAX_NAME_BYTES)?;
+        self.name("service", notification.object.service.as_deref().unwrap_or(""), MAX_NAME_BYTES)?;
+        self.name("author", notification.author.as_deref().unwrap_or(""), MAX_NAME_BYTES)?;
+        self.name("contact", notification.contact.as_deref().unwrap_or(""), MAX_NAME_BYTES)?;
+        self.text("output", &notification.output, MAX_TEXT_BYTES)?;
+        self.text("long output", &notification.long_output, MAX_TEXT_BYTES)?;
+        self.text("comment", notification.comment.as_deref().unwrap_or(""), MAX_TEXT_BYTES)
+    }
+}
+
+/// The frame that carries spool record `record` to the bot, made to fit the caps: it is sent
+/// as `site`'s, texts over their cap are cut (saying so), and macros are left out when the
+/// frame would still be too large. An error means it can never cross the link (a host name
+/// over its cap, say): the caller quarantines the record.
+pub fn notification_frame(record: &str, site: &str, mut notification: Notification) -> Result<Frame, FrameError> {
+    notification.site = site.to_owned();
+    notification.id = record.to_owned();
+    cut(&mut notification.output, MAX_TEXT_BYTES);
+    cut(&mut notification.long_output, MAX_TEXT_BYTES);
+    if let Some(comment) = &mut notification.comment {
+        cut(comment, MAX_TEXT_BYTES);
+    }
+    let mut frame = Frame::Notification { record: record.to_owned(), notification };
+    let mut len = encoded_len(&frame)?;
+    if let Frame::Notification { notification, .. } = &mut frame {
+        if len > MAX_NOTIFICATION_FRAME_BYTES && !notification.macros.is_empty() {
+            notification.macros.clear();
+            len = encoded_len(&frame)?;
+        }
+    }
+    frame.check_fields(len)?;
+    Ok(frame)
+}
+
+fn encoded_len(frame: &Frame) -> Result<usize, FrameError> {
+    serde_json::to_vec(frame).map(|body| body.len()).map_err(|e| FrameError::Malformed(e.to_string()))
+}
+
+/// Cuts `text` to at most `cap` bytes on a character boundary, ending in a note that it was cut.
+pub fn cut(text: &mut String, cap: usize) {
+    const NOTE: &str = " … [cut by hagios]";
+    if text.len() <= cap {
+        return;
+    }
+    let mut end = cap.saturating_sub(NOTE.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+    text.push_str(NOTE);
 }
 
 #[cfg(test)]
@@ -226,6 +387,7 @@ mod tests {
     fn command() -> Frame {
         Frame::Command {
             id: 7,
+            site: "nagios01".into(),
             action: Action::Recheck { target: ObjectRef::service("web01", "HTTP") },
             author: "alice".into(),
         }
@@ -326,12 +488,101 @@ mod tests {
 
         /// Valid frames with arbitrary text survive; cutting them short only ever asks for more.
         #[test]
-        fn truncated_frames_ask_for_more(author in ".{0,64}", cut in 0usize..200) {
-            let frame = Frame::Command { id: 1, action: Action::DeleteDowntime { id: 3 }, author };
+        fn truncated_frames_ask_for_more(author in "[^\\p{Cc}]{0,64}", cut in 0usize..200) {
+            let frame = Frame::Command { id: 1, site: "east".into(), action: Action::DeleteDowntime { id: 3 }, author };
             let wire = encode(&frame).unwrap();
             let cut = cut.min(wire.len() - 1);
             prop_assert!(matches!(decode(&wire[..cut], MAX_FRAME_BYTES), Ok(None)));
             prop_assert_eq!(decode(&wire, MAX_FRAME_BYTES).unwrap().map(|(f, _)| f), Some(frame));
         }
+
+        /// Cut text stays within its cap, on a character boundary, and says it was cut.
+        #[test]
+        fn cut_text_fits(text in ".{0,300}", cap in 20usize..200) {
+            let mut cut_text = text.clone();
+            cut(&mut cut_text, cap);
+            prop_assert!(cut_text.len() <= cap);
+            prop_assert!(cut_text == text || (cut_text.ends_with("[cut by hagios]") && text.len() > cap));
+        }
+
+        /// Whatever a site name holds, one over the cap or with a control character never decodes.
+        #[test]
+        fn hello_sites_over_the_cap_or_with_controls_are_refused(site in ".{0,100}") {
+            let wire = encode(&Frame::Hello { version: PROTOCOL_VERSION, site: site.clone() }).unwrap();
+            let decoded = decode(&wire, MAX_FRAME_BYTES);
+            let acceptable = site.len() <= MAX_SITE_BYTES && !site.chars().any(char::is_control);
+            prop_assert_eq!(decoded.is_ok(), acceptable, "{:?}", site);
+        }
+    }
+
+    fn notification(host: &str) -> Notification {
+        let fields = serde_json::json!({
+            "id": "1-2-3", "site": "claimed", "kind": "PROBLEM", "object": { "host": host, "service": "HTTP" },
+            "state": "CRITICAL", "output": "CRITICAL", "time": 0,
+        });
+        serde_json::from_value(fields).unwrap()
+    }
+
+    fn round_trip(frame: &Frame) -> Result<Frame, FrameError> {
+        decode(&encode(frame)?, MAX_FRAME_BYTES).map(|decoded| decoded.expect("a whole frame").0)
+    }
+
+    #[test]
+    fn every_logged_or_stored_field_is_capped_at_decoding() {
+        let long = |cap: usize| "x".repeat(cap + 1);
+        let refusal = Refusal { message: long(MAX_MESSAGE_BYTES), retryable: false };
+        let mut huge_output = notification("web01");
+        huge_output.output = long(MAX_TEXT_BYTES);
+        let mut escape_host = notification("web01");
+        escape_host.object.host = "web\u{1b}[2J01".into();
+        let hostile = [
+            Frame::Hello { version: PROTOCOL_VERSION, site: long(MAX_SITE_BYTES) },
+            Frame::Refused { reason: long(MAX_MESSAGE_BYTES) },
+            Frame::Notification { record: long(MAX_RECORD_BYTES), notification: notification("web01") },
+            Frame::Notification { record: "1-2-3".into(), notification: notification(&long(MAX_NAME_BYTES)) },
+            Frame::Notification { record: "1-2-3".into(), notification: huge_output },
+            Frame::Notification { record: "1-2-3".into(), notification: escape_host },
+            Frame::Stored { record: long(MAX_RECORD_BYTES) },
+            Frame::OverQuota { record: "1-2-3\n".into() },
+            Frame::Command {
+                id: 1,
+                site: "east".into(),
+                action: Action::DeleteDowntime { id: 1 },
+                author: long(MAX_NAME_BYTES),
+            },
+            Frame::Command {
+                id: 1,
+                site: long(MAX_SITE_BYTES),
+                action: Action::DeleteDowntime { id: 1 },
+                author: "alice".into(),
+            },
+            Frame::CommandResult { id: 1, result: Err(refusal.clone()) },
+            Frame::CommandResult { id: 1, result: Ok(Outcome::Confirmed(long(MAX_MESSAGE_BYTES))) },
+            Frame::State { id: 1, result: Err(refusal) },
+        ];
+        for frame in &hostile {
+            let err = round_trip(frame).expect_err(frame.kind());
+            assert!(matches!(err, FrameError::Field { .. }) && !err.retryable(), "{err}");
+            assert!(err.to_string().len() < 200 && !err.to_string().contains("xxxx"), "{err}");
+        }
+        let mut macros = notification("web01");
+        macros.macros.insert("HUGE".into(), long(MAX_NOTIFICATION_FRAME_BYTES));
+        let err = round_trip(&Frame::Notification { record: "1-2-3".into(), notification: macros }).unwrap_err();
+        assert!(err.to_string().contains("over the 1048576-byte limit"), "{err}");
+    }
+
+    #[test]
+    fn the_agent_fits_its_notifications_or_says_why_it_cannot() {
+        let mut long = notification("web01");
+        long.output = "é".repeat(MAX_TEXT_BYTES);
+        long.macros.insert("HUGE".into(), "m".repeat(MAX_NOTIFICATION_FRAME_BYTES));
+        let frame = notification_frame("1-2-3", "east", long).unwrap();
+        let Frame::Notification { notification: fitted, .. } = round_trip(&frame).unwrap() else { panic!() };
+        assert_eq!((fitted.site.as_str(), fitted.id.as_str()), ("east", "1-2-3"));
+        assert!(fitted.output.len() <= MAX_TEXT_BYTES && fitted.output.ends_with("[cut by hagios]"));
+        assert!(fitted.macros.is_empty(), "macros go when the frame is still too large");
+        let named = notification(&"h".repeat(MAX_NAME_BYTES + 1));
+        let err = notification_frame("1-2-3", "east", named).unwrap_err();
+        assert!(err.to_string().contains("host is 256 bytes long"), "{err}");
     }
 }

@@ -1,7 +1,7 @@
 //! Mutual TLS for the link (rustls with the ring provider, TLS 1.3 preferred): the bot accepts
 //! only agent certificates from its CA, the agent accepts only a bot certificate from its CA.
 
-use crate::certs::agent_dns_name;
+use crate::certs::{agent_dns_name, agent_name};
 use crate::config::TlsConfig;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
@@ -15,6 +15,12 @@ use std::sync::Arc;
 pub enum TlsError {
     #[error("cannot read {} ({detail}); check [tls] {key} and the file's permissions", .path.display())]
     Read { key: &'static str, path: PathBuf, detail: String },
+    #[error(
+        "{} is not an agent certificate (it names no site); set [tls] cert to the NAME.crt that `hagios certs \
+         issue --role agent --name NAME` wrote",
+        .0.display()
+    )]
+    NotAgent(PathBuf),
     #[error("TLS setup failed: {0}")]
     Setup(String),
 }
@@ -78,9 +84,18 @@ pub fn client_config(files: &TlsConfig) -> Result<Arc<ClientConfig>, TlsError> {
     Ok(Arc::new(config))
 }
 
-/// Whether the verified agent certificate was issued for `site`: it must carry the site's
-/// role-scoped name. The chain, expiry and agent role were already checked in the handshake.
-pub fn certificate_names_site(end_entity: &CertificateDer<'_>, site: &str) -> bool {
-    let Ok(name) = ServerName::try_from(agent_dns_name(site)) else { return false };
-    ParsedCertificate::try_from(end_entity).is_ok_and(|cert| rustls::client::verify_server_name(&cert, &name).is_ok())
+/// The site a verified agent certificate was issued for, exactly as written in it (see
+/// [`agent_name`]); webpki must agree that the certificate carries that site's role-scoped name.
+/// The chain, expiry and agent role were already checked in the handshake.
+pub fn certified_site(end_entity: &CertificateDer<'_>) -> Option<String> {
+    let site = agent_name(end_entity)?;
+    let name = ServerName::try_from(agent_dns_name(&site)).ok()?;
+    let parsed = ParsedCertificate::try_from(end_entity).ok()?;
+    rustls::client::verify_server_name(&parsed, &name).is_ok().then_some(site)
+}
+
+/// The site this agent serves: the one its `[tls] cert` is issued for.
+pub fn own_site(files: &TlsConfig) -> Result<String, TlsError> {
+    let certs = read_certs("cert", &files.cert)?;
+    agent_name(&certs[0]).ok_or_else(|| TlsError::NotAgent(files.cert.clone()))
 }

@@ -1,149 +1,26 @@
 //! The link in one process: certificates from `certs`, a bot accepting over mutual TLS, agents
 //! with a recording monitor double — and every way a peer must be refused.
 
-use hagios_domain::{Action, HostObject, Notification, NotificationType, ObjectRef, Outcome, Snapshot, State};
-use hagios_link::agent::{AgentLink, COMMAND_KINDS};
-use hagios_link::bot::BotLink;
+mod common;
+
+use common::*;
+use hagios_domain::{Action, Notification, ObjectRef, Outcome};
+use hagios_link::agent::COMMAND_KINDS;
 use hagios_link::certs::{self, Role, Validity};
-use hagios_link::config::TlsConfig;
 use hagios_link::protocol::{encode, read_frame, write_frame, Frame, MAX_FRAME_BYTES, PROTOCOL_VERSION};
-use hagios_link::sites::{Sites, SitesMonitor};
+use hagios_link::quota::{Quota, Quotas};
+use hagios_link::sites::SitesMonitor;
 use hagios_link::tls::{client_config, server_config};
-use hagios_monitor::{Monitor, MonitorError};
+use hagios_monitor::Monitor;
 use hagios_spool::Spool;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio_rustls::TlsConnector;
-
-const PATIENCE: Duration = Duration::from_secs(10);
-
-/// A site with the given hosts that records what it was asked to do.
-struct RecordingMonitor {
-    site: String,
-    hosts: Vec<&'static str>,
-    executed: Mutex<Vec<(Action, String)>>,
-}
-
-#[async_trait::async_trait]
-impl Monitor for RecordingMonitor {
-    fn site(&self) -> &str {
-        &self.site
-    }
-
-    async fn snapshot(&self) -> Result<Arc<Snapshot>, MonitorError> {
-        let mut inventory = hagios_domain::Inventory::default();
-        for host in &self.hosts {
-            inventory.hosts.insert((*host).to_owned(), HostObject::default());
-        }
-        Ok(Arc::new(Snapshot { inventory: Arc::new(inventory), ..Snapshot::default() }))
-    }
-
-    async fn execute(&self, action: &Action, author: &str) -> Result<Outcome, MonitorError> {
-        self.executed.lock().unwrap().push((action.clone(), author.to_owned()));
-        Ok(Outcome::Confirmed(format!("done on {}", self.site)))
-    }
-}
-
-fn files(dir: &Path, name: &str) -> TlsConfig {
-    TlsConfig { ca: dir.join("ca.crt"), cert: dir.join(format!("{name}.crt")), key: dir.join(format!("{name}.key")) }
-}
-
-/// A CA with a bot certificate for `localhost`.
-fn pki() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    certs::init_ca(dir.path()).unwrap();
-    certs::issue(dir.path(), Role::Bot, "localhost", &[]).unwrap();
-    dir
-}
-
-struct RunningBot {
-    address: String,
-    sites: Arc<Sites>,
-    spool: Arc<Spool>,
-    _spool_dir: tempfile::TempDir,
-    _stop: watch::Sender<bool>,
-}
-
-async fn start_bot(pki: &Path) -> RunningBot {
-    let spool_dir = tempfile::tempdir().unwrap();
-    let spool = Arc::new(Spool::open(spool_dir.path()).unwrap());
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = format!("localhost:{}", listener.local_addr().unwrap().port());
-    let sites = Arc::new(Sites::default());
-    let link = BotLink {
-        tls: server_config(&files(pki, "localhost")).unwrap(),
-        spool: Arc::clone(&spool),
-        sites: Arc::clone(&sites),
-        heartbeat: Duration::from_secs(1),
-    };
-    let (stop, shutdown) = watch::channel(false);
-    tokio::spawn(link.serve(listener, shutdown));
-    RunningBot { address, sites, spool, _spool_dir: spool_dir, _stop: stop }
-}
-
-struct RunningAgent {
-    spool: Arc<Spool>,
-    monitor: Arc<RecordingMonitor>,
-    _spool_dir: tempfile::TempDir,
-    _stop: watch::Sender<bool>,
-}
-
-fn start_agent(pki: &Path, bot: &str, site: &str, hosts: Vec<&'static str>, allow: &[&str]) -> RunningAgent {
-    if !pki.join(format!("{site}.crt")).exists() {
-        certs::issue(pki, Role::Agent, site, &[]).unwrap();
-    }
-    let spool_dir = tempfile::tempdir().unwrap();
-    let spool = Arc::new(Spool::open(spool_dir.path()).unwrap());
-    let monitor = Arc::new(RecordingMonitor { site: site.into(), hosts, executed: Mutex::default() });
-    let link = AgentLink {
-        tls: client_config(&files(pki, site)).unwrap(),
-        bot: bot.to_owned(),
-        site: site.to_owned(),
-        allow: allow.iter().map(|kind| (*kind).to_owned()).collect(),
-        spool: Arc::clone(&spool),
-        monitor: monitor.clone(),
-        heartbeat: Duration::from_secs(1),
-        poll_interval: Duration::from_millis(50),
-        max_backoff: Duration::from_secs(1),
-    };
-    let (stop, shutdown) = watch::channel(false);
-    tokio::spawn(link.run(shutdown));
-    RunningAgent { spool, monitor, _spool_dir: spool_dir, _stop: stop }
-}
-
-fn notification(host: &str) -> Notification {
-    Notification {
-        id: String::new(),
-        site: "claimed-by-agent".into(),
-        kind: NotificationType::Problem,
-        object: ObjectRef::service(host, "HTTP"),
-        state: State::Critical,
-        output: "CRITICAL - refused".into(),
-        long_output: String::new(),
-        author: None,
-        comment: None,
-        time: 1_700_000_000,
-        hostgroups: Vec::new(),
-        contact: None,
-        macros: Default::default(),
-    }
-}
-
-async fn eventually<T>(mut probe: impl FnMut() -> Option<T>) -> T {
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    loop {
-        if let Some(value) = probe() {
-            return value;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "condition not met within {PATIENCE:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 #[test]
 fn certs_are_written_with_private_keys_and_refuse_to_overwrite() {
@@ -186,7 +63,7 @@ async fn notifications_go_up_once_stored_and_commands_come_down_to_the_owning_si
     sites.sort();
     assert_eq!(sites, [("east", "web01"), ("west", "db01")], "site comes from the certificate");
 
-    let monitor = SitesMonitor { sites: Arc::clone(&bot.sites), timeout: PATIENCE };
+    let monitor = SitesMonitor::new(Arc::clone(&bot.sites), PATIENCE);
     eventually(|| (bot.sites.connected() == ["east", "west"]).then_some(())).await;
     let snapshot = monitor.snapshot().await.unwrap();
     assert!(snapshot.has_host("web01") && snapshot.has_host("db01"), "status spans every site");
@@ -199,19 +76,103 @@ async fn notifications_go_up_once_stored_and_commands_come_down_to_the_owning_si
         persistent: false,
         expire: None,
     };
-    assert_eq!(monitor.execute(&ack, "alice").await.unwrap(), Outcome::Confirmed("done on east".into()));
+    assert_eq!(monitor.execute_at("east", &ack, "alice").await.unwrap(), Outcome::Confirmed("done on east".into()));
     assert_eq!(east.monitor.executed.lock().unwrap().as_slice(), [(ack.clone(), "alice".to_owned())]);
 
     // west allows only rechecks: it answers with the reason and does nothing.
-    let refused = monitor.execute(&Action::Recheck { target: ObjectRef::host("db01") }, "bob").await;
+    let refused = monitor.execute_at("west", &Action::Recheck { target: ObjectRef::host("db01") }, "bob").await;
     assert!(refused.is_ok(), "recheck is allowed on west: {refused:?}");
     let mute = Action::DisableNotifications { target: ObjectRef::host("db01") };
-    let err = monitor.execute(&mute, "bob").await.unwrap_err().to_string();
+    let err = monitor.execute_at("west", &mute, "bob").await.unwrap_err().to_string();
     assert!(err.contains("site `west`: this site does not allow `mute`"), "{err}");
     assert_eq!(west.monitor.executed.lock().unwrap().len(), 1);
 
-    let unknown = monitor.execute(&Action::Recheck { target: ObjectRef::host("mail01") }, "bob").await;
-    assert!(unknown.unwrap_err().to_string().contains("no connected site has host `mail01`"));
+    // A command that names no site is refused; one for a site that is not connected goes nowhere else.
+    let err = monitor.execute(&Action::Recheck { target: ObjectRef::host("db01") }, "bob").await.unwrap_err();
+    assert!(err.to_string().contains("the command names no site"), "{err}");
+    let err = monitor.execute_at("north", &Action::Recheck { target: ObjectRef::host("db01") }, "bob").await;
+    assert!(err.unwrap_err().to_string().contains("site `north`: the agent is not connected"));
+    assert_eq!(west.monitor.executed.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn the_same_host_at_two_sites_is_acted_on_only_at_the_site_named_and_a_gone_site_is_silent() {
+    let pki = pki();
+    let bot = start_bot(pki.path()).await;
+    let east = start_agent(pki.path(), &bot.address, "east", vec!["db01"], &COMMAND_KINDS);
+    let west = start_agent(pki.path(), &bot.address, "west", vec!["db01"], &COMMAND_KINDS);
+    let monitor = SitesMonitor::new(Arc::clone(&bot.sites), PATIENCE);
+    eventually(|| (bot.sites.connected() == ["east", "west"]).then_some(())).await;
+
+    let sites = monitor.site_snapshots().await.unwrap();
+    assert_eq!(sites.sites_with_host("db01"), ["east", "west"]);
+    let recheck = Action::Recheck { target: ObjectRef::host("db01") };
+    monitor.execute_at("west", &recheck, "alice").await.unwrap();
+    assert_eq!(west.monitor.executed.lock().unwrap().len(), 1);
+    assert!(east.monitor.executed.lock().unwrap().is_empty(), "the command landed at the other db01");
+
+    // west goes away: it is a silent site now, not a site that never was.
+    drop(west);
+    eventually(|| (bot.sites.connected() == ["east"]).then_some(())).await;
+    let sites = monitor.site_snapshots().await.unwrap();
+    assert_eq!(sites.sites_with_host("db01"), ["east"]);
+    assert_eq!(sites.why_silent("west"), Some("its agent is not connected"));
+    let err = monitor.execute_at("west", &recheck, "alice").await.unwrap_err().to_string();
+    assert!(err.contains("site `west`: the agent is not connected"), "{err}");
+    assert!(east.monitor.executed.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn commands_at_the_same_time_cost_one_state_request_per_site() {
+    let pki = pki();
+    let bot = start_bot(pki.path()).await;
+    let east = start_agent(pki.path(), &bot.address, "east", vec!["db01"], &COMMAND_KINDS);
+    let west = start_agent(pki.path(), &bot.address, "west", vec!["app01"], &COMMAND_KINDS);
+    let monitor = Arc::new(SitesMonitor::new(Arc::clone(&bot.sites), PATIENCE));
+    eventually(|| (bot.sites.connected() == ["east", "west"]).then_some(())).await;
+    let mut readers = tokio::task::JoinSet::new();
+    for _ in 0..100 {
+        let monitor = Arc::clone(&monitor);
+        readers.spawn(async move { monitor.snapshot().await.map(|snapshot| snapshot.has_host("app01")) });
+    }
+    while let Some(read) = readers.join_next().await {
+        assert!(read.unwrap().unwrap());
+    }
+    assert_eq!(monitor.state_reads(), 1);
+    assert_eq!(east.monitor.reads.load(Ordering::SeqCst), 1, "one state request reached east");
+    assert_eq!(west.monitor.reads.load(Ordering::SeqCst), 1, "one state request reached west");
+    // After a command the next query asks the sites again.
+    monitor.execute_at("east", &Action::Recheck { target: ObjectRef::host("db01") }, "alice").await.unwrap();
+    monitor.snapshot().await.unwrap();
+    assert_eq!(east.monitor.reads.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn an_agent_refuses_a_command_the_bot_meant_for_another_site() {
+    let pki = pki();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let acceptor = tokio_rustls::TlsAcceptor::from(server_config(&files(pki.path(), "localhost")).unwrap());
+    let agent = start_agent(pki.path(), &format!("localhost:{port}"), "east", vec!["db01"], &COMMAND_KINDS);
+    // A confused (or compromised) bot sends east a command it checked against west.
+    let (tcp, _) = listener.accept().await.unwrap();
+    let mut stream = acceptor.accept(tcp).await.unwrap();
+    assert!(matches!(read_frame(&mut stream, MAX_FRAME_BYTES).await.unwrap(), Some(Frame::Hello { .. })));
+    write_frame(&mut stream, &Frame::Welcome { version: PROTOCOL_VERSION }).await.unwrap();
+    let recheck = Action::Recheck { target: ObjectRef::host("db01") };
+    write_frame(&mut stream, &Frame::Command { id: 9, site: "west".into(), action: recheck, author: "x".into() })
+        .await
+        .unwrap();
+    let answer = loop {
+        match read_frame(&mut stream, MAX_FRAME_BYTES).await.unwrap() {
+            Some(Frame::CommandResult { id: 9, result }) => break result,
+            Some(_) => continue,
+            None => panic!("the agent closed the connection without answering"),
+        }
+    };
+    let refusal = answer.expect_err("east acted on a command meant for west");
+    assert_eq!(refusal.message, "this agent serves site `east`, not `west`");
+    assert!(agent.monitor.executed.lock().unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -227,49 +188,12 @@ async fn the_agent_reconnects_and_delivers_what_waited_while_the_bot_was_down() 
 
     let spool_dir = tempfile::tempdir().unwrap();
     let spool = Arc::new(Spool::open(spool_dir.path()).unwrap());
-    let link = BotLink {
-        tls: server_config(&files(pki.path(), "localhost")).unwrap(),
-        spool: Arc::clone(&spool),
-        sites: Arc::new(Sites::default()),
-        heartbeat: Duration::from_secs(1),
-    };
+    let link = bot_link(pki.path(), "localhost", &spool, Quotas::new(Quota::of(10, 1), vec![Arc::clone(&spool)]));
     let (_stop, shutdown) = watch::channel(false);
     let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
     tokio::spawn(link.serve(listener, shutdown));
     eventually(|| agent.spool.pending().unwrap().is_empty().then_some(())).await;
     assert_eq!(spool.pending().unwrap().len(), 1);
-}
-
-/// Opens a TLS connection to the bot with `client`'s certificate (or none) and sends `hello`;
-/// returns what the bot answered, `None` when it just closed.
-async fn try_hello(bot: &str, pki: &Path, client: Option<&TlsConfig>, hello: Frame) -> Option<Frame> {
-    let roots = {
-        let mut roots = rustls::RootCertStore::empty();
-        for cert in
-            <rustls::pki_types::CertificateDer as rustls::pki_types::pem::PemObject>::pem_file_iter(pki.join("ca.crt"))
-                .unwrap()
-        {
-            roots.add(cert.unwrap()).unwrap();
-        }
-        roots
-    };
-    let config = match client {
-        Some(files) => (*client_config(files).unwrap()).clone(),
-        None => rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots)
-            .with_no_client_auth(),
-    };
-    let tcp = TcpStream::connect(bot).await.unwrap();
-    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
-    let mut stream = TlsConnector::from(Arc::new(config)).connect(name, tcp).await.ok()?;
-    write_frame(&mut stream, &hello).await.ok()?;
-    read_frame(&mut stream, MAX_FRAME_BYTES).await.ok().flatten()
-}
-
-fn hello(site: &str) -> Frame {
-    Frame::Hello { version: PROTOCOL_VERSION, site: site.into() }
 }
 
 #[tokio::test]
@@ -308,12 +232,12 @@ async fn the_bot_refuses_every_peer_that_is_not_a_current_agent_of_its_ca() {
     let Some(Frame::Refused { reason }) = try_hello(&bot.address, pki.path(), Some(&east), hello("west")).await else {
         panic!("a site claim the certificate does not back must be refused");
     };
-    assert!(reason.contains("not issued for site `west`"), "{reason}");
+    assert!(reason.contains("issued for site `east`, not \"west\""), "{reason}");
     let future = Frame::Hello { version: PROTOCOL_VERSION + 1, site: "east".into() };
     let Some(Frame::Refused { reason }) = try_hello(&bot.address, pki.path(), Some(&east), future).await else {
         panic!("an unknown version must be refused");
     };
-    assert!(reason.contains("protocol version 2 is not supported"), "{reason}");
+    assert!(reason.contains(&format!("protocol version {} is not supported", PROTOCOL_VERSION + 1)), "{reason}");
     assert!(bot.sites.connected().is_empty(), "no refused peer may register a site");
 }
 
@@ -358,7 +282,7 @@ async fn an_agent_that_does_not_answer_times_out_and_a_silent_one_is_dropped() {
     // It reads what the bot sends but never answers and never sends a heartbeat.
     let reading =
         tokio::spawn(async move { while let Ok(Some(_)) = read_frame(&mut stream, MAX_FRAME_BYTES).await {} });
-    let monitor = SitesMonitor { sites: Arc::clone(&bot.sites), timeout: Duration::from_millis(300) };
+    let monitor = SitesMonitor::new(Arc::clone(&bot.sites), Duration::from_millis(300));
     let err = monitor.snapshot().await.unwrap_err().to_string();
     assert!(err.contains("site `mute`: the agent did not answer within"), "{err}");
     eventually(|| bot.sites.connected().is_empty().then_some(())).await;
@@ -373,12 +297,8 @@ async fn an_agent_certificate_cannot_act_as_the_bot() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let spool_dir = tempfile::tempdir().unwrap();
-    let impostor = BotLink {
-        tls: server_config(&files(pki.path(), "evil")).unwrap(),
-        spool: Arc::new(Spool::open(spool_dir.path()).unwrap()),
-        sites: Arc::new(Sites::default()),
-        heartbeat: Duration::from_secs(1),
-    };
+    let spool = Arc::new(Spool::open(spool_dir.path()).unwrap());
+    let impostor = bot_link(pki.path(), "evil", &spool, Quotas::new(Quota::of(10, 1), vec![Arc::clone(&spool)]));
     let (_stop, shutdown) = watch::channel(false);
     tokio::spawn(impostor.serve(listener, shutdown));
 

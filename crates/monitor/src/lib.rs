@@ -5,10 +5,12 @@
 pub mod icinga;
 pub mod nagios;
 mod readback;
+mod single_flight;
 mod validate;
 
 use async_trait::async_trait;
-use hagios_domain::{Action, Outcome, Snapshot};
+use hagios_domain::{Action, Outcome, SiteSnapshots, Snapshot};
+pub use single_flight::SingleFlight;
 use std::sync::Arc;
 
 /// Why a backend could not do what was asked. Messages say what to do next.
@@ -38,6 +40,30 @@ fn suggestion_suffix(suggestion: &Option<String>) -> String {
     suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default()
 }
 
+/// A copy for everyone waiting on the same failed read ([`SingleFlight`]); an I/O error keeps
+/// its kind and message.
+impl Clone for MonitorError {
+    fn clone(&self) -> Self {
+        match self {
+            MonitorError::NotRunning { system, detail } => MonitorError::NotRunning { system, detail: detail.clone() },
+            MonitorError::UnknownObject { kind, name, suggestion } => {
+                MonitorError::UnknownObject { kind, name: name.clone(), suggestion: suggestion.clone() }
+            }
+            MonitorError::Refused(reason) => MonitorError::Refused(reason.clone()),
+            MonitorError::RolledBack(reason) => MonitorError::RolledBack(reason.clone()),
+            MonitorError::Unsupported(what) => MonitorError::Unsupported(what),
+            MonitorError::State(reason) => MonitorError::State(reason.clone()),
+            MonitorError::Remote { site, message, retryable } => {
+                MonitorError::Remote { site: site.clone(), message: message.clone(), retryable: *retryable }
+            }
+            MonitorError::Io { context, cause } => MonitorError::Io {
+                context: context.clone(),
+                cause: std::io::Error::new(cause.kind(), cause.to_string()),
+            },
+        }
+    }
+}
+
 impl MonitorError {
     /// Worth trying again later without changing the request.
     pub fn retryable(&self) -> bool {
@@ -62,4 +88,19 @@ pub trait Monitor: Send + Sync {
     /// Validates the action against the current objects, sends it, and waits for the
     /// monitoring system's own state to show the effect (or for the confirmation timeout).
     async fn execute(&self, action: &Action, author: &str) -> Result<Outcome, MonitorError>;
+
+    /// Each site's own objects and state, and the sites that did not answer. A backend that is
+    /// one site answers with its snapshot under its own name.
+    async fn site_snapshots(&self) -> Result<Arc<SiteSnapshots>, MonitorError> {
+        Ok(Arc::new(SiteSnapshots::one(self.site(), self.snapshot().await?)))
+    }
+
+    /// [`Monitor::execute`] at site `site` only: a command checked against one site's objects
+    /// must never land at another that has an object of the same name.
+    async fn execute_at(&self, site: &str, action: &Action, author: &str) -> Result<Outcome, MonitorError> {
+        if site != self.site() {
+            return Err(MonitorError::Refused(format!("this hagios serves site `{}` only, not `{site}`", self.site())));
+        }
+        self.execute(action, author).await
+    }
 }

@@ -361,3 +361,33 @@ mod events {
         assert!(snapshot.service("web01", "HTTP").is_some_and(|view| view.acknowledged));
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn commands_at_the_same_time_share_one_state_read_and_a_confirmed_action_shows_at_once() {
+    let Some((icinga, monitor)) = start() else { return };
+    icinga.process_check_result("db01", Some("MySQL"), 2, "CRITICAL - gone");
+    let monitor = std::sync::Arc::new(monitor);
+    let mut readers = tokio::task::JoinSet::new();
+    for _ in 0..50 {
+        let monitor = std::sync::Arc::clone(&monitor);
+        readers.spawn(async move { monitor.snapshot().await.map(|snapshot| snapshot.status.created) });
+    }
+    while let Some(read) = readers.join_next().await {
+        read.expect("reader").expect("snapshot");
+    }
+    assert_eq!(monitor.state_reads(), 1, "50 readers at once cost one read of the objects API");
+
+    let mysql = ObjectRef::service("db01", "MySQL");
+    let ack = Action::Acknowledge {
+        target: mysql.clone(),
+        comment: "on it".into(),
+        sticky: true,
+        notify: false,
+        persistent: false,
+        expire: None,
+    };
+    confirmed(monitor.execute(&ack, "alice").await);
+    // Right after "confirmed", within the cache's second, the state shown is the confirmed one.
+    let snapshot = monitor.snapshot().await.expect("snapshot");
+    assert_eq!(snapshot.status.object(&mysql).map(|status| status.acknowledged), Some(true));
+}

@@ -23,7 +23,7 @@ fn monitor(
     confirm_timeout: Duration,
 ) -> NagiosMonitor {
     NagiosMonitor::new(NagiosConfig {
-        site: "test".into(),
+        site: Some("test".into()),
         confirm_timeout,
         ..NagiosConfig::at(command_file, status_file, object_cache_file)
     })

@@ -22,7 +22,7 @@ fn monitor_with(
     reload_timeout: Duration,
 ) -> NagiosMonitor {
     NagiosMonitor::new(NagiosConfig {
-        site: "test".into(),
+        site: Some("test".into()),
         confirm_timeout: PATIENCE,
         managed_dir: Some(nagios.managed_dir().to_path_buf()),
         main_config: nagios.config_file().to_path_buf(),

@@ -63,13 +63,15 @@ impl Spool {
     /// Makes `notification` durable under an id another spool gave it (the agent's, in a split
     /// deployment), so that it keeps one idempotency key end to end: writing the same id again
     /// replaces the pending record, and a delivered one is recognised by the pipeline's dedupe.
-    pub fn write_as(&self, id: &RecordId, mut notification: Notification) -> Result<(), SpoolError> {
+    /// Returns the record's size in bytes.
+    pub fn write_as(&self, id: &RecordId, mut notification: Notification) -> Result<u64, SpoolError> {
         notification.id = id.to_string();
         let bytes = serde_json::to_vec(&notification).map_err(|e| SpoolError::Encode(e.to_string()))?;
         self.put(id, &bytes)?;
         // Should only this sync fail, the record may still be delivered although the caller hears
         // "failed"; that is the safe side, since Nagios never sends the same notification again.
-        sync_dir(&self.new)
+        sync_dir(&self.new)?;
+        Ok(bytes.len() as u64)
     }
 
     /// Puts the records `ids` of `from` into this spool under the same ids, with one sync of
@@ -113,6 +115,21 @@ impl Spool {
     /// left alone (an operator's editor backup, say).
     pub fn pending(&self) -> Result<Vec<RecordId>, SpoolError> {
         list_records(&self.new)
+    }
+
+    /// The records waiting for delivery with their sizes in bytes, in no particular order. A
+    /// record removed while it is listed is left out.
+    pub fn waiting(&self) -> Result<Vec<(RecordId, u64)>, SpoolError> {
+        let mut sizes = Vec::new();
+        for id in self.pending()? {
+            let path = self.new.join(id.file_name());
+            match fs::metadata(&path) {
+                Ok(metadata) => sizes.push((id, metadata.len())),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(SpoolError::io("inspect", &path, e)),
+            }
+        }
+        Ok(sizes)
     }
 
     /// The quarantined records, oldest first.

@@ -226,3 +226,18 @@ fn write_as_keeps_the_given_id_and_writing_it_again_leaves_one_record() {
     assert_eq!(bot.pending().unwrap(), std::slice::from_ref(&id));
     assert_eq!(bot.read(&id).unwrap(), sent);
 }
+
+#[test]
+fn a_site_namespaced_record_is_listed_read_and_sized_like_any_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = Spool::open(dir.path()).unwrap();
+    let local = spool.write(notification("web01")).unwrap();
+    let east = local.of_site("east").unwrap();
+    let size = spool.write_as(&east, notification("db01")).unwrap();
+    assert_eq!(spool.pending().unwrap(), [local.clone(), east.clone()]);
+    assert_eq!(spool.read(&east).unwrap().id, east.to_string());
+    let waiting = spool.waiting().unwrap();
+    let on_disk = std::fs::metadata(dir.path().join("new").join(format!("{east}.json"))).unwrap().len();
+    assert_eq!((waiting.len(), size), (2, on_disk));
+    assert!(waiting.contains(&(east, size)));
+}

@@ -2,9 +2,9 @@
 //! Nagios through the managed configuration folder), after an explicit `yes`.
 
 use super::host_name::{checked_host_name, checked_word};
-use super::{Act, Command, Input, ParseError, Parsed};
+use super::{Command, Input, ParseError, Parsed};
 use crate::args::Words;
-use hagios_domain::{Action, ObjectRef};
+use hagios_domain::{Action, ObjectRef, SiteObject};
 use regex::Captures;
 
 pub(crate) static COMMAND: Command = Command {
@@ -30,9 +30,11 @@ fn parse(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseErro
     let [name, address, rest @ ..] = words.list.as_slice() else {
         return Err(input.usage("name the host and its address".into()));
     };
-    let name = checked_host_name(input, &name.text)?;
-    if input.snapshot.has_host(&name) {
-        return Err(ParseError::Invalid(format!("host `{name}` already exists; `status {name}` shows it")));
+    let (site, name) = input.host_site(&name.text, false)?;
+    let name = checked_host_name(input, name)?;
+    let shown_name = input.with_site(&site, name.clone());
+    if input.snapshot_at(&site).has_host(&name) {
+        return Err(ParseError::Invalid(format!("host `{shown_name}` already exists; `status {shown_name}` shows it")));
     }
     let address = checked_word(input, "address", &address.text, |c| c.is_ascii_alphanumeric() || ".:-".contains(c))?;
     let template = match rest {
@@ -42,13 +44,10 @@ fn parse(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseErro
         }
         _ => return Err(input.usage("too many words: a template name with spaces goes in quotes".into())),
     };
-    let intent = format!("add host {name} ({address}, template {template})");
-    Ok(Parsed::AfterYes(Act {
-        action: Action::AddHost { name: name.clone(), address, template },
-        done: format!("added host {name}"),
-        intent,
-        object: ObjectRef::host(name),
-    }))
+    let intent = format!("add host {shown_name} ({address}, template {template})");
+    let at = SiteObject::new(site, ObjectRef::host(name.clone()));
+    let action = Action::AddHost { name, address, template };
+    Ok(Parsed::AfterYes(input.worded_act(at, action, intent, format!("added host {shown_name}"))))
 }
 
 #[cfg(test)]

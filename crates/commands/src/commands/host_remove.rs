@@ -2,9 +2,9 @@
 //! for hosts `host add` wrote), after an explicit `yes`.
 
 use super::host_name::checked_host_name;
-use super::{Act, Command, Input, ParseError, Parsed};
+use super::{Command, Input, ParseError, Parsed};
 use crate::args::Words;
-use hagios_domain::{plural, Action, ObjectRef};
+use hagios_domain::{plural, Action, ObjectRef, SiteObject};
 use regex::Captures;
 
 pub(crate) static COMMAND: Command = Command {
@@ -27,17 +27,21 @@ fn parse(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseErro
     let [name] = words.list.as_slice() else {
         return Err(input.usage("name exactly one host".into()));
     };
-    let name = checked_host_name(input, &name.text)?;
-    if !input.snapshot.has_host(&name) {
-        return Err(input.unknown_host(&name));
+    let (site, name) = input.host_site(&name.text, true)?;
+    let name = checked_host_name(input, name)?;
+    let snapshot = input.snapshot_at(&site);
+    if !snapshot.has_host(&name) {
+        return Err(ParseError::Invalid(format!("site `{site}` has no host `{name}`")));
     }
-    let services = input.snapshot.services_of(&name).count();
-    Ok(Parsed::AfterYes(Act {
-        action: Action::RemoveHost { name: name.clone() },
-        intent: format!("remove host {name} and its {}", plural(services, "service")),
-        done: format!("removed host {name}"),
-        object: ObjectRef::host(name),
-    }))
+    let services = snapshot.services_of(&name).count();
+    let shown_name = input.with_site(&site, name.clone());
+    let at = SiteObject::new(site, ObjectRef::host(name.clone()));
+    Ok(Parsed::AfterYes(input.worded_act(
+        at,
+        Action::RemoveHost { name },
+        format!("remove host {shown_name} and its {}", plural(services, "service")),
+        format!("removed host {shown_name}"),
+    )))
 }
 
 #[cfg(test)]

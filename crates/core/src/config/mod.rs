@@ -16,7 +16,7 @@ use crate::observe::MetricsConfig;
 use hagios_chat::{Platform, PlatformConfig};
 use hagios_domain::config_text::duration;
 use hagios_domain::suggest::closest;
-use hagios_link::config::{AgentConfig, BotConfig, TlsConfig};
+use hagios_link::config::{agent_site, AgentConfig, BotConfig, TlsConfig};
 use hagios_monitor::icinga::IcingaConfig;
 use hagios_monitor::nagios::NagiosConfig;
 use hagios_store::MIN_KEEP_SECONDS;
@@ -375,6 +375,10 @@ impl Config {
         }
         problems.extend(self.agent.iter().flat_map(AgentConfig::problems));
         problems.extend(self.bot.iter().flat_map(BotConfig::problems));
+        if let (Some(_), Some(tls)) = (&self.agent, &self.tls) {
+            let configured = self.nagios.as_ref().and_then(|nagios| nagios.site.as_deref());
+            problems.extend(agent_site(configured, tls).err());
+        }
         problems
     }
 
@@ -454,7 +458,7 @@ mod tests {
         let config = parse(NAGIOS);
         assert!(config.problems().is_empty(), "{:?}", config.problems());
         let nagios = config.nagios.as_ref().unwrap();
-        assert_eq!((nagios.site.as_str(), nagios.confirm_timeout), ("local", Duration::from_secs(5)));
+        assert_eq!((nagios.site(), nagios.confirm_timeout), ("local".to_owned(), Duration::from_secs(5)));
         let [PlatformConfig::Terminal(terminal)] = &config.platforms[..] else { panic!("{:?}", config.platforms) };
         assert_eq!(terminal.user, "local");
         assert_eq!(config.spool.dir, PathBuf::from("/var/spool/hagios"));

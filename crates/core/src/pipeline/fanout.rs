@@ -65,6 +65,18 @@ impl FanOut {
     }
 }
 
+/// Every spool a record of `spool` waits in before it reaches chat on `platforms`: `spool`, and
+/// with several platforms, each platform's.
+pub fn waiting_spools(spool: &Arc<Spool>, platforms: &[&str]) -> Result<Vec<Arc<Spool>>, SpoolError> {
+    let mut spools = vec![Arc::clone(spool)];
+    if platforms.len() > 1 {
+        for platform in platforms {
+            spools.push(Arc::new(Spool::open(platform_dir(spool.dir(), platform))?));
+        }
+    }
+    Ok(spools)
+}
+
 fn platform_dir(spool: &Path, platform: &str) -> PathBuf {
     spool.join(PLATFORMS).join(platform)
 }

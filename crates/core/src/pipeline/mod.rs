@@ -30,7 +30,7 @@ mod thread;
 use crate::config::{DeliveryConfig, RouteConfig};
 use crate::observe::{self, health::Health, names};
 use backoff::Backoff;
-pub use fanout::{return_leftovers, FanOut};
+pub use fanout::{return_leftovers, waiting_spools, FanOut};
 pub use group::Groups;
 use hagios_chat::{ChatAdapter, ChatError};
 use hagios_spool::{RecordId, Spool, SpoolError};

@@ -52,10 +52,15 @@ impl Deployment {
     /// The bot's configuration (`bot/hagios.toml`) with `chat`, the chat platform's sections and
     /// routes; user `oncall` may do everything.
     pub fn bot_config_with(&self, chat: &str) -> PathBuf {
+        self.bot_config_keys("", chat)
+    }
+
+    /// [`Deployment::bot_config_with`] with more `[bot]` keys.
+    pub fn bot_config_keys(&self, bot_keys: &str, chat: &str) -> PathBuf {
         let dir = self.path("bot");
         std::fs::create_dir_all(&dir).expect("create the bot's folder");
         let listener = format!(
-            "[bot]\nlisten = \"127.0.0.1:{port}\"\nheartbeat = \"1s\"\ncommand_timeout = \"25s\"\n{tls}",
+            "[bot]\nlisten = \"127.0.0.1:{port}\"\nheartbeat = \"1s\"\ncommand_timeout = \"25s\"\n{bot_keys}{tls}",
             port = self.port,
             tls = self.tls("localhost"),
         );
@@ -69,8 +74,7 @@ impl Deployment {
 
     /// A Nagios for `site` (with `extra_objects`), its agent's configuration and the agent.
     pub fn site(&self, site: &str, extra_objects: &str, allow: &str) -> Option<Site> {
-        let pki = self.path("pki");
-        hagios(&["certs", "issue", "--dir", pki.to_str().expect("utf-8"), "--role", "agent", "--name", site]);
+        self.issue_agent(site);
         let spool = self.path(&format!("{site}-spool"));
         let notify_command = format!("{HAGIOS} notify --spool {} --site {site}", spool.display());
         let nagios = NagiosInstance::start(NagiosOptions {
@@ -78,17 +82,33 @@ impl Deployment {
             extra_objects: extra_objects.to_owned(),
             ..Default::default()
         })?;
+        let nagios_keys = format!(
+            "command_file = \"{}\"\nstatus_file = \"{}\"\nobject_cache_file = \"{}\"\nconfirm_timeout = \"15s\"\n",
+            nagios.command_file().display(),
+            nagios.status_file().display(),
+            nagios.object_cache_file().display(),
+        );
+        let config = self.agent_config(site, &nagios_keys, allow);
+        let agent = Some(Daemon::start("agent", &config));
+        Some(Site { nagios, spool, config, agent })
+    }
+
+    /// An agent certificate for `site` from `hagios certs`.
+    pub fn issue_agent(&self, site: &str) {
+        let pki = self.path("pki");
+        hagios(&["certs", "issue", "--dir", pki.to_str().expect("utf-8"), "--role", "agent", "--name", site]);
+    }
+
+    /// `site`'s agent configuration with `nagios_keys` in `[nagios]`; like an operator's, it names
+    /// no `[nagios] site` (the agent takes its certificate's name) unless `nagios_keys` does.
+    pub fn agent_config(&self, site: &str, nagios_keys: &str, allow: &str) -> PathBuf {
         let config = self.path(&format!("{site}.toml"));
         let text = format!(
             r#"
 [spool]
 dir = "{spool}"
 [nagios]
-site = "{site}"
-command_file = "{command_file}"
-status_file = "{status_file}"
-object_cache_file = "{object_cache_file}"
-confirm_timeout = "15s"
+{nagios_keys}
 [delivery]
 poll_interval = "100ms"
 max_backoff = "1s"
@@ -97,16 +117,12 @@ bot = "localhost:{port}"
 heartbeat = "1s"
 allow = {allow}
 {tls}"#,
-            spool = spool.display(),
-            command_file = nagios.command_file().display(),
-            status_file = nagios.status_file().display(),
-            object_cache_file = nagios.object_cache_file().display(),
+            spool = self.path(&format!("{site}-spool")).display(),
             port = self.port,
             tls = self.tls(site),
         );
         std::fs::write(&config, text).expect("write agent config");
-        let agent = Some(Daemon::start("agent", &config));
-        Some(Site { nagios, spool, config, agent })
+        config
     }
 }
 
@@ -121,6 +137,13 @@ pub struct Site {
 impl Site {
     pub fn spooled(&self) -> usize {
         super::spooled(&self.spool)
+    }
+
+    /// kill -9 the agent: the site stops answering the bot.
+    pub fn stop_agent(&mut self) {
+        if let Some(agent) = self.agent.take() {
+            agent.kill();
+        }
     }
 
     /// kill -9 the agent (no chance to finish anything) and start it again.

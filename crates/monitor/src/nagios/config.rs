@@ -14,9 +14,10 @@ pub const DEFAULT_NAGIOS_BINARY: &str = "/usr/sbin/nagios4";
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NagiosConfig {
-    /// The site name shown in chat and stored with incidents.
-    #[serde(default = "default_site")]
-    pub site: String,
+    /// The site name shown in chat and stored with incidents; [`NagiosConfig::site`] when left
+    /// out. An agent's site is its certificate's name, which this may only repeat.
+    #[serde(default)]
+    pub site: Option<String>,
     pub command_file: PathBuf,
     pub status_file: PathBuf,
     pub object_cache_file: PathBuf,
@@ -44,7 +45,7 @@ impl NagiosConfig {
     /// The instance with these files and every other key at its default.
     pub fn at(command_file: &Path, status_file: &Path, object_cache_file: &Path) -> NagiosConfig {
         NagiosConfig {
-            site: default_site(),
+            site: None,
             command_file: command_file.to_path_buf(),
             status_file: status_file.to_path_buf(),
             object_cache_file: object_cache_file.to_path_buf(),
@@ -55,6 +56,13 @@ impl NagiosConfig {
             reload_command: None,
             reload_timeout: default_reload_timeout(),
         }
+    }
+}
+
+impl NagiosConfig {
+    /// The site name: the configured one, else [`default_site`].
+    pub fn site(&self) -> String {
+        self.site.clone().unwrap_or_else(default_site)
     }
 }
 
@@ -92,7 +100,7 @@ mod tests {
     fn host_changes_are_off_until_managed_dir_is_set() {
         let base = "command_file = \"a\"\nstatus_file = \"b\"\nobject_cache_file = \"c\"\n";
         let nagios = parse(base);
-        assert_eq!((nagios.site.as_str(), nagios.confirm_timeout), ("local", Duration::from_secs(5)));
+        assert_eq!((nagios.site(), nagios.confirm_timeout), ("local".to_owned(), Duration::from_secs(5)));
         assert_eq!(nagios.managed_dir, None);
         assert_eq!(nagios.main_config, PathBuf::from("/etc/nagios4/nagios.cfg"));
         assert_eq!(nagios.nagios_binary, PathBuf::from("/usr/sbin/nagios4"));

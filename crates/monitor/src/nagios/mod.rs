@@ -23,13 +23,14 @@ use std::sync::Arc;
 /// A Nagios Core 4 instance on this machine.
 pub struct NagiosMonitor {
     config: NagiosConfig,
+    site: String,
     state: Arc<StateCache>,
 }
 
 impl NagiosMonitor {
     pub fn new(config: NagiosConfig) -> Self {
         let state = Arc::new(StateCache::new(config.status_file.clone(), config.object_cache_file.clone()));
-        Self { config, state }
+        Self { site: config.site(), config, state }
     }
 
     fn host_change(&self) -> Result<HostChange<'_>, MonitorError> {
@@ -47,7 +48,7 @@ impl NagiosMonitor {
 #[async_trait]
 impl Monitor for NagiosMonitor {
     fn site(&self) -> &str {
-        &self.config.site
+        &self.site
     }
 
     async fn snapshot(&self) -> Result<Arc<Snapshot>, MonitorError> {
@@ -84,7 +85,7 @@ impl Monitor for NagiosMonitor {
         for line in lines {
             fifo::send(&self.config.command_file, line).await?;
         }
-        tracing::info!(site = %self.config.site, action = ?action, author, "sent to Nagios, confirming");
+        tracing::info!(site = %self.site, action = ?action, author, "sent to Nagios, confirming");
         Ok(confirm::wait(&self.state, &expectation, self.config.confirm_timeout).await)
     }
 }
