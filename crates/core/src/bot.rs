@@ -37,10 +37,10 @@ pub async fn serve(config: Config, stop: impl Future<Output = ()>) -> Result<(),
         quotas: Arc::new(Quotas::new(bot.quota(), waiting)),
         heartbeat: bot.heartbeat,
     };
-    let listener = TcpListener::bind(&bot.listen).await.map_err(|source| StartError::Listen {
+    let listener = TcpListener::bind(&bot.listen).await.map_err(|cause| StartError::Listen {
         address: bot.listen.clone(),
         key: "[bot] listen",
-        source,
+        cause,
     })?;
     tracing::info!(listen = %bot.listen, "accepting agents");
     let (halt, shutdown) = watch::channel(false);

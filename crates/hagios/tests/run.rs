@@ -203,3 +203,29 @@ fn shell_attacks_typed_on_the_terminal_reach_nagios_and_its_notification_command
     });
     assert!(stored.is_some(), "Nagios shows the comment with a look-alike for the backslash");
 }
+
+#[test]
+fn a_file_it_cannot_read_stops_it_with_the_os_error_said_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // A folder where the CA should be: unreadable as a file whoever runs the test, root included.
+    let ca_folder = dir.path().join("ca.crt");
+    std::fs::create_dir(&ca_folder).expect("mkdir");
+    let icinga = format!(
+        "[icinga]\nsite = \"test\"\nurl = \"https://localhost:5665\"\nuser = \"hagios\"\npassword_env = \"TEST_ICINGA_PASSWORD\"\nca_file = \"{}\"\n",
+        ca_folder.display()
+    );
+    let config = common::write_config(dir.path(), &icinga, "", "oncall");
+    let output = Command::new(HAGIOS)
+        .args(["run", "--config"])
+        .arg(&config)
+        .env("TEST_ICINGA_PASSWORD", "secret")
+        .output()
+        .expect("hagios run");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot read ca_file {}: Is a directory (os error 21)", ca_folder.display())),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("os error").count(), 1, "{stderr}");
+}

@@ -4,7 +4,7 @@
 use super::host_name::checked;
 use super::{Command, Input, ParseError, Parsed};
 use crate::args::Words;
-use hagios_domain::{Action, HostField, ObjectRef, SiteObject};
+use hagios_domain::{plural, Action, HostField, ObjectRef, SiteObject};
 use regex::Captures;
 
 pub(crate) static COMMAND: Command = Command {
@@ -39,7 +39,7 @@ fn parse(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseErro
     Ok(Parsed::AfterYes(input.worded_act(
         at,
         Action::RemoveHost { name },
-        format!("remove host {shown_name} and its {services} service(s)"),
+        format!("remove host {shown_name} and its {}", plural(services, "service")),
         format!("removed host {shown_name}"),
     )))
 }
@@ -52,7 +52,7 @@ mod tests {
     #[test]
     fn removes_after_yes_and_says_what_goes_with_it() {
         let (first, second) = Chat::alice().send_two("host remove web01", "yes");
-        assert!(first.reply().contains("remove host web01 and its 3 service(s)"), "{}", first.reply());
+        assert!(first.reply().contains("remove host web01 and its 3 services"), "{}", first.reply());
         assert!(first.executed.is_empty());
         assert_eq!(second.action(), &Action::RemoveHost { name: "web01".into() });
     }

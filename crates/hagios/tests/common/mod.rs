@@ -55,7 +55,20 @@ impl Daemon {
 
     /// Like [`Daemon::start`], with extra environment variables (secrets the config names).
     pub fn start_with_env(command: &str, config: &Path, env: &[(&str, &str)]) -> Daemon {
-        let mut child = Command::new(HAGIOS)
+        Daemon::spawn(Command::new(HAGIOS), command, config, env)
+    }
+
+    /// Like [`Daemon::start`], as another user: `setpriv` with `credentials` (e.g.
+    /// `--reuid=nobody`, `--groups=nagios,www-data`) runs hagios; needs root.
+    pub fn start_as(credentials: &[&str], command: &str, config: &Path) -> Daemon {
+        let mut setpriv = Command::new("setpriv");
+        setpriv.args(credentials).arg(HAGIOS);
+        Daemon::spawn(setpriv, command, config, &[])
+    }
+
+    /// `hagios_program COMMAND --config CONFIG` with `env`, its stdout read into the screen.
+    fn spawn(mut hagios_program: Command, command: &str, config: &Path, env: &[(&str, &str)]) -> Daemon {
+        let mut child = hagios_program
             .args([command, "--config"])
             .arg(config)
             .envs(env.iter().copied())
@@ -128,6 +141,28 @@ pub struct NagiosSite {
     pub config: PathBuf,
     pub spool: PathBuf,
     pub dir: tempfile::TempDir,
+}
+
+/// True when the test runs as root, as CI does; otherwise false after saying that the test is
+/// skipped and why (`needs`), or a failure under `HAGIOS_REQUIRE_REAL=1`.
+pub fn root_or_skip(needs: &str) -> bool {
+    let output = Command::new("id").arg("-u").output().expect("run id -u");
+    if String::from_utf8_lossy(&output.stdout).trim() == "0" {
+        return true;
+    }
+    if std::env::var("HAGIOS_REQUIRE_REAL").is_ok_and(|value| value == "1") {
+        panic!("HAGIOS_REQUIRE_REAL=1 but this test must run as root to {needs}");
+    }
+    eprintln!("skipping: {needs} needs root");
+    false
+}
+
+/// contrib/nagios/hagios.cfg as an operator installs it: the binary and the spool put in.
+pub fn contrib_snippet(spool: &Path) -> String {
+    let snippet = include_str!("../../../../contrib/nagios/hagios.cfg");
+    snippet
+        .replace("/usr/bin/hagios-notify", &format!("{HAGIOS} notify"))
+        .replace("/var/spool/hagios", &spool.display().to_string())
 }
 
 /// Starts Nagios and writes `hagios.toml` for it: `chat` holds the chat platform's sections

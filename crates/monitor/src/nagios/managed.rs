@@ -10,7 +10,7 @@ use super::fifo;
 use super::state::StateCache;
 use crate::readback::{self, Expectation};
 use crate::MonitorError;
-use hagios_domain::Outcome;
+use hagios_domain::{plural, Outcome};
 use rustix::fs::{flock, FlockOperation};
 use rustix::io::Errno;
 use std::fs::{self, File, OpenOptions};
@@ -300,18 +300,14 @@ fn check_with_hagios(main: &Path, added: Option<&Path>) -> Result<(), String> {
         return Ok(());
     }
     let lines: Vec<&str> = errors.iter().flat_map(|error| error.lines()).collect();
-    let count = match errors.len() {
-        1 => "1 error".to_owned(),
-        more => format!("{more} errors"),
-    };
-    Err(format!("hagios nagios check {} ({count}):\n{}", main.display(), capped(&lines)))
+    Err(format!("hagios nagios check {} ({}):\n{}", main.display(), plural(errors.len(), "error"), capped(&lines)))
 }
 
 /// At most [`MAX_REPORTED_LINES`] lines, saying how many were left out.
 fn capped(lines: &[&str]) -> String {
     let mut shown = lines.iter().take(MAX_REPORTED_LINES).copied().collect::<Vec<_>>().join("\n");
     if lines.len() > MAX_REPORTED_LINES {
-        shown.push_str(&format!("\n… and {} more lines", lines.len() - MAX_REPORTED_LINES));
+        shown.push_str(&format!("\n… and {}", plural(lines.len() - MAX_REPORTED_LINES, "more line")));
     }
     shown
 }
@@ -355,8 +351,8 @@ fn sync_parent(path: &Path) -> io::Result<()> {
     File::open(path.parent().unwrap_or(Path::new("."))).and_then(|dir| dir.sync_all())
 }
 
-fn io_error(what: &str, path: &Path, source: io::Error) -> MonitorError {
-    MonitorError::Io { context: format!("{what} {}", path.display()), source }
+fn io_error(what: &str, path: &Path, cause: io::Error) -> MonitorError {
+    MonitorError::Io { context: format!("{what} {}", path.display()), cause }
 }
 
 #[cfg(test)]
