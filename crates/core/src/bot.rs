@@ -7,10 +7,12 @@ use crate::backend::Backend;
 use crate::config::Config;
 use crate::leader::inbox::StoreInbox;
 use crate::leader::Leadership;
+use crate::observe::certificates;
 use crate::pipeline::waiting_spools;
 use crate::run::{open_spool, serve_chat};
 use crate::StartError;
 use hagios_link::bot::{BotLink, Inbox};
+use hagios_link::certs::Role;
 use hagios_link::quota::Quotas;
 use hagios_link::sites::{Sites, SitesMonitor};
 use hagios_store::sql::Dialect;
@@ -31,8 +33,8 @@ pub async fn serve(config: Config, stop: impl Future<Output = ()>) -> Result<(),
     let spool = open_spool(&config)?;
     let store = StoreHandle::from_config(&config.store).await?;
     // Bots sharing PostgreSQL keep what agents hand them in its inbox, so that the leader
-    // delivers it whichever bot took it, and nothing is lost with a bot;
-    // and each site's quota counts what of it waits there.
+    // delivers it whichever bot took it and nothing is lost with a bot; each site's quota
+    // counts what of it waits there too.
     let platforms: Vec<&str> = config.platforms.iter().map(|section| section.platform().name()).collect();
     let waiting =
         waiting_spools(&spool, &platforms).map_err(StartError::spool("open the spools of the chat platforms"))?;
@@ -53,17 +55,23 @@ pub async fn serve(config: Config, stop: impl Future<Output = ()>) -> Result<(),
         quotas: Arc::new(quotas),
         heartbeat: bot.heartbeat,
     };
-    let listener = TcpListener::bind(&bot.listen).await.map_err(|source| StartError::Listen {
+    let listener = TcpListener::bind(&bot.listen).await.map_err(|cause| StartError::Listen {
         address: bot.listen.clone(),
         key: "[bot] listen",
-        source,
+        cause,
     })?;
     tracing::info!(listen = %bot.listen, "accepting agents");
     let (halt, shutdown) = watch::channel(false);
+    if config.metrics.is_some() {
+        // Installed now, so that the expiry gauges set at start are not lost.
+        crate::observe::recorder();
+    }
+    let watching = certificates::watch(tls, Role::Bot, shutdown.clone());
     let accepting = tokio::spawn(link.serve(listener, shutdown));
     let monitor = Arc::new(SitesMonitor::new(sites, bot.command_timeout, leadership.permit()));
     let served = serve_chat(config, leadership, spool, Backend::without_feed(monitor, "Nagios"), stop).await;
     halt.send_replace(true);
     accepting.await.map_err(StartError::task("agent listener"))?;
+    watching.await.map_err(StartError::task("certificate watch"))?;
     served
 }

@@ -3,7 +3,9 @@
 
 pub mod action;
 pub mod config_text;
+pub mod free_text;
 pub mod glob;
+pub mod host_fields;
 pub mod message;
 pub mod notification;
 pub mod object;
@@ -16,6 +18,7 @@ pub mod words;
 
 pub use action::{Action, DowntimeSpan, DowntimeTarget, Outcome};
 pub use glob::glob_match;
+pub use host_fields::{check_host_field, check_new_host, HostField, HostFieldError};
 pub use message::{AlertCard, GroupCard, Member, MessageRef};
 pub use notification::{Notification, NotificationType, MIRROR_MACRO};
 pub use object::{ObjectRef, State};

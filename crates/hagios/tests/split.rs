@@ -5,8 +5,8 @@
 mod common;
 
 use common::split::{Deployment, EVERYTHING};
-use common::{notify_problem, Daemon, HAGIOS, PATIENCE};
-use hagios_testkit::wait_until;
+use common::{http_get, notify_problem, Daemon, HAGIOS, PATIENCE};
+use hagios_testkit::{free_port, wait_until};
 use std::process::Command;
 
 #[test]
@@ -194,4 +194,52 @@ fn a_site_over_its_quota_at_the_bot_is_held_back_chat_hears_it_once_and_every_al
         assert!(screen.contains(&format!("web01!{service}")), "{service} never arrived:\n{screen}");
     }
     assert_eq!(screen.matches("CUSTOM hagios!link quota").count(), 1, "one notice:\n{screen}");
+}
+
+#[test]
+fn certificates_renewed_by_hagios_certs_work_once_agent_and_bot_restart_and_the_doctor_passes_them() {
+    let deployment = Deployment::new();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let bot_config =
+        deployment.bot_config_with(&format!("[terminal]\nuser = \"oncall\"\n[metrics]\nlisten = \"{listen}\"\n"));
+    let bot = Daemon::start("bot", &bot_config);
+    let Some(mut east) = deployment.site("east", "", EVERYTHING) else { return };
+    east.nagios.submit_service_result("db01", "MySQL", 2, "CRITICAL - replication stopped");
+    bot.wait_for_message("PROBLEM db01!MySQL is CRITICAL");
+    let expiry = || {
+        let metrics = http_get(&listen, "/metrics").1;
+        let value = |labels: &str| {
+            let line = format!("hagios_certificate_expiry_timestamp_seconds{{{labels}}} ");
+            metrics.lines().find_map(|found| found.strip_prefix(&line)?.parse::<f64>().ok())
+        };
+        (value("role=\"bot\",name=\"localhost\""), metrics)
+    };
+    let (Some(before), metrics) = expiry() else { panic!("the bot's certificate expiry is exported:\n{}", expiry().1) };
+    assert!(metrics.contains("hagios_certificate_expiry_timestamp_seconds{role=\"ca\",name=\"hagios private CA "));
+
+    // Both certificates are due within three years; the old pairs are kept beside the new.
+    let pki = deployment.path("pki");
+    let renewed = Command::new(HAGIOS).args(["certs", "renew", "--due", "1100d", "--dir"]).arg(&pki).output().unwrap();
+    let said = String::from_utf8_lossy(&renewed.stdout);
+    assert!(renewed.status.success(), "{said}{}", String::from_utf8_lossy(&renewed.stderr));
+    assert!(said.contains("renewed `east`") && said.contains("renewed `localhost`"), "{said}");
+    assert!(said.contains("systemctl restart hagios-bot") && said.contains("systemctl restart hagios-agent"), "{said}");
+    let backups = std::fs::read_dir(&pki).unwrap().filter(|entry| {
+        let name = entry.as_ref().unwrap().file_name().into_string().unwrap();
+        name.starts_with("east.key.") || name.starts_with("localhost.key.")
+    });
+    assert_eq!(backups.count(), 2);
+
+    bot.kill();
+    let bot = Daemon::start("bot", &bot_config);
+    east.crash_and_restart_agent();
+    east.nagios.submit_service_result("web01", "HTTP", 2, "CRITICAL - refused");
+    bot.wait_for_message("PROBLEM web01!HTTP is CRITICAL");
+    let after = wait_until(PATIENCE, || expiry().0).expect("the restarted bot exports its certificate's expiry");
+    assert!(after > before, "the renewed certificate expires later: {before} → {after}");
+
+    let doctor = Command::new(HAGIOS).args(["doctor", "--config"]).arg(&bot_config).output().unwrap();
+    let report = String::from_utf8_lossy(&doctor.stdout);
+    assert!(report.contains("OK   [tls] cert") && report.contains("(bot `localhost`) chains to [tls] ca"), "{report}");
+    assert!(!report.lines().any(|line| line.starts_with("FAIL [tls]") || line.starts_with("WARN [tls]")), "{report}");
 }

@@ -72,8 +72,8 @@ pub struct AgentLink {
 /// Why a connection to the bot ended.
 #[derive(Debug, thiserror::Error)]
 pub enum LinkError {
-    #[error("cannot reach the bot at {bot}: {source}")]
-    Connect { bot: String, source: std::io::Error },
+    #[error("cannot reach the bot at {bot}: {cause}")]
+    Connect { bot: String, cause: std::io::Error },
     #[error("TLS handshake with the bot failed: {0}; check [tls] ca/cert/key and that the bot's certificate names the host dialled")]
     Tls(std::io::Error),
     #[error("the bot refused this agent: {0}")]
@@ -84,7 +84,7 @@ pub enum LinkError {
     Frame(#[from] FrameError),
     #[error("the bot was silent for {0:?}")]
     Silent(Duration),
-    #[error("spool: {0}")]
+    #[error(transparent)]
     Spool(#[from] hagios_spool::SpoolError),
 }
 
@@ -199,7 +199,7 @@ impl AgentLink {
             .map_err(|e| LinkError::Protocol(format!("`{host}` is not a host name: {e}")))?;
         let handshake = async {
             let tcp =
-                TcpStream::connect(bot).await.map_err(|source| LinkError::Connect { bot: bot.to_owned(), source })?;
+                TcpStream::connect(bot).await.map_err(|cause| LinkError::Connect { bot: bot.to_owned(), cause })?;
             let mut stream =
                 TlsConnector::from(Arc::clone(&self.tls)).connect(server_name, tcp).await.map_err(LinkError::Tls)?;
             let hello = Frame::Hello { version: PROTOCOL_VERSION, site: self.site.clone() };

@@ -354,3 +354,21 @@ async fn the_agent_redials_a_bot_that_welcomed_it_and_then_fell_silent() {
     eventually(|| (*welcomed.lock().unwrap() >= 2).then_some(())).await;
     assert_eq!(agent.spool.pending().unwrap().len(), 1, "a record the bot never acknowledged stays");
 }
+
+#[tokio::test]
+async fn an_agent_whose_certificate_expires_soon_is_welcomed_and_the_bot_warns_naming_the_site() {
+    let pki = pki();
+    let bot = start_bot(pki.path()).await;
+    let (log, _capture) = Log::capture();
+    let now = time::OffsetDateTime::now_utc();
+    let soon = Validity { not_before: now - time::Duration::days(1), not_after: now + time::Duration::days(10) };
+    certs::issue_with_validity(pki.path(), Role::Agent, "east", &[], soon).unwrap();
+    let east = files(pki.path(), "east");
+    assert!(matches!(
+        try_hello(&bot.address, pki.path(), Some(&east), hello("east")).await,
+        Some(Frame::Welcome { .. })
+    ));
+    let logged = log.text();
+    assert!(logged.contains("WARN") && logged.contains("the agent certificate of site `east` expires on"), "{logged}");
+    assert!(logged.contains("(in 9 days)") && logged.contains("hagios certs renew --dir CA_DIR east"), "{logged}");
+}

@@ -9,24 +9,19 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error(
-        "cannot open the state database {}: {source} — check that its directory exists and that the user \
+        "cannot open the state database {}: {cause} — check that its directory exists and that the user \
          running hagios may write there",
         path.display()
     )]
-    Open {
-        path: PathBuf,
-        #[source]
-        source: DbError,
-    },
+    Open { path: PathBuf, cause: DbError },
     #[error(
-        "cannot connect to the state database {url}: {source} — check [store] url, that the server is up and \
+        "cannot connect to the state database {url}: {cause} — check [store] url, that the server is up and \
          reachable, and the password in the variable [store] password_env names"
     )]
     Connect {
         /// The configured URL without any password.
         url: String,
-        #[source]
-        source: DbError,
+        cause: DbError,
     },
     #[error(
         "the state database has schema version {found}, but this hagios understands versions 0 to {supported}; \
@@ -34,7 +29,7 @@ pub enum StoreError {
     )]
     UnknownSchema { found: i64, supported: i64 },
     #[error("state database error: {0}")]
-    Database(#[from] DbError),
+    Database(DbError),
     /// The notification was committed before, so this delivery was a duplicate.
     #[error("notification {0} was already delivered")]
     AlreadyDelivered(String),
@@ -52,6 +47,14 @@ pub enum StoreError {
     /// `hagios store copy` refuses to mix a database into one that holds rows already.
     #[error("{0}")]
     CopyRefused(String),
+}
+
+/// By hand rather than `#[from]`, which would also make the engine's error the `source()` its
+/// message already quotes: a chain printed whole would say it twice.
+impl From<DbError> for StoreError {
+    fn from(cause: DbError) -> Self {
+        StoreError::Database(cause)
+    }
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -72,7 +75,7 @@ impl StoreError {
     /// lead, and the work waits for the next term (here or on another bot).
     pub fn retryable(&self) -> bool {
         match self {
-            StoreError::Database(e) | StoreError::Open { source: e, .. } | StoreError::Connect { source: e, .. } => {
+            StoreError::Database(e) | StoreError::Open { cause: e, .. } | StoreError::Connect { cause: e, .. } => {
                 e.retryable()
             }
             StoreError::NotLeader { .. } => true,

@@ -88,7 +88,7 @@ impl Store {
     /// Opens (creating when missing) the SQLite file at `path` and brings its schema up to date.
     pub fn open(path: impl AsRef<Path>) -> Result<Store, StoreError> {
         let path = path.as_ref();
-        let open_error = |source: rusqlite::Error| StoreError::Open { path: path.to_path_buf(), source: source.into() };
+        let open_error = |cause: rusqlite::Error| StoreError::Open { path: path.to_path_buf(), cause: cause.into() };
         let connection = Connection::open(path).map_err(open_error)?;
         // WAL lets readers run beside the writer. Where the filesystem cannot do WAL, SQLite keeps
         // its rollback journal: slower, not wrong. FULL sync makes every commit survive power
@@ -115,7 +115,7 @@ impl Store {
     /// Connects to the PostgreSQL database at `url` (`postgres://user@host:port/database`), with
     /// `password` when the server asks for one, and brings its schema up to date.
     pub fn connect(url: &str, password: Option<&str>) -> Result<Store, StoreError> {
-        let connect_error = |source| StoreError::Connect { url: config::redacted(url), source };
+        let connect_error = |cause| StoreError::Connect { url: config::redacted(url), cause };
         let mut settings: postgres::Config = url.parse().map_err(|e| connect_error(sql::DbError::Postgres(e)))?;
         if let Some(password) = password {
             settings.password(password);

@@ -2,7 +2,7 @@
 //! configuration, and sites — a private Nagios each, whose notify_command spools into the spool
 //! of that site's `hagios agent`.
 
-use super::{write_config, Daemon, HAGIOS};
+use super::{notify_then, write_config, Daemon, HAGIOS};
 use hagios_testkit::{NagiosInstance, NagiosOptions};
 use std::path::PathBuf;
 use std::process::Command;
@@ -93,9 +93,19 @@ impl Deployment {
 
     /// A Nagios for `site` (with `extra_objects`), its agent's configuration and the agent.
     pub fn site(&self, site: &str, extra_objects: &str, allow: &str) -> Option<Site> {
+        self.site_notifying(site, extra_objects, allow, "")
+    }
+
+    /// [`Deployment::site`] whose notification command runs the shell line `also` after
+    /// `hagios notify`.
+    pub fn site_also_running(&self, site: &str, allow: &str, also: &str) -> Option<Site> {
+        self.site_notifying(site, "", allow, also)
+    }
+
+    fn site_notifying(&self, site: &str, extra_objects: &str, allow: &str, also: &str) -> Option<Site> {
         self.issue_agent(site);
         let spool = self.path(&format!("{site}-spool"));
-        let notify_command = format!("{HAGIOS} notify --spool {} --site {site}", spool.display());
+        let notify_command = notify_then(&format!("{HAGIOS} notify --spool {} --site {site}", spool.display()), also);
         let nagios = NagiosInstance::start(NagiosOptions {
             notify_command: Some(notify_command),
             extra_objects: extra_objects.to_owned(),
