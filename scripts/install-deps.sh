@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what hagios' demo and tests run against, when it is missing: the Debian packages of a
-# real Nagios Core 4 and Icinga 2, Prometheus scraping /metrics, and python3-venv (the Matrix
-# tests install Synapse from PyPI into a venv). With --tests also what only the tests need:
-# cargo-deb, which builds the Debian package (docs/debian.md), lintian, which checks it, and
-# what its test uses to install and verify it (adduser for its postinst, systemd-analyze).
+# real Nagios Core 4 and Icinga 2, Prometheus scraping /metrics, PostgreSQL 15 for the store and
+# the two-bot tests, and python3-venv (the Matrix tests install Synapse from PyPI into a venv).
+# With --tests also what only the tests need: cargo-deb, which builds the Debian package
+# (docs/debian.md), lintian, which checks it, and what its test uses to install and verify it
+# (adduser for its postinst, systemd-analyze).
 # Needs root or sudo for the Debian packages; does nothing when everything is there.
 set -euo pipefail
 
-packages=(nagios4-core monitoring-plugins-basic icinga2-bin icinga2-common curl python3-venv prometheus)
+packages=(nagios4-core monitoring-plugins-basic icinga2-bin icinga2-common curl python3-venv prometheus postgresql)
 if [ "${1:-}" = --tests ]; then
     packages+=(lintian adduser systemd)
     # Pinned: the package's metadata (crates/hagios/Cargo.toml) is written for this version.

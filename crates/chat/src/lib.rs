@@ -99,6 +99,12 @@ pub enum ChatError {
     Closed,
 }
 
+/// The refusal of a write this process may not make now (see [`platform::Place::permit`]):
+/// retryable, since the leader, here or elsewhere, carries the work out.
+pub fn not_permitted() -> ChatError {
+    ChatError::Unavailable("this bot does not lead now; the leader posts".to_owned())
+}
+
 impl ChatError {
     pub fn retryable(&self) -> bool {
         matches!(self, ChatError::RateLimited(_) | ChatError::Unavailable(_))

@@ -38,6 +38,9 @@ pub struct Place {
     /// Where a platform that numbers its own messages goes on, so that ids kept in the store
     /// stay unambiguous across restarts.
     pub first_message_number: u64,
+    /// Whether this process may post and edit now: asked right before each such request goes
+    /// out, so that a bot that lost the lead (paused past its lease, say) sends nothing more.
+    pub permit: hagios_domain::Permit,
 }
 
 /// Why a platform could not be connected.
@@ -45,12 +48,8 @@ pub struct Place {
 pub enum ConnectError {
     #[error("set the environment variable {variable} to {what}")]
     Secret { variable: String, what: String },
-    #[error("{what}: {source}")]
-    Refused {
-        what: String,
-        #[source]
-        source: ChatError,
-    },
+    #[error("{what}: {cause}")]
+    Refused { what: String, cause: ChatError },
 }
 
 /// Declares the platforms' modules and generates [`Platform`] and [`PlatformConfig`] from them.

@@ -99,6 +99,13 @@ impl Policy {
         Policy { roles, users: by_user, people }
     }
 
+    /// Who `user_id` is in the monitoring system (the author of their acknowledgements,
+    /// downtimes and comments): their `[[user]] person`, else the platform's id itself. Never the
+    /// display name, which every user can set to anything, someone else's name included.
+    pub fn author<'a>(&'a self, user_id: &'a str) -> &'a str {
+        self.people.get(user_id).map_or(user_id, String::as_str)
+    }
+
     /// Whether two chat ids belong to the same person: the same id, or ids given the same
     /// `person` (one person on Slack and on Matrix).
     pub fn same_person(&self, one: &str, other: &str) -> bool {
@@ -267,6 +274,15 @@ mod tests {
                 user("U2", &["http"]),
             ],
         )
+    }
+
+    #[test]
+    fn the_author_is_the_person_else_the_chat_id() {
+        let person = User { person: Some("olive".into()), ..user("U7", &["oncall"]) };
+        let policy = Policy::new([], [person, user("U8", &["oncall"])]);
+        assert_eq!(policy.author("U7"), "olive");
+        assert_eq!(policy.author("U8"), "U8");
+        assert_eq!(policy.author("U9"), "U9", "an unknown id is its own author");
     }
 
     #[test]

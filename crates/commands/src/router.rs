@@ -64,7 +64,8 @@ impl Default for Settings {
 pub struct Request<'a> {
     /// The chat platform's user id: what `[[user]] chat_id` names.
     pub user_id: &'a str,
-    /// A readable name for replies, default comments and the command's author.
+    /// A readable name for replies and default comments; never the author written to the
+    /// monitoring system (that is [`Policy::author`], which the user cannot choose).
     pub user_name: &'a str,
     pub text: &'a str,
     /// The thread the text was typed in: commands in an alert's thread may leave out the host
@@ -569,7 +570,7 @@ impl Router {
 
     /// Runs an authorized action and says what became of it.
     async fn execute(&self, act: &Act, request: &Request<'_>, monitor: &dyn Monitor, audit: &mut AuditEntry) -> String {
-        let author = if request.user_name.trim().is_empty() { request.user_id } else { request.user_name };
+        let author = self.policy.author(request.user_id);
         let backend = &self.settings.backend_name;
         match monitor.execute_at(&act.site, &act.action, author).await {
             Ok(Outcome::Confirmed(detail)) => {
@@ -708,6 +709,15 @@ mod tests {
         let parsed = audit.parsed.as_deref().unwrap_or_default();
         assert!(parsed.contains(r#""action":"acknowledge""#) && parsed.contains(r#""comment":"on it""#), "{parsed}");
         assert_eq!(sent.executed[0].1, "alice");
+    }
+
+    #[test]
+    fn the_author_is_the_person_or_the_chat_id_never_the_display_name() {
+        let spoofed = Chat::as_user("U4", "alice").send("ack web01 HTTP on it");
+        assert_eq!(spoofed.executed[0].1, "U4", "a display name anyone can choose is not the author");
+        assert_eq!(spoofed.audit().user_name, "alice", "the audit keeps the name shown");
+        let on_matrix = Chat::as_user("@alice:m.org", "Alice A.").send("ack web01 HTTP on it");
+        assert_eq!(on_matrix.executed[0].1, "alice", "the [[user]] person");
     }
 
     #[test]

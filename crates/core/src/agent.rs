@@ -37,7 +37,7 @@ pub async fn serve(config: Config, stop: impl Future<Output = ()>) -> Result<(),
     tokio::spawn(StatusMirror { monitor: monitor.clone(), spool: spool.clone() }.run());
     let link = AgentLink {
         tls: hagios_link::tls::client_config(&tls)?,
-        bot: agent.bot.clone(),
+        bots: agent.bot.0.clone(),
         site: site.clone(),
         allow: agent.allow.clone(),
         spool: spool.clone(),

@@ -1,17 +1,22 @@
 //! `hagios bot`: runs where chat is reachable. Accepts agents over mutual TLS, delivers their
 //! notifications exactly like `hagios run`, and routes chat commands to the site that owns the
-//! object.
+//! object. Several bots on one PostgreSQL store all accept agents; the one that leads delivers
+//! and answers chat (`leader/`).
 
 use crate::backend::Backend;
 use crate::config::Config;
+use crate::leader::inbox::StoreInbox;
+use crate::leader::Leadership;
 use crate::observe::certificates;
 use crate::pipeline::waiting_spools;
 use crate::run::{open_spool, serve_chat};
 use crate::StartError;
-use hagios_link::bot::BotLink;
+use hagios_link::bot::{BotLink, Inbox};
 use hagios_link::certs::Role;
 use hagios_link::quota::Quotas;
 use hagios_link::sites::{Sites, SitesMonitor};
+use hagios_store::sql::Dialect;
+use hagios_store::StoreHandle;
 use std::future::Future;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -26,21 +31,34 @@ pub async fn serve(config: Config, stop: impl Future<Output = ()>) -> Result<(),
         .clone()
         .ok_or(StartError::Missing("no [tls] section: add ca, cert and key made by `hagios certs`"))?;
     let spool = open_spool(&config)?;
-    let sites = Arc::new(Sites::default());
+    let store = StoreHandle::from_config(&config.store).await?;
+    // Bots sharing PostgreSQL keep what agents hand them in its inbox, so that the leader
+    // delivers it whichever bot took it and nothing is lost with a bot; each site's quota
+    // counts what of it waits there too.
     let platforms: Vec<&str> = config.platforms.iter().map(|section| section.platform().name()).collect();
     let waiting =
         waiting_spools(&spool, &platforms).map_err(StartError::spool("open the spools of the chat platforms"))?;
+    let quotas = Quotas::new(bot.quota(), waiting);
+    let (inbox, quotas): (Arc<dyn Inbox>, Quotas) = match store.dialect() {
+        Dialect::Postgres => {
+            let inbox = Arc::new(StoreInbox(store.clone()));
+            (inbox.clone(), quotas.counting(inbox))
+        }
+        Dialect::Sqlite => (spool.clone(), quotas),
+    };
+    let leadership = Leadership::new(store, &config.store);
+    let sites = Arc::new(Sites::default());
     let link = BotLink {
         tls: hagios_link::tls::server_config(&tls)?,
-        spool: Arc::clone(&spool),
+        inbox,
         sites: Arc::clone(&sites),
-        quotas: Arc::new(Quotas::new(bot.quota(), waiting)),
+        quotas: Arc::new(quotas),
         heartbeat: bot.heartbeat,
     };
-    let listener = TcpListener::bind(&bot.listen).await.map_err(|source| StartError::Listen {
+    let listener = TcpListener::bind(&bot.listen).await.map_err(|cause| StartError::Listen {
         address: bot.listen.clone(),
         key: "[bot] listen",
-        source,
+        cause,
     })?;
     tracing::info!(listen = %bot.listen, "accepting agents");
     let (halt, shutdown) = watch::channel(false);
@@ -50,8 +68,8 @@ pub async fn serve(config: Config, stop: impl Future<Output = ()>) -> Result<(),
     }
     let watching = certificates::watch(tls, Role::Bot, shutdown.clone());
     let accepting = tokio::spawn(link.serve(listener, shutdown));
-    let monitor = Arc::new(SitesMonitor::new(sites, bot.command_timeout));
-    let served = serve_chat(config, spool, Backend::without_feed(monitor, "Nagios"), stop).await;
+    let monitor = Arc::new(SitesMonitor::new(sites, bot.command_timeout, leadership.permit()));
+    let served = serve_chat(config, leadership, spool, Backend::without_feed(monitor, "Nagios"), stop).await;
     halt.send_replace(true);
     accepting.await.map_err(StartError::task("agent listener"))?;
     watching.await.map_err(StartError::task("certificate watch"))?;

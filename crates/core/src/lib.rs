@@ -10,6 +10,7 @@ pub mod config;
 mod conversation;
 pub mod doctor;
 mod error;
+pub mod leader;
 pub mod matching;
 pub mod observe;
 pub mod oncall;

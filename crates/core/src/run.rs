@@ -1,9 +1,13 @@
 //! `hagios run`: the bot and the monitoring side in one process — spool delivery, the chat
-//! adapters and the command conversations — until told to stop.
+//! adapters and the command conversations — until told to stop. [`serve_chat`] is the bot's
+//! half, which `hagios bot` runs too: it delivers and converses only while this process leads
+//! (always, on SQLite; on PostgreSQL while it holds the lease, `leader/`).
 
 use crate::backend::Backend;
 use crate::config::Config;
 use crate::conversation::{Chats, Conversation};
+use crate::leader::inbox::{Forwarder, Mirror};
+use crate::leader::{Leadership, Term};
 use crate::observe::health::Health;
 use crate::observe::{self, probe};
 use crate::oncall::{OnCallDesk, Rota};
@@ -14,11 +18,22 @@ use hagios_chat::measured::Measured;
 use hagios_chat::platform::Place;
 use hagios_chat::{ChatAdapter, ChatEvent};
 use hagios_commands::{Policy, Router, Settings};
+use hagios_domain::Permit;
+use hagios_monitor::Monitor;
 use hagios_spool::Spool;
+use hagios_store::sql::Dialect;
 use hagios_store::StoreHandle;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+/// The leader's spool for its term, inside the spool directory, when bots share PostgreSQL.
+const LEADER_SPOOL: &str = "leader";
+/// How long the tasks of an ending term get to finish what they are doing before they are cut
+/// off (a store that does not answer, say); they cannot post any more by then.
+const TERM_END_GRACE: Duration = Duration::from_secs(10);
 
 /// Runs everything in one process until `stop` completes.
 pub async fn serve(config: Config, stop: impl Future<Output = ()>) -> Result<(), StartError> {
@@ -27,7 +42,9 @@ pub async fn serve(config: Config, stop: impl Future<Output = ()>) -> Result<(),
     if config.nagios.is_some() {
         tokio::spawn(StatusMirror { monitor: backend.monitor.clone(), spool: spool.clone() }.run());
     }
-    serve_chat(config, spool, backend, stop).await
+    let store = StoreHandle::from_config(&config.store).await?;
+    let leadership = Leadership::new(store.clone(), &config.store);
+    serve_chat(config, leadership, spool, backend, stop).await
 }
 
 pub(crate) fn open_spool(config: &Config) -> Result<Arc<Spool>, StartError> {
@@ -38,18 +55,192 @@ pub(crate) fn open_spool(config: &Config) -> Result<Arc<Spool>, StartError> {
 
 /// The bot's half: delivery from `spool` to chat, and chat commands to the backend, until `stop`.
 /// With several chat platforms each gets its own pipeline (fed by the fan-out stage), listener
-/// and conversation; the router, and with it the waiting `yes` questions, is shared.
+/// and conversation; the router, and with it the waiting `yes` questions, is shared. All of it
+/// runs in terms of leadership; between terms (another bot leads) the bot only keeps what its
+/// sources spool in the shared store.
 pub(crate) async fn serve_chat(
     config: Config,
+    leadership: Leadership,
     spool: Arc<Spool>,
     mut backend: Backend,
     stop: impl Future<Output = ()>,
 ) -> Result<(), StartError> {
-    let store = StoreHandle::open(&config.store.path)?;
-    let chats = chat_adapters(&config, &store).await?;
+    let store = leadership.store().clone();
+    let chats = chat_adapters(&config, &store, leadership.permit()).await?;
     let health = Health::default();
-    let platforms: Vec<&str> = chats.iter().map(|chat| chat.platform().name()).collect();
-    let monitor = backend.monitor.clone();
+    let platforms: Vec<&'static str> = chats.iter().map(|chat| chat.platform().name()).collect();
+    let (shutdown_tx, shutdown) = watch::channel(false);
+    let mut background = observe_process(&config, &health, &backend.monitor, shutdown.clone()).await?;
+    // Every platform gets the same notifications, so any one of them tells what was shown.
+    background.extend(backend.spawn_feed(spool.clone(), store.for_platform(platforms[0]), shutdown.clone()));
+    let shared = store.dialect() == Dialect::Postgres;
+    let delivery_spool = if shared {
+        let forwarder = Forwarder { spool: spool.clone(), store: store.clone() };
+        background.push(tokio::spawn(forwarder.run(config.delivery.poll_interval, shutdown.clone())));
+        let dir = spool.dir().join(LEADER_SPOOL);
+        Arc::new(Spool::open(&dir).map_err(StartError::spool(format!("open the leader's spool {}", dir.display())))?)
+    } else {
+        spool
+    };
+    let rota = Arc::new(Rota::new(&config));
+    background.push(tokio::spawn(crate::oncall::feed::run(rota.clone(), config.store.path.clone(), shutdown.clone())));
+    // Timelines and reports tell of the first platform's incidents: every platform gets the same.
+    let desk = OnCallDesk {
+        rota: rota.clone(),
+        store: store.for_platform(platforms[0]),
+        timezone: config.commands.timezone.clone(),
+    };
+    tracing::info!(site = %backend.site, backend = backend.name, chat = %platforms.join("+"), "hagios running");
+    let terms = Terms {
+        router: Arc::new(router(&config, &backend, &store).with_desk(Arc::new(desk))),
+        rota,
+        config,
+        store,
+        spool: delivery_spool,
+        monitor: backend.monitor.clone(),
+        chats,
+        health,
+        shared,
+    };
+
+    tokio::pin!(stop);
+    loop {
+        let term = tokio::select! {
+            term = leadership.next_term() => term,
+            () = &mut stop => break,
+        };
+        // Another bot may have taken overrides in its terms: each term starts from the store's.
+        terms.rota.set_overrides(&terms.store.overrides(hagios_domain::unix_now()).await?);
+        let running = terms.start(&term)?;
+        let stopping = tokio::select! {
+            _ = leadership.hold(&term) => false,
+            () = &mut stop => true,
+        };
+        running.end().await?;
+        if stopping {
+            leadership.release(&term).await;
+            break;
+        }
+    }
+    tracing::info!("shutting down");
+    shutdown_tx.send_replace(true);
+    for task in background {
+        task.await.map_err(StartError::task("metrics, health and notification sources"))?;
+    }
+    Ok(())
+}
+
+/// What each term of leadership runs with.
+struct Terms {
+    config: Config,
+    store: StoreHandle,
+    /// Where the term's pipelines (or the fan-out) deliver from.
+    spool: Arc<Spool>,
+    monitor: Arc<dyn Monitor>,
+    chats: Vec<Arc<dyn ChatAdapter>>,
+    router: Arc<Router>,
+    /// Who is on call, for paging, handovers and the desk's answers.
+    rota: Arc<Rota>,
+    health: Health,
+    /// Whether bots share the store (PostgreSQL): the term's spool is then a copy of the inbox.
+    shared: bool,
+}
+
+/// The tasks of a term that runs.
+struct Running {
+    end: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    listeners: Vec<JoinHandle<()>>,
+}
+
+impl Terms {
+    fn start(&self, term: &Term) -> Result<Running, StartError> {
+        let config = &self.config;
+        let (end, ending) = watch::channel(false);
+        let store = self.store.fenced(term.fence.clone());
+        let mut tasks = Vec::new();
+        let retention = crate::retention::retention(&config.store);
+        tasks.push(tokio::spawn(crate::retention::run(store.clone(), retention, ending.clone())));
+        let platforms: Vec<&str> = self.chats.iter().map(|chat| chat.platform().name()).collect();
+        let (spools, fan_out) = if let [_] = platforms[..] {
+            return_leftovers(&self.spool, &[])
+                .map_err(StartError::spool("take back the notifications of the platforms' spools"))?;
+            (vec![self.spool.clone()], None)
+        } else {
+            let (fan_out, spools) = FanOut::open(self.spool.clone(), &platforms)
+                .map_err(StartError::spool("open the spools of the chat platforms"))?;
+            (spools, Some(fan_out))
+        };
+        if self.shared {
+            let every: Vec<&Spool> =
+                std::iter::once(self.spool.as_ref()).chain(spools.iter().map(Arc::as_ref)).collect();
+            Mirror::clear(&every).map_err(StartError::spool("empty the leader's spool for the new term"))?;
+            let platforms = if fan_out.is_some() { spools.clone() } else { Vec::new() };
+            let mirror = Mirror { store: store.clone(), epoch: term.epoch, spool: self.spool.clone(), platforms };
+            tasks.push(tokio::spawn(mirror.run(config.delivery.poll_interval, ending.clone())));
+        }
+        if let Some(fan_out) = fan_out {
+            tasks.push(tokio::spawn(fan_out.run(config.delivery.poll_interval, ending.clone())));
+        }
+        let mut listeners = Vec::new();
+        let every_chat = Chats::new(&self.chats);
+        let listed_users = Arc::new(config.users.iter().map(|user| user.chat_id.clone()).collect());
+        for (chat, spool) in self.chats.iter().cloned().zip(spools) {
+            let store = store.for_platform(chat.platform().name());
+            let pipeline = Pipeline {
+                spool,
+                store: store.clone(),
+                chat: chat.clone(),
+                routes: config.routes.clone(),
+                default_route: config.fallback_route(),
+                settings: config.delivery.clone(),
+                holds: Holds::new(config.quiet_hours.clone()),
+                groups: Groups::with_topology(self.monitor.clone()),
+                intake: Default::default(),
+                health: self.health.clone(),
+                oncall: self.rota.clone(),
+            };
+            tasks.push(tokio::spawn(pipeline.run(ending.clone())));
+            let (events_tx, events) = mpsc::channel(64);
+            listeners.push(tokio::spawn(listen(chat.clone(), events_tx)));
+            let conversation = Conversation {
+                chat,
+                router: self.router.clone(),
+                monitor: self.monitor.clone(),
+                store,
+                chats: every_chat.clone(),
+                listed_users: Arc::clone(&listed_users),
+                epoch: term.epoch,
+            };
+            tasks.push(tokio::spawn(conversation.serve(events, ending.clone())));
+        }
+        Ok(Running { end, tasks, listeners })
+    }
+}
+
+impl Running {
+    /// Ends the term's tasks: they finish what they are doing (commands already sent get their
+    /// answer), the conversations end and with them the chat listeners (Slack's Socket Mode
+    /// connections close). What does not end within [`TERM_END_GRACE`] is cut off.
+    async fn end(self) -> Result<(), StartError> {
+        self.end.send_replace(true);
+        let deadline = tokio::time::Instant::now() + TERM_END_GRACE;
+        for mut task in self.tasks.into_iter().chain(self.listeners) {
+            match tokio::time::timeout_at(deadline, &mut task).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) if e.is_cancelled() => {}
+                Ok(Err(e)) => return Err(StartError::task("delivery or command task")(e)),
+                Err(_) => {
+                    tracing::warn!("a task of the ending term did not finish in time; cut off");
+                    task.abort();
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn router(config: &Config, backend: &Backend, store: &StoreHandle) -> Router {
     let mut settings = Settings {
         backend_name: backend.name.to_owned(),
         timezone: config.commands.timezone.clone(),
@@ -61,85 +252,8 @@ pub(crate) async fn serve_chat(
     if let Some(template) = &config.commands.default_host_template {
         settings.default_host_template = template.clone();
     }
-    let rota = Arc::new(Rota::new(&config));
-    rota.set_overrides(&store.overrides(hagios_domain::unix_now()).await?);
-    // Timelines and reports tell of the first platform's incidents: every platform gets the same.
-    let desk = OnCallDesk {
-        rota: rota.clone(),
-        store: store.for_platform(platforms[0]),
-        timezone: config.commands.timezone.clone(),
-    };
-    let router = Arc::new(
-        Router::with_settings(policy(&config), settings)
-            .with_snooze_book(Arc::new(crate::snoozes::StoredSnoozes(store.clone())))
-            .with_desk(Arc::new(desk)),
-    );
-
-    let (shutdown_tx, shutdown) = watch::channel(false);
-    let observing = observe_process(&config, &health, &monitor, shutdown.clone()).await?;
-    // Every platform gets the same notifications, so any one of them tells what was shown.
-    let feed = backend.spawn_feed(spool.clone(), store.for_platform(platforms[0]), shutdown.clone());
-    let mut tasks = Vec::new();
-    let retention = crate::retention::retention(&config.store);
-    tasks.push(tokio::spawn(crate::retention::run(store.clone(), retention, shutdown.clone())));
-    tasks.push(tokio::spawn(crate::oncall::feed::run(rota.clone(), config.store.path.clone(), shutdown.clone())));
-    let spools = if let [_] = platforms[..] {
-        return_leftovers(&spool, &[])
-            .map_err(StartError::spool("take back the notifications of the platforms' spools"))?;
-        vec![spool]
-    } else {
-        let (fan_out, spools) =
-            FanOut::open(spool, &platforms).map_err(StartError::spool("open the spools of the chat platforms"))?;
-        tasks.push(tokio::spawn(fan_out.run(config.delivery.poll_interval, shutdown.clone())));
-        spools
-    };
-    let mut listeners = Vec::new();
-    let every_chat = Chats::new(&chats);
-    let listed_users = Arc::new(config.users.iter().map(|user| user.chat_id.clone()).collect());
-    for (chat, spool) in chats.into_iter().zip(spools) {
-        let store = store.for_platform(chat.platform().name());
-        let pipeline = Pipeline {
-            spool,
-            store: store.clone(),
-            chat: chat.clone(),
-            routes: config.routes.clone(),
-            default_route: config.fallback_route(),
-            settings: config.delivery.clone(),
-            holds: Holds::new(config.quiet_hours.clone()),
-            groups: Groups::with_topology(monitor.clone()),
-            intake: Default::default(),
-            health: health.clone(),
-            oncall: rota.clone(),
-        };
-        tasks.push(tokio::spawn(pipeline.run(shutdown.clone())));
-        let (events_tx, events) = mpsc::channel(64);
-        listeners.push(tokio::spawn(listen(chat.clone(), events_tx)));
-        let conversation = Conversation {
-            chat,
-            router: router.clone(),
-            monitor: monitor.clone(),
-            store,
-            chats: every_chat.clone(),
-            listed_users: Arc::clone(&listed_users),
-        };
-        tasks.push(tokio::spawn(conversation.serve(events, shutdown.clone())));
-    }
-    tracing::info!(site = %backend.site, backend = backend.name, chat = %platforms.join("+"), "hagios running");
-
-    stop.await;
-    tracing::info!("shutting down");
-    shutdown_tx.send_replace(true);
-    listeners.iter().for_each(|listener| listener.abort());
-    for task in tasks {
-        task.await.map_err(StartError::task("delivery or command task"))?;
-    }
-    if let Some(feed) = feed {
-        feed.await.map_err(StartError::task("monitoring event feed"))?;
-    }
-    for task in observing {
-        task.await.map_err(StartError::task("metrics and health"))?;
-    }
-    Ok(())
+    Router::with_settings(policy(config), settings)
+        .with_snooze_book(Arc::new(crate::snoozes::StoredSnoozes(store.clone())))
 }
 
 /// `/metrics` and `/healthz` when `[metrics]` is configured, and the monitoring probe that tells
@@ -155,15 +269,19 @@ pub(crate) async fn observe_process(
     Ok(vec![server, probe::monitoring(monitor.clone(), health.clone(), shutdown)])
 }
 
-/// Feeds `chat`'s events to its conversation. A platform that is down now may be back later;
-/// a refusal (bad token) is final.
+/// Feeds `chat`'s events to its conversation until the conversation ends. A platform that is
+/// down now may be back later; a refusal (bad token) is final.
 async fn listen(chat: Arc<dyn ChatAdapter>, events: mpsc::Sender<ChatEvent>) {
     loop {
         match chat.listen(events.clone()).await {
             Ok(()) => break,
+            Err(_) if events.is_closed() => break,
             Err(e) if e.retryable() => {
                 tracing::warn!(platform = %chat.platform(), error = %e, "chat listener lost its connection; reconnecting in 5s");
-                tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+                    () = events.closed() => break,
+                }
             }
             Err(e) => {
                 tracing::error!(platform = %chat.platform(), error = %e, "chat listener stopped");
@@ -173,14 +291,20 @@ async fn listen(chat: Arc<dyn ChatAdapter>, events: mpsc::Sender<ChatEvent>) {
     }
 }
 
-/// An adapter for every chat platform the configuration talks on.
-async fn chat_adapters(config: &Config, store: &StoreHandle) -> Result<Vec<Arc<dyn ChatAdapter>>, StartError> {
+/// An adapter for every chat platform the configuration talks on; each posts only while
+/// `permit` is granted.
+async fn chat_adapters(
+    config: &Config,
+    store: &StoreHandle,
+    permit: Permit,
+) -> Result<Vec<Arc<dyn ChatAdapter>>, StartError> {
     let mut chats: Vec<Arc<dyn ChatAdapter>> = Vec::new();
     for section in &config.platforms {
         let platform = section.platform();
         let place = Place {
             state_file: config.store.path.with_extension(format!("{platform}-sync")),
             first_message_number: store.for_platform(platform.name()).next_message_number().await?,
+            permit: permit.clone(),
         };
         chats.push(Arc::new(Measured(section.section().connect(&place).await?)));
     }

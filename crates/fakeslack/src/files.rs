@@ -78,7 +78,7 @@ pub(crate) async fn receive(
 }
 
 /// `files.completeUploadExternal`: shares uploaded files, in a message of their own.
-pub(crate) fn complete(state: &mut State, args: &Map<String, Value>) -> Answer {
+pub(crate) fn complete(state: &mut State, args: &Map<String, Value>, token: &str) -> Answer {
     let wanted = args.get("files").and_then(Value::as_array).filter(|files| !files.is_empty());
     let wanted = wanted.ok_or("invalid_arguments")?.clone();
     let channel = match text_arg(args, "channel_id") {
@@ -121,6 +121,7 @@ pub(crate) fn complete(state: &mut State, args: &Map<String, Value>) -> Answer {
             edits: 0,
             broadcast: false,
             files: shared.clone(),
+            token: token.to_owned(),
         });
     }
     Ok(json!({ "files": shared }))

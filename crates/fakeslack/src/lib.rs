@@ -59,6 +59,9 @@ pub struct Message {
     pub broadcast: bool,
     /// The files the message shares (`files.completeUploadExternal`), as Slack shows them.
     pub files: Vec<Value>,
+    /// The token the bot posted it with (empty for others' messages): [`BOT_TOKEN`], or a
+    /// variant `BOT_TOKEN-NAME` that tells which of several processes posted.
+    pub token: String,
 }
 
 impl Message {
@@ -172,6 +175,9 @@ struct State {
     rate_limited: usize,
     tickets: Vec<String>,
     connections: Vec<mpsc::UnboundedSender<String>>,
+    /// Envelopes for which no Socket Mode connection was open, or whose connection closed before
+    /// they were acked: sent on the next connection, as Slack retries them.
+    waiting: VecDeque<String>,
     /// Slack's "about one message per second per channel" for `chat.postMessage`, when enforced.
     post_interval: Option<Duration>,
     last_post: HashMap<String, Instant>,
@@ -505,13 +511,30 @@ impl FakeSlack {
             edits: 0,
             broadcast: false,
             files: Vec::new(),
+            token: String::new(),
         });
         drop(state);
         self.changed();
         ts
     }
 
-    /// Sends an envelope of `kind` over the first open connection and returns its id.
+    /// Envelopes waiting for a Socket Mode connection.
+    pub fn waiting_envelopes(&self) -> usize {
+        self.state().waiting.len()
+    }
+
+    /// Sends an envelope over the first open connection, or keeps it for the next one.
+    fn send_envelope(&self, envelope: String) {
+        let mut state = self.state();
+        state.connections.retain(|connection| !connection.is_closed());
+        match state.connections.first() {
+            Some(connection) => connection.send(envelope).expect("socket mode connection open"),
+            None => state.waiting.push_back(envelope),
+        }
+    }
+
+    /// Sends an envelope of `kind` over the first open connection (or the next to open, should
+    /// none be: Slack retries an event it could not deliver) and returns its id.
     fn deliver(&self, kind: &str, accepts_response_payload: bool, payload: impl FnOnce(&str) -> Value) -> String {
         let mut state = self.state();
         state.next_envelope += 1;
@@ -524,9 +547,8 @@ impl FakeSlack {
             "retry_reason": "",
             "payload": payload(&envelope_id),
         });
-        state.connections.retain(|connection| !connection.is_closed());
-        let connection = state.connections.first().expect("no Socket Mode client connected to the fake slack");
-        connection.send(envelope.to_string()).expect("socket mode connection open");
+        drop(state);
+        self.send_envelope(envelope.to_string());
         envelope_id
     }
 }

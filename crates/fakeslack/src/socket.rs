@@ -15,6 +15,8 @@ use tokio_tungstenite::tungstenite::Message as Frame;
 /// Slack redelivers an envelope that is not acked within this time; the fake records whether
 /// each ack beat it.
 const ACK_DEADLINE: Duration = Duration::from_secs(3);
+/// How often Slack tries an event again.
+const MAX_RETRIES: u64 = 3;
 
 pub async fn serve(listener: TcpListener, fake: FakeSlack) {
     while let Ok((stream, _)) = listener.accept().await {
@@ -44,10 +46,14 @@ async fn connection(stream: TcpStream, fake: FakeSlack) {
     let (mut sink, mut frames) = socket.split();
     let (outgoing, mut queue) = mpsc::unbounded_channel::<String>();
     let mut hang_up = fake.shared.hang_up.subscribe();
-    // When each envelope went out, to judge whether its ack came in time.
-    let mut sent_at = HashMap::<String, Instant>::new();
+    // When each envelope went out, to judge whether its ack came in time, and what it was, to
+    // send it again should this connection close before the ack.
+    let mut sent_at = HashMap::<String, (Instant, String)>::new();
     let connections = {
         let mut state = fake.state();
+        while let Some(envelope) = state.waiting.pop_front() {
+            outgoing.send(envelope).expect("own queue");
+        }
         state.connections.push(outgoing);
         state.connections.len()
     };
@@ -67,7 +73,7 @@ async fn connection(stream: TcpStream, fake: FakeSlack) {
             envelope = queue.recv() => {
                 let Some(envelope) = envelope else { break };
                 if let Some(id) = serde_json::from_str::<Value>(&envelope).ok().and_then(|v| v["envelope_id"].as_str().map(str::to_owned)) {
-                    sent_at.insert(id, Instant::now());
+                    sent_at.insert(id, (Instant::now(), envelope.clone()));
                 }
                 if sink.send(Frame::text(envelope)).await.is_err() {
                     break;
@@ -85,12 +91,27 @@ async fn connection(stream: TcpStream, fake: FakeSlack) {
             },
         }
     }
+    // What was queued for this connection and not sent goes to the next; Slack delivers an
+    // event it got no ack for again (`retry_attempt` counts up, at most 3), on the next connection.
+    queue.close();
+    while let Ok(envelope) = queue.try_recv() {
+        fake.send_envelope(envelope);
+    }
+    for (_, envelope) in sent_at.into_values() {
+        let Ok(mut envelope) = serde_json::from_str::<Value>(&envelope) else { continue };
+        let attempt = envelope["retry_attempt"].as_u64().unwrap_or(0) + 1;
+        if attempt <= MAX_RETRIES {
+            envelope["retry_attempt"] = attempt.into();
+            envelope["retry_reason"] = "timeout".into();
+            fake.send_envelope(envelope.to_string());
+        }
+    }
 }
 
-fn record_ack(fake: &FakeSlack, text: &str, sent_at: &mut HashMap<String, Instant>) {
+fn record_ack(fake: &FakeSlack, text: &str, sent_at: &mut HashMap<String, (Instant, String)>) {
     let Ok(frame) = serde_json::from_str::<Value>(text) else { return };
     let Some(envelope_id) = frame["envelope_id"].as_str() else { return };
-    let in_time = sent_at.remove(envelope_id).is_some_and(|sent| sent.elapsed() <= ACK_DEADLINE);
+    let in_time = sent_at.remove(envelope_id).is_some_and(|(sent, _)| sent.elapsed() <= ACK_DEADLINE);
     let payload = frame.get("payload").filter(|p| !p.is_null()).cloned();
     fake.state().acks.push(Ack { envelope_id: envelope_id.to_owned(), payload, in_time });
     fake.changed();

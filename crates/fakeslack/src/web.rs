@@ -59,7 +59,7 @@ async fn call(
     let token = bearer(&headers).or_else(|| args.get("token").and_then(Value::as_str).map(str::to_owned));
     let answer = match check_token(&method, token.as_deref()) {
         Err(code) => Err(code),
-        Ok(()) => dispatch(&fake, &mut state, &method, &args),
+        Ok(()) => dispatch(&fake, &mut state, &method, &args, token.as_deref().unwrap_or_default()),
     };
     drop(state);
     fake.changed();
@@ -131,22 +131,22 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
     value.strip_prefix("Bearer ").map(str::to_owned)
 }
 
-/// `apps.connections.open` wants the app-level token, everything else the bot token.
+/// `apps.connections.open` wants the app-level token, everything else the bot token — or a
+/// variant of it, `BOT_TOKEN-NAME`, by which a test tells apart which of several processes of
+/// the same app posted (Slack would give them the same token).
 fn check_token(method: &str, token: Option<&str>) -> Result<(), &'static str> {
     let Some(token) = token else { return Err("not_authed") };
-    let wanted = if method == "apps.connections.open" { APP_TOKEN } else { BOT_TOKEN };
-    if token == wanted {
-        Ok(())
-    } else if token == APP_TOKEN || token == BOT_TOKEN {
-        Err("not_allowed_token_type")
-    } else {
-        Err("invalid_auth")
+    let bot = token == BOT_TOKEN || token.strip_prefix(BOT_TOKEN).is_some_and(|name| name.starts_with('-'));
+    match (method == "apps.connections.open", token == APP_TOKEN, bot) {
+        (true, true, _) | (false, _, true) => Ok(()),
+        (_, true, _) | (_, _, true) => Err("not_allowed_token_type"),
+        _ => Err("invalid_auth"),
     }
 }
 
 pub(crate) type Answer = Result<Value, &'static str>;
 
-fn dispatch(fake: &FakeSlack, state: &mut State, method: &str, args: &Map<String, Value>) -> Answer {
+fn dispatch(fake: &FakeSlack, state: &mut State, method: &str, args: &Map<String, Value>, token: &str) -> Answer {
     match method {
         "auth.test" => Ok(json!({
             "url": "https://fake.slack.com/",
@@ -162,7 +162,7 @@ fn dispatch(fake: &FakeSlack, state: &mut State, method: &str, args: &Map<String
             state.tickets.push(ticket.clone());
             Ok(json!({ "url": format!("{}/link/?ticket={ticket}&app_id={APP_ID}", fake.shared.ws_base) }))
         }
-        "chat.postMessage" => post_message(state, args),
+        "chat.postMessage" => post_message(state, args, token),
         "chat.update" => update(state, args),
         "conversations.history" => history(state, args),
         "conversations.info" => conversation_info(state, args),
@@ -170,7 +170,7 @@ fn dispatch(fake: &FakeSlack, state: &mut State, method: &str, args: &Map<String
         "conversations.replies" => replies(state, args),
         "users.info" => user_info(state, args),
         "files.getUploadURLExternal" => crate::files::upload_url(fake, state, args),
-        "files.completeUploadExternal" => crate::files::complete(state, args),
+        "files.completeUploadExternal" => crate::files::complete(state, args, token),
         _ => Err("unknown_method"),
     }
 }
@@ -244,7 +244,7 @@ fn validate_blocks(blocks: &Value) -> Result<(), &'static str> {
     Ok(())
 }
 
-fn post_message(state: &mut State, args: &Map<String, Value>) -> Answer {
+fn post_message(state: &mut State, args: &Map<String, Value>, token: &str) -> Answer {
     let channel = channel_arg(state, args)?;
     if state.outside.contains(&channel) {
         return Err("not_in_channel");
@@ -271,6 +271,7 @@ fn post_message(state: &mut State, args: &Map<String, Value>) -> Answer {
         edits: 0,
         broadcast,
         files: Vec::new(),
+        token: token.to_owned(),
     };
     let json = message.to_json(true);
     state.messages.push(message);

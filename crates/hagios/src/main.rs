@@ -8,6 +8,7 @@ mod doctor;
 mod nagios_check;
 mod notify;
 mod prune;
+mod store_copy;
 mod timeline;
 
 use clap::{Parser, Subcommand};
@@ -94,6 +95,16 @@ enum StoreCommand {
         #[arg(long, env = "HAGIOS_CONFIG")]
         config: PathBuf,
     },
+    /// Copy every row of a state database into a new, empty one (SQLite into PostgreSQL, or back);
+    /// a PostgreSQL password comes from HAGIOS_STORE_PASSWORD.
+    Copy {
+        /// The database to copy: an SQLite file, or postgres://user@host:port/database
+        #[arg(long)]
+        from: String,
+        /// The empty database to copy into: postgres://user@host:port/database, or an SQLite file
+        #[arg(long)]
+        to: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -133,6 +144,7 @@ fn main() -> ExitCode {
         Command::Bot { config } => daemon::main("bot", &config, hagios_core::bot::serve),
         Command::Nagios(NagiosCommand::Check { main_cfg }) => nagios_check::main(&main_cfg),
         Command::Store(StoreCommand::Prune { config }) => prune::main(&config),
+        Command::Store(StoreCommand::Copy { from, to }) => store_copy::main(&from, &to),
         Command::Doctor { config, user } => doctor::main(&config, user.name.as_deref()),
     }
 }

@@ -1,5 +1,6 @@
 //! `hagios timeline OBJECT`: the story of an object's newest incident, as the `timeline` chat
-//! command posts it (Markdown), printed for a postmortem written outside chat.
+//! command posts it (Markdown), printed for a postmortem written outside chat; from the store
+//! the configuration names, SQLite or PostgreSQL.
 
 use hagios_core::config::Config;
 use hagios_domain::ObjectRef;
@@ -32,8 +33,8 @@ fn story(config_path: &Path, object: &ObjectRef) -> anyhow::Result<String> {
     let config = Config::load(config_path)?;
     // Every platform gets the same incidents; the first one's are told, as in chat.
     let platform = config.platforms.first().map_or("terminal", |section| section.platform().name());
-    let store = StoreHandle::open(&config.store.path)?.for_platform(platform);
     let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+    let store = runtime.block_on(StoreHandle::from_config(&config.store))?.for_platform(platform);
     let now = hagios_domain::unix_now();
     let answer = runtime
         .block_on(hagios_core::oncall::timeline::answer(&store, object, &config.commands.timezone, now))

@@ -9,6 +9,7 @@
 mod common;
 
 use common::split::{Deployment, EVERYTHING};
+use common::storm::{channels, routes, service};
 use common::{knob, Daemon, SLACK_TOKENS};
 use hagios_fakeslack::FakeSlack;
 use hagios_testkit::wait_until;
@@ -33,30 +34,6 @@ impl Dice {
     }
 }
 
-fn service(number: usize) -> String {
-    format!("Chaos {number:05}")
-}
-
-/// Slack's pace is about one message per second per channel, and hagios keeps to it: alerts are
-/// routed to ten channels by their last digit, so that the storm takes seconds, not minutes.
-const CHANNELS: u32 = 10;
-
-fn channel(digit: u32) -> (String, String) {
-    (format!("C0CHAOS{digit}"), format!("chaos{digit}"))
-}
-
-/// One message per alert (no grouping): the count at the fake is then the count of alerts.
-fn routes() -> String {
-    (0..CHANNELS)
-        .map(|digit| {
-            format!(
-                "[[route]]\nservices = [\"Chaos *{digit}\"]\nchannel = \"{}\"\ngrouping = false\n",
-                channel(digit).0
-            )
-        })
-        .collect()
-}
-
 fn start_bot(config: &Path) -> Daemon {
     Daemon::start_with_env("bot", config, &SLACK_TOKENS)
 }
@@ -69,8 +46,7 @@ fn alerts_survive_kill_9_of_bot_and_agent_during_a_storm_exactly_once() {
     eprintln!("chaos: {alerts} alerts, {kills} kills, HAGIOS_CHAOS_SEED={seed}");
 
     let runtime = tokio::runtime::Runtime::new().expect("runtime for the fake Slack");
-    let channels: Vec<(String, String)> =
-        (0..CHANNELS).map(channel).chain([("C0ALERTS".into(), "alerts".into())]).collect();
+    let channels = channels();
     let channels: Vec<(&str, &str)> = channels.iter().map(|(id, name)| (id.as_str(), name.as_str())).collect();
     let slack = runtime.block_on(FakeSlack::start(&channels));
     let deployment = Deployment::new();

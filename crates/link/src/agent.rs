@@ -1,7 +1,9 @@
-//! The agent's end of the link: dials the bot, drains the local spool up to it (a record is
-//! deleted only after the bot's `Stored`; after an `OverQuota` it is kept and offered again
-//! after a pause), and carries out the bot's commands on the local monitoring system after
-//! checking them itself. Reconnects with exponential backoff and jitter.
+//! The agent's end of the link: dials the bot — every bot listed, when several share one
+//! database — drains the local spool up to them (a record is deleted only after a bot's
+//! `Stored`; one record is in flight on one connection at a time; after an `OverQuota` it is
+//! kept and offered again after a pause), and carries out the bots' commands on the local
+//! monitoring system after checking them itself. Each connection reconnects on its own with
+//! exponential backoff and jitter.
 
 use crate::protocol::{
     cut, notification_frame, read_frame, write_frame, write_frames, Frame, FrameError, Refusal, SiteState,
@@ -13,7 +15,7 @@ use hagios_spool::{RecordId, Spool};
 use rustls::pki_types::ServerName;
 use rustls::ClientConfig;
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
@@ -53,8 +55,8 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Clone)]
 pub struct AgentLink {
     pub tls: Arc<ClientConfig>,
-    /// `host:port` of the bot.
-    pub bot: String,
+    /// `host:port` of each bot.
+    pub bots: Vec<String>,
     /// The site this agent serves: the name its certificate is issued for
     /// ([`crate::config::agent_site`]).
     pub site: String,
@@ -70,8 +72,8 @@ pub struct AgentLink {
 /// Why a connection to the bot ended.
 #[derive(Debug, thiserror::Error)]
 pub enum LinkError {
-    #[error("cannot reach the bot at {bot}: {source}")]
-    Connect { bot: String, source: std::io::Error },
+    #[error("cannot reach the bot at {bot}: {cause}")]
+    Connect { bot: String, cause: std::io::Error },
     #[error("TLS handshake with the bot failed: {0}; check [tls] ca/cert/key and that the bot's certificate names the host dialled")]
     Tls(std::io::Error),
     #[error("the bot refused this agent: {0}")]
@@ -82,23 +84,81 @@ pub enum LinkError {
     Frame(#[from] FrameError),
     #[error("the bot was silent for {0:?}")]
     Silent(Duration),
-    #[error("spool: {0}")]
+    #[error(transparent)]
     Spool(#[from] hagios_spool::SpoolError),
 }
 
+/// The records sent on some connection and not yet acknowledged: each goes out on one
+/// connection at a time, and comes free again when that connection ends.
+#[derive(Clone, Default)]
+struct InFlight(Arc<Mutex<HashSet<RecordId>>>);
+
+impl InFlight {
+    fn records(&self) -> MutexGuard<'_, HashSet<RecordId>> {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The records one connection sent and not yet saw stored; handed back when it ends.
+struct Sent<'a> {
+    all: &'a InFlight,
+    mine: HashSet<RecordId>,
+}
+
+impl Sent<'_> {
+    fn len(&self) -> usize {
+        self.mine.len()
+    }
+
+    /// Claims `id` for this connection; false when another connection has it.
+    fn claim(&mut self, id: &RecordId) -> bool {
+        let claimed = self.all.records().insert(id.clone());
+        if claimed {
+            self.mine.insert(id.clone());
+        }
+        claimed
+    }
+
+    /// `id` is done with on this connection (stored, refused or quarantined): any may take it.
+    fn release(&mut self, id: &RecordId) {
+        if self.mine.remove(id) {
+            self.all.records().remove(id);
+        }
+    }
+}
+
+impl Drop for Sent<'_> {
+    fn drop(&mut self) {
+        let mut all = self.all.records();
+        for id in &self.mine {
+            all.remove(id);
+        }
+    }
+}
+
 impl AgentLink {
-    /// Keeps a connection to the bot until `shutdown` turns true.
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+    /// Keeps a connection to every bot until `shutdown` turns true.
+    pub async fn run(self, shutdown: watch::Receiver<bool>) {
+        let in_flight = InFlight::default();
+        let mut dials = tokio::task::JoinSet::new();
+        for bot in &self.bots {
+            dials.spawn(self.clone().dial(bot.clone(), in_flight.clone(), shutdown.clone()));
+        }
+        while dials.join_next().await.is_some() {}
+    }
+
+    /// Keeps a connection to `bot` until `shutdown` turns true.
+    async fn dial(self, bot: String, in_flight: InFlight, mut shutdown: watch::Receiver<bool>) {
         let mut backoff = Backoff::new(self.max_backoff);
         while !*shutdown.borrow() {
             let welcomed = tokio::select! {
-                result = self.session() => match result {
+                result = self.session(&bot, &in_flight) => match result {
                     Ok(()) => {
-                        tracing::info!(bot = %self.bot, "the bot closed the connection");
+                        tracing::info!(%bot, "the bot closed the connection");
                         true
                     }
                     Err((welcomed, e)) => {
-                        tracing::warn!(bot = %self.bot, error = %e, "link to the bot down");
+                        tracing::warn!(%bot, error = %e, "link to the bot down");
                         welcomed
                     }
                 },
@@ -108,7 +168,7 @@ impl AgentLink {
                 backoff = Backoff::new(self.max_backoff);
             }
             let wait = backoff.next_wait();
-            tracing::info!(retry_in = ?wait, "reconnecting to the bot");
+            tracing::info!(%bot, retry_in = ?wait, "reconnecting to the bot");
             metrics::counter!(crate::LINK_RECONNECTS).increment(1);
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
@@ -118,28 +178,28 @@ impl AgentLink {
     }
 
     /// One connection; the error says whether the bot had welcomed us (then backoff restarts).
-    async fn session(&self) -> Result<(), (bool, LinkError)> {
-        let stream = self.connect().await.map_err(|e| (false, e))?;
-        tracing::info!(bot = %self.bot, site = %self.site, "connected to the bot");
+    async fn session(&self, bot: &str, in_flight: &InFlight) -> Result<(), (bool, LinkError)> {
+        let stream = self.connect(bot).await.map_err(|e| (false, e))?;
+        tracing::info!(%bot, site = %self.site, "connected to the bot");
         let (reader, writer) = tokio::io::split(stream);
         let (outbox, frames) = mpsc::channel(MAX_IN_FLIGHT * 2);
         let (incoming_tx, incoming) = mpsc::channel(16);
+        let sent = Sent { all: in_flight, mine: HashSet::new() };
         tokio::select! {
             result = write_frames(writer, frames, self.heartbeat) => result.map_err(|e| (true, e.into())),
             result = forward_frames(reader, incoming_tx) => result.map_err(|e| (true, e.into())),
-            result = self.exchange(incoming, outbox) => result.map_err(|e| (true, e)),
+            result = self.exchange(incoming, outbox, sent) => result.map_err(|e| (true, e)),
         }
     }
 
-    async fn connect(&self) -> Result<tokio_rustls::client::TlsStream<TcpStream>, LinkError> {
-        let host = self.bot.rsplit_once(':').map_or(self.bot.as_str(), |(host, _)| host);
+    async fn connect(&self, bot: &str) -> Result<tokio_rustls::client::TlsStream<TcpStream>, LinkError> {
+        let host = bot.rsplit_once(':').map_or(bot, |(host, _)| host);
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let server_name = ServerName::try_from(host.to_owned())
             .map_err(|e| LinkError::Protocol(format!("`{host}` is not a host name: {e}")))?;
         let handshake = async {
-            let tcp = TcpStream::connect(&self.bot)
-                .await
-                .map_err(|source| LinkError::Connect { bot: self.bot.clone(), source })?;
+            let tcp =
+                TcpStream::connect(bot).await.map_err(|cause| LinkError::Connect { bot: bot.to_owned(), cause })?;
             let mut stream =
                 TlsConnector::from(Arc::clone(&self.tls)).connect(server_name, tcp).await.map_err(LinkError::Tls)?;
             let hello = Frame::Hello { version: PROTOCOL_VERSION, site: self.site.clone() };
@@ -162,8 +222,9 @@ impl AgentLink {
         &self,
         mut incoming: mpsc::Receiver<Frame>,
         outbox: mpsc::Sender<Frame>,
+        in_flight: Sent<'_>,
     ) -> Result<(), LinkError> {
-        let mut offers = Offers::new(self.max_backoff);
+        let mut offers = Offers::new(in_flight, self.max_backoff);
         let silence = self.heartbeat * 3;
         let mut last_heard = tokio::time::Instant::now();
         let mut poll = tokio::time::interval(self.poll_interval);
@@ -185,7 +246,7 @@ impl AgentLink {
         }
     }
 
-    fn handle(&self, frame: Frame, offers: &mut Offers, outbox: &mpsc::Sender<Frame>) -> Result<(), LinkError> {
+    fn handle(&self, frame: Frame, offers: &mut Offers<'_>, outbox: &mpsc::Sender<Frame>) -> Result<(), LinkError> {
         match frame {
             Frame::Heartbeat => {}
             Frame::Stored { record } => {
@@ -220,21 +281,21 @@ impl AgentLink {
         Ok(())
     }
 
-    async fn send_pending(&self, offers: &mut Offers, outbox: &mpsc::Sender<Frame>) -> Result<(), LinkError> {
+    async fn send_pending(&self, offers: &mut Offers<'_>, outbox: &mpsc::Sender<Frame>) -> Result<(), LinkError> {
         if offers.in_flight.len() >= MAX_IN_FLIGHT || offers.paused() {
             return Ok(());
         }
         let spool = Arc::clone(&self.spool);
         let pending = tokio::task::spawn_blocking(move || spool.pending()).await.expect("spool scan task")?;
         let room = MAX_IN_FLIGHT - offers.in_flight.len();
-        let unsent: Vec<RecordId> =
-            pending.into_iter().filter(|id| !offers.in_flight.contains(id)).take(room).collect();
+        let unsent: Vec<RecordId> = pending.into_iter().filter(|id| offers.in_flight.claim(id)).take(room).collect();
         for id in unsent {
             let notification = match self.spool.read(&id) {
                 Ok(notification) => notification,
                 Err(e) if !e.retryable() => {
                     tracing::error!(record = %id, error = %e, "quarantining unreadable spool record");
                     self.spool.quarantine(&id, &e.to_string())?;
+                    offers.in_flight.release(&id);
                     continue;
                 }
                 Err(e) => return Err(e.into()),
@@ -244,13 +305,13 @@ impl AgentLink {
                 Err(e) => {
                     tracing::error!(record = %id, error = %e, "quarantining a notification that cannot cross the link");
                     self.spool.quarantine(&id, &e.to_string())?;
+                    offers.in_flight.release(&id);
                     continue;
                 }
             };
             if outbox.send(frame).await.is_err() {
                 return Ok(());
             }
-            offers.in_flight.insert(id);
         }
         Ok(())
     }
@@ -287,17 +348,18 @@ impl AgentLink {
 }
 
 /// What the agent has offered the bot, and whether it must wait before offering more.
-struct Offers {
-    in_flight: HashSet<RecordId>,
+struct Offers<'a> {
+    /// What this connection sent and has not heard back about.
+    in_flight: Sent<'a>,
     /// While the bot's quota for this site is full, nothing is offered before this.
     paused_until: Option<tokio::time::Instant>,
     backoff: Backoff,
     max_backoff: Duration,
 }
 
-impl Offers {
-    fn new(max_backoff: Duration) -> Self {
-        Offers { in_flight: HashSet::new(), paused_until: None, backoff: Backoff::new(max_backoff), max_backoff }
+impl<'a> Offers<'a> {
+    fn new(in_flight: Sent<'a>, max_backoff: Duration) -> Self {
+        Offers { in_flight, paused_until: None, backoff: Backoff::new(max_backoff), max_backoff }
     }
 
     fn paused(&self) -> bool {
@@ -305,7 +367,7 @@ impl Offers {
     }
 
     fn stored(&mut self, id: &RecordId) {
-        self.in_flight.remove(id);
+        self.in_flight.release(id);
         if !self.paused() {
             self.backoff = Backoff::new(self.max_backoff);
         }
@@ -314,7 +376,7 @@ impl Offers {
     /// The bot refused `id` for the site's quota: it stays in the spool. Starts a pause (longer
     /// each time the quota is still full after one) unless one is running; returns its length.
     fn over_quota(&mut self, id: &RecordId) -> Option<Duration> {
-        self.in_flight.remove(id);
+        self.in_flight.release(id);
         if self.paused() {
             return None;
         }

@@ -1,15 +1,17 @@
-//! The bot's end of the link: accepts agents over mutual TLS, checks the handshake, stores
-//! their notifications in the bot's spool (acknowledging each once it is durable; each site's
-//! within its quota and its own namespace of record ids) and keeps the site registered for
-//! commands while the connection lives.
+//! The bot's end of the link: accepts agents over mutual TLS, checks the handshake, keeps
+//! their notifications in its [`Inbox`] — the bot's spool, or the store several bots share —
+//! acknowledging each once it is durable there (each site's within its quota and its own
+//! namespace of record ids), and keeps the site registered for commands while the connection
+//! lives.
 
 use crate::certs::{self, Expiry, Facts};
 use crate::protocol::{read_frame, write_frame, write_frames, Frame, FrameError, MAX_FRAME_BYTES, PROTOCOL_VERSION};
 use crate::quota::{Admission, Quotas};
 use crate::sites::{Registration, Sites};
 use crate::tls::certified_site;
+use async_trait::async_trait;
 use hagios_domain::Notification;
-use hagios_spool::{RecordId, Spool, SpoolError};
+use hagios_spool::{RecordId, Spool};
 use rustls::ServerConfig;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,13 +21,34 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio_rustls::TlsAcceptor;
 
+/// Where the bot keeps what agents hand it until it is delivered.
+#[async_trait]
+pub trait Inbox: Send + Sync {
+    /// Makes `notification` durable under the agent's record id (handing the same record over
+    /// again keeps it once) and returns its size in bytes; the agent deletes its copy only after
+    /// this succeeded.
+    async fn keep(&self, record: RecordId, notification: Notification) -> Result<u64, String>;
+}
+
+/// A bot alone keeps notifications in its own spool.
+#[async_trait]
+impl Inbox for Spool {
+    async fn keep(&self, record: RecordId, notification: Notification) -> Result<u64, String> {
+        let spool = self.clone();
+        tokio::task::spawn_blocking(move || spool.write_as(&record, notification))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())
+    }
+}
+
 /// How the bot runs its side of the link.
 #[derive(Clone)]
 pub struct BotLink {
     pub tls: Arc<ServerConfig>,
-    pub spool: Arc<Spool>,
+    pub inbox: Arc<dyn Inbox>,
     pub sites: Arc<Sites>,
-    /// How much of each site may wait in `spool` (and the chat platforms' spools after it).
+    /// How much of each site may wait at the bot (in its spool, and the chat platforms' after it).
     pub quotas: Arc<Quotas>,
     /// How often the bot sends a heartbeat; a peer silent for three of these is gone.
     pub heartbeat: Duration,
@@ -161,13 +184,7 @@ impl BotLink {
                     let id: RecordId = record.parse().map_err(|e| SessionError::Refused(format!("{e}")))?;
                     // The agent chose the id: it names a record in its own site's namespace only.
                     let stored_id = id.of_site(site).map_err(|e| SessionError::Refused(format!("{e}")))?;
-                    let link = self.clone();
-                    let owner = site.to_owned();
-                    let stored = tokio::task::spawn_blocking(move || link.store(&owner, &stored_id, notification))
-                        .await
-                        .map_err(|e| SessionError::Store(e.to_string()))?
-                        .map_err(|e| SessionError::Store(e.to_string()))?;
-                    let answer = match stored {
+                    let answer = match self.store(site, stored_id, notification).await.map_err(SessionError::Store)? {
                         true => Frame::Stored { record },
                         false => Frame::OverQuota { record },
                     };
@@ -187,10 +204,15 @@ impl BotLink {
         }
     }
 
-    /// Stores `site`'s notification as record `id` unless the site's quota is full (`false`);
-    /// writes the quota notices into the spool for chat.
-    fn store(&self, site: &str, id: &RecordId, mut notification: Notification) -> Result<bool, SpoolError> {
-        match self.quotas.admit(site)? {
+    /// Keeps `site`'s notification as record `id` unless the site's quota is full (`false`);
+    /// puts the quota notices into the inbox for chat.
+    async fn store(&self, site: &str, id: RecordId, mut notification: Notification) -> Result<bool, String> {
+        let (quotas, owner) = (Arc::clone(&self.quotas), site.to_owned());
+        let admission = tokio::task::spawn_blocking(move || quotas.admit(&owner))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        match admission {
             Admission::Refuse { usage, newly_full } => {
                 if newly_full {
                     tracing::warn!(
@@ -199,14 +221,14 @@ impl BotLink {
                         bytes = usage.bytes,
                         "a site filled its quota at the bot; refusing its notifications until chat catches up"
                     );
-                    self.spool.write(self.quotas.notice(site, usage))?;
+                    self.inbox.keep(RecordId::next(), self.quotas.notice(site, usage)).await?;
                 }
                 Ok(false)
             }
             Admission::Store => {
                 // The site is whatever the certificate says, never what the agent claims.
                 notification.site = site.to_owned();
-                let bytes = self.spool.write_as(id, notification)?;
+                let bytes = self.inbox.keep(id.clone(), notification).await?;
                 self.quotas.stored(site, bytes);
                 tracing::debug!(site, record = %id, "notification stored");
                 Ok(true)

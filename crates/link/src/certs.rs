@@ -70,20 +70,28 @@ pub enum CertError {
     Usage(String),
     #[error("{} already exists; delete it first if you really mean to replace it", .0.display())]
     Exists(PathBuf),
-    #[error("cannot read {}: {source}; run `hagios certs init --dir {}` first", .path.display(), .dir.display())]
-    NoCa { path: PathBuf, dir: PathBuf, source: std::io::Error },
+    #[error("cannot read {}: {cause}; run `hagios certs init --dir {}` first", .path.display(), .dir.display())]
+    NoCa { path: PathBuf, dir: PathBuf, cause: std::io::Error },
     #[error(
-        "cannot read {}: {source}; renewing needs the key of the CA that signed the certificate: run this where \
+        "cannot read {}: {cause}; renewing needs the key of the CA that signed the certificate: run this where \
          that ca.key is kept (a new CA would mean issuing every certificate again)",
         .path.display()
     )]
-    NoCaKey { path: PathBuf, source: std::io::Error },
+    NoCaKey { path: PathBuf, cause: std::io::Error },
     #[error("cannot read the certificate {}: {detail}", .path.display())]
     Read { path: PathBuf, detail: String },
-    #[error("cannot write {}: {source}", .path.display())]
-    Write { path: PathBuf, source: std::io::Error },
+    #[error("cannot write {}: {cause}", .path.display())]
+    Write { path: PathBuf, cause: std::io::Error },
     #[error("cannot make the certificate: {0}")]
-    Generate(#[from] rcgen::Error),
+    Generate(rcgen::Error),
+}
+
+/// By hand rather than `#[from]`, which would also make rcgen's error the `source()` the message
+/// already quotes: a chain printed whole would say it twice.
+impl From<rcgen::Error> for CertError {
+    fn from(cause: rcgen::Error) -> Self {
+        CertError::Generate(cause)
+    }
 }
 
 /// An agent's name is a site name: one DNS label (it becomes a file name, part of a DNS name
@@ -352,7 +360,7 @@ pub fn init_ca_with_validity(dir: &Path, validity: Validity) -> Result<Written, 
             return Err(CertError::Exists(path.clone()));
         }
     }
-    std::fs::create_dir_all(dir).map_err(|source| CertError::Write { path: dir.into(), source })?;
+    std::fs::create_dir_all(dir).map_err(|cause| CertError::Write { path: dir.into(), cause })?;
     let key = KeyPair::generate()?;
     let mut params = ca_params(&key);
     (params.not_before, params.not_after) = (validity.not_before, validity.not_after);
@@ -412,10 +420,10 @@ pub fn issue_with_validity(
         }
     }
     let ca_key_path = dir.join(CA_KEY_FILE);
-    let ca_key_pem = std::fs::read_to_string(&ca_key_path).map_err(|source| CertError::NoCa {
+    let ca_key_pem = std::fs::read_to_string(&ca_key_path).map_err(|cause| CertError::NoCa {
         path: ca_key_path.clone(),
         dir: dir.into(),
-        source,
+        cause,
     })?;
     let issuer = ca_issuer(&ca_key_pem)?;
     let (cert_pem, key_pem) = sign(&issuer, role, name, extra_sans, validity)?;
@@ -516,7 +524,7 @@ pub fn renew_with_validity(dir: &Path, name: &str, validity: Validity) -> Result
     }
     let ca_key_path = dir.join(CA_KEY_FILE);
     let ca_key_pem = std::fs::read_to_string(&ca_key_path)
-        .map_err(|source| CertError::NoCaKey { path: ca_key_path.clone(), source })?;
+        .map_err(|cause| CertError::NoCaKey { path: ca_key_path.clone(), cause })?;
     let issuer = ca_issuer(&ca_key_pem)?;
     let ca_name = ca_common_name(&issuer);
     if facts.issuer_common_name.as_deref() != Some(ca_name.as_str()) {
@@ -544,7 +552,7 @@ pub fn renew_with_validity(dir: &Path, name: &str, validity: Validity) -> Result
     let mut kept = Vec::new();
     for path in [&cert_path, &key_path] {
         let backup = with_suffix(path, &stamp);
-        std::fs::hard_link(path, &backup).map_err(|source| CertError::Write { path: backup.clone(), source })?;
+        std::fs::hard_link(path, &backup).map_err(|cause| CertError::Write { path: backup.clone(), cause })?;
         kept.push(backup);
     }
     for (path, pem, mode) in [(&key_path, &key_pem, 0o600), (&cert_path, &cert_pem, 0o644)] {
@@ -552,7 +560,7 @@ pub fn renew_with_validity(dir: &Path, name: &str, validity: Validity) -> Result
         // A `.new` file is what an interrupted renewal left behind.
         let _ = std::fs::remove_file(&fresh);
         write_new(&fresh, pem.as_bytes(), mode)?;
-        std::fs::rename(&fresh, path).map_err(|source| CertError::Write { path: path.clone(), source })?;
+        std::fs::rename(&fresh, path).map_err(|cause| CertError::Write { path: path.clone(), cause })?;
     }
 
     let mut files = placement(dir, role, name, cert_path, key_path);
@@ -670,14 +678,12 @@ fn role_names(role: Role, name: &str, extra_sans: &[String]) -> Result<Vec<SanTy
 /// Creates `path` with `mode` from the first byte on (a key is never readable by others, not
 /// even for a moment), refusing to replace an existing file.
 fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), CertError> {
-    let mut file = OpenOptions::new().write(true).create_new(true).mode(mode).open(path).map_err(|source| {
-        if source.kind() == std::io::ErrorKind::AlreadyExists {
+    let mut file = OpenOptions::new().write(true).create_new(true).mode(mode).open(path).map_err(|cause| {
+        if cause.kind() == std::io::ErrorKind::AlreadyExists {
             CertError::Exists(path.into())
         } else {
-            CertError::Write { path: path.into(), source }
+            CertError::Write { path: path.into(), cause }
         }
     })?;
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .map_err(|source| CertError::Write { path: path.into(), source })
+    file.write_all(bytes).and_then(|()| file.sync_all()).map_err(|cause| CertError::Write { path: path.into(), cause })
 }

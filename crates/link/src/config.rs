@@ -22,14 +22,42 @@ pub struct TlsConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AgentConfig {
-    /// `host:port` of the bot; the bot's certificate must name that host.
-    pub bot: String,
+    /// `host:port` of the bot, or of each bot when several share one database; each bot's
+    /// certificate must name its host.
+    pub bot: Bots,
     /// The command kinds this site carries out when the bot asks; everything else is refused.
     #[serde(default = "default_allow")]
     pub allow: Vec<String>,
     /// How often to send a heartbeat; a bot silent for three of these is redialled.
     #[serde(default = "default_heartbeat", with = "duration")]
     pub heartbeat: Duration,
+}
+
+/// `bot = "host:port"`, or a list of them.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(from = "OneOrMore")]
+pub struct Bots(pub Vec<String>);
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMore {
+    One(String),
+    More(Vec<String>),
+}
+
+impl From<OneOrMore> for Bots {
+    fn from(bots: OneOrMore) -> Self {
+        match bots {
+            OneOrMore::One(bot) => Bots(vec![bot]),
+            OneOrMore::More(bots) => Bots(bots),
+        }
+    }
+}
+
+impl std::fmt::Display for Bots {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.join(", "))
+    }
 }
 
 /// `[bot]`: where chat is reachable.
@@ -54,11 +82,24 @@ pub struct BotConfig {
 
 impl AgentConfig {
     pub fn problems(&self) -> Vec<String> {
-        self.allow
+        let mut problems: Vec<String> = self
+            .allow
             .iter()
             .filter(|kind| !COMMAND_KINDS.contains(&kind.as_str()))
             .map(|kind| format!("[agent] allow lists unknown command `{kind}` (known: {})", COMMAND_KINDS.join(", ")))
-            .collect()
+            .collect();
+        let bots = &self.bot.0;
+        if bots.is_empty() {
+            problems.push("[agent] bot is an empty list: name the bot to dial, \"bot.example.org:7443\"".to_owned());
+        }
+        for (index, bot) in bots.iter().enumerate() {
+            if !bot.rsplit_once(':').is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok()) {
+                problems.push(format!("[agent] bot \"{bot}\" is not host:port, like \"bot.example.org:7443\""));
+            } else if bots[..index].contains(bot) {
+                problems.push(format!("[agent] bot lists \"{bot}\" twice"));
+            }
+        }
+        problems
     }
 }
 
@@ -131,6 +172,7 @@ mod tests {
     #[test]
     fn defaults_and_checks() {
         let agent: AgentConfig = toml::from_str("bot = \"bot:7443\"\n").unwrap();
+        assert_eq!(agent.bot, Bots(vec!["bot:7443".into()]));
         assert_eq!(agent.allow, DEFAULT_ALLOWED_KINDS);
         assert_eq!(agent.heartbeat, Duration::from_secs(10));
         let odd: AgentConfig = toml::from_str("bot = \"bot:7443\"\nallow = [\"ack\", \"reboot\"]\n").unwrap();
@@ -143,5 +185,22 @@ mod tests {
         assert!(closed.problems()[0].contains("quota_records = 0 lets no site deliver"), "{:?}", closed.problems());
         let nowhere: BotConfig = toml::from_str("listen = \"everywhere\"\n").unwrap();
         assert!(nowhere.problems()[0].contains("not an address"));
+    }
+
+    #[test]
+    fn an_agent_lists_one_bot_or_several() {
+        let two: AgentConfig =
+            toml::from_str("bot = [\"bot1.example.org:7443\", \"bot2.example.org:7443\"]\n").unwrap();
+        assert_eq!(two.bot.0, ["bot1.example.org:7443", "bot2.example.org:7443"]);
+        assert!(two.problems().is_empty(), "{:?}", two.problems());
+        assert_eq!(two.bot.to_string(), "bot1.example.org:7443, bot2.example.org:7443");
+        let odd: AgentConfig = toml::from_str("bot = [\"bot1:7443\", \"bot1:7443\", \"bot2\"]\n").unwrap();
+        let problems = odd.problems().join("\n");
+        assert!(
+            problems.contains("\"bot1:7443\" twice") && problems.contains("\"bot2\" is not host:port"),
+            "{problems}"
+        );
+        let none: AgentConfig = toml::from_str("bot = []\n").unwrap();
+        assert!(none.problems()[0].contains("empty list"));
     }
 }

@@ -144,7 +144,15 @@ pub enum FrameError {
     #[error("{frame} frame whose {field} is {problem}; the peer is broken or hostile")]
     Field { frame: &'static str, field: &'static str, problem: FieldProblem },
     #[error("connection failed: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
+}
+
+/// By hand rather than `#[from]`, which would also make the I/O error the `source()` the message
+/// already quotes: a chain printed whole would say it twice.
+impl From<std::io::Error> for FrameError {
+    fn from(cause: std::io::Error) -> Self {
+        FrameError::Io(cause)
+    }
 }
 
 /// What is wrong with a field (never its content, which may be anything).

@@ -6,7 +6,7 @@
 //! it fills its quota again (a long storm that fills it again and again is one episode).
 //!
 //! What waits is counted from the spools themselves (the bot's spool and, with several chat
-//! platforms, each platform's), where a site's records are the ones in its namespace
+//! platforms, each platform's; with several bots, the inbox they share: [`Waiting`]), where a site's records are the ones in its namespace
 //! ([`RecordId::of_site`]). Scanning is not free, so between scans the count is the last scan
 //! plus what was stored since — never less than the truth, as delivery only takes away — and
 //! the spools are scanned again only when that estimate reaches a quota, at most once a second.
@@ -26,6 +26,21 @@ pub const CALM: Duration = Duration::from_secs(600);
 pub const NOTICE_HOST: &str = "hagios";
 pub const NOTICE_SERVICE: &str = "link quota";
 const MIB: u64 = 1024 * 1024;
+
+/// A place records wait at the bot besides its spools: the inbox several bots share.
+pub trait Waiting: Send + Sync {
+    /// Every record waiting there with its size in bytes. Blocks.
+    fn waiting(&self) -> Result<Vec<(String, u64)>, String>;
+}
+
+/// Why the quotas could not be counted.
+#[derive(Debug, thiserror::Error)]
+pub enum QuotaError {
+    #[error(transparent)]
+    Spool(#[from] SpoolError),
+    #[error("cannot count what waits in the shared inbox: {0}")]
+    Inbox(String),
+}
 
 /// How much of one site may wait at the bot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +75,7 @@ pub enum Admission {
 pub struct Quotas {
     quota: Quota,
     spools: Vec<Arc<Spool>>,
+    elsewhere: Option<Arc<dyn Waiting>>,
     calm: Duration,
     accounts: Mutex<Accounts>,
 }
@@ -76,7 +92,12 @@ struct Accounts {
 impl Quotas {
     /// `quota` for every site, counted over `spools`: every spool a record waits in at the bot.
     pub fn new(quota: Quota, spools: Vec<Arc<Spool>>) -> Self {
-        Quotas { quota, spools, calm: CALM, accounts: Mutex::default() }
+        Quotas { quota, spools, elsewhere: None, calm: CALM, accounts: Mutex::default() }
+    }
+
+    /// The same, counting what waits in `elsewhere` too.
+    pub fn counting(self, elsewhere: Arc<dyn Waiting>) -> Self {
+        Quotas { elsewhere: Some(elsewhere), ..self }
     }
 
     /// The same with another time a site must go without a refusal before it is noticed again.
@@ -85,7 +106,7 @@ impl Quotas {
     }
 
     /// Whether `site` may store one more record. Blocks: it may scan the spools.
-    pub fn admit(&self, site: &str) -> Result<Admission, SpoolError> {
+    pub fn admit(&self, site: &str) -> Result<Admission, QuotaError> {
         let mut accounts = self.accounts.lock().expect("quota lock");
         let stale = accounts.scanned.is_none_or(|at| at.elapsed() >= RESCAN_INTERVAL);
         let below_quota = |accounts: &Accounts| {
@@ -147,19 +168,29 @@ impl Quotas {
     }
 
     /// What waits of each site now. A record in several spools (handed on to each chat platform
-    /// as a hard link) counts once.
-    fn scan(&self) -> Result<HashMap<String, Usage>, SpoolError> {
+    /// as a hard link), or in a spool and the inbox (the leader's copy), counts once.
+    fn scan(&self) -> Result<HashMap<String, Usage>, QuotaError> {
+        let mut waiting = Vec::new();
+        for spool in &self.spools {
+            waiting.extend(spool.waiting()?);
+        }
+        if let Some(elsewhere) = &self.elsewhere {
+            for (id, bytes) in elsewhere.waiting().map_err(QuotaError::Inbox)? {
+                // The shared inbox holds what bots' own sources forwarded too (ids of no site).
+                if let Ok(id) = id.parse::<RecordId>() {
+                    waiting.push((id, bytes));
+                }
+            }
+        }
         let mut seen: HashSet<RecordId> = HashSet::new();
         let mut usage: HashMap<String, Usage> = HashMap::new();
-        for spool in &self.spools {
-            for (id, bytes) in spool.waiting()? {
-                let Some(site) = id.site() else { continue };
-                let site = site.to_owned();
-                if seen.insert(id) {
-                    let site_usage = usage.entry(site).or_default();
-                    site_usage.records += 1;
-                    site_usage.bytes += bytes;
-                }
+        for (id, bytes) in waiting {
+            let Some(site) = id.site() else { continue };
+            let site = site.to_owned();
+            if seen.insert(id) {
+                let site_usage = usage.entry(site).or_default();
+                site_usage.records += 1;
+                site_usage.bytes += bytes;
             }
         }
         Ok(usage)
@@ -262,5 +293,35 @@ mod tests {
         assert!(quotas.notice("east", Usage { records: 3, bytes: 2000 }).output.contains("3 notifications (2 KiB)"));
         assert!(notice.output.contains("quota_records = 20000, quota_mib = 256"), "{}", notice.output);
         assert!(notice.output.contains("nothing is lost"), "{}", notice.output);
+    }
+
+    /// An inbox several bots share, as a list.
+    struct SharedInbox(Vec<(String, u64)>);
+
+    impl Waiting for SharedInbox {
+        fn waiting(&self) -> Result<Vec<(String, u64)>, String> {
+            Ok(self.0.clone())
+        }
+    }
+
+    #[test]
+    fn what_waits_in_the_shared_inbox_counts_once_beside_the_spool() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Arc::new(Spool::open(dir.path()).unwrap());
+        let (mirrored, notification) = record("east", 1);
+        let bytes = spool.write_as(&mirrored, notification).unwrap();
+        let inbox = SharedInbox(vec![
+            (mirrored.to_string(), bytes),
+            (record("east", 2).0.to_string(), 100),
+            (record("west", 3).0.to_string(), 100),
+            ("01796495339656569025-0000013192-000000".into(), 100),
+        ]);
+        let quotas = Quotas::new(Quota { records: 2, bytes: u64::MAX }, vec![spool]).counting(Arc::new(inbox));
+        let usage = quotas.scan().unwrap();
+        assert_eq!(usage["east"], Usage { records: 2, bytes: bytes + 100 }, "the leader's copy counts once");
+        assert_eq!(usage["west"].records, 1);
+        assert_eq!(usage.len(), 2, "a bot's own record belongs to no site: {usage:?}");
+        assert!(matches!(quotas.admit("east").unwrap(), Admission::Refuse { newly_full: true, .. }));
+        assert_eq!(quotas.admit("west").unwrap(), Admission::Store);
     }
 }

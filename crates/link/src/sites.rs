@@ -4,7 +4,7 @@
 
 use crate::protocol::{Frame, Refusal};
 use async_trait::async_trait;
-use hagios_domain::{Action, Outcome, SiteSnapshots, Snapshot};
+use hagios_domain::{Action, Outcome, Permit, SiteSnapshots, Snapshot};
 use hagios_monitor::{Monitor, MonitorError, SingleFlight};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -133,11 +133,14 @@ pub struct SitesMonitor {
     /// How long to wait for an agent's answer; longer than the agents' confirmation timeout.
     timeout: Duration,
     state: SingleFlight<SiteSnapshots>,
+    /// Whether this bot may send commands now (only the leader of several may); asked right
+    /// before a command goes out.
+    permit: Permit,
 }
 
 impl SitesMonitor {
-    pub fn new(sites: Arc<Sites>, timeout: Duration) -> Self {
-        SitesMonitor { sites, timeout, state: SingleFlight::default() }
+    pub fn new(sites: Arc<Sites>, timeout: Duration, permit: Permit) -> Self {
+        SitesMonitor { sites, timeout, state: SingleFlight::default(), permit }
     }
 
     /// How many rounds of state requests went out to the sites.
@@ -222,6 +225,15 @@ impl Monitor for SitesMonitor {
     /// Sends the command to site `site` alone, which checks it against its own objects again. A
     /// site that is not connected is an error, never a reason to try another.
     async fn execute_at(&self, site: &str, action: &Action, author: &str) -> Result<Outcome, MonitorError> {
+        // The command was checked against state read a while ago: the lead may have gone meanwhile.
+        if !self.permit.granted() {
+            return Err(MonitorError::Remote {
+                site: site.to_owned(),
+                message: "this bot stopped leading before it sent the command, which was not sent; try again"
+                    .to_owned(),
+                retryable: true,
+            });
+        }
         tracing::info!(site, ?action, author, "forwarding a command to its site");
         let command =
             |id| Frame::Command { id, site: site.to_owned(), action: action.clone(), author: author.to_owned() };

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use hagios_domain::{Action, NotificationType, ObjectRef, Outcome};
+use hagios_domain::{Action, NotificationType, ObjectRef, Outcome, Permit};
 use hagios_link::agent::COMMAND_KINDS;
 use hagios_link::protocol::{read_frame, write_frame, Frame, Refusal, MAX_FRAME_BYTES, MAX_TEXT_BYTES};
 use hagios_link::quota::{Quota, NOTICE_HOST};
@@ -119,7 +119,7 @@ async fn a_site_cannot_replace_or_shadow_another_site_s_records() {
     }
 
     // Then east delivers the real one under the same id.
-    let east = start_agent(pki.path(), &bot.address, "east", vec!["web01"], &COMMAND_KINDS);
+    let east = start_agent(pki.path(), &[&bot.address], "east", vec!["web01"], &COMMAND_KINDS);
     east.spool.write_as(&id, east_spool.read(&id).unwrap()).unwrap();
     eventually(|| east.spool.pending().unwrap().is_empty().then_some(())).await;
     let stored = bot.stored();
@@ -169,7 +169,7 @@ async fn a_flooding_agent_is_held_at_its_quota_and_chat_hears_of_it_once() {
     assert_eq!(bot.stored().len(), 6);
 
     // Another site has its own quota.
-    let east = start_agent(pki.path(), &bot.address, "east", vec!["db01"], &COMMAND_KINDS);
+    let east = start_agent(pki.path(), &[&bot.address], "east", vec!["db01"], &COMMAND_KINDS);
     for _ in 0..3 {
         east.spool.write(notification("db01")).unwrap();
     }
@@ -202,7 +202,7 @@ async fn a_site_s_bytes_are_capped_too() {
 async fn an_agent_held_at_its_quota_keeps_every_record_and_delivers_each_once_when_there_is_room() {
     let pki = pki();
     let bot = start_bot_with(pki.path(), Quota { records: 4, bytes: u64::MAX }).await;
-    let agent = start_agent(pki.path(), &bot.address, "east", vec![], &COMMAND_KINDS);
+    let agent = start_agent(pki.path(), &[&bot.address], "east", vec![], &COMMAND_KINDS);
     let (log, _capture) = Log::capture();
     let hosts: Vec<String> = (0..12).map(|n| format!("web{n:02}")).collect();
     for host in &hosts {
@@ -273,7 +273,7 @@ async fn oversized_fields_end_the_connection_and_reach_neither_log_nor_spool() {
     // An answer to a real command: the bot drops the link and says so, without the text.
     let mut west = HostileAgent::welcomed(&bot, pki.path(), "west", "west").await;
     eventually(|| (bot.sites.connected() == ["west"]).then_some(())).await;
-    let monitor = SitesMonitor::new(Arc::clone(&bot.sites), PATIENCE);
+    let monitor = SitesMonitor::new(Arc::clone(&bot.sites), PATIENCE, Permit::always());
     let recheck = Action::Recheck { target: ObjectRef::host("web01") };
     let answering = tokio::spawn(async move {
         match west.answer().await {

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use hagios_domain::{Action, Notification, ObjectRef, Outcome};
+use hagios_domain::{Action, Notification, ObjectRef, Outcome, Permit};
 use hagios_link::agent::COMMAND_KINDS;
 use hagios_link::certs::{self, Role, Validity};
 use hagios_link::protocol::{encode, read_frame, write_frame, Frame, MAX_FRAME_BYTES, PROTOCOL_VERSION};
@@ -47,11 +47,28 @@ fn certs_are_written_with_private_keys_and_refuse_to_overwrite() {
 }
 
 #[tokio::test]
+async fn an_agent_listing_two_bots_hands_each_record_to_one_of_them_and_registers_with_both() {
+    let pki = pki();
+    let (first, second) = (start_bot(pki.path()).await, start_bot(pki.path()).await);
+    let east = start_agent(pki.path(), &[&first.address, &second.address], "east", vec!["web01"], &COMMAND_KINDS);
+    for n in 0..40 {
+        east.spool.write(notification(&format!("web{n:02}"))).unwrap();
+    }
+    eventually(|| east.spool.pending().unwrap().is_empty().then_some(())).await;
+    let stored = |bot: &RunningBot| bot.spool.pending().unwrap();
+    let (at_first, at_second) = (stored(&first), stored(&second));
+    assert_eq!(at_first.len() + at_second.len(), 40, "each record went to one bot: {at_first:?} {at_second:?}");
+    assert!(at_first.iter().all(|id| !at_second.contains(id)));
+    // Either bot may lead: both know the site, to send it commands.
+    eventually(|| (first.sites.connected() == ["east"] && second.sites.connected() == ["east"]).then_some(())).await;
+}
+
+#[tokio::test]
 async fn notifications_go_up_once_stored_and_commands_come_down_to_the_owning_site() {
     let pki = pki();
     let bot = start_bot(pki.path()).await;
-    let east = start_agent(pki.path(), &bot.address, "east", vec!["web01"], &COMMAND_KINDS);
-    let west = start_agent(pki.path(), &bot.address, "west", vec!["db01"], &["recheck"]);
+    let east = start_agent(pki.path(), &[&bot.address], "east", vec!["web01"], &COMMAND_KINDS);
+    let west = start_agent(pki.path(), &[&bot.address], "west", vec!["db01"], &["recheck"]);
     east.spool.write(notification("web01")).unwrap();
     west.spool.write(notification("db01")).unwrap();
 
@@ -63,7 +80,7 @@ async fn notifications_go_up_once_stored_and_commands_come_down_to_the_owning_si
     sites.sort();
     assert_eq!(sites, [("east", "web01"), ("west", "db01")], "site comes from the certificate");
 
-    let monitor = SitesMonitor::new(Arc::clone(&bot.sites), PATIENCE);
+    let monitor = SitesMonitor::new(Arc::clone(&bot.sites), PATIENCE, Permit::always());
     eventually(|| (bot.sites.connected() == ["east", "west"]).then_some(())).await;
     let snapshot = monitor.snapshot().await.unwrap();
     assert!(snapshot.has_host("web01") && snapshot.has_host("db01"), "status spans every site");
@@ -99,9 +116,9 @@ async fn notifications_go_up_once_stored_and_commands_come_down_to_the_owning_si
 async fn the_same_host_at_two_sites_is_acted_on_only_at_the_site_named_and_a_gone_site_is_silent() {
     let pki = pki();
     let bot = start_bot(pki.path()).await;
-    let east = start_agent(pki.path(), &bot.address, "east", vec!["db01"], &COMMAND_KINDS);
-    let west = start_agent(pki.path(), &bot.address, "west", vec!["db01"], &COMMAND_KINDS);
-    let monitor = SitesMonitor::new(Arc::clone(&bot.sites), PATIENCE);
+    let east = start_agent(pki.path(), &[&bot.address], "east", vec!["db01"], &COMMAND_KINDS);
+    let west = start_agent(pki.path(), &[&bot.address], "west", vec!["db01"], &COMMAND_KINDS);
+    let monitor = SitesMonitor::new(Arc::clone(&bot.sites), PATIENCE, Permit::always());
     eventually(|| (bot.sites.connected() == ["east", "west"]).then_some(())).await;
 
     let sites = monitor.site_snapshots().await.unwrap();
@@ -126,9 +143,9 @@ async fn the_same_host_at_two_sites_is_acted_on_only_at_the_site_named_and_a_gon
 async fn commands_at_the_same_time_cost_one_state_request_per_site() {
     let pki = pki();
     let bot = start_bot(pki.path()).await;
-    let east = start_agent(pki.path(), &bot.address, "east", vec!["db01"], &COMMAND_KINDS);
-    let west = start_agent(pki.path(), &bot.address, "west", vec!["app01"], &COMMAND_KINDS);
-    let monitor = Arc::new(SitesMonitor::new(Arc::clone(&bot.sites), PATIENCE));
+    let east = start_agent(pki.path(), &[&bot.address], "east", vec!["db01"], &COMMAND_KINDS);
+    let west = start_agent(pki.path(), &[&bot.address], "west", vec!["app01"], &COMMAND_KINDS);
+    let monitor = Arc::new(SitesMonitor::new(Arc::clone(&bot.sites), PATIENCE, Permit::always()));
     eventually(|| (bot.sites.connected() == ["east", "west"]).then_some(())).await;
     let mut readers = tokio::task::JoinSet::new();
     for _ in 0..100 {
@@ -153,7 +170,7 @@ async fn an_agent_refuses_a_command_the_bot_meant_for_another_site() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let acceptor = tokio_rustls::TlsAcceptor::from(server_config(&files(pki.path(), "localhost")).unwrap());
-    let agent = start_agent(pki.path(), &format!("localhost:{port}"), "east", vec!["db01"], &COMMAND_KINDS);
+    let agent = start_agent(pki.path(), &[&format!("localhost:{port}")], "east", vec!["db01"], &COMMAND_KINDS);
     // A confused (or compromised) bot sends east a command it checked against west.
     let (tcp, _) = listener.accept().await.unwrap();
     let mut stream = acceptor.accept(tcp).await.unwrap();
@@ -181,7 +198,7 @@ async fn the_agent_reconnects_and_delivers_what_waited_while_the_bot_was_down() 
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     drop(listener);
-    let agent = start_agent(pki.path(), &format!("localhost:{port}"), "east", vec!["web01"], &COMMAND_KINDS);
+    let agent = start_agent(pki.path(), &[&format!("localhost:{port}")], "east", vec!["web01"], &COMMAND_KINDS);
     agent.spool.write(notification("web01")).unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(agent.spool.pending().unwrap().len(), 1, "nothing may be lost while the bot is down");
@@ -282,7 +299,7 @@ async fn an_agent_that_does_not_answer_times_out_and_a_silent_one_is_dropped() {
     // It reads what the bot sends but never answers and never sends a heartbeat.
     let reading =
         tokio::spawn(async move { while let Ok(Some(_)) = read_frame(&mut stream, MAX_FRAME_BYTES).await {} });
-    let monitor = SitesMonitor::new(Arc::clone(&bot.sites), Duration::from_millis(300));
+    let monitor = SitesMonitor::new(Arc::clone(&bot.sites), Duration::from_millis(300), Permit::always());
     let err = monitor.snapshot().await.unwrap_err().to_string();
     assert!(err.contains("site `mute`: the agent did not answer within"), "{err}");
     eventually(|| bot.sites.connected().is_empty().then_some(())).await;
@@ -332,7 +349,7 @@ async fn the_agent_redials_a_bot_that_welcomed_it_and_then_fell_silent() {
             tokio::spawn(async move { while let Ok(Some(_)) = read_frame(&mut stream, MAX_FRAME_BYTES).await {} });
         }
     });
-    let agent = start_agent(pki.path(), &format!("localhost:{port}"), "east", vec!["web01"], &COMMAND_KINDS);
+    let agent = start_agent(pki.path(), &[&format!("localhost:{port}")], "east", vec!["web01"], &COMMAND_KINDS);
     agent.spool.write(notification("web01")).unwrap();
     eventually(|| (*welcomed.lock().unwrap() >= 2).then_some(())).await;
     assert_eq!(agent.spool.pending().unwrap().len(), 1, "a record the bot never acknowledged stays");

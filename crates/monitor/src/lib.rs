@@ -32,12 +32,8 @@ pub enum MonitorError {
     /// A site behind an agent answered with an error (split deployment).
     #[error("site `{site}`: {message}")]
     Remote { site: String, message: String, retryable: bool },
-    #[error("{context}: {source}")]
-    Io {
-        context: String,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("{context}: {cause}")]
+    Io { context: String, cause: std::io::Error },
 }
 
 fn suggestion_suffix(suggestion: &Option<String>) -> String {
@@ -60,9 +56,9 @@ impl Clone for MonitorError {
             MonitorError::Remote { site, message, retryable } => {
                 MonitorError::Remote { site: site.clone(), message: message.clone(), retryable: *retryable }
             }
-            MonitorError::Io { context, source } => MonitorError::Io {
+            MonitorError::Io { context, cause } => MonitorError::Io {
                 context: context.clone(),
-                source: std::io::Error::new(source.kind(), source.to_string()),
+                cause: std::io::Error::new(cause.kind(), cause.to_string()),
             },
         }
     }

@@ -8,7 +8,11 @@
 //!
 //! A record only ever appears in `new/` complete and on disk: it is written and fsynced in `tmp/`,
 //! renamed into `new/` (atomic within one filesystem), and `new/` itself is fsynced.
+//!
+//! Nagios (writing) and hagios (reading, removing) usually share the spool through a group: see
+//! [`access`] for the modes and group of what the spool creates.
 
+mod access;
 mod error;
 mod record_id;
 
@@ -17,16 +21,10 @@ pub use record_id::{InvalidRecordId, RecordId};
 
 use hagios_domain::Notification;
 use record_id::RECORD_EXTENSION;
-use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
-
-/// Group-writable, so Nagios (writing) and the agent (reading, removing) can share the spool
-/// through the nagios group.
-const DIR_MODE: u32 = 0o770;
-const FILE_MODE: u32 = 0o660;
 
 #[derive(Debug, Clone)]
 pub struct Spool {
@@ -37,16 +35,13 @@ pub struct Spool {
 }
 
 impl Spool {
-    /// Opens the spool at `dir`, creating it and its folders when missing.
+    /// Opens the spool at `dir`, creating it and its folders when missing: group-writable and
+    /// setgid whatever the umask, with the group of the folder they are created in.
     pub fn open(dir: impl AsRef<Path>) -> Result<Spool, SpoolError> {
         let root = dir.as_ref().to_path_buf();
         let spool = Spool { tmp: root.join("tmp"), new: root.join("new"), bad: root.join("bad"), root };
         for folder in [&spool.root, &spool.tmp, &spool.new, &spool.bad] {
-            DirBuilder::new()
-                .recursive(true)
-                .mode(DIR_MODE)
-                .create(folder)
-                .map_err(|e| SpoolError::io("create", folder, e))?;
+            access::ensure_folder(folder)?;
         }
         Ok(spool)
     }
@@ -69,14 +64,22 @@ impl Spool {
     /// deployment), so that it keeps one idempotency key end to end: writing the same id again
     /// replaces the pending record, and a delivered one is recognised by the pipeline's dedupe.
     /// Returns the record's size in bytes.
-    pub fn write_as(&self, id: &RecordId, mut notification: Notification) -> Result<u64, SpoolError> {
-        notification.id = id.to_string();
-        let bytes = serde_json::to_vec(&notification).map_err(|e| SpoolError::Encode(e.to_string()))?;
+    pub fn write_as(&self, id: &RecordId, notification: Notification) -> Result<u64, SpoolError> {
+        let bytes = encode(id, notification)?;
         self.put(id, &bytes)?;
         // Should only this sync fail, the record may still be delivered although the caller hears
         // "failed"; that is the safe side, since Nagios never sends the same notification again.
         sync_dir(&self.new)?;
         Ok(bytes.len() as u64)
+    }
+
+    /// [`Spool::write_as`] for many records with one sync of `new/` at the end: a bot leading
+    /// several takes them from the shared store in batches.
+    pub fn write_all_as(&self, records: Vec<(RecordId, Notification)>) -> Result<(), SpoolError> {
+        for (id, notification) in records {
+            self.put(&id, &encode(&id, notification)?)?;
+        }
+        sync_dir(&self.new)
     }
 
     /// Puts the records `ids` of `from` into this spool under the same ids, with one sync of
@@ -215,15 +218,21 @@ impl Spool {
     }
 }
 
-/// Creates `path` (which must not exist yet) with `bytes` and fsyncs it.
+/// Creates `path` (which must not exist yet) with `bytes`, readable and writable by the spool's
+/// group, and fsyncs it.
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), SpoolError> {
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(FILE_MODE)
-        .open(path)
-        .map_err(|e| SpoolError::io("write", path, e))?;
-    file.write_all(bytes).and_then(|()| file.sync_all()).map_err(|e| SpoolError::io("write", path, e))
+    let mut file =
+        OpenOptions::new().write(true).create_new(true).open(path).map_err(|e| SpoolError::io("write", path, e))?;
+    access::share_file(&file)
+        .and_then(|()| file.write_all(bytes))
+        .and_then(|()| file.sync_all())
+        .map_err(|e| SpoolError::io("write", path, e))
+}
+
+/// The record `id` holds: `notification` as JSON, under that id.
+fn encode(id: &RecordId, mut notification: Notification) -> Result<Vec<u8>, SpoolError> {
+    notification.id = id.to_string();
+    serde_json::to_vec(&notification).map_err(|e| SpoolError::Encode(e.to_string()))
 }
 
 /// Makes the directory's entries (a rename into it, a removal) durable.

@@ -25,7 +25,9 @@ pub struct RecordId(String);
 static SEQUENCE: AtomicU64 = AtomicU64::new(0);
 
 impl RecordId {
-    pub(crate) fn next() -> Self {
+    /// A fresh id, as [`crate::Spool::write`] gives a record: for a record made somewhere else
+    /// than a spool (a notice the bot writes into its inbox).
+    pub fn next() -> Self {
         // A clock before 1970 is broken, but still must not stop a notification: the pid and
         // sequence keep the name unique.
         let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);

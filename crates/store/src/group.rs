@@ -4,9 +4,9 @@
 //! retry after a crash posts exactly what the first try would have.
 
 use crate::incident::{apply, encode, find_incident, insert_delivery, INCIDENT_COLUMNS};
+use crate::sql::{args, DbError, Row, Sql, Value};
 use crate::{Delivery, Incident, IncidentChange, Store, StoreError};
 use hagios_domain::GroupCard;
-use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::fmt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -85,36 +85,34 @@ impl Store {
         members: &[String],
         now: i64,
     ) -> Result<(bool, Vec<String>), StoreError> {
-        let connection = self.connection();
-        let earlier: Option<String> = connection
-            .query_row(
-                "SELECT members FROM group_attempts WHERE platform = ?1 AND attempt_key = ?2",
-                params![self.platform(), key],
-                |row| row.get(0),
-            )
-            .optional()?;
-        if let Some(earlier) = earlier {
-            return Ok((true, earlier.lines().map(str::to_owned).collect()));
-        }
-        connection.execute(
-            "INSERT INTO group_attempts (platform, attempt_key, members, started_at) VALUES (?1, ?2, ?3, ?4)",
-            params![self.platform(), key, members.join("\n"), now],
-        )?;
-        Ok((false, members.to_vec()))
+        self.in_transaction(|sql| {
+            let earlier = sql.query_opt(
+                "SELECT members FROM group_attempts WHERE platform = $1 AND attempt_key = $2",
+                args![self.platform(), key],
+            )?;
+            if let Some(earlier) = earlier {
+                return Ok((true, earlier.text(0)?.lines().map(str::to_owned).collect()));
+            }
+            sql.execute(
+                "INSERT INTO group_attempts (platform, attempt_key, members, started_at) VALUES ($1, $2, $3, $4)",
+                args![self.platform(), key, members.join("\n"), now],
+            )?;
+            Ok((false, members.to_vec()))
+        })
     }
 
     /// Commits a group delivery: the group, every member's delivery and incident changes, and
     /// the end of the attempt — all or nothing. Returns the group's id when there is a group.
     pub fn commit_group_batch(&self, batch: &GroupBatch) -> Result<Option<GroupId>, StoreError> {
         let platform = self.platform();
-        self.in_transaction(|transaction| {
+        self.in_transaction(|sql| {
             let group = match &batch.group {
                 GroupChange::None => None,
-                GroupChange::Open(group) => Some(insert_group(transaction, platform, group)?),
+                GroupChange::Open(group) => Some(insert_group(sql, platform, group)?),
                 GroupChange::Update { id, card, closed_at } => {
-                    let changed = transaction.execute(
-                        "UPDATE alert_groups SET card = ?2, closed_at = ?3 WHERE id = ?1",
-                        params![id.0, encode(card), closed_at],
+                    let changed = sql.execute(
+                        "UPDATE alert_groups SET card = $2, closed_at = $3 WHERE id = $1",
+                        args![id.0, encode(card), *closed_at],
                     )?;
                     if changed == 0 {
                         return Err(StoreError::NoSuchGroup(*id));
@@ -123,20 +121,21 @@ impl Store {
                 }
             };
             for member in &batch.members {
-                insert_delivery(transaction, platform, &member.notification_id, &member.delivery)?;
+                insert_delivery(sql, platform, &member.notification_id, &member.delivery)?;
+                crate::inbox::finish(sql, &member.notification_id)?;
                 for change in &member.changes {
-                    let incident = apply(transaction, platform, &member.delivery, change)?;
+                    let incident = apply(sql, platform, &member.delivery, change)?;
                     if let (Some(group), IncidentChange::Open { .. }, Some(incident)) = (group, change, incident) {
-                        transaction.execute(
-                            "INSERT INTO alert_group_members (group_id, incident_id) VALUES (?1, ?2)",
-                            params![group.0, incident.0],
+                        sql.execute(
+                            "INSERT INTO alert_group_members (group_id, incident_id) VALUES ($1, $2)",
+                            args![group.0, incident.0],
                         )?;
                     }
                 }
             }
-            transaction.execute(
-                "DELETE FROM group_attempts WHERE platform = ?1 AND attempt_key = ?2",
-                params![platform, batch.attempt_key],
+            sql.execute(
+                "DELETE FROM group_attempts WHERE platform = $1 AND attempt_key = $2",
+                args![platform, &batch.attempt_key],
             )?;
             Ok(group)
         })
@@ -144,91 +143,88 @@ impl Store {
 
     /// The open group for `key` in `channel`: later members join it instead of opening another.
     pub fn open_group(&self, channel: &str, key: &str) -> Result<Option<AlertGroup>, StoreError> {
-        let sql = format!(
+        let statement = format!(
             "SELECT {GROUP_COLUMNS} FROM alert_groups
-             WHERE platform = ?1 AND channel = ?2 AND group_key = ?3 AND closed_at IS NULL"
+             WHERE platform = $1 AND channel = $2 AND group_key = $3 AND closed_at IS NULL"
         );
-        Ok(self.connection().query_row(&sql, params![self.platform(), channel, key], group_from_row).optional()?)
+        self.find_group(&statement, args![self.platform(), channel, key])
     }
 
     pub fn group(&self, id: GroupId) -> Result<Option<AlertGroup>, StoreError> {
-        let sql = format!("SELECT {GROUP_COLUMNS} FROM alert_groups WHERE id = ?1");
-        Ok(self.connection().query_row(&sql, [id.0], group_from_row).optional()?)
+        self.find_group(&format!("SELECT {GROUP_COLUMNS} FROM alert_groups WHERE id = $1"), args![id.0])
     }
 
     /// The group whose message is `message_id` in `channel` (the newest, should ids repeat).
     pub fn group_by_message(&self, channel: &str, message_id: &str) -> Result<Option<AlertGroup>, StoreError> {
-        let sql = format!(
+        let statement = format!(
             "SELECT {GROUP_COLUMNS} FROM alert_groups
-             WHERE platform = ?1 AND channel = ?2 AND message_id = ?3 ORDER BY id DESC LIMIT 1"
+             WHERE platform = $1 AND channel = $2 AND message_id = $3 ORDER BY id DESC LIMIT 1"
         );
-        Ok(self
-            .connection()
-            .query_row(&sql, params![self.platform(), channel, message_id], group_from_row)
-            .optional()?)
+        self.find_group(&statement, args![self.platform(), channel, message_id])
+    }
+
+    fn find_group(&self, statement: &str, params: &[Value]) -> Result<Option<AlertGroup>, StoreError> {
+        self.with_sql(|sql| Ok(sql.query_opt(statement, params)?.map(|row| group_from_row(&row)).transpose()?))
     }
 
     /// The group an incident joined when it opened, if any.
     pub fn group_of_incident(&self, incident: crate::IncidentId) -> Result<Option<GroupId>, StoreError> {
-        let connection = self.connection();
-        let group = connection
-            .query_row("SELECT group_id FROM alert_group_members WHERE incident_id = ?1", [incident.0], |row| {
-                row.get(0).map(GroupId)
-            })
-            .optional()?;
-        Ok(group)
+        self.with_sql(|sql| {
+            let row =
+                sql.query_opt("SELECT group_id FROM alert_group_members WHERE incident_id = $1", args![incident.0])?;
+            Ok(row.map(|row| row.int(0).map(GroupId)).transpose()?)
+        })
     }
 
     /// The group's member incidents that are still open, oldest first.
     pub fn open_group_members(&self, id: GroupId) -> Result<Vec<Incident>, StoreError> {
-        let connection = self.connection();
-        let ids: Vec<i64> = connection
-            .prepare_cached(
+        self.with_sql(|sql| {
+            let ids = sql.query(
                 "SELECT i.id FROM alert_group_members m JOIN incidents i ON i.id = m.incident_id
-                 WHERE m.group_id = ?1 AND i.closed_at IS NULL ORDER BY i.id",
-            )?
-            .query_map([id.0], |row| row.get(0))?
-            .collect::<Result<_, _>>()?;
-        let sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = ?1");
-        let mut members = Vec::with_capacity(ids.len());
-        for id in ids {
-            members.extend(find_incident(&connection, &sql, params![id])?);
-        }
-        Ok(members)
+                 WHERE m.group_id = $1 AND i.closed_at IS NULL ORDER BY i.id",
+                args![id.0],
+            )?;
+            let statement = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = $1");
+            let mut members = Vec::with_capacity(ids.len());
+            for id in ids {
+                members.extend(find_incident(sql, &statement, args![id.int(0)?])?);
+            }
+            Ok(members)
+        })
     }
 }
 
-fn insert_group(connection: &Connection, platform: &str, group: &NewGroup) -> Result<GroupId, StoreError> {
-    connection.execute(
+fn insert_group(sql: &mut dyn Sql, platform: &str, group: &NewGroup) -> Result<GroupId, StoreError> {
+    let inserted = sql.query_one(
         "INSERT INTO alert_groups (platform, channel, group_key, message_id, card, opened_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![platform, group.channel, group.key, group.message_id, encode(&group.card), group.opened_at],
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        args![platform, &group.channel, &group.key, &group.message_id, encode(&group.card), group.opened_at],
     )?;
-    Ok(GroupId(connection.last_insert_rowid()))
+    Ok(GroupId(inserted.int(0)?))
 }
 
-fn group_from_row(row: &Row<'_>) -> rusqlite::Result<AlertGroup> {
-    let id = GroupId(row.get(0)?);
-    let opened_at = row.get(5)?;
-    let card = serde_json::from_str(&row.get::<_, String>(4)?).unwrap_or_else(|e| {
+fn group_from_row(row: &Row) -> Result<AlertGroup, DbError> {
+    let id = GroupId(row.int(0)?);
+    let opened_at = row.int(5)?;
+    let card = serde_json::from_str(&row.text(4)?).unwrap_or_else(|e| {
         tracing::warn!(error = %e, group = %id, "cannot read the stored group card; starting a fresh one");
         GroupCard::empty("", opened_at)
     });
     Ok(AlertGroup {
         id,
-        channel: row.get(1)?,
-        key: row.get(2)?,
-        message_id: row.get(3)?,
+        channel: row.text(1)?,
+        key: row.text(2)?,
+        message_id: row.text(3)?,
         card,
         opened_at,
-        closed_at: row.get(6)?,
+        closed_at: row.opt_int(6)?,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::card;
+    use crate::testing::{card, engines};
     use hagios_domain::{ObjectRef, State};
 
     fn member(id: &str, service: &str) -> MemberDelivery {
@@ -244,56 +240,57 @@ mod tests {
 
     #[test]
     fn a_group_attempt_keeps_its_members_until_the_batch_commits() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("state.db");
-        let store = Store::open(&path).unwrap();
-        let first = ["n1".to_owned(), "n2".to_owned()];
-        assert_eq!(store.begin_group_attempt("n1", &first, 1).unwrap(), (false, first.to_vec()));
-        drop(store);
-        let store = Store::open(&path).unwrap();
-        let more = ["n1".to_owned(), "n2".to_owned(), "n3".to_owned()];
-        assert_eq!(
-            store.begin_group_attempt("n1", &more, 2).unwrap(),
-            (true, first.to_vec()),
-            "the first try's members"
-        );
+        for engine in engines() {
+            eprintln!("on {engine}");
+            let store = engine.open();
+            let first = ["n1".to_owned(), "n2".to_owned()];
+            assert_eq!(store.begin_group_attempt("n1", &first, 1).unwrap(), (false, first.to_vec()));
+            drop(store);
+            let store = engine.open();
+            let more = ["n1".to_owned(), "n2".to_owned(), "n3".to_owned()];
+            assert_eq!(
+                store.begin_group_attempt("n1", &more, 2).unwrap(),
+                (true, first.to_vec()),
+                "the first try's members"
+            );
 
-        let new_group = NewGroup {
-            channel: "C".into(),
-            key: "db01".into(),
-            message_id: "1".into(),
-            card: GroupCard::empty("local", 1),
-            opened_at: 1,
-        };
-        let batch = GroupBatch {
-            attempt_key: "n1".into(),
-            group: GroupChange::Open(new_group),
-            members: vec![member("n1", "HTTP"), member("n2", "SSH")],
-        };
-        let group = store.commit_group_batch(&batch).unwrap().expect("a group");
-        assert_eq!(store.open_group("C", "db01").unwrap().map(|g| g.id), Some(group));
-        assert_eq!(store.group_by_message("C", "1").unwrap().map(|g| g.id), Some(group));
-        let members = store.open_group_members(group).unwrap();
-        assert_eq!(members.len(), 2);
-        assert_eq!(store.group_of_incident(members[0].id).unwrap(), Some(group));
-        assert!(store.delivered("n2").unwrap().is_some());
-        assert!(!store.begin_group_attempt("n1", &more, 3).unwrap().0, "the commit ended the attempt");
+            let new_group = NewGroup {
+                channel: "C".into(),
+                key: "db01".into(),
+                message_id: "1".into(),
+                card: GroupCard::empty("local", 1),
+                opened_at: 1,
+            };
+            let batch = GroupBatch {
+                attempt_key: "n1".into(),
+                group: GroupChange::Open(new_group),
+                members: vec![member("n1", "HTTP"), member("n2", "SSH")],
+            };
+            let group = store.commit_group_batch(&batch).unwrap().expect("a group");
+            assert_eq!(store.open_group("C", "db01").unwrap().map(|g| g.id), Some(group));
+            assert_eq!(store.group_by_message("C", "1").unwrap().map(|g| g.id), Some(group));
+            let members = store.open_group_members(group).unwrap();
+            assert_eq!(members.len(), 2);
+            assert_eq!(store.group_of_incident(members[0].id).unwrap(), Some(group));
+            assert!(store.delivered("n2").unwrap().is_some());
+            assert!(!store.begin_group_attempt("n1", &more, 3).unwrap().0, "the commit ended the attempt");
 
-        let again =
-            GroupBatch { attempt_key: "n9".into(), group: GroupChange::None, members: vec![member("n2", "DISK")] };
-        assert!(matches!(store.commit_group_batch(&again), Err(StoreError::AlreadyDelivered(_))));
-        assert!(
-            store.open_incident_for("local", &ObjectRef::service("db01", "DISK")).unwrap().is_none(),
-            "all or nothing"
-        );
+            let again =
+                GroupBatch { attempt_key: "n9".into(), group: GroupChange::None, members: vec![member("n2", "DISK")] };
+            assert!(matches!(store.commit_group_batch(&again), Err(StoreError::AlreadyDelivered(_))));
+            assert!(
+                store.open_incident_for("local", &ObjectRef::service("db01", "DISK")).unwrap().is_none(),
+                "all or nothing"
+            );
 
-        let close = GroupBatch {
-            attempt_key: "n4".into(),
-            group: GroupChange::Update { id: group, card: GroupCard::empty("local", 5), closed_at: Some(5) },
-            members: Vec::new(),
-        };
-        store.commit_group_batch(&close).unwrap();
-        assert!(store.open_group("C", "db01").unwrap().is_none());
-        assert_eq!(store.group(group).unwrap().and_then(|g| g.closed_at), Some(5));
+            let close = GroupBatch {
+                attempt_key: "n4".into(),
+                group: GroupChange::Update { id: group, card: GroupCard::empty("local", 5), closed_at: Some(5) },
+                members: Vec::new(),
+            };
+            store.commit_group_batch(&close).unwrap();
+            assert!(store.open_group("C", "db01").unwrap().is_none());
+            assert_eq!(store.group(group).unwrap().and_then(|g| g.closed_at), Some(5));
+        }
     }
 }

@@ -1,14 +1,16 @@
 //! The store as async code uses it: every call runs on a blocking thread, so a slow disk never
 //! stalls the runtime. Cloning is cheap; clones share one database.
 
+use crate::sql::Dialect;
 use crate::{
-    ActivePage, AlertGroup, AuditRecord, Delivery, DueReminder, GroupBatch, GroupId, Incident, IncidentChange,
-    IncidentId, IncidentStory, Override, Page, PageId, PageIntent, PageStep, PagedStep, PruneReport, Retention, Store,
-    StoreError,
+    ActivePage, AlertGroup, AuditRecord, CommandId, CommandInFlight, Delivery, DueReminder, Fence, GroupBatch, GroupId,
+    Incident, IncidentChange, IncidentId, IncidentStory, Override, Page, PageId, PageIntent, PageStep, PagedStep,
+    PruneReport, Retention, Store, StoreConfig, StoreError,
 };
-use hagios_domain::{MessageRef, ObjectRef, SiteObject, Snooze};
+use hagios_domain::{MessageRef, Notification, ObjectRef, SiteObject, Snooze};
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Clone)]
 pub struct StoreHandle {
@@ -24,6 +26,25 @@ impl From<Store> for StoreHandle {
 impl StoreHandle {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         Store::open(path).map(StoreHandle::from)
+    }
+
+    /// The store `config` describes (see [`Store::from_config`]); connecting to PostgreSQL runs
+    /// on a blocking thread like every other call.
+    pub async fn from_config(config: &StoreConfig) -> Result<Self, StoreError> {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || Store::from_config(&config))
+            .await
+            .expect("store task panicked")
+            .map(StoreHandle::from)
+    }
+
+    /// The same store, writing as the leader of the term `fence` names (see [`Store::fenced`]).
+    pub fn fenced(&self, fence: Fence) -> Self {
+        self.store.fenced(fence).into()
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.store.dialect()
     }
 
     /// The same store, seeing the deliveries, incidents and groups of `platform`; snoozes and
@@ -268,5 +289,74 @@ impl StoreHandle {
 
     pub async fn paged_steps_since(&self, since: i64) -> Result<Vec<PagedStep>, StoreError> {
         self.call(move |store| store.paged_steps_since(since)).await
+    }
+}
+
+/// Leadership among the bots sharing the database (`lease.rs`).
+impl StoreHandle {
+    pub async fn acquire_lease(&self, lease: &str, holder: &str, ttl: Duration) -> Result<Option<i64>, StoreError> {
+        let (lease, holder) = (lease.to_owned(), holder.to_owned());
+        self.call(move |store| store.acquire_lease(&lease, &holder, ttl)).await
+    }
+
+    pub async fn seize_lease(&self, lease: &str, holder: &str, ttl: Duration) -> Result<i64, StoreError> {
+        let (lease, holder) = (lease.to_owned(), holder.to_owned());
+        self.call(move |store| store.seize_lease(&lease, &holder, ttl)).await
+    }
+
+    pub async fn renew_lease(&self, lease: &str, holder: &str, epoch: i64, ttl: Duration) -> Result<bool, StoreError> {
+        let (lease, holder) = (lease.to_owned(), holder.to_owned());
+        self.call(move |store| store.renew_lease(&lease, &holder, epoch, ttl)).await
+    }
+
+    pub async fn release_lease(&self, lease: &str, holder: &str, epoch: i64) -> Result<(), StoreError> {
+        let (lease, holder) = (lease.to_owned(), holder.to_owned());
+        self.call(move |store| store.release_lease(&lease, &holder, epoch)).await
+    }
+}
+
+/// The inbox of what agents and local sources handed over (`inbox.rs`).
+impl StoreHandle {
+    /// Keeps `notification` in the inbox under `record_id`; returns its size in bytes.
+    pub async fn put_in_inbox(&self, record_id: &str, notification: Notification) -> Result<u64, StoreError> {
+        let record_id = record_id.to_owned();
+        self.call(move |store| store.put_in_inbox(&record_id, &notification, hagios_domain::unix_now())).await
+    }
+
+    pub async fn take_from_inbox(&self, epoch: i64, limit: u32) -> Result<Vec<(String, Notification)>, StoreError> {
+        self.call(move |store| store.take_from_inbox(epoch, limit)).await
+    }
+
+    pub async fn drop_from_inbox(&self, record_ids: Vec<String>) -> Result<(), StoreError> {
+        self.call(move |store| store.drop_from_inbox(&record_ids)).await
+    }
+
+    /// The store itself, for a caller on a blocking thread already.
+    pub fn blocking(&self) -> &Store {
+        &self.store
+    }
+
+    pub async fn inbox_len(&self) -> Result<u64, StoreError> {
+        self.call(|store| store.inbox_len()).await
+    }
+}
+
+/// Commands from chat while they are carried out (`orphans.rs`).
+impl StoreHandle {
+    pub async fn command_arrived(&self, command: CommandInFlight) -> Result<CommandId, StoreError> {
+        self.call(move |store| store.command_arrived(&command)).await
+    }
+
+    pub async fn command_answered(&self, id: CommandId) -> Result<(), StoreError> {
+        self.call(move |store| store.command_answered(id)).await
+    }
+
+    pub async fn orphaned_commands(
+        &self,
+        platform: &str,
+        epoch: i64,
+    ) -> Result<Vec<(CommandId, CommandInFlight)>, StoreError> {
+        let platform = platform.to_owned();
+        self.call(move |store| store.orphaned_commands(&platform, epoch)).await
     }
 }

@@ -1,9 +1,9 @@
 //! Deliveries and incidents: which notification went to which chat message, and the incident
 //! (site + host + service) whose parent message later notifications thread under and edit.
 
+use crate::sql::{args, DbError, Dialect, Row, Sql, Value};
 use crate::{Store, StoreError};
 use hagios_domain::{AlertCard, NotificationType, ObjectRef, State};
-use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Row};
 use std::fmt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -87,15 +87,16 @@ pub(crate) const INCIDENT_COLUMNS: &str =
 impl Store {
     /// Where `notification_id` was delivered, if it was: the pipeline's dedupe check.
     pub fn delivered(&self, notification_id: &str) -> Result<Option<Delivery>, StoreError> {
-        let connection = self.connection();
-        let delivery = connection
-            .query_row(
-                "SELECT channel, message_id, delivered_at FROM deliveries WHERE platform = ?1 AND notification_id = ?2",
-                params![self.platform(), notification_id],
-                |row| Ok(Delivery { channel: row.get(0)?, message_id: row.get(1)?, at: row.get(2)? }),
-            )
-            .optional()?;
-        Ok(delivery)
+        self.with_sql(|sql| {
+            let row = sql.query_opt(
+                "SELECT channel, message_id, delivered_at FROM deliveries WHERE platform = $1 AND notification_id = $2",
+                args![self.platform(), notification_id],
+            )?;
+            let delivery = row.map(|row| {
+                Ok::<_, DbError>(Delivery { channel: row.text(0)?, message_id: row.text(1)?, at: row.int(2)? })
+            });
+            Ok(delivery.transpose()?)
+        })
     }
 
     /// Records a delivery that changed no incident.
@@ -104,7 +105,8 @@ impl Store {
     }
 
     /// Records that `notification_id` was delivered and applies the incident change it caused, in
-    /// one transaction. Returns the incident the change touched.
+    /// one transaction, which also ends its delivery attempt and takes it out of the inbox.
+    /// Returns the incident the change touched.
     ///
     /// Fails with [`StoreError::AlreadyDelivered`] (and changes nothing) when the notification
     /// was committed before.
@@ -115,74 +117,77 @@ impl Store {
         change: &IncidentChange,
     ) -> Result<Option<IncidentId>, StoreError> {
         let platform = self.platform();
-        self.in_transaction(|transaction| {
-            insert_delivery(transaction, platform, notification_id, delivery)?;
-            crate::attempt::finish(transaction, platform, notification_id)?;
-            apply(transaction, platform, delivery, change)
+        self.in_transaction(|sql| {
+            insert_delivery(sql, platform, notification_id, delivery)?;
+            crate::attempt::finish(sql, platform, notification_id)?;
+            crate::inbox::finish(sql, notification_id)?;
+            apply(sql, platform, delivery, change)
         })
     }
 
     /// The open incident of `object` on `site`, if there is one.
     pub fn open_incident_for(&self, site: &str, object: &ObjectRef) -> Result<Option<Incident>, StoreError> {
-        let connection = self.connection();
-        let sql = format!(
+        let statement = format!(
             "SELECT {INCIDENT_COLUMNS} FROM incidents
-             WHERE platform = ?1 AND site = ?2 AND host = ?3 AND service = ?4 AND closed_at IS NULL"
+             WHERE platform = $1 AND site = $2 AND host = $3 AND service = $4 AND closed_at IS NULL"
         );
         let service = object.service.as_deref().unwrap_or_default();
-        find_incident(&connection, &sql, params![self.platform(), site, object.host, service])
+        self.with_sql(|sql| find_incident(sql, &statement, args![self.platform(), site, &object.host, service]))
     }
 
     /// The incident whose parent message is `message_id` in `channel` (the newest, should a
     /// platform ever reuse ids): how a command typed in an alert's thread finds its target.
     pub fn incident_by_message(&self, channel: &str, message_id: &str) -> Result<Option<Incident>, StoreError> {
-        let connection = self.connection();
-        let sql = format!(
+        let statement = format!(
             "SELECT {INCIDENT_COLUMNS} FROM incidents
-             WHERE platform = ?1 AND channel = ?2 AND message_id = ?3 ORDER BY id DESC LIMIT 1"
+             WHERE platform = $1 AND channel = $2 AND message_id = $3 ORDER BY id DESC LIMIT 1"
         );
-        find_incident(&connection, &sql, params![self.platform(), channel, message_id])
+        self.with_sql(|sql| find_incident(sql, &statement, args![self.platform(), channel, message_id]))
     }
 
     /// One more than the highest numeric message id delivered on this platform (1 when none):
     /// lets a chat that numbers its own messages (the terminal) carry on after a restart without
     /// reusing the id of a message an incident still points at.
     pub fn next_message_number(&self) -> Result<u64, StoreError> {
-        let connection = self.connection();
-        let highest: Option<i64> = connection.query_row(
-            "SELECT MAX(CAST(message_id AS INTEGER)) FROM deliveries WHERE platform = ?1",
-            params![self.platform()],
-            |row| row.get(0),
-        )?;
-        Ok(highest.and_then(|n| u64::try_from(n).ok()).unwrap_or(0).saturating_add(1))
+        self.with_sql(|sql| {
+            let statement = match sql.dialect() {
+                Dialect::Sqlite => "SELECT MAX(CAST(message_id AS INTEGER)) FROM deliveries WHERE platform = $1",
+                // PostgreSQL refuses to cast what is no number (Slack's `1700000000.000001`).
+                Dialect::Postgres => {
+                    "SELECT MAX(CASE WHEN message_id ~ '^[0-9]{1,18}$' THEN CAST(message_id AS BIGINT) END)
+                     FROM deliveries WHERE platform = $1"
+                }
+            };
+            let highest = sql.query_one(statement, args![self.platform()])?.opt_int(0)?;
+            Ok(highest.and_then(|n| u64::try_from(n).ok()).unwrap_or(0).saturating_add(1))
+        })
     }
 }
 
 /// Records where `notification_id` went on `platform`; refuses (with `AlreadyDelivered`) a
 /// second time.
 pub(crate) fn insert_delivery(
-    connection: &Connection,
+    sql: &mut dyn Sql,
     platform: &str,
     notification_id: &str,
     delivery: &Delivery,
 ) -> Result<(), StoreError> {
-    connection
-        .execute(
-            "INSERT INTO deliveries (platform, notification_id, channel, message_id, delivered_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![platform, notification_id, delivery.channel, delivery.message_id, delivery.at],
-        )
-        .map_err(|e| match e.sqlite_error_code() {
-            Some(ErrorCode::ConstraintViolation) => StoreError::AlreadyDelivered(notification_id.to_owned()),
-            _ => e.into(),
-        })?;
+    sql.execute(
+        "INSERT INTO deliveries (platform, notification_id, channel, message_id, delivered_at)
+         VALUES ($1, $2, $3, $4, $5)",
+        args![platform, notification_id, &delivery.channel, &delivery.message_id, delivery.at],
+    )
+    .map_err(|e| match e.is_unique_violation() {
+        true => StoreError::AlreadyDelivered(notification_id.to_owned()),
+        false => e.into(),
+    })?;
     Ok(())
 }
 
 /// Applies `change`, which came with `delivery`; an incident it opens belongs to `platform` and
 /// hangs on the delivery's message.
 pub(crate) fn apply(
-    connection: &Connection,
+    sql: &mut dyn Sql,
     platform: &str,
     delivery: &Delivery,
     change: &IncidentChange,
@@ -190,13 +195,12 @@ pub(crate) fn apply(
     match change {
         IncidentChange::None => Ok(None),
         IncidentChange::Open { card, opened_at } => {
-            insert_incident(connection, platform, delivery, card, *opened_at).map(Some)
+            insert_incident(sql, platform, delivery, card, *opened_at).map(Some)
         }
-        IncidentChange::Update { id, card } => update_incident(connection, *id, card).map(|()| Some(*id)),
+        IncidentChange::Update { id, card } => update_incident(sql, *id, card).map(|()| Some(*id)),
         IncidentChange::Close { id, card } => {
-            update_incident(connection, *id, card)?;
-            let changed =
-                connection.execute("UPDATE incidents SET closed_at = ?2 WHERE id = ?1", params![id.0, card.time])?;
+            update_incident(sql, *id, card)?;
+            let changed = sql.execute("UPDATE incidents SET closed_at = $2 WHERE id = $1", args![id.0, card.time])?;
             if changed == 0 {
                 return Err(StoreError::NoSuchIncident(*id));
             }
@@ -206,50 +210,48 @@ pub(crate) fn apply(
 }
 
 fn insert_incident(
-    connection: &Connection,
+    sql: &mut dyn Sql,
     platform: &str,
     parent: &Delivery,
     card: &AlertCard,
     opened_at: i64,
 ) -> Result<IncidentId, StoreError> {
-    connection
-        .execute(
+    let inserted = sql
+        .query_one(
             "INSERT INTO incidents (platform, site, host, service, channel, message_id, state, card, opened_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+            args![
                 platform,
-                card.site,
-                card.object.host,
+                &card.site,
+                &card.object.host,
                 card.object.service.as_deref().unwrap_or_default(),
-                parent.channel,
-                parent.message_id,
+                &parent.channel,
+                &parent.message_id,
                 card.state.to_string(),
                 encode(card),
                 opened_at,
             ],
         )
-        .map_err(|e| match e.sqlite_error_code() {
-            Some(ErrorCode::ConstraintViolation) => {
-                StoreError::IncidentAlreadyOpen { site: card.site.clone(), object: card.object.clone() }
-            }
-            _ => e.into(),
+        .map_err(|e| match e.is_unique_violation() {
+            true => StoreError::IncidentAlreadyOpen { site: card.site.clone(), object: card.object.clone() },
+            false => e.into(),
         })?;
-    Ok(IncidentId(connection.last_insert_rowid()))
+    Ok(IncidentId(inserted.int(0)?))
 }
 
 /// Shows `card` on the incident and keeps its newest history line.
-fn update_incident(connection: &Connection, id: IncidentId, card: &AlertCard) -> Result<(), StoreError> {
-    let changed = connection.execute(
-        "UPDATE incidents SET state = ?2, card = ?3 WHERE id = ?1",
-        params![id.0, card.state.to_string(), encode(card)],
+fn update_incident(sql: &mut dyn Sql, id: IncidentId, card: &AlertCard) -> Result<(), StoreError> {
+    let changed = sql.execute(
+        "UPDATE incidents SET state = $2, card = $3 WHERE id = $1",
+        args![id.0, card.state.to_string(), encode(card)],
     )?;
     if changed == 0 {
         return Err(StoreError::NoSuchIncident(id));
     }
     if let Some(line) = card.history.last() {
-        connection.execute(
-            "INSERT INTO incident_history (incident_id, line, at, kind) VALUES (?1, ?2, ?3, ?4)",
-            params![id.0, line, card.time, card.kind.as_nagios()],
+        sql.execute(
+            "INSERT INTO incident_history (incident_id, line, at, kind) VALUES ($1, $2, $3, $4)",
+            args![id.0, line, card.time, card.kind.as_nagios()],
         )?;
     }
     Ok(())
@@ -259,8 +261,7 @@ fn update_incident(connection: &Connection, id: IncidentId, card: &AlertCard) ->
 #[cfg(test)]
 pub(crate) fn close_incident(store: &Store, id: IncidentId, closed_at: i64) {
     store
-        .connection()
-        .execute("UPDATE incidents SET closed_at = ?2 WHERE id = ?1", params![id.0, closed_at])
+        .with_sql(|sql| Ok(sql.execute("UPDATE incidents SET closed_at = $2 WHERE id = $1", args![id.0, closed_at])?))
         .expect("closed");
 }
 
@@ -268,38 +269,39 @@ pub(crate) fn encode<T: serde::Serialize>(card: &T) -> String {
     serde_json::to_string(card).expect("a card always serializes")
 }
 
+/// The incident `statement` (selecting [`INCIDENT_COLUMNS`]) finds first, with its history.
 pub(crate) fn find_incident(
-    connection: &Connection,
-    sql: &str,
-    params: &[&dyn rusqlite::ToSql],
+    sql: &mut dyn Sql,
+    statement: &str,
+    params: &[Value],
 ) -> Result<Option<Incident>, StoreError> {
-    let Some(mut incident) = connection.query_row(sql, params, incident_from_row).optional()? else {
+    let Some(row) = sql.query_opt(statement, params)? else {
         return Ok(None);
     };
-    let mut history =
-        connection.prepare_cached("SELECT line FROM incident_history WHERE incident_id = ?1 ORDER BY rowid")?;
-    incident.history = history.query_map([incident.id.0], |row| row.get(0))?.collect::<Result<_, _>>()?;
+    let mut incident = incident_from_row(&row)?;
+    let lines =
+        sql.query("SELECT line FROM incident_history WHERE incident_id = $1 ORDER BY rowid", args![incident.id.0])?;
+    incident.history = lines.iter().map(|line| line.text(0)).collect::<Result<_, _>>()?;
     Ok(Some(incident))
 }
 
-pub(crate) fn incident_from_row(row: &Row<'_>) -> rusqlite::Result<Incident> {
-    let service: String = row.get(3)?;
-    let site: String = row.get(1)?;
-    let object = ObjectRef { host: row.get(2)?, service: (!service.is_empty()).then_some(service) };
-    let card = decode_card(&row.get::<_, String>(7)?, &site, &object);
+pub(crate) fn incident_from_row(row: &Row) -> Result<Incident, DbError> {
+    let service = row.text(3)?;
+    let site = row.text(1)?;
+    let object = ObjectRef { host: row.text(2)?, service: (!service.is_empty()).then_some(service) };
+    let card = decode_card(&row.text(7)?, &site, &object);
     Ok(Incident {
-        id: IncidentId(row.get(0)?),
+        id: IncidentId(row.int(0)?),
         site,
         object,
-        channel: row.get(4)?,
-        message_id: row.get(5)?,
+        channel: row.text(4)?,
+        message_id: row.text(5)?,
         card,
         history: Vec::new(),
-        opened_at: row.get(8)?,
-        closed_at: row.get(9)?,
+        opened_at: row.int(8)?,
+        closed_at: row.opt_int(9)?,
     })
 }
-
 /// A card that cannot be read back (written by a future version, say) is started afresh rather
 /// than stopping delivery; the thread keeps the full history anyway.
 fn decode_card(json: &str, site: &str, object: &ObjectRef) -> AlertCard {

@@ -2,8 +2,8 @@
 //! and the posts made once per platform and key (a handover summary, a notice that a calendar
 //! feed fails), so that a restart neither repeats nor skips one.
 
+use crate::sql::{args, DbError};
 use crate::{Store, StoreError};
-use rusqlite::{params, OptionalExtension};
 
 /// Someone on call in a schedule for a while, over whatever its layers say.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,68 +23,67 @@ pub struct Override {
 impl Store {
     /// Keeps an override; a later one wins where two overlap.
     pub fn add_override(&self, entry: &Override) -> Result<(), StoreError> {
-        self.connection().execute(
-            "INSERT INTO oncall_overrides (schedule, person, starts_at, ends_at, replaces, author, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![
-                entry.schedule,
-                entry.person,
-                entry.starts_at,
-                entry.ends_at,
-                entry.replaces,
-                entry.author,
-                entry.created_at
-            ],
-        )?;
-        Ok(())
+        self.in_transaction(|sql| {
+            sql.execute(
+                "INSERT INTO oncall_overrides (schedule, person, starts_at, ends_at, replaces, author, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                args![
+                    &entry.schedule,
+                    &entry.person,
+                    entry.starts_at,
+                    entry.ends_at,
+                    &entry.replaces,
+                    &entry.author,
+                    entry.created_at
+                ],
+            )?;
+            Ok(())
+        })
     }
 
     /// The overrides that end after `after`, oldest first (later ones win).
     pub fn overrides(&self, after: i64) -> Result<Vec<Override>, StoreError> {
-        let connection = self.connection();
-        let mut statement = connection.prepare_cached(
-            "SELECT schedule, person, starts_at, ends_at, replaces, author, created_at
-             FROM oncall_overrides WHERE ends_at > ?1 ORDER BY created_at, id",
-        )?;
-        let overrides = statement
-            .query_map([after], |row| {
-                Ok(Override {
-                    schedule: row.get(0)?,
-                    person: row.get(1)?,
-                    starts_at: row.get(2)?,
-                    ends_at: row.get(3)?,
-                    replaces: row.get(4)?,
-                    author: row.get(5)?,
-                    created_at: row.get(6)?,
+        self.with_sql(|sql| {
+            let rows = sql.query(
+                "SELECT schedule, person, starts_at, ends_at, replaces, author, created_at
+                 FROM oncall_overrides WHERE ends_at > $1 ORDER BY created_at, id",
+                args![after],
+            )?;
+            let overrides = rows.iter().map(|row| {
+                Ok::<_, DbError>(Override {
+                    schedule: row.text(0)?,
+                    person: row.text(1)?,
+                    starts_at: row.int(2)?,
+                    ends_at: row.int(3)?,
+                    replaces: row.opt_text(4)?,
+                    author: row.text(5)?,
+                    created_at: row.int(6)?,
                 })
-            })?
-            .collect::<Result<_, _>>()?;
-        Ok(overrides)
+            });
+            Ok(overrides.collect::<Result<_, _>>()?)
+        })
     }
 
     /// When the post `key` was made on this platform, if it was.
     pub fn posted_once(&self, key: &str) -> Result<Option<i64>, StoreError> {
-        let at = self
-            .connection()
-            .query_row(
-                "SELECT at FROM posted_once WHERE platform = ?1 AND post_key = ?2",
-                params![self.platform(), key],
-                |row| row.get(0),
-            )
-            .optional()?;
-        Ok(at)
+        self.with_sql(|sql| {
+            let row = sql.query_opt(
+                "SELECT at FROM posted_once WHERE platform = $1 AND post_key = $2",
+                args![self.platform(), key],
+            )?;
+            Ok(row.map(|row| row.int(0)).transpose()?)
+        })
     }
 
     /// Records that the post `key` was made at `at` (or is not to be made), and clears its
     /// delivery attempt, in one transaction.
     pub fn record_posted_once(&self, key: &str, at: i64) -> Result<(), StoreError> {
-        let platform = self.platform();
-        self.in_transaction(|transaction| {
-            transaction.execute(
-                "INSERT OR IGNORE INTO posted_once (platform, post_key, at) VALUES (?1, ?2, ?3)",
-                params![platform, key, at],
+        self.in_transaction(|sql| {
+            sql.execute(
+                "INSERT INTO posted_once (platform, post_key, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                args![self.platform(), key, at],
             )?;
-            crate::attempt::finish(transaction, platform, key)
+            crate::attempt::finish(sql, self.platform(), key)
         })
     }
 }
@@ -92,12 +91,18 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::engines;
 
     #[test]
     fn overrides_and_posts_made_once_survive_a_restart() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("state.db");
-        let store = Store::open(&path).unwrap();
+        for engine in engines() {
+            eprintln!("on {engine}");
+            overrides_and_posts_made_once_survive_a_restart_on(|| engine.open());
+        }
+    }
+
+    fn overrides_and_posts_made_once_survive_a_restart_on(open: impl Fn() -> Store) {
+        let store = open();
         let take = Override {
             schedule: "db".into(),
             person: "alice".into(),
@@ -114,7 +119,7 @@ mod tests {
         slack.record_posted_once("handover:db:100", 101).unwrap();
         drop((store, slack));
 
-        let store = Store::open(&path).unwrap();
+        let store = open();
         let kept = store.overrides(150).unwrap();
         assert_eq!(kept.iter().map(|o| o.person.as_str()).collect::<Vec<_>>(), ["alice", "bob"]);
         assert_eq!(kept[1].replaces.as_deref(), Some("alice"));

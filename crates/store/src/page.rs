@@ -6,9 +6,9 @@
 //! neither repeats nor skips one.
 
 use crate::incident::{incident_from_row, INCIDENT_COLUMNS};
+use crate::sql::{args, DbError, Row};
 use crate::{Incident, Store, StoreError};
 use hagios_domain::{MessageRef, ObjectRef};
-use rusqlite::{params, OptionalExtension, Row};
 use std::fmt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -78,43 +78,55 @@ pub(crate) const PAGE_COLUMNS: &str =
     "id, channel, message_id, schedule, policy, started_at, steps, forced, forced_note, \
                             paused_since, paused_for, stopped_at, stopped_why";
 
-pub(crate) fn page_from_row(row: &Row<'_>) -> rusqlite::Result<Page> {
+/// A count kept in an integer column.
+fn count(row: &Row, index: usize) -> Result<u32, DbError> {
+    Ok(u32::try_from(row.int(index)?).unwrap_or(u32::MAX))
+}
+
+pub(crate) fn page_from_row(row: &Row) -> Result<Page, DbError> {
     Ok(Page {
-        id: PageId(row.get(0)?),
-        thread: MessageRef { channel: row.get(1)?, id: row.get(2)? },
-        schedule: row.get(3)?,
-        policy: row.get(4)?,
-        started_at: row.get(5)?,
-        steps: row.get(6)?,
-        forced: row.get(7)?,
-        forced_note: row.get(8)?,
-        paused_since: row.get(9)?,
-        paused_for: row.get(10)?,
-        stopped_at: row.get(11)?,
-        stopped_why: row.get(12)?,
+        id: PageId(row.int(0)?),
+        thread: MessageRef { channel: row.text(1)?, id: row.text(2)? },
+        schedule: row.text(3)?,
+        policy: row.text(4)?,
+        started_at: row.int(5)?,
+        steps: count(row, 6)?,
+        forced: count(row, 7)?,
+        forced_note: row.opt_text(8)?,
+        paused_since: row.opt_int(9)?,
+        paused_for: row.int(10)?,
+        stopped_at: row.opt_int(11)?,
+        stopped_why: row.opt_text(12)?,
     })
+}
+
+fn pages_from_rows(rows: &[Row]) -> Result<Vec<Page>, DbError> {
+    rows.iter().map(page_from_row).collect()
 }
 
 impl Store {
     /// Keeps that the incident `intent`'s notification opens is to be paged; the first intent
     /// of a notification counts.
     pub fn intend_page(&self, intent: &PageIntent, now: i64) -> Result<(), StoreError> {
-        self.connection().execute(
-            "INSERT OR IGNORE INTO page_intents
-                 (platform, notification_id, site, host, service, schedule, policy, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![
-                self.platform(),
-                intent.notification_id,
-                intent.site,
-                intent.object.host,
-                intent.object.service.as_deref().unwrap_or_default(),
-                intent.schedule,
-                intent.policy,
-                now
-            ],
-        )?;
-        Ok(())
+        self.in_transaction(|sql| {
+            sql.execute(
+                "INSERT INTO page_intents
+                     (platform, notification_id, site, host, service, schedule, policy, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 ON CONFLICT DO NOTHING",
+                args![
+                    self.platform(),
+                    &intent.notification_id,
+                    &intent.site,
+                    &intent.object.host,
+                    intent.object.service.as_deref().unwrap_or_default(),
+                    &intent.schedule,
+                    &intent.policy,
+                    now
+                ],
+            )?;
+            Ok(())
+        })
     }
 
     /// Starts the pages of the intents whose notifications are delivered: in the thread of
@@ -122,85 +134,96 @@ impl Store {
     /// paging stopped is paged again from the start (a new problem joined an acknowledged
     /// group). Intents whose incident is not open (it recovered before it was posted) go.
     pub fn start_pages(&self, now: i64) -> Result<usize, StoreError> {
-        let platform = self.platform();
-        self.in_transaction(|transaction| {
-            let started = transaction.execute(
-                "INSERT INTO pages (platform, channel, message_id, schedule, policy, started_at)
-                 SELECT p.platform, COALESCE(g.channel, i.channel), COALESCE(g.message_id, i.message_id),
-                        p.schedule, p.policy, ?2
+        self.in_transaction(|sql| {
+            // One insert per thread, in delivery order: PostgreSQL refuses one statement that
+            // meets the same conflicting row twice (two intents in one group's thread).
+            let threads = sql.query(
+                "SELECT COALESCE(g.channel, i.channel), COALESCE(g.message_id, i.message_id), p.schedule, p.policy
                  FROM page_intents p
                  JOIN deliveries d ON d.platform = p.platform AND d.notification_id = p.notification_id
                  JOIN incidents i ON i.platform = p.platform AND i.site = p.site AND i.host = p.host
                                      AND i.service = p.service AND i.closed_at IS NULL
                  LEFT JOIN alert_group_members m ON m.incident_id = i.id
                  LEFT JOIN alert_groups g ON g.id = m.group_id
-                 WHERE p.platform = ?1
-                 ORDER BY d.delivered_at
-                 ON CONFLICT (platform, channel, message_id) DO UPDATE SET
-                     started_at = excluded.started_at, steps = 0, forced = 0, paused_since = NULL,
-                     paused_for = 0, stopped_at = NULL, stopped_why = NULL
-                 WHERE pages.stopped_at IS NOT NULL",
-                params![platform, now],
+                 WHERE p.platform = $1
+                 ORDER BY d.delivered_at, p.notification_id",
+                args![self.platform()],
             )?;
-            transaction.execute(
-                "DELETE FROM page_intents WHERE platform = ?1 AND EXISTS
+            let mut started = 0;
+            for thread in &threads {
+                started += sql.execute(
+                    "INSERT INTO pages (platform, channel, message_id, schedule, policy, started_at)
+                     VALUES ($1, $2, $3, $4, $5, $6)
+                     ON CONFLICT (platform, channel, message_id) DO UPDATE SET
+                         started_at = excluded.started_at, steps = 0, forced = 0, paused_since = NULL,
+                         paused_for = 0, stopped_at = NULL, stopped_why = NULL
+                     WHERE pages.stopped_at IS NOT NULL",
+                    args![self.platform(), thread.text(0)?, thread.text(1)?, thread.text(2)?, thread.text(3)?, now],
+                )?;
+            }
+            sql.execute(
+                "DELETE FROM page_intents WHERE platform = $1 AND EXISTS
                      (SELECT 1 FROM deliveries d
                       WHERE d.platform = page_intents.platform AND d.notification_id = page_intents.notification_id)",
-                [platform],
+                args![self.platform()],
             )?;
-            Ok(started)
+            Ok(usize::try_from(started).unwrap_or(usize::MAX))
         })
     }
 
     /// This platform's pages that are not stopped, each with its thread's incidents.
     pub fn active_pages(&self) -> Result<Vec<ActivePage>, StoreError> {
-        let connection = self.connection();
-        let sql = format!("SELECT {PAGE_COLUMNS} FROM pages WHERE platform = ?1 AND stopped_at IS NULL ORDER BY id");
-        let pages: Vec<Page> =
-            connection.prepare_cached(&sql)?.query_map([self.platform()], page_from_row)?.collect::<Result<_, _>>()?;
-        let sql = format!(
-            "SELECT {INCIDENT_COLUMNS} FROM incidents i
-             WHERE i.platform = ?1 AND ((i.channel = ?2 AND i.message_id = ?3) OR i.id IN
-                 (SELECT m.incident_id FROM alert_group_members m JOIN alert_groups g ON g.id = m.group_id
-                  WHERE g.platform = ?1 AND g.channel = ?2 AND g.message_id = ?3))
-             ORDER BY i.id"
-        );
-        let mut statement = connection.prepare_cached(&sql)?;
-        let mut active = Vec::with_capacity(pages.len());
-        for page in pages {
-            let incidents = statement
-                .query_map(params![self.platform(), page.thread.channel, page.thread.id], incident_from_row)?
-                .collect::<Result<_, _>>()?;
-            active.push(ActivePage { page, incidents });
-        }
-        Ok(active)
+        self.with_sql(|sql| {
+            let rows = sql.query(
+                &format!("SELECT {PAGE_COLUMNS} FROM pages WHERE platform = $1 AND stopped_at IS NULL ORDER BY id"),
+                args![self.platform()],
+            )?;
+            let pages = pages_from_rows(&rows)?;
+            let statement = format!(
+                "SELECT {INCIDENT_COLUMNS} FROM incidents i
+                 WHERE i.platform = $1 AND ((i.channel = $2 AND i.message_id = $3) OR i.id IN
+                     (SELECT m.incident_id FROM alert_group_members m JOIN alert_groups g ON g.id = m.group_id
+                      WHERE g.platform = $1 AND g.channel = $2 AND g.message_id = $3))
+                 ORDER BY i.id"
+            );
+            let mut active = Vec::with_capacity(pages.len());
+            for page in pages {
+                let rows = sql.query(&statement, args![self.platform(), &page.thread.channel, &page.thread.id])?;
+                let incidents = rows.iter().map(incident_from_row).collect::<Result<_, _>>()?;
+                active.push(ActivePage { page, incidents });
+            }
+            Ok(active)
+        })
     }
 
     /// Records step number `step` (counted from 0) of `page`'s current round, paged at `at`,
     /// and clears the delivery attempt `attempt_key` it was posted under, in one transaction.
     pub fn record_page_step(&self, page: &Page, step: &PageStep, attempt_key: &str) -> Result<(), StoreError> {
-        let platform = self.platform();
-        self.in_transaction(|transaction| {
-            transaction.execute(
-                "INSERT OR IGNORE INTO page_steps (page_id, started_at, step, at, people, text)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![page.id.0, page.started_at, step.step, step.at, step.people.join("\n"), step.text],
+        self.in_transaction(|sql| {
+            sql.execute(
+                "INSERT INTO page_steps (page_id, started_at, step, at, people, text)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT DO NOTHING",
+                args![page.id.0, page.started_at, step.step, step.at, step.people.join("\n"), &step.text],
             )?;
-            transaction.execute(
-                "UPDATE pages SET steps = MAX(steps, ?2) WHERE id = ?1 AND started_at = ?3",
-                params![page.id.0, step.step + 1, page.started_at],
+            sql.execute(
+                "UPDATE pages SET steps = CASE WHEN steps > $2 THEN steps ELSE $2 END
+                 WHERE id = $1 AND started_at = $3",
+                args![page.id.0, step.step + 1, page.started_at],
             )?;
-            crate::attempt::finish(transaction, platform, attempt_key)
+            crate::attempt::finish(sql, self.platform(), attempt_key)
         })
     }
 
     /// Stops paging `page` at `at`, saying why.
     pub fn stop_page(&self, page: PageId, at: i64, why: &str) -> Result<(), StoreError> {
-        self.connection().execute(
-            "UPDATE pages SET stopped_at = ?2, stopped_why = ?3 WHERE id = ?1 AND stopped_at IS NULL",
-            params![page.0, at, why],
-        )?;
-        Ok(())
+        self.in_transaction(|sql| {
+            sql.execute(
+                "UPDATE pages SET stopped_at = $2, stopped_why = $3 WHERE id = $1 AND stopped_at IS NULL",
+                args![page.0, at, why],
+            )?;
+            Ok(())
+        })
     }
 
     /// Holds `page`'s steps back from `since` (a snooze began), or ends the hold, adding its
@@ -210,20 +233,21 @@ impl Store {
             (Some(paused), None) => (now - paused).max(0),
             _ => 0,
         };
-        self.connection().execute(
-            "UPDATE pages SET paused_since = ?2, paused_for = paused_for + ?3 WHERE id = ?1",
-            params![page.id.0, since, held],
-        )?;
-        Ok(())
+        self.in_transaction(|sql| {
+            sql.execute(
+                "UPDATE pages SET paused_since = $2, paused_for = paused_for + $3 WHERE id = $1",
+                args![page.id.0, since, held],
+            )?;
+            Ok(())
+        })
     }
 
     /// The pages, on every platform, of the threads the open incidents of `object` (on any
     /// site) are in.
     pub fn pages_of_object(&self, object: &ObjectRef) -> Result<Vec<Page>, StoreError> {
-        let connection = self.connection();
-        let sql = format!(
+        let statement = format!(
             "SELECT DISTINCT {} FROM pages p
-             JOIN incidents i ON i.platform = p.platform AND i.closed_at IS NULL AND i.host = ?1 AND i.service = ?2
+             JOIN incidents i ON i.platform = p.platform AND i.closed_at IS NULL AND i.host = $1 AND i.service = $2
              LEFT JOIN alert_group_members m ON m.incident_id = i.id
              LEFT JOIN alert_groups g ON g.id = m.group_id
              WHERE p.channel = COALESCE(g.channel, i.channel) AND p.message_id = COALESCE(g.message_id, i.message_id)
@@ -231,55 +255,56 @@ impl Store {
             PAGE_COLUMNS.split(", ").map(|column| format!("p.{column}")).collect::<Vec<_>>().join(", ")
         );
         let service = object.service.as_deref().unwrap_or_default();
-        let pages = connection
-            .prepare(&sql)?
-            .query_map(params![object.host, service], page_from_row)?
-            .collect::<Result<_, _>>()?;
-        Ok(pages)
+        self.with_sql(|sql| Ok(pages_from_rows(&sql.query(&statement, args![&object.host, service])?)?))
     }
 
     /// Makes the steps of `page` up to number `upto` (exclusive) due now, with `note` (who
     /// asked, and why) for their message; a stopped page goes on paging.
     pub fn force_page_steps(&self, page: PageId, upto: u32, note: &str) -> Result<(), StoreError> {
-        self.connection().execute(
-            "UPDATE pages SET forced = MAX(forced, ?2), forced_note = ?3, stopped_at = NULL, stopped_why = NULL
-             WHERE id = ?1",
-            params![page.0, upto, note],
-        )?;
-        Ok(())
+        self.in_transaction(|sql| {
+            sql.execute(
+                "UPDATE pages SET forced = CASE WHEN forced > $2 THEN forced ELSE $2 END, forced_note = $3,
+                                  stopped_at = NULL, stopped_why = NULL
+                 WHERE id = $1",
+                args![page.0, upto, note],
+            )?;
+            Ok(())
+        })
     }
 
     /// A page by its id.
     pub fn page(&self, page: PageId) -> Result<Option<Page>, StoreError> {
-        let sql = format!("SELECT {PAGE_COLUMNS} FROM pages WHERE id = ?1");
-        Ok(self.connection().query_row(&sql, [page.0], page_from_row).optional()?)
+        let statement = format!("SELECT {PAGE_COLUMNS} FROM pages WHERE id = $1");
+        self.with_sql(|sql| Ok(sql.query_opt(&statement, args![page.0])?.as_ref().map(page_from_row).transpose()?))
     }
 
     /// The steps paged for `page`, in every round, oldest first.
     pub fn page_steps(&self, page: PageId) -> Result<Vec<PageStep>, StoreError> {
-        let connection = self.connection();
-        let mut statement = connection
-            .prepare_cached("SELECT step, at, people, text FROM page_steps WHERE page_id = ?1 ORDER BY at, step")?;
-        let steps = statement.query_map([page.0], |row| page_step_from_row(row, 0))?.collect::<Result<_, _>>()?;
-        Ok(steps)
+        self.with_sql(|sql| {
+            let rows = sql.query(
+                "SELECT step, at, people, text FROM page_steps WHERE page_id = $1 ORDER BY at, step",
+                args![page.0],
+            )?;
+            Ok(rows.iter().map(|row| page_step_from_row(row, 0)).collect::<Result<_, _>>()?)
+        })
     }
 }
 
 /// A step from the columns `step, at, people, text`, the first of them at index `first`.
-pub(crate) fn page_step_from_row(row: &Row<'_>, first: usize) -> rusqlite::Result<PageStep> {
-    let people: String = row.get(first + 2)?;
+pub(crate) fn page_step_from_row(row: &Row, first: usize) -> Result<PageStep, DbError> {
+    let people = row.text(first + 2)?;
     Ok(PageStep {
-        step: row.get(first)?,
-        at: row.get(first + 1)?,
+        step: count(row, first)?,
+        at: row.int(first + 1)?,
         people: people.lines().map(str::to_owned).collect(),
-        text: row.get(first + 3)?,
+        text: row.text(first + 3)?,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::card;
+    use crate::testing::{card, engines};
     use crate::{Delivery, IncidentChange};
     use hagios_domain::State;
 
@@ -304,9 +329,14 @@ mod tests {
 
     #[test]
     fn a_page_starts_once_its_incident_is_in_chat_and_records_its_steps_across_restarts() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("state.db");
-        let store = Store::open(&path).unwrap().for_platform("slack");
+        for engine in engines() {
+            eprintln!("on {engine}");
+            pages_across_restarts(|| engine.open());
+        }
+    }
+
+    fn pages_across_restarts(open_store: impl Fn() -> Store) {
+        let store = open_store().for_platform("slack");
         store.intend_page(&intent("n1", "db01"), 100).unwrap();
         store.intend_page(&intent("n1", "db01"), 101).unwrap();
         assert_eq!(store.start_pages(110).unwrap(), 0, "not delivered yet");
@@ -323,7 +353,7 @@ mod tests {
         assert!(!store.begin_attempt("page:1:110:0", 111).unwrap());
         store.record_page_step(&active.page, &step, "page:1:110:0").unwrap();
         drop(store);
-        let store = Store::open(&path).unwrap().for_platform("slack");
+        let store = open_store().for_platform("slack");
         let page = store.active_pages().unwrap().remove(0).page;
         assert_eq!(page.steps, 1);
         assert!(!store.begin_attempt("page:1:110:0", 112).unwrap(), "the attempt was finished");
@@ -335,7 +365,7 @@ mod tests {
         let resumed = store.page(page.id).unwrap().unwrap();
         assert_eq!((resumed.paused_since, resumed.paused_for), (None, 60));
 
-        let everywhere = Store::open(&path).unwrap();
+        let everywhere = open_store();
         let found = everywhere.pages_of_object(&ObjectRef::service("db01", "disk")).unwrap();
         assert_eq!(found.iter().map(|p| p.id).collect::<Vec<_>>(), [page.id]);
         assert!(everywhere.pages_of_object(&ObjectRef::service("db02", "disk")).unwrap().is_empty());
@@ -349,12 +379,18 @@ mod tests {
 
     #[test]
     fn an_intent_whose_incident_closed_before_it_was_paged_goes() {
-        let store = Store::open_in_memory().unwrap().for_platform("slack");
+        for engine in engines() {
+            eprintln!("on {engine}");
+            an_intent_goes_with_its_closed_incident(&engine.open().for_platform("slack"));
+        }
+    }
+
+    fn an_intent_goes_with_its_closed_incident(store: &Store) {
         store.intend_page(&intent("n1", "db01"), 100).unwrap();
         let delivery = Delivery { channel: "C".into(), message_id: "1.0".into(), at: 100 };
         store.commit_notification("n1", &delivery, &IncidentChange::None).unwrap();
         assert_eq!(store.start_pages(110).unwrap(), 0);
-        open(&store, "n2", "db01", 120);
+        open(store, "n2", "db01", 120);
         assert_eq!(store.start_pages(110).unwrap(), 0, "the intent went with its delivery");
     }
 }

@@ -41,8 +41,8 @@
 //! worth it for a file whose free pages are filled again within `keep`. An operator who wants
 //! the space back once, after the first prune, runs `VACUUM` with hagios stopped.
 
+use crate::sql::{args, DbError, Dialect, Row, Sql};
 use crate::{Store, StoreError};
-use rusqlite::{params, OptionalExtension, Transaction};
 
 /// The shortest `keep` the configuration accepts: long enough for every record that could
 /// arrive again after a crash or a lost acknowledgement (see the module docs).
@@ -88,44 +88,43 @@ impl Store {
     /// Deletes, for every platform, what `retention` no longer keeps at `now` (seconds since
     /// the epoch); see the module docs for what goes and what never does.
     pub fn prune(&self, retention: &Retention, now: i64) -> Result<PruneReport, StoreError> {
-        let newest_delivery: Option<i64> =
-            self.connection().query_row("SELECT MAX(delivered_at) FROM deliveries", [], |row| row.get(0))?;
+        let newest_delivery =
+            self.with_sql(|sql| Ok(sql.query_one("SELECT MAX(delivered_at) FROM deliveries", args![])?.opt_int(0)?))?;
         let clock = newest_delivery.map_or(now, |newest| newest.min(now));
         let cut = clock.saturating_sub(retention.keep);
         let mut report = PruneReport::default();
 
-        self.in_id_batches("incidents", |transaction, first, last| {
-            let (incidents, history_lines) = delete_closed_incidents(transaction, first, last, cut)?;
+        self.in_id_batches("incidents", |sql, first, last| {
+            let (incidents, history_lines) = delete_closed_incidents(sql, first, last, cut)?;
             report.incidents += incidents;
             report.history_lines += history_lines;
             Ok(())
         })?;
-        self.in_id_batches("alert_groups", |transaction, first, last| {
-            report.groups += transaction.execute(
+        self.in_id_batches("alert_groups", |sql, first, last| {
+            report.groups += sql.execute(
                 "DELETE FROM alert_groups
-                 WHERE id BETWEEN ?1 AND ?2 AND closed_at < ?3
+                 WHERE id BETWEEN $1 AND $2 AND closed_at < $3
                        AND NOT EXISTS (SELECT 1 FROM alert_group_members m WHERE m.group_id = alert_groups.id)",
-                params![first, last, cut],
-            )? as u64;
+                args![first, last, cut],
+            )?;
             Ok(())
         })?;
         report.deliveries = self.delete_deliveries(cut)?;
-        self.in_transaction(|transaction| {
+        self.in_transaction(|sql| {
             for table in ["delivery_attempts", "group_attempts"] {
-                report.attempts +=
-                    transaction.execute(&format!("DELETE FROM {table} WHERE started_at < ?1"), [cut])? as u64;
+                report.attempts += sql.execute(&format!("DELETE FROM {table} WHERE started_at < $1"), args![cut])?;
             }
             let snooze_cut = cut.min(clock.saturating_sub(crate::snooze::KEEP_ENDED_SECONDS));
-            report.snoozes = transaction.execute("DELETE FROM snoozes WHERE until < ?1", [snooze_cut])? as u64;
+            report.snoozes = sql.execute("DELETE FROM snoozes WHERE until < $1", args![snooze_cut])?;
             Ok(())
         })?;
         if let Some(keep_audit) = retention.keep_audit {
             let audit_cut = now.saturating_sub(keep_audit);
-            self.in_id_batches("audit", |transaction, first, last| {
-                report.audit += transaction.execute(
-                    "DELETE FROM audit WHERE id BETWEEN ?1 AND ?2 AND time < ?3",
-                    params![first, last, audit_cut],
-                )? as u64;
+            self.in_id_batches("audit", |sql, first, last| {
+                report.audit += sql.execute(
+                    "DELETE FROM audit WHERE id BETWEEN $1 AND $2 AND time < $3",
+                    args![first, last, audit_cut],
+                )?;
                 Ok(())
             })?;
         }
@@ -138,18 +137,18 @@ impl Store {
     fn in_id_batches(
         &self,
         table: &str,
-        mut work: impl FnMut(&Transaction<'_>, i64, i64) -> Result<(), StoreError>,
+        mut work: impl FnMut(&mut dyn Sql, i64, i64) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        let range: (Option<i64>, Option<i64>) =
-            self.connection().query_row(&format!("SELECT MIN(id), MAX(id) FROM {table}"), [], |row| {
-                Ok((row.get(0)?, row.get(1)?))
-            })?;
+        let range = self.with_sql(|sql| {
+            let row = sql.query_one(&format!("SELECT MIN(id), MAX(id) FROM {table}"), args![])?;
+            Ok((row.opt_int(0)?, row.opt_int(1)?))
+        })?;
         let (Some(mut first), Some(highest)) = range else {
             return Ok(());
         };
         while first <= highest {
             let last = first.saturating_add(BATCH - 1);
-            self.in_transaction(|transaction| work(transaction, first, last))?;
+            self.in_transaction(|sql| work(sql, first, last))?;
             first = last.saturating_add(1);
         }
         Ok(())
@@ -161,46 +160,39 @@ impl Store {
         let mut deleted = 0;
         let mut after = (String::new(), String::new());
         loop {
-            let (count, next) = self.in_transaction(|transaction| {
-                let key = |row: &rusqlite::Row<'_>| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?));
-                let batch_end = transaction
-                    .query_row(
-                        "SELECT platform, notification_id FROM deliveries
-                         WHERE (platform, notification_id) > (?1, ?2)
-                         ORDER BY platform, notification_id LIMIT 1 OFFSET ?3",
-                        params![after.0, after.1, BATCH - 1],
-                        key,
-                    )
-                    .optional()?;
+            let (count, next) = self.in_transaction(|sql| {
+                let key = |row: Row| Ok::<_, DbError>((row.text(0)?, row.text(1)?));
+                let batch_end = sql.query_opt(
+                    "SELECT platform, notification_id FROM deliveries
+                     WHERE (platform, notification_id) > ($1, $2)
+                     ORDER BY platform, notification_id LIMIT 1 OFFSET $3",
+                    args![&after.0, &after.1, BATCH - 1],
+                )?;
                 let (last, more) = match batch_end {
-                    Some(last) => (last, true),
-                    None => match transaction
-                        .query_row(
-                            "SELECT platform, notification_id FROM deliveries
-                             ORDER BY platform DESC, notification_id DESC LIMIT 1",
-                            [],
-                            key,
-                        )
-                        .optional()?
-                    {
-                        Some(last) => (last, false),
+                    Some(row) => (key(row)?, true),
+                    None => match sql.query_opt(
+                        "SELECT platform, notification_id FROM deliveries
+                         ORDER BY platform DESC, notification_id DESC LIMIT 1",
+                        args![],
+                    )? {
+                        Some(row) => (key(row)?, false),
                         None => return Ok((0, None)),
                     },
                 };
-                // Both bounds, so that SQLite walks this batch's keys only.
-                let count = transaction.execute(
+                // Both bounds, so that the engine walks this batch's keys only.
+                let count = sql.execute(
                     "DELETE FROM deliveries
-                     WHERE (platform, notification_id) > (?1, ?2) AND (platform, notification_id) <= (?3, ?4)
-                           AND delivered_at < ?5
+                     WHERE (platform, notification_id) > ($1, $2) AND (platform, notification_id) <= ($3, $4)
+                           AND delivered_at < $5
                            AND NOT EXISTS (SELECT 1 FROM incidents i
                                            WHERE i.channel = deliveries.channel AND i.message_id = deliveries.message_id
                                                  AND i.platform = deliveries.platform AND i.closed_at IS NULL)
                            AND NOT EXISTS (SELECT 1 FROM alert_groups g
                                            WHERE g.channel = deliveries.channel AND g.message_id = deliveries.message_id
                                                  AND g.platform = deliveries.platform AND g.closed_at IS NULL)",
-                    params![after.0, after.1, last.0, last.1, cut],
+                    args![&after.0, &after.1, &last.0, &last.1, cut],
                 )?;
-                Ok((count as u64, more.then_some(last)))
+                Ok((count, more.then_some(last)))
             })?;
             deleted += count;
             match next {
@@ -210,37 +202,36 @@ impl Store {
         }
     }
 
+    /// Bytes of free pages inside an SQLite file; PostgreSQL's autovacuum reuses the space of
+    /// deleted rows on its own, and the report says 0 there.
     fn free_bytes(&self) -> Result<u64, StoreError> {
-        let connection = self.connection();
-        let pages: i64 = connection.pragma_query_value(None, "freelist_count", |row| row.get(0))?;
-        let page_size: i64 = connection.pragma_query_value(None, "page_size", |row| row.get(0))?;
-        Ok(u64::try_from(pages.saturating_mul(page_size)).unwrap_or(0))
+        self.with_sql(|sql| {
+            if sql.dialect() == Dialect::Postgres {
+                return Ok(0);
+            }
+            let pages = sql.query_one("PRAGMA freelist_count", args![])?.int(0)?;
+            let page_size = sql.query_one("PRAGMA page_size", args![])?.int(0)?;
+            Ok(u64::try_from(pages.saturating_mul(page_size)).unwrap_or(0))
+        })
     }
 }
 
 /// Deletes the incidents with ids `first..=last` closed before `cut` whose group is not open,
 /// with their history lines and membership; returns how many incidents and lines went.
-fn delete_closed_incidents(
-    transaction: &Transaction<'_>,
-    first: i64,
-    last: i64,
-    cut: i64,
-) -> Result<(u64, u64), StoreError> {
-    let doomed: Vec<i64> = transaction
-        .prepare_cached(
-            "SELECT id FROM incidents
-             WHERE id BETWEEN ?1 AND ?2 AND closed_at < ?3
-                   AND NOT EXISTS (SELECT 1 FROM alert_group_members m JOIN alert_groups g ON g.id = m.group_id
-                                   WHERE m.incident_id = incidents.id AND g.closed_at IS NULL)",
-        )?
-        .query_map(params![first, last, cut], |row| row.get(0))?
-        .collect::<Result<_, _>>()?;
+fn delete_closed_incidents(sql: &mut dyn Sql, first: i64, last: i64, cut: i64) -> Result<(u64, u64), StoreError> {
+    let doomed = sql.query(
+        "SELECT id FROM incidents
+         WHERE id BETWEEN $1 AND $2 AND closed_at < $3
+               AND NOT EXISTS (SELECT 1 FROM alert_group_members m JOIN alert_groups g ON g.id = m.group_id
+                               WHERE m.incident_id = incidents.id AND g.closed_at IS NULL)",
+        args![first, last, cut],
+    )?;
     let mut history_lines = 0;
-    for id in &doomed {
-        history_lines +=
-            transaction.prepare_cached("DELETE FROM incident_history WHERE incident_id = ?1")?.execute([id])? as u64;
-        transaction.prepare_cached("DELETE FROM alert_group_members WHERE incident_id = ?1")?.execute([id])?;
-        transaction.prepare_cached("DELETE FROM incidents WHERE id = ?1")?.execute([id])?;
+    for row in &doomed {
+        let id = row.int(0)?;
+        history_lines += sql.execute("DELETE FROM incident_history WHERE incident_id = $1", args![id])?;
+        sql.execute("DELETE FROM alert_group_members WHERE incident_id = $1", args![id])?;
+        sql.execute("DELETE FROM incidents WHERE id = $1", args![id])?;
     }
     Ok((doomed.len() as u64, history_lines))
 }
@@ -249,8 +240,8 @@ fn delete_closed_incidents(
 mod tests {
     use super::*;
     use crate::incident::close_incident;
-    use crate::testing::card;
-    use crate::{AuditRecord, Delivery, GroupBatch, GroupChange, IncidentChange, IncidentId, MemberDelivery, NewGroup};
+    use crate::testing::{ack_audit, card, engines};
+    use crate::{Delivery, GroupBatch, GroupChange, IncidentChange, IncidentId, MemberDelivery, NewGroup};
     use hagios_domain::{GroupCard, ObjectRef, Snooze, State};
 
     const DAY: i64 = 86_400;
@@ -313,146 +304,161 @@ mod tests {
     }
 
     fn count(store: &Store, table: &str) -> i64 {
-        store.connection().query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |row| row.get(0)).unwrap()
+        store.with_sql(|sql| Ok(sql.query_one(&format!("SELECT COUNT(*) FROM {table}"), args![])?.int(0)?)).unwrap()
     }
 
     fn audit(store: &Store, time: i64) {
-        let record = AuditRecord {
-            time,
-            platform: "slack".into(),
-            user_id: "U1".into(),
-            user_name: "alice".into(),
-            raw_text: "ack web01".into(),
-            command: Some("ack".into()),
-            parsed: None,
-            allowed: true,
-            result: "confirmed".into(),
-        };
-        store.audit(&record).unwrap();
+        store.audit(&ack_audit(time)).unwrap();
     }
 
     #[test]
     fn an_old_closed_incident_goes_with_its_history_deliveries_and_group() {
-        let store = Store::open_in_memory().unwrap().for_platform("slack");
-        let old = closed_incident(&store, "old", OLD);
-        let group = group_with_members(&store, "g1", &["HTTP", "SSH"], OLD);
-        for member in store.open_group_members(group).unwrap() {
-            close_incident(&store, member.id, OLD);
-        }
-        close_group(&store, group, OLD);
-        let recent = closed_incident(&store, "recent", NOW - DAY);
+        for engine in engines() {
+            eprintln!("on {engine}");
+            let store = engine.open().for_platform("slack");
+            let old = closed_incident(&store, "old", OLD);
+            let group = group_with_members(&store, "g1", &["HTTP", "SSH"], OLD);
+            for member in store.open_group_members(group).unwrap() {
+                close_incident(&store, member.id, OLD);
+            }
+            close_group(&store, group, OLD);
+            let recent = closed_incident(&store, "recent", NOW - DAY);
 
-        let report = store.prune(&KEEP_90_DAYS, NOW).unwrap();
-        assert_eq!(
-            (report.incidents, report.history_lines, report.groups, report.deliveries),
-            (3, 1, 1, 4),
-            "{report:?}"
-        );
-        assert!(store.incident_by_message("C", "old").unwrap().is_none(), "{old} is gone");
-        assert!(store.group(group).unwrap().is_none());
-        assert_eq!(count(&store, "alert_group_members"), 0);
-        assert!(store.delivered("old.1").unwrap().is_none(), "its deliveries are old too");
-        let kept = store.incident_by_message("C", "recent").unwrap().expect("within keep");
-        assert_eq!((kept.id, kept.history.len()), (recent, 1));
-        assert!(store.delivered("recent.2").unwrap().is_some());
-        assert!(store.prune(&KEEP_90_DAYS, NOW).unwrap().is_empty(), "a second prune finds nothing");
+            let report = store.prune(&KEEP_90_DAYS, NOW).unwrap();
+            assert_eq!(
+                (report.incidents, report.history_lines, report.groups, report.deliveries),
+                (3, 1, 1, 4),
+                "{report:?}"
+            );
+            assert!(store.incident_by_message("C", "old").unwrap().is_none(), "{old} is gone");
+            assert!(store.group(group).unwrap().is_none());
+            assert_eq!(count(&store, "alert_group_members"), 0);
+            assert!(store.delivered("old.1").unwrap().is_none(), "its deliveries are old too");
+            let kept = store.incident_by_message("C", "recent").unwrap().expect("within keep");
+            assert_eq!((kept.id, kept.history.len()), (recent, 1));
+            assert!(store.delivered("recent.2").unwrap().is_some());
+            assert!(store.prune(&KEEP_90_DAYS, NOW).unwrap().is_empty(), "a second prune finds nothing");
+        }
     }
 
     #[test]
     fn open_incidents_and_groups_keep_what_they_point_at_however_old() {
-        let store = Store::open_in_memory().unwrap().for_platform("matrix");
-        store.record_delivery("today", &delivery("today", NOW)).unwrap();
-        let open = open_incident(&store, "open", OLD);
-        let group = group_with_members(&store, "g1", &["HTTP", "SSH"], OLD);
-        let members = store.open_group_members(group).unwrap();
-        close_incident(&store, members[0].id, OLD);
+        for engine in engines() {
+            eprintln!("on {engine}");
+            let store = engine.open().for_platform("matrix");
+            store.record_delivery("today", &delivery("today", NOW)).unwrap();
+            let open = open_incident(&store, "open", OLD);
+            let group = group_with_members(&store, "g1", &["HTTP", "SSH"], OLD);
+            let members = store.open_group_members(group).unwrap();
+            close_incident(&store, members[0].id, OLD);
 
-        let report = store.prune(&KEEP_90_DAYS, NOW).unwrap();
-        assert!(report.is_empty(), "{report:?}");
-        assert!(store.open_incident_for("local", &ObjectRef::service("web01", "open")).unwrap().is_some(), "{open}");
-        assert!(store.delivered("open.1").unwrap().is_some(), "the delivery of its parent message");
-        assert!(store.delivered("g1.HTTP").unwrap().is_some(), "the deliveries of the open group's message");
-        assert_eq!(store.group_of_incident(members[0].id).unwrap(), Some(group), "a closed member of an open group");
+            let report = store.prune(&KEEP_90_DAYS, NOW).unwrap();
+            assert!(report.is_empty(), "{report:?}");
+            assert!(
+                store.open_incident_for("local", &ObjectRef::service("web01", "open")).unwrap().is_some(),
+                "{open}"
+            );
+            assert!(store.delivered("open.1").unwrap().is_some(), "the delivery of its parent message");
+            assert!(store.delivered("g1.HTTP").unwrap().is_some(), "the deliveries of the open group's message");
+            assert_eq!(
+                store.group_of_incident(members[0].id).unwrap(),
+                Some(group),
+                "a closed member of an open group"
+            );
 
-        close_incident(&store, members[1].id, OLD);
-        close_group(&store, group, OLD);
-        let report = store.prune(&KEEP_90_DAYS, NOW).unwrap();
-        assert_eq!((report.incidents, report.groups, report.deliveries), (2, 1, 2), "{report:?}");
-        assert!(store.delivered("open.1").unwrap().is_some(), "still open");
+            close_incident(&store, members[1].id, OLD);
+            close_group(&store, group, OLD);
+            let report = store.prune(&KEEP_90_DAYS, NOW).unwrap();
+            assert_eq!((report.incidents, report.groups, report.deliveries), (2, 1, 2), "{report:?}");
+            assert!(store.delivered("open.1").unwrap().is_some(), "still open");
+        }
     }
 
     #[test]
     fn the_audit_log_is_kept_forever_unless_told() {
-        let store = Store::open_in_memory().unwrap();
-        audit(&store, OLD);
-        audit(&store, NOW - DAY);
-        assert_eq!(store.prune(&KEEP_90_DAYS, NOW).unwrap().audit, 0);
-        assert_eq!(store.recent_audit(10).unwrap().len(), 2);
+        for engine in engines() {
+            eprintln!("on {engine}");
+            let store = engine.open();
+            audit(&store, OLD);
+            audit(&store, NOW - DAY);
+            assert_eq!(store.prune(&KEEP_90_DAYS, NOW).unwrap().audit, 0);
+            assert_eq!(store.recent_audit(10).unwrap().len(), 2);
 
-        let one_year = Retention { keep_audit: Some(365 * DAY), ..KEEP_90_DAYS };
-        assert_eq!(store.prune(&one_year, NOW).unwrap().audit, 1);
-        assert_eq!(store.recent_audit(10).unwrap()[0].time, NOW - DAY);
+            let one_year = Retention { keep_audit: Some(365 * DAY), ..KEEP_90_DAYS };
+            assert_eq!(store.prune(&one_year, NOW).unwrap().audit, 1);
+            assert_eq!(store.recent_audit(10).unwrap()[0].time, NOW - DAY);
+        }
     }
 
     #[test]
     fn ended_snoozes_and_forgotten_attempts_go_running_ones_stay() {
-        let store = Store::open_in_memory().unwrap();
-        let snooze = |host: &str, since: i64, until: i64| Snooze {
-            object: ObjectRef::host(host),
-            since,
-            until,
-            author: "alice".into(),
-        };
-        store.put_snooze(&snooze("ended-yesterday", NOW - 2 * DAY, NOW - DAY), NOW - 2 * DAY).unwrap();
-        store.put_snooze(&snooze("running", OLD, NOW + DAY), OLD).unwrap();
-        // Last: putting a snooze forgets those ended a week before it.
-        store.put_snooze(&snooze("long-ended", OLD, OLD + DAY), OLD).unwrap();
-        assert!(!store.begin_attempt("crashed", OLD).unwrap());
-        assert!(!store.begin_attempt("in-progress", NOW).unwrap());
-        store.begin_group_attempt("crashed-group", &["n1".into()], OLD).unwrap();
+        for engine in engines() {
+            eprintln!("on {engine}");
+            let store = engine.open();
+            let snooze = |host: &str, since: i64, until: i64| Snooze {
+                object: ObjectRef::host(host),
+                since,
+                until,
+                author: "alice".into(),
+            };
+            store.put_snooze(&snooze("ended-yesterday", NOW - 2 * DAY, NOW - DAY), NOW - 2 * DAY).unwrap();
+            store.put_snooze(&snooze("running", OLD, NOW + DAY), OLD).unwrap();
+            // Last: putting a snooze forgets those ended a week before it.
+            store.put_snooze(&snooze("long-ended", OLD, OLD + DAY), OLD).unwrap();
+            assert!(!store.begin_attempt("crashed", OLD).unwrap());
+            assert!(!store.begin_attempt("in-progress", NOW).unwrap());
+            store.begin_group_attempt("crashed-group", &["n1".into()], OLD).unwrap();
 
-        let one_day = Retention { keep: DAY, keep_audit: None };
-        let report = store.prune(&one_day, NOW).unwrap();
-        assert_eq!((report.snoozes, report.attempts), (1, 2), "{report:?}");
-        let hosts: Vec<String> = store.snoozes().unwrap().into_iter().map(|s| s.object.host).collect();
-        assert_eq!(hosts, ["ended-yesterday", "running"], "the pipeline needs ended snoozes for a week");
-        assert!(store.begin_attempt("in-progress", NOW).unwrap(), "still marked");
-        assert!(!store.begin_attempt("crashed", NOW).unwrap(), "forgotten");
+            let one_day = Retention { keep: DAY, keep_audit: None };
+            let report = store.prune(&one_day, NOW).unwrap();
+            assert_eq!((report.snoozes, report.attempts), (1, 2), "{report:?}");
+            let hosts: Vec<String> = store.snoozes().unwrap().into_iter().map(|s| s.object.host).collect();
+            assert_eq!(hosts, ["ended-yesterday", "running"], "the pipeline needs ended snoozes for a week");
+            assert!(store.begin_attempt("in-progress", NOW).unwrap(), "still marked");
+            assert!(!store.begin_attempt("crashed", NOW).unwrap(), "forgotten");
+        }
     }
 
     #[test]
     fn a_bot_stopped_for_longer_than_keep_remembers_its_last_deliveries() {
-        let store = Store::open_in_memory().unwrap();
-        store.record_delivery("before-the-stop", &delivery("1", OLD)).unwrap();
-        store.record_delivery("a-day-earlier", &delivery("2", OLD - 2 * DAY)).unwrap();
-        let one_day = Retention { keep: DAY, keep_audit: None };
-        assert_eq!(store.prune(&one_day, NOW).unwrap().deliveries, 1);
-        assert!(store.delivered("before-the-stop").unwrap().is_some(), "a spool record left by a crash still finds it");
+        for engine in engines() {
+            eprintln!("on {engine}");
+            let store = engine.open();
+            store.record_delivery("before-the-stop", &delivery("1", OLD)).unwrap();
+            store.record_delivery("a-day-earlier", &delivery("2", OLD - 2 * DAY)).unwrap();
+            let one_day = Retention { keep: DAY, keep_audit: None };
+            assert_eq!(store.prune(&one_day, NOW).unwrap().deliveries, 1);
+            assert!(
+                store.delivered("before-the-stop").unwrap().is_some(),
+                "a spool record left by a crash still finds it"
+            );
+        }
     }
 
     #[test]
     fn deliveries_of_every_platform_go_across_many_batches() {
-        let store = Store::open_in_memory().unwrap();
-        let rows = 2 * BATCH + 7;
-        {
-            let mut connection = store.connection();
-            let transaction = connection.transaction().unwrap();
-            for n in 0..rows {
-                let platform = ["matrix", "slack", "terminal"][(n % 3) as usize];
-                let at = if n % 10 == 0 { NOW } else { OLD };
-                transaction
-                    .execute(
-                        "INSERT INTO deliveries (platform, notification_id, channel, message_id, delivered_at)
-                         VALUES (?1, ?2, 'C', ?2, ?3)",
-                        params![platform, format!("n{n}"), at],
-                    )
-                    .unwrap();
-            }
-            transaction.commit().unwrap();
+        for engine in engines() {
+            eprintln!("on {engine}");
+            let store = engine.open();
+            let rows = 2 * BATCH + 7;
+            store
+                .in_transaction(|sql| {
+                    for n in 0..rows {
+                        let platform = ["matrix", "slack", "terminal"][(n % 3) as usize];
+                        let at = if n % 10 == 0 { NOW } else { OLD };
+                        sql.execute(
+                            "INSERT INTO deliveries (platform, notification_id, channel, message_id, delivered_at)
+                             VALUES ($1, $2, 'C', $2, $3)",
+                            args![platform, format!("n{n}"), at],
+                        )?;
+                    }
+                    Ok(())
+                })
+                .unwrap();
+            let young = (0..rows).filter(|n| n % 10 == 0).count() as i64;
+            assert_eq!(store.prune(&KEEP_90_DAYS, NOW).unwrap().deliveries, (rows - young) as u64);
+            assert_eq!(count(&store, "deliveries"), young);
         }
-        let young = (0..rows).filter(|n| n % 10 == 0).count() as i64;
-        assert_eq!(store.prune(&KEEP_90_DAYS, NOW).unwrap().deliveries, (rows - young) as u64);
-        assert_eq!(count(&store, "deliveries"), young);
     }
 
     /// The figure in docs/PERFORMANCE.md ("Retention"): a year's worth of rows in a file-backed
@@ -469,48 +475,45 @@ mod tests {
         let path = dir.path().join("state.db");
         let store = Store::open(&path).unwrap();
         let card = format!(r#"{{"state":"OK","output":"{}"}}"#, "x".repeat(500));
-        {
-            let mut connection = store.connection();
-            let transaction = connection.transaction().unwrap();
-            let mut deliver =
-                transaction.prepare("INSERT INTO deliveries VALUES (?1, ?2, 'C0ALERTS', ?3, ?4)").unwrap();
-            for n in 0..OLD_DELIVERIES {
-                let platform = if n % 2 == 0 { "slack" } else { "matrix" };
-                deliver
-                    .execute(params![platform, format!("{n:016x}-{}", n * 7919), format!("1700000000.{n:06}"), OLD])
-                    .unwrap();
-            }
-            for n in 0..KEPT_DELIVERIES {
-                deliver.execute(params!["slack", format!("young-{n}"), format!("1800000000.{n:06}"), NOW]).unwrap();
-            }
-            drop(deliver);
-            for n in 0..CLOSED_INCIDENTS {
-                transaction
-                    .execute(
-                        "INSERT INTO incidents (platform, site, host, service, channel, message_id, state, card, opened_at, closed_at)
-                         VALUES ('slack', 'local', ?1, 'HTTP', 'C0ALERTS', ?2, 'OK', ?3, ?4, ?4)",
-                        params![format!("host{n}"), format!("1700000000.{n:06}"), card, OLD],
-                    )
-                    .unwrap();
-                let id = transaction.last_insert_rowid();
-                transaction
-                    .execute("INSERT INTO incident_history VALUES (?1, 'acknowledged by alice: on it')", [id])
-                    .unwrap();
-                if n % MEMBERS_PER_GROUP == 0 {
-                    transaction
-                        .execute(
-                            "INSERT INTO alert_groups (platform, channel, group_key, message_id, card, opened_at, closed_at)
-                             VALUES ('slack', 'C0ALERTS', ?1, ?1, ?2, ?3, ?3)",
-                            params![format!("group{n}"), card, OLD],
-                        )
-                        .unwrap();
+        store
+            .in_transaction(|sql| {
+                let deliver = "INSERT INTO deliveries (platform, notification_id, channel, message_id, delivered_at)
+                               VALUES ($1, $2, 'C0ALERTS', $3, $4)";
+                for n in 0..OLD_DELIVERIES {
+                    let platform = if n % 2 == 0 { "slack" } else { "matrix" };
+                    let id = format!("{n:016x}-{}", n * 7919);
+                    sql.execute(deliver, args![platform, id, format!("1700000000.{n:06}"), OLD])?;
                 }
-                transaction
-                    .execute("INSERT INTO alert_group_members VALUES ((SELECT MAX(id) FROM alert_groups), ?1)", [id])
-                    .unwrap();
-            }
-            transaction.commit().unwrap();
-        }
+                for n in 0..KEPT_DELIVERIES {
+                    sql.execute(deliver, args!["slack", format!("young-{n}"), format!("1800000000.{n:06}"), NOW])?;
+                }
+                for n in 0..CLOSED_INCIDENTS {
+                    let id = sql
+                        .query_one(
+                            "INSERT INTO incidents (platform, site, host, service, channel, message_id, state, card, opened_at, closed_at)
+                             VALUES ('slack', 'local', $1, 'HTTP', 'C0ALERTS', $2, 'OK', $3, $4, $4) RETURNING id",
+                            args![format!("host{n}"), format!("1700000000.{n:06}"), &card, OLD],
+                        )?
+                        .int(0)?;
+                    sql.execute(
+                        "INSERT INTO incident_history (incident_id, line) VALUES ($1, 'acknowledged by alice: on it')",
+                        args![id],
+                    )?;
+                    if n % MEMBERS_PER_GROUP == 0 {
+                        sql.execute(
+                            "INSERT INTO alert_groups (platform, channel, group_key, message_id, card, opened_at, closed_at)
+                             VALUES ('slack', 'C0ALERTS', $1, $1, $2, $3, $3)",
+                            args![format!("group{n}"), &card, OLD],
+                        )?;
+                    }
+                    sql.execute(
+                        "INSERT INTO alert_group_members (group_id, incident_id) VALUES ((SELECT MAX(id) FROM alert_groups), $1)",
+                        args![id],
+                    )?;
+                }
+                Ok(())
+            })
+            .unwrap();
         let size = |path: &std::path::Path| std::fs::metadata(path).map_or(0, |meta| meta.len());
         let before = size(&path);
         let started = std::time::Instant::now();

@@ -1,13 +1,28 @@
-//! The database schema and its migrations. `PRAGMA user_version` counts the migrations applied;
-//! each one runs in its own transaction together with the version bump.
+//! The database schema and its migrations, numbered alike on both engines. SQLite counts the
+//! migrations applied in `PRAGMA user_version`, PostgreSQL in the table `hagios_schema`; each
+//! migration runs in one transaction with the bump of that count (PostgreSQL's DDL is
+//! transactional, and an advisory lock keeps two bots starting at once from both migrating).
+//!
+//! PostgreSQL arrived with version 6: its migrations 1 to 5 are empty and its 6 creates what
+//! SQLite's 1 to 6 built. Every later migration is written for both engines.
 
-use crate::StoreError;
-use rusqlite::Connection;
+use crate::sql::{args, Dialect, Sql};
+use crate::{Store, StoreError};
+
+/// One step of the schema, as each engine writes it.
+struct Migration {
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+/// A migration from before PostgreSQL was supported: its baseline (migration 6) holds it.
+const BEFORE_POSTGRES: &str = "";
 
 /// Append only: never edit a migration that has shipped.
-const MIGRATIONS: &[&str] = &[
+const MIGRATIONS: &[Migration] = &[
     // 1: deliveries, incidents with their history, audit log.
-    "
+    Migration {
+        sqlite: "
     CREATE TABLE deliveries (
         notification_id TEXT PRIMARY KEY,
         channel         TEXT NOT NULL,
@@ -50,16 +65,22 @@ const MIGRATIONS: &[&str] = &[
         result    TEXT NOT NULL
     );
     ",
+        postgres: BEFORE_POSTGRES,
+    },
     // 2: delivery attempts begun and not yet committed, to look a message up after a crash
     // instead of posting it twice.
-    "
+    Migration {
+        sqlite: "
     CREATE TABLE delivery_attempts (
         notification_id TEXT PRIMARY KEY,
         started_at      INTEGER NOT NULL
     ) WITHOUT ROWID;
     ",
+        postgres: BEFORE_POSTGRES,
+    },
     // 3: snoozes typed in chat (`snooze HOST [SERVICE] DURATION`); service '' for a host.
-    "
+    Migration {
+        sqlite: "
     CREATE TABLE snoozes (
         host    TEXT NOT NULL,
         service TEXT NOT NULL,
@@ -69,9 +90,12 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (host, service)
     ) WITHOUT ROWID;
     ",
+        postgres: BEFORE_POSTGRES,
+    },
     // 4: alert groups (one chat message for a burst), their member incidents, and the member
     // list of a group delivery begun and not yet committed.
-    "
+    Migration {
+        sqlite: "
     CREATE TABLE alert_groups (
         id          INTEGER PRIMARY KEY,
         channel     TEXT NOT NULL,
@@ -96,17 +120,23 @@ const MIGRATIONS: &[&str] = &[
         started_at  INTEGER NOT NULL
     ) WITHOUT ROWID;
     ",
+        postgres: BEFORE_POSTGRES,
+    },
     // 5: reminders for open, unacknowledged incidents (`repeat_interval`): how many were posted
     // and when the last one was, so a restart neither repeats nor skips one.
-    "
+    Migration {
+        sqlite: "
     ALTER TABLE incidents ADD COLUMN reminders INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE incidents ADD COLUMN reminded_at INTEGER;
     ",
+        postgres: BEFORE_POSTGRES,
+    },
     // 6: one process may post to several chat platforms: deliveries, incidents, alert groups and
     // attempts belong to a platform. Rows written before are given the platform their channel
     // shows (Matrix room ids start with `!`, the terminal's channel is `terminal`, the rest are
     // Slack's); attempts carry no channel and go with the platform delivered to last.
-    "
+    Migration {
+        sqlite: "
     CREATE TABLE deliveries_by_platform (
         platform        TEXT NOT NULL,
         notification_id TEXT NOT NULL,
@@ -164,12 +194,77 @@ const MIGRATIONS: &[&str] = &[
     CREATE UNIQUE INDEX alert_groups_open_per_key
         ON alert_groups (platform, channel, group_key) WHERE closed_at IS NULL;
     ",
-    // 7: on call. Overrides typed in chat (`oncall take`, `oncall give`); paging: a page is
+        postgres: POSTGRES_BASELINE,
+    },
+    // 7: several bots on one database. What agents handed to any bot waits in `inbox` until the
+    // leader delivers it (`taken`: the term that put it in its delivery spool); `leases` says
+    // which bot leads and in which term (the epoch); commands from chat being carried out are
+    // noted in `commands_in_flight`, so that the next leader answers those a crash left.
+    Migration {
+        sqlite: "
+    CREATE TABLE inbox (
+        record_id    TEXT PRIMARY KEY,
+        notification TEXT NOT NULL,
+        received_at  INTEGER NOT NULL,
+        taken        INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID;
+    CREATE INDEX inbox_by_taken ON inbox (taken);
+
+    CREATE TABLE leases (
+        name       TEXT PRIMARY KEY,
+        holder     TEXT NOT NULL,
+        epoch      INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+
+    CREATE TABLE commands_in_flight (
+        id          INTEGER PRIMARY KEY,
+        platform    TEXT NOT NULL,
+        channel     TEXT NOT NULL,
+        thread      TEXT,
+        user_id     TEXT NOT NULL,
+        user_name   TEXT NOT NULL,
+        typed       TEXT NOT NULL,
+        epoch       INTEGER NOT NULL,
+        received_at INTEGER NOT NULL
+    );
+    ",
+        postgres: "
+    CREATE TABLE inbox (
+        record_id    TEXT PRIMARY KEY,
+        notification TEXT NOT NULL,
+        received_at  BIGINT NOT NULL,
+        taken        BIGINT NOT NULL DEFAULT 0
+    );
+    CREATE INDEX inbox_by_taken ON inbox (taken);
+
+    CREATE TABLE leases (
+        name       TEXT PRIMARY KEY,
+        holder     TEXT NOT NULL,
+        epoch      BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL
+    );
+
+    CREATE TABLE commands_in_flight (
+        id          BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+        platform    TEXT NOT NULL,
+        channel     TEXT NOT NULL,
+        thread      TEXT,
+        user_id     TEXT NOT NULL,
+        user_name   TEXT NOT NULL,
+        typed       TEXT NOT NULL,
+        epoch       BIGINT NOT NULL,
+        received_at BIGINT NOT NULL
+    );
+    ",
+    },
+    // 8: on call. Overrides typed in chat (`oncall take`, `oncall give`); paging: a page is
     // intended when a notification that opens an incident takes a route with a schedule, starts
     // once that incident is in chat, and pages its steps in the thread (the incident's, or its
     // group's) until acknowledged; posts made once per platform (handovers, feed notices); and
     // when each history line of an incident happened, and what it was.
-    "
+    Migration {
+        sqlite: "
     CREATE TABLE oncall_overrides (
         id          INTEGER PRIMARY KEY,
         schedule    TEXT NOT NULL,
@@ -232,21 +327,229 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE incident_history ADD COLUMN at INTEGER;
     ALTER TABLE incident_history ADD COLUMN kind TEXT;
     ",
+        postgres: "
+    CREATE TABLE oncall_overrides (
+        id          BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+        schedule    TEXT NOT NULL,
+        person      TEXT NOT NULL,
+        starts_at   BIGINT NOT NULL,
+        ends_at     BIGINT NOT NULL,
+        replaces    TEXT,
+        author      TEXT NOT NULL,
+        created_at  BIGINT NOT NULL
+    );
+    CREATE INDEX oncall_overrides_by_end ON oncall_overrides (ends_at);
+
+    CREATE TABLE page_intents (
+        platform        TEXT NOT NULL,
+        notification_id TEXT NOT NULL,
+        site            TEXT NOT NULL,
+        host            TEXT NOT NULL,
+        service         TEXT NOT NULL,
+        schedule        TEXT NOT NULL,
+        policy          TEXT NOT NULL,
+        created_at      BIGINT NOT NULL,
+        PRIMARY KEY (platform, notification_id)
+    );
+
+    CREATE TABLE pages (
+        id           BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+        platform     TEXT NOT NULL,
+        channel      TEXT NOT NULL,
+        message_id   TEXT NOT NULL,
+        schedule     TEXT NOT NULL,
+        policy       TEXT NOT NULL,
+        started_at   BIGINT NOT NULL,
+        steps        BIGINT NOT NULL DEFAULT 0,
+        forced       BIGINT NOT NULL DEFAULT 0,
+        forced_note  TEXT,
+        paused_since BIGINT,
+        paused_for   BIGINT NOT NULL DEFAULT 0,
+        stopped_at   BIGINT,
+        stopped_why  TEXT
+    );
+    CREATE UNIQUE INDEX pages_per_thread ON pages (platform, channel, message_id);
+
+    CREATE TABLE page_steps (
+        page_id    BIGINT NOT NULL REFERENCES pages (id),
+        started_at BIGINT NOT NULL,
+        step       BIGINT NOT NULL,
+        at         BIGINT NOT NULL,
+        people     TEXT NOT NULL,
+        text       TEXT NOT NULL,
+        PRIMARY KEY (page_id, started_at, step)
+    );
+
+    CREATE TABLE posted_once (
+        platform TEXT NOT NULL,
+        post_key TEXT NOT NULL,
+        at       BIGINT NOT NULL,
+        PRIMARY KEY (platform, post_key)
+    );
+
+    ALTER TABLE incident_history ADD COLUMN at BIGINT;
+    ALTER TABLE incident_history ADD COLUMN kind TEXT;
+    ",
+    },
 ];
 
-/// Brings the database up to the newest schema; refuses one written by a newer hagios.
-pub(crate) fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
-    let supported = MIGRATIONS.len() as i64;
-    let found: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
-    let applied = usize::try_from(found)
-        .ok()
-        .filter(|applied| *applied <= MIGRATIONS.len())
-        .ok_or(StoreError::UnknownSchema { found, supported })?;
-    for (version, sql) in (1..).zip(MIGRATIONS).skip(applied) {
-        let transaction = connection.transaction()?;
-        transaction.execute_batch(sql)?;
-        transaction.pragma_update(None, "user_version", version)?;
-        transaction.commit()?;
+/// PostgreSQL's first schema: the tables and indexes SQLite's migrations 1 to 6 built, with
+/// BIGINT for every integer and identity columns for the ids. `incident_history` gets a column
+/// called `rowid`, so that the same statements order a history on both engines.
+const POSTGRES_BASELINE: &str = "
+    CREATE TABLE deliveries (
+        platform        TEXT NOT NULL,
+        notification_id TEXT NOT NULL,
+        channel         TEXT NOT NULL,
+        message_id      TEXT NOT NULL,
+        delivered_at    BIGINT NOT NULL,
+        PRIMARY KEY (platform, notification_id)
+    );
+    CREATE INDEX deliveries_by_channel ON deliveries (channel);
+
+    CREATE TABLE incidents (
+        id          BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+        site        TEXT NOT NULL,
+        host        TEXT NOT NULL,
+        service     TEXT NOT NULL,
+        channel     TEXT NOT NULL,
+        message_id  TEXT NOT NULL,
+        state       TEXT NOT NULL,
+        card        TEXT NOT NULL,
+        opened_at   BIGINT NOT NULL,
+        closed_at   BIGINT,
+        reminders   BIGINT NOT NULL DEFAULT 0,
+        reminded_at BIGINT,
+        platform    TEXT NOT NULL DEFAULT ''
+    );
+    CREATE UNIQUE INDEX incidents_open_per_object
+        ON incidents (platform, site, host, service) WHERE closed_at IS NULL;
+    CREATE INDEX incidents_by_message ON incidents (channel, message_id);
+
+    CREATE TABLE incident_history (
+        rowid       BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+        incident_id BIGINT NOT NULL REFERENCES incidents (id),
+        line        TEXT NOT NULL
+    );
+    CREATE INDEX incident_history_by_incident ON incident_history (incident_id);
+
+    CREATE TABLE audit (
+        id        BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+        time      BIGINT NOT NULL,
+        platform  TEXT NOT NULL,
+        user_id   TEXT NOT NULL,
+        user_name TEXT NOT NULL,
+        raw_text  TEXT NOT NULL,
+        command   TEXT,
+        parsed    TEXT,
+        allowed   BIGINT NOT NULL,
+        result    TEXT NOT NULL
+    );
+
+    CREATE TABLE delivery_attempts (
+        platform        TEXT NOT NULL,
+        notification_id TEXT NOT NULL,
+        started_at      BIGINT NOT NULL,
+        PRIMARY KEY (platform, notification_id)
+    );
+
+    CREATE TABLE snoozes (
+        host    TEXT NOT NULL,
+        service TEXT NOT NULL,
+        since   BIGINT NOT NULL,
+        until   BIGINT NOT NULL,
+        author  TEXT NOT NULL,
+        PRIMARY KEY (host, service)
+    );
+
+    CREATE TABLE alert_groups (
+        id          BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+        channel     TEXT NOT NULL,
+        group_key   TEXT NOT NULL,
+        message_id  TEXT NOT NULL,
+        card        TEXT NOT NULL,
+        opened_at   BIGINT NOT NULL,
+        closed_at   BIGINT,
+        platform    TEXT NOT NULL DEFAULT ''
+    );
+    CREATE UNIQUE INDEX alert_groups_open_per_key
+        ON alert_groups (platform, channel, group_key) WHERE closed_at IS NULL;
+    CREATE INDEX alert_groups_by_message ON alert_groups (channel, message_id);
+
+    CREATE TABLE alert_group_members (
+        group_id    BIGINT NOT NULL REFERENCES alert_groups (id),
+        incident_id BIGINT NOT NULL UNIQUE REFERENCES incidents (id)
+    );
+    CREATE INDEX alert_group_members_by_group ON alert_group_members (group_id);
+
+    CREATE TABLE group_attempts (
+        platform    TEXT NOT NULL,
+        attempt_key TEXT NOT NULL,
+        members     TEXT NOT NULL,
+        started_at  BIGINT NOT NULL,
+        PRIMARY KEY (platform, attempt_key)
+    );
+";
+
+/// Serializes migrations of bots starting at once: the key of `pg_advisory_xact_lock`.
+const MIGRATION_LOCK: i64 = 0x6861_6769_6f73; // "hagios"
+
+impl Store {
+    /// Brings the database up to the newest schema; refuses one written by a newer hagios.
+    pub(crate) fn migrate(&self) -> Result<(), StoreError> {
+        let supported = MIGRATIONS.len() as i64;
+        for (version, migration) in (1..).zip(MIGRATIONS) {
+            let applied = self.in_unfenced_transaction(|sql| {
+                if sql.dialect() == Dialect::Postgres {
+                    sql.execute("SELECT pg_advisory_xact_lock($1)", args![MIGRATION_LOCK])?;
+                    sql.execute_batch("CREATE TABLE IF NOT EXISTS hagios_schema (version BIGINT NOT NULL)")?;
+                }
+                let found = version_of(sql)?;
+                if found > supported {
+                    return Err(StoreError::UnknownSchema { found, supported });
+                }
+                if found >= version {
+                    return Ok(false);
+                }
+                let step = match sql.dialect() {
+                    Dialect::Sqlite => migration.sqlite,
+                    Dialect::Postgres => migration.postgres,
+                };
+                if !step.is_empty() {
+                    sql.execute_batch(step)?;
+                }
+                set_version(sql, version)?;
+                Ok(true)
+            })?;
+            if applied {
+                tracing::info!(version, dialect = %self.dialect(), "migrated the state database");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How many migrations the database has had.
+pub(crate) fn version_of(sql: &mut dyn Sql) -> Result<i64, StoreError> {
+    let row = match sql.dialect() {
+        Dialect::Sqlite => sql.query_one("PRAGMA user_version", args![])?,
+        Dialect::Postgres => match sql.query_opt("SELECT version FROM hagios_schema", args![])? {
+            Some(row) => row,
+            None => return Ok(0),
+        },
+    };
+    Ok(row.int(0)?)
+}
+
+fn set_version(sql: &mut dyn Sql, version: i64) -> Result<(), StoreError> {
+    match sql.dialect() {
+        // PRAGMA takes no parameters; the version is a number the code chose.
+        Dialect::Sqlite => sql.execute_batch(&format!("PRAGMA user_version = {version}"))?,
+        Dialect::Postgres => {
+            if sql.execute("UPDATE hagios_schema SET version = $1", args![version])? == 0 {
+                sql.execute("INSERT INTO hagios_schema (version) VALUES ($1)", args![version])?;
+            }
+        }
     }
     Ok(())
 }
@@ -254,15 +557,15 @@ pub(crate) fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Store;
     use hagios_domain::ObjectRef;
+    use rusqlite::Connection;
 
     /// A database as hagios before migration 6 left it, with one delivery and open incident on
     /// Slack and one each on Matrix and the terminal.
     fn database_of_version_5(path: &std::path::Path) {
         let connection = Connection::open(path).unwrap();
-        for sql in &MIGRATIONS[..5] {
-            connection.execute_batch(sql).unwrap();
+        for migration in &MIGRATIONS[..5] {
+            connection.execute_batch(migration.sqlite).unwrap();
         }
         connection.pragma_update(None, "user_version", 5).unwrap();
         for (id, channel, host) in

@@ -4,11 +4,11 @@
 
 use crate::incident::{incident_from_row, INCIDENT_COLUMNS};
 use crate::page::{page_from_row, page_step_from_row, PAGE_COLUMNS};
+use crate::sql::{args, DbError, Sql, Value};
 use crate::{AuditRecord, Incident, Page, PageStep, Store, StoreError};
 #[cfg(test)]
 use hagios_domain::AlertCard;
 use hagios_domain::ObjectRef;
-use rusqlite::{params, OptionalExtension};
 
 /// One history line of an incident: the notification's type and time (unknown for lines kept
 /// before hagios recorded them).
@@ -49,110 +49,106 @@ pub struct PagedStep {
 impl Store {
     /// The newest incident of `object` on this platform (open or closed), with its history.
     pub fn newest_incident_story(&self, object: &ObjectRef) -> Result<Option<IncidentStory>, StoreError> {
-        let connection = self.connection();
-        let sql = format!(
+        let statement = format!(
             "SELECT {INCIDENT_COLUMNS} FROM incidents
-             WHERE platform = ?1 AND host = ?2 AND service = ?3 ORDER BY id DESC LIMIT 1"
+             WHERE platform = $1 AND host = $2 AND service = $3 ORDER BY id DESC LIMIT 1"
         );
         let service = object.service.as_deref().unwrap_or_default();
-        let incident =
-            connection.query_row(&sql, params![self.platform(), object.host, service], incident_from_row).optional()?;
-        drop(connection);
-        incident.map(|incident| self.story_of(incident)).transpose()
+        self.with_sql(|sql| {
+            let row = sql.query_opt(&statement, args![self.platform(), &object.host, service])?;
+            row.map(|row| story_of(sql, incident_from_row(&row)?)).transpose()
+        })
     }
 
     /// This platform's incidents that were open at some time after `since` (opened after it,
     /// or still open then), oldest first, with their history.
     pub fn incident_stories_since(&self, since: i64) -> Result<Vec<IncidentStory>, StoreError> {
-        let connection = self.connection();
-        let sql = format!(
+        let statement = format!(
             "SELECT {INCIDENT_COLUMNS} FROM incidents
-             WHERE platform = ?1 AND (closed_at IS NULL OR closed_at >= ?2) ORDER BY opened_at, id"
+             WHERE platform = $1 AND (closed_at IS NULL OR closed_at >= $2) ORDER BY opened_at, id"
         );
-        let incidents: Vec<Incident> = connection
-            .prepare_cached(&sql)?
-            .query_map(params![self.platform(), since], incident_from_row)?
-            .collect::<Result<_, _>>()?;
-        drop(connection);
-        incidents.into_iter().map(|incident| self.story_of(incident)).collect()
+        self.with_sql(|sql| stories(sql, &statement, args![self.platform(), since]))
     }
 
     /// This platform's incidents open at some time after `since` whose thread (theirs, or their
     /// group's) was paged for `schedule`, oldest first, with their history.
     pub fn schedule_stories_since(&self, schedule: &str, since: i64) -> Result<Vec<IncidentStory>, StoreError> {
-        let connection = self.connection();
         let columns: Vec<String> = INCIDENT_COLUMNS.split(", ").map(|column| format!("i.{column}")).collect();
-        let sql = format!(
+        let statement = format!(
             "SELECT DISTINCT {} FROM incidents i
              LEFT JOIN alert_group_members m ON m.incident_id = i.id
              LEFT JOIN alert_groups g ON g.id = m.group_id
-             JOIN pages p ON p.platform = i.platform AND p.schedule = ?2
+             JOIN pages p ON p.platform = i.platform AND p.schedule = $2
                  AND p.channel = COALESCE(g.channel, i.channel) AND p.message_id = COALESCE(g.message_id, i.message_id)
-             WHERE i.platform = ?1 AND (i.closed_at IS NULL OR i.closed_at >= ?3) ORDER BY i.opened_at, i.id",
+             WHERE i.platform = $1 AND (i.closed_at IS NULL OR i.closed_at >= $3) ORDER BY i.opened_at, i.id",
             columns.join(", ")
         );
-        let incidents: Vec<Incident> = connection
-            .prepare_cached(&sql)?
-            .query_map(params![self.platform(), schedule, since], incident_from_row)?
-            .collect::<Result<_, _>>()?;
-        drop(connection);
-        incidents.into_iter().map(|incident| self.story_of(incident)).collect()
-    }
-
-    fn story_of(&self, mut incident: Incident) -> Result<IncidentStory, StoreError> {
-        let connection = self.connection();
-        let mut statement = connection
-            .prepare_cached("SELECT at, kind, line FROM incident_history WHERE incident_id = ?1 ORDER BY rowid")?;
-        let lines: Vec<HistoryLine> = statement
-            .query_map([incident.id.0], |row| {
-                Ok(HistoryLine { at: row.get(0)?, kind: row.get(1)?, line: row.get(2)? })
-            })?
-            .collect::<Result<_, _>>()?;
-        incident.history = lines.iter().map(|line| line.line.clone()).collect();
-        Ok(IncidentStory { incident, lines })
+        self.with_sql(|sql| stories(sql, &statement, args![self.platform(), schedule, since]))
     }
 
     /// The audit records from `from` to `to` (inclusive), oldest first.
     pub fn audit_between(&self, from: i64, to: i64) -> Result<Vec<AuditRecord>, StoreError> {
-        let connection = self.connection();
-        let mut statement = connection.prepare_cached(
-            "SELECT time, platform, user_id, user_name, raw_text, command, parsed, allowed, result
-             FROM audit WHERE time BETWEEN ?1 AND ?2 ORDER BY id",
-        )?;
-        let records = statement.query_map([from, to], crate::audit::record_from_row)?.collect::<Result<_, _>>()?;
-        Ok(records)
+        self.with_sql(|sql| {
+            let rows = sql.query(
+                "SELECT time, platform, user_id, user_name, raw_text, command, parsed, allowed, result
+                 FROM audit WHERE time BETWEEN $1 AND $2 ORDER BY id",
+                args![from, to],
+            )?;
+            Ok(rows.iter().map(crate::audit::record_from_row).collect::<Result<_, _>>()?)
+        })
     }
 
     /// The page of the thread under `message_id` in `channel` on this platform, if it was paged.
     pub fn page_of_thread(&self, channel: &str, message_id: &str) -> Result<Option<Page>, StoreError> {
-        let sql = format!("SELECT {PAGE_COLUMNS} FROM pages WHERE platform = ?1 AND channel = ?2 AND message_id = ?3");
-        let connection = self.connection();
-        Ok(connection.query_row(&sql, params![self.platform(), channel, message_id], page_from_row).optional()?)
+        let statement =
+            format!("SELECT {PAGE_COLUMNS} FROM pages WHERE platform = $1 AND channel = $2 AND message_id = $3");
+        self.with_sql(|sql| {
+            let row = sql.query_opt(&statement, args![self.platform(), channel, message_id])?;
+            Ok(row.as_ref().map(page_from_row).transpose()?)
+        })
     }
 
     /// The steps paged on this platform at `since` or later, oldest first.
     pub fn paged_steps_since(&self, since: i64) -> Result<Vec<PagedStep>, StoreError> {
-        let connection = self.connection();
         let columns: Vec<String> = PAGE_COLUMNS.split(", ").map(|column| format!("p.{column}")).collect();
-        let sql = format!(
+        let statement = format!(
             "SELECT {}, s.step, s.at, s.people, s.text FROM page_steps s JOIN pages p ON p.id = s.page_id
-             WHERE p.platform = ?1 AND s.at >= ?2 ORDER BY s.at, s.step",
+             WHERE p.platform = $1 AND s.at >= $2 ORDER BY s.at, s.step",
             columns.join(", ")
         );
-        let mut statement = connection.prepare_cached(&sql)?;
-        let steps = statement
-            .query_map(params![self.platform(), since], |row| {
-                Ok(PagedStep { page: page_from_row(row)?, step: page_step_from_row(row, 13)? })
-            })?
-            .collect::<Result<_, _>>()?;
-        Ok(steps)
+        self.with_sql(|sql| {
+            let rows = sql.query(&statement, args![self.platform(), since])?;
+            let steps = rows.iter().map(|row| {
+                Ok::<_, DbError>(PagedStep { page: page_from_row(row)?, step: page_step_from_row(row, 13)? })
+            });
+            Ok(steps.collect::<Result<_, _>>()?)
+        })
     }
+}
+
+/// The incidents `statement` (selecting [`INCIDENT_COLUMNS`]) finds, each with its history.
+fn stories(sql: &mut dyn Sql, statement: &str, params: &[Value]) -> Result<Vec<IncidentStory>, StoreError> {
+    let rows = sql.query(statement, params)?;
+    rows.iter().map(|row| story_of(sql, incident_from_row(row)?)).collect()
+}
+
+fn story_of(sql: &mut dyn Sql, mut incident: Incident) -> Result<IncidentStory, StoreError> {
+    let rows = sql.query(
+        "SELECT at, kind, line FROM incident_history WHERE incident_id = $1 ORDER BY rowid",
+        args![incident.id.0],
+    )?;
+    let lines = rows
+        .iter()
+        .map(|row| Ok::<_, DbError>(HistoryLine { at: row.opt_int(0)?, kind: row.opt_text(1)?, line: row.text(2)? }))
+        .collect::<Result<Vec<_>, _>>()?;
+    incident.history = lines.iter().map(|line| line.line.clone()).collect();
+    Ok(IncidentStory { incident, lines })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::card;
+    use crate::testing::{card, engines};
     use crate::{Delivery, IncidentChange};
     use hagios_domain::{NotificationType, State};
 
@@ -162,7 +158,13 @@ mod tests {
 
     #[test]
     fn an_incident_story_keeps_when_each_line_happened_and_what_it_was() {
-        let store = Store::open_in_memory().unwrap().for_platform("slack");
+        for engine in engines() {
+            eprintln!("on {engine}");
+            a_story_on(&engine.open().for_platform("slack"));
+        }
+    }
+
+    fn a_story_on(store: &Store) {
         let object = ObjectRef { host: "web01".into(), service: Some("HTTP".into()) };
         let problem = card(object.clone(), State::Critical, Some("CRITICAL"), 1_000);
         let open = IncidentChange::Open { card: problem, opened_at: 1_000 };

@@ -104,10 +104,11 @@ impl Section for MatrixConfig {
     async fn connect(&self, place: &Place) -> Result<Arc<dyn ChatAdapter>, ConnectError> {
         let refused = |what: &str| {
             let what = what.to_owned();
-            move |source| ConnectError::Refused { what, source }
+            move |cause| ConnectError::Refused { what, cause }
         };
-        let chat =
-            MatrixChat::new(self, self.login()?, place.state_file.clone()).map_err(refused("cannot set up Matrix"))?;
+        let chat = MatrixChat::new(self, self.login()?, place.state_file.clone())
+            .map_err(refused("cannot set up Matrix"))?
+            .permitted_by(place.permit.clone());
         match chat.bot_user().await {
             Ok(user) => tracing::info!(bot_user = user, "connected to Matrix"),
             Err(e) if e.retryable() => {

@@ -25,6 +25,7 @@ pub const ROUTE_KEY: Option<&str> = Some("matrix_room");
 use crate::{Attachment, ChatAdapter, ChatError, ChatEvent, ChatUser, MessageRef, Outbound, Platform};
 use async_trait::async_trait;
 use client::{Client, CALL_TIMEOUT};
+use hagios_domain::Permit;
 use events::{Heard, Me};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -86,6 +87,8 @@ pub struct MatrixChat {
     /// repeated edit would take the reply's turn every time.
     last_edits: Mutex<HashMap<String, u64>>,
     next_txn: AtomicU64,
+    /// Asked right before each message or edit is sent.
+    permit: Permit,
 }
 
 struct Session {
@@ -107,7 +110,22 @@ impl MatrixChat {
             told_encrypted: Mutex::default(),
             last_edits: Mutex::default(),
             next_txn: AtomicU64::new(0),
+            permit: Permit::always(),
         })
+    }
+
+    /// Sends only while `permit` is granted (a bot sharing its database with others).
+    pub fn permitted_by(mut self, permit: Permit) -> Self {
+        self.permit = permit;
+        self
+    }
+
+    /// `PUT /rooms/{room}/send/m.room.message/{txn}`, if this process may send now.
+    async fn put_message(&self, room: &str, txn: &str, content: &Value) -> Result<Value, ChatError> {
+        if !self.permit.granted() {
+            return Err(crate::not_permitted());
+        }
+        self.call(Method::PUT, &["rooms", room, "send", "m.room.message", txn], Some(content)).await
     }
 
     /// Logs in (or checks the access token) and returns the bot's user id.
@@ -180,7 +198,7 @@ impl MatrixChat {
             }
             None => self.room_id(channel.unwrap_or(&self.config.default_room)).await?,
         };
-        let sent = self.call(Method::PUT, &["rooms", &room, "send", "m.room.message", txn], Some(&content)).await?;
+        let sent = self.put_message(&room, txn, &content).await?;
         let id =
             sent["event_id"].as_str().ok_or_else(|| ChatError::Rejected("the homeserver sent no event id".into()))?;
         Ok(MessageRef { channel: room, id: id.to_owned() })
@@ -448,7 +466,7 @@ impl ChatAdapter for MatrixChat {
             return Ok(());
         }
         let txn = self.fresh_txn();
-        self.call(Method::PUT, &["rooms", &message.channel, "send", "m.room.message", &txn], Some(&edit)).await?;
+        self.put_message(&message.channel, &txn, &edit).await?;
         let mut last_edits = self.last_edits.lock().expect("edits");
         if last_edits.len() >= EDITS_REMEMBERED {
             last_edits.clear();

@@ -98,12 +98,14 @@ impl Section for SlackConfig {
         })
     }
 
-    async fn connect(&self, _place: &Place) -> Result<Arc<dyn ChatAdapter>, ConnectError> {
+    async fn connect(&self, place: &Place) -> Result<Arc<dyn ChatAdapter>, ConnectError> {
         let refused = |what: &str| {
             let what = what.to_owned();
-            move |source| ConnectError::Refused { what, source }
+            move |cause| ConnectError::Refused { what, cause }
         };
-        let chat = SlackChat::new(self, self.tokens()?).map_err(refused("cannot set up Slack"))?;
+        let chat = SlackChat::new(self, self.tokens()?)
+            .map_err(refused("cannot set up Slack"))?
+            .permitted_by(place.permit.clone());
         match chat.bot_user().await {
             Ok(user) => tracing::info!(bot_user = user, "connected to Slack"),
             Err(e) if e.retryable() => tracing::warn!(error = %e, "Slack is not reachable yet; delivery will retry"),

@@ -15,6 +15,7 @@ pub const ROUTE_KEY: Option<&str> = Some("channel");
 
 use crate::{Attachment, ChatAdapter, ChatError, ChatEvent, MessageRef, Outbound, Platform};
 use async_trait::async_trait;
+use hagios_domain::Permit;
 use render::Rendered;
 use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
@@ -42,6 +43,8 @@ pub struct SlackChat {
     bot_user: OnceCell<String>,
     /// Channel ids by name, as `conversations.list` gave them.
     channel_ids: std::sync::Mutex<HashMap<String, String>>,
+    /// Asked right before each post and edit leaves.
+    permit: Permit,
 }
 
 /// What the Socket Mode callbacks reach through slack-morphism's user state.
@@ -82,7 +85,14 @@ impl SlackChat {
             socket_connections: config.socket_connections.max(1),
             bot_user: OnceCell::new(),
             channel_ids: std::sync::Mutex::default(),
+            permit: Permit::always(),
         })
+    }
+
+    /// Posts and edits only while `permit` is granted (a bot sharing its database with others).
+    pub fn permitted_by(mut self, permit: Permit) -> Self {
+        self.permit = permit;
+        self
     }
 
     /// Posts as fast as Slack answers, without spacing them per channel (bursts may draw 429s).
@@ -120,26 +130,33 @@ impl SlackChat {
     ) -> Result<MessageRef, ChatError> {
         let channel = thread.map(|t| t.channel.as_str()).unwrap_or_else(|| self.channel_or_default(channel));
         let thread_ts = thread.map(|t| SlackTs(t.id.clone()));
-        let posted =
-            post_rendered(&self.client, &self.bot_token, &self.pacer, channel, thread_ts.as_ref(), &rendered, metadata)
-                .await?;
+        let to = Destination { client: &self.client, token: &self.bot_token, pacer: &self.pacer, permit: &self.permit };
+        let posted = post_rendered(&to, channel, thread_ts.as_ref(), &rendered, metadata).await?;
         if !rendered.overflow.is_empty() {
             // In the background: the caller commits the message right away, so that a person
             // answering in its thread at once finds the incident.
             let (client, token, pacer) = (self.client.clone(), self.bot_token.clone(), self.pacer.clone());
+            let permit = self.permit.clone();
             let (parent, thread_ts) = (posted.clone(), thread_ts.unwrap_or_else(|| SlackTs(posted.id.clone())));
             tokio::spawn(async move {
-                post_overflow(&client, &token, &pacer, &parent, &thread_ts, &rendered.overflow).await
+                let to = Destination { client: &client, token: &token, pacer: &pacer, permit: &permit };
+                post_overflow(&to, &parent, &thread_ts, &rendered.overflow).await
             });
         }
         Ok(posted)
     }
 }
 
+/// Where posts go, and what they wait for.
+struct Destination<'a> {
+    client: &'a SlackHyperClient,
+    token: &'a SlackApiToken,
+    pacer: &'a Pacer,
+    permit: &'a Permit,
+}
+
 async fn post_rendered(
-    client: &SlackHyperClient,
-    token: &SlackApiToken,
-    pacer: &Pacer,
+    to: &Destination<'_>,
     channel: &str,
     thread: Option<&SlackTs>,
     rendered: &Rendered,
@@ -150,25 +167,22 @@ async fn post_rendered(
     let mut request = SlackApiChatPostMessageRequest::new(channel.into(), content);
     request.thread_ts = thread.cloned();
     request.reply_broadcast = (rendered.broadcast && thread.is_some()).then_some(true);
-    pacer.wait_turn(channel).await;
-    let posted = client.open_session(token).chat_post_message(&request).await.map_err(chat_error)?;
-    pacer.posted(channel, &posted.channel.0);
+    to.pacer.wait_turn(channel).await;
+    // After the wait for the channel's turn, which may be long: the lead may be gone by now.
+    if !to.permit.granted() {
+        return Err(crate::not_permitted());
+    }
+    let posted = to.client.open_session(to.token).chat_post_message(&request).await.map_err(chat_error)?;
+    to.pacer.posted(channel, &posted.channel.0);
     Ok(MessageRef { channel: posted.channel.0, id: posted.ts.0 })
 }
 
 /// Text that did not fit the message goes into its thread; a failure here must not fail the
 /// message itself, or a retry would post it twice.
-async fn post_overflow(
-    client: &SlackHyperClient,
-    token: &SlackApiToken,
-    pacer: &Pacer,
-    parent: &MessageRef,
-    thread_ts: &SlackTs,
-    overflow: &[String],
-) {
+async fn post_overflow(to: &Destination<'_>, parent: &MessageRef, thread_ts: &SlackTs, overflow: &[String]) {
     for chunk in overflow {
         let rendered = render::render(&Outbound::Text(chunk.clone()));
-        if let Err(e) = post_rendered(client, token, pacer, &parent.channel, Some(thread_ts), &rendered, None).await {
+        if let Err(e) = post_rendered(to, &parent.channel, Some(thread_ts), &rendered, None).await {
             tracing::warn!(error = %e, channel = %parent.channel, "cannot post the rest of a long message");
             return;
         }
@@ -319,6 +333,10 @@ impl SlackChat {
             .with_initial_comment(render::escape(comment));
         complete.thread_ts = thread.map(|parent| SlackTs(parent.id.clone()));
         self.pacer.wait_turn(&channel).await;
+        // Sharing the file is what shows in chat: like a post, only while this process may.
+        if !self.permit.granted() {
+            return Err(crate::not_permitted());
+        }
         session.files_complete_upload_external(&complete).await.map_err(chat_error)?;
         self.pacer.posted(&channel, &channel);
         Ok(MessageRef { channel, id: url.file_id.0 })
@@ -466,6 +484,9 @@ impl ChatAdapter for SlackChat {
             content(&rendered)?,
             SlackTs(message.id.clone()),
         );
+        if !self.permit.granted() {
+            return Err(crate::not_permitted());
+        }
         self.client.open_session(&self.bot_token).chat_update(&request).await.map_err(chat_error)?;
         Ok(())
     }

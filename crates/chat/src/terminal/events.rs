@@ -13,9 +13,13 @@ pub async fn forward_lines(
     events: mpsc::Sender<ChatEvent>,
 ) -> Result<(), ChatError> {
     let mut lines = input.lines();
-    while let Some(line) =
-        lines.next_line().await.map_err(|e| ChatError::Unavailable(format!("terminal input: {e}")))?
-    {
+    loop {
+        // Reading a line may be given up when the conversation ends: `next_line` is cancel-safe.
+        let line = tokio::select! {
+            line = lines.next_line() => line.map_err(|e| ChatError::Unavailable(format!("terminal input: {e}")))?,
+            () = events.closed() => break,
+        };
+        let Some(line) = line else { break };
         let Some(event) = event_from_line(&line, user) else { continue };
         if events.send(event).await.is_err() {
             break;

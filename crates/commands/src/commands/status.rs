@@ -4,7 +4,7 @@ use super::{Command, Input, ParseError, Parsed};
 use crate::args::Words;
 use crate::clock::format_ago;
 use crate::text::first_line;
-use hagios_domain::{HostView, ObjectRef, ServiceView, Snapshot, State};
+use hagios_domain::{plural, HostView, ObjectRef, ServiceView, Snapshot, State};
 use regex::Captures;
 use std::collections::BTreeMap;
 
@@ -93,10 +93,10 @@ fn overview(input: &Input<'_>) -> String {
         .filter(|(state, handled)| state.is_problem() && !handled)
         .count();
     format!(
-        "hosts: {} · services: {}\n{unhandled} problems neither acknowledged nor in downtime; `problems unhandled` \
-         lists them",
+        "hosts: {} · services: {}\n{} neither acknowledged nor in downtime; `problems unhandled` lists them",
         counts(&hosts),
-        counts(&services)
+        counts(&services),
+        plural(unhandled, "problem")
     )
 }
 
@@ -166,8 +166,8 @@ fn service_detail(service: &ServiceView, input: &Input<'_>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::Chat;
-    use hagios_domain::ObjectRef;
+    use crate::testing::{fixture, input_for, Chat, SITE};
+    use hagios_domain::{ObjectRef, SiteSnapshots};
 
     #[test]
     fn overview_counts_states_and_is_open_to_everyone() {
@@ -179,6 +179,19 @@ mod tests {
         );
         assert!(sent.audit().allowed);
         assert_eq!(sent.audit().result, "answered");
+    }
+
+    #[test]
+    fn one_unhandled_problem_is_one_problem() {
+        let mut snapshot = fixture();
+        let http = snapshot.status.services.get_mut(&("web01".to_owned(), "HTTP".to_owned())).expect("in the fixture");
+        http.acknowledged = true;
+        let sites = SiteSnapshots::one(SITE, std::sync::Arc::new(snapshot));
+        let overview = super::overview(&input_for(&sites, None));
+        assert!(
+            overview.ends_with("\n1 problem neither acknowledged nor in downtime; `problems unhandled` lists them"),
+            "{overview}"
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The TOML configuration file (`--config` or `HAGIOS_CONFIG`) as plain data, and the checks
 //! behind `hagios config check`. Each integration owns its section's type and checks
 //! (`[nagios]`, `[icinga]` in hagios-monitor; the chat platforms' in hagios-chat; `[tls]`,
-//! `[agent]`, `[bot]` in hagios-link); this module puts them together and checks what spans
+//! `[agent]`, `[bot]` in hagios-link; `[store]` in hagios-store); this module puts them together and checks what spans
 //! sections. Every key is documented in docs/configuration.md.
 
 mod commands;
@@ -23,7 +23,7 @@ use hagios_domain::suggest::closest;
 use hagios_link::config::{agent_site, AgentConfig, BotConfig, TlsConfig};
 use hagios_monitor::icinga::IcingaConfig;
 use hagios_monitor::nagios::NagiosConfig;
-use hagios_store::MIN_KEEP_SECONDS;
+pub use hagios_store::StoreConfig;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -213,58 +213,6 @@ fn unknown_section(name: &str) -> String {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct StoreConfig {
-    #[serde(default = "default_store_path")]
-    pub path: PathBuf,
-    /// How long deliveries, closed incidents and groups, attempts and ended snoozes are kept
-    /// (what goes and what never does: crates/store/src/retention.rs).
-    #[serde(default = "default_keep", with = "duration")]
-    pub keep: Duration,
-    /// How long the audit log is kept; forever when left out.
-    #[serde(default, deserialize_with = "duration::optional")]
-    pub keep_audit: Option<Duration>,
-}
-
-impl Default for StoreConfig {
-    fn default() -> Self {
-        Self { path: default_store_path(), keep: default_keep(), keep_audit: None }
-    }
-}
-
-impl StoreConfig {
-    /// What the retention keys get wrong.
-    pub fn problems(&self) -> Vec<String> {
-        let shortest = Duration::from_secs(MIN_KEEP_SECONDS.unsigned_abs());
-        let mut problems = Vec::new();
-        if self.keep < shortest {
-            problems.push(format!(
-                "[store] keep = \"{}\" is shorter than 1 day: a notification can arrive again after a crash or a \
-                 lost acknowledgement, and only its kept delivery stops a second post; use at least \"1d\" (default \
-                 \"90d\")",
-                humantime::format_duration(self.keep)
-            ));
-        }
-        if let Some(keep_audit) = self.keep_audit.filter(|keep_audit| *keep_audit < shortest) {
-            problems.push(format!(
-                "[store] keep_audit = \"{}\" is shorter than 1 day: use at least \"1d\", or leave it out to keep the \
-                 audit log forever",
-                humantime::format_duration(keep_audit)
-            ));
-        }
-        problems
-    }
-}
-
-fn default_store_path() -> PathBuf {
-    PathBuf::from("/var/lib/hagios/state.db")
-}
-
-fn default_keep() -> Duration {
-    Duration::from_secs(90 * 86_400)
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct SpoolConfig {
     pub dir: PathBuf,
 }
@@ -321,8 +269,8 @@ pub struct UserConfig {
 /// Why the configuration cannot be used; the message names the file and what to change.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    #[error("cannot read {path}: {cause}")]
+    Read { path: PathBuf, cause: std::io::Error },
     #[error("{path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("{path}: {}", .problems.join("; "))]
@@ -332,7 +280,7 @@ pub enum ConfigError {
 impl Config {
     /// Reads, parses and validates a configuration file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|cause| ConfigError::Read { path: path.into(), cause })?;
         let config: Config =
             toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.into(), message: e.to_string() })?;
         let problems = config.problems();

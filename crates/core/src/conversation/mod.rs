@@ -6,6 +6,7 @@
 //! `[[user]]` entry names is refused before the router, read commands included, and the attempt
 //! is audited.
 
+mod orphans;
 mod questions;
 
 use crate::observe::names;
@@ -13,7 +14,7 @@ use hagios_chat::{ChatAdapter, ChatEvent, ChatUser, MessageRef, Outbound};
 use hagios_commands::{AuditEntry, Dispatch, Question, Request, Router, Thread};
 use hagios_domain::SiteObject;
 use hagios_monitor::Monitor;
-use hagios_store::{AuditRecord, StoreHandle};
+use hagios_store::{AuditRecord, CommandInFlight, StoreHandle};
 pub use questions::Chats;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -33,6 +34,9 @@ pub struct Conversation {
     /// The chat ids `[[user]]` names: people the operators vouch for, answered (by their roles)
     /// even when the platform marks their account foreign.
     pub listed_users: Arc<BTreeSet<String>>,
+    /// The leadership term this conversation runs in: commands are noted under it while they
+    /// are carried out, and those an earlier term left unanswered are answered with "try again".
+    pub epoch: i64,
 }
 
 /// One thing a person asked, whatever the platform or widget they used.
@@ -60,8 +64,10 @@ impl Conversation {
     /// its own task: a confirmation can take seconds and must not hold up other people.
     pub async fn serve(self, mut events: mpsc::Receiver<ChatEvent>, mut shutdown: watch::Receiver<bool>) {
         let mut running = tokio::task::JoinSet::new();
+        let mut orphans = tokio::time::interval(orphans::SWEEP_EVERY);
         loop {
             tokio::select! {
+                _ = orphans.tick() => self.answer_orphans().await,
                 event = events.recv() => match event {
                     Some(event) => {
                         let conversation = self.clone();
@@ -79,6 +85,7 @@ impl Conversation {
 
     async fn answer(&self, asked: Asked) {
         let arrived = std::time::Instant::now();
+        let noted = self.note(&asked).await;
         let dispatch = if asked.user.foreign && !self.listed_users.contains(&asked.user.id) {
             stranger_refused(&asked)
         } else {
@@ -103,6 +110,34 @@ impl Conversation {
         }
         if let Some(question) = dispatch.answered.and_then(|answered| answered.question) {
             self.chats.close_question(&question, &asked.user.name, &dispatch.reply).await;
+        }
+        if let Some(id) = noted {
+            if let Err(e) = self.store.command_answered(id).await {
+                tracing::warn!(error = %e, command = %id, "cannot forget an answered command");
+            }
+        }
+    }
+
+    /// Notes the command before it is carried out, so that should this bot die before it is
+    /// answered, the next leader answers it. Carried out anyway when the note fails: the store
+    /// being down is no reason to refuse an acknowledgement.
+    async fn note(&self, asked: &Asked) -> Option<hagios_store::CommandId> {
+        let command = CommandInFlight {
+            platform: self.chat.platform().name().to_owned(),
+            channel: asked.channel.clone(),
+            thread: asked.thread.clone(),
+            user_id: asked.user.id.clone(),
+            user_name: asked.user.name.clone(),
+            typed: asked.text.clone(),
+            epoch: self.epoch,
+            received_at: hagios_domain::unix_now(),
+        };
+        match self.store.command_arrived(command).await {
+            Ok(id) => Some(id),
+            Err(e) => {
+                tracing::warn!(error = %e, user = %asked.user.id, "cannot note the command in the state database");
+                None
+            }
         }
     }
 

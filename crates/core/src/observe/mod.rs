@@ -71,10 +71,10 @@ pub async fn serve(
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<JoinHandle<()>, StartError> {
     let handle = recorder();
-    let listener = tokio::net::TcpListener::bind(&config.listen).await.map_err(|source| StartError::Listen {
+    let listener = tokio::net::TcpListener::bind(&config.listen).await.map_err(|cause| StartError::Listen {
         address: config.listen.clone(),
         key: "[metrics] listen",
-        source,
+        cause,
     })?;
     let grace = config.unhealthy_after;
     let app = axum::Router::new().route("/metrics", get(move || std::future::ready(handle.render()))).route(

@@ -1,6 +1,7 @@
 //! The metrics hagios exports, in one place: names following Prometheus' conventions
 //! (`hagios_…_total` counters, `_seconds` durations), described once for `/metrics`.
 
+pub use crate::leader::LEADER;
 pub use hagios_chat::measured::{CALLS as CHAT_CALLS, ERRORS as CHAT_ERRORS};
 pub use hagios_link::{AGENTS_CONNECTED, LINK_RECONNECTS};
 
@@ -48,6 +49,7 @@ pub(super) fn describe() {
     describe_histogram!(COMMAND_DURATION, Unit::Seconds, "From a command's arrival to its answer.");
     describe_gauge!(AGENTS_CONNECTED, "Agents connected to this bot.");
     describe_counter!(LINK_RECONNECTS, "Times the agent dialed the bot again after losing the link.");
+    describe_gauge!(LEADER, "1 while this bot leads (posts to chat), 0 while another bot does.");
     describe_gauge!(
         CERTIFICATE_EXPIRY,
         Unit::Seconds,

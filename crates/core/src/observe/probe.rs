@@ -4,6 +4,7 @@
 
 use super::health::Health;
 use super::names;
+use hagios_domain::plural;
 use hagios_monitor::Monitor;
 use hagios_spool::Spool;
 use std::sync::Arc;
@@ -41,7 +42,7 @@ pub fn spool(spool: Arc<Spool>, part: &'static str, health: Health, shutdown: wa
             match oldest.filter(|age| *age > SPOOL_STUCK) {
                 Some(age) => health.failing(
                     part,
-                    format!("{} records wait in the spool, the oldest for {}s", pending.len(), age.as_secs()),
+                    format!("the spool holds {}, the oldest for {}s", plural(pending.len(), "record"), age.as_secs()),
                 ),
                 None => health.ok(part),
             }

@@ -2,7 +2,7 @@
 //! configuration, and sites — a private Nagios each, whose notify_command spools into the spool
 //! of that site's `hagios agent`.
 
-use super::{write_config, Daemon, HAGIOS};
+use super::{notify_then, write_config, Daemon, HAGIOS};
 use hagios_testkit::{NagiosInstance, NagiosOptions};
 use std::path::PathBuf;
 use std::process::Command;
@@ -13,21 +13,26 @@ fn hagios(args: &[&str]) -> String {
     String::from_utf8(output.stdout).expect("utf-8 output")
 }
 
-/// A CA, the bot's certificate for `localhost`, and a port for the bot.
+/// A CA, the bots' certificate for `localhost`, and a port for each bot.
 pub struct Deployment {
     dir: tempfile::TempDir,
-    port: u16,
+    ports: Vec<u16>,
 }
 
 impl Deployment {
     pub fn new() -> Deployment {
+        Deployment::with_bots(1)
+    }
+
+    /// A deployment of `count` bots sharing one store; every agent dials them all.
+    pub fn with_bots(count: usize) -> Deployment {
         let dir = tempfile::tempdir().expect("temp dir");
         let pki = dir.path().join("pki");
         let pki = pki.to_str().expect("utf-8 path");
         assert!(hagios(&["certs", "init", "--dir", pki]).contains("ca.key"));
         hagios(&["certs", "issue", "--dir", pki, "--role", "bot", "--name", "localhost"]);
-        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
-        Deployment { dir, port }
+        let ports = (0..count).map(|_| hagios_testkit::free_port()).collect();
+        Deployment { dir, ports }
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -52,19 +57,33 @@ impl Deployment {
     /// The bot's configuration (`bot/hagios.toml`) with `chat`, the chat platform's sections and
     /// routes; user `oncall` may do everything.
     pub fn bot_config_with(&self, chat: &str) -> PathBuf {
-        self.bot_config_keys("", chat)
+        self.bot_config_of(0, "", chat)
     }
 
     /// [`Deployment::bot_config_with`] with more `[bot]` keys.
     pub fn bot_config_keys(&self, bot_keys: &str, chat: &str) -> PathBuf {
-        let dir = self.path("bot");
+        self.bot_config_of(0, bot_keys, chat)
+    }
+
+    /// Bot `index`'s configuration (in `bot/`, `bot1/`, …) with `bot_keys` in `[bot]`, like
+    /// [`Deployment::bot_config_with`].
+    pub fn bot_config_of(&self, index: usize, bot_keys: &str, chat: &str) -> PathBuf {
+        let dir = self.path(&Self::bot_dir(index));
         std::fs::create_dir_all(&dir).expect("create the bot's folder");
         let listener = format!(
             "[bot]\nlisten = \"127.0.0.1:{port}\"\nheartbeat = \"1s\"\ncommand_timeout = \"25s\"\n{bot_keys}{tls}",
-            port = self.port,
+            port = self.ports[index],
             tls = self.tls("localhost"),
         );
         write_config(&dir, &listener, chat, "oncall")
+    }
+
+    fn bot_dir(index: usize) -> String {
+        if index == 0 {
+            "bot".to_owned()
+        } else {
+            format!("bot{index}")
+        }
     }
 
     /// The bot's own spool, where stored notifications wait for chat.
@@ -74,9 +93,19 @@ impl Deployment {
 
     /// A Nagios for `site` (with `extra_objects`), its agent's configuration and the agent.
     pub fn site(&self, site: &str, extra_objects: &str, allow: &str) -> Option<Site> {
+        self.site_notifying(site, extra_objects, allow, "")
+    }
+
+    /// [`Deployment::site`] whose notification command runs the shell line `also` after
+    /// `hagios notify`.
+    pub fn site_also_running(&self, site: &str, allow: &str, also: &str) -> Option<Site> {
+        self.site_notifying(site, "", allow, also)
+    }
+
+    fn site_notifying(&self, site: &str, extra_objects: &str, allow: &str, also: &str) -> Option<Site> {
         self.issue_agent(site);
         let spool = self.path(&format!("{site}-spool"));
-        let notify_command = format!("{HAGIOS} notify --spool {} --site {site}", spool.display());
+        let notify_command = notify_then(&format!("{HAGIOS} notify --spool {} --site {site}", spool.display()), also);
         let nagios = NagiosInstance::start(NagiosOptions {
             notify_command: Some(notify_command),
             extra_objects: extra_objects.to_owned(),
@@ -113,12 +142,12 @@ dir = "{spool}"
 poll_interval = "100ms"
 max_backoff = "1s"
 [agent]
-bot = "localhost:{port}"
+bot = [{bots}]
 heartbeat = "1s"
 allow = {allow}
 {tls}"#,
             spool = self.path(&format!("{site}-spool")).display(),
-            port = self.port,
+            bots = self.ports.iter().map(|port| format!("\"localhost:{port}\"")).collect::<Vec<_>>().join(", "),
             tls = self.tls(site),
         );
         std::fs::write(&config, text).expect("write agent config");

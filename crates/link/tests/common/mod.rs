@@ -5,7 +5,7 @@
 
 use hagios_domain::{Action, HostObject, Notification, Outcome, Snapshot};
 use hagios_link::agent::AgentLink;
-use hagios_link::bot::BotLink;
+use hagios_link::bot::{BotLink, Inbox};
 use hagios_link::certs::{self, Role};
 use hagios_link::config::TlsConfig;
 use hagios_link::protocol::{read_frame, write_frame, Frame, MAX_FRAME_BYTES, PROTOCOL_VERSION};
@@ -78,7 +78,7 @@ pub fn agent_cert(pki: &Path, site: &str) -> TlsConfig {
 pub fn bot_link(pki: &Path, name: &str, spool: &Arc<Spool>, quotas: Quotas) -> BotLink {
     BotLink {
         tls: server_config(&files(pki, name)).unwrap(),
-        spool: Arc::clone(spool),
+        inbox: Arc::clone(spool) as Arc<dyn Inbox>,
         sites: Arc::new(Sites::default()),
         quotas: Arc::new(quotas),
         heartbeat: Duration::from_secs(1),
@@ -126,8 +126,8 @@ pub struct RunningAgent {
     _stop: watch::Sender<bool>,
 }
 
-/// An agent for `site` (its certificate issued now if need be) dialing `bot`.
-pub fn start_agent(pki: &Path, bot: &str, site: &str, hosts: Vec<&'static str>, allow: &[&str]) -> RunningAgent {
+/// An agent for `site` (its certificate issued now if need be) dialing each of `bots`.
+pub fn start_agent(pki: &Path, bots: &[&str], site: &str, hosts: Vec<&'static str>, allow: &[&str]) -> RunningAgent {
     let tls = agent_cert(pki, site);
     let spool_dir = tempfile::tempdir().unwrap();
     let spool = Arc::new(Spool::open(spool_dir.path()).unwrap());
@@ -135,7 +135,7 @@ pub fn start_agent(pki: &Path, bot: &str, site: &str, hosts: Vec<&'static str>, 
         Arc::new(RecordingMonitor { site: site.into(), hosts, executed: Mutex::default(), reads: AtomicUsize::new(0) });
     let link = AgentLink {
         tls: client_config(&tls).unwrap(),
-        bot: bot.to_owned(),
+        bots: bots.iter().map(|bot| (*bot).to_owned()).collect(),
         site: site.to_owned(),
         allow: allow.iter().map(|kind| (*kind).to_owned()).collect(),
         spool: Arc::clone(&spool),

@@ -11,7 +11,7 @@ pub mod permissions;
 mod state;
 
 use crate::readback::{wait_past_second, Expectation};
-use crate::validate::ensure_exists;
+use crate::validate::{ensure_exists, ensure_host_fields, stored_author};
 use crate::{Monitor, MonitorError, SingleFlight};
 use async_trait::async_trait;
 use client::{Credentials, IcingaClient};
@@ -74,26 +74,24 @@ impl Monitor for IcingaMonitor {
     }
 
     async fn execute(&self, action: &Action, author: &str) -> Result<Outcome, MonitorError> {
+        ensure_host_fields(action)?;
         // What the action is checked and later confirmed against is read now (or by a read under
         // way), never an older cached one: a change made in between must not pass for ours.
         let snapshot = self.read_state(Duration::ZERO).await?;
         if let Some(object) = action.object() {
             ensure_exists(&snapshot, &object)?;
         }
-        let text = match action {
-            Action::AddComment { comment, .. } => comment.as_str(),
-            _ => "",
-        };
         if let Action::AddHost { name, .. } = action {
             if snapshot.has_host(name) {
                 return Err(MonitorError::Refused(format!("host `{name}` already exists; `status {name}` shows it")));
             }
         }
-        let expectation = Expectation::of(action, author, text, &snapshot)?;
+        let author = stored_author(author)?;
+        let expectation = Expectation::of(action, &author, &snapshot)?;
         if let Expectation::CheckedAfter { last_check, .. } = &expectation {
             wait_past_second(*last_check).await;
         }
-        for request in command::requests(action, author) {
+        for request in command::requests(action, &author) {
             let results = match &request {
                 ApiRequest::Action { name, body } => self.client.action(name, body).await?,
                 ApiRequest::Modify { kind, body } => self.client.modify(kind, body).await?,

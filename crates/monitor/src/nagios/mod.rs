@@ -10,7 +10,7 @@ pub mod managed;
 mod state;
 
 use crate::readback::{wait_past_second, Expectation};
-use crate::validate::ensure_exists;
+use crate::validate::{ensure_exists, ensure_host_fields, stored_author};
 use crate::{Monitor, MonitorError};
 use async_trait::async_trait;
 use command::{AckOptions, DowntimeRequest, ExternalCommand, Note};
@@ -56,6 +56,7 @@ impl Monitor for NagiosMonitor {
     }
 
     async fn execute(&self, action: &Action, author: &str) -> Result<Outcome, MonitorError> {
+        ensure_host_fields(action)?;
         let snapshot = self.snapshot().await?;
         if let Some(object) = action.object() {
             ensure_exists(&snapshot, &object)?;
@@ -67,12 +68,9 @@ impl Monitor for NagiosMonitor {
             Action::RemoveHost { name } => return self.host_change()?.remove(name).await,
             _ => {}
         }
-        let commands = plan(action, author, &snapshot)?;
-        let comment = match action {
-            Action::AddComment { comment, .. } => command::clean_text(comment),
-            _ => String::new(),
-        };
-        let expectation = Expectation::of(action, &command::clean_author(author), &comment, &snapshot)?;
+        let author = stored_author(author)?;
+        let commands = plan(action, &author, &snapshot)?;
+        let expectation = Expectation::of(action, &author, &snapshot)?;
         let now = hagios_domain::unix_now();
         let lines = commands
             .iter()
@@ -90,9 +88,9 @@ impl Monitor for NagiosMonitor {
     }
 }
 
-/// The commands that carry out `action`, and what status.dat shows once they took effect.
+/// The commands that carry out `action` on behalf of `author` (as stored).
 fn plan(action: &Action, author: &str, snapshot: &Snapshot) -> Result<Vec<ExternalCommand>, MonitorError> {
-    let author = command::clean_author(author);
+    let author = author.to_owned();
     Ok(match action {
         // Configuration changes, not external commands: `managed.rs` carries them out.
         Action::AddHost { .. } | Action::RemoveHost { .. } => {
