@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use hagios_domain::{
     Action, Downtime, HostObject, HostView, Inventory, ObjectRef, Outcome, ServiceView, Snapshot, State, Status,
 };
-use hagios_monitor::{Monitor, MonitorError};
+use hagios_monitor::{Monitor, MonitorError, Steps};
 use std::sync::{Arc, LazyLock, Mutex};
 
 /// 2024-05-01 14:00:00 UTC.
@@ -128,6 +128,7 @@ pub(crate) fn input_for<'a>(snapshot: &'a Snapshot, incident: Option<&'a ObjectR
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Behaviour {
     Confirm,
+    NotApply,
     Unconfirm,
     NotRunning,
     StateUnreadable,
@@ -159,10 +160,11 @@ impl Monitor for RecordingMonitor {
         }
     }
 
-    async fn execute(&self, action: &Action, author: &str) -> Result<Outcome, MonitorError> {
+    async fn execute_with(&self, action: &Action, author: &str, _steps: Steps<'_>) -> Result<Outcome, MonitorError> {
         self.executed.lock().expect("no test panicked while holding the lock").push((action.clone(), author.into()));
         match self.behaviour {
             Behaviour::Confirm => Ok(Outcome::Confirmed("seen in status.dat".into())),
+            Behaviour::NotApply => Ok(Outcome::NotApplied("web01!HTTP Load is OK — it has no problem".into())),
             Behaviour::Unconfirm => Ok(Outcome::Unconfirmed("no change after 5s".into())),
             Behaviour::NotRunning => {
                 Err(MonitorError::NotRunning { system: "Nagios", detail: "command FIFO has no reader".into() })

@@ -12,7 +12,7 @@ pub mod snooze;
 pub mod suggest;
 pub mod words;
 
-pub use action::{Action, DowntimeSpan, DowntimeTarget, Outcome};
+pub use action::{Action, DowntimeSpan, DowntimeTarget, Outcome, Step};
 pub use glob::glob_match;
 pub use message::{AlertCard, GroupCard, Member, MessageRef};
 pub use notification::{Notification, NotificationType, MIRROR_MACRO};

@@ -272,6 +272,7 @@ impl AgentLink {
         check_sizes(action, author).map_err(refuse)?;
         match self.monitor.execute(action, author).await {
             Ok(Outcome::Confirmed(detail)) => Ok(Outcome::Confirmed(short(detail))),
+            Ok(Outcome::NotApplied(reason)) => Ok(Outcome::NotApplied(short(reason))),
             Ok(Outcome::Unconfirmed(detail)) => Ok(Outcome::Unconfirmed(short(detail))),
             Err(e) => {
                 tracing::warn!(site = %self.site, kind, author, error = %e, "command failed");

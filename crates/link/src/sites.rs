@@ -4,7 +4,7 @@
 use crate::protocol::{Frame, Refusal};
 use async_trait::async_trait;
 use hagios_domain::{Action, Outcome, Snapshot, Status};
-use hagios_monitor::{Monitor, MonitorError};
+use hagios_monitor::{Monitor, MonitorError, Steps};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -208,7 +208,8 @@ impl Monitor for SitesMonitor {
         Ok(Arc::new(merge(self.states().await?)))
     }
 
-    async fn execute(&self, action: &Action, author: &str) -> Result<Outcome, MonitorError> {
+    /// Only the agent's final word travels back (its steps stay on the agent's side).
+    async fn execute_with(&self, action: &Action, author: &str, _steps: Steps<'_>) -> Result<Outcome, MonitorError> {
         let site = self.owner(action).await?;
         tracing::info!(site, ?action, author, "forwarding a command to its site");
         let command = |id| Frame::Command { id, action: action.clone(), author: author.to_owned() };

@@ -12,7 +12,7 @@ use hagios_link::protocol::{read_frame, write_frame, Frame, MAX_FRAME_BYTES, PRO
 use hagios_link::quota::{Quota, Quotas};
 use hagios_link::sites::Sites;
 use hagios_link::tls::{client_config, server_config};
-use hagios_monitor::{Monitor, MonitorError};
+use hagios_monitor::{Monitor, MonitorError, Steps};
 use hagios_spool::Spool;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -45,7 +45,7 @@ impl Monitor for RecordingMonitor {
         Ok(Arc::new(Snapshot { inventory: Arc::new(inventory), ..Snapshot::default() }))
     }
 
-    async fn execute(&self, action: &Action, author: &str) -> Result<Outcome, MonitorError> {
+    async fn execute_with(&self, action: &Action, author: &str, _steps: Steps<'_>) -> Result<Outcome, MonitorError> {
         self.executed.lock().unwrap().push((action.clone(), author.to_owned()));
         Ok(Outcome::Confirmed(format!("done on {}", self.site)))
     }

@@ -12,13 +12,13 @@ mod state;
 
 use crate::readback::{wait_past_second, Expectation};
 use crate::validate::ensure_exists;
-use crate::{Monitor, MonitorError};
+use crate::{Monitor, MonitorError, Steps};
 use async_trait::async_trait;
 use client::{Credentials, IcingaClient};
 use command::ApiRequest;
 pub use config::{IcingaConfig, Login};
 use events::{EventStream, Reconnect};
-use hagios_domain::{Action, Outcome, Snapshot};
+use hagios_domain::{Action, Outcome, Snapshot, Step};
 use std::sync::Arc;
 
 /// An Icinga 2 instance behind its REST API.
@@ -65,7 +65,9 @@ impl Monitor for IcingaMonitor {
         state::load(&self.client).await
     }
 
-    async fn execute(&self, action: &Action, author: &str) -> Result<Outcome, MonitorError> {
+    /// Icinga answers each request at once: its acceptance is the [`Step::Received`], and the
+    /// object state read back (usually at the first look) is the final word.
+    async fn execute_with(&self, action: &Action, author: &str, steps: Steps<'_>) -> Result<Outcome, MonitorError> {
         let snapshot = self.snapshot().await?;
         if let Some(object) = action.object() {
             ensure_exists(&snapshot, &object)?;
@@ -93,6 +95,8 @@ impl Monitor for IcingaMonitor {
             confirm::accepted(&results)?;
         }
         tracing::info!(site = %self.config.site, action = ?action, author, "accepted by Icinga 2, confirming");
+        steps(Step::Sent { state_every: None, answer_within: self.config.confirm_timeout });
+        steps(Step::Received { how: "Icinga 2's API accepted it".into() });
         Ok(confirm::wait(self, &expectation, self.config.confirm_timeout).await)
     }
 }
