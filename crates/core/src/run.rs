@@ -95,6 +95,7 @@ pub(crate) async fn serve_chat(
             holds: Holds::new(config.quiet_hours.clone()),
             groups: Groups::with_topology(monitor.clone()),
             intake: Default::default(),
+            evidence: monitor.evidence(),
             health: health.clone(),
         };
         tasks.push(tokio::spawn(pipeline.run(shutdown.clone())));

@@ -227,6 +227,7 @@ impl AgentLink {
         let spool = Arc::clone(&self.spool);
         let pending = tokio::task::spawn_blocking(move || spool.pending()).await.expect("spool scan task")?;
         let room = MAX_IN_FLIGHT - offers.in_flight.len();
+        let evidence = self.monitor.evidence();
         let unsent: Vec<RecordId> =
             pending.into_iter().filter(|id| !offers.in_flight.contains(id)).take(room).collect();
         for id in unsent {
@@ -239,6 +240,10 @@ impl AgentLink {
                 }
                 Err(e) => return Err(e.into()),
             };
+            // A command waiting here for the monitor's word takes it as soon as it is read.
+            if let Some(evidence) = &evidence {
+                evidence.publish(&notification);
+            }
             let frame = match notification_frame(id.as_str(), &self.site, notification) {
                 Ok(frame) => frame,
                 Err(e) => {

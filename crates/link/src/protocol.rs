@@ -387,6 +387,7 @@ mod tests {
             Frame::Hello { version: PROTOCOL_VERSION, site: "nagios01".into() },
             command(),
             Frame::CommandResult { id: 7, result: Err(Refusal { message: "no".into(), retryable: false }) },
+            Frame::CommandResult { id: 8, result: Ok(Outcome::NotApplied("web01 is UP — it has no problem".into())) },
             Frame::Heartbeat,
         ];
         let mut wire = Vec::new();

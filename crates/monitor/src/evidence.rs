@@ -34,10 +34,16 @@ impl EvidenceHub {
     /// Offers `notification` to every command waiting right now. Never blocks and never fails:
     /// with nobody waiting it is simply dropped.
     pub fn publish(&self, notification: &Notification) {
-        if self.sender.receiver_count() > 0 {
+        if self.awaited() {
             // An error only means every subscriber left in the meantime.
             let _ = self.sender.send(Arc::new(notification.clone()));
         }
+    }
+
+    /// Whether a command waits for evidence right now: a publisher may skip reading what it
+    /// would publish when none does.
+    pub fn awaited(&self) -> bool {
+        self.sender.receiver_count() > 0
     }
 
     /// What is published from now on (nothing from before).

@@ -133,6 +133,7 @@ pub(super) fn pipeline(dir: &std::path::Path, chat: Arc<Recorder>, grouping: boo
         holds: Holds::new(Vec::new()),
         groups: Default::default(),
         intake: Default::default(),
+        evidence: None,
         health: Default::default(),
     }
 }

@@ -12,7 +12,7 @@ use hagios_link::protocol::{read_frame, write_frame, Frame, MAX_FRAME_BYTES, PRO
 use hagios_link::quota::{Quota, Quotas};
 use hagios_link::sites::Sites;
 use hagios_link::tls::{client_config, server_config};
-use hagios_monitor::{Monitor, MonitorError, Steps};
+use hagios_monitor::{EvidenceHub, Monitor, MonitorError, Steps};
 use hagios_spool::Spool;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -29,6 +29,8 @@ pub struct RecordingMonitor {
     pub site: String,
     pub hosts: Vec<&'static str>,
     pub executed: Mutex<Vec<(Action, String)>>,
+    /// Where commands waiting on this site would take its notifications as evidence.
+    pub evidence: EvidenceHub,
 }
 
 #[async_trait::async_trait]
@@ -48,6 +50,10 @@ impl Monitor for RecordingMonitor {
     async fn execute_with(&self, action: &Action, author: &str, _steps: Steps<'_>) -> Result<Outcome, MonitorError> {
         self.executed.lock().unwrap().push((action.clone(), author.to_owned()));
         Ok(Outcome::Confirmed(format!("done on {}", self.site)))
+    }
+
+    fn evidence(&self) -> Option<EvidenceHub> {
+        Some(self.evidence.clone())
     }
 }
 
@@ -128,7 +134,12 @@ pub fn start_agent(pki: &Path, bot: &str, site: &str, hosts: Vec<&'static str>, 
     let tls = agent_cert(pki, site);
     let spool_dir = tempfile::tempdir().unwrap();
     let spool = Arc::new(Spool::open(spool_dir.path()).unwrap());
-    let monitor = Arc::new(RecordingMonitor { site: site.into(), hosts, executed: Mutex::default() });
+    let monitor = Arc::new(RecordingMonitor {
+        site: site.into(),
+        hosts,
+        executed: Mutex::default(),
+        evidence: EvidenceHub::new(),
+    });
     let link = AgentLink {
         tls: client_config(&tls).unwrap(),
         bot: bot.to_owned(),
