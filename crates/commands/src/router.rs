@@ -252,6 +252,7 @@ impl Router {
             now: request.now,
             snapshot: &snapshot,
             settings: &self.settings,
+            cadence: monitor.cadence(),
         };
         match (command.parse)(&captures, &input) {
             Err(e) => e.to_string(),

@@ -121,6 +121,7 @@ pub(crate) fn input_for<'a>(snapshot: &'a Snapshot, incident: Option<&'a ObjectR
         now: NOW,
         snapshot,
         settings: &SETTINGS,
+        cadence: None,
     }
 }
 

@@ -51,34 +51,47 @@ pub enum LogWatch {
     None,
 }
 
-impl fmt::Display for Cadence {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Cadence {
+    /// What [`fmt::Display`] says without file paths, for chat, where anyone may ask.
+    pub fn for_chat(&self) -> String {
+        self.describe(false)
+    }
+
+    fn describe(&self, paths: bool) -> String {
         let state = self.state;
-        match (&self.state_every, &self.source) {
-            (Some(every), CadenceSource::MainConfig(path)) => write!(
-                f,
-                "{state} is written every {} s (status_update_interval in {})",
-                every.as_secs(),
-                path.display()
-            )?,
+        let place = |path: &PathBuf| if paths { format!(" in {}", path.display()) } else { String::new() };
+        let mut text = match (&self.state_every, &self.source) {
+            (Some(every), CadenceSource::MainConfig(path)) => {
+                format!("{state} is written every {} s (status_update_interval{})", every.as_secs(), place(path))
+            }
             (Some(every), CadenceSource::Learned) => {
-                write!(f, "{state} is written every {} s (seen from its rewrites)", every.as_secs())?
+                format!("{state} is written every {} s (seen from its rewrites)", every.as_secs())
             }
             (Some(every), CadenceSource::Assumed) => {
-                write!(f, "{state} is assumed written every {} s until a rewrite is seen", every.as_secs())?
+                format!("{state} is assumed written every {} s until a rewrite is seen", every.as_secs())
             }
-            (None, _) => write!(f, "{state} is read back as soon as the command is accepted")?,
-        }
+            (None, _) => format!("{state} is read back as soon as the command is accepted"),
+        };
         let within = self.answer_within.as_secs_f64();
-        match self.answer_within_configured {
-            true => write!(f, "; a command's final word comes within {within} s (confirm_timeout)")?,
-            false => write!(f, "; a command's final word comes within {within} s")?,
+        text.push_str(&format!("; a command's final word comes within {within} s"));
+        if self.answer_within_configured {
+            text.push_str(" (confirm_timeout)");
         }
-        match &self.log {
-            LogWatch::Watching(path) => write!(f, "; watching {}", path.display()),
-            LogWatch::Unreadable(path, why) => write!(f, "; cannot read {} ({why})", path.display()),
-            LogWatch::None => Ok(()),
+        match (&self.log, paths) {
+            (LogWatch::Watching(path), true) => text.push_str(&format!("; watching {}", path.display())),
+            (LogWatch::Watching(_), false) => text.push_str("; Nagios' log shows when it read a command"),
+            (LogWatch::Unreadable(path, why), true) => {
+                text.push_str(&format!("; cannot read {} ({why})", path.display()))
+            }
+            (LogWatch::Unreadable(..) | LogWatch::None, _) => {}
         }
+        text
+    }
+}
+
+impl fmt::Display for Cadence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.describe(true))
     }
 }
 
@@ -100,6 +113,11 @@ mod tests {
             stock.to_string(),
             "status.dat is written every 10 s (status_update_interval in /etc/nagios4/nagios.cfg); a command's \
              final word comes within 25 s; cannot read /var/log/nagios4/nagios.log (permission denied)"
+        );
+        assert_eq!(
+            Cadence { log: LogWatch::Watching("/var/log/nagios4/nagios.log".into()), ..stock.clone() }.for_chat(),
+            "status.dat is written every 10 s (status_update_interval); a command's final word comes within 25 s; \
+             Nagios' log shows when it read a command"
         );
         let learned = Cadence {
             source: CadenceSource::Learned,

@@ -23,6 +23,7 @@ mod yes;
 
 use crate::router::Settings;
 use hagios_domain::{Action, ObjectRef, Snapshot, State};
+use hagios_monitor::Cadence;
 use regex::Captures;
 
 /// Every command in routing order: the first matching route wins, so `downtime cancel` comes
@@ -79,6 +80,9 @@ pub(crate) struct Input<'a> {
     pub now: i64,
     pub snapshot: &'a Snapshot,
     pub settings: &'a Settings,
+    /// How the backend times the final word on a command, when it reads state back on a
+    /// cadence (`status` shows it).
+    pub cadence: Option<Cadence>,
 }
 
 impl Input<'_> {

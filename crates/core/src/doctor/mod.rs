@@ -92,6 +92,13 @@ pub fn access(config: &Config, user: &Account) -> Vec<Finding> {
     findings
 }
 
+/// How commands are timed and confirmed on the configured Nagios (`config check` prints it):
+/// how often it writes status.dat and where that figure comes from, the deadline for a
+/// command's final word, the log watched. `None` for Icinga 2, which answers each command.
+pub fn command_timing(config: &Config) -> Option<String> {
+    config.nagios.as_ref().map(|nagios| nagios::cadence(nagios).to_string())
+}
+
 /// The user the service will run as: `name` when given; else, for root, the `hagios` system
 /// user the packaged units run as, when there is one; else whoever runs this.
 pub fn service_user(name: Option<&str>) -> Result<Account, String> {
