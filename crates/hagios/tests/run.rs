@@ -169,6 +169,16 @@ fn at_debian_s_stock_cadence_every_command_from_chat_ends_in_a_final_word() {
     bot.wait_for_text_within(final_word, "— confirmed by Nagios (comment #");
     bot.type_line("recheck db01 MySQL");
     bot.wait_for_text_within(final_word, "— confirmed by Nagios (rechecked db01!MySQL: ");
+    bot.type_line("mute web01 Disk");
+    bot.wait_for_text_within(
+        final_word,
+        "muted web01!Disk — confirmed by Nagios (notifications disabled for web01!Disk; ",
+    );
+    bot.type_line("unmute web01 Disk");
+    bot.wait_for_text_within(
+        final_word,
+        "unmuted web01!Disk — confirmed by Nagios (notifications enabled for web01!Disk; ",
+    );
 
     bot.type_line("status");
     bot.wait_for_text(
@@ -178,6 +188,6 @@ fn at_debian_s_stock_cadence_every_command_from_chat_ends_in_a_final_word() {
     let screen = bot.screen();
     assert!(!screen.contains("not yet confirmed"), "{screen}");
     let audit = site.audit();
-    assert_eq!(audit.matches("-> confirmed:").count(), 4, "{audit}");
+    assert_eq!(audit.matches("-> confirmed:").count(), 6, "{audit}");
     assert_eq!(audit.matches("-> not applied: web01!Disk is OK").count(), 1, "{audit}");
 }
