@@ -56,7 +56,9 @@ impl NagiosMonitor {
             }
             ours
         });
-        Self { site: config.site(), config, state, main, evidence: EvidenceHub::new() }
+        let monitor = Self { site: config.site(), config, state, main, evidence: EvidenceHub::new() };
+        tracing::info!(site = %monitor.site, timing = %monitor.cadence(), "commands are confirmed from Nagios' own evidence");
+        monitor
     }
 
     /// How this instance times the final word on a command, and which log it watches.
