@@ -229,6 +229,19 @@ async fn at_the_stock_cadence_an_ack_of_an_ok_service_is_not_applied_once_status
     assert!(matches!(steps[..], [Step::Sent { .. }, Step::Received { .. }]), "{steps:?}");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn without_the_log_not_applied_waits_for_a_status_dat_stamped_after_the_command() {
+    let Some(nagios) = NagiosInstance::start(at_interval(STOCK_INTERVAL)) else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let monitor = NagiosMonitor::new(NagiosConfig { log_file: Some(dir.path().join("no.log")), ..config_of(&nagios) });
+    let (outcome, steps) = run(&monitor, &ack(ObjectRef::service("web01", "HTTP"))).await;
+    assert_eq!(
+        detail(outcome),
+        Outcome::NotApplied("web01!HTTP is OK — it has no problem, and Nagios acknowledges only problems".into())
+    );
+    assert!(matches!(steps[..], [Step::Sent { .. }]), "no log, so no read step: {steps:?}");
+}
+
 /// A fixture service whose check takes a minute once `slow` exists in the returned folder.
 fn with_slow_check() -> (NagiosOptions, TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
