@@ -45,12 +45,8 @@ pub struct Place {
 pub enum ConnectError {
     #[error("set the environment variable {variable} to {what}")]
     Secret { variable: String, what: String },
-    #[error("{what}: {source}")]
-    Refused {
-        what: String,
-        #[source]
-        source: ChatError,
-    },
+    #[error("{what}: {cause}")]
+    Refused { what: String, cause: ChatError },
 }
 
 /// Declares the platforms' modules and generates [`Platform`] and [`PlatformConfig`] from them.

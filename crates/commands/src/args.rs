@@ -11,7 +11,7 @@
 use crate::commands::{Input, ParseError};
 use crate::text::{free_text, shown};
 use hagios_domain::suggest::closest;
-use hagios_domain::ObjectRef;
+use hagios_domain::{ObjectRef, SiteObject, Snapshot};
 
 /// One word of input. Quotes group words and are removed: `"HTTP Load"` is one word.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,10 +100,12 @@ pub(crate) struct Shape {
     pub trailing: bool,
 }
 
-/// A resolved target and where the words after it begin.
+/// A resolved target, the site it is at, and where the words after it begin.
 #[derive(Debug, Clone)]
 pub(crate) struct Resolved {
     pub target: Target,
+    /// The site the target was found at (named, from the thread, or the only one that has it).
+    pub site: String,
     /// Index of the first word after the target.
     pub next: usize,
     /// The target came from the alert thread because the first word is not a host.
@@ -112,7 +114,7 @@ pub(crate) struct Resolved {
 
 impl Input<'_> {
     /// Resolves the target at the start of `words` (or the thread's incident), checked against
-    /// the monitoring objects.
+    /// the monitoring objects of the site it is at.
     pub fn resolve(&self, words: &Words<'_>, shape: Shape) -> Result<Resolved, ParseError> {
         let Some(first) = words.list.first() else {
             return self.thread_target();
@@ -120,17 +122,19 @@ impl Input<'_> {
         if first.unterminated {
             return Err(self.usage(format!("the quote in `{}` is never closed", shown(&first.text))));
         }
-        if let Some(bang) = first.bang {
-            let (host, service) = (&first.text[..bang], &first.text[bang + 1..]);
-            if self.snapshot.has_host(host) {
-                return Ok(Resolved {
-                    target: self.service_target(host, service, shape)?,
-                    next: 1,
-                    from_thread: false,
-                });
+        let (named_site, name) = self.site_prefix(&first.text);
+        let bang = first.bang.and_then(|bang| bang.checked_sub(first.text.len() - name.len()));
+        let host = bang.map_or(name, |bang| &name[..bang]);
+        let at = match named_site {
+            Some(site) => Some((site, self.answering_site(site, host)?)),
+            None if self.snapshot.has_host(host) => Some(self.only_site_with(host)?),
+            None => None,
+        };
+        if let Some((site, snapshot)) = at.filter(|(_, snapshot)| snapshot.has_host(host)) {
+            let resolved = |target, next| Resolved { target, site: site.to_owned(), next, from_thread: false };
+            if let Some(bang) = bang {
+                return Ok(resolved(self.service_target(snapshot, host, &name[bang + 1..], shape)?, 1));
             }
-        } else if self.snapshot.has_host(&first.text) {
-            let host = first.text.as_str();
             return match words.list.get(1) {
                 Some(second) if second.unterminated => {
                     Err(self.usage(format!("the quote in `{}` is never closed", shown(&second.text))))
@@ -138,35 +142,124 @@ impl Input<'_> {
                 Some(second)
                     if second.quoted
                         || second.text == "*"
-                        || (second.bang.is_none() && self.snapshot.has_service(host, &second.text)) =>
+                        || (second.bang.is_none() && snapshot.has_service(host, &second.text)) =>
                 {
-                    Ok(Resolved {
-                        target: self.service_target(host, &second.text, shape)?,
-                        next: 2,
-                        from_thread: false,
-                    })
+                    Ok(resolved(self.service_target(snapshot, host, &second.text, shape)?, 2))
                 }
-                _ => Ok(Resolved { target: Target::Object(ObjectRef::host(host)), next: 1, from_thread: false }),
+                _ => Ok(resolved(Target::Object(ObjectRef::host(host)), 1)),
             };
+        }
+        if let Some(site) = named_site {
+            return Err(ParseError::Invalid(format!("site `{site}` has no host `{}`", shown(host))));
         }
         if shape.trailing && self.incident.is_some() {
             return self.thread_target();
         }
-        let host = first.bang.map_or(first.text.as_str(), |bang| &first.text[..bang]);
         Err(self.unknown_host(host))
     }
 
     /// The target when the command names exactly one object and nothing may follow it.
-    pub fn sole_object(&self, words: &Words<'_>) -> Result<ObjectRef, ParseError> {
+    pub fn sole_object(&self, words: &Words<'_>) -> Result<SiteObject, ParseError> {
         let resolved = self.resolve(words, Shape { all_services: false, trailing: false })?;
         let object = resolved.object();
         match words.list.get(resolved.next) {
-            None => Ok(object),
+            None => Ok(SiteObject::new(resolved.site, object)),
             // Only a service may follow a bare host here: this one does not exist.
             Some(extra) if resolved.next == 1 && !object.is_service() && words.list[0].bang.is_none() => {
-                Err(self.unknown_service(&object.host, &extra.text))
+                Err(self.unknown_service(self.snapshot_at(&resolved.site), &object.host, &extra.text))
             }
             Some(extra) => Err(self.usage(format!("unexpected `{}` after the target", shown(&extra.text)))),
+        }
+    }
+
+    /// `SITE:REST` when SITE is a site's name: the site and the rest; else no site and `text`.
+    pub fn site_prefix<'t>(&self, text: &'t str) -> (Option<&'t str>, &'t str) {
+        match text.split_once(':') {
+            Some((site, rest)) if self.sites.is_site(site) => (Some(site), rest),
+            _ => (None, text),
+        }
+    }
+
+    /// Where the host a command names on its own (`host add`, `host remove`) is, and its name:
+    /// the site named with `SITE:`, else the one site that has it (`existing`), else — for a host
+    /// yet to be added — the one site there is.
+    pub fn host_site<'t>(&self, text: &'t str, existing: bool) -> Result<(String, &'t str), ParseError> {
+        let (named_site, name) = self.site_prefix(text);
+        if let Some(site) = named_site {
+            self.answering_site(site, name)?;
+            return Ok((site.to_owned(), name));
+        }
+        if existing {
+            if !self.snapshot.has_host(name) {
+                return Err(self.unknown_host(name));
+            }
+            return self.only_site_with(name).map(|(site, _)| (site.to_owned(), name));
+        }
+        match (self.sites.answering(), self.sites.silent()) {
+            ([(site, _)], []) => Ok((site.clone(), name)),
+            _ => Err(ParseError::Invalid(format!(
+                "this bot serves several sites ({}); name the one to add the host at: `host add SITE:{} …`",
+                self.sites.names().join(", "),
+                shown(name)
+            ))),
+        }
+    }
+
+    /// The state of site `site`, named by the person; an error saying why when it did not answer.
+    pub fn answering_site(&self, site: &str, what: &str) -> Result<&Snapshot, ParseError> {
+        self.sites.site(site).map(|snapshot| snapshot.as_ref()).ok_or_else(|| {
+            let why = self.sites.why_silent(site).unwrap_or("unknown");
+            ParseError::Invalid(format!(
+                "site `{site}` did not answer ({why}), so nothing about `{}` can be checked or sent there; try again \
+                 once it is back",
+                shown(what)
+            ))
+        })
+    }
+
+    /// The one site that has host `host`. Refused when several have it, or when a site did not
+    /// answer and might: the person names the site then.
+    fn only_site_with(&self, host: &str) -> Result<(&str, &Snapshot), ParseError> {
+        let sites = self.sites.sites_with_host(host);
+        self.only_site(&sites, &format!("`{}`", shown(host)), |site| format!("`{site}:{}`", shown(host)))
+    }
+
+    /// The one site of `sites` (those that have `what`), or why there is none: several have it,
+    /// or a site that did not answer might. `typed` shows how to name it at a site.
+    pub fn only_site(
+        &self,
+        sites: &[&str],
+        what: &str,
+        typed: impl Fn(&str) -> String,
+    ) -> Result<(&str, &Snapshot), ParseError> {
+        let silent = self.sites.silent();
+        match sites {
+            [site] if silent.is_empty() => self
+                .sites
+                .answering()
+                .iter()
+                .find(|(name, _)| name == site)
+                .map(|(name, snapshot)| (name.as_str(), snapshot.as_ref()))
+                .ok_or_else(|| ParseError::Invalid(format!("no site has {what}"))),
+            [] => Err(ParseError::Invalid(format!("no site has {what}"))),
+            [_] => {
+                let names: Vec<&str> = silent.iter().map(|(site, _)| site.as_str()).collect();
+                let example = sites.iter().map(|site| typed(site)).collect::<Vec<_>>().join(" or ");
+                Err(ParseError::Invalid(format!(
+                    "site {} did not answer, so hagios cannot tell whether {what} is there too; name the site \
+                     ({example}) or try again once it answers",
+                    names.join(", ")
+                )))
+            }
+            several => {
+                let examples: Vec<String> = several.iter().map(|site| typed(site)).collect();
+                Err(ParseError::Invalid(format!(
+                    "{what} is at {} sites ({}); name the one you mean: {}",
+                    several.len(),
+                    several.join(", "),
+                    examples.join(" or ")
+                )))
+            }
         }
     }
 
@@ -181,7 +274,13 @@ impl Input<'_> {
         closest(name, known).map(str::to_owned)
     }
 
-    fn service_target(&self, host: &str, service: &str, shape: Shape) -> Result<Target, ParseError> {
+    fn service_target(
+        &self,
+        snapshot: &Snapshot,
+        host: &str,
+        service: &str,
+        shape: Shape,
+    ) -> Result<Target, ParseError> {
         if service == "*" {
             return if shape.all_services {
                 Ok(Target::HostAndServices(host.to_owned()))
@@ -192,16 +291,16 @@ impl Input<'_> {
         if service.is_empty() {
             return Err(self.usage(format!("`{host}!` names no service")));
         }
-        if self.snapshot.has_service(host, service) {
+        if snapshot.has_service(host, service) {
             return Ok(Target::Object(ObjectRef::service(host, service)));
         }
-        Err(self.unknown_service(host, service))
+        Err(self.unknown_service(snapshot, host, service))
     }
 
     /// `ParseError::UnknownService` with a suggestion from the host's services.
-    fn unknown_service(&self, host: &str, service: &str) -> ParseError {
-        let inventory = self.snapshot.inventory.services.get(host).into_iter().flatten().map(String::as_str);
-        let known = self.snapshot.services_of(host).map(|view| view.description.as_str()).chain(inventory);
+    fn unknown_service(&self, snapshot: &Snapshot, host: &str, service: &str) -> ParseError {
+        let inventory = snapshot.inventory.services.get(host).into_iter().flatten().map(String::as_str);
+        let known = snapshot.services_of(host).map(|view| view.description.as_str()).chain(inventory);
         ParseError::UnknownService {
             host: host.to_owned(),
             service: shown(service),
@@ -209,16 +308,35 @@ impl Input<'_> {
         }
     }
 
+    /// The site of an object the thread is about, as commands act on it: the one site of a
+    /// backend that is its one site, whatever name the notification gave it.
+    pub fn in_thread(&self, at: &SiteObject) -> SiteObject {
+        match self.sites.answering() {
+            [(site, _)] if !self.sites.spans_sites() => SiteObject::new(site.clone(), at.object.clone()),
+            _ => at.clone(),
+        }
+    }
+
     fn thread_target(&self) -> Result<Resolved, ParseError> {
         let Some(incident) = self.incident else {
             return Err(self.usage("name a host (or type the command in an alert's thread)".to_owned()));
         };
-        if !self.snapshot.contains(incident) {
+        let at = self.in_thread(incident);
+        let Some(snapshot) = self.sites.site(&at.site) else {
+            let why = self.sites.why_silent(&at.site).unwrap_or("it is not connected to this bot");
             return Err(ParseError::Invalid(format!(
-                "this thread's {incident} is no longer in the monitoring configuration; name the target instead"
+                "this alert is at site `{}`, which did not answer ({why}); nothing was sent anywhere — try again \
+                 once it is back",
+                at.site
+            )));
+        };
+        if !snapshot.contains(&at.object) {
+            return Err(ParseError::Invalid(format!(
+                "this thread's {} is no longer in the monitoring configuration; name the target instead",
+                self.label(&at)
             )));
         }
-        Ok(Resolved { target: Target::Object(incident.clone()), next: 0, from_thread: true })
+        Ok(Resolved { target: Target::Object(at.object), site: at.site, next: 0, from_thread: true })
     }
 }
 
@@ -230,16 +348,22 @@ impl Resolved {
             Target::HostAndServices(host) => ObjectRef::host(host.clone()),
         }
     }
+
+    /// [`Resolved::object`] at its site.
+    pub fn at(&self) -> SiteObject {
+        SiteObject::new(self.site.clone(), self.object())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{fixture, input_for};
+    use crate::testing::{input_for, local_site, SITE};
 
     fn resolve(text: &str, incident: Option<ObjectRef>, shape: Shape) -> Result<(Target, usize, bool), ParseError> {
-        let snapshot = fixture();
-        let input = input_for(&snapshot, incident.as_ref());
+        let sites = local_site();
+        let incident = incident.map(|object| SiteObject::new(SITE, object));
+        let input = input_for(&sites, incident.as_ref());
         input.resolve(&Words::new(text), shape).map(|r| (r.target, r.next, r.from_thread))
     }
 
@@ -343,8 +467,8 @@ mod tests {
     fn hostile_names_are_unknown_objects() {
         for text in ["web01;RESTART_PROGRAM", "web01\0", "web01!HTTP;x", "web01!HTTP\n[0] RESTART_PROGRAM"] {
             let words = Words::new(text);
-            let snapshot = fixture();
-            let error = input_for(&snapshot, None).sole_object(&words).unwrap_err();
+            let sites = local_site();
+            let error = input_for(&sites, None).sole_object(&words).unwrap_err();
             let message = error.to_string();
             assert!(message.starts_with("unknown") || message.starts_with("unexpected"), "{text:?}: {message}");
             assert!(!message.contains('\n') && !message.contains('\0'), "{message:?}");

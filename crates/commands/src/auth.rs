@@ -99,10 +99,38 @@ impl Policy {
         Policy { roles, users: by_user, people }
     }
 
+    /// Who `user_id` is in the monitoring system (the author of their acknowledgements,
+    /// downtimes and comments): their `[[user]] person`, else the platform's id itself. Never the
+    /// display name, which every user can set to anything, someone else's name included.
+    pub fn author<'a>(&'a self, user_id: &'a str) -> &'a str {
+        self.people.get(user_id).map_or(user_id, String::as_str)
+    }
+
     /// Whether two chat ids belong to the same person: the same id, or ids given the same
     /// `person` (one person on Slack and on Matrix).
     pub fn same_person(&self, one: &str, other: &str) -> bool {
         one == other || self.people.get(one).is_some_and(|person| self.people.get(other) == Some(person))
+    }
+
+    /// Whether `user_id` holds a role that exists: users without one may read, nothing more, and
+    /// get stricter limits.
+    pub fn holds_a_role(&self, user_id: &str) -> bool {
+        !self.roles_of(user_id).is_empty()
+    }
+
+    /// Who `user_id` is for limits that count people: their `person`, else the id itself.
+    pub fn person_of<'a>(&'a self, user_id: &'a str) -> &'a str {
+        self.people.get(user_id).map_or(user_id, String::as_str)
+    }
+
+    /// Ok when one of the user's roles grants `command` on some objects: what can be known
+    /// before reading any monitoring state. A refusal here needs no object and no state.
+    pub fn may_use(&self, user_id: &str, command: &str) -> Result<(), Denial> {
+        self.granting(user_id, command).map(drop).map_err(|reason| Denial {
+            command: command.to_owned(),
+            object: None,
+            reason,
+        })
     }
 
     /// Allows `command` on `object` when one of the user's roles grants that command and has an
@@ -114,29 +142,42 @@ impl Policy {
         object: &ObjectRef,
         hostgroups: &[String],
     ) -> Result<(), Denial> {
-        let deny = |reason| Err(Denial { command: command.to_owned(), object: object.clone(), reason });
-        let held: Vec<(&String, &Grant)> = self
-            .users
-            .get(user_id)
-            .into_iter()
-            .flatten()
-            .filter_map(|name| self.roles.get_key_value(name.as_str()))
-            .collect();
-        if held.is_empty() {
-            return deny(DenialReason::NoRole);
-        }
-        let granting: Vec<&Grant> =
-            held.iter().filter(|(_, grant)| grant.commands.iter().any(|c| c == command)).map(|(_, g)| *g).collect();
-        if granting.is_empty() {
-            return deny(DenialReason::CommandNotGranted {
-                roles: held.iter().map(|(name, _)| (*name).clone()).collect(),
-            });
-        }
+        let deny = |reason| Err(Denial { command: command.to_owned(), object: Some(object.clone()), reason });
+        let granting = match self.granting(user_id, command) {
+            Ok(granting) => granting,
+            Err(reason) => return deny(reason),
+        };
         if granting.iter().any(|grant| grant.objects.iter().any(|pattern| pattern.matches(object, hostgroups))) {
             return Ok(());
         }
         let patterns = granting.iter().flat_map(|grant| grant.objects.iter().map(ObjectPattern::to_string)).collect();
         deny(DenialReason::ObjectNotGranted { patterns })
+    }
+
+    /// The defined roles `user_id` holds, with their grants.
+    fn roles_of(&self, user_id: &str) -> Vec<(&String, &Grant)> {
+        self.users
+            .get(user_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|name| self.roles.get_key_value(name.as_str()))
+            .collect()
+    }
+
+    /// The user's grants that list `command`; why there are none otherwise.
+    fn granting(&self, user_id: &str, command: &str) -> Result<Vec<&Grant>, DenialReason> {
+        let held = self.roles_of(user_id);
+        if held.is_empty() {
+            return Err(DenialReason::NoRole);
+        }
+        let granting: Vec<&Grant> =
+            held.iter().filter(|(_, grant)| grant.commands.iter().any(|c| c == command)).map(|(_, g)| *g).collect();
+        if granting.is_empty() {
+            return Err(DenialReason::CommandNotGranted {
+                roles: held.iter().map(|(name, _)| (*name).clone()).collect(),
+            });
+        }
+        Ok(granting)
     }
 }
 
@@ -154,7 +195,8 @@ impl std::fmt::Display for ObjectPattern {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Denial {
     pub command: String,
-    pub object: ObjectRef,
+    /// What the command was refused on; `None` when it was refused before any object was read.
+    pub object: Option<ObjectRef>,
     pub reason: DenialReason,
 }
 
@@ -172,8 +214,11 @@ impl Denial {
     /// The refusal as the user reads it: what was refused, which permission is missing and who
     /// can add it. `open_commands` are the commands everyone may use.
     pub fn explain(&self, user_name: &str, user_id: &str, open_commands: &[&str]) -> String {
-        let (user, command, object) = (shown(user_name), &self.command, &self.object);
-        let head = format!("refused: {user} may not `{command}` {object}");
+        let (user, command) = (shown(user_name), &self.command);
+        let head = match &self.object {
+            Some(object) => format!("refused: {user} may not `{command}` {object}"),
+            None => format!("refused: {user} may not `{command}`"),
+        };
         match &self.reason {
             DenialReason::NoRole => format!(
                 "{head} (chat id `{}` has no role; without one you can use {} only); ask an admin to add a \
@@ -232,6 +277,15 @@ mod tests {
     }
 
     #[test]
+    fn the_author_is_the_person_else_the_chat_id() {
+        let person = User { person: Some("olive".into()), ..user("U7", &["oncall"]) };
+        let policy = Policy::new([], [person, user("U8", &["oncall"])]);
+        assert_eq!(policy.author("U7"), "olive");
+        assert_eq!(policy.author("U8"), "U8");
+        assert_eq!(policy.author("U9"), "U9", "an unknown id is its own author");
+    }
+
+    #[test]
     fn star_grants_everything() {
         let web = ObjectRef::service("web01", "HTTP");
         assert_eq!(policy().authorize("U1", "ack", &web, &[]), Ok(()));
@@ -275,6 +329,21 @@ mod tests {
             let denial = policy().authorize(id, "ack", &ObjectRef::host("web01"), &[]).unwrap_err();
             assert_eq!(denial.reason, DenialReason::NoRole);
         }
+    }
+
+    #[test]
+    fn may_use_knows_without_an_object_whether_any_role_grants_the_command() {
+        let policy = policy();
+        assert_eq!(policy.may_use("U3", "ack"), Ok(()));
+        assert_eq!(policy.may_use("U404", "ack").unwrap_err().reason, DenialReason::NoRole);
+        let denial = policy.may_use("U3", "recheck").unwrap_err();
+        assert_eq!(denial.reason, DenialReason::CommandNotGranted { roles: vec!["dba".into()] });
+        assert_eq!(
+            denial.explain("carol", "U3", &["status"]),
+            "refused: carol may not `recheck` (no role grants recheck; yours: dba); ask an admin to add recheck to \
+             one of your roles in [[role]]"
+        );
+        assert!(policy.holds_a_role("U1") && !policy.holds_a_role("U5") && !policy.holds_a_role("U404"));
     }
 
     #[test]

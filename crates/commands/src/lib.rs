@@ -11,7 +11,10 @@ mod auth;
 mod clock;
 mod commands;
 mod confirmations;
+mod limits;
 mod router;
+#[cfg(test)]
+mod site_tests;
 #[cfg(test)]
 mod testing;
 mod text;
@@ -19,6 +22,7 @@ mod text;
 pub use auth::{Denial, DenialReason, Policy, Role, User};
 pub use commands::snooze::{SnoozeBook, SnoozeBookError};
 pub use confirmations::{Answered, Confirmations, Question};
+pub use limits::RateLimit;
 pub use router::{AuditEntry, Dispatch, Request, Router, Settings, Thread};
 
 /// Every command word (`ack`, `downtime`, `status`, …): what a `[[role]]` may grant.

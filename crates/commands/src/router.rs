@@ -5,12 +5,13 @@
 use crate::commands::snooze::{self, SnoozeRequest};
 use crate::commands::{self, Act, Command, Input, Parsed};
 use crate::confirmations::{Answered, Confirmations, Waiting, YES_WINDOW_SECONDS};
-use crate::text::{cut_bytes, shown, typeable};
+use crate::limits::{Limits, RateLimit};
+use crate::text::{cut_bytes, shown};
 use crate::{Policy, SnoozeBook};
 use futures_util::stream::{self, StreamExt};
 use hagios_domain::plural;
 use hagios_domain::suggest::closest;
-use hagios_domain::{ObjectRef, Outcome, Snapshot};
+use hagios_domain::{ObjectRef, Outcome, SiteObject, SiteSnapshots, Snapshot};
 use hagios_monitor::Monitor;
 use regex::{Captures, Regex, RegexBuilder};
 use serde::Serialize;
@@ -34,6 +35,10 @@ pub struct Settings {
     pub second_person_confirms: bool,
     /// The template `host add` uses when none is named.
     pub default_host_template: String,
+    /// Commands one person holding a role may send.
+    pub rate_limit: RateLimit,
+    /// Commands one person without a role may send.
+    pub rate_limit_without_role: RateLimit,
 }
 
 impl Default for Settings {
@@ -47,6 +52,8 @@ impl Default for Settings {
             second_person_confirms: false,
             // The stock host template of both Icinga 2 and Nagios' sample configuration.
             default_host_template: "generic-host".to_owned(),
+            rate_limit: RateLimit::WITH_ROLE,
+            rate_limit_without_role: RateLimit::WITHOUT_ROLE,
         }
     }
 }
@@ -56,7 +63,8 @@ impl Default for Settings {
 pub struct Request<'a> {
     /// The chat platform's user id: what `[[user]] chat_id` names.
     pub user_id: &'a str,
-    /// A readable name for replies, default comments and the command's author.
+    /// A readable name for replies and default comments; never the author written to the
+    /// monitoring system (that is [`Policy::author`], which the user cannot choose).
     pub user_name: &'a str,
     pub text: &'a str,
     /// The thread the text was typed in: commands in an alert's thread may leave out the host
@@ -66,27 +74,29 @@ pub struct Request<'a> {
     pub now: i64,
 }
 
-/// Where a command was typed, as far as commands care.
+/// Where a command was typed, as far as commands care. Objects carry their site: a command
+/// typed in an alert's thread acts at that alert's site, whichever other site has an object of
+/// the same name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Thread {
     /// Outside any alert's thread.
     #[default]
     None,
-    /// In the thread of the incident of this object.
-    Incident(ObjectRef),
+    /// In the thread of the incident of this object at this site.
+    Incident(SiteObject),
     /// In the thread of an alert group whose open members are these.
-    Group(Vec<ObjectRef>),
+    Group(Vec<SiteObject>),
 }
 
 impl Thread {
-    fn incident(&self) -> Option<&ObjectRef> {
+    fn incident(&self) -> Option<&SiteObject> {
         match self {
             Thread::Incident(object) => Some(object),
             _ => None,
         }
     }
 
-    fn group(&self) -> &[ObjectRef] {
+    fn group(&self) -> &[SiteObject] {
         match self {
             Thread::Group(members) => members,
             _ => &[],
@@ -142,6 +152,8 @@ pub struct Router {
     address: Regex,
     /// Where `snooze` keeps its holds; without one snoozing is refused.
     snooze_book: Option<Arc<dyn SnoozeBook>>,
+    /// Each person's command budget.
+    limits: Limits,
 }
 
 impl Router {
@@ -165,6 +177,7 @@ impl Router {
             regex::escape(&settings.bot_name)
         ));
         Router {
+            limits: Limits::new(settings.rate_limit, settings.rate_limit_without_role),
             policy,
             settings,
             routes,
@@ -224,6 +237,11 @@ impl Router {
         audit: &mut AuditEntry,
         questions: &mut Questions,
     ) -> String {
+        let holds_a_role = self.policy.holds_a_role(request.user_id);
+        if let Err(slow_down) = self.limits.check(self.policy.person_of(request.user_id), holds_a_role) {
+            audit.result = format!("rate limited: {slow_down}");
+            return slow_down.to_string();
+        }
         let max = self.settings.max_input_bytes;
         if request.text.len() > max {
             return format!(
@@ -236,13 +254,19 @@ impl Router {
             return unknown_command(&line);
         };
         audit.command = Some(command.name.to_owned());
-        let snapshot = if command.needs_state {
-            match monitor.snapshot().await {
-                Ok(snapshot) => snapshot,
+        // Someone whose roles grant this command on nothing is refused before any state is read.
+        if let Some(permission) = command.permission {
+            if let Err(denial) = self.policy.may_use(request.user_id, permission) {
+                return denial.explain(request.user_name, request.user_id, &commands::open_commands());
+            }
+        }
+        let sites = if command.needs_state {
+            match monitor.site_snapshots().await {
+                Ok(sites) => sites,
                 Err(e) => return format!("could not read the monitoring state: {e}"),
             }
         } else {
-            Arc::new(Snapshot::default())
+            Arc::new(SiteSnapshots::default())
         };
         let input = Input {
             command,
@@ -250,10 +274,12 @@ impl Router {
             incident: request.thread.incident(),
             group: request.thread.group(),
             now: request.now,
-            snapshot: &snapshot,
+            snapshot: sites.merged(),
+            sites: &sites,
             settings: &self.settings,
             cadence: monitor.cadence(),
         };
+        let snapshot = &sites;
         match (command.parse)(&captures, &input) {
             Err(e) => e.to_string(),
             Ok(Parsed::Answer { query, text }) => {
@@ -262,11 +288,11 @@ impl Router {
                 audit.result = "answered".to_owned();
                 text
             }
-            Ok(Parsed::Act(act)) => self.act(command, act, request, &snapshot, monitor, audit).await,
-            Ok(Parsed::Each(acts)) => self.act_each(command, acts, request, &snapshot, monitor, audit).await,
-            Ok(Parsed::Snooze(wanted)) => self.snooze(command, wanted, request, &snapshot, audit).await,
-            Ok(Parsed::AfterYes(act)) => self.await_yes(command, act, request, &snapshot, audit, &mut questions.asked),
-            Ok(Parsed::Yes(number)) => match self.take_awaiting(number, request, &snapshot, audit) {
+            Ok(Parsed::Act(act)) => self.act(command, act, request, snapshot, monitor, audit).await,
+            Ok(Parsed::Each(acts)) => self.act_each(command, acts, request, snapshot, monitor, audit).await,
+            Ok(Parsed::Snooze(wanted)) => self.snooze(command, wanted, request, sites.merged(), audit).await,
+            Ok(Parsed::AfterYes(act)) => self.await_yes(command, act, request, snapshot, audit, &mut questions.asked),
+            Ok(Parsed::Yes(number)) => match self.take_awaiting(number, request, snapshot, audit) {
                 Ok(waiting) => {
                     let reply = self.execute(&waiting.act, request, monitor, audit).await;
                     questions.answered = Some(waiting.answered());
@@ -274,7 +300,7 @@ impl Router {
                 }
                 Err(reply) => reply,
             },
-            Ok(Parsed::Cancel(number)) => match self.cancel(number, request, &snapshot, audit) {
+            Ok(Parsed::Cancel(number)) => match self.cancel(number, request, snapshot, audit) {
                 Ok((cancelled, reply)) => {
                     questions.answered = Some(cancelled);
                     reply
@@ -290,11 +316,11 @@ impl Router {
         command: &'static Command,
         act: Act,
         request: &Request<'_>,
-        snapshot: &Snapshot,
+        sites: &SiteSnapshots,
         audit: &mut AuditEntry,
         awaiting_yes: &mut Option<u32>,
     ) -> String {
-        if let Err(denial) = self.admit(command, &act, request, snapshot, audit) {
+        if let Err(denial) = self.admit(command, &act, request, sites, audit) {
             return denial;
         }
         let intent = act.intent.clone();
@@ -317,7 +343,7 @@ impl Router {
         &self,
         number: Option<u32>,
         request: &Request<'_>,
-        snapshot: &Snapshot,
+        sites: &SiteSnapshots,
         audit: &mut AuditEntry,
     ) -> Result<Waiting, String> {
         let second_person = self.settings.second_person_confirms;
@@ -343,7 +369,7 @@ impl Router {
                 });
             };
             let waiting = &queue[index];
-            self.admit(waiting.command, &waiting.act, request, snapshot, audit)?;
+            self.admit(waiting.command, &waiting.act, request, sites, audit)?;
             Ok(queue.remove(index))
         })
     }
@@ -356,7 +382,7 @@ impl Router {
         &self,
         number: Option<u32>,
         request: &Request<'_>,
-        snapshot: &Snapshot,
+        sites: &SiteSnapshots,
         audit: &mut AuditEntry,
     ) -> Result<(Answered, String), String> {
         let waiting = self.confirmations.with_waiting(request.now, |queue| {
@@ -374,7 +400,7 @@ impl Router {
                 ));
             };
             let waiting = &queue[index];
-            self.admit(waiting.command, &waiting.act, request, snapshot, audit)?;
+            self.admit(waiting.command, &waiting.act, request, sites, audit)?;
             Ok(queue.remove(index))
         })?;
         audit.result = format!("cancelled request {}", waiting.number);
@@ -383,16 +409,26 @@ impl Router {
     }
 
     /// Records the parsed action, then Ok (recorded as allowed) when the person may run `command`
-    /// on the act's object; else the refusal to show.
+    /// on the act's object at its site; else the refusal to show. The object's host groups are
+    /// the ones its own site gives it, and a site that did not answer gets nothing.
     fn admit(
         &self,
         command: &Command,
         act: &Act,
         request: &Request<'_>,
-        snapshot: &Snapshot,
+        sites: &SiteSnapshots,
         audit: &mut AuditEntry,
     ) -> Result<(), String> {
-        audit.parsed = Some(serde_json::to_string(&act.action).unwrap_or_else(|_| format!("{:?}", act.action)));
+        let parsed = serde_json::to_string(&act.action).unwrap_or_else(|_| format!("{:?}", act.action));
+        audit.parsed =
+            Some(if sites.spans_sites() { format!(r#"{{"site":{:?},"action":{parsed}}}"#, act.site) } else { parsed });
+        let Some(snapshot) = sites.site(&act.site) else {
+            let why = sites.why_silent(&act.site).unwrap_or("it is not connected to this bot");
+            return Err(format!(
+                "could not {}: site `{}` did not answer ({why}); nothing was sent anywhere — try again once it is back",
+                act.intent, act.site
+            ));
+        };
         self.authorize(command, &act.object, request, snapshot)?;
         audit.allowed = true;
         Ok(())
@@ -453,11 +489,11 @@ impl Router {
         command: &Command,
         act: Act,
         request: &Request<'_>,
-        snapshot: &Snapshot,
+        sites: &SiteSnapshots,
         monitor: &dyn Monitor,
         audit: &mut AuditEntry,
     ) -> String {
-        if let Err(denial) = self.admit(command, &act, request, snapshot, audit) {
+        if let Err(denial) = self.admit(command, &act, request, sites, audit) {
             return denial;
         }
         self.execute(&act, request, monitor, audit).await
@@ -470,20 +506,20 @@ impl Router {
         command: &Command,
         acts: Vec<Act>,
         request: &Request<'_>,
-        snapshot: &Snapshot,
+        sites: &SiteSnapshots,
         monitor: &dyn Monitor,
         audit: &mut AuditEntry,
     ) -> String {
         let runs = acts.into_iter().map(|act| {
             let mut member_audit = audit.clone();
             async move {
-                let member = act.object.clone();
-                let reply = self.act(command, act, request, snapshot, monitor, &mut member_audit).await;
+                let member = act.label.clone();
+                let reply = self.act(command, act, request, sites, monitor, &mut member_audit).await;
                 Member { object: member, reply, audit: member_audit }
             }
         });
         let mut members: Vec<Member> = stream::iter(runs).buffer_unordered(MEMBERS_AT_ONCE).collect().await;
-        members.sort_by_key(|member| member.object.to_string());
+        members.sort_by(|one, other| one.object.cmp(&other.object));
         let parsed: Vec<serde_json::Value> = members
             .iter()
             .map(|member| {
@@ -510,9 +546,9 @@ impl Router {
 
     /// Runs an authorized action and says what became of it.
     async fn execute(&self, act: &Act, request: &Request<'_>, monitor: &dyn Monitor, audit: &mut AuditEntry) -> String {
-        let author = if request.user_name.trim().is_empty() { request.user_id } else { request.user_name };
+        let author = self.policy.author(request.user_id);
         let backend = &self.settings.backend_name;
-        match monitor.execute(&act.action, author).await {
+        match monitor.execute_at(&act.site, &act.action, author).await {
             Ok(Outcome::Confirmed(detail)) => {
                 audit.result = format!("confirmed: {detail}");
                 let detail = if detail.is_empty() { detail } else { format!(" ({detail})") };
@@ -526,8 +562,7 @@ impl Router {
                 audit.result = format!("unconfirmed: {detail}");
                 format!(
                     "sent to {backend}: {}; not yet confirmed ({detail}). `status {}` shows whether it took effect",
-                    act.intent,
-                    typeable(&act.object)
+                    act.intent, act.typed
                 )
             }
             Err(e) => {
@@ -560,7 +595,8 @@ const MEMBERS_LISTED: usize = 30;
 
 /// One group member's part in a group action.
 struct Member {
-    object: ObjectRef,
+    /// The member as replies name it.
+    object: String,
     reply: String,
     audit: AuditEntry,
 }
@@ -659,6 +695,15 @@ mod tests {
     }
 
     #[test]
+    fn the_author_is_the_person_or_the_chat_id_never_the_display_name() {
+        let spoofed = Chat::as_user("U4", "alice").send("ack web01 HTTP on it");
+        assert_eq!(spoofed.executed[0].1, "U4", "a display name anyone can choose is not the author");
+        assert_eq!(spoofed.audit().user_name, "alice", "the audit keeps the name shown");
+        let on_matrix = Chat::as_user("@alice:m.org", "Alice A.").send("ack web01 HTTP on it");
+        assert_eq!(on_matrix.executed[0].1, "alice", "the [[user]] person");
+    }
+
+    #[test]
     fn unconfirmed_actions_do_not_claim_success() {
         let sent = Chat::alice().failing(Behaviour::Unconfirm).send(r#"ack web01 "HTTP Load""#);
         assert_eq!(
@@ -703,7 +748,7 @@ mod tests {
     #[test]
     fn refusals_are_audited_and_nothing_is_executed() {
         let sent = Chat::as_user("U9", "mallory").send("ack web01 HTTP");
-        assert!(sent.reply().starts_with("refused: mallory may not `ack` web01!HTTP (chat id `U9` has no role"));
+        assert!(sent.reply().starts_with("refused: mallory may not `ack` (chat id `U9` has no role"));
         assert!(
             sent.reply().contains("you can use status, problems, downtimes, snoozes, help only"),
             "{}",
@@ -711,7 +756,38 @@ mod tests {
         );
         assert!(sent.executed.is_empty());
         assert!(!sent.audit().allowed);
-        assert!(sent.audit().parsed.is_some());
+        // Refused before anything was parsed or read.
+        assert_eq!(sent.audit().parsed, None);
+    }
+
+    #[test]
+    fn a_flood_is_told_to_slow_down_before_anything_is_read_and_every_message_is_audited() {
+        let settings = Settings {
+            rate_limit: "3/1h".parse().unwrap(),
+            rate_limit_without_role: "1/1h".parse().unwrap(),
+            ..crate::testing::SETTINGS.clone()
+        };
+        let router = Router::with_settings(crate::testing::policy(), settings);
+        let alice = Chat::alice();
+        for _ in 0..3 {
+            assert!(alice.send_to(&router, "status").reply().starts_with("hosts: "));
+        }
+        let sent = alice.send_to(&router, "ack web01 HTTP on it");
+        assert!(sent.reply().starts_with("slow down: at most 3 commands per 1h; try again in "), "{}", sent.reply());
+        assert_eq!((sent.state_reads, sent.executed.len()), (0, 0));
+        assert!(!sent.audit().allowed);
+        assert!(sent.audit().result.starts_with("rate limited: slow down"), "{:?}", sent.audit());
+        assert_eq!(sent.audit().raw_text, "ack web01 HTTP on it");
+        // The same person on another platform shares the budget; other people keep theirs.
+        let on_matrix = Chat::as_user("@alice:m.org", "alice").send_to(&router, "status");
+        assert!(on_matrix.reply().starts_with("slow down"), "{}", on_matrix.reply());
+        assert!(Chat::as_user("U2", "bob").send_to(&router, "status").reply().starts_with("hosts: "));
+        // Without a role the limit is stricter.
+        let mallory = Chat::as_user("U9", "mallory");
+        assert!(mallory.send_to(&router, "status").reply().starts_with("hosts: "));
+        let sent = mallory.send_to(&router, "status");
+        assert!(sent.reply().starts_with("slow down: at most 1 command per 1h without a role; try again in "));
+        assert_eq!(sent.state_reads, 0);
     }
 
     #[test]

@@ -6,9 +6,11 @@ use crate::router::Settings;
 use crate::{Dispatch, Policy, Request, Role, Router, Thread, User};
 use async_trait::async_trait;
 use hagios_domain::{
-    Action, Downtime, HostObject, HostView, Inventory, ObjectRef, Outcome, ServiceView, Snapshot, State, Status,
+    Action, Downtime, HostObject, HostView, Inventory, ObjectRef, Outcome, ServiceView, SiteObject, SiteSnapshots,
+    Snapshot, State, Status,
 };
 use hagios_monitor::{Monitor, MonitorError, Steps};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 
 /// 2024-05-01 14:00:00 UTC.
@@ -111,15 +113,24 @@ fn downtime(id: u64, object: ObjectRef, author: &str, comment: &str) -> Downtime
     }
 }
 
+/// The fixture as the one site `local`.
+pub(crate) fn local_site() -> SiteSnapshots {
+    SiteSnapshots::one(SITE, Arc::new(fixture()))
+}
+
+/// The site the fixture is.
+pub(crate) const SITE: &str = "local";
+
 /// An `Input` for parser-level tests, as if typed by alice with the `ack` command.
-pub(crate) fn input_for<'a>(snapshot: &'a Snapshot, incident: Option<&'a ObjectRef>) -> Input<'a> {
+pub(crate) fn input_for<'a>(sites: &'a SiteSnapshots, incident: Option<&'a SiteObject>) -> Input<'a> {
     Input {
         command: commands::find("ack").unwrap_or(commands::ALL[0]),
         user: "alice",
         incident,
         group: &[],
         now: NOW,
-        snapshot,
+        snapshot: sites.merged(),
+        sites,
         settings: &SETTINGS,
         cadence: None,
     }
@@ -135,26 +146,34 @@ pub(crate) enum Behaviour {
     StateUnreadable,
 }
 
-/// A `Monitor` serving the fixture and recording what it is asked to do.
+/// A `Monitor` serving the fixture and recording what it is asked to do and how often its state
+/// is read.
 pub(crate) struct RecordingMonitor {
     snapshot: Arc<Snapshot>,
     behaviour: Behaviour,
     executed: Mutex<Vec<(Action, String)>>,
+    reads: AtomicUsize,
 }
 
 impl RecordingMonitor {
     pub(crate) fn new(behaviour: Behaviour) -> Self {
-        RecordingMonitor { snapshot: Arc::new(fixture()), behaviour, executed: Mutex::new(Vec::new()) }
+        RecordingMonitor {
+            snapshot: Arc::new(fixture()),
+            behaviour,
+            executed: Mutex::new(Vec::new()),
+            reads: AtomicUsize::new(0),
+        }
     }
 }
 
 #[async_trait]
 impl Monitor for RecordingMonitor {
     fn site(&self) -> &str {
-        "local"
+        SITE
     }
 
     async fn snapshot(&self) -> Result<Arc<Snapshot>, MonitorError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
         match self.behaviour {
             Behaviour::StateUnreadable => Err(MonitorError::State("status.dat is missing".into())),
             _ => Ok(self.snapshot.clone()),
@@ -176,8 +195,8 @@ impl Monitor for RecordingMonitor {
 }
 
 /// Alice and dave (U1, U4, role oncall: every action on everything), bob (U2, role web: ack and recheck on
-/// `web*`), carol (U3, role dba: ack on `hostgroup:db-servers`); alice is also `@alice:m.org` (on
-/// Matrix, the same person); anyone else has no role.
+/// `web*`), carol (U3, role dba: ack on `hostgroup:db-servers`), erin (U5, role web-downtime: downtime
+/// on `web*`); alice is also `@alice:m.org` (on Matrix, the same person); anyone else has no role.
 pub(crate) fn policy() -> Policy {
     let role = |name: &str, commands: &[&str], objects: &[&str]| Role {
         name: name.into(),
@@ -195,8 +214,16 @@ pub(crate) fn policy() -> Policy {
             ),
             role("web", &["ack", "recheck"], &["web*"]),
             role("dba", &["ack"], &["hostgroup:db-servers"]),
+            role("web-downtime", &["downtime"], &["web*"]),
         ],
-        [alice("U1"), user("U2", "web"), user("U3", "dba"), user("U4", "oncall"), alice("@alice:m.org")],
+        [
+            alice("U1"),
+            user("U2", "web"),
+            user("U3", "dba"),
+            user("U4", "oncall"),
+            user("U5", "web-downtime"),
+            alice("@alice:m.org"),
+        ],
     )
 }
 
@@ -212,6 +239,8 @@ pub(crate) struct Chat {
 pub(crate) struct Sent {
     pub dispatch: Dispatch,
     pub executed: Vec<(Action, String)>,
+    /// How many times the monitoring state was read for it.
+    pub state_reads: usize,
 }
 
 impl Sent {
@@ -242,13 +271,13 @@ impl Chat {
     }
 
     pub(crate) fn in_thread(mut self, incident: ObjectRef) -> Self {
-        self.thread = Thread::Incident(incident);
+        self.thread = Thread::Incident(SiteObject::new(SITE, incident));
         self
     }
 
     /// In the thread of an alert group with these open members.
     pub(crate) fn in_group(mut self, members: Vec<ObjectRef>) -> Self {
-        self.thread = Thread::Group(members);
+        self.thread = Thread::Group(members.into_iter().map(|member| SiteObject::new(SITE, member)).collect());
         self
     }
 
@@ -280,6 +309,6 @@ impl Chat {
         let runtime = tokio::runtime::Builder::new_current_thread().build().expect("a test runtime starts");
         let dispatch = runtime.block_on(router.dispatch(&request, &monitor));
         let executed = monitor.executed.into_inner().expect("no test panicked while holding the lock");
-        Sent { dispatch, executed }
+        Sent { dispatch, executed, state_reads: monitor.reads.into_inner() }
     }
 }

@@ -3,11 +3,12 @@
 
 use crate::config::Config;
 use crate::observe::health::Health;
-use crate::observe::probe;
+use crate::observe::{certificates, probe};
 use crate::run::{observe_process, open_spool};
 use crate::sources::nagios_status::StatusMirror;
 use crate::StartError;
 use hagios_link::agent::AgentLink;
+use hagios_link::certs::Role;
 use hagios_link::config::agent_site;
 use hagios_monitor::nagios::NagiosMonitor;
 use hagios_monitor::Monitor;
@@ -50,6 +51,7 @@ pub async fn serve(config: Config, stop: impl Future<Output = ()>) -> Result<(),
     let health = Health::default();
     let monitor: Arc<dyn Monitor> = monitor;
     let mut observing = observe_process(&config, &health, &monitor, shutdown.clone()).await?;
+    observing.push(certificates::watch(tls.clone(), Role::Agent, shutdown.clone()));
     if config.metrics.is_some() {
         // The agent's own delivery is its spool draining up to the bot.
         observing.push(probe::spool(spool, "link to the bot", health, shutdown.clone()));

@@ -4,10 +4,12 @@
 
 use crate::backend::Backend;
 use crate::config::Config;
+use crate::observe::certificates;
 use crate::pipeline::waiting_spools;
 use crate::run::{open_spool, serve_chat};
 use crate::StartError;
 use hagios_link::bot::BotLink;
+use hagios_link::certs::Role;
 use hagios_link::quota::Quotas;
 use hagios_link::sites::{Sites, SitesMonitor};
 use std::future::Future;
@@ -35,17 +37,23 @@ pub async fn serve(config: Config, stop: impl Future<Output = ()>) -> Result<(),
         quotas: Arc::new(Quotas::new(bot.quota(), waiting)),
         heartbeat: bot.heartbeat,
     };
-    let listener = TcpListener::bind(&bot.listen).await.map_err(|source| StartError::Listen {
+    let listener = TcpListener::bind(&bot.listen).await.map_err(|cause| StartError::Listen {
         address: bot.listen.clone(),
         key: "[bot] listen",
-        source,
+        cause,
     })?;
     tracing::info!(listen = %bot.listen, "accepting agents");
     let (halt, shutdown) = watch::channel(false);
+    if config.metrics.is_some() {
+        // Installed now, so that the expiry gauges set at start are not lost.
+        crate::observe::recorder();
+    }
+    let watching = certificates::watch(tls, Role::Bot, shutdown.clone());
     let accepting = tokio::spawn(link.serve(listener, shutdown));
-    let monitor = Arc::new(SitesMonitor { sites, timeout: bot.command_timeout });
+    let monitor = Arc::new(SitesMonitor::new(sites, bot.command_timeout));
     let served = serve_chat(config, spool, Backend::without_feed(monitor, "Nagios"), stop).await;
     halt.send_replace(true);
     accepting.await.map_err(StartError::task("agent listener"))?;
+    watching.await.map_err(StartError::task("certificate watch"))?;
     served
 }

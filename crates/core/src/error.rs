@@ -11,12 +11,8 @@ pub enum StartError {
     /// A section or key the process needs is missing; the message says what to add.
     #[error("{0}")]
     Missing(&'static str),
-    #[error("cannot {what}: {source}")]
-    Spool {
-        what: String,
-        #[source]
-        source: SpoolError,
-    },
+    #[error("cannot {what}: {cause}")]
+    Spool { what: String, cause: SpoolError },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -28,29 +24,24 @@ pub enum StartError {
     /// The agent's site and its certificate disagree; the message says what to change.
     #[error("{0}")]
     Site(String),
-    #[error("cannot listen on {address} ({key}): {source}")]
+    #[error("cannot listen on {address} ({key}): {cause}")]
     Listen {
         address: String,
         /// The key that names the address.
         key: &'static str,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
-    #[error("the {task} stopped unexpectedly: {source}")]
-    Task {
-        task: &'static str,
-        #[source]
-        source: tokio::task::JoinError,
-    },
+    #[error("the {task} stopped unexpectedly: {cause}")]
+    Task { task: &'static str, cause: tokio::task::JoinError },
 }
 
 impl StartError {
     pub(crate) fn spool(what: impl Into<String>) -> impl FnOnce(SpoolError) -> StartError {
         let what = what.into();
-        move |source| StartError::Spool { what, source }
+        move |cause| StartError::Spool { what, cause }
     }
 
     pub(crate) fn task(task: &'static str) -> impl FnOnce(tokio::task::JoinError) -> StartError {
-        move |source| StartError::Task { task, source }
+        move |cause| StartError::Task { task, cause }
     }
 }

@@ -53,6 +53,8 @@ pub(crate) async fn serve_chat(
         backend_name: backend.name.to_owned(),
         timezone: config.commands.timezone.clone(),
         second_person_confirms: config.commands.second_person_confirms,
+        rate_limit: config.commands.rate_limit,
+        rate_limit_without_role: config.commands.rate_limit_without_role,
         ..Settings::default()
     };
     if let Some(template) = &config.commands.default_host_template {

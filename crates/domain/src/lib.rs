@@ -3,10 +3,13 @@
 
 pub mod action;
 pub mod config_text;
+pub mod free_text;
 pub mod glob;
+pub mod host_fields;
 pub mod message;
 pub mod notification;
 pub mod object;
+pub mod sites;
 pub mod snapshot;
 pub mod snooze;
 pub mod suggest;
@@ -14,9 +17,11 @@ pub mod words;
 
 pub use action::{Action, DowntimeSpan, DowntimeTarget, Outcome, Step};
 pub use glob::glob_match;
+pub use host_fields::{check_host_field, check_new_host, HostField, HostFieldError};
 pub use message::{AlertCard, GroupCard, Member, MessageRef};
 pub use notification::{Notification, NotificationType, MIRROR_MACRO};
 pub use object::{ObjectRef, State};
+pub use sites::{SiteObject, SiteSnapshots};
 pub use snapshot::{
     Comment, CommentKind, Downtime, HostObject, HostView, Inventory, ObjectStatus, ServiceView, Snapshot, Status,
 };

@@ -25,21 +25,42 @@ pub fn main(config_path: &Path, limit: usize) -> ExitCode {
     }
 }
 
-/// `TIME PLATFORM USER(NAME) allowed|refused COMMAND "RAW TEXT" -> RESULT`; the raw text is
-/// debug-quoted so that control characters someone typed stay visible and harmless.
+/// `TIME PLATFORM USER(NAME) allowed|refused COMMAND "RAW TEXT" -> RESULT`, one line per
+/// record. Every field comes from chat or from a backend, so none reaches the operator's terminal
+/// raw: the raw text is debug-quoted, and in the other fields control characters (an escape
+/// sequence in a display name, a newline in a result), bidirectional overrides and `\` are
+/// escaped.
 fn line(record: &AuditRecord) -> String {
     let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(record.time.max(0).unsigned_abs());
     format!(
         "{} {} {}({}) {} {} {:?} -> {}",
         humantime::format_rfc3339_seconds(time),
-        record.platform,
-        record.user_id,
-        record.user_name,
+        escaped(&record.platform),
+        escaped(&record.user_id),
+        escaped(&record.user_name),
         if record.allowed { "allowed" } else { "refused" },
-        record.command.as_deref().unwrap_or("-"),
+        escaped(record.command.as_deref().unwrap_or("-")),
         record.raw_text,
-        record.result
+        escaped(&record.result)
     )
+}
+
+/// `field` with what a terminal would act on or show misleadingly written as a Rust escape
+/// (`\n`, `\u{1b}`, `\u{202e}`), and `\` doubled so that an escape is never ambiguous.
+fn escaped(field: &str) -> String {
+    let acted_on = |c: char| {
+        c.is_control()
+            || c == '\\'
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    field.chars().fold(String::with_capacity(field.len()), |mut out, c| {
+        if acted_on(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+        out
+    })
 }
 
 #[cfg(test)]
@@ -62,6 +83,27 @@ mod tests {
         assert_eq!(
             line(&record),
             r#"1970-01-01T00:00:00Z terminal U1(eve) refused ack "ack web01;x\n" -> refused: read-only"#
+        );
+    }
+
+    #[test]
+    fn control_characters_in_every_field_are_escaped() {
+        let record = AuditRecord {
+            time: 0,
+            platform: "matrix\u{7}".into(),
+            user_id: "@eve:evil.example\r".into(),
+            user_name: "\u{1b}]0;pwned\u{7}\u{1b}[2Jalice\u{202e}".into(),
+            raw_text: "ack web01 \u{1b}[31m".into(),
+            command: Some("ack\u{1b}".into()),
+            parsed: None,
+            allowed: true,
+            result: "failed: line one\nline two \\ done".into(),
+        };
+        let printed = line(&record);
+        assert!(!printed.chars().any(|c| c.is_control() || c == '\u{202e}'), "{printed:?}");
+        assert_eq!(
+            printed,
+            r#"1970-01-01T00:00:00Z matrix\u{7} @eve:evil.example\r(\u{1b}]0;pwned\u{7}\u{1b}[2Jalice\u{202e}) allowed ack\u{1b} "ack web01 \u{1b}[31m" -> failed: line one\nline two \\ done"#
         );
     }
 }

@@ -3,8 +3,9 @@
 
 use clap::Subcommand;
 use hagios_link::certs::{self, Role};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 #[derive(Subcommand)]
 pub enum CertsCommand {
@@ -27,6 +28,20 @@ pub enum CertsCommand {
         #[arg(long)]
         san: Vec<String>,
     },
+    /// Renew certificates signed by the CA in DIR: a new key and certificate with the same role
+    /// and names, valid for two more years; the current pair is kept as NAME.crt.STAMP and
+    /// NAME.key.STAMP.
+    Renew {
+        #[arg(long)]
+        dir: PathBuf,
+        /// Every certificate in DIR that expires within this time, like 30d (with NAMEs: only
+        /// those of them)
+        #[arg(long, value_parser = humantime::parse_duration)]
+        due: Option<Duration>,
+        /// The certificates to renew: NAME as given to `issue` (DIR/NAME.crt)
+        #[arg(required_unless_present = "due")]
+        names: Vec<String>,
+    },
 }
 
 pub fn main(command: CertsCommand) -> ExitCode {
@@ -36,6 +51,7 @@ pub fn main(command: CertsCommand) -> ExitCode {
             certs::issue(dir, role, name, san)
                 .map(|written| format!("issued the {role} certificate `{name}`:\n{written}"))
         }),
+        CertsCommand::Renew { dir, due, names } => renew(dir, *due, names),
     };
     match result {
         Ok(report) => {
@@ -47,4 +63,25 @@ pub fn main(command: CertsCommand) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Renews `names`, or with `due` those (or all) that expire within it; each is reported as it is
+/// done, and the first error stops the rest.
+fn renew(dir: &Path, due: Option<Duration>, names: &[String]) -> Result<String, certs::CertError> {
+    let chosen: Vec<String> = match due {
+        None => names.to_vec(),
+        Some(within) => certs::due(dir, within)?
+            .into_iter()
+            .map(|(name, _)| name)
+            .filter(|name| names.is_empty() || names.contains(name))
+            .collect(),
+    };
+    if chosen.is_empty() {
+        return Ok(format!("nothing to renew: no certificate in {} expires that soon\n", dir.display()));
+    }
+    for name in &chosen {
+        let written = certs::renew(dir, name)?;
+        print!("renewed `{name}`:\n{written}");
+    }
+    Ok(String::new())
 }

@@ -40,7 +40,7 @@ enum Command {
     /// Work with the configuration file.
     #[command(subcommand)]
     Config(ConfigCommand),
-    /// Make the private CA and the agent and bot certificates of a split deployment.
+    /// Make the private CA and the agent and bot certificates of a split deployment, and renew them.
     #[command(subcommand)]
     Certs(certs::CertsCommand),
     /// Run on the monitoring server: send notifications to the bot, carry out its commands.

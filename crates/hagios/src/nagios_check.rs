@@ -1,6 +1,7 @@
 //! `hagios nagios check MAIN_CFG`: check a Nagios 4 configuration the way `nagios -v` does and
 //! print every problem as `file:line: error: …`. Exit 0 valid, 1 errors, 2 unreadable.
 
+use hagios_domain::plural;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -20,11 +21,13 @@ pub fn main(main_cfg: &Path) -> ExitCode {
     let errors = analysis.diagnostics.iter().filter(|d| d.severity == hagios_nagioscfg::Severity::Error).count();
     let warnings = analysis.diagnostics.len() - errors;
     let summary = format!(
-        "{}: {} hosts, {} services in {} object files; {errors} errors, {warnings} warnings",
+        "{}: {}, {} in {}; {}, {}",
         main_cfg.display(),
-        analysis.hosts.len(),
-        analysis.services.len(),
-        sources.files.len()
+        plural(analysis.hosts.len(), "host"),
+        plural(analysis.services.len(), "service"),
+        plural(sources.files.len(), "object file"),
+        plural(errors, "error"),
+        plural(warnings, "warning")
     );
     // The process ends here: freeing a million small allocations one by one would only cost time.
     std::mem::forget(analysis);

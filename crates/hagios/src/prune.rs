@@ -2,6 +2,7 @@
 
 use hagios_core::config::Config;
 use hagios_core::retention::retention;
+use hagios_domain::plural;
 use hagios_store::Store;
 use std::path::Path;
 use std::process::ExitCode;
@@ -13,16 +14,15 @@ pub fn main(config_path: &Path) -> ExitCode {
     match pruned {
         Ok(report) => {
             println!(
-                "deleted {} deliveries, {} incidents ({} history lines), {} alert groups, {} attempts, {} snoozes, \
-                 {} audit records; {} bytes inside the file are free for later rows",
-                report.deliveries,
-                report.incidents,
-                report.history_lines,
-                report.groups,
-                report.attempts,
-                report.snoozes,
-                report.audit,
-                report.free_bytes
+                "deleted {}, {} ({}), {}, {}, {}, {}; {} inside the file are free for later rows",
+                plural(report.deliveries, "delivery"),
+                plural(report.incidents, "incident"),
+                plural(report.history_lines, "history line"),
+                plural(report.groups, "alert group"),
+                plural(report.attempts, "attempt"),
+                plural(report.snoozes, "snooze"),
+                plural(report.audit, "audit record"),
+                plural(report.free_bytes, "byte")
             );
             ExitCode::SUCCESS
         }

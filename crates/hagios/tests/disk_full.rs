@@ -26,11 +26,7 @@ struct Tmpfs {
 impl Tmpfs {
     /// Mounts one at `mount_point`, or says why it cannot (`None`: the test is skipped).
     fn mount(mount_point: &Path) -> Option<Tmpfs> {
-        if !running_as_root() {
-            if std::env::var("HAGIOS_REQUIRE_REAL").is_ok_and(|value| value == "1") {
-                panic!("HAGIOS_REQUIRE_REAL=1 but this test must run as root to mount a small tmpfs on the spool");
-            }
-            eprintln!("skipping: mounting a small tmpfs on the spool needs root");
+        if !common::root_or_skip("mount a small tmpfs on the spool") {
             return None;
         }
         std::fs::create_dir_all(mount_point).expect("create the mount point");
@@ -48,11 +44,6 @@ impl Drop for Tmpfs {
     fn drop(&mut self) {
         let _ = Command::new("umount").arg("--lazy").arg(&self.mount_point).status();
     }
-}
-
-fn running_as_root() -> bool {
-    let output = Command::new("id").arg("-u").output().expect("run id -u");
-    String::from_utf8_lossy(&output.stdout).trim() == "0"
 }
 
 fn mount(options: &[&str], mount_point: &Path) {

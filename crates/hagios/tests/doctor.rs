@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{slack_chat, write_config, HAGIOS, SLACK_TOKENS};
+use common::{contrib_snippet, slack_chat, write_config, HAGIOS, SLACK_TOKENS};
 use hagios_fakeslack::FakeSlack;
 use hagios_testkit::{IcingaInstance, IcingaOptions, NagiosInstance, NagiosOptions};
 use std::path::Path;
@@ -30,14 +30,6 @@ fn doctor(config: &Path, user: Option<&str>) -> (i32, String) {
 /// The lines of a report at one level (`OK  `, `WARN`, `FAIL`).
 fn lines<'a>(report: &'a str, level: &str) -> Vec<&'a str> {
     report.lines().filter(|line| line.starts_with(level)).collect()
-}
-
-/// contrib/nagios/hagios.cfg as an operator installs it: the binary and spool put in.
-fn contrib_snippet(spool: &Path) -> String {
-    let snippet = include_str!("../../../contrib/nagios/hagios.cfg");
-    snippet
-        .replace("/usr/local/bin/hagios-notify", &format!("{HAGIOS} notify"))
-        .replace("/var/spool/hagios", &spool.display().to_string())
 }
 
 fn make_spool(spool: &Path) {

@@ -4,9 +4,8 @@
 
 mod common;
 
+use common::http_get as get;
 use hagios_testkit::{free_port, wait_until, PrometheusInstance};
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::time::Duration;
 
 const PATIENCE: Duration = Duration::from_secs(40);
@@ -47,15 +46,4 @@ fn prometheus_scrapes_deliveries_and_commands_and_health_follows_the_monitoring_
     let unhealthy = wait_until(PATIENCE, || Some(get(&listen, "/healthz")).filter(|(status, _)| *status == 503));
     let (_, reason) = unhealthy.expect("/healthz turns 503 once Nagios stops answering");
     assert!(reason.starts_with("monitoring: "), "{reason}");
-}
-
-/// `GET path` on `address`: the status and the body.
-fn get(address: &str, path: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(address).expect("connect to /metrics");
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: {address}\r\n\r\n").expect("request");
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).expect("answer");
-    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
-    let status = head.split_whitespace().nth(1).and_then(|code| code.parse().ok()).unwrap_or(0);
-    (status, body.to_owned())
 }

@@ -41,7 +41,7 @@ fn valid_configuration_exits_0_with_a_summary() {
     let output = run(&write_config(dir.path(), ""));
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(0), "{stdout}");
-    assert!(stdout.contains("1 hosts, 0 services in 1 object files; 0 errors, 0 warnings: OK"), "{stdout}");
+    assert!(stdout.contains("1 host, 0 services in 1 object file; 0 errors, 0 warnings: OK"), "{stdout}");
 }
 
 #[test]

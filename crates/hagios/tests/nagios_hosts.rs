@@ -46,11 +46,11 @@ fn hosts_are_added_shown_and_removed_from_chat() {
     assert!(!nagios.managed_dir().join("web08.cfg").exists(), "rolled back");
 
     bot.type_line("host remove web01");
-    bot.wait_for_text("remove host web01 and its 3 service(s)");
+    bot.wait_for_text("remove host web01 and its 3 services");
     bot.type_line("yes");
     bot.wait_for_text("host `web01` was not added from chat");
     bot.type_line("host remove web07");
-    bot.wait_for_text("remove host web07 and its 0 service(s)");
+    bot.wait_for_text("remove host web07 and its 0 services");
     bot.type_line("yes");
     bot.wait_for_text(
         "removed host web07 — confirmed by Nagios (host web07 removed; objects.cache and status.dat show it)",

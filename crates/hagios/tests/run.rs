@@ -7,7 +7,7 @@ mod common;
 
 use common::{count_alerts, message_id, Daemon as Bot, HAGIOS, PATIENCE};
 use hagios_testkit::{wait_until, NagiosInstance, NagiosOptions};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -23,7 +23,12 @@ struct Site {
 impl Site {
     /// `terminal_user` is who terminal input is attributed to; only `oncall` has roles.
     fn start(terminal_user: &str) -> Option<Site> {
-        Site::start_with(terminal_user, NagiosOptions::default())
+        Site::with_objects(terminal_user, "")
+    }
+
+    /// [`Site::start`] with Nagios object definitions added to the fixture.
+    fn with_objects(terminal_user: &str, extra_objects: &str) -> Option<Site> {
+        Site::start_with(terminal_user, NagiosOptions { extra_objects: extra_objects.into(), ..Default::default() })
     }
 
     /// [`Site::start`] with a Nagios started with `options`.
@@ -190,4 +195,96 @@ fn at_debian_s_stock_cadence_every_command_from_chat_ends_in_a_final_word() {
     let audit = site.audit();
     assert_eq!(audit.matches("-> confirmed:").count(), 6, "{audit}");
     assert_eq!(audit.matches("-> not applied: web01!Disk is OK").count(), 1, "{audit}");
+}
+
+/// A second contact of the fixture's `testers` whose notification command is written the way
+/// sites write them: the author and comment macros once in double and once in single quotes,
+/// each value printed between `<` and `>` into `double` and `single`.
+fn shell_notifying_contact(double: &Path, single: &Path) -> String {
+    let (author, comment) = ("$NOTIFICATIONAUTHOR$", "$NOTIFICATIONCOMMENT$");
+    format!(
+        "define command {{
+    command_name    site-shell-notify
+    command_line    /usr/bin/printf '<%s><%s>' \"{author}\" \"{comment}\" >> {double} && /usr/bin/printf '<%s><%s>' '{author}' '{comment}' >> {single}
+}}
+define contact {{
+    contact_name                    site-shell
+    contactgroups                   testers
+    host_notification_period        24x7
+    service_notification_period     24x7
+    host_notification_options       d,u,r,f,s
+    service_notification_options    w,u,c,r,f,s
+    host_notification_commands      site-shell-notify
+    service_notification_commands   site-shell-notify
+}}
+",
+        double = double.display(),
+        single = single.display(),
+    )
+}
+
+#[test]
+fn shell_attacks_typed_on_the_terminal_reach_nagios_and_its_notification_commands_inert() {
+    let out = tempfile::tempdir().expect("temp dir");
+    let (double, single) = (out.path().join("double-quoted"), out.path().join("single-quoted"));
+    let marker = |n: usize| out.path().join(format!("marker{n}"));
+    let Some(site) = Site::with_objects("oncall", &shell_notifying_contact(&double, &single)) else { return };
+    let mut bot = site.bot();
+    // Each comment would run `id > markerN` from a notification command quoting its macros one
+    // way or the other, were it passed on raw (a trailing `\` swallows the closing `"`).
+    let attacks = [
+        ("HTTP", format!("x' | id > {} # \\", marker(1).display())),
+        ("Disk", format!("$(id > {}) `id > {}` \\", marker(2).display(), marker(2).display())),
+    ];
+    for (service, comment) in &attacks {
+        site.nagios.submit_service_result("web01", service, 2, "CRITICAL - test failure");
+        let alert = bot.wait_for_message(&format!("PROBLEM web01!{service} is CRITICAL"));
+        bot.type_line(&format!("#{alert} ack {comment}"));
+        bot.wait_for_text(&format!("acknowledged web01!{service} — confirmed by Nagios"));
+    }
+    for (_, comment) in &attacks {
+        let arrived = format!("<oncall><{}>", hagios_domain::free_text::clean_text(comment));
+        for file in [&double, &single] {
+            let seen =
+                wait_until(PATIENCE, || std::fs::read_to_string(file).ok().filter(|text| text.contains(&arrived)));
+            assert!(seen.is_some(), "{arrived:?} not in {}: {:?}", file.display(), std::fs::read_to_string(file));
+        }
+    }
+    for n in 1..=attacks.len() {
+        assert!(!marker(n).exists(), "an injected command ran: {}", marker(n).display());
+    }
+
+    // The issue's own example: a comment ending in `\` is stored with a look-alike.
+    bot.type_line("comment web01 HTTP breaks quoting\\");
+    bot.wait_for_text("added to web01!HTTP");
+    let stored = site.nagios.wait_for_state(PATIENCE, |status| {
+        status.comments.iter().any(|comment| comment.text == "breaks quoting＼" && comment.author == "oncall")
+    });
+    assert!(stored.is_some(), "Nagios shows the comment with a look-alike for the backslash");
+}
+
+#[test]
+fn a_file_it_cannot_read_stops_it_with_the_os_error_said_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // A folder where the CA should be: unreadable as a file whoever runs the test, root included.
+    let ca_folder = dir.path().join("ca.crt");
+    std::fs::create_dir(&ca_folder).expect("mkdir");
+    let icinga = format!(
+        "[icinga]\nsite = \"test\"\nurl = \"https://localhost:5665\"\nuser = \"hagios\"\npassword_env = \"TEST_ICINGA_PASSWORD\"\nca_file = \"{}\"\n",
+        ca_folder.display()
+    );
+    let config = common::write_config(dir.path(), &icinga, "", "oncall");
+    let output = Command::new(HAGIOS)
+        .args(["run", "--config"])
+        .arg(&config)
+        .env("TEST_ICINGA_PASSWORD", "secret")
+        .output()
+        .expect("hagios run");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot read ca_file {}: Is a directory (os error 21)", ca_folder.display())),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("os error").count(), 1, "{stderr}");
 }

@@ -143,7 +143,8 @@ fn a_mention_in_the_alert_thread_acks_in_nagios_and_the_thread_tells_the_story()
     assert!(site.runtime.block_on(site.slack.wait_ack(&envelope, PATIENCE)).in_time);
     site.wait_for_reply(&alert, "confirmed by Nagios");
     let status = common::wait_for_service_ack(&site.nagios, "web01", "HTTP Load");
-    assert!(status.comments.iter().any(|c| c.text == "looking into it" && c.author == "Olive Oncall"));
+    // The author is the member id, not the display name anyone can set to anything.
+    assert!(status.comments.iter().any(|c| c.text == "looking into it" && c.author == ONCALL));
 
     // Nagios' ACKNOWLEDGEMENT notification: a reply in the thread and an edit of the parent.
     site.wait_for_reply(&alert, "ACKNOWLEDGEMENT");
@@ -255,5 +256,20 @@ fn hostile_text_in_a_mention_reaches_nagios_harmless() {
         .expect("the comment reached Nagios");
     let comment = status.comments.iter().find(|c| c.text.starts_with("looking")).expect("comment");
     assert!(!comment.text.contains('\n') && !comment.text.contains(';'), "{:?}", comment.text);
+    // Shell syntax, a trailing backslash above all, arrives as look-alikes that a notification
+    // command quoting `$NOTIFICATIONCOMMENT$` cannot act on; the author is the member id.
+    site.slack.mention(ONCALL, "C0ALERTS", Some(&alert.ts), "comment it's \"$(id)\" | tee x # breaks quoting\\");
+    let stored = site.nagios.wait_for_state(PATIENCE, |status| {
+        status.comments.iter().any(|c| c.text == "it’s ”＄（id）” ｜ tee x ＃ breaks quoting＼" && c.author == ONCALL)
+    });
+    assert!(stored.is_some(), "Nagios shows the comment as look-alikes");
+    // The same through a direct message and a slash command.
+    site.slack.direct_message(ONCALL, "D0ONCALL", "comment web01 HTTP dm `id` & x\\");
+    site.slack.slash_command(ONCALL, "C0ALERTS", "comment web01 Disk slash $HOME > x\\");
+    let stored = site.nagios.wait_for_state(PATIENCE, |status| {
+        let stored = |text: &str| status.comments.iter().any(|c| c.text == text && c.author == ONCALL);
+        stored("dm ˋidˋ ＆ x＼") && stored("slash ＄HOME ＞ x＼")
+    });
+    assert!(stored.is_some(), "Nagios shows both comments as look-alikes");
     assert_eq!(site.nagios.pid(), Some(nagios_pid), "Nagios was not restarted");
 }

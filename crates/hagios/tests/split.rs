@@ -5,8 +5,8 @@
 mod common;
 
 use common::split::{Deployment, EVERYTHING};
-use common::{notify_problem, Daemon, HAGIOS, PATIENCE};
-use hagios_testkit::wait_until;
+use common::{http_get, notify_problem, Daemon, HAGIOS, PATIENCE};
+use hagios_testkit::{free_port, wait_until};
 use std::process::Command;
 
 #[test]
@@ -79,7 +79,7 @@ fn two_sites_each_get_their_own_commands_and_a_kind_a_site_forbids_is_refused_wi
     bot.wait_for_text("DOWN - app gone");
 
     bot.type_line("ack app01 west is on it");
-    bot.wait_for_text("acknowledged app01 — confirmed by Nagios");
+    bot.wait_for_text("acknowledged west:app01 — confirmed by Nagios");
     west.nagios
         .wait_for_state(PATIENCE, |status| status.hosts.get("app01").is_some_and(|view| view.acknowledged))
         .expect("west's Nagios shows the acknowledgement");
@@ -90,7 +90,62 @@ fn two_sites_each_get_their_own_commands_and_a_kind_a_site_forbids_is_refused_wi
     bot.type_line("mute mail01");
     bot.wait_for_text("confirmed by Nagios");
     bot.type_line("recheck web01");
-    bot.wait_for_text("exists on several sites (east, west)");
+    bot.wait_for_text("`web01` is at 2 sites (east, west); name the one you mean: `east:web01` or `west:web01`");
+}
+
+#[test]
+fn the_same_host_and_downtime_id_at_two_sites_are_acted_on_only_where_named_and_a_silent_site_fails_closed() {
+    let deployment = Deployment::new();
+    let bot_config = deployment.bot_config();
+    let mut bot = Daemon::start("bot", &bot_config);
+    let Some(east) = deployment.site("east", "", EVERYTHING) else { return };
+    let Some(mut west) = deployment.site("west", "", EVERYTHING) else { return };
+    // Both Nagios have db01!MySQL, and each numbers its first downtime #1 (db01!Load here).
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs();
+    for site in [&east, &west] {
+        site.nagios
+            .submit_raw(&format!("SCHEDULE_SVC_DOWNTIME;db01;Load;{now};{};1;0;7200;cgi-user;tuning", now + 7200));
+        site.nagios
+            .wait_for_state(PATIENCE, |status| status.downtimes.iter().any(|downtime| downtime.id == 1))
+            .expect("downtime #1 scheduled");
+    }
+    // Each site's DOWNTIMESTART shows that both agents are connected.
+    bot.wait_for_text("site east");
+    bot.wait_for_text("site west");
+    west.nagios.submit_service_result("db01", "MySQL", 2, "CRITICAL - west's replica is down");
+    let alert = bot.wait_for_message("PROBLEM db01!MySQL is CRITICAL");
+
+    bot.type_line("downtime cancel 1");
+    bot.wait_for_text(
+        "downtime #1 is at 2 sites (east, west); name the one you mean: `downtime cancel east:1` or `downtime cancel west:1`",
+    );
+    bot.type_line("ack db01 MySQL on it");
+    bot.wait_for_text("`db01` is at 2 sites (east, west); name the one you mean: `east:db01` or `west:db01`");
+    // Typed in west's alert thread, the command goes to west, whatever east has of that name.
+    bot.type_line(&format!("#{alert} ack looking"));
+    bot.wait_for_text("acknowledged west:db01!MySQL — confirmed by Nagios");
+    bot.type_line("downtime cancel east:1");
+    bot.wait_for_text("cancelled downtime #1 on east:db01!Load — confirmed by Nagios");
+    let east_status =
+        east.nagios.wait_for_state(PATIENCE, |status| status.downtimes.is_empty()).expect("east's #1 gone");
+    assert!(!east_status.services[&("db01".to_owned(), "MySQL".to_owned())].acknowledged, "west's ack landed at east");
+    let west_status = west.nagios.wait_for_state(PATIENCE, |status| !status.downtimes.is_empty()).expect("west");
+    assert!(west_status.downtimes.iter().any(|downtime| downtime.id == 1), "east's cancel landed at west");
+    assert!(west_status.services[&("db01".to_owned(), "MySQL".to_owned())].acknowledged);
+
+    // West stops answering: its alert's commands, and names west might have too, go nowhere.
+    west.stop_agent();
+    bot.type_line(&format!("#{alert} recheck"));
+    bot.wait_for_text("this alert is at site `west`, which did not answer");
+    bot.type_line("recheck db01 MySQL");
+    bot.wait_for_text("hagios cannot tell whether `db01` is there too; name the site (`east:db01`)");
+    bot.type_line("recheck east:db01 MySQL");
+    bot.wait_for_text("rechecked east:db01!MySQL");
+    assert!(!west.nagios.log().contains("SCHEDULE_FORCED_SVC_CHECK"), "a command reached the silent site");
+    assert_eq!(east.nagios.log().matches("SCHEDULE_FORCED_SVC_CHECK").count(), 1, "only the named recheck");
+    // The refused attempts were audited like every command.
+    let audit = common::audit(&bot_config);
+    assert!(audit.contains("is at 2 sites") && audit.contains("did not answer"), "{audit}");
 }
 
 #[test]
@@ -161,4 +216,52 @@ fn a_site_over_its_quota_at_the_bot_is_held_back_chat_hears_it_once_and_every_al
         assert!(screen.contains(&format!("web01!{service}")), "{service} never arrived:\n{screen}");
     }
     assert_eq!(screen.matches("CUSTOM hagios!link quota").count(), 1, "one notice:\n{screen}");
+}
+
+#[test]
+fn certificates_renewed_by_hagios_certs_work_once_agent_and_bot_restart_and_the_doctor_passes_them() {
+    let deployment = Deployment::new();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let bot_config =
+        deployment.bot_config_with(&format!("[terminal]\nuser = \"oncall\"\n[metrics]\nlisten = \"{listen}\"\n"));
+    let bot = Daemon::start("bot", &bot_config);
+    let Some(mut east) = deployment.site("east", "", EVERYTHING) else { return };
+    east.nagios.submit_service_result("db01", "MySQL", 2, "CRITICAL - replication stopped");
+    bot.wait_for_message("PROBLEM db01!MySQL is CRITICAL");
+    let expiry = || {
+        let metrics = http_get(&listen, "/metrics").1;
+        let value = |labels: &str| {
+            let line = format!("hagios_certificate_expiry_timestamp_seconds{{{labels}}} ");
+            metrics.lines().find_map(|found| found.strip_prefix(&line)?.parse::<f64>().ok())
+        };
+        (value("role=\"bot\",name=\"localhost\""), metrics)
+    };
+    let (Some(before), metrics) = expiry() else { panic!("the bot's certificate expiry is exported:\n{}", expiry().1) };
+    assert!(metrics.contains("hagios_certificate_expiry_timestamp_seconds{role=\"ca\",name=\"hagios private CA "));
+
+    // Both certificates are due within three years; the old pairs are kept beside the new.
+    let pki = deployment.path("pki");
+    let renewed = Command::new(HAGIOS).args(["certs", "renew", "--due", "1100d", "--dir"]).arg(&pki).output().unwrap();
+    let said = String::from_utf8_lossy(&renewed.stdout);
+    assert!(renewed.status.success(), "{said}{}", String::from_utf8_lossy(&renewed.stderr));
+    assert!(said.contains("renewed `east`") && said.contains("renewed `localhost`"), "{said}");
+    assert!(said.contains("systemctl restart hagios-bot") && said.contains("systemctl restart hagios-agent"), "{said}");
+    let backups = std::fs::read_dir(&pki).unwrap().filter(|entry| {
+        let name = entry.as_ref().unwrap().file_name().into_string().unwrap();
+        name.starts_with("east.key.") || name.starts_with("localhost.key.")
+    });
+    assert_eq!(backups.count(), 2);
+
+    bot.kill();
+    let bot = Daemon::start("bot", &bot_config);
+    east.crash_and_restart_agent();
+    east.nagios.submit_service_result("web01", "HTTP", 2, "CRITICAL - refused");
+    bot.wait_for_message("PROBLEM web01!HTTP is CRITICAL");
+    let after = wait_until(PATIENCE, || expiry().0).expect("the restarted bot exports its certificate's expiry");
+    assert!(after > before, "the renewed certificate expires later: {before} → {after}");
+
+    let doctor = Command::new(HAGIOS).args(["doctor", "--config"]).arg(&bot_config).output().unwrap();
+    let report = String::from_utf8_lossy(&doctor.stdout);
+    assert!(report.contains("OK   [tls] cert") && report.contains("(bot `localhost`) chains to [tls] ca"), "{report}");
+    assert!(!report.lines().any(|line| line.starts_with("FAIL [tls]") || line.starts_with("WARN [tls]")), "{report}");
 }

@@ -26,7 +26,7 @@ fn store_prune_deletes_what_keep_no_longer_keeps_and_says_so() {
         Command::new(env!("CARGO_BIN_EXE_hagios")).args(["store", "prune", "--config"]).arg(&config).output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout} {}", String::from_utf8_lossy(&output.stderr));
-    assert!(stdout.starts_with("deleted 1 deliveries, 0 incidents"), "{stdout}");
+    assert!(stdout.starts_with("deleted 1 delivery, 0 incidents"), "{stdout}");
     assert!(store.delivered("two-days-ago").unwrap().is_none());
     assert!(store.delivered("today").unwrap().is_some());
 }

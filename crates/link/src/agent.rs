@@ -70,8 +70,8 @@ pub struct AgentLink {
 /// Why a connection to the bot ended.
 #[derive(Debug, thiserror::Error)]
 pub enum LinkError {
-    #[error("cannot reach the bot at {bot}: {source}")]
-    Connect { bot: String, source: std::io::Error },
+    #[error("cannot reach the bot at {bot}: {cause}")]
+    Connect { bot: String, cause: std::io::Error },
     #[error("TLS handshake with the bot failed: {0}; check [tls] ca/cert/key and that the bot's certificate names the host dialled")]
     Tls(std::io::Error),
     #[error("the bot refused this agent: {0}")]
@@ -82,7 +82,7 @@ pub enum LinkError {
     Frame(#[from] FrameError),
     #[error("the bot was silent for {0:?}")]
     Silent(Duration),
-    #[error("spool: {0}")]
+    #[error(transparent)]
     Spool(#[from] hagios_spool::SpoolError),
 }
 
@@ -139,7 +139,7 @@ impl AgentLink {
         let handshake = async {
             let tcp = TcpStream::connect(&self.bot)
                 .await
-                .map_err(|source| LinkError::Connect { bot: self.bot.clone(), source })?;
+                .map_err(|cause| LinkError::Connect { bot: self.bot.clone(), cause })?;
             let mut stream =
                 TlsConnector::from(Arc::clone(&self.tls)).connect(server_name, tcp).await.map_err(LinkError::Tls)?;
             let hello = Frame::Hello { version: PROTOCOL_VERSION, site: self.site.clone() };
@@ -200,10 +200,10 @@ impl AgentLink {
                     tracing::warn!(retry_in = ?wait, "the bot holds as much of this site as its quota allows; keeping the notifications here and offering them again later");
                 }
             }
-            Frame::Command { id, action, author } => {
+            Frame::Command { id, site, action, author } => {
                 let (link, outbox) = (self.clone(), outbox.clone());
                 tokio::spawn(async move {
-                    let result = link.carry_out(&action, &author).await;
+                    let result = link.carry_out(&site, &action, &author).await;
                     // The connection may be gone; the bot then times the command out.
                     let _ = outbox.send(Frame::CommandResult { id, result }).await;
                 });
@@ -262,12 +262,17 @@ impl AgentLink {
 
     /// The agent never trusts the bot: its own allowlist, then its own checks, then the backend
     /// (which validates the objects against this site's state once more).
-    async fn carry_out(&self, action: &Action, author: &str) -> Result<hagios_domain::Outcome, Refusal> {
+    async fn carry_out(&self, site: &str, action: &Action, author: &str) -> Result<hagios_domain::Outcome, Refusal> {
         let kind = command_kind(action);
         let refuse = |message: String| {
             tracing::warn!(site = %self.site, kind, author, reason = %message, "refused a command from the bot");
             Refusal::new(message, false)
         };
+        // A bot that names another site is confused: the command was authorized for that one.
+        if site != self.site {
+            let shown: String = site.chars().take(64).filter(|c| !c.is_control()).collect();
+            return Err(refuse(format!("this agent serves site `{}`, not `{shown}`", self.site)));
+        }
         if !self.allow.iter().any(|allowed| allowed == kind) {
             return Err(refuse(format!(
                 "this site does not allow `{kind}` from chat (its [agent] allow list: {})",

@@ -3,6 +3,7 @@
 //! within its quota and its own namespace of record ids) and keeps the site registered for
 //! commands while the connection lives.
 
+use crate::certs::{self, Expiry, Facts};
 use crate::protocol::{read_frame, write_frame, write_frames, Frame, FrameError, MAX_FRAME_BYTES, PROTOCOL_VERSION};
 use crate::quota::{Admission, Quotas};
 use crate::sites::{Registration, Sites};
@@ -114,6 +115,9 @@ impl BotLink {
                 // The site is the certificate's name byte for byte: `NAGIOS01` is not `nagios01`.
                 match end_entity.and_then(certified_site) {
                     Some(certified) if certified == site => {
+                        if let Some(end_entity) = end_entity {
+                            warn_of_expiry(end_entity, &site);
+                        }
                         write_frame(&mut stream, &Frame::Welcome { version: PROTOCOL_VERSION }).await?;
                         return Ok((stream, site));
                     }
@@ -208,5 +212,19 @@ impl BotLink {
                 Ok(true)
             }
         }
+    }
+}
+
+/// A warning when an agent connects with a certificate that expires within 30 days: it is that
+/// site's certificate to renew, and the bot is where people look.
+fn warn_of_expiry(end_entity: &rustls::pki_types::CertificateDer<'_>, site: &str) {
+    let Ok(facts) = Facts::read(end_entity.as_ref()) else { return };
+    if let Expiry::Soon { days } = facts.expiry(time::OffsetDateTime::now_utc()) {
+        tracing::warn!(
+            %site,
+            "the agent certificate of site `{site}` expires on {} (in {days} days): renew it with `hagios certs renew \
+             --dir CA_DIR {site}` where the CA key is kept, copy it to that site and restart its agent",
+            certs::day(facts.not_after)
+        );
     }
 }

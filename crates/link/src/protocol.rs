@@ -62,8 +62,9 @@ pub enum Frame {
     /// bytes wait at the bot as its quota allows. The agent keeps the record and offers it
     /// again after a pause.
     OverQuota { record: String },
-    /// Bot → agent: carry out an action for `author`.
-    Command { id: u64, action: Action, author: String },
+    /// Bot → agent: carry out an action for `author` at `site`, the site the bot checked and
+    /// authorized it against (the agent refuses it unless that is its own).
+    Command { id: u64, site: String, action: Action, author: String },
     /// Agent → bot: what came of command `id`.
     CommandResult { id: u64, result: Result<Outcome, Refusal> },
     /// Bot → agent: send the site's current objects and state.
@@ -144,7 +145,15 @@ pub enum FrameError {
     #[error("{frame} frame whose {field} is {problem}; the peer is broken or hostile")]
     Field { frame: &'static str, field: &'static str, problem: FieldProblem },
     #[error("connection failed: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
+}
+
+/// By hand rather than `#[from]`, which would also make the I/O error the `source()` the message
+/// already quotes: a chain printed whole would say it twice.
+impl From<std::io::Error> for FrameError {
+    fn from(cause: std::io::Error) -> Self {
+        FrameError::Io(cause)
+    }
 }
 
 /// What is wrong with a field (never its content, which may be anything).
@@ -272,7 +281,10 @@ impl Frame {
                 fields.notification(notification)
             }
             Frame::Stored { record } | Frame::OverQuota { record } => fields.name("record", record, MAX_RECORD_BYTES),
-            Frame::Command { author, .. } => fields.name("author", author, MAX_NAME_BYTES),
+            Frame::Command { site, author, .. } => {
+                fields.name("site", site, MAX_SITE_BYTES)?;
+                fields.name("author", author, MAX_NAME_BYTES)
+            }
             Frame::CommandResult { result, .. } => match result {
                 Ok(outcome) => fields.text("outcome", outcome.detail(), MAX_MESSAGE_BYTES),
                 Err(refusal) => fields.text("refusal", &refusal.message, MAX_MESSAGE_BYTES),
@@ -376,6 +388,7 @@ mod tests {
     fn command() -> Frame {
         Frame::Command {
             id: 7,
+            site: "nagios01".into(),
             action: Action::Recheck { target: ObjectRef::service("web01", "HTTP") },
             author: "alice".into(),
         }
@@ -478,7 +491,7 @@ mod tests {
         /// Valid frames with arbitrary text survive; cutting them short only ever asks for more.
         #[test]
         fn truncated_frames_ask_for_more(author in "[^\\p{Cc}]{0,64}", cut in 0usize..200) {
-            let frame = Frame::Command { id: 1, action: Action::DeleteDowntime { id: 3 }, author };
+            let frame = Frame::Command { id: 1, site: "east".into(), action: Action::DeleteDowntime { id: 3 }, author };
             let wire = encode(&frame).unwrap();
             let cut = cut.min(wire.len() - 1);
             prop_assert!(matches!(decode(&wire[..cut], MAX_FRAME_BYTES), Ok(None)));
@@ -533,7 +546,18 @@ mod tests {
             Frame::Notification { record: "1-2-3".into(), notification: escape_host },
             Frame::Stored { record: long(MAX_RECORD_BYTES) },
             Frame::OverQuota { record: "1-2-3\n".into() },
-            Frame::Command { id: 1, action: Action::DeleteDowntime { id: 1 }, author: long(MAX_NAME_BYTES) },
+            Frame::Command {
+                id: 1,
+                site: "east".into(),
+                action: Action::DeleteDowntime { id: 1 },
+                author: long(MAX_NAME_BYTES),
+            },
+            Frame::Command {
+                id: 1,
+                site: long(MAX_SITE_BYTES),
+                action: Action::DeleteDowntime { id: 1 },
+                author: "alice".into(),
+            },
             Frame::CommandResult { id: 1, result: Err(refusal.clone()) },
             Frame::CommandResult { id: 1, result: Ok(Outcome::Confirmed(long(MAX_MESSAGE_BYTES))) },
             Frame::State { id: 1, result: Err(refusal) },

@@ -1,11 +1,12 @@
-//! The bot's view of its agents: which sites are connected, and a [`Monitor`] that spans them —
-//! queries merge every site's state, commands go to the one site that owns the object.
+//! The bot's view of its agents: which sites are connected (and which were since the bot
+//! started), and a [`Monitor`] that spans them — queries see every site's state, a command goes
+//! to the one site it was checked and authorized against.
 
 use crate::protocol::{Frame, Refusal};
 use async_trait::async_trait;
-use hagios_domain::{Action, Outcome, Snapshot, Status};
-use hagios_monitor::{Monitor, MonitorError, Steps};
-use std::collections::{BTreeMap, HashMap};
+use hagios_domain::{Action, Outcome, SiteSnapshots, Snapshot};
+use hagios_monitor::{Monitor, MonitorError, SingleFlight, Steps};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -26,6 +27,9 @@ struct Connection {
 #[derive(Default)]
 pub struct Sites {
     connections: Mutex<BTreeMap<String, Connection>>,
+    /// Every site that connected since the bot started: one that is gone now is a site that does
+    /// not answer, not a site that does not exist.
+    known: Mutex<BTreeSet<String>>,
     next_number: AtomicU64,
 }
 
@@ -65,6 +69,7 @@ impl Sites {
         let number = self.next_number.fetch_add(1, Ordering::Relaxed);
         let pending = Pending::default();
         let connection = Connection { number, outbox, pending: Arc::clone(&pending) };
+        self.known.lock().expect("known sites lock").insert(site.to_owned());
         let mut connections = self.connections.lock().expect("sites lock");
         connections.insert(site.to_owned(), connection);
         metrics::gauge!(crate::AGENTS_CONNECTED).set(connections.len() as f64);
@@ -75,6 +80,11 @@ impl Sites {
     /// The names of the connected sites, sorted.
     pub fn connected(&self) -> Vec<String> {
         self.connections.lock().expect("sites lock").keys().cloned().collect()
+    }
+
+    /// Every site that connected since the bot started, sorted.
+    pub fn known(&self) -> Vec<String> {
+        self.known.lock().expect("known sites lock").iter().cloned().collect()
     }
 
     fn connection(&self, site: &str) -> Option<Connection> {
@@ -111,90 +121,76 @@ impl Sites {
     }
 }
 
-/// The bot's [`Monitor`]: every connected site at once.
+/// How long one round of state requests to every site answers queries: a burst of chat
+/// commands costs one request per site, not one per command and site.
+pub const STATE_SHARED_FOR: Duration = Duration::from_secs(1);
+
+/// The bot's [`Monitor`]: every site at once. Queries see every site's state; a command goes to
+/// the one site it names ([`Monitor::execute_at`]), never to whichever site has an object of
+/// that name.
 pub struct SitesMonitor {
-    pub sites: Arc<Sites>,
+    sites: Arc<Sites>,
     /// How long to wait for an agent's answer; longer than the agents' confirmation timeout.
-    pub timeout: Duration,
+    timeout: Duration,
+    state: SingleFlight<SiteSnapshots>,
 }
 
 impl SitesMonitor {
-    async fn site_state(&self, site: &str) -> Result<Snapshot, MonitorError> {
-        match self.sites.request(site, self.timeout, |id| Frame::StateRequest { id }).await? {
-            Frame::State { result: Ok(state), .. } => Ok(Snapshot::from(state)),
-            Frame::State { result: Err(refusal), .. } => Err(remote(site, refusal)),
-            other => Err(unexpected(site, &other)),
-        }
+    pub fn new(sites: Arc<Sites>, timeout: Duration) -> Self {
+        SitesMonitor { sites, timeout, state: SingleFlight::default() }
     }
 
-    /// Each connected site's state; sites that cannot answer right now are left out (and
-    /// logged), unless none can.
-    async fn states(&self) -> Result<Vec<(String, Snapshot)>, MonitorError> {
-        let connected = self.sites.connected();
-        if connected.is_empty() {
-            return Err(no_agents());
-        }
-        let mut asks = tokio::task::JoinSet::new();
-        for site in connected {
-            let monitor = SitesMonitor { sites: Arc::clone(&self.sites), timeout: self.timeout };
-            asks.spawn(async move {
-                let state = monitor.site_state(&site).await;
-                (site, state)
-            });
-        }
-        let (mut states, mut last_error) = (Vec::new(), None);
-        while let Some(joined) = asks.join_next().await {
-            match joined {
-                Ok((site, Ok(state))) => states.push((site, state)),
-                Ok((site, Err(e))) => {
-                    tracing::warn!(site, error = %e, "a site's state is unavailable");
-                    last_error = Some(e);
-                }
-                Err(e) => tracing::error!(error = %e, "a state request task failed"),
+    /// How many rounds of state requests went out to the sites.
+    pub fn state_reads(&self) -> u64 {
+        self.state.fetches()
+    }
+}
+
+async fn site_state(sites: &Sites, site: &str, timeout: Duration) -> Result<Snapshot, MonitorError> {
+    match sites.request(site, timeout, |id| Frame::StateRequest { id }).await? {
+        Frame::State { result: Ok(state), .. } => Ok(Snapshot::from(state)),
+        Frame::State { result: Err(refusal), .. } => Err(remote(site, refusal)),
+        other => Err(unexpected(site, &other)),
+    }
+}
+
+/// Every known site's state; the sites that cannot answer now are listed as silent (and
+/// logged). An error only when no site answers.
+async fn states(sites: Arc<Sites>, timeout: Duration) -> Result<Arc<SiteSnapshots>, MonitorError> {
+    let connected = sites.connected();
+    let mut silent: Vec<(String, String)> = sites
+        .known()
+        .into_iter()
+        .filter(|site| !connected.contains(site))
+        .map(|site| (site, "its agent is not connected".to_owned()))
+        .collect();
+    if connected.is_empty() {
+        return Err(no_agents(&silent));
+    }
+    let mut asks = tokio::task::JoinSet::new();
+    for site in connected {
+        let sites = Arc::clone(&sites);
+        asks.spawn(async move {
+            let state = site_state(&sites, &site, timeout).await;
+            (site, state)
+        });
+    }
+    let (mut answered, mut last_error) = (Vec::new(), None);
+    while let Some(joined) = asks.join_next().await {
+        match joined {
+            Ok((site, Ok(state))) => answered.push((site, state)),
+            Ok((site, Err(e))) => {
+                tracing::warn!(site, error = %e, "a site's state is unavailable");
+                silent.push((site, e.to_string()));
+                last_error = Some(e);
             }
-        }
-        match (states.is_empty(), last_error) {
-            (true, Some(e)) => Err(e),
-            _ => {
-                states.sort_by(|a, b| a.0.cmp(&b.0));
-                Ok(states)
-            }
+            Err(e) => tracing::error!(error = %e, "a state request task failed"),
         }
     }
-
-    /// The one site that owns what `action` is about.
-    async fn owner(&self, action: &Action) -> Result<String, MonitorError> {
-        let states = self.states().await?;
-        let (owners, what): (Vec<&str>, String) = match (action.object(), action) {
-            (Some(object), _) => (
-                states
-                    .iter()
-                    .filter(|(_, state)| state.has_host(&object.host))
-                    .map(|(site, _)| site.as_str())
-                    .collect(),
-                format!("host `{}`", object.host),
-            ),
-            (None, Action::DeleteDowntime { id }) => (
-                states
-                    .iter()
-                    .filter(|(_, state)| state.status.downtimes.iter().any(|downtime| downtime.id == *id))
-                    .map(|(site, _)| site.as_str())
-                    .collect(),
-                format!("downtime #{id}"),
-            ),
-            (None, _) => (Vec::new(), "the object".to_owned()),
-        };
-        match owners.as_slice() {
-            [site] => Ok((*site).to_owned()),
-            [] => Err(MonitorError::Refused(format!(
-                "no connected site has {what} (connected: {})",
-                self.sites.connected().join(", ")
-            ))),
-            several => Err(MonitorError::Refused(format!(
-                "{what} exists on several sites ({}); hagios cannot tell which one is meant — give the hosts unique names",
-                several.join(", ")
-            ))),
-        }
+    match (answered.is_empty(), last_error) {
+        (true, Some(e)) => Err(e),
+        (true, None) => Err(no_agents(&silent)),
+        _ => Ok(Arc::new(SiteSnapshots::spanning(answered, silent))),
     }
 }
 
@@ -205,49 +201,40 @@ impl Monitor for SitesMonitor {
     }
 
     async fn snapshot(&self) -> Result<Arc<Snapshot>, MonitorError> {
-        Ok(Arc::new(merge(self.states().await?)))
+        Ok(Arc::clone(self.site_snapshots().await?.merged()))
     }
 
-    /// Only the agent's final word travels back (its steps stay on the agent's side).
-    async fn execute_with(&self, action: &Action, author: &str, _steps: Steps<'_>) -> Result<Outcome, MonitorError> {
-        let site = self.owner(action).await?;
+    /// A command that does not name its site is refused: an object's name does not say where it is.
+    async fn execute_with(&self, _: &Action, _: &str, _: Steps<'_>) -> Result<Outcome, MonitorError> {
+        Err(MonitorError::Refused(format!(
+            "the command names no site, and this bot serves several (connected: {}); name the site",
+            self.sites.connected().join(", ")
+        )))
+    }
+
+    /// Read at most [`STATE_SHARED_FOR`] ago, every site asked at once; callers asking at the same
+    /// time share one round of requests.
+    async fn site_snapshots(&self) -> Result<Arc<SiteSnapshots>, MonitorError> {
+        let (sites, timeout) = (Arc::clone(&self.sites), self.timeout);
+        self.state.get(STATE_SHARED_FOR, || states(sites, timeout)).await
+    }
+
+    /// Sends the command to site `site` alone, which checks it against its own objects again. A
+    /// site that is not connected is an error, never a reason to try another. Only the agent's
+    /// final word travels back (its steps stay on the agent's side).
+    async fn execute_at(&self, site: &str, action: &Action, author: &str) -> Result<Outcome, MonitorError> {
         tracing::info!(site, ?action, author, "forwarding a command to its site");
-        let command = |id| Frame::Command { id, action: action.clone(), author: author.to_owned() };
-        match self.sites.request(&site, self.timeout, command).await? {
+        let command =
+            |id| Frame::Command { id, site: site.to_owned(), action: action.clone(), author: author.to_owned() };
+        let answer = self.sites.request(site, self.timeout, command).await;
+        // Whatever came of it, the next query must see the site's state after it.
+        self.state.invalidate();
+        match answer? {
             Frame::CommandResult { result: Ok(outcome), .. } => Ok(outcome),
-            Frame::CommandResult { result: Err(refusal), .. } => Err(remote(&site, refusal)),
-            other => Err(unexpected(&site, &other)),
+            Frame::CommandResult { result: Err(refusal), .. } => Err(remote(site, refusal)),
+            other => Err(unexpected(site, &other)),
         }
     }
-}
-
-/// One snapshot holding every site's objects. Host names are expected to be unique across
-/// sites; where they are not, the first site (by name) shows in queries and commands refuse.
-fn merge(states: Vec<(String, Snapshot)>) -> Snapshot {
-    let mut status = Status::default();
-    let mut inventory = hagios_domain::Inventory::default();
-    for (_, state) in states {
-        status.created = status.created.max(state.status.created);
-        for (name, view) in state.status.hosts {
-            status.hosts.entry(name).or_insert(view);
-        }
-        for (key, view) in state.status.services {
-            status.services.entry(key).or_insert(view);
-        }
-        status.downtimes.extend(state.status.downtimes);
-        status.comments.extend(state.status.comments);
-        let site_inventory = Arc::unwrap_or_clone(state.inventory);
-        for (name, host) in site_inventory.hosts {
-            inventory.hosts.entry(name).or_insert(host);
-        }
-        for (name, services) in site_inventory.services {
-            inventory.services.entry(name).or_insert(services);
-        }
-        for (group, members) in site_inventory.hostgroups {
-            inventory.hostgroups.entry(group).or_default().extend(members);
-        }
-    }
-    Snapshot { status, inventory: Arc::new(inventory) }
 }
 
 fn remote(site: &str, refusal: Refusal) -> MonitorError {
@@ -262,6 +249,13 @@ fn unexpected(site: &str, frame: &Frame) -> MonitorError {
     }
 }
 
-fn no_agents() -> MonitorError {
-    MonitorError::NotRunning { system: "the agent", detail: "no monitoring site is connected to this bot".to_owned() }
+fn no_agents(silent: &[(String, String)]) -> MonitorError {
+    let detail = match silent {
+        [] => "no monitoring site is connected to this bot".to_owned(),
+        known => {
+            let names: Vec<&str> = known.iter().map(|(site, _)| site.as_str()).collect();
+            format!("no monitoring site answers this bot (known: {})", names.join(", "))
+        }
+    };
+    MonitorError::NotRunning { system: "the agent", detail }
 }

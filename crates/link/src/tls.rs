@@ -1,11 +1,14 @@
 //! Mutual TLS for the link (rustls with the ring provider, TLS 1.3 preferred): the bot accepts
 //! only agent certificates from its CA, the agent accepts only a bot certificate from its CA.
 
-use crate::certs::{agent_dns_name, agent_name};
+use crate::certs::{agent_dns_name, agent_name, Facts, Role};
 use crate::config::TlsConfig;
+use rustls::client::danger::ServerCertVerifier;
+use rustls::client::WebPkiServerVerifier;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::server::{ParsedCertificate, WebPkiClientVerifier};
+use rustls::CertificateError;
 use rustls::{ClientConfig, RootCertStore, ServerConfig};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -98,4 +101,47 @@ pub fn certified_site(end_entity: &CertificateDer<'_>) -> Option<String> {
 pub fn own_site(files: &TlsConfig) -> Result<String, TlsError> {
     let certs = read_certs("cert", &files.cert)?;
     agent_name(&certs[0]).ok_or_else(|| TlsError::NotAgent(files.cert.clone()))
+}
+
+/// Whether this side's `[tls] cert` chains to `[tls] ca` and may act in `role` at `now`, judged
+/// by webpki exactly as the peer's handshake will (for a bot: for the name it is issued for).
+/// The error says what is wrong in words.
+pub fn verify_own(files: &TlsConfig, role: Role, now: std::time::SystemTime) -> Result<(), String> {
+    let now = UnixTime::since_unix_epoch(now.duration_since(std::time::UNIX_EPOCH).map_err(|e| e.to_string())?);
+    let chain = read_certs("cert", &files.cert).map_err(|e| e.to_string())?;
+    let (end_entity, intermediates) = chain.split_first().ok_or("no certificate")?;
+    let roots = roots(files).map_err(|e| e.to_string())?;
+    let verified = match role {
+        Role::Agent => WebPkiClientVerifier::builder_with_provider(roots, provider())
+            .build()
+            .map_err(|e| e.to_string())?
+            .verify_client_cert(end_entity, intermediates, now)
+            .map(drop),
+        Role::Bot => {
+            let facts = Facts::read(end_entity.as_ref()).map_err(|e| format!("cannot read it: {e}"))?;
+            let name = facts.hagios_identity().map(|(_, name)| name).ok_or("it names no bot")?;
+            let name = ServerName::try_from(name).map_err(|e| e.to_string())?;
+            WebPkiServerVerifier::builder_with_provider(roots, provider())
+                .build()
+                .map_err(|e| e.to_string())?
+                .verify_server_cert(end_entity, intermediates, &name, &[], now)
+                .map(drop)
+        }
+    };
+    verified.map_err(|e| match e {
+        rustls::Error::InvalidCertificate(problem) => match problem {
+            CertificateError::UnknownIssuer | CertificateError::BadSignature => {
+                format!("it is not signed by the CA in {}", files.ca.display())
+            }
+            CertificateError::Expired | CertificateError::ExpiredContext { .. } => "it has expired".to_owned(),
+            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+                "it is not valid yet (is this machine's clock right?)".to_owned()
+            }
+            CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => {
+                format!("it is not issued for the {role} role (issue one with `hagios certs issue --role {role}`)")
+            }
+            other => rustls::Error::InvalidCertificate(other).to_string(),
+        },
+        other => other.to_string(),
+    })
 }

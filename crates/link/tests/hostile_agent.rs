@@ -11,7 +11,7 @@ use hagios_link::protocol::{read_frame, write_frame, Frame, Refusal, MAX_FRAME_B
 use hagios_link::quota::{Quota, NOTICE_HOST};
 use hagios_link::sites::SitesMonitor;
 use hagios_monitor::Monitor;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
@@ -49,43 +49,15 @@ impl HostileAgent {
     }
 }
 
-/// What the bot logs while a test runs (on the test's thread, where the link's tasks run).
-#[derive(Clone, Default)]
-struct Log(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Log {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Log {
-    fn capture() -> (Log, tracing::subscriber::DefaultGuard) {
-        let log = Log::default();
-        let writer = log.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .finish();
-        (log, tracing::subscriber::set_default(subscriber))
-    }
-
-    /// Fails when a hostile value reached the log: a line of unbounded length, a terminal
-    /// escape, or `marker` (which every oversized value in the test is made of).
-    fn assert_clean(&self, marker: &str) {
-        let text = String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned();
-        assert!(!text.is_empty(), "nothing was logged: is the capture working?");
-        assert!(!text.contains('\u{1b}'), "an escape sequence reached the log:\n{text}");
-        assert!(!text.contains(marker), "a hostile value reached the log:\n{}", &text[..text.len().min(2000)]);
-        let longest = text.lines().map(str::len).max().unwrap_or(0);
-        assert!(longest < 1000, "a log line of {longest} bytes");
-    }
+/// Fails when a hostile value reached the log: a line of unbounded length, a terminal
+/// escape, or `marker` (which every oversized value in the test is made of).
+fn assert_clean(log: &Log, marker: &str) {
+    let text = log.text();
+    assert!(!text.is_empty(), "nothing was logged: is the capture working?");
+    assert!(!text.contains('\u{1b}'), "an escape sequence reached the log:\n{text}");
+    assert!(!text.contains(marker), "a hostile value reached the log:\n{}", &text[..text.len().min(2000)]);
+    let longest = text.lines().map(str::len).max().unwrap_or(0);
+    assert!(longest < 1000, "a log line of {longest} bytes");
 }
 
 fn record(n: usize) -> String {
@@ -121,7 +93,7 @@ async fn only_the_certificate_s_exact_name_may_be_announced() {
         assert!(reason.len() < 400 && !reason.contains("ZZZZ") && !reason.contains('\u{1b}'), "{reason}");
     }
     assert!(bot.sites.connected().is_empty(), "another spelling registered a site");
-    log.assert_clean("ZZZZ");
+    assert_clean(&log, "ZZZZ");
 
     // The exact name is welcomed, and registered as exactly that.
     let _agent = HostileAgent::welcomed(&bot, pki.path(), "nagios01", "nagios01").await;
@@ -256,7 +228,7 @@ async fn an_agent_held_at_its_quota_keeps_every_record_and_delivers_each_once_wh
     assert_eq!(delivered, hosts, "every record exactly once");
     let notices = bot.stored().into_iter().filter(|(_, n)| n.object.host == NOTICE_HOST).count();
     assert_eq!(notices, 1, "one notice for the whole episode");
-    let logged = String::from_utf8_lossy(&log.0.lock().unwrap()).into_owned();
+    let logged = log.text();
     assert!(logged.contains("keeping the notifications here"), "{logged}");
 }
 
@@ -301,35 +273,19 @@ async fn oversized_fields_end_the_connection_and_reach_neither_log_nor_spool() {
     // An answer to a real command: the bot drops the link and says so, without the text.
     let mut west = HostileAgent::welcomed(&bot, pki.path(), "west", "west").await;
     eventually(|| (bot.sites.connected() == ["west"]).then_some(())).await;
-    let monitor = SitesMonitor { sites: Arc::clone(&bot.sites), timeout: PATIENCE };
+    let monitor = SitesMonitor::new(Arc::clone(&bot.sites), PATIENCE);
     let recheck = Action::Recheck { target: ObjectRef::host("web01") };
     let answering = tokio::spawn(async move {
-        // The state request that finds the owner, then the command.
-        loop {
-            match west.answer().await {
-                Some(Frame::StateRequest { id }) => {
-                    let state = hagios_link::protocol::SiteState::from(&single_host_snapshot("web01"));
-                    west.send(&Frame::State { id, result: Ok(state) }).await;
-                }
-                Some(Frame::Command { id, .. }) => {
-                    west.send(&Frame::CommandResult { id, result: Err(refusal()) }).await;
-                    return;
-                }
-                other => panic!("{other:?}"),
-            }
+        match west.answer().await {
+            Some(Frame::Command { id, .. }) => west.send(&Frame::CommandResult { id, result: Err(refusal()) }).await,
+            other => panic!("{other:?}"),
         }
     });
-    let err = monitor.execute(&recheck, "alice").await.unwrap_err().to_string();
+    let err = monitor.execute_at("west", &recheck, "alice").await.unwrap_err().to_string();
     assert!(err.contains("disconnected before answering") && !err.contains("QQQQ"), "{err}");
     answering.await.unwrap();
 
     assert!(bot.stored().is_empty(), "nothing hostile was stored");
-    log.assert_clean("QQQQ");
+    assert_clean(&log, "QQQQ");
     assert_eq!(hostile.len() + 1, 11);
-}
-
-fn single_host_snapshot(host: &str) -> hagios_domain::Snapshot {
-    let mut inventory = hagios_domain::Inventory::default();
-    inventory.hosts.insert(host.to_owned(), hagios_domain::HostObject::default());
-    hagios_domain::Snapshot { inventory: Arc::new(inventory), ..Default::default() }
 }

@@ -14,6 +14,7 @@ use hagios_link::tls::{client_config, server_config};
 use hagios_monitor::Monitor;
 use hagios_spool::Spool;
 use std::os::unix::fs::PermissionsExt;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -62,7 +63,7 @@ async fn notifications_go_up_once_stored_and_commands_come_down_to_the_owning_si
     sites.sort();
     assert_eq!(sites, [("east", "web01"), ("west", "db01")], "site comes from the certificate");
 
-    let monitor = SitesMonitor { sites: Arc::clone(&bot.sites), timeout: PATIENCE };
+    let monitor = SitesMonitor::new(Arc::clone(&bot.sites), PATIENCE);
     eventually(|| (bot.sites.connected() == ["east", "west"]).then_some(())).await;
     let snapshot = monitor.snapshot().await.unwrap();
     assert!(snapshot.has_host("web01") && snapshot.has_host("db01"), "status spans every site");
@@ -75,19 +76,103 @@ async fn notifications_go_up_once_stored_and_commands_come_down_to_the_owning_si
         persistent: false,
         expire: None,
     };
-    assert_eq!(monitor.execute(&ack, "alice").await.unwrap(), Outcome::Confirmed("done on east".into()));
+    assert_eq!(monitor.execute_at("east", &ack, "alice").await.unwrap(), Outcome::Confirmed("done on east".into()));
     assert_eq!(east.monitor.executed.lock().unwrap().as_slice(), [(ack.clone(), "alice".to_owned())]);
 
     // west allows only rechecks: it answers with the reason and does nothing.
-    let refused = monitor.execute(&Action::Recheck { target: ObjectRef::host("db01") }, "bob").await;
+    let refused = monitor.execute_at("west", &Action::Recheck { target: ObjectRef::host("db01") }, "bob").await;
     assert!(refused.is_ok(), "recheck is allowed on west: {refused:?}");
     let mute = Action::DisableNotifications { target: ObjectRef::host("db01") };
-    let err = monitor.execute(&mute, "bob").await.unwrap_err().to_string();
+    let err = monitor.execute_at("west", &mute, "bob").await.unwrap_err().to_string();
     assert!(err.contains("site `west`: this site does not allow `mute`"), "{err}");
     assert_eq!(west.monitor.executed.lock().unwrap().len(), 1);
 
-    let unknown = monitor.execute(&Action::Recheck { target: ObjectRef::host("mail01") }, "bob").await;
-    assert!(unknown.unwrap_err().to_string().contains("no connected site has host `mail01`"));
+    // A command that names no site is refused; one for a site that is not connected goes nowhere else.
+    let err = monitor.execute(&Action::Recheck { target: ObjectRef::host("db01") }, "bob").await.unwrap_err();
+    assert!(err.to_string().contains("the command names no site"), "{err}");
+    let err = monitor.execute_at("north", &Action::Recheck { target: ObjectRef::host("db01") }, "bob").await;
+    assert!(err.unwrap_err().to_string().contains("site `north`: the agent is not connected"));
+    assert_eq!(west.monitor.executed.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn the_same_host_at_two_sites_is_acted_on_only_at_the_site_named_and_a_gone_site_is_silent() {
+    let pki = pki();
+    let bot = start_bot(pki.path()).await;
+    let east = start_agent(pki.path(), &bot.address, "east", vec!["db01"], &COMMAND_KINDS);
+    let west = start_agent(pki.path(), &bot.address, "west", vec!["db01"], &COMMAND_KINDS);
+    let monitor = SitesMonitor::new(Arc::clone(&bot.sites), PATIENCE);
+    eventually(|| (bot.sites.connected() == ["east", "west"]).then_some(())).await;
+
+    let sites = monitor.site_snapshots().await.unwrap();
+    assert_eq!(sites.sites_with_host("db01"), ["east", "west"]);
+    let recheck = Action::Recheck { target: ObjectRef::host("db01") };
+    monitor.execute_at("west", &recheck, "alice").await.unwrap();
+    assert_eq!(west.monitor.executed.lock().unwrap().len(), 1);
+    assert!(east.monitor.executed.lock().unwrap().is_empty(), "the command landed at the other db01");
+
+    // west goes away: it is a silent site now, not a site that never was.
+    drop(west);
+    eventually(|| (bot.sites.connected() == ["east"]).then_some(())).await;
+    let sites = monitor.site_snapshots().await.unwrap();
+    assert_eq!(sites.sites_with_host("db01"), ["east"]);
+    assert_eq!(sites.why_silent("west"), Some("its agent is not connected"));
+    let err = monitor.execute_at("west", &recheck, "alice").await.unwrap_err().to_string();
+    assert!(err.contains("site `west`: the agent is not connected"), "{err}");
+    assert!(east.monitor.executed.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn commands_at_the_same_time_cost_one_state_request_per_site() {
+    let pki = pki();
+    let bot = start_bot(pki.path()).await;
+    let east = start_agent(pki.path(), &bot.address, "east", vec!["db01"], &COMMAND_KINDS);
+    let west = start_agent(pki.path(), &bot.address, "west", vec!["app01"], &COMMAND_KINDS);
+    let monitor = Arc::new(SitesMonitor::new(Arc::clone(&bot.sites), PATIENCE));
+    eventually(|| (bot.sites.connected() == ["east", "west"]).then_some(())).await;
+    let mut readers = tokio::task::JoinSet::new();
+    for _ in 0..100 {
+        let monitor = Arc::clone(&monitor);
+        readers.spawn(async move { monitor.snapshot().await.map(|snapshot| snapshot.has_host("app01")) });
+    }
+    while let Some(read) = readers.join_next().await {
+        assert!(read.unwrap().unwrap());
+    }
+    assert_eq!(monitor.state_reads(), 1);
+    assert_eq!(east.monitor.reads.load(Ordering::SeqCst), 1, "one state request reached east");
+    assert_eq!(west.monitor.reads.load(Ordering::SeqCst), 1, "one state request reached west");
+    // After a command the next query asks the sites again.
+    monitor.execute_at("east", &Action::Recheck { target: ObjectRef::host("db01") }, "alice").await.unwrap();
+    monitor.snapshot().await.unwrap();
+    assert_eq!(east.monitor.reads.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn an_agent_refuses_a_command_the_bot_meant_for_another_site() {
+    let pki = pki();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let acceptor = tokio_rustls::TlsAcceptor::from(server_config(&files(pki.path(), "localhost")).unwrap());
+    let agent = start_agent(pki.path(), &format!("localhost:{port}"), "east", vec!["db01"], &COMMAND_KINDS);
+    // A confused (or compromised) bot sends east a command it checked against west.
+    let (tcp, _) = listener.accept().await.unwrap();
+    let mut stream = acceptor.accept(tcp).await.unwrap();
+    assert!(matches!(read_frame(&mut stream, MAX_FRAME_BYTES).await.unwrap(), Some(Frame::Hello { .. })));
+    write_frame(&mut stream, &Frame::Welcome { version: PROTOCOL_VERSION }).await.unwrap();
+    let recheck = Action::Recheck { target: ObjectRef::host("db01") };
+    write_frame(&mut stream, &Frame::Command { id: 9, site: "west".into(), action: recheck, author: "x".into() })
+        .await
+        .unwrap();
+    let answer = loop {
+        match read_frame(&mut stream, MAX_FRAME_BYTES).await.unwrap() {
+            Some(Frame::CommandResult { id: 9, result }) => break result,
+            Some(_) => continue,
+            None => panic!("the agent closed the connection without answering"),
+        }
+    };
+    let refusal = answer.expect_err("east acted on a command meant for west");
+    assert_eq!(refusal.message, "this agent serves site `east`, not `west`");
+    assert!(agent.monitor.executed.lock().unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -209,7 +294,7 @@ async fn an_agent_that_does_not_answer_times_out_and_a_silent_one_is_dropped() {
     // It reads what the bot sends but never answers and never sends a heartbeat.
     let reading =
         tokio::spawn(async move { while let Ok(Some(_)) = read_frame(&mut stream, MAX_FRAME_BYTES).await {} });
-    let monitor = SitesMonitor { sites: Arc::clone(&bot.sites), timeout: Duration::from_millis(300) };
+    let monitor = SitesMonitor::new(Arc::clone(&bot.sites), Duration::from_millis(300));
     let err = monitor.snapshot().await.unwrap_err().to_string();
     assert!(err.contains("site `mute`: the agent did not answer within"), "{err}");
     eventually(|| bot.sites.connected().is_empty().then_some(())).await;
@@ -263,4 +348,22 @@ async fn the_agent_redials_a_bot_that_welcomed_it_and_then_fell_silent() {
     agent.spool.write(notification("web01")).unwrap();
     eventually(|| (*welcomed.lock().unwrap() >= 2).then_some(())).await;
     assert_eq!(agent.spool.pending().unwrap().len(), 1, "a record the bot never acknowledged stays");
+}
+
+#[tokio::test]
+async fn an_agent_whose_certificate_expires_soon_is_welcomed_and_the_bot_warns_naming_the_site() {
+    let pki = pki();
+    let bot = start_bot(pki.path()).await;
+    let (log, _capture) = Log::capture();
+    let now = time::OffsetDateTime::now_utc();
+    let soon = Validity { not_before: now - time::Duration::days(1), not_after: now + time::Duration::days(10) };
+    certs::issue_with_validity(pki.path(), Role::Agent, "east", &[], soon).unwrap();
+    let east = files(pki.path(), "east");
+    assert!(matches!(
+        try_hello(&bot.address, pki.path(), Some(&east), hello("east")).await,
+        Some(Frame::Welcome { .. })
+    ));
+    let logged = log.text();
+    assert!(logged.contains("WARN") && logged.contains("the agent certificate of site `east` expires on"), "{logged}");
+    assert!(logged.contains("(in 9 days)") && logged.contains("hagios certs renew --dir CA_DIR east"), "{logged}");
 }

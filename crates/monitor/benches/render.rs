@@ -15,7 +15,7 @@ fn render_commands(c: &mut Criterion) {
             sticky: true,
             notify: true,
             persistent: false,
-            author: clean_author("Olive Oncall"),
+            author: clean_author("Olive Oncall").expect("a usable author"),
             comment: comment.clone(),
         },
     };

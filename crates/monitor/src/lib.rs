@@ -7,12 +7,14 @@ pub mod evidence;
 pub mod icinga;
 pub mod nagios;
 mod readback;
+mod single_flight;
 mod validate;
 
 use async_trait::async_trait;
 pub use cadence::Cadence;
 pub use evidence::EvidenceHub;
-use hagios_domain::{Action, Outcome, Snapshot, Step};
+use hagios_domain::{Action, Outcome, SiteSnapshots, Snapshot, Step};
+pub use single_flight::SingleFlight;
 use std::sync::Arc;
 
 /// Where a backend reports the [`Step`]s of a command as they happen. It is called from the
@@ -38,16 +40,36 @@ pub enum MonitorError {
     /// A site behind an agent answered with an error (split deployment).
     #[error("site `{site}`: {message}")]
     Remote { site: String, message: String, retryable: bool },
-    #[error("{context}: {source}")]
-    Io {
-        context: String,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("{context}: {cause}")]
+    Io { context: String, cause: std::io::Error },
 }
 
 fn suggestion_suffix(suggestion: &Option<String>) -> String {
     suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default()
+}
+
+/// A copy for everyone waiting on the same failed read ([`SingleFlight`]); an I/O error keeps
+/// its kind and message.
+impl Clone for MonitorError {
+    fn clone(&self) -> Self {
+        match self {
+            MonitorError::NotRunning { system, detail } => MonitorError::NotRunning { system, detail: detail.clone() },
+            MonitorError::UnknownObject { kind, name, suggestion } => {
+                MonitorError::UnknownObject { kind, name: name.clone(), suggestion: suggestion.clone() }
+            }
+            MonitorError::Refused(reason) => MonitorError::Refused(reason.clone()),
+            MonitorError::RolledBack(reason) => MonitorError::RolledBack(reason.clone()),
+            MonitorError::Unsupported(what) => MonitorError::Unsupported(what),
+            MonitorError::State(reason) => MonitorError::State(reason.clone()),
+            MonitorError::Remote { site, message, retryable } => {
+                MonitorError::Remote { site: site.clone(), message: message.clone(), retryable: *retryable }
+            }
+            MonitorError::Io { context, cause } => MonitorError::Io {
+                context: context.clone(),
+                cause: std::io::Error::new(cause.kind(), cause.to_string()),
+            },
+        }
+    }
 }
 
 impl MonitorError {
@@ -94,5 +116,20 @@ pub trait Monitor: Send + Sync {
     /// each into it. `None` where notifications prove nothing a command waits for.
     fn evidence(&self) -> Option<EvidenceHub> {
         None
+    }
+
+    /// Each site's own objects and state, and the sites that did not answer. A backend that is
+    /// one site answers with its snapshot under its own name.
+    async fn site_snapshots(&self) -> Result<Arc<SiteSnapshots>, MonitorError> {
+        Ok(Arc::new(SiteSnapshots::one(self.site(), self.snapshot().await?)))
+    }
+
+    /// [`Monitor::execute`] at site `site` only: a command checked against one site's objects
+    /// must never land at another that has an object of the same name.
+    async fn execute_at(&self, site: &str, action: &Action, author: &str) -> Result<Outcome, MonitorError> {
+        if site != self.site() {
+            return Err(MonitorError::Refused(format!("this hagios serves site `{}` only, not `{site}`", self.site())));
+        }
+        self.execute(action, author).await
     }
 }

@@ -2,6 +2,7 @@
 //! action took effect (worded the same for every backend), and the polling loop around it.
 
 use crate::MonitorError;
+use hagios_domain::free_text::clean_text;
 use hagios_domain::{Action, Notification, NotificationType, ObjectRef, Snapshot};
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -51,9 +52,10 @@ pub(crate) enum Expectation {
 }
 
 impl Expectation {
-    /// What `snapshot`'s successor shows once `action` took effect. `author` and `text` are the
-    /// author and comment text as the backend will store them (Nagios cleans both).
-    pub(crate) fn of(action: &Action, author: &str, text: &str, snapshot: &Snapshot) -> Result<Self, MonitorError> {
+    /// What `snapshot`'s successor shows once `action` took effect. `author` is the author as
+    /// stored (`validate::stored_author`); every backend stores the comment cleaned
+    /// (`hagios_domain::free_text`), so the expectation holds the cleaned text.
+    pub(crate) fn of(action: &Action, author: &str, snapshot: &Snapshot) -> Result<Self, MonitorError> {
         Ok(match action {
             Action::Acknowledge { target, .. } => {
                 Expectation::Acknowledged { object: target.clone(), acknowledged: true }
@@ -85,10 +87,10 @@ impl Expectation {
             }
             Action::AddHost { name, .. } => Expectation::Host { name: name.clone(), exists: true },
             Action::RemoveHost { name } => Expectation::Host { name: name.clone(), exists: false },
-            Action::AddComment { target, .. } => Expectation::Comment {
+            Action::AddComment { target, comment, .. } => Expectation::Comment {
                 object: target.clone(),
                 author: author.to_owned(),
-                text: text.to_owned(),
+                text: clean_text(comment),
                 known_ids: snapshot.status.comments.iter().map(|comment| comment.id).collect(),
             },
         })

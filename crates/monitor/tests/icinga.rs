@@ -2,6 +2,10 @@
 //! Icinga's own state (checked through the API as the test's admin user) and comes back
 //! confirmed with the same wording as on Nagios; logins and refusals say what to do.
 
+mod common;
+
+use common::{notifying_ack, NotificationOutput};
+use hagios_domain::free_text::{clean_author, clean_text};
 use hagios_domain::{Action, DowntimeSpan, DowntimeTarget, ObjectRef, Outcome, State};
 use hagios_monitor::icinga::client::Credentials;
 use hagios_monitor::icinga::events::notifications_enabled;
@@ -11,6 +15,8 @@ use hagios_testkit::{IcingaInstance, IcingaOptions};
 use std::time::Duration;
 
 const PATIENCE: Duration = Duration::from_secs(15);
+/// Icinga sends notifications from a timer; a quarter of its events arrive seconds late.
+const SLOW_NOTIFICATION: Duration = Duration::from_secs(30);
 
 fn config(icinga: &IcingaInstance) -> IcingaConfig {
     IcingaConfig {
@@ -78,7 +84,7 @@ async fn acknowledgement_with_expiry_is_confirmed_and_removed() {
     let comments = icinga.query("comments", &serde_json::json!({"attrs": ["author", "text", "entry_type"]}));
     assert!(comments
         .iter()
-        .any(|c| c["attrs"]["text"] == "looking; \"quotes\" && $macros$" && c["attrs"]["author"] == "alice"));
+        .any(|c| c["attrs"]["text"] == "looking, ”quotes” ＆＆ ＄macros＄" && c["attrs"]["author"] == "alice"));
 
     let unack = Action::RemoveAcknowledgement { target };
     assert_eq!(confirmed(monitor.execute(&unack, "alice").await), "acknowledgement removed from web01!HTTP Load");
@@ -175,14 +181,52 @@ async fn the_event_streams_consumer_reads_one_objects_notification_switch_as_on_
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn comments_keep_their_text_exactly() {
+async fn comments_are_stored_cleaned_as_on_nagios_and_confirmed() {
     let Some((icinga, monitor)) = start() else { return };
-    let text = "it's \"fine\"; host.name == x || true $(id)";
+    let text = "it's \"fine\"; host.name == x || true $(id) \\";
     let comment = Action::AddComment { target: ObjectRef::host("db01"), comment: text.into(), persistent: true };
-    let detail = confirmed(monitor.execute(&comment, "erin").await);
+    let detail = confirmed(monitor.execute(&comment, "erin\\").await);
     assert!(detail.starts_with("comment #") && detail.ends_with(" added to db01"), "{detail}");
     let comments = icinga.query("comments", &serde_json::json!({"attrs": ["author", "text", "host_name"]}));
-    assert!(comments.iter().any(|c| c["attrs"]["text"] == text && c["attrs"]["host_name"] == "db01"));
+    let cleaned = "it’s ”fine”, host.name == x ｜｜ true ＄（id） ＼";
+    assert!(
+        comments.iter().any(|c| c["attrs"]["text"] == cleaned
+            && c["attrs"]["author"] == "erin＼"
+            && c["attrs"]["host_name"] == "db01"),
+        "{comments:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_acknowledgements_reach_a_shell_notification_command_inert() {
+    let out = NotificationOutput::new();
+    // A string command, as sites write it: Icinga runs it through `/bin/sh -c`.
+    let line = out.shell_line("$notification.author$", "$notification.comment$");
+    let notify_command = format!("\"{}\"", line.replace('\\', "\\\\").replace('"', "\\\""));
+    let Some(icinga) =
+        IcingaInstance::start(IcingaOptions { notify_command: Some(notify_command), ..Default::default() })
+    else {
+        return;
+    };
+    let monitor = monitor_of(&icinga);
+    let attacks = [("HTTP", "a\\", out.injected(1)), ("Disk", "a'", format!("x' {} \\", out.injected(2)))];
+    for (service, author, comment) in &attacks {
+        icinga.process_check_result("web01", Some(service), 2, "CRITICAL - test failure");
+        confirmed(monitor.execute(&notifying_ack(ObjectRef::service("web01", *service), comment), author).await);
+    }
+    for (_, author, comment) in &attacks {
+        let (author, comment) = (clean_author(author).expect("a usable author"), clean_text(comment));
+        // Icinga single-quotes each macro value of a string command itself: inside the site's
+        // own double quotes those quotes stay; inside its single quotes they cancel out, and the
+        // values reach printf as bare words, which it prints two at a time.
+        let words: Vec<&str> = std::iter::once(author.as_str()).chain(comment.split_whitespace()).collect();
+        let bare: String =
+            words.chunks(2).map(|pair| format!("<{}><{}>", pair[0], pair.get(1).unwrap_or(&""))).collect();
+        // Icinga sends notifications from a timer, some seconds after the change.
+        NotificationOutput::assert_arrives(&out.double, &format!("<'{author}'><'{comment}'>"), SLOW_NOTIFICATION);
+        NotificationOutput::assert_arrives(&out.single, &bare, SLOW_NOTIFICATION);
+    }
+    out.assert_nothing_ran(attacks.len());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -236,6 +280,13 @@ async fn hosts_are_added_from_a_template_and_removed_with_their_services() {
 
     let again = monitor.execute(&add, "alice").await.expect_err("exists");
     assert_eq!(again.to_string(), "refused: host `web02` already exists; `status web02` shows it");
+    // The backend applies the domain's rule for host fields itself: it never trusts the bot.
+    for address in ["1.2.3.4$(id)", "a'b", "a\\b", "a|b", "a&b", "a<b", "a>b", "a`id`"] {
+        let hostile = Action::AddHost { name: "web04".into(), address: address.into(), template: "hagios-host".into() };
+        let err = monitor.execute(&hostile, "alice").await.expect_err(address);
+        assert!(err.to_string().starts_with("refused: the address contains"), "{address:?}: {err}");
+    }
+    assert!(icinga.object_attrs("web04", None).is_null(), "nothing was created");
     let bad_template = Action::AddHost { name: "web03".into(), address: "x".into(), template: "no-such".into() };
     let err = monitor.execute(&bad_template, "alice").await.expect_err("unknown template");
     assert!(err.to_string().contains("use a host template defined in Icinga 2"), "{err}");
@@ -360,4 +411,34 @@ mod events {
         assert_eq!(snapshot.service("db01", "MySQL").map(|view| view.state), Some(State::Critical));
         assert!(snapshot.service("web01", "HTTP").is_some_and(|view| view.acknowledged));
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn commands_at_the_same_time_share_one_state_read_and_a_confirmed_action_shows_at_once() {
+    let Some((icinga, monitor)) = start() else { return };
+    icinga.process_check_result("db01", Some("MySQL"), 2, "CRITICAL - gone");
+    let monitor = std::sync::Arc::new(monitor);
+    let mut readers = tokio::task::JoinSet::new();
+    for _ in 0..50 {
+        let monitor = std::sync::Arc::clone(&monitor);
+        readers.spawn(async move { monitor.snapshot().await.map(|snapshot| snapshot.status.created) });
+    }
+    while let Some(read) = readers.join_next().await {
+        read.expect("reader").expect("snapshot");
+    }
+    assert_eq!(monitor.state_reads(), 1, "50 readers at once cost one read of the objects API");
+
+    let mysql = ObjectRef::service("db01", "MySQL");
+    let ack = Action::Acknowledge {
+        target: mysql.clone(),
+        comment: "on it".into(),
+        sticky: true,
+        notify: false,
+        persistent: false,
+        expire: None,
+    };
+    confirmed(monitor.execute(&ack, "alice").await);
+    // Right after "confirmed", within the cache's second, the state shown is the confirmed one.
+    let snapshot = monitor.snapshot().await.expect("snapshot");
+    assert_eq!(snapshot.status.object(&mysql).map(|status| status.acknowledged), Some(true));
 }

@@ -3,10 +3,10 @@
 //! bad input never reaches the command FIFO. `nagios_confirm.rs` has the evidence and timing.
 
 use hagios_domain::{unix_now, Action, DowntimeSpan, DowntimeTarget, ObjectRef, Outcome};
-use hagios_monitor::nagios::command::MAX_TEXT_BYTES;
+use hagios_monitor::nagios::command::{clean_author, clean_text, MAX_TEXT_BYTES};
 use hagios_monitor::nagios::{NagiosConfig, NagiosMonitor};
 use hagios_monitor::{Monitor, MonitorError};
-use hagios_testkit::NagiosInstance;
+use hagios_testkit::{NagiosInstance, NagiosOptions};
 use rustix::fs::{mkfifoat, Mode, OFlags, CWD};
 use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
@@ -15,7 +15,7 @@ use std::time::Duration;
 
 mod common;
 
-use common::{confirmed, make_critical, monitor_of, wait_for, PATIENCE};
+use common::{confirmed, make_critical, monitor_of, notifying_ack, wait_for, NotificationOutput, PATIENCE};
 
 /// A monitor of files that no Nagios may be behind, answering within `confirm_timeout`.
 fn monitor(
@@ -297,4 +297,60 @@ async fn host_details_come_from_objects_cache_with_templates_applied() {
     assert_eq!(app01.contact_groups, ["testers"], "inherited from the hagios-host template");
     assert_eq!(snapshot.inventory.hosts["db01"].contact_groups, ["testers"]);
     assert!(snapshot.inventory.hosts["db01"].parents.is_empty());
+}
+
+/// Acknowledges four problems with authors and comments that would each run `id > markerN`
+/// through a notification command quoting the macros one way or the other (run by Nagios through
+/// `/bin/sh -c`) were they passed on raw, on a Nagios that strips `illegal_macro_output_chars`
+/// from its macros; each must arrive cleaned (and then stripped) and run nothing.
+async fn hostile_acknowledgements_reach_notification_commands_inert(illegal_macro_output_chars: &str) {
+    let out = NotificationOutput::new();
+    let options = NagiosOptions {
+        notify_command: Some(out.shell_line("$NOTIFICATIONAUTHOR$", "$NOTIFICATIONCOMMENT$")),
+        illegal_macro_output_chars: Some(illegal_macro_output_chars.into()),
+        ..Default::default()
+    };
+    let Some(nagios) = NagiosInstance::start(options) else { return };
+    let monitor = monitor_of(&nagios);
+    let attacks = [
+        (("web01", "HTTP"), "a\\", out.injected(1)),
+        (("web01", "Disk"), "a'", out.injected(2)),
+        (("web01", "HTTP Load"), "b", format!("x\" {}", out.injected(3))),
+        (("db01", "MySQL"), "b", format!("x' {} \\", out.injected(4))),
+    ];
+    for ((host, service), author, comment) in &attacks {
+        make_critical(&nagios, &monitor, host, service).await;
+        confirmed(monitor.execute(&notifying_ack(ObjectRef::service(*host, *service), comment), author).await);
+    }
+    let as_handed_over = |value: String| value.replace(|c| illegal_macro_output_chars.contains(c), "");
+    for (_, author, comment) in &attacks {
+        let author = as_handed_over(clean_author(author).expect("a usable author"));
+        let arrived = format!("<{author}><{}>", as_handed_over(clean_text(comment)));
+        for file in [&out.double, &out.single] {
+            NotificationOutput::assert_arrives(file, &arrived, PATIENCE);
+        }
+    }
+    out.assert_nothing_ran(attacks.len());
+
+    // A comment ending in a backslash reaches the FIFO (and Nagios) with a look-alike instead.
+    let trailing = Action::AddComment {
+        target: ObjectRef::service("web01", "HTTP"),
+        comment: "breaks quoting\\".into(),
+        persistent: true,
+    };
+    confirmed(monitor.execute(&trailing, "U0USER").await);
+    let logged = nagios.wait_for_log(PATIENCE, "EXTERNAL COMMAND: ADD_SVC_COMMENT;web01;HTTP;1;U0USER;breaks quoting");
+    assert_eq!(logged.as_deref().and_then(|line| line.rsplit(';').next()), Some("breaks quoting＼"), "{logged:?}");
+}
+
+/// The worst case: Nagios strips nothing, so hagios' cleaning is all that stands in the way.
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_acknowledgements_run_nothing_when_nagios_strips_nothing() {
+    hostile_acknowledgements_reach_notification_commands_inert("").await;
+}
+
+/// Debian's nagios.cfg strips some characters itself, but not `\`.
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_acknowledgements_run_nothing_on_debians_settings() {
+    hostile_acknowledgements_reach_notification_commands_inert("`~$&|'\"<>").await;
 }

@@ -92,6 +92,32 @@ async fn added_hosts_appear_in_nagios_and_removed_ones_go() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn hostile_fields_are_refused_by_the_backend_before_anything_is_written() {
+    let Some(nagios) = start() else { return };
+    let monitor = monitor_with(&nagios, None, PATIENCE);
+    let hostile = ["1.2.3.4$(id)", "a'b", "a\\b", "a|b", "a&b", "a<b", "a>b", "a`id`", "-x", "../x"];
+    for value in hostile {
+        for (action, field) in [
+            (
+                Action::AddHost { name: "web08".into(), address: value.into(), template: "hagios-host".into() },
+                "address",
+            ),
+            (
+                Action::AddHost { name: value.into(), address: "127.0.0.8".into(), template: "hagios-host".into() },
+                "host name",
+            ),
+            (Action::AddHost { name: "web08".into(), address: "127.0.0.8".into(), template: value.into() }, "template"),
+            (remove(value), "host name"),
+        ] {
+            let err = monitor.execute(&action, "alice").await.expect_err(value);
+            assert!(err.to_string().starts_with(&format!("refused: the {field} ")), "{value:?}: {err}");
+        }
+    }
+    assert!(leftovers(&nagios).is_empty(), "{:?}", leftovers(&nagios));
+    assert!(!nagios.log().contains("RESTART_PROGRAM"), "no reload was attempted");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn an_unknown_template_is_refused_before_any_reload() {
     let Some(nagios) = start() else { return };
     let monitor = monitor_with(&nagios, None, PATIENCE);

@@ -9,12 +9,11 @@ use std::path::{Path, PathBuf};
 /// The main configuration file itself cannot be read: nothing can be checked.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "cannot read the main Nagios configuration {path}: {source} (pass the path of nagios.cfg, readable by this user)"
+    "cannot read the main Nagios configuration {path}: {cause} (pass the path of nagios.cfg, readable by this user)"
 )]
 pub struct LoadError {
     pub path: PathBuf,
-    #[source]
-    pub source: std::io::Error,
+    pub cause: std::io::Error,
 }
 
 /// One object configuration file and its text.
@@ -48,7 +47,7 @@ impl Sources {
 
 /// Read the main configuration and every file it includes.
 pub fn load(main: &Path) -> Result<Sources, LoadError> {
-    let text = std::fs::read_to_string(main).map_err(|source| LoadError { path: main.to_path_buf(), source })?;
+    let text = std::fs::read_to_string(main).map_err(|cause| LoadError { path: main.to_path_buf(), cause })?;
     let base = main.parent().unwrap_or(Path::new("."));
     let mut sources = Sources {
         main: main.to_path_buf(),

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 const CONTRIB: &str = include_str!("../../../contrib/nagios/hagios.cfg");
-const INSTALLED_BINARY: &str = "/usr/local/bin/hagios-notify";
+const INSTALLED_BINARY: &str = "/usr/bin/hagios-notify";
 const INSTALLED_SPOOL: &str = "/var/spool/hagios";
 const WAIT: Duration = Duration::from_secs(30);
 

@@ -19,13 +19,8 @@ pub enum SpoolError {
         path.display()
     )]
     DiskFull { action: &'static str, path: PathBuf },
-    #[error("cannot {action} {}: {source}", path.display())]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error("cannot {action} {}: {cause}", path.display())]
+    Io { action: &'static str, path: PathBuf, cause: io::Error },
     /// The record is not a notification; it will never become one, so it belongs in `bad/`.
     #[error("spool record {id} is not a readable notification: {reason}")]
     Corrupt { id: RecordId, reason: String },
@@ -38,12 +33,12 @@ pub enum SpoolError {
 
 impl SpoolError {
     /// Sorts an I/O failure on `path` into the cases an operator fixes differently.
-    pub(crate) fn io(action: &'static str, path: &Path, source: io::Error) -> Self {
+    pub(crate) fn io(action: &'static str, path: &Path, cause: io::Error) -> Self {
         let path = path.to_path_buf();
-        match source.kind() {
+        match cause.kind() {
             io::ErrorKind::PermissionDenied => SpoolError::PermissionDenied { action, path },
             io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => SpoolError::DiskFull { action, path },
-            _ => SpoolError::Io { action, path, source },
+            _ => SpoolError::Io { action, path, cause },
         }
     }
 

@@ -8,7 +8,11 @@
 //!
 //! A record only ever appears in `new/` complete and on disk: it is written and fsynced in `tmp/`,
 //! renamed into `new/` (atomic within one filesystem), and `new/` itself is fsynced.
+//!
+//! Nagios (writing) and hagios (reading, removing) usually share the spool through a group: see
+//! [`access`] for the modes and group of what the spool creates.
 
+mod access;
 mod error;
 mod record_id;
 
@@ -17,16 +21,10 @@ pub use record_id::{InvalidRecordId, RecordId};
 
 use hagios_domain::Notification;
 use record_id::RECORD_EXTENSION;
-use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
-
-/// Group-writable, so Nagios (writing) and the agent (reading, removing) can share the spool
-/// through the nagios group.
-const DIR_MODE: u32 = 0o770;
-const FILE_MODE: u32 = 0o660;
 
 #[derive(Debug, Clone)]
 pub struct Spool {
@@ -37,16 +35,13 @@ pub struct Spool {
 }
 
 impl Spool {
-    /// Opens the spool at `dir`, creating it and its folders when missing.
+    /// Opens the spool at `dir`, creating it and its folders when missing: group-writable and
+    /// setgid whatever the umask, with the group of the folder they are created in.
     pub fn open(dir: impl AsRef<Path>) -> Result<Spool, SpoolError> {
         let root = dir.as_ref().to_path_buf();
         let spool = Spool { tmp: root.join("tmp"), new: root.join("new"), bad: root.join("bad"), root };
         for folder in [&spool.root, &spool.tmp, &spool.new, &spool.bad] {
-            DirBuilder::new()
-                .recursive(true)
-                .mode(DIR_MODE)
-                .create(folder)
-                .map_err(|e| SpoolError::io("create", folder, e))?;
+            access::ensure_folder(folder)?;
         }
         Ok(spool)
     }
@@ -215,15 +210,15 @@ impl Spool {
     }
 }
 
-/// Creates `path` (which must not exist yet) with `bytes` and fsyncs it.
+/// Creates `path` (which must not exist yet) with `bytes`, readable and writable by the spool's
+/// group, and fsyncs it.
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), SpoolError> {
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(FILE_MODE)
-        .open(path)
-        .map_err(|e| SpoolError::io("write", path, e))?;
-    file.write_all(bytes).and_then(|()| file.sync_all()).map_err(|e| SpoolError::io("write", path, e))
+    let mut file =
+        OpenOptions::new().write(true).create_new(true).open(path).map_err(|e| SpoolError::io("write", path, e))?;
+    access::share_file(&file)
+        .and_then(|()| file.write_all(bytes))
+        .and_then(|()| file.sync_all())
+        .map_err(|e| SpoolError::io("write", path, e))
 }
 
 /// Makes the directory's entries (a rename into it, a removal) durable.

@@ -1,30 +1,14 @@
 //! Behaviour of the spool through its public API: durability layout, ordering, crash leftovers,
 //! quarantine, permission errors, and faithful round trips of arbitrary notification content.
 
+mod support;
+
 use hagios_domain::{Notification, NotificationType, ObjectRef, State};
 use hagios_spool::{Spool, SpoolError};
 use proptest::prelude::*;
-use std::collections::BTreeMap;
 use std::fs;
 use std::time::Duration;
-
-fn notification(host: &str) -> Notification {
-    Notification {
-        id: String::new(),
-        site: "local".into(),
-        kind: NotificationType::Problem,
-        object: ObjectRef::service(host, "HTTP"),
-        state: State::Critical,
-        output: "CRITICAL - connection refused".into(),
-        long_output: String::new(),
-        author: None,
-        comment: None,
-        time: 1_795_551_281,
-        hostgroups: vec!["web".into()],
-        contact: Some("testcontact".into()),
-        macros: BTreeMap::from([("HOSTADDRESS".into(), "127.0.0.1".into())]),
-    }
-}
+use support::notification;
 
 fn files_in(dir: &std::path::Path) -> Vec<String> {
     let mut names: Vec<String> =

@@ -8,22 +8,18 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error(
-        "cannot open the state database {}: {source} — check that its directory exists and that the user \
+        "cannot open the state database {}: {cause} — check that its directory exists and that the user \
          running hagios may write there",
         path.display()
     )]
-    Open {
-        path: PathBuf,
-        #[source]
-        source: rusqlite::Error,
-    },
+    Open { path: PathBuf, cause: rusqlite::Error },
     #[error(
         "the state database has schema version {found}, but this hagios understands versions 0 to {supported}; \
          run the (newer) hagios that wrote it, or check that the path names hagios' state database"
     )]
     UnknownSchema { found: i64, supported: i64 },
     #[error("state database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
     /// The notification was committed before, so this delivery was a duplicate.
     #[error("notification {0} was already delivered")]
     AlreadyDelivered(String),
@@ -35,12 +31,20 @@ pub enum StoreError {
     NoSuchGroup(crate::GroupId),
 }
 
+/// By hand rather than `#[from]`, which would also make the SQLite error the `source()` its
+/// message already quotes: a chain printed whole would say it twice.
+impl From<rusqlite::Error> for StoreError {
+    fn from(cause: rusqlite::Error) -> Self {
+        StoreError::Sqlite(cause)
+    }
+}
+
 impl StoreError {
     /// True when the same call may succeed later: another process holds a lock, or the disk is
     /// full for now.
     pub fn retryable(&self) -> bool {
         let sqlite = match self {
-            StoreError::Sqlite(e) | StoreError::Open { source: e, .. } => e,
+            StoreError::Sqlite(e) | StoreError::Open { cause: e, .. } => e,
             _ => return false,
         };
         matches!(

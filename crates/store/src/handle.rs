@@ -5,7 +5,7 @@ use crate::{
     AlertGroup, AuditRecord, Delivery, DueReminder, GroupBatch, GroupId, Incident, IncidentChange, IncidentId,
     PruneReport, Retention, Store, StoreError,
 };
-use hagios_domain::{MessageRef, ObjectRef, Snooze};
+use hagios_domain::{MessageRef, ObjectRef, SiteObject, Snooze};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -138,12 +138,13 @@ impl StoreHandle {
     }
 
     /// The open members of the group whose message is `thread`; `None` when it is no group's.
-    pub async fn open_members_of_group(&self, thread: &MessageRef) -> Result<Option<Vec<ObjectRef>>, StoreError> {
+    /// The open members of the alert group whose message is `thread`, each at its site.
+    pub async fn open_members_of_group(&self, thread: &MessageRef) -> Result<Option<Vec<SiteObject>>, StoreError> {
         let thread = thread.clone();
         self.call(move |store| {
             let Some(group) = store.group_by_message(&thread.channel, &thread.id)? else { return Ok(None) };
             let members = store.open_group_members(group.id)?;
-            Ok(Some(members.into_iter().map(|incident| incident.object).collect()))
+            Ok(Some(members.into_iter().map(|incident| SiteObject::new(incident.site, incident.object)).collect()))
         })
         .await
     }

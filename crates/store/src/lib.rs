@@ -53,7 +53,7 @@ impl Store {
     /// Opens (creating when missing) the database file at `path` and brings its schema up to date.
     pub fn open(path: impl AsRef<Path>) -> Result<Store, StoreError> {
         let path = path.as_ref();
-        let open_error = |source| StoreError::Open { path: path.to_path_buf(), source };
+        let open_error = |cause| StoreError::Open { path: path.to_path_buf(), cause };
         let connection = Connection::open(path).map_err(open_error)?;
         // WAL lets readers run beside the writer. Where the filesystem cannot do WAL, SQLite keeps
         // its rollback journal: slower, not wrong. FULL sync makes every commit survive power

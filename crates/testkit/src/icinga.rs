@@ -24,12 +24,17 @@ pub const CLIENT_CN: &str = "hagios-client";
 pub struct IcingaOptions {
     /// Icinga 2 object definitions appended to the fixture.
     pub extra_objects: String,
+    /// The `command` of the notification command every object notifies `tester` with, as
+    /// Icinga 2 config text: an array (the default, `[ "/bin/true" ]`) runs without a shell, a
+    /// string through `/bin/sh -c` with each macro value single-quoted by Icinga.
+    pub notify_command: Option<String>,
 }
 
 /// A running private Icinga 2. Fixture objects mirror [`crate::NagiosInstance`]'s: hosts
 /// `web01` (group `web`) and `db01`; services `web01!HTTP`, `web01!Disk`, `web01!HTTP Load`,
 /// `db01!MySQL`, `db01!Load`, all `dummy` checks (see [`Self::set_check_state`]), checked once at
-/// start-up. Every object notifies user `tester` through a no-op command, so Notification events
+/// start-up. Every object notifies user `tester` through a no-op command (or
+/// [`IcingaOptions::notify_command`]), so Notification events
 /// fire. API users: `root` (all permissions, for the test itself), `hagios` (exactly
 /// contrib/icinga2/hagios-permissions.conf), `hagios-cert` (same, by client certificate) and
 /// `readonly` (queries only, same password as `hagios`).
@@ -289,7 +294,7 @@ impl IcingaInstance {
             client_cn: CLIENT_CN,
         };
         let root = self.root.display().to_string();
-        fs::write(self.config_file(), icinga_config::main_config(&root, self.port, &users, &options.extra_objects))?;
+        fs::write(self.config_file(), icinga_config::main_config(&root, self.port, &users, options))?;
         // The node certificate: CN and SAN `localhost`, so https://localhost verifies against the CA.
         let certs = self.certs_dir();
         self.pki(&["new-ca"]);

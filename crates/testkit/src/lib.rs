@@ -1,6 +1,7 @@
 //! Test harness for hagios integration tests: private, throw-away Nagios Core 4 and Icinga 2
 //! instances with a fixed fixture of hosts and services, controllable check states and notification capture,
-//! a private Synapse homeserver for the Matrix tests, and a private Prometheus for the metrics tests.
+//! a private Synapse homeserver for the Matrix tests, a private Prometheus for the metrics tests,
+//! and turns for the tests that change the machine itself (the Debian package's).
 //!
 //! ```no_run
 //! use hagios_testkit::NagiosInstance;
@@ -12,15 +13,19 @@ mod config;
 mod icinga;
 mod icinga_config;
 mod layout;
+mod machine;
 mod nagios;
 mod process;
 mod prometheus;
+mod shell_capture;
 mod synapse;
 
 pub use icinga::{IcingaInstance, IcingaOptions, CLIENT_CN};
+pub use machine::{tool, MachineLock};
 pub use nagios::{wait_until, NagiosInstance, NagiosOptions};
 pub use process::free_port;
 pub use prometheus::{PrometheusInstance, Sample};
+pub use shell_capture::{Call, ShellCapture};
 pub use synapse::{
     encode as url_encode, MatrixUser, SynapseInstance, SynapseOptions, SERVER_NAME, SYNAPSE_REQUIREMENT,
 };

@@ -40,6 +40,29 @@ pub struct NagiosOptions {
     /// How often Nagios rewrites status.dat, in seconds: Debian ships 10; `None` gives the lab's
     /// 1 so that tests see changes quickly.
     pub status_update_interval: Option<u32>,
+    /// The characters Nagios strips from some macros (`illegal_macro_output_chars`); `None`
+    /// keeps Debian's `` `~$&|'"<> ``, `Some("")` strips nothing, as a site that cleared it.
+    pub illegal_macro_output_chars: Option<String>,
+    /// Debian 12's packaged owners and modes (needs root): Nagios runs as `nagios:nagios`, its
+    /// state folder (Debian's /var/lib/nagios4: status.dat, objects.cache, `rw/`) is
+    /// `nagios:www-data` 0750 and `rw/` `nagios:www-data` 2710, so the FIFO Nagios makes there
+    /// is `www-data`'s too. Reading status.dat or writing the FIFO then takes group `www-data`.
+    pub debian_ownership: bool,
+}
+
+impl NagiosOptions {
+    /// Nagios as Debian 12's `nagios4` package sets it up: its nagios.cfg's
+    /// `status_update_interval=10`, `enable_environment_macros=0` and `check_external_commands=1`
+    /// (every instance has that), and its owners and modes ([`Self::debian_ownership`]).
+    pub fn debian(extra_objects: String) -> Self {
+        NagiosOptions {
+            extra_objects,
+            without_environment_macros: true,
+            status_update_interval: Some(10),
+            debian_ownership: true,
+            ..NagiosOptions::default()
+        }
+    }
 }
 
 /// A running private Nagios. Fixture: hosts `web01` (hostgroup `web`, 127.0.0.1) and `db01`
@@ -72,6 +95,11 @@ impl NagiosInstance {
         let layout = Layout::new(dir.path());
         config::write(&layout, &options)
             .unwrap_or_else(|err| panic!("cannot write the Nagios config into {}: {err}", dir.path().display()));
+        if options.debian_ownership {
+            layout.own_as_debian().unwrap_or_else(|err| {
+                panic!("cannot give {} Debian's owners and modes (as root?): {err}", dir.path().display())
+            });
+        }
         let instance = Self { layout, binary, status_update_interval: options.status_update_interval, _dir: dir };
         instance.launch();
         Some(instance)

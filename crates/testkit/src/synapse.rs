@@ -5,6 +5,7 @@
 use crate::nagios::wait_until;
 use crate::process;
 use crate::process::{free_port, http};
+use rustix::fs::{flock, FlockOperation};
 use serde_json::{json, Value};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -223,9 +224,7 @@ impl MatrixUser {
 }
 
 /// The venv's python with Synapse installed, installing it on first use. The venv lives in
-/// `HAGIOS_SYNAPSE_VENV`, else `~/.cache/hagios-synapse/venv`, and holds a marker naming the
-/// release it has (cheaper to read than importing Synapse); concurrent installs each build their
-/// own and the first to finish is renamed into place.
+/// `HAGIOS_SYNAPSE_VENV`, else `~/.cache/hagios-synapse/venv`.
 fn installed_python() -> Result<PathBuf, String> {
     let venv = match std::env::var_os("HAGIOS_SYNAPSE_VENV") {
         Some(venv) => PathBuf::from(venv),
@@ -234,19 +233,63 @@ fn installed_python() -> Result<PathBuf, String> {
             Path::new(&home).join(".cache/hagios-synapse/venv")
         }
     };
+    install(&venv)
+}
+
+/// Makes `venv` a venv with [`SYNAPSE_REQUIREMENT`] installed and returns its python. The venv
+/// holds a marker naming the release it has (cheaper to read than importing Synapse).
+///
+/// Safe when many tests start at once, in threads of one test binary and in several binaries:
+/// the builder holds an exclusive `flock` on `<venv>.lock` beside the venv (locks taken through
+/// separate opens exclude each other within a process too), looks for the marker again once it
+/// has the lock (someone else may just have finished), builds in a folder no one else uses and
+/// renames the finished venv into place, so a venv with the marker is always complete.
+fn install(venv: &Path) -> Result<PathBuf, String> {
     let python = venv.join("bin/python");
-    let has_release = |venv: &Path| fs::read_to_string(venv.join(MARKER)).is_ok_and(|text| text == SYNAPSE_REQUIREMENT);
-    if has_release(&venv) {
+    if has_release(venv) {
         return Ok(python);
     }
     let parent = venv.parent().ok_or("the venv path has no parent directory")?;
+    let name = venv.file_name().ok_or("the venv path has no folder name")?.to_string_lossy();
     fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
-    let building = parent.join(format!("venv.partial-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&building);
+    let lock_path = parent.join(format!("{name}.lock"));
+    let lock = fs::File::create(&lock_path).map_err(|e| format!("cannot create {}: {e}", lock_path.display()))?;
+    flock(&lock, FlockOperation::LockExclusive).map_err(|e| format!("cannot lock {}: {e}", lock_path.display()))?;
+    if has_release(venv) {
+        return Ok(python);
+    }
+    // Holding the lock, nobody else builds: partial folders are what a killed build left.
+    let partial_prefix = format!("{name}.partial-");
+    for entry in fs::read_dir(parent).map_err(|e| format!("cannot list {}: {e}", parent.display()))?.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(&partial_prefix) {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+    let building = parent.join(format!("{partial_prefix}{}", unique()));
     eprintln!("synapse: installing {SYNAPSE_REQUIREMENT} from PyPI into {} (once)", venv.display());
-    run(Command::new("python3").args(["-m", "venv"]).arg(&building), "python3 -m venv (install python3-venv)")?;
+    let built = build(&building);
+    if let Err(reason) = built {
+        let _ = fs::remove_dir_all(&building);
+        return Err(reason);
+    }
+    // Another release (or a broken venv) makes way; a venv's python works from its new place
+    // when started as `python -m …`.
+    if venv.exists() {
+        fs::remove_dir_all(venv).map_err(|e| format!("cannot remove the old {}: {e}", venv.display()))?;
+    }
+    fs::rename(&building, venv).map_err(|e| format!("cannot move {} into place: {e}", building.display()))?;
+    has_release(venv).then_some(python).ok_or_else(|| format!("{} holds no {SYNAPSE_REQUIREMENT}", venv.display()))
+}
+
+fn has_release(venv: &Path) -> bool {
+    fs::read_to_string(venv.join(MARKER)).is_ok_and(|text| text == SYNAPSE_REQUIREMENT)
+}
+
+/// A fresh venv with Synapse in `dir`, marked once it imports.
+fn build(dir: &Path) -> Result<(), String> {
+    run(Command::new("python3").args(["-m", "venv"]).arg(dir), "python3 -m venv (install python3-venv)")?;
     run(
-        Command::new(building.join("bin/pip")).args([
+        Command::new(dir.join("bin/pip")).args([
             "install",
             "--quiet",
             "--disable-pip-version-check",
@@ -254,17 +297,8 @@ fn installed_python() -> Result<PathBuf, String> {
         ]),
         "pip install matrix-synapse",
     )?;
-    run(Command::new(building.join("bin/python")).args(["-c", "import synapse.app.homeserver"]), "import synapse")?;
-    fs::write(building.join(MARKER), SYNAPSE_REQUIREMENT).map_err(|e| format!("cannot mark the venv: {e}"))?;
-    // Another release (or a broken venv) makes way; a venv's python works from its new place
-    // when started as `python -m …`.
-    if !has_release(&venv) {
-        let _ = fs::remove_dir_all(&venv);
-    }
-    if fs::rename(&building, &venv).is_err() {
-        let _ = fs::remove_dir_all(&building);
-    }
-    has_release(&venv).then_some(python).ok_or_else(|| format!("{} holds no {SYNAPSE_REQUIREMENT}", venv.display()))
+    run(Command::new(dir.join("bin/python")).args(["-c", "import synapse.app.homeserver"]), "import synapse")?;
+    fs::write(dir.join(MARKER), SYNAPSE_REQUIREMENT).map_err(|e| format!("cannot mark the venv: {e}"))
 }
 
 fn run(command: &mut Command, what: &str) -> Result<(), String> {
@@ -339,4 +373,69 @@ fn unique() -> String {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     format!("{}-{}-{n}", std::process::id(), hagios_domain::unix_now())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Barrier};
+
+    /// Set in the second process of the concurrency test: install into this venv and stop.
+    const SECOND_PROCESS_VENV: &str = "HAGIOS_TEST_SYNAPSE_INSTALL_INTO";
+
+    /// The first `./scripts/test.sh` on a fresh machine starts every Matrix test at once, in
+    /// threads of one test binary and in several binaries, all installing Synapse into the same
+    /// empty cache. Four threads and a second process (this test binary run again) do that here
+    /// and must end with one complete venv, each getting its python, and no partial folders left.
+    ///
+    /// Costs one real install from PyPI, whatever the cache holds: about 20–40 s on 2 cores and
+    /// ~240 MB downloaded into a temp folder that is deleted afterwards.
+    #[test]
+    fn installs_started_at_once_into_an_empty_folder_leave_one_good_venv() {
+        if let Some(venv) = std::env::var_os(SECOND_PROCESS_VENV) {
+            install(Path::new(&venv)).unwrap_or_else(|reason| panic!("install in the second process: {reason}"));
+            return;
+        }
+        let dir = tempfile::tempdir().expect("temp dir");
+        let venv = dir.path().join("venv");
+        let second_process = Command::new(std::env::current_exe().expect("this test binary"))
+            .args(["--exact", "synapse::tests::installs_started_at_once_into_an_empty_folder_leave_one_good_venv"])
+            .env(SECOND_PROCESS_VENV, &venv)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the second process");
+        let start = Arc::new(Barrier::new(4));
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let (venv, start) = (venv.clone(), Arc::clone(&start));
+                std::thread::spawn(move || {
+                    start.wait();
+                    install(&venv)
+                })
+            })
+            .collect();
+        let mut results: Vec<_> = threads.into_iter().map(|thread| thread.join().expect("install thread")).collect();
+        let second = second_process.wait_with_output().expect("wait for the second process");
+        results.push(if second.status.success() {
+            Ok(venv.join("bin/python"))
+        } else {
+            Err(format!("second process: {}", String::from_utf8_lossy(&second.stderr)))
+        });
+
+        if results.iter().all(Result::is_err) && !process::real_required() {
+            eprintln!("skipping: Synapse cannot be installed here ({:?})", results[0]);
+            return;
+        }
+        for result in &results {
+            assert_eq!(result.as_ref(), Ok(&venv.join("bin/python")), "every install gets the one venv");
+        }
+        assert!(has_release(&venv), "the venv lacks its marker");
+        run(Command::new(venv.join("bin/python")).args(["-c", "import synapse.app.homeserver"]), "import synapse")
+            .expect("the venv's Synapse imports");
+        let mut left: Vec<_> =
+            fs::read_dir(dir.path()).expect("list").map(|entry| entry.expect("entry").file_name()).collect();
+        left.sort();
+        assert_eq!(left, ["venv", "venv.lock"], "only the venv and its lock file remain");
+    }
 }

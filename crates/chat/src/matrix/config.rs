@@ -104,7 +104,7 @@ impl Section for MatrixConfig {
     async fn connect(&self, place: &Place) -> Result<Arc<dyn ChatAdapter>, ConnectError> {
         let refused = |what: &str| {
             let what = what.to_owned();
-            move |source| ConnectError::Refused { what, source }
+            move |cause| ConnectError::Refused { what, cause }
         };
         let chat =
             MatrixChat::new(self, self.login()?, place.state_file.clone()).map_err(refused("cannot set up Matrix"))?;

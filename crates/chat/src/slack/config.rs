@@ -101,7 +101,7 @@ impl Section for SlackConfig {
     async fn connect(&self, _place: &Place) -> Result<Arc<dyn ChatAdapter>, ConnectError> {
         let refused = |what: &str| {
             let what = what.to_owned();
-            move |source| ConnectError::Refused { what, source }
+            move |cause| ConnectError::Refused { what, cause }
         };
         let chat = SlackChat::new(self, self.tokens()?).map_err(refused("cannot set up Slack"))?;
         match chat.bot_user().await {

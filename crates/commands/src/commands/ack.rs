@@ -4,7 +4,7 @@ use super::{Act, Command, Input, ParseError, Parsed};
 use crate::args::{Shape, Words};
 use crate::clock::format_local;
 use crate::text::shown;
-use hagios_domain::{Action, ObjectRef};
+use hagios_domain::{Action, SiteObject};
 use regex::Captures;
 
 /// The longest acknowledgement expiry accepted, a year.
@@ -34,18 +34,21 @@ pub(crate) static COMMAND: Command = Command {
 
 fn parse(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseError> {
     let words = Words::new(captures.name("rest").map_or("", |m| m.as_str()));
-    // In a group's thread, "ack db01 MySQL …" still names its own object.
-    let names_a_host = words.list.first().is_some_and(|word| input.snapshot.has_host(&word.text));
+    // In a group's thread, "ack db01 MySQL …" (or "ack east:db01!MySQL") still names its own object.
+    let names_a_host = words.list.first().is_some_and(|word| {
+        let (site, name) = input.site_prefix(&word.text);
+        site.is_some() || input.snapshot.has_host(name.split('!').next().unwrap_or(name))
+    });
     if !input.group.is_empty() && !names_a_host {
-        let acts = input.group.iter().map(|member| acknowledge(member.clone(), &words, 0, input));
+        let acts = input.group.iter().map(|member| acknowledge(input.in_thread(member), &words, 0, input));
         return Ok(Parsed::Each(acts.collect::<Result<_, _>>()?));
     }
     let resolved = input.resolve(&words, Shape { all_services: false, trailing: true })?;
-    Ok(Parsed::Act(acknowledge(resolved.object(), &words, resolved.next, input)?))
+    Ok(Parsed::Act(acknowledge(resolved.at(), &words, resolved.next, input)?))
 }
 
 /// The acknowledgement of `target` with what follows word `next` (an expiry, a comment).
-fn acknowledge(target: ObjectRef, words: &Words<'_>, next: usize, input: &Input<'_>) -> Result<Act, ParseError> {
+fn acknowledge(target: SiteObject, words: &Words<'_>, next: usize, input: &Input<'_>) -> Result<Act, ParseError> {
     // No refusal when the state looks fine: status.dat lags the alert by up to Nagios'
     // status_update_interval, so "OK" here may be stale. Nagios ignores acknowledgements of objects
     // without a problem, and the confirmation says so then.
@@ -54,9 +57,15 @@ fn acknowledge(target: ObjectRef, words: &Words<'_>, next: usize, input: &Input<
         None => (None, next),
     };
     let comment = words.text_from(next).unwrap_or_else(|| format!("acknowledged from chat by {}", input.user));
-    let action =
-        Action::Acknowledge { target: target.clone(), comment, sticky: true, notify: true, persistent: false, expire };
-    let mut act = Act::on(target, action, "acknowledge", "acknowledged");
+    let action = Action::Acknowledge {
+        target: target.object.clone(),
+        comment,
+        sticky: true,
+        notify: true,
+        persistent: false,
+        expire,
+    };
+    let mut act = input.act(target, action, "acknowledge", "acknowledged");
     if let Some(expire) = expire {
         let until = format!(" until {}", format_local(expire, &input.settings.timezone));
         act.intent.push_str(&until);
@@ -204,10 +213,46 @@ mod tests {
         assert!(!bob.audit().allowed);
 
         // Naming an object of its own is the ordinary command, even in a group's thread.
-        let own = Chat::alice().in_group(members).send("ack web02 HTTP checking");
+        let own = Chat::alice().in_group(members.clone()).send("ack web02 HTTP checking");
         assert_eq!(own.executed.len(), 1);
         assert!(
             matches!(own.action(), Action::Acknowledge { target, .. } if *target == ObjectRef::service("web02", "HTTP"))
         );
+    }
+
+    /// 2,000 hosts of a storm, as the group's thread would list them.
+    fn storm(hosts: &str) -> Vec<ObjectRef> {
+        (0..2000).map(|n| ObjectRef::service(format!("{hosts}{n:04}"), "PING")).collect()
+    }
+
+    #[test]
+    fn a_stranger_acking_a_storm_groups_thread_costs_no_state_read_and_acts_on_nothing() {
+        let sent = Chat::as_user("U9", "mallory").in_group(storm("web")).send("ack");
+        assert_eq!(sent.state_reads, 0, "refused before any state was read");
+        assert!(sent.executed.is_empty());
+        assert!(
+            sent.reply().starts_with("refused: mallory may not `ack` (chat id `U9` has no role"),
+            "{}",
+            sent.reply()
+        );
+        let audit = sent.audit();
+        assert_eq!((audit.command.as_deref(), audit.allowed, audit.parsed.as_deref()), (Some("ack"), false, None));
+        // A role that grants no `ack` at all: the same.
+        let sent = Chat::as_user("U5", "erin").in_group(storm("web")).send("ack");
+        assert_eq!((sent.state_reads, sent.executed.len()), (0, 0), "{}", sent.reply());
+    }
+
+    #[test]
+    fn a_role_that_covers_none_of_a_storms_members_costs_one_state_read_and_acts_on_nothing() {
+        // bob may ack web* only; none of these hosts is.
+        let sent = Chat::as_user("U2", "bob").in_group(storm("edge")).send("ack");
+        assert_eq!(sent.state_reads, 1, "one snapshot serves every member");
+        assert!(sent.executed.is_empty());
+        assert!(
+            sent.reply().starts_with("ack for the 2000 open members of this group: 2000 refused"),
+            "{}",
+            sent.reply()
+        );
+        assert!(!sent.audit().allowed);
     }
 }

@@ -1,6 +1,6 @@
 //! `comment`: leave a note on a host or service, visible in the monitoring system.
 
-use super::{Act, Command, Input, ParseError, Parsed};
+use super::{Command, Input, ParseError, Parsed};
 use crate::args::{Shape, Words};
 use hagios_domain::Action;
 use regex::Captures;
@@ -24,11 +24,12 @@ pub(crate) static COMMAND: Command = Command {
 fn parse(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseError> {
     let words = Words::new(captures.name("rest").map_or("", |m| m.as_str()));
     let resolved = input.resolve(&words, Shape { all_services: false, trailing: true })?;
-    let target = resolved.object();
-    let comment =
-        words.text_from(resolved.next).ok_or_else(|| input.usage(format!("write the comment after {target}")))?;
-    let action = Action::AddComment { target: target.clone(), comment, persistent: true };
-    Ok(Parsed::Act(Act::on(target, action, "comment on", "commented on")))
+    let target = resolved.at();
+    let comment = words
+        .text_from(resolved.next)
+        .ok_or_else(|| input.usage(format!("write the comment after {}", input.label(&target))))?;
+    let action = Action::AddComment { target: target.object.clone(), comment, persistent: true };
+    Ok(Parsed::Act(input.act(target, action, "comment on", "commented on")))
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! `downtime`: schedule a downtime for a host, a service, or a host and all its services.
 
-use super::{Act, Command, Input, ParseError, Parsed};
+use super::{Command, Input, ParseError, Parsed};
 use crate::args::{Shape, Target, Word, Words};
 use crate::clock::{format_length, format_local, next_wall_clock};
 use crate::text::shown;
@@ -45,7 +45,7 @@ fn parse(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseErro
         _ => input.usage(problem),
     })?;
     let comment = words.text_from(next).unwrap_or_else(|| format!("downtime from chat by {}", input.user));
-    let object = resolved.object();
+    let at = resolved.at();
     let (target, covered) = match resolved.target {
         Target::HostAndServices(host) => {
             let covered = format!("{host} and all its services");
@@ -57,18 +57,15 @@ fn parse(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseErro
         }
         Target::Object(ObjectRef { host, service: None }) => (DowntimeTarget::Host(host.clone()), host),
     };
+    let covered = input.with_site(&at.site, covered);
     let (end, length) = (format_local(span.end, &input.settings.timezone), format_length(span.duration));
     let done = if span.fixed {
         format!("scheduled downtime for {covered} from now until {end} ({length})")
     } else {
         format!("scheduled a flexible downtime for {covered}: {length} from its first problem before {end}")
     };
-    Ok(Parsed::Act(Act {
-        action: Action::ScheduleDowntime { target, span, comment },
-        object,
-        intent: format!("schedule downtime for {covered}"),
-        done,
-    }))
+    let action = Action::ScheduleDowntime { target, span, comment };
+    Ok(Parsed::Act(input.worded_act(at, action, format!("schedule downtime for {covered}"), done)))
 }
 
 /// Whether `word` starts a DURATION or `until HH:MM`.
@@ -241,9 +238,10 @@ mod tests {
     #[test]
     fn the_role_must_cover_the_host() {
         let sent = Chat::as_user("U2", "bob").send("downtime web01 * 2h");
-        assert!(sent
-            .reply()
-            .starts_with("refused: bob may not `downtime` web01 (no role grants downtime; yours: web)"));
+        assert!(sent.reply().starts_with("refused: bob may not `downtime` (no role grants downtime; yours: web)"));
+        assert!(sent.executed.is_empty());
+        let sent = Chat::as_user("U5", "erin").send("downtime db01 2h");
+        assert!(sent.reply().starts_with("refused: erin may not `downtime` db01 (no role grants downtime on it"));
         assert!(sent.executed.is_empty());
     }
 

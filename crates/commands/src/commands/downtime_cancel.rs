@@ -1,8 +1,8 @@
 //! `downtime cancel`: cancel a scheduled downtime by the id (or Icinga name) `downtimes` shows.
 
-use super::{Act, Command, Input, ParseError, Parsed};
+use super::{Command, Input, ParseError, Parsed};
 use crate::text::shown;
-use hagios_domain::Action;
+use hagios_domain::{Action, Downtime, SiteObject};
 use regex::Captures;
 
 pub(crate) static COMMAND: Command = Command {
@@ -27,32 +27,53 @@ fn parse(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseErro
     if text.is_empty() {
         return Err(input.usage("which downtime? `downtimes` lists them with their ids".into()));
     }
+    // Nagios numbers downtimes from 1 at every site: `east:12` names one where several have #12.
+    let (named_site, wanted) = input.site_prefix(text);
+    if let Some(site) = named_site {
+        input.answering_site(site, wanted)?;
+    }
     // A name is only ever compared with the names the monitor listed; what reaches the monitor is the
     // id of that listed downtime, so chat text never ends up inside an API filter.
-    let downtimes = &input.snapshot.status.downtimes;
-    let downtime = match text.strip_prefix('#').unwrap_or(text).parse::<u64>() {
-        Ok(id) => downtimes.iter().find(|downtime| downtime.id == id).ok_or_else(|| {
-            ParseError::Invalid(format!("there is no downtime #{id}; `downtimes` lists the scheduled ones"))
-        })?,
-        Err(_) => match downtimes.iter().find(|downtime| downtime.name.as_deref() == Some(text)) {
-            Some(downtime) => downtime,
-            None if text.contains('!') => {
-                return Err(ParseError::Invalid(format!(
-                    "there is no downtime named `{}`; `downtimes` lists the scheduled ones",
-                    shown(text)
-                )))
+    let number = wanted.strip_prefix('#').unwrap_or(wanted).parse::<u64>();
+    let (found, what) = match number {
+        Ok(id) => (input.sites.downtimes(|downtime| downtime.id == id), format!("downtime #{id}")),
+        Err(_) => (
+            input.sites.downtimes(|downtime| downtime.name.as_deref() == Some(wanted)),
+            format!("the downtime named `{}`", shown(wanted)),
+        ),
+    };
+    let found: Vec<(&str, &Downtime)> =
+        found.into_iter().filter(|(site, _)| named_site.is_none_or(|named| named == *site)).collect();
+    if found.is_empty() {
+        let at = named_site.map(|site| format!(" at site `{site}`")).unwrap_or_default();
+        return Err(match number {
+            Ok(id) => {
+                ParseError::Invalid(format!("there is no downtime #{id}{at}; `downtimes` lists the scheduled ones"))
             }
-            None => return Err(input.usage(format!("`{}` is not a downtime id or name", shown(text)))),
-        },
+            Err(_) if wanted.contains('!') => ParseError::Invalid(format!(
+                "there is no downtime named `{}`{at}; `downtimes` lists the scheduled ones",
+                shown(wanted)
+            )),
+            Err(_) => input.usage(format!("`{}` is not a downtime id or name", shown(wanted))),
+        });
+    }
+    let sites: Vec<&str> = found.iter().map(|(site, _)| *site).collect();
+    let (site, _) = match named_site {
+        Some(site) => (site, input.snapshot_at(site)),
+        None => input.only_site(&sites, &what, |site| format!("`downtime cancel {site}:{}`", shown(wanted)))?,
+    };
+    let Some((_, downtime)) = found.iter().find(|(at, _)| *at == site) else {
+        return Err(ParseError::Invalid(format!("there is no {what} at site `{site}`")));
     };
     let id = downtime.id;
-    let object = downtime.object.clone();
-    Ok(Parsed::Act(Act {
-        action: Action::DeleteDowntime { id },
-        intent: format!("cancel downtime #{id} on {object}"),
-        done: format!("cancelled downtime #{id} on {object}"),
-        object,
-    }))
+    let at = SiteObject::new(site, downtime.object.clone());
+    let label = input.label(&at);
+    Ok(Parsed::Act(input.worded_act(
+        at,
+        Action::DeleteDowntime { id },
+        format!("cancel downtime #{id} on {label}"),
+        format!("cancelled downtime #{id} on {label}"),
+    )))
 }
 
 #[cfg(test)]
@@ -99,8 +120,9 @@ mod tests {
 
     #[test]
     fn needs_downtime_permission_on_the_downtimes_object() {
-        let sent = Chat::as_user("U3", "carol").send("downtime cancel 8");
-        assert!(sent.reply().starts_with("refused: carol may not `downtime` db01!MySQL"), "{}", sent.reply());
+        // erin may schedule and cancel downtimes on web* only; #8 is on db01.
+        let sent = Chat::as_user("U5", "erin").send("downtime cancel 8");
+        assert!(sent.reply().starts_with("refused: erin may not `downtime` db01!MySQL"), "{}", sent.reply());
         assert!(sent.executed.is_empty());
     }
 }

@@ -29,14 +29,14 @@ fn parse(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseErro
         [host] => return Err(input.unknown_host(&host.text)),
         [_, extra, ..] => return Err(input.usage(format!("unexpected `{}`", shown(&extra.text)))),
     };
-    let mut downtimes: Vec<_> =
-        input.snapshot.status.downtimes.iter().filter(|downtime| glob_match(glob, &downtime.object.host)).collect();
-    downtimes.sort_by_key(|downtime| (downtime.start, downtime.id));
+    // With several sites each id shows with its site (`east:#12`): Nagios numbers from 1 everywhere.
+    let mut downtimes = input.sites.downtimes(|downtime| glob_match(glob, &downtime.object.host));
+    downtimes.sort_by_key(|(site, downtime)| (downtime.start, downtime.id, *site));
     let zone = &input.settings.timezone;
     let mut lines: Vec<String> = downtimes
         .iter()
         .take(input.settings.max_list_lines)
-        .map(|downtime| {
+        .map(|(site, downtime)| {
             let kind = if downtime.fixed {
                 "fixed".to_owned()
             } else {
@@ -45,8 +45,8 @@ fn parse(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseErro
             // Icinga's name (`host!service!uuid`) already starts with the object, so it replaces it.
             let named = downtime.name.as_ref().map_or_else(|| downtime.object.to_string(), Clone::clone);
             format!(
-                "#{} {named} · {} → {} · {kind} · {}: {}",
-                downtime.id,
+                "{} {named} · {} → {} · {kind} · {}: {}",
+                input.with_site(site, format!("#{}", downtime.id)),
                 format_local(downtime.start, zone),
                 format_local(downtime.end, zone),
                 downtime.author,
@@ -63,8 +63,12 @@ fn parse(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseErro
     if more > 0 {
         lines.push(format!("… and {more} more; narrow it with `downtimes HOST-GLOB`"));
     }
-    let by =
-        if downtimes.iter().any(|downtime| downtime.name.is_some()) { "ID` or `downtime cancel NAME" } else { "ID" };
+    let id = if input.sites.spans_sites() { "SITE:ID" } else { "ID" };
+    let by = if downtimes.iter().any(|(_, downtime)| downtime.name.is_some()) {
+        format!("{id}` or `downtime cancel NAME")
+    } else {
+        id.to_owned()
+    };
     lines.push(format!("cancel one with `downtime cancel {by}`"));
     Ok(Parsed::Answer { query, text: lines.join("\n") })
 }

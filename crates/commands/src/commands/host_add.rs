@@ -1,10 +1,10 @@
 //! `host add`: create a host in the monitoring system from a template (Icinga 2 through its API,
 //! Nagios through the managed configuration folder), after an explicit `yes`.
 
-use super::host_name::{checked_host_name, checked_word};
-use super::{Act, Command, Input, ParseError, Parsed};
+use super::host_name::checked;
+use super::{Command, Input, ParseError, Parsed};
 use crate::args::Words;
-use hagios_domain::{Action, ObjectRef};
+use hagios_domain::{Action, HostField, ObjectRef, SiteObject};
 use regex::Captures;
 
 pub(crate) static COMMAND: Command = Command {
@@ -30,25 +30,22 @@ fn parse(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseErro
     let [name, address, rest @ ..] = words.list.as_slice() else {
         return Err(input.usage("name the host and its address".into()));
     };
-    let name = checked_host_name(input, &name.text)?;
-    if input.snapshot.has_host(&name) {
-        return Err(ParseError::Invalid(format!("host `{name}` already exists; `status {name}` shows it")));
+    let (site, name) = input.host_site(&name.text, false)?;
+    let name = checked(input, HostField::Name, name)?;
+    let shown_name = input.with_site(&site, name.clone());
+    if input.snapshot_at(&site).has_host(&name) {
+        return Err(ParseError::Invalid(format!("host `{shown_name}` already exists; `status {shown_name}` shows it")));
     }
-    let address = checked_word(input, "address", &address.text, |c| c.is_ascii_alphanumeric() || ".:-".contains(c))?;
+    let address = checked(input, HostField::Address, &address.text)?;
     let template = match rest {
         [] => input.settings.default_host_template.clone(),
-        [template] => {
-            checked_word(input, "template", &template.text, |c| c.is_ascii_alphanumeric() || "._- ".contains(c))?
-        }
+        [template] => checked(input, HostField::Template, &template.text)?,
         _ => return Err(input.usage("too many words: a template name with spaces goes in quotes".into())),
     };
-    let intent = format!("add host {name} ({address}, template {template})");
-    Ok(Parsed::AfterYes(Act {
-        action: Action::AddHost { name: name.clone(), address, template },
-        done: format!("added host {name}"),
-        intent,
-        object: ObjectRef::host(name),
-    }))
+    let intent = format!("add host {shown_name} ({address}, template {template})");
+    let at = SiteObject::new(site, ObjectRef::host(name.clone()));
+    let action = Action::AddHost { name, address, template };
+    Ok(Parsed::AfterYes(input.worded_act(at, action, intent, format!("added host {shown_name}"))))
 }
 
 #[cfg(test)]
@@ -96,6 +93,21 @@ mod tests {
             let sent = Chat::alice().send(text);
             assert!(sent.reply().contains(problem), "{text}: {}", sent.reply());
             assert!(sent.executed.is_empty());
+        }
+    }
+
+    #[test]
+    fn hostile_names_addresses_and_templates_never_reach_the_backend() {
+        for hostile in ["1.2.3.4$(id)", "a'b", "a\\b", "a|b", "a&b", "a<b", "a>b", "a`id`", "-x", ".x"] {
+            for (text, field) in [
+                (format!("host add web09 {hostile}"), "address"),
+                (format!("host add {hostile} 192.0.2.9"), "host name"),
+                (format!("host add web09 192.0.2.9 {hostile}"), "template"),
+            ] {
+                let sent = Chat::alice().send(&text);
+                assert!(sent.reply().contains(&format!("the {field} ")), "{text}: {}", sent.reply());
+                assert!(sent.executed.is_empty() && sent.dispatch.awaiting_yes.is_none(), "{text}");
+            }
         }
     }
 

@@ -1,25 +1,12 @@
-//! Checks for the names `host add` and `host remove` take: they become object names in the
-//! monitoring system, so only a conservative character set passes.
+//! Checks for the fields `host add` and `host remove` take: they become object names and
+//! addresses in the monitoring system, so they must pass the domain's rule for host fields —
+//! the same rule every backend applies again before acting.
 
 use super::{Input, ParseError};
-use crate::text::shown;
+use hagios_domain::{check_host_field, HostField};
 
-const MAX_NAME_BYTES: usize = 255;
-
-/// A host name: letters, digits, `.`, `-`, `_`.
-pub(crate) fn checked_host_name(input: &Input<'_>, name: &str) -> Result<String, ParseError> {
-    checked_word(input, "host name", name, |c| c.is_ascii_alphanumeric() || "._-".contains(c))
-}
-
-/// `text` when it is non-empty, short enough and every character passes `allowed`.
-pub(crate) fn checked_word(
-    input: &Input<'_>,
-    what: &str,
-    text: &str,
-    allowed: impl Fn(char) -> bool,
-) -> Result<String, ParseError> {
-    if text.is_empty() || text.len() > MAX_NAME_BYTES || !text.chars().all(allowed) {
-        return Err(input.usage(format!("`{}` is not a usable {what}", shown(text))));
-    }
+/// `text` when it may be used as `field` of a host; else the usage with the reason.
+pub(crate) fn checked(input: &Input<'_>, field: HostField, text: &str) -> Result<String, ParseError> {
+    check_host_field(field, text).map_err(|err| input.usage(err.to_string()))?;
     Ok(text.to_owned())
 }

@@ -1,10 +1,10 @@
 //! `host remove`: delete a host with its services from the monitoring system (Icinga 2, or Nagios
 //! for hosts `host add` wrote), after an explicit `yes`.
 
-use super::host_name::checked_host_name;
-use super::{Act, Command, Input, ParseError, Parsed};
+use super::host_name::checked;
+use super::{Command, Input, ParseError, Parsed};
 use crate::args::Words;
-use hagios_domain::{Action, ObjectRef};
+use hagios_domain::{plural, Action, HostField, ObjectRef, SiteObject};
 use regex::Captures;
 
 pub(crate) static COMMAND: Command = Command {
@@ -27,17 +27,21 @@ fn parse(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseErro
     let [name] = words.list.as_slice() else {
         return Err(input.usage("name exactly one host".into()));
     };
-    let name = checked_host_name(input, &name.text)?;
-    if !input.snapshot.has_host(&name) {
-        return Err(input.unknown_host(&name));
+    let (site, name) = input.host_site(&name.text, true)?;
+    let name = checked(input, HostField::Name, name)?;
+    let snapshot = input.snapshot_at(&site);
+    if !snapshot.has_host(&name) {
+        return Err(ParseError::Invalid(format!("site `{site}` has no host `{name}`")));
     }
-    let services = input.snapshot.services_of(&name).count();
-    Ok(Parsed::AfterYes(Act {
-        action: Action::RemoveHost { name: name.clone() },
-        intent: format!("remove host {name} and its {services} service(s)"),
-        done: format!("removed host {name}"),
-        object: ObjectRef::host(name),
-    }))
+    let services = snapshot.services_of(&name).count();
+    let shown_name = input.with_site(&site, name.clone());
+    let at = SiteObject::new(site, ObjectRef::host(name.clone()));
+    Ok(Parsed::AfterYes(input.worded_act(
+        at,
+        Action::RemoveHost { name },
+        format!("remove host {shown_name} and its {}", plural(services, "service")),
+        format!("removed host {shown_name}"),
+    )))
 }
 
 #[cfg(test)]
@@ -48,7 +52,7 @@ mod tests {
     #[test]
     fn removes_after_yes_and_says_what_goes_with_it() {
         let (first, second) = Chat::alice().send_two("host remove web01", "yes");
-        assert!(first.reply().contains("remove host web01 and its 3 service(s)"), "{}", first.reply());
+        assert!(first.reply().contains("remove host web01 and its 3 services"), "{}", first.reply());
         assert!(first.executed.is_empty());
         assert_eq!(second.action(), &Action::RemoveHost { name: "web01".into() });
     }

@@ -22,7 +22,8 @@ mod unmute;
 mod yes;
 
 use crate::router::Settings;
-use hagios_domain::{Action, ObjectRef, Snapshot, State};
+use crate::text::typeable;
+use hagios_domain::{Action, ObjectRef, SiteObject, SiteSnapshots, Snapshot, State};
 use hagios_monitor::Cadence;
 use regex::Captures;
 
@@ -74,11 +75,14 @@ pub(crate) struct Input<'a> {
     /// The person's display name, for default comments.
     pub user: &'a str,
     /// The incident of the alert thread the command was typed in.
-    pub incident: Option<&'a ObjectRef>,
+    pub incident: Option<&'a SiteObject>,
     /// The open members of the alert group whose thread the command was typed in.
-    pub group: &'a [ObjectRef],
+    pub group: &'a [SiteObject],
     pub now: i64,
+    /// Every answering site's state in one, for queries over everything.
     pub snapshot: &'a Snapshot,
+    /// Each site's own state: what an object named for a command is looked up in.
+    pub sites: &'a SiteSnapshots,
     pub settings: &'a Settings,
     /// How the backend times the final word on a command, when it reads state back on a
     /// cadence (`status` shows it).
@@ -91,9 +95,48 @@ impl Input<'_> {
         ParseError::Usage { problem, usage: self.command.usage, command: self.command.name }
     }
 
-    /// The current state of `object` and whether it is acknowledged, once the state is known.
-    pub fn state_of(&self, object: &ObjectRef) -> Option<(State, bool)> {
-        self.snapshot.status.object(object).map(|status| (status.state, status.acknowledged))
+    /// The current state of `at` and whether it is acknowledged, once its site's state is known.
+    pub fn state_of(&self, at: &SiteObject) -> Option<(State, bool)> {
+        let status = self.sites.site(&at.site)?.status.object(&at.object)?;
+        Some((status.state, status.acknowledged))
+    }
+
+    /// The state of the site `at` is at; the merged state when the site did not answer.
+    pub fn snapshot_at(&self, site: &str) -> &Snapshot {
+        self.sites.site(site).map_or(self.snapshot, |snapshot| snapshot)
+    }
+
+    /// `at` as replies name it and people type it back: with its site where there are several.
+    pub fn label(&self, at: &SiteObject) -> String {
+        self.with_site(&at.site, at.object.to_string())
+    }
+
+    /// `name` with `site:` in front where the sites are several.
+    pub fn with_site(&self, site: &str, name: String) -> String {
+        if self.sites.spans_sites() {
+            format!("{site}:{name}")
+        } else {
+            name
+        }
+    }
+
+    /// An act on `at` whose replies are `VERB OBJECT` and `PAST OBJECT`.
+    pub fn act(&self, at: SiteObject, action: Action, verb: &str, past: &str) -> Act {
+        let label = self.label(&at);
+        self.worded_act(at, action, format!("{verb} {label}"), format!("{past} {label}"))
+    }
+
+    /// An act on `at` with its own wording of what was asked (`intent`) and what happened (`done`).
+    pub fn worded_act(&self, at: SiteObject, action: Action, intent: String, done: String) -> Act {
+        Act {
+            intent,
+            done,
+            typed: self.with_site(&at.site, typeable(&at.object)),
+            label: self.label(&at),
+            site: at.site,
+            object: at.object,
+            action,
+        }
     }
 }
 
@@ -119,19 +162,20 @@ pub(crate) enum Parsed {
 #[derive(Debug)]
 pub(crate) struct Act {
     pub action: Action,
+    /// The site the object was found at: authorization is checked against that site's
+    /// objects, and the action is sent there and nowhere else.
+    pub site: String,
     /// The object authorization is checked on.
     pub object: ObjectRef,
     /// What was asked, for "could not …" replies: `acknowledge web01!HTTP`.
     pub intent: String,
     /// What happened once the monitoring system shows it: `acknowledged web01!HTTP`.
     pub done: String,
-}
-
-impl Act {
-    /// An act whose replies are `VERB OBJECT` and `PAST OBJECT`.
-    pub fn on(object: ObjectRef, action: Action, verb: &str, past: &str) -> Act {
-        Act { intent: format!("{verb} {object}"), done: format!("{past} {object}"), object, action }
-    }
+    /// The object as replies name it: `web01!HTTP Load`, `east:web01!HTTP Load` where there are
+    /// several sites.
+    pub label: String,
+    /// The object as typed to name it again (`east:web01!"HTTP Load"`), for `status …` hints.
+    pub typed: String,
 }
 
 /// Why input could not become a command. Messages say what to type instead.

@@ -1,6 +1,6 @@
 //! `mute`: turn notifications off for a host or a service.
 
-use super::{Act, Command, Input, ParseError, Parsed};
+use super::{Command, Input, ParseError, Parsed};
 use crate::args::Words;
 use hagios_domain::Action;
 use regex::Captures;
@@ -23,8 +23,8 @@ pub(crate) static COMMAND: Command = Command {
 
 fn parse(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseError> {
     let target = input.sole_object(&Words::new(captures.name("rest").map_or("", |m| m.as_str())))?;
-    let action = Action::DisableNotifications { target: target.clone() };
-    let mut act = Act::on(target, action, "mute", "muted");
+    let action = Action::DisableNotifications { target: target.object.clone() };
+    let mut act = input.act(target, action, "mute", "muted");
     if !act.object.is_service() {
         act.done.push_str(" (the host's own notifications; its services keep theirs)");
     }

@@ -5,7 +5,7 @@ use crate::args::Words;
 use crate::text::{first_line, shown};
 use hagios_domain::glob_match;
 use hagios_domain::suggest::closest;
-use hagios_domain::{ObjectRef, State};
+use hagios_domain::{ObjectRef, Snapshot, State};
 use regex::Captures;
 
 pub(crate) static COMMAND: Command = Command {
@@ -39,6 +39,9 @@ struct Filter {
 
 /// One line of the answer.
 struct Problem<'a> {
+    /// The site's state the object is in: its host groups are that site's.
+    site: &'a str,
+    snapshot: &'a Snapshot,
     object: ObjectRef,
     state: State,
     output: &'a str,
@@ -77,13 +80,13 @@ impl Filter {
         Ok(filter)
     }
 
-    fn matches(&self, problem: &Problem<'_>, input: &Input<'_>) -> bool {
+    fn matches(&self, problem: &Problem<'_>) -> bool {
         let host = problem.object.host.as_str();
         let handled = problem.acknowledged || problem.in_downtime;
         (self.states.is_empty() || self.states.contains(&problem.state))
             && (self.host_globs.is_empty() || self.host_globs.iter().any(|glob| glob_match(glob, host)))
             && (self.hostgroup_globs.is_empty()
-                || input
+                || problem
                     .snapshot
                     .hostgroups_of(host)
                     .iter()
@@ -127,27 +130,38 @@ fn severity(state: State) -> u8 {
 fn parse(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseError> {
     let words = Words::new(captures.name("filter").map_or("", |m| m.as_str()));
     let filter = Filter::parse(&words, input)?;
-    let status = &input.snapshot.status;
-    let hosts = status.hosts.values().filter(|h| h.has_been_checked).map(|h| Problem {
-        object: ObjectRef::host(h.name.clone()),
-        state: h.state,
-        output: &h.output,
-        acknowledged: h.acknowledged,
-        in_downtime: h.in_downtime,
-    });
-    let services = status.services.values().filter(|s| s.has_been_checked).map(|s| Problem {
-        object: ObjectRef::service(s.host.clone(), s.description.clone()),
-        state: s.state,
-        output: &s.output,
-        acknowledged: s.acknowledged,
-        in_downtime: s.in_downtime,
-    });
-    let mut problems: Vec<Problem<'_>> =
-        hosts.chain(services).filter(|p| p.state.is_problem() && filter.matches(p, input)).collect();
+    // Each site's own objects: a host name at two sites is two hosts with two states.
+    let mut problems: Vec<Problem<'_>> = Vec::new();
+    for (site, snapshot) in input.sites.answering() {
+        let status = &snapshot.status;
+        let hosts = status.hosts.values().filter(|h| h.has_been_checked).map(|h| Problem {
+            site,
+            snapshot,
+            object: ObjectRef::host(h.name.clone()),
+            state: h.state,
+            output: &h.output,
+            acknowledged: h.acknowledged,
+            in_downtime: h.in_downtime,
+        });
+        let services = status.services.values().filter(|s| s.has_been_checked).map(|s| Problem {
+            site,
+            snapshot,
+            object: ObjectRef::service(s.host.clone(), s.description.clone()),
+            state: s.state,
+            output: &s.output,
+            acknowledged: s.acknowledged,
+            in_downtime: s.in_downtime,
+        });
+        problems.extend(hosts.chain(services).filter(|p| p.state.is_problem() && filter.matches(p)));
+    }
     problems.sort_by(|a, b| {
         let key = |p: &Problem<'_>| (severity(p.state), p.acknowledged || p.in_downtime);
-        key(a).cmp(&key(b)).then_with(|| a.object.cmp(&b.object))
+        key(a).cmp(&key(b)).then_with(|| (&a.object, a.site).cmp(&(&b.object, b.site)))
     });
+    // Sites that did not answer are said, not silently left out.
+    let silent: Vec<String> =
+        input.sites.silent().iter().map(|(site, why)| format!("site {site} did not answer ({why})")).collect();
+    let silent = if silent.is_empty() { String::new() } else { format!("\n({})", silent.join("; ")) };
     let filter_text = words.text_from(0).unwrap_or_default();
     let query = format!("problems {filter_text}").trim_end().to_owned();
     if problems.is_empty() {
@@ -156,14 +170,15 @@ fn parse(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseErro
         } else {
             format!("no problems match `{}`", shown(&filter_text))
         };
-        return Ok(Parsed::Answer { query, text });
+        return Ok(Parsed::Answer { query, text: text + &silent });
     }
     let limit = input.settings.max_list_lines;
     let mut lines: Vec<String> = problems
         .iter()
         .take(limit)
         .map(|p| {
-            let mut line = format!("{} {} — {}", p.state, p.object, first_line(p.output, 100));
+            let object = input.with_site(p.site, p.object.to_string());
+            let mut line = format!("{} {object} — {}", p.state, first_line(p.output, 100));
             if p.acknowledged {
                 line.push_str(" · acknowledged");
             }
@@ -176,7 +191,7 @@ fn parse(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseErro
     if problems.len() > limit {
         lines.push(format!("… and {} more; narrow it, e.g. `problems critical unhandled`", problems.len() - limit));
     }
-    Ok(Parsed::Answer { query, text: lines.join("\n") })
+    Ok(Parsed::Answer { query, text: lines.join("\n") + &silent })
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! `recheck`: run a host or service check now, whatever its schedule.
 
-use super::{Act, Command, Input, ParseError, Parsed};
+use super::{Command, Input, ParseError, Parsed};
 use crate::args::Words;
 use hagios_domain::Action;
 use regex::Captures;
@@ -23,8 +23,8 @@ pub(crate) static COMMAND: Command = Command {
 
 fn parse(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseError> {
     let target = input.sole_object(&Words::new(captures.name("rest").map_or("", |m| m.as_str())))?;
-    let action = Action::Recheck { target: target.clone() };
-    Ok(Parsed::Act(Act::on(target, action, "recheck", "rechecked")))
+    let action = Action::Recheck { target: target.object.clone() };
+    Ok(Parsed::Act(input.act(target, action, "recheck", "rechecked")))
 }
 
 #[cfg(test)]
@@ -57,6 +57,6 @@ mod tests {
     fn roles_decide() {
         assert_eq!(Chat::as_user("U2", "bob").send("recheck web02 HTTP").executed.len(), 1);
         let sent = Chat::as_user("U3", "carol").send("recheck db01");
-        assert!(sent.reply().starts_with("refused: carol may not `recheck` db01 (no role grants recheck; yours: dba)"));
+        assert!(sent.reply().starts_with("refused: carol may not `recheck` (no role grants recheck; yours: dba)"));
     }
 }

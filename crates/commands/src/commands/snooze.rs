@@ -132,7 +132,7 @@ fn parse_snooze(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, Pa
 
 fn parse_unsnooze(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseError> {
     let object = input.sole_object(&rest(captures))?;
-    Ok(Parsed::Snooze(SnoozeRequest::End { object }))
+    Ok(Parsed::Snooze(SnoozeRequest::End { object: object.object }))
 }
 
 fn parse_list(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseError> {
@@ -282,7 +282,11 @@ mod tests {
         let bob = Chat::as_user("U2", "bob");
         let router = bob.router_with_book(MemoryBook::default());
         let sent = bob.send_to(&router, "snooze web01 HTTP 1h");
-        assert!(sent.reply().starts_with("refused: bob may not `snooze` web01!HTTP"), "{}", sent.reply());
+        assert!(
+            sent.reply().starts_with("refused: bob may not `snooze` (no role grants snooze; yours: web)"),
+            "{}",
+            sent.reply()
+        );
         assert!(!sent.audit().allowed);
         assert_eq!(bob.send_to(&router, "snoozes").reply(), "nothing is snoozed");
     }

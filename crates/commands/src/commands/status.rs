@@ -4,7 +4,7 @@ use super::{Command, Input, ParseError, Parsed};
 use crate::args::Words;
 use crate::clock::format_ago;
 use crate::text::first_line;
-use hagios_domain::{HostView, ObjectRef, ServiceView, State};
+use hagios_domain::{plural, HostView, ObjectRef, ServiceView, Snapshot, State};
 use regex::Captures;
 use std::collections::BTreeMap;
 
@@ -32,21 +32,24 @@ fn parse(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseErro
     if words.is_empty() {
         return Ok(Parsed::Answer { query: "status".into(), text: overview(input) });
     }
-    let object = input.sole_object(&words)?;
+    let at = input.sole_object(&words)?;
+    // The object's own site: another site's object of the same name is another object.
+    let snapshot = input.snapshot_at(&at.site);
+    let (object, label) = (&at.object, input.label(&at));
     let text = match &object.service {
-        Some(service) => match input.snapshot.service(&object.host, service) {
+        Some(service) => match snapshot.service(&object.host, service) {
             Some(view) => service_detail(view, input),
-            None => format!("{object} has no state yet (PENDING)"),
+            None => format!("{label} has no state yet (PENDING)"),
         },
-        None => match input.snapshot.host(&object.host) {
-            Some(view) => host_with_services(view, input),
+        None => match snapshot.host(&object.host) {
+            Some(view) => host_with_services(view, snapshot, input),
             None => {
-                let configured = host_configuration(&object.host, input).map(|line| format!("\n{line}"));
-                format!("{object} has no state yet (PENDING){}", configured.unwrap_or_default())
+                let configured = host_configuration(snapshot, &object.host).map(|line| format!("\n{line}"));
+                format!("{label} has no state yet (PENDING){}", configured.unwrap_or_default())
             }
         },
     };
-    Ok(Parsed::Answer { query: format!("status {object}"), text })
+    Ok(Parsed::Answer { query: format!("status {label}"), text })
 }
 
 /// The state to show: PENDING until the first check result arrived.
@@ -92,15 +95,15 @@ fn overview(input: &Input<'_>) -> String {
         .count();
     let timing = input.cadence.as_ref().map(|cadence| format!("\ncommands: {}", cadence.for_chat()));
     format!(
-        "hosts: {} · services: {}\n{unhandled} problems neither acknowledged nor in downtime; `problems unhandled` \
-         lists them{}",
+        "hosts: {} · services: {}\n{} neither acknowledged nor in downtime; `problems unhandled` lists them{}",
         counts(&hosts),
         counts(&services),
+        plural(unhandled, "problem"),
         timing.unwrap_or_default()
     )
 }
 
-fn host_with_services(host: &HostView, input: &Input<'_>) -> String {
+fn host_with_services(host: &HostView, snapshot: &Snapshot, input: &Input<'_>) -> String {
     // A host not checked yet (just added, say) has no output to show.
     let output = Some(first_line(&host.output, 200)).filter(|line| !line.is_empty());
     let mut lines = vec![format!(
@@ -111,8 +114,8 @@ fn host_with_services(host: &HostView, input: &Input<'_>) -> String {
         format_ago(input.now, host.last_check),
         flags(host.acknowledged, host.in_downtime, host.notifications_enabled)
     )];
-    lines.extend(host_configuration(&host.name, input));
-    let services: Vec<&ServiceView> = input.snapshot.services_of(&host.name).collect();
+    lines.extend(host_configuration(snapshot, &host.name));
+    let services: Vec<&ServiceView> = snapshot.services_of(&host.name).collect();
     let limit = input.settings.max_list_lines;
     lines.extend(services.iter().take(limit).map(|service| {
         format!(
@@ -132,8 +135,8 @@ fn host_with_services(host: &HostView, input: &Input<'_>) -> String {
 /// What the object configuration says about a host (objects.cache on Nagios, so templates
 /// are applied): `address: … · host groups: … · parents: … · contacts: … · contact groups: …`,
 /// for whichever are set.
-fn host_configuration(host: &str, input: &Input<'_>) -> Option<String> {
-    let object = input.snapshot.inventory.hosts.get(host)?;
+fn host_configuration(snapshot: &Snapshot, host: &str) -> Option<String> {
+    let object = snapshot.inventory.hosts.get(host)?;
     let fields = [
         ("address", std::slice::from_ref(&object.address)),
         ("host groups", object.hostgroups.as_slice()),
@@ -166,8 +169,8 @@ fn service_detail(service: &ServiceView, input: &Input<'_>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::Chat;
-    use hagios_domain::ObjectRef;
+    use crate::testing::{fixture, input_for, Chat, SITE};
+    use hagios_domain::{ObjectRef, SiteSnapshots};
 
     #[test]
     fn overview_counts_states_and_is_open_to_everyone() {
@@ -179,6 +182,19 @@ mod tests {
         );
         assert!(sent.audit().allowed);
         assert_eq!(sent.audit().result, "answered");
+    }
+
+    #[test]
+    fn one_unhandled_problem_is_one_problem() {
+        let mut snapshot = fixture();
+        let http = snapshot.status.services.get_mut(&("web01".to_owned(), "HTTP".to_owned())).expect("in the fixture");
+        http.acknowledged = true;
+        let sites = SiteSnapshots::one(SITE, std::sync::Arc::new(snapshot));
+        let overview = super::overview(&input_for(&sites, None));
+        assert!(
+            overview.ends_with("\n1 problem neither acknowledged nor in downtime; `problems unhandled` lists them"),
+            "{overview}"
+        );
     }
 
     #[test]

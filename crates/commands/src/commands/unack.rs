@@ -1,6 +1,6 @@
 //! `unack`: remove an acknowledgement, so that the problem notifies again.
 
-use super::{Act, Command, Input, ParseError, Parsed};
+use super::{Command, Input, ParseError, Parsed};
 use crate::args::Words;
 use hagios_domain::Action;
 use regex::Captures;
@@ -23,10 +23,10 @@ pub(crate) static COMMAND: Command = Command {
 fn parse(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseError> {
     let target = input.sole_object(&Words::new(captures.name("rest").map_or("", |m| m.as_str())))?;
     if input.state_of(&target).is_some_and(|(_, acknowledged)| !acknowledged) {
-        return Err(ParseError::Invalid(format!("{target} is not acknowledged; nothing to remove")));
+        return Err(ParseError::Invalid(format!("{} is not acknowledged; nothing to remove", input.label(&target))));
     }
-    let action = Action::RemoveAcknowledgement { target: target.clone() };
-    Ok(Parsed::Act(Act::on(target, action, "remove the acknowledgement of", "removed the acknowledgement of")))
+    let action = Action::RemoveAcknowledgement { target: target.object.clone() };
+    Ok(Parsed::Act(input.act(target, action, "remove the acknowledgement of", "removed the acknowledgement of")))
 }
 
 #[cfg(test)]

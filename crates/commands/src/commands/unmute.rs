@@ -1,6 +1,6 @@
 //! `unmute`: turn notifications back on for a host or a service.
 
-use super::{Act, Command, Input, ParseError, Parsed};
+use super::{Command, Input, ParseError, Parsed};
 use crate::args::Words;
 use hagios_domain::Action;
 use regex::Captures;
@@ -21,8 +21,8 @@ pub(crate) static COMMAND: Command = Command {
 
 fn parse(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseError> {
     let target = input.sole_object(&Words::new(captures.name("rest").map_or("", |m| m.as_str())))?;
-    let action = Action::EnableNotifications { target: target.clone() };
-    Ok(Parsed::Act(Act::on(target, action, "unmute", "unmuted")))
+    let action = Action::EnableNotifications { target: target.object.clone() };
+    Ok(Parsed::Act(input.act(target, action, "unmute", "unmuted")))
 }
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
-//! `[commands]`: how chat commands read times and who confirms changes of what is monitored.
+//! `[commands]`: how chat commands read times, who confirms changes of what is monitored, and
+//! how many commands one person may send.
 
+use hagios_commands::RateLimit;
 use jiff::tz::{Offset, TimeZone};
 use serde::Deserialize;
 
@@ -13,11 +15,21 @@ pub struct CommandsConfig {
     pub second_person_confirms: bool,
     /// The template `host add` uses when none is named (`generic-host` when left out).
     pub default_host_template: Option<String>,
+    /// Commands one person holding a role may send (`20/1m` when left out).
+    pub rate_limit: RateLimit,
+    /// Commands one person without a role may send (`5/1m` when left out).
+    pub rate_limit_without_role: RateLimit,
 }
 
 impl Default for CommandsConfig {
     fn default() -> Self {
-        CommandsConfig { timezone: TimeZone::UTC, second_person_confirms: false, default_host_template: None }
+        CommandsConfig {
+            timezone: TimeZone::UTC,
+            second_person_confirms: false,
+            default_host_template: None,
+            rate_limit: RateLimit::WITH_ROLE,
+            rate_limit_without_role: RateLimit::WITHOUT_ROLE,
+        }
     }
 }
 
@@ -30,6 +42,8 @@ struct CommandsSection {
     #[serde(default)]
     second_person_confirms: bool,
     default_host_template: Option<String>,
+    rate_limit: Option<String>,
+    rate_limit_without_role: Option<String>,
 }
 
 impl TryFrom<CommandsSection> for CommandsConfig {
@@ -49,10 +63,20 @@ impl TryFrom<CommandsSection> for CommandsConfig {
             })?),
             (None, None) => TimeZone::UTC,
         };
+        let limit = |text: Option<String>, key: &str, default: RateLimit| match text {
+            Some(text) => text.parse::<RateLimit>().map_err(|e| format!("[commands] {key}: {e}")),
+            None => Ok(default),
+        };
         Ok(CommandsConfig {
             timezone,
             second_person_confirms: section.second_person_confirms,
             default_host_template: section.default_host_template,
+            rate_limit: limit(section.rate_limit, "rate_limit", RateLimit::WITH_ROLE)?,
+            rate_limit_without_role: limit(
+                section.rate_limit_without_role,
+                "rate_limit_without_role",
+                RateLimit::WITHOUT_ROLE,
+            )?,
         })
     }
 }
@@ -104,5 +128,19 @@ mod tests {
         assert_eq!(CommandsConfig::default().timezone, TimeZone::UTC, "UTC unless told");
         assert!(parse("timezone = \"Mars/Olympus\"\n").unwrap_err().contains("IANA name"));
         assert!(parse("timezone = \"UTC\"\nutc_offset = \"+01:00\"\n").unwrap_err().contains("not both"));
+    }
+
+    #[test]
+    fn rate_limits_default_to_20_and_5_a_minute_and_say_what_is_wrong() {
+        let defaults = parse("").unwrap();
+        assert_eq!(
+            (defaults.rate_limit.to_string(), defaults.rate_limit_without_role.to_string()),
+            ("20/1m".into(), "5/1m".into())
+        );
+        let set = parse("rate_limit = \"60/10m\"\nrate_limit_without_role = \"2/1m\"\n").unwrap();
+        assert_eq!((set.rate_limit.commands.get(), set.rate_limit.per.as_secs()), (60, 600));
+        assert_eq!(set.rate_limit_without_role.commands.get(), 2);
+        let wrong = parse("rate_limit = \"lots\"\n").unwrap_err();
+        assert!(wrong.contains("[commands] rate_limit: `lots` is not a rate limit like \"20/1m\""), "{wrong}");
     }
 }

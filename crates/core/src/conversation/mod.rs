@@ -1,15 +1,17 @@
 //! The command side of chat: each event from a person goes through the router (parse, check
 //! against real objects, authorize, execute), is audited, and is answered where it was asked.
-//! A command typed in a thread carries its context: the incident's object, or the open members
-//! of an alert group (where `ack` acknowledges them all). Someone the platform marks foreign (a
-//! Matrix user of a homeserver outside `allowed_servers`) whom no `[[user]]` entry names is
-//! refused before the router, read commands included, and the attempt is audited.
+//! A command typed in a thread carries its context: the incident's object at its site, or the
+//! open members of an alert group each at its site (where `ack` acknowledges them all). Someone
+//! the platform marks foreign (a Matrix user of a homeserver outside `allowed_servers`) whom no
+//! `[[user]]` entry names is refused before the router, read commands included, and the attempt
+//! is audited.
 
 mod questions;
 
 use crate::observe::names;
 use hagios_chat::{ChatAdapter, ChatEvent, ChatUser, MessageRef, Outbound};
 use hagios_commands::{AuditEntry, Dispatch, Question, Request, Router, Thread};
+use hagios_domain::SiteObject;
 use hagios_monitor::Monitor;
 use hagios_store::{AuditRecord, StoreHandle};
 pub use questions::Chats;
@@ -121,7 +123,7 @@ impl Conversation {
     async fn thread_context(&self, thread: &MessageRef) -> Thread {
         let looked_up = async {
             if let Some(incident) = self.store.incident_by_message(thread).await? {
-                return Ok(Thread::Incident(incident.object));
+                return Ok(Thread::Incident(SiteObject::new(incident.site, incident.object)));
             }
             Ok(self.store.open_members_of_group(thread).await?.map_or(Thread::None, Thread::Group))
         };

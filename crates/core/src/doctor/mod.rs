@@ -5,6 +5,7 @@
 //! the certificates of a split deployment.
 
 pub mod access;
+mod certs;
 mod chat;
 mod icinga;
 mod nagios;
@@ -72,6 +73,10 @@ pub async fn examine(config: &Config, user: &Account) -> Vec<Finding> {
         findings.extend(icinga::examine(icinga, user).await);
     }
     findings.extend(stored(config, user));
+    if let (Some(tls), Some(role)) = (&config.tls, link_role(config)) {
+        let site = config.nagios.as_ref().and_then(|nagios| nagios.site.as_deref());
+        findings.extend(certs::examine(tls, role, site, user));
+    }
     if config.agent.is_none() {
         findings.extend(chat::examine(config).await);
     }
@@ -89,6 +94,9 @@ pub fn access(config: &Config, user: &Account) -> Vec<Finding> {
         findings.extend(icinga::files(icinga, user));
     }
     findings.extend(stored(config, user));
+    if let (Some(tls), Some(_)) = (&config.tls, link_role(config)) {
+        findings.extend(certs::readable(tls, user));
+    }
     findings
 }
 
@@ -97,6 +105,16 @@ pub fn access(config: &Config, user: &Account) -> Vec<Finding> {
 /// command's final word, the log watched. `None` for Icinga 2, which answers each command.
 pub fn command_timing(config: &Config) -> Option<String> {
     config.nagios.as_ref().map(|nagios| nagios::cadence(nagios).to_string())
+}
+
+/// Which end of the link this configuration is, if either.
+fn link_role(config: &Config) -> Option<hagios_link::certs::Role> {
+    use hagios_link::certs::Role;
+    match (&config.agent, &config.bot) {
+        (Some(_), _) => Some(Role::Agent),
+        (None, Some(_)) => Some(Role::Bot),
+        (None, None) => None,
+    }
 }
 
 /// The user the service will run as: `name` when given; else, for root, the `hagios` system

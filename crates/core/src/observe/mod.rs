@@ -2,6 +2,7 @@
 //! `[metrics] listen` by `run`, `bot` and `agent`. The names of every metric are in `names.rs`
 //! (docs/metrics.md explains them); `health.rs` keeps what the parts of a process last reported.
 
+pub mod certificates;
 pub mod health;
 pub mod names;
 pub mod probe;
@@ -47,7 +48,7 @@ impl MetricsConfig {
 const SECONDS_BUCKETS: [f64; 12] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 300.0];
 
 /// The process-wide recorder: installed once, by the first process part that serves metrics.
-fn recorder() -> &'static PrometheusHandle {
+pub(crate) fn recorder() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE.get_or_init(|| {
         let builder = PrometheusBuilder::new()
@@ -70,10 +71,10 @@ pub async fn serve(
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<JoinHandle<()>, StartError> {
     let handle = recorder();
-    let listener = tokio::net::TcpListener::bind(&config.listen).await.map_err(|source| StartError::Listen {
+    let listener = tokio::net::TcpListener::bind(&config.listen).await.map_err(|cause| StartError::Listen {
         address: config.listen.clone(),
         key: "[metrics] listen",
-        source,
+        cause,
     })?;
     let grace = config.unhealthy_after;
     let app = axum::Router::new().route("/metrics", get(move || std::future::ready(handle.render()))).route(

@@ -27,6 +27,10 @@ pub const COMMANDS: &str = "hagios_commands_total";
 /// From a command's arrival to its answer (for actions: until the monitoring system confirmed).
 pub const COMMAND_DURATION: &str = "hagios_command_duration_seconds";
 
+/// When a certificate stops being valid (Unix time), by `role` (`agent`, `bot`, or `ca`) and
+/// `name`: this process's own certificate and its CA.
+pub const CERTIFICATE_EXPIRY: &str = "hagios_certificate_expiry_timestamp_seconds";
+
 /// Registers every metric's help text with the recorder.
 pub(super) fn describe() {
     use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
@@ -44,6 +48,11 @@ pub(super) fn describe() {
     describe_histogram!(COMMAND_DURATION, Unit::Seconds, "From a command's arrival to its answer.");
     describe_gauge!(AGENTS_CONNECTED, "Agents connected to this bot.");
     describe_counter!(LINK_RECONNECTS, "Times the agent dialed the bot again after losing the link.");
+    describe_gauge!(
+        CERTIFICATE_EXPIRY,
+        Unit::Seconds,
+        "When this process's certificate and its CA expire (Unix time)."
+    );
 }
 
 #[cfg(test)]
@@ -68,6 +77,7 @@ mod tests {
             COMMAND_DURATION,
             AGENTS_CONNECTED,
             LINK_RECONNECTS,
+            CERTIFICATE_EXPIRY,
         ];
         let dashboard = include_str!("../../../../contrib/grafana/hagios.json");
         let plotted: Vec<&str> = dashboard

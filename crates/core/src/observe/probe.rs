@@ -4,6 +4,7 @@
 
 use super::health::Health;
 use super::names;
+use hagios_domain::plural;
 use hagios_monitor::Monitor;
 use hagios_spool::Spool;
 use std::sync::Arc;
@@ -18,7 +19,7 @@ const SPOOL_STUCK: Duration = Duration::from_secs(60);
 
 /// Asks `monitor` for its state every [`EVERY`] until `shutdown` turns true.
 pub fn monitoring(monitor: Arc<dyn Monitor>, health: Health, shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
-    every(shutdown, move || {
+    every(EVERY, shutdown, move || {
         let (monitor, health) = (monitor.clone(), health.clone());
         async move {
             match monitor.snapshot().await {
@@ -32,7 +33,7 @@ pub fn monitoring(monitor: Arc<dyn Monitor>, health: Health, shutdown: watch::Re
 /// Looks at what waits in `spool` every [`EVERY`]: the spool gauges, and `part` fails while its
 /// oldest record is older than [`SPOOL_STUCK`].
 pub fn spool(spool: Arc<Spool>, part: &'static str, health: Health, shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
-    every(shutdown, move || {
+    every(EVERY, shutdown, move || {
         let (spool, health) = (spool.clone(), health.clone());
         async move {
             let pending = tokio::task::spawn_blocking(move || spool.pending()).await.expect("spool scan task");
@@ -41,7 +42,7 @@ pub fn spool(spool: Arc<Spool>, part: &'static str, health: Health, shutdown: wa
             match oldest.filter(|age| *age > SPOOL_STUCK) {
                 Some(age) => health.failing(
                     part,
-                    format!("{} records wait in the spool, the oldest for {}s", pending.len(), age.as_secs()),
+                    format!("the spool holds {}, the oldest for {}s", plural(pending.len(), "record"), age.as_secs()),
                 ),
                 None => health.ok(part),
             }
@@ -58,7 +59,12 @@ pub fn record_gauges(name: &str, pending: &[hagios_spool::RecordId]) -> Option<D
     oldest
 }
 
-fn every<F>(mut shutdown: watch::Receiver<bool>, mut probe: impl FnMut() -> F + Send + 'static) -> JoinHandle<()>
+/// Runs `probe` now and then every `interval` until `shutdown` turns true.
+pub(super) fn every<F>(
+    interval: Duration,
+    mut shutdown: watch::Receiver<bool>,
+    mut probe: impl FnMut() -> F + Send + 'static,
+) -> JoinHandle<()>
 where
     F: std::future::Future<Output = ()> + Send,
 {
@@ -66,7 +72,7 @@ where
         while !*shutdown.borrow() {
             probe().await;
             tokio::select! {
-                _ = tokio::time::sleep(EVERY) => {}
+                _ = tokio::time::sleep(interval) => {}
                 _ = shutdown.changed() => {}
             }
         }

@@ -55,7 +55,20 @@ impl Daemon {
 
     /// Like [`Daemon::start`], with extra environment variables (secrets the config names).
     pub fn start_with_env(command: &str, config: &Path, env: &[(&str, &str)]) -> Daemon {
-        let mut child = Command::new(HAGIOS)
+        Daemon::spawn(Command::new(HAGIOS), command, config, env)
+    }
+
+    /// Like [`Daemon::start`], as another user: `setpriv` with `credentials` (e.g.
+    /// `--reuid=nobody`, `--groups=nagios,www-data`) runs hagios; needs root.
+    pub fn start_as(credentials: &[&str], command: &str, config: &Path) -> Daemon {
+        let mut setpriv = Command::new("setpriv");
+        setpriv.args(credentials).arg(HAGIOS);
+        Daemon::spawn(setpriv, command, config, &[])
+    }
+
+    /// `hagios_program COMMAND --config CONFIG` with `env`, its stdout read into the screen.
+    fn spawn(mut hagios_program: Command, command: &str, config: &Path, env: &[(&str, &str)]) -> Daemon {
+        let mut child = hagios_program
             .args([command, "--config"])
             .arg(config)
             .envs(env.iter().copied())
@@ -135,6 +148,28 @@ pub struct NagiosSite {
     pub dir: tempfile::TempDir,
 }
 
+/// True when the test runs as root, as CI does; otherwise false after saying that the test is
+/// skipped and why (`needs`), or a failure under `HAGIOS_REQUIRE_REAL=1`.
+pub fn root_or_skip(needs: &str) -> bool {
+    let output = Command::new("id").arg("-u").output().expect("run id -u");
+    if String::from_utf8_lossy(&output.stdout).trim() == "0" {
+        return true;
+    }
+    if std::env::var("HAGIOS_REQUIRE_REAL").is_ok_and(|value| value == "1") {
+        panic!("HAGIOS_REQUIRE_REAL=1 but this test must run as root to {needs}");
+    }
+    eprintln!("skipping: {needs} needs root");
+    false
+}
+
+/// contrib/nagios/hagios.cfg as an operator installs it: the binary and the spool put in.
+pub fn contrib_snippet(spool: &Path) -> String {
+    let snippet = include_str!("../../../../contrib/nagios/hagios.cfg");
+    snippet
+        .replace("/usr/bin/hagios-notify", &format!("{HAGIOS} notify"))
+        .replace("/var/spool/hagios", &spool.display().to_string())
+}
+
 /// Starts Nagios and writes `hagios.toml` for it: `chat` holds the chat platform's sections
 /// (and any routes), `responder` is the chat user id granted every acting command.
 pub fn start_site(chat: &str, responder: &str) -> Option<NagiosSite> {
@@ -143,18 +178,41 @@ pub fn start_site(chat: &str, responder: &str) -> Option<NagiosSite> {
 
 /// [`start_site`] with `extra_objects` (Nagios object definitions) added to the fixture.
 pub fn start_site_with_objects(chat: &str, responder: &str, extra_objects: &str) -> Option<NagiosSite> {
-    start_site_with(chat, responder, NagiosOptions { extra_objects: extra_objects.into(), ..Default::default() })
+    start_site_notifying(
+        chat,
+        responder,
+        NagiosOptions { extra_objects: extra_objects.into(), ..Default::default() },
+        "",
+    )
+}
+
+/// [`start_site`] whose notification command runs the shell line `also` after `hagios notify`.
+pub fn start_site_also_running(chat: &str, responder: &str, also: &str) -> Option<NagiosSite> {
+    start_site_notifying(chat, responder, NagiosOptions::default(), also)
 }
 
 /// [`start_site`] with a Nagios started with `options` (its notify command is `hagios notify`).
 pub fn start_site_with(chat: &str, responder: &str, options: NagiosOptions) -> Option<NagiosSite> {
+    start_site_notifying(chat, responder, options, "")
+}
+
+fn start_site_notifying(chat: &str, responder: &str, options: NagiosOptions, also: &str) -> Option<NagiosSite> {
     let dir = tempfile::tempdir().expect("temp dir");
     let spool = dir.path().join("spool");
-    let notify_command = format!("{HAGIOS} notify --spool {} --site test", spool.display());
+    let notify_command = notify_then(&format!("{HAGIOS} notify --spool {} --site test", spool.display()), also);
     let options = NagiosOptions { notify_command: Some(notify_command), ..options };
     let nagios = NagiosInstance::start(options)?;
     let config = write_config(dir.path(), &nagios_section(&nagios), chat, responder);
     Some(NagiosSite { nagios, config, spool, dir })
+}
+
+/// The notification command `notify`, followed by the shell line `also` when there is one (after
+/// `&&`: in Nagios' object files `;` starts a comment).
+pub fn notify_then(notify: &str, also: &str) -> String {
+    match also {
+        "" => notify.to_owned(),
+        also => format!("{notify} && {also}"),
+    }
 }
 
 /// [`start_site`] with the default route as a new user has it: no `[default_route]`, so what no
@@ -296,4 +354,15 @@ pub fn assert_one_alert_each(messages: &[hagios_fakeslack::Message], services: &
         assert_eq!(posted, 1, "{needle} posted {posted} times");
     }
     assert_eq!(messages.len(), services.len(), "messages besides the alerts: {messages:#?}");
+}
+
+/// `GET path` on `address`: the status and the body.
+pub fn http_get(address: &str, path: &str) -> (u16, String) {
+    let mut stream = std::net::TcpStream::connect(address).expect("connect to /metrics");
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {address}\r\n\r\n").expect("request");
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut answer).expect("answer");
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let status = head.split_whitespace().nth(1).and_then(|code| code.parse().ok()).unwrap_or(0);
+    (status, body.to_owned())
 }

@@ -2,7 +2,7 @@
 //! configuration, and sites — a private Nagios each, whose notify_command spools into the spool
 //! of that site's `hagios agent`.
 
-use super::{write_config, Daemon, HAGIOS};
+use super::{notify_then, write_config, Daemon, HAGIOS};
 use hagios_testkit::{NagiosInstance, NagiosOptions};
 use std::path::PathBuf;
 use std::process::Command;
@@ -75,7 +75,21 @@ impl Deployment {
     /// A Nagios for `site` (with `extra_objects`), its agent's configuration and the agent.
     pub fn site(&self, site: &str, extra_objects: &str, allow: &str) -> Option<Site> {
         let options = NagiosOptions { extra_objects: extra_objects.to_owned(), ..Default::default() };
-        self.site_with(site, options, allow, |nagios| {
+        self.site_with(site, options, allow, "", |nagios| {
+            format!(
+                "command_file = \"{}\"\nstatus_file = \"{}\"\nobject_cache_file = \"{}\"\nconfirm_timeout = \"15s\"\n",
+                nagios.command_file().display(),
+                nagios.status_file().display(),
+                nagios.object_cache_file().display(),
+            )
+        })
+    }
+
+    /// [`Deployment::site`] whose notification command runs the shell line `also` after
+    /// `hagios notify`.
+    pub fn site_also_running(&self, site: &str, allow: &str, also: &str) -> Option<Site> {
+        let options = NagiosOptions::default();
+        self.site_with(site, options, allow, also, |nagios| {
             format!(
                 "command_file = \"{}\"\nstatus_file = \"{}\"\nobject_cache_file = \"{}\"\nconfirm_timeout = \"15s\"\n",
                 nagios.command_file().display(),
@@ -90,7 +104,7 @@ impl Deployment {
     /// overridden).
     pub fn stock_site(&self, site: &str, allow: &str) -> Option<Site> {
         let options = NagiosOptions { status_update_interval: Some(10), ..Default::default() };
-        self.site_with(site, options, allow, |nagios| {
+        self.site_with(site, options, allow, "", |nagios| {
             format!(
                 "main_config = \"{}\"\ncommand_file = \"{}\"\nstatus_file = \"{}\"\nobject_cache_file = \"{}\"\n",
                 nagios.config_file().display(),
@@ -101,18 +115,20 @@ impl Deployment {
         })
     }
 
-    /// A Nagios for `site` started with `options` (its notify command spools into the agent's
-    /// spool), the agent's configuration with the `[nagios]` keys `nagios_keys` gives, and the agent.
+    /// A Nagios for `site` started with `options`, its notification command spooling into the
+    /// agent's spool and then running the shell line `also`; the agent's configuration with the
+    /// `[nagios]` keys `nagios_keys` gives; and the agent.
     fn site_with(
         &self,
         site: &str,
         options: NagiosOptions,
         allow: &str,
+        also: &str,
         nagios_keys: impl FnOnce(&NagiosInstance) -> String,
     ) -> Option<Site> {
         self.issue_agent(site);
         let spool = self.path(&format!("{site}-spool"));
-        let notify_command = format!("{HAGIOS} notify --spool {} --site {site}", spool.display());
+        let notify_command = notify_then(&format!("{HAGIOS} notify --spool {} --site {site}", spool.display()), also);
         let nagios = NagiosInstance::start(NagiosOptions { notify_command: Some(notify_command), ..options })?;
         let config = self.agent_config(site, &nagios_keys(&nagios), allow);
         let agent = Some(Daemon::start("agent", &config));
@@ -163,6 +179,13 @@ pub struct Site {
 impl Site {
     pub fn spooled(&self) -> usize {
         super::spooled(&self.spool)
+    }
+
+    /// kill -9 the agent: the site stops answering the bot.
+    pub fn stop_agent(&mut self) {
+        if let Some(agent) = self.agent.take() {
+            agent.kill();
+        }
     }
 
     /// kill -9 the agent (no chance to finish anything) and start it again.

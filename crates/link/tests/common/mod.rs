@@ -15,6 +15,7 @@ use hagios_link::tls::{client_config, server_config};
 use hagios_monitor::{EvidenceHub, Monitor, MonitorError, Steps};
 use hagios_spool::Spool;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
@@ -24,13 +25,14 @@ use tokio_rustls::TlsConnector;
 
 pub const PATIENCE: Duration = Duration::from_secs(10);
 
-/// A site with the given hosts that records what it was asked to do.
+/// A site with the given hosts that records what it was asked to do and how often its state was read.
 pub struct RecordingMonitor {
     pub site: String,
     pub hosts: Vec<&'static str>,
     pub executed: Mutex<Vec<(Action, String)>>,
     /// Where commands waiting on this site would take its notifications as evidence.
     pub evidence: EvidenceHub,
+    pub reads: AtomicUsize,
 }
 
 #[async_trait::async_trait]
@@ -40,6 +42,7 @@ impl Monitor for RecordingMonitor {
     }
 
     async fn snapshot(&self) -> Result<Arc<Snapshot>, MonitorError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
         let mut inventory = hagios_domain::Inventory::default();
         for host in &self.hosts {
             inventory.hosts.insert((*host).to_owned(), HostObject::default());
@@ -138,6 +141,7 @@ pub fn start_agent(pki: &Path, bot: &str, site: &str, hosts: Vec<&'static str>, 
         site: site.into(),
         hosts,
         executed: Mutex::default(),
+        reads: AtomicUsize::new(0),
         evidence: EvidenceHub::new(),
     });
     let link = AgentLink {
@@ -212,4 +216,37 @@ pub async fn try_hello(bot: &str, pki: &Path, client: Option<&TlsConfig>, hello:
     let mut stream = tls_to_bot(bot, pki, client).await?;
     write_frame(&mut stream, &hello).await.ok()?;
     read_frame(&mut stream, MAX_FRAME_BYTES).await.ok().flatten()
+}
+
+/// What the bot logs while a test runs (on the test's thread, where the link's tasks run).
+#[derive(Clone, Default)]
+pub struct Log(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Log {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Log {
+    pub fn capture() -> (Log, tracing::subscriber::DefaultGuard) {
+        let log = Log::default();
+        let writer = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .finish();
+        (log, tracing::subscriber::set_default(subscriber))
+    }
+
+    /// Everything logged so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
 }

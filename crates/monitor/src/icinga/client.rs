@@ -298,7 +298,7 @@ fn unreachable(err: reqwest::Error) -> MonitorError {
 
 fn read(path: &Path, key: &str) -> Result<Vec<u8>, MonitorError> {
     std::fs::read(path)
-        .map_err(|source| MonitorError::Io { context: format!("cannot read {key} {}", path.display()), source })
+        .map_err(|cause| MonitorError::Io { context: format!("cannot read {key} {}", path.display()), cause })
 }
 
 fn bad_file(path: &Path, key: &str, err: &reqwest::Error) -> MonitorError {

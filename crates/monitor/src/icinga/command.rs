@@ -1,7 +1,11 @@
 //! Typed actions as Icinga 2 API requests. Objects are selected by constant filters whose names
 //! travel in `filter_vars`, and free text (comments, authors) as JSON strings: nothing typed in
-//! chat is ever spliced into a filter expression.
+//! chat is ever spliced into a filter expression. Comments are cleaned as on Nagios (and the
+//! author arrives cleaned, `hagios_domain::free_text`): Icinga hands both to notification
+//! commands as `$notification.comment$`/`$notification.author$`, which sites run through a shell
+//! too.
 
+use hagios_domain::free_text::clean_text;
 use hagios_domain::{Action, DowntimeTarget, ObjectRef};
 use serde_json::{json, Map, Value};
 
@@ -51,12 +55,12 @@ fn action(name: &'static str, body: Value) -> ApiRequest {
     ApiRequest::Action { name, body }
 }
 
-/// The API calls for `action`, on behalf of `author`.
+/// The API calls for `action`, on behalf of `author` (as stored).
 pub(crate) fn requests(action_to_do: &Action, author: &str) -> Vec<ApiRequest> {
     match action_to_do {
         Action::Acknowledge { target, comment, sticky, notify, persistent, expire } => {
             let mut fields = json!({
-                "author": author, "comment": comment,
+                "author": author, "comment": clean_text(comment),
                 "sticky": sticky, "notify": notify, "persistent": persistent,
             });
             if let Some(expire) = expire {
@@ -67,7 +71,7 @@ pub(crate) fn requests(action_to_do: &Action, author: &str) -> Vec<ApiRequest> {
         Action::RemoveAcknowledgement { target } => vec![action("remove-acknowledgement", body(target, json!({})))],
         Action::ScheduleDowntime { target, span, comment } => {
             let mut fields = json!({
-                "author": author, "comment": comment,
+                "author": author, "comment": clean_text(comment),
                 "start_time": span.start, "end_time": span.end,
                 "fixed": span.fixed, "duration": span.duration,
             });
@@ -100,7 +104,7 @@ pub(crate) fn requests(action_to_do: &Action, author: &str) -> Vec<ApiRequest> {
         }],
         Action::RemoveHost { name } => vec![ApiRequest::Delete { kind: "hosts", name: name.clone() }],
         Action::AddComment { target, comment, .. } => {
-            vec![action("add-comment", body(target, json!({"author": author, "comment": comment})))]
+            vec![action("add-comment", body(target, json!({"author": author, "comment": clean_text(comment)})))]
         }
     }
 }
@@ -131,9 +135,24 @@ mod tests {
         assert_eq!(body["filter"], "host.name == hagios_host && service.name == hagios_service");
         assert_eq!(body["filter_vars"]["hagios_host"], evil);
         assert_eq!(body["filter_vars"]["hagios_service"], "HTTP\"; drop");
-        assert_eq!(body["comment"], "it's \"fine\" $x$");
+        assert_eq!(body["comment"], "it’s ”fine” ＄x＄", "cleaned as on Nagios");
         assert_eq!(body["expiry"], 1_900_000_000);
         assert_eq!(body["type"], "Service");
+    }
+
+    #[test]
+    fn comments_are_cleaned_as_on_nagios() {
+        let note = Action::AddComment {
+            target: ObjectRef::host("db01"),
+            comment: "| id > /tmp/p # breaks quoting\\".into(),
+            persistent: true,
+        };
+        let [ApiRequest::Action { body, .. }]: [ApiRequest; 1] =
+            requests(&note, "a＼").try_into().expect("exactly one request")
+        else {
+            panic!("an action request")
+        };
+        assert_eq!((&body["author"], &body["comment"]), (&json!("a＼"), &json!("｜ id ＞ /tmp/p ＃ breaks quoting＼")));
     }
 
     #[test]

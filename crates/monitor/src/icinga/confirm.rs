@@ -3,7 +3,6 @@
 //! Nagios.
 
 use super::client::ApiResult;
-use super::state;
 use super::IcingaMonitor;
 use crate::readback::{self, Expectation};
 use crate::MonitorError;
@@ -39,9 +38,11 @@ pub(crate) fn accepted(results: &[ApiResult]) -> Result<(), MonitorError> {
     }
 }
 
-/// Polls the objects API until `expectation` holds or `timeout` passes.
+/// Polls the objects API until `expectation` holds or `timeout` passes. Each poll is a read
+/// under way or a new one, never a finished one; confirmations running at the same time share
+/// their reads, and the read that confirms is what `snapshot()` answers next.
 pub(crate) async fn wait(monitor: &IcingaMonitor, expectation: &Expectation, timeout: Duration) -> Outcome {
-    match readback::poll(|| state::load(&monitor.client), expectation, timeout, POLL_INTERVAL).await {
+    match readback::poll(|| monitor.read_state(Duration::ZERO), expectation, timeout, POLL_INTERVAL).await {
         Ok(detail) => Outcome::Confirmed(detail),
         Err(_) => Outcome::Unconfirmed(format!("sent, not yet confirmed by Icinga 2 after {timeout:?}")),
     }

@@ -7,21 +7,22 @@
 //!   unchanged, so a name containing `;` or any control character (`\n`, `\r`, `\0`, …) is
 //!   **refused**, as is an empty name or one longer than [`MAX_NAME_BYTES`].
 //! - **Free text** (comments) is prose, where an exact copy matters less than getting the action
-//!   through, so it is **repaired**: control characters become spaces, `;` becomes `,`, and the
-//!   text is truncated at a character boundary to [`MAX_TEXT_BYTES`].
-//! - **Quotes and `$`** in free text and in the author become look-alikes (`'` → `’`, `"` → `”`,
-//!   `` ` `` → `ˋ`, `$` → `＄`). Nagios hands comments and authors back, unstripped, in the
-//!   `$NOTIFICATIONCOMMENT$`/`$NOTIFICATIONAUTHOR$` macros of notification command lines that
-//!   `/bin/sh` runs, where a quote typed in chat would break out of a quoted argument.
+//!   through, so it is **repaired** ([`clean_text`]): control characters become spaces, `;`
+//!   becomes `,`, and the text is truncated at a character boundary to [`MAX_TEXT_BYTES`].
+//! - **Shell syntax** in free text and in the author — quotes, `$`, `` ` ``, `\`, `|`, `&`,
+//!   `<`, `>`, `(`, `)`, `#` — becomes look-alikes (`'` → `’`, `\` → `＼`, `|` → `｜`, …;
+//!   [`clean_text`], [`clean_author`], shared with Icinga). Nagios hands comments and authors
+//!   back, unstripped, in the `$NOTIFICATIONCOMMENT$`/`$NOTIFICATIONAUTHOR$` macros of
+//!   notification command lines that `/bin/sh` runs, where a quote typed in chat would end a
+//!   quoted argument and a trailing backslash would swallow its closing quote.
 //!
 //! With these caps every line stays below `PIPE_BUF`, so one `write(2)` delivers it atomically.
 
+pub use hagios_domain::free_text::{clean_author, clean_text, MAX_TEXT_BYTES};
 use hagios_domain::DowntimeSpan;
 
 /// Longest host name, service description or author accepted, in bytes.
 pub const MAX_NAME_BYTES: usize = 255;
-/// Comments are cut to this many bytes.
-pub const MAX_TEXT_BYTES: usize = 1024;
 /// Linux' atomic pipe write size; every rendered line is shorter.
 pub const PIPE_BUF: usize = 4096;
 
@@ -287,41 +288,6 @@ fn checked_name<'a>(field: &'static str, name: &'a str) -> Result<&'a str, Rende
     Ok(name)
 }
 
-/// Free text as Nagios will store it: control characters → space, `;` → `,`, quotes and `$` →
-/// look-alikes, at most [`MAX_TEXT_BYTES`] bytes. Confirmation compares against this form.
-pub fn clean_text(text: &str) -> String {
-    let mut cleaned = String::with_capacity(text.len().min(MAX_TEXT_BYTES));
-    for character in text.chars() {
-        let replacement = match character {
-            ';' => ',',
-            c if c.is_control() => ' ',
-            c => shell_inert(c),
-        };
-        if cleaned.len() + replacement.len_utf8() > MAX_TEXT_BYTES {
-            break;
-        }
-        cleaned.push(replacement);
-    }
-    cleaned
-}
-
-/// An author name as Nagios will store it: quotes and `$` → look-alikes. Other characters are
-/// checked (and refused) by the renderer like any name.
-pub fn clean_author(author: &str) -> String {
-    author.chars().map(shell_inert).collect()
-}
-
-/// Swaps the characters that end or expand a quoted shell argument for look-alikes.
-fn shell_inert(character: char) -> char {
-    match character {
-        '\'' => '’',
-        '"' => '”',
-        '`' => 'ˋ',
-        '$' => '＄',
-        c => c,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -385,24 +351,24 @@ mod tests {
     }
 
     #[test]
-    fn quotes_and_dollars_cannot_break_out_of_a_notification_command_line() {
+    fn quotes_dollars_and_backslashes_cannot_break_out_of_a_notification_command_line() {
         let comment = ExternalCommand::AddHostComment {
             host: "web01".into(),
-            note: note(&clean_author("O'Brien"), r#"it's fine'; touch /tmp/x; echo "$(id)" `id`"#),
+            note: note(
+                &clean_author("O'Brien\\").expect("a usable author"),
+                r#"it's fine'; touch /tmp/x; echo "$(id)" `id` \"#,
+            ),
         };
         assert_eq!(
             render(&comment, 1).as_deref(),
-            Ok("[1] ADD_HOST_COMMENT;web01;1;O’Brien;it’s fine’, touch /tmp/x, echo ”＄(id)” ˋidˋ\n")
+            Ok("[1] ADD_HOST_COMMENT;web01;1;O’Brien＼;it’s fine’, touch /tmp/x, echo ”＄（id）” ˋidˋ ＼\n")
         );
-    }
-
-    #[test]
-    fn long_comments_are_cut_at_a_character_boundary() {
-        let text = "é".repeat(MAX_TEXT_BYTES);
-        let cleaned = clean_text(&text);
-        assert_eq!(cleaned.len(), MAX_TEXT_BYTES);
-        assert!(cleaned.chars().all(|c| c == 'é'));
-        assert_eq!(clean_text(&"x".repeat(MAX_TEXT_BYTES + 1)).len(), MAX_TEXT_BYTES);
+        let trailing = ExternalCommand::AddSvcComment {
+            host: "web01".into(),
+            service: "HTTP".into(),
+            note: note("User", "breaks quoting\\"),
+        };
+        assert_eq!(render(&trailing, 1).as_deref(), Ok("[1] ADD_SVC_COMMENT;web01;HTTP;1;User;breaks quoting＼\n"));
     }
 
     #[test]

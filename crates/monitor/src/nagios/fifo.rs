@@ -18,7 +18,7 @@ pub(crate) async fn send(command_file: &Path, line: String) -> Result<(), Monito
     let command_file = command_file.to_path_buf();
     tokio::task::spawn_blocking(move || write_line(&command_file, line.as_bytes()))
         .await
-        .map_err(|err| MonitorError::Io { context: "the command writer task failed".into(), source: err.into() })?
+        .map_err(|err| MonitorError::Io { context: "the command writer task failed".into(), cause: err.into() })?
 }
 
 fn write_line(command_file: &Path, line: &[u8]) -> Result<(), MonitorError> {
@@ -37,7 +37,7 @@ fn write_line(command_file: &Path, line: &[u8]) -> Result<(), MonitorError> {
             Ok(written) => {
                 return Err(MonitorError::Io {
                     context: format!("only {written} of {} bytes reached {}", line.len(), command_file.display()),
-                    source: std::io::ErrorKind::WriteZero.into(),
+                    cause: std::io::ErrorKind::WriteZero.into(),
                 })
             }
             Err(Errno::AGAIN) | Err(Errno::INTR) => thread::sleep(FULL_PIPE_PAUSE),
@@ -72,7 +72,7 @@ fn not_running(command_file: &Path) -> MonitorError {
 }
 
 fn io_error(context: String, errno: Errno) -> MonitorError {
-    MonitorError::Io { context, source: errno.into() }
+    MonitorError::Io { context, cause: errno.into() }
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ mod state;
 use crate::cadence::{self, Cadence, CadenceSource, LogWatch};
 use crate::evidence::EvidenceHub;
 use crate::readback::{wait_past_second, Expectation};
-use crate::validate::ensure_exists;
+use crate::validate::{ensure_exists, ensure_host_fields, stored_author};
 use crate::{Monitor, MonitorError, Steps};
 use async_trait::async_trait;
 use command::{AckOptions, DowntimeRequest, ExternalCommand, Note};
@@ -126,6 +126,7 @@ impl Monitor for NagiosMonitor {
     }
 
     async fn execute_with(&self, action: &Action, author: &str, steps: Steps<'_>) -> Result<Outcome, MonitorError> {
+        ensure_host_fields(action)?;
         let snapshot = self.snapshot().await?;
         if let Some(object) = action.object() {
             ensure_exists(&snapshot, &object)?;
@@ -137,12 +138,9 @@ impl Monitor for NagiosMonitor {
             Action::RemoveHost { name } => return self.host_change()?.remove(name).await,
             _ => {}
         }
-        let commands = plan(action, author, &snapshot)?;
-        let comment = match action {
-            Action::AddComment { comment, .. } => command::clean_text(comment),
-            _ => String::new(),
-        };
-        let expectation = Expectation::of(action, &command::clean_author(author), &comment, &snapshot)?;
+        let author = stored_author(author)?;
+        let commands = plan(action, &author, &snapshot)?;
+        let expectation = Expectation::of(action, &author, &snapshot)?;
         let now = hagios_domain::unix_now();
         let lines = commands
             .iter()
@@ -189,9 +187,9 @@ fn as_logged(line: &str) -> String {
     line.split_once("] ").map_or(line, |(_, command)| command).trim_end().to_owned()
 }
 
-/// The commands that carry out `action`, and what status.dat shows once they took effect.
+/// The commands that carry out `action` on behalf of `author` (as stored).
 fn plan(action: &Action, author: &str, snapshot: &Snapshot) -> Result<Vec<ExternalCommand>, MonitorError> {
-    let author = command::clean_author(author);
+    let author = author.to_owned();
     Ok(match action {
         // Configuration changes, not external commands: `managed.rs` carries them out.
         Action::AddHost { .. } | Action::RemoveHost { .. } => {

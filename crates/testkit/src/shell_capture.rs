@@ -1,0 +1,107 @@
+//! A notification command written the way sites write them — the author and comment macros put
+//! through `sh` once in double and once in single quotes — that records how many words each
+//! call received and what they were, and the marker files an injected command would create.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use tempfile::TempDir;
+
+/// The script the shell line calls: one record per call, its argument count then each argument,
+/// separated by control characters that cleaned text can no longer hold.
+const RECORDER: &str = "#!/bin/sh\n{ printf '%s\\037' \"$#\" \"$@\"; printf '\\036'; } >> \"$0.out\"\n";
+
+/// What one call of the notification command received: its words.
+pub type Call = Vec<String>;
+
+pub struct ShellCapture {
+    dir: TempDir,
+    recorder: PathBuf,
+}
+
+impl ShellCapture {
+    pub fn new() -> ShellCapture {
+        let dir = tempfile::tempdir().expect("temp dir for the shell capture");
+        let recorder = dir.path().join("record");
+        std::fs::write(&recorder, RECORDER).expect("write the recorder");
+        std::fs::set_permissions(&recorder, std::fs::Permissions::from_mode(0o755)).expect("chmod the recorder");
+        ShellCapture { dir, recorder }
+    }
+
+    /// The shell line of a notification command passing `author` and `comment` (macros, for
+    /// example `$NOTIFICATIONAUTHOR$`) to the recorder in double quotes, then in single quotes
+    /// (joined by `&&`: in Nagios' object files `;` starts a comment).
+    pub fn shell_line(&self, author: &str, comment: &str) -> String {
+        let recorder = self.recorder.display();
+        format!("{recorder} \"{author}\" \"{comment}\" && {recorder} '{author}' '{comment}'")
+    }
+
+    /// Every call recorded so far, in order: each the words it received.
+    pub fn calls(&self) -> Vec<Call> {
+        let out = std::fs::read_to_string(self.recorder.with_extension("out")).unwrap_or_default();
+        out.split('\u{1e}')
+            .filter(|call| !call.is_empty())
+            .map(|call| {
+                let mut words: Vec<String> = call.split('\u{1f}').map(str::to_owned).collect();
+                words.pop(); // after the last separator
+                let count: usize = words.remove(0).parse().expect("the recorder writes the word count first");
+                assert_eq!(count, words.len(), "a word held the separator: {call:?}");
+                words
+            })
+            .collect()
+    }
+
+    /// Where the `n`th attack would leave its file.
+    pub fn marker(&self, n: usize) -> PathBuf {
+        self.dir.path().join(format!("marker{n}"))
+    }
+
+    /// `| id > MARKER #`, the shell the `n`th attack tries to run.
+    pub fn injected(&self, n: usize) -> String {
+        format!("| id > {} #", self.marker(n).display())
+    }
+
+    /// The markers that exist: each one a command that ran.
+    pub fn markers_made(&self) -> Vec<PathBuf> {
+        let made = std::fs::read_dir(self.dir.path()).expect("read the capture folder");
+        let mut made: Vec<PathBuf> = made
+            .filter_map(Result::ok)
+            .map(|entry| entry.path())
+            .filter(|path| path.file_name().is_some_and(|name| name.to_string_lossy().starts_with("marker")))
+            .collect();
+        made.sort();
+        made
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Default for ShellCapture {
+    fn default() -> Self {
+        ShellCapture::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    fn run(line: &str) {
+        let status = Command::new("/bin/sh").arg("-c").arg(line).status().expect("sh");
+        assert!(status.success(), "{line}");
+    }
+
+    #[test]
+    fn each_call_is_recorded_with_its_words_and_breaking_out_shows() {
+        let capture = ShellCapture::new();
+        run(&capture.shell_line("alice", "on it"));
+        run(&capture.shell_line("bob", "a\" \"b"));
+        run(&capture.shell_line("eve", &format!("x\" ; touch {} ; echo \"", capture.marker(1).display())));
+        let calls = capture.calls();
+        assert_eq!(calls[..2], [["alice", "on it"], ["alice", "on it"]]);
+        assert_eq!(calls[2], ["bob", "a", "b"], "a value split into two words");
+        assert_eq!(capture.markers_made(), [capture.marker(1)], "the injected command ran");
+    }
+}
