@@ -51,12 +51,15 @@ fn at_debian_s_stock_cadence_the_agent_s_final_word_reaches_the_bot_confirmed_or
     east.nagios.submit_service_result("web01", "HTTP", 2, "CRITICAL - connection refused");
     bot.wait_for_message("PROBLEM web01!HTTP is CRITICAL");
     bot.type_line("ack web01 HTTP on it");
-    bot.wait_for_text_within(final_word, "acknowledged web01!HTTP — confirmed by Nagios (acknowledged web01!HTTP; ");
+    bot.wait_for_text_within(
+        final_word,
+        "acknowledged east:web01!HTTP — confirmed by Nagios (acknowledged web01!HTTP; ",
+    );
     bot.type_line("ack web01 Disk mine");
     bot.wait_for_text_within(
         final_word,
-        "acknowledge web01!Disk — not applied: web01!Disk is OK — it has no problem, and Nagios acknowledges only \
-         problems",
+        "acknowledge east:web01!Disk — not applied: web01!Disk is OK — it has no problem, and Nagios acknowledges \
+         only problems",
     );
     let screen = bot.screen();
     assert!(!screen.contains("not yet confirmed") && !screen.contains("did not answer"), "{screen}");
