@@ -87,7 +87,7 @@ async fn the_log_alone_shows_a_command_read_and_acknowledged() {
     let (outcome, steps) = run(&monitor, &ack(ObjectRef::service("web01", "HTTP"))).await;
     assert_eq!(
         detail(outcome),
-        Outcome::Confirmed("acknowledged web01!HTTP; Nagios' log shows its ACKNOWLEDGEMENT notification".into())
+        Outcome::Confirmed("acknowledged web01!HTTP; Nagios' log shows its acknowledgement notification".into())
     );
     assert!(matches!(steps[0], Step::Sent { answer_within: PATIENCE, .. }), "{steps:?}");
     assert_eq!(steps[1], Step::Received { how: "Nagios read it (its log shows the command)".into() });
@@ -105,7 +105,7 @@ async fn the_log_alone_shows_a_downtime_started_cancelled_or_refused() {
     assert_eq!(
         detail(started),
         Outcome::Confirmed(
-            "downtime scheduled for web01!Disk and started; Nagios' log shows the downtime STARTED".into()
+            "downtime scheduled for web01!Disk and started; Nagios' log shows that the downtime started".into()
         )
     );
 
@@ -117,7 +117,7 @@ async fn the_log_alone_shows_a_downtime_started_cancelled_or_refused() {
     let (cancelled, _) = run(&monitor, &Action::DeleteDowntime { id }).await;
     assert_eq!(
         detail(cancelled),
-        Outcome::Confirmed(format!("downtime #{id} cancelled; Nagios' log shows the downtime CANCELLED"))
+        Outcome::Confirmed(format!("downtime #{id} cancelled; Nagios' log shows that the downtime was cancelled"))
     );
 
     // A flexible downtime that lasts no time: Nagios logs that the command failed.
@@ -165,14 +165,14 @@ async fn the_monitor_s_own_notifications_alone_confirm_acks_and_downtimes() {
     let (acknowledged, steps) = run(&monitor, &ack(ObjectRef::service("db01", "MySQL"))).await;
     assert_eq!(
         detail(acknowledged),
-        Outcome::Confirmed("acknowledged db01!MySQL; its ACKNOWLEDGEMENT notification shows it".into())
+        Outcome::Confirmed("acknowledged db01!MySQL; its acknowledgement notification shows it".into())
     );
     assert!(matches!(steps[..], [Step::Sent { .. }]), "no log, so no read step: {steps:?}");
 
     let (started, _) = run(&monitor, &downtime_now(DowntimeTarget::Host("db01".into()), true, 3600)).await;
     assert_eq!(
         detail(started),
-        Outcome::Confirmed("downtime scheduled for db01 and started; its DOWNTIMESTART notification shows it".into())
+        Outcome::Confirmed("downtime scheduled for db01 and started; its downtime start notification shows it".into())
     );
     publisher.abort();
 }

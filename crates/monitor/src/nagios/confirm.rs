@@ -18,7 +18,7 @@ use super::state::StateCache;
 use crate::evidence::{Evidence, EvidenceHub};
 use crate::readback::Expectation;
 use crate::{MonitorError, Steps};
-use hagios_domain::{Notification, Outcome, Snapshot, Step};
+use hagios_domain::{Notification, NotificationType, Outcome, Snapshot, Step};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -76,7 +76,7 @@ impl Listening {
             tokio::select! {
                 notification = self.notification() => {
                     if expectation.shown_by_notification(&notification, sent_at) {
-                        let kind = notification.kind;
+                        let kind = notification_words(notification.kind);
                         return Some(Outcome::Confirmed(format!("{}; its {kind} notification shows it", expectation.effect())));
                     }
                 }
@@ -183,6 +183,16 @@ pub(super) async fn wait(mut listening: Listening, wait: Wait<'_>) -> Outcome {
         {
             return outcome;
         }
+    }
+}
+
+/// A notification's kind in words: a reply quoting Nagios' own `ACKNOWLEDGEMENT` would read
+/// like the notification itself.
+fn notification_words(kind: NotificationType) -> String {
+    match kind {
+        NotificationType::DowntimeStart => "downtime start".to_owned(),
+        NotificationType::DowntimeCancelled => "downtime cancellation".to_owned(),
+        other => other.to_string().to_lowercase(),
     }
 }
 

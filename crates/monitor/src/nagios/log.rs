@@ -120,14 +120,14 @@ pub(crate) fn said(line: &LogLine, commands: &[String], expectation: &Expectatio
     }
     let done = match expectation {
         Expectation::Acknowledged { object, acknowledged: true } => {
-            notification_of(text, object, "ACKNOWLEDGEMENT (").then_some("its ACKNOWLEDGEMENT notification")
+            notification_of(text, object, "ACKNOWLEDGEMENT (").then_some("its acknowledgement notification")
         }
         // A line from before the downtime's start is about another downtime.
         Expectation::DowntimeScheduled { object, start, .. } => {
-            (line.time >= *start && downtime_alert(text, object, "STARTED")).then_some("the downtime STARTED")
+            (line.time >= *start && downtime_alert(text, object, "STARTED")).then_some("that the downtime started")
         }
         Expectation::DowntimeGone { object, .. } => {
-            downtime_alert(text, object, "CANCELLED").then_some("the downtime CANCELLED")
+            downtime_alert(text, object, "CANCELLED").then_some("that the downtime was cancelled")
         }
         _ => None,
     }?;
@@ -188,7 +188,7 @@ mod tests {
             line("SERVICE NOTIFICATION: tester;web01;HTTP;ACKNOWLEDGEMENT (CRITICAL);hagios-notify;down;alice;on it");
         assert_eq!(
             said(&logged, &none, &service),
-            Some(Said::Done("acknowledged web01!HTTP; Nagios' log shows its ACKNOWLEDGEMENT notification".into()))
+            Some(Said::Done("acknowledged web01!HTTP; Nagios' log shows its acknowledgement notification".into()))
         );
         let load = line("SERVICE NOTIFICATION: tester;web01;HTTP Load;ACKNOWLEDGEMENT (CRITICAL);x;y;alice;on it");
         assert_eq!(said(&load, &none, &service), None, "another service");
@@ -213,7 +213,7 @@ mod tests {
         };
         let started =
             line("SERVICE DOWNTIME ALERT: web01;HTTP;STARTED; Service has entered a period of scheduled downtime");
-        assert!(matches!(said(&started, &none, &scheduled), Some(Said::Done(text)) if text.contains("STARTED")));
+        assert!(matches!(said(&started, &none, &scheduled), Some(Said::Done(text)) if text.contains("started")));
         let early = LogLine { time: 1_699_999_999, ..started.clone() };
         assert_eq!(said(&early, &none, &scheduled), None, "another downtime, started before this one may");
         let gone = Expectation::DowntimeGone { id: 7, object };
@@ -222,7 +222,7 @@ mod tests {
             line("SERVICE DOWNTIME ALERT: web01;HTTP;CANCELLED; Scheduled downtime for service has been cancelled.");
         assert_eq!(
             said(&cancelled, &none, &gone),
-            Some(Said::Done("downtime #7 cancelled; Nagios' log shows the downtime CANCELLED".into()))
+            Some(Said::Done("downtime #7 cancelled; Nagios' log shows that the downtime was cancelled".into()))
         );
         let host = Expectation::DowntimeGone { id: 8, object: ObjectRef::host("db01") };
         let host_cancelled =
