@@ -75,28 +75,14 @@ impl Deployment {
     /// A Nagios for `site` (with `extra_objects`), its agent's configuration and the agent.
     pub fn site(&self, site: &str, extra_objects: &str, allow: &str) -> Option<Site> {
         let options = NagiosOptions { extra_objects: extra_objects.to_owned(), ..Default::default() };
-        self.site_with(site, options, allow, "", |nagios| {
-            format!(
-                "command_file = \"{}\"\nstatus_file = \"{}\"\nobject_cache_file = \"{}\"\nconfirm_timeout = \"15s\"\n",
-                nagios.command_file().display(),
-                nagios.status_file().display(),
-                nagios.object_cache_file().display(),
-            )
-        })
+        self.site_with(site, options, allow, "", lab_keys)
     }
 
     /// [`Deployment::site`] whose notification command runs the shell line `also` after
     /// `hagios notify`.
     pub fn site_also_running(&self, site: &str, allow: &str, also: &str) -> Option<Site> {
         let options = NagiosOptions::default();
-        self.site_with(site, options, allow, also, |nagios| {
-            format!(
-                "command_file = \"{}\"\nstatus_file = \"{}\"\nobject_cache_file = \"{}\"\nconfirm_timeout = \"15s\"\n",
-                nagios.command_file().display(),
-                nagios.status_file().display(),
-                nagios.object_cache_file().display(),
-            )
-        })
+        self.site_with(site, options, allow, also, lab_keys)
     }
 
     /// A Nagios for `site` writing status.dat every 10 s as Debian ships it, served by an agent
@@ -195,6 +181,16 @@ impl Site {
         }
         self.agent = Some(Daemon::start("agent", &self.config));
     }
+}
+
+/// The agent's `[nagios]` keys for a lab instance: its files, and 15 s for a command's final word.
+fn lab_keys(nagios: &NagiosInstance) -> String {
+    format!(
+        "command_file = \"{}\"\nstatus_file = \"{}\"\nobject_cache_file = \"{}\"\nconfirm_timeout = \"15s\"\n",
+        nagios.command_file().display(),
+        nagios.status_file().display(),
+        nagios.object_cache_file().display(),
+    )
 }
 
 /// Every command an agent may allow from chat.
