@@ -296,6 +296,7 @@ impl Router {
             snapshot: sites.merged(),
             sites: &sites,
             settings: &self.settings,
+            cadence: monitor.cadence(),
         };
         let snapshot = &sites;
         match (command.parse)(&captures, &input) {
@@ -578,6 +579,10 @@ impl Router {
                 let detail = if detail.is_empty() { detail } else { format!(" ({detail})") };
                 format!("{} — confirmed by {backend}{detail}", act.done)
             }
+            Ok(Outcome::NotApplied(reason)) => {
+                audit.result = format!("not applied: {reason}");
+                format!("{} — not applied: {reason}", act.intent)
+            }
             Ok(Outcome::Unconfirmed(detail)) => {
                 audit.result = format!("unconfirmed: {detail}");
                 format!(
@@ -625,7 +630,10 @@ impl Member {
     /// How its request ended, from its audit result (`confirmed: …`, `failed: …`, a refusal).
     fn outcome(&self) -> &str {
         let result = self.audit.result.as_str();
-        ["confirmed", "unconfirmed", "failed"].into_iter().find(|word| result.starts_with(word)).unwrap_or("refused")
+        ["confirmed", "not applied", "unconfirmed", "failed"]
+            .into_iter()
+            .find(|word| result.starts_with(word))
+            .unwrap_or("refused")
     }
 }
 
@@ -729,6 +737,16 @@ mod tests {
              `status web01!\"HTTP Load\"` shows whether it took effect"
         );
         assert_eq!(sent.audit().result, "unconfirmed: no change after 5s");
+    }
+
+    #[test]
+    fn actions_not_applied_say_why() {
+        let sent = Chat::alice().failing(Behaviour::NotApply).send(r#"ack web01 "HTTP Load""#);
+        assert_eq!(
+            sent.reply(),
+            "acknowledge web01!HTTP Load — not applied: web01!HTTP Load is OK — it has no problem"
+        );
+        assert_eq!(sent.audit().result, "not applied: web01!HTTP Load is OK — it has no problem");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use crate::testing::{fixture, policy, SETTINGS};
 use crate::{Request, Router, Thread};
 use async_trait::async_trait;
 use hagios_domain::{Action, HostObject, ObjectRef, Outcome, SiteObject, SiteSnapshots, Snapshot};
-use hagios_monitor::{Monitor, MonitorError};
+use hagios_monitor::{Monitor, MonitorError, Steps};
 use std::sync::{Arc, Mutex};
 
 /// east: the fixture plus app01 (db01 in host group db-servers); west: the fixture with db01 in no
@@ -41,7 +41,7 @@ impl Monitor for Sites {
         Ok(Arc::clone(self.state.merged()))
     }
 
-    async fn execute(&self, _: &Action, _: &str) -> Result<Outcome, MonitorError> {
+    async fn execute_with(&self, _: &Action, _: &str, _: Steps<'_>) -> Result<Outcome, MonitorError> {
         Err(MonitorError::Refused("the command names no site".into()))
     }
 

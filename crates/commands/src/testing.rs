@@ -9,7 +9,7 @@ use hagios_domain::{
     Action, Downtime, HostObject, HostView, Inventory, ObjectRef, Outcome, ServiceView, SiteObject, SiteSnapshots,
     Snapshot, State, Status,
 };
-use hagios_monitor::{Monitor, MonitorError};
+use hagios_monitor::{Monitor, MonitorError, Steps};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 
@@ -132,6 +132,7 @@ pub(crate) fn input_for<'a>(sites: &'a SiteSnapshots, incident: Option<&'a SiteO
         snapshot: sites.merged(),
         sites,
         settings: &SETTINGS,
+        cadence: None,
     }
 }
 
@@ -139,6 +140,7 @@ pub(crate) fn input_for<'a>(sites: &'a SiteSnapshots, incident: Option<&'a SiteO
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Behaviour {
     Confirm,
+    NotApply,
     Unconfirm,
     NotRunning,
     StateUnreadable,
@@ -178,10 +180,11 @@ impl Monitor for RecordingMonitor {
         }
     }
 
-    async fn execute(&self, action: &Action, author: &str) -> Result<Outcome, MonitorError> {
+    async fn execute_with(&self, action: &Action, author: &str, _steps: Steps<'_>) -> Result<Outcome, MonitorError> {
         self.executed.lock().expect("no test panicked while holding the lock").push((action.clone(), author.into()));
         match self.behaviour {
             Behaviour::Confirm => Ok(Outcome::Confirmed("seen in status.dat".into())),
+            Behaviour::NotApply => Ok(Outcome::NotApplied("web01!HTTP Load is OK — it has no problem".into())),
             Behaviour::Unconfirm => Ok(Outcome::Unconfirmed("no change after 5s".into())),
             Behaviour::NotRunning => {
                 Err(MonitorError::NotRunning { system: "Nagios", detail: "command FIFO has no reader".into() })

@@ -197,6 +197,7 @@ impl Terms {
                 holds: Holds::new(config.quiet_hours.clone()),
                 groups: Groups::with_topology(self.monitor.clone()),
                 intake: Default::default(),
+                evidence: self.monitor.evidence(),
                 health: self.health.clone(),
                 oncall: self.rota.clone(),
             };

@@ -3,6 +3,7 @@
 
 use crate::object::ObjectRef;
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
 
 /// What a downtime covers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,13 +115,18 @@ impl Action {
     }
 }
 
-/// What the monitoring system's own state says after an action was sent.
+/// The final word on an action that was sent: what the monitoring system's own evidence says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", content = "detail", rename_all = "snake_case")]
 pub enum Outcome {
-    /// The effect is visible in the monitoring system's state.
+    /// The monitoring system shows the effect; the detail says what and how it was seen.
     Confirmed(String),
-    /// The command was handed over, but the state did not show it before the timeout.
+    /// The monitoring system read the command and shows that it did not take effect (an
+    /// acknowledgement of an object without a problem, a refused downtime, a stop meanwhile);
+    /// the detail is the reason.
+    NotApplied(String),
+    /// No verdict by the deadline: the command was handed over, and the detail says what is
+    /// known (a forced check still running, say).
     Unconfirmed(String),
 }
 
@@ -131,7 +137,21 @@ impl Outcome {
 
     pub fn detail(&self) -> &str {
         match self {
-            Outcome::Confirmed(detail) | Outcome::Unconfirmed(detail) => detail,
+            Outcome::Confirmed(detail) | Outcome::NotApplied(detail) | Outcome::Unconfirmed(detail) => detail,
         }
     }
+}
+
+/// A step on the way to an action's [`Outcome`], reported as it happens so that a reply can
+/// show it before the final word.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum Step {
+    /// Handed over to the monitoring system. `state_every` is how often it writes the state
+    /// hagios reads back, when that is a cadence (Nagios' status.dat); the final word comes
+    /// within `answer_within`.
+    Sent { state_every: Option<Duration>, answer_within: Duration },
+    /// The monitoring system has the command (Nagios' log shows it read it; Icinga's API
+    /// accepted it) — not yet evidence of its effect.
+    Received { how: String },
 }

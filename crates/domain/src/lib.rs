@@ -17,7 +17,7 @@ pub mod snooze;
 pub mod suggest;
 pub mod words;
 
-pub use action::{Action, DowntimeSpan, DowntimeTarget, Outcome};
+pub use action::{Action, DowntimeSpan, DowntimeTarget, Outcome, Step};
 pub use attachment::Attachment;
 pub use glob::glob_match;
 pub use host_fields::{check_host_field, check_new_host, HostField, HostFieldError};

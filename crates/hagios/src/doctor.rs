@@ -32,6 +32,9 @@ pub fn check_config(path: &Path, user: Option<&str>) -> ExitCode {
     for finding in &findings {
         eprintln!("{finding}");
     }
+    if let Some(timing) = doctor::command_timing(&config) {
+        println!("commands: {timing}");
+    }
     for note in &config.notes {
         println!("note: {note}");
     }

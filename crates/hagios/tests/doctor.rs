@@ -69,12 +69,20 @@ fn a_stock_nagios_set_up_as_documented_passes_and_each_mistake_fails_with_its_fi
         &format!("may write commands to {}", nagios.command_file().display()),
         "is fresh (written every 10s)",
         "may write into",
+        &format!(
+            "commands: status.dat is written every 10 s (status_update_interval in {}); a command's final word comes \
+             within 25 s; watching {}",
+            nagios.config_file().display(),
+            nagios.log_file().display()
+        ),
+        &format!("may read Nagios' log {}", nagios.log_file().display()),
     ] {
         assert!(report.lines().any(|line| line.starts_with("OK") && line.contains(expected)), "{expected}:\n{report}");
     }
     let (code, checked) = hagios(&["config", "check"], &config, Some(&me), &[]);
     assert_eq!(code, 0, "{checked}");
     assert!(checked.contains(&format!("OK (checked as user {me})")), "{checked}");
+    assert!(checked.contains("commands: status.dat is written every 10 s (status_update_interval in"), "{checked}");
 
     // A user who may not enter the instance's folder (0700) can use none of its files.
     let (code, report) = doctor(&config, Some("nobody"));
@@ -91,6 +99,14 @@ fn a_stock_nagios_set_up_as_documented_passes_and_each_mistake_fails_with_its_fi
     let (code, checked) = hagios(&["config", "check"], &config, Some("nobody"), &[]);
     assert_eq!(code, 1, "config check fails for a user who cannot read status.dat:\n{checked}");
     assert!(checked.contains("as user nobody hagios would fail") && checked.contains("FAIL"), "{checked}");
+    // Debian's log is nagios:adm 0640: a user outside the group reads no evidence from it.
+    let log = nagios.log_file();
+    let mode = |mode| std::fs::set_permissions(log, std::os::unix::fs::PermissionsExt::from_mode(mode)).expect("chmod");
+    mode(0o640);
+    let (_, checked) = hagios(&["config", "check"], &config, Some("nobody"), &[]);
+    mode(0o644);
+    let log_unreadable = format!("WARN nobody cannot read Nagios' log {}", log.display());
+    assert!(checked.contains(&log_unreadable), "{checked}");
 
     let objects = nagios.extra_objects_file();
     let rewrite = |text: String| std::fs::write(&objects, text).expect("rewrite the hagios objects");

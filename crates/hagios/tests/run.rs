@@ -1,13 +1,15 @@
 //! `hagios run` end to end against a real, private Nagios (hagios-testkit): Nagios runs
 //! `hagios notify`, the bot delivers from the spool to the terminal chat, and commands typed on
-//! the terminal change Nagios, confirmed from status.dat.
+//! the terminal change Nagios, each ending in a final word from Nagios' own evidence — at the
+//! lab's cadence and at Debian's stock one (status.dat every 10 s).
 
 mod common;
 
 use common::{count_alerts, message_id, Daemon as Bot, HAGIOS, PATIENCE};
-use hagios_testkit::{wait_until, NagiosInstance};
+use hagios_testkit::{wait_until, NagiosInstance, NagiosOptions};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 /// A private Nagios whose notifications go through `hagios notify` into a spool, plus the
 /// configuration a bot needs to serve it.
@@ -26,8 +28,13 @@ impl Site {
 
     /// [`Site::start`] with Nagios object definitions added to the fixture.
     fn with_objects(terminal_user: &str, extra_objects: &str) -> Option<Site> {
+        Site::start_with(terminal_user, NagiosOptions { extra_objects: extra_objects.into(), ..Default::default() })
+    }
+
+    /// [`Site::start`] with a Nagios started with `options`.
+    fn start_with(terminal_user: &str, options: NagiosOptions) -> Option<Site> {
         let chat = format!("[terminal]\nuser = \"{terminal_user}\"");
-        let site = common::start_site_with_objects(&chat, "oncall", extra_objects)?;
+        let site = common::start_site_with(&chat, "oncall", options)?;
         Some(Site { nagios: site.nagios, config: site.config, spool: site.spool, _dir: site.dir })
     }
 
@@ -136,6 +143,58 @@ fn a_command_while_nagios_is_stopped_says_so() {
     site.nagios.stop();
     bot.type_line("recheck web01");
     bot.wait_for_text("Nagios is not running");
+}
+
+#[test]
+fn at_debian_s_stock_cadence_every_command_from_chat_ends_in_a_final_word() {
+    // Nagios as Debian ships it writes status.dat every 10 s; the [nagios] section names its
+    // nagios.cfg and nothing else, as an operator writes it.
+    let options = NagiosOptions { status_update_interval: Some(10), ..Default::default() };
+    let Some(site) = Site::start_with("oncall", options) else { return };
+    let mut bot = site.bot();
+    // Up to two status.dat writes and the margin: 2 × 10 s + 5 s, with room for a busy machine.
+    let final_word = Duration::from_secs(40);
+
+    site.nagios.submit_service_result("web01", "HTTP", 2, "CRITICAL - connection refused");
+    bot.wait_for_message("PROBLEM web01!HTTP is CRITICAL");
+    bot.type_line("ack web01 HTTP on it");
+    bot.wait_for_text_within(final_word, "acknowledged web01!HTTP — confirmed by Nagios (acknowledged web01!HTTP; ");
+
+    // Disk is OK: Nagios reads the ack and drops it, and a status.dat written after that shows so.
+    bot.type_line("ack web01 Disk mine");
+    bot.wait_for_text_within(
+        final_word,
+        "acknowledge web01!Disk — not applied: web01!Disk is OK — it has no problem, and Nagios acknowledges only \
+         problems",
+    );
+
+    bot.type_line("downtime web01 Disk 1h disk swap");
+    bot.wait_for_text_within(final_word, "— confirmed by Nagios (downtime ");
+    bot.type_line("comment web01 Disk swapped the disk");
+    bot.wait_for_text_within(final_word, "— confirmed by Nagios (comment #");
+    bot.type_line("recheck db01 MySQL");
+    bot.wait_for_text_within(final_word, "— confirmed by Nagios (rechecked db01!MySQL: ");
+    bot.type_line("mute web01 Disk");
+    bot.wait_for_text_within(
+        final_word,
+        "muted web01!Disk — confirmed by Nagios (notifications disabled for web01!Disk; ",
+    );
+    bot.type_line("unmute web01 Disk");
+    bot.wait_for_text_within(
+        final_word,
+        "unmuted web01!Disk — confirmed by Nagios (notifications enabled for web01!Disk; ",
+    );
+
+    bot.type_line("status");
+    bot.wait_for_text(
+        "commands: status.dat is written every 10 s (status_update_interval); a command's final word comes within \
+         25 s; Nagios' log shows when it read a command",
+    );
+    let screen = bot.screen();
+    assert!(!screen.contains("not yet confirmed"), "{screen}");
+    let audit = site.audit();
+    assert_eq!(audit.matches("-> confirmed:").count(), 6, "{audit}");
+    assert_eq!(audit.matches("-> not applied: web01!Disk is OK").count(), 1, "{audit}");
 }
 
 /// A second contact of the fixture's `testers` whose notification command is written the way

@@ -1,12 +1,13 @@
 //! `hagios run` with `[slack]` pointed at the fake Slack, against a real, private Nagios: alerts
-//! become threads, a mention or a button in the thread acts on Nagios (confirmed from
-//! status.dat), Nagios' follow-up notifications reply in the thread and edit the parent, and a
-//! storm of 429s delays delivery without losing or repeating anything.
+//! become threads, a mention or a button in the thread acts on Nagios (confirmed by Nagios' own
+//! evidence, at the lab's cadence and at Debian's stock one), Nagios' follow-up notifications
+//! reply in the thread and edit the parent, and a storm of 429s delays delivery without losing or
+//! repeating anything.
 
 use hagios_fakeslack::{Failure, FakeSlack, Message};
 mod common;
 
-use hagios_testkit::{wait_until, NagiosInstance};
+use hagios_testkit::{wait_until, NagiosInstance, NagiosOptions};
 use std::path::PathBuf;
 use std::process::Child;
 use std::time::Duration;
@@ -27,6 +28,11 @@ struct Site {
 
 impl Site {
     fn start() -> Option<Site> {
+        Site::start_with(NagiosOptions::default())
+    }
+
+    /// [`Site::start`] with a Nagios started with `options`.
+    fn start_with(options: NagiosOptions) -> Option<Site> {
         let runtime = tokio::runtime::Runtime::new().expect("runtime for the fake Slack");
         let slack = runtime.block_on(FakeSlack::start(&[("C0ALERTS", "alerts"), ("C0DB", "db")]));
         let chat = format!(
@@ -40,7 +46,7 @@ grouping = false
 "#,
             slack = common::slack_chat(&slack.api_url())
         );
-        let site = common::start_site(&chat, ONCALL)?;
+        let site = common::start_site_with(&chat, ONCALL, options)?;
         slack.add_user(ONCALL, "Olive Oncall");
         let bot = start_bot(&site.config);
         runtime.block_on(slack.wait_connected(PATIENCE));
@@ -155,6 +161,23 @@ fn a_mention_in_the_alert_thread_acks_in_nagios_and_the_thread_tells_the_story()
     site.nagios.submit_service_result("web01", "HTTP Load", 2, "CRITICAL - again");
     let again = site.wait_for_alert("CRITICAL - again");
     assert_ne!(again.ts, alert.ts);
+}
+
+#[test]
+fn at_debian_s_stock_cadence_a_mention_ends_confirmed_by_nagios_or_not_applied_with_the_reason() {
+    let Some(site) = Site::start_with(NagiosOptions { status_update_interval: Some(10), ..Default::default() }) else {
+        return;
+    };
+    site.nagios.submit_service_result("web01", "HTTP", 2, "CRITICAL - connection refused");
+    let alert = site.wait_for_alert("PROBLEM web01!HTTP is CRITICAL");
+    site.slack.mention(ONCALL, "C0ALERTS", Some(&alert.ts), "ack looking into it");
+    site.wait_for_reply(&alert, "acknowledged web01!HTTP — confirmed by Nagios (acknowledged web01!HTTP; ");
+
+    // web01!Disk is OK: Nagios drops the ack, and says so in the status.dat it writes next.
+    site.slack.mention(ONCALL, "C0ALERTS", Some(&alert.ts), "ack web01 Disk mine");
+    site.wait_for_reply(&alert, "acknowledge web01!Disk — not applied: web01!Disk is OK — it has no problem");
+    let said: Vec<String> = site.slack.bot_messages().iter().map(text_of).collect();
+    assert!(!said.iter().any(|text| text.contains("not yet confirmed")), "{said:#?}");
 }
 
 #[test]

@@ -41,6 +41,31 @@ fn an_alert_at_the_agent_reaches_the_bot_and_a_downtime_typed_there_is_confirmed
 }
 
 #[test]
+fn at_debian_s_stock_cadence_the_agent_s_final_word_reaches_the_bot_confirmed_or_not_applied() {
+    let deployment = Deployment::new();
+    let mut bot = Daemon::start("bot", &deployment.bot_config());
+    let Some(east) = deployment.stock_site("east", EVERYTHING) else { return };
+    // The agent's deadline is 2 × 10 s + 5 s; the bot's command_timeout here is as long.
+    let final_word = std::time::Duration::from_secs(40);
+
+    east.nagios.submit_service_result("web01", "HTTP", 2, "CRITICAL - connection refused");
+    bot.wait_for_message("PROBLEM web01!HTTP is CRITICAL");
+    bot.type_line("ack web01 HTTP on it");
+    bot.wait_for_text_within(
+        final_word,
+        "acknowledged east:web01!HTTP — confirmed by Nagios (acknowledged web01!HTTP; ",
+    );
+    bot.type_line("ack web01 Disk mine");
+    bot.wait_for_text_within(
+        final_word,
+        "acknowledge east:web01!Disk — not applied: web01!Disk is OK — it has no problem, and Nagios acknowledges \
+         only problems",
+    );
+    let screen = bot.screen();
+    assert!(!screen.contains("not yet confirmed") && !screen.contains("did not answer"), "{screen}");
+}
+
+#[test]
 fn two_sites_each_get_their_own_commands_and_a_kind_a_site_forbids_is_refused_with_the_reason() {
     let deployment = Deployment::new();
     let mut bot = Daemon::start("bot", &deployment.bot_config());

@@ -288,6 +288,7 @@ impl AgentLink {
         let spool = Arc::clone(&self.spool);
         let pending = tokio::task::spawn_blocking(move || spool.pending()).await.expect("spool scan task")?;
         let room = MAX_IN_FLIGHT - offers.in_flight.len();
+        let evidence = self.monitor.evidence();
         let unsent: Vec<RecordId> = pending.into_iter().filter(|id| offers.in_flight.claim(id)).take(room).collect();
         for id in unsent {
             let notification = match self.spool.read(&id) {
@@ -300,6 +301,10 @@ impl AgentLink {
                 }
                 Err(e) => return Err(e.into()),
             };
+            // A command waiting here for the monitor's word takes it as soon as it is read.
+            if let Some(evidence) = &evidence {
+                evidence.publish(&notification);
+            }
             let frame = match notification_frame(id.as_str(), &self.site, notification) {
                 Ok(frame) => frame,
                 Err(e) => {
@@ -338,6 +343,7 @@ impl AgentLink {
         check_sizes(action, author).map_err(refuse)?;
         match self.monitor.execute(action, author).await {
             Ok(Outcome::Confirmed(detail)) => Ok(Outcome::Confirmed(short(detail))),
+            Ok(Outcome::NotApplied(reason)) => Ok(Outcome::NotApplied(short(reason))),
             Ok(Outcome::Unconfirmed(detail)) => Ok(Outcome::Unconfirmed(short(detail))),
             Err(e) => {
                 tracing::warn!(site = %self.site, kind, author, error = %e, "command failed");

@@ -18,7 +18,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 /// The protocol version this build speaks. Bump it when a frame changes incompatibly.
-pub const PROTOCOL_VERSION: u32 = 2;
+/// 3: a command's outcome may be `not_applied`.
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// The largest frame either side accepts. A site's whole state travels in one frame, and
 /// 100k services take about 40 MB of JSON; anything bigger is a broken or hostile peer.
@@ -399,6 +400,7 @@ mod tests {
             Frame::Hello { version: PROTOCOL_VERSION, site: "nagios01".into() },
             command(),
             Frame::CommandResult { id: 7, result: Err(Refusal { message: "no".into(), retryable: false }) },
+            Frame::CommandResult { id: 8, result: Ok(Outcome::NotApplied("web01 is UP — it has no problem".into())) },
             Frame::Heartbeat,
         ];
         let mut wire = Vec::new();

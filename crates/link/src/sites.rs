@@ -5,7 +5,7 @@
 use crate::protocol::{Frame, Refusal};
 use async_trait::async_trait;
 use hagios_domain::{Action, Outcome, Permit, SiteSnapshots, Snapshot};
-use hagios_monitor::{Monitor, MonitorError, SingleFlight};
+use hagios_monitor::{Monitor, MonitorError, SingleFlight, Steps};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -208,7 +208,7 @@ impl Monitor for SitesMonitor {
     }
 
     /// A command that does not name its site is refused: an object's name does not say where it is.
-    async fn execute(&self, _action: &Action, _author: &str) -> Result<Outcome, MonitorError> {
+    async fn execute_with(&self, _: &Action, _: &str, _: Steps<'_>) -> Result<Outcome, MonitorError> {
         Err(MonitorError::Refused(format!(
             "the command names no site, and this bot serves several (connected: {}); name the site",
             self.sites.connected().join(", ")
@@ -223,7 +223,8 @@ impl Monitor for SitesMonitor {
     }
 
     /// Sends the command to site `site` alone, which checks it against its own objects again. A
-    /// site that is not connected is an error, never a reason to try another.
+    /// site that is not connected is an error, never a reason to try another. Only the agent's
+    /// final word travels back (its steps stay on the agent's side).
     async fn execute_at(&self, site: &str, action: &Action, author: &str) -> Result<Outcome, MonitorError> {
         // The command was checked against state read a while ago: the lead may have gone meanwhile.
         if !self.permit.granted() {

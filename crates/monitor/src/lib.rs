@@ -1,7 +1,9 @@
 //! Monitoring backends behind one `Monitor` trait (Nagios, Icinga 2). Each backend is a folder
 //! with the same file names (`mod.rs`, `command.rs`, `state.rs`, `confirm.rs`); callers see only
-//! typed actions, snapshots and confirmed outcomes.
+//! typed actions, snapshots, the steps of a command as they happen and its final outcome.
 
+pub mod cadence;
+pub mod evidence;
 pub mod icinga;
 pub mod nagios;
 mod readback;
@@ -9,9 +11,15 @@ mod single_flight;
 mod validate;
 
 use async_trait::async_trait;
-use hagios_domain::{Action, Outcome, SiteSnapshots, Snapshot};
+pub use cadence::Cadence;
+pub use evidence::EvidenceHub;
+use hagios_domain::{Action, Outcome, SiteSnapshots, Snapshot, Step};
 pub use single_flight::SingleFlight;
 use std::sync::Arc;
+
+/// Where a backend reports the [`Step`]s of a command as they happen. It is called from the
+/// command's own task and must not block: forward into a channel, or record.
+pub type Steps<'a> = &'a (dyn Fn(Step) + Send + Sync);
 
 /// Why a backend could not do what was asked. Messages say what to do next.
 #[derive(Debug, thiserror::Error)]
@@ -85,9 +93,30 @@ pub trait Monitor: Send + Sync {
     /// Current objects and state; cached by the backend and refreshed when the source changes.
     async fn snapshot(&self) -> Result<Arc<Snapshot>, MonitorError>;
 
-    /// Validates the action against the current objects, sends it, and waits for the
-    /// monitoring system's own state to show the effect (or for the confirmation timeout).
-    async fn execute(&self, action: &Action, author: &str) -> Result<Outcome, MonitorError>;
+    /// Validates the action against the current objects and sends it; then reports to `steps`
+    /// what happens — [`Step::Sent`] once the command is handed over, [`Step::Received`] when
+    /// the monitoring system shows it has it — and returns the final word: confirmed by the
+    /// monitoring system's own evidence, not applied (and why), or, when the deadline passed
+    /// without either, unconfirmed with what is known. An `Err` means nothing was sent.
+    async fn execute_with(&self, action: &Action, author: &str, steps: Steps<'_>) -> Result<Outcome, MonitorError>;
+
+    /// [`Self::execute_with`] for a caller that wants only the final word.
+    async fn execute(&self, action: &Action, author: &str) -> Result<Outcome, MonitorError> {
+        self.execute_with(action, author, &|_| {}).await
+    }
+
+    /// How this backend times the final word (`config check` and `status` show it); `None`
+    /// where it does not read back a state file on a cadence.
+    fn cadence(&self) -> Option<Cadence> {
+        None
+    }
+
+    /// The hub on which this backend's waiting commands take the monitoring system's own
+    /// notifications as evidence; whoever receives notifications for this site publishes
+    /// each into it. `None` where notifications prove nothing a command waits for.
+    fn evidence(&self) -> Option<EvidenceHub> {
+        None
+    }
 
     /// Each site's own objects and state, and the sites that did not answer. A backend that is
     /// one site answers with its snapshot under its own name.

@@ -3,7 +3,7 @@
 
 use crate::MonitorError;
 use hagios_domain::free_text::clean_text;
-use hagios_domain::{Action, ObjectRef, Snapshot};
+use hagios_domain::{Action, Notification, NotificationType, ObjectRef, Snapshot};
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::Arc;
@@ -32,6 +32,7 @@ pub(crate) enum Expectation {
     },
     DowntimeGone {
         id: u64,
+        object: ObjectRef,
     },
     CheckedAfter {
         object: ObjectRef,
@@ -70,14 +71,11 @@ impl Expectation {
                 known_ids: snapshot.status.downtimes.iter().map(|downtime| downtime.id).collect(),
             },
             Action::DeleteDowntime { id } => {
-                if !snapshot.status.downtimes.iter().any(|downtime| downtime.id == *id) {
-                    return Err(MonitorError::UnknownObject {
-                        kind: "downtime",
-                        name: format!("#{id}"),
-                        suggestion: None,
-                    });
-                }
-                Expectation::DowntimeGone { id: *id }
+                let downtime =
+                    snapshot.status.downtimes.iter().find(|downtime| downtime.id == *id).ok_or_else(|| {
+                        MonitorError::UnknownObject { kind: "downtime", name: format!("#{id}"), suggestion: None }
+                    })?;
+                Expectation::DowntimeGone { id: *id, object: downtime.object.clone() }
             }
             Action::Recheck { target } => Expectation::CheckedAfter {
                 object: target.clone(),
@@ -100,62 +98,106 @@ impl Expectation {
 
     /// The confirmation text when `snapshot` shows the effect.
     pub(crate) fn confirmed_by(&self, snapshot: &Snapshot) -> Option<String> {
-        match self {
+        let shown = match self {
             Expectation::Acknowledged { object, acknowledged } => {
-                (snapshot.status.object(object)?.acknowledged == *acknowledged).then(|| match acknowledged {
-                    true => format!("acknowledged {object}"),
-                    false => format!("acknowledgement removed from {object}"),
-                })
+                snapshot.status.object(object)?.acknowledged == *acknowledged
             }
-            Expectation::DowntimeScheduled { object, start, end, author, known_ids } => snapshot
-                .status
-                .downtimes
-                .iter()
-                .find(|downtime| {
-                    downtime.object == *object
-                        && downtime.start == *start
-                        && downtime.end == *end
-                        && downtime.author == *author
-                        && !known_ids.contains(&downtime.id)
-                })
-                .map(|downtime| format!("downtime #{} scheduled for {object}", downtime.id)),
+            Expectation::DowntimeScheduled { object, start, end, author, known_ids } => {
+                return snapshot
+                    .status
+                    .downtimes
+                    .iter()
+                    .find(|downtime| {
+                        downtime.object == *object
+                            && downtime.start == *start
+                            && downtime.end == *end
+                            && downtime.author == *author
+                            && !known_ids.contains(&downtime.id)
+                    })
+                    .map(|downtime| format!("downtime #{} scheduled for {object}", downtime.id))
+            }
             Expectation::Host { name, exists } => {
                 // The state and the object configuration must agree (status.dat and objects.cache
                 // on Nagios, which rewrites them one after the other on a reload).
                 let shown = (snapshot.status.hosts.contains_key(name), snapshot.inventory.hosts.contains_key(name));
-                (shown == (*exists, *exists)).then(|| match exists {
-                    true => format!("host {name} added"),
-                    false => format!("host {name} removed"),
-                })
+                shown == (*exists, *exists)
             }
-            Expectation::DowntimeGone { id } => snapshot
-                .status
-                .downtimes
-                .iter()
-                .all(|downtime| downtime.id != *id)
-                .then(|| format!("downtime #{id} cancelled")),
+            Expectation::DowntimeGone { id, .. } => snapshot.status.downtimes.iter().all(|downtime| downtime.id != *id),
             Expectation::CheckedAfter { object, last_check } => {
                 let status = snapshot.status.object(object)?;
-                (status.last_check > *last_check)
-                    .then(|| format!("rechecked {object}: {} {}", status.state, status.output))
+                return (status.last_check > *last_check)
+                    .then(|| format!("rechecked {object}: {} {}", status.state, status.output));
             }
             Expectation::Notifications { object, enabled } => {
-                (snapshot.status.object(object)?.notifications_enabled == *enabled).then(|| match enabled {
-                    true => format!("notifications enabled for {object}"),
-                    false => format!("notifications disabled for {object}"),
-                })
+                snapshot.status.object(object)?.notifications_enabled == *enabled
             }
-            Expectation::Comment { object, author, text, known_ids } => snapshot
-                .status
-                .comments
-                .iter()
-                .find(|comment| {
-                    comment.object == *object
-                        && comment.author == *author
-                        && comment.text == *text
-                        && !known_ids.contains(&comment.id)
-                })
-                .map(|comment| format!("comment #{} added to {object}", comment.id)),
+            Expectation::Comment { object, author, text, known_ids } => {
+                return snapshot
+                    .status
+                    .comments
+                    .iter()
+                    .find(|comment| {
+                        comment.object == *object
+                            && comment.author == *author
+                            && comment.text == *text
+                            && !known_ids.contains(&comment.id)
+                    })
+                    .map(|comment| format!("comment #{} added to {object}", comment.id))
+            }
+        };
+        shown.then(|| self.effect())
+    }
+}
+
+impl Expectation {
+    /// The effect, worded for evidence other than the state itself (which names no downtime id).
+    pub(crate) fn effect(&self) -> String {
+        match self {
+            Expectation::Acknowledged { object, acknowledged: true } => format!("acknowledged {object}"),
+            Expectation::Acknowledged { object, acknowledged: false } => {
+                format!("acknowledgement removed from {object}")
+            }
+            Expectation::DowntimeScheduled { object, .. } => format!("downtime scheduled for {object} and started"),
+            Expectation::DowntimeGone { id, .. } => format!("downtime #{id} cancelled"),
+            Expectation::Host { name, exists: true } => format!("host {name} added"),
+            Expectation::Host { name, exists: false } => format!("host {name} removed"),
+            Expectation::CheckedAfter { object, .. } => format!("rechecked {object}"),
+            Expectation::Notifications { object, enabled: true } => format!("notifications enabled for {object}"),
+            Expectation::Notifications { object, enabled: false } => format!("notifications disabled for {object}"),
+            Expectation::Comment { object, .. } => format!("comment added to {object}"),
+        }
+    }
+
+    /// Whether `notification`, raised at or after `sent_at` (seconds since the epoch), is the
+    /// monitoring system's own word that the effect happened:
+    ///
+    /// | waiting for            | notification                           |
+    /// |------------------------|----------------------------------------|
+    /// | an acknowledgement     | ACKNOWLEDGEMENT of the object          |
+    /// | a downtime             | DOWNTIMESTART of the object, by the same author |
+    /// | a cancelled downtime   | DOWNTIMECANCELLED of its object        |
+    ///
+    /// Nothing else is announced by a notification: removed acknowledgements, rechecks,
+    /// comments and notification switches wait for the state. A downtime that starts later, or
+    /// on an object already in downtime, sends no DOWNTIMESTART now and is confirmed by the state.
+    pub(crate) fn shown_by_notification(&self, notification: &Notification, sent_at: i64) -> bool {
+        if notification.time < sent_at {
+            return false;
+        }
+        let kind = notification.kind;
+        match self {
+            Expectation::Acknowledged { object, acknowledged: true } => {
+                kind == NotificationType::Acknowledgement && notification.object == *object
+            }
+            Expectation::DowntimeScheduled { object, author, .. } => {
+                kind == NotificationType::DowntimeStart
+                    && notification.object == *object
+                    && notification.author.as_ref().is_none_or(|by| by == author)
+            }
+            Expectation::DowntimeGone { object, .. } => {
+                kind == NotificationType::DowntimeCancelled && notification.object == *object
+            }
+            _ => false,
         }
     }
 }

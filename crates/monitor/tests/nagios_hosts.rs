@@ -23,7 +23,7 @@ fn monitor_with(
 ) -> NagiosMonitor {
     NagiosMonitor::new(NagiosConfig {
         site: Some("test".into()),
-        confirm_timeout: PATIENCE,
+        confirm_timeout: Some(PATIENCE),
         managed_dir: Some(nagios.managed_dir().to_path_buf()),
         main_config: nagios.config_file().to_path_buf(),
         nagios_binary: nagios.binary().to_path_buf(),

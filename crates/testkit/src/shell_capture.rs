@@ -3,12 +3,13 @@
 //! call received and what they were, and the marker files an injected command would create.
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use tempfile::TempDir;
 
-/// The script the shell line calls: one record per call, its argument count then each argument,
-/// separated by control characters that cleaned text can no longer hold.
-const RECORDER: &str = "#!/bin/sh\n{ printf '%s\\037' \"$#\" \"$@\"; printf '\\036'; } >> \"$0.out\"\n";
+/// The script the shell line calls: one file per call (Nagios runs notifications side by side),
+/// holding its argument count then each argument, separated by a control character that cleaned
+/// text can no longer hold.
+const RECORDER: &str = "#!/bin/sh\nprintf '%s\\037' \"$#\" \"$@\" > \"$0.call.$$\"\n";
 
 /// What one call of the notification command received: its words.
 pub type Call = Vec<String>;
@@ -35,11 +36,18 @@ impl ShellCapture {
         format!("{recorder} \"{author}\" \"{comment}\" && {recorder} '{author}' '{comment}'")
     }
 
-    /// Every call recorded so far, in order: each the words it received.
+    /// Every call recorded so far, each the words it received, ordered by the recorder's pid.
     pub fn calls(&self) -> Vec<Call> {
-        let out = std::fs::read_to_string(self.recorder.with_extension("out")).unwrap_or_default();
-        out.split('\u{1e}')
-            .filter(|call| !call.is_empty())
+        let mut files: Vec<(u32, PathBuf)> = self
+            .files_named("record.call.")
+            .into_iter()
+            .filter_map(|path| Some((path.extension()?.to_str()?.parse().ok()?, path)))
+            .collect();
+        files.sort();
+        files
+            .iter()
+            // A call still writing its file shows up at the next look.
+            .filter_map(|(_, path)| std::fs::read_to_string(path).ok().filter(|call| call.ends_with('\u{1f}')))
             .map(|call| {
                 let mut words: Vec<String> = call.split('\u{1f}').map(str::to_owned).collect();
                 words.pop(); // after the last separator
@@ -62,18 +70,18 @@ impl ShellCapture {
 
     /// The markers that exist: each one a command that ran.
     pub fn markers_made(&self) -> Vec<PathBuf> {
-        let made = std::fs::read_dir(self.dir.path()).expect("read the capture folder");
-        let mut made: Vec<PathBuf> = made
-            .filter_map(Result::ok)
-            .map(|entry| entry.path())
-            .filter(|path| path.file_name().is_some_and(|name| name.to_string_lossy().starts_with("marker")))
-            .collect();
+        let mut made = self.files_named("marker");
         made.sort();
         made
     }
 
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
+    fn files_named(&self, prefix: &str) -> Vec<PathBuf> {
+        let entries = std::fs::read_dir(self.dir.path()).expect("read the capture folder");
+        entries
+            .filter_map(Result::ok)
+            .map(|entry| entry.path())
+            .filter(|path| path.file_name().is_some_and(|name| name.to_string_lossy().starts_with(prefix)))
+            .collect()
     }
 }
 

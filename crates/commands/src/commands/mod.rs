@@ -28,6 +28,7 @@ mod yes;
 use crate::router::Settings;
 use crate::text::typeable;
 use hagios_domain::{Action, ObjectRef, SiteObject, SiteSnapshots, Snapshot, State};
+use hagios_monitor::Cadence;
 use regex::Captures;
 
 /// Every command in routing order: the first matching route wins, so `downtime cancel` comes
@@ -93,6 +94,9 @@ pub(crate) struct Input<'a> {
     /// Each site's own state: what an object named for a command is looked up in.
     pub sites: &'a SiteSnapshots,
     pub settings: &'a Settings,
+    /// How the backend times the final word on a command, when it reads state back on a
+    /// cadence (`status` shows it).
+    pub cadence: Option<Cadence>,
 }
 
 impl Input<'_> {

@@ -12,7 +12,8 @@ pub(crate) static COMMAND: Command = Command {
     name: "status",
     usage: "status [HOST [SERVICE]]",
     summary: "show state: all hosts and services, one host, or one service",
-    details: "Without arguments: how many hosts and services are in each state. With HOST: the host, what \
+    details: "Without arguments: how many hosts and services are in each state, and how soon a command \
+              gets its final word (how often Nagios writes its state). With HOST: the host, what \
               the configuration says about it (address, host groups, parents, contacts and contact groups, \
               templates applied) and one line per service. With HOST SERVICE: state, output, acknowledgement, downtime, notifications and \
               the last check.\n\
@@ -92,11 +93,13 @@ fn overview(input: &Input<'_>) -> String {
         .chain(status.services.values().map(|s| (s.state, s.acknowledged || s.in_downtime)))
         .filter(|(state, handled)| state.is_problem() && !handled)
         .count();
+    let timing = input.cadence.as_ref().map(|cadence| format!("\ncommands: {}", cadence.for_chat()));
     format!(
-        "hosts: {} · services: {}\n{} neither acknowledged nor in downtime; `problems unhandled` lists them",
+        "hosts: {} · services: {}\n{} neither acknowledged nor in downtime; `problems unhandled` lists them{}",
         counts(&hosts),
         counts(&services),
-        plural(unhandled, "problem")
+        plural(unhandled, "problem"),
+        timing.unwrap_or_default()
     )
 }
 

@@ -522,7 +522,7 @@ mod tests {
         let config = parse(NAGIOS);
         assert!(config.problems().is_empty(), "{:?}", config.problems());
         let nagios = config.nagios.as_ref().unwrap();
-        assert_eq!((nagios.site(), nagios.confirm_timeout), ("local".to_owned(), Duration::from_secs(5)));
+        assert_eq!((nagios.site(), nagios.confirm_timeout), ("local".to_owned(), None));
         let [PlatformConfig::Terminal(terminal)] = &config.platforms[..] else { panic!("{:?}", config.platforms) };
         assert_eq!(terminal.user, "local");
         assert_eq!(config.spool.dir, PathBuf::from("/var/spool/hagios"));

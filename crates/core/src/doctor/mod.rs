@@ -100,6 +100,13 @@ pub fn access(config: &Config, user: &Account) -> Vec<Finding> {
     findings
 }
 
+/// How commands are timed and confirmed on the configured Nagios (`config check` prints it):
+/// how often it writes status.dat and where that figure comes from, the deadline for a
+/// command's final word, the log watched. `None` for Icinga 2, which answers each command.
+pub fn command_timing(config: &Config) -> Option<String> {
+    config.nagios.as_ref().map(|nagios| nagios::cadence(nagios).to_string())
+}
+
 /// Which end of the link this configuration is, if either.
 fn link_role(config: &Config) -> Option<hagios_link::certs::Role> {
     use hagios_link::certs::Role;

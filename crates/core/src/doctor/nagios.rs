@@ -3,7 +3,8 @@
 
 use super::access::{Access, Account};
 use super::Finding;
-use hagios_monitor::nagios::NagiosConfig;
+use hagios_monitor::cadence::{Cadence, CadenceSource, LogWatch};
+use hagios_monitor::nagios::{NagiosConfig, NagiosMonitor};
 use hagios_nagioscfg::{load, Config as Objects, ObjectKind, Sources};
 use std::path::Path;
 use std::time::{Duration, SystemTime};
@@ -27,12 +28,58 @@ pub(super) fn examine(nagios: &NagiosConfig, spool: &Path, user: &Account) -> Ve
     }
     findings.extend(shared_files(nagios, sources.as_ref(), spool, user));
     findings.extend(status_freshness(nagios, sources.as_ref()));
+    let cadence = cadence(nagios);
+    if cadence_known(&cadence) {
+        findings.push(Finding::ok(format!("commands: {cadence}")));
+    }
+    findings.extend(confirmation(nagios, &cadence, user));
+    findings
+}
+
+/// How commands on this Nagios are timed and confirmed: how often it writes status.dat, the
+/// deadline, the log watched.
+pub(super) fn cadence(nagios: &NagiosConfig) -> Cadence {
+    NagiosMonitor::new(nagios.clone()).cadence()
+}
+
+fn cadence_known(cadence: &Cadence) -> bool {
+    matches!(cadence.source, CadenceSource::MainConfig(_))
+}
+
+/// What slows or weakens the confirmation of commands: a main_config that is not this Nagios'
+/// (the cadence is then learned, and until then Nagios' default of 60 s assumed), and a log
+/// `user` may not read (then only status.dat and notifications are evidence).
+fn confirmation(nagios: &NagiosConfig, cadence: &Cadence, user: &Account) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    if !cadence_known(cadence) {
+        findings.push(Finding::warn(format!(
+            "commands: {cadence} — {} cannot be read or is another Nagios' (its status_file is not {}): set \
+             [nagios] main_config to this Nagios' nagios.cfg so that commands are timed by its \
+             status_update_interval",
+            nagios.main_config.display(),
+            nagios.status_file.display()
+        )));
+    }
+    if let LogWatch::Watching(path) | LogWatch::Unreadable(path, _) = &cadence.log {
+        findings.push(match user.may(Access::Read, path) {
+            Ok(()) => Finding::ok(format!("{} may read Nagios' log {}", user.name, path.display())),
+            Err(reason) => Finding::warn(format!(
+                "{} cannot read Nagios' log {} ({reason}): commands are then confirmed from status.dat and \
+                 notifications only, without the step \"Nagios read it\"; on Debian add {} to the group adm",
+                user.name,
+                path.display(),
+                user.name
+            )),
+        });
+    }
     findings
 }
 
 /// Whether `user` (and Nagios' own user) may use the files hagios and Nagios share.
 pub(super) fn access(nagios: &NagiosConfig, spool: &Path, user: &Account) -> Vec<Finding> {
-    shared_files(nagios, load(&nagios.main_config).ok().as_ref(), spool, user)
+    let mut findings = shared_files(nagios, load(&nagios.main_config).ok().as_ref(), spool, user);
+    findings.extend(confirmation(nagios, &cadence(nagios), user));
+    findings
 }
 
 fn shared_files(nagios: &NagiosConfig, sources: Option<&Sources>, spool: &Path, user: &Account) -> Vec<Finding> {

@@ -138,6 +138,7 @@ pub(super) fn pipeline(dir: &std::path::Path, chat: Arc<Recorder>, grouping: boo
         holds: Holds::new(Vec::new()),
         groups: Default::default(),
         intake: Default::default(),
+        evidence: None,
         health: Default::default(),
         oncall: Default::default(),
     }
@@ -353,10 +354,11 @@ impl hagios_monitor::Monitor for Topology {
         Ok(Arc::new(hagios_domain::Snapshot { inventory: Arc::new(inventory), ..Default::default() }))
     }
 
-    async fn execute(
+    async fn execute_with(
         &self,
         _: &hagios_domain::Action,
         _: &str,
+        _: hagios_monitor::Steps<'_>,
     ) -> Result<hagios_domain::Outcome, hagios_monitor::MonitorError> {
         unreachable!("the pipeline never acts on the monitor")
     }

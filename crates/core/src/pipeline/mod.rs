@@ -108,6 +108,10 @@ pub struct Pipeline {
     pub groups: group::Groups,
     /// Counts what comes in.
     pub intake: intake::Intake,
+    /// Where the commands waiting for the monitor's word take notifications as evidence
+    /// (`Monitor::evidence`); `None` where the monitor waits on none (a bot's agents offer
+    /// their own).
+    pub evidence: Option<hagios_monitor::EvidenceHub>,
     /// Where delivery says whether it works.
     pub health: Health,
     /// Who is on call, for paging and handovers.
@@ -150,7 +154,10 @@ impl Pipeline {
         let spool = self.spool.clone();
         let pending = tokio::task::spawn_blocking(move || spool.pending()).await.expect("spool scan task")?;
         let platform = self.chat.platform().name();
-        self.intake.count(platform, &pending);
+        let new = self.intake.count(platform, &pending);
+        if let Some(evidence) = &self.evidence {
+            intake::offer_as_evidence(&self.spool, &new, evidence);
+        }
         observe::probe::record_gauges(platform, &pending);
         let pass = Pass::new(&self.holds.clock, self.store.snoozes().await?, &self.spool, &pending);
         let mut held = 0;

@@ -81,6 +81,7 @@ fn pipeline(dir: &std::path::Path, chat: Arc<dyn ChatAdapter>) -> Pipeline {
         holds: Holds::new(Vec::new()),
         groups: Default::default(),
         intake: Default::default(),
+        evidence: None,
         health: Default::default(),
         oncall: Default::default(),
     }

@@ -108,8 +108,13 @@ impl Daemon {
 
     /// Waits until `needle` appears anywhere on the screen.
     pub fn wait_for_text(&self, needle: &str) {
-        wait_until(PATIENCE, || self.screen().contains(needle).then_some(()))
-            .unwrap_or_else(|| panic!("{needle:?} not shown within {PATIENCE:?}; screen:\n{}", self.screen()));
+        self.wait_for_text_within(PATIENCE, needle);
+    }
+
+    /// [`Self::wait_for_text`] for what may take longer than [`PATIENCE`].
+    pub fn wait_for_text_within(&self, patience: Duration, needle: &str) {
+        wait_until(patience, || self.screen().contains(needle).then_some(()))
+            .unwrap_or_else(|| panic!("{needle:?} not shown within {patience:?}; screen:\n{}", self.screen()));
     }
 
     pub fn pid(&self) -> u32 {
@@ -189,23 +194,29 @@ pub fn start_site(chat: &str, responder: &str) -> Option<NagiosSite> {
 
 /// [`start_site`] with `extra_objects` (Nagios object definitions) added to the fixture.
 pub fn start_site_with_objects(chat: &str, responder: &str, extra_objects: &str) -> Option<NagiosSite> {
-    start_site_notifying(chat, responder, extra_objects, "")
+    start_site_notifying(
+        chat,
+        responder,
+        NagiosOptions { extra_objects: extra_objects.into(), ..Default::default() },
+        "",
+    )
 }
 
 /// [`start_site`] whose notification command runs the shell line `also` after `hagios notify`.
 pub fn start_site_also_running(chat: &str, responder: &str, also: &str) -> Option<NagiosSite> {
-    start_site_notifying(chat, responder, "", also)
+    start_site_notifying(chat, responder, NagiosOptions::default(), also)
 }
 
-fn start_site_notifying(chat: &str, responder: &str, extra_objects: &str, also: &str) -> Option<NagiosSite> {
+/// [`start_site`] with a Nagios started with `options` (its notify command is `hagios notify`).
+pub fn start_site_with(chat: &str, responder: &str, options: NagiosOptions) -> Option<NagiosSite> {
+    start_site_notifying(chat, responder, options, "")
+}
+
+fn start_site_notifying(chat: &str, responder: &str, options: NagiosOptions, also: &str) -> Option<NagiosSite> {
     let dir = tempfile::tempdir().expect("temp dir");
     let spool = dir.path().join("spool");
     let notify_command = notify_then(&format!("{HAGIOS} notify --spool {} --site test", spool.display()), also);
-    let options = NagiosOptions {
-        notify_command: Some(notify_command),
-        extra_objects: extra_objects.into(),
-        ..Default::default()
-    };
+    let options = NagiosOptions { notify_command: Some(notify_command), ..options };
     let nagios = NagiosInstance::start(options)?;
     let config = write_config(dir.path(), &nagios_section(&nagios), chat, responder);
     Some(NagiosSite { nagios, config, spool, dir })

@@ -93,31 +93,49 @@ impl Deployment {
 
     /// A Nagios for `site` (with `extra_objects`), its agent's configuration and the agent.
     pub fn site(&self, site: &str, extra_objects: &str, allow: &str) -> Option<Site> {
-        self.site_notifying(site, extra_objects, allow, "")
+        let options = NagiosOptions { extra_objects: extra_objects.to_owned(), ..Default::default() };
+        self.site_with(site, options, allow, "", lab_keys)
     }
 
     /// [`Deployment::site`] whose notification command runs the shell line `also` after
     /// `hagios notify`.
     pub fn site_also_running(&self, site: &str, allow: &str, also: &str) -> Option<Site> {
-        self.site_notifying(site, "", allow, also)
+        let options = NagiosOptions::default();
+        self.site_with(site, options, allow, also, lab_keys)
     }
 
-    fn site_notifying(&self, site: &str, extra_objects: &str, allow: &str, also: &str) -> Option<Site> {
+    /// A Nagios for `site` writing status.dat every 10 s as Debian ships it, served by an agent
+    /// whose `[nagios]` section is what an operator writes for it (its nagios.cfg named, nothing
+    /// overridden).
+    pub fn stock_site(&self, site: &str, allow: &str) -> Option<Site> {
+        let options = NagiosOptions { status_update_interval: Some(10), ..Default::default() };
+        self.site_with(site, options, allow, "", |nagios| {
+            format!(
+                "main_config = \"{}\"\ncommand_file = \"{}\"\nstatus_file = \"{}\"\nobject_cache_file = \"{}\"\n",
+                nagios.config_file().display(),
+                nagios.command_file().display(),
+                nagios.status_file().display(),
+                nagios.object_cache_file().display(),
+            )
+        })
+    }
+
+    /// A Nagios for `site` started with `options`, its notification command spooling into the
+    /// agent's spool and then running the shell line `also`; the agent's configuration with the
+    /// `[nagios]` keys `nagios_keys` gives; and the agent.
+    fn site_with(
+        &self,
+        site: &str,
+        options: NagiosOptions,
+        allow: &str,
+        also: &str,
+        nagios_keys: impl FnOnce(&NagiosInstance) -> String,
+    ) -> Option<Site> {
         self.issue_agent(site);
         let spool = self.path(&format!("{site}-spool"));
         let notify_command = notify_then(&format!("{HAGIOS} notify --spool {} --site {site}", spool.display()), also);
-        let nagios = NagiosInstance::start(NagiosOptions {
-            notify_command: Some(notify_command),
-            extra_objects: extra_objects.to_owned(),
-            ..Default::default()
-        })?;
-        let nagios_keys = format!(
-            "command_file = \"{}\"\nstatus_file = \"{}\"\nobject_cache_file = \"{}\"\nconfirm_timeout = \"15s\"\n",
-            nagios.command_file().display(),
-            nagios.status_file().display(),
-            nagios.object_cache_file().display(),
-        );
-        let config = self.agent_config(site, &nagios_keys, allow);
+        let nagios = NagiosInstance::start(NagiosOptions { notify_command: Some(notify_command), ..options })?;
+        let config = self.agent_config(site, &nagios_keys(&nagios), allow);
         let agent = Some(Daemon::start("agent", &config));
         Some(Site { nagios, spool, config, agent })
     }
@@ -182,6 +200,16 @@ impl Site {
         }
         self.agent = Some(Daemon::start("agent", &self.config));
     }
+}
+
+/// The agent's `[nagios]` keys for a lab instance: its files, and 15 s for a command's final word.
+fn lab_keys(nagios: &NagiosInstance) -> String {
+    format!(
+        "command_file = \"{}\"\nstatus_file = \"{}\"\nobject_cache_file = \"{}\"\nconfirm_timeout = \"15s\"\n",
+        nagios.command_file().display(),
+        nagios.status_file().display(),
+        nagios.object_cache_file().display(),
+    )
 }
 
 /// Every command an agent may allow from chat.

@@ -12,7 +12,7 @@ use hagios_link::protocol::{read_frame, write_frame, Frame, MAX_FRAME_BYTES, PRO
 use hagios_link::quota::{Quota, Quotas};
 use hagios_link::sites::Sites;
 use hagios_link::tls::{client_config, server_config};
-use hagios_monitor::{Monitor, MonitorError};
+use hagios_monitor::{EvidenceHub, Monitor, MonitorError, Steps};
 use hagios_spool::Spool;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -30,6 +30,8 @@ pub struct RecordingMonitor {
     pub site: String,
     pub hosts: Vec<&'static str>,
     pub executed: Mutex<Vec<(Action, String)>>,
+    /// Where commands waiting on this site would take its notifications as evidence.
+    pub evidence: EvidenceHub,
     pub reads: AtomicUsize,
 }
 
@@ -48,9 +50,13 @@ impl Monitor for RecordingMonitor {
         Ok(Arc::new(Snapshot { inventory: Arc::new(inventory), ..Snapshot::default() }))
     }
 
-    async fn execute(&self, action: &Action, author: &str) -> Result<Outcome, MonitorError> {
+    async fn execute_with(&self, action: &Action, author: &str, _steps: Steps<'_>) -> Result<Outcome, MonitorError> {
         self.executed.lock().unwrap().push((action.clone(), author.to_owned()));
         Ok(Outcome::Confirmed(format!("done on {}", self.site)))
+    }
+
+    fn evidence(&self) -> Option<EvidenceHub> {
+        Some(self.evidence.clone())
     }
 }
 
@@ -131,8 +137,13 @@ pub fn start_agent(pki: &Path, bots: &[&str], site: &str, hosts: Vec<&'static st
     let tls = agent_cert(pki, site);
     let spool_dir = tempfile::tempdir().unwrap();
     let spool = Arc::new(Spool::open(spool_dir.path()).unwrap());
-    let monitor =
-        Arc::new(RecordingMonitor { site: site.into(), hosts, executed: Mutex::default(), reads: AtomicUsize::new(0) });
+    let monitor = Arc::new(RecordingMonitor {
+        site: site.into(),
+        hosts,
+        executed: Mutex::default(),
+        reads: AtomicUsize::new(0),
+        evidence: EvidenceHub::new(),
+    });
     let link = AgentLink {
         tls: client_config(&tls).unwrap(),
         bots: bots.iter().map(|bot| (*bot).to_owned()).collect(),

@@ -3,7 +3,7 @@
 //! section and [`super::IcingaMonitor`] both go by it.
 
 use super::client::Credentials;
-use crate::nagios::{default_confirm_timeout, default_site};
+use crate::nagios::default_site;
 use crate::MonitorError;
 use hagios_domain::config_text::duration;
 use serde::Deserialize;
@@ -33,6 +33,7 @@ pub struct IcingaConfig {
     /// Name of the event-stream queue; distinct per hagios process talking to one Icinga.
     #[serde(default = "default_queue")]
     pub event_queue: String,
+    /// How long to read an accepted command's effect back before answering "not yet confirmed".
     #[serde(default = "default_confirm_timeout", with = "duration")]
     pub confirm_timeout: Duration,
 }
@@ -120,6 +121,11 @@ impl IcingaConfig {
 
 fn default_password_env() -> String {
     "HAGIOS_ICINGA_PASSWORD".to_owned()
+}
+
+/// Icinga shows an accepted action in its objects at once; this only covers a slow API.
+fn default_confirm_timeout() -> Duration {
+    Duration::from_secs(5)
 }
 
 fn default_queue() -> String {

@@ -12,13 +12,13 @@ mod state;
 
 use crate::readback::{wait_past_second, Expectation};
 use crate::validate::{ensure_exists, ensure_host_fields, stored_author};
-use crate::{Monitor, MonitorError, SingleFlight};
+use crate::{Monitor, MonitorError, SingleFlight, Steps};
 use async_trait::async_trait;
 use client::{Credentials, IcingaClient};
 use command::ApiRequest;
 pub use config::{IcingaConfig, Login};
 use events::{EventStream, Reconnect};
-use hagios_domain::{Action, Outcome, Snapshot};
+use hagios_domain::{Action, Outcome, Snapshot, Step};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -73,7 +73,9 @@ impl Monitor for IcingaMonitor {
         self.read_state(STATE_SHARED_FOR).await
     }
 
-    async fn execute(&self, action: &Action, author: &str) -> Result<Outcome, MonitorError> {
+    /// Icinga answers each request at once: its acceptance is the [`Step::Received`], and the
+    /// object state read back (usually at the first look) is the final word.
+    async fn execute_with(&self, action: &Action, author: &str, steps: Steps<'_>) -> Result<Outcome, MonitorError> {
         ensure_host_fields(action)?;
         // What the action is checked and later confirmed against is read now (or by a read under
         // way), never an older cached one: a change made in between must not pass for ours.
@@ -101,6 +103,8 @@ impl Monitor for IcingaMonitor {
             confirm::accepted(&results)?;
         }
         tracing::info!(site = %self.config.site, action = ?action, author, "accepted by Icinga 2, confirming");
+        steps(Step::Sent { state_every: None, answer_within: self.config.confirm_timeout });
+        steps(Step::Received { how: "Icinga 2's API accepted it".into() });
         Ok(confirm::wait(self, &expectation, self.config.confirm_timeout).await)
     }
 }

@@ -21,15 +21,19 @@ pub struct NagiosConfig {
     pub command_file: PathBuf,
     pub status_file: PathBuf,
     pub object_cache_file: PathBuf,
-    /// How long to watch status.dat for the effect of a command before answering "not yet confirmed".
-    #[serde(default = "default_confirm_timeout", with = "duration")]
-    pub confirm_timeout: Duration,
+    /// How long a command waits for its final word. Left out, hagios works it out from how
+    /// often Nagios writes status.dat: 2 × status_update_interval + 5 s.
+    #[serde(default, deserialize_with = "duration::optional")]
+    pub confirm_timeout: Option<Duration>,
     /// The folder `host add` writes into (included by `cfg_dir` in nagios.cfg); without it hosts
     /// cannot be added or removed from chat.
     pub managed_dir: Option<PathBuf>,
-    /// nagios.cfg, checked as a whole before every reload.
+    /// nagios.cfg, checked as a whole before every reload; its status_update_interval and
+    /// log_file time the confirmation of commands when its status_file is this section's.
     #[serde(default = "default_main_config")]
     pub main_config: PathBuf,
+    /// Nagios' log, watched for evidence while a command waits; left out, main_config's log_file.
+    pub log_file: Option<PathBuf>,
     /// Run as `nagios_binary -v main_config` before every reload.
     #[serde(default = "default_nagios_binary")]
     pub nagios_binary: PathBuf,
@@ -49,9 +53,10 @@ impl NagiosConfig {
             command_file: command_file.to_path_buf(),
             status_file: status_file.to_path_buf(),
             object_cache_file: object_cache_file.to_path_buf(),
-            confirm_timeout: default_confirm_timeout(),
+            confirm_timeout: None,
             managed_dir: None,
             main_config: default_main_config(),
+            log_file: None,
             nagios_binary: default_nagios_binary(),
             reload_command: None,
             reload_timeout: default_reload_timeout(),
@@ -69,11 +74,6 @@ impl NagiosConfig {
 /// The site of a backend whose section names none.
 pub fn default_site() -> String {
     "local".to_owned()
-}
-
-/// How long a backend watches for a command's effect unless told otherwise.
-pub fn default_confirm_timeout() -> Duration {
-    Duration::from_secs(5)
 }
 
 fn default_main_config() -> PathBuf {
@@ -100,14 +100,14 @@ mod tests {
     fn host_changes_are_off_until_managed_dir_is_set() {
         let base = "command_file = \"a\"\nstatus_file = \"b\"\nobject_cache_file = \"c\"\n";
         let nagios = parse(base);
-        assert_eq!((nagios.site(), nagios.confirm_timeout), ("local".to_owned(), Duration::from_secs(5)));
+        assert_eq!((nagios.site(), nagios.confirm_timeout, nagios.log_file), ("local".to_owned(), None, None));
         assert_eq!(nagios.managed_dir, None);
         assert_eq!(nagios.main_config, PathBuf::from("/etc/nagios4/nagios.cfg"));
         assert_eq!(nagios.nagios_binary, PathBuf::from("/usr/sbin/nagios4"));
         assert_eq!((nagios.reload_command, nagios.reload_timeout), (None, Duration::from_secs(30)));
         let managed = format!(
             "{base}managed_dir = \"/etc/nagios4/hagios\"\nreload_command = [\"systemctl\", \"reload\", \"nagios4\"]\n\
-             reload_timeout = \"1m\"\n"
+             reload_timeout = \"1m\"\nconfirm_timeout = \"30s\"\nlog_file = \"/var/log/nagios4/nagios.log\"\n"
         );
         let nagios = parse(&managed);
         assert_eq!(nagios.managed_dir, Some(PathBuf::from("/etc/nagios4/hagios")));
@@ -116,6 +116,8 @@ mod tests {
             Some(&["systemctl".to_owned(), "reload".into(), "nagios4".into()][..])
         );
         assert_eq!(nagios.reload_timeout, Duration::from_secs(60));
+        assert_eq!(nagios.confirm_timeout, Some(Duration::from_secs(30)));
+        assert_eq!(nagios.log_file, Some(PathBuf::from("/var/log/nagios4/nagios.log")));
     }
 
     #[test]

@@ -1,36 +1,106 @@
 //! Nagios Core 4 backend: commands through the external command FIFO, state from status.dat
-//! and objects.cache, confirmation by reading status.dat back; hosts from chat through the
+//! and objects.cache, confirmation from every source of evidence at once (`confirm.rs`: the
+//! monitor's own notifications, Nagios' log, status.dat read back), timed by how often Nagios
+//! writes status.dat (`main_config.rs`, or learned by `state.rs`); hosts from chat through the
 //! managed configuration folder (`managed.rs`).
 
 pub mod command;
 mod config;
 mod confirm;
 mod fifo;
+mod log;
+mod main_config;
 pub mod managed;
 mod state;
 
+use crate::cadence::{self, Cadence, CadenceSource, LogWatch};
+use crate::evidence::EvidenceHub;
 use crate::readback::{wait_past_second, Expectation};
 use crate::validate::{ensure_exists, ensure_host_fields, stored_author};
-use crate::{Monitor, MonitorError};
+use crate::{Monitor, MonitorError, Steps};
 use async_trait::async_trait;
 use command::{AckOptions, DowntimeRequest, ExternalCommand, Note};
-pub use config::{default_confirm_timeout, default_site, NagiosConfig};
-use hagios_domain::{Action, DowntimeTarget, Outcome, Snapshot};
+pub use config::{default_site, NagiosConfig};
+use hagios_domain::{Action, DowntimeTarget, Outcome, Snapshot, Step};
+use main_config::{MainConfig, DEFAULT_STATUS_UPDATE_INTERVAL};
 use managed::HostChange;
 use state::StateCache;
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// A Nagios Core 4 instance on this machine.
 pub struct NagiosMonitor {
     config: NagiosConfig,
     site: String,
     state: Arc<StateCache>,
+    /// nagios.cfg, when it is this instance's (its status_file is the section's).
+    main: Option<MainConfig>,
+    evidence: EvidenceHub,
 }
 
 impl NagiosMonitor {
+    /// The monitor of the section's Nagios; reads its main configuration (a missing or foreign
+    /// one only means the status.dat cadence is learned instead).
     pub fn new(config: NagiosConfig) -> Self {
         let state = Arc::new(StateCache::new(config.status_file.clone(), config.object_cache_file.clone()));
-        Self { site: config.site(), config, state }
+        let main = MainConfig::read(&config.main_config).filter(|main| {
+            let ours = main.describes(&config.status_file);
+            if !ours {
+                tracing::warn!(
+                    main_config = %config.main_config.display(),
+                    status_file = %config.status_file.display(),
+                    "main_config names another status_file, so it describes another Nagios; its \
+                     status_update_interval and log_file are not used"
+                );
+            }
+            ours
+        });
+        let monitor = Self { site: config.site(), config, state, main, evidence: EvidenceHub::new() };
+        tracing::info!(site = %monitor.site, timing = %monitor.cadence(), "commands are confirmed from Nagios' own evidence");
+        monitor
+    }
+
+    /// How this instance times the final word on a command, and which log it watches.
+    pub fn cadence(&self) -> Cadence {
+        let (state_every, source) = self.state_every();
+        let log = match self.log_file() {
+            None => LogWatch::None,
+            Some(path) => match std::fs::File::open(&path) {
+                Ok(_) => LogWatch::Watching(path),
+                Err(err) => LogWatch::Unreadable(path, err.to_string()),
+            },
+        };
+        Cadence {
+            state: "status.dat",
+            state_every: Some(state_every),
+            source,
+            answer_within: self.answer_within(),
+            answer_within_configured: self.config.confirm_timeout.is_some(),
+            log,
+        }
+    }
+
+    /// How often Nagios writes status.dat: nagios.cfg says, else its rewrites show, else
+    /// Nagios' default is assumed.
+    fn state_every(&self) -> (Duration, CadenceSource) {
+        if let Some(main) = &self.main {
+            return (main.status_update_interval, CadenceSource::MainConfig(self.config.main_config.clone()));
+        }
+        match self.state.learned_interval() {
+            Some(learned) => (learned, CadenceSource::Learned),
+            None => (DEFAULT_STATUS_UPDATE_INTERVAL, CadenceSource::Assumed),
+        }
+    }
+
+    /// The deadline for a command's final word: `confirm_timeout`, else from the cadence.
+    fn answer_within(&self) -> Duration {
+        self.config.confirm_timeout.unwrap_or_else(|| cadence::answer_within(self.state_every().0))
+    }
+
+    /// The log followed for evidence: the section's log_file, else nagios.cfg's.
+    fn log_file(&self) -> Option<PathBuf> {
+        self.config.log_file.clone().or_else(|| self.main.as_ref()?.log_file.clone())
     }
 
     fn host_change(&self) -> Result<HostChange<'_>, MonitorError> {
@@ -55,7 +125,7 @@ impl Monitor for NagiosMonitor {
         StateCache::load_async(Arc::clone(&self.state)).await
     }
 
-    async fn execute(&self, action: &Action, author: &str) -> Result<Outcome, MonitorError> {
+    async fn execute_with(&self, action: &Action, author: &str, steps: Steps<'_>) -> Result<Outcome, MonitorError> {
         ensure_host_fields(action)?;
         let snapshot = self.snapshot().await?;
         if let Some(object) = action.object() {
@@ -77,15 +147,44 @@ impl Monitor for NagiosMonitor {
             .map(|command| command::render(command, now))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|err| MonitorError::Refused(err.to_string()))?;
+        let listening = confirm::Listening::start(self.log_file(), &self.evidence).await;
         if let Expectation::CheckedAfter { last_check, .. } = &expectation {
             wait_past_second(*last_check).await;
         }
-        for line in lines {
-            fifo::send(&self.config.command_file, line).await?;
+        for line in &lines {
+            fifo::send(&self.config.command_file, line.clone()).await?;
         }
-        tracing::info!(site = %self.site, action = ?action, author, "sent to Nagios, confirming");
-        Ok(confirm::wait(&self.state, &expectation, self.config.confirm_timeout).await)
+        let sent = confirm::Sent {
+            commands: lines.iter().map(|line| as_logged(line)).collect(),
+            at: hagios_domain::unix_now(),
+        };
+        let (state_every, _) = self.state_every();
+        let answer_within = self.answer_within();
+        tracing::info!(site = %self.site, action = ?action, author, ?answer_within, "sent to Nagios, confirming");
+        steps(Step::Sent { state_every: Some(state_every), answer_within });
+        let wait = confirm::Wait {
+            state: &self.state,
+            expectation: &expectation,
+            sent,
+            answer_within: &|| self.answer_within(),
+            steps,
+        };
+        Ok(confirm::wait(listening, wait).await)
     }
+
+    fn cadence(&self) -> Option<Cadence> {
+        Some(NagiosMonitor::cadence(self))
+    }
+
+    fn evidence(&self) -> Option<EvidenceHub> {
+        Some(self.evidence.clone())
+    }
+}
+
+/// A rendered line as Nagios' log repeats it after `EXTERNAL COMMAND: `: without the `[time] `
+/// prefix, and trimmed at the end as Nagios trims what it reads.
+fn as_logged(line: &str) -> String {
+    line.split_once("] ").map_or(line, |(_, command)| command).trim_end().to_owned()
 }
 
 /// The commands that carry out `action` on behalf of `author` (as stored).

@@ -1,5 +1,6 @@
 //! Nagios' state as a cached [`Snapshot`]: status.dat is re-read only when its stamp (inode,
 //! size, mtime) changes, objects.cache only when its own stamp changes, so polling is cheap.
+//! Each rewrite of status.dat also teaches how often Nagios writes it (its `created=` stamps).
 
 use crate::MonitorError;
 use hagios_domain::{Inventory, Snapshot};
@@ -7,7 +8,7 @@ use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 /// Identifies one version of a file; Nagios replaces status.dat by rename every second.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +29,9 @@ impl FileStamp {
 struct Cached {
     status: Option<(FileStamp, Arc<Snapshot>)>,
     inventory: Option<(FileStamp, Arc<Inventory>)>,
+    /// The shortest gap between two `created=` stamps read so far, in seconds: a gap spanning
+    /// rewrites nobody read is longer, so the shortest one seen is the cadence.
+    shortest_gap: Option<i64>,
 }
 
 /// Loads and caches the snapshot of one Nagios instance. Blocking: call from a blocking context.
@@ -56,9 +60,21 @@ impl StateCache {
         let text = fs::read_to_string(&self.status_file).map_err(|err| self.status_unreadable(err))?;
         let status = hagios_parsers::nagios::status::parse(&text)
             .map_err(|err| MonitorError::State(format!("{}: {err}", self.status_file.display())))?;
+        if let Some((_, previous)) = &cached.status {
+            let gap = status.created - previous.status.created;
+            if gap > 0 && cached.shortest_gap.is_none_or(|shortest| gap < shortest) {
+                cached.shortest_gap = Some(gap);
+            }
+        }
         let snapshot = Arc::new(Snapshot { status, inventory });
         cached.status = Some((stamp, Arc::clone(&snapshot)));
         Ok(snapshot)
+    }
+
+    /// How often Nagios rewrites status.dat, as far as the rewrites read so far show.
+    pub(crate) fn learned_interval(&self) -> Option<Duration> {
+        let cached = self.cached.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        cached.shortest_gap.and_then(|gap| u64::try_from(gap).ok()).map(Duration::from_secs)
     }
 
     /// [`Self::load`] on a blocking thread, for async callers.
@@ -132,6 +148,27 @@ mod tests {
         let second = cache.load().expect("reloaded");
         assert_eq!(second.status.created, 101);
         assert!(Arc::ptr_eq(&first.inventory, &second.inventory), "objects.cache did not change");
+    }
+
+    #[test]
+    fn the_cadence_is_the_shortest_gap_between_rewrites_read() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (status_file, object_cache_file) = (dir.path().join("status.dat"), dir.path().join("objects.cache"));
+        fs::write(&object_cache_file, OBJECTS).expect("objects written");
+        let cache = StateCache::new(status_file.clone(), object_cache_file);
+        let rewrite = |created: i64| {
+            let next = dir.path().join("status.next");
+            fs::write(&next, status(created)).expect("written");
+            fs::rename(&next, &status_file).expect("renamed");
+            cache.load().expect("loaded");
+        };
+        rewrite(100);
+        assert_eq!(cache.learned_interval(), None, "one write shows no cadence");
+        rewrite(130);
+        assert_eq!(cache.learned_interval(), Some(Duration::from_secs(30)), "rewrites in between were not read");
+        rewrite(140);
+        rewrite(150);
+        assert_eq!(cache.learned_interval(), Some(Duration::from_secs(10)));
     }
 
     #[test]
