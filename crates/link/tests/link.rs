@@ -196,7 +196,7 @@ async fn an_agent_refuses_a_command_the_bot_meant_for_another_site() {
 async fn a_command_waiting_at_the_agent_takes_the_notifications_it_sends_up_as_evidence() {
     let pki = pki();
     let bot = start_bot(pki.path()).await;
-    let east = start_agent(pki.path(), &bot.address, "east", vec!["web01"], &COMMAND_KINDS);
+    let east = start_agent(pki.path(), &[&bot.address], "east", vec!["web01"], &COMMAND_KINDS);
     let mut waiting = east.monitor.evidence.subscribe();
     east.spool.write(notification("web01")).unwrap();
     let offered = tokio::time::timeout(PATIENCE, waiting.next()).await.expect("offered in time").expect("offered");
