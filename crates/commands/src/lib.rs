@@ -26,7 +26,7 @@ pub use commands::snooze::{SnoozeBook, SnoozeBookError};
 pub use confirmations::{Answered, Confirmations, Question};
 pub use desk::{Asker, Desk, DeskAnswer, DeskError, DeskRequest};
 pub use limits::RateLimit;
-pub use router::{AuditEntry, Dispatch, Request, Router, Settings, Thread};
+pub use router::{AuditEntry, Dispatch, Progress, Request, Router, Settings, Thread};
 
 /// Every command word (`ack`, `downtime`, `status`, …): what a `[[role]]` may grant.
 pub fn command_names() -> Vec<&'static str> {

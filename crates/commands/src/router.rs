@@ -12,7 +12,7 @@ use crate::{Policy, SnoozeBook};
 use futures_util::stream::{self, StreamExt};
 use hagios_domain::plural;
 use hagios_domain::suggest::closest;
-use hagios_domain::{Attachment, ObjectRef, Outcome, SiteObject, SiteSnapshots, Snapshot};
+use hagios_domain::{Attachment, ObjectRef, Outcome, SiteObject, SiteSnapshots, Snapshot, Step};
 use hagios_monitor::Monitor;
 use regex::{Captures, Regex, RegexBuilder};
 use serde::Serialize;
@@ -111,6 +111,26 @@ struct Questions {
     asked: Option<u32>,
     answered: Option<Answered>,
     attachment: Option<Attachment>,
+}
+
+/// Where the router reports the reply as it stands while an action waits for its final word.
+pub type Progress<'a> = &'a (dyn Fn(String) + Send + Sync);
+
+/// The reply while `act` waits for the monitoring system, after `step`.
+fn waiting(act: &Act, backend: &str, step: &Step) -> String {
+    match step {
+        Step::Sent { state_every: Some(every), answer_within } => format!(
+            "{} — sent to {backend}, waiting for it to confirm; it writes its state every {} s, the answer comes \
+             within {} s",
+            act.intent,
+            every.as_secs(),
+            answer_within.as_secs()
+        ),
+        Step::Sent { state_every: None, .. } => {
+            format!("{} — sent to {backend}, waiting for it to confirm", act.intent)
+        }
+        Step::Received { how } => format!("{} — {how}; waiting for its state to show the effect", act.intent),
+    }
 }
 
 /// The answer to one request and its audit record.
@@ -213,6 +233,18 @@ impl Router {
 
     /// Parses, authorizes and runs one request. Never fails: every problem becomes the reply.
     pub async fn dispatch(&self, request: &Request<'_>, monitor: &dyn Monitor) -> Dispatch {
+        self.dispatch_with(request, monitor, &|_| {}).await
+    }
+
+    /// [`Self::dispatch`], telling `progress` what the reply says while an action waits for the
+    /// monitoring system's final word ("sent to Nagios — waiting for it to confirm …"), so that
+    /// chat can show it at once and edit it to the final reply.
+    pub async fn dispatch_with(
+        &self,
+        request: &Request<'_>,
+        monitor: &dyn Monitor,
+        progress: Progress<'_>,
+    ) -> Dispatch {
         let max = self.settings.max_input_bytes;
         let raw_text = if request.text.len() > max {
             format!("{}… ({} bytes in all)", cut_bytes(request.text, max), request.text.len())
@@ -230,7 +262,7 @@ impl Router {
             result: String::new(),
         };
         let mut questions = Questions::default();
-        let reply = self.answer(request, monitor, &mut audit, &mut questions).await;
+        let reply = self.answer(request, monitor, &mut audit, &mut questions, progress).await;
         if audit.result.is_empty() {
             audit.result.clone_from(&reply);
         }
@@ -255,6 +287,7 @@ impl Router {
         monitor: &dyn Monitor,
         audit: &mut AuditEntry,
         questions: &mut Questions,
+        progress: Progress<'_>,
     ) -> String {
         let holds_a_role = self.policy.holds_a_role(request.user_id);
         if let Err(slow_down) = self.limits.check(self.policy.person_of(request.user_id), holds_a_role) {
@@ -307,7 +340,10 @@ impl Router {
                 audit.result = "answered".to_owned();
                 text
             }
-            Ok(Parsed::Act(act)) => self.act(command, act, request, snapshot, monitor, audit).await,
+            Ok(Parsed::Act(act)) => match self.admit(command, &act, request, snapshot, audit) {
+                Ok(()) => self.execute(&act, request, monitor, audit, progress).await,
+                Err(denial) => denial,
+            },
             Ok(Parsed::Each(acts)) => self.act_each(command, acts, request, snapshot, monitor, audit).await,
             Ok(Parsed::Snooze(wanted)) => self.snooze(command, wanted, request, sites.merged(), audit).await,
             Ok(Parsed::Desk(wanted)) => {
@@ -319,7 +355,7 @@ impl Router {
             Ok(Parsed::AfterYes(act)) => self.await_yes(command, act, request, snapshot, audit, &mut questions.asked),
             Ok(Parsed::Yes(number)) => match self.take_awaiting(number, request, snapshot, audit) {
                 Ok(waiting) => {
-                    let reply = self.execute(&waiting.act, request, monitor, audit).await;
+                    let reply = self.execute(&waiting.act, request, monitor, audit, &|_| {}).await;
                     questions.answered = Some(waiting.answered());
                     reply
                 }
@@ -521,7 +557,8 @@ impl Router {
         if let Err(denial) = self.admit(command, &act, request, sites, audit) {
             return denial;
         }
-        self.execute(&act, request, monitor, audit).await
+        // A group's reply sums up its members; it is posted once they all have their word.
+        self.execute(&act, request, monitor, audit, &|_| {}).await
     }
 
     /// Runs `acts` (one per member of an alert group), each authorized on its own, at most
@@ -569,11 +606,20 @@ impl Router {
         reply
     }
 
-    /// Runs an authorized action and says what became of it.
-    async fn execute(&self, act: &Act, request: &Request<'_>, monitor: &dyn Monitor, audit: &mut AuditEntry) -> String {
+    /// Runs an authorized action and says what became of it; on the way, tells `progress` what
+    /// is known so far.
+    async fn execute(
+        &self,
+        act: &Act,
+        request: &Request<'_>,
+        monitor: &dyn Monitor,
+        audit: &mut AuditEntry,
+        progress: Progress<'_>,
+    ) -> String {
         let author = self.policy.author(request.user_id);
         let backend = &self.settings.backend_name;
-        match monitor.execute_at(&act.site, &act.action, author).await {
+        let steps = |step: Step| progress(waiting(act, backend, &step));
+        match monitor.execute_at_with(&act.site, &act.action, author, &steps).await {
             Ok(Outcome::Confirmed(detail)) => {
                 audit.result = format!("confirmed: {detail}");
                 let detail = if detail.is_empty() { detail } else { format!(" ({detail})") };

@@ -49,7 +49,13 @@ impl Monitor for Sites {
         Ok(Arc::clone(&self.state))
     }
 
-    async fn execute_at(&self, site: &str, action: &Action, _: &str) -> Result<Outcome, MonitorError> {
+    async fn execute_at_with(
+        &self,
+        site: &str,
+        action: &Action,
+        _: &str,
+        _: Steps<'_>,
+    ) -> Result<Outcome, MonitorError> {
         self.sent.lock().expect("not poisoned").push((site.to_owned(), action.clone()));
         Ok(Outcome::Confirmed(format!("seen at {site}")))
     }

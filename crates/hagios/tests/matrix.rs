@@ -155,6 +155,27 @@ grouping = false
         self.wait_for_related(room, root, "m.thread", &format!("reply with {needle:?}"), |m| body(m).contains(needle))
     }
 
+    /// Waits until a command's answer in `root`'s thread says `needle`: a command that waits for
+    /// Nagios is answered at once, and that reply is edited to the final word.
+    fn wait_for_answer(&self, room: &str, root: &Value, needle: &str) {
+        let answered = |messages: &[Value]| {
+            let replies: Vec<&Value> = messages
+                .iter()
+                .filter(|m| relation(m)["rel_type"] == "m.thread" && relation(m)["event_id"] == root["event_id"])
+                .map(|m| &m["event_id"])
+                .collect();
+            messages.iter().any(|m| match relation(m)["rel_type"].as_str() {
+                Some("m.thread") => replies.contains(&&m["event_id"]) && body(m).contains(needle),
+                Some("m.replace") => {
+                    replies.contains(&&relation(m)["event_id"])
+                        && m["content"]["m.new_content"]["body"].as_str().unwrap_or_default().contains(needle)
+                }
+                _ => false,
+            })
+        };
+        self.wait_for(room, &format!("an answer saying {needle:?}"), answered);
+    }
+
     /// Waits for an edit of `root` whose new content satisfies `done`.
     fn wait_for_edit(&self, room: &str, root: &Value, what: &str, done: impl Fn(&str) -> bool) -> Value {
         self.wait_for_related(room, root, "m.replace", what, |m| {
@@ -203,7 +224,11 @@ fn a_mention_in_the_alert_thread_acks_in_nagios_and_the_thread_tells_the_story()
     let root = alert["event_id"].as_str().expect("event id");
     // Shell syntax, a trailing backslash above all, is stored as look-alikes.
     site.oncall.send_text(&site.alerts, Some(root), "hagios: ack looking into it | id # \\");
-    site.wait_for_reply(&site.alerts, &alert, "confirmed by Nagios");
+    // Answered at once in the thread, and that reply edited (m.replace) to the final word.
+    let waiting = site.wait_for_reply(&site.alerts, &alert, "sent to Nagios, waiting for it to confirm");
+    site.wait_for_edit(&site.alerts, &waiting, "the answer edited to the final word", |text| {
+        text.contains("confirmed by Nagios")
+    });
     let status = common::wait_for_service_ack(&site.nagios, "web01", "HTTP Load");
     // The author is the Matrix id, not the display name anyone can set to anything.
     let comment = "looking into it ｜ id ＃ ＼";
@@ -229,7 +254,7 @@ fn a_reaction_acks_and_a_person_without_a_role_is_refused() {
 
     let root = alert["event_id"].as_str().expect("event id");
     site.oncall.react(&site.db, root, "✅");
-    site.wait_for_reply(&site.db, &alert, "confirmed by Nagios");
+    site.wait_for_answer(&site.db, &alert, "confirmed by Nagios");
     common::wait_for_service_ack(&site.nagios, "db01", "MySQL");
     // The ACKNOWLEDGEMENT notification follows the incident into its thread.
     site.wait_for_reply(&site.db, &alert, "ACKNOWLEDGEMENT");
@@ -391,7 +416,7 @@ fn slack_and_matrix_from_one_process_each_show_every_alert_once_and_answer_comma
     // An ack typed on Matrix acks in Nagios; the ACKNOWLEDGEMENT reaches the Slack thread too.
     let root = db_alert["event_id"].as_str().expect("event id");
     site.oncall.send_text(&site.db, Some(root), "hagios: ack on it");
-    site.wait_for_reply(&site.db, &db_alert, "confirmed by Nagios");
+    site.wait_for_answer(&site.db, &db_alert, "confirmed by Nagios");
     common::wait_for_service_ack(&site.nagios, "db01", "MySQL");
     site.wait_for_reply(&site.db, &db_alert, "ACKNOWLEDGEMENT");
     side.wait_for_reply(&slack_db_alert, "ACKNOWLEDGEMENT");

@@ -159,6 +159,12 @@ fn at_debian_s_stock_cadence_every_command_from_chat_ends_in_a_final_word() {
     bot.wait_for_message("PROBLEM web01!HTTP is CRITICAL");
     bot.type_line("ack web01 HTTP on it");
     bot.wait_for_text_within(final_word, "acknowledged web01!HTTP — confirmed by Nagios (acknowledged web01!HTTP; ");
+    // Answered at once with what is known, and that same reply edited to the final word.
+    let waiting = bot.wait_for_message(
+        "acknowledge web01!HTTP — sent to Nagios, waiting for it to confirm; it writes its state every 10 s, the \
+         answer comes within 25 s",
+    );
+    bot.wait_for_text(&format!("[#{waiting} edited] acknowledged web01!HTTP — confirmed by Nagios"));
 
     // Disk is OK: Nagios reads the ack and drops it, and a status.dat written after that shows so.
     bot.type_line("ack web01 Disk mine");

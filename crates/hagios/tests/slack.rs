@@ -171,7 +171,9 @@ fn at_debian_s_stock_cadence_a_mention_ends_confirmed_by_nagios_or_not_applied_w
     site.nagios.submit_service_result("web01", "HTTP", 2, "CRITICAL - connection refused");
     let alert = site.wait_for_alert("PROBLEM web01!HTTP is CRITICAL");
     site.slack.mention(ONCALL, "C0ALERTS", Some(&alert.ts), "ack looking into it");
-    site.wait_for_reply(&alert, "acknowledged web01!HTTP — confirmed by Nagios (acknowledged web01!HTTP; ");
+    let reply = site.wait_for_reply(&alert, "acknowledged web01!HTTP — confirmed by Nagios (acknowledged web01!HTTP; ");
+    // Answered at once ("sent to Nagios, waiting …"), and that reply edited to the final word.
+    assert!(reply.edits >= 1, "{reply:#?}");
 
     // web01!Disk is OK: Nagios drops the ack, and says so in the status.dat it writes next.
     site.slack.mention(ONCALL, "C0ALERTS", Some(&alert.ts), "ack web01 Disk mine");

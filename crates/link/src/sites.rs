@@ -225,7 +225,13 @@ impl Monitor for SitesMonitor {
     /// Sends the command to site `site` alone, which checks it against its own objects again. A
     /// site that is not connected is an error, never a reason to try another. Only the agent's
     /// final word travels back (its steps stay on the agent's side).
-    async fn execute_at(&self, site: &str, action: &Action, author: &str) -> Result<Outcome, MonitorError> {
+    async fn execute_at_with(
+        &self,
+        site: &str,
+        action: &Action,
+        author: &str,
+        _steps: Steps<'_>,
+    ) -> Result<Outcome, MonitorError> {
         // The command was checked against state read a while ago: the lead may have gone meanwhile.
         if !self.permit.granted() {
             return Err(MonitorError::Remote {

@@ -124,12 +124,23 @@ pub trait Monitor: Send + Sync {
         Ok(Arc::new(SiteSnapshots::one(self.site(), self.snapshot().await?)))
     }
 
-    /// [`Monitor::execute`] at site `site` only: a command checked against one site's objects
-    /// must never land at another that has an object of the same name.
-    async fn execute_at(&self, site: &str, action: &Action, author: &str) -> Result<Outcome, MonitorError> {
+    /// [`Monitor::execute_with`] at site `site` only: a command checked against one site's
+    /// objects must never land at another that has an object of the same name.
+    async fn execute_at_with(
+        &self,
+        site: &str,
+        action: &Action,
+        author: &str,
+        steps: Steps<'_>,
+    ) -> Result<Outcome, MonitorError> {
         if site != self.site() {
             return Err(MonitorError::Refused(format!("this hagios serves site `{}` only, not `{site}`", self.site())));
         }
-        self.execute(action, author).await
+        self.execute_with(action, author, steps).await
+    }
+
+    /// [`Self::execute_at_with`] for a caller that wants only the final word.
+    async fn execute_at(&self, site: &str, action: &Action, author: &str) -> Result<Outcome, MonitorError> {
+        self.execute_at_with(site, action, author, &|_| {}).await
     }
 }

@@ -5,13 +5,16 @@
 //! the platform marks foreign (a Matrix user of a homeserver outside `allowed_servers`) whom no
 //! `[[user]]` entry names is refused before the router, read commands included, and the attempt
 //! is audited.
+//! A command that waits for the monitoring system's final word is answered at once with what is
+//! known ("sent to Nagios — waiting for it to confirm …"), and that reply is edited to the final
+//! word when it comes.
 
 mod orphans;
 mod questions;
 
 use crate::observe::names;
 use hagios_chat::{ChatAdapter, ChatEvent, ChatUser, MessageRef, Outbound};
-use hagios_commands::{AuditEntry, Dispatch, Question, Request, Router, Thread};
+use hagios_commands::{AuditEntry, Dispatch, Progress, Question, Request, Router, Thread};
 use hagios_domain::SiteObject;
 use hagios_monitor::Monitor;
 use hagios_store::{AuditRecord, CommandInFlight, StoreHandle};
@@ -19,6 +22,29 @@ pub use questions::Chats;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
+
+/// Shows the replies `progress` hears while a command waits, where it was asked: the first is
+/// posted, each later one edits it. Returns that message, for the final word to edit; `None`
+/// when nothing was shown (most commands never wait).
+async fn show_progress(
+    chat: Arc<dyn ChatAdapter>,
+    channel: String,
+    thread: Option<MessageRef>,
+    mut progress: mpsc::UnboundedReceiver<String>,
+) -> Option<MessageRef> {
+    let mut shown: Option<MessageRef> = None;
+    while let Some(text) = progress.recv().await {
+        let content = Outbound::Text(text);
+        let result = match &shown {
+            Some(message) => chat.update(message, &content).await,
+            None => chat.post(Some(&channel), thread.as_ref(), &content).await.map(|message| shown = Some(message)),
+        };
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "cannot show that a command waits for its final word");
+        }
+    }
+    shown
+}
 
 /// How much of a refused stranger's text the audit log keeps.
 const STRANGER_TEXT_KEPT: usize = 500;
@@ -86,24 +112,35 @@ impl Conversation {
     async fn answer(&self, asked: Asked) {
         let arrived = std::time::Instant::now();
         let noted = self.note(&asked).await;
+        let (progress, shown) = mpsc::unbounded_channel();
+        let showing =
+            tokio::spawn(show_progress(self.chat.clone(), asked.channel.clone(), asked.thread.clone(), shown));
         let dispatch = if asked.user.foreign && !self.listed_users.contains(&asked.user.id) {
             stranger_refused(&asked)
         } else {
-            self.dispatch(&asked).await
+            self.dispatch(&asked, &|text| {
+                // The receiver lives until the dispatch is over.
+                let _ = progress.send(text);
+            })
+            .await
         };
+        drop(progress);
+        let waiting_reply = showing.await.ok().flatten();
         count(&dispatch.audit, arrived.elapsed());
         self.audit(&dispatch.audit).await;
         let (channel, thread) = (Some(asked.channel.as_str()), asked.thread.as_ref());
-        let posted = match (dispatch.awaiting_yes, &dispatch.attachment) {
-            (_, Some(file)) => self.chat.upload(channel, thread, file, &dispatch.reply).await.map(drop),
-            (Some(request), None) => {
+        let reply = Outbound::Text(dispatch.reply.clone());
+        let posted = match (dispatch.awaiting_yes, &dispatch.attachment, waiting_reply) {
+            (_, Some(file), _) => self.chat.upload(channel, thread, file, &dispatch.reply).await.map(drop),
+            (Some(request), None, _) => {
                 self.chat.post_question(channel, thread, &dispatch.reply, request).await.map(|message| {
                     let platform = self.chat.platform().name().to_owned();
                     let question = Question { platform, message, text: dispatch.reply.clone() };
                     self.router.confirmations().asked(request, question);
                 })
             }
-            (None, None) => self.chat.post(channel, thread, &Outbound::Text(dispatch.reply.clone())).await.map(drop),
+            (None, None, Some(waiting)) => self.chat.update(&waiting, &reply).await,
+            (None, None, None) => self.chat.post(channel, thread, &reply).await.map(drop),
         };
         if let Err(e) = posted {
             tracing::error!(error = %e, user = %asked.user.id, "cannot post the reply");
@@ -141,8 +178,9 @@ impl Conversation {
         }
     }
 
-    /// The router's answer to what a person asked, in the context of the thread it was asked in.
-    async fn dispatch(&self, asked: &Asked) -> Dispatch {
+    /// The router's answer to what a person asked, in the context of the thread it was asked in;
+    /// `progress` hears the reply as it stands while an action waits for its final word.
+    async fn dispatch(&self, asked: &Asked, progress: Progress<'_>) -> Dispatch {
         let thread = match &asked.thread {
             Some(thread) => self.thread_context(thread).await,
             None => Thread::None,
@@ -154,7 +192,7 @@ impl Conversation {
             thread,
             now: hagios_domain::unix_now(),
         };
-        self.router.dispatch(&request, self.monitor.as_ref()).await
+        self.router.dispatch_with(&request, self.monitor.as_ref(), progress).await
     }
 
     /// What the thread `thread` is about: an incident, an alert group, or neither.
