@@ -23,7 +23,7 @@ mod yes;
 
 use crate::router::Settings;
 use crate::text::typeable;
-use hagios_domain::{Action, ObjectRef, SiteObject, SiteSnapshots, Snapshot, State};
+use hagios_domain::{Action, ObjectRef, SiteObject, SiteSnapshots, Snapshot};
 use hagios_monitor::Cadence;
 use regex::Captures;
 
@@ -93,12 +93,6 @@ impl Input<'_> {
     /// A `ParseError::Usage` for this command.
     pub fn usage(&self, problem: String) -> ParseError {
         ParseError::Usage { problem, usage: self.command.usage, command: self.command.name }
-    }
-
-    /// The current state of `at` and whether it is acknowledged, once its site's state is known.
-    pub fn state_of(&self, at: &SiteObject) -> Option<(State, bool)> {
-        let status = self.sites.site(&at.site)?.status.object(&at.object)?;
-        Some((status.state, status.acknowledged))
     }
 
     /// The state of the site `at` is at; the merged state when the site did not answer.
