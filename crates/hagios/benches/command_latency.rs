@@ -114,10 +114,11 @@ fn main() {
     let _ = bot.kill();
     let _ = bot.wait();
     println!(
-        "{runs} commands (ack and unack alternating, 0–1 s apart) on a real Nagios 4, status_update_interval=1:\n"
+        "{runs} commands (ack and unack alternating, 0–{interval} s apart) on a real Nagios 4, \
+         status_update_interval={interval}:\n"
     );
     println!("| part | median ms | p90 ms | min ms | max ms |\n|---|---:|---:|---:|---:|");
     summary("hagios: typed → external command in the FIFO", own);
-    summary("Nagios: FIFO → effect read back from status.dat, reply shown", nagios);
+    summary("Nagios: FIFO → its evidence (log, notification or status.dat), final word shown", nagios);
     summary("total: typed → \"confirmed by Nagios\"", total);
 }
