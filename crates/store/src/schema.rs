@@ -562,6 +562,34 @@ impl Store {
     }
 }
 
+/// The schema a database has, against the one this hagios writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SchemaVersion {
+    /// Migrations applied; 0 for an empty database.
+    pub found: i64,
+    /// Migrations this hagios knows.
+    pub supported: i64,
+}
+
+impl Store {
+    /// Which migrations the database has had, without applying any.
+    pub fn schema_version(&self) -> Result<SchemaVersion, StoreError> {
+        self.with_sql(|sql| {
+            if sql.dialect() == Dialect::Postgres {
+                let tables = sql.query_one(
+                    "SELECT COUNT(*) FROM information_schema.tables
+                     WHERE table_schema = current_schema() AND table_name = 'hagios_schema'",
+                    args![],
+                )?;
+                if tables.int(0)? == 0 {
+                    return Ok(SchemaVersion { found: 0, supported: MIGRATIONS.len() as i64 });
+                }
+            }
+            Ok(SchemaVersion { found: version_of(sql)?, supported: MIGRATIONS.len() as i64 })
+        })
+    }
+}
+
 /// How many migrations the database has had.
 pub(crate) fn version_of(sql: &mut dyn Sql) -> Result<i64, StoreError> {
     let row = match sql.dialect() {
