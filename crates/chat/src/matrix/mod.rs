@@ -492,7 +492,8 @@ impl ChatAdapter for MatrixChat {
                     return Ok(());
                 }
             }
-            if let Some(next) = sync["next_batch"].as_str() {
+            // A long-poll that timed out with nothing new may answer the same position.
+            if let Some(next) = sync["next_batch"].as_str().filter(|next| since.as_deref() != Some(*next)) {
                 let position = next.to_owned();
                 if events.send(ChatEvent::Synced { position: position.clone() }).await.is_err() {
                     return Ok(());
