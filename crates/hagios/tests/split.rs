@@ -51,9 +51,15 @@ fn at_debian_s_stock_cadence_the_agent_s_final_word_reaches_the_bot_confirmed_or
     east.nagios.submit_service_result("web01", "HTTP", 2, "CRITICAL - connection refused");
     bot.wait_for_message("PROBLEM web01!HTTP is CRITICAL");
     bot.type_line("ack web01 HTTP on it");
+    // The agent's steps reach the bot: answered at once, and that same reply edited to the
+    // final word, as in one process.
+    let waiting = bot.wait_for_message(
+        "acknowledge east:web01!HTTP — sent to Nagios, waiting for it to confirm; it writes its state every 10 s, \
+         the answer comes within 25 s",
+    );
     bot.wait_for_text_within(
         final_word,
-        "acknowledged east:web01!HTTP — confirmed by Nagios (acknowledged web01!HTTP; ",
+        &format!("[#{waiting} edited] acknowledged east:web01!HTTP — confirmed by Nagios (acknowledged web01!HTTP; "),
     );
     bot.type_line("ack web01 Disk mine");
     bot.wait_for_text_within(
@@ -63,6 +69,36 @@ fn at_debian_s_stock_cadence_the_agent_s_final_word_reaches_the_bot_confirmed_or
     );
     let screen = bot.screen();
     assert!(!screen.contains("not yet confirmed") && !screen.contains("did not answer"), "{screen}");
+}
+
+#[test]
+fn an_agent_killed_while_a_command_waits_leaves_the_reply_saying_what_is_known_and_status_tells_the_rest() {
+    let deployment = Deployment::new();
+    let mut bot = Daemon::start("bot", &deployment.bot_config());
+    // Nagios' own default cadence: a comment waits up to a minute for status.dat to show it,
+    // long enough to kill the agent while it waits.
+    let Some(mut east) = deployment.site_writing_every("east", EVERYTHING, 60) else { return };
+    east.nagios.submit_service_result("web01", "HTTP", 2, "CRITICAL - connection refused");
+    bot.wait_for_message("PROBLEM web01!HTTP is CRITICAL");
+
+    bot.type_line("comment web01 Disk swapped the disk");
+    let waiting = bot.wait_for_message("comment on east:web01!Disk — sent to Nagios, waiting for it to confirm");
+    bot.wait_for_text(&format!(
+        "[#{waiting} edited] comment on east:web01!Disk — Nagios read it (its log shows the command); waiting for its \
+         state to show the effect"
+    ));
+    east.crash_and_restart_agent();
+    bot.wait_for_text(&format!(
+        "[#{waiting} edited] sent to Nagios: comment on east:web01!Disk; not yet confirmed (Nagios read it (its log \
+         shows the command); then the agent at site `east` went away before the final word (it stopped, restarted or \
+         lost the link)). `status east:web01!Disk` shows whether it took effect"
+    ));
+    // The restarted agent serves `status`, which shows the comment once Nagios writes its state.
+    east.nagios
+        .wait_for_state(std::time::Duration::from_secs(90), |status| {
+            status.comments.iter().any(|comment| comment.text == "swapped the disk")
+        })
+        .expect("east's Nagios shows the comment");
 }
 
 #[test]
