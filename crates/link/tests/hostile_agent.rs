@@ -356,7 +356,7 @@ async fn steps_of_a_command_another_site_carries_out_or_of_none_are_refused_and_
 }
 
 #[tokio::test]
-async fn an_agent_gone_while_a_command_waits_leaves_what_it_said_never_silence() {
+async fn an_agent_gone_or_silent_while_a_command_waits_leaves_what_it_said_never_silence() {
     let pki = pki();
     let bot = start_bot(pki.path()).await;
     let recheck = Action::Recheck { target: ObjectRef::host("web01") };
@@ -388,7 +388,7 @@ async fn an_agent_gone_while_a_command_waits_leaves_what_it_said_never_silence()
     let mut east = HostileAgent::welcomed(&bot, pki.path(), "east", "east").await;
     eventually(|| (bot.sites.connected() == ["east"]).then_some(())).await;
     let waiting = {
-        let monitor = Arc::clone(&monitor);
+        let (monitor, recheck) = (Arc::clone(&monitor), recheck.clone());
         tokio::spawn(async move { monitor.execute_at("east", &recheck, "alice").await })
     };
     command_id(&mut east).await;
@@ -398,5 +398,19 @@ async fn an_agent_gone_while_a_command_waits_leaves_what_it_said_never_silence()
         err.contains("site `east`: the agent went away before the final word")
             && err.contains("had not said whether it sent the command"),
         "{err}"
+    );
+
+    // One that said it sent the command and then fell silent: the bot's timeout is the last guard.
+    let mut east = HostileAgent::welcomed(&bot, pki.path(), "east", "east").await;
+    eventually(|| (bot.sites.connected() == ["east"]).then_some(())).await;
+    let impatient = SitesMonitor::new(Arc::clone(&bot.sites), Duration::from_secs(1), Permit::always());
+    let waiting = tokio::spawn(async move { impatient.execute_at("east", &recheck, "alice").await });
+    let id = command_id(&mut east).await;
+    let [sent, _] = sent_and_read("east");
+    east.send(&Frame::CommandStep { id, step: sent }).await;
+    let outcome = tokio::time::timeout(PATIENCE, waiting).await.expect("answered").unwrap();
+    assert_eq!(
+        outcome.unwrap(),
+        Outcome::Unconfirmed("the agent at site `east` gave no final word within 1 s ([bot] command_timeout)".into())
     );
 }
