@@ -2,8 +2,9 @@
 //! database — drains the local spool up to them (a record is deleted only after a bot's
 //! `Stored`; one record is in flight on one connection at a time; after an `OverQuota` it is
 //! kept and offered again after a pause), and carries out the bots' commands on the local
-//! monitoring system after checking them itself. Each connection reconnects on its own with
-//! exponential backoff and jitter.
+//! monitoring system after checking them itself, reporting each command's steps as they happen
+//! and then its final word. Each connection reconnects on its own with exponential backoff and
+//! jitter.
 
 use crate::protocol::{
     cut, notification_frame, read_frame, step_frame, write_frame, write_frames, Frame, FrameError, Refusal, SiteState,

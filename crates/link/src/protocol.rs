@@ -3,7 +3,7 @@
 //!
 //! A connection starts with the agent's `Hello { version, site }`; the bot answers `Welcome` or
 //! `Refused { reason }` and closes. After that either side may send any frame; requests carry
-//! ids so answers can come back in any order.
+//! ids so answers can come back in any order, a command's steps under its id before its answer.
 //!
 //! Every field that is logged or stored has a short cap, checked as the frame is decoded: a peer
 //! cannot push a megabyte "site name" into the other side's log or spool.

@@ -200,6 +200,7 @@ impl Drop for Asked {
     }
 }
 
+/// The next step of a command's request; a request that takes no steps never has one.
 async fn next_step(steps: &mut Option<mpsc::Receiver<Step>>) -> Option<Step> {
     match steps {
         Some(steps) => steps.recv().await,
