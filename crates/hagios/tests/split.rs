@@ -5,9 +5,11 @@
 mod common;
 
 use common::split::{Deployment, EVERYTHING};
-use common::{http_get, notify_problem, Daemon, HAGIOS, PATIENCE};
+use common::{http_get, notify_problem, Daemon, HAGIOS, PATIENCE, SLACK_TOKENS};
+use hagios_fakeslack::FakeSlack;
 use hagios_testkit::{free_port, wait_until};
 use std::process::Command;
+use std::time::Duration;
 
 #[test]
 fn an_alert_at_the_agent_reaches_the_bot_and_a_downtime_typed_there_is_confirmed_by_nagios() {
@@ -46,7 +48,7 @@ fn at_debian_s_stock_cadence_the_agent_s_final_word_reaches_the_bot_confirmed_or
     let mut bot = Daemon::start("bot", &deployment.bot_config());
     let Some(east) = deployment.stock_site("east", EVERYTHING) else { return };
     // The agent's deadline is 2 × 10 s + 5 s; the bot's command_timeout here is as long.
-    let final_word = std::time::Duration::from_secs(40);
+    let final_word = Duration::from_secs(40);
 
     east.nagios.submit_service_result("web01", "HTTP", 2, "CRITICAL - connection refused");
     bot.wait_for_message("PROBLEM web01!HTTP is CRITICAL");
@@ -69,6 +71,38 @@ fn at_debian_s_stock_cadence_the_agent_s_final_word_reaches_the_bot_confirmed_or
     );
     let screen = bot.screen();
     assert!(!screen.contains("not yet confirmed") && !screen.contains("did not answer"), "{screen}");
+}
+
+#[test]
+fn through_slack_a_mention_is_answered_at_once_and_chat_update_gives_the_agent_s_final_word() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime for the fake Slack");
+    let slack = runtime.block_on(FakeSlack::start(&[("C0ALERTS", "alerts")]));
+    slack.add_user("oncall", "On Call");
+    let deployment = Deployment::new();
+    let config = deployment.bot_config_with(&common::slack_chat(&slack.api_url()));
+    let _bot = Daemon::start_with_env("bot", &config, &SLACK_TOKENS);
+    runtime.block_on(slack.wait_connected(PATIENCE));
+    let Some(east) = deployment.stock_site("east", EVERYTHING) else { return };
+    let said = |needle: &str| slack.bot_messages().into_iter().find(|message| shows(message, needle));
+
+    east.nagios.submit_service_result("web01", "HTTP", 2, "CRITICAL - connection refused");
+    runtime.block_on(slack.wait_until("the alert", PATIENCE, |_| said("PROBLEM web01!HTTP is CRITICAL").is_some()));
+    let alert = said("PROBLEM web01!HTTP is CRITICAL").expect("the alert");
+    slack.mention("oncall", "C0ALERTS", Some(&alert.ts), "ack looking into it");
+    // Up to two status.dat writes and the margin: 2 × 10 s + 5 s, with room for a busy machine.
+    let final_word = "acknowledged east:web01!HTTP — confirmed by Nagios (acknowledged web01!HTTP; ";
+    runtime.block_on(slack.wait_until("the final word", Duration::from_secs(40), |_| said(final_word).is_some()));
+    let reply = said(final_word).expect("the final word");
+    assert_eq!(reply.thread_ts.as_deref(), Some(alert.ts.as_str()), "answered in the alert's thread");
+    // Posted at once ("sent to Nagios, waiting …") and that same message edited to the final word.
+    assert!(reply.edits >= 1, "{reply:#?}");
+    let replies = slack.bot_messages().into_iter().filter(|m| shows(m, "east:web01!HTTP — ")).count();
+    assert_eq!(replies, 1, "one reply to the command, edited");
+}
+
+/// Whether a Slack message shows `needle`, in its text or its blocks.
+fn shows(message: &hagios_fakeslack::Message, needle: &str) -> bool {
+    message.text.contains(needle) || message.blocks.as_ref().is_some_and(|blocks| blocks.to_string().contains(needle))
 }
 
 #[test]
@@ -95,7 +129,7 @@ fn an_agent_killed_while_a_command_waits_leaves_the_reply_saying_what_is_known_a
     ));
     // The restarted agent serves `status`, which shows the comment once Nagios writes its state.
     east.nagios
-        .wait_for_state(std::time::Duration::from_secs(90), |status| {
+        .wait_for_state(Duration::from_secs(90), |status| {
             status.comments.iter().any(|comment| comment.text == "swapped the disk")
         })
         .expect("east's Nagios shows the comment");
