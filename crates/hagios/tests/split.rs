@@ -47,7 +47,7 @@ fn at_debian_s_stock_cadence_the_agent_s_final_word_reaches_the_bot_confirmed_or
     let deployment = Deployment::new();
     let mut bot = Daemon::start("bot", &deployment.bot_config());
     let Some(east) = deployment.stock_site("east", EVERYTHING) else { return };
-    // The agent's deadline is 2 × 10 s + 5 s; the bot's command_timeout here is as long.
+    // The agent's deadline is 2 × 10 s + 5 s; the bot's command_timeout (30 s by default) is longer.
     let final_word = Duration::from_secs(40);
 
     east.nagios.submit_service_result("web01", "HTTP", 2, "CRITICAL - connection refused");

@@ -209,18 +209,31 @@ async fn next_step(steps: &mut Option<mpsc::Receiver<Step>>) -> Option<Step> {
 }
 
 /// What the bot heard of a command its agent did not answer: whether the command was sent to
-/// the monitoring system, and how it stood last.
+/// the monitoring system, within what time the site gives its final word, and how it stood last.
 #[derive(Default)]
 struct Heard {
     sent: bool,
+    answer_within: Option<Duration>,
     received: Option<String>,
 }
 
 impl Heard {
     fn note(&mut self, step: &Step) {
         match step {
-            Step::Sent { .. } => self.sent = true,
+            Step::Sent { answer_within, .. } => (self.sent, self.answer_within) = (true, Some(*answer_within)),
             Step::Received { how } => (self.sent, self.received) = (true, Some(how.clone())),
+        }
+    }
+
+    /// Why the bot gave up after `timeout`, and, when the site takes at least that long for its
+    /// final word, what to change.
+    fn timed_out(&self, timeout: Duration) -> String {
+        let why = format!("gave no final word within {} s ([bot] command_timeout)", timeout.as_secs());
+        match self.answer_within {
+            Some(within) if within >= timeout => {
+                format!("{why}; the site gives it within {} s: raise command_timeout above that", within.as_secs())
+            }
+            _ => why,
         }
     }
 
@@ -372,6 +385,17 @@ impl Monitor for SitesMonitor {
         let answer = match asked {
             Ok(asked) => {
                 let shown = |step: Step| {
+                    if let Step::Sent { answer_within, .. } = &step {
+                        if *answer_within >= self.timeout {
+                            tracing::warn!(
+                                site,
+                                answer_within_secs = answer_within.as_secs(),
+                                command_timeout_secs = self.timeout.as_secs(),
+                                "the site gives a command's final word later than [bot] command_timeout allows; raise \
+                                 it above the site's figure, or replies end unconfirmed"
+                            );
+                        }
+                    }
                     heard.note(&step);
                     steps(step);
                 };
@@ -388,10 +412,10 @@ impl Monitor for SitesMonitor {
             Err(Unanswered::Gone) => {
                 heard.outcome(site, "went away before the final word (it stopped, restarted or lost the link)")
             }
-            Err(Unanswered::TimedOut) => heard.outcome(
-                site,
-                &format!("gave no final word within {} s ([bot] command_timeout)", self.timeout.as_secs()),
-            ),
+            Err(Unanswered::TimedOut) => {
+                let why = heard.timed_out(self.timeout);
+                heard.outcome(site, &why)
+            }
         }
     }
 }

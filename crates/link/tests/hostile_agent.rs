@@ -411,6 +411,10 @@ async fn an_agent_gone_or_silent_while_a_command_waits_leaves_what_it_said_never
     let outcome = tokio::time::timeout(PATIENCE, waiting).await.expect("answered").unwrap();
     assert_eq!(
         outcome.unwrap(),
-        Outcome::Unconfirmed("the agent at site `east` gave no final word within 1 s ([bot] command_timeout)".into())
+        Outcome::Unconfirmed(
+            "the agent at site `east` gave no final word within 1 s ([bot] command_timeout); the site gives it \
+             within 25 s: raise command_timeout above that"
+                .into()
+        )
     );
 }

@@ -71,7 +71,7 @@ impl Deployment {
         let dir = self.path(&Self::bot_dir(index));
         std::fs::create_dir_all(&dir).expect("create the bot's folder");
         let listener = format!(
-            "[bot]\nlisten = \"127.0.0.1:{port}\"\nheartbeat = \"1s\"\ncommand_timeout = \"25s\"\n{bot_keys}{tls}",
+            "[bot]\nlisten = \"127.0.0.1:{port}\"\nheartbeat = \"1s\"\n{bot_keys}{tls}",
             port = self.ports[index],
             tls = self.tls("localhost"),
         );
