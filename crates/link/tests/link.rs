@@ -282,6 +282,15 @@ async fn the_bot_refuses_every_peer_that_is_not_a_current_agent_of_its_ca() {
         panic!("an unknown version must be refused");
     };
     assert!(reason.contains(&format!("protocol version {} is not supported", PROTOCOL_VERSION + 1)), "{reason}");
+    // The release before, whose agents report no steps of a command, is told what to do.
+    let older = Frame::Hello { version: 3, site: "east".into() };
+    let Some(Frame::Refused { reason }) = try_hello(&bot.address, pki.path(), Some(&east), older).await else {
+        panic!("an older version must be refused");
+    };
+    assert_eq!(
+        reason,
+        "protocol version 3 is not supported (this bot speaks version 4); run the same hagios release on agent and bot"
+    );
     assert!(bot.sites.connected().is_empty(), "no refused peer may register a site");
 }
 
