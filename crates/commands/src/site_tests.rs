@@ -93,22 +93,22 @@ fn a_host_at_two_sites_must_be_named_with_its_site() {
 
 #[test]
 fn a_command_in_an_alerts_thread_acts_at_the_alerts_site() {
-    let (reply, sent) = send(&[], "U1", Thread::Incident(mysql_at("west")), "ack looking");
+    let (reply, sent) = send(&[], "U1", Thread::Incident { at: mysql_at("west"), opened_at: 0 }, "ack looking");
     assert_eq!(sites_of(&sent), ["west"], "{reply}");
-    let (_, sent) = send(&[], "U1", Thread::Incident(mysql_at("east")), "downtime 1h");
+    let (_, sent) = send(&[], "U1", Thread::Incident { at: mysql_at("east"), opened_at: 0 }, "downtime 1h");
     assert_eq!(sites_of(&sent), ["east"]);
 }
 
 #[test]
 fn authorization_is_checked_against_the_site_the_command_goes_to() {
     // carol may ack on hostgroup:db-servers: east's db01 is in it, west's is not.
-    let (reply, sent) = send(&[], "U3", Thread::Incident(mysql_at("west")), "ack");
+    let (reply, sent) = send(&[], "U3", Thread::Incident { at: mysql_at("west"), opened_at: 0 }, "ack");
     assert!(reply.starts_with("refused: someone may not `ack` db01!MySQL (no role grants ack on it"), "{reply}");
     assert!(sent.is_empty());
     let (reply, sent) = send(&[], "U3", Thread::None, "ack west:db01 MySQL");
     assert!(reply.starts_with("refused:"), "{reply}");
     assert!(sent.is_empty());
-    let (_, sent) = send(&[], "U3", Thread::Incident(mysql_at("east")), "ack");
+    let (_, sent) = send(&[], "U3", Thread::Incident { at: mysql_at("east"), opened_at: 0 }, "ack");
     assert_eq!(sites_of(&sent), ["east"]);
 }
 
@@ -128,7 +128,7 @@ fn a_site_that_does_not_answer_fails_closed_and_says_how_to_name_the_site() {
     assert_eq!(sites_of(&sent), ["east"]);
     // The alert's own site is silent: nothing goes anywhere.
     let at_north = SiteObject::new("north", ObjectRef::service("db01", "MySQL"));
-    let (reply, sent) = send(&["north"], "U1", Thread::Incident(at_north), "ack");
+    let (reply, sent) = send(&["north"], "U1", Thread::Incident { at: at_north, opened_at: 0 }, "ack");
     assert!(
         reply.starts_with(
             "this alert is at site `north`, which did not answer (its agent is not connected); nothing was sent"

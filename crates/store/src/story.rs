@@ -47,27 +47,60 @@ pub struct PagedStep {
 }
 
 impl Store {
-    /// The newest incident of `object` on this platform (open or closed), with its history.
-    pub fn newest_incident_story(&self, object: &ObjectRef) -> Result<Option<IncidentStory>, StoreError> {
-        let statement = format!(
-            "SELECT {INCIDENT_COLUMNS} FROM incidents
-             WHERE platform = $1 AND host = $2 AND service = $3 ORDER BY id DESC LIMIT 1"
-        );
+    /// One incident of `object` at `site` — the one opened at `opened_at`, or the newest when
+    /// `None` — on every platform it was posted to, by platform name, each with its history.
+    /// Every platform is sent the same notifications, so the site, the object and the opening
+    /// time name one incident wherever it was posted.
+    pub fn incident_everywhere(
+        &self,
+        site: &str,
+        object: &ObjectRef,
+        opened_at: Option<i64>,
+    ) -> Result<Vec<PlatformStory>, StoreError> {
         let service = object.service.as_deref().unwrap_or_default();
         self.with_sql(|sql| {
-            let row = sql.query_opt(&statement, args![self.platform(), &object.host, service])?;
-            row.map(|row| story_of(sql, incident_from_row(&row)?)).transpose()
+            let opened_at = match opened_at {
+                Some(at) => at,
+                None => {
+                    let newest = sql.query_opt(
+                        "SELECT MAX(opened_at) FROM incidents WHERE site = $1 AND host = $2 AND service = $3",
+                        args![site, &object.host, service],
+                    )?;
+                    match newest.map(|row| row.opt_int(0)).transpose()?.flatten() {
+                        Some(at) => at,
+                        None => return Ok(Vec::new()),
+                    }
+                }
+            };
+            let statement = format!(
+                "SELECT {INCIDENT_COLUMNS}, platform FROM incidents
+                 WHERE site = $1 AND host = $2 AND service = $3 AND opened_at = $4 ORDER BY platform, id"
+            );
+            platform_stories(sql, &statement, args![site, &object.host, service, opened_at])
         })
     }
 
-    /// This platform's incidents that were open at some time after `since` (opened after it,
+    /// The sites that have had incidents of `object`, by name: where `hagios timeline` looks
+    /// when no site is named.
+    pub fn incident_sites(&self, object: &ObjectRef) -> Result<Vec<String>, StoreError> {
+        let service = object.service.as_deref().unwrap_or_default();
+        self.with_sql(|sql| {
+            let rows = sql.query(
+                "SELECT DISTINCT site FROM incidents WHERE host = $1 AND service = $2 ORDER BY site",
+                args![&object.host, service],
+            )?;
+            Ok(rows.iter().map(|row| row.text(0)).collect::<Result<_, _>>()?)
+        })
+    }
+
+    /// Every platform's incidents that were open at some time after `since` (opened after it,
     /// or still open then), oldest first, with their history.
-    pub fn incident_stories_since(&self, since: i64) -> Result<Vec<IncidentStory>, StoreError> {
+    pub fn stories_everywhere_since(&self, since: i64) -> Result<Vec<PlatformStory>, StoreError> {
         let statement = format!(
-            "SELECT {INCIDENT_COLUMNS} FROM incidents
-             WHERE platform = $1 AND (closed_at IS NULL OR closed_at >= $2) ORDER BY opened_at, id"
+            "SELECT {INCIDENT_COLUMNS}, platform FROM incidents
+             WHERE closed_at IS NULL OR closed_at >= $1 ORDER BY opened_at, platform, id"
         );
-        self.with_sql(|sql| stories(sql, &statement, args![self.platform(), since]))
+        self.with_sql(|sql| platform_stories(sql, &statement, args![since]))
     }
 
     /// This platform's incidents open at some time after `since` whose thread (theirs, or their
@@ -108,22 +141,43 @@ impl Store {
         })
     }
 
-    /// The steps paged on this platform at `since` or later, oldest first.
-    pub fn paged_steps_since(&self, since: i64) -> Result<Vec<PagedStep>, StoreError> {
+    /// The steps paged on every platform at `since` or later, oldest first, with the platform
+    /// each was paged on.
+    pub fn paged_steps_everywhere_since(&self, since: i64) -> Result<Vec<(String, PagedStep)>, StoreError> {
         let columns: Vec<String> = PAGE_COLUMNS.split(", ").map(|column| format!("p.{column}")).collect();
         let statement = format!(
-            "SELECT {}, s.step, s.at, s.people, s.text FROM page_steps s JOIN pages p ON p.id = s.page_id
-             WHERE p.platform = $1 AND s.at >= $2 ORDER BY s.at, s.step",
+            "SELECT {}, s.step, s.at, s.people, s.text, p.platform FROM page_steps s JOIN pages p ON p.id = s.page_id
+             WHERE s.at >= $1 ORDER BY s.at, p.platform, s.step",
             columns.join(", ")
         );
         self.with_sql(|sql| {
-            let rows = sql.query(&statement, args![self.platform(), since])?;
+            let rows = sql.query(&statement, args![since])?;
             let steps = rows.iter().map(|row| {
-                Ok::<_, DbError>(PagedStep { page: page_from_row(row)?, step: page_step_from_row(row, 13)? })
+                let step = PagedStep { page: page_from_row(row)?, step: page_step_from_row(row, 13)? };
+                Ok::<_, DbError>((row.text(17)?, step))
             });
             Ok(steps.collect::<Result<_, _>>()?)
         })
     }
+}
+
+/// An incident as one platform tells it: the platform's name and the incident's story there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlatformStory {
+    pub platform: String,
+    pub story: IncidentStory,
+}
+
+/// The incidents `statement` (selecting [`INCIDENT_COLUMNS`], then the platform) finds, each with
+/// its platform and history.
+fn platform_stories(sql: &mut dyn Sql, statement: &str, params: &[Value]) -> Result<Vec<PlatformStory>, StoreError> {
+    let rows = sql.query(statement, params)?;
+    rows.iter()
+        .map(|row| {
+            let platform = row.text(10)?;
+            Ok(PlatformStory { platform, story: story_of(sql, incident_from_row(row)?)? })
+        })
+        .collect()
 }
 
 /// The incidents `statement` (selecting [`INCIDENT_COLUMNS`]) finds, each with its history.
@@ -178,13 +232,37 @@ mod tests {
             AlertCard { kind: NotificationType::Recovery, ..card(object.clone(), State::Ok, Some("OK"), 2_000) };
         store.commit_notification("n3", &delivery("m3", 2_000), &IncidentChange::Close { id, card: recovery }).unwrap();
 
-        let story = store.newest_incident_story(&object).unwrap().unwrap();
-        assert_eq!(story.incident.closed_at, Some(2_000));
+        let [told] = &store.incident_everywhere("local", &object, None).unwrap()[..] else { panic!("one story") };
+        let story = &told.story;
+        assert_eq!((told.platform.as_str(), story.incident.closed_at), ("slack", Some(2_000)));
         let kinds: Vec<_> = story.lines.iter().map(|line| (line.at, line.kind.as_deref())).collect();
         assert_eq!(kinds, [(Some(1_300), Some("ACKNOWLEDGEMENT")), (Some(2_000), Some("RECOVERY"))]);
         assert_eq!(story.acknowledged_at(), Some(1_300));
-        assert_eq!(store.incident_stories_since(1_500).unwrap().len(), 1, "open after the start counts");
-        assert!(store.incident_stories_since(2_001).unwrap().is_empty());
-        assert!(store.for_platform("matrix").newest_incident_story(&object).unwrap().is_none(), "per platform");
+        assert_eq!(store.stories_everywhere_since(1_500).unwrap().len(), 1, "open after the start counts");
+        assert!(store.stories_everywhere_since(2_001).unwrap().is_empty());
+        assert!(store.incident_everywhere("east", &object, None).unwrap().is_empty(), "per site");
+        assert_eq!(store.incident_sites(&object).unwrap(), ["local"]);
+        assert!(store.incident_everywhere("local", &object, Some(999)).unwrap().is_empty(), "that incident only");
+
+        // Posted on Matrix too: one incident, told by both platforms; the newer incident of the
+        // object is another one.
+        let matrix = store.for_platform("matrix");
+        let open = IncidentChange::Open {
+            card: card(object.clone(), State::Critical, Some("CRITICAL"), 1_000),
+            opened_at: 1_000,
+        };
+        matrix.commit_notification("n1", &delivery("$e1", 1_000), &open).unwrap().unwrap();
+        let again = IncidentChange::Open {
+            card: card(object.clone(), State::Critical, Some("CRITICAL"), 3_000),
+            opened_at: 3_000,
+        };
+        store.commit_notification("n4", &delivery("m4", 3_000), &again).unwrap().unwrap();
+        let platforms = |opened_at| -> Vec<String> {
+            let told = store.incident_everywhere("local", &object, opened_at).unwrap();
+            told.into_iter().map(|told| told.platform).collect()
+        };
+        assert_eq!(platforms(Some(1_000)), ["matrix", "slack"]);
+        assert_eq!(platforms(None), ["slack"], "the newest incident");
+        assert_eq!(store.for_platform("terminal").stories_everywhere_since(0).unwrap().len(), 3, "every platform's");
     }
 }
