@@ -77,6 +77,11 @@ person = "bob"
     )
 }
 
+/// `hagios ARGS`, run to its end.
+fn hagios(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(common::HAGIOS).args(args).output().expect("hagios runs")
+}
+
 fn replies_in<'m>(messages: &'m [Message], parent: &Message, needle: &str) -> Vec<&'m Message> {
     messages
         .iter()
@@ -173,6 +178,46 @@ fn slack_pages_escalates_until_an_ack_in_nagios_and_an_override_takes_effect_at_
     let printed = String::from_utf8_lossy(&printed.stdout);
     assert!(printed.starts_with("# web01!HTTP — timeline\n"), "{printed}");
     assert!(printed.contains("paged bob (step 2)") && printed.contains("by cgi-user: on it via the CGI"), "{printed}");
+
+    // And from a copy of the store, as an operator reads it away from the bot: the timeline,
+    // and the day's numbers with the chart written to a file.
+    let dir = site.config.parent().expect("the site's directory");
+    let copied = dir.join("copied.db");
+    let copy = hagios(&[
+        "store",
+        "copy",
+        "--from",
+        &dir.join("state.db").display().to_string(),
+        "--to",
+        &copied.display().to_string(),
+    ]);
+    assert!(copy.status.success(), "{}", String::from_utf8_lossy(&copy.stderr));
+    let config = std::fs::read_to_string(&site.config).expect("the configuration");
+    let copy_config = dir.join("copied.toml");
+    std::fs::write(
+        &copy_config,
+        config.replace(&dir.join("state.db").display().to_string(), &copied.display().to_string()),
+    )
+    .expect("the copy's configuration");
+    let config = copy_config.display().to_string();
+    let printed = hagios(&["timeline", "--config", &config, "test:web01!HTTP"]);
+    assert!(printed.status.success(), "{}", String::from_utf8_lossy(&printed.stderr));
+    assert!(String::from_utf8_lossy(&printed.stdout).contains("paged bob (step 2)"));
+    let chart = dir.join("report.png");
+    let printed = hagios(&["report", "--config", &config, "1d", "--chart", &chart.display().to_string()]);
+    assert!(printed.status.success(), "{}", String::from_utf8_lossy(&printed.stderr));
+    let text = String::from_utf8_lossy(&printed.stdout);
+    assert!(text.contains(": 2 incidents, 2 still open"), "{text}");
+    assert!(text.contains("per route (medians): hosts=web*: 2 incidents, acknowledged in"), "{text}");
+    assert!(text.contains("per schedule (medians): web: 2 paged") && text.contains("2 escalated"), "{text}");
+    assert!(text.contains("noisiest (notifications): web01!HTTP "), "{text}");
+    assert!(std::fs::read(&chart).expect("the chart").starts_with(b"\x89PNG"), "{text}");
+    let refused = hagios(&["report", "--config", &config, "soon"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("`soon` is not a period like `7d` or `24h`"));
+    let unknown = hagios(&["timeline", "--config", &config, "db01"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("hagios kept no incident of db01"));
 }
 
 /// The bot's messages in a Matrix room, oldest first.
@@ -263,5 +308,51 @@ fn matrix_pages_with_pills_escalates_until_an_ack_in_nagios_and_an_override_take
         !in_thread(m, &alert, |m| m["content"]["msgtype"] == "m.file" && body(m) == "timeline-web01-HTTP.md").is_empty()
     });
     let file = in_thread(&messages, &alert, |m| m["content"]["msgtype"] == "m.file")[0];
-    assert!(file["content"]["url"].as_str().is_some_and(|url| url.starts_with("mxc://")), "{file:#?}");
+    let url = file["content"]["url"].as_str().expect("an mxc URI");
+    assert!(url.starts_with("mxc://"), "{file:#?}");
+    // The Markdown is served by the media repository: who acknowledged, in Nagios itself.
+    let story = String::from_utf8(alice.download(url)).expect("utf-8");
+    assert!(story.starts_with("# web01!HTTP — timeline\n"), "{story}");
+    assert!(story.contains("paged alice (step 1)") && story.contains("paged bob (step 2)"), "{story}");
+    assert!(story.contains("acknowledged (CRITICAL) by cgi-user: on it via the CGI"), "{story}");
+
+    // bob acknowledges the second from chat; its timeline tells who and what Nagios confirmed.
+    let second_root = second["event_id"].as_str().expect("event id");
+    bob.send_text(&alerts, Some(second_root), "hagios: ack looking");
+    let edited = |m: &Value| m["content"]["m.new_content"]["body"].as_str().unwrap_or_default().to_owned();
+    wait_for(&alerts, "the ack confirmed", &|m| m.iter().any(|m| edited(m).contains("confirmed by Nagios")));
+    let audited = || {
+        common::audit(&site.config).lines().any(|line| line.contains("ack looking") && line.contains("-> confirmed"))
+    };
+    wait_until(PATIENCE, || audited().then_some(())).expect("the ack audited");
+    alice.send_text(&alerts, Some(second_root), "hagios: timeline");
+    let named = |m: &Value| m["content"]["msgtype"] == "m.file" && body(m) == "timeline-web01-HTTP-Load.md";
+    let messages = wait_for(&alerts, "the second timeline", &|m| !in_thread(m, &second, named).is_empty());
+    let url = in_thread(&messages, &second, named)[0]["content"]["url"].as_str().expect("an mxc URI").to_owned();
+    let story = String::from_utf8(alice.download(&url)).expect("utf-8");
+    assert!(story.starts_with("# web01!HTTP Load — timeline\n"), "the thread's own incident: {story}");
+    let acked = story.lines().find(|line| line.contains("ack looking`")).unwrap_or_else(|| panic!("the ack: {story}"));
+    assert!(acked.contains("bob") && acked.contains("on matrix: `") && acked.contains("` → confirmed"), "{acked}");
+    assert!(story.contains("paged bob (step 1)"), "{story}");
+
+    // The numbers, as a message and a chart image in its thread, served by the media repository.
+    alice.send_text(&oncall, None, "hagios: report 1d");
+    let is_chart = |m: &Value| m["content"]["msgtype"] == "m.image" && body(m) == "report.png";
+    let messages = wait_for(&oncall, "the report's chart", &|m| m.iter().any(is_chart));
+    let report = messages.iter().find(|m| body(m).starts_with("report ")).expect("the report's message");
+    let text = body(report);
+    assert!(text.contains(": 2 incidents"), "{text}");
+    assert!(text.contains("per route (medians): hosts=web*: 2 incidents, acknowledged in"), "{text}");
+    assert!(text.contains("per schedule (medians): web: 2 paged"), "{text}");
+    // alice at once for the first; bob after the delay for it, and twice for the second (on call
+    // by then, and named by the policy's second step).
+    assert!(text.contains("pages per person: alice 1 (") && text.contains(", bob 3 ("), "{text}");
+    let chart = messages.iter().find(|m| is_chart(m)).expect("the chart");
+    assert_eq!(chart["content"]["m.relates_to"]["event_id"], report["event_id"], "under its message");
+    assert_eq!(chart["content"]["info"]["mimetype"], "image/png");
+    let png = alice.download(chart["content"]["url"].as_str().expect("an mxc URI"));
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(png)).read_info().expect("a PNG");
+    let mut pixels = vec![0; decoder.output_buffer_size().expect("a size")];
+    let frame = decoder.next_frame(&mut pixels).expect("a whole image");
+    assert_eq!((frame.width, frame.height), (800, 300));
 }
