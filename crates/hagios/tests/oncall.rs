@@ -356,3 +356,89 @@ fn matrix_pages_with_pills_escalates_until_an_ack_in_nagios_and_an_override_take
     let frame = decoder.next_frame(&mut pixels).expect("a whole image");
     assert_eq!((frame.width, frame.height), (800, 300));
 }
+
+/// Slack and Matrix from one process, the route sending to both: one CRITICAL is posted and
+/// paged on both, yet it is one incident — its timeline asked in the Matrix thread tells the
+/// pages of both threads and its notifications once; the report asked on Slack counts it once.
+#[test]
+fn slack_and_matrix_tell_one_story_of_an_incident_posted_on_both_and_count_it_once() {
+    let Some(synapse) = SynapseInstance::start(SynapseOptions::default()) else { return };
+    let bot = synapse.register("hagios", "hagios-bot-password");
+    let alice = synapse.register("alice", "alice-password");
+    let alerts = alice.create_room(&[bot.user_id.as_str()], serde_json::json!({ "name": "alerts" }));
+    let runtime = tokio::runtime::Runtime::new().expect("runtime for the fake Slack");
+    let slack = runtime.block_on(FakeSlack::start(&[("C0ALERTS", "alerts"), ("C0ONCALL", "oncall")]));
+    let both = oncall_config("U0ALICE", "U0BOB", "C0ONCALL", "channel", "C0ALERTS")
+        .replace("channel = \"C0ALERTS\"", &format!("channel = \"C0ALERTS\"\nmatrix_room = \"{alerts}\""));
+    let chat = format!(
+        "{}[matrix]\nhomeserver = \"{}\"\nuser = \"{}\"\ndefault_room = \"{alerts}\"\n{both}\n\
+         [[user]]\nchat_id = \"{}\"\nroles = [\"pager\"]\nperson = \"alice\"\n",
+        common::slack_chat(&slack.api_url()),
+        synapse.url(),
+        bot.user_id,
+        alice.user_id
+    );
+    let Some(site) = common::start_site(&chat, "U0ONCALL") else { return };
+    slack.add_user("U0ALICE", "Alice");
+    let mut secrets = common::SLACK_TOKENS.to_vec();
+    secrets.push(("MATRIX_PASSWORD", "hagios-bot-password"));
+    let _bot = Running(common::start_run(&site.config, &secrets));
+    runtime.block_on(slack.wait_connected(PATIENCE));
+
+    site.nagios.submit_service_result("web01", "HTTP", 2, "CRITICAL - down");
+    let wait_for_slack = |what: &str, done: &dyn Fn(&[Message]) -> bool| {
+        runtime.block_on(slack.wait_until(what, PATIENCE, |fake| done(&fake.bot_messages())));
+        slack.bot_messages()
+    };
+    let slack_alert =
+        |m: &[Message]| m.iter().find(|m| !m.is_reply() && m.text.contains("web01!HTTP is CRITICAL")).cloned();
+    let messages = wait_for_slack("the alert on Slack", &|m| slack_alert(m).is_some());
+    let on_slack = slack_alert(&messages).expect("the Slack alert");
+    wait_for_slack("alice paged on Slack", &|m| !replies_in(m, &on_slack, "<@U0ALICE>").is_empty());
+    let wait_for_matrix = |what: &str, done: &dyn Fn(&[Value]) -> bool| {
+        wait_until(PATIENCE, || Some(matrix_messages(&alice, &bot.user_id, &alerts)).filter(|m| done(m)))
+            .unwrap_or_else(|| panic!("no {what}: {:#?}", matrix_messages(&alice, &bot.user_id, &alerts)))
+    };
+    let matrix_alert = |m: &[Value]| {
+        m.iter().find(|m| m["content"]["m.relates_to"].is_null() && body(m).contains("web01!HTTP is CRITICAL")).cloned()
+    };
+    let messages = wait_for_matrix("the alert on Matrix", &|m| matrix_alert(m).is_some());
+    let on_matrix = matrix_alert(&messages).expect("the Matrix alert");
+    wait_for_matrix("alice paged on Matrix", &|m| {
+        !in_thread(m, &on_matrix, |m| mentions(m, &alice.user_id)).is_empty()
+    });
+
+    // Acknowledged in Nagios: mirrored into both threads.
+    site.nagios.submit_raw("ACKNOWLEDGE_SVC_PROBLEM;web01;HTTP;2;0;1;cgi-user;on it via the CGI");
+    wait_for_slack("the ack on Slack", &|m| !replies_in(m, &on_slack, "by cgi-user").is_empty());
+    wait_for_matrix("the ack on Matrix", &|m| {
+        !in_thread(m, &on_matrix, |m| body(m).contains("by cgi-user")).is_empty()
+    });
+
+    // The timeline, asked on Matrix: one story with the pages of both threads.
+    let root = on_matrix["event_id"].as_str().expect("event id");
+    alice.send_text(&alerts, Some(root), "hagios: timeline");
+    let named = |m: &Value| m["content"]["msgtype"] == "m.file" && body(m) == "timeline-web01-HTTP.md";
+    let messages = wait_for_matrix("the timeline", &|m| !in_thread(m, &on_matrix, named).is_empty());
+    let url = in_thread(&messages, &on_matrix, named)[0]["content"]["url"].as_str().expect("an mxc URI").to_owned();
+    let story = String::from_utf8(alice.download(&url)).expect("utf-8");
+    assert!(story.contains("paged alice on slack (step 1)"), "{story}");
+    assert!(story.contains("paged alice on matrix (step 1)"), "{story}");
+    assert_eq!(story.matches("| ACKNOWLEDGEMENT:").count(), 1, "the notification once: {story}");
+
+    // The report, asked on Slack: the incident once, its page once.
+    slack.mention("U0ALICE", "C0ONCALL", None, "report 1d");
+    runtime.block_on(slack.wait_until("the report uploaded", PATIENCE, |fake| {
+        fake.files().iter().any(|file| file.name == "report.png" && file.shared.is_some())
+    }));
+    let files = slack.files();
+    let comment = files.iter().find(|file| file.name == "report.png").and_then(|file| file.comment.clone());
+    let comment = comment.unwrap_or_default();
+    assert!(
+        comment.contains(": 1 incidents, 0 still open") || comment.contains(": 1 incidents, 1 still open"),
+        "{comment}"
+    );
+    assert!(comment.contains("per route (medians): hosts=web*: 1 incidents, acknowledged in"), "{comment}");
+    assert!(comment.contains("per schedule (medians): web: 1 paged"), "{comment}");
+    assert!(comment.contains("pages per person: alice 1 ("), "{comment}");
+}
