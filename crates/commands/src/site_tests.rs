@@ -2,7 +2,7 @@
 //! east and west (Nagios numbers downtimes from 1 at every site). A command acts only at the site
 //! it was checked and authorized against, and refuses when that site is not clear.
 
-use crate::testing::{fixture, policy, SETTINGS};
+use crate::testing::{fixture, policy, RecordingDesk, SETTINGS};
 use crate::{Request, Router, Thread};
 use async_trait::async_trait;
 use hagios_domain::{Action, HostObject, ObjectRef, Outcome, SiteObject, SiteSnapshots, Snapshot};
@@ -64,7 +64,7 @@ impl Monitor for Sites {
 /// What `text` from `user_id` in `thread` became: the reply and where actions were sent.
 fn send(silent: &[&str], user_id: &str, thread: Thread, text: &str) -> (String, Vec<(String, Action)>) {
     let monitor = Sites { state: Arc::new(two_sites(silent)), sent: Mutex::default() };
-    let router = Router::with_settings(policy(), SETTINGS.clone());
+    let router = Router::with_settings(policy(), SETTINGS.clone()).with_desk(Arc::new(RecordingDesk::default()));
     let request = Request { user_id, user_name: "someone", text, thread, now: crate::testing::NOW };
     let runtime = tokio::runtime::Builder::new_current_thread().build().expect("a test runtime starts");
     let dispatch = runtime.block_on(router.dispatch(&request, &monitor));
@@ -97,6 +97,17 @@ fn a_command_in_an_alerts_thread_acts_at_the_alerts_site() {
     assert_eq!(sites_of(&sent), ["west"], "{reply}");
     let (_, sent) = send(&[], "U1", Thread::Incident { at: mysql_at("east"), opened_at: 0 }, "downtime 1h");
     assert_eq!(sites_of(&sent), ["east"]);
+}
+
+#[test]
+fn a_timeline_tells_the_threads_incident_at_its_site_or_the_newest_at_the_site_named() {
+    let in_west = Thread::Incident { at: mysql_at("west"), opened_at: 1_000 };
+    let (reply, _) = send(&[], "U1", in_west.clone(), "timeline");
+    assert_eq!(reply, "desk: timeline west:db01!MySQL opened at 1000", "that thread's incident");
+    let (reply, _) = send(&[], "U1", in_west, "timeline east:db01 MySQL");
+    assert_eq!(reply, "desk: timeline east:db01!MySQL", "the newest at the site named");
+    let (reply, _) = send(&[], "U1", Thread::None, "timeline db01 MySQL");
+    assert!(reply.starts_with("`db01` is at 2 sites (east, west); name the one you mean"), "{reply}");
 }
 
 #[test]
