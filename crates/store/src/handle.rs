@@ -297,7 +297,7 @@ impl StoreHandle {
         self.call(move |store| store.page_steps(page)).await
     }
 
-    pub async fn paged_steps_everywhere_since(&self, since: i64) -> Result<Vec<(String, PagedStep)>, StoreError> {
+    pub async fn paged_steps_everywhere_since(&self, since: i64) -> Result<Vec<PagedStep>, StoreError> {
         self.call(move |store| store.paged_steps_everywhere_since(since)).await
     }
 }

@@ -42,8 +42,28 @@ impl IncidentStory {
 /// One paged step, with its page (the schedule, when paging started and stopped).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PagedStep {
+    /// The platform it was paged on.
+    pub platform: String,
     pub page: Page,
     pub step: PageStep,
+    /// The incident the page was for: its thread's, or the first of its group's; `None` once
+    /// pruned.
+    pub incident: Option<IncidentKey>,
+}
+
+/// One incident wherever it was posted: every platform is sent the same notifications, so its
+/// site, object and opening time name it on each.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct IncidentKey {
+    pub site: String,
+    pub object: ObjectRef,
+    pub opened_at: i64,
+}
+
+impl Incident {
+    pub fn key(&self) -> IncidentKey {
+        IncidentKey { site: self.site.clone(), object: self.object.clone(), opened_at: self.opened_at }
+    }
 }
 
 impl Store {
@@ -141,22 +161,38 @@ impl Store {
         })
     }
 
-    /// The steps paged on every platform at `since` or later, oldest first, with the platform
-    /// each was paged on.
-    pub fn paged_steps_everywhere_since(&self, since: i64) -> Result<Vec<(String, PagedStep)>, StoreError> {
+    /// The steps paged on every platform at `since` or later, oldest first, each with the
+    /// incident it was paged for.
+    pub fn paged_steps_everywhere_since(&self, since: i64) -> Result<Vec<PagedStep>, StoreError> {
         let columns: Vec<String> = PAGE_COLUMNS.split(", ").map(|column| format!("p.{column}")).collect();
         let statement = format!(
             "SELECT {}, s.step, s.at, s.people, s.text, p.platform FROM page_steps s JOIN pages p ON p.id = s.page_id
              WHERE s.at >= $1 ORDER BY s.at, p.platform, s.step",
             columns.join(", ")
         );
+        let first_incident = "SELECT site, host, service, opened_at FROM incidents i
+             WHERE i.platform = $1 AND ((i.channel = $2 AND i.message_id = $3) OR i.id IN
+                 (SELECT m.incident_id FROM alert_group_members m JOIN alert_groups g ON g.id = m.group_id
+                  WHERE g.platform = $1 AND g.channel = $2 AND g.message_id = $3))
+             ORDER BY i.opened_at, i.id LIMIT 1";
         self.with_sql(|sql| {
             let rows = sql.query(&statement, args![since])?;
-            let steps = rows.iter().map(|row| {
-                let step = PagedStep { page: page_from_row(row)?, step: page_step_from_row(row, 13)? };
-                Ok::<_, DbError>((row.text(17)?, step))
-            });
-            Ok(steps.collect::<Result<_, _>>()?)
+            let mut steps = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let (page, platform) = (page_from_row(row)?, row.text(17)?);
+                let thread = (&platform, &page.thread.channel, &page.thread.id);
+                let incident = sql.query_opt(first_incident, args![thread.0, thread.1, thread.2])?;
+                let incident = incident
+                    .map(|row| {
+                        let service = row.text(2)?;
+                        let object =
+                            ObjectRef { host: row.text(1)?, service: (!service.is_empty()).then_some(service) };
+                        Ok::<_, DbError>(IncidentKey { site: row.text(0)?, object, opened_at: row.int(3)? })
+                    })
+                    .transpose()?;
+                steps.push(PagedStep { platform, page, step: page_step_from_row(row, 13)?, incident });
+            }
+            Ok(steps)
         })
     }
 }

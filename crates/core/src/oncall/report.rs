@@ -10,11 +10,11 @@ use crate::config::{RouteConfig, DEFAULT_ROUTE_LABEL};
 use hagios_chat::Platform;
 use hagios_commands::{format_length, format_local, DeskAnswer, DeskError};
 use hagios_domain::Attachment;
-use hagios_store::{IncidentStory, PagedStep, PlatformStory, StoreHandle};
+use hagios_store::{IncidentKey, IncidentStory, PagedStep, PlatformStory, StoreHandle};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use plotters::style::RGBColor;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Services listed as the noisiest.
 const NOISIEST: usize = 5;
@@ -58,25 +58,22 @@ impl Counter<'_> {
 }
 
 /// What a report is made of: the incidents of the period as each platform told them, the steps
-/// paged on each platform, and how to tell them apart.
+/// paged on each platform, the platforms' order and the routes.
 pub struct History<'a> {
     pub told: &'a [PlatformStory],
-    pub steps: &'a [(String, PagedStep)],
+    pub steps: &'a [PagedStep],
     /// In the configured order: an incident posted on several platforms is counted once, as
     /// the first of them told it.
     pub platforms: &'a [String],
     pub routes: &'a [RouteConfig],
 }
 
-/// One incident wherever it was posted: its site, object and opening time.
-type IncidentKey = (String, String, i64);
-
-/// A page wherever it was paged: the incident whose thread it was in, or (a group's thread)
-/// the platform and the page.
+/// A page wherever it was paged: the incident it was for, or (that incident pruned) the
+/// platform and the page.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum PageKey {
     Incident(IncidentKey),
-    Thread(String, i64),
+    Page(String, i64),
 }
 
 /// The numbers of one period.
@@ -131,20 +128,15 @@ impl Report {
             pages_per_bucket: vec![0; buckets],
             ..Report::default()
         };
-        // Each incident once, as the first configured platform told it; every platform's thread
-        // of it leads to it.
+        // Each incident once, as the first configured platform told it.
         let rank = |platform: &str| history.platforms.iter().position(|known| known == platform);
         let mut told: Vec<&PlatformStory> = history.told.iter().collect();
         told.sort_by_key(|told| rank(&told.platform));
         let mut incidents: BTreeMap<IncidentKey, &PlatformStory> = BTreeMap::new();
-        let mut threads: HashMap<(&str, &str, &str), IncidentKey> = HashMap::new();
         for one in told {
-            let incident = &one.story.incident;
-            let key = (incident.site.clone(), incident.object.to_string(), incident.opened_at);
-            threads.insert((&one.platform, &incident.channel, &incident.message_id), key.clone());
-            incidents.entry(key).or_insert(one);
+            incidents.entry(one.story.incident.key()).or_insert(one);
         }
-        let sites: BTreeSet<&str> = incidents.keys().map(|(site, _, _)| site.as_str()).collect();
+        let sites: BTreeSet<&str> = incidents.keys().map(|key| key.site.as_str()).collect();
         let mut noise: BTreeMap<String, (usize, usize)> = BTreeMap::new();
         for one in incidents.values() {
             let (story, incident) = (&one.story, &one.story.incident);
@@ -169,32 +161,28 @@ impl Report {
 
         // A step paged on several platforms for one incident paged its people once.
         let mut seen: BTreeSet<(PageKey, String, u32)> = BTreeSet::new();
-        for (platform, paged) in history.steps {
+        for paged in history.steps {
             let (page, step) = (&paged.page, &paged.step);
-            let thread = (platform.as_str(), page.thread.channel.as_str(), page.thread.id.as_str());
-            let key = match threads.get(&thread) {
+            let key = match &paged.incident {
                 Some(incident) => PageKey::Incident(incident.clone()),
-                None => PageKey::Thread(platform.clone(), page.id.0),
+                None => PageKey::Page(paged.platform.clone(), page.id.0),
             };
-            if !seen.insert((key.clone(), page.schedule.clone(), step.step)) {
+            if !seen.insert((key, page.schedule.clone(), step.step)) {
                 continue;
             }
             if step.step == 0 {
                 report.pages_per_bucket[bucket_of(step.at)] += 1;
-                // The incident's own times where the thread is an incident's; a group's page
-                // tells only when it stopped, and why.
-                let (acknowledged, recovered) = match &key {
-                    PageKey::Incident(incident) => {
-                        incidents.get(incident).map_or((None, None), |one| times_of(&one.story))
-                    }
-                    PageKey::Thread(..) => {
+                // The incident's own times, as per route; a page whose incident is gone tells
+                // only when it stopped, and why.
+                let (acknowledged, recovered) = match paged.incident.as_ref().and_then(|key| incidents.get(key)) {
+                    Some(one) => times_of(&one.story),
+                    None => {
                         let stopped = |why: &str| {
-                            page.stopped_why.as_deref().filter(|said| said.starts_with(why)).and(page.stopped_at)
+                            let at =
+                                page.stopped_why.as_deref().filter(|said| said.starts_with(why)).and(page.stopped_at);
+                            at.map(|at| at - page.started_at)
                         };
-                        (
-                            stopped("acknowledged").map(|at| at - page.started_at),
-                            stopped("recovered").map(|at| at - page.started_at),
-                        )
+                        (stopped("acknowledged"), stopped("recovered"))
                     }
                 };
                 report.schedules.entry(page.schedule.clone()).or_default().add(acknowledged, recovered);
@@ -424,5 +412,31 @@ mod tests {
         let chart = answer.attachment.unwrap();
         assert_eq!((chart.name.as_str(), chart.mime.as_str()), ("report.png", "image/png"));
         assert!(chart.bytes.starts_with(b"\x89PNG"));
+    }
+
+    #[tokio::test]
+    async fn an_alert_groups_page_on_two_platforms_counts_once() {
+        let config: Config = toml::from_str(CONFIG).unwrap();
+        let store = Store::open_in_memory().unwrap();
+        let (web03, web04) = (ObjectRef::host("web03"), ObjectRef::host("web04"));
+        let at = MONDAY + 12 * HOUR;
+        for posting in [Posting::new(&store, "slack", "C_WEB"), Posting::new(&store, "matrix", "!web:x")] {
+            posting.open_group(&[web03.clone(), web04.clone()], at);
+            posting.page(&web03, at, &[("alice", at + 10)], Some((at + 120, "acknowledged by alice")));
+        }
+        let handle = StoreHandle::from(store);
+        let (told, steps) = (
+            handle.stories_everywhere_since(MONDAY).await.unwrap(),
+            handle.paged_steps_everywhere_since(MONDAY).await.unwrap(),
+        );
+        assert_eq!((told.len(), steps.len()), (4, 2));
+        assert!(steps.iter().all(|step| step.incident.as_ref().is_some_and(|key| key.object == web03)), "{steps:#?}");
+        let platforms = ["slack".to_owned(), "matrix".to_owned()];
+        let history = History { told: &told, steps: &steps, platforms: &platforms, routes: &config.routes };
+        let report = Report::of(&history, &Rota::new(&config), MONDAY, MONDAY + DAY);
+        assert_eq!((report.incidents, report.routes["web"].count), (2, 2));
+        assert_eq!(report.schedules["web"].count, 1, "one page, on two platforms");
+        assert_eq!(report.paged["alice"], (1, 0));
+        assert_eq!(report.pages_per_bucket.iter().sum::<u32>(), 1);
     }
 }

@@ -1,8 +1,11 @@
 //! Test helpers: incidents and pages put in the store as the pipelines do, for timelines,
 //! reports and handovers to be told from.
 
-use hagios_domain::{AlertCard, NotificationType, ObjectRef, State};
-use hagios_store::{Delivery, IncidentChange, IncidentId, PageIntent, PageStep, Store};
+use hagios_domain::{AlertCard, GroupCard, NotificationType, ObjectRef, State};
+use hagios_store::{
+    Delivery, GroupBatch, GroupChange, IncidentChange, IncidentId, MemberDelivery, NewGroup, PageIntent, PageStep,
+    Store,
+};
 
 /// One platform's pipeline at work, as the store keeps it.
 pub struct Posting {
@@ -38,6 +41,31 @@ impl Posting {
     pub fn open(&self, object: &ObjectRef, at: i64) -> IncidentId {
         let open = IncidentChange::Open { card: self.card(object, NotificationType::Problem, at), opened_at: at };
         self.notify(object, at, &open).unwrap()
+    }
+
+    /// `objects`' problems at `at`, posted as one alert group: their thread is the group's.
+    pub fn open_group(&self, objects: &[ObjectRef], at: i64) {
+        let message_id = format!("group@{at}");
+        let members = objects
+            .iter()
+            .map(|object| MemberDelivery {
+                notification_id: format!("{object}@{at}"),
+                delivery: Delivery { channel: self.channel.clone(), message_id: message_id.clone(), at },
+                changes: vec![IncidentChange::Open {
+                    card: self.card(object, NotificationType::Problem, at),
+                    opened_at: at,
+                }],
+            })
+            .collect();
+        let group = NewGroup {
+            channel: self.channel.clone(),
+            key: self.site.clone(),
+            message_id: message_id.clone(),
+            card: GroupCard::empty(&self.site, at),
+            opened_at: at,
+        };
+        let batch = GroupBatch { attempt_key: message_id, group: GroupChange::Open(group), members };
+        self.store.commit_group_batch(&batch).unwrap();
     }
 
     /// `then`: the notifications that followed, each a type and a time; a RECOVERY closes.
