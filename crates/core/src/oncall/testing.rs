@@ -50,7 +50,8 @@ impl Posting {
             .iter()
             .map(|object| MemberDelivery {
                 notification_id: format!("{object}@{at}"),
-                delivery: Delivery { channel: self.channel.clone(), message_id: message_id.clone(), at },
+                // Each member carried by its own reply in the group's thread.
+                delivery: Delivery { channel: self.channel.clone(), message_id: format!("{object}@{at}"), at },
                 changes: vec![IncidentChange::Open {
                     card: self.card(object, NotificationType::Problem, at),
                     opened_at: at,

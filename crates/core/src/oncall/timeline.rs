@@ -5,7 +5,7 @@
 
 use super::desk::stored;
 use hagios_commands::{format_length, format_local, DeskAnswer, DeskError};
-use hagios_domain::{Attachment, ObjectRef};
+use hagios_domain::{Attachment, MessageRef, ObjectRef};
 use hagios_store::{AuditRecord, IncidentStory, PageStep, StoreHandle};
 use jiff::tz::TimeZone;
 
@@ -50,10 +50,14 @@ pub async fn answer(
     let mut steps = Vec::new();
     for one in &told {
         let on = store.for_platform(&one.platform);
-        let thread = hagios_domain::MessageRef {
-            channel: one.story.incident.channel.clone(),
-            id: one.story.incident.message_id.clone(),
-        };
+        // Paged in its own thread, or in its alert group's.
+        let incident = &one.story.incident;
+        let mut thread = MessageRef { channel: incident.channel.clone(), id: incident.message_id.clone() };
+        if let Some(group) = on.group_of_incident(incident.id).await.map_err(stored)? {
+            if let Some(group) = on.group(group).await.map_err(stored)? {
+                thread = MessageRef { channel: group.channel, id: group.message_id };
+            }
+        }
         if let Some(page) = on.page_of_thread(&thread).await.map_err(stored)? {
             steps.extend(
                 on.page_steps(page.id).await.map_err(stored)?.into_iter().map(|step| (one.platform.clone(), step)),
@@ -339,5 +343,21 @@ mod tests {
             told("north", None).await.unwrap_err(),
             "hagios kept no incident of web01!HTTP at site north (or it was pruned): nothing to tell"
         );
+    }
+
+    #[tokio::test]
+    async fn a_member_of_an_alert_group_tells_the_pages_of_the_groups_thread() {
+        use crate::oncall::testing::Posting;
+        let store = hagios_store::Store::open_in_memory().unwrap();
+        let (web03, web04) = (ObjectRef::host("web03"), ObjectRef::host("web04"));
+        let slack = Posting::new(&store, "slack", "C1");
+        slack.open_group(&[web03.clone(), web04.clone()], 1_000);
+        slack.page(&web03, 1_000, &[("alice", 1_010)], None);
+        let handle = StoreHandle::from(store);
+        let platforms = ["slack".to_owned()];
+        let teller = Teller { store: &handle, platforms: &platforms, zone: &TimeZone::UTC };
+        let answer = answer(&teller, "local", &web04, None, 2_000).await.unwrap();
+        let story = String::from_utf8(answer.attachment.unwrap().bytes).unwrap();
+        assert!(story.contains("| paged alice (step 1)"), "{story}");
     }
 }
