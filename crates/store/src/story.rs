@@ -239,7 +239,7 @@ fn story_of(sql: &mut dyn Sql, mut incident: Incident) -> Result<IncidentStory, 
 mod tests {
     use super::*;
     use crate::testing::{card, engines};
-    use crate::{Delivery, IncidentChange};
+    use crate::{Delivery, IncidentChange, PageIntent};
     use hagios_domain::{NotificationType, State};
 
     fn delivery(message_id: &str, at: i64) -> Delivery {
@@ -298,6 +298,25 @@ mod tests {
             told.into_iter().map(|told| told.platform).collect()
         };
         assert_eq!(platforms(Some(1_000)), ["matrix", "slack"]);
+
+        // Its page on Matrix, read back with the incident it was for.
+        let intent = PageIntent {
+            notification_id: "n1".into(),
+            site: "local".into(),
+            object: object.clone(),
+            schedule: "web".into(),
+            policy: "web".into(),
+        };
+        matrix.intend_page(&intent, 1_000).unwrap();
+        matrix.start_pages(1_000).unwrap();
+        let page = matrix.active_pages().unwrap().remove(0).page;
+        let step = PageStep { step: 0, at: 1_010, people: vec!["alice".into()], text: "paging alice".into() };
+        matrix.record_page_step(&page, &step, "n1").unwrap();
+        let [paged] = &store.paged_steps_everywhere_since(1_000).unwrap()[..] else { panic!("one step") };
+        assert_eq!((paged.platform.as_str(), &paged.step), ("matrix", &step));
+        let key = IncidentKey { site: "local".into(), object: object.clone(), opened_at: 1_000 };
+        assert_eq!(paged.incident, Some(key));
+        assert!(store.paged_steps_everywhere_since(1_011).unwrap().is_empty());
         assert_eq!(platforms(None), ["slack"], "the newest incident");
         assert_eq!(store.for_platform("terminal").stories_everywhere_since(0).unwrap().len(), 3, "every platform's");
     }
