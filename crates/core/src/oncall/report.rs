@@ -9,7 +9,7 @@ use super::Rota;
 use crate::config::{RouteConfig, DEFAULT_ROUTE_LABEL};
 use hagios_chat::Platform;
 use hagios_commands::{format_length, format_local, DeskAnswer, DeskError};
-use hagios_domain::Attachment;
+use hagios_domain::{plural, Attachment};
 use hagios_store::{IncidentKey, IncidentStory, PagedStep, PlatformStory, StoreHandle};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
@@ -202,16 +202,19 @@ impl Report {
     /// The short message.
     pub fn text(&self, zone: &TimeZone) -> String {
         let mut lines = vec![format!(
-            "report {} – {} ({}): {} incidents, {} still open",
+            "report {} – {} ({}): {}, {} still open",
             format_local(self.since, zone),
             format_local(self.until, zone),
             zone.iana_name().unwrap_or("UTC"),
-            self.incidents,
+            plural(self.incidents, "incident"),
             self.still_open
         )];
         if !self.routes.is_empty() {
-            let routes: Vec<String> =
-                self.routes.iter().map(|(route, times)| format!("{route}: {}", times.describe("incidents"))).collect();
+            let routes: Vec<String> = self
+                .routes
+                .iter()
+                .map(|(route, times)| format!("{route}: {}", times.describe(plural(times.count, "incident"))))
+                .collect();
             lines.push(format!("per route (medians): {}", routes.join("; ")));
         }
         if !self.schedules.is_empty() {
@@ -220,7 +223,7 @@ impl Report {
                 .iter()
                 .map(|(schedule, times)| {
                     let escalated = self.escalated.get(schedule).copied().unwrap_or(0);
-                    format!("{schedule}: {}, {escalated} escalated", times.describe("paged"))
+                    format!("{schedule}: {}, {escalated} escalated", times.describe(format!("{} paged", times.count)))
                 })
                 .collect();
             lines.push(format!("per schedule (medians): {}", schedules.join("; ")));
@@ -255,9 +258,10 @@ impl Report {
 }
 
 impl Times {
-    /// `8 incidents, acknowledged in 5m, recovered in 1h` (medians; `what` names the count).
-    fn describe(&self, what: &str) -> String {
-        let mut text = format!("{} {what}", self.count);
+    /// `8 incidents, acknowledged in 5m, recovered in 1h` (medians) after `counted`, the count
+    /// as the line words it.
+    fn describe(&self, counted: String) -> String {
+        let mut text = counted;
         match median(&self.to_acknowledge) {
             Some(median) => text.push_str(&format!(", acknowledged in {}", format_length(median))),
             None => text.push_str(", none acknowledged"),
@@ -401,8 +405,8 @@ mod tests {
             lines,
             [
                 "report 2024-05-06 00:00 – 2024-05-13 00:00 (UTC): 4 incidents, 1 still open",
-                "per route (medians): default route: 1 incidents, none acknowledged, recovered in 10m; \
-                 hosts=db*: 1 incidents, none acknowledged; web: 2 incidents, acknowledged in 15m, recovered in 2h",
+                "per route (medians): default route: 1 incident, none acknowledged, recovered in 10m; \
+                 hosts=db*: 1 incident, none acknowledged; web: 2 incidents, acknowledged in 15m, recovered in 2h",
                 "per schedule (medians): web: 2 paged, acknowledged in 15m, recovered in 2h, 1 escalated",
                 "noisiest (notifications): db01 2 (1 flapping), web01!HTTP 3, web02 3, mail01 2",
                 "pages per person: alice 2 (1 at night), bob 1 (0 at night)",
