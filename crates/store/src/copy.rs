@@ -361,8 +361,8 @@ mod tests {
                 Some("s42_7"),
                 "{target_engine}: where /sync resumes"
             );
-            let story = slack.newest_incident_story(&ObjectRef::host("web01")).unwrap().expect("the story");
-            assert_eq!(story.lines[0].at, Some(110), "{target_engine}: history times");
+            let told = slack.incident_everywhere("local", &ObjectRef::host("web01"), None).unwrap();
+            assert_eq!(told[0].story.lines[0].at, Some(110), "{target_engine}: history times");
 
             // New rows go on after the copied ids.
             let next =
