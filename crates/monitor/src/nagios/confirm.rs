@@ -128,6 +128,7 @@ impl Known {
     }
 
     /// Whether a status.dat created at `created` was written after Nagios read the commands.
+    /// `created=` is status.dat's only clock: Nagios 4 no longer keeps `last_command_check`.
     fn written_after_read(&self, created: i64, sent_at: i64) -> bool {
         match self.read_at() {
             // Nagios reads and writes status.dat in one loop: a write begun in a later second
