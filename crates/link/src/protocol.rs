@@ -1,15 +1,15 @@
 //! The wire protocol between agent and bot: typed serde frames, each a big-endian u32 length
 //! followed by that many bytes of JSON, with a size cap checked before anything is allocated.
 //!
-//! A connection starts with the agent's `Hello { version, site }`; the bot answers `Welcome` or
+//! A connection starts with the agent's `Hello { version, site, system }`; the bot answers `Welcome` or
 //! `Refused { reason }` and closes. After that either side may send any frame; requests carry
-//! ids so answers can come back in any order.
+//! ids so answers can come back in any order, a command's steps under its id before its answer.
 //!
 //! Every field that is logged or stored has a short cap, checked as the frame is decoded: a peer
 //! cannot push a megabyte "site name" into the other side's log or spool.
 
 use hagios_domain::{
-    Action, Comment, Downtime, HostView, Inventory, Notification, Outcome, ServiceView, Snapshot, Status,
+    Action, Comment, Downtime, HostView, Inventory, Notification, Outcome, ServiceView, Snapshot, Status, Step, System,
 };
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -19,7 +19,9 @@ use tokio::sync::mpsc;
 
 /// The protocol version this build speaks. Bump it when a frame changes incompatibly.
 /// 3: a command's outcome may be `not_applied`.
-pub const PROTOCOL_VERSION: u32 = 3;
+/// 4: the agent reports a command's steps (`CommandStep`) before its result, and names the
+///    monitoring system it runs in its `Hello`.
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// The largest frame either side accepts. A site's whole state travels in one frame, and
 /// 100k services take about 40 MB of JSON; anything bigger is a broken or hostile peer.
@@ -42,14 +44,25 @@ pub const MAX_MESSAGE_BYTES: usize = 4096;
 /// Longest plugin output, long output or comment of a notification.
 pub const MAX_TEXT_BYTES: usize = 64 * 1024;
 
+/// Most steps of one command the bot takes (each may edit a chat reply); an agent sends two.
+pub const MAX_STEPS_PER_COMMAND: usize = 8;
+
 const LENGTH_BYTES: usize = 4;
 
 /// One message on the link.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "frame", rename_all = "snake_case")]
 pub enum Frame {
-    /// Agent → bot, first frame: the protocol version it speaks and the site it serves.
-    Hello { version: u32, site: String },
+    /// Agent → bot, first frame: the protocol version it speaks, the site it serves and the
+    /// monitoring system that site runs, which chat replies about the site name. Agents of
+    /// version 4 built before `system` was added leave it out: their site's replies then say
+    /// "the monitoring system".
+    Hello {
+        version: u32,
+        site: String,
+        #[serde(default)]
+        system: Option<System>,
+    },
     /// Bot → agent: the handshake is accepted.
     Welcome { version: u32 },
     /// Either side, then it closes: why the connection is not accepted.
@@ -65,6 +78,9 @@ pub enum Frame {
     /// Bot → agent: carry out an action for `author` at `site`, the site the bot checked and
     /// authorized it against (the agent refuses it unless that is its own).
     Command { id: u64, site: String, action: Action, author: String },
+    /// Agent → bot: how command `id` stands while it waits for the monitoring system's final
+    /// word (sent to it, read by it); any number of these come before its `CommandResult`.
+    CommandStep { id: u64, step: Step },
     /// Agent → bot: what came of command `id`.
     CommandResult { id: u64, result: Result<Outcome, Refusal> },
     /// Bot → agent: send the site's current objects and state.
@@ -262,6 +278,7 @@ impl Frame {
             Frame::Stored { .. } => "Stored",
             Frame::OverQuota { .. } => "OverQuota",
             Frame::Command { .. } => "Command",
+            Frame::CommandStep { .. } => "CommandStep",
             Frame::CommandResult { .. } => "CommandResult",
             Frame::StateRequest { .. } => "StateRequest",
             Frame::State { .. } => "State",
@@ -285,12 +302,17 @@ impl Frame {
                 fields.name("site", site, MAX_SITE_BYTES)?;
                 fields.name("author", author, MAX_NAME_BYTES)
             }
+            Frame::CommandStep { step: Step::Received { how }, .. } => fields.text("step", how, MAX_MESSAGE_BYTES),
             Frame::CommandResult { result, .. } => match result {
                 Ok(outcome) => fields.text("outcome", outcome.detail(), MAX_MESSAGE_BYTES),
                 Err(refusal) => fields.text("refusal", &refusal.message, MAX_MESSAGE_BYTES),
             },
             Frame::State { result: Err(refusal), .. } => fields.text("refusal", &refusal.message, MAX_MESSAGE_BYTES),
-            Frame::Welcome { .. } | Frame::StateRequest { .. } | Frame::State { .. } | Frame::Heartbeat => Ok(()),
+            Frame::Welcome { .. }
+            | Frame::CommandStep { step: Step::Sent { .. }, .. }
+            | Frame::StateRequest { .. }
+            | Frame::State { .. }
+            | Frame::Heartbeat => Ok(()),
         }
     }
 }
@@ -361,6 +383,14 @@ pub fn notification_frame(record: &str, site: &str, mut notification: Notificati
     Ok(frame)
 }
 
+/// The frame that carries step `step` of command `id` to the bot, its text cut to its cap.
+pub fn step_frame(id: u64, mut step: Step) -> Frame {
+    if let Step::Received { how } = &mut step {
+        cut(how, MAX_MESSAGE_BYTES);
+    }
+    Frame::CommandStep { id, step }
+}
+
 fn encoded_len(frame: &Frame) -> Result<usize, FrameError> {
     serde_json::to_vec(frame).map(|body| body.len()).map_err(|e| FrameError::Malformed(e.to_string()))
 }
@@ -397,8 +427,13 @@ mod tests {
     #[test]
     fn frames_round_trip_through_bytes() {
         let frames = [
-            Frame::Hello { version: PROTOCOL_VERSION, site: "nagios01".into() },
+            Frame::Hello { version: PROTOCOL_VERSION, site: "nagios01".into(), system: Some(System::Icinga2) },
             command(),
+            Frame::CommandStep {
+                id: 7,
+                step: Step::Sent { state_every: Some(Duration::from_secs(10)), answer_within: Duration::from_secs(25) },
+            },
+            Frame::CommandStep { id: 7, step: Step::Received { how: "Nagios read it (its log)".into() } },
             Frame::CommandResult { id: 7, result: Err(Refusal { message: "no".into(), retryable: false }) },
             Frame::CommandResult { id: 8, result: Ok(Outcome::NotApplied("web01 is UP — it has no problem".into())) },
             Frame::Heartbeat,
@@ -415,6 +450,19 @@ mod tests {
         }
         assert_eq!(decoded, frames);
         assert!(rest.is_empty());
+    }
+
+    #[test]
+    fn a_hello_names_the_system_and_one_from_an_earlier_version_4_agent_still_decodes() {
+        let body = |json: &str| {
+            let mut wire = (json.len() as u32).to_be_bytes().to_vec();
+            wire.extend_from_slice(json.as_bytes());
+            decode(&wire, MAX_FRAME_BYTES).unwrap().unwrap().0
+        };
+        let icinga = body(r#"{"frame":"hello","version":4,"site":"east","system":"icinga2"}"#);
+        assert_eq!(icinga, Frame::Hello { version: 4, site: "east".into(), system: Some(System::Icinga2) });
+        let earlier = body(r#"{"frame":"hello","version":4,"site":"east"}"#);
+        assert_eq!(earlier, Frame::Hello { version: 4, site: "east".into(), system: None });
     }
 
     #[test]
@@ -510,7 +558,7 @@ mod tests {
         /// Whatever a site name holds, one over the cap or with a control character never decodes.
         #[test]
         fn hello_sites_over_the_cap_or_with_controls_are_refused(site in ".{0,100}") {
-            let wire = encode(&Frame::Hello { version: PROTOCOL_VERSION, site: site.clone() }).unwrap();
+            let wire = encode(&Frame::Hello { version: PROTOCOL_VERSION, site: site.clone(), system: Some(System::Nagios) }).unwrap();
             let decoded = decode(&wire, MAX_FRAME_BYTES);
             let acceptable = site.len() <= MAX_SITE_BYTES && !site.chars().any(char::is_control);
             prop_assert_eq!(decoded.is_ok(), acceptable, "{:?}", site);
@@ -538,7 +586,7 @@ mod tests {
         let mut escape_host = notification("web01");
         escape_host.object.host = "web\u{1b}[2J01".into();
         let hostile = [
-            Frame::Hello { version: PROTOCOL_VERSION, site: long(MAX_SITE_BYTES) },
+            Frame::Hello { version: PROTOCOL_VERSION, site: long(MAX_SITE_BYTES), system: Some(System::Nagios) },
             Frame::Refused { reason: long(MAX_MESSAGE_BYTES) },
             Frame::Notification { record: long(MAX_RECORD_BYTES), notification: notification("web01") },
             Frame::Notification { record: "1-2-3".into(), notification: notification(&long(MAX_NAME_BYTES)) },
@@ -558,6 +606,7 @@ mod tests {
                 action: Action::DeleteDowntime { id: 1 },
                 author: "alice".into(),
             },
+            Frame::CommandStep { id: 1, step: Step::Received { how: long(MAX_MESSAGE_BYTES) } },
             Frame::CommandResult { id: 1, result: Err(refusal.clone()) },
             Frame::CommandResult { id: 1, result: Ok(Outcome::Confirmed(long(MAX_MESSAGE_BYTES))) },
             Frame::State { id: 1, result: Err(refusal) },
@@ -571,6 +620,13 @@ mod tests {
         macros.macros.insert("HUGE".into(), long(MAX_NOTIFICATION_FRAME_BYTES));
         let err = round_trip(&Frame::Notification { record: "1-2-3".into(), notification: macros }).unwrap_err();
         assert!(err.to_string().contains("over the 1048576-byte limit"), "{err}");
+    }
+
+    #[test]
+    fn the_agent_cuts_a_step_to_what_the_bot_accepts() {
+        let frame = step_frame(3, Step::Received { how: "é".repeat(MAX_MESSAGE_BYTES) });
+        let Frame::CommandStep { id: 3, step: Step::Received { how } } = round_trip(&frame).unwrap() else { panic!() };
+        assert!(how.len() <= MAX_MESSAGE_BYTES && how.ends_with("[cut by hagios]"), "{}", how.len());
     }
 
     #[test]

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use hagios_domain::{Action, Notification, ObjectRef, Outcome, Permit};
+use hagios_domain::{Action, Notification, ObjectRef, Outcome, Permit, System};
 use hagios_link::agent::COMMAND_KINDS;
 use hagios_link::certs::{self, Role, Validity};
 use hagios_link::protocol::{encode, read_frame, write_frame, Frame, MAX_FRAME_BYTES, PROTOCOL_VERSION};
@@ -140,6 +140,45 @@ async fn the_same_host_at_two_sites_is_acted_on_only_at_the_site_named_and_a_gon
 }
 
 #[tokio::test]
+async fn each_site_is_named_by_the_system_its_agent_runs_and_all_sites_only_when_they_agree() {
+    let pki = pki();
+    let bot = start_bot(pki.path()).await;
+    let east = start_agent_of(System::Icinga2, pki.path(), &[&bot.address], "east", vec!["db01"], &COMMAND_KINDS);
+    let _west = start_agent_of(System::Nagios, pki.path(), &[&bot.address], "west", vec!["app01"], &COMMAND_KINDS);
+    let monitor = SitesMonitor::new(Arc::clone(&bot.sites), PATIENCE, Permit::always());
+    eventually(|| (bot.sites.connected() == ["east", "west"]).then_some(())).await;
+    assert_eq!(monitor.system(Some("east")), Some(System::Icinga2));
+    assert_eq!(monitor.system(Some("west")), Some(System::Nagios));
+    assert_eq!(monitor.system(Some("north")), None, "a site that never connected runs nothing known");
+    assert_eq!(monitor.system(None), None, "Icinga 2 and Nagios have no common name");
+
+    // A gone site is still named by what it ran; with only Nagios sites left, so are all sites.
+    drop(east);
+    eventually(|| (bot.sites.connected() == ["west"]).then_some(())).await;
+    assert_eq!(monitor.system(Some("east")), Some(System::Icinga2));
+    let _north = start_agent(pki.path(), &[&bot.address], "north", vec!["web01"], &COMMAND_KINDS);
+    let _east = start_agent_of(System::Nagios, pki.path(), &[&bot.address], "east", vec!["db01"], &COMMAND_KINDS);
+    eventually(|| (bot.sites.connected() == ["east", "north", "west"]).then_some(())).await;
+    assert_eq!(monitor.system(Some("east")), Some(System::Nagios), "a site's newest agent says what it runs");
+    assert_eq!(monitor.system(None), Some(System::Nagios));
+}
+
+#[tokio::test]
+async fn an_agent_of_version_4_that_names_no_system_is_welcomed_and_its_site_named_by_no_system() {
+    let pki = pki();
+    let bot = start_bot(pki.path()).await;
+    let east = agent_cert(pki.path(), "east");
+    let unnamed = Frame::Hello { version: PROTOCOL_VERSION, site: "east".into(), system: None };
+    let mut stream = tls_to_bot(&bot.address, pki.path(), Some(&east)).await.unwrap();
+    write_frame(&mut stream, &unnamed).await.unwrap();
+    let welcome = read_frame(&mut stream, MAX_FRAME_BYTES).await.unwrap();
+    assert!(matches!(welcome, Some(Frame::Welcome { .. })), "{welcome:?}");
+    eventually(|| (bot.sites.connected() == ["east"]).then_some(())).await;
+    assert_eq!(bot.sites.system(Some("east")), None);
+    assert_eq!(bot.sites.system(None), None);
+}
+
+#[tokio::test]
 async fn commands_at_the_same_time_cost_one_state_request_per_site() {
     let pki = pki();
     let bot = start_bot(pki.path()).await;
@@ -190,6 +229,21 @@ async fn an_agent_refuses_a_command_the_bot_meant_for_another_site() {
     let refusal = answer.expect_err("east acted on a command meant for west");
     assert_eq!(refusal.message, "this agent serves site `east`, not `west`");
     assert!(agent.monitor.executed.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_command_s_steps_at_the_agent_reach_the_bot_in_order_before_its_final_word() {
+    let pki = pki();
+    let bot = start_bot(pki.path()).await;
+    let east = start_agent(pki.path(), &[&bot.address], "east", vec!["web01"], &COMMAND_KINDS);
+    eventually(|| (bot.sites.connected() == ["east"]).then_some(())).await;
+    let monitor = SitesMonitor::new(Arc::clone(&bot.sites), PATIENCE, Permit::always());
+    let seen = StepsSeen::default();
+    let recheck = Action::Recheck { target: ObjectRef::host("web01") };
+    let outcome = monitor.execute_at_with("east", &recheck, "alice", &|step| seen.take(step)).await.unwrap();
+    assert_eq!(outcome, Outcome::Confirmed("done on east".into()));
+    assert_eq!(seen.seen(), sent_and_read("east"));
+    assert_eq!(east.monitor.executed.lock().unwrap().len(), 1);
 }
 
 #[tokio::test]
@@ -262,11 +316,20 @@ async fn the_bot_refuses_every_peer_that_is_not_a_current_agent_of_its_ca() {
         panic!("a site claim the certificate does not back must be refused");
     };
     assert!(reason.contains("issued for site `east`, not \"west\""), "{reason}");
-    let future = Frame::Hello { version: PROTOCOL_VERSION + 1, site: "east".into() };
+    let future = Frame::Hello { version: PROTOCOL_VERSION + 1, site: "east".into(), system: Some(System::Nagios) };
     let Some(Frame::Refused { reason }) = try_hello(&bot.address, pki.path(), Some(&east), future).await else {
         panic!("an unknown version must be refused");
     };
     assert!(reason.contains(&format!("protocol version {} is not supported", PROTOCOL_VERSION + 1)), "{reason}");
+    // The release before, whose agents report no steps of a command, is told what to do.
+    let older = Frame::Hello { version: 3, site: "east".into(), system: None };
+    let Some(Frame::Refused { reason }) = try_hello(&bot.address, pki.path(), Some(&east), older).await else {
+        panic!("an older version must be refused");
+    };
+    assert_eq!(
+        reason,
+        "protocol version 3 is not supported (this bot speaks version 4); run the same hagios release on agent and bot"
+    );
     assert!(bot.sites.connected().is_empty(), "no refused peer may register a site");
 }
 
