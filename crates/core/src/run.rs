@@ -24,6 +24,7 @@ use hagios_spool::Spool;
 use hagios_store::sql::Dialect;
 use hagios_store::StoreHandle;
 use std::future::Future;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
@@ -305,7 +306,11 @@ async fn chat_adapters(
     for section in &config.platforms {
         let platform = section.platform();
         let place = Place {
-            resume: Arc::new(KeptPosition { store: store.clone(), platform: platform.name() }),
+            resume: Arc::new(KeptPosition {
+                store: store.clone(),
+                platform: platform.name(),
+                earlier_release_file: config.store.path.with_extension(format!("{}-sync", platform.name())),
+            }),
             first_message_number: store.for_platform(platform.name()).next_message_number().await?,
             permit: permit.clone(),
         };
@@ -319,18 +324,34 @@ async fn chat_adapters(
 struct KeptPosition {
     store: StoreHandle,
     platform: &'static str,
+    /// Where releases before the store kept positions kept one (`state.db` → `state.matrix-sync`):
+    /// read while the store has none, so the first start after an upgrade still carries out what
+    /// was typed while hagios was stopped for it.
+    earlier_release_file: PathBuf,
 }
 
 #[async_trait::async_trait]
 impl Resume for KeptPosition {
     async fn position(&self) -> Result<Option<String>, ChatError> {
-        self.store.chat_position(self.platform).await.map_err(|e| {
+        let kept = self.store.chat_position(self.platform).await.map_err(|e| {
             ChatError::Unavailable(format!(
                 "cannot read where {} events resume in the state database: {e}",
                 self.platform
             ))
-        })
+        })?;
+        Ok(kept.or_else(|| position_in(&self.earlier_release_file)))
     }
+}
+
+/// The position a file of an earlier release holds, if it is there and not empty.
+fn position_in(file: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(file).ok()?;
+    let position = text.trim();
+    if position.is_empty() {
+        return None;
+    }
+    tracing::info!(file = %file.display(), "resuming chat events where the earlier release's position file left off");
+    Some(position.to_owned())
 }
 
 fn policy(config: &Config) -> Policy {
@@ -346,4 +367,27 @@ fn policy(config: &Config) -> Policy {
             person: u.person.clone(),
         }),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_first_start_after_an_upgrade_resumes_from_the_earlier_release_s_file_until_the_store_keeps_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StoreHandle::open(&dir.path().join("state.db")).unwrap();
+        let file = dir.path().join("state.matrix-sync");
+        let kept = KeptPosition { store: store.clone(), platform: "matrix", earlier_release_file: file.clone() };
+        assert_eq!(kept.position().await.unwrap(), None, "no file, nothing kept: from now");
+
+        std::fs::write(&file, "  \n").unwrap();
+        assert_eq!(kept.position().await.unwrap(), None, "an empty file is no position");
+
+        std::fs::write(&file, "s72594_4483_1934\n").unwrap();
+        assert_eq!(kept.position().await.unwrap().as_deref(), Some("s72594_4483_1934"));
+
+        store.keep_chat_position("matrix", "s72600_4490_1940").await.unwrap();
+        assert_eq!(kept.position().await.unwrap().as_deref(), Some("s72600_4490_1940"), "the store's position wins");
+    }
 }
