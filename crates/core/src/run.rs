@@ -89,6 +89,7 @@ pub(crate) async fn serve_chat(
         rota: rota.clone(),
         store: store.for_platform(platforms[0]),
         timezone: config.commands.timezone.clone(),
+        routes: config.routes.iter().cloned().chain([config.fallback_route()]).collect(),
     };
     tracing::info!(site = %backend.site, backend = backend.name, chat = %platforms.join("+"), "hagios running");
     let terms = Terms {

@@ -6,7 +6,7 @@
 use crate::matching::objects::ObjectPatterns;
 use hagios_chat::Platform;
 use hagios_domain::config_text::duration;
-use hagios_domain::{Notification, NotificationType, State};
+use hagios_domain::{Notification, NotificationType, ObjectRef, State};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -180,6 +180,14 @@ impl RouteConfig {
     /// Where the route sends on `platform`, if it names a target there.
     pub fn target(&self, platform: Platform) -> Option<&str> {
         self.targets.get(&platform).map(String::as_str)
+    }
+
+    /// Whether this route may have sent `object`'s thread to its target on `platform`, `channel`:
+    /// the target is that channel and its host and service globs match (a thread keeps neither
+    /// the host groups nor the state and type its first notification had).
+    pub fn may_have_sent(&self, platform: Platform, channel: &str, object: &ObjectRef) -> bool {
+        let objects = ObjectPatterns { hosts: &self.hosts, services: &self.services, hostgroups: &self.hostgroups };
+        self.target(platform) == Some(channel) && objects.match_object(object)
     }
 
     /// Whether every list the route sets matches `notification`; an empty list matches everything.

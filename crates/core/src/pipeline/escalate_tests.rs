@@ -211,3 +211,57 @@ async fn escalate_pages_the_next_step_now_even_after_an_acknowledgement() {
     advance_and_drain(&pipeline, 20 * MINUTE).await;
     assert_eq!(pages(&chat).len(), 2, "still acknowledged: the forced step only");
 }
+
+#[tokio::test(start_paused = true)]
+async fn escalate_in_a_thread_never_paged_starts_its_routes_policy_at_the_first_step_now() {
+    use crate::oncall::OnCallDesk;
+    use hagios_commands::{Asker, Desk, DeskRequest};
+    let dir = tempfile::tempdir().unwrap();
+    let chat = Arc::new(Recorder::default());
+    // The incident opened while its route named no schedule.
+    let mut before = pipeline(dir.path(), chat.clone(), false);
+    before.store = before.store.for_platform("slack");
+    before.spool.write(notification("db01", "disk", NotificationType::Problem, State::Critical)).unwrap();
+    before.drain().await.unwrap();
+    let desk_over = |pipeline: &Pipeline| OnCallDesk {
+        rota: pipeline.oncall.clone(),
+        store: pipeline.store.clone(),
+        timezone: jiff::tz::TimeZone::UTC,
+        routes: pipeline.routes.iter().cloned().chain([pipeline.default_route.clone()]).collect(),
+    };
+    let escalate = DeskRequest::Escalate { objects: vec![ObjectRef::service("db01", "disk")], comment: "help".into() };
+    let alice = Asker { user_id: "U0ALICE", user_name: "alice", now: T0 + 60 };
+
+    // Still no schedule on its route: said so, with what to configure.
+    let mut unscheduled = paging(dir.path(), chat.clone(), false, 60);
+    unscheduled.store = unscheduled.store.for_platform("slack");
+    unscheduled.routes = before.routes.clone();
+    let refused = desk_over(&unscheduled).answer(&escalate, &alice).await.unwrap_err().0;
+    assert!(refused.starts_with("this thread cannot be paged: its route names no schedule. Add `oncall"), "{refused}");
+
+    // The route names one now: `escalate` pages its first step at once, the next after its delay.
+    tokio::time::advance(MINUTE).await;
+    let mut after = paging(dir.path(), chat.clone(), false, 60);
+    after.store = after.store.for_platform("slack");
+    after.drain().await.unwrap();
+    assert!(pages(&chat).is_empty(), "no page for an incident opened before");
+    let answer = desk_over(&after).answer(&escalate, &alice).await.unwrap().text;
+    assert_eq!(answer, "escalating: paging starts: step 1 of 3 (db, schedule db) is paged now");
+    after.drain().await.unwrap();
+    let posted = pages(&chat);
+    assert_eq!(posted.len(), 1, "{posted:#?}");
+    assert_eq!(posted[0].0.as_deref(), Some(chat.posts()[0].id.as_str()), "in the incident's thread");
+    assert!(
+        posted[0].1.starts_with(
+            "@U0ALICE escalated by alice (help) — db01!disk is CRITICAL: paging alice, on call in db (step 1 of 3)"
+        ),
+        "{}",
+        posted[0].1
+    );
+    advance_and_drain(&after, 5 * MINUTE).await;
+    let posted = pages(&chat);
+    assert_eq!(posted.len(), 2, "{posted:#?}");
+    assert!(posted[1].1.contains("escalating to bob"), "{}", posted[1].1);
+    let again = desk_over(&after).answer(&escalate, &alice).await.unwrap().text;
+    assert_eq!(again, "escalating: step 3 of 3 (db) is paged now", "a paged thread goes on as before");
+}
