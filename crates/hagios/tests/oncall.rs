@@ -265,3 +265,101 @@ fn matrix_pages_with_pills_escalates_until_an_ack_in_nagios_and_an_override_take
     let file = in_thread(&messages, &alert, |m| m["content"]["msgtype"] == "m.file")[0];
     assert!(file["content"]["url"].as_str().is_some_and(|url| url.starts_with("mxc://")), "{file:#?}");
 }
+
+/// A new user's on call on Nagios as Debian ships it (status.dat every 10 s, environment macros
+/// off, contrib/nagios/hagios.cfg as documented): a default channel, no `[[route]]`, and the
+/// default route paging the schedule. CRITICAL → alice (on call) mentioned in the alert's thread
+/// → alice acks from chat, Nagios confirms it → the next step (bob) never comes.
+#[test]
+fn stock_nagios_without_routes_pages_from_the_default_route_until_an_ack_from_chat() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime for the fake Slack");
+    let slack = runtime.block_on(FakeSlack::start(&[("C0ALERTS", "alerts")]));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let spool = dir.path().join("spool");
+    let apt = "define service {\n    use hagios-service\n    host_name web01\n    service_description Apt\n    contacts hagios\n}\n";
+    let options = hagios_testkit::NagiosOptions {
+        extra_objects: common::contrib_snippet(&spool) + apt,
+        without_environment_macros: true,
+        status_update_interval: Some(10),
+        ..Default::default()
+    };
+    let Some(nagios) = hagios_testkit::NagiosInstance::start(options) else { return };
+    let chat = format!(
+        r#"{slack}
+[default_route]
+oncall = "web"
+escalation = "web"
+
+[[oncall]]
+name = "web"
+timezone = "UTC"
+[[oncall.layer]]
+name = "primary"
+people = ["alice"]
+start = "2024-01-01 00:00"
+length = "1w"
+
+[[escalation]]
+name = "web"
+[[escalation.step]]
+notify = "oncall"
+[[escalation.step]]
+after = "30s"
+notify = "person:bob"
+
+[[role]]
+name = "pager"
+commands = ["ack", "oncall", "escalate"]
+objects = ["*"]
+
+[[user]]
+chat_id = "U0ALICE"
+roles = ["pager"]
+person = "alice"
+
+[[user]]
+chat_id = "U0BOB"
+roles = ["pager"]
+person = "bob"
+"#,
+        slack = common::slack_chat(&slack.api_url())
+    );
+    let config = common::write_config(dir.path(), &common::nagios_section(&nagios), &chat, "U0NOBODY");
+    let text = std::fs::read_to_string(&config).expect("hagios.toml");
+    assert!(!text.contains("[[route]]") && !text.contains("grouping"), "stock routing: {text}");
+    let checked = std::process::Command::new(common::HAGIOS)
+        .args(["config", "check", "--config"])
+        .arg(&config)
+        .output()
+        .expect("hagios config check");
+    assert!(checked.status.success(), "{}", String::from_utf8_lossy(&checked.stdout));
+    slack.add_user("U0ALICE", "Alice");
+    slack.add_user("U0BOB", "Bob");
+    let _bot = Running(common::start_run(&config, &common::SLACK_TOKENS));
+    runtime.block_on(slack.wait_connected(PATIENCE));
+    let wait_for = |what: &str, done: &dyn Fn(&[Message]) -> bool| {
+        runtime.block_on(slack.wait_until(what, Duration::from_secs(60), |fake| done(&fake.bot_messages())));
+        slack.bot_messages()
+    };
+    let alert_of = |messages: &[Message]| {
+        messages
+            .iter()
+            .find(|m| !m.is_reply() && m.channel == "C0ALERTS" && m.text.contains("on web01 CRITICAL"))
+            .cloned()
+    };
+
+    nagios.submit_service_result("web01", "Apt", 2, "CRITICAL - 3 security updates");
+    let messages = wait_for("the alert in the default channel", &|m| alert_of(m).is_some());
+    let alert = alert_of(&messages).expect("alert");
+    wait_for("alice paged", &|m| !replies_in(m, &alert, "<@U0ALICE>").is_empty());
+    let paged = std::time::Instant::now();
+
+    slack.mention("U0ALICE", "C0ALERTS", Some(&alert.ts), "ack on it");
+    wait_for("the ack confirmed by Nagios", &|m| !replies_in(m, &alert, "1 confirmed").is_empty());
+    common::wait_for_service_ack(&nagios, "web01", "Apt");
+    // Step 2 was due 30 s after alice's page: past that (and a pass or two), bob was not paged.
+    wait_until(Duration::from_secs(60), || (paged.elapsed() > Duration::from_secs(35)).then_some(())).expect("time");
+    let messages = slack.bot_messages();
+    assert!(replies_in(&messages, &alert, "<@U0BOB>").is_empty(), "acknowledged: no step 2: {messages:#?}");
+    assert_eq!(replies_in(&messages, &alert, "<@U0ALICE>").len(), 1, "{messages:#?}");
+}

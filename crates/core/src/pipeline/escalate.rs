@@ -12,7 +12,7 @@ use super::thread::{acknowledged, in_downtime};
 use super::{DeliveryError, Pipeline};
 use crate::config::{Escalation, Notify};
 use hagios_chat::{Mention, Outbound};
-use hagios_domain::Snooze;
+use hagios_domain::{Notification, NotificationType, Snooze};
 use hagios_store::{ActivePage, Incident, Page, PageStep};
 use std::time::Duration;
 
@@ -52,7 +52,11 @@ impl Pipeline {
         }
         let forced = page.forced > page.steps;
         if !forced {
-            if let Some(why) = settled(&open) {
+            // A notification held for its group's next update is not in the thread yet, but it
+            // happened: an acknowledgement held there stops paging now, not a group_interval later.
+            let held: Vec<Option<Notification>> =
+                open.iter().map(|incident| self.groups.newest_held(&incident.site, &incident.object)).collect();
+            if let Some(why) = settled(&open, &held) {
                 tracing::info!(page = %page.id, why, "paging stops");
                 self.store.stop_page(page.id, now, &why).await?;
                 return Ok(());
@@ -143,18 +147,38 @@ impl Pipeline {
     }
 }
 
-/// Why paging of these open incidents is over, if it is: each is acknowledged or in a downtime.
-fn settled(open: &[&Incident]) -> Option<String> {
-    if !open.iter().all(|incident| acknowledged(&incident.card) || in_downtime(&incident.card)) {
-        return None;
+/// Why paging of these open incidents is over, if it is: each is acknowledged, in a downtime or
+/// recovered — as its thread shows, or as the newest notification `held` for its group says.
+fn settled(open: &[&Incident], held: &[Option<Notification>]) -> Option<String> {
+    let mut by: Vec<&str> = Vec::new();
+    let (mut downtime, mut recovered) = (false, false);
+    for (incident, held) in open.iter().zip(held) {
+        let card = &incident.card;
+        match held.as_ref().map(|notification| (notification.kind, notification)) {
+            Some((NotificationType::Acknowledgement, notification)) => {
+                by.push(notification.author.as_deref().unwrap_or("someone"));
+            }
+            Some((NotificationType::DowntimeStart, _)) => downtime = true,
+            Some((NotificationType::Recovery, _)) => recovered = true,
+            _ if acknowledged(card) || in_downtime(card) => {
+                by.extend(acknowledged_by(&card.history));
+                downtime |= in_downtime(card);
+            }
+            _ => return None,
+        }
     }
-    let mut by: Vec<&str> = open.iter().filter_map(|incident| acknowledged_by(&incident.card.history)).collect();
     by.dedup();
-    Some(match (by.is_empty(), open.iter().any(|incident| in_downtime(&incident.card))) {
-        (true, _) => "in downtime".to_owned(),
-        (false, false) => format!("acknowledged by {}", by.join(", ")),
-        (false, true) => format!("acknowledged by {} or in downtime", by.join(", ")),
-    })
+    let mut why = Vec::new();
+    if !by.is_empty() {
+        why.push(format!("acknowledged by {}", by.join(", ")));
+    }
+    if recovered {
+        why.push("recovered".to_owned());
+    }
+    if downtime {
+        why.push("in downtime".to_owned());
+    }
+    Some(if why.is_empty() { "acknowledged".to_owned() } else { why.join(" or ") })
 }
 
 /// Who made the newest acknowledgement in a card's history (`acknowledged (CRITICAL) by alice:

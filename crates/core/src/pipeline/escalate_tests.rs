@@ -31,9 +31,12 @@ const CONFIG: &str = "\
 /// A pipeline whose one route (to C0ALERTS) pages schedule `db` with policy `db`, on a clock
 /// that starts `offset` seconds after [`T0`].
 pub(super) fn paging(dir: &std::path::Path, chat: Arc<Recorder>, grouping: bool, offset: i64) -> Pipeline {
-    let route = format!(
-        "[[route]]\nchannel = \"C0ALERTS\"\noncall = \"db\"\nescalation = \"db\"\ngrouping = {grouping}\ngroup_wait = \"10s\"\n"
-    );
+    paging_with(dir, chat, &format!("grouping = {grouping}\ngroup_wait = \"10s\"\n"), offset)
+}
+
+/// [`paging`] with the route's grouping keys as `grouping` writes them.
+fn paging_with(dir: &std::path::Path, chat: Arc<Recorder>, grouping: &str, offset: i64) -> Pipeline {
+    let route = format!("[[route]]\nchannel = \"C0ALERTS\"\noncall = \"db\"\nescalation = \"db\"\n{grouping}");
     let config: Config = toml::from_str(&format!("{CONFIG}{route}")).unwrap();
     let start = tokio::time::Instant::now();
     let clock: hold::Clock = Arc::new(move || T0 + offset + start.elapsed().as_secs() as i64);
@@ -41,7 +44,7 @@ pub(super) fn paging(dir: &std::path::Path, chat: Arc<Recorder>, grouping: bool,
         routes: config.routes.clone(),
         holds: Holds { quiet_hours: Vec::new(), clock },
         oncall: Arc::new(Rota::new(&config)),
-        ..pipeline(dir, chat, grouping)
+        ..pipeline(dir, chat, config.routes[0].grouping.enabled)
     }
 }
 
@@ -264,4 +267,27 @@ async fn escalate_in_a_thread_never_paged_starts_its_routes_policy_at_the_first_
     assert!(posted[1].1.contains("escalating to bob"), "{}", posted[1].1);
     let again = desk_over(&after).answer(&escalate, &alice).await.unwrap().text;
     assert_eq!(again, "escalating: step 3 of 3 (db) is paged now", "a paged thread goes on as before");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_acknowledgement_held_for_the_groups_next_update_stops_paging_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let chat = Arc::new(Recorder::default());
+    // The group's message is updated at most every 10m: longer than step 2's delay.
+    let pipeline = paging_with(dir.path(), chat.clone(), "group_wait = \"10s\"\ngroup_interval = \"10m\"\n", 0);
+    pipeline.spool.write(notification("db01", "disk", NotificationType::Problem, State::Critical)).unwrap();
+    pipeline.drain().await.unwrap();
+    advance_and_drain(&pipeline, Duration::from_secs(10)).await;
+    assert_eq!(pages(&chat).len(), 1, "alice paged in the group's thread");
+
+    let ack = hagios_domain::Notification {
+        author: Some("alice".into()),
+        ..notification("db01", "disk", NotificationType::Acknowledgement, State::Critical)
+    };
+    pipeline.spool.write(ack).unwrap();
+    advance_and_drain(&pipeline, MINUTE).await;
+    let page = &pipeline.store.pages_of_object(&ObjectRef::service("db01", "disk")).await.unwrap()[0];
+    assert_eq!(page.stopped_why.as_deref(), Some("acknowledged by alice"), "before the group's message shows it");
+    advance_and_drain(&pipeline, 5 * MINUTE).await;
+    assert_eq!(pages(&chat).len(), 1, "bob is not paged: {:#?}", pages(&chat));
 }
