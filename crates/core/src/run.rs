@@ -201,6 +201,7 @@ impl Terms {
                 evidence: self.monitor.evidence(),
                 health: self.health.clone(),
                 oncall: self.rota.clone(),
+                handovers: Default::default(),
             };
             tasks.push(tokio::spawn(pipeline.run(ending.clone())));
             let (events_tx, events) = mpsc::channel(64);

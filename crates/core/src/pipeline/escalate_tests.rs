@@ -53,7 +53,7 @@ fn pages(chat: &Recorder) -> Vec<(Option<String>, String)> {
     chat.posts().into_iter().filter(|posted| posted.key.starts_with("page:")).map(|p| (p.thread, p.text)).collect()
 }
 
-async fn advance_and_drain(pipeline: &Pipeline, by: Duration) {
+pub(super) async fn advance_and_drain(pipeline: &Pipeline, by: Duration) {
     tokio::time::advance(by).await;
     pipeline.drain().await.unwrap();
 }
