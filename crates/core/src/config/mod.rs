@@ -11,7 +11,8 @@ mod route;
 
 pub use commands::CommandsConfig;
 pub use oncall::{
-    is_known_person, CalendarFeed, Escalation, FeedSource, Layer, LayerSource, Notify, Schedule, Step, DEFAULT_POLICY,
+    is_known_person, CalendarFeed, Due, Escalation, FeedSource, Layer, LayerSource, Notify, Schedule, Step,
+    DEFAULT_POLICY,
 };
 pub use quiet::{QuietHours, DEFAULT_CHANNEL};
 pub use route::{default_group_interval, GroupLabel, Grouping, GroupingKeys, RouteConfig};

@@ -191,7 +191,7 @@ impl OnCallDesk {
             let policy = route.escalation.as_deref().unwrap_or(DEFAULT_POLICY);
             let store = self.store.for_platform(&unpaged.platform);
             store.start_page_now(unpaged.thread, schedule, policy, asker.now, &note).await.map_err(stored)?;
-            let steps = self.rota.policy(policy).steps.len();
+            let steps = self.rota.policy(policy).step_count();
             paged.push(format!("paging starts: step 1 of {steps} ({policy}, schedule {schedule}) is paged now"));
         }
         if pages.is_empty() && paged.is_empty() {
@@ -209,12 +209,12 @@ impl OnCallDesk {
         }
         for page in &pages {
             let policy = self.rota.policy(&page.policy);
-            if page.steps as usize >= policy.steps.len() {
+            if page.steps as usize >= policy.step_count() {
                 paged.push(format!("{} has no step after step {}", page.policy, page.steps));
                 continue;
             }
             self.store.force_page_steps(page.id, page.steps + 1, &note).await.map_err(stored)?;
-            paged.push(format!("step {} of {} ({}) is paged now", page.steps + 1, policy.steps.len(), page.policy));
+            paged.push(format!("step {} of {} ({}) is paged now", page.steps + 1, policy.step_count(), page.policy));
         }
         Ok(format!("escalating: {}", paged.join("; ")))
     }

@@ -77,7 +77,7 @@ impl Pipeline {
         };
         let policy = self.oncall.policy(&page.policy);
         let index = page.steps as usize;
-        let Some(step) = policy.steps.get(index) else { return Ok(()) };
+        let Some(step) = policy.due(index) else { return Ok(()) };
         let due = page.started_at + paused_for + i64::try_from(step.after.as_secs()).unwrap_or(i64::MAX);
         if forced || now >= due {
             self.post_step(&page, &policy, index, &open, now).await?;
@@ -93,14 +93,21 @@ impl Pipeline {
         open: &[&Incident],
         now: i64,
     ) -> Result<(), DeliveryError> {
-        let notify = &policy.steps[index].notify;
+        let Some(due) = policy.due(index) else { return Ok(()) };
+        let notify = &due.step.notify;
         let platform = self.chat.platform();
         let (person, whom) = self.whom(&page.schedule, notify, now);
         let mentions: Vec<Mention> = person.iter().map(|person| self.oncall.people.mention(person, platform)).collect();
         let everyone = *notify == Notify::Channel;
         let problems = describe(open);
         let count = policy.steps.len();
-        let step = if count > 1 { format!(" (step {} of {count})", index + 1) } else { String::new() };
+        let step = match (count, policy.repeat) {
+            (1, 0) => String::new(),
+            (_, 0) => format!(" (step {} of {count})", due.number + 1),
+            (_, repeat) => {
+                format!(" (step {} of {count}, round {} of {})", due.number + 1, due.round + 1, repeat + 1)
+            }
+        };
         let text = match (&page.forced_note, page.forced > page.steps, index) {
             (Some(note), true, _) => format!("escalated by {note} — {problems}: paging {whom}{step}"),
             (_, _, 0) => format!(

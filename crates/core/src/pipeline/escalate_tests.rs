@@ -26,17 +26,21 @@ const CONFIG: &str = "\
 [[escalation]]\nname = \"db\"\n\
 [[escalation.step]]\nnotify = \"oncall\"\n\
 [[escalation.step]]\nafter = \"5m\"\nnotify = \"person:bob\"\n\
-[[escalation.step]]\nafter = \"15m\"\nnotify = \"channel\"\n";
+[[escalation.step]]\nafter = \"15m\"\nnotify = \"channel\"\n\
+[[escalation]]\nname = \"again\"\nrepeat = 1\n\
+[[escalation.step]]\nnotify = \"oncall\"\n\
+[[escalation.step]]\nafter = \"5m\"\nnotify = \"person:bob\"\n";
 
 /// A pipeline whose one route (to C0ALERTS) pages schedule `db` with policy `db`, on a clock
 /// that starts `offset` seconds after [`T0`].
 pub(super) fn paging(dir: &std::path::Path, chat: Arc<Recorder>, grouping: bool, offset: i64) -> Pipeline {
-    paging_with(dir, chat, &format!("grouping = {grouping}\ngroup_wait = \"10s\"\n"), offset)
+    let keys = format!("escalation = \"db\"\ngrouping = {grouping}\ngroup_wait = \"10s\"\n");
+    paging_with(dir, chat, &keys, offset)
 }
 
-/// [`paging`] with the route's grouping keys as `grouping` writes them.
-fn paging_with(dir: &std::path::Path, chat: Arc<Recorder>, grouping: &str, offset: i64) -> Pipeline {
-    let route = format!("[[route]]\nchannel = \"C0ALERTS\"\noncall = \"db\"\nescalation = \"db\"\n{grouping}");
+/// [`paging`] with the route's policy and grouping keys as `keys` writes them.
+fn paging_with(dir: &std::path::Path, chat: Arc<Recorder>, keys: &str, offset: i64) -> Pipeline {
+    let route = format!("[[route]]\nchannel = \"C0ALERTS\"\noncall = \"db\"\n{keys}");
     let config: Config = toml::from_str(&format!("{CONFIG}{route}")).unwrap();
     let start = tokio::time::Instant::now();
     let clock: hold::Clock = Arc::new(move || T0 + offset + start.elapsed().as_secs() as i64);
@@ -274,7 +278,8 @@ async fn an_acknowledgement_held_for_the_groups_next_update_stops_paging_at_once
     let dir = tempfile::tempdir().unwrap();
     let chat = Arc::new(Recorder::default());
     // The group's message is updated at most every 10m: longer than step 2's delay.
-    let pipeline = paging_with(dir.path(), chat.clone(), "group_wait = \"10s\"\ngroup_interval = \"10m\"\n", 0);
+    let keys = "escalation = \"db\"\ngroup_wait = \"10s\"\ngroup_interval = \"10m\"\n";
+    let pipeline = paging_with(dir.path(), chat.clone(), keys, 0);
     pipeline.spool.write(notification("db01", "disk", NotificationType::Problem, State::Critical)).unwrap();
     pipeline.drain().await.unwrap();
     advance_and_drain(&pipeline, Duration::from_secs(10)).await;
@@ -290,4 +295,32 @@ async fn an_acknowledgement_held_for_the_groups_next_update_stops_paging_at_once
     assert_eq!(page.stopped_why.as_deref(), Some("acknowledged by alice"), "before the group's message shows it");
     advance_and_drain(&pipeline, 5 * MINUTE).await;
     assert_eq!(pages(&chat).len(), 1, "bob is not paged: {:#?}", pages(&chat));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_repeated_policy_starts_again_after_its_last_step_and_stops_after_its_rounds() {
+    let dir = tempfile::tempdir().unwrap();
+    let chat = Arc::new(Recorder::default());
+    let pipeline = paging_with(dir.path(), chat.clone(), "escalation = \"again\"\ngrouping = false\n", 0);
+    pipeline.spool.write(notification("db01", "disk", NotificationType::Problem, State::Critical)).unwrap();
+    pipeline.drain().await.unwrap();
+    advance_and_drain(&pipeline, 5 * MINUTE).await;
+    advance_and_drain(&pipeline, 10 * MINUTE - Duration::from_secs(1)).await;
+    assert_eq!(pages(&chat).len(), 2, "round 1; round 2 is due 10m after its last step");
+    advance_and_drain(&pipeline, Duration::from_secs(1)).await;
+    let posted = pages(&chat);
+    assert_eq!(posted.len(), 3, "{posted:#?}");
+    assert!(posted[0].1.contains("(step 1 of 2, round 1 of 2)"), "{}", posted[0].1);
+    assert!(
+        posted[2].1.starts_with(
+            "@U0ALICE db01!disk is CRITICAL, not acknowledged after 15m — escalating to alice, on call in db (step 1 \
+             of 2, round 2 of 2)"
+        ),
+        "{}",
+        posted[2].1
+    );
+    advance_and_drain(&pipeline, 5 * MINUTE).await;
+    assert!(pages(&chat)[3].1.contains("escalating to bob (step 2 of 2, round 2 of 2)"));
+    advance_and_drain(&pipeline, 60 * MINUTE).await;
+    assert_eq!(pages(&chat).len(), 4, "two rounds, then no more");
 }
