@@ -448,4 +448,31 @@ mod tests {
         open(store, "n2", "db01", 120);
         assert_eq!(store.start_pages(110).unwrap(), 0, "the intent went with its delivery");
     }
+
+    #[test]
+    fn a_thread_never_paged_is_found_and_starts_paging_with_its_first_step_due() {
+        for engine in engines() {
+            eprintln!("on {engine}");
+            a_thread_never_paged_starts(&engine.open());
+        }
+    }
+
+    fn a_thread_never_paged_starts(everywhere: &Store) {
+        let slack = everywhere.for_platform("slack");
+        open(&slack, "n1", "db01", 100);
+        open(&everywhere.for_platform("matrix"), "n1", "db01", 101);
+        let object = ObjectRef::service("db01", "disk");
+        let unpaged = everywhere.unpaged_threads_of_object(&object).unwrap();
+        let found: Vec<(&str, &str)> = unpaged.iter().map(|u| (u.platform.as_str(), u.thread.id.as_str())).collect();
+        assert_eq!(found, [("slack", "100.0"), ("matrix", "101.0")], "every platform's thread");
+        slack.start_page_now(&unpaged[0].thread, "db", "default", 130, "alice (help)").unwrap();
+        slack.start_page_now(&unpaged[0].thread, "db", "default", 140, "bob").unwrap();
+        let [active] = &slack.active_pages().unwrap()[..] else { panic!("one page") };
+        let page = &active.page;
+        assert_eq!((page.started_at, page.steps, page.forced), (130, 0, 1), "its first step due now, once");
+        assert_eq!(page.forced_note.as_deref(), Some("alice (help)"));
+        let left = everywhere.unpaged_threads_of_object(&object).unwrap();
+        assert_eq!(left.iter().map(|u| u.platform.as_str()).collect::<Vec<_>>(), ["matrix"]);
+        assert!(everywhere.unpaged_threads_of_object(&ObjectRef::service("db02", "disk")).unwrap().is_empty());
+    }
 }
