@@ -29,19 +29,23 @@ impl Drop for Running {
 /// after 8s), the route of `web*` to `alerts` paging it, and alice and bob with `pager` roles.
 /// `ids` are (alice, bob, the schedule's channel, the alerts channel) on the platform.
 fn oncall_config(alice: &str, bob: &str, oncall_channel: &str, alerts_key: &str, alerts: &str) -> String {
+    let route = format!(
+        "[[route]]\nhosts = [\"web*\"]\n{alerts_key} = \"{alerts}\"\ngrouping = false\noncall = \"web\"\nescalation = \"web\"\n"
+    );
+    let schedule_keys = format!("{alerts_key} = \"{oncall_channel}\"\n");
+    let steps = "after = \"4s\"\nnotify = \"person:bob\"\n[[escalation.step]]\nafter = \"8s\"\nnotify = \"channel\"\n";
+    format!("{route}{}", web_schedule(alice, bob, &schedule_keys, steps))
+}
+
+/// The schedule `web` (alice, all week) with `schedule_keys` (its channel), its policy `web`
+/// (alice at once, then the `steps` after), and alice and bob with `pager` roles.
+fn web_schedule(alice: &str, bob: &str, schedule_keys: &str, steps: &str) -> String {
     format!(
         r#"
-[[route]]
-hosts = ["web*"]
-{alerts_key} = "{alerts}"
-grouping = false
-oncall = "web"
-escalation = "web"
-
 [[oncall]]
 name = "web"
 timezone = "UTC"
-{alerts_key} = "{oncall_channel}"
+{schedule_keys}
 [[oncall.layer]]
 name = "primary"
 people = ["alice"]
@@ -53,12 +57,7 @@ name = "web"
 [[escalation.step]]
 notify = "oncall"
 [[escalation.step]]
-after = "4s"
-notify = "person:bob"
-[[escalation.step]]
-after = "8s"
-notify = "channel"
-
+{steps}
 [[role]]
 name = "pager"
 commands = ["oncall", "escalate", "timeline", "report", "ack"]
@@ -285,44 +284,9 @@ fn stock_nagios_without_routes_pages_from_the_default_route_until_an_ack_from_ch
     };
     let Some(nagios) = hagios_testkit::NagiosInstance::start(options) else { return };
     let chat = format!(
-        r#"{slack}
-[default_route]
-oncall = "web"
-escalation = "web"
-
-[[oncall]]
-name = "web"
-timezone = "UTC"
-[[oncall.layer]]
-name = "primary"
-people = ["alice"]
-start = "2024-01-01 00:00"
-length = "1w"
-
-[[escalation]]
-name = "web"
-[[escalation.step]]
-notify = "oncall"
-[[escalation.step]]
-after = "30s"
-notify = "person:bob"
-
-[[role]]
-name = "pager"
-commands = ["ack", "oncall", "escalate"]
-objects = ["*"]
-
-[[user]]
-chat_id = "U0ALICE"
-roles = ["pager"]
-person = "alice"
-
-[[user]]
-chat_id = "U0BOB"
-roles = ["pager"]
-person = "bob"
-"#,
-        slack = common::slack_chat(&slack.api_url())
+        "{}[default_route]\noncall = \"web\"\nescalation = \"web\"\n{}",
+        common::slack_chat(&slack.api_url()),
+        web_schedule("U0ALICE", "U0BOB", "", "after = \"30s\"\nnotify = \"person:bob\"\n")
     );
     let config = common::write_config(dir.path(), &common::nagios_section(&nagios), &chat, "U0NOBODY");
     let text = std::fs::read_to_string(&config).expect("hagios.toml");

@@ -15,6 +15,7 @@ pub use oncall::{
     DEFAULT_POLICY,
 };
 pub use quiet::{QuietHours, DEFAULT_CHANNEL};
+use route::DefaultRouteSection;
 pub use route::{default_group_interval, GroupLabel, Grouping, GroupingKeys, RouteConfig};
 
 use crate::observe::MetricsConfig;
@@ -174,40 +175,6 @@ impl TryFrom<ConfigFile> for Config {
             metrics: file.metrics,
             notes,
         })
-    }
-}
-
-/// `[default_route]` as written: the grouping keys every `[[route]]` inherits, and the schedule
-/// and policy that page for what no route matches.
-#[derive(Default, Deserialize)]
-#[serde(try_from = "DefaultRouteKeys")]
-struct DefaultRouteSection {
-    oncall: Option<String>,
-    escalation: Option<String>,
-    grouping: GroupingKeys,
-}
-
-#[derive(Deserialize)]
-struct DefaultRouteKeys {
-    oncall: Option<String>,
-    escalation: Option<String>,
-    #[serde(flatten)]
-    grouping: GroupingKeys,
-    #[serde(flatten)]
-    unknown: BTreeMap<String, toml::Value>,
-}
-
-impl TryFrom<DefaultRouteKeys> for DefaultRouteSection {
-    type Error = String;
-
-    fn try_from(keys: DefaultRouteKeys) -> Result<Self, String> {
-        if let Some(key) = keys.unknown.keys().next() {
-            return Err(format!(
-                "unknown [default_route] key `{key}` (its keys are grouping, group_by, group_wait, group_interval, \
-                 repeat_interval, oncall, escalation; its channel is each platform's default channel)"
-            ));
-        }
-        Ok(DefaultRouteSection { oncall: keys.oncall, escalation: keys.escalation, grouping: keys.grouping })
     }
 }
 
