@@ -4,7 +4,9 @@
 //! a kill -9 between the steps, neither repeated nor skipped; an acknowledgement made in Nagios
 //! itself (as the CGI makes it) is mirrored and stops the escalation; an override typed in chat
 //! takes effect for the next incident at once; `timeline` and `report` come back as files, and
-//! `hagios timeline` prints the same story.
+//! `hagios timeline` prints the same story. On Nagios as Debian ships it and a new user's
+//! configuration (a default channel, no `[[route]]`): the default route pages and an ack from
+//! chat stops escalation; `escalate` in a thread opened before paging was configured starts it.
 
 mod common;
 
@@ -265,6 +267,19 @@ fn matrix_pages_with_pills_escalates_until_an_ack_in_nagios_and_an_override_take
     assert!(file["content"]["url"].as_str().is_some_and(|url| url.starts_with("mxc://")), "{file:#?}");
 }
 
+/// Nagios as Debian ships it (status.dat every 10 s, environment macros off) with
+/// contrib/nagios/hagios.cfg as documented, spooling into `dir/spool`, and `web01!Apt`
+/// notifying the `hagios` contact.
+fn stock_nagios(dir: &std::path::Path) -> Option<hagios_testkit::NagiosInstance> {
+    let apt = "define service {\n    use hagios-service\n    host_name web01\n    service_description Apt\n    contacts hagios\n}\n";
+    hagios_testkit::NagiosInstance::start(hagios_testkit::NagiosOptions {
+        extra_objects: common::contrib_snippet(&dir.join("spool")) + apt,
+        without_environment_macros: true,
+        status_update_interval: Some(10),
+        ..Default::default()
+    })
+}
+
 /// A new user's on call on Nagios as Debian ships it (status.dat every 10 s, environment macros
 /// off, contrib/nagios/hagios.cfg as documented): a default channel, no `[[route]]`, and the
 /// default route paging the schedule. CRITICAL → alice (on call) mentioned in the alert's thread
@@ -274,15 +289,7 @@ fn stock_nagios_without_routes_pages_from_the_default_route_until_an_ack_from_ch
     let runtime = tokio::runtime::Runtime::new().expect("runtime for the fake Slack");
     let slack = runtime.block_on(FakeSlack::start(&[("C0ALERTS", "alerts")]));
     let dir = tempfile::tempdir().expect("temp dir");
-    let spool = dir.path().join("spool");
-    let apt = "define service {\n    use hagios-service\n    host_name web01\n    service_description Apt\n    contacts hagios\n}\n";
-    let options = hagios_testkit::NagiosOptions {
-        extra_objects: common::contrib_snippet(&spool) + apt,
-        without_environment_macros: true,
-        status_update_interval: Some(10),
-        ..Default::default()
-    };
-    let Some(nagios) = hagios_testkit::NagiosInstance::start(options) else { return };
+    let Some(nagios) = stock_nagios(dir.path()) else { return };
     let chat = format!(
         "{}[default_route]\noncall = \"web\"\nescalation = \"web\"\n{}",
         common::slack_chat(&slack.api_url()),
@@ -326,4 +333,55 @@ fn stock_nagios_without_routes_pages_from_the_default_route_until_an_ack_from_ch
     let messages = slack.bot_messages();
     assert!(replies_in(&messages, &alert, "<@U0BOB>").is_empty(), "acknowledged: no step 2: {messages:#?}");
     assert_eq!(replies_in(&messages, &alert, "<@U0ALICE>").len(), 1, "{messages:#?}");
+}
+
+/// On stock Nagios and routing: an incident opened while the default route paged nobody; then
+/// the schedule is named and hagios restarted. `escalate` in that thread starts paging at the
+/// policy's first step at once — and before, said what to configure.
+#[test]
+fn escalate_in_a_thread_opened_before_paging_was_configured_pages_the_first_step_at_once() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime for the fake Slack");
+    let slack = runtime.block_on(FakeSlack::start(&[("C0ALERTS", "alerts")]));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let Some(nagios) = stock_nagios(dir.path()) else { return };
+    let people = web_schedule("U0ALICE", "U0BOB", "", "after = \"5m\"\nnotify = \"person:bob\"\n");
+    // An empty [default_route] is the stock one (and keeps the tests' ungrouped default out).
+    let unpaged = format!("{}[default_route]\n{people}", common::slack_chat(&slack.api_url()));
+    let config = common::write_config(dir.path(), &common::nagios_section(&nagios), &unpaged, "U0NOBODY");
+    slack.add_user("U0ALICE", "Alice");
+    let mut bot = Running(common::start_run(&config, &common::SLACK_TOKENS));
+    runtime.block_on(slack.wait_connected(PATIENCE));
+    let wait_for = |what: &str, done: &dyn Fn(&[Message]) -> bool| {
+        runtime.block_on(slack.wait_until(what, Duration::from_secs(60), |fake| done(&fake.bot_messages())));
+        slack.bot_messages()
+    };
+    let alert_of = |messages: &[Message]| {
+        messages
+            .iter()
+            .find(|m| !m.is_reply() && m.channel == "C0ALERTS" && m.text.contains("on web01 CRITICAL"))
+            .cloned()
+    };
+
+    nagios.submit_service_result("web01", "Apt", 2, "CRITICAL - 3 security updates");
+    let messages = wait_for("the alert", &|m| alert_of(m).is_some());
+    let alert = alert_of(&messages).expect("alert");
+    wait_for("its member in the thread", &|m| !replies_in(m, &alert, "web01!Apt PROBLEM").is_empty());
+    slack.mention("U0ALICE", "C0ALERTS", Some(&alert.ts), "escalate");
+    let messages = wait_for("the refusal", &|m| !replies_in(m, &alert, "cannot be paged").is_empty());
+    let refusal = &replies_in(&messages, &alert, "cannot be paged")[0].text;
+    assert!(refusal.contains("its route names no schedule") && refusal.contains("[default_route]"), "{refusal}");
+
+    let text = std::fs::read_to_string(&config).expect("hagios.toml");
+    let paged = text.replacen("[default_route]\n", "[default_route]\noncall = \"web\"\nescalation = \"web\"\n", 1);
+    std::fs::write(&config, paged).expect("hagios.toml");
+    common::crash_and_restart(&mut bot.0, &config, &common::SLACK_TOKENS);
+    runtime.block_on(slack.wait_connected(PATIENCE));
+    slack.mention("U0ALICE", "C0ALERTS", Some(&alert.ts), "escalate need help");
+    let messages = wait_for("alice paged", &|m| !replies_in(m, &alert, "<@U0ALICE>").is_empty());
+    let page = &replies_in(&messages, &alert, "<@U0ALICE>")[0].text;
+    assert!(
+        page.starts_with("<@U0ALICE> escalated by Alice (need help) — web01!Apt is CRITICAL: paging alice, on call in web (step 1 of 2)"),
+        "{page}"
+    );
+    assert!(!replies_in(&messages, &alert, "paging starts: step 1 of 2").is_empty(), "{messages:#?}");
 }
