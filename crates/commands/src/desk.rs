@@ -23,8 +23,9 @@ pub enum DeskRequest {
     Give { schedule: String, to: String, until: Option<i64> },
     /// Page the next escalation step of the thread of these objects now.
     Escalate { objects: Vec<ObjectRef>, comment: String },
-    /// The story of the newest incident of `object`, as a Markdown file.
-    Timeline { object: ObjectRef },
+    /// The story of an incident of `object` at `site` as a Markdown file: the one opened at
+    /// `opened_at` (the thread's, when typed in an alert's thread), else the newest.
+    Timeline { site: String, object: ObjectRef, opened_at: Option<i64> },
     /// The numbers of the last `seconds`, with a chart.
     Report { seconds: i64 },
 }
@@ -35,7 +36,7 @@ impl DeskRequest {
     pub fn objects(&self) -> &[ObjectRef] {
         match self {
             DeskRequest::Escalate { objects, .. } => objects,
-            DeskRequest::Timeline { object } => std::slice::from_ref(object),
+            DeskRequest::Timeline { object, .. } => std::slice::from_ref(object),
             _ => &[],
         }
     }
@@ -55,7 +56,10 @@ impl DeskRequest {
                 let objects: Vec<String> = objects.iter().map(ToString::to_string).collect();
                 format!("escalate {}: {comment}", objects.join(", "))
             }
-            DeskRequest::Timeline { object } => format!("timeline {object}"),
+            DeskRequest::Timeline { site, object, opened_at: None } => format!("timeline {site}:{object}"),
+            DeskRequest::Timeline { site, object, opened_at: Some(at) } => {
+                format!("timeline {site}:{object} opened at {at}")
+            }
             DeskRequest::Report { seconds } => format!("report {seconds}s"),
         }
     }

@@ -22,6 +22,7 @@ mod text;
 
 pub use auth::{Denial, DenialReason, Policy, Role, User};
 pub use clock::{format_length, format_local};
+pub use commands::report::{period_seconds, PeriodError};
 pub use commands::snooze::{SnoozeBook, SnoozeBookError};
 pub use confirmations::{Answered, Confirmations, Question};
 pub use desk::{Asker, Desk, DeskAnswer, DeskError, DeskRequest};

@@ -83,8 +83,9 @@ pub enum Thread {
     /// Outside any alert's thread.
     #[default]
     None,
-    /// In the thread of the incident of this object at this site.
-    Incident(SiteObject),
+    /// In the thread of the incident of object `at` (at its site) that opened at `opened_at`:
+    /// with the object, what names that incident on every platform it was posted to.
+    Incident { at: SiteObject, opened_at: i64 },
     /// In the thread of an alert group whose open members are these.
     Group(Vec<SiteObject>),
 }
@@ -92,7 +93,7 @@ pub enum Thread {
 impl Thread {
     fn incident(&self) -> Option<&SiteObject> {
         match self {
-            Thread::Incident(object) => Some(object),
+            Thread::Incident { at, .. } => Some(at),
             _ => None,
         }
     }
@@ -324,6 +325,10 @@ impl Router {
             command,
             user: request.user_name,
             incident: request.thread.incident(),
+            incident_opened_at: match request.thread {
+                Thread::Incident { opened_at, .. } => Some(opened_at),
+                _ => None,
+            },
             group: request.thread.group(),
             now: request.now,
             snapshot: sites.merged(),

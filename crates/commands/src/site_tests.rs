@@ -2,7 +2,7 @@
 //! east and west (Nagios numbers downtimes from 1 at every site). A command acts only at the site
 //! it was checked and authorized against, and refuses when that site is not clear.
 
-use crate::testing::{fixture, policy, SETTINGS};
+use crate::testing::{fixture, policy, RecordingDesk, SETTINGS};
 use crate::{Request, Router, Thread};
 use async_trait::async_trait;
 use hagios_domain::{Action, HostObject, ObjectRef, Outcome, SiteObject, SiteSnapshots, Snapshot};
@@ -64,7 +64,7 @@ impl Monitor for Sites {
 /// What `text` from `user_id` in `thread` became: the reply and where actions were sent.
 fn send(silent: &[&str], user_id: &str, thread: Thread, text: &str) -> (String, Vec<(String, Action)>) {
     let monitor = Sites { state: Arc::new(two_sites(silent)), sent: Mutex::default() };
-    let router = Router::with_settings(policy(), SETTINGS.clone());
+    let router = Router::with_settings(policy(), SETTINGS.clone()).with_desk(Arc::new(RecordingDesk::default()));
     let request = Request { user_id, user_name: "someone", text, thread, now: crate::testing::NOW };
     let runtime = tokio::runtime::Builder::new_current_thread().build().expect("a test runtime starts");
     let dispatch = runtime.block_on(router.dispatch(&request, &monitor));
@@ -93,22 +93,33 @@ fn a_host_at_two_sites_must_be_named_with_its_site() {
 
 #[test]
 fn a_command_in_an_alerts_thread_acts_at_the_alerts_site() {
-    let (reply, sent) = send(&[], "U1", Thread::Incident(mysql_at("west")), "ack looking");
+    let (reply, sent) = send(&[], "U1", Thread::Incident { at: mysql_at("west"), opened_at: 0 }, "ack looking");
     assert_eq!(sites_of(&sent), ["west"], "{reply}");
-    let (_, sent) = send(&[], "U1", Thread::Incident(mysql_at("east")), "downtime 1h");
+    let (_, sent) = send(&[], "U1", Thread::Incident { at: mysql_at("east"), opened_at: 0 }, "downtime 1h");
     assert_eq!(sites_of(&sent), ["east"]);
+}
+
+#[test]
+fn a_timeline_tells_the_threads_incident_at_its_site_or_the_newest_at_the_site_named() {
+    let in_west = Thread::Incident { at: mysql_at("west"), opened_at: 1_000 };
+    let (reply, _) = send(&[], "U1", in_west.clone(), "timeline");
+    assert_eq!(reply, "desk: timeline west:db01!MySQL opened at 1000", "that thread's incident");
+    let (reply, _) = send(&[], "U1", in_west, "timeline east:db01 MySQL");
+    assert_eq!(reply, "desk: timeline east:db01!MySQL", "the newest at the site named");
+    let (reply, _) = send(&[], "U1", Thread::None, "timeline db01 MySQL");
+    assert!(reply.starts_with("`db01` is at 2 sites (east, west); name the one you mean"), "{reply}");
 }
 
 #[test]
 fn authorization_is_checked_against_the_site_the_command_goes_to() {
     // carol may ack on hostgroup:db-servers: east's db01 is in it, west's is not.
-    let (reply, sent) = send(&[], "U3", Thread::Incident(mysql_at("west")), "ack");
+    let (reply, sent) = send(&[], "U3", Thread::Incident { at: mysql_at("west"), opened_at: 0 }, "ack");
     assert!(reply.starts_with("refused: someone may not `ack` db01!MySQL (no role grants ack on it"), "{reply}");
     assert!(sent.is_empty());
     let (reply, sent) = send(&[], "U3", Thread::None, "ack west:db01 MySQL");
     assert!(reply.starts_with("refused:"), "{reply}");
     assert!(sent.is_empty());
-    let (_, sent) = send(&[], "U3", Thread::Incident(mysql_at("east")), "ack");
+    let (_, sent) = send(&[], "U3", Thread::Incident { at: mysql_at("east"), opened_at: 0 }, "ack");
     assert_eq!(sites_of(&sent), ["east"]);
 }
 
@@ -128,7 +139,7 @@ fn a_site_that_does_not_answer_fails_closed_and_says_how_to_name_the_site() {
     assert_eq!(sites_of(&sent), ["east"]);
     // The alert's own site is silent: nothing goes anywhere.
     let at_north = SiteObject::new("north", ObjectRef::service("db01", "MySQL"));
-    let (reply, sent) = send(&["north"], "U1", Thread::Incident(at_north), "ack");
+    let (reply, sent) = send(&["north"], "U1", Thread::Incident { at: at_north, opened_at: 0 }, "ack");
     assert!(
         reply.starts_with(
             "this alert is at site `north`, which did not answer (its agent is not connected); nothing was sent"

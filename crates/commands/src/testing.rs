@@ -118,6 +118,9 @@ pub(crate) fn local_site() -> SiteSnapshots {
     SiteSnapshots::one(SITE, Arc::new(fixture()))
 }
 
+/// When the incident of the thread a `Chat` is in opened.
+pub(crate) const OPENED_AT: i64 = NOW - 600;
+
 /// The site the fixture is.
 pub(crate) const SITE: &str = "local";
 
@@ -127,6 +130,7 @@ pub(crate) fn input_for<'a>(sites: &'a SiteSnapshots, incident: Option<&'a SiteO
         command: commands::find("ack").unwrap_or(commands::ALL[0]),
         user: "alice",
         incident,
+        incident_opened_at: incident.map(|_| OPENED_AT),
         group: &[],
         now: NOW,
         snapshot: sites.merged(),
@@ -274,7 +278,7 @@ impl Chat {
     }
 
     pub(crate) fn in_thread(mut self, incident: ObjectRef) -> Self {
-        self.thread = Thread::Incident(SiteObject::new(SITE, incident));
+        self.thread = Thread::Incident { at: SiteObject::new(SITE, incident), opened_at: OPENED_AT };
         self
     }
 

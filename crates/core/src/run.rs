@@ -84,12 +84,13 @@ pub(crate) async fn serve_chat(
     };
     let rota = Arc::new(Rota::new(&config));
     background.push(tokio::spawn(crate::oncall::feed::run(rota.clone(), config.store.path.clone(), shutdown.clone())));
-    // Timelines and reports tell of the first platform's incidents: every platform gets the same.
+    // Escalation pages the first platform's threads; timelines and reports read every platform's.
     let desk = OnCallDesk {
         rota: rota.clone(),
         store: store.for_platform(platforms[0]),
-        timezone: config.commands.timezone.clone(),
+        platforms: platforms.iter().map(|name| (*name).to_owned()).collect(),
         routes: config.routes.iter().cloned().chain([config.fallback_route()]).collect(),
+        timezone: config.commands.timezone.clone(),
     };
     tracing::info!(site = %backend.site, backend = backend.name, chat = %platforms.join("+"), "hagios running");
     let terms = Terms {

@@ -48,11 +48,20 @@ fn line(record: &AuditRecord) -> String {
 /// `field` with what a terminal would act on or show misleadingly written as a Rust escape
 /// (`\n`, `\u{1b}`, `\u{202e}`), and `\` doubled so that an escape is never ambiguous.
 fn escaped(field: &str) -> String {
-    let acted_on = |c: char| {
-        c.is_control()
-            || c == '\\'
-            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-    };
+    escape_where(field, |c| c.is_control() || c == '\\' || is_bidi(c))
+}
+
+/// `text` (lines of Markdown, say) safe to print to a terminal: control characters other than
+/// the line breaks, and bidirectional overrides, written as Rust escapes.
+pub(crate) fn printable(text: &str) -> String {
+    escape_where(text, |c| (c.is_control() && c != '\n') || is_bidi(c))
+}
+
+fn is_bidi(c: char) -> bool {
+    matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+fn escape_where(field: &str, acted_on: impl Fn(char) -> bool) -> String {
     field.chars().fold(String::with_capacity(field.len()), |mut out, c| {
         if acted_on(c) {
             out.extend(c.escape_default());

@@ -8,6 +8,7 @@ mod doctor;
 mod nagios_check;
 mod notify;
 mod prune;
+mod report;
 mod store_copy;
 mod timeline;
 
@@ -43,8 +44,20 @@ enum Command {
     Timeline {
         #[arg(long, env = "HAGIOS_CONFIG")]
         config: PathBuf,
-        /// HOST or HOST!SERVICE
-        object: String,
+        /// HOST or HOST!SERVICE, with SITE: in front where several sites have the host
+        incident: String,
+    },
+    /// Print the numbers of a period (what `report` posts in chat): time to acknowledge and to
+    /// recover per route and per schedule, the noisiest services, pages per person.
+    Report {
+        #[arg(long, env = "HAGIOS_CONFIG")]
+        config: PathBuf,
+        /// How far back, like 7d (the default), 24h or 30d; at most 90d
+        #[arg(default_value = "7d")]
+        period: String,
+        /// Also write the chart (incidents opened and pages, per hour or day) to this PNG file
+        #[arg(long)]
+        chart: Option<PathBuf>,
     },
     /// Work with the configuration file.
     #[command(subcommand)]
@@ -137,7 +150,8 @@ fn main() -> ExitCode {
         Command::Notify(args) => notify::run(*args),
         Command::Run { config } => daemon::main("run", &config, hagios_core::run::serve),
         Command::Audit { config, limit } => audit::main(&config, limit),
-        Command::Timeline { config, object } => timeline::main(&config, &object),
+        Command::Timeline { config, incident } => timeline::main(&config, &incident),
+        Command::Report { config, period, chart } => report::main(&config, &period, chart.as_deref()),
         Command::Config(ConfigCommand::Check { config, user }) => doctor::check_config(&config, user.name.as_deref()),
         Command::Certs(command) => certs::main(command),
         Command::Agent { config } => daemon::main("agent", &config, hagios_core::agent::serve),

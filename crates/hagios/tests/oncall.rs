@@ -78,6 +78,11 @@ person = "bob"
     )
 }
 
+/// `hagios ARGS`, run to its end.
+fn hagios(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(common::HAGIOS).args(args).output().expect("hagios runs")
+}
+
 fn replies_in<'m>(messages: &'m [Message], parent: &Message, needle: &str) -> Vec<&'m Message> {
     messages
         .iter()
@@ -174,6 +179,46 @@ fn slack_pages_escalates_until_an_ack_in_nagios_and_an_override_takes_effect_at_
     let printed = String::from_utf8_lossy(&printed.stdout);
     assert!(printed.starts_with("# web01!HTTP — timeline\n"), "{printed}");
     assert!(printed.contains("paged bob (step 2)") && printed.contains("by cgi-user: on it via the CGI"), "{printed}");
+
+    // And from a copy of the store, as an operator reads it away from the bot: the timeline,
+    // and the day's numbers with the chart written to a file.
+    let dir = site.config.parent().expect("the site's directory");
+    let copied = dir.join("copied.db");
+    let copy = hagios(&[
+        "store",
+        "copy",
+        "--from",
+        &dir.join("state.db").display().to_string(),
+        "--to",
+        &copied.display().to_string(),
+    ]);
+    assert!(copy.status.success(), "{}", String::from_utf8_lossy(&copy.stderr));
+    let config = std::fs::read_to_string(&site.config).expect("the configuration");
+    let copy_config = dir.join("copied.toml");
+    std::fs::write(
+        &copy_config,
+        config.replace(&dir.join("state.db").display().to_string(), &copied.display().to_string()),
+    )
+    .expect("the copy's configuration");
+    let config = copy_config.display().to_string();
+    let printed = hagios(&["timeline", "--config", &config, "test:web01!HTTP"]);
+    assert!(printed.status.success(), "{}", String::from_utf8_lossy(&printed.stderr));
+    assert!(String::from_utf8_lossy(&printed.stdout).contains("paged bob (step 2)"));
+    let chart = dir.join("report.png");
+    let printed = hagios(&["report", "--config", &config, "1d", "--chart", &chart.display().to_string()]);
+    assert!(printed.status.success(), "{}", String::from_utf8_lossy(&printed.stderr));
+    let text = String::from_utf8_lossy(&printed.stdout);
+    assert!(text.contains(": 2 incidents, 2 still open"), "{text}");
+    assert!(text.contains("per route (medians): hosts=web*: 2 incidents, acknowledged in"), "{text}");
+    assert!(text.contains("per schedule (medians): web: 2 paged") && text.contains("2 escalated"), "{text}");
+    assert!(text.contains("noisiest (notifications): web01!HTTP "), "{text}");
+    assert!(std::fs::read(&chart).expect("the chart").starts_with(b"\x89PNG"), "{text}");
+    let refused = hagios(&["report", "--config", &config, "soon"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("`soon` is not a period like `7d` or `24h`"));
+    let unknown = hagios(&["timeline", "--config", &config, "db01"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("hagios kept no incident of db01"));
 }
 
 /// The bot's messages in a Matrix room, oldest first.
@@ -264,7 +309,136 @@ fn matrix_pages_with_pills_escalates_until_an_ack_in_nagios_and_an_override_take
         !in_thread(m, &alert, |m| m["content"]["msgtype"] == "m.file" && body(m) == "timeline-web01-HTTP.md").is_empty()
     });
     let file = in_thread(&messages, &alert, |m| m["content"]["msgtype"] == "m.file")[0];
-    assert!(file["content"]["url"].as_str().is_some_and(|url| url.starts_with("mxc://")), "{file:#?}");
+    let url = file["content"]["url"].as_str().expect("an mxc URI");
+    assert!(url.starts_with("mxc://"), "{file:#?}");
+    // The Markdown is served by the media repository: who acknowledged, in Nagios itself.
+    let story = String::from_utf8(alice.download(url)).expect("utf-8");
+    assert!(story.starts_with("# web01!HTTP — timeline\n"), "{story}");
+    assert!(story.contains("paged alice (step 1)") && story.contains("paged bob (step 2)"), "{story}");
+    assert!(story.contains("acknowledged (CRITICAL) by cgi-user: on it via the CGI"), "{story}");
+
+    // bob acknowledges the second from chat; its timeline tells who and what Nagios confirmed.
+    let second_root = second["event_id"].as_str().expect("event id");
+    bob.send_text(&alerts, Some(second_root), "hagios: ack looking");
+    let edited = |m: &Value| m["content"]["m.new_content"]["body"].as_str().unwrap_or_default().to_owned();
+    wait_for(&alerts, "the ack confirmed", &|m| m.iter().any(|m| edited(m).contains("confirmed by Nagios")));
+    let audited = || {
+        common::audit(&site.config).lines().any(|line| line.contains("ack looking") && line.contains("-> confirmed"))
+    };
+    wait_until(PATIENCE, || audited().then_some(())).expect("the ack audited");
+    alice.send_text(&alerts, Some(second_root), "hagios: timeline");
+    let named = |m: &Value| m["content"]["msgtype"] == "m.file" && body(m) == "timeline-web01-HTTP-Load.md";
+    let messages = wait_for(&alerts, "the second timeline", &|m| !in_thread(m, &second, named).is_empty());
+    let url = in_thread(&messages, &second, named)[0]["content"]["url"].as_str().expect("an mxc URI").to_owned();
+    let story = String::from_utf8(alice.download(&url)).expect("utf-8");
+    assert!(story.starts_with("# web01!HTTP Load — timeline\n"), "the thread's own incident: {story}");
+    let acked = story.lines().find(|line| line.contains("ack looking`")).unwrap_or_else(|| panic!("the ack: {story}"));
+    assert!(acked.contains("bob") && acked.contains("on matrix: `") && acked.contains("` → confirmed"), "{acked}");
+    assert!(story.contains("paged bob (step 1)"), "{story}");
+
+    // The numbers, as a message and a chart image in its thread, served by the media repository.
+    alice.send_text(&oncall, None, "hagios: report 1d");
+    let is_chart = |m: &Value| m["content"]["msgtype"] == "m.image" && body(m) == "report.png";
+    let messages = wait_for(&oncall, "the report's chart", &|m| m.iter().any(is_chart));
+    let report = messages.iter().find(|m| body(m).starts_with("report ")).expect("the report's message");
+    let text = body(report);
+    assert!(text.contains(": 2 incidents"), "{text}");
+    assert!(text.contains("per route (medians): hosts=web*: 2 incidents, acknowledged in"), "{text}");
+    assert!(text.contains("per schedule (medians): web: 2 paged"), "{text}");
+    // alice at once for the first; bob after the delay for it, and twice for the second (on call
+    // by then, and named by the policy's second step).
+    assert!(text.contains("pages per person: alice 1 (") && text.contains(", bob 3 ("), "{text}");
+    let chart = messages.iter().find(|m| is_chart(m)).expect("the chart");
+    assert_eq!(chart["content"]["m.relates_to"]["event_id"], report["event_id"], "under its message");
+    assert_eq!(chart["content"]["info"]["mimetype"], "image/png");
+    let png = alice.download(chart["content"]["url"].as_str().expect("an mxc URI"));
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(png)).read_info().expect("a PNG");
+    let mut pixels = vec![0; decoder.output_buffer_size().expect("a size")];
+    let frame = decoder.next_frame(&mut pixels).expect("a whole image");
+    assert_eq!((frame.width, frame.height), (800, 300));
+}
+
+/// Slack and Matrix from one process, the route sending to both: one CRITICAL is posted and
+/// paged on both, yet it is one incident — its timeline asked in the Matrix thread tells the
+/// pages of both threads and its notifications once; the report asked on Slack counts it once.
+#[test]
+fn slack_and_matrix_tell_one_story_of_an_incident_posted_on_both_and_count_it_once() {
+    let Some(synapse) = SynapseInstance::start(SynapseOptions::default()) else { return };
+    let bot = synapse.register("hagios", "hagios-bot-password");
+    let alice = synapse.register("alice", "alice-password");
+    let alerts = alice.create_room(&[bot.user_id.as_str()], serde_json::json!({ "name": "alerts" }));
+    let runtime = tokio::runtime::Runtime::new().expect("runtime for the fake Slack");
+    let slack = runtime.block_on(FakeSlack::start(&[("C0ALERTS", "alerts"), ("C0ONCALL", "oncall")]));
+    let both = oncall_config("U0ALICE", "U0BOB", "C0ONCALL", "channel", "C0ALERTS")
+        .replace("channel = \"C0ALERTS\"", &format!("channel = \"C0ALERTS\"\nmatrix_room = \"{alerts}\""));
+    let chat = format!(
+        "{}[matrix]\nhomeserver = \"{}\"\nuser = \"{}\"\ndefault_room = \"{alerts}\"\n{both}\n\
+         [[user]]\nchat_id = \"{}\"\nroles = [\"pager\"]\nperson = \"alice\"\n",
+        common::slack_chat(&slack.api_url()),
+        synapse.url(),
+        bot.user_id,
+        alice.user_id
+    );
+    let Some(site) = common::start_site(&chat, "U0ONCALL") else { return };
+    slack.add_user("U0ALICE", "Alice");
+    let mut secrets = common::SLACK_TOKENS.to_vec();
+    secrets.push(("MATRIX_PASSWORD", "hagios-bot-password"));
+    let _bot = Running(common::start_run(&site.config, &secrets));
+    runtime.block_on(slack.wait_connected(PATIENCE));
+
+    site.nagios.submit_service_result("web01", "HTTP", 2, "CRITICAL - down");
+    let wait_for_slack = |what: &str, done: &dyn Fn(&[Message]) -> bool| {
+        runtime.block_on(slack.wait_until(what, PATIENCE, |fake| done(&fake.bot_messages())));
+        slack.bot_messages()
+    };
+    let slack_alert =
+        |m: &[Message]| m.iter().find(|m| !m.is_reply() && m.text.contains("web01!HTTP is CRITICAL")).cloned();
+    let messages = wait_for_slack("the alert on Slack", &|m| slack_alert(m).is_some());
+    let on_slack = slack_alert(&messages).expect("the Slack alert");
+    wait_for_slack("alice paged on Slack", &|m| !replies_in(m, &on_slack, "<@U0ALICE>").is_empty());
+    let wait_for_matrix = |what: &str, done: &dyn Fn(&[Value]) -> bool| {
+        wait_until(PATIENCE, || Some(matrix_messages(&alice, &bot.user_id, &alerts)).filter(|m| done(m)))
+            .unwrap_or_else(|| panic!("no {what}: {:#?}", matrix_messages(&alice, &bot.user_id, &alerts)))
+    };
+    let matrix_alert = |m: &[Value]| {
+        m.iter().find(|m| m["content"]["m.relates_to"].is_null() && body(m).contains("web01!HTTP is CRITICAL")).cloned()
+    };
+    let messages = wait_for_matrix("the alert on Matrix", &|m| matrix_alert(m).is_some());
+    let on_matrix = matrix_alert(&messages).expect("the Matrix alert");
+    wait_for_matrix("alice paged on Matrix", &|m| {
+        !in_thread(m, &on_matrix, |m| mentions(m, &alice.user_id)).is_empty()
+    });
+
+    // Acknowledged in Nagios: mirrored into both threads.
+    site.nagios.submit_raw("ACKNOWLEDGE_SVC_PROBLEM;web01;HTTP;2;0;1;cgi-user;on it via the CGI");
+    wait_for_slack("the ack on Slack", &|m| !replies_in(m, &on_slack, "by cgi-user").is_empty());
+    wait_for_matrix("the ack on Matrix", &|m| {
+        !in_thread(m, &on_matrix, |m| body(m).contains("by cgi-user")).is_empty()
+    });
+
+    // The timeline, asked on Matrix: one story with the pages of both threads.
+    let root = on_matrix["event_id"].as_str().expect("event id");
+    alice.send_text(&alerts, Some(root), "hagios: timeline");
+    let named = |m: &Value| m["content"]["msgtype"] == "m.file" && body(m) == "timeline-web01-HTTP.md";
+    let messages = wait_for_matrix("the timeline", &|m| !in_thread(m, &on_matrix, named).is_empty());
+    let url = in_thread(&messages, &on_matrix, named)[0]["content"]["url"].as_str().expect("an mxc URI").to_owned();
+    let story = String::from_utf8(alice.download(&url)).expect("utf-8");
+    assert!(story.contains("paged alice on slack (step 1)"), "{story}");
+    assert!(story.contains("paged alice on matrix (step 1)"), "{story}");
+    assert_eq!(story.matches("| ACKNOWLEDGEMENT:").count(), 1, "the notification once: {story}");
+
+    // The report, asked on Slack: the incident once, its page once.
+    slack.mention("U0ALICE", "C0ONCALL", None, "report 1d");
+    runtime.block_on(slack.wait_until("the report uploaded", PATIENCE, |fake| {
+        fake.files().iter().any(|file| file.name == "report.png" && file.shared.is_some())
+    }));
+    let files = slack.files();
+    let comment = files.iter().find(|file| file.name == "report.png").and_then(|file| file.comment.clone());
+    let comment = comment.unwrap_or_default();
+    assert!(comment.contains(": 1 incident, 1 still open"), "{comment}");
+    assert!(comment.contains("per route (medians): hosts=web*: 1 incident, acknowledged in"), "{comment}");
+    assert!(comment.contains("per schedule (medians): web: 1 paged"), "{comment}");
+    assert!(comment.contains("pages per person: alice 1 ("), "{comment}");
 }
 
 /// Nagios as Debian ships it (status.dat every 10 s, environment macros off) with

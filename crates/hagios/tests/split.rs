@@ -5,9 +5,11 @@
 mod common;
 
 use common::split::{Deployment, EVERYTHING};
-use common::{http_get, notify_problem, Daemon, HAGIOS, PATIENCE};
+use common::{http_get, notify_problem, Daemon, HAGIOS, PATIENCE, SLACK_TOKENS};
+use hagios_fakeslack::FakeSlack;
 use hagios_testkit::{free_port, wait_until};
 use std::process::Command;
+use std::time::Duration;
 
 #[test]
 fn an_alert_at_the_agent_reaches_the_bot_and_a_downtime_typed_there_is_confirmed_by_nagios() {
@@ -45,15 +47,21 @@ fn at_debian_s_stock_cadence_the_agent_s_final_word_reaches_the_bot_confirmed_or
     let deployment = Deployment::new();
     let mut bot = Daemon::start("bot", &deployment.bot_config());
     let Some(east) = deployment.stock_site("east", EVERYTHING) else { return };
-    // The agent's deadline is 2 × 10 s + 5 s; the bot's command_timeout here is as long.
-    let final_word = std::time::Duration::from_secs(40);
+    // The agent's deadline is 2 × 10 s + 5 s; the bot's command_timeout (30 s by default) is longer.
+    let final_word = Duration::from_secs(40);
 
     east.nagios.submit_service_result("web01", "HTTP", 2, "CRITICAL - connection refused");
     bot.wait_for_message("PROBLEM web01!HTTP is CRITICAL");
     bot.type_line("ack web01 HTTP on it");
+    // The agent's steps reach the bot: answered at once, and that same reply edited to the
+    // final word, as in one process.
+    let waiting = bot.wait_for_message(
+        "acknowledge east:web01!HTTP — sent to Nagios, waiting for it to confirm; it writes its state every 10 s, \
+         the answer comes within 25 s",
+    );
     bot.wait_for_text_within(
         final_word,
-        "acknowledged east:web01!HTTP — confirmed by Nagios (acknowledged web01!HTTP; ",
+        &format!("[#{waiting} edited] acknowledged east:web01!HTTP — confirmed by Nagios (acknowledged web01!HTTP; "),
     );
     bot.type_line("ack web01 Disk mine");
     bot.wait_for_text_within(
@@ -63,6 +71,68 @@ fn at_debian_s_stock_cadence_the_agent_s_final_word_reaches_the_bot_confirmed_or
     );
     let screen = bot.screen();
     assert!(!screen.contains("not yet confirmed") && !screen.contains("did not answer"), "{screen}");
+}
+
+#[test]
+fn through_slack_a_mention_is_answered_at_once_and_chat_update_gives_the_agent_s_final_word() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime for the fake Slack");
+    let slack = runtime.block_on(FakeSlack::start(&[("C0ALERTS", "alerts")]));
+    slack.add_user("oncall", "On Call");
+    let deployment = Deployment::new();
+    let config = deployment.bot_config_with(&common::slack_chat(&slack.api_url()));
+    let _bot = Daemon::start_with_env("bot", &config, &SLACK_TOKENS);
+    runtime.block_on(slack.wait_connected(PATIENCE));
+    let Some(east) = deployment.stock_site("east", EVERYTHING) else { return };
+    let said = |needle: &str| slack.bot_messages().into_iter().find(|message| shows(message, needle));
+
+    east.nagios.submit_service_result("web01", "HTTP", 2, "CRITICAL - connection refused");
+    runtime.block_on(slack.wait_until("the alert", PATIENCE, |_| said("PROBLEM web01!HTTP is CRITICAL").is_some()));
+    let alert = said("PROBLEM web01!HTTP is CRITICAL").expect("the alert");
+    slack.mention("oncall", "C0ALERTS", Some(&alert.ts), "ack looking into it");
+    // Up to two status.dat writes and the margin: 2 × 10 s + 5 s, with room for a busy machine.
+    let final_word = "acknowledged east:web01!HTTP — confirmed by Nagios (acknowledged web01!HTTP; ";
+    runtime.block_on(slack.wait_until("the final word", Duration::from_secs(40), |_| said(final_word).is_some()));
+    let reply = said(final_word).expect("the final word");
+    assert_eq!(reply.thread_ts.as_deref(), Some(alert.ts.as_str()), "answered in the alert's thread");
+    // Posted at once ("sent to Nagios, waiting …") and that same message edited to the final word.
+    assert!(reply.edits >= 1, "{reply:#?}");
+    let replies = slack.bot_messages().into_iter().filter(|m| shows(m, "east:web01!HTTP — ")).count();
+    assert_eq!(replies, 1, "one reply to the command, edited");
+}
+
+/// Whether a Slack message shows `needle`, in its text or its blocks.
+fn shows(message: &hagios_fakeslack::Message, needle: &str) -> bool {
+    message.text.contains(needle) || message.blocks.as_ref().is_some_and(|blocks| blocks.to_string().contains(needle))
+}
+
+#[test]
+fn an_agent_killed_while_a_command_waits_leaves_the_reply_saying_what_is_known_and_status_tells_the_rest() {
+    let deployment = Deployment::new();
+    let mut bot = Daemon::start("bot", &deployment.bot_config());
+    // Nagios' own default cadence: a comment waits up to a minute for status.dat to show it,
+    // long enough to kill the agent while it waits.
+    let Some(mut east) = deployment.site_writing_every("east", EVERYTHING, 60) else { return };
+    east.nagios.submit_service_result("web01", "HTTP", 2, "CRITICAL - connection refused");
+    bot.wait_for_message("PROBLEM web01!HTTP is CRITICAL");
+
+    bot.type_line("comment web01 Disk swapped the disk");
+    let waiting = bot.wait_for_message("comment on east:web01!Disk — sent to Nagios, waiting for it to confirm");
+    bot.wait_for_text(&format!(
+        "[#{waiting} edited] comment on east:web01!Disk — Nagios read it (its log shows the command); waiting for its \
+         state to show the effect"
+    ));
+    east.crash_and_restart_agent();
+    bot.wait_for_text(&format!(
+        "[#{waiting} edited] sent to Nagios: comment on east:web01!Disk; not yet confirmed (Nagios read it (its log \
+         shows the command); then the agent at site `east` went away before the final word (it stopped, restarted or \
+         lost the link)). `status east:web01!Disk` shows whether it took effect"
+    ));
+    // The restarted agent serves `status`, which shows the comment once Nagios writes its state.
+    east.nagios
+        .wait_for_state(Duration::from_secs(90), |status| {
+            status.comments.iter().any(|comment| comment.text == "swapped the disk")
+        })
+        .expect("east's Nagios shows the comment");
 }
 
 #[test]

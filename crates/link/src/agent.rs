@@ -2,15 +2,16 @@
 //! database — drains the local spool up to them (a record is deleted only after a bot's
 //! `Stored`; one record is in flight on one connection at a time; after an `OverQuota` it is
 //! kept and offered again after a pause), and carries out the bots' commands on the local
-//! monitoring system after checking them itself. Each connection reconnects on its own with
-//! exponential backoff and jitter.
+//! monitoring system after checking them itself, reporting each command's steps as they happen
+//! and then its final word. Each connection reconnects on its own with exponential backoff and
+//! jitter.
 
 use crate::protocol::{
-    cut, notification_frame, read_frame, write_frame, write_frames, Frame, FrameError, Refusal, SiteState,
+    cut, notification_frame, read_frame, step_frame, write_frame, write_frames, Frame, FrameError, Refusal, SiteState,
     MAX_FRAME_FROM_BOT_BYTES, MAX_MESSAGE_BYTES, PROTOCOL_VERSION,
 };
-use hagios_domain::{Action, Outcome};
-use hagios_monitor::Monitor;
+use hagios_domain::{Action, Outcome, Step};
+use hagios_monitor::{Monitor, Steps};
 use hagios_spool::{RecordId, Spool};
 use rustls::pki_types::ServerName;
 use rustls::ClientConfig;
@@ -264,8 +265,13 @@ impl AgentLink {
             Frame::Command { id, site, action, author } => {
                 let (link, outbox) = (self.clone(), outbox.clone());
                 tokio::spawn(async move {
-                    let result = link.carry_out(&site, &action, &author).await;
-                    // The connection may be gone; the bot then times the command out.
+                    // A step is news on the way: when the link is too busy to take it, the bot
+                    // does without it. The final word below always waits for room.
+                    let steps = |step: Step| {
+                        let _ = outbox.try_send(step_frame(id, step));
+                    };
+                    let result = link.carry_out(&site, &action, &author, &steps).await;
+                    // The connection may be gone; the bot then ends the reply with what it was told.
                     let _ = outbox.send(Frame::CommandResult { id, result }).await;
                 });
             }
@@ -322,8 +328,9 @@ impl AgentLink {
     }
 
     /// The agent never trusts the bot: its own allowlist, then its own checks, then the backend
-    /// (which validates the objects against this site's state once more).
-    async fn carry_out(&self, site: &str, action: &Action, author: &str) -> Result<hagios_domain::Outcome, Refusal> {
+    /// (which validates the objects against this site's state once more). Its steps go to `steps`
+    /// as they happen.
+    async fn carry_out(&self, site: &str, action: &Action, author: &str, steps: Steps<'_>) -> Result<Outcome, Refusal> {
         let kind = command_kind(action);
         let refuse = |message: String| {
             tracing::warn!(site = %self.site, kind, author, reason = %message, "refused a command from the bot");
@@ -341,7 +348,7 @@ impl AgentLink {
             )));
         }
         check_sizes(action, author).map_err(refuse)?;
-        match self.monitor.execute(action, author).await {
+        match self.monitor.execute_with(action, author, steps).await {
             Ok(Outcome::Confirmed(detail)) => Ok(Outcome::Confirmed(short(detail))),
             Ok(Outcome::NotApplied(reason)) => Ok(Outcome::NotApplied(short(reason))),
             Ok(Outcome::Unconfirmed(detail)) => Ok(Outcome::Unconfirmed(short(detail))),

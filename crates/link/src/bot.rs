@@ -192,6 +192,16 @@ impl BotLink {
                         return Ok(());
                     }
                 }
+                Some(Frame::CommandStep { id, step }) => {
+                    // Only a command sent to this very connection's site takes it.
+                    if !registration.step(id, step) {
+                        tracing::warn!(
+                            site,
+                            id,
+                            "a step of a command this site is not carrying out for the bot; ignored"
+                        );
+                    }
+                }
                 Some(answer @ (Frame::CommandResult { id, .. } | Frame::State { id, .. })) => {
                     if !registration.answer(id, answer) {
                         tracing::warn!(site, id, "an answer nobody waits for (timed out?)");

@@ -3,13 +3,13 @@
 //!
 //! A connection starts with the agent's `Hello { version, site }`; the bot answers `Welcome` or
 //! `Refused { reason }` and closes. After that either side may send any frame; requests carry
-//! ids so answers can come back in any order.
+//! ids so answers can come back in any order, a command's steps under its id before its answer.
 //!
 //! Every field that is logged or stored has a short cap, checked as the frame is decoded: a peer
 //! cannot push a megabyte "site name" into the other side's log or spool.
 
 use hagios_domain::{
-    Action, Comment, Downtime, HostView, Inventory, Notification, Outcome, ServiceView, Snapshot, Status,
+    Action, Comment, Downtime, HostView, Inventory, Notification, Outcome, ServiceView, Snapshot, Status, Step,
 };
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -19,7 +19,8 @@ use tokio::sync::mpsc;
 
 /// The protocol version this build speaks. Bump it when a frame changes incompatibly.
 /// 3: a command's outcome may be `not_applied`.
-pub const PROTOCOL_VERSION: u32 = 3;
+/// 4: the agent reports a command's steps (`CommandStep`) before its result.
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// The largest frame either side accepts. A site's whole state travels in one frame, and
 /// 100k services take about 40 MB of JSON; anything bigger is a broken or hostile peer.
@@ -41,6 +42,9 @@ pub const MAX_NAME_BYTES: usize = 255;
 pub const MAX_MESSAGE_BYTES: usize = 4096;
 /// Longest plugin output, long output or comment of a notification.
 pub const MAX_TEXT_BYTES: usize = 64 * 1024;
+
+/// Most steps of one command the bot takes (each may edit a chat reply); an agent sends two.
+pub const MAX_STEPS_PER_COMMAND: usize = 8;
 
 const LENGTH_BYTES: usize = 4;
 
@@ -65,6 +69,9 @@ pub enum Frame {
     /// Bot → agent: carry out an action for `author` at `site`, the site the bot checked and
     /// authorized it against (the agent refuses it unless that is its own).
     Command { id: u64, site: String, action: Action, author: String },
+    /// Agent → bot: how command `id` stands while it waits for the monitoring system's final
+    /// word (sent to it, read by it); any number of these come before its `CommandResult`.
+    CommandStep { id: u64, step: Step },
     /// Agent → bot: what came of command `id`.
     CommandResult { id: u64, result: Result<Outcome, Refusal> },
     /// Bot → agent: send the site's current objects and state.
@@ -262,6 +269,7 @@ impl Frame {
             Frame::Stored { .. } => "Stored",
             Frame::OverQuota { .. } => "OverQuota",
             Frame::Command { .. } => "Command",
+            Frame::CommandStep { .. } => "CommandStep",
             Frame::CommandResult { .. } => "CommandResult",
             Frame::StateRequest { .. } => "StateRequest",
             Frame::State { .. } => "State",
@@ -285,12 +293,17 @@ impl Frame {
                 fields.name("site", site, MAX_SITE_BYTES)?;
                 fields.name("author", author, MAX_NAME_BYTES)
             }
+            Frame::CommandStep { step: Step::Received { how }, .. } => fields.text("step", how, MAX_MESSAGE_BYTES),
             Frame::CommandResult { result, .. } => match result {
                 Ok(outcome) => fields.text("outcome", outcome.detail(), MAX_MESSAGE_BYTES),
                 Err(refusal) => fields.text("refusal", &refusal.message, MAX_MESSAGE_BYTES),
             },
             Frame::State { result: Err(refusal), .. } => fields.text("refusal", &refusal.message, MAX_MESSAGE_BYTES),
-            Frame::Welcome { .. } | Frame::StateRequest { .. } | Frame::State { .. } | Frame::Heartbeat => Ok(()),
+            Frame::Welcome { .. }
+            | Frame::CommandStep { step: Step::Sent { .. }, .. }
+            | Frame::StateRequest { .. }
+            | Frame::State { .. }
+            | Frame::Heartbeat => Ok(()),
         }
     }
 }
@@ -361,6 +374,14 @@ pub fn notification_frame(record: &str, site: &str, mut notification: Notificati
     Ok(frame)
 }
 
+/// The frame that carries step `step` of command `id` to the bot, its text cut to its cap.
+pub fn step_frame(id: u64, mut step: Step) -> Frame {
+    if let Step::Received { how } = &mut step {
+        cut(how, MAX_MESSAGE_BYTES);
+    }
+    Frame::CommandStep { id, step }
+}
+
 fn encoded_len(frame: &Frame) -> Result<usize, FrameError> {
     serde_json::to_vec(frame).map(|body| body.len()).map_err(|e| FrameError::Malformed(e.to_string()))
 }
@@ -399,6 +420,11 @@ mod tests {
         let frames = [
             Frame::Hello { version: PROTOCOL_VERSION, site: "nagios01".into() },
             command(),
+            Frame::CommandStep {
+                id: 7,
+                step: Step::Sent { state_every: Some(Duration::from_secs(10)), answer_within: Duration::from_secs(25) },
+            },
+            Frame::CommandStep { id: 7, step: Step::Received { how: "Nagios read it (its log)".into() } },
             Frame::CommandResult { id: 7, result: Err(Refusal { message: "no".into(), retryable: false }) },
             Frame::CommandResult { id: 8, result: Ok(Outcome::NotApplied("web01 is UP — it has no problem".into())) },
             Frame::Heartbeat,
@@ -558,6 +584,7 @@ mod tests {
                 action: Action::DeleteDowntime { id: 1 },
                 author: "alice".into(),
             },
+            Frame::CommandStep { id: 1, step: Step::Received { how: long(MAX_MESSAGE_BYTES) } },
             Frame::CommandResult { id: 1, result: Err(refusal.clone()) },
             Frame::CommandResult { id: 1, result: Ok(Outcome::Confirmed(long(MAX_MESSAGE_BYTES))) },
             Frame::State { id: 1, result: Err(refusal) },
@@ -571,6 +598,13 @@ mod tests {
         macros.macros.insert("HUGE".into(), long(MAX_NOTIFICATION_FRAME_BYTES));
         let err = round_trip(&Frame::Notification { record: "1-2-3".into(), notification: macros }).unwrap_err();
         assert!(err.to_string().contains("over the 1048576-byte limit"), "{err}");
+    }
+
+    #[test]
+    fn the_agent_cuts_a_step_to_what_the_bot_accepts() {
+        let frame = step_frame(3, Step::Received { how: "é".repeat(MAX_MESSAGE_BYTES) });
+        let Frame::CommandStep { id: 3, step: Step::Received { how } } = round_trip(&frame).unwrap() else { panic!() };
+        assert!(how.len() <= MAX_MESSAGE_BYTES && how.ends_with("[cut by hagios]"), "{}", how.len());
     }
 
     #[test]

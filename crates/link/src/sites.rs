@@ -2,9 +2,9 @@
 //! started), and a [`Monitor`] that spans them — queries see every site's state, a command goes
 //! to the one site it was checked and authorized against.
 
-use crate::protocol::{Frame, Refusal};
+use crate::protocol::{Frame, Refusal, MAX_STEPS_PER_COMMAND};
 use async_trait::async_trait;
-use hagios_domain::{Action, Outcome, Permit, SiteSnapshots, Snapshot};
+use hagios_domain::{Action, Outcome, Permit, SiteSnapshots, Snapshot, Step};
 use hagios_monitor::{Monitor, MonitorError, SingleFlight, Steps};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,8 +12,20 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
-/// Frames waiting for an answer, by request id.
-type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Frame>>>>;
+/// Who waits for the answer to one request; a command's waiter takes its steps too.
+struct Waiter {
+    answer: oneshot::Sender<Frame>,
+    steps: Option<StepsIn>,
+}
+
+/// Where a command's steps go, and how many more it takes.
+struct StepsIn {
+    to: mpsc::Sender<Step>,
+    left: usize,
+}
+
+/// Requests waiting for an answer, by request id.
+type Pending = Arc<Mutex<HashMap<u64, Waiter>>>;
 
 /// One connected agent: where to send frames and who waits for answers.
 #[derive(Clone)]
@@ -46,7 +58,20 @@ impl Registration {
     /// timed-out request, or a confused agent).
     pub fn answer(&self, id: u64, frame: Frame) -> bool {
         let waiter = self.pending.lock().expect("pending lock").remove(&id);
-        waiter.is_some_and(|waiter| waiter.send(frame).is_ok())
+        waiter.is_some_and(|waiter| waiter.answer.send(frame).is_ok())
+    }
+
+    /// Hands a step to command `id` waiting for this connection's site; `false` when no command
+    /// sent to this site waits under that id (one the bot never sent, sent to another site, or
+    /// answered already), or it had all the [`MAX_STEPS_PER_COMMAND`] steps it takes.
+    pub fn step(&self, id: u64, step: Step) -> bool {
+        let mut pending = self.pending.lock().expect("pending lock");
+        let Some(steps) = pending.get_mut(&id).and_then(|waiter| waiter.steps.as_mut()) else { return false };
+        if steps.left == 0 {
+            return false;
+        }
+        steps.left -= 1;
+        steps.to.try_send(step).is_ok()
     }
 }
 
@@ -91,6 +116,27 @@ impl Sites {
         self.connections.lock().expect("sites lock").get(site).cloned()
     }
 
+    /// Sends a request built from a fresh id; a command's request (`steps`) takes its steps too.
+    async fn ask(&self, site: &str, frame: impl FnOnce(u64) -> Frame, steps: bool) -> Result<Asked, MonitorError> {
+        let connection = self.connection(site).ok_or_else(|| lost(site, "is not connected"))?;
+        let id = self.next_number.fetch_add(1, Ordering::Relaxed);
+        let (answer_tx, answer) = oneshot::channel();
+        let (steps_tx, steps) = match steps {
+            true => {
+                let (to, steps) = mpsc::channel(MAX_STEPS_PER_COMMAND);
+                (Some(StepsIn { to, left: MAX_STEPS_PER_COMMAND }), Some(steps))
+            }
+            false => (None, None),
+        };
+        let waiter = Waiter { answer: answer_tx, steps: steps_tx };
+        connection.pending.lock().expect("pending lock").insert(id, waiter);
+        let asked = Asked { id, pending: connection.pending, answer, steps };
+        match connection.outbox.send(frame(id)).await {
+            Ok(()) => Ok(asked),
+            Err(_) => Err(lost(site, "disconnected")),
+        }
+    }
+
     /// Sends a request built from a fresh id and waits for its answer.
     async fn request(
         &self,
@@ -98,25 +144,114 @@ impl Sites {
         timeout: Duration,
         frame: impl FnOnce(u64) -> Frame,
     ) -> Result<Frame, MonitorError> {
-        let lost = |detail: &str| MonitorError::Remote {
-            site: site.to_owned(),
-            message: format!("the agent {detail}; it reconnects on its own, try again shortly"),
-            retryable: true,
-        };
-        let connection = self.connection(site).ok_or_else(|| lost("is not connected"))?;
-        let id = self.next_number.fetch_add(1, Ordering::Relaxed);
-        let (answer_tx, answer) = oneshot::channel();
-        connection.pending.lock().expect("pending lock").insert(id, answer_tx);
-        if connection.outbox.send(frame(id)).await.is_err() {
-            return Err(lost("disconnected"));
+        match self.ask(site, frame, false).await?.wait(timeout, |_| {}).await {
+            Ok(frame) => Ok(frame),
+            Err(Unanswered::Gone) => Err(lost(site, "disconnected before answering")),
+            Err(Unanswered::TimedOut) => Err(lost(site, &format!("did not answer within {timeout:?}"))),
         }
-        match tokio::time::timeout(timeout, answer).await {
-            Ok(Ok(frame)) => Ok(frame),
-            Ok(Err(_)) => Err(lost("disconnected before answering")),
-            Err(_) => {
-                connection.pending.lock().expect("pending lock").remove(&id);
-                Err(lost(&format!("did not answer within {timeout:?}")))
+    }
+}
+
+/// The agent of `site` cannot answer (`detail`); it comes back by itself.
+fn lost(site: &str, detail: &str) -> MonitorError {
+    MonitorError::Remote {
+        site: site.to_owned(),
+        message: format!("the agent {detail}; it reconnects on its own, try again shortly"),
+        retryable: true,
+    }
+}
+
+/// A request sent to an agent: its answer, and a command's steps, arrive here. Dropping it stops
+/// waiting (a request timed out or abandoned): a late answer finds nobody.
+struct Asked {
+    id: u64,
+    pending: Pending,
+    answer: oneshot::Receiver<Frame>,
+    steps: Option<mpsc::Receiver<Step>>,
+}
+
+/// Why a request ended without its answer.
+enum Unanswered {
+    /// The connection ended first: the agent stopped, restarted or lost the link.
+    Gone,
+    TimedOut,
+}
+
+impl Asked {
+    /// Waits up to `timeout` for the answer, handing each step to `step` as it comes.
+    async fn wait(mut self, timeout: Duration, mut step: impl FnMut(Step)) -> Result<Frame, Unanswered> {
+        let deadline = tokio::time::sleep(timeout);
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                // The agent sends a command's steps before its result: show them in that order.
+                biased;
+                Some(next) = next_step(&mut self.steps) => step(next),
+                answer = &mut self.answer => return answer.map_err(|_| Unanswered::Gone),
+                () = &mut deadline => return Err(Unanswered::TimedOut),
             }
+        }
+    }
+}
+
+impl Drop for Asked {
+    fn drop(&mut self) {
+        self.pending.lock().expect("pending lock").remove(&self.id);
+    }
+}
+
+/// The next step of a command's request; a request that takes no steps never has one.
+async fn next_step(steps: &mut Option<mpsc::Receiver<Step>>) -> Option<Step> {
+    match steps {
+        Some(steps) => steps.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// What the bot heard of a command its agent did not answer: whether the command was sent to
+/// the monitoring system, within what time the site gives its final word, and how it stood last.
+#[derive(Default)]
+struct Heard {
+    sent: bool,
+    answer_within: Option<Duration>,
+    received: Option<String>,
+}
+
+impl Heard {
+    fn note(&mut self, step: &Step) {
+        match step {
+            Step::Sent { answer_within, .. } => (self.sent, self.answer_within) = (true, Some(*answer_within)),
+            Step::Received { how } => (self.sent, self.received) = (true, Some(how.clone())),
+        }
+    }
+
+    /// Why the bot gave up after `timeout`, and, when the site takes at least that long for its
+    /// final word, what to change.
+    fn timed_out(&self, timeout: Duration) -> String {
+        let why = format!("gave no final word within {} s ([bot] command_timeout)", timeout.as_secs());
+        match self.answer_within {
+            Some(within) if within >= timeout => {
+                format!("{why}; the site gives it within {} s: raise command_timeout above that", within.as_secs())
+            }
+            _ => why,
+        }
+    }
+
+    /// The answer to a command whose agent `why` (went away, fell silent): unconfirmed with what
+    /// is known once the agent said it sent the command; else an error that cannot say whether
+    /// it was sent.
+    fn outcome(self, site: &str, why: &str) -> Result<Outcome, MonitorError> {
+        match (self.sent, self.received) {
+            (true, Some(how)) => Ok(Outcome::Unconfirmed(format!("{how}; then the agent at site `{site}` {why}"))),
+            (true, None) => Ok(Outcome::Unconfirmed(format!("the agent at site `{site}` {why}"))),
+            (false, _) => Err(MonitorError::Remote {
+                site: site.to_owned(),
+                message: format!(
+                    "the agent {why}, and had not said whether it sent the command; `status` shows the object as it \
+                     stands"
+                ),
+                retryable: false,
+            }),
         }
     }
 }
@@ -223,14 +358,15 @@ impl Monitor for SitesMonitor {
     }
 
     /// Sends the command to site `site` alone, which checks it against its own objects again. A
-    /// site that is not connected is an error, never a reason to try another. Only the agent's
-    /// final word travels back (its steps stay on the agent's side).
+    /// site that is not connected is an error, never a reason to try another. The agent's steps
+    /// go to `steps` as they arrive; when it goes away or falls silent after it sent the command,
+    /// the answer is unconfirmed with what it said so far.
     async fn execute_at_with(
         &self,
         site: &str,
         action: &Action,
         author: &str,
-        _steps: Steps<'_>,
+        steps: Steps<'_>,
     ) -> Result<Outcome, MonitorError> {
         // The command was checked against state read a while ago: the lead may have gone meanwhile.
         if !self.permit.granted() {
@@ -244,13 +380,42 @@ impl Monitor for SitesMonitor {
         tracing::info!(site, ?action, author, "forwarding a command to its site");
         let command =
             |id| Frame::Command { id, site: site.to_owned(), action: action.clone(), author: author.to_owned() };
-        let answer = self.sites.request(site, self.timeout, command).await;
+        let asked = self.sites.ask(site, command, true).await;
+        let mut heard = Heard::default();
+        let answer = match asked {
+            Ok(asked) => {
+                let shown = |step: Step| {
+                    if let Step::Sent { answer_within, .. } = &step {
+                        if *answer_within >= self.timeout {
+                            tracing::warn!(
+                                site,
+                                answer_within_secs = answer_within.as_secs(),
+                                command_timeout_secs = self.timeout.as_secs(),
+                                "the site gives a command's final word later than [bot] command_timeout allows; raise \
+                                 it above the site's figure, or replies end unconfirmed"
+                            );
+                        }
+                    }
+                    heard.note(&step);
+                    steps(step);
+                };
+                Ok(asked.wait(self.timeout, shown).await)
+            }
+            Err(e) => Err(e),
+        };
         // Whatever came of it, the next query must see the site's state after it.
         self.state.invalidate();
         match answer? {
-            Frame::CommandResult { result: Ok(outcome), .. } => Ok(outcome),
-            Frame::CommandResult { result: Err(refusal), .. } => Err(remote(site, refusal)),
-            other => Err(unexpected(site, &other)),
+            Ok(Frame::CommandResult { result: Ok(outcome), .. }) => Ok(outcome),
+            Ok(Frame::CommandResult { result: Err(refusal), .. }) => Err(remote(site, refusal)),
+            Ok(other) => Err(unexpected(site, &other)),
+            Err(Unanswered::Gone) => {
+                heard.outcome(site, "went away before the final word (it stopped, restarted or lost the link)")
+            }
+            Err(Unanswered::TimedOut) => {
+                let why = heard.timed_out(self.timeout);
+                heard.outcome(site, &why)
+            }
         }
     }
 }

@@ -5,9 +5,11 @@
 mod common;
 
 use common::*;
-use hagios_domain::{Action, NotificationType, ObjectRef, Outcome, Permit};
+use hagios_domain::{Action, NotificationType, ObjectRef, Outcome, Permit, Step};
 use hagios_link::agent::COMMAND_KINDS;
-use hagios_link::protocol::{read_frame, write_frame, Frame, Refusal, MAX_FRAME_BYTES, MAX_TEXT_BYTES};
+use hagios_link::protocol::{
+    read_frame, write_frame, Frame, Refusal, MAX_FRAME_BYTES, MAX_STEPS_PER_COMMAND, MAX_TEXT_BYTES,
+};
 use hagios_link::quota::{Quota, NOTICE_HOST};
 use hagios_link::sites::SitesMonitor;
 use hagios_monitor::Monitor;
@@ -258,6 +260,7 @@ async fn oversized_fields_end_the_connection_and_reach_neither_log_nor_spool() {
         Frame::Notification { record: huge(1_000_000), notification: notification("web01") },
         Frame::Notification { record: record(2), notification: big_output },
         Frame::Notification { record: record(3), notification: escape_author },
+        Frame::CommandStep { id: 1, step: Step::Received { how: huge(1_000_000) } },
         Frame::CommandResult { id: 1, result: Err(refusal()) },
         Frame::CommandResult { id: 1, result: Ok(Outcome::Confirmed(huge(1_000_000))) },
         Frame::State { id: 1, result: Err(refusal()) },
@@ -282,10 +285,136 @@ async fn oversized_fields_end_the_connection_and_reach_neither_log_nor_spool() {
         }
     });
     let err = monitor.execute_at("west", &recheck, "alice").await.unwrap_err().to_string();
-    assert!(err.contains("disconnected before answering") && !err.contains("QQQQ"), "{err}");
+    assert!(err.contains("the agent went away before the final word") && !err.contains("QQQQ"), "{err}");
     answering.await.unwrap();
 
     assert!(bot.stored().is_empty(), "nothing hostile was stored");
     assert_clean(&log, "QQQQ");
-    assert_eq!(hostile.len() + 1, 11);
+    assert_eq!(hostile.len() + 1, 12);
+}
+
+/// The id of the command the bot sent `agent`.
+async fn command_id(agent: &mut HostileAgent) -> u64 {
+    match agent.answer().await {
+        Some(Frame::Command { id, .. }) => id,
+        other => panic!("expected a command, got {other:?}"),
+    }
+}
+
+/// Sends a notification and waits until the bot stored it: every frame sent before was read.
+async fn read_so_far(agent: &mut HostileAgent, n: usize) {
+    agent.send(&Frame::Notification { record: record(n), notification: notification("web01") }).await;
+    assert_eq!(agent.answer().await, Some(Frame::Stored { record: record(n) }));
+}
+
+#[tokio::test]
+async fn steps_of_a_command_another_site_carries_out_or_of_none_are_refused_and_a_command_takes_few() {
+    let pki = pki();
+    let bot = start_bot(pki.path()).await;
+    let (log, _capture) = Log::capture();
+    let mut east = HostileAgent::welcomed(&bot, pki.path(), "east", "east").await;
+    let mut west = HostileAgent::welcomed(&bot, pki.path(), "west", "west").await;
+    eventually(|| (bot.sites.connected() == ["east", "west"]).then_some(())).await;
+    let monitor = SitesMonitor::new(Arc::clone(&bot.sites), PATIENCE, Permit::always());
+    let seen = StepsSeen::default();
+    let waiting = {
+        let seen = seen.clone();
+        tokio::spawn(async move {
+            let recheck = Action::Recheck { target: ObjectRef::host("web01") };
+            monitor.execute_at_with("east", &recheck, "alice", &|step| seen.take(step)).await
+        })
+    };
+    let id = command_id(&mut east).await;
+
+    // west knows (or guesses) the id of east's command; neither its steps nor steps for ids the
+    // bot never sent reach the reply, and the links stay up.
+    let forged = Step::Received { how: "Nagios read it (forged by west)".into() };
+    for bogus in [id, id + 1, 0, u64::MAX] {
+        west.send(&Frame::CommandStep { id: bogus, step: forged.clone() }).await;
+    }
+    read_so_far(&mut west, 1).await;
+    east.send(&Frame::CommandStep { id: id + 1, step: forged.clone() }).await;
+    read_so_far(&mut east, 2).await;
+    assert!(seen.seen().is_empty(), "a step nobody waits for was shown: {:?}", seen.seen());
+
+    // east floods its own command with steps: it takes a few, then the final word.
+    let flood: Vec<Step> = (0..100).map(|n| Step::Received { how: format!("step {n}") }).collect();
+    for step in &flood {
+        east.send(&Frame::CommandStep { id, step: step.clone() }).await;
+    }
+    east.send(&Frame::CommandResult { id, result: Ok(Outcome::Confirmed("rechecked".into())) }).await;
+    let outcome = waiting.await.unwrap().unwrap();
+    assert_eq!(outcome, Outcome::Confirmed("rechecked".into()));
+    let shown = seen.seen();
+    assert!(!shown.is_empty() && shown.len() <= MAX_STEPS_PER_COMMAND, "{} steps shown", shown.len());
+    assert_eq!(shown, flood[..shown.len()], "in the order sent");
+    // After the final word, a late step finds nobody.
+    east.send(&Frame::CommandStep { id, step: forged }).await;
+    read_so_far(&mut east, 3).await;
+    assert_eq!(seen.seen(), shown);
+    assert!(!log.text().contains("forged"), "a step's text reached the log");
+}
+
+#[tokio::test]
+async fn an_agent_gone_or_silent_while_a_command_waits_leaves_what_it_said_never_silence() {
+    let pki = pki();
+    let bot = start_bot(pki.path()).await;
+    let recheck = Action::Recheck { target: ObjectRef::host("web01") };
+
+    // The agent said it sent the command and that Nagios read it, then its link broke.
+    let mut east = HostileAgent::welcomed(&bot, pki.path(), "east", "east").await;
+    eventually(|| (bot.sites.connected() == ["east"]).then_some(())).await;
+    let monitor = Arc::new(SitesMonitor::new(Arc::clone(&bot.sites), PATIENCE, Permit::always()));
+    let seen = StepsSeen::default();
+    let waiting = {
+        let (monitor, seen, recheck) = (Arc::clone(&monitor), seen.clone(), recheck.clone());
+        tokio::spawn(async move { monitor.execute_at_with("east", &recheck, "alice", &|step| seen.take(step)).await })
+    };
+    let id = command_id(&mut east).await;
+    for step in sent_and_read("east") {
+        east.send(&Frame::CommandStep { id, step }).await;
+    }
+    eventually(|| (seen.seen().len() == 2).then_some(())).await;
+    drop(east);
+    let outcome = tokio::time::timeout(PATIENCE, waiting).await.expect("answered once the link broke").unwrap();
+    let Ok(Outcome::Unconfirmed(detail)) = outcome else { panic!("{outcome:?}") };
+    assert_eq!(
+        detail,
+        "Nagios at east read it (its log shows the command); then the agent at site `east` went away before the \
+         final word (it stopped, restarted or lost the link)"
+    );
+
+    // One that went away before saying it sent the command: whether it did is not known.
+    let mut east = HostileAgent::welcomed(&bot, pki.path(), "east", "east").await;
+    eventually(|| (bot.sites.connected() == ["east"]).then_some(())).await;
+    let waiting = {
+        let (monitor, recheck) = (Arc::clone(&monitor), recheck.clone());
+        tokio::spawn(async move { monitor.execute_at("east", &recheck, "alice").await })
+    };
+    command_id(&mut east).await;
+    drop(east);
+    let err = tokio::time::timeout(PATIENCE, waiting).await.expect("answered").unwrap().unwrap_err().to_string();
+    assert!(
+        err.contains("site `east`: the agent went away before the final word")
+            && err.contains("had not said whether it sent the command"),
+        "{err}"
+    );
+
+    // One that said it sent the command and then fell silent: the bot's timeout is the last guard.
+    let mut east = HostileAgent::welcomed(&bot, pki.path(), "east", "east").await;
+    eventually(|| (bot.sites.connected() == ["east"]).then_some(())).await;
+    let impatient = SitesMonitor::new(Arc::clone(&bot.sites), Duration::from_secs(1), Permit::always());
+    let waiting = tokio::spawn(async move { impatient.execute_at("east", &recheck, "alice").await });
+    let id = command_id(&mut east).await;
+    let [sent, _] = sent_and_read("east");
+    east.send(&Frame::CommandStep { id, step: sent }).await;
+    let outcome = tokio::time::timeout(PATIENCE, waiting).await.expect("answered").unwrap();
+    assert_eq!(
+        outcome.unwrap(),
+        Outcome::Unconfirmed(
+            "the agent at site `east` gave no final word within 1 s ([bot] command_timeout); the site gives it \
+             within 25 s: raise command_timeout above that"
+                .into()
+        )
+    );
 }

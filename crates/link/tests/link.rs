@@ -193,6 +193,21 @@ async fn an_agent_refuses_a_command_the_bot_meant_for_another_site() {
 }
 
 #[tokio::test]
+async fn a_command_s_steps_at_the_agent_reach_the_bot_in_order_before_its_final_word() {
+    let pki = pki();
+    let bot = start_bot(pki.path()).await;
+    let east = start_agent(pki.path(), &[&bot.address], "east", vec!["web01"], &COMMAND_KINDS);
+    eventually(|| (bot.sites.connected() == ["east"]).then_some(())).await;
+    let monitor = SitesMonitor::new(Arc::clone(&bot.sites), PATIENCE, Permit::always());
+    let seen = StepsSeen::default();
+    let recheck = Action::Recheck { target: ObjectRef::host("web01") };
+    let outcome = monitor.execute_at_with("east", &recheck, "alice", &|step| seen.take(step)).await.unwrap();
+    assert_eq!(outcome, Outcome::Confirmed("done on east".into()));
+    assert_eq!(seen.seen(), sent_and_read("east"));
+    assert_eq!(east.monitor.executed.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
 async fn a_command_waiting_at_the_agent_takes_the_notifications_it_sends_up_as_evidence() {
     let pki = pki();
     let bot = start_bot(pki.path()).await;
@@ -267,6 +282,15 @@ async fn the_bot_refuses_every_peer_that_is_not_a_current_agent_of_its_ca() {
         panic!("an unknown version must be refused");
     };
     assert!(reason.contains(&format!("protocol version {} is not supported", PROTOCOL_VERSION + 1)), "{reason}");
+    // The release before, whose agents report no steps of a command, is told what to do.
+    let older = Frame::Hello { version: 3, site: "east".into() };
+    let Some(Frame::Refused { reason }) = try_hello(&bot.address, pki.path(), Some(&east), older).await else {
+        panic!("an older version must be refused");
+    };
+    assert_eq!(
+        reason,
+        "protocol version 3 is not supported (this bot speaks version 4); run the same hagios release on agent and bot"
+    );
     assert!(bot.sites.connected().is_empty(), "no refused peer may register a site");
 }
 

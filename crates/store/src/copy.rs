@@ -353,8 +353,8 @@ mod tests {
             let page = slack.page_of_thread("C", "1.0").unwrap().expect("the page");
             assert_eq!(slack.page_steps(page.id).unwrap().len(), 1, "{target_engine}: the paged step");
             assert_eq!(slack.posted_once("handover:db:100").unwrap(), Some(100), "{target_engine}: no second handover");
-            let story = slack.newest_incident_story(&ObjectRef::host("web01")).unwrap().expect("the story");
-            assert_eq!(story.lines[0].at, Some(110), "{target_engine}: history times");
+            let told = slack.incident_everywhere("local", &ObjectRef::host("web01"), None).unwrap();
+            assert_eq!(told[0].story.lines[0].at, Some(110), "{target_engine}: history times");
 
             // New rows go on after the copied ids.
             let next =

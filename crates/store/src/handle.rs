@@ -5,7 +5,7 @@ use crate::sql::Dialect;
 use crate::{
     ActivePage, AlertGroup, AuditRecord, CommandId, CommandInFlight, Delivery, DueReminder, Fence, GroupBatch, GroupId,
     Incident, IncidentChange, IncidentId, IncidentStory, Override, Page, PageId, PageIntent, PageStep, PagedStep,
-    PruneReport, Retention, Store, StoreConfig, StoreError, UnpagedThread,
+    PlatformStory, PruneReport, Retention, Store, StoreConfig, StoreError, UnpagedThread,
 };
 use hagios_domain::{MessageRef, Notification, ObjectRef, SiteObject, Snooze};
 use std::path::Path;
@@ -277,13 +277,23 @@ impl StoreHandle {
 
 /// What happened, read back: timelines, reports and handovers.
 impl StoreHandle {
-    pub async fn newest_incident_story(&self, object: &ObjectRef) -> Result<Option<IncidentStory>, StoreError> {
-        let object = object.clone();
-        self.call(move |store| store.newest_incident_story(&object)).await
+    pub async fn incident_everywhere(
+        &self,
+        site: &str,
+        object: &ObjectRef,
+        opened_at: Option<i64>,
+    ) -> Result<Vec<PlatformStory>, StoreError> {
+        let (site, object) = (site.to_owned(), object.clone());
+        self.call(move |store| store.incident_everywhere(&site, &object, opened_at)).await
     }
 
-    pub async fn incident_stories_since(&self, since: i64) -> Result<Vec<IncidentStory>, StoreError> {
-        self.call(move |store| store.incident_stories_since(since)).await
+    pub async fn incident_sites(&self, object: &ObjectRef) -> Result<Vec<String>, StoreError> {
+        let object = object.clone();
+        self.call(move |store| store.incident_sites(&object)).await
+    }
+
+    pub async fn stories_everywhere_since(&self, since: i64) -> Result<Vec<PlatformStory>, StoreError> {
+        self.call(move |store| store.stories_everywhere_since(since)).await
     }
 
     pub async fn schedule_stories_since(&self, schedule: &str, since: i64) -> Result<Vec<IncidentStory>, StoreError> {
@@ -304,8 +314,8 @@ impl StoreHandle {
         self.call(move |store| store.page_steps(page)).await
     }
 
-    pub async fn paged_steps_since(&self, since: i64) -> Result<Vec<PagedStep>, StoreError> {
-        self.call(move |store| store.paged_steps_since(since)).await
+    pub async fn paged_steps_everywhere_since(&self, since: i64) -> Result<Vec<PagedStep>, StoreError> {
+        self.call(move |store| store.paged_steps_everywhere_since(since)).await
     }
 }
 

@@ -60,7 +60,7 @@ pub use orphans::{CommandId, CommandInFlight};
 pub use page::{ActivePage, Page, PageId, PageIntent, PageStep, UnpagedThread};
 pub use reminder::DueReminder;
 pub use retention::{PruneReport, Retention, MIN_KEEP_SECONDS};
-pub use story::{HistoryLine, IncidentStory, PagedStep};
+pub use story::{HistoryLine, IncidentKey, IncidentStory, PagedStep, PlatformStory};
 
 use rusqlite::Connection;
 use sql::postgres::Pool;

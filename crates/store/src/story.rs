@@ -42,32 +42,85 @@ impl IncidentStory {
 /// One paged step, with its page (the schedule, when paging started and stopped).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PagedStep {
+    /// The platform it was paged on.
+    pub platform: String,
     pub page: Page,
     pub step: PageStep,
+    /// The incident the page was for: its thread's, or the first of its group's; `None` once
+    /// pruned.
+    pub incident: Option<IncidentKey>,
+}
+
+/// One incident wherever it was posted: every platform is sent the same notifications, so its
+/// site, object and opening time name it on each.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct IncidentKey {
+    pub site: String,
+    pub object: ObjectRef,
+    pub opened_at: i64,
+}
+
+impl Incident {
+    pub fn key(&self) -> IncidentKey {
+        IncidentKey { site: self.site.clone(), object: self.object.clone(), opened_at: self.opened_at }
+    }
 }
 
 impl Store {
-    /// The newest incident of `object` on this platform (open or closed), with its history.
-    pub fn newest_incident_story(&self, object: &ObjectRef) -> Result<Option<IncidentStory>, StoreError> {
-        let statement = format!(
-            "SELECT {INCIDENT_COLUMNS} FROM incidents
-             WHERE platform = $1 AND host = $2 AND service = $3 ORDER BY id DESC LIMIT 1"
-        );
+    /// One incident of `object` at `site` — the one opened at `opened_at`, or the newest when
+    /// `None` — on every platform it was posted to, by platform name, each with its history.
+    /// Every platform is sent the same notifications, so the site, the object and the opening
+    /// time name one incident wherever it was posted.
+    pub fn incident_everywhere(
+        &self,
+        site: &str,
+        object: &ObjectRef,
+        opened_at: Option<i64>,
+    ) -> Result<Vec<PlatformStory>, StoreError> {
         let service = object.service.as_deref().unwrap_or_default();
         self.with_sql(|sql| {
-            let row = sql.query_opt(&statement, args![self.platform(), &object.host, service])?;
-            row.map(|row| story_of(sql, incident_from_row(&row)?)).transpose()
+            let opened_at = match opened_at {
+                Some(at) => at,
+                None => {
+                    let newest = sql.query_opt(
+                        "SELECT MAX(opened_at) FROM incidents WHERE site = $1 AND host = $2 AND service = $3",
+                        args![site, &object.host, service],
+                    )?;
+                    match newest.map(|row| row.opt_int(0)).transpose()?.flatten() {
+                        Some(at) => at,
+                        None => return Ok(Vec::new()),
+                    }
+                }
+            };
+            let statement = format!(
+                "SELECT {INCIDENT_COLUMNS}, platform FROM incidents
+                 WHERE site = $1 AND host = $2 AND service = $3 AND opened_at = $4 ORDER BY platform, id"
+            );
+            platform_stories(sql, &statement, args![site, &object.host, service, opened_at])
         })
     }
 
-    /// This platform's incidents that were open at some time after `since` (opened after it,
+    /// The sites that have had incidents of `object`, by name: where `hagios timeline` looks
+    /// when no site is named.
+    pub fn incident_sites(&self, object: &ObjectRef) -> Result<Vec<String>, StoreError> {
+        let service = object.service.as_deref().unwrap_or_default();
+        self.with_sql(|sql| {
+            let rows = sql.query(
+                "SELECT DISTINCT site FROM incidents WHERE host = $1 AND service = $2 ORDER BY site",
+                args![&object.host, service],
+            )?;
+            Ok(rows.iter().map(|row| row.text(0)).collect::<Result<_, _>>()?)
+        })
+    }
+
+    /// Every platform's incidents that were open at some time after `since` (opened after it,
     /// or still open then), oldest first, with their history.
-    pub fn incident_stories_since(&self, since: i64) -> Result<Vec<IncidentStory>, StoreError> {
+    pub fn stories_everywhere_since(&self, since: i64) -> Result<Vec<PlatformStory>, StoreError> {
         let statement = format!(
-            "SELECT {INCIDENT_COLUMNS} FROM incidents
-             WHERE platform = $1 AND (closed_at IS NULL OR closed_at >= $2) ORDER BY opened_at, id"
+            "SELECT {INCIDENT_COLUMNS}, platform FROM incidents
+             WHERE closed_at IS NULL OR closed_at >= $1 ORDER BY opened_at, platform, id"
         );
-        self.with_sql(|sql| stories(sql, &statement, args![self.platform(), since]))
+        self.with_sql(|sql| platform_stories(sql, &statement, args![since]))
     }
 
     /// This platform's incidents open at some time after `since` whose thread (theirs, or their
@@ -108,22 +161,59 @@ impl Store {
         })
     }
 
-    /// The steps paged on this platform at `since` or later, oldest first.
-    pub fn paged_steps_since(&self, since: i64) -> Result<Vec<PagedStep>, StoreError> {
+    /// The steps paged on every platform at `since` or later, oldest first, each with the
+    /// incident it was paged for.
+    pub fn paged_steps_everywhere_since(&self, since: i64) -> Result<Vec<PagedStep>, StoreError> {
         let columns: Vec<String> = PAGE_COLUMNS.split(", ").map(|column| format!("p.{column}")).collect();
         let statement = format!(
-            "SELECT {}, s.step, s.at, s.people, s.text FROM page_steps s JOIN pages p ON p.id = s.page_id
-             WHERE p.platform = $1 AND s.at >= $2 ORDER BY s.at, s.step",
+            "SELECT {}, s.step, s.at, s.people, s.text, p.platform FROM page_steps s JOIN pages p ON p.id = s.page_id
+             WHERE s.at >= $1 ORDER BY s.at, p.platform, s.step",
             columns.join(", ")
         );
+        let first_incident = "SELECT site, host, service, opened_at FROM incidents i
+             WHERE i.platform = $1 AND ((i.channel = $2 AND i.message_id = $3) OR i.id IN
+                 (SELECT m.incident_id FROM alert_group_members m JOIN alert_groups g ON g.id = m.group_id
+                  WHERE g.platform = $1 AND g.channel = $2 AND g.message_id = $3))
+             ORDER BY i.opened_at, i.id LIMIT 1";
         self.with_sql(|sql| {
-            let rows = sql.query(&statement, args![self.platform(), since])?;
-            let steps = rows.iter().map(|row| {
-                Ok::<_, DbError>(PagedStep { page: page_from_row(row)?, step: page_step_from_row(row, 13)? })
-            });
-            Ok(steps.collect::<Result<_, _>>()?)
+            let rows = sql.query(&statement, args![since])?;
+            let mut steps = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let (page, platform) = (page_from_row(row)?, row.text(17)?);
+                let thread = (&platform, &page.thread.channel, &page.thread.id);
+                let incident = sql.query_opt(first_incident, args![thread.0, thread.1, thread.2])?;
+                let incident = incident
+                    .map(|row| {
+                        let service = row.text(2)?;
+                        let object =
+                            ObjectRef { host: row.text(1)?, service: (!service.is_empty()).then_some(service) };
+                        Ok::<_, DbError>(IncidentKey { site: row.text(0)?, object, opened_at: row.int(3)? })
+                    })
+                    .transpose()?;
+                steps.push(PagedStep { platform, page, step: page_step_from_row(row, 13)?, incident });
+            }
+            Ok(steps)
         })
     }
+}
+
+/// An incident as one platform tells it: the platform's name and the incident's story there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlatformStory {
+    pub platform: String,
+    pub story: IncidentStory,
+}
+
+/// The incidents `statement` (selecting [`INCIDENT_COLUMNS`], then the platform) finds, each with
+/// its platform and history.
+fn platform_stories(sql: &mut dyn Sql, statement: &str, params: &[Value]) -> Result<Vec<PlatformStory>, StoreError> {
+    let rows = sql.query(statement, params)?;
+    rows.iter()
+        .map(|row| {
+            let platform = row.text(10)?;
+            Ok(PlatformStory { platform, story: story_of(sql, incident_from_row(row)?)? })
+        })
+        .collect()
 }
 
 /// The incidents `statement` (selecting [`INCIDENT_COLUMNS`]) finds, each with its history.
@@ -149,7 +239,7 @@ fn story_of(sql: &mut dyn Sql, mut incident: Incident) -> Result<IncidentStory, 
 mod tests {
     use super::*;
     use crate::testing::{card, engines};
-    use crate::{Delivery, IncidentChange};
+    use crate::{Delivery, IncidentChange, PageIntent};
     use hagios_domain::{NotificationType, State};
 
     fn delivery(message_id: &str, at: i64) -> Delivery {
@@ -178,13 +268,56 @@ mod tests {
             AlertCard { kind: NotificationType::Recovery, ..card(object.clone(), State::Ok, Some("OK"), 2_000) };
         store.commit_notification("n3", &delivery("m3", 2_000), &IncidentChange::Close { id, card: recovery }).unwrap();
 
-        let story = store.newest_incident_story(&object).unwrap().unwrap();
-        assert_eq!(story.incident.closed_at, Some(2_000));
+        let [told] = &store.incident_everywhere("local", &object, None).unwrap()[..] else { panic!("one story") };
+        let story = &told.story;
+        assert_eq!((told.platform.as_str(), story.incident.closed_at), ("slack", Some(2_000)));
         let kinds: Vec<_> = story.lines.iter().map(|line| (line.at, line.kind.as_deref())).collect();
         assert_eq!(kinds, [(Some(1_300), Some("ACKNOWLEDGEMENT")), (Some(2_000), Some("RECOVERY"))]);
         assert_eq!(story.acknowledged_at(), Some(1_300));
-        assert_eq!(store.incident_stories_since(1_500).unwrap().len(), 1, "open after the start counts");
-        assert!(store.incident_stories_since(2_001).unwrap().is_empty());
-        assert!(store.for_platform("matrix").newest_incident_story(&object).unwrap().is_none(), "per platform");
+        assert_eq!(store.stories_everywhere_since(1_500).unwrap().len(), 1, "open after the start counts");
+        assert!(store.stories_everywhere_since(2_001).unwrap().is_empty());
+        assert!(store.incident_everywhere("east", &object, None).unwrap().is_empty(), "per site");
+        assert_eq!(store.incident_sites(&object).unwrap(), ["local"]);
+        assert!(store.incident_everywhere("local", &object, Some(999)).unwrap().is_empty(), "that incident only");
+
+        // Posted on Matrix too: one incident, told by both platforms; the newer incident of the
+        // object is another one.
+        let matrix = store.for_platform("matrix");
+        let open = IncidentChange::Open {
+            card: card(object.clone(), State::Critical, Some("CRITICAL"), 1_000),
+            opened_at: 1_000,
+        };
+        matrix.commit_notification("n1", &delivery("$e1", 1_000), &open).unwrap().unwrap();
+        let again = IncidentChange::Open {
+            card: card(object.clone(), State::Critical, Some("CRITICAL"), 3_000),
+            opened_at: 3_000,
+        };
+        store.commit_notification("n4", &delivery("m4", 3_000), &again).unwrap().unwrap();
+        let platforms = |opened_at| -> Vec<String> {
+            let told = store.incident_everywhere("local", &object, opened_at).unwrap();
+            told.into_iter().map(|told| told.platform).collect()
+        };
+        assert_eq!(platforms(Some(1_000)), ["matrix", "slack"]);
+
+        // Its page on Matrix, read back with the incident it was for.
+        let intent = PageIntent {
+            notification_id: "n1".into(),
+            site: "local".into(),
+            object: object.clone(),
+            schedule: "web".into(),
+            policy: "web".into(),
+        };
+        matrix.intend_page(&intent, 1_000).unwrap();
+        matrix.start_pages(1_000).unwrap();
+        let page = matrix.active_pages().unwrap().remove(0).page;
+        let step = PageStep { step: 0, at: 1_010, people: vec!["alice".into()], text: "paging alice".into() };
+        matrix.record_page_step(&page, &step, "n1").unwrap();
+        let [paged] = &store.paged_steps_everywhere_since(1_000).unwrap()[..] else { panic!("one step") };
+        assert_eq!((paged.platform.as_str(), &paged.step), ("matrix", &step));
+        let key = IncidentKey { site: "local".into(), object: object.clone(), opened_at: 1_000 };
+        assert_eq!(paged.incident, Some(key));
+        assert!(store.paged_steps_everywhere_since(1_011).unwrap().is_empty());
+        assert_eq!(platforms(None), ["slack"], "the newest incident");
+        assert_eq!(store.for_platform("terminal").stories_everywhere_since(0).unwrap().len(), 3, "every platform's");
     }
 }

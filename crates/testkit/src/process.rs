@@ -103,6 +103,18 @@ pub(crate) fn http(
     token: Option<&str>,
     body: Option<&Value>,
 ) -> std::io::Result<(u16, Value)> {
+    let (status, payload) = http_bytes(port, method, path, token, body)?;
+    Ok((status, serde_json::from_slice(&payload).unwrap_or(Value::Null)))
+}
+
+/// One HTTP/1.0 exchange: the status and the body as sent (a file, say).
+pub(crate) fn http_bytes(
+    port: u16,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&Value>,
+) -> std::io::Result<(u16, Vec<u8>)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     let body = body.map(Value::to_string).unwrap_or_default();
@@ -114,8 +126,12 @@ pub(crate) fn http(
     )?;
     let mut answer = Vec::new();
     stream.read_to_end(&mut answer)?;
-    let answer = String::from_utf8_lossy(&answer);
-    let (head, payload) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let split = answer.windows(4).position(|window| window == b"\r\n\r\n");
+    let (head, payload) = match split {
+        Some(at) => (&answer[..at], answer[at + 4..].to_vec()),
+        None => (&answer[..], Vec::new()),
+    };
+    let head = String::from_utf8_lossy(head);
     let status = head.split_whitespace().nth(1).and_then(|code| code.parse().ok()).unwrap_or(0);
-    Ok((status, serde_json::from_str(payload).unwrap_or(Value::Null)))
+    Ok((status, payload))
 }

@@ -4,7 +4,7 @@
 
 use crate::nagios::wait_until;
 use crate::process;
-use crate::process::{free_port, http};
+use crate::process::{free_port, http, http_bytes};
 use rustix::fs::{flock, FlockOperation};
 use serde_json::{json, Value};
 use std::fs;
@@ -198,6 +198,18 @@ impl MatrixUser {
         let txn = format!("t{}", unique());
         let path = format!("/rooms/{}/send/{kind}/{txn}", encode(room));
         self.call("PUT", &path, Some(content))["event_id"].as_str().expect("event_id").to_owned()
+    }
+
+    /// The file behind `mxc://SERVER/ID`, fetched from the homeserver's media repository as a
+    /// client does (authenticated media); panics unless it is served.
+    pub fn download(&self, mxc: &str) -> Vec<u8> {
+        let (server, media) =
+            mxc.strip_prefix("mxc://").and_then(|rest| rest.split_once('/')).expect("mxc://server/id");
+        let path = format!("/_matrix/client/v1/media/download/{server}/{media}");
+        let (status, bytes) =
+            http_bytes(self.port, "GET", &path, Some(&self.token), None).unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        assert_eq!(status, 200, "GET {path}: {}", String::from_utf8_lossy(&bytes));
+        bytes
     }
 
     /// The room's `m.room.message` events, oldest first (the newest 1000).

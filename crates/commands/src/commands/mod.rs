@@ -17,7 +17,7 @@ mod mute;
 mod oncall;
 mod problems;
 mod recheck;
-mod report;
+pub(crate) mod report;
 pub(crate) mod snooze;
 mod status;
 mod timeline;
@@ -86,6 +86,8 @@ pub(crate) struct Input<'a> {
     pub user: &'a str,
     /// The incident of the alert thread the command was typed in.
     pub incident: Option<&'a SiteObject>,
+    /// When that incident opened.
+    pub incident_opened_at: Option<i64>,
     /// The open members of the alert group whose thread the command was typed in.
     pub group: &'a [SiteObject],
     pub now: i64,

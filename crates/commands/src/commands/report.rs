@@ -24,17 +24,39 @@ pub(crate) static COMMAND: Command = Command {
     parse,
 };
 
-fn parse(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseError> {
-    let text = captures.name("period").map_or("7d", |m| m.as_str().trim());
+/// Why a period cannot be reported on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PeriodError {
+    #[error("`{0}` is not a period like `7d` or `24h`")]
+    NotAPeriod(String),
+    #[error("a report covers 1h to 90d, not `{0}`")]
+    OutOfRange(String),
+}
+
+/// The seconds a report over `text` (`7d`, `24h`; `7d` when empty) covers — as `report` in
+/// chat and `hagios report` read it.
+pub fn period_seconds(text: &str) -> Result<i64, PeriodError> {
+    let text = match text.trim() {
+        "" => "7d",
+        text => text,
+    };
     let seconds = match humantime::parse_duration(text) {
         Ok(duration) if text.starts_with(|c: char| c.is_ascii_digit()) => {
             i64::try_from(duration.as_secs()).unwrap_or(0)
         }
-        _ => return Err(input.usage(format!("`{}` is not a period like `7d` or `24h`", shown(text)))),
+        _ => return Err(PeriodError::NotAPeriod(shown(text))),
     };
     if !(3600..=LONGEST_SECONDS).contains(&seconds) {
-        return Err(ParseError::Invalid(format!("a report covers 1h to 90d, not `{}`", shown(text))));
+        return Err(PeriodError::OutOfRange(shown(text)));
     }
+    Ok(seconds)
+}
+
+fn parse(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseError> {
+    let seconds = period_seconds(captures.name("period").map_or("", |m| m.as_str())).map_err(|e| match e {
+        PeriodError::NotAPeriod(_) => input.usage(e.to_string()),
+        PeriodError::OutOfRange(_) => ParseError::Invalid(e.to_string()),
+    })?;
     Ok(Parsed::Desk(DeskRequest::Report { seconds }))
 }
 

@@ -11,7 +11,8 @@ pub(crate) static COMMAND: Command = Command {
     name: "timeline",
     usage: "timeline [HOST [SERVICE]]",
     summary: "the incident's story as a Markdown file: a postmortem draft",
-    details: "In an alert's thread, that incident; else the newest incident of the object named. Built from \
+    details: "In an alert's thread, that incident; else the newest incident of the object named (`SITE:HOST` \
+              where several sites have the host). Built from \
               hagios' records: notifications, pages, acknowledgements, commands and their confirmations. \
               `hagios timeline` prints the same on the command line.\n\
               Examples:\n\
@@ -24,8 +25,11 @@ pub(crate) static COMMAND: Command = Command {
 };
 
 fn parse(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, ParseError> {
-    let object = input.sole_object(&Words::new(captures.name("rest").map_or("", |m| m.as_str())))?;
-    Ok(Parsed::Desk(DeskRequest::Timeline { object: object.object }))
+    let rest = captures.name("rest").map_or("", |m| m.as_str());
+    let at = input.sole_object(&Words::new(rest))?;
+    // Bare `timeline` in an alert's thread tells that thread's incident, not the newest one.
+    let opened_at = if rest.trim().is_empty() { input.incident_opened_at } else { None };
+    Ok(Parsed::Desk(DeskRequest::Timeline { site: at.site, object: at.object, opened_at }))
 }
 
 #[cfg(test)]
@@ -37,8 +41,14 @@ mod tests {
     fn timeline_takes_the_thread_or_an_object_and_needs_the_timeline_permission() {
         let chat = Chat::alice().in_thread(ObjectRef::service("web01", "HTTP"));
         let (_, router) = chat.router_with_desk();
-        assert_eq!(chat.send_to(&router, "timeline").reply(), "desk: timeline web01!HTTP");
-        assert_eq!(Chat::alice().send_to(&router, "timeline db01 MySQL").reply(), "desk: timeline db01!MySQL");
+        let opened_at = crate::testing::OPENED_AT;
+        assert_eq!(
+            chat.send_to(&router, "timeline").reply(),
+            format!("desk: timeline local:web01!HTTP opened at {opened_at}"),
+            "the thread's own incident"
+        );
+        assert_eq!(chat.send_to(&router, "timeline web01 HTTP").reply(), "desk: timeline local:web01!HTTP");
+        assert_eq!(Chat::alice().send_to(&router, "timeline db01 MySQL").reply(), "desk: timeline local:db01!MySQL");
         assert_eq!(
             Chat::alice().send_to(&router, "timeline web1").reply(),
             "unknown host `web1` — did you mean `web01`?"

@@ -16,7 +16,7 @@ pub use oncall::{
 };
 pub use quiet::{QuietHours, DEFAULT_CHANNEL};
 use route::DefaultRouteSection;
-pub use route::{default_group_interval, GroupLabel, Grouping, GroupingKeys, RouteConfig};
+pub use route::{default_group_interval, GroupLabel, Grouping, GroupingKeys, RouteConfig, DEFAULT_ROUTE_LABEL};
 
 use crate::observe::MetricsConfig;
 use hagios_chat::{Platform, PlatformConfig};
@@ -403,6 +403,12 @@ impl Config {
                 }
             }
             problems.extend(grouping_problems(&format!("route #{number}"), &route.grouping));
+            let named_before =
+                |name: &String| self.routes[..index].iter().any(|other| other.name.as_ref() == Some(name));
+            if let Some(name) = route.name.as_ref().filter(|name| named_before(name)) {
+                problems
+                    .push(format!("route #{number} name = \"{name}\" is another route's: reports would add them up"));
+            }
         }
         problems.extend(grouping_problems("[default_route]", &self.default_route));
         problems
@@ -522,7 +528,7 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hagios_domain::{NotificationType, State};
+    use hagios_domain::{NotificationType, ObjectRef, State};
 
     fn parse(text: &str) -> Config {
         toml::from_str(text).unwrap_or_else(|e| panic!("{text}: {e}"))
@@ -614,6 +620,18 @@ mod tests {
         assert_eq!(both.target(Platform::Matrix), Some("!db:m.org"));
         assert_eq!(both.target(Platform::Terminal), Some("C0DB"), "the terminal follows `channel`");
         assert_eq!((matrix_only.target(Platform::Slack), matrix_only.target(Platform::Terminal)), (None, None));
+        let object = ObjectRef::host("db01");
+        assert!(both.may_have_taken(Platform::Matrix, "!db:m.org", &object), "a report counts db01 there by it");
+        assert!(!both.may_have_taken(Platform::Slack, "!db:m.org", &object), "not its target on Slack");
+        assert!(!both.may_have_taken(Platform::Slack, "C0DB", &ObjectRef::host("web01")), "not its host");
+        assert_eq!((both.label(), matrix_only.label()), ("hosts=db*".to_owned(), "everything".to_owned()));
+        let named = parse("[[route]]\nname = \"db\"\nhosts = [\"db*\"]\nstates = [\"CRITICAL\"]\nchannel = \"C\"\n[[route]]\nname = \"db\"\nchannel = \"D\"\n");
+        assert_eq!(named.routes[0].label(), "db");
+        assert_eq!(RouteConfig { name: None, ..named.routes[0].clone() }.label(), "hosts=db* states=CRITICAL");
+        assert!(named
+            .problems()
+            .iter()
+            .any(|p| p == "route #2 name = \"db\" is another route's: reports would add them up"));
         let typo = toml::from_str::<Config>("[[route]]\nchanel = \"C\"\n").unwrap_err().to_string();
         assert!(typo.contains("unknown route key `chanel`") && typo.contains("matrix_room (matrix)"), "{typo}");
     }
@@ -722,6 +740,7 @@ mod tests {
         ));
         assert!(good.problems().is_empty(), "{:?}", good.problems());
         assert_eq!(good.routes[0].oncall.as_deref(), Some("db"));
+        assert_eq!([good.routes[0].label(), good.fallback_route().label()], ["everything", DEFAULT_ROUTE_LABEL]);
         assert_eq!(good.escalation_of(&good.routes[0]).name, "p");
         assert_eq!(good.escalation_of(&good.routes[1]).name, DEFAULT_POLICY, "page the person on call, at once");
         assert!(good.notes.is_empty(), "no gaps: {:?}", good.notes);

@@ -6,7 +6,10 @@
 use crate::matching::objects::ObjectPatterns;
 use hagios_chat::Platform;
 use hagios_domain::config_text::duration;
-use hagios_domain::{Notification, NotificationType, ObjectRef, State};
+use hagios_domain::{glob_match, Notification, NotificationType, ObjectRef, State};
+
+/// What reports call the default route (what no `[[route]]` matches).
+pub const DEFAULT_ROUTE_LABEL: &str = "default route";
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -14,6 +17,8 @@ use std::time::Duration;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(try_from = "RouteSection")]
 pub struct RouteConfig {
+    /// What reports call the route; without one, what it matches.
+    pub name: Option<String>,
     pub hosts: Vec<String>,
     pub hostgroups: Vec<String>,
     pub services: Vec<String>,
@@ -107,6 +112,7 @@ pub enum GroupLabel {
 /// that platform's route key.
 #[derive(Deserialize)]
 struct RouteSection {
+    name: Option<String>,
     #[serde(default)]
     hosts: Vec<String>,
     #[serde(default)]
@@ -131,6 +137,7 @@ impl TryFrom<RouteSection> for RouteConfig {
     fn try_from(section: RouteSection) -> Result<Self, String> {
         let targets = targets_of("route", section.targets, "matchers are hosts, hostgroups, services, states, types")?;
         Ok(RouteConfig {
+            name: section.name,
             hosts: section.hosts,
             hostgroups: section.hostgroups,
             services: section.services,
@@ -162,6 +169,7 @@ impl TryFrom<RouteSection> for DefaultRouteSection {
 
     fn try_from(section: RouteSection) -> Result<Self, String> {
         let matchers = [
+            ("name", section.name.is_none()),
             ("hosts", section.hosts.is_empty()),
             ("hostgroups", section.hostgroups.is_empty()),
             ("services", section.services.is_empty()),
@@ -184,6 +192,7 @@ impl RouteConfig {
     /// A route to `targets` that takes everything, with the default grouping.
     pub fn to(targets: impl IntoIterator<Item = (Platform, String)>) -> RouteConfig {
         RouteConfig {
+            name: None,
             hosts: Vec::new(),
             hostgroups: Vec::new(),
             services: Vec::new(),
@@ -216,12 +225,43 @@ impl RouteConfig {
         self.targets.get(&platform).map(String::as_str)
     }
 
-    /// Whether this route may have sent `object`'s thread to its target on `platform`, `channel`:
-    /// the target is that channel and its host and service globs match (a thread keeps neither
-    /// the host groups nor the state and type its first notification had).
-    pub fn may_have_sent(&self, platform: Platform, channel: &str, object: &ObjectRef) -> bool {
-        let objects = ObjectPatterns { hosts: &self.hosts, services: &self.services, hostgroups: &self.hostgroups };
-        self.target(platform) == Some(channel) && objects.match_object(object)
+    /// What a report calls the route: its `name`; else what it matches, as written
+    /// (`hosts=web*,db* states=CRITICAL`); `default route` for the default route.
+    pub fn label(&self) -> String {
+        if let Some(name) = &self.name {
+            return name.clone();
+        }
+        if self.fallback {
+            return DEFAULT_ROUTE_LABEL.to_owned();
+        }
+        let listed =
+            |key: &str, values: Vec<String>| (!values.is_empty()).then(|| format!("{key}={}", values.join(",")));
+        let matchers: Vec<String> = [
+            listed("hosts", self.hosts.clone()),
+            listed("hostgroups", self.hostgroups.clone()),
+            listed("services", self.services.clone()),
+            listed("states", self.states.iter().map(ToString::to_string).collect()),
+            listed("types", self.types.iter().map(ToString::to_string).collect()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if matchers.is_empty() {
+            "everything".to_owned()
+        } else {
+            matchers.join(" ")
+        }
+    }
+
+    /// Whether the route may have taken an incident about `object` posted to `channel` on
+    /// `platform`: it sends there and its hosts and services match. An incident keeps neither
+    /// its host groups nor the type of its first notification, so those are not checked.
+    pub fn may_have_taken(&self, platform: Platform, channel: &str, object: &ObjectRef) -> bool {
+        let any =
+            |patterns: &[String], value: &str| patterns.is_empty() || patterns.iter().any(|p| glob_match(p, value));
+        self.target(platform) == Some(channel)
+            && any(&self.hosts, &object.host)
+            && any(&self.services, object.service.as_deref().unwrap_or(""))
     }
 
     /// Whether every list the route sets matches `notification`; an empty list matches everything.

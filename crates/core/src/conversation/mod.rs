@@ -199,7 +199,8 @@ impl Conversation {
     async fn thread_context(&self, thread: &MessageRef) -> Thread {
         let looked_up = async {
             if let Some(incident) = self.store.incident_by_message(thread).await? {
-                return Ok(Thread::Incident(SiteObject::new(incident.site, incident.object)));
+                let at = SiteObject::new(incident.site, incident.object);
+                return Ok(Thread::Incident { at, opened_at: incident.opened_at });
             }
             Ok(self.store.open_members_of_group(thread).await?.map_or(Thread::None, Thread::Group))
         };

@@ -15,12 +15,16 @@ use std::sync::Arc;
 
 pub struct OnCallDesk {
     pub rota: Arc<Rota>,
-    /// The store as the platform whose incidents timelines and reports tell of sees it.
+    /// The store as the first platform sees it: `escalate` pages that platform's threads;
+    /// timelines and reports read every platform's records in it.
     pub store: StoreHandle,
+    /// The platforms configured, in order: an incident posted on several is told from the first.
+    pub platforms: Vec<String>,
+    /// The `[[route]]`s, then the default route: which a report counts incidents by, and whose
+    /// schedule `escalate` pages in a thread never paged.
+    pub routes: Arc<[RouteConfig]>,
     /// The zone times in timelines and reports are written in (`[commands] timezone`).
     pub timezone: TimeZone,
-    /// The `[[route]]`s, then the default route: which schedule pages a thread never paged.
-    pub routes: Vec<RouteConfig>,
 }
 
 /// What a desk command says when the state database fails.
@@ -49,9 +53,19 @@ impl Desk for OnCallDesk {
                 text(self.put_on_call(&schedule, person.to_owned(), *until, asker).await?)
             }
             DeskRequest::Escalate { objects, comment } => text(self.escalate(objects, comment, asker).await?),
-            DeskRequest::Timeline { object } => timeline::answer(&self.store, object, &self.timezone, asker.now).await,
+            DeskRequest::Timeline { site, object, opened_at } => {
+                let teller = timeline::Teller { store: &self.store, platforms: &self.platforms, zone: &self.timezone };
+                timeline::answer(&teller, site, object, *opened_at, asker.now).await
+            }
             DeskRequest::Report { seconds } => {
-                report::answer(&self.store, &self.rota, &self.timezone, asker.now - seconds, asker.now).await
+                let counter = report::Counter {
+                    store: &self.store,
+                    platforms: &self.platforms,
+                    routes: &self.routes,
+                    rota: &self.rota,
+                    zone: &self.timezone,
+                };
+                counter.answer(asker.now - seconds, asker.now).await
             }
         }
     }
@@ -225,7 +239,7 @@ impl OnCallDesk {
         let platform = Platform::named(&unpaged.platform)?;
         self.routes
             .iter()
-            .find(|route| route.may_have_sent(platform, &unpaged.thread.channel, object))
+            .find(|route| route.may_have_taken(platform, &unpaged.thread.channel, object))
             .filter(|route| route.oncall.is_some())
     }
 }
@@ -250,6 +264,7 @@ mod tests {
         OnCallDesk {
             rota: Arc::new(Rota::new(&config)),
             store: StoreHandle::from(Store::open_in_memory().unwrap()),
+            platforms: vec!["slack".into()],
             timezone: TimeZone::UTC,
             routes: config.routes.iter().cloned().chain([config.fallback_route()]).collect(),
         }
@@ -294,8 +309,11 @@ mod tests {
         let object = ObjectRef { host: "web01".into(), service: None };
         let escalate = DeskRequest::Escalate { objects: vec![object.clone()], comment: String::new() };
         assert!(ask(&desk, escalate, asker("U1", "alice")).await.unwrap_err().starts_with("nothing to page"));
-        let timeline = DeskRequest::Timeline { object };
-        assert!(ask(&desk, timeline, asker("U1", "alice")).await.unwrap_err().starts_with("web01 has had no incident"));
+        let timeline = DeskRequest::Timeline { site: "local".into(), object, opened_at: None };
+        assert_eq!(
+            ask(&desk, timeline, asker("U1", "alice")).await.unwrap_err(),
+            "hagios kept no incident of web01 at site local (or it was pruned): nothing to tell"
+        );
     }
 
     #[tokio::test]

@@ -10,6 +10,8 @@ mod desk;
 pub mod feed;
 pub mod people;
 pub mod report;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod timeline;
 
 use crate::config::{Config, Escalation, LayerSource, Schedule};

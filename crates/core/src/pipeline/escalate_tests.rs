@@ -233,6 +233,7 @@ async fn escalate_in_a_thread_never_paged_starts_its_routes_policy_at_the_first_
     let desk_over = |pipeline: &Pipeline| OnCallDesk {
         rota: pipeline.oncall.clone(),
         store: pipeline.store.clone(),
+        platforms: vec!["slack".into()],
         timezone: jiff::tz::TimeZone::UTC,
         routes: pipeline.routes.iter().cloned().chain([pipeline.default_route.clone()]).collect(),
     };

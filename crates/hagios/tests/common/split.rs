@@ -71,7 +71,7 @@ impl Deployment {
         let dir = self.path(&Self::bot_dir(index));
         std::fs::create_dir_all(&dir).expect("create the bot's folder");
         let listener = format!(
-            "[bot]\nlisten = \"127.0.0.1:{port}\"\nheartbeat = \"1s\"\ncommand_timeout = \"25s\"\n{bot_keys}{tls}",
+            "[bot]\nlisten = \"127.0.0.1:{port}\"\nheartbeat = \"1s\"\n{bot_keys}{tls}",
             port = self.ports[index],
             tls = self.tls("localhost"),
         );
@@ -108,7 +108,12 @@ impl Deployment {
     /// whose `[nagios]` section is what an operator writes for it (its nagios.cfg named, nothing
     /// overridden).
     pub fn stock_site(&self, site: &str, allow: &str) -> Option<Site> {
-        let options = NagiosOptions { status_update_interval: Some(10), ..Default::default() };
+        self.site_writing_every(site, allow, 10)
+    }
+
+    /// [`Deployment::stock_site`] with Nagios writing status.dat every `seconds` s.
+    pub fn site_writing_every(&self, site: &str, allow: &str, seconds: u32) -> Option<Site> {
+        let options = NagiosOptions { status_update_interval: Some(seconds), ..Default::default() };
         self.site_with(site, options, allow, "", |nagios| {
             format!(
                 "main_config = \"{}\"\ncommand_file = \"{}\"\nstatus_file = \"{}\"\nobject_cache_file = \"{}\"\n",

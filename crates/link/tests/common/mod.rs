@@ -3,7 +3,7 @@
 
 #![allow(dead_code)] // each test binary uses its own part
 
-use hagios_domain::{Action, HostObject, Notification, Outcome, Snapshot};
+use hagios_domain::{Action, HostObject, Notification, Outcome, Snapshot, Step};
 use hagios_link::agent::AgentLink;
 use hagios_link::bot::{BotLink, Inbox};
 use hagios_link::certs::{self, Role};
@@ -50,8 +50,12 @@ impl Monitor for RecordingMonitor {
         Ok(Arc::new(Snapshot { inventory: Arc::new(inventory), ..Snapshot::default() }))
     }
 
-    async fn execute_with(&self, action: &Action, author: &str, _steps: Steps<'_>) -> Result<Outcome, MonitorError> {
+    /// Reports the steps a Nagios backend reports, then confirms.
+    async fn execute_with(&self, action: &Action, author: &str, steps: Steps<'_>) -> Result<Outcome, MonitorError> {
         self.executed.lock().unwrap().push((action.clone(), author.to_owned()));
+        for step in sent_and_read(&self.site) {
+            steps(step);
+        }
         Ok(Outcome::Confirmed(format!("done on {}", self.site)))
     }
 
@@ -158,6 +162,28 @@ pub fn start_agent(pki: &Path, bots: &[&str], site: &str, hosts: Vec<&'static st
     let (stop, shutdown) = watch::channel(false);
     tokio::spawn(link.run(shutdown));
     RunningAgent { spool, monitor, _spool_dir: spool_dir, _stop: stop }
+}
+
+/// The steps of a command at `site` before its final word: sent, then read.
+pub fn sent_and_read(site: &str) -> [Step; 2] {
+    [
+        Step::Sent { state_every: Some(Duration::from_secs(10)), answer_within: Duration::from_secs(25) },
+        Step::Received { how: format!("Nagios at {site} read it (its log shows the command)") },
+    ]
+}
+
+/// A place for a command's steps, and what reached it.
+#[derive(Clone, Default)]
+pub struct StepsSeen(Arc<Mutex<Vec<Step>>>);
+
+impl StepsSeen {
+    pub fn take(&self, step: Step) {
+        self.0.lock().unwrap().push(step);
+    }
+
+    pub fn seen(&self) -> Vec<Step> {
+        self.0.lock().unwrap().clone()
+    }
 }
 
 /// A CRITICAL of `host`!HTTP, claiming a site the bot must not believe.
