@@ -221,16 +221,27 @@ impl OnCallDesk {
                     .to_owned(),
             }));
         }
+        let mut done = Vec::new();
         for page in &pages {
             let policy = self.rota.policy(&page.policy);
             if page.steps as usize >= policy.step_count() {
-                paged.push(format!("{} has no step after step {}", page.policy, page.steps));
+                done.push(format!(
+                    "every step of policy `{}` was paged ({} of {})",
+                    page.policy, page.steps, page.steps
+                ));
                 continue;
             }
             self.store.force_page_steps(page.id, page.steps + 1, &note).await.map_err(stored)?;
             paged.push(format!("step {} of {} ({}) is paged now", page.steps + 1, policy.step_count(), page.policy));
         }
-        Ok(format!("escalating: {}", paged.join("; ")))
+        if paged.is_empty() {
+            return Err(DeskError(format!(
+                "nothing more to page: {}. Mention whom you need, or give the route's [[escalation]] policy more \
+                 steps or `repeat` (docs/oncall.md)",
+                done.join("; ")
+            )));
+        }
+        Ok(format!("escalating: {}", paged.into_iter().chain(done).collect::<Vec<_>>().join("; ")))
     }
 
     /// The route with a schedule that sent `object`'s never-paged thread: the first `[[route]]`

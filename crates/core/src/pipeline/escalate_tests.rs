@@ -272,6 +272,12 @@ async fn escalate_in_a_thread_never_paged_starts_its_routes_policy_at_the_first_
     assert!(posted[1].1.contains("escalating to bob"), "{}", posted[1].1);
     let again = desk_over(&after).answer(&escalate, &alice).await.unwrap().text;
     assert_eq!(again, "escalating: step 3 of 3 (db) is paged now", "a paged thread goes on as before");
+    after.drain().await.unwrap();
+    let done = desk_over(&after).answer(&escalate, &alice).await.unwrap_err().0;
+    assert!(
+        done.starts_with("nothing more to page: every step of policy `db` was paged (3 of 3). Mention whom you need"),
+        "{done}"
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -98,9 +98,7 @@ impl Pipeline {
                 now
             }
         };
-        let watched = Watched { since, checked: None };
-        self.handovers.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(schedule.to_owned(), watched);
-        Ok(watched)
+        Ok(self.handovers.start(schedule, since))
     }
 
     /// The summary of the shift of `schedule` that ended at `handoff`.
@@ -202,6 +200,13 @@ fn shift_lines(
 impl Watch {
     fn of(&self, schedule: &str) -> Option<Watched> {
         self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(schedule).copied()
+    }
+
+    /// `schedule` is watched since `since`; nothing looked at yet.
+    fn start(&self, schedule: &str, since: i64) -> Watched {
+        let watched = Watched { since, checked: None };
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(schedule.to_owned(), watched);
+        watched
     }
 
     /// Handoffs of `schedule` up to `now` are summed up.
