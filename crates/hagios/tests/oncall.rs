@@ -121,6 +121,8 @@ fn slack_pages_escalates_until_an_ack_in_nagios_and_an_override_takes_effect_at_
 
     // kill -9 before the next step is due; after the restart it comes once, step 1 is not repeated.
     common::crash_and_restart(&mut bot.0, &site.config, &common::SLACK_TOKENS);
+    let at_the_kill = slack.bot_messages();
+    assert!(replies_in(&at_the_kill, &alert, "<@U0BOB>").is_empty(), "killed between the steps: {at_the_kill:#?}");
     let messages = wait_for("bob paged after the delay", &|m| !replies_in(m, &alert, "<@U0BOB>").is_empty());
     assert_eq!(replies_in(&messages, &alert, "<@U0ALICE>").len(), 1, "{messages:#?}");
     assert!(replies_in(&messages, &alert, "<@U0BOB>")[0].text.contains("not acknowledged after"), "{messages:#?}");
