@@ -21,7 +21,8 @@ use std::sync::Arc;
 /// How the router talks and what it accepts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
-    /// Named in replies: "confirmed by Nagios". Defaults to "the monitoring system".
+    /// Named in replies: "confirmed by Nagios", where the monitor does not name the system at
+    /// the site a reply is about ([`Monitor::system`]). Defaults to "the monitoring system".
     pub backend_name: String,
     /// The zone `until HH:MM` and the times in replies are read in.
     pub timezone: jiff::tz::TimeZone,
@@ -350,14 +351,20 @@ impl Router {
                 Err(denial) => denial,
             },
             Ok(Parsed::Each(acts)) => self.act_each(command, acts, request, snapshot, monitor, audit).await,
-            Ok(Parsed::Snooze(wanted)) => self.snooze(command, wanted, request, sites.merged(), audit).await,
+            Ok(Parsed::Snooze(wanted)) => self.snooze(command, wanted, request, sites.merged(), monitor, audit).await,
             Ok(Parsed::Desk(wanted)) => {
                 let desk = self.desk.as_deref();
                 let answer = desk::run(desk, &self.policy, command, wanted, request, sites.merged(), audit).await;
                 questions.attachment = answer.attachment;
                 answer.text
             }
-            Ok(Parsed::AfterYes(act)) => self.await_yes(command, act, request, snapshot, audit, &mut questions.asked),
+            Ok(Parsed::AfterYes(act)) => match self.await_yes(command, act, request, snapshot, monitor, audit) {
+                Ok((number, reply)) => {
+                    questions.asked = Some(number);
+                    reply
+                }
+                Err(denial) => denial,
+            },
             Ok(Parsed::Yes(number)) => match self.take_awaiting(number, request, snapshot, audit) {
                 Ok(waiting) => {
                     let reply = self.execute(&waiting.act, request, monitor, audit, &|_| {}).await;
@@ -376,30 +383,29 @@ impl Router {
         }
     }
 
-    /// Authorizes `act` for the requester and parks it until a `yes`.
+    /// Authorizes `act` for the requester and parks it until a `yes`: the request's number and
+    /// the reply, or the refusal.
     fn await_yes(
         &self,
         command: &'static Command,
         act: Act,
         request: &Request<'_>,
         sites: &SiteSnapshots,
+        monitor: &dyn Monitor,
         audit: &mut AuditEntry,
-        awaiting_yes: &mut Option<u32>,
-    ) -> String {
-        if let Err(denial) = self.admit(command, &act, request, sites, audit) {
-            return denial;
-        }
+    ) -> Result<(u32, String), String> {
+        self.admit(command, &act, request, sites, audit)?;
         let intent = act.intent.clone();
+        let system = self.system_name(monitor, Some(&act.site));
         let number = self.confirmations.park(command, act, request.user_id, request.now);
         audit.result = format!("awaiting yes (request {number})");
-        *awaiting_yes = Some(number);
         let who = if self.settings.second_person_confirms { "another authorized person replies" } else { "you reply" };
-        format!(
-            "this will {intent} in {}; nothing happens until {who} `yes` within {} minutes \
+        let reply = format!(
+            "this will {intent} in {system}; nothing happens until {who} `yes` within {} minutes \
              (request {number}; `cancel` drops it)",
-            self.settings.backend_name,
             YES_WINDOW_SECONDS / 60
-        )
+        );
+        Ok((number, reply))
     }
 
     /// The request this person may say `yes` to — their own, or with `second_person_confirms`
@@ -524,6 +530,7 @@ impl Router {
         wanted: SnoozeRequest,
         request: &Request<'_>,
         snapshot: &Snapshot,
+        monitor: &dyn Monitor,
         audit: &mut AuditEntry,
     ) -> String {
         audit.parsed = Some(wanted.canonical());
@@ -541,7 +548,9 @@ impl Router {
             return format!("could not {intent}: this hagios keeps no snoozes (no store); ask an admin");
         };
         let author = if request.user_name.trim().is_empty() { request.user_id } else { request.user_name };
-        match snooze::run(book.as_ref(), wanted, author, request.now, &self.settings).await {
+        // A snooze holds an object's notifications from every site that has it.
+        let system = self.system_name(monitor, None);
+        match snooze::run(book.as_ref(), wanted, author, request.now, &self.settings, system).await {
             Ok(reply) => reply,
             Err(e) => {
                 audit.result = format!("failed: {e}");
@@ -622,7 +631,7 @@ impl Router {
         progress: Progress<'_>,
     ) -> String {
         let author = self.policy.author(request.user_id);
-        let backend = &self.settings.backend_name;
+        let backend = self.system_name(monitor, Some(&act.site));
         let steps = |step: Step| progress(waiting(act, backend, &step));
         match monitor.execute_at_with(&act.site, &act.action, author, &steps).await {
             Ok(Outcome::Confirmed(detail)) => {
@@ -646,6 +655,12 @@ impl Router {
                 format!("could not {}: {e}", act.intent)
             }
         }
+    }
+
+    /// How replies name the monitoring system at `site` (at every site, for `None`): as the
+    /// monitor knows it, else as configured.
+    fn system_name<'a>(&'a self, monitor: &dyn Monitor, site: Option<&str>) -> &'a str {
+        monitor.system(site).map_or(self.settings.backend_name.as_str(), |system| system.name())
     }
 
     /// The text without a leading bot mention, trimmed, its command word lowercased.

@@ -2,12 +2,14 @@
 //! east and west (Nagios numbers downtimes from 1 at every site). A command acts only at the site
 //! it was checked and authorized against, and refuses when that site is not clear.
 
-use crate::testing::{fixture, policy, RecordingDesk, SETTINGS};
+use crate::router::Settings;
+use crate::testing::{fixture, policy, MemoryBook, RecordingDesk, SETTINGS};
 use crate::{Request, Router, Thread};
 use async_trait::async_trait;
-use hagios_domain::{Action, HostObject, ObjectRef, Outcome, SiteObject, SiteSnapshots, Snapshot};
+use hagios_domain::{Action, HostObject, ObjectRef, Outcome, SiteObject, SiteSnapshots, Snapshot, Step, System};
 use hagios_monitor::{Monitor, MonitorError, Steps};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// east: the fixture plus app01 (db01 in host group db-servers); west: the fixture with db01 in no
 /// host group. Both have db01!MySQL and downtimes #7 and #8. `silent` sites did not answer.
@@ -25,10 +27,21 @@ fn two_sites(silent: &[&str]) -> SiteSnapshots {
     SiteSnapshots::spanning(vec![("east".into(), east), ("west".into(), west)], silent)
 }
 
-/// The bot's monitor over `two_sites`, recording where each action was sent.
+/// The bot's monitor over `two_sites`, recording where each action was sent; each site runs the
+/// system its agent said.
 struct Sites {
     state: Arc<SiteSnapshots>,
     sent: Mutex<Vec<(String, Action)>>,
+    systems: Vec<(&'static str, System)>,
+}
+
+/// What the agents of east and west said they run, unless a test says otherwise.
+const EAST_ICINGA_WEST_NAGIOS: [(&str, System); 2] = [("east", System::Icinga2), ("west", System::Nagios)];
+
+impl Sites {
+    fn new(silent: &[&str], systems: &[(&'static str, System)]) -> Self {
+        Sites { state: Arc::new(two_sites(silent)), sent: Mutex::default(), systems: systems.to_vec() }
+    }
 }
 
 #[async_trait]
@@ -45,6 +58,12 @@ impl Monitor for Sites {
         Err(MonitorError::Refused("the command names no site".into()))
     }
 
+    fn system(&self, site: Option<&str>) -> Option<System> {
+        let mut systems = self.systems.iter().filter(|(name, _)| site.is_none_or(|site| site == *name));
+        let (_, first) = systems.next()?;
+        systems.all(|(_, system)| system == first).then_some(*first)
+    }
+
     async fn site_snapshots(&self) -> Result<Arc<SiteSnapshots>, MonitorError> {
         Ok(Arc::clone(&self.state))
     }
@@ -54,21 +73,31 @@ impl Monitor for Sites {
         site: &str,
         action: &Action,
         _: &str,
-        _: Steps<'_>,
+        steps: Steps<'_>,
     ) -> Result<Outcome, MonitorError> {
         self.sent.lock().expect("not poisoned").push((site.to_owned(), action.clone()));
+        steps(Step::Sent { state_every: None, answer_within: Duration::from_secs(25) });
         Ok(Outcome::Confirmed(format!("seen at {site}")))
     }
 }
 
 /// What `text` from `user_id` in `thread` became: the reply and where actions were sent.
 fn send(silent: &[&str], user_id: &str, thread: Thread, text: &str) -> (String, Vec<(String, Action)>) {
-    let monitor = Sites { state: Arc::new(two_sites(silent)), sent: Mutex::default() };
+    let monitor = Sites::new(silent, &EAST_ICINGA_WEST_NAGIOS);
     let router = Router::with_settings(policy(), SETTINGS.clone()).with_desk(Arc::new(RecordingDesk::default()));
+    let (reply, _) = exchange(&router, &monitor, user_id, thread, text);
+    (reply, monitor.sent.into_inner().expect("not poisoned"))
+}
+
+/// The reply to `text` from `user_id` in `thread`, and how it stood while it waited.
+fn exchange(router: &Router, monitor: &Sites, user_id: &str, thread: Thread, text: &str) -> (String, Vec<String>) {
     let request = Request { user_id, user_name: "someone", text, thread, now: crate::testing::NOW };
     let runtime = tokio::runtime::Builder::new_current_thread().build().expect("a test runtime starts");
-    let dispatch = runtime.block_on(router.dispatch(&request, &monitor));
-    (dispatch.reply, monitor.sent.into_inner().expect("not poisoned"))
+    let progress = Mutex::new(Vec::new());
+    let dispatch = runtime.block_on(router.dispatch_with(&request, monitor, &|reply| {
+        progress.lock().expect("not poisoned").push(reply);
+    }));
+    (dispatch.reply, progress.into_inner().expect("not poisoned"))
 }
 
 fn sites_of(sent: &[(String, Action)]) -> Vec<&str> {
@@ -207,4 +236,26 @@ fn problems_show_each_sites_objects_and_say_which_site_did_not_answer() {
     // Host groups are each site's own: only east's db01 is in db-servers.
     let (reply, _) = send(&[], "U1", Thread::None, "problems hostgroup:db-servers");
     assert!(reply.contains("east:db01") && !reply.contains("west:"), "{reply}");
+}
+
+#[test]
+fn each_reply_names_the_system_at_the_site_the_command_goes_to() {
+    let router = Router::with_settings(policy(), Settings::default()).with_snooze_book(Arc::new(MemoryBook::default()));
+    let mixed = Sites::new(&[], &EAST_ICINGA_WEST_NAGIOS);
+    let said = |monitor: &Sites, text: &str| exchange(&router, monitor, "U1", Thread::None, text);
+    let (reply, progress) = said(&mixed, "recheck east:db01");
+    assert_eq!(progress, ["recheck east:db01 — sent to Icinga 2, waiting for it to confirm"]);
+    assert_eq!(reply, "rechecked east:db01 — confirmed by Icinga 2 (seen at east)");
+    let (reply, progress) = said(&mixed, "recheck west:db01");
+    assert_eq!(progress, ["recheck west:db01 — sent to Nagios, waiting for it to confirm"]);
+    assert_eq!(reply, "rechecked west:db01 — confirmed by Nagios (seen at west)");
+    let (reply, _) = said(&mixed, "host remove east:app01");
+    assert!(reply.contains(" in Icinga 2; nothing happens until you reply `yes`"), "{reply}");
+    // A snooze holds an object's notifications from every site: it names their system only when
+    // they all run the same one.
+    let (reply, _) = said(&mixed, "snooze app01 1h");
+    assert!(reply.contains("; the monitoring system is not told"), "{reply}");
+    let all_nagios = Sites::new(&[], &[("east", System::Nagios), ("west", System::Nagios)]);
+    let (reply, _) = said(&all_nagios, "snooze app01 1h");
+    assert!(reply.contains("; Nagios is not told"), "{reply}");
 }

@@ -3,11 +3,11 @@
 
 use crate::commands::{self, Input};
 use crate::router::Settings;
-use crate::{Dispatch, Policy, Request, Role, Router, Thread, User};
+use crate::{Dispatch, Policy, Request, Role, Router, SnoozeBook, SnoozeBookError, Thread, User};
 use async_trait::async_trait;
 use hagios_domain::{
     Action, Downtime, HostObject, HostView, Inventory, ObjectRef, Outcome, ServiceView, SiteObject, SiteSnapshots,
-    Snapshot, State, Status,
+    Snapshot, Snooze, State, Status,
 };
 use hagios_monitor::{Monitor, MonitorError, Steps};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -345,5 +345,31 @@ impl crate::Desk for RecordingDesk {
     ) -> Result<crate::DeskAnswer, crate::DeskError> {
         self.0.lock().expect("no test panicked while holding the lock").push(request.clone());
         Ok(crate::DeskAnswer { text: format!("desk: {}", request.canonical()), attachment: None })
+    }
+}
+
+/// The store's behaviour in memory: one snooze per object, a running one keeps its start.
+#[derive(Default)]
+pub(crate) struct MemoryBook(Mutex<Vec<Snooze>>);
+
+#[async_trait]
+impl SnoozeBook for MemoryBook {
+    async fn put(&self, snooze: Snooze, now: i64) -> Result<Snooze, SnoozeBookError> {
+        let mut kept = self.0.lock().unwrap();
+        let since = kept.iter().find(|s| s.object == snooze.object && s.active(now)).map_or(snooze.since, |s| s.since);
+        kept.retain(|s| s.object != snooze.object);
+        let snooze = Snooze { since, ..snooze };
+        kept.push(snooze.clone());
+        Ok(snooze)
+    }
+
+    async fn end(&self, object: &ObjectRef, now: i64) -> Result<bool, SnoozeBookError> {
+        let mut kept = self.0.lock().unwrap();
+        let running = kept.iter_mut().find(|s| &s.object == object && s.active(now));
+        Ok(running.map(|s| s.until = now).is_some())
+    }
+
+    async fn all(&self) -> Result<Vec<Snooze>, SnoozeBookError> {
+        Ok(self.0.lock().unwrap().clone())
     }
 }

@@ -7,6 +7,7 @@ use crate::observe::{certificates, probe};
 use crate::run::{observe_process, open_spool};
 use crate::sources::nagios_status::StatusMirror;
 use crate::StartError;
+use hagios_domain::System;
 use hagios_link::agent::AgentLink;
 use hagios_link::certs::Role;
 use hagios_link::config::agent_site;
@@ -39,6 +40,7 @@ pub async fn serve(config: Config, stop: impl Future<Output = ()>) -> Result<(),
         tls: hagios_link::tls::client_config(&tls)?,
         bots: agent.bot.0.clone(),
         site: site.clone(),
+        system: System::Nagios,
         allow: agent.allow.clone(),
         spool: spool.clone(),
         monitor: monitor.clone(),

@@ -4,6 +4,7 @@
 use crate::config::Config;
 use crate::sources::icinga_events::IcingaFeed;
 use crate::StartError;
+use hagios_domain::System;
 use hagios_monitor::icinga::events::EventStream;
 use hagios_monitor::icinga::IcingaMonitor;
 use hagios_monitor::nagios::NagiosMonitor;
@@ -27,12 +28,12 @@ impl Backend {
         if let Some(icinga) = &config.icinga {
             let monitor = IcingaMonitor::from_config(icinga)?;
             let stream = monitor.event_stream();
-            let mut backend = Self::without_feed(Arc::new(monitor), "Icinga 2");
+            let mut backend = Self::without_feed(Arc::new(monitor), System::Icinga2.name());
             backend.icinga_stream = Some(stream);
             return Ok(backend);
         }
         let nagios = config.nagios.as_ref().ok_or(StartError::Missing("no [nagios] or [icinga] section"))?;
-        Ok(Self::without_feed(Arc::new(NagiosMonitor::new(nagios.clone())), "Nagios"))
+        Ok(Self::without_feed(Arc::new(NagiosMonitor::new(nagios.clone())), System::Nagios.name()))
     }
 
     /// A backend whose notifications arrive by other ways (`hagios notify`, a bot's agents).

@@ -69,7 +69,10 @@ pub async fn serve(config: Config, stop: impl Future<Output = ()>) -> Result<(),
     let watching = certificates::watch(tls, Role::Bot, shutdown.clone());
     let accepting = tokio::spawn(link.serve(listener, shutdown));
     let monitor = Arc::new(SitesMonitor::new(sites, bot.command_timeout, leadership.permit()));
-    let served = serve_chat(config, leadership, spool, Backend::without_feed(monitor, "Nagios"), stop).await;
+    // Each site's replies name the system its agent runs (`SitesMonitor` answers which); this
+    // name is for a reply about every site when they do not all run the same.
+    let backend = Backend::without_feed(monitor, "the monitoring system");
+    let served = serve_chat(config, leadership, spool, backend, stop).await;
     halt.send_replace(true);
     accepting.await.map_err(StartError::task("agent listener"))?;
     watching.await.map_err(StartError::task("certificate watch"))?;

@@ -15,6 +15,7 @@ pub mod sites;
 pub mod snapshot;
 pub mod snooze;
 pub mod suggest;
+pub mod system;
 pub mod words;
 
 pub use action::{Action, DowntimeSpan, DowntimeTarget, Outcome, Step};
@@ -30,6 +31,7 @@ pub use snapshot::{
     Comment, CommentKind, Downtime, HostObject, HostView, Inventory, ObjectStatus, ServiceView, Snapshot, Status,
 };
 pub use snooze::Snooze;
+pub use system::System;
 pub use words::plural;
 
 /// Seconds since the Unix epoch, the unit every monitoring system here counts time in.

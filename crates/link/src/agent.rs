@@ -10,7 +10,7 @@ use crate::protocol::{
     cut, notification_frame, read_frame, step_frame, write_frame, write_frames, Frame, FrameError, Refusal, SiteState,
     MAX_FRAME_FROM_BOT_BYTES, MAX_MESSAGE_BYTES, PROTOCOL_VERSION,
 };
-use hagios_domain::{Action, Outcome, Step};
+use hagios_domain::{Action, Outcome, Step, System};
 use hagios_monitor::{Monitor, Steps};
 use hagios_spool::{RecordId, Spool};
 use rustls::pki_types::ServerName;
@@ -61,6 +61,8 @@ pub struct AgentLink {
     /// The site this agent serves: the name its certificate is issued for
     /// ([`crate::config::agent_site`]).
     pub site: String,
+    /// The monitoring system `monitor` drives, named to the bot for its chat replies.
+    pub system: System,
     /// Command kinds this site accepts (see [`COMMAND_KINDS`]).
     pub allow: Vec<String>,
     pub spool: Arc<Spool>,
@@ -203,7 +205,7 @@ impl AgentLink {
                 TcpStream::connect(bot).await.map_err(|cause| LinkError::Connect { bot: bot.to_owned(), cause })?;
             let mut stream =
                 TlsConnector::from(Arc::clone(&self.tls)).connect(server_name, tcp).await.map_err(LinkError::Tls)?;
-            let hello = Frame::Hello { version: PROTOCOL_VERSION, site: self.site.clone() };
+            let hello = Frame::Hello { version: PROTOCOL_VERSION, site: self.site.clone(), system: Some(self.system) };
             write_frame(&mut stream, &hello).await?;
             match read_frame(&mut stream, MAX_FRAME_FROM_BOT_BYTES).await? {
                 Some(Frame::Welcome { .. }) => Ok(stream),

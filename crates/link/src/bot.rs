@@ -10,7 +10,7 @@ use crate::quota::{Admission, Quotas};
 use crate::sites::{Registration, Sites};
 use crate::tls::certified_site;
 use async_trait::async_trait;
-use hagios_domain::Notification;
+use hagios_domain::{Notification, System};
 use hagios_spool::{RecordId, Spool};
 use rustls::ServerConfig;
 use std::net::SocketAddr;
@@ -105,12 +105,12 @@ impl BotLink {
         stream: TcpStream,
         peer: SocketAddr,
     ) -> Result<String, SessionError> {
-        let (mut stream, site) = tokio::time::timeout(HANDSHAKE_TIMEOUT, self.handshake(acceptor, stream))
+        let (mut stream, site, system) = tokio::time::timeout(HANDSHAKE_TIMEOUT, self.handshake(acceptor, stream))
             .await
             .map_err(|_| SessionError::Refused(format!("no handshake within {HANDSHAKE_TIMEOUT:?}")))??;
-        tracing::info!(%peer, %site, "agent connected");
+        tracing::info!(%peer, %site, system = system.map(System::name), "agent connected");
         let (outbox, frames) = mpsc::channel(64);
-        let registration = self.sites.register(&site, outbox.clone());
+        let registration = self.sites.register(&site, system, outbox.clone());
         let (reader, writer) = tokio::io::split(&mut stream);
         let writing = write_frames(writer, frames, self.heartbeat);
         let reading = self.read_frames(reader, &site, &registration, outbox);
@@ -127,13 +127,13 @@ impl BotLink {
         &self,
         acceptor: TlsAcceptor,
         stream: TcpStream,
-    ) -> Result<(tokio_rustls::server::TlsStream<TcpStream>, String), SessionError> {
+    ) -> Result<(tokio_rustls::server::TlsStream<TcpStream>, String, Option<System>), SessionError> {
         let mut stream = acceptor.accept(stream).await.map_err(SessionError::Tls)?;
         let refusal = match read_frame(&mut stream, MAX_FRAME_BYTES).await {
             // The reason names the field, never its content.
             Err(e @ FrameError::Field { .. }) => e.to_string(),
             Err(e) => return Err(e.into()),
-            Ok(Some(Frame::Hello { version, site })) if version == PROTOCOL_VERSION => {
+            Ok(Some(Frame::Hello { version, site, system })) if version == PROTOCOL_VERSION => {
                 let end_entity = stream.get_ref().1.peer_certificates().and_then(|certs| certs.first());
                 // The site is the certificate's name byte for byte: `NAGIOS01` is not `nagios01`.
                 match end_entity.and_then(certified_site) {
@@ -142,7 +142,7 @@ impl BotLink {
                             warn_of_expiry(end_entity, &site);
                         }
                         write_frame(&mut stream, &Frame::Welcome { version: PROTOCOL_VERSION }).await?;
-                        return Ok((stream, site));
+                        return Ok((stream, site, system));
                     }
                     Some(certified) => format!(
                         "this agent's certificate is issued for site `{certified}`, not {site:?}: leave [nagios] site \

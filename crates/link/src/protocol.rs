@@ -1,7 +1,7 @@
 //! The wire protocol between agent and bot: typed serde frames, each a big-endian u32 length
 //! followed by that many bytes of JSON, with a size cap checked before anything is allocated.
 //!
-//! A connection starts with the agent's `Hello { version, site }`; the bot answers `Welcome` or
+//! A connection starts with the agent's `Hello { version, site, system }`; the bot answers `Welcome` or
 //! `Refused { reason }` and closes. After that either side may send any frame; requests carry
 //! ids so answers can come back in any order, a command's steps under its id before its answer.
 //!
@@ -9,7 +9,7 @@
 //! cannot push a megabyte "site name" into the other side's log or spool.
 
 use hagios_domain::{
-    Action, Comment, Downtime, HostView, Inventory, Notification, Outcome, ServiceView, Snapshot, Status, Step,
+    Action, Comment, Downtime, HostView, Inventory, Notification, Outcome, ServiceView, Snapshot, Status, Step, System,
 };
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -19,7 +19,8 @@ use tokio::sync::mpsc;
 
 /// The protocol version this build speaks. Bump it when a frame changes incompatibly.
 /// 3: a command's outcome may be `not_applied`.
-/// 4: the agent reports a command's steps (`CommandStep`) before its result.
+/// 4: the agent reports a command's steps (`CommandStep`) before its result, and names the
+///    monitoring system it runs in its `Hello`.
 pub const PROTOCOL_VERSION: u32 = 4;
 
 /// The largest frame either side accepts. A site's whole state travels in one frame, and
@@ -52,8 +53,16 @@ const LENGTH_BYTES: usize = 4;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "frame", rename_all = "snake_case")]
 pub enum Frame {
-    /// Agent → bot, first frame: the protocol version it speaks and the site it serves.
-    Hello { version: u32, site: String },
+    /// Agent → bot, first frame: the protocol version it speaks, the site it serves and the
+    /// monitoring system that site runs, which chat replies about the site name. Agents of
+    /// version 4 built before `system` was added leave it out: their site's replies then say
+    /// "the monitoring system".
+    Hello {
+        version: u32,
+        site: String,
+        #[serde(default)]
+        system: Option<System>,
+    },
     /// Bot → agent: the handshake is accepted.
     Welcome { version: u32 },
     /// Either side, then it closes: why the connection is not accepted.
@@ -418,7 +427,7 @@ mod tests {
     #[test]
     fn frames_round_trip_through_bytes() {
         let frames = [
-            Frame::Hello { version: PROTOCOL_VERSION, site: "nagios01".into() },
+            Frame::Hello { version: PROTOCOL_VERSION, site: "nagios01".into(), system: Some(System::Icinga2) },
             command(),
             Frame::CommandStep {
                 id: 7,
@@ -441,6 +450,19 @@ mod tests {
         }
         assert_eq!(decoded, frames);
         assert!(rest.is_empty());
+    }
+
+    #[test]
+    fn a_hello_names_the_system_and_one_from_an_earlier_version_4_agent_still_decodes() {
+        let body = |json: &str| {
+            let mut wire = (json.len() as u32).to_be_bytes().to_vec();
+            wire.extend_from_slice(json.as_bytes());
+            decode(&wire, MAX_FRAME_BYTES).unwrap().unwrap().0
+        };
+        let icinga = body(r#"{"frame":"hello","version":4,"site":"east","system":"icinga2"}"#);
+        assert_eq!(icinga, Frame::Hello { version: 4, site: "east".into(), system: Some(System::Icinga2) });
+        let earlier = body(r#"{"frame":"hello","version":4,"site":"east"}"#);
+        assert_eq!(earlier, Frame::Hello { version: 4, site: "east".into(), system: None });
     }
 
     #[test]
@@ -536,7 +558,7 @@ mod tests {
         /// Whatever a site name holds, one over the cap or with a control character never decodes.
         #[test]
         fn hello_sites_over_the_cap_or_with_controls_are_refused(site in ".{0,100}") {
-            let wire = encode(&Frame::Hello { version: PROTOCOL_VERSION, site: site.clone() }).unwrap();
+            let wire = encode(&Frame::Hello { version: PROTOCOL_VERSION, site: site.clone(), system: Some(System::Nagios) }).unwrap();
             let decoded = decode(&wire, MAX_FRAME_BYTES);
             let acceptable = site.len() <= MAX_SITE_BYTES && !site.chars().any(char::is_control);
             prop_assert_eq!(decoded.is_ok(), acceptable, "{:?}", site);
@@ -564,7 +586,7 @@ mod tests {
         let mut escape_host = notification("web01");
         escape_host.object.host = "web\u{1b}[2J01".into();
         let hostile = [
-            Frame::Hello { version: PROTOCOL_VERSION, site: long(MAX_SITE_BYTES) },
+            Frame::Hello { version: PROTOCOL_VERSION, site: long(MAX_SITE_BYTES), system: Some(System::Nagios) },
             Frame::Refused { reason: long(MAX_MESSAGE_BYTES) },
             Frame::Notification { record: long(MAX_RECORD_BYTES), notification: notification("web01") },
             Frame::Notification { record: "1-2-3".into(), notification: notification(&long(MAX_NAME_BYTES)) },

@@ -4,9 +4,9 @@
 
 use crate::protocol::{Frame, Refusal, MAX_STEPS_PER_COMMAND};
 use async_trait::async_trait;
-use hagios_domain::{Action, Outcome, Permit, SiteSnapshots, Snapshot, Step};
+use hagios_domain::{Action, Outcome, Permit, SiteSnapshots, Snapshot, Step, System};
 use hagios_monitor::{Monitor, MonitorError, SingleFlight, Steps};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -39,9 +39,10 @@ struct Connection {
 #[derive(Default)]
 pub struct Sites {
     connections: Mutex<BTreeMap<String, Connection>>,
-    /// Every site that connected since the bot started: one that is gone now is a site that does
-    /// not answer, not a site that does not exist.
-    known: Mutex<BTreeSet<String>>,
+    /// Every site that connected since the bot started, with the monitoring system its agent
+    /// said it runs (`None` from an agent that did not say): one that is gone now is a site that
+    /// does not answer, not a site that does not exist, and replies still name its system.
+    known: Mutex<BTreeMap<String, Option<System>>>,
     next_number: AtomicU64,
 }
 
@@ -89,12 +90,13 @@ impl Drop for Registration {
 }
 
 impl Sites {
-    /// Registers a freshly accepted agent; a newer connection of a site replaces an older one.
-    pub fn register(self: &Arc<Self>, site: &str, outbox: mpsc::Sender<Frame>) -> Registration {
+    /// Registers a freshly accepted agent of a site running `system`; a newer connection of a
+    /// site replaces an older one.
+    pub fn register(self: &Arc<Self>, site: &str, system: Option<System>, outbox: mpsc::Sender<Frame>) -> Registration {
         let number = self.next_number.fetch_add(1, Ordering::Relaxed);
         let pending = Pending::default();
         let connection = Connection { number, outbox, pending: Arc::clone(&pending) };
-        self.known.lock().expect("known sites lock").insert(site.to_owned());
+        self.known.lock().expect("known sites lock").insert(site.to_owned(), system);
         let mut connections = self.connections.lock().expect("sites lock");
         connections.insert(site.to_owned(), connection);
         metrics::gauge!(crate::AGENTS_CONNECTED).set(connections.len() as f64);
@@ -109,7 +111,21 @@ impl Sites {
 
     /// Every site that connected since the bot started, sorted.
     pub fn known(&self) -> Vec<String> {
-        self.known.lock().expect("known sites lock").iter().cloned().collect()
+        self.known.lock().expect("known sites lock").keys().cloned().collect()
+    }
+
+    /// The monitoring system at `site`, as its agent said when it last connected; for `None`,
+    /// the one every site that connected runs, when they all said the same.
+    pub fn system(&self, site: Option<&str>) -> Option<System> {
+        let known = self.known.lock().expect("known sites lock");
+        match site {
+            Some(site) => known.get(site).copied().flatten(),
+            None => {
+                let mut systems = known.values().copied();
+                let first = systems.next().flatten()?;
+                systems.all(|system| system == Some(first)).then_some(first)
+            }
+        }
     }
 
     fn connection(&self, site: &str) -> Option<Connection> {
@@ -348,6 +364,11 @@ impl Monitor for SitesMonitor {
             "the command names no site, and this bot serves several (connected: {}); name the site",
             self.sites.connected().join(", ")
         )))
+    }
+
+    /// What each site's agent said it runs.
+    fn system(&self, site: Option<&str>) -> Option<System> {
+        self.sites.system(site)
     }
 
     /// Read at most [`STATE_SHARED_FOR`] ago, every site asked at once; callers asking at the same

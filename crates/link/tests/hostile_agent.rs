@@ -265,7 +265,7 @@ async fn oversized_fields_end_the_connection_and_reach_neither_log_nor_spool() {
         Frame::CommandResult { id: 1, result: Ok(Outcome::Confirmed(huge(1_000_000))) },
         Frame::State { id: 1, result: Err(refusal()) },
         Frame::Refused { reason: huge(1_000_000) },
-        Frame::Hello { version: 2, site: huge(1_000_000) },
+        Frame::Hello { version: 2, site: huge(1_000_000), system: None },
     ];
     for frame in &hostile {
         let mut west = HostileAgent::welcomed(&bot, pki.path(), "west", "west").await;

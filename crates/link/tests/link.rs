@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use hagios_domain::{Action, Notification, ObjectRef, Outcome, Permit};
+use hagios_domain::{Action, Notification, ObjectRef, Outcome, Permit, System};
 use hagios_link::agent::COMMAND_KINDS;
 use hagios_link::certs::{self, Role, Validity};
 use hagios_link::protocol::{encode, read_frame, write_frame, Frame, MAX_FRAME_BYTES, PROTOCOL_VERSION};
@@ -137,6 +137,45 @@ async fn the_same_host_at_two_sites_is_acted_on_only_at_the_site_named_and_a_gon
     let err = monitor.execute_at("west", &recheck, "alice").await.unwrap_err().to_string();
     assert!(err.contains("site `west`: the agent is not connected"), "{err}");
     assert!(east.monitor.executed.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn each_site_is_named_by_the_system_its_agent_runs_and_all_sites_only_when_they_agree() {
+    let pki = pki();
+    let bot = start_bot(pki.path()).await;
+    let east = start_agent_of(System::Icinga2, pki.path(), &[&bot.address], "east", vec!["db01"], &COMMAND_KINDS);
+    let _west = start_agent_of(System::Nagios, pki.path(), &[&bot.address], "west", vec!["app01"], &COMMAND_KINDS);
+    let monitor = SitesMonitor::new(Arc::clone(&bot.sites), PATIENCE, Permit::always());
+    eventually(|| (bot.sites.connected() == ["east", "west"]).then_some(())).await;
+    assert_eq!(monitor.system(Some("east")), Some(System::Icinga2));
+    assert_eq!(monitor.system(Some("west")), Some(System::Nagios));
+    assert_eq!(monitor.system(Some("north")), None, "a site that never connected runs nothing known");
+    assert_eq!(monitor.system(None), None, "Icinga 2 and Nagios have no common name");
+
+    // A gone site is still named by what it ran; with only Nagios sites left, so are all sites.
+    drop(east);
+    eventually(|| (bot.sites.connected() == ["west"]).then_some(())).await;
+    assert_eq!(monitor.system(Some("east")), Some(System::Icinga2));
+    let _north = start_agent(pki.path(), &[&bot.address], "north", vec!["web01"], &COMMAND_KINDS);
+    let _east = start_agent_of(System::Nagios, pki.path(), &[&bot.address], "east", vec!["db01"], &COMMAND_KINDS);
+    eventually(|| (bot.sites.connected() == ["east", "north", "west"]).then_some(())).await;
+    assert_eq!(monitor.system(Some("east")), Some(System::Nagios), "a site's newest agent says what it runs");
+    assert_eq!(monitor.system(None), Some(System::Nagios));
+}
+
+#[tokio::test]
+async fn an_agent_of_version_4_that_names_no_system_is_welcomed_and_its_site_named_by_no_system() {
+    let pki = pki();
+    let bot = start_bot(pki.path()).await;
+    let east = agent_cert(pki.path(), "east");
+    let unnamed = Frame::Hello { version: PROTOCOL_VERSION, site: "east".into(), system: None };
+    let mut stream = tls_to_bot(&bot.address, pki.path(), Some(&east)).await.unwrap();
+    write_frame(&mut stream, &unnamed).await.unwrap();
+    let welcome = read_frame(&mut stream, MAX_FRAME_BYTES).await.unwrap();
+    assert!(matches!(welcome, Some(Frame::Welcome { .. })), "{welcome:?}");
+    eventually(|| (bot.sites.connected() == ["east"]).then_some(())).await;
+    assert_eq!(bot.sites.system(Some("east")), None);
+    assert_eq!(bot.sites.system(None), None);
 }
 
 #[tokio::test]
@@ -277,13 +316,13 @@ async fn the_bot_refuses_every_peer_that_is_not_a_current_agent_of_its_ca() {
         panic!("a site claim the certificate does not back must be refused");
     };
     assert!(reason.contains("issued for site `east`, not \"west\""), "{reason}");
-    let future = Frame::Hello { version: PROTOCOL_VERSION + 1, site: "east".into() };
+    let future = Frame::Hello { version: PROTOCOL_VERSION + 1, site: "east".into(), system: Some(System::Nagios) };
     let Some(Frame::Refused { reason }) = try_hello(&bot.address, pki.path(), Some(&east), future).await else {
         panic!("an unknown version must be refused");
     };
     assert!(reason.contains(&format!("protocol version {} is not supported", PROTOCOL_VERSION + 1)), "{reason}");
     // The release before, whose agents report no steps of a command, is told what to do.
-    let older = Frame::Hello { version: 3, site: "east".into() };
+    let older = Frame::Hello { version: 3, site: "east".into(), system: None };
     let Some(Frame::Refused { reason }) = try_hello(&bot.address, pki.path(), Some(&east), older).await else {
         panic!("an older version must be refused");
     };

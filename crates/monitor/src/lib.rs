@@ -13,7 +13,7 @@ mod validate;
 use async_trait::async_trait;
 pub use cadence::Cadence;
 pub use evidence::EvidenceHub;
-use hagios_domain::{Action, Outcome, SiteSnapshots, Snapshot, Step};
+use hagios_domain::{Action, Outcome, SiteSnapshots, Snapshot, Step, System};
 pub use single_flight::SingleFlight;
 use std::sync::Arc;
 
@@ -115,6 +115,13 @@ pub trait Monitor: Send + Sync {
     /// notifications as evidence; whoever receives notifications for this site publishes
     /// each into it. `None` where notifications prove nothing a command waits for.
     fn evidence(&self) -> Option<EvidenceHub> {
+        None
+    }
+
+    /// The monitoring system at `site` — at every site this backend spans, for `None`, when they
+    /// all run the same — where the backend knows it from its sites: a bot's agents each say
+    /// which they run. `None` where chat names the one configured backend.
+    fn system(&self, _site: Option<&str>) -> Option<System> {
         None
     }
 

@@ -142,13 +142,15 @@ fn parse_list(captures: &Captures<'_>, input: &Input<'_>) -> Result<Parsed, Pars
     }
 }
 
-/// Carries out an authorized request; the reply and the audit result.
+/// Carries out an authorized request; the reply and the audit result. `system` is how the reply
+/// names the monitoring system, which a snooze leaves alone.
 pub(crate) async fn run(
     book: &dyn SnoozeBook,
     request: SnoozeRequest,
     author: &str,
     now: i64,
     settings: &Settings,
+    system: &str,
 ) -> Result<String, SnoozeBookError> {
     let zone = &settings.timezone;
     match request {
@@ -161,7 +163,7 @@ pub(crate) async fn run(
                 kept.object,
                 format_local(kept.until, zone),
                 format_length(kept.until - now),
-                settings.backend_name,
+                system,
             ))
         }
         SnoozeRequest::End { object } => Ok(if book.end(&object, now).await? {
@@ -197,35 +199,7 @@ pub(crate) async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{Chat, NOW};
-    use std::sync::Mutex;
-
-    /// The store's behaviour in memory: one snooze per object, a running one keeps its start.
-    #[derive(Default)]
-    pub(crate) struct MemoryBook(Mutex<Vec<Snooze>>);
-
-    #[async_trait]
-    impl SnoozeBook for MemoryBook {
-        async fn put(&self, snooze: Snooze, now: i64) -> Result<Snooze, SnoozeBookError> {
-            let mut kept = self.0.lock().unwrap();
-            let since =
-                kept.iter().find(|s| s.object == snooze.object && s.active(now)).map_or(snooze.since, |s| s.since);
-            kept.retain(|s| s.object != snooze.object);
-            let snooze = Snooze { since, ..snooze };
-            kept.push(snooze.clone());
-            Ok(snooze)
-        }
-
-        async fn end(&self, object: &ObjectRef, now: i64) -> Result<bool, SnoozeBookError> {
-            let mut kept = self.0.lock().unwrap();
-            let running = kept.iter_mut().find(|s| &s.object == object && s.active(now));
-            Ok(running.map(|s| s.until = now).is_some())
-        }
-
-        async fn all(&self) -> Result<Vec<Snooze>, SnoozeBookError> {
-            Ok(self.0.lock().unwrap().clone())
-        }
-    }
+    use crate::testing::{Chat, MemoryBook, NOW};
 
     #[test]
     fn snooze_list_and_unsnooze_go_through_the_book_and_the_audit() {

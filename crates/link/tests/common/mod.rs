@@ -3,7 +3,7 @@
 
 #![allow(dead_code)] // each test binary uses its own part
 
-use hagios_domain::{Action, HostObject, Notification, Outcome, Snapshot, Step};
+use hagios_domain::{Action, HostObject, Notification, Outcome, Snapshot, Step, System};
 use hagios_link::agent::AgentLink;
 use hagios_link::bot::{BotLink, Inbox};
 use hagios_link::certs::{self, Role};
@@ -136,8 +136,20 @@ pub struct RunningAgent {
     _stop: watch::Sender<bool>,
 }
 
-/// An agent for `site` (its certificate issued now if need be) dialing each of `bots`.
+/// A Nagios agent for `site` (its certificate issued now if need be) dialing each of `bots`.
 pub fn start_agent(pki: &Path, bots: &[&str], site: &str, hosts: Vec<&'static str>, allow: &[&str]) -> RunningAgent {
+    start_agent_of(System::Nagios, pki, bots, site, hosts, allow)
+}
+
+/// An agent for `site` that names `system` as what it runs, dialing each of `bots`.
+pub fn start_agent_of(
+    system: System,
+    pki: &Path,
+    bots: &[&str],
+    site: &str,
+    hosts: Vec<&'static str>,
+    allow: &[&str],
+) -> RunningAgent {
     let tls = agent_cert(pki, site);
     let spool_dir = tempfile::tempdir().unwrap();
     let spool = Arc::new(Spool::open(spool_dir.path()).unwrap());
@@ -152,6 +164,7 @@ pub fn start_agent(pki: &Path, bots: &[&str], site: &str, hosts: Vec<&'static st
         tls: client_config(&tls).unwrap(),
         bots: bots.iter().map(|bot| (*bot).to_owned()).collect(),
         site: site.to_owned(),
+        system,
         allow: allow.iter().map(|kind| (*kind).to_owned()).collect(),
         spool: Arc::clone(&spool),
         monitor: monitor.clone(),
@@ -233,7 +246,7 @@ pub async fn tls_to_bot(bot: &str, pki: &Path, client: Option<&TlsConfig>) -> Op
 }
 
 pub fn hello(site: &str) -> Frame {
-    Frame::Hello { version: PROTOCOL_VERSION, site: site.into() }
+    Frame::Hello { version: PROTOCOL_VERSION, site: site.into(), system: Some(System::Nagios) }
 }
 
 /// Sends `hello` over a fresh TLS connection with `client`'s certificate (or none); returns
