@@ -456,6 +456,41 @@ fn stock_nagios(dir: &std::path::Path) -> Option<hagios_testkit::NagiosInstance>
     })
 }
 
+/// The bot's Slack messages once they satisfy `done`, waiting up to a minute (status.dat comes
+/// every 10 s at Debian's cadence).
+fn bot_messages_when(
+    runtime: &tokio::runtime::Runtime,
+    slack: &FakeSlack,
+    what: &str,
+    done: &dyn Fn(&[Message]) -> bool,
+) -> Vec<Message> {
+    runtime.block_on(slack.wait_until(what, Duration::from_secs(60), |fake| done(&fake.bot_messages())));
+    slack.bot_messages()
+}
+
+/// `web01!Apt` goes CRITICAL on the [`stock_nagios`] site: its alert in the default channel (a
+/// group of one, as the stock default route groups), once its member line is in the thread and
+/// commands there know the group.
+fn stock_alert(
+    runtime: &tokio::runtime::Runtime,
+    slack: &FakeSlack,
+    nagios: &hagios_testkit::NagiosInstance,
+) -> Message {
+    nagios.submit_service_result("web01", "Apt", 2, "CRITICAL - 3 security updates");
+    let alert_of = |messages: &[Message]| {
+        messages
+            .iter()
+            .find(|m| !m.is_reply() && m.channel == "C0ALERTS" && m.text.contains("on web01 CRITICAL"))
+            .cloned()
+    };
+    let messages = bot_messages_when(runtime, slack, "the alert in the default channel", &|m| alert_of(m).is_some());
+    let alert = alert_of(&messages).expect("alert");
+    bot_messages_when(runtime, slack, "its member in the thread", &|m| {
+        !replies_in(m, &alert, "web01!Apt PROBLEM").is_empty()
+    });
+    alert
+}
+
 /// A new user's on call on Nagios as Debian ships it (status.dat every 10 s, environment macros
 /// off, contrib/nagios/hagios.cfg as documented): a default channel, no `[[route]]`, and the
 /// default route paging the schedule. CRITICAL → alice (on call) mentioned in the alert's thread
@@ -484,20 +519,9 @@ fn stock_nagios_without_routes_pages_from_the_default_route_until_an_ack_from_ch
     slack.add_user("U0BOB", "Bob");
     let _bot = Running(common::start_run(&config, &common::SLACK_TOKENS));
     runtime.block_on(slack.wait_connected(PATIENCE));
-    let wait_for = |what: &str, done: &dyn Fn(&[Message]) -> bool| {
-        runtime.block_on(slack.wait_until(what, Duration::from_secs(60), |fake| done(&fake.bot_messages())));
-        slack.bot_messages()
-    };
-    let alert_of = |messages: &[Message]| {
-        messages
-            .iter()
-            .find(|m| !m.is_reply() && m.channel == "C0ALERTS" && m.text.contains("on web01 CRITICAL"))
-            .cloned()
-    };
+    let wait_for = |what: &str, done: &dyn Fn(&[Message]) -> bool| bot_messages_when(&runtime, &slack, what, done);
 
-    nagios.submit_service_result("web01", "Apt", 2, "CRITICAL - 3 security updates");
-    let messages = wait_for("the alert in the default channel", &|m| alert_of(m).is_some());
-    let alert = alert_of(&messages).expect("alert");
+    let alert = stock_alert(&runtime, &slack, &nagios);
     wait_for("alice paged", &|m| !replies_in(m, &alert, "<@U0ALICE>").is_empty());
     let paged = std::time::Instant::now();
 
@@ -527,21 +551,9 @@ fn escalate_in_a_thread_opened_before_paging_was_configured_pages_the_first_step
     slack.add_user("U0ALICE", "Alice");
     let mut bot = Running(common::start_run(&config, &common::SLACK_TOKENS));
     runtime.block_on(slack.wait_connected(PATIENCE));
-    let wait_for = |what: &str, done: &dyn Fn(&[Message]) -> bool| {
-        runtime.block_on(slack.wait_until(what, Duration::from_secs(60), |fake| done(&fake.bot_messages())));
-        slack.bot_messages()
-    };
-    let alert_of = |messages: &[Message]| {
-        messages
-            .iter()
-            .find(|m| !m.is_reply() && m.channel == "C0ALERTS" && m.text.contains("on web01 CRITICAL"))
-            .cloned()
-    };
+    let wait_for = |what: &str, done: &dyn Fn(&[Message]) -> bool| bot_messages_when(&runtime, &slack, what, done);
 
-    nagios.submit_service_result("web01", "Apt", 2, "CRITICAL - 3 security updates");
-    let messages = wait_for("the alert", &|m| alert_of(m).is_some());
-    let alert = alert_of(&messages).expect("alert");
-    wait_for("its member in the thread", &|m| !replies_in(m, &alert, "web01!Apt PROBLEM").is_empty());
+    let alert = stock_alert(&runtime, &slack, &nagios);
     slack.mention("U0ALICE", "C0ALERTS", Some(&alert.ts), "escalate");
     let messages = wait_for("the refusal", &|m| !replies_in(m, &alert, "cannot be paged").is_empty());
     let refusal = &replies_in(&messages, &alert, "cannot be paged")[0].text;
