@@ -43,10 +43,16 @@ pub enum ChatEvent {
         /// The thread it was typed in: commands there may leave out the incident's host/service.
         thread: Option<MessageRef>,
         text: String,
+        /// The platform's id of the event, where the next leader may read it again (Matrix
+        /// resumes from the position kept by [`ChatEvent::Synced`]): it is carried out once.
+        event_id: Option<String>,
     },
     /// A button pressed on a message hagios posted; `command` is the chat command it stands for.
     /// `message` is where the answer goes: the pressed message, or the parent of its thread.
-    Button { user: ChatUser, message: MessageRef, command: String },
+    Button { user: ChatUser, message: MessageRef, command: String, event_id: Option<String> },
+    /// Every event before this point of the platform's stream was sent: where listening resumes
+    /// (the [`platform::Resume`] of the next listener, on this bot or another).
+    Synced { position: String },
 }
 
 /// A message hagios sends, rendered by each platform in its own way.

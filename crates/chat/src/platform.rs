@@ -8,7 +8,6 @@
 
 use crate::{ChatAdapter, ChatError};
 use async_trait::async_trait;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 /// A platform's configuration section: what is wrong with it, and how it connects.
@@ -30,17 +29,35 @@ pub trait Section: Send + Sync {
     async fn connect(&self, place: &Place) -> Result<Arc<dyn ChatAdapter>, ConnectError>;
 }
 
-/// What a platform may keep beside hagios' own state.
-#[derive(Debug, Clone)]
+/// What a platform is given beside its section: where it resumes listening, how it numbers its
+/// messages, and whether it may send now.
+#[derive(Clone)]
 pub struct Place {
-    /// A file of its own next to the state database (`state.db` → `state.matrix-sync`).
-    pub state_file: PathBuf,
+    /// Where a platform that reads a stream of events resumes listening.
+    pub resume: Arc<dyn Resume>,
     /// Where a platform that numbers its own messages goes on, so that ids kept in the store
     /// stay unambiguous across restarts.
     pub first_message_number: u64,
     /// Whether this process may post and edit now: asked right before each such request goes
     /// out, so that a bot that lost the lead (paused past its lease, say) sends nothing more.
     pub permit: hagios_domain::Permit,
+}
+
+/// Where a platform that reads a stream of events (Matrix's `/sync`) resumes when it starts
+/// listening: the position of the last [`crate::ChatEvent::Synced`] it sent, as the bots keep it.
+#[async_trait]
+pub trait Resume: Send + Sync {
+    async fn position(&self) -> Result<Option<String>, ChatError>;
+}
+
+/// No position kept: listening starts from now (the doctor, which does not listen, and tests).
+pub struct FromNow;
+
+#[async_trait]
+impl Resume for FromNow {
+    async fn position(&self) -> Result<Option<String>, ChatError> {
+        Ok(None)
+    }
 }
 
 /// Why a platform could not be connected.

@@ -7,6 +7,7 @@
 //! `allowed_servers` have their invitations declined and what they ask marked foreign.
 
 use hagios_chat::matrix::{MatrixChat, MatrixConfig, MatrixLogin};
+use hagios_chat::platform::FromNow;
 use hagios_chat::{ChatAdapter, ChatError, ChatEvent, MessageRef, Outbound};
 use hagios_testkit::{MatrixUser, SynapseInstance, SynapseOptions};
 use serde_json::{json, Value};
@@ -25,7 +26,6 @@ struct Homeserver {
     alice: MatrixUser,
     bob: MatrixUser,
     room: String,
-    dir: tempfile::TempDir,
 }
 
 impl Homeserver {
@@ -37,7 +37,7 @@ impl Homeserver {
         let bob = synapse.register("bob", "bob-password");
         let room = alice.create_room(&[&bot.user_id, &bob.user_id], json!({ "name": "alerts" }));
         bob.join(&room);
-        Some(Homeserver { synapse, bot, alice, bob, room, dir: tempfile::tempdir().expect("temp dir") })
+        Some(Homeserver { synapse, bot, alice, bob, room })
     }
 
     /// An adapter as `hagios run` makes it; `password` logs in instead of using the token.
@@ -60,7 +60,7 @@ impl Homeserver {
             default_room: self.room.clone(),
             allowed_servers: allowed_servers.map(|servers| servers.iter().map(|server| server.to_string()).collect()),
         };
-        MatrixChat::new(&config, login, self.dir.path().join("matrix-sync")).expect("adapter")
+        MatrixChat::new(&config, login, std::sync::Arc::new(FromNow)).expect("adapter")
     }
 
     fn messages(&self) -> Vec<Value> {
@@ -239,7 +239,8 @@ async fn mentions_direct_messages_and_reactions_become_events_and_encrypted_room
 
     let thread = MessageRef { channel: home.room.clone(), id: alert.id.clone() };
     match next(&mut events).await {
-        ChatEvent::Command { user, channel, thread: Some(in_thread), text } => {
+        ChatEvent::Command { user, channel, thread: Some(in_thread), text, event_id } => {
+            assert!(event_id.is_some_and(|id| id.starts_with('$')), "each event comes with its id");
             assert_eq!((user.id.as_str(), user.name.as_str()), (home.alice.user_id.as_str(), "alice"));
             assert!(!user.foreign, "a person of the bot's own homeserver is a member by default");
             assert_eq!((channel, in_thread, text.as_str()), (home.room.clone(), thread.clone(), "ack looking"));
@@ -247,7 +248,7 @@ async fn mentions_direct_messages_and_reactions_become_events_and_encrypted_room
         other => panic!("expected the mention first: {other:?}"),
     }
     match next(&mut events).await {
-        ChatEvent::Button { user, message, command } => {
+        ChatEvent::Button { user, message, command, .. } => {
             assert_eq!((user.id, message, command.as_str()), (home.alice.user_id.clone(), thread, "ack"));
         }
         other => panic!("expected the reaction: {other:?}"),
@@ -267,8 +268,10 @@ async fn mentions_direct_messages_and_reactions_become_events_and_encrypted_room
         ChatEvent::Command { channel, text, .. } => assert_eq!((channel, text.as_str()), (dm, "status")),
         other => panic!("expected the mention in the room of three: {other:?}"),
     }
+    // The position after the sync that brought it follows it, for the conversation to keep.
+    let synced = tokio::time::timeout(PATIENCE, events.recv()).await;
+    assert!(matches!(synced, Ok(Some(ChatEvent::Synced { .. }))), "{synced:?}");
     listener.abort();
-    assert!(home.dir.path().join("matrix-sync").exists(), "the sync position is kept");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -313,11 +316,9 @@ async fn people_of_homeservers_not_allowed_are_declined_and_marked_foreign() {
     }
     listener.abort();
     let _ = listener.await;
-    // Stopped at any moment, the adapter may not have kept the position after the reaction yet,
-    // and would hear it again: the second adapter starts afresh instead, with no kept position
-    // and on the password login's own device (Synapse answers a repeated first sync of one
-    // device from its cache, with the old position).
-    let _ = std::fs::remove_file(home.dir.path().join("matrix-sync"));
+    // The second adapter starts afresh, with no kept position and on the password login's own
+    // device (Synapse answers a repeated first sync of one device from its cache, with the old
+    // position).
 
     // The default admits the bot's own homeserver: the same person is a member again.
     let open = std::sync::Arc::new(home.adapter(true));
@@ -348,8 +349,15 @@ fn wait_for_membership(home: &Homeserver, room: &str, membership: &str) -> Optio
     })
 }
 
+/// The next event from a person (positions to keep are passed over).
 async fn next(events: &mut mpsc::Receiver<ChatEvent>) -> ChatEvent {
-    tokio::time::timeout(PATIENCE, events.recv()).await.expect("an event in time").expect("listener running")
+    loop {
+        let event =
+            tokio::time::timeout(PATIENCE, events.recv()).await.expect("an event in time").expect("listener running");
+        if !matches!(event, ChatEvent::Synced { .. }) {
+            return event;
+        }
+    }
 }
 
 fn url(segment: &str) -> String {

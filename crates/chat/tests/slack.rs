@@ -135,6 +135,7 @@ async fn mentions_commands_and_buttons_arrive_as_chat_events_and_are_acked() {
             user: hagios_chat::ChatUser { id: "U0ALICE".into(), name: "Alice".into(), foreign: false },
             message: MessageRef { channel: "C0ALERTS".into(), id: parent.id.clone() },
             command: "downtime 1h".into(),
+            event_id: None,
         }
     );
     let slash = fake.slash_command("U0ALICE", "C0ALERTS", "problems");

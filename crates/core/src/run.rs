@@ -15,8 +15,8 @@ use crate::pipeline::{return_leftovers, FanOut, Groups, Holds, Pipeline};
 use crate::sources::nagios_status::StatusMirror;
 use crate::StartError;
 use hagios_chat::measured::Measured;
-use hagios_chat::platform::Place;
-use hagios_chat::{ChatAdapter, ChatEvent};
+use hagios_chat::platform::{Place, Resume};
+use hagios_chat::{ChatAdapter, ChatError, ChatEvent};
 use hagios_commands::{Policy, Router, Settings};
 use hagios_domain::Permit;
 use hagios_monitor::Monitor;
@@ -306,13 +306,32 @@ async fn chat_adapters(
     for section in &config.platforms {
         let platform = section.platform();
         let place = Place {
-            state_file: config.store.path.with_extension(format!("{platform}-sync")),
+            resume: Arc::new(KeptPosition { store: store.clone(), platform: platform.name() }),
             first_message_number: store.for_platform(platform.name()).next_message_number().await?,
             permit: permit.clone(),
         };
         chats.push(Arc::new(Measured(section.section().connect(&place).await?)));
     }
     Ok(chats)
+}
+
+/// Where a platform's listening resumes: the position its conversation kept last in the store,
+/// which every bot sharing it reads (a new leader resumes where the old one left off).
+struct KeptPosition {
+    store: StoreHandle,
+    platform: &'static str,
+}
+
+#[async_trait::async_trait]
+impl Resume for KeptPosition {
+    async fn position(&self) -> Result<Option<String>, ChatError> {
+        self.store.chat_position(self.platform).await.map_err(|e| {
+            ChatError::Unavailable(format!(
+                "cannot read where {} events resume in the state database: {e}",
+                self.platform
+            ))
+        })
+    }
 }
 
 fn policy(config: &Config) -> Policy {

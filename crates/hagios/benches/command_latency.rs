@@ -55,6 +55,9 @@ fn millis(duration: Duration) -> f64 {
 
 /// Median, 90th percentile, min and max of `samples`, in ms.
 fn summary(name: &str, mut samples: Vec<f64>) {
+    if samples.is_empty() {
+        return;
+    }
     samples.sort_by(f64::total_cmp);
     let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
     println!("| {name} | {:.2} | {:.2} | {:.2} | {:.2} |", at(0.5), at(0.9), at(0.0), at(1.0));
@@ -95,6 +98,9 @@ fn main() {
     let logs = timed_lines(bot.stderr.take().expect("stderr"));
 
     let (mut own, mut nagios, mut total) = (Vec::new(), Vec::new(), Vec::new());
+    // The total of each command on its own: an ack is confirmed by Nagios' log at once, an
+    // unack waits for a status.dat written after Nagios read it.
+    let (mut acks, mut unacks) = (Vec::new(), Vec::new());
     for run in 0..runs {
         // A person types at any moment of Nagios' status.dat cycle, not right after the previous
         // confirmation (which follows a status.dat write and would always wait a full cycle):
@@ -110,6 +116,7 @@ fn main() {
         own.push(millis(own_time));
         nagios.push(millis(nagios_time));
         total.push(millis(own_time + nagios_time));
+        if run % 2 == 0 { &mut acks } else { &mut unacks }.push(millis(own_time + nagios_time));
     }
     let _ = bot.kill();
     let _ = bot.wait();
@@ -121,4 +128,6 @@ fn main() {
     summary("hagios: typed → external command in the FIFO", own);
     summary("Nagios: FIFO → its evidence (log, notification or status.dat), final word shown", nagios);
     summary("total: typed → \"confirmed by Nagios\"", total);
+    summary("total, `ack` alone", acks);
+    summary("total, `unack` alone", unacks);
 }

@@ -1,13 +1,14 @@
 //! `hagios doctor` and `hagios config check` against a real Nagios on Debian's stock settings
 //! (status.dat every 10 s, environment macros off) set up as contrib/nagios/README.md says, a
-//! real Icinga 2 and the fake Slack: the documented setup passes, and each first-day mistake
-//! fails with its fix.
+//! real Icinga 2, a real PostgreSQL for the store two bots share, and the fake Slack: the
+//! documented setup passes, and each first-day mistake fails with its fix.
 
 mod common;
 
+use common::split::Deployment;
 use common::{contrib_snippet, slack_chat, write_config, HAGIOS, SLACK_TOKENS};
 use hagios_fakeslack::FakeSlack;
-use hagios_testkit::{IcingaInstance, IcingaOptions, NagiosInstance, NagiosOptions};
+use hagios_testkit::{IcingaInstance, IcingaOptions, NagiosInstance, NagiosOptions, PostgresInstance, PostgresOptions};
 use std::path::Path;
 use std::process::Command;
 
@@ -255,4 +256,71 @@ async fn slack_tokens_and_the_bot_in_every_routed_channel_are_checked() {
     let (code, report) = run(wrong_bot_token).await.expect("doctor");
     assert_eq!(code, 1, "{report}");
     assert!(report.contains("FAIL slack: Slack refused the bot token"), "{report}");
+}
+
+#[test]
+fn a_postgresql_store_is_checked_reachable_at_its_schema_and_who_leads_each_failure_with_its_fix() {
+    let Some(postgres) = PostgresInstance::start(PostgresOptions::default()) else { return };
+    let url = postgres.create_database();
+    let database = url.rsplit('/').next().expect("a database name").to_owned();
+    let deployment = Deployment::new();
+    let config = deployment.bot_config();
+    let text = std::fs::read_to_string(&config).expect("read the bot's configuration");
+    std::fs::write(&config, text.replacen("[store]\n", &format!("[store]\nurl = \"{url}\"\n"), 1)).expect("write");
+    let password = [("HAGIOS_STORE_PASSWORD", PostgresInstance::PASSWORD)];
+    // No password in the environment: said, and the server refuses the connection.
+    let (code, report) = hagios(&["doctor"], &config, None, &[]);
+    assert_eq!(code, 1, "{report}");
+    let warned = lines(&report, "WARN");
+    assert!(warned.iter().any(|line| line.contains("HAGIOS_STORE_PASSWORD is not set")), "{report}");
+    let failed = lines(&report, "FAIL");
+    assert!(
+        failed.iter().any(|line| line.contains("cannot connect to the state database") && line.contains("password")),
+        "{report}"
+    );
+
+    // An empty database: the first bot creates the tables.
+    let (code, report) = hagios(&["doctor"], &config, None, &password);
+    assert_eq!(code, 0, "{report}");
+    assert!(lines(&report, "OK  ").iter().any(|line| line.contains("answers")), "{report}");
+    assert!(lines(&report, "WARN").iter().any(|line| line.contains("is empty")), "{report}");
+
+    // Migrated (as any hagios command on the store does), with nobody leading yet.
+    assert_eq!(hagios(&["audit"], &config, None, &password).0, 0);
+    let (code, report) = hagios(&["doctor"], &config, None, &password);
+    assert_eq!(code, 0, "{report}");
+    assert!(lines(&report, "OK  ").iter().any(|line| line.contains("the one this hagios writes")), "{report}");
+    assert!(lines(&report, "WARN").iter().any(|line| line.contains("no bot has led yet")), "{report}");
+
+    // A bot leads; then its lease ran out.
+    let now_ms = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)";
+    postgres.psql_in(
+        &database,
+        &format!("INSERT INTO leases (name, holder, epoch, expires_at) VALUES ('bot', 'bot1:4242:cafe', 3, {now_ms} + 60000)"),
+    );
+    let (_, report) = hagios(&["doctor"], &config, None, &password);
+    assert!(lines(&report, "OK  ").iter().any(|line| line.contains("bot bot1:4242:cafe leads (term 3)")), "{report}");
+    postgres.psql_in(&database, &format!("UPDATE leases SET expires_at = {now_ms} - 5000"));
+    let (_, report) = hagios(&["doctor"], &config, None, &password);
+    assert!(
+        lines(&report, "WARN").iter().any(|line| line.contains("no bot leads") && line.contains("ran out")),
+        "{report}"
+    );
+
+    // A schema written by a newer hagios.
+    postgres.psql_in(&database, "UPDATE hagios_schema SET version = 99");
+    let (code, report) = hagios(&["doctor"], &config, None, &password);
+    assert_eq!(code, 1, "{report}");
+    assert!(lines(&report, "FAIL").iter().any(|line| line.contains("schema version 99")), "{report}");
+
+    // The server down.
+    postgres.stop();
+    let (code, report) = hagios(&["doctor"], &config, None, &password);
+    assert_eq!(code, 1, "{report}");
+    assert!(
+        lines(&report, "FAIL")
+            .iter()
+            .any(|line| line.contains("cannot connect") && line.contains("that the server is up")),
+        "{report}"
+    );
 }

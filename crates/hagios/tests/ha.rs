@@ -14,7 +14,8 @@ use common::split::{Deployment, Site, EVERYTHING};
 use common::storm::{channels, routes, service};
 use common::{knob, Daemon, PATIENCE};
 use hagios_fakeslack::{FakeSlack, Message, APP_TOKEN, BOT_TOKEN};
-use hagios_testkit::{wait_until, PostgresInstance, PostgresOptions};
+use hagios_testkit::{wait_until, PostgresInstance, PostgresOptions, SynapseInstance, SynapseOptions};
+use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -30,6 +31,8 @@ struct Ha {
     postgres: PostgresInstance,
     database: String,
     configs: Vec<PathBuf>,
+    /// The bots' environment beyond the Slack tokens and the store's password.
+    env: Vec<(&'static str, String)>,
     bots: Vec<Option<Daemon>>,
     site: Site,
     _deployment: Deployment,
@@ -39,6 +42,12 @@ impl Ha {
     /// PostgreSQL, the fake Slack, two bots and a Nagios site; `None` when Nagios or PostgreSQL
     /// is not installed (a failure under `HAGIOS_REQUIRE_REAL=1`).
     fn start() -> Option<Ha> {
+        Ha::start_with(None, Vec::new())
+    }
+
+    /// [`Ha::start`] with `chat` (platform sections, routes, users) instead of the fake Slack's
+    /// section and the storm's routes, and `env` for the bots.
+    fn start_with(chat: Option<String>, env: Vec<(&'static str, String)>) -> Option<Ha> {
         let postgres = PostgresInstance::start(PostgresOptions::default())?;
         let url = postgres.create_database();
         let database = url.rsplit('/').next().expect("a database name").to_owned();
@@ -48,7 +57,7 @@ impl Ha {
         let slack = runtime.block_on(FakeSlack::start(&channels));
         slack.add_user(ONCALL, "On Call");
         let deployment = Deployment::with_bots(2);
-        let chat = common::slack_chat(&slack.api_url()) + &routes();
+        let chat = chat.unwrap_or_else(|| common::slack_chat(&slack.api_url()) + &routes());
         let configs: Vec<PathBuf> = (0..2)
             .map(|index| {
                 let config = deployment.bot_config_of(index, "", &chat);
@@ -59,8 +68,8 @@ impl Ha {
             })
             .collect();
         let site = deployment.site("east", "", EVERYTHING)?;
-        let mut ha =
-            Ha { runtime, slack, postgres, database, configs, bots: vec![None, None], site, _deployment: deployment };
+        let bots = vec![None, None];
+        let mut ha = Ha { runtime, slack, postgres, database, configs, env, bots, site, _deployment: deployment };
         ha.start_bot(0);
         ha.start_bot(1);
         Some(ha)
@@ -68,11 +77,12 @@ impl Ha {
 
     fn start_bot(&mut self, index: usize) {
         let token = format!("{BOT_TOKEN}-{}", NAMES[index]);
-        let env = [
+        let mut env = vec![
             ("SLACK_BOT_TOKEN", token.as_str()),
             ("SLACK_APP_TOKEN", APP_TOKEN),
             ("HAGIOS_STORE_PASSWORD", PostgresInstance::PASSWORD),
         ];
+        env.extend(self.env.iter().map(|(name, value)| (*name, value.as_str())));
         self.bots[index] = Some(Daemon::start_with_env("bot", &self.configs[index], &env));
     }
 
@@ -215,10 +225,16 @@ fn kill_9_of_the_leader_mid_storm_loses_nothing_and_a_command_typed_meanwhile_is
     ha.kill(0);
     ha.kill(1);
     ha.storm(alerts, alerts + 20, Duration::ZERO).join().expect("alerts while both bots are down");
+    let seen = ha.messages().len();
     ha.start_bot(0);
     ha.start_bot(1);
     ha.wait_alerts(alerts + 20, PATIENCE * 3);
     ha.assert_each_alert_once(alerts + 20);
+    // One of them leads, and it alone posted since.
+    let leader = ha.wait_leader();
+    let others: Vec<Message> =
+        ha.messages().into_iter().skip(seen).filter(|message| !Ha::posted_by(message, leader)).collect();
+    assert!(others.is_empty(), "only the leader posts after both restarted: {others:#?}");
 }
 
 #[test]
@@ -279,4 +295,70 @@ fn postgres_restarted_or_unreachable_for_a_minute_loses_nothing_and_both_bots_go
         assert!(bot.as_mut().is_some_and(Daemon::running), "bot {name} survived");
     }
     ha.wait_leader();
+}
+
+#[test]
+fn a_command_typed_in_matrix_during_a_failover_is_carried_out_once_and_one_before_is_not_repeated() {
+    let Some(synapse) = SynapseInstance::start(SynapseOptions::default()) else { return };
+    let bot = synapse.register("hagios", "hagios-bot-password");
+    let oncall = synapse.register("oncall", "oncall-password");
+    let room = oncall.create_room(&[&bot.user_id], json!({ "name": "alerts" }));
+    // Both bots use the one account's access token, as an operator deploys them.
+    let chat = format!(
+        "[matrix]\nhomeserver = \"{}\"\nuser = \"{}\"\ndefault_room = \"{room}\"\n\
+         [[user]]\nchat_id = \"{}\"\nroles = [\"responder\"]\n",
+        synapse.url(),
+        bot.user_id,
+        oncall.user_id
+    );
+    let env = vec![("MATRIX_ACCESS_TOKEN", bot.token.clone())];
+    let Some(mut ha) = Ha::start_with(Some(chat), env) else { return };
+    let leader = ha.wait_leader();
+    let bot_messages = || -> Vec<Value> {
+        oncall.messages(&room).into_iter().filter(|message| message["sender"] == bot.user_id.as_str()).collect()
+    };
+    let alert = |service: &str| -> String {
+        let needle = format!("web01!{service} is CRITICAL");
+        let root = wait_until(PATIENCE * 2, || {
+            bot_messages().into_iter().find(|message| {
+                message["content"]["m.relates_to"].is_null()
+                    && message["content"]["body"].as_str().is_some_and(|body| body.contains(&needle))
+            })
+        });
+        let root = root.unwrap_or_else(|| panic!("no alert {needle:?}: {:#?}", bot_messages()));
+        root["event_id"].as_str().expect("an event id").to_owned()
+    };
+    // The bot's answers (not their edits) in the thread under `root`.
+    let answers = |root: &str| -> usize {
+        bot_messages()
+            .iter()
+            .filter(|message| {
+                let relation = &message["content"]["m.relates_to"];
+                relation["rel_type"] == "m.thread"
+                    && relation["event_id"] == root
+                    && message["content"]["body"].as_str().is_some_and(|body| body.contains("confirm"))
+            })
+            .count()
+    };
+    ha.site.nagios.submit_service_result("web01", "HTTP", 2, "CRITICAL - refused");
+    ha.site.nagios.submit_service_result("web01", "Disk", 2, "CRITICAL - full");
+    let (http, disk) = (alert("HTTP"), alert("Disk"));
+
+    // Carried out by the leader before it dies.
+    oncall.send_text(&room, Some(&http), "hagios: ack before the failover");
+    common::wait_for_service_ack(&ha.site.nagios, "web01", "HTTP");
+    wait_until(PATIENCE, || (answers(&http) == 1).then_some(())).expect("the first ack answered");
+    ha.kill(leader);
+    // Typed while nobody leads: the next leader reads on from where the last one left off.
+    oncall.send_text(&room, Some(&disk), "hagios: ack during the failover");
+    common::wait_for_service_ack(&ha.site.nagios, "web01", "Disk");
+    wait_until(PATIENCE * 2, || (answers(&disk) == 1).then_some(())).expect("the ack typed meanwhile answered");
+    assert_eq!(ha.wait_leader(), 1 - leader, "the other bot leads");
+
+    // Time for a repeat to show, had the new leader read the first ack again.
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!((answers(&http), answers(&disk)), (1, 1), "each answered once: {:#?}", bot_messages());
+    let log = ha.site.nagios.log();
+    assert_eq!(log.matches("ACKNOWLEDGE_SVC_PROBLEM;web01;HTTP;").count(), 1, "the first ack carried out once");
+    assert_eq!(log.matches("ACKNOWLEDGE_SVC_PROBLEM;web01;Disk;").count(), 1, "the second carried out once");
 }

@@ -6,8 +6,8 @@
 mod common;
 
 use common::{count_alerts, message_id, Daemon as Bot, HAGIOS, PATIENCE};
-use hagios_testkit::{wait_until, NagiosInstance, NagiosOptions};
-use std::path::{Path, PathBuf};
+use hagios_testkit::{wait_until, NagiosInstance, NagiosOptions, Quoting, ShellCapture};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
@@ -23,19 +23,25 @@ struct Site {
 impl Site {
     /// `terminal_user` is who terminal input is attributed to; only `oncall` has roles.
     fn start(terminal_user: &str) -> Option<Site> {
-        Site::with_objects(terminal_user, "")
-    }
-
-    /// [`Site::start`] with Nagios object definitions added to the fixture.
-    fn with_objects(terminal_user: &str, extra_objects: &str) -> Option<Site> {
-        Site::start_with(terminal_user, NagiosOptions { extra_objects: extra_objects.into(), ..Default::default() })
+        Site::start_with(terminal_user, NagiosOptions::default())
     }
 
     /// [`Site::start`] with a Nagios started with `options`.
     fn start_with(terminal_user: &str, options: NagiosOptions) -> Option<Site> {
-        let chat = format!("[terminal]\nuser = \"{terminal_user}\"");
-        let site = common::start_site_with(&chat, "oncall", options)?;
-        Some(Site { nagios: site.nagios, config: site.config, spool: site.spool, _dir: site.dir })
+        Some(Site::of(common::start_site_with(&Site::chat(terminal_user), "oncall", options)?))
+    }
+
+    /// [`Site::start`] whose notification command also runs the shell line `also`.
+    fn also_running(terminal_user: &str, also: &str) -> Option<Site> {
+        Some(Site::of(common::start_site_also_running(&Site::chat(terminal_user), "oncall", also)?))
+    }
+
+    fn chat(terminal_user: &str) -> String {
+        format!("[terminal]\nuser = \"{terminal_user}\"")
+    }
+
+    fn of(site: common::NagiosSite) -> Site {
+        Site { nagios: site.nagios, config: site.config, spool: site.spool, _dir: site.dir }
     }
 
     fn bot(&self) -> Bot {
@@ -203,38 +209,12 @@ fn at_debian_s_stock_cadence_every_command_from_chat_ends_in_a_final_word() {
     assert_eq!(audit.matches("-> not applied: web01!Disk is OK").count(), 1, "{audit}");
 }
 
-/// A second contact of the fixture's `testers` whose notification command is written the way
-/// sites write them: the author and comment macros once in double and once in single quotes,
-/// each value printed between `<` and `>` into `double` and `single`.
-fn shell_notifying_contact(double: &Path, single: &Path) -> String {
-    let (author, comment) = ("$NOTIFICATIONAUTHOR$", "$NOTIFICATIONCOMMENT$");
-    format!(
-        "define command {{
-    command_name    site-shell-notify
-    command_line    /usr/bin/printf '<%s><%s>' \"{author}\" \"{comment}\" >> {double} && /usr/bin/printf '<%s><%s>' '{author}' '{comment}' >> {single}
-}}
-define contact {{
-    contact_name                    site-shell
-    contactgroups                   testers
-    host_notification_period        24x7
-    service_notification_period     24x7
-    host_notification_options       d,u,r,f,s
-    service_notification_options    w,u,c,r,f,s
-    host_notification_commands      site-shell-notify
-    service_notification_commands   site-shell-notify
-}}
-",
-        double = double.display(),
-        single = single.display(),
-    )
-}
-
 #[test]
 fn shell_attacks_typed_on_the_terminal_reach_nagios_and_its_notification_commands_inert() {
-    let out = tempfile::tempdir().expect("temp dir");
-    let (double, single) = (out.path().join("double-quoted"), out.path().join("single-quoted"));
-    let marker = |n: usize| out.path().join(format!("marker{n}"));
-    let Some(site) = Site::with_objects("oncall", &shell_notifying_contact(&double, &single)) else { return };
+    let capture = ShellCapture::new();
+    let marker = |n: usize| capture.marker(n);
+    let also = capture.shell_line("$NOTIFICATIONAUTHOR$", "$NOTIFICATIONCOMMENT$");
+    let Some(site) = Site::also_running("oncall", &also) else { return };
     let mut bot = site.bot();
     // Each comment would run `id > markerN` from a notification command quoting its macros one
     // way or the other, were it passed on raw (a trailing `\` swallows the closing `"`).
@@ -249,16 +229,12 @@ fn shell_attacks_typed_on_the_terminal_reach_nagios_and_its_notification_command
         bot.wait_for_text(&format!("acknowledged web01!{service} — confirmed by Nagios"));
     }
     for (_, comment) in &attacks {
-        let arrived = format!("<oncall><{}>", hagios_domain::free_text::clean_text(comment));
-        for file in [&double, &single] {
-            let seen =
-                wait_until(PATIENCE, || std::fs::read_to_string(file).ok().filter(|text| text.contains(&arrived)));
-            assert!(seen.is_some(), "{arrived:?} not in {}: {:?}", file.display(), std::fs::read_to_string(file));
+        let arrived = ["oncall".to_owned(), hagios_domain::free_text::clean_text(comment)];
+        for quoting in [Quoting::Double, Quoting::Single] {
+            capture.assert_called(quoting, &arrived, PATIENCE);
         }
     }
-    for n in 1..=attacks.len() {
-        assert!(!marker(n).exists(), "an injected command ran: {}", marker(n).display());
-    }
+    assert_eq!(capture.markers_made(), Vec::<PathBuf>::new(), "injected commands ran");
 
     // The issue's own example: a comment ending in `\` is stored with a look-alike.
     bot.type_line("comment web01 HTTP breaks quoting\\");

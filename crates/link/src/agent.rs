@@ -12,7 +12,7 @@ use crate::protocol::{
 };
 use hagios_domain::{Action, Outcome, Step, System};
 use hagios_monitor::{Monitor, Steps};
-use hagios_spool::{RecordId, Spool};
+use hagios_spool::{RecordId, Spool, SpoolError};
 use rustls::pki_types::ServerName;
 use rustls::ClientConfig;
 use std::collections::HashSet;
@@ -301,6 +301,11 @@ impl AgentLink {
         for id in unsent {
             let notification = match self.spool.read(&id) {
                 Ok(notification) => notification,
+                // Stored through the link to another bot since the scan, and deleted.
+                Err(SpoolError::Missing(_)) => {
+                    offers.in_flight.release(&id);
+                    continue;
+                }
                 Err(e) if !e.retryable() => {
                     tracing::error!(record = %id, error = %e, "quarantining unreadable spool record");
                     self.spool.quarantine(&id, &e.to_string())?;

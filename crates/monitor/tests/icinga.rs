@@ -4,14 +4,14 @@
 
 mod common;
 
-use common::{notifying_ack, NotificationOutput};
+use common::notifying_ack;
 use hagios_domain::free_text::{clean_author, clean_text};
 use hagios_domain::{Action, DowntimeSpan, DowntimeTarget, ObjectRef, Outcome, State};
 use hagios_monitor::icinga::client::Credentials;
 use hagios_monitor::icinga::events::notifications_enabled;
 use hagios_monitor::icinga::{IcingaConfig, IcingaMonitor};
 use hagios_monitor::{Monitor, MonitorError};
-use hagios_testkit::{IcingaInstance, IcingaOptions};
+use hagios_testkit::{IcingaInstance, IcingaOptions, Quoting, ShellCapture};
 use std::time::Duration;
 
 const PATIENCE: Duration = Duration::from_secs(15);
@@ -199,10 +199,9 @@ async fn comments_are_stored_cleaned_as_on_nagios_and_confirmed() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn hostile_acknowledgements_reach_a_shell_notification_command_inert() {
-    let out = NotificationOutput::new();
+    let out = ShellCapture::new();
     // A string command, as sites write it: Icinga runs it through `/bin/sh -c`.
-    let line = out.shell_line("$notification.author$", "$notification.comment$");
-    let notify_command = format!("\"{}\"", line.replace('\\', "\\\\").replace('"', "\\\""));
+    let notify_command = out.icinga_command("$notification.author$", "$notification.comment$");
     let Some(icinga) =
         IcingaInstance::start(IcingaOptions { notify_command: Some(notify_command), ..Default::default() })
     else {
@@ -218,15 +217,13 @@ async fn hostile_acknowledgements_reach_a_shell_notification_command_inert() {
         let (author, comment) = (clean_author(author).expect("a usable author"), clean_text(comment));
         // Icinga single-quotes each macro value of a string command itself: inside the site's
         // own double quotes those quotes stay; inside its single quotes they cancel out, and the
-        // values reach printf as bare words, which it prints two at a time.
-        let words: Vec<&str> = std::iter::once(author.as_str()).chain(comment.split_whitespace()).collect();
-        let bare: String =
-            words.chunks(2).map(|pair| format!("<{}><{}>", pair[0], pair.get(1).unwrap_or(&""))).collect();
+        // values reach the recorder as bare words.
+        let bare: Vec<&str> = std::iter::once(author.as_str()).chain(comment.split_whitespace()).collect();
         // Icinga sends notifications from a timer, some seconds after the change.
-        NotificationOutput::assert_arrives(&out.double, &format!("<'{author}'><'{comment}'>"), SLOW_NOTIFICATION);
-        NotificationOutput::assert_arrives(&out.single, &bare, SLOW_NOTIFICATION);
+        out.assert_called(Quoting::Double, &[format!("'{author}'"), format!("'{comment}'")], SLOW_NOTIFICATION);
+        out.assert_called(Quoting::Single, &bare, SLOW_NOTIFICATION);
     }
-    out.assert_nothing_ran(attacks.len());
+    assert_eq!(out.markers_made(), Vec::<std::path::PathBuf>::new(), "injected commands ran");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -6,7 +6,7 @@ use hagios_domain::{unix_now, Action, DowntimeSpan, DowntimeTarget, ObjectRef, O
 use hagios_monitor::nagios::command::{clean_author, clean_text, MAX_TEXT_BYTES};
 use hagios_monitor::nagios::{NagiosConfig, NagiosMonitor};
 use hagios_monitor::{Monitor, MonitorError};
-use hagios_testkit::{NagiosInstance, NagiosOptions};
+use hagios_testkit::{NagiosInstance, NagiosOptions, Quoting, ShellCapture};
 use rustix::fs::{mkfifoat, Mode, OFlags, CWD};
 use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
@@ -15,7 +15,7 @@ use std::time::Duration;
 
 mod common;
 
-use common::{confirmed, make_critical, monitor_of, notifying_ack, wait_for, NotificationOutput, PATIENCE};
+use common::{confirmed, make_critical, monitor_of, notifying_ack, wait_for, PATIENCE};
 
 /// A monitor of files that no Nagios may be behind, answering within `confirm_timeout`.
 fn monitor(
@@ -304,7 +304,7 @@ async fn host_details_come_from_objects_cache_with_templates_applied() {
 /// `/bin/sh -c`) were they passed on raw, on a Nagios that strips `illegal_macro_output_chars`
 /// from its macros; each must arrive cleaned (and then stripped) and run nothing.
 async fn hostile_acknowledgements_reach_notification_commands_inert(illegal_macro_output_chars: &str) {
-    let out = NotificationOutput::new();
+    let out = ShellCapture::new();
     let options = NagiosOptions {
         notify_command: Some(out.shell_line("$NOTIFICATIONAUTHOR$", "$NOTIFICATIONCOMMENT$")),
         illegal_macro_output_chars: Some(illegal_macro_output_chars.into()),
@@ -324,13 +324,13 @@ async fn hostile_acknowledgements_reach_notification_commands_inert(illegal_macr
     }
     let as_handed_over = |value: String| value.replace(|c| illegal_macro_output_chars.contains(c), "");
     for (_, author, comment) in &attacks {
-        let author = as_handed_over(clean_author(author).expect("a usable author"));
-        let arrived = format!("<{author}><{}>", as_handed_over(clean_text(comment)));
-        for file in [&out.double, &out.single] {
-            NotificationOutput::assert_arrives(file, &arrived, PATIENCE);
+        let arrived =
+            [as_handed_over(clean_author(author).expect("a usable author")), as_handed_over(clean_text(comment))];
+        for quoting in [Quoting::Double, Quoting::Single] {
+            out.assert_called(quoting, &arrived, PATIENCE);
         }
     }
-    out.assert_nothing_ran(attacks.len());
+    assert_eq!(out.markers_made(), Vec::<std::path::PathBuf>::new(), "injected commands ran");
 
     // A comment ending in a backslash reaches the FIFO (and Nagios) with a look-alike instead.
     let trailing = Action::AddComment {

@@ -229,6 +229,43 @@ async fn at_the_stock_cadence_an_ack_of_an_ok_service_is_not_applied_once_status
     assert!(matches!(steps[..], [Step::Sent { .. }, Step::Received { .. }]), "{steps:?}");
 }
 
+/// An `unack` right after an `ack`, both sent just after a rewrite of status.dat: the status.dat
+/// that both meet predates the ack, so it shows no acknowledgement, which proves nothing about
+/// the unack. The unack is confirmed only by a status.dat written after Nagios read it.
+#[tokio::test(flavor = "multi_thread")]
+async fn at_the_stock_cadence_an_unack_right_after_an_ack_counts_only_from_a_status_dat_written_after_it() {
+    let Some(nagios) = NagiosInstance::start(at_interval(STOCK_INTERVAL)) else { return };
+    let monitor = monitor_of(&nagios);
+    let http = ObjectRef::service("web01", "HTTP");
+    make_critical(&nagios, &monitor, "web01", "HTTP").await;
+    let seen = monitor.snapshot().await.expect("status.dat readable").status.created;
+    let rewritten = wait_for(&monitor, |snapshot| snapshot.status.created > seen).await;
+    assert!(rewritten.status.object(&http).is_some_and(|status| !status.acknowledged));
+
+    let (acknowledged, _) = run(&monitor, &ack(http.clone())).await;
+    assert_eq!(confirmed(acknowledged), "acknowledged web01!HTTP");
+    let (removed, steps) = run(&monitor, &Action::RemoveAcknowledgement { target: http.clone() }).await;
+    let shown = monitor.snapshot().await.expect("status.dat readable");
+    assert_eq!(
+        detail(removed),
+        Outcome::Confirmed("acknowledgement removed from web01!HTTP; status.dat shows it".into())
+    );
+    assert!(matches!(steps[..], [Step::Sent { .. }, Step::Received { .. }]), "read, then confirmed: {steps:?}");
+    let read = nagios
+        .wait_for_log(PATIENCE, "EXTERNAL COMMAND: REMOVE_SVC_ACKNOWLEDGEMENT;web01;HTTP")
+        .expect("Nagios' log shows it read the unack");
+    let read_at: i64 = read
+        .strip_prefix('[')
+        .and_then(|rest| rest.split_once(']'))
+        .and_then(|(time, _)| time.parse().ok())
+        .unwrap_or_else(|| panic!("a log line starts with its time: {read}"));
+    assert!(
+        shown.status.created > read_at,
+        "confirmed from a status.dat created at {} for an unack read at {read_at}",
+        shown.status.created
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn without_the_log_not_applied_waits_for_a_status_dat_stamped_after_the_command() {
     let Some(nagios) = NagiosInstance::start(at_interval(STOCK_INTERVAL)) else { return };

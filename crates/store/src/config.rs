@@ -59,6 +59,11 @@ impl StoreConfig {
         std::env::var(&self.password_env).ok().filter(|password| !password.is_empty())
     }
 
+    /// `url` without any password, for messages.
+    pub fn shown_url(&self) -> Option<String> {
+        self.url.as_deref().map(redacted)
+    }
+
     /// Everything wrong with the section, each with what to do.
     pub fn problems(&self) -> Vec<String> {
         let shortest = Duration::from_secs(MIN_KEEP_SECONDS.unsigned_abs());

@@ -2,7 +2,8 @@
 //! when a single bot becomes two, or back. Ids are kept, so open incidents keep their chat
 //! messages (their threads go on being edited), groups their members and histories their
 //! order; deliveries and attempts come along, and so do on-call overrides, pages with their
-//! steps and posts made once, so nothing is posted or paged again. What only a running
+//! steps and posts made once, so nothing is posted or paged again, and where each chat
+//! platform's event stream resumes (Matrix's `/sync` position). What only a running
 //! bot needs (the inbox, the lease, commands in flight) is not copied. The copy reads one
 //! snapshot of the source and writes in one transaction: all of it or nothing.
 
@@ -20,7 +21,7 @@ struct Table {
 }
 
 /// In an order that satisfies the foreign keys.
-const TABLES: [Table; 14] = [
+const TABLES: [Table; 15] = [
     Table {
         name: "incidents",
         columns: &[
@@ -123,6 +124,7 @@ const TABLES: [Table; 14] = [
         key: &["platform", "post_key"],
         identity: None,
     },
+    Table { name: "chat_positions", columns: &["platform", "position"], key: &["platform"], identity: None },
     Table {
         name: "audit",
         columns: &[
@@ -318,6 +320,7 @@ mod tests {
         let step = PageStep { step: 0, at: 101, people: vec!["alice".into()], text: "paging alice".into() };
         slack.record_page_step(&page, &step, "page").unwrap();
         slack.record_posted_once("handover:db:100", 100).unwrap();
+        store.keep_chat_position("matrix", "s42_7").unwrap();
         id
     }
 
@@ -353,6 +356,11 @@ mod tests {
             let page = slack.page_of_thread("C", "1.0").unwrap().expect("the page");
             assert_eq!(slack.page_steps(page.id).unwrap().len(), 1, "{target_engine}: the paged step");
             assert_eq!(slack.posted_once("handover:db:100").unwrap(), Some(100), "{target_engine}: no second handover");
+            assert_eq!(
+                target.chat_position("matrix").unwrap().as_deref(),
+                Some("s42_7"),
+                "{target_engine}: where /sync resumes"
+            );
             let told = slack.incident_everywhere("local", &ObjectRef::host("web01"), None).unwrap();
             assert_eq!(told[0].story.lines[0].at, Some(110), "{target_engine}: history times");
 

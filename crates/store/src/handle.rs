@@ -374,6 +374,26 @@ impl StoreHandle {
         self.call(move |store| store.command_arrived(&command)).await
     }
 
+    /// See [`Store::command_taken`].
+    pub async fn command_taken(
+        &self,
+        command: CommandInFlight,
+        event_id: &str,
+    ) -> Result<Option<CommandId>, StoreError> {
+        let event_id = event_id.to_owned();
+        self.call(move |store| store.command_taken(&command, &event_id)).await
+    }
+
+    pub async fn chat_position(&self, platform: &str) -> Result<Option<String>, StoreError> {
+        let platform = platform.to_owned();
+        self.call(move |store| store.chat_position(&platform)).await
+    }
+
+    pub async fn keep_chat_position(&self, platform: &str, position: &str) -> Result<(), StoreError> {
+        let (platform, position) = (platform.to_owned(), position.to_owned());
+        self.call(move |store| store.keep_chat_position(&platform, &position)).await
+    }
+
     pub async fn command_answered(&self, id: CommandId) -> Result<(), StoreError> {
         self.call(move |store| store.command_answered(id)).await
     }

@@ -60,6 +60,7 @@ pub use orphans::{CommandId, CommandInFlight};
 pub use page::{ActivePage, Page, PageId, PageIntent, PageStep, UnpagedThread};
 pub use reminder::DueReminder;
 pub use retention::{PruneReport, Retention, MIN_KEEP_SECONDS};
+pub use schema::SchemaVersion;
 pub use story::{HistoryLine, IncidentKey, IncidentStory, PagedStep, PlatformStory};
 
 use rusqlite::Connection;
@@ -121,15 +122,21 @@ impl Store {
     /// Connects to the PostgreSQL database at `url` (`postgres://user@host:port/database`), with
     /// `password` when the server asks for one, and brings its schema up to date.
     pub fn connect(url: &str, password: Option<&str>) -> Result<Store, StoreError> {
+        let store = Store::connect_as_is(url, password)?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Connects like [`Store::connect`] but leaves the schema as it is: for looking, not
+    /// writing (`hagios doctor`).
+    pub fn connect_as_is(url: &str, password: Option<&str>) -> Result<Store, StoreError> {
         let connect_error = |cause| StoreError::Connect { url: config::redacted(url), cause };
         let mut settings: postgres::Config = url.parse().map_err(|e| connect_error(sql::DbError::Postgres(e)))?;
         if let Some(password) = password {
             settings.password(password);
         }
         let pool = Pool::connect(settings).map_err(connect_error)?;
-        let store = Store::over(Engine::Postgres(Arc::new(pool)));
-        store.migrate()?;
-        Ok(store)
+        Ok(Store::over(Engine::Postgres(Arc::new(pool))))
     }
 
     /// The store `config` describes: PostgreSQL when it has a `url`, else the SQLite file.

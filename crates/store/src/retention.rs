@@ -11,7 +11,9 @@
 //! - delivery and group attempts (a delivery commits or is given up within minutes; only a
 //!   record still retrying after `keep`, its platform down all that time while another
 //!   delivered, would then be posted without the look-up that guards against a second post);
-//! - snoozes that ended (never before the week the pipeline keeps them for its hold decisions).
+//! - snoozes that ended (never before the week the pipeline keeps them for its hold decisions);
+//! - chat events taken (they guard against a Matrix event read again after a failover, seconds
+//!   later), counted with the attempts.
 //!
 //! The audit log has its own setting and is kept forever unless one is given: audit logs are
 //! often kept for compliance. Open incidents and open groups are never deleted, however old.
@@ -116,6 +118,8 @@ impl Store {
             }
             let snooze_cut = cut.min(clock.saturating_sub(crate::snooze::KEEP_ENDED_SECONDS));
             report.snoozes = sql.execute("DELETE FROM snoozes WHERE until < $1", args![snooze_cut])?;
+            // Chat events taken only guard against reading one again after a failover, seconds later.
+            report.attempts += sql.execute("DELETE FROM chat_events_taken WHERE taken_at < $1", args![cut])?;
             Ok(())
         })?;
         if let Some(keep_audit) = retention.keep_audit {

@@ -391,6 +391,39 @@ const MIGRATIONS: &[Migration] = &[
     ALTER TABLE incident_history ADD COLUMN kind TEXT;
     ",
     },
+    // 9: where a chat platform that reads a stream of events (Matrix's `/sync`) resumes, kept
+    // where every bot finds it, and the events taken from that stream, so that one read again
+    // after a failover is not carried out a second time.
+    Migration {
+        sqlite: "
+    CREATE TABLE chat_positions (
+        platform TEXT PRIMARY KEY,
+        position TEXT NOT NULL
+    ) WITHOUT ROWID;
+
+    CREATE TABLE chat_events_taken (
+        platform TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        taken_at INTEGER NOT NULL,
+        PRIMARY KEY (platform, event_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX chat_events_taken_by_time ON chat_events_taken (taken_at);
+    ",
+        postgres: "
+    CREATE TABLE chat_positions (
+        platform TEXT PRIMARY KEY,
+        position TEXT NOT NULL
+    );
+
+    CREATE TABLE chat_events_taken (
+        platform TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        taken_at BIGINT NOT NULL,
+        PRIMARY KEY (platform, event_id)
+    );
+    CREATE INDEX chat_events_taken_by_time ON chat_events_taken (taken_at);
+    ",
+    },
 ];
 
 /// PostgreSQL's first schema: the tables and indexes SQLite's migrations 1 to 6 built, with
@@ -526,6 +559,34 @@ impl Store {
             }
         }
         Ok(())
+    }
+}
+
+/// The schema a database has, against the one this hagios writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SchemaVersion {
+    /// Migrations applied; 0 for an empty database.
+    pub found: i64,
+    /// Migrations this hagios knows.
+    pub supported: i64,
+}
+
+impl Store {
+    /// Which migrations the database has had, without applying any.
+    pub fn schema_version(&self) -> Result<SchemaVersion, StoreError> {
+        self.with_sql(|sql| {
+            if sql.dialect() == Dialect::Postgres {
+                let tables = sql.query_one(
+                    "SELECT COUNT(*) FROM information_schema.tables
+                     WHERE table_schema = current_schema() AND table_name = 'hagios_schema'",
+                    args![],
+                )?;
+                if tables.int(0)? == 0 {
+                    return Ok(SchemaVersion { found: 0, supported: MIGRATIONS.len() as i64 });
+                }
+            }
+            Ok(SchemaVersion { found: version_of(sql)?, supported: MIGRATIONS.len() as i64 })
+        })
     }
 }
 

@@ -28,7 +28,7 @@ pub use nagios::{wait_until, NagiosInstance, NagiosOptions};
 pub use postgres::{PostgresInstance, PostgresOptions};
 pub use process::free_port;
 pub use prometheus::{PrometheusInstance, Sample};
-pub use shell_capture::{Call, ShellCapture};
+pub use shell_capture::{Call, Quoting, ShellCapture};
 pub use synapse::{
     encode as url_encode, MatrixUser, SynapseInstance, SynapseOptions, SERVER_NAME, SYNAPSE_REQUIREMENT,
 };

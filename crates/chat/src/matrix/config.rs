@@ -99,14 +99,14 @@ impl Section for MatrixConfig {
         (!is_room(room)).then(|| format!("matrix_room `{room}` must be a room id (!…) or alias (#…:server)"))
     }
 
-    /// Logs in with the access token, else the password; the sync position is kept in the
-    /// place's state file.
+    /// Logs in with the access token, else the password; listening resumes from the place's
+    /// position.
     async fn connect(&self, place: &Place) -> Result<Arc<dyn ChatAdapter>, ConnectError> {
         let refused = |what: &str| {
             let what = what.to_owned();
             move |cause| ConnectError::Refused { what, cause }
         };
-        let chat = MatrixChat::new(self, self.login()?, place.state_file.clone())
+        let chat = MatrixChat::new(self, self.login()?, place.resume.clone())
             .map_err(refused("cannot set up Matrix"))?
             .permitted_by(place.permit.clone());
         match chat.bot_user().await {

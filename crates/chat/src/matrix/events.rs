@@ -70,9 +70,15 @@ pub fn membership_changed(sync: &Value) -> Vec<String> {
         .collect()
 }
 
-pub fn heard(sync: &Value, me: &Me) -> Vec<Heard> {
+/// What people did, each with its event id (`None` where the homeserver sent none).
+pub fn heard(sync: &Value, me: &Me) -> Vec<(Option<String>, Heard)> {
     rooms(sync, "join")
-        .flat_map(|(room, joined)| events(joined, "timeline").filter_map(move |event| one(room, event, me)))
+        .flat_map(|(room, joined)| {
+            events(joined, "timeline").filter_map(move |event| {
+                let heard = one(room, event, me)?;
+                Some((event["event_id"].as_str().map(str::to_owned), heard))
+            })
+        })
         .collect()
 }
 
@@ -140,6 +146,11 @@ mod tests {
 
     fn me() -> Me {
         Me { user_id: "@hagios:example.org".into(), display_name: Some("Hagios Bot".into()) }
+    }
+
+    /// What was heard, without the event ids.
+    fn heard(sync: &Value, me: &Me) -> Vec<Heard> {
+        super::heard(sync, me).into_iter().map(|(_, heard)| heard).collect()
     }
 
     fn sync(room_events: Value) -> Value {

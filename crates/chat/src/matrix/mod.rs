@@ -1,8 +1,11 @@
 //! Matrix over the client-server API (a small reqwest client, see ARCHITECTURE.md for why not
 //! matrix-sdk): alerts are `m.room.message`s whose `m.thread` threads carry the incident's story
 //! and whose root is kept current by `m.replace` edits; mentions of the bot, messages in direct
-//! chats and ✅/🔁 reactions on alerts come in through a `/sync` long-poll whose `next_batch` is
-//! kept in a file. Exactly once: a notification's transaction id is derived from its id (and
+//! chats and ✅/🔁 reactions on alerts come in through a `/sync` long-poll. Each event carries its
+//! id and each sync's `next_batch` follows its events as [`ChatEvent::Synced`]: the conversation
+//! takes each event once and keeps the position in the store, in that order, so that the next
+//! listener — after a restart, or on another bot after a failover — resumes where every event
+//! before was taken, and one read again is not carried out twice. Exactly once: a notification's transaction id is derived from its id (and
 //! those of the thread replies carrying what did not fit in the message from that), and the
 //! homeserver answers a repeated `PUT …/send/m.room.message/{txnId}` with the first event.
 //! End-to-end encrypted rooms are not supported: invitations to them are declined with a reason.
@@ -22,6 +25,7 @@ pub const NAME: &str = "matrix";
 /// A route names its Matrix room with `matrix_room`.
 pub const ROUTE_KEY: Option<&str> = Some("matrix_room");
 
+use crate::platform::Resume;
 use crate::{Attachment, ChatAdapter, ChatError, ChatEvent, ChatUser, MessageRef, Outbound, Platform};
 use async_trait::async_trait;
 use client::{Client, CALL_TIMEOUT};
@@ -31,7 +35,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
-use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -71,8 +75,8 @@ pub struct MatrixChat {
     client: Client,
     config: MatrixConfig,
     login: MatrixLogin,
-    /// The file keeping `/sync`'s `next_batch`, so a restart neither misses nor repeats commands.
-    sync_state: PathBuf,
+    /// Where listening resumes: the `next_batch` the conversation kept last.
+    resume: Arc<dyn Resume>,
     session: OnceCell<Session>,
     /// Room ids or aliases as configured → the room id, once joined.
     rooms: Mutex<HashMap<String, String>>,
@@ -97,12 +101,12 @@ struct Session {
 }
 
 impl MatrixChat {
-    pub fn new(config: &MatrixConfig, login: MatrixLogin, sync_state: PathBuf) -> Result<Self, ChatError> {
+    pub fn new(config: &MatrixConfig, login: MatrixLogin, resume: Arc<dyn Resume>) -> Result<Self, ChatError> {
         Ok(Self {
             client: Client::new(&config.homeserver)?,
             config: config.clone(),
             login,
-            sync_state,
+            resume,
             session: OnceCell::new(),
             rooms: Mutex::default(),
             direct: Mutex::default(),
@@ -286,15 +290,15 @@ impl MatrixChat {
         }
     }
 
-    /// The chat event behind what a person did, if it is meant for hagios.
-    async fn event(&self, heard: Heard, me: &Me) -> Option<ChatEvent> {
+    /// The chat event behind what a person did (the event `event_id`), if it is meant for hagios.
+    async fn event(&self, heard: Heard, event_id: Option<String>, me: &Me) -> Option<ChatEvent> {
         match heard {
             Heard::Text { room, sender, thread, text, addressed } => {
                 if !addressed && !self.is_direct(&room).await {
                     return None;
                 }
                 let thread = thread.map(|id| MessageRef { channel: room.clone(), id });
-                Some(ChatEvent::Command { user: self.user(&sender).await, channel: room, thread, text })
+                Some(ChatEvent::Command { user: self.user(&sender).await, channel: room, thread, text, event_id })
             }
             Heard::Reaction { room, sender, target, command } => {
                 // Only reactions on the bot's own alerts (thread roots) count as buttons.
@@ -302,7 +306,8 @@ impl MatrixChat {
                 let is_alert = event["sender"] == me.user_id.as_str() && event["content"].get("m.relates_to").is_none();
                 is_alert.then_some(())?;
                 let message = MessageRef { channel: room, id: target };
-                Some(ChatEvent::Button { user: self.user(&sender).await, message, command: command.to_owned() })
+                let command = command.to_owned();
+                Some(ChatEvent::Button { user: self.user(&sender).await, message, command, event_id })
             }
             Heard::Encrypted { room } => {
                 if self.told_encrypted.lock().expect("told").insert(room.clone()) {
@@ -359,24 +364,6 @@ impl MatrixChat {
             }
         };
         ChatUser { id: user_id.to_owned(), name, foreign: false }
-    }
-
-    async fn load_since(&self) -> Option<String> {
-        let text = tokio::fs::read_to_string(&self.sync_state).await.ok()?;
-        Some(text.trim().to_owned()).filter(|since| !since.is_empty())
-    }
-
-    /// Written to a temporary file and renamed, so a crash leaves the old or the new position.
-    async fn save_since(&self, since: &str) {
-        let path = &self.sync_state;
-        let temporary = path.with_extension("tmp");
-        let saved = match tokio::fs::write(&temporary, since).await {
-            Ok(()) => tokio::fs::rename(&temporary, path).await,
-            Err(e) => Err(e),
-        };
-        if let Err(e) = saved {
-            tracing::warn!(error = %e, file = %path.display(), "cannot keep the Matrix sync position");
-        }
     }
 }
 
@@ -477,14 +464,16 @@ impl ChatAdapter for MatrixChat {
 
     async fn listen(&self, events: mpsc::Sender<ChatEvent>) -> Result<(), ChatError> {
         let me = self.session().await?.me.clone();
-        let mut since = self.load_since().await;
+        let mut since = self.resume.position().await?;
         if since.is_none() {
             // First start: what was said before hagios was there is not for it.
             let first = self.sync(None, Duration::ZERO).await?;
             self.answer_invites(&first, &me).await;
             since = first["next_batch"].as_str().map(str::to_owned);
-            if let Some(since) = &since {
-                self.save_since(since).await;
+            if let Some(position) = since.clone() {
+                if events.send(ChatEvent::Synced { position }).await.is_err() {
+                    return Ok(());
+                }
             }
             tracing::info!("first Matrix sync: earlier history skipped");
         }
@@ -497,15 +486,19 @@ impl ChatAdapter for MatrixChat {
             for room in events::membership_changed(&sync) {
                 self.direct.lock().expect("direct").remove(&room);
             }
-            for heard in events::heard(&sync, &me) {
-                let Some(event) = self.event(heard, &me).await else { continue };
+            for (event_id, heard) in events::heard(&sync, &me) {
+                let Some(event) = self.event(heard, event_id, &me).await else { continue };
                 if events.send(event).await.is_err() {
                     return Ok(());
                 }
             }
-            if let Some(next) = sync["next_batch"].as_str() {
-                self.save_since(next).await;
-                since = Some(next.to_owned());
+            // A long-poll that timed out with nothing new may answer the same position.
+            if let Some(next) = sync["next_batch"].as_str().filter(|next| since.as_deref() != Some(*next)) {
+                let position = next.to_owned();
+                if events.send(ChatEvent::Synced { position: position.clone() }).await.is_err() {
+                    return Ok(());
+                }
+                since = Some(position);
             }
         }
     }

@@ -30,6 +30,7 @@ pub fn from_push(event: &SlackEventCallbackBody, bot_user: &str) -> Option<ChatE
             channel: mention.channel.0.clone(),
             thread: thread(&mention.channel, mention.origin.thread_ts.as_ref()),
             text: command_text(mention.content.text.as_deref()?, bot_user),
+            event_id: None,
         }),
         SlackEventCallbackBody::Message(message) => {
             let is_im = message.origin.channel_type.as_ref().is_some_and(|t| t.0 == "im");
@@ -43,6 +44,7 @@ pub fn from_push(event: &SlackEventCallbackBody, bot_user: &str) -> Option<ChatE
                 channel: channel.0.clone(),
                 thread: thread(channel, message.origin.thread_ts.as_ref()),
                 text: command_text(message.content.as_ref()?.text.as_deref()?, bot_user),
+                event_id: None,
             })
         }
         _ => None,
@@ -56,6 +58,7 @@ pub fn from_slash_command(command: &SlackCommandEvent) -> ChatEvent {
         channel: command.channel_id.0.clone(),
         thread: None,
         text: decode(command.text.as_deref().unwrap_or_default()).trim().to_owned(),
+        event_id: None,
     }
 }
 
@@ -76,6 +79,7 @@ pub fn from_interaction(interaction: &SlackInteractionEvent) -> Option<ChatEvent
         user: user(&actions.user.as_ref()?.id),
         message: MessageRef { channel: channel.0.clone(), id: thread.unwrap_or(&container.message_ts).0.clone() },
         command,
+        event_id: None,
     })
 }
 
@@ -113,6 +117,7 @@ mod tests {
                 channel: "C1".into(),
                 thread: Some(MessageRef { channel: "C1".into(), id: "1.0".into() }),
                 text: "ack looking <3 & more".into(),
+                event_id: None,
             })
         );
     }
@@ -172,6 +177,7 @@ mod tests {
                 user: ChatUser { id: "U1".into(), name: "U1".into(), foreign: false },
                 message: MessageRef { channel: "C1".into(), id: "1.0".into() },
                 command: "ack".into(),
+                event_id: None,
             })
         );
         assert_eq!(press("other_app_button"), None);
@@ -193,6 +199,7 @@ mod tests {
                 user: ChatUser { id: "U2".into(), name: "U2".into(), foreign: false },
                 message: MessageRef { channel: "C1".into(), id: "1.0".into() },
                 command: "cancel 7".into(),
+                event_id: None,
             })
         );
     }

@@ -561,6 +561,7 @@ async fn introduce(
     while let Some(mut event) = arrivals.recv().await {
         let user = match &mut event {
             ChatEvent::Command { user, .. } | ChatEvent::Button { user, .. } => user,
+            ChatEvent::Synced { .. } => continue,
         };
         let account = account(&client, &token, &mut accounts, &user.id).await;
         if account.bot {

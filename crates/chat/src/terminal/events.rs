@@ -44,6 +44,7 @@ fn event_from_line(line: &str, user: &str) -> Option<ChatEvent> {
         channel: CHANNEL.to_owned(),
         thread,
         text: text.to_owned(),
+        event_id: None,
     })
 }
 

@@ -71,18 +71,34 @@ struct Asked {
     channel: String,
     thread: Option<MessageRef>,
     text: String,
+    /// The platform's id of the event, where another listener may read it again.
+    event_id: Option<String>,
 }
 
-impl From<ChatEvent> for Asked {
-    fn from(event: ChatEvent) -> Self {
+impl Asked {
+    /// What a person asked with `event`; `None` for events that ask nothing.
+    fn of(event: ChatEvent) -> Option<Asked> {
         match event {
-            ChatEvent::Command { user, channel, thread, text } => Asked { user, channel, thread, text },
-            // A button stands for the command written on it, typed in the thread of its message.
-            ChatEvent::Button { user, message, command } => {
-                Asked { user, channel: message.channel.clone(), thread: Some(message), text: command }
+            ChatEvent::Command { user, channel, thread, text, event_id } => {
+                Some(Asked { user, channel, thread, text, event_id })
             }
+            // A button stands for the command written on it, typed in the thread of its message.
+            ChatEvent::Button { user, message, command, event_id } => {
+                Some(Asked { user, channel: message.channel.clone(), thread: Some(message), text: command, event_id })
+            }
+            ChatEvent::Synced { .. } => None,
         }
     }
+}
+
+/// What noting a command before carrying it out came to.
+enum Note {
+    /// Noted under this id, forgotten once answered.
+    Noted(hagios_store::CommandId),
+    /// The store could not note it. Carried out all the same where the platform delivers each
+    /// event once (the store being down is no reason to refuse an acknowledgement); refused with
+    /// "try again" where another listener may read the event again and carry it out.
+    Failed(hagios_store::StoreError),
 }
 
 impl Conversation {
@@ -95,9 +111,14 @@ impl Conversation {
             tokio::select! {
                 _ = orphans.tick() => self.answer_orphans().await,
                 event = events.recv() => match event {
+                    Some(ChatEvent::Synced { position }) => self.keep_position(&position).await,
                     Some(event) => {
+                        let Some(asked) = Asked::of(event) else { continue };
+                        // Noted here, in the order the events came, before the position after
+                        // them is kept: a listener resuming from there misses none of them.
+                        let Some(note) = self.note(&asked).await else { continue };
                         let conversation = self.clone();
-                        running.spawn(async move { conversation.answer(event.into()).await });
+                        running.spawn(async move { conversation.answer(asked, note).await });
                     }
                     None => break,
                 },
@@ -109,14 +130,15 @@ impl Conversation {
         while running.join_next().await.is_some() {}
     }
 
-    async fn answer(&self, asked: Asked) {
+    async fn answer(&self, asked: Asked, note: Note) {
         let arrived = std::time::Instant::now();
-        let noted = self.note(&asked).await;
         let (progress, shown) = mpsc::unbounded_channel();
         let showing =
             tokio::spawn(show_progress(self.chat.clone(), asked.channel.clone(), asked.thread.clone(), shown));
         let dispatch = if asked.user.foreign && !self.listed_users.contains(&asked.user.id) {
             stranger_refused(&asked)
+        } else if let (Note::Failed(e), Some(_)) = (&note, &asked.event_id) {
+            unnoted_refused(&asked, e)
         } else {
             self.dispatch(&asked, &|text| {
                 // The receiver lives until the dispatch is over.
@@ -148,7 +170,7 @@ impl Conversation {
         if let Some(question) = dispatch.answered.and_then(|answered| answered.question) {
             self.chats.close_question(&question, &asked.user.name, &dispatch.reply).await;
         }
-        if let Some(id) = noted {
+        if let Note::Noted(id) = note {
             if let Err(e) = self.store.command_answered(id).await {
                 tracing::warn!(error = %e, command = %id, "cannot forget an answered command");
             }
@@ -156,9 +178,9 @@ impl Conversation {
     }
 
     /// Notes the command before it is carried out, so that should this bot die before it is
-    /// answered, the next leader answers it. Carried out anyway when the note fails: the store
-    /// being down is no reason to refuse an acknowledgement.
-    async fn note(&self, asked: &Asked) -> Option<hagios_store::CommandId> {
+    /// answered, the next leader answers it. A command whose event was taken before (read again
+    /// after a failover or restart) is not carried out again: `None`.
+    async fn note(&self, asked: &Asked) -> Option<Note> {
         let command = CommandInFlight {
             platform: self.chat.platform().name().to_owned(),
             channel: asked.channel.clone(),
@@ -169,12 +191,28 @@ impl Conversation {
             epoch: self.epoch,
             received_at: hagios_domain::unix_now(),
         };
-        match self.store.command_arrived(command).await {
-            Ok(id) => Some(id),
-            Err(e) => {
-                tracing::warn!(error = %e, user = %asked.user.id, "cannot note the command in the state database");
+        let noted = match &asked.event_id {
+            Some(event_id) => self.store.command_taken(command, event_id).await,
+            None => self.store.command_arrived(command).await.map(Some),
+        };
+        match noted {
+            Ok(Some(id)) => Some(Note::Noted(id)),
+            Ok(None) => {
+                tracing::info!(user = %asked.user.id, typed = %asked.text, "passed over an event taken before");
                 None
             }
+            Err(e) => {
+                tracing::warn!(error = %e, user = %asked.user.id, "cannot note the command in the state database");
+                Some(Note::Failed(e))
+            }
+        }
+    }
+
+    /// Keeps where the platform's events resume: every command before it was noted.
+    async fn keep_position(&self, position: &str) {
+        let platform = self.chat.platform().name();
+        if let Err(e) = self.store.keep_chat_position(platform, position).await {
+            tracing::warn!(error = %e, platform, "cannot keep where chat events resume");
         }
     }
 
@@ -265,9 +303,25 @@ fn stranger_refused(asked: &Asked) -> Dispatch {
         raw_text = format!("{raw_text}… ({} bytes in all)", asked.text.len());
     }
     tracing::warn!(user = %id, "refused a command from a foreign account");
+    refusal(asked, raw_text, reply)
+}
+
+/// The refusal of a command whose event could not be noted as taken: carried out now, it could
+/// be carried out again by a listener that reads the event again (the next leader's).
+fn unnoted_refused(asked: &Asked, error: &hagios_store::StoreError) -> Dispatch {
+    let reply = format!(
+        "{}: not done — the state database failed ({error}), and hagios carries out a command only once it noted \
+         it; try again in a moment",
+        asked.user.name
+    );
+    refusal(asked, asked.text.clone(), reply)
+}
+
+/// `reply` to what `asked` asked, refused before the router, with its audit record.
+fn refusal(asked: &Asked, raw_text: String, reply: String) -> Dispatch {
     let audit = AuditEntry {
         time: hagios_domain::unix_now(),
-        user_id: id.clone(),
+        user_id: asked.user.id.clone(),
         user_name: asked.user.name.clone(),
         raw_text,
         command: None,

@@ -3,7 +3,7 @@
 
 use super::Finding;
 use crate::config::Config;
-use hagios_chat::platform::Place;
+use hagios_chat::platform::{FromNow, Place};
 use hagios_chat::PlatformConfig;
 use hagios_domain::Permit;
 
@@ -18,11 +18,7 @@ pub(super) async fn examine(config: &Config) -> Vec<Finding> {
 async fn platform(config: &Config, section: &PlatformConfig) -> Vec<Finding> {
     let platform = section.platform();
     // The doctor posts nothing, so it needs no lead among several bots.
-    let place = Place {
-        state_file: config.store.path.with_extension(format!("{platform}-sync")),
-        first_message_number: 1,
-        permit: Permit::always(),
-    };
+    let place = Place { resume: std::sync::Arc::new(FromNow), first_message_number: 1, permit: Permit::always() };
     let chat = match section.section().connect(&place).await {
         Ok(chat) => chat,
         Err(e) => return vec![Finding::fail(format!("{platform}: {e}"))],

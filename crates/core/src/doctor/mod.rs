@@ -1,14 +1,16 @@
 //! `hagios doctor`: what goes wrong on a first day, checked one line at a time — OK, WARN or
 //! FAIL, each with the fix — for the user the service runs as: the Nagios side (the contact and
 //! its commands, the macro form, the FIFO, status.dat, the spool Nagios writes into), the Icinga
-//! API and each permission hagios needs, the chat platforms (tokens, the bot in every channel) and
-//! the certificates of a split deployment.
+//! API and each permission hagios needs, the state database (the SQLite file's folder, or the
+//! PostgreSQL server, its schema and who leads), the chat platforms (tokens, the bot in every
+//! channel) and the certificates of a split deployment.
 
 pub mod access;
 mod certs;
 mod chat;
 mod icinga;
 mod nagios;
+mod store;
 
 use crate::config::Config;
 use access::Account;
@@ -73,6 +75,9 @@ pub async fn examine(config: &Config, user: &Account) -> Vec<Finding> {
         findings.extend(icinga::examine(icinga, user).await);
     }
     findings.extend(stored(config, user));
+    if config.agent.is_none() {
+        findings.extend(store::examine(&config.store).await);
+    }
     if let (Some(tls), Some(role)) = (&config.tls, link_role(config)) {
         let site = config.nagios.as_ref().and_then(|nagios| nagios.site.as_deref());
         findings.extend(certs::examine(tls, role, site, user));
@@ -133,9 +138,9 @@ pub fn service_user(name: Option<&str>) -> Result<Account, String> {
 /// The user the packaged systemd units run hagios as.
 const SERVICE_USER: &str = "hagios";
 
-/// The state database's folder: hagios writes the file and its journal there.
+/// The SQLite state database's folder: hagios writes the file and its journal there.
 fn stored(config: &Config, user: &Account) -> Vec<Finding> {
-    if config.agent.is_some() {
+    if config.agent.is_some() || config.store.url.is_some() {
         return Vec::new();
     }
     let folder = config.store.path.parent().unwrap_or(std::path::Path::new("/"));

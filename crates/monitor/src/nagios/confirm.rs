@@ -6,7 +6,10 @@
 //! - Nagios' log (`log.rs`): that it read the command (a step, never a confirmation), that it
 //!   refused it, or that the effect happened;
 //! - status.dat, read back: the effect; or — once a status.dat written after Nagios read the
-//!   command does not show it — that it was not applied, and why.
+//!   command does not show it — that it was not applied, and why. An effect the state before the
+//!   command may already show (an acknowledgement removed, a downtime gone, a notification switch)
+//!   counts only from a status.dat written after Nagios read the command: an `unack` typed right
+//!   after an `ack` would otherwise be confirmed by a status.dat that predates the ack.
 //!
 //! A forced check is not over when Nagios reads the command, so status.dat without its result
 //! proves nothing: a recheck waits for the result. Every command has its final word by the
@@ -125,6 +128,7 @@ impl Known {
     }
 
     /// Whether a status.dat created at `created` was written after Nagios read the commands.
+    /// `created=` is status.dat's only clock: Nagios 4 no longer keeps `last_command_check`.
     fn written_after_read(&self, created: i64, sent_at: i64) -> bool {
         match self.read_at() {
             // Nagios reads and writes status.dat in one loop: a write begun in a later second
@@ -161,10 +165,13 @@ pub(super) async fn wait(mut listening: Listening, wait: Wait<'_>) -> Outcome {
         match StateCache::load_async(Arc::clone(state)).await {
             Ok(snapshot) => {
                 known.stopped = false;
+                let fresh = known.written_after_read(snapshot.status.created, sent.at);
                 if let Some(detail) = expectation.confirmed_by(&snapshot) {
-                    return Outcome::Confirmed(format!("{detail}; status.dat shows it"));
+                    if fresh || !may_predate(expectation) {
+                        return Outcome::Confirmed(format!("{detail}; status.dat shows it"));
+                    }
                 }
-                if absence_is_final(expectation) && known.written_after_read(snapshot.status.created, sent.at) {
+                if absence_is_final(expectation) && fresh {
                     return Outcome::NotApplied(why_not(expectation, &snapshot));
                 }
                 known.last_seen = Some(snapshot);
@@ -194,6 +201,17 @@ fn notification_words(kind: NotificationType) -> String {
         NotificationType::DowntimeCancelled => "downtime cancellation".to_owned(),
         other => other.to_string().to_lowercase(),
     }
+}
+
+/// Effects the state before the command may already show: a flag set or cleared, a downtime
+/// gone. Only a status.dat written after Nagios read the command shows that the command had
+/// them. A new downtime or comment (an id unknown before sending) and a newer check result
+/// cannot predate it.
+fn may_predate(expectation: &Expectation) -> bool {
+    matches!(
+        expectation,
+        Expectation::Acknowledged { .. } | Expectation::DowntimeGone { .. } | Expectation::Notifications { .. }
+    )
 }
 
 /// Effects Nagios applies the moment it reads the command, so a status.dat written after that
@@ -243,14 +261,115 @@ fn final_word(expectation: &Expectation, known: &Known, within: Duration) -> Out
             "Nagios stopped (status.dat is gone){had_read} before its state showed it"
         ));
     }
+    let shown_early = known.last_seen.as_ref().is_some_and(|snapshot| expectation.confirmed_by(snapshot).is_some());
     let known_so_far = match (read, expectation) {
         (true, Expectation::CheckedAfter { .. }) => {
             "Nagios read it (its log); the check result is not in status.dat yet"
         }
+        (true, _) if shown_early => {
+            "Nagios read it (its log); status.dat shows it but was written before Nagios read the command"
+        }
         (true, _) => "Nagios read it (its log); status.dat does not show it yet",
+        (false, _) if shown_early => "status.dat shows it but was written before Nagios could have read the command",
         (false, _) => "status.dat does not show it yet",
     };
     let hint = known.last_seen.as_ref().and_then(|snapshot| no_problem(expectation, snapshot));
     let hint = hint.map(|reason| format!(" ({reason})")).unwrap_or_default();
     Outcome::Unconfirmed(format!("no final word from Nagios within {within:?}: {known_so_far}{hint}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hagios_domain::ObjectRef;
+    use std::io::Write;
+    use std::path::Path;
+
+    /// When Nagios read the command, as its log line says.
+    const READ_AT: i64 = 1_700_000_000;
+    const REMOVE_ACK: &str = "REMOVE_HOST_ACKNOWLEDGEMENT;web01";
+    const OBJECTS: &str = "define host {\n\thost_name\tweb01\n\talias\tweb01\n\taddress\t127.0.0.1\n\t}\n\n";
+
+    /// A status.dat created at `created` that shows web01 with no acknowledgement, its
+    /// notifications on and no downtime: what each of [`effects_an_older_state_shows`] waits for.
+    fn write_status(dir: &Path, created: i64) {
+        let status = format!(
+            "info {{\n\tcreated={created}\n\tversion=4.4.6\n\t}}\n\n\
+             hoststatus {{\n\thost_name=web01\n\tcurrent_state=1\n\tplugin_output=DOWN\n\thas_been_checked=1\n\t\
+             last_check=1\n\tlast_state_change=1\n\tproblem_has_been_acknowledged=0\n\t\
+             scheduled_downtime_depth=0\n\tnotifications_enabled=1\n\t}}\n\n"
+        );
+        std::fs::write(dir.join("status.dat"), status).expect("status.dat written");
+    }
+
+    /// Effects a status.dat from before the command may already show (here: does show).
+    fn effects_an_older_state_shows() -> [Expectation; 3] {
+        let object = ObjectRef::host("web01");
+        [
+            Expectation::Acknowledged { object: object.clone(), acknowledged: false },
+            Expectation::DowntimeGone { id: 7, object: object.clone() },
+            Expectation::Notifications { object, enabled: true },
+        ]
+    }
+
+    /// The outcome of a command sent at `sent_at` that Nagios' log (when `log` says it is
+    /// followed) shows read at [`READ_AT`], against a status.dat created at `created`.
+    async fn outcome(expectation: &Expectation, created: i64, log: bool, sent_at: i64) -> Outcome {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("objects.cache"), OBJECTS).expect("objects.cache written");
+        write_status(dir.path(), created);
+        let log_file = dir.path().join("nagios.log");
+        std::fs::write(&log_file, "[1699999990] Nagios 4.4.6 starting...\n").expect("log written");
+        let listening = Listening::start(log.then(|| log_file.clone()), &EvidenceHub::new()).await;
+        let mut appended = std::fs::OpenOptions::new().append(true).open(&log_file).expect("log opened");
+        writeln!(appended, "[{READ_AT}] EXTERNAL COMMAND: {REMOVE_ACK}").expect("log appended");
+        let state = Arc::new(StateCache::new(dir.path().join("status.dat"), dir.path().join("objects.cache")));
+        let wait_for = Wait {
+            state: &state,
+            expectation,
+            sent: Sent { commands: vec![REMOVE_ACK.to_owned()], at: sent_at },
+            answer_within: &|| Duration::from_millis(300),
+            steps: &|_| {},
+        };
+        wait(listening, wait_for).await
+    }
+
+    #[tokio::test]
+    async fn such_an_effect_counts_only_from_a_status_dat_written_after_nagios_read_the_command() {
+        for expectation in effects_an_older_state_shows() {
+            let effect = expectation.effect();
+            // Written in the second Nagios read the command: perhaps just before it did.
+            let same_second = outcome(&expectation, READ_AT, true, READ_AT).await;
+            let early = "Nagios read it (its log); status.dat shows it but was written before Nagios read the command";
+            assert_eq!(same_second, Outcome::Unconfirmed(format!("no final word from Nagios within 300ms: {early}")));
+            let before = outcome(&expectation, READ_AT - 5, true, READ_AT).await;
+            assert!(matches!(before, Outcome::Unconfirmed(_)), "{effect}: {before:?}");
+            let after = outcome(&expectation, READ_AT + 1, true, READ_AT).await;
+            assert_eq!(after, Outcome::Confirmed(format!("{effect}; status.dat shows it")));
+        }
+    }
+
+    #[tokio::test]
+    async fn without_the_log_such_an_effect_counts_from_a_status_dat_stamped_after_the_command_was_sent() {
+        let sent_at = READ_AT;
+        for expectation in effects_an_older_state_shows() {
+            let effect = expectation.effect();
+            let soon = outcome(&expectation, sent_at + READ_MARGIN_SECONDS - 1, false, sent_at).await;
+            let early = "status.dat shows it but was written before Nagios could have read the command";
+            assert_eq!(soon, Outcome::Unconfirmed(format!("no final word from Nagios within 300ms: {early}")));
+            let later = outcome(&expectation, sent_at + READ_MARGIN_SECONDS, false, sent_at).await;
+            assert_eq!(later, Outcome::Confirmed(format!("{effect}; status.dat shows it")));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_newer_check_result_counts_from_any_status_dat() {
+        let web01 = ObjectRef::host("web01");
+        let rechecked = Expectation::CheckedAfter { object: web01, last_check: 0 };
+        let confirmed = outcome(&rechecked, READ_AT - 5, true, READ_AT).await;
+        assert!(
+            matches!(&confirmed, Outcome::Confirmed(detail) if detail.starts_with("rechecked web01")),
+            "{confirmed:?}"
+        );
+    }
 }

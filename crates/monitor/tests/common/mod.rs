@@ -1,14 +1,13 @@
 //! What the Nagios and Icinga tests share: a Nagios monitor of a test instance as an operator
 //! would configure it (nagios.cfg named, nothing overridden), waiting for state, reading outcomes;
-//! a notification command written the way sites write them, and hostile acknowledgements aimed at it.
+//! acknowledgements that notify, for the hostile ones aimed at a shell notification command.
 
 #![allow(dead_code)] // each test file uses its own part
 
 use hagios_domain::{Action, ObjectRef, Outcome, Snapshot, State};
 use hagios_monitor::nagios::{NagiosConfig, NagiosMonitor};
 use hagios_monitor::{Monitor, MonitorError};
-use hagios_testkit::{wait_until, NagiosInstance};
-use std::path::{Path, PathBuf};
+use hagios_testkit::NagiosInstance;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -57,57 +56,6 @@ pub async fn make_critical(nagios: &NagiosInstance, monitor: &NagiosMonitor, hos
     nagios.submit_service_result(host, service, 2, "CRITICAL - test failure");
     wait_for(monitor, |snapshot| snapshot.service(host, service).is_some_and(|view| view.state == State::Critical))
         .await;
-}
-
-/// A folder for what a notification command received (`double-quoted`, `single-quoted`) and for
-/// the markers an injected command would create.
-pub struct NotificationOutput {
-    dir: tempfile::TempDir,
-    pub double: PathBuf,
-    pub single: PathBuf,
-}
-
-impl NotificationOutput {
-    pub fn new() -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let (double, single) = (dir.path().join("double-quoted"), dir.path().join("single-quoted"));
-        NotificationOutput { dir, double, single }
-    }
-
-    /// The shell line of a notification command: `author` and `comment` (macros) once in double
-    /// and once in single quotes, each value between `<` and `>`.
-    pub fn shell_line(&self, author: &str, comment: &str) -> String {
-        format!(
-            "/usr/bin/printf '<%s><%s>' \"{author}\" \"{comment}\" >> {} && \
-             /usr/bin/printf '<%s><%s>' '{author}' '{comment}' >> {}",
-            self.double.display(),
-            self.single.display()
-        )
-    }
-
-    /// Where the `n`th attack would leave its file.
-    pub fn marker(&self, n: usize) -> PathBuf {
-        self.dir.path().join(format!("marker{n}"))
-    }
-
-    /// `| id > MARKER #`, the command the `n`th attack tries to run.
-    pub fn injected(&self, n: usize) -> String {
-        format!("| id > {} #", self.marker(n).display())
-    }
-
-    /// Fails unless `file` shows `arrived` within `timeout`.
-    pub fn assert_arrives(file: &Path, arrived: &str, timeout: Duration) {
-        let seen = wait_until(timeout, || std::fs::read_to_string(file).ok().filter(|text| text.contains(arrived)));
-        let text = std::fs::read_to_string(file);
-        assert!(seen.is_some(), "{arrived:?} not in {}: {text:?}", file.display());
-    }
-
-    /// Fails when any of the first `count` attacks created its marker.
-    pub fn assert_nothing_ran(&self, count: usize) {
-        for n in 1..=count {
-            assert!(!self.marker(n).exists(), "an injected command ran: {}", self.marker(n).display());
-        }
-    }
 }
 
 /// An acknowledgement of `target` that sends an ACKNOWLEDGEMENT notification.
