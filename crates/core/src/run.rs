@@ -90,7 +90,7 @@ pub(crate) async fn serve_chat(
         rota: rota.clone(),
         store: store.for_platform(platforms[0]),
         platforms: platforms.iter().map(|name| (*name).to_owned()).collect(),
-        routes: config.routes.clone().into(),
+        routes: config.routes.iter().cloned().chain([config.fallback_route()]).collect(),
         timezone: config.commands.timezone.clone(),
     };
     tracing::info!(site = %backend.site, backend = backend.name, chat = %platforms.join("+"), "hagios running");
@@ -203,6 +203,7 @@ impl Terms {
                 evidence: self.monitor.evidence(),
                 health: self.health.clone(),
                 oncall: self.rota.clone(),
+                handovers: Default::default(),
             };
             tasks.push(tokio::spawn(pipeline.run(ending.clone())));
             let (events_tx, events) = mpsc::channel(64);

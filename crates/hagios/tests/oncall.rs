@@ -4,7 +4,9 @@
 //! a kill -9 between the steps, neither repeated nor skipped; an acknowledgement made in Nagios
 //! itself (as the CGI makes it) is mirrored and stops the escalation; an override typed in chat
 //! takes effect for the next incident at once; `timeline` and `report` come back as files, and
-//! `hagios timeline` prints the same story.
+//! `hagios timeline` prints the same story. On Nagios as Debian ships it and a new user's
+//! configuration (a default channel, no `[[route]]`): the default route pages and an ack from
+//! chat stops escalation; `escalate` in a thread opened before paging was configured starts it.
 
 mod common;
 
@@ -29,19 +31,23 @@ impl Drop for Running {
 /// after 8s), the route of `web*` to `alerts` paging it, and alice and bob with `pager` roles.
 /// `ids` are (alice, bob, the schedule's channel, the alerts channel) on the platform.
 fn oncall_config(alice: &str, bob: &str, oncall_channel: &str, alerts_key: &str, alerts: &str) -> String {
+    let route = format!(
+        "[[route]]\nhosts = [\"web*\"]\n{alerts_key} = \"{alerts}\"\ngrouping = false\noncall = \"web\"\nescalation = \"web\"\n"
+    );
+    let schedule_keys = format!("{alerts_key} = \"{oncall_channel}\"\n");
+    let steps = "after = \"4s\"\nnotify = \"person:bob\"\n[[escalation.step]]\nafter = \"8s\"\nnotify = \"channel\"\n";
+    format!("{route}{}", web_schedule(alice, bob, &schedule_keys, steps))
+}
+
+/// The schedule `web` (alice, all week) with `schedule_keys` (its channel), its policy `web`
+/// (alice at once, then the `steps` after), and alice and bob with `pager` roles.
+fn web_schedule(alice: &str, bob: &str, schedule_keys: &str, steps: &str) -> String {
     format!(
         r#"
-[[route]]
-hosts = ["web*"]
-{alerts_key} = "{alerts}"
-grouping = false
-oncall = "web"
-escalation = "web"
-
 [[oncall]]
 name = "web"
 timezone = "UTC"
-{alerts_key} = "{oncall_channel}"
+{schedule_keys}
 [[oncall.layer]]
 name = "primary"
 people = ["alice"]
@@ -53,12 +59,7 @@ name = "web"
 [[escalation.step]]
 notify = "oncall"
 [[escalation.step]]
-after = "4s"
-notify = "person:bob"
-[[escalation.step]]
-after = "8s"
-notify = "channel"
-
+{steps}
 [[role]]
 name = "pager"
 commands = ["oncall", "escalate", "timeline", "report", "ack"]
@@ -120,6 +121,8 @@ fn slack_pages_escalates_until_an_ack_in_nagios_and_an_override_takes_effect_at_
 
     // kill -9 before the next step is due; after the restart it comes once, step 1 is not repeated.
     common::crash_and_restart(&mut bot.0, &site.config, &common::SLACK_TOKENS);
+    let at_the_kill = slack.bot_messages();
+    assert!(replies_in(&at_the_kill, &alert, "<@U0BOB>").is_empty(), "killed between the steps: {at_the_kill:#?}");
     let messages = wait_for("bob paged after the delay", &|m| !replies_in(m, &alert, "<@U0BOB>").is_empty());
     assert_eq!(replies_in(&messages, &alert, "<@U0ALICE>").len(), 1, "{messages:#?}");
     assert!(replies_in(&messages, &alert, "<@U0BOB>")[0].text.contains("not acknowledged after"), "{messages:#?}");
@@ -438,4 +441,135 @@ fn slack_and_matrix_tell_one_story_of_an_incident_posted_on_both_and_count_it_on
     assert!(comment.contains("per route (medians): hosts=web*: 1 incident, acknowledged in"), "{comment}");
     assert!(comment.contains("per schedule (medians): web: 1 paged"), "{comment}");
     assert!(comment.contains("pages per person: alice 1 ("), "{comment}");
+}
+
+/// Nagios as Debian ships it (status.dat every 10 s, environment macros off) with
+/// contrib/nagios/hagios.cfg as documented, spooling into `dir/spool`, and `web01!Apt`
+/// notifying the `hagios` contact.
+fn stock_nagios(dir: &std::path::Path) -> Option<hagios_testkit::NagiosInstance> {
+    let apt = "define service {\n    use hagios-service\n    host_name web01\n    service_description Apt\n    contacts hagios\n}\n";
+    hagios_testkit::NagiosInstance::start(hagios_testkit::NagiosOptions {
+        extra_objects: common::contrib_snippet(&dir.join("spool")) + apt,
+        without_environment_macros: true,
+        status_update_interval: Some(10),
+        ..Default::default()
+    })
+}
+
+/// The bot's Slack messages once they satisfy `done`, waiting up to a minute (status.dat comes
+/// every 10 s at Debian's cadence).
+fn bot_messages_when(
+    runtime: &tokio::runtime::Runtime,
+    slack: &FakeSlack,
+    what: &str,
+    done: &dyn Fn(&[Message]) -> bool,
+) -> Vec<Message> {
+    runtime.block_on(slack.wait_until(what, Duration::from_secs(60), |fake| done(&fake.bot_messages())));
+    slack.bot_messages()
+}
+
+/// `web01!Apt` goes CRITICAL on the [`stock_nagios`] site: its alert in the default channel (a
+/// group of one, as the stock default route groups), once its member line is in the thread and
+/// commands there know the group.
+fn stock_alert(
+    runtime: &tokio::runtime::Runtime,
+    slack: &FakeSlack,
+    nagios: &hagios_testkit::NagiosInstance,
+) -> Message {
+    nagios.submit_service_result("web01", "Apt", 2, "CRITICAL - 3 security updates");
+    let alert_of = |messages: &[Message]| {
+        messages
+            .iter()
+            .find(|m| !m.is_reply() && m.channel == "C0ALERTS" && m.text.contains("on web01 CRITICAL"))
+            .cloned()
+    };
+    let messages = bot_messages_when(runtime, slack, "the alert in the default channel", &|m| alert_of(m).is_some());
+    let alert = alert_of(&messages).expect("alert");
+    bot_messages_when(runtime, slack, "its member in the thread", &|m| {
+        !replies_in(m, &alert, "web01!Apt PROBLEM").is_empty()
+    });
+    alert
+}
+
+/// A new user's on call on Nagios as Debian ships it (status.dat every 10 s, environment macros
+/// off, contrib/nagios/hagios.cfg as documented): a default channel, no `[[route]]`, and the
+/// default route paging the schedule. CRITICAL → alice (on call) mentioned in the alert's thread
+/// → alice acks from chat, Nagios confirms it → the next step (bob) never comes.
+#[test]
+fn stock_nagios_without_routes_pages_from_the_default_route_until_an_ack_from_chat() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime for the fake Slack");
+    let slack = runtime.block_on(FakeSlack::start(&[("C0ALERTS", "alerts")]));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let Some(nagios) = stock_nagios(dir.path()) else { return };
+    let chat = format!(
+        "{}[default_route]\noncall = \"web\"\nescalation = \"web\"\n{}",
+        common::slack_chat(&slack.api_url()),
+        web_schedule("U0ALICE", "U0BOB", "", "after = \"30s\"\nnotify = \"person:bob\"\n")
+    );
+    let config = common::write_config(dir.path(), &common::nagios_section(&nagios), &chat, "U0NOBODY");
+    let text = std::fs::read_to_string(&config).expect("hagios.toml");
+    assert!(!text.contains("[[route]]") && !text.contains("grouping"), "stock routing: {text}");
+    let checked = std::process::Command::new(common::HAGIOS)
+        .args(["config", "check", "--config"])
+        .arg(&config)
+        .output()
+        .expect("hagios config check");
+    assert!(checked.status.success(), "{}", String::from_utf8_lossy(&checked.stdout));
+    slack.add_user("U0ALICE", "Alice");
+    slack.add_user("U0BOB", "Bob");
+    let _bot = Running(common::start_run(&config, &common::SLACK_TOKENS));
+    runtime.block_on(slack.wait_connected(PATIENCE));
+    let wait_for = |what: &str, done: &dyn Fn(&[Message]) -> bool| bot_messages_when(&runtime, &slack, what, done);
+
+    let alert = stock_alert(&runtime, &slack, &nagios);
+    wait_for("alice paged", &|m| !replies_in(m, &alert, "<@U0ALICE>").is_empty());
+    let paged = std::time::Instant::now();
+
+    slack.mention("U0ALICE", "C0ALERTS", Some(&alert.ts), "ack on it");
+    wait_for("the ack confirmed by Nagios", &|m| !replies_in(m, &alert, "1 confirmed").is_empty());
+    common::wait_for_service_ack(&nagios, "web01", "Apt");
+    // Step 2 was due 30 s after alice's page: past that (and a pass or two), bob was not paged.
+    wait_until(Duration::from_secs(60), || (paged.elapsed() > Duration::from_secs(35)).then_some(())).expect("time");
+    let messages = slack.bot_messages();
+    assert!(replies_in(&messages, &alert, "<@U0BOB>").is_empty(), "acknowledged: no step 2: {messages:#?}");
+    assert_eq!(replies_in(&messages, &alert, "<@U0ALICE>").len(), 1, "{messages:#?}");
+}
+
+/// On stock Nagios and routing: an incident opened while the default route paged nobody; then
+/// the schedule is named and hagios restarted. `escalate` in that thread starts paging at the
+/// policy's first step at once — and before, said what to configure.
+#[test]
+fn escalate_in_a_thread_opened_before_paging_was_configured_pages_the_first_step_at_once() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime for the fake Slack");
+    let slack = runtime.block_on(FakeSlack::start(&[("C0ALERTS", "alerts")]));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let Some(nagios) = stock_nagios(dir.path()) else { return };
+    let people = web_schedule("U0ALICE", "U0BOB", "", "after = \"5m\"\nnotify = \"person:bob\"\n");
+    // An empty [default_route] is the stock one (and keeps the tests' ungrouped default out).
+    let unpaged = format!("{}[default_route]\n{people}", common::slack_chat(&slack.api_url()));
+    let config = common::write_config(dir.path(), &common::nagios_section(&nagios), &unpaged, "U0NOBODY");
+    slack.add_user("U0ALICE", "Alice");
+    let mut bot = Running(common::start_run(&config, &common::SLACK_TOKENS));
+    runtime.block_on(slack.wait_connected(PATIENCE));
+    let wait_for = |what: &str, done: &dyn Fn(&[Message]) -> bool| bot_messages_when(&runtime, &slack, what, done);
+
+    let alert = stock_alert(&runtime, &slack, &nagios);
+    slack.mention("U0ALICE", "C0ALERTS", Some(&alert.ts), "escalate");
+    let messages = wait_for("the refusal", &|m| !replies_in(m, &alert, "cannot be paged").is_empty());
+    let refusal = &replies_in(&messages, &alert, "cannot be paged")[0].text;
+    assert!(refusal.contains("its route names no schedule") && refusal.contains("[default_route]"), "{refusal}");
+
+    let text = std::fs::read_to_string(&config).expect("hagios.toml");
+    let paged = text.replacen("[default_route]\n", "[default_route]\noncall = \"web\"\nescalation = \"web\"\n", 1);
+    std::fs::write(&config, paged).expect("hagios.toml");
+    common::crash_and_restart(&mut bot.0, &config, &common::SLACK_TOKENS);
+    runtime.block_on(slack.wait_connected(PATIENCE));
+    slack.mention("U0ALICE", "C0ALERTS", Some(&alert.ts), "escalate need help");
+    let messages = wait_for("alice paged", &|m| !replies_in(m, &alert, "<@U0ALICE>").is_empty());
+    let page = &replies_in(&messages, &alert, "<@U0ALICE>")[0].text;
+    assert!(
+        page.starts_with("<@U0ALICE> escalated by Alice (need help) — web01!Apt is CRITICAL: paging alice, on call in web (step 1 of 2)"),
+        "{page}"
+    );
+    assert!(!replies_in(&messages, &alert, "paging starts: step 1 of 2").is_empty(), "{messages:#?}");
 }

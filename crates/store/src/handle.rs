@@ -5,7 +5,7 @@ use crate::sql::Dialect;
 use crate::{
     ActivePage, AlertGroup, AuditRecord, CommandId, CommandInFlight, Delivery, DueReminder, Fence, GroupBatch, GroupId,
     Incident, IncidentChange, IncidentId, IncidentStory, Override, Page, PageId, PageIntent, PageStep, PagedStep,
-    PlatformStory, PruneReport, Retention, Store, StoreConfig, StoreError,
+    PlatformStory, PruneReport, Retention, Store, StoreConfig, StoreError, UnpagedThread,
 };
 use hagios_domain::{MessageRef, Notification, ObjectRef, SiteObject, Snooze};
 use std::path::Path;
@@ -255,6 +255,23 @@ impl StoreHandle {
     pub async fn force_page_steps(&self, page: PageId, upto: u32, note: &str) -> Result<(), StoreError> {
         let note = note.to_owned();
         self.call(move |store| store.force_page_steps(page, upto, &note)).await
+    }
+
+    pub async fn unpaged_threads_of_object(&self, object: &ObjectRef) -> Result<Vec<UnpagedThread>, StoreError> {
+        let object = object.clone();
+        self.call(move |store| store.unpaged_threads_of_object(&object)).await
+    }
+
+    pub async fn start_page_now(
+        &self,
+        thread: MessageRef,
+        schedule: &str,
+        policy: &str,
+        now: i64,
+        note: &str,
+    ) -> Result<(), StoreError> {
+        let (schedule, policy, note) = (schedule.to_owned(), policy.to_owned(), note.to_owned());
+        self.call(move |store| store.start_page_now(&thread, &schedule, &policy, now, &note)).await
     }
 }
 

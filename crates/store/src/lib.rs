@@ -57,7 +57,7 @@ pub use incident::{Delivery, Incident, IncidentChange, IncidentId};
 pub use lease::{Fence, LeaseHolder, LEADER_LEASE};
 pub use oncall::Override;
 pub use orphans::{CommandId, CommandInFlight};
-pub use page::{ActivePage, Page, PageId, PageIntent, PageStep};
+pub use page::{ActivePage, Page, PageId, PageIntent, PageStep, UnpagedThread};
 pub use reminder::DueReminder;
 pub use retention::{PruneReport, Retention, MIN_KEEP_SECONDS};
 pub use schema::SchemaVersion;

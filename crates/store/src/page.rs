@@ -64,6 +64,14 @@ pub struct ActivePage {
     pub incidents: Vec<Incident>,
 }
 
+/// The thread of an open incident that was never paged: on `platform`, the incident's own or its
+/// group's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnpagedThread {
+    pub platform: String,
+    pub thread: MessageRef,
+}
+
 /// One step as it was paged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PageStep {
@@ -258,6 +266,53 @@ impl Store {
         self.with_sql(|sql| Ok(pages_from_rows(&sql.query(&statement, args![&object.host, service])?)?))
     }
 
+    /// The threads, on every platform, of the open incidents of `object` (on any site) that were
+    /// never paged: their route named no schedule when they opened.
+    pub fn unpaged_threads_of_object(&self, object: &ObjectRef) -> Result<Vec<UnpagedThread>, StoreError> {
+        let service = object.service.as_deref().unwrap_or_default();
+        self.with_sql(|sql| {
+            let rows = sql.query(
+                "SELECT i.platform, COALESCE(g.channel, i.channel), COALESCE(g.message_id, i.message_id)
+                 FROM incidents i
+                 LEFT JOIN alert_group_members m ON m.incident_id = i.id
+                 LEFT JOIN alert_groups g ON g.id = m.group_id
+                 WHERE i.closed_at IS NULL AND i.host = $1 AND i.service = $2 AND NOT EXISTS
+                     (SELECT 1 FROM pages p WHERE p.platform = i.platform
+                          AND p.channel = COALESCE(g.channel, i.channel)
+                          AND p.message_id = COALESCE(g.message_id, i.message_id))
+                 ORDER BY i.id",
+                args![&object.host, service],
+            )?;
+            let mut threads = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let thread = MessageRef { channel: row.text(1)?, id: row.text(2)? };
+                threads.push(UnpagedThread { platform: row.text(0)?, thread });
+            }
+            Ok(threads)
+        })
+    }
+
+    /// Starts paging `thread` on this platform at `now` with its first step due at once, for
+    /// `note` (who escalated, and why); a thread paged meanwhile keeps its page.
+    pub fn start_page_now(
+        &self,
+        thread: &MessageRef,
+        schedule: &str,
+        policy: &str,
+        now: i64,
+        note: &str,
+    ) -> Result<(), StoreError> {
+        self.in_transaction(|sql| {
+            sql.execute(
+                "INSERT INTO pages (platform, channel, message_id, schedule, policy, started_at, forced, forced_note)
+                 VALUES ($1, $2, $3, $4, $5, $6, 1, $7)
+                 ON CONFLICT (platform, channel, message_id) DO NOTHING",
+                args![self.platform(), &thread.channel, &thread.id, schedule, policy, now, note],
+            )?;
+            Ok(())
+        })
+    }
+
     /// Makes the steps of `page` up to number `upto` (exclusive) due now, with `note` (who
     /// asked, and why) for their message; a stopped page goes on paging.
     pub fn force_page_steps(&self, page: PageId, upto: u32, note: &str) -> Result<(), StoreError> {
@@ -392,5 +447,32 @@ mod tests {
         assert_eq!(store.start_pages(110).unwrap(), 0);
         open(store, "n2", "db01", 120);
         assert_eq!(store.start_pages(110).unwrap(), 0, "the intent went with its delivery");
+    }
+
+    #[test]
+    fn a_thread_never_paged_is_found_and_starts_paging_with_its_first_step_due() {
+        for engine in engines() {
+            eprintln!("on {engine}");
+            a_thread_never_paged_starts(&engine.open());
+        }
+    }
+
+    fn a_thread_never_paged_starts(everywhere: &Store) {
+        let slack = everywhere.for_platform("slack");
+        open(&slack, "n1", "db01", 100);
+        open(&everywhere.for_platform("matrix"), "n1", "db01", 101);
+        let object = ObjectRef::service("db01", "disk");
+        let unpaged = everywhere.unpaged_threads_of_object(&object).unwrap();
+        let found: Vec<(&str, &str)> = unpaged.iter().map(|u| (u.platform.as_str(), u.thread.id.as_str())).collect();
+        assert_eq!(found, [("slack", "100.0"), ("matrix", "101.0")], "every platform's thread");
+        slack.start_page_now(&unpaged[0].thread, "db", "default", 130, "alice (help)").unwrap();
+        slack.start_page_now(&unpaged[0].thread, "db", "default", 140, "bob").unwrap();
+        let [active] = &slack.active_pages().unwrap()[..] else { panic!("one page") };
+        let page = &active.page;
+        assert_eq!((page.started_at, page.steps, page.forced), (130, 0, 1), "its first step due now, once");
+        assert_eq!(page.forced_note.as_deref(), Some("alice (help)"));
+        let left = everywhere.unpaged_threads_of_object(&object).unwrap();
+        assert_eq!(left.iter().map(|u| u.platform.as_str()).collect::<Vec<_>>(), ["matrix"]);
+        assert!(everywhere.unpaged_threads_of_object(&ObjectRef::service("db02", "disk")).unwrap().is_empty());
     }
 }

@@ -11,9 +11,11 @@ mod route;
 
 pub use commands::CommandsConfig;
 pub use oncall::{
-    is_known_person, CalendarFeed, Escalation, FeedSource, Layer, LayerSource, Notify, Schedule, Step, DEFAULT_POLICY,
+    is_known_person, CalendarFeed, Due, Escalation, FeedSource, Layer, LayerSource, Notify, Schedule, Step,
+    DEFAULT_POLICY,
 };
 pub use quiet::{QuietHours, DEFAULT_CHANNEL};
+use route::DefaultRouteSection;
 pub use route::{default_group_interval, GroupLabel, Grouping, GroupingKeys, RouteConfig, DEFAULT_ROUTE_LABEL};
 
 use crate::observe::MetricsConfig;
@@ -45,6 +47,11 @@ pub struct Config {
     /// How notifications no route matches are grouped (`[default_route]`, Alertmanager's root
     /// route); every `[[route]]` inherits the keys it does not set.
     pub default_route: Grouping,
+    /// The schedule paged for what no route matches (`[default_route] oncall`); not inherited
+    /// by `[[route]]`s, which page only when they say so.
+    pub default_oncall: Option<String>,
+    /// The policy that paging follows (`[default_route] escalation`).
+    pub default_escalation: Option<String>,
     /// Recurring windows during which matching notifications are held (docs/quiet-hours.md).
     pub quiet_hours: Vec<QuietHours>,
     /// Who is on call (`[[oncall]]`, docs/oncall.md).
@@ -82,7 +89,7 @@ struct ConfigFile {
     #[serde(default, rename = "route")]
     routes: Vec<RouteConfig>,
     #[serde(default)]
-    default_route: GroupingKeys,
+    default_route: DefaultRouteSection,
     #[serde(default)]
     quiet_hours: Vec<QuietHours>,
     /// `[[quiet_hours]]` under its former name.
@@ -140,7 +147,7 @@ impl TryFrom<ConfigFile> for Config {
         }
         let now = hagios_domain::unix_now();
         notes.extend(file.schedules.iter().filter_map(|schedule| schedule.gaps_note(now)));
-        let default_route = file.default_route.over(&Grouping::default());
+        let default_route = file.default_route.grouping.over(&Grouping::default());
         let mut routes = file.routes;
         for route in &mut routes {
             route.inherit(&default_route);
@@ -155,6 +162,8 @@ impl TryFrom<ConfigFile> for Config {
             commands: file.commands,
             routes,
             default_route,
+            default_oncall: file.default_route.oncall,
+            default_escalation: file.default_route.escalation,
             quiet_hours: file.quiet_hours.into_iter().chain(file.mutes).collect(),
             schedules: file.schedules,
             escalations: file.escalations,
@@ -441,13 +450,14 @@ impl Config {
             problems.extend(policy.problems(&self.schedules, &self.users));
         }
         for (index, route) in self.routes.iter().enumerate() {
-            problems.extend(self.route_paging_problems(index + 1, route));
+            problems.extend(self.route_paging_problems(&format!("route #{}", index + 1), route));
         }
+        problems.extend(self.route_paging_problems("[default_route]", &self.fallback_route()));
         problems
     }
 
-    /// What is wrong with the schedule and policy route #`number` names.
-    fn route_paging_problems(&self, number: usize, route: &RouteConfig) -> Vec<String> {
+    /// What is wrong with the schedule and policy `route` (called `number`) names.
+    fn route_paging_problems(&self, number: &str, route: &RouteConfig) -> Vec<String> {
         let mut problems = Vec::new();
         let schedule = match &route.oncall {
             Some(name) => match self.schedule(name) {
@@ -455,30 +465,29 @@ impl Config {
                 None => {
                     let known: Vec<&str> = self.schedules.iter().map(|s| s.name.as_str()).collect();
                     problems.push(format!(
-                        "route #{number} oncall = \"{name}\" names no [[oncall]] schedule (defined: {})",
+                        "{number} oncall = \"{name}\" names no [[oncall]] schedule (defined: {})",
                         if known.is_empty() { "none".to_owned() } else { known.join(", ") }
                     ));
                     None
                 }
             },
             None if route.escalation.is_some() => {
-                problems.push(format!(
-                    "route #{number} names an escalation policy but no schedule: add oncall = \"SCHEDULE\""
-                ));
+                problems
+                    .push(format!("{number} names an escalation policy but no schedule: add oncall = \"SCHEDULE\""));
                 None
             }
             None => None,
         };
         let Some(policy) = route.escalation.as_deref() else { return problems };
         let Some(policy) = self.escalations.iter().find(|p| p.name == policy) else {
-            problems.push(format!("route #{number} escalation = \"{policy}\" names no [[escalation]] policy"));
+            problems.push(format!("{number} escalation = \"{policy}\" names no [[escalation]] policy"));
             return problems;
         };
         for step in &policy.steps {
             if let (Notify::Layer(layer), Some(schedule)) = (&step.notify, schedule) {
                 if schedule.layer(layer).is_none() {
                     problems.push(format!(
-                        "[[escalation]] `{}` pages layer `{layer}`, which schedule `{}` (route #{number}) does not have",
+                        "[[escalation]] `{}` pages layer `{layer}`, which schedule `{}` ({number}) does not have",
                         policy.name, schedule.name
                     ));
                 }
@@ -505,10 +514,14 @@ impl Config {
     /// The route notifications no `[[route]]` matches take: to each platform's default channel.
     pub fn fallback_route(&self) -> RouteConfig {
         let targets = self.platforms.iter().map(|section| (section.platform(), section.section().default_target()));
-        RouteConfig::fallback(
-            self.default_route.clone(),
-            targets.map(|(platform, target)| (platform, target.to_owned())),
-        )
+        RouteConfig {
+            oncall: self.default_oncall.clone(),
+            escalation: self.default_escalation.clone(),
+            ..RouteConfig::fallback(
+                self.default_route.clone(),
+                targets.map(|(platform, target)| (platform, target.to_owned())),
+            )
+        }
     }
 }
 
@@ -786,6 +799,29 @@ mod tests {
         assert!(toml::from_str::<Config>("[default_route]\nchannel = \"C\"\n")
             .unwrap_err()
             .to_string()
-            .contains("channel"));
+            .contains("unknown [default_route] key `channel`"));
+    }
+
+    #[test]
+    fn the_default_route_pages_the_schedule_it_names_and_routes_do_not_inherit_it() {
+        let people = "[[user]]\nchat_id = \"U0ALICE\"\nroles = []\nperson = \"alice\"\n";
+        let web = "[[oncall]]\nname = \"web\"\ntimezone = \"UTC\"\n[[oncall.layer]]\nname = \"primary\"\npeople = [\"alice\"]\nstart = \"2024-01-01 09:00\"\nlength = \"1w\"\n";
+        let policy = "[[escalation]]\nname = \"web\"\n[[escalation.step]]\nnotify = \"oncall\"\n";
+        let config = parse(&format!(
+            "{NAGIOS}{people}{web}{policy}[default_route]\ngroup_wait = \"5s\"\noncall = \"web\"\nescalation = \"web\"\n[[route]]\nchannel = \"C\"\n"
+        ));
+        assert!(config.problems().is_empty(), "{:?}", config.problems());
+        let fallback = config.fallback_route();
+        assert_eq!((fallback.oncall.as_deref(), fallback.escalation.as_deref()), (Some("web"), Some("web")));
+        assert_eq!(fallback.grouping.group_wait, Duration::from_secs(5));
+        assert_eq!(config.routes[0].oncall, None, "a route pages only when it says so");
+
+        let wrong = parse(&format!("{NAGIOS}{people}{web}[default_route]\noncall = \"db\"\nescalation = \"db\"\n"));
+        let problems = wrong.problems().join("\n");
+        assert!(
+            problems.contains("[default_route] oncall = \"db\" names no [[oncall]] schedule (defined: web)"),
+            "{problems}"
+        );
+        assert!(problems.contains("[default_route] escalation = \"db\" names no [[escalation]] policy"), "{problems}");
     }
 }

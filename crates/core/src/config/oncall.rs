@@ -271,6 +271,22 @@ pub struct Escalation {
     pub name: String,
     /// In order of `after`.
     pub steps: Vec<Step>,
+    /// How many times the steps start again, from the first, when the last one is not
+    /// acknowledged either (`repeat`).
+    pub repeat: u32,
+    /// How long after the last step a new round begins (`repeat_after`).
+    pub repeat_after: Duration,
+}
+
+/// One step of a policy as it comes in the paging of a thread, its rounds one after the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Due<'p> {
+    pub step: &'p Step,
+    /// When it is due, from the moment paging began.
+    pub after: Duration,
+    /// Its place in its round, and the round's, both counted from 0.
+    pub number: usize,
+    pub round: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -313,7 +329,27 @@ impl Escalation {
         Escalation {
             name: DEFAULT_POLICY.to_owned(),
             steps: vec![Step { after: Duration::ZERO, notify: Notify::OnCall }],
+            repeat: 0,
+            repeat_after: DEFAULT_REPEAT_AFTER,
         }
+    }
+
+    /// How many steps paging goes through when nobody acknowledges, every round together.
+    pub fn step_count(&self) -> usize {
+        self.steps.len() * (self.repeat as usize + 1)
+    }
+
+    /// Step number `index` (from 0) of paging, counted over every round: round `r` begins
+    /// `repeat_after` after the last step of round `r - 1`.
+    pub fn due(&self, index: usize) -> Option<Due<'_>> {
+        if index >= self.step_count() {
+            return None;
+        }
+        let (round, number) = (index / self.steps.len(), index % self.steps.len());
+        let last = self.steps.last().map_or(Duration::ZERO, |step| step.after);
+        let rounds_before = (last + self.repeat_after) * u32::try_from(round).unwrap_or(u32::MAX);
+        let step = &self.steps[number];
+        Some(Due { step, after: rounds_before + step.after, number, round })
     }
 
     /// What `config check` says about the policy's steps among these schedules and users.
@@ -337,6 +373,10 @@ impl Escalation {
 
 /// The name of the policy of routes that name a schedule and no policy.
 pub const DEFAULT_POLICY: &str = "default";
+/// How long after the last step a repeated policy starts again, unless it says (as Opsgenie).
+const DEFAULT_REPEAT_AFTER: Duration = Duration::from_secs(600);
+/// More rounds than this page people for hours: a policy that needs it wants other steps.
+const MAX_REPEAT: u32 = 10;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -344,6 +384,10 @@ struct EscalationSection {
     name: String,
     #[serde(rename = "step")]
     steps: Vec<StepSection>,
+    #[serde(default)]
+    repeat: u32,
+    #[serde(default, deserialize_with = "duration::optional")]
+    repeat_after: Option<Duration>,
 }
 
 #[derive(Deserialize)]
@@ -382,7 +426,22 @@ impl TryFrom<EscalationSection> for Escalation {
         if steps.is_empty() {
             return Err(format!("[[escalation]] `{name}` has no [[escalation.step]]"));
         }
-        Ok(Escalation { name, steps })
+        if section.repeat > MAX_REPEAT {
+            return Err(format!(
+                "[[escalation]] `{name}` repeat = {} is more than {MAX_REPEAT}: page someone else in a later step",
+                section.repeat
+            ));
+        }
+        let repeat_after = match (section.repeat, section.repeat_after) {
+            (0, Some(_)) => {
+                return Err(format!("[[escalation]] `{name}` has repeat_after without repeat: add repeat = N"))
+            }
+            (_, Some(after)) if after < Duration::from_secs(60) => {
+                return Err(format!("[[escalation]] `{name}` repeat_after must be at least \"1m\""))
+            }
+            (_, after) => after.unwrap_or(DEFAULT_REPEAT_AFTER),
+        };
+        Ok(Escalation { name, steps, repeat: section.repeat, repeat_after })
     }
 }
 
@@ -481,6 +540,35 @@ mod tests {
     }
 
     #[test]
+    fn a_repeated_policy_starts_again_after_its_last_step_as_often_as_it_says() {
+        let once: Escalation = toml::from_str("name = \"p\"\n[[step]]\nnotify = \"oncall\"\n").unwrap();
+        assert_eq!((once.step_count(), once.due(1)), (1, None), "without repeat, the last step is the last");
+        let policy: Escalation = toml::from_str(
+            "name = \"p\"\nrepeat = 2\nrepeat_after = \"10m\"\n[[step]]\nnotify = \"oncall\"\n[[step]]\nafter = \"5m\"\n\
+             notify = \"channel\"\n",
+        )
+        .unwrap();
+        assert_eq!(policy.step_count(), 6);
+        let due: Vec<(u64, usize, usize, String)> = (0..7)
+            .filter_map(|index| policy.due(index))
+            .map(|due| (due.after.as_secs() / 60, due.number, due.round, due.step.notify.to_string()))
+            .collect();
+        assert_eq!(
+            due,
+            [
+                (0, 0, 0, "oncall".into()),
+                (5, 1, 0, "channel".into()),
+                (15, 0, 1, "oncall".into()),
+                (20, 1, 1, "channel".into()),
+                (30, 0, 2, "oncall".into()),
+                (35, 1, 2, "channel".into()),
+            ]
+        );
+        let default: Escalation = toml::from_str("name = \"p\"\nrepeat = 1\n[[step]]\nnotify = \"oncall\"\n").unwrap();
+        assert_eq!(default.due(1).map(|due| due.after.as_secs()), Some(600), "10m after the last step, as Opsgenie");
+    }
+
+    #[test]
     fn policies_read_their_steps_in_order() {
         let policy: Escalation = toml::from_str(
             "name = \"db\"\n[[step]]\nnotify = \"oncall\"\n[[step]]\nafter = \"5m\"\nnotify = \"layer:secondary\"\n\
@@ -495,6 +583,12 @@ mod tests {
         assert!(error("name = \"p\"\n[[step]]\nafter = \"5m\"\nnotify = \"oncall\"\n[[step]]\nnotify = \"channel\"\n")
             .contains("in order of `after`"));
         assert!(error("name = \"default\"\n[[step]]\nnotify = \"oncall\"\n").contains("built-in policy"));
+        assert!(error("name = \"p\"\nrepeat = 11\n[[step]]\nnotify = \"oncall\"\n").contains("more than 10"));
+        assert!(
+            error("name = \"p\"\nrepeat_after = \"5m\"\n[[step]]\nnotify = \"oncall\"\n").contains("without repeat")
+        );
+        assert!(error("name = \"p\"\nrepeat = 1\nrepeat_after = \"5s\"\n[[step]]\nnotify = \"oncall\"\n")
+            .contains("at least \"1m\""));
         let users = [user("U1", Some("alice"))];
         let missing: Escalation =
             toml::from_str("name = \"p\"\n[[step]]\nnotify = \"schedule:nope\"\n[[step]]\nnotify = \"person:zed\"\n")

@@ -153,6 +153,41 @@ impl TryFrom<RouteSection> for RouteConfig {
     }
 }
 
+/// `[default_route]` as written: a route's keys without matchers or a target (it takes what no
+/// `[[route]]` matches, to each platform's default channel) — the grouping keys every
+/// `[[route]]` inherits, and the schedule and policy that page for what it takes.
+#[derive(Default, Deserialize)]
+#[serde(try_from = "RouteSection")]
+pub(super) struct DefaultRouteSection {
+    pub oncall: Option<String>,
+    pub escalation: Option<String>,
+    pub grouping: GroupingKeys,
+}
+
+impl TryFrom<RouteSection> for DefaultRouteSection {
+    type Error = String;
+
+    fn try_from(section: RouteSection) -> Result<Self, String> {
+        let matchers = [
+            ("name", section.name.is_none()),
+            ("hosts", section.hosts.is_empty()),
+            ("hostgroups", section.hostgroups.is_empty()),
+            ("services", section.services.is_empty()),
+            ("states", section.states.is_empty()),
+            ("types", section.types.is_empty()),
+        ];
+        let unknown = section.targets.keys().map(String::as_str);
+        if let Some(key) = matchers.iter().filter(|(_, empty)| !empty).map(|(key, _)| *key).chain(unknown).next() {
+            return Err(format!(
+                "unknown [default_route] key `{key}`: it takes what no [[route]] matches, to each platform's default \
+                 channel; its keys are grouping, group_by, group_wait, group_interval, repeat_interval, oncall, \
+                 escalation"
+            ));
+        }
+        Ok(DefaultRouteSection { oncall: section.oncall, escalation: section.escalation, grouping: section.grouping })
+    }
+}
+
 impl RouteConfig {
     /// A route to `targets` that takes everything, with the default grouping.
     pub fn to(targets: impl IntoIterator<Item = (Platform, String)>) -> RouteConfig {

@@ -4,11 +4,12 @@
 //! due now; `timeline` and `report` come with a file (`timeline.rs`, `report.rs`).
 
 use super::{report, timeline, Rota, HANDOFF_HORIZON_SECONDS};
-use crate::config::RouteConfig;
+use crate::config::{RouteConfig, DEFAULT_POLICY};
 use async_trait::async_trait;
+use hagios_chat::Platform;
 use hagios_commands::{format_length, format_local, Asker, Desk, DeskAnswer, DeskError, DeskRequest};
 use hagios_domain::ObjectRef;
-use hagios_store::{Override, StoreError, StoreHandle};
+use hagios_store::{Override, StoreError, StoreHandle, UnpagedThread};
 use jiff::tz::TimeZone;
 use std::sync::Arc;
 
@@ -19,7 +20,8 @@ pub struct OnCallDesk {
     pub store: StoreHandle,
     /// The platforms configured, in order: an incident posted on several is told from the first.
     pub platforms: Vec<String>,
-    /// The routes, which a report counts incidents by.
+    /// The `[[route]]`s, then the default route: which a report counts incidents by, and whose
+    /// schedule `escalate` pages in a thread never paged.
     pub routes: Arc<[RouteConfig]>,
     /// The zone times in timelines and reports are written in (`[commands] timezone`).
     pub timezone: TimeZone,
@@ -171,38 +173,85 @@ impl OnCallDesk {
         ))
     }
 
-    /// Makes the next step of the pages of `objects`' threads due now.
+    /// Makes the next step of the pages of `objects`' threads due now; a thread never paged
+    /// starts paging at its route's first step, now.
     async fn escalate(&self, objects: &[ObjectRef], comment: &str, asker: &Asker<'_>) -> Result<String, DeskError> {
+        let note = match comment.trim() {
+            "" => asker.user_name.to_owned(),
+            comment => format!("{} ({comment})", asker.user_name),
+        };
         let mut pages = Vec::new();
+        let mut unpaged = Vec::new();
         for object in objects {
             for page in self.store.pages_of_object(object).await.map_err(stored)? {
                 if !pages.iter().any(|known: &hagios_store::Page| known.id == page.id) {
                     pages.push(page);
                 }
             }
+            for thread in self.store.unpaged_threads_of_object(object).await.map_err(stored)? {
+                if !unpaged.iter().any(|(known, _): &(UnpagedThread, &ObjectRef)| *known == thread) {
+                    unpaged.push((thread, object));
+                }
+            }
         }
-        if pages.is_empty() {
-            return Err(DeskError(
-                "this thread is not paged: its route names no schedule (`[[route]] oncall`), or its problems \
-                 recovered"
-                    .into(),
-            ));
-        }
-        let note = match comment.trim() {
-            "" => asker.user_name.to_owned(),
-            comment => format!("{} ({comment})", asker.user_name),
-        };
         let mut paged = Vec::new();
+        let mut unscheduled = false;
+        for (unpaged, object) in unpaged {
+            let Some(route) = self.route_of(&unpaged, object) else {
+                unscheduled = true;
+                continue;
+            };
+            let schedule = route.oncall.as_deref().unwrap_or_default();
+            let policy = route.escalation.as_deref().unwrap_or(DEFAULT_POLICY);
+            let store = self.store.for_platform(&unpaged.platform);
+            store.start_page_now(unpaged.thread, schedule, policy, asker.now, &note).await.map_err(stored)?;
+            let steps = self.rota.policy(policy).step_count();
+            paged.push(format!("paging starts: step 1 of {steps} ({policy}, schedule {schedule}) is paged now"));
+        }
+        if pages.is_empty() && paged.is_empty() {
+            return Err(DeskError(match (unscheduled, self.rota.schedules().is_empty()) {
+                (false, _) => "nothing to page: this thread has no open problem".to_owned(),
+                (true, true) => "this thread cannot be paged: no schedule is configured. Add an [[oncall]] schedule \
+                                 and name it on the thread's route (`oncall = \"SCHEDULE\"` on its [[route]], or on \
+                                 [default_route] for the default channel); see docs/oncall.md"
+                    .to_owned(),
+                (true, false) => "this thread cannot be paged: its route names no schedule. Add `oncall = \
+                                  \"SCHEDULE\"` (and `escalation = \"POLICY\"`) to its [[route]], or to \
+                                  [default_route] for the default channel; see docs/oncall.md"
+                    .to_owned(),
+            }));
+        }
+        let mut done = Vec::new();
         for page in &pages {
             let policy = self.rota.policy(&page.policy);
-            if page.steps as usize >= policy.steps.len() {
-                paged.push(format!("{} has no step after step {}", page.policy, page.steps));
+            if page.steps as usize >= policy.step_count() {
+                done.push(format!(
+                    "every step of policy `{}` was paged ({} of {})",
+                    page.policy, page.steps, page.steps
+                ));
                 continue;
             }
             self.store.force_page_steps(page.id, page.steps + 1, &note).await.map_err(stored)?;
-            paged.push(format!("step {} of {} ({}) is paged now", page.steps + 1, policy.steps.len(), page.policy));
+            paged.push(format!("step {} of {} ({}) is paged now", page.steps + 1, policy.step_count(), page.policy));
         }
-        Ok(format!("escalating: {}", paged.join("; ")))
+        if paged.is_empty() {
+            return Err(DeskError(format!(
+                "nothing more to page: {}. Mention whom you need, or give the route's [[escalation]] policy more \
+                 steps or `repeat` (docs/oncall.md)",
+                done.join("; ")
+            )));
+        }
+        Ok(format!("escalating: {}", paged.into_iter().chain(done).collect::<Vec<_>>().join("; ")))
+    }
+
+    /// The route with a schedule that sent `object`'s never-paged thread: the first `[[route]]`
+    /// (the default route last) that may have sent it there.
+    fn route_of(&self, unpaged: &UnpagedThread, object: &ObjectRef) -> Option<&RouteConfig> {
+        let platform = Platform::named(&unpaged.platform)?;
+        self.routes
+            .iter()
+            .find(|route| route.may_have_taken(platform, &unpaged.thread.channel, object))
+            .filter(|route| route.oncall.is_some())
     }
 }
 
@@ -227,8 +276,8 @@ mod tests {
             rota: Arc::new(Rota::new(&config)),
             store: StoreHandle::from(Store::open_in_memory().unwrap()),
             platforms: vec!["slack".into()],
-            routes: Vec::new().into(),
             timezone: TimeZone::UTC,
+            routes: config.routes.iter().cloned().chain([config.fallback_route()]).collect(),
         }
     }
 
@@ -270,7 +319,7 @@ mod tests {
         );
         let object = ObjectRef { host: "web01".into(), service: None };
         let escalate = DeskRequest::Escalate { objects: vec![object.clone()], comment: String::new() };
-        assert!(ask(&desk, escalate, asker("U1", "alice")).await.unwrap_err().starts_with("this thread is not paged"));
+        assert!(ask(&desk, escalate, asker("U1", "alice")).await.unwrap_err().starts_with("nothing to page"));
         let timeline = DeskRequest::Timeline { site: "local".into(), object, opened_at: None };
         assert_eq!(
             ask(&desk, timeline, asker("U1", "alice")).await.unwrap_err(),

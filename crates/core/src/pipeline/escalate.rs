@@ -12,7 +12,7 @@ use super::thread::{acknowledged, in_downtime};
 use super::{DeliveryError, Pipeline};
 use crate::config::{Escalation, Notify};
 use hagios_chat::{Mention, Outbound};
-use hagios_domain::Snooze;
+use hagios_domain::{Notification, NotificationType, Snooze};
 use hagios_store::{ActivePage, Incident, Page, PageStep};
 use std::time::Duration;
 
@@ -52,7 +52,11 @@ impl Pipeline {
         }
         let forced = page.forced > page.steps;
         if !forced {
-            if let Some(why) = settled(&open) {
+            // A notification held for its group's next update is not in the thread yet, but it
+            // happened: an acknowledgement held there stops paging now, not a group_interval later.
+            let held: Vec<Option<Notification>> =
+                open.iter().map(|incident| self.groups.newest_held(&incident.site, &incident.object)).collect();
+            if let Some(why) = settled(&open, &held) {
                 tracing::info!(page = %page.id, why, "paging stops");
                 self.store.stop_page(page.id, now, &why).await?;
                 return Ok(());
@@ -73,7 +77,7 @@ impl Pipeline {
         };
         let policy = self.oncall.policy(&page.policy);
         let index = page.steps as usize;
-        let Some(step) = policy.steps.get(index) else { return Ok(()) };
+        let Some(step) = policy.due(index) else { return Ok(()) };
         let due = page.started_at + paused_for + i64::try_from(step.after.as_secs()).unwrap_or(i64::MAX);
         if forced || now >= due {
             self.post_step(&page, &policy, index, &open, now).await?;
@@ -89,14 +93,21 @@ impl Pipeline {
         open: &[&Incident],
         now: i64,
     ) -> Result<(), DeliveryError> {
-        let notify = &policy.steps[index].notify;
+        let Some(due) = policy.due(index) else { return Ok(()) };
+        let notify = &due.step.notify;
         let platform = self.chat.platform();
         let (person, whom) = self.whom(&page.schedule, notify, now);
         let mentions: Vec<Mention> = person.iter().map(|person| self.oncall.people.mention(person, platform)).collect();
         let everyone = *notify == Notify::Channel;
         let problems = describe(open);
         let count = policy.steps.len();
-        let step = if count > 1 { format!(" (step {} of {count})", index + 1) } else { String::new() };
+        let step = match (count, policy.repeat) {
+            (1, 0) => String::new(),
+            (_, 0) => format!(" (step {} of {count})", due.number + 1),
+            (_, repeat) => {
+                format!(" (step {} of {count}, round {} of {})", due.number + 1, due.round + 1, repeat + 1)
+            }
+        };
         let text = match (&page.forced_note, page.forced > page.steps, index) {
             (Some(note), true, _) => format!("escalated by {note} — {problems}: paging {whom}{step}"),
             (_, _, 0) => format!(
@@ -143,18 +154,38 @@ impl Pipeline {
     }
 }
 
-/// Why paging of these open incidents is over, if it is: each is acknowledged or in a downtime.
-fn settled(open: &[&Incident]) -> Option<String> {
-    if !open.iter().all(|incident| acknowledged(&incident.card) || in_downtime(&incident.card)) {
-        return None;
+/// Why paging of these open incidents is over, if it is: each is acknowledged, in a downtime or
+/// recovered — as its thread shows, or as the newest notification `held` for its group says.
+fn settled(open: &[&Incident], held: &[Option<Notification>]) -> Option<String> {
+    let mut by: Vec<&str> = Vec::new();
+    let (mut downtime, mut recovered) = (false, false);
+    for (incident, held) in open.iter().zip(held) {
+        let card = &incident.card;
+        match held.as_ref().map(|notification| (notification.kind, notification)) {
+            Some((NotificationType::Acknowledgement, notification)) => {
+                by.push(notification.author.as_deref().unwrap_or("someone"));
+            }
+            Some((NotificationType::DowntimeStart, _)) => downtime = true,
+            Some((NotificationType::Recovery, _)) => recovered = true,
+            _ if acknowledged(card) || in_downtime(card) => {
+                by.extend(acknowledged_by(&card.history));
+                downtime |= in_downtime(card);
+            }
+            _ => return None,
+        }
     }
-    let mut by: Vec<&str> = open.iter().filter_map(|incident| acknowledged_by(&incident.card.history)).collect();
     by.dedup();
-    Some(match (by.is_empty(), open.iter().any(|incident| in_downtime(&incident.card))) {
-        (true, _) => "in downtime".to_owned(),
-        (false, false) => format!("acknowledged by {}", by.join(", ")),
-        (false, true) => format!("acknowledged by {} or in downtime", by.join(", ")),
-    })
+    let mut why = Vec::new();
+    if !by.is_empty() {
+        why.push(format!("acknowledged by {}", by.join(", ")));
+    }
+    if recovered {
+        why.push("recovered".to_owned());
+    }
+    if downtime {
+        why.push("in downtime".to_owned());
+    }
+    Some(if why.is_empty() { "acknowledged".to_owned() } else { why.join(" or ") })
 }
 
 /// Who made the newest acknowledgement in a card's history (`acknowledged (CRITICAL) by alice:

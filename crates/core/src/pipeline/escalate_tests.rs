@@ -26,14 +26,21 @@ const CONFIG: &str = "\
 [[escalation]]\nname = \"db\"\n\
 [[escalation.step]]\nnotify = \"oncall\"\n\
 [[escalation.step]]\nafter = \"5m\"\nnotify = \"person:bob\"\n\
-[[escalation.step]]\nafter = \"15m\"\nnotify = \"channel\"\n";
+[[escalation.step]]\nafter = \"15m\"\nnotify = \"channel\"\n\
+[[escalation]]\nname = \"again\"\nrepeat = 1\n\
+[[escalation.step]]\nnotify = \"oncall\"\n\
+[[escalation.step]]\nafter = \"5m\"\nnotify = \"person:bob\"\n";
 
 /// A pipeline whose one route (to C0ALERTS) pages schedule `db` with policy `db`, on a clock
 /// that starts `offset` seconds after [`T0`].
 pub(super) fn paging(dir: &std::path::Path, chat: Arc<Recorder>, grouping: bool, offset: i64) -> Pipeline {
-    let route = format!(
-        "[[route]]\nchannel = \"C0ALERTS\"\noncall = \"db\"\nescalation = \"db\"\ngrouping = {grouping}\ngroup_wait = \"10s\"\n"
-    );
+    let keys = format!("escalation = \"db\"\ngrouping = {grouping}\ngroup_wait = \"10s\"\n");
+    paging_with(dir, chat, &keys, offset)
+}
+
+/// [`paging`] with the route's policy and grouping keys as `keys` writes them.
+fn paging_with(dir: &std::path::Path, chat: Arc<Recorder>, keys: &str, offset: i64) -> Pipeline {
+    let route = format!("[[route]]\nchannel = \"C0ALERTS\"\noncall = \"db\"\n{keys}");
     let config: Config = toml::from_str(&format!("{CONFIG}{route}")).unwrap();
     let start = tokio::time::Instant::now();
     let clock: hold::Clock = Arc::new(move || T0 + offset + start.elapsed().as_secs() as i64);
@@ -41,7 +48,7 @@ pub(super) fn paging(dir: &std::path::Path, chat: Arc<Recorder>, grouping: bool,
         routes: config.routes.clone(),
         holds: Holds { quiet_hours: Vec::new(), clock },
         oncall: Arc::new(Rota::new(&config)),
-        ..pipeline(dir, chat, grouping)
+        ..pipeline(dir, chat, config.routes[0].grouping.enabled)
     }
 }
 
@@ -50,7 +57,7 @@ fn pages(chat: &Recorder) -> Vec<(Option<String>, String)> {
     chat.posts().into_iter().filter(|posted| posted.key.starts_with("page:")).map(|p| (p.thread, p.text)).collect()
 }
 
-async fn advance_and_drain(pipeline: &Pipeline, by: Duration) {
+pub(super) async fn advance_and_drain(pipeline: &Pipeline, by: Duration) {
     tokio::time::advance(by).await;
     pipeline.drain().await.unwrap();
 }
@@ -210,4 +217,117 @@ async fn escalate_pages_the_next_step_now_even_after_an_acknowledgement() {
     );
     advance_and_drain(&pipeline, 20 * MINUTE).await;
     assert_eq!(pages(&chat).len(), 2, "still acknowledged: the forced step only");
+}
+
+#[tokio::test(start_paused = true)]
+async fn escalate_in_a_thread_never_paged_starts_its_routes_policy_at_the_first_step_now() {
+    use crate::oncall::OnCallDesk;
+    use hagios_commands::{Asker, Desk, DeskRequest};
+    let dir = tempfile::tempdir().unwrap();
+    let chat = Arc::new(Recorder::default());
+    // The incident opened while its route named no schedule.
+    let mut before = pipeline(dir.path(), chat.clone(), false);
+    before.store = before.store.for_platform("slack");
+    before.spool.write(notification("db01", "disk", NotificationType::Problem, State::Critical)).unwrap();
+    before.drain().await.unwrap();
+    let desk_over = |pipeline: &Pipeline| OnCallDesk {
+        rota: pipeline.oncall.clone(),
+        store: pipeline.store.clone(),
+        platforms: vec!["slack".into()],
+        timezone: jiff::tz::TimeZone::UTC,
+        routes: pipeline.routes.iter().cloned().chain([pipeline.default_route.clone()]).collect(),
+    };
+    let escalate = DeskRequest::Escalate { objects: vec![ObjectRef::service("db01", "disk")], comment: "help".into() };
+    let alice = Asker { user_id: "U0ALICE", user_name: "alice", now: T0 + 60 };
+
+    // Still no schedule on its route: said so, with what to configure.
+    let mut unscheduled = paging(dir.path(), chat.clone(), false, 60);
+    unscheduled.store = unscheduled.store.for_platform("slack");
+    unscheduled.routes = before.routes.clone();
+    let refused = desk_over(&unscheduled).answer(&escalate, &alice).await.unwrap_err().0;
+    assert!(refused.starts_with("this thread cannot be paged: its route names no schedule. Add `oncall"), "{refused}");
+
+    // The route names one now: `escalate` pages its first step at once, the next after its delay.
+    tokio::time::advance(MINUTE).await;
+    let mut after = paging(dir.path(), chat.clone(), false, 60);
+    after.store = after.store.for_platform("slack");
+    after.drain().await.unwrap();
+    assert!(pages(&chat).is_empty(), "no page for an incident opened before");
+    let answer = desk_over(&after).answer(&escalate, &alice).await.unwrap().text;
+    assert_eq!(answer, "escalating: paging starts: step 1 of 3 (db, schedule db) is paged now");
+    after.drain().await.unwrap();
+    let posted = pages(&chat);
+    assert_eq!(posted.len(), 1, "{posted:#?}");
+    assert_eq!(posted[0].0.as_deref(), Some(chat.posts()[0].id.as_str()), "in the incident's thread");
+    assert!(
+        posted[0].1.starts_with(
+            "@U0ALICE escalated by alice (help) — db01!disk is CRITICAL: paging alice, on call in db (step 1 of 3)"
+        ),
+        "{}",
+        posted[0].1
+    );
+    advance_and_drain(&after, 5 * MINUTE).await;
+    let posted = pages(&chat);
+    assert_eq!(posted.len(), 2, "{posted:#?}");
+    assert!(posted[1].1.contains("escalating to bob"), "{}", posted[1].1);
+    let again = desk_over(&after).answer(&escalate, &alice).await.unwrap().text;
+    assert_eq!(again, "escalating: step 3 of 3 (db) is paged now", "a paged thread goes on as before");
+    after.drain().await.unwrap();
+    let done = desk_over(&after).answer(&escalate, &alice).await.unwrap_err().0;
+    assert!(
+        done.starts_with("nothing more to page: every step of policy `db` was paged (3 of 3). Mention whom you need"),
+        "{done}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_acknowledgement_held_for_the_groups_next_update_stops_paging_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let chat = Arc::new(Recorder::default());
+    // The group's message is updated at most every 10m: longer than step 2's delay.
+    let keys = "escalation = \"db\"\ngroup_wait = \"10s\"\ngroup_interval = \"10m\"\n";
+    let pipeline = paging_with(dir.path(), chat.clone(), keys, 0);
+    pipeline.spool.write(notification("db01", "disk", NotificationType::Problem, State::Critical)).unwrap();
+    pipeline.drain().await.unwrap();
+    advance_and_drain(&pipeline, Duration::from_secs(10)).await;
+    assert_eq!(pages(&chat).len(), 1, "alice paged in the group's thread");
+
+    let ack = hagios_domain::Notification {
+        author: Some("alice".into()),
+        ..notification("db01", "disk", NotificationType::Acknowledgement, State::Critical)
+    };
+    pipeline.spool.write(ack).unwrap();
+    advance_and_drain(&pipeline, MINUTE).await;
+    let page = &pipeline.store.pages_of_object(&ObjectRef::service("db01", "disk")).await.unwrap()[0];
+    assert_eq!(page.stopped_why.as_deref(), Some("acknowledged by alice"), "before the group's message shows it");
+    advance_and_drain(&pipeline, 5 * MINUTE).await;
+    assert_eq!(pages(&chat).len(), 1, "bob is not paged: {:#?}", pages(&chat));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_repeated_policy_starts_again_after_its_last_step_and_stops_after_its_rounds() {
+    let dir = tempfile::tempdir().unwrap();
+    let chat = Arc::new(Recorder::default());
+    let pipeline = paging_with(dir.path(), chat.clone(), "escalation = \"again\"\ngrouping = false\n", 0);
+    pipeline.spool.write(notification("db01", "disk", NotificationType::Problem, State::Critical)).unwrap();
+    pipeline.drain().await.unwrap();
+    advance_and_drain(&pipeline, 5 * MINUTE).await;
+    advance_and_drain(&pipeline, 10 * MINUTE - Duration::from_secs(1)).await;
+    assert_eq!(pages(&chat).len(), 2, "round 1; round 2 is due 10m after its last step");
+    advance_and_drain(&pipeline, Duration::from_secs(1)).await;
+    let posted = pages(&chat);
+    assert_eq!(posted.len(), 3, "{posted:#?}");
+    assert!(posted[0].1.contains("(step 1 of 2, round 1 of 2)"), "{}", posted[0].1);
+    assert!(
+        posted[2].1.starts_with(
+            "@U0ALICE db01!disk is CRITICAL, not acknowledged after 15m — escalating to alice, on call in db (step 1 \
+             of 2, round 2 of 2)"
+        ),
+        "{}",
+        posted[2].1
+    );
+    advance_and_drain(&pipeline, 5 * MINUTE).await;
+    assert!(pages(&chat)[3].1.contains("escalating to bob (step 2 of 2, round 2 of 2)"));
+    advance_and_drain(&pipeline, 60 * MINUTE).await;
+    assert_eq!(pages(&chat).len(), 4, "two rounds, then no more");
 }

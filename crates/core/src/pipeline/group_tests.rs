@@ -141,6 +141,7 @@ pub(super) fn pipeline(dir: &std::path::Path, chat: Arc<Recorder>, grouping: boo
         evidence: None,
         health: Default::default(),
         oncall: Default::default(),
+        handovers: Default::default(),
     }
 }
 

@@ -14,11 +14,31 @@ use crate::oncall::Rota;
 use hagios_chat::Outbound;
 use hagios_commands::{format_length, format_local};
 use hagios_store::IncidentStory;
+use std::collections::HashMap;
+use std::sync::Mutex;
 
-/// A handoff missed by more than this (hagios was down) gets no summary late.
-const LATEST_SUMMARY_SECONDS: i64 = 3_600;
-/// How far back a shift's start is looked for; longer shifts are summed up from here.
+/// A handoff hagios did not see happen — it was not running then — is summed up when it starts
+/// if it happened less than this ago, or if hagios watched the schedule before it (it was down
+/// at the handoff); a schedule new to hagios gets no summary of an older one.
+const FRESH_START_SECONDS: i64 = 3_600;
+/// A summary posted more than this after its handoff says it is late, and when the handoff was.
+const LATE_SECONDS: i64 = 300;
+/// How far back a shift's start, or a missed handoff, is looked for; longer shifts are summed
+/// up from here.
 const LONGEST_SHIFT_SECONDS: i64 = 8 * 86_400;
+
+/// Which handoffs this pipeline has looked at, per schedule: since when the store says hagios
+/// watched it (on this platform) and up to when handoffs were summed up. In memory: a restart
+/// looks back for a missed handoff once, then only at what is new since the last pass.
+#[derive(Default)]
+pub struct Watch(Mutex<HashMap<String, Watched>>);
+
+#[derive(Clone, Copy)]
+struct Watched {
+    since: i64,
+    /// Up to when handoffs were looked at; `None` before the first look.
+    checked: Option<i64>,
+}
 
 impl Pipeline {
     pub(super) async fn hand_over(&self) -> Result<(), DeliveryError> {
@@ -26,13 +46,25 @@ impl Pipeline {
         let platform = self.chat.platform();
         for schedule in self.oncall.schedules() {
             let Some(channel) = schedule.targets.get(&platform) else { continue };
-            if let Some(handoff) = last_change(&self.oncall, &schedule.name, now - LATEST_SUMMARY_SECONDS, now) {
+            let watched = self.watched(&schedule.name, now).await?;
+            let from = watched.checked.unwrap_or(i64::MIN).max(now - LONGEST_SHIFT_SECONDS);
+            if let Some(handoff) = last_change(&self.oncall, &schedule.name, from, now) {
                 let key = format!("handover:{}:{handoff}", schedule.name);
-                if self.store.posted_once(&key).await?.is_none() {
-                    let text = self.summary(schedule, handoff).await?;
+                let seen = now - handoff <= FRESH_START_SECONDS || watched.since < handoff;
+                if seen && self.store.posted_once(&key).await?.is_none() {
+                    let mut text = self.summary(schedule, handoff).await?;
+                    if now - handoff > LATE_SECONDS {
+                        let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
+                        let late = format!(
+                            " — posted late, {}: hagios was down or could not reach chat at the handoff",
+                            format_local(now, &schedule.timezone)
+                        );
+                        text = format!("{first}{late}\n{rest}");
+                    }
                     self.post_once(channel, &key, text, now).await?;
                 }
             }
+            self.handovers.checked(&schedule.name, now);
             for failure in self.oncall.feed_failures().into_iter().filter(|failure| failure.schedule == schedule.name) {
                 let key = format!("feed:{}:{}:{}", schedule.name, failure.layer, failure.since);
                 if self.store.posted_once(&key).await?.is_none() {
@@ -50,6 +82,23 @@ impl Pipeline {
             }
         }
         Ok(())
+    }
+
+    /// What this pipeline knows of `schedule`'s handoffs. Its first look keeps in the store
+    /// that hagios watches the schedule from `now` on, unless it did before.
+    async fn watched(&self, schedule: &str, now: i64) -> Result<Watched, DeliveryError> {
+        if let Some(watched) = self.handovers.of(schedule) {
+            return Ok(watched);
+        }
+        let key = format!("handover-watch:{schedule}");
+        let since = match self.store.posted_once(&key).await? {
+            Some(since) => since,
+            None => {
+                self.store.record_posted_once(&key, now).await?;
+                now
+            }
+        };
+        Ok(self.handovers.start(schedule, since))
     }
 
     /// The summary of the shift of `schedule` that ended at `handoff`.
@@ -146,4 +195,25 @@ fn shift_lines(
         lines.push(format!("time to acknowledge: {}", to_acknowledge.join(", ")));
     }
     lines
+}
+
+impl Watch {
+    fn of(&self, schedule: &str) -> Option<Watched> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(schedule).copied()
+    }
+
+    /// `schedule` is watched since `since`; nothing looked at yet.
+    fn start(&self, schedule: &str, since: i64) -> Watched {
+        let watched = Watched { since, checked: None };
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(schedule.to_owned(), watched);
+        watched
+    }
+
+    /// Handoffs of `schedule` up to `now` are summed up.
+    fn checked(&self, schedule: &str, now: i64) {
+        let mut watched = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(watched) = watched.get_mut(schedule) {
+            watched.checked = Some(now);
+        }
+    }
 }

@@ -1,8 +1,9 @@
 //! Handovers on a paused clock: at the weekly handoff (Monday 09:00 UTC) the schedule's channel
-//! gets one summary of the shift that ended, not repeated by a later pass or a restart; an
-//! override is a handoff too; a calendar feed that cannot be read is told once.
-
-use super::escalate_tests::paging;
+//! gets one summary of the shift that ended, not repeated by a later pass or a restart; a handoff
+//! missed while hagios was down is summed up once when it is back, marked late (not for a
+//! schedule it never watched before); an override is a handoff too; a calendar feed that cannot
+//! be read is told once.
+use super::escalate_tests::{advance_and_drain, paging};
 use super::group_tests::{notification, Recorder};
 use hagios_domain::{NotificationType, State};
 use std::sync::Arc;
@@ -92,4 +93,68 @@ async fn an_acknowledged_incident_is_held_by_whoever_acknowledged_it() {
     assert!(posted[0].contains("open now: db01!disk CRITICAL (acknowledged by alice)"), "{}", posted[0]);
     assert!(posted[0].contains("1 new, 1 acknowledged, 0 recovered, 1 still open"), "{}", posted[0]);
     assert!(posted[0].ends_with("time to acknowledge: db01!disk 5m"), "{}", posted[0]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_handoff_missed_while_hagios_was_down_is_summed_up_once_when_it_is_back_marked_late() {
+    let dir = tempfile::tempdir().unwrap();
+    let chat = Arc::new(Recorder::default());
+    let before = paging(dir.path(), chat.clone(), false, TO_HANDOFF - 120);
+    before.spool.write(notification("db01", "disk", NotificationType::Problem, State::Critical)).unwrap();
+    let ack = hagios_domain::Notification {
+        author: Some("alice".into()),
+        ..notification("db01", "disk", NotificationType::Acknowledgement, State::Critical)
+    };
+    before.spool.write(ack).unwrap();
+    before.drain().await.unwrap();
+    drop(before);
+
+    // Down from two minutes before the handoff to two hours after it.
+    let back = paging(dir.path(), chat.clone(), false, TO_HANDOFF + 2 * 3600);
+    chat.die_after(0);
+    assert!(back.drain().await.unwrap_err().retryable(), "posted, then the answer was lost (kill -9 there)");
+    assert_eq!(handovers(&chat).len(), 1, "the summary was the post");
+    *chat.posts_before_dying.lock().unwrap() = None;
+    drop(back);
+    let back = paging(dir.path(), chat.clone(), false, TO_HANDOFF + 2 * 3600 + 5);
+    back.drain().await.unwrap();
+    let posted = handovers(&chat);
+    assert_eq!(posted.len(), 1, "once, neither skipped nor repeated: {posted:#?}");
+    assert_eq!(
+        posted[0],
+        "handover in db: alice → bob at 2023-11-20 09:00 UTC — posted late, 2023-11-20 11:00: hagios was down or \
+         could not reach chat at the handoff\n\
+         open now: db01!disk CRITICAL (acknowledged by alice)\n\
+         alice's shift since 2023-11-13 09:00: 1 new, 1 acknowledged, 0 recovered, 1 still open\n\
+         time to acknowledge: db01!disk 0s"
+    );
+    advance_and_drain(&back, Duration::from_secs(600)).await;
+    drop(back);
+    let again = paging(dir.path(), chat.clone(), false, TO_HANDOFF + 3 * 3600);
+    again.drain().await.unwrap();
+    assert_eq!(handovers(&chat).len(), 1, "a later pass or restart does not repeat it");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_schedule_new_to_hagios_gets_no_summary_of_an_old_handoff_and_a_recent_one_says_it_is_late() {
+    let dir = tempfile::tempdir().unwrap();
+    let chat = Arc::new(Recorder::default());
+    let first = paging(dir.path(), chat.clone(), false, TO_HANDOFF + 2 * 3600);
+    first.drain().await.unwrap();
+    assert!(handovers(&chat).is_empty(), "hagios never watched db before that handoff");
+    drop(first);
+
+    let other = tempfile::tempdir().unwrap();
+    let fresh = paging(other.path(), chat.clone(), false, TO_HANDOFF + 20 * 60);
+    fresh.drain().await.unwrap();
+    let posted = handovers(&chat);
+    assert_eq!(posted.len(), 1, "{posted:#?}");
+    assert!(
+        posted[0].starts_with(
+            "handover in db: alice → bob at 2023-11-20 09:00 UTC — posted late, 2023-11-20 09:20: hagios was down \
+             or could not reach chat at the handoff\n"
+        ),
+        "{}",
+        posted[0]
+    );
 }

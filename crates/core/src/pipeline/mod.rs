@@ -116,6 +116,8 @@ pub struct Pipeline {
     pub health: Health,
     /// Who is on call, for paging and handovers.
     pub oncall: Arc<Rota>,
+    /// Which handoffs were summed up.
+    pub handovers: handover::Watch,
 }
 
 impl Pipeline {

@@ -78,11 +78,12 @@ impl Pipeline {
     }
 }
 
-/// "2h 10m", "3d 4h", "45m": what a person reads at a glance.
+/// "2h 10m", "3d 4h", "45m", "30s": what a person reads at a glance.
 pub(super) fn rough(duration: Duration) -> String {
     let minutes = duration.as_secs() / 60;
     let (days, hours, minutes) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
     match (days, hours) {
+        (0, 0) if minutes == 0 => format!("{}s", duration.as_secs()),
         (0, 0) => format!("{minutes}m"),
         (0, _) => format!("{hours}h {minutes}m"),
         _ => format!("{days}d {hours}h"),
@@ -100,6 +101,6 @@ mod tests {
             .into_iter()
             .map(|seconds| rough(Duration::from_secs(seconds)))
             .collect();
-        assert_eq!(text, ["0m", "45m", "2h 10m", "3d 4h"]);
+        assert_eq!(text, ["59s", "45m", "2h 10m", "3d 4h"]);
     }
 }

@@ -84,6 +84,7 @@ fn pipeline(dir: &std::path::Path, chat: Arc<dyn ChatAdapter>) -> Pipeline {
         evidence: None,
         health: Default::default(),
         oncall: Default::default(),
+        handovers: Default::default(),
     }
 }
 

@@ -58,6 +58,15 @@ impl Groups {
         self.state().host_states.get(&(site.to_owned(), host.to_owned())).copied()
     }
 
+    /// The newest held notification of `object` on `site`: what happened to it that its
+    /// thread does not show yet.
+    pub fn newest_held(&self, site: &str, object: &ObjectRef) -> Option<Notification> {
+        let held = self.state();
+        let batch = held.batches.get(held.objects.get(&(site.to_owned(), object.clone()))?)?;
+        let newest = batch.members.iter().rev().find(|(_, n)| n.site == site && n.object == *object);
+        newest.map(|(_, notification)| notification.clone())
+    }
+
     pub fn holds(&self, record: &RecordId) -> bool {
         self.state().records.contains(record)
     }
