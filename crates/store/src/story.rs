@@ -123,20 +123,30 @@ impl Store {
         self.with_sql(|sql| platform_stories(sql, &statement, args![since]))
     }
 
-    /// This platform's incidents open at some time after `since` whose thread (theirs, or their
-    /// group's) was paged for `schedule`, oldest first, with their history.
-    pub fn schedule_stories_since(&self, schedule: &str, since: i64) -> Result<Vec<IncidentStory>, StoreError> {
+    /// Every platform's incidents open at some time after `since` that are one incident (site,
+    /// object, opening time) with one whose thread (its own, or its group's) was paged for
+    /// `schedule` on its platform, oldest first, with their history: an incident paged on one
+    /// platform is read as every platform told it, so what one of them heard (an
+    /// acknowledgement, a recovery) is seen from all.
+    pub fn schedule_stories_everywhere_since(
+        &self,
+        schedule: &str,
+        since: i64,
+    ) -> Result<Vec<PlatformStory>, StoreError> {
         let columns: Vec<String> = INCIDENT_COLUMNS.split(", ").map(|column| format!("i.{column}")).collect();
         let statement = format!(
-            "SELECT DISTINCT {} FROM incidents i
-             LEFT JOIN alert_group_members m ON m.incident_id = i.id
-             LEFT JOIN alert_groups g ON g.id = m.group_id
-             JOIN pages p ON p.platform = i.platform AND p.schedule = $2
-                 AND p.channel = COALESCE(g.channel, i.channel) AND p.message_id = COALESCE(g.message_id, i.message_id)
-             WHERE i.platform = $1 AND (i.closed_at IS NULL OR i.closed_at >= $3) ORDER BY i.opened_at, i.id",
+            "SELECT {}, i.platform FROM incidents i
+             WHERE (i.closed_at IS NULL OR i.closed_at >= $2) AND EXISTS (SELECT 1 FROM incidents j
+                 LEFT JOIN alert_group_members m ON m.incident_id = j.id
+                 LEFT JOIN alert_groups g ON g.id = m.group_id
+                 JOIN pages p ON p.platform = j.platform AND p.schedule = $1
+                     AND p.channel = COALESCE(g.channel, j.channel)
+                     AND p.message_id = COALESCE(g.message_id, j.message_id)
+                 WHERE j.site = i.site AND j.host = i.host AND j.service = i.service AND j.opened_at = i.opened_at)
+             ORDER BY i.opened_at, i.platform, i.id",
             columns.join(", ")
         );
-        self.with_sql(|sql| stories(sql, &statement, args![self.platform(), schedule, since]))
+        self.with_sql(|sql| platform_stories(sql, &statement, args![schedule, since]))
     }
 
     /// The audit records from `from` to `to` (inclusive), oldest first.
@@ -214,12 +224,6 @@ fn platform_stories(sql: &mut dyn Sql, statement: &str, params: &[Value]) -> Res
             Ok(PlatformStory { platform, story: story_of(sql, incident_from_row(row)?)? })
         })
         .collect()
-}
-
-/// The incidents `statement` (selecting [`INCIDENT_COLUMNS`]) finds, each with its history.
-fn stories(sql: &mut dyn Sql, statement: &str, params: &[Value]) -> Result<Vec<IncidentStory>, StoreError> {
-    let rows = sql.query(statement, params)?;
-    rows.iter().map(|row| story_of(sql, incident_from_row(row)?)).collect()
 }
 
 fn story_of(sql: &mut dyn Sql, mut incident: Incident) -> Result<IncidentStory, StoreError> {
@@ -317,6 +321,15 @@ mod tests {
         let key = IncidentKey { site: "local".into(), object: object.clone(), opened_at: 1_000 };
         assert_eq!(paged.incident, Some(key));
         assert!(store.paged_steps_everywhere_since(1_011).unwrap().is_empty());
+        // Paged for `web` on Matrix only: read as both platforms told it, the newer incident of
+        // the object (never paged) left out.
+        let paged_for = |schedule, since| -> Vec<(String, i64)> {
+            let told = store.schedule_stories_everywhere_since(schedule, since).unwrap();
+            told.into_iter().map(|told| (told.platform, told.story.incident.opened_at)).collect()
+        };
+        assert_eq!(paged_for("web", 0), [("matrix".to_owned(), 1_000), ("slack".to_owned(), 1_000)]);
+        assert_eq!(paged_for("web", 2_001), [("matrix".to_owned(), 1_000)], "Slack's copy closed before");
+        assert!(paged_for("db", 0).is_empty());
         assert_eq!(platforms(None), ["slack"], "the newest incident");
         assert_eq!(store.for_platform("terminal").stories_everywhere_since(0).unwrap().len(), 3, "every platform's");
     }
