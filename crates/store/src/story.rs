@@ -93,7 +93,7 @@ impl Store {
                 }
             };
             let statement = format!(
-                "SELECT {INCIDENT_COLUMNS}, platform FROM incidents
+                "SELECT {INCIDENT_COLUMNS}, platform, route FROM incidents
                  WHERE site = $1 AND host = $2 AND service = $3 AND opened_at = $4 ORDER BY platform, id"
             );
             platform_stories(sql, &statement, args![site, &object.host, service, opened_at])
@@ -117,7 +117,7 @@ impl Store {
     /// or still open then), oldest first, with their history.
     pub fn stories_everywhere_since(&self, since: i64) -> Result<Vec<PlatformStory>, StoreError> {
         let statement = format!(
-            "SELECT {INCIDENT_COLUMNS}, platform FROM incidents
+            "SELECT {INCIDENT_COLUMNS}, platform, route FROM incidents
              WHERE closed_at IS NULL OR closed_at >= $1 ORDER BY opened_at, platform, id"
         );
         self.with_sql(|sql| platform_stories(sql, &statement, args![since]))
@@ -135,7 +135,7 @@ impl Store {
     ) -> Result<Vec<PlatformStory>, StoreError> {
         let columns: Vec<String> = INCIDENT_COLUMNS.split(", ").map(|column| format!("i.{column}")).collect();
         let statement = format!(
-            "SELECT {}, i.platform FROM incidents i
+            "SELECT {}, i.platform, i.route FROM incidents i
              WHERE (i.closed_at IS NULL OR i.closed_at >= $2) AND EXISTS (SELECT 1 FROM incidents j
                  LEFT JOIN alert_group_members m ON m.incident_id = j.id
                  LEFT JOIN alert_groups g ON g.id = m.group_id
@@ -212,16 +212,19 @@ impl Store {
 pub struct PlatformStory {
     pub platform: String,
     pub story: IncidentStory,
+    /// The label of the route it came by on that platform, as recorded when it opened; `None`
+    /// for an incident opened before hagios recorded routes.
+    pub route: Option<String>,
 }
 
-/// The incidents `statement` (selecting [`INCIDENT_COLUMNS`], then the platform) finds, each with
-/// its platform and history.
+/// The incidents `statement` (selecting [`INCIDENT_COLUMNS`], then the platform and the route)
+/// finds, each with its platform, history and route.
 fn platform_stories(sql: &mut dyn Sql, statement: &str, params: &[Value]) -> Result<Vec<PlatformStory>, StoreError> {
     let rows = sql.query(statement, params)?;
     rows.iter()
         .map(|row| {
-            let platform = row.text(10)?;
-            Ok(PlatformStory { platform, story: story_of(sql, incident_from_row(row)?)? })
+            let (platform, route) = (row.text(10)?, row.opt_text(11)?);
+            Ok(PlatformStory { platform, story: story_of(sql, incident_from_row(row)?)?, route })
         })
         .collect()
 }
@@ -261,7 +264,7 @@ mod tests {
     fn a_story_on(store: &Store) {
         let object = ObjectRef { host: "web01".into(), service: Some("HTTP".into()) };
         let problem = card(object.clone(), State::Critical, Some("CRITICAL"), 1_000);
-        let open = IncidentChange::Open { card: problem, opened_at: 1_000 };
+        let open = IncidentChange::Open { card: problem, opened_at: 1_000, route: Some("web".into()) };
         let id = store.commit_notification("n1", &delivery("m1", 1_000), &open).unwrap().unwrap();
         let ack = AlertCard {
             kind: NotificationType::Acknowledgement,
@@ -275,6 +278,7 @@ mod tests {
         let [told] = &store.incident_everywhere("local", &object, None).unwrap()[..] else { panic!("one story") };
         let story = &told.story;
         assert_eq!((told.platform.as_str(), story.incident.closed_at), ("slack", Some(2_000)));
+        assert_eq!(told.route.as_deref(), Some("web"), "the route it came by");
         let kinds: Vec<_> = story.lines.iter().map(|line| (line.at, line.kind.as_deref())).collect();
         assert_eq!(kinds, [(Some(1_300), Some("ACKNOWLEDGEMENT")), (Some(2_000), Some("RECOVERY"))]);
         assert_eq!(story.acknowledged_at(), Some(1_300));
@@ -290,11 +294,13 @@ mod tests {
         let open = IncidentChange::Open {
             card: card(object.clone(), State::Critical, Some("CRITICAL"), 1_000),
             opened_at: 1_000,
+            route: None,
         };
         matrix.commit_notification("n1", &delivery("$e1", 1_000), &open).unwrap().unwrap();
         let again = IncidentChange::Open {
             card: card(object.clone(), State::Critical, Some("CRITICAL"), 3_000),
             opened_at: 3_000,
+            route: None,
         };
         store.commit_notification("n4", &delivery("m4", 3_000), &again).unwrap().unwrap();
         let platforms = |opened_at| -> Vec<String> {
