@@ -136,13 +136,16 @@ impl Store {
         let columns: Vec<String> = INCIDENT_COLUMNS.split(", ").map(|column| format!("i.{column}")).collect();
         let statement = format!(
             "SELECT {}, i.platform, i.route FROM incidents i
-             WHERE (i.closed_at IS NULL OR i.closed_at >= $2) AND EXISTS (SELECT 1 FROM incidents j
+             JOIN (SELECT DISTINCT j.site, j.host, j.service, j.opened_at FROM incidents j
                  LEFT JOIN alert_group_members m ON m.incident_id = j.id
                  LEFT JOIN alert_groups g ON g.id = m.group_id
                  JOIN pages p ON p.platform = j.platform AND p.schedule = $1
                      AND p.channel = COALESCE(g.channel, j.channel)
                      AND p.message_id = COALESCE(g.message_id, j.message_id)
-                 WHERE j.site = i.site AND j.host = i.host AND j.service = i.service AND j.opened_at = i.opened_at)
+                 WHERE j.closed_at IS NULL OR j.closed_at >= $2) paged
+             ON paged.site = i.site AND paged.host = i.host AND paged.service = i.service
+                 AND paged.opened_at = i.opened_at
+             WHERE i.closed_at IS NULL OR i.closed_at >= $2
              ORDER BY i.opened_at, i.platform, i.id",
             columns.join(", ")
         );
