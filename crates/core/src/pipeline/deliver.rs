@@ -22,7 +22,8 @@ impl Stage for Deliver {
         let plan = thread::plan(notification, record.open.take());
         let retrying = pipeline.store.begin_attempt(&notification.id).await?;
         let attempt = Attempt { key: &notification.id, retrying };
-        let delivered = execute(pipeline.chat.as_ref(), record.channel(), plan, attempt).await?;
+        let route = pipeline.route_label(notification);
+        let delivered = execute(pipeline.chat.as_ref(), record.channel(), plan, attempt, route).await?;
         pipeline.store.commit(&notification.id, delivered.message, delivered.change).await?;
         tracing::info!(notification = %notification.id, object = %notification.object, kind = %notification.kind, "delivered");
         count_delivered(pipeline.chat.platform().name(), [&record.id]);
@@ -74,17 +75,21 @@ impl Attempt<'_> {
     }
 }
 
+/// Carries `plan` out; an incident it opens keeps `route`, the label of its route.
 async fn execute(
     chat: &dyn ChatAdapter,
     channel: Option<&str>,
     plan: Plan,
     attempt: Attempt<'_>,
+    route: String,
 ) -> Result<Delivered, ChatError> {
     match plan {
         Plan::Post { card, opens_incident } => {
             let message = attempt.post(chat, channel, None, &Outbound::Alert(card.clone())).await?;
-            let change =
-                if opens_incident { IncidentChange::Open { opened_at: card.time, card } } else { IncidentChange::None };
+            let change = match opens_incident {
+                true => IncidentChange::Open { opened_at: card.time, card, route: Some(route) },
+                false => IncidentChange::None,
+            };
             Ok(Delivered { message, change })
         }
         Plan::Thread { incident, reply, card, closes_incident } => {
