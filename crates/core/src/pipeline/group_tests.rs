@@ -142,6 +142,7 @@ pub(super) fn pipeline(dir: &std::path::Path, chat: Arc<Recorder>, grouping: boo
         health: Default::default(),
         oncall: Default::default(),
         handovers: Default::default(),
+        unrecorded: Default::default(),
     }
 }
 
