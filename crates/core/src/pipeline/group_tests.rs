@@ -338,6 +338,39 @@ async fn a_crash_inside_a_group_delivery_neither_loses_nor_repeats() {
     assert_eq!(text.matches("db01!late PROBLEM").count(), 1);
 }
 
+/// A new group's message is in chat before its members are recorded; the delivery here fails on
+/// the member list (a 429, say) after posting it. A command typed in the thread waits until the
+/// retry commits the group, then finds its members in the store.
+#[tokio::test(start_paused = true)]
+async fn a_command_in_a_new_group_thread_waits_until_a_retried_delivery_records_its_members() {
+    let dir = tempfile::tempdir().unwrap();
+    let chat = Arc::new(Recorder::default());
+    let pipeline = pipeline(dir.path(), chat.clone(), true);
+    spool_burst(&pipeline.spool, "db01", 2);
+    pipeline.drain().await.unwrap();
+    tokio::time::advance(Duration::from_secs(10)).await;
+    chat.die_after(1);
+    assert!(pipeline.drain().await.is_err(), "the member list failed");
+    let posts = chat.posts();
+    let thread = MessageRef { channel: "C0ALERTS".into(), id: posts[0].id.clone() };
+    assert!(posts[0].text.starts_with("2 services on db01 CRITICAL"), "{posts:#?}");
+    assert_eq!(pipeline.store.open_members_of_group(&thread).await.unwrap(), None, "not recorded yet");
+
+    let (unrecorded, asked) = (pipeline.unrecorded.clone(), thread.clone());
+    let command = tokio::spawn(async move {
+        let typed = tokio::time::Instant::now();
+        unrecorded.wait_recorded(&asked).await;
+        typed.elapsed()
+    });
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    *chat.posts_before_dying.lock().unwrap() = None;
+    pipeline.drain().await.unwrap();
+    assert_eq!(command.await.unwrap(), Duration::from_secs(2), "answered once the retry committed");
+    let members = pipeline.store.open_members_of_group(&thread).await.unwrap().expect("the group is recorded");
+    assert_eq!(members.len(), 2, "{members:?}");
+    assert_eq!(chat.posts().iter().filter(|posted| posted.thread.is_none()).count(), 1, "posted once");
+}
+
 /// A monitor that only knows the topology core01 ← sw01 ← db01 (parents to the left).
 struct Topology;
 

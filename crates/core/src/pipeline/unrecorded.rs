@@ -104,3 +104,84 @@ impl Drop for Posting {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(id: &str) -> MessageRef {
+        MessageRef { channel: "C0ALERTS".into(), id: id.into() }
+    }
+
+    /// A command in `thread` starts waiting now; the task answers how long it waited (on the
+    /// paused clock).
+    async fn command_in(posts: &Unrecorded, thread: &str) -> tokio::task::JoinHandle<Duration> {
+        let (posts, thread) = (posts.clone(), message(thread));
+        let waiting = tokio::spawn(async move {
+            let started = Instant::now();
+            posts.wait_recorded(&thread).await;
+            started.elapsed()
+        });
+        tokio::task::yield_now().await;
+        waiting
+    }
+
+    async fn after(seconds: u64) {
+        tokio::time::sleep(Duration::from_secs(seconds)).await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_command_in_a_new_group_thread_waits_for_its_record_and_others_do_not() {
+        let posts = Unrecorded::default();
+        assert_eq!(command_in(&posts, "1").await.await.unwrap(), Duration::ZERO, "nothing being posted");
+
+        let posting = posts.begin("group-a");
+        posting.posted(&message("1"));
+        assert_eq!(command_in(&posts, "2").await.await.unwrap(), Duration::ZERO, "another thread");
+        let waiting = command_in(&posts, "1").await;
+        after(3).await;
+        posting.recorded();
+        assert_eq!(waiting.await.unwrap(), Duration::from_secs(3), "until the group is recorded");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_message_chat_has_not_answered_for_yet_may_be_the_thread() {
+        let posts = Unrecorded::default();
+        let posting = posts.begin("group-a");
+        let elsewhere = command_in(&posts, "2").await;
+        let here = command_in(&posts, "1").await;
+        after(1).await;
+        posting.posted(&message("1"));
+        assert_eq!(elsewhere.await.unwrap(), Duration::from_secs(1), "another thread, once chat answered");
+        after(2).await;
+        posting.recorded();
+        assert_eq!(here.await.unwrap(), Duration::from_secs(3), "its thread, until recorded");
+
+        let waiting = command_in(&posts, "3").await;
+        let later = posts.begin("group-b");
+        assert_eq!(waiting.await.unwrap(), Duration::ZERO, "a group begun after the command is not its thread");
+        drop(later);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_try_that_failed_after_posting_stays_listed_until_its_retry_records_it() {
+        let posts = Unrecorded::default();
+        let first = posts.begin("group-a");
+        first.posted(&message("1"));
+        drop(first);
+        let waiting = command_in(&posts, "1").await;
+        after(2).await;
+        let retry = posts.begin("group-a");
+        retry.posted(&message("1"));
+        after(1).await;
+        retry.recorded();
+        assert_eq!(waiting.await.unwrap(), Duration::from_secs(3));
+
+        let failed = posts.begin("group-b");
+        failed.posted(&message("2"));
+        drop(failed);
+        assert_eq!(command_in(&posts, "2").await.await.unwrap(), UNTIL_RECORDED, "patience runs out without a retry");
+        drop(posts.begin("group-c"));
+        assert!(posts.0.borrow().is_empty(), "a failure that old is forgotten");
+    }
+}
