@@ -306,17 +306,24 @@ async fn a_recovery_spooled_just_before_its_problem_waits_for_it() {
     assert!(pipeline.spool.pending().unwrap().is_empty());
 }
 
+/// A pipeline whose delivery of a new group of `services` problems of db01 dies after `posts`
+/// posts: the last post goes through, its answer is lost.
+async fn dying_group_delivery(dir: &std::path::Path, chat: &Arc<Recorder>, services: usize, posts: usize) -> Pipeline {
+    let pipeline = pipeline(dir, chat.clone(), true);
+    spool_burst(&pipeline.spool, "db01", services);
+    pipeline.drain().await.unwrap();
+    tokio::time::advance(Duration::from_secs(10)).await;
+    chat.die_after(posts);
+    assert!(pipeline.drain().await.is_err(), "the delivery died");
+    pipeline
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_crash_inside_a_group_delivery_neither_loses_nor_repeats() {
     let dir = tempfile::tempdir().unwrap();
     let chat = Arc::new(Recorder::default());
-    let first = pipeline(dir.path(), chat.clone(), true);
-    spool_burst(&first.spool, "db01", 450);
-    first.drain().await.unwrap();
-    tokio::time::advance(Duration::from_secs(10)).await;
     // The process dies after the group message and the first of two member replies went out.
-    chat.die_after(1);
-    assert!(first.drain().await.is_err());
+    let first = dying_group_delivery(dir.path(), &chat, 450, 1).await;
     assert_eq!(first.spool.pending().unwrap().len(), 450, "nothing left the spool");
 
     // Meanwhile another alert arrives; the restarted process finishes the first try as it was.
@@ -345,12 +352,7 @@ async fn a_crash_inside_a_group_delivery_neither_loses_nor_repeats() {
 async fn a_command_in_a_new_group_thread_waits_until_a_retried_delivery_records_its_members() {
     let dir = tempfile::tempdir().unwrap();
     let chat = Arc::new(Recorder::default());
-    let pipeline = pipeline(dir.path(), chat.clone(), true);
-    spool_burst(&pipeline.spool, "db01", 2);
-    pipeline.drain().await.unwrap();
-    tokio::time::advance(Duration::from_secs(10)).await;
-    chat.die_after(1);
-    assert!(pipeline.drain().await.is_err(), "the member list failed");
+    let pipeline = dying_group_delivery(dir.path(), &chat, 2, 1).await;
     let posts = chat.posts();
     let thread = MessageRef { channel: "C0ALERTS".into(), id: posts[0].id.clone() };
     assert!(posts[0].text.starts_with("2 services on db01 CRITICAL"), "{posts:#?}");
