@@ -64,7 +64,8 @@ pub struct Conversation {
     /// The leadership term this conversation runs in: commands are noted under it while they
     /// are carried out, and those an earlier term left unanswered are answered with "try again".
     pub epoch: i64,
-    /// New group messages this platform's pipeline posted and has not committed yet.
+    /// The new groups' and incidents' messages this platform's pipeline posted and has not
+    /// committed yet.
     pub unrecorded: Unrecorded,
 }
 
@@ -238,9 +239,9 @@ impl Conversation {
 
     /// What the thread `thread` is about: an incident, an alert group, or neither. A new group's
     /// message is in chat a while before the store records its members (its member lines are
-    /// posted first), so a thread the store does not know waits for the group messages being
-    /// posted, then is looked up again; the second look also covers a commit that came between
-    /// the first look and the wait.
+    /// posted first), a new incident's a moment; so a thread the store does not know waits for
+    /// the messages being posted, then is looked up again. The second look also covers a commit
+    /// that came between the first look and the wait.
     async fn thread_context(&self, thread: &MessageRef) -> Thread {
         match self.recorded_context(thread).await {
             Thread::None => {}

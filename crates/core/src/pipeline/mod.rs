@@ -120,7 +120,8 @@ pub struct Pipeline {
     pub oncall: Arc<Rota>,
     /// Which handoffs were summed up.
     pub handovers: handover::Watch,
-    /// New group messages posted and not committed yet, for the conversation to wait for.
+    /// New groups' and incidents' messages posted and not committed yet, for the conversation to
+    /// wait for.
     pub unrecorded: Unrecorded,
 }
 

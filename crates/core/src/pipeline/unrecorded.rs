@@ -1,14 +1,15 @@
-//! New group messages in chat that the store does not record yet. A new group's message is posted,
-//! then its member lines (each waiting its turn in the channel), and only then are the group and
-//! its members' incidents committed with the deliveries. Someone typing `ack` in that thread
-//! meanwhile would find nothing in the store; the conversation waits here for the commit instead
-//! of reading the command as typed outside any alert's thread. A delivery that fails after its
-//! message was posted (a 429 on the member lines) stays listed for the retry, which finds that
-//! message by its key and commits it.
+//! Messages in chat that open a thread the store does not record yet. A new group's message is
+//! posted, then its member lines (each waiting its turn in the channel), and only then are the
+//! group and its members' incidents committed with the deliveries; a new incident's message is
+//! committed a moment after its post. Someone typing `ack` in that thread meanwhile would find
+//! nothing in the store; the conversation waits here for the commit instead of reading the
+//! command as typed outside any alert's thread. A delivery that fails after its message was
+//! posted (a 429 on the member lines) stays listed for the retry, which finds that message by its
+//! key and commits it.
 //!
 //! Only the answer to a command waits: what is delivered and when is unchanged, so exactly-once
 //! delivery stays with the store's attempt marks and keyed posts. The list is in memory: after a
-//! restart, a command typed before the retried delivery commits is read as outside a group.
+//! restart, a command typed before the retried delivery commits is read as outside any alert.
 
 use hagios_chat::MessageRef;
 use std::collections::HashMap;
@@ -17,17 +18,17 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-/// How long a command in a thread the store does not know waits for the group messages being
+/// How long a command in a thread the store does not know waits for the messages being
 /// posted when it arrived to be known by their id: a person types in a thread only once its
 /// message is in chat, and chat answers the post with its id moments later.
 const UNTIL_KNOWN: Duration = Duration::from_secs(5);
-/// How long a command in a new group's thread waits for the group to be committed: the member
-/// lines of the largest groups take a post each, one a second in a channel, and a delivery that
-/// failed waits for its retry. A group that failed longer ago than this is forgotten.
+/// How long a command in a new thread waits for its delivery to be committed: the member lines of
+/// the largest groups take a post each, one a second in a channel, and a delivery that failed
+/// waits for its retry. A delivery that failed longer ago than this is forgotten.
 const UNTIL_RECORDED: Duration = Duration::from_secs(60);
 
-/// The group messages being posted on one chat platform, by their delivery's attempt key;
-/// shared by the platform's pipeline and its conversation.
+/// The messages opening a thread being posted on one chat platform, by their delivery's attempt
+/// key; shared by the platform's pipeline and its conversation.
 #[derive(Clone, Default)]
 pub struct Unrecorded(Arc<watch::Sender<HashMap<String, Post>>>);
 
@@ -39,16 +40,16 @@ struct Post {
     failed_at: Option<Instant>,
 }
 
-/// One try at delivering a new group, from before its post until its record is committed
-/// ([`Posting::recorded`]) or the try ends without it (dropped).
+/// One try at delivering a new group or incident, from before its post until its record is
+/// committed ([`Posting::recorded`]) or the try ends without it (dropped).
 pub struct Posting {
     posts: Unrecorded,
     key: String,
 }
 
 impl Unrecorded {
-    /// The delivery under `key` (the group's attempt key, the same on every try) is about to post
-    /// the group message, or to find it where an earlier try posted it.
+    /// The delivery under `key` (its attempt key, the same on every try) is about to post the
+    /// message, or to find it where an earlier try posted it.
     pub fn begin(&self, key: &str) -> Posting {
         self.0.send_modify(|posts| {
             posts.retain(|_, post| post.failed_at.is_none_or(|at| at.elapsed() < UNTIL_RECORDED));
@@ -57,9 +58,9 @@ impl Unrecorded {
         Posting { posts: self.clone(), key: key.to_owned() }
     }
 
-    /// Waits until no group message being posted may be `thread` (one begun after the command
-    /// came is not), or until patience runs out. Unless that group's delivery failed for longer,
-    /// the store knows the group on return.
+    /// Waits until no message being posted may be `thread` (one begun after the command came is
+    /// not), or until patience runs out. Unless that delivery failed for longer, the store knows
+    /// the thread on return.
     pub async fn wait_recorded(&self, thread: &MessageRef) {
         let mut changes = self.0.subscribe();
         let unknown: Vec<String> = changes
@@ -85,7 +86,7 @@ impl Posting {
         });
     }
 
-    /// The group and its members are committed: the store knows the thread.
+    /// The delivery is committed: the store knows the thread.
     pub fn recorded(self) {
         self.posts.0.send_modify(|posts| {
             posts.remove(&self.key);
@@ -106,17 +107,11 @@ impl Drop for Posting {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn message(id: &str) -> MessageRef {
-        MessageRef { channel: "C0ALERTS".into(), id: id.into() }
-    }
-
-    /// A command in `thread` starts waiting now; the task answers how long it waited (on the
-    /// paused clock).
-    async fn command_in(posts: &Unrecorded, thread: &str) -> tokio::task::JoinHandle<Duration> {
-        let (posts, thread) = (posts.clone(), message(thread));
+impl Unrecorded {
+    /// A command typed in `thread` starts waiting now; the task answers how long it waited (on
+    /// the paused clock).
+    pub(super) async fn command_in(&self, thread: &MessageRef) -> tokio::task::JoinHandle<Duration> {
+        let (posts, thread) = (self.clone(), thread.clone());
         let waiting = tokio::spawn(async move {
             let started = Instant::now();
             posts.wait_recorded(&thread).await;
@@ -124,6 +119,19 @@ mod tests {
         });
         tokio::task::yield_now().await;
         waiting
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(id: &str) -> MessageRef {
+        MessageRef { channel: "C0ALERTS".into(), id: id.into() }
+    }
+
+    async fn command_in(posts: &Unrecorded, thread: &str) -> tokio::task::JoinHandle<Duration> {
+        posts.command_in(&message(thread)).await
     }
 
     async fn after(seconds: u64) {
