@@ -38,6 +38,7 @@ const TABLES: [Table; 15] = [
             "closed_at",
             "reminders",
             "reminded_at",
+            "route",
         ],
         key: &["id"],
         identity: Some("id"),
@@ -251,18 +252,25 @@ mod tests {
         Delivery { channel: "C".into(), message_id: message_id.into(), at: 100 }
     }
 
-    /// A store with an open incident with history, a closed one, an open group of two, a snooze,
+    /// A store with an open incident with history and its route, a closed one, an open group of two, a snooze,
     /// an unfinished attempt, an audit record, an override, a page of the open incident with one
     /// step, and a handover posted once.
     fn fill(store: &Store) -> crate::IncidentId {
         let slack = store.for_platform("slack");
-        let open =
-            IncidentChange::Open { card: card(ObjectRef::host("web01"), State::Down, None, 100), opened_at: 100 };
+        let open = IncidentChange::Open {
+            card: card(ObjectRef::host("web01"), State::Down, None, 100),
+            opened_at: 100,
+            route: Some("web".into()),
+        };
         let id = slack.commit_notification("n1", &delivery("1.0"), &open).unwrap().unwrap();
         let ack =
             IncidentChange::Update { id, card: card(ObjectRef::host("web01"), State::Down, Some("ack by alice"), 110) };
         slack.commit_notification("n2", &delivery("1.1"), &ack).unwrap();
-        let old = IncidentChange::Open { card: card(ObjectRef::host("db01"), State::Down, None, 50), opened_at: 50 };
+        let old = IncidentChange::Open {
+            card: card(ObjectRef::host("db01"), State::Down, None, 50),
+            opened_at: 50,
+            route: None,
+        };
         let old_id = slack.commit_notification("n0", &delivery("0.1"), &old).unwrap().unwrap();
         let recovered =
             IncidentChange::Close { id: old_id, card: card(ObjectRef::host("db01"), State::Up, Some("up"), 60) };
@@ -273,6 +281,7 @@ mod tests {
             changes: vec![IncidentChange::Open {
                 card: card(ObjectRef::service("app01", service), State::Critical, None, 120),
                 opened_at: 120,
+                route: None,
             }],
         });
         let group = NewGroup {
@@ -363,10 +372,14 @@ mod tests {
             );
             let told = slack.incident_everywhere("local", &ObjectRef::host("web01"), None).unwrap();
             assert_eq!(told[0].story.lines[0].at, Some(110), "{target_engine}: history times");
+            assert_eq!(told[0].route.as_deref(), Some("web"), "{target_engine}: the route it came by");
 
             // New rows go on after the copied ids.
-            let next =
-                IncidentChange::Open { card: card(ObjectRef::host("mail01"), State::Down, None, 300), opened_at: 300 };
+            let next = IncidentChange::Open {
+                card: card(ObjectRef::host("mail01"), State::Down, None, 300),
+                opened_at: 300,
+                route: None,
+            };
             let new_id = slack.commit_notification("n10", &delivery("3.0"), &next).unwrap().unwrap();
             assert!(new_id > open, "{target_engine}");
             target.audit(&target.recent_audit(1).unwrap()[0]).unwrap();

@@ -234,6 +234,7 @@ mod tests {
             changes: vec![IncidentChange::Open {
                 card: card(ObjectRef::service("db01", service), State::Critical, None, 1),
                 opened_at: 1,
+                route: None,
             }],
         }
     }

@@ -4,8 +4,8 @@
 use crate::sql::Dialect;
 use crate::{
     ActivePage, AlertGroup, AuditRecord, CommandId, CommandInFlight, Delivery, DueReminder, Fence, GroupBatch, GroupId,
-    Incident, IncidentChange, IncidentId, IncidentStory, Override, Page, PageId, PageIntent, PageStep, PagedStep,
-    PlatformStory, PruneReport, Retention, Store, StoreConfig, StoreError, UnpagedThread,
+    Incident, IncidentChange, IncidentId, Override, Page, PageId, PageIntent, PageStep, PagedStep, PlatformStory,
+    PruneReport, Retention, Store, StoreConfig, StoreError, UnpagedThread,
 };
 use hagios_domain::{MessageRef, Notification, ObjectRef, SiteObject, Snooze};
 use std::path::Path;
@@ -296,9 +296,13 @@ impl StoreHandle {
         self.call(move |store| store.stories_everywhere_since(since)).await
     }
 
-    pub async fn schedule_stories_since(&self, schedule: &str, since: i64) -> Result<Vec<IncidentStory>, StoreError> {
+    pub async fn schedule_stories_everywhere_since(
+        &self,
+        schedule: &str,
+        since: i64,
+    ) -> Result<Vec<PlatformStory>, StoreError> {
         let schedule = schedule.to_owned();
-        self.call(move |store| store.schedule_stories_since(&schedule, since)).await
+        self.call(move |store| store.schedule_stories_everywhere_since(&schedule, since)).await
     }
 
     pub async fn audit_between(&self, from: i64, to: i64) -> Result<Vec<AuditRecord>, StoreError> {

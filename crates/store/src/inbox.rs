@@ -164,7 +164,8 @@ mod tests {
                 term.begin_attempt(id, 1).unwrap();
                 let card = card(ObjectRef::service(format!("web{n}"), "HTTP"), State::Critical, None, 1);
                 let delivery = Delivery { channel: "C".into(), message_id: id.clone(), at: 1 };
-                term.commit_notification(id, &delivery, &IncidentChange::Open { card, opened_at: 1 }).unwrap();
+                term.commit_notification(id, &delivery, &IncidentChange::Open { card, opened_at: 1, route: None })
+                    .unwrap();
             }
             let delivery = started.elapsed() / NOTIFICATIONS as u32;
             // What two bots add: the record into the inbox (by whichever bot the agent reached),

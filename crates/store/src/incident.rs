@@ -56,6 +56,9 @@ pub enum IncidentChange {
     Open {
         card: AlertCard,
         opened_at: i64,
+        /// The label of the route its notification took (`report` counts it there); `None`
+        /// where none is known.
+        route: Option<String>,
     },
     Update {
         id: IncidentId,
@@ -194,8 +197,8 @@ pub(crate) fn apply(
 ) -> Result<Option<IncidentId>, StoreError> {
     match change {
         IncidentChange::None => Ok(None),
-        IncidentChange::Open { card, opened_at } => {
-            insert_incident(sql, platform, delivery, card, *opened_at).map(Some)
+        IncidentChange::Open { card, opened_at, route } => {
+            insert_incident(sql, platform, delivery, card, *opened_at, route.as_deref()).map(Some)
         }
         IncidentChange::Update { id, card } => update_incident(sql, *id, card).map(|()| Some(*id)),
         IncidentChange::Close { id, card } => {
@@ -215,11 +218,12 @@ fn insert_incident(
     parent: &Delivery,
     card: &AlertCard,
     opened_at: i64,
+    route: Option<&str>,
 ) -> Result<IncidentId, StoreError> {
     let inserted = sql
         .query_one(
-            "INSERT INTO incidents (platform, site, host, service, channel, message_id, state, card, opened_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+            "INSERT INTO incidents (platform, site, host, service, channel, message_id, state, card, opened_at, route)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
             args![
                 platform,
                 &card.site,
@@ -230,6 +234,7 @@ fn insert_incident(
                 card.state.to_string(),
                 encode(card),
                 opened_at,
+                route,
             ],
         )
         .map_err(|e| match e.is_unique_violation() {

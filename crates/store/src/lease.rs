@@ -193,7 +193,11 @@ mod tests {
             let new = store.acquire_lease(LEADER_LEASE, "bot-b", TTL).unwrap().expect("expired, so free");
 
             let delivery = Delivery { channel: "C".into(), message_id: "1".into(), at: 1 };
-            let open = IncidentChange::Open { card: card(ObjectRef::host("db01"), State::Down, None, 1), opened_at: 1 };
+            let open = IncidentChange::Open {
+                card: card(ObjectRef::host("db01"), State::Down, None, 1),
+                opened_at: 1,
+                route: None,
+            };
             let refused = old_term.commit_notification("n1", &delivery, &open).unwrap_err();
             assert!(
                 matches!(refused, StoreError::NotLeader { epoch, current } if epoch == old && current == new),

@@ -377,6 +377,7 @@ mod tests {
         let change = IncidentChange::Open {
             card: card(ObjectRef::service(host, "disk"), State::Critical, None, at),
             opened_at: at,
+            route: None,
         };
         let delivery = Delivery { channel: "C".into(), message_id: format!("{at}.0"), at };
         store.commit_notification(notification, &delivery, &change).unwrap().unwrap()

@@ -88,6 +88,7 @@ mod tests {
             let incident = IncidentChange::Open {
                 card: card(ObjectRef::service("db01", "disk"), State::Critical, None, 100),
                 opened_at: 100,
+                route: None,
             };
             let delivery = Delivery { channel: "C".into(), message_id: "1.0".into(), at: 100 };
             let id = store.commit_notification("n1", &delivery, &incident).unwrap().unwrap();

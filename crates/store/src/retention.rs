@@ -261,6 +261,7 @@ mod tests {
         IncidentChange::Open {
             card: card(ObjectRef::service("web01", service), State::Critical, None, at),
             opened_at: at,
+            route: None,
         }
     }
 

@@ -424,6 +424,12 @@ const MIGRATIONS: &[Migration] = &[
     CREATE INDEX chat_events_taken_by_time ON chat_events_taken (taken_at);
     ",
     },
+    // 10: the route an incident came by, recorded when it opens, for `report`; incidents
+    // opened before have none.
+    Migration {
+        sqlite: "ALTER TABLE incidents ADD COLUMN route TEXT;",
+        postgres: "ALTER TABLE incidents ADD COLUMN route TEXT;",
+    },
 ];
 
 /// PostgreSQL's first schema: the tables and indexes SQLite's migrations 1 to 6 built, with
@@ -672,5 +678,8 @@ mod tests {
             .filter(|platform| store.for_platform(platform).begin_attempt("n9", 3).unwrap())
             .count();
         assert_eq!(found, 1);
+        let told = store.stories_everywhere_since(0).unwrap();
+        assert_eq!(told.len(), 3);
+        assert!(told.iter().all(|told| told.route.is_none()), "opened before hagios recorded routes");
     }
 }

@@ -93,7 +93,7 @@ impl Store {
                 }
             };
             let statement = format!(
-                "SELECT {INCIDENT_COLUMNS}, platform FROM incidents
+                "SELECT {INCIDENT_COLUMNS}, platform, route FROM incidents
                  WHERE site = $1 AND host = $2 AND service = $3 AND opened_at = $4 ORDER BY platform, id"
             );
             platform_stories(sql, &statement, args![site, &object.host, service, opened_at])
@@ -117,26 +117,39 @@ impl Store {
     /// or still open then), oldest first, with their history.
     pub fn stories_everywhere_since(&self, since: i64) -> Result<Vec<PlatformStory>, StoreError> {
         let statement = format!(
-            "SELECT {INCIDENT_COLUMNS}, platform FROM incidents
+            "SELECT {INCIDENT_COLUMNS}, platform, route FROM incidents
              WHERE closed_at IS NULL OR closed_at >= $1 ORDER BY opened_at, platform, id"
         );
         self.with_sql(|sql| platform_stories(sql, &statement, args![since]))
     }
 
-    /// This platform's incidents open at some time after `since` whose thread (theirs, or their
-    /// group's) was paged for `schedule`, oldest first, with their history.
-    pub fn schedule_stories_since(&self, schedule: &str, since: i64) -> Result<Vec<IncidentStory>, StoreError> {
+    /// Every platform's incidents open at some time after `since` that are one incident (site,
+    /// object, opening time) with one whose thread (its own, or its group's) was paged for
+    /// `schedule` on its platform, oldest first, with their history: an incident paged on one
+    /// platform is read as every platform told it, so what one of them heard (an
+    /// acknowledgement, a recovery) is seen from all.
+    pub fn schedule_stories_everywhere_since(
+        &self,
+        schedule: &str,
+        since: i64,
+    ) -> Result<Vec<PlatformStory>, StoreError> {
         let columns: Vec<String> = INCIDENT_COLUMNS.split(", ").map(|column| format!("i.{column}")).collect();
         let statement = format!(
-            "SELECT DISTINCT {} FROM incidents i
-             LEFT JOIN alert_group_members m ON m.incident_id = i.id
-             LEFT JOIN alert_groups g ON g.id = m.group_id
-             JOIN pages p ON p.platform = i.platform AND p.schedule = $2
-                 AND p.channel = COALESCE(g.channel, i.channel) AND p.message_id = COALESCE(g.message_id, i.message_id)
-             WHERE i.platform = $1 AND (i.closed_at IS NULL OR i.closed_at >= $3) ORDER BY i.opened_at, i.id",
+            "SELECT {}, i.platform, i.route FROM incidents i
+             JOIN (SELECT DISTINCT j.site, j.host, j.service, j.opened_at FROM incidents j
+                 LEFT JOIN alert_group_members m ON m.incident_id = j.id
+                 LEFT JOIN alert_groups g ON g.id = m.group_id
+                 JOIN pages p ON p.platform = j.platform AND p.schedule = $1
+                     AND p.channel = COALESCE(g.channel, j.channel)
+                     AND p.message_id = COALESCE(g.message_id, j.message_id)
+                 WHERE j.closed_at IS NULL OR j.closed_at >= $2) paged
+             ON paged.site = i.site AND paged.host = i.host AND paged.service = i.service
+                 AND paged.opened_at = i.opened_at
+             WHERE i.closed_at IS NULL OR i.closed_at >= $2
+             ORDER BY i.opened_at, i.platform, i.id",
             columns.join(", ")
         );
-        self.with_sql(|sql| stories(sql, &statement, args![self.platform(), schedule, since]))
+        self.with_sql(|sql| platform_stories(sql, &statement, args![schedule, since]))
     }
 
     /// The audit records from `from` to `to` (inclusive), oldest first.
@@ -202,24 +215,21 @@ impl Store {
 pub struct PlatformStory {
     pub platform: String,
     pub story: IncidentStory,
+    /// The label of the route it came by on that platform, as recorded when it opened; `None`
+    /// for an incident opened before hagios recorded routes.
+    pub route: Option<String>,
 }
 
-/// The incidents `statement` (selecting [`INCIDENT_COLUMNS`], then the platform) finds, each with
-/// its platform and history.
+/// The incidents `statement` (selecting [`INCIDENT_COLUMNS`], then the platform and the route)
+/// finds, each with its platform, history and route.
 fn platform_stories(sql: &mut dyn Sql, statement: &str, params: &[Value]) -> Result<Vec<PlatformStory>, StoreError> {
     let rows = sql.query(statement, params)?;
     rows.iter()
         .map(|row| {
-            let platform = row.text(10)?;
-            Ok(PlatformStory { platform, story: story_of(sql, incident_from_row(row)?)? })
+            let (platform, route) = (row.text(10)?, row.opt_text(11)?);
+            Ok(PlatformStory { platform, story: story_of(sql, incident_from_row(row)?)?, route })
         })
         .collect()
-}
-
-/// The incidents `statement` (selecting [`INCIDENT_COLUMNS`]) finds, each with its history.
-fn stories(sql: &mut dyn Sql, statement: &str, params: &[Value]) -> Result<Vec<IncidentStory>, StoreError> {
-    let rows = sql.query(statement, params)?;
-    rows.iter().map(|row| story_of(sql, incident_from_row(row)?)).collect()
 }
 
 fn story_of(sql: &mut dyn Sql, mut incident: Incident) -> Result<IncidentStory, StoreError> {
@@ -257,7 +267,7 @@ mod tests {
     fn a_story_on(store: &Store) {
         let object = ObjectRef { host: "web01".into(), service: Some("HTTP".into()) };
         let problem = card(object.clone(), State::Critical, Some("CRITICAL"), 1_000);
-        let open = IncidentChange::Open { card: problem, opened_at: 1_000 };
+        let open = IncidentChange::Open { card: problem, opened_at: 1_000, route: Some("web".into()) };
         let id = store.commit_notification("n1", &delivery("m1", 1_000), &open).unwrap().unwrap();
         let ack = AlertCard {
             kind: NotificationType::Acknowledgement,
@@ -271,6 +281,7 @@ mod tests {
         let [told] = &store.incident_everywhere("local", &object, None).unwrap()[..] else { panic!("one story") };
         let story = &told.story;
         assert_eq!((told.platform.as_str(), story.incident.closed_at), ("slack", Some(2_000)));
+        assert_eq!(told.route.as_deref(), Some("web"), "the route it came by");
         let kinds: Vec<_> = story.lines.iter().map(|line| (line.at, line.kind.as_deref())).collect();
         assert_eq!(kinds, [(Some(1_300), Some("ACKNOWLEDGEMENT")), (Some(2_000), Some("RECOVERY"))]);
         assert_eq!(story.acknowledged_at(), Some(1_300));
@@ -286,11 +297,13 @@ mod tests {
         let open = IncidentChange::Open {
             card: card(object.clone(), State::Critical, Some("CRITICAL"), 1_000),
             opened_at: 1_000,
+            route: None,
         };
         matrix.commit_notification("n1", &delivery("$e1", 1_000), &open).unwrap().unwrap();
         let again = IncidentChange::Open {
             card: card(object.clone(), State::Critical, Some("CRITICAL"), 3_000),
             opened_at: 3_000,
+            route: None,
         };
         store.commit_notification("n4", &delivery("m4", 3_000), &again).unwrap().unwrap();
         let platforms = |opened_at| -> Vec<String> {
@@ -317,6 +330,15 @@ mod tests {
         let key = IncidentKey { site: "local".into(), object: object.clone(), opened_at: 1_000 };
         assert_eq!(paged.incident, Some(key));
         assert!(store.paged_steps_everywhere_since(1_011).unwrap().is_empty());
+        // Paged for `web` on Matrix only: read as both platforms told it, the newer incident of
+        // the object (never paged) left out.
+        let paged_for = |schedule, since| -> Vec<(String, i64)> {
+            let told = store.schedule_stories_everywhere_since(schedule, since).unwrap();
+            told.into_iter().map(|told| (told.platform, told.story.incident.opened_at)).collect()
+        };
+        assert_eq!(paged_for("web", 0), [("matrix".to_owned(), 1_000), ("slack".to_owned(), 1_000)]);
+        assert_eq!(paged_for("web", 2_001), [("matrix".to_owned(), 1_000)], "Slack's copy closed before");
+        assert!(paged_for("db", 0).is_empty());
         assert_eq!(platforms(None), ["slack"], "the newest incident");
         assert_eq!(store.for_platform("terminal").stories_everywhere_since(0).unwrap().len(), 3, "every platform's");
     }

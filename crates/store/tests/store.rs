@@ -37,7 +37,7 @@ fn card(site: &str, object: ObjectRef, state: State, history: &[&str], time: i64
 }
 
 fn open_change(site: &str, object: ObjectRef) -> IncidentChange {
-    IncidentChange::Open { card: card(site, object, State::Critical, &[], 100), opened_at: 100 }
+    IncidentChange::Open { card: card(site, object, State::Critical, &[], 100), opened_at: 100, route: None }
 }
 
 /// `http()` now in `state`, with `line` as its newest history line.

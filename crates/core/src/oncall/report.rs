@@ -279,9 +279,13 @@ fn times_of(story: &IncidentStory) -> (Option<i64>, Option<i64>) {
     (story.acknowledged_at().map(|at| at - opened), story.incident.closed_at.map(|at| at - opened))
 }
 
-/// The route an incident came by: the first that sends to its channel on its platform and
-/// matches its object; the default route when none does.
+/// The route an incident came by, as recorded when it opened. An incident opened before hagios
+/// recorded routes counts for the first route that sends to its channel on its platform and
+/// matches its object's hosts and services, the default route when none does.
 fn route_of(routes: &[RouteConfig], told: &PlatformStory) -> String {
+    if let Some(route) = &told.route {
+        return route.clone();
+    }
     let incident = &told.story.incident;
     let Some(platform) = Platform::named(&told.platform) else { return DEFAULT_ROUTE_LABEL.to_owned() };
     routes
@@ -416,6 +420,30 @@ mod tests {
         let chart = answer.attachment.unwrap();
         assert_eq!((chart.name.as_str(), chart.mime.as_str()), ("report.png", "image/png"));
         assert!(chart.bytes.starts_with(b"\x89PNG"));
+    }
+
+    #[test]
+    fn an_incident_counts_for_the_route_it_came_by_and_one_from_before_for_the_route_that_may_have_taken_it() {
+        // The first route takes web hosts by host group, which an incident does not keep.
+        let config: Config = toml::from_str(
+            "[[route]]\nname = \"web-servers\"\nhostgroups = [\"web-servers\"]\nchannel = \"C_WEB\"\n\
+             [[route]]\nname = \"web\"\nhosts = [\"web*\"]\nchannel = \"C_WEB\"\n",
+        )
+        .unwrap();
+        let store = Store::open_in_memory().unwrap();
+        let posting = Posting::new(&store, "slack", "C_WEB");
+        let at = MONDAY + HOUR;
+        posting.clone_by_route("web").open(&ObjectRef::host("web01"), at);
+        posting.clone_by_route("web-servers").open(&ObjectRef::host("web02"), at);
+        // Opened before hagios recorded routes.
+        posting.open(&ObjectRef::host("web03"), at);
+        let told = store.stories_everywhere_since(MONDAY).unwrap();
+        let platforms = ["slack".to_owned()];
+        let history = History { told: &told, steps: &[], platforms: &platforms, routes: &config.routes };
+        let report = Report::of(&history, &Rota::new(&config), MONDAY, MONDAY + DAY);
+        let counts: Vec<(&str, usize)> =
+            report.routes.iter().map(|(route, times)| (route.as_str(), times.count)).collect();
+        assert_eq!(counts, [("web", 1), ("web-servers", 2)], "web03 by its hosts and services alone");
     }
 
     #[tokio::test]

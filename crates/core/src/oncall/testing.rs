@@ -8,17 +8,21 @@ use hagios_store::{
 };
 
 /// One platform's pipeline at work, as the store keeps it.
+#[derive(Clone)]
 pub struct Posting {
     store: Store,
     channel: String,
     /// The monitoring site the notifications come from.
     pub site: String,
+    /// The label of the route the incidents it opens came by; `None` as before hagios
+    /// recorded routes.
+    route: Option<String>,
 }
 
 impl Posting {
     /// Posting to `channel` on `platform`, for site `local`.
     pub fn new(store: &Store, platform: &str, channel: &str) -> Self {
-        Posting { store: store.for_platform(platform), channel: channel.into(), site: "local".into() }
+        Posting { store: store.for_platform(platform), channel: channel.into(), site: "local".into(), route: None }
     }
 
     /// The same, for notifications from `site`.
@@ -28,7 +32,12 @@ impl Posting {
 
     /// Another posting to the same channel, for notifications from `site`.
     pub fn clone_at(&self, site: &str) -> Self {
-        Posting { store: self.store.clone(), channel: self.channel.clone(), site: site.into() }
+        Posting { site: site.into(), ..self.clone() }
+    }
+
+    /// Another posting to the same channel, its incidents opened by the route labelled `route`.
+    pub fn clone_by_route(&self, route: &str) -> Self {
+        Posting { route: Some(route.into()), ..self.clone() }
     }
 
     /// A notification about `object` at `at`, delivered to the channel, doing `change`.
@@ -39,7 +48,11 @@ impl Posting {
     }
 
     pub fn open(&self, object: &ObjectRef, at: i64) -> IncidentId {
-        let open = IncidentChange::Open { card: self.card(object, NotificationType::Problem, at), opened_at: at };
+        let open = IncidentChange::Open {
+            card: self.card(object, NotificationType::Problem, at),
+            opened_at: at,
+            route: self.route.clone(),
+        };
         self.notify(object, at, &open).unwrap()
     }
 
@@ -55,6 +68,7 @@ impl Posting {
                 changes: vec![IncidentChange::Open {
                     card: self.card(object, NotificationType::Problem, at),
                     opened_at: at,
+                    route: self.route.clone(),
                 }],
             })
             .collect();

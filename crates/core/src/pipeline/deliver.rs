@@ -26,7 +26,8 @@ impl Stage for Deliver {
         // typed there meanwhile waits for the commit (`unrecorded.rs`).
         let opens_incident = matches!(plan, Plan::Post { opens_incident: true, .. });
         let posting = opens_incident.then(|| pipeline.unrecorded.begin(&notification.id));
-        let delivered = execute(pipeline.chat.as_ref(), record.channel(), plan, attempt).await?;
+        let route = pipeline.route_label(notification);
+        let delivered = execute(pipeline.chat.as_ref(), record.channel(), plan, attempt, route).await?;
         if let Some(posting) = &posting {
             posting.posted(&delivered.message);
         }
@@ -84,17 +85,21 @@ impl Attempt<'_> {
     }
 }
 
+/// Carries `plan` out; an incident it opens keeps `route`, the label of its route.
 async fn execute(
     chat: &dyn ChatAdapter,
     channel: Option<&str>,
     plan: Plan,
     attempt: Attempt<'_>,
+    route: String,
 ) -> Result<Delivered, ChatError> {
     match plan {
         Plan::Post { card, opens_incident } => {
             let message = attempt.post(chat, channel, None, &Outbound::Alert(card.clone())).await?;
-            let change =
-                if opens_incident { IncidentChange::Open { opened_at: card.time, card } } else { IncidentChange::None };
+            let change = match opens_incident {
+                true => IncidentChange::Open { opened_at: card.time, card, route: Some(route) },
+                false => IncidentChange::None,
+            };
             Ok(Delivered { message, change })
         }
         Plan::Thread { incident, reply, card, closes_incident } => {

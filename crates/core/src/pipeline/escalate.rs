@@ -8,7 +8,7 @@
 
 use super::deliver::Attempt;
 use super::remind::rough;
-use super::thread::{acknowledged, in_downtime};
+use super::thread::{in_downtime, needs_nobody};
 use super::{DeliveryError, Pipeline};
 use crate::config::{Escalation, Notify};
 use hagios_chat::{Mention, Outbound};
@@ -161,17 +161,19 @@ fn settled(open: &[&Incident], held: &[Option<Notification>]) -> Option<String> 
     let (mut downtime, mut recovered) = (false, false);
     for (incident, held) in open.iter().zip(held) {
         let card = &incident.card;
+        if !needs_nobody(card, held.as_ref()) {
+            return None;
+        }
         match held.as_ref().map(|notification| (notification.kind, notification)) {
             Some((NotificationType::Acknowledgement, notification)) => {
                 by.push(notification.author.as_deref().unwrap_or("someone"));
             }
             Some((NotificationType::DowntimeStart, _)) => downtime = true,
             Some((NotificationType::Recovery, _)) => recovered = true,
-            _ if acknowledged(card) || in_downtime(card) => {
+            _ => {
                 by.extend(acknowledged_by(&card.history));
                 downtime |= in_downtime(card);
             }
-            _ => return None,
         }
     }
     by.dedup();

@@ -569,3 +569,31 @@ async fn a_crash_inside_a_folded_group_delivery_neither_loses_nor_repeats() {
         assert_eq!(text.matches(&format!("db01!{} PROBLEM", service(n))).count(), 1, "{} exactly once", service(n));
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_incident_keeps_the_route_it_came_by_delivered_alone_or_in_a_group() {
+    for grouping in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut pipeline = pipeline(dir.path(), Arc::new(Recorder::default()), grouping);
+        let by_hostgroup =
+            RouteConfig { name: Some("db-servers".into()), hostgroups: vec!["db-servers".into()], ..route(grouping) };
+        pipeline.routes.insert(0, by_hostgroup);
+        let in_group = Notification {
+            hostgroups: vec!["db-servers".into()],
+            ..notification("db01", "disk", NotificationType::Problem, State::Critical)
+        };
+        pipeline.spool.write(in_group).unwrap();
+        pipeline.spool.write(notification("db02", "disk", NotificationType::Problem, State::Critical)).unwrap();
+        pipeline.drain().await.unwrap();
+        tokio::time::advance(Duration::from_secs(10)).await;
+        pipeline.drain().await.unwrap();
+        let told = pipeline.store.stories_everywhere_since(0).await.unwrap();
+        let routes: Vec<(String, Option<&str>)> =
+            told.iter().map(|told| (told.story.incident.object.to_string(), told.route.as_deref())).collect();
+        assert_eq!(
+            routes,
+            [("db01!disk".to_owned(), Some("db-servers")), ("db02!disk".to_owned(), Some("everything"))],
+            "grouping = {grouping}"
+        );
+    }
+}

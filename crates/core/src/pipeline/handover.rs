@@ -2,7 +2,8 @@
 //! (`[[oncall]] channel`, `matrix_room`): at each handoff (the person on call changes, by the
 //! rotation, a calendar or an override) a summary of the shift that ends — the open incidents
 //! and who holds them, what was new, acknowledged and recovered, and how long each took to
-//! acknowledge; and once per failure, that a calendar feed cannot be read. Each is a keyed post
+//! acknowledge, an incident told on several platforms counted once with what any of them heard;
+//! and once per failure, that a calendar feed cannot be read. Each is a keyed post
 //! recorded once per platform, so a restart neither repeats nor skips one.
 
 use super::deliver::Attempt;
@@ -13,7 +14,7 @@ use crate::config::Schedule;
 use crate::oncall::Rota;
 use hagios_chat::Outbound;
 use hagios_commands::{format_length, format_local};
-use hagios_store::IncidentStory;
+use hagios_store::{IncidentKey, IncidentStory, PlatformStory};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -110,7 +111,8 @@ impl Pipeline {
         let (before, after) = (person(handoff - 1), person(handoff));
         let start = last_change(rota, name, handoff - LONGEST_SHIFT_SECONDS, handoff - 1)
             .unwrap_or(handoff - LONGEST_SHIFT_SECONDS);
-        let stories = self.store.schedule_stories_since(name, start).await?;
+        let told = self.store.schedule_stories_everywhere_since(name, start).await?;
+        let stories = one_per_incident(told, self.chat.platform().name());
         let mut lines = vec![format!(
             "handover in {name}: {before} → {after} at {} {}",
             format_local(handoff, zone),
@@ -146,6 +148,27 @@ fn last_change(rota: &Rota, schedule: &str, from: i64, to: i64) -> Option<i64> {
         at = when;
     }
     last
+}
+
+/// One story per incident, however many platforms told it, oldest first: the one that heard
+/// the most — every platform is sent the same notifications, so it holds what the others heard,
+/// such as an acknowledgement another platform has not delivered yet — and `platform`'s own on
+/// a tie.
+fn one_per_incident(told: Vec<PlatformStory>, platform: &str) -> Vec<IncidentStory> {
+    let heard = |one: &PlatformStory| (one.story.lines.len(), one.platform == platform);
+    let mut stories: Vec<PlatformStory> = Vec::new();
+    let mut places: HashMap<IncidentKey, usize> = HashMap::new();
+    for one in told {
+        match places.get(&one.story.incident.key()) {
+            Some(&place) if heard(&one) > heard(&stories[place]) => stories[place] = one,
+            Some(_) => {}
+            None => {
+                places.insert(one.story.incident.key(), stories.len());
+                stories.push(one);
+            }
+        }
+    }
+    stories.into_iter().map(|one| one.story).collect()
 }
 
 /// What the shift of `person` from `start` to `end` saw of `stories`.

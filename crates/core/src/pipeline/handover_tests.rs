@@ -2,7 +2,8 @@
 //! gets one summary of the shift that ended, not repeated by a later pass or a restart; a handoff
 //! missed while hagios was down is summed up once when it is back, marked late (not for a
 //! schedule it never watched before); an override is a handoff too; a calendar feed that cannot
-//! be read is told once.
+//! be read is told once; an incident told on two platforms is summed up once, with what either
+//! of them heard.
 use super::escalate_tests::{advance_and_drain, paging};
 use super::group_tests::{notification, Recorder};
 use hagios_domain::{NotificationType, State};
@@ -15,6 +16,15 @@ const TO_HANDOFF: i64 = 470_800;
 
 fn handovers(chat: &Recorder) -> Vec<String> {
     chat.posts().into_iter().filter(|posted| posted.key.starts_with("handover:")).map(|posted| posted.text).collect()
+}
+
+/// alice acknowledges db01!disk five minutes after its problem.
+fn alices_acknowledgement() -> hagios_domain::Notification {
+    hagios_domain::Notification {
+        author: Some("alice".into()),
+        time: 1_700_000_300,
+        ..notification("db01", "disk", NotificationType::Acknowledgement, State::Critical)
+    }
 }
 
 #[tokio::test(start_paused = true)]
@@ -79,12 +89,7 @@ async fn an_acknowledged_incident_is_held_by_whoever_acknowledged_it() {
     let pipeline = paging(dir.path(), chat.clone(), false, TO_HANDOFF - 120);
     pipeline.spool.write(notification("db01", "disk", NotificationType::Problem, State::Critical)).unwrap();
     pipeline.drain().await.unwrap();
-    let ack = hagios_domain::Notification {
-        author: Some("alice".into()),
-        time: 1_700_000_300,
-        ..notification("db01", "disk", NotificationType::Acknowledgement, State::Critical)
-    };
-    pipeline.spool.write(ack).unwrap();
+    pipeline.spool.write(alices_acknowledgement()).unwrap();
     pipeline.drain().await.unwrap();
     tokio::time::advance(Duration::from_secs(180)).await;
     pipeline.drain().await.unwrap();
@@ -93,6 +98,34 @@ async fn an_acknowledged_incident_is_held_by_whoever_acknowledged_it() {
     assert!(posted[0].contains("open now: db01!disk CRITICAL (acknowledged by alice)"), "{}", posted[0]);
     assert!(posted[0].contains("1 new, 1 acknowledged, 0 recovered, 1 still open"), "{}", posted[0]);
     assert!(posted[0].ends_with("time to acknowledge: db01!disk 5m"), "{}", posted[0]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_incident_told_on_two_platforms_counts_once_and_an_acknowledgement_either_heard_holds_it() {
+    let (dir, other) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let chat = Arc::new(Recorder::default());
+    let slack = paging(dir.path(), chat.clone(), false, TO_HANDOFF - 120);
+    let mut matrix = paging(other.path(), Arc::new(Recorder::default()), false, TO_HANDOFF - 120);
+    matrix.store = slack.store.for_platform("matrix");
+    for pipeline in [&slack, &matrix] {
+        pipeline.spool.write(notification("db01", "disk", NotificationType::Problem, State::Critical)).unwrap();
+        pipeline.drain().await.unwrap();
+    }
+    // Matrix has delivered alice's acknowledgement, Slack not yet; db02!disk was posted (and
+    // paged) on Matrix only.
+    matrix.spool.write(alices_acknowledgement()).unwrap();
+    matrix.spool.write(notification("db02", "disk", NotificationType::Problem, State::Critical)).unwrap();
+    matrix.drain().await.unwrap();
+
+    tokio::time::advance(Duration::from_secs(180)).await;
+    slack.drain().await.unwrap();
+    assert_eq!(
+        handovers(&chat),
+        ["handover in db: alice → bob at 2023-11-20 09:00 UTC\n\
+          open now: db01!disk CRITICAL (acknowledged by alice), db02!disk CRITICAL (not acknowledged)\n\
+          alice's shift since 2023-11-13 09:00: 2 new, 1 acknowledged, 0 recovered, 2 still open\n\
+          time to acknowledge: db01!disk 5m"]
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -1,10 +1,11 @@
 //! Reminder stage (`repeat_interval` on a route): an incident still open and not acknowledged
 //! is brought up again in its thread once per interval, until it is acknowledged or recovers
-//! (none while the object is in a downtime).
+//! (none while the object is in a downtime) — also where that is still held for its group's
+//! next update, as paging stops.
 //! The store keeps how many reminders went out and when, so a restart neither repeats nor skips
 //! one; each is a keyed post, so a crash between posting and recording does not double it.
 
-use super::thread::{acknowledged, in_downtime};
+use super::thread::needs_nobody;
 use super::{DeliveryError, Pipeline};
 use crate::pipeline::deliver::Attempt;
 use hagios_chat::Outbound;
@@ -36,7 +37,10 @@ impl Pipeline {
             let every = i64::try_from(route.grouping.repeat_interval.as_secs()).unwrap_or(i64::MAX);
             for due in self.store.due_reminders(&channel, now.saturating_sub(every)).await? {
                 let incident = &due.incident;
-                if acknowledged(&incident.card) || in_downtime(&incident.card) {
+                // As for paging: an acknowledgement, downtime or recovery held for the group's
+                // next update happened, though the thread does not show it yet.
+                let held = self.groups.newest_held(&incident.site, &incident.object);
+                if needs_nobody(&incident.card, held.as_ref()) {
                     // Looked at again one interval later: a state change may have dropped the
                     // acknowledgement, or the downtime may have ended.
                     self.store.postpone_reminder(incident.id, now).await?;

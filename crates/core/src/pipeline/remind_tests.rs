@@ -1,6 +1,7 @@
 //! Reminders (`repeat_interval`) on a paused clock: an unacknowledged problem is brought up once
-//! per interval, an acknowledgement or a recovery stops that, and neither a restart nor a crash
-//! between posting and recording repeats or skips a reminder.
+//! per interval, an acknowledgement or a recovery stops that (one held for its group's next
+//! update too), and neither a restart nor a crash between posting and recording repeats or skips
+//! a reminder.
 
 use super::group_tests::{notification, pipeline, route, Recorder};
 use super::*;
@@ -130,4 +131,36 @@ async fn grouped_problems_are_reminded_of_in_the_group_thread() {
     let posted = reminders(&chat);
     assert_eq!(posted.len(), 2, "one per unacknowledged member: {posted:#?}");
     assert!(posted.iter().all(|(thread, _)| thread.as_deref() == Some(group.as_str())));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_acknowledgement_held_for_the_groups_next_update_stops_a_reminder_due_meanwhile() {
+    let dir = tempfile::tempdir().unwrap();
+    let chat = Arc::new(Recorder::default());
+    let mut pipeline = reminding(dir.path(), chat.clone(), true);
+    pipeline.routes[0].grouping.group_interval = Duration::from_secs(600);
+    let disk_reminders =
+        |chat: &Recorder| reminders(chat).into_iter().filter(|(_, text)| text.contains("disk")).count();
+    pipeline.spool.write(notification("db01", "disk", NotificationType::Problem, State::Critical)).unwrap();
+    pipeline.drain().await.unwrap();
+    advance_and_drain(&pipeline, Duration::from_secs(10)).await;
+    // db01!load joins the group 55 minutes in: its message is not updated again for 10 minutes.
+    advance_and_drain(&pipeline, Duration::from_secs(55 * 60)).await;
+    pipeline.spool.write(notification("db01", "load", NotificationType::Problem, State::Critical)).unwrap();
+    pipeline.drain().await.unwrap();
+
+    let ack = hagios_domain::Notification {
+        author: Some("alice".into()),
+        ..notification("db01", "disk", NotificationType::Acknowledgement, State::Critical)
+    };
+    pipeline.spool.write(ack).unwrap();
+    advance_and_drain(&pipeline, Duration::from_secs(60)).await;
+    assert!(pipeline.groups.newest_held("local", &hagios_domain::ObjectRef::service("db01", "disk")).is_some());
+    advance_and_drain(&pipeline, Duration::from_secs(5 * 60)).await;
+    assert_eq!(disk_reminders(&chat), 0, "acknowledged, though the group's message does not show it yet");
+    for _ in 0..3 {
+        advance_and_drain(&pipeline, HOUR).await;
+    }
+    assert_eq!(disk_reminders(&chat), 0, "the acknowledgement in the thread keeps it so");
+    assert!(reminders(&chat).iter().any(|(_, text)| text.contains("db01!load")), "db01!load is not acknowledged");
 }

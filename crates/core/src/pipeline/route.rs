@@ -35,6 +35,16 @@ pub fn route_for<'a>(
         .find(|(route, _)| route.matches(notification))
 }
 
+impl Pipeline {
+    /// The label of the route `notification` takes on this platform, as this stage picks it
+    /// (the default route's when no `[[route]]` does): an incident it opens keeps it, so that
+    /// `report` counts the incident where it went.
+    pub(super) fn route_label(&self, notification: &Notification) -> String {
+        route_for(&self.routes, self.chat.platform(), notification)
+            .map_or_else(|| self.default_route.label(), |(route, _)| route.label())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -80,6 +80,18 @@ pub(super) fn acknowledged(card: &AlertCard) -> bool {
     last_of(card, &[ACKNOWLEDGED, STILL_A_PROBLEM]) == Some(ACKNOWLEDGED)
 }
 
+/// Whether an open incident needs nobody now — acknowledged, in a downtime or recovered — as
+/// the newest notification `held` for its group's next update says (it is not in the thread
+/// yet, but it happened), or else as its card shows. Paging and reminders stop by this rule.
+pub(super) fn needs_nobody(card: &AlertCard, held: Option<&Notification>) -> bool {
+    let held = held.map(|notification| notification.kind);
+    matches!(
+        held,
+        Some(NotificationType::Acknowledgement | NotificationType::DowntimeStart | NotificationType::Recovery)
+    ) || acknowledged(card)
+        || in_downtime(card)
+}
+
 /// Whether the object is in a downtime that started after the incident opened and has not ended.
 pub(super) fn in_downtime(card: &AlertCard) -> bool {
     last_of(card, &[DOWNTIME_STARTED, DOWNTIME_ENDED, DOWNTIME_CANCELLED]) == Some(DOWNTIME_STARTED)

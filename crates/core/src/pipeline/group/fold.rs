@@ -101,7 +101,8 @@ pub fn fold(members: &[Notification], open: &HashMap<ObjectRef, Incident>, mut c
                 first_seen
             }
             Track::New { card: incident, first, .. } => {
-                changes.push(IncidentChange::Open { card: incident, opened_at: members[first].time });
+                // Its route is named by the pipeline, which knows the routes.
+                changes.push(IncidentChange::Open { card: incident, opened_at: members[first].time, route: None });
                 first
             }
         };
@@ -182,7 +183,7 @@ mod tests {
             &HashMap::new(),
             empty_card(),
         );
-        let IncidentChange::Open { card: http_card, opened_at: 100 } = first.changes[0].1[0].clone() else {
+        let IncidentChange::Open { card: http_card, opened_at: 100, .. } = first.changes[0].1[0].clone() else {
             panic!("opened")
         };
         let incident = Incident {

@@ -21,7 +21,7 @@ use async_trait::async_trait;
 use fold::{fold, Folded};
 use hagios_domain::{GroupCard, MessageRef, Notification, ObjectRef};
 use hagios_spool::RecordId;
-use hagios_store::{Delivery, GroupBatch, GroupChange, Incident, MemberDelivery, NewGroup};
+use hagios_store::{Delivery, GroupBatch, GroupChange, Incident, IncidentChange, MemberDelivery, NewGroup};
 pub use held::{BatchKey, Groups};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -236,7 +236,13 @@ impl Pipeline {
             })
             .collect();
         let any_open = folded.card.any_open();
-        for (index, changes) in folded.changes {
+        for (index, mut changes) in folded.changes {
+            // An incident opened in a group keeps the route its first notification took.
+            for change in &mut changes {
+                if let IncidentChange::Open { route, .. } = change {
+                    *route = Some(self.route_label(&notifications[index]));
+                }
+            }
             members[index].changes = changes;
         }
         let card = folded.card;
