@@ -3,9 +3,9 @@
 //! group and its members' incidents committed with the deliveries; a new incident's message is
 //! committed a moment after its post. Someone typing `ack` in that thread meanwhile would find
 //! nothing in the store; the conversation waits here for the commit instead of reading the
-//! command as typed outside any alert's thread. A delivery that fails after its message was
-//! posted (a 429 on the member lines) stays listed for the retry, which finds that message by its
-//! key and commits it.
+//! command as typed outside any alert's thread. A delivery that fails after chat answered its
+//! post (a 429 on the member lines) stays listed for the retry, which finds that message by its
+//! key and commits it; one whose answer was lost is not (its id is unknown until that retry).
 //!
 //! Only the answer to a command waits: what is delivered and when is unchanged, so exactly-once
 //! delivery stays with the store's attempt marks and keyed posts. The list is in memory: after a
