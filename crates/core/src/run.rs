@@ -11,7 +11,7 @@ use crate::leader::{Leadership, Term};
 use crate::observe::health::Health;
 use crate::observe::{self, probe};
 use crate::oncall::{OnCallDesk, Rota};
-use crate::pipeline::{return_leftovers, FanOut, Groups, Holds, Pipeline};
+use crate::pipeline::{return_leftovers, FanOut, Groups, Holds, Pipeline, Unrecorded};
 use crate::sources::nagios_status::StatusMirror;
 use crate::StartError;
 use hagios_chat::measured::Measured;
@@ -190,6 +190,7 @@ impl Terms {
         let listed_users = Arc::new(config.users.iter().map(|user| user.chat_id.clone()).collect());
         for (chat, spool) in self.chats.iter().cloned().zip(spools) {
             let store = store.for_platform(chat.platform().name());
+            let unrecorded = Unrecorded::default();
             let pipeline = Pipeline {
                 spool,
                 store: store.clone(),
@@ -204,6 +205,7 @@ impl Terms {
                 health: self.health.clone(),
                 oncall: self.rota.clone(),
                 handovers: Default::default(),
+                unrecorded: unrecorded.clone(),
             };
             tasks.push(tokio::spawn(pipeline.run(ending.clone())));
             let (events_tx, events) = mpsc::channel(64);
@@ -216,6 +218,7 @@ impl Terms {
                 chats: every_chat.clone(),
                 listed_users: Arc::clone(&listed_users),
                 epoch: term.epoch,
+                unrecorded,
             };
             tasks.push(tokio::spawn(conversation.serve(events, ending.clone())));
         }

@@ -2,6 +2,7 @@
 //! fail, hagios posts one group message, and `ack` typed in its thread acknowledges all three in
 //! Nagios — one audit record, one summarising reply, and Nagios' ACKNOWLEDGEMENT notifications
 //! follow in the group's thread. The group message's Ack button does the same for db01's group.
+//! An `ack` typed the moment a new group appears, before its members are recorded, does the same.
 
 use hagios_fakeslack::{FakeSlack, Message};
 use std::time::Duration;
@@ -100,4 +101,56 @@ fn ack_in_a_group_thread_acknowledges_every_open_member_in_one_audited_action() 
             })
         })
         .expect("Nagios shows db01's members acknowledged");
+}
+
+/// On stock settings (a default channel, no routes: the default route groups), the person on call
+/// types `ack` the moment a new group's message appears — before hagios has listed the members in
+/// its thread (it paces its posts, one a second per channel) and recorded them. The command waits
+/// for that record and acknowledges both members instead of asking for a host.
+#[test]
+fn ack_typed_the_moment_a_new_group_appears_acknowledges_its_members() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime for the fake Slack");
+    let slack = runtime.block_on(FakeSlack::start(&[("C0ALERTS", "alerts")]));
+    // An empty section is the defaults, as if it were left out (the fixture's configuration
+    // otherwise turns grouping off on the default route).
+    let chat = format!("{}\n[default_route]\n", common::slack_chat(&slack.api_url()));
+    let Some(site) = common::start_site(&chat, ONCALL) else { return };
+    slack.add_user(ONCALL, "Olive Oncall");
+    let _bot = common::Daemon::start_with_env("run", &site.config, &common::SLACK_TOKENS);
+    runtime.block_on(slack.wait_connected(PATIENCE));
+    let services = ["Disk", "HTTP"];
+    for service in services {
+        site.nagios.submit_service_result("web01", service, 2, &format!("CRITICAL - {service} down"));
+    }
+    let group_message = |fake: &FakeSlack| {
+        fake.bot_messages().into_iter().find(|m| !m.is_reply() && m.text.starts_with("2 services on web01 CRITICAL"))
+    };
+    // group_wait is 10 s by default.
+    runtime
+        .block_on(slack.wait_until("one group message for web01", 2 * PATIENCE, |fake| group_message(fake).is_some()));
+    let group = group_message(&slack).expect("found");
+    let in_thread = |fake: &FakeSlack| -> Vec<String> {
+        fake.bot_messages()
+            .into_iter()
+            .filter(|m| m.thread_ts.as_deref() == Some(&group.ts) && m.ts != group.ts)
+            .map(|m| m.shown_text())
+            .collect()
+    };
+    let members_listed_before = !in_thread(&slack).is_empty();
+    slack.mention(ONCALL, "C0ALERTS", Some(&group.ts), "ack");
+    assert!(!members_listed_before, "typed before the members were listed: {:?}", in_thread(&slack));
+
+    let answer = |fake: &FakeSlack| {
+        in_thread(fake).into_iter().find(|text| text.starts_with("ack for") || text.contains("name a host"))
+    };
+    runtime.block_on(slack.wait_until("the answer to ack", PATIENCE, |fake| answer(fake).is_some()));
+    let answer = answer(&slack).expect("found");
+    assert!(answer.starts_with("ack for the 2 open members of this group: 2 confirmed"), "{answer}");
+    site.nagios
+        .wait_for_state(PATIENCE, |status| {
+            services.iter().all(|service| {
+                status.services.get(&("web01".into(), (*service).into())).is_some_and(|view| view.acknowledged)
+            })
+        })
+        .expect("Nagios shows both acknowledged");
 }

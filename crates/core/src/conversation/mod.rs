@@ -13,6 +13,7 @@ mod orphans;
 mod questions;
 
 use crate::observe::names;
+use crate::pipeline::Unrecorded;
 use hagios_chat::{ChatAdapter, ChatEvent, ChatUser, MessageRef, Outbound};
 use hagios_commands::{AuditEntry, Dispatch, Progress, Question, Request, Router, Thread};
 use hagios_domain::SiteObject;
@@ -63,6 +64,9 @@ pub struct Conversation {
     /// The leadership term this conversation runs in: commands are noted under it while they
     /// are carried out, and those an earlier term left unanswered are answered with "try again".
     pub epoch: i64,
+    /// The new groups' and incidents' messages this platform's pipeline posted and has not
+    /// committed yet.
+    pub unrecorded: Unrecorded,
 }
 
 /// One thing a person asked, whatever the platform or widget they used.
@@ -233,8 +237,22 @@ impl Conversation {
         self.router.dispatch_with(&request, self.monitor.as_ref(), progress).await
     }
 
-    /// What the thread `thread` is about: an incident, an alert group, or neither.
+    /// What the thread `thread` is about: an incident, an alert group, or neither. A new group's
+    /// message is in chat a while before the store records its members (its member lines are
+    /// posted first), a new incident's a moment; so a thread the store does not know waits for
+    /// the messages being posted, then is looked up again. The second look also covers a commit
+    /// that came between the first look and the wait.
     async fn thread_context(&self, thread: &MessageRef) -> Thread {
+        match self.recorded_context(thread).await {
+            Thread::None => {}
+            known => return known,
+        }
+        self.unrecorded.wait_recorded(thread).await;
+        self.recorded_context(thread).await
+    }
+
+    /// What the store says the thread `thread` is about.
+    async fn recorded_context(&self, thread: &MessageRef) -> Thread {
         let looked_up = async {
             if let Some(incident) = self.store.incident_by_message(thread).await? {
                 let at = SiteObject::new(incident.site, incident.object);

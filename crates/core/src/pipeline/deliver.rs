@@ -22,9 +22,19 @@ impl Stage for Deliver {
         let plan = thread::plan(notification, record.open.take());
         let retrying = pipeline.store.begin_attempt(&notification.id).await?;
         let attempt = Attempt { key: &notification.id, retrying };
+        // A new incident's thread is in chat a moment before the commit records it; a command
+        // typed there meanwhile waits for the commit (`unrecorded.rs`).
+        let opens_incident = matches!(plan, Plan::Post { opens_incident: true, .. });
+        let posting = opens_incident.then(|| pipeline.unrecorded.begin(&notification.id));
         let route = pipeline.route_label(notification);
         let delivered = execute(pipeline.chat.as_ref(), record.channel(), plan, attempt, route).await?;
+        if let Some(posting) = &posting {
+            posting.posted(&delivered.message);
+        }
         pipeline.store.commit(&notification.id, delivered.message, delivered.change).await?;
+        if let Some(posting) = posting {
+            posting.recorded();
+        }
         tracing::info!(notification = %notification.id, object = %notification.object, kind = %notification.kind, "delivered");
         count_delivered(pipeline.chat.platform().name(), [&record.id]);
         Ok(Verdict::Drop)

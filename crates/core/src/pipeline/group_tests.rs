@@ -29,6 +29,8 @@ pub(super) struct Recorder {
     posts: Mutex<Vec<Posted>>,
     edits: Mutex<Vec<(String, String)>>,
     pub(super) posts_before_dying: Mutex<Option<usize>>,
+    /// How long chat takes to answer a post that is already shown.
+    pub(super) answer_after: Mutex<Duration>,
     next_id: AtomicUsize,
 }
 
@@ -81,6 +83,8 @@ impl ChatAdapter for Recorder {
         let id = (self.next_id.fetch_add(1, Ordering::SeqCst) + 1).to_string();
         let thread = thread.map(|parent| parent.id.clone());
         self.posts.lock().unwrap().push(Posted { id: id.clone(), thread, text: text_of(message), key: key.into() });
+        let answer_after = *self.answer_after.lock().unwrap();
+        tokio::time::sleep(answer_after).await;
         let mut dying = self.posts_before_dying.lock().unwrap();
         match dying.as_mut() {
             Some(0) => return Err(ChatError::Unavailable("killed between posting and committing".into())),
@@ -142,7 +146,14 @@ pub(super) fn pipeline(dir: &std::path::Path, chat: Arc<Recorder>, grouping: boo
         health: Default::default(),
         oncall: Default::default(),
         handovers: Default::default(),
+        unrecorded: Default::default(),
     }
+}
+
+/// A pipeline whose route posts every notification at once, and its chat.
+fn ungrouped(dir: &std::path::Path) -> (Arc<Recorder>, Pipeline) {
+    let chat = Arc::new(Recorder::default());
+    (chat.clone(), pipeline(dir, chat, false))
 }
 
 pub(super) fn notification(host: &str, service: &str, kind: NotificationType, state: State) -> Notification {
@@ -281,8 +292,7 @@ async fn a_route_naming_its_room_by_alias_keeps_one_group_and_reminds_in_its_thr
 #[tokio::test(start_paused = true)]
 async fn a_route_without_grouping_posts_at_once() {
     let dir = tempfile::tempdir().unwrap();
-    let chat = Arc::new(Recorder::default());
-    let pipeline = pipeline(dir.path(), chat.clone(), false);
+    let (chat, pipeline) = ungrouped(dir.path());
     spool_burst(&pipeline.spool, "db01", 2);
     pipeline.drain().await.unwrap();
     assert_eq!(all_text(&chat), "PROBLEM db01!svc00 is CRITICAL\nPROBLEM db01!svc01 is CRITICAL");
@@ -291,8 +301,7 @@ async fn a_route_without_grouping_posts_at_once() {
 #[tokio::test(start_paused = true)]
 async fn a_recovery_spooled_just_before_its_problem_waits_for_it() {
     let dir = tempfile::tempdir().unwrap();
-    let chat = Arc::new(Recorder::default());
-    let pipeline = pipeline(dir.path(), chat.clone(), false);
+    let (chat, pipeline) = ungrouped(dir.path());
     // Nagios ran both notification commands side by side; the RECOVERY's reached the spool first.
     pipeline.spool.write(notification("web01", "HTTP", NotificationType::Recovery, State::Ok)).unwrap();
     pipeline.spool.write(notification("web01", "HTTP", NotificationType::Problem, State::Critical)).unwrap();
@@ -305,17 +314,24 @@ async fn a_recovery_spooled_just_before_its_problem_waits_for_it() {
     assert!(pipeline.spool.pending().unwrap().is_empty());
 }
 
+/// A pipeline whose delivery of a new group of `services` problems of db01 dies after `posts`
+/// posts: the last post goes through, its answer is lost.
+async fn dying_group_delivery(dir: &std::path::Path, chat: &Arc<Recorder>, services: usize, posts: usize) -> Pipeline {
+    let pipeline = pipeline(dir, chat.clone(), true);
+    spool_burst(&pipeline.spool, "db01", services);
+    pipeline.drain().await.unwrap();
+    tokio::time::advance(Duration::from_secs(10)).await;
+    chat.die_after(posts);
+    assert!(pipeline.drain().await.is_err(), "the delivery died");
+    pipeline
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_crash_inside_a_group_delivery_neither_loses_nor_repeats() {
     let dir = tempfile::tempdir().unwrap();
     let chat = Arc::new(Recorder::default());
-    let first = pipeline(dir.path(), chat.clone(), true);
-    spool_burst(&first.spool, "db01", 450);
-    first.drain().await.unwrap();
-    tokio::time::advance(Duration::from_secs(10)).await;
     // The process dies after the group message and the first of two member replies went out.
-    chat.die_after(1);
-    assert!(first.drain().await.is_err());
+    let first = dying_group_delivery(dir.path(), &chat, 450, 1).await;
     assert_eq!(first.spool.pending().unwrap().len(), 450, "nothing left the spool");
 
     // Meanwhile another alert arrives; the restarted process finishes the first try as it was.
@@ -335,6 +351,54 @@ async fn a_crash_inside_a_group_delivery_neither_loses_nor_repeats() {
         assert_eq!(text.matches(&format!("db01!svc{n:02} PROBLEM")).count(), 1, "svc{n:02} exactly once");
     }
     assert_eq!(text.matches("db01!late PROBLEM").count(), 1);
+}
+
+/// A new group's message is in chat before its members are recorded; the delivery here fails on
+/// the member list (a 429, say) after posting it. A command typed in the thread waits until the
+/// retry commits the group, then finds its members in the store.
+#[tokio::test(start_paused = true)]
+async fn a_command_in_a_new_group_thread_waits_until_a_retried_delivery_records_its_members() {
+    let dir = tempfile::tempdir().unwrap();
+    let chat = Arc::new(Recorder::default());
+    let pipeline = dying_group_delivery(dir.path(), &chat, 2, 1).await;
+    let posts = chat.posts();
+    let thread = MessageRef { channel: "C0ALERTS".into(), id: posts[0].id.clone() };
+    assert!(posts[0].text.starts_with("2 services on db01 CRITICAL"), "{posts:#?}");
+    assert_eq!(pipeline.store.open_members_of_group(&thread).await.unwrap(), None, "not recorded yet");
+
+    let command = pipeline.unrecorded.command_in(&thread).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    *chat.posts_before_dying.lock().unwrap() = None;
+    pipeline.drain().await.unwrap();
+    assert_eq!(command.await.unwrap(), Duration::from_secs(2), "answered once the retry committed");
+    let members = pipeline.store.open_members_of_group(&thread).await.unwrap().expect("the group is recorded");
+    assert_eq!(members.len(), 2, "{members:?}");
+    assert_eq!(chat.posts().iter().filter(|posted| posted.thread.is_none()).count(), 1, "posted once");
+}
+
+/// A person sees a new incident's message before chat's answer to the post reaches hagios and
+/// types in its thread: the command waits until the incident is committed.
+#[tokio::test(start_paused = true)]
+async fn a_command_in_a_new_incident_thread_waits_until_its_delivery_is_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let (chat, pipeline) = ungrouped(dir.path());
+    pipeline.spool.write(notification("web01", "HTTP", NotificationType::Problem, State::Critical)).unwrap();
+    *chat.answer_after.lock().unwrap() = Duration::from_secs(2);
+    let typed = async {
+        while chat.posts().is_empty() {
+            tokio::task::yield_now().await;
+        }
+        let thread = MessageRef { channel: "C0ALERTS".into(), id: chat.posts()[0].id.clone() };
+        let recorded_then = pipeline.store.incident_by_message(&thread).await.unwrap();
+        let command = pipeline.unrecorded.command_in(&thread).await;
+        (thread, recorded_then, command.await.unwrap())
+    };
+    let (delivered, (thread, recorded_then, waited)) = tokio::join!(pipeline.drain(), typed);
+    delivered.unwrap();
+    assert_eq!(recorded_then, None, "typed before the commit");
+    assert_eq!(waited, Duration::from_secs(2), "answered once the incident was committed");
+    let incident = pipeline.store.incident_by_message(&thread).await.unwrap().expect("the incident is recorded");
+    assert_eq!(incident.object, ObjectRef::service("web01", "HTTP"));
 }
 
 /// A monitor that only knows the topology core01 ← sw01 ← db01 (parents to the left).

@@ -35,6 +35,7 @@ mod route;
 mod slack_tests;
 mod stage;
 mod thread;
+mod unrecorded;
 
 use crate::config::{DeliveryConfig, RouteConfig};
 use crate::observe::{self, health::Health, names};
@@ -51,6 +52,7 @@ use pass::Pass;
 use stage::{Record, Stage, Verdict};
 use std::sync::Arc;
 use tokio::sync::watch;
+pub use unrecorded::Unrecorded;
 
 /// The stages, in the order every record meets them.
 static STAGES: [&dyn Stage; 8] = [
@@ -118,6 +120,9 @@ pub struct Pipeline {
     pub oncall: Arc<Rota>,
     /// Which handoffs were summed up.
     pub handovers: handover::Watch,
+    /// New groups' and incidents' messages posted and not committed yet, for the conversation to
+    /// wait for.
+    pub unrecorded: Unrecorded,
 }
 
 impl Pipeline {

@@ -85,6 +85,7 @@ fn pipeline(dir: &std::path::Path, chat: Arc<dyn ChatAdapter>) -> Pipeline {
         health: Default::default(),
         oncall: Default::default(),
         handovers: Default::default(),
+        unrecorded: Default::default(),
     }
 }
 

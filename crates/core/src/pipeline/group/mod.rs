@@ -172,14 +172,21 @@ impl Pipeline {
         let snapshot = if any_host_down { self.topology_snapshot().await } else { None };
         let unfolded = topology::refold(&mut folded.card, snapshot.as_deref());
         folded.steps.extend(unfolded);
+        // A new group's thread is in chat before the store records its members; a command typed
+        // there meanwhile waits for this commit (`unrecorded.rs`).
+        let posting = existing.is_none().then(|| self.unrecorded.begin(&attempt_key));
         let posted = if folded.steps.iter().any(|step| step.line.is_some()) {
             let attempt = Attempt { key: &attempt_key, retrying };
-            Some(replies::post(self.chat.as_ref(), &channel, existing.as_ref(), &folded, &attempt).await?)
+            let chat = self.chat.as_ref();
+            Some(replies::post(chat, &channel, existing.as_ref(), &folded, &attempt, posting.as_ref()).await?)
         } else {
             None
         };
         let batch = self.batch(key, &attempt_key, &channel, &notifications, folded, posted);
         let group = self.store.commit_group(batch).await?;
+        if let Some(posting) = posting {
+            posting.recorded();
+        }
         super::deliver::count_delivered(self.chat.platform().name(), members.iter().map(|(record, _)| record));
         let (spool, records) =
             (self.spool.clone(), members.iter().map(|(record, _)| record.clone()).collect::<Vec<_>>());

@@ -3,6 +3,7 @@
 //! earlier try posted.
 
 use super::super::deliver::Attempt;
+use super::super::unrecorded::Posting;
 use super::fold::{Folded, Step};
 use hagios_chat::{ChatAdapter, ChatError, Outbound};
 use hagios_domain::MessageRef;
@@ -33,14 +34,16 @@ pub fn replies(steps: &[Step]) -> Vec<(String, Vec<usize>)> {
 }
 
 /// Posts (or, for an open group, edits) the group message and then the member replies; each
-/// post is keyed so that a retry finds what an earlier try posted. Returns the group message
-/// and, per notification, the message that carries its line.
+/// post is keyed so that a retry finds what an earlier try posted. A new group's message is
+/// told to `posting` as soon as chat answers. Returns the group message and, per notification,
+/// the message that carries its line.
 pub async fn post(
     chat: &dyn ChatAdapter,
     channel: &str,
     existing: Option<&MessageRef>,
     folded: &Folded,
     attempt: &Attempt<'_>,
+    posting: Option<&Posting>,
 ) -> Result<(MessageRef, Vec<Option<MessageRef>>), ChatError> {
     let message = Outbound::Group(folded.card.clone());
     let parent = match existing {
@@ -51,6 +54,9 @@ pub async fn post(
         }
         None => attempt.post(chat, Some(channel), None, &message).await?,
     };
+    if let Some(posting) = posting {
+        posting.posted(&parent);
+    }
     let mut carriers = vec![None; folded.steps.len()];
     for (number, (text, carried)) in replies(&folded.steps).into_iter().enumerate() {
         let key = format!("{}#{number}", attempt.key);
