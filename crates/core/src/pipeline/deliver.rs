@@ -26,7 +26,7 @@ impl Stage for Deliver {
         // typed there meanwhile waits for the commit (`unrecorded.rs`).
         let opens_incident = matches!(plan, Plan::Post { opens_incident: true, .. });
         let posting = opens_incident.then(|| pipeline.unrecorded.begin(&notification.id));
-        let route = pipeline.route_label(notification);
+        let route = pipeline.label_of(record.route.map(|(route, _)| route));
         let delivered = execute(pipeline.chat.as_ref(), record.channel(), plan, attempt, route).await?;
         if let Some(posting) = &posting {
             posting.posted(&delivered.message);

@@ -40,8 +40,12 @@ impl Pipeline {
     /// (the default route's when no `[[route]]` does): an incident it opens keeps it, so that
     /// `report` counts the incident where it went.
     pub(super) fn route_label(&self, notification: &Notification) -> String {
-        route_for(&self.routes, self.chat.platform(), notification)
-            .map_or_else(|| self.default_route.label(), |(route, _)| route.label())
+        self.label_of(route_for(&self.routes, self.chat.platform(), notification).map(|(route, _)| route))
+    }
+
+    /// The label of `route`, the one the routing stage picked; the default route's for none.
+    pub(super) fn label_of(&self, route: Option<&RouteConfig>) -> String {
+        route.map_or_else(|| self.default_route.label(), RouteConfig::label)
     }
 }
 
