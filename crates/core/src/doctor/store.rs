@@ -80,7 +80,7 @@ fn leader(lease: Result<Option<LeaseHolder>, StoreError>, config: &StoreConfig) 
             lease.holder,
             lease.epoch,
             lease.expires_in_ms as f64 / 1000.0,
-            config.lease / 5
+            crate::leader::renew_every(config.lease)
         )),
         Ok(Some(lease)) => Finding::warn(format!(
             "no bot leads: the lease of {} (term {}) ran out {:.1} s ago, so nothing is posted to chat; start \

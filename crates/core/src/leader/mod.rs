@@ -91,11 +91,6 @@ impl Leadership {
         &self.store
     }
 
-    /// How often a leader renews: five times per lease.
-    fn renew_every(&self) -> Duration {
-        self.lease / 5
-    }
-
     /// How often a standby asks for the lease: ten times per lease.
     fn try_every(&self) -> Duration {
         self.lease / 10
@@ -162,7 +157,7 @@ impl Leadership {
         if !self.shared() {
             return std::future::pending().await;
         }
-        let mut every = tokio::time::interval(self.renew_every());
+        let mut every = tokio::time::interval(renew_every(self.lease));
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         every.tick().await;
         loop {
@@ -199,4 +194,9 @@ impl Leadership {
             tracing::warn!(error = %e, "cannot hand the lead over; the standby takes it when the lease runs out");
         }
     }
+}
+
+/// How often a leader renews a lease of length `lease`: five times per lease.
+pub(crate) fn renew_every(lease: Duration) -> Duration {
+    lease / 5
 }
