@@ -6,7 +6,8 @@
 mod common;
 
 use common::{count_alerts, write_config, Daemon as Bot, PATIENCE};
-use hagios_testkit::{IcingaInstance, IcingaOptions};
+use hagios_domain::ObjectRef;
+use hagios_testkit::{wait_until, IcingaInstance, IcingaOptions};
 use serde_json::json;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -18,7 +19,7 @@ const LATE_EVENTS: Duration = Duration::from_secs(7);
 struct Site {
     icinga: IcingaInstance,
     config: PathBuf,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Site {
@@ -40,7 +41,7 @@ confirm_timeout = "15s"
             ca = icinga.ca_file().display(),
         );
         let config = write_config(dir.path(), &backend, "[terminal]\nuser = \"oncall\"", "oncall");
-        Some(Site { icinga, config, _dir: dir })
+        Some(Site { icinga, config, dir })
     }
 
     fn bot(&self) -> Bot {
@@ -49,6 +50,16 @@ confirm_timeout = "15s"
 
     /// A bot whose event stream is open: a problem raised before it started shows up through
     /// the reconciliation that follows opening the stream.
+    /// Waits until the store records the open incident of `object`: the delivery is committed,
+    /// so a kill -9 now falls outside the moment between the post and its commit (which the
+    /// terminal, unable to look its posts up, would show again after a restart).
+    fn wait_recorded(&self, object: &ObjectRef) {
+        let store =
+            hagios_store::Store::open(self.dir.path().join("state.db")).expect("store").for_platform("terminal");
+        wait_until(PATIENCE, || store.open_incident_for("test", object).expect("incident read"))
+            .unwrap_or_else(|| panic!("the store records no open incident of {object} within {PATIENCE:?}"));
+    }
+
     fn started_bot(&self) -> Bot {
         self.icinga.process_check_result("db01", None, 1, "DOWN - before hagios started");
         let bot = self.bot();
@@ -212,6 +223,7 @@ fn what_happened_while_the_stream_was_down_is_reconciled_once() {
     let bot = site.started_bot();
     site.icinga.process_check_result("web01", Some("Disk"), 2, "CRITICAL - disk full");
     bot.wait_for_message("PROBLEM web01!Disk is CRITICAL");
+    site.wait_recorded(&ObjectRef::service("web01", "Disk"));
     let before = bot.kill();
 
     // While hagios is down: a new problem, and the first one recovers. Icinga keeps no events.
